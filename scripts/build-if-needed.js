@@ -1,0 +1,24 @@
+// Runs `tsc` only when a source file is newer than the last build, so `npm start` is fast
+// after the first run and always serves the current code.
+const { statSync, readdirSync, existsSync } = require('node:fs');
+const { join } = require('node:path');
+const { execFileSync } = require('node:child_process');
+
+const root = join(__dirname, '..');
+const marker = join(root, 'dist', 'src', 'main.js');
+
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) latest = Math.max(latest, newest(full));
+    else if (entry.name.endsWith('.ts')) latest = Math.max(latest, statSync(full).mtimeMs);
+  }
+  return latest;
+}
+
+const sources = Math.max(...['src', 'bench', 'test'].map((d) => join(root, d)).filter(existsSync).map(newest), statSync(join(root, 'tsconfig.json')).mtimeMs);
+if (!existsSync(marker) || statSync(marker).mtimeMs < sources) {
+  process.stderr.write('building (tsc)...\n');
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+}

@@ -1,0 +1,120 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Environment -> typed, validated configuration. Every setting has an embedded default, so
+ * `npm start` needs none; an invalid value stops start-up with a message naming the variable.
+ */
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  PORT: integer(0, 65535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  TELEMETRY_DATA_DIR: z.string().min(1).default('./data'),
+  TELEMETRY_ADMIN_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{32,256}$/, 'must be 32-256 characters of [A-Za-z0-9_-]')
+    .optional(),
+  TELEMETRY_PARTITIONS: integer(1, 256).default(4),
+  TELEMETRY_MAX_BATCH_SIZE: integer(1, 100_000).default(1000),
+  TELEMETRY_MAX_BODY_BYTES: integer(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
+  TELEMETRY_MAX_METRICS_PER_READING: integer(1, 1000).default(32),
+  TELEMETRY_MAX_FUTURE_SKEW_SECONDS: integer(0, 365 * 86_400).default(300),
+  TELEMETRY_MAX_READING_AGE_DAYS: integer(1, 36_500).default(365),
+  TELEMETRY_MAX_PAGE_SIZE: integer(1, 100_000).default(1000),
+  TELEMETRY_MAX_QUERY_DEPTH: integer(2, 100).default(12),
+  TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000).default(100),
+  TELEMETRY_STREAM_SYNC: z.enum(['full', 'normal']).default('full'),
+  TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
+  TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
+  TELEMETRY_CONSUMER_POLL_MS: integer(1, 60_000).default(10),
+  TELEMETRY_EVENT_TYPE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9]+(\.[a-z0-9-]+)*$/, 'must be a reverse-DNS prefix such as io.telemetry')
+    .default('io.telemetry'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type ConfigVariable = keyof z.input<typeof schema>;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Bootstrap admin key; generated and printed once on first start when absent. */
+  readonly adminKey: string | undefined;
+  readonly partitions: number;
+  readonly limits: {
+    /** Most readings in one ingest call. */
+    readonly maxBatchSize: number;
+    /** Largest HTTP request body, bytes. */
+    readonly maxBodyBytes: number;
+    readonly maxPageSize: number;
+    readonly maxQueryDepth: number;
+    readonly maxSubscriptionsPerConnection: number;
+  };
+  readonly validation: {
+    readonly maxMetricsPerReading: number;
+    readonly maxFutureSkewMs: number;
+    readonly maxAgeMs: number;
+  };
+  readonly stream: {
+    readonly synchronous: 'full' | 'normal';
+    readonly retentionMs: number;
+  };
+  readonly consumer: {
+    readonly batchSize: number;
+    readonly pollIntervalMs: number;
+  };
+  readonly eventTypePrefix: string;
+  readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the configuration; empty strings count as unset so `FOO=` falls back to the default. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') input[key] = value.trim();
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? '?');
+        return `${variable}=${JSON.stringify(input[variable] ?? '')}: ${issue.message}`;
+      }),
+    );
+  }
+  const v = parsed.data;
+  return {
+    port: v.PORT,
+    host: v.HOST,
+    dataDir: path.resolve(v.TELEMETRY_DATA_DIR),
+    adminKey: v.TELEMETRY_ADMIN_KEY,
+    partitions: v.TELEMETRY_PARTITIONS,
+    limits: {
+      maxBatchSize: v.TELEMETRY_MAX_BATCH_SIZE,
+      maxBodyBytes: v.TELEMETRY_MAX_BODY_BYTES,
+      maxPageSize: v.TELEMETRY_MAX_PAGE_SIZE,
+      maxQueryDepth: v.TELEMETRY_MAX_QUERY_DEPTH,
+      maxSubscriptionsPerConnection: v.TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    },
+    validation: {
+      maxMetricsPerReading: v.TELEMETRY_MAX_METRICS_PER_READING,
+      maxFutureSkewMs: v.TELEMETRY_MAX_FUTURE_SKEW_SECONDS * 1000,
+      maxAgeMs: v.TELEMETRY_MAX_READING_AGE_DAYS * 86_400_000,
+    },
+    stream: { synchronous: v.TELEMETRY_STREAM_SYNC, retentionMs: v.TELEMETRY_STREAM_RETENTION_HOURS * 3_600_000 },
+    consumer: { batchSize: v.TELEMETRY_CONSUMER_BATCH_SIZE, pollIntervalMs: v.TELEMETRY_CONSUMER_POLL_MS },
+    eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
+    logLevel: v.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { parentPort, workerData } from 'node:worker_threads';
+import { startConsumer, type FromConsumer, type ToConsumer } from '../app';
+import type { Config } from '../config';
+import { createLogger } from '../logger';
+
+/** Worker-thread entry of the consumer (see ConsumerWorker in app.ts). */
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('consumer-worker must run in a worker thread');
+  const { config } = workerData as { config: Config };
+  const logger = createLogger(config.logLevel, 'consumer');
+  const send = (message: FromConsumer) => port.postMessage(message);
+  let runtime;
+  try {
+    runtime = await startConsumer(config, (readings) => send({ type: 'persisted', readings }), logger);
+  } catch (error) {
+    send({ type: 'failed', message: (error as Error).message });
+    return;
+  }
+  const stats = setInterval(() => {
+    const snapshot = runtime.persister.snapshot();
+    send({ type: 'stats', stats: { ...snapshot, positions: Object.fromEntries(snapshot.positions) } });
+  }, 1000);
+  port.on('message', (message: ToConsumer) => {
+    if (message.type === 'wake') runtime.persister.wake();
+    if (message.type === 'stop') {
+      clearInterval(stats);
+      void runtime.close().then(() => {
+        send({ type: 'stopped' });
+        port.close();
+      });
+    }
+  });
+  send({ type: 'ready' });
+}
+
+void main();

@@ -1,0 +1,211 @@
+import { fromEnvelope } from '../domain/cloud-event';
+import { BackendError } from '../domain/errors';
+import type { PersistedReading, Reading } from '../domain/reading';
+import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../domain/retry';
+import type { DeviceDirectory } from '../ingest/device-directory';
+import type { AppliedBatch, NewDeadLetter, PartitionBatch, Store } from '../store/store';
+import type { Stream, StreamMessage } from '../stream/stream';
+
+export interface PersisterLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface ReadingPersisterOptions {
+  readonly stream: Stream;
+  readonly store: Store;
+  readonly devices: DeviceDirectory;
+  /** Receives what a batch made visible, strictly after its transaction committed. */
+  readonly publish: (readings: PersistedReading[]) => void;
+  readonly logger: PersisterLogger;
+  /** Consumer group name for the stream's committed offsets. @default 'persister' */
+  readonly group?: string;
+  /** Most messages read from one partition per round. @default 5000 */
+  readonly batchSize?: number;
+  /** Sleep between empty polls, ms (a wake() ends it early). @default 10 */
+  readonly pollIntervalMs?: number;
+  readonly eventTypePrefix: string;
+  readonly retryPolicy?: RetryPolicy;
+}
+
+export interface PersisterStats {
+  readonly appliedReadings: number;
+  readonly deadLetters: number;
+  readonly duplicates: number;
+  readonly retries: number;
+  /** Next offset to read, per partition. */
+  readonly positions: ReadonlyMap<number, number>;
+}
+
+const SOURCE = 'readings';
+
+/**
+ * Stream -> store, exactly-once in effect. Each round reads a batch from every partition and
+ * applies all of them in ONE store transaction together with the partitions' watermarks;
+ * only after the commit are the new readings published. Resumes from the database
+ * watermark (not the stream's committed offset), so a crash between the database commit and
+ * the stream commit replays nothing twice. Poison goes to dead letters; a failing database
+ * is retried with backoff and jitter while the stream buffers.
+ */
+export class ReadingPersister {
+  private readonly next = new Map<number, number>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private stats = { appliedReadings: 0, deadLetters: 0, duplicates: 0, retries: 0 };
+
+  constructor(private readonly options: ReadingPersisterOptions) {}
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const watermarks = await this.options.store.watermarks(SOURCE);
+    for (const partition of await this.options.stream.partitions('readings')) {
+      this.next.set(partition, (watermarks.get(partition) ?? -1) + 1);
+    }
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Ends the current empty-poll sleep: new messages were produced. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  snapshot(): PersisterStats {
+    return { ...this.stats, positions: new Map(this.next) };
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        const applied = await this.round();
+        if (!applied) await this.idle();
+      } catch (error) {
+        // Only a bug or a stopped persister gets here; log and keep the pipeline alive.
+        this.options.logger.error({ err: error }, 'persister round failed');
+        await this.idle();
+      }
+    }
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.options.pollIntervalMs ?? 10);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  /** One read-apply-publish-commit round; false when every partition was empty. */
+  async round(): Promise<boolean> {
+    const { stream, store } = this.options;
+    const slices: PartitionBatch[] = [];
+    for (const [partition, from] of this.next) {
+      const messages = await stream.read('readings', partition, from, this.options.batchSize ?? 5000);
+      if (messages.length > 0) slices.push(await this.decode(partition, messages));
+    }
+    if (slices.length === 0) return false;
+
+    const persisted = await this.applyWithRetry(slices);
+    this.stats.deadLetters += slices.reduce((sum, slice) => sum + slice.deadLetters.length, 0);
+    this.options.publish(persisted);
+    for (const slice of slices) {
+      this.next.set(slice.partition, slice.lastOffset + 1);
+      // Informational (monitoring, retention); the database watermark is the source of truth.
+      await stream.commit(this.options.group ?? 'persister', 'readings', slice.partition, slice.lastOffset).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, partition: slice.partition }, 'stream offset commit failed');
+      });
+    }
+    return true;
+  }
+
+  private async decode(partition: number, messages: StreamMessage[]): Promise<PartitionBatch> {
+    const readings: (Reading & { offset: number })[] = [];
+    const deadLetters: NewDeadLetter[] = [];
+    const poison = (message: StreamMessage, reason: string, tenantId: string | null) =>
+      deadLetters.push({ tenantId, topic: 'readings', partition, offset: message.offset, reason, payload: message.value });
+
+    for (const message of messages) {
+      const decoded = fromEnvelope(message.value, this.options.eventTypePrefix);
+      if (decoded.ok) readings.push({ ...decoded.reading, offset: message.offset });
+      else poison(message, `MALFORMED: ${decoded.reason}`, decoded.tenantId ?? null);
+    }
+    const byTenant = new Map<string, Set<string>>();
+    for (const reading of readings) byTenant.set(reading.tenantId, (byTenant.get(reading.tenantId) ?? new Set()).add(reading.deviceId));
+    const known = new Map<string, Set<string>>();
+    for (const [tenantId, ids] of byTenant) known.set(tenantId, await this.options.devices.existing(tenantId, ids));
+
+    const valid = readings.filter((reading) => {
+      if (known.get(reading.tenantId)?.has(reading.deviceId)) return true;
+      const message = messages.find((m) => m.offset === reading.offset)!;
+      poison(message, `UNKNOWN_DEVICE: no device "${reading.deviceId}" in tenant "${reading.tenantId}"`, reading.tenantId);
+      return false;
+    });
+    return { partition, lastOffset: messages[messages.length - 1]!.offset, readings: valid, deadLetters };
+  }
+
+  private async applyWithRetry(slices: PartitionBatch[]): Promise<PersistedReading[]> {
+    const apply = (batch: PartitionBatch[]) =>
+      retry(() => this.options.store.applyBatch({ source: SOURCE, partitions: batch }), {
+        policy: this.options.retryPolicy ?? DEFAULT_RETRY_POLICY,
+        isRetryable: (error) => error instanceof BackendError && error.retryable,
+        onRetry: (error, attempt, delayMs) => {
+          this.stats.retries++;
+          this.options.logger.warn({ err: error, attempt, delayMs }, 'database unavailable; retrying batch');
+        },
+      });
+    try {
+      return this.account(await apply(slices));
+    } catch (error) {
+      if (!(error instanceof BackendError) || error.retryable) throw error;
+      // A batch the database refuses for good: isolate the culprit message by message.
+      this.options.logger.warn({ err: error }, 'batch rejected by the database; applying message by message');
+      const persisted: PersistedReading[] = [];
+      for (const slice of slices) persisted.push(...(await this.applyOneByOne(slice, apply)));
+      return persisted;
+    }
+  }
+
+  private async applyOneByOne(slice: PartitionBatch, apply: (batch: PartitionBatch[]) => Promise<AppliedBatch>): Promise<PersistedReading[]> {
+    const persisted: PersistedReading[] = [];
+    const items = [
+      ...slice.readings.map((reading) => ({ offset: reading.offset, readings: [reading], deadLetters: [] as NewDeadLetter[] })),
+      ...slice.deadLetters.map((letter) => ({ offset: letter.offset, readings: [], deadLetters: [letter] })),
+    ].sort((a, b) => a.offset - b.offset);
+    for (const item of items) {
+      const single: PartitionBatch = { partition: slice.partition, lastOffset: item.offset, readings: item.readings, deadLetters: item.deadLetters };
+      try {
+        persisted.push(...this.account(await apply([single])));
+      } catch (error) {
+        if (!(error instanceof BackendError) || error.retryable) throw error;
+        const reading = item.readings[0]!;
+        const letter: NewDeadLetter = {
+          tenantId: reading.tenantId,
+          topic: 'readings',
+          partition: slice.partition,
+          offset: item.offset,
+          reason: `REJECTED_BY_DATABASE: ${error.message}`,
+          payload: JSON.stringify(reading),
+        };
+        this.account(await apply([{ partition: slice.partition, lastOffset: item.offset, readings: [], deadLetters: [letter] }]));
+      }
+    }
+    return persisted;
+  }
+
+  private account(result: AppliedBatch): PersistedReading[] {
+    this.stats.appliedReadings += result.persisted.length;
+    this.stats.duplicates += result.duplicateEvents;
+    return result.persisted;
+  }
+}

@@ -1,0 +1,75 @@
+import type { Metric, Reading } from './reading';
+import { DEVICE_ID_PATTERN } from './validation';
+
+/** CloudEvents 1.0 structured-mode envelope of a reading, as it is stored in the stream. */
+export interface ReadingEnvelope {
+  readonly specversion: '1.0';
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly time: string;
+  readonly subject: string;
+  readonly datacontenttype: 'application/json';
+  /** Extension attribute: the tenant that owns the device. */
+  readonly tenantid: string;
+  readonly data: { readonly deviceId: string; readonly timestamp: number; readonly metrics: readonly Metric[] };
+}
+
+export function readingEventType(prefix: string): string {
+  return `${prefix}.reading.v1`;
+}
+
+export function toEnvelope(reading: Reading, typePrefix: string): ReadingEnvelope {
+  return {
+    specversion: '1.0',
+    id: reading.eventId,
+    source: `/devices/${reading.deviceId}`,
+    type: readingEventType(typePrefix),
+    time: new Date(reading.timestamp).toISOString(),
+    subject: reading.deviceId,
+    datacontenttype: 'application/json',
+    tenantid: reading.tenantId,
+    data: { deviceId: reading.deviceId, timestamp: reading.timestamp, metrics: reading.metrics },
+  };
+}
+
+/** Result of decoding a stream message: a reading, or the reason it can never be applied. */
+export type DecodedEnvelope =
+  | { readonly ok: true; readonly reading: Reading }
+  | { readonly ok: false; readonly reason: string; readonly tenantId?: string };
+
+/**
+ * Decodes and re-checks a stream message. The stream may hold messages from other
+ * producers or older versions, so nothing is trusted: anything off becomes a dead letter.
+ */
+export function fromEnvelope(text: string, typePrefix: string): DecodedEnvelope {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'message is not valid JSON' };
+  }
+  if (typeof parsed !== 'object' || parsed === null) return { ok: false, reason: 'message is not a JSON object' };
+  const event = parsed as Partial<Record<keyof ReadingEnvelope, unknown>>;
+  const tenantId = typeof event.tenantid === 'string' ? event.tenantid : undefined;
+  const fail = (reason: string): DecodedEnvelope => (tenantId === undefined ? { ok: false, reason } : { ok: false, reason, tenantId });
+  if (event.specversion !== '1.0') return fail('specversion is not 1.0');
+  if (event.type !== readingEventType(typePrefix)) return fail(`unexpected event type ${JSON.stringify(event.type)}`);
+  if (typeof event.id !== 'string' || event.id.length === 0) return fail('event id is missing');
+  if (tenantId === undefined || tenantId.length === 0) return fail('tenantid extension attribute is missing');
+  const data = event.data as Partial<ReadingEnvelope['data']> | undefined;
+  if (typeof data !== 'object' || data === null) return fail('data is missing');
+  if (typeof data.deviceId !== 'string' || !DEVICE_ID_PATTERN.test(data.deviceId)) return fail('data.deviceId is invalid');
+  if (typeof data.timestamp !== 'number' || !Number.isFinite(data.timestamp)) return fail('data.timestamp is invalid');
+  if (!Array.isArray(data.metrics) || data.metrics.length === 0) return fail('data.metrics is empty');
+  for (const metric of data.metrics as unknown[]) {
+    const m = metric as Partial<Metric> | null;
+    if (typeof m !== 'object' || m === null || typeof m.name !== 'string' || typeof m.value !== 'number' || !Number.isFinite(m.value)) {
+      return fail('data.metrics holds an invalid metric');
+    }
+  }
+  return {
+    ok: true,
+    reading: { tenantId, deviceId: data.deviceId, eventId: event.id, timestamp: data.timestamp, metrics: data.metrics as Metric[] },
+  };
+}

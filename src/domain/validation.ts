@@ -1,0 +1,109 @@
+import type { Metric, ReadingInput } from './reading';
+
+/** Why one item of an ingest call was rejected. One value per rule, so clients can act on it. */
+export type RejectionCode =
+  /** deviceId is empty, too long, or has characters outside [A-Za-z0-9._:-]. */
+  | 'INVALID_DEVICE_ID'
+  /** No device with this id is registered in the caller's tenant. */
+  | 'UNKNOWN_DEVICE'
+  /** The reading has no metrics, or more than the configured maximum. */
+  | 'INVALID_METRIC_COUNT'
+  /** A metric name does not match the metric-name pattern. */
+  | 'INVALID_METRIC_NAME'
+  /** The same metric name appears twice in one reading. */
+  | 'DUPLICATE_METRIC'
+  /** A metric value is NaN, Infinity, or not a number. */
+  | 'INVALID_VALUE'
+  /** The timestamp is missing or unparseable. */
+  | 'INVALID_TIMESTAMP'
+  /** The timestamp is further in the future than the allowed clock skew. */
+  | 'TIMESTAMP_IN_FUTURE'
+  /** The timestamp is older than the allowed maximum age. */
+  | 'TIMESTAMP_TOO_OLD'
+  /** The client event id is empty, too long or has forbidden characters. */
+  | 'INVALID_EVENT_ID'
+  /** The same client event id appears twice in one batch. */
+  | 'DUPLICATE_EVENT_ID'
+  /** (HTTP ingest) the item is not a CloudEvent 1.0 or reading object this API understands. */
+  | 'INVALID_ENVELOPE';
+
+export interface Rejection {
+  readonly code: RejectionCode;
+  readonly message: string;
+}
+
+export interface ValidationRules {
+  /** Most metrics one reading may carry. */
+  readonly maxMetricsPerReading: number;
+  /** How far ahead of the server clock a timestamp may be, in ms. */
+  readonly maxFutureSkewMs: number;
+  /** How far behind the server clock a timestamp may be, in ms. */
+  readonly maxAgeMs: number;
+}
+
+export const DEVICE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export const METRIC_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.]{0,63}$/;
+export const EVENT_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+
+const reject = (code: RejectionCode, message: string): Rejection => ({ code, message });
+
+/**
+ * Checks one reading against every rule that needs no I/O (device existence is checked by
+ * the caller). Returns the first broken rule, or undefined when the reading is valid.
+ */
+export function checkReading(input: ReadingInput, rules: ValidationRules, now: number): Rejection | undefined {
+  if (typeof input.deviceId !== 'string' || !DEVICE_ID_PATTERN.test(input.deviceId)) {
+    return reject('INVALID_DEVICE_ID', 'deviceId must be 1-128 characters of [A-Za-z0-9._:-], starting with a letter or digit');
+  }
+  const timestampRejection = checkTimestamp(input.timestamp, rules, now);
+  if (timestampRejection) return timestampRejection;
+  if (input.eventId !== undefined && input.eventId !== null && (typeof input.eventId !== 'string' || !EVENT_ID_PATTERN.test(input.eventId))) {
+    return reject('INVALID_EVENT_ID', 'eventId must be 1-128 printable ASCII characters without spaces');
+  }
+  return checkMetrics(input.metrics, rules);
+}
+
+function checkTimestamp(timestamp: number, rules: ValidationRules, now: number): Rejection | undefined {
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
+    return reject('INVALID_TIMESTAMP', 'timestamp must be an RFC 3339 date-time or epoch milliseconds');
+  }
+  if (timestamp > now + rules.maxFutureSkewMs) {
+    return reject('TIMESTAMP_IN_FUTURE', `timestamp is more than ${rules.maxFutureSkewMs} ms ahead of the server clock`);
+  }
+  if (timestamp < now - rules.maxAgeMs) {
+    return reject('TIMESTAMP_TOO_OLD', `timestamp is more than ${rules.maxAgeMs} ms in the past`);
+  }
+  return undefined;
+}
+
+function checkMetrics(metrics: readonly Metric[], rules: ValidationRules): Rejection | undefined {
+  if (!Array.isArray(metrics) || metrics.length === 0 || metrics.length > rules.maxMetricsPerReading) {
+    return reject('INVALID_METRIC_COUNT', `a reading carries 1 to ${rules.maxMetricsPerReading} metrics`);
+  }
+  // Small sets: a linear scan beats allocating a Set for the typical 1-5 metrics.
+  for (let i = 0; i < metrics.length; i++) {
+    const metric = metrics[i]!;
+    if (typeof metric !== 'object' || metric === null || typeof metric.name !== 'string' || !METRIC_NAME_PATTERN.test(metric.name)) {
+      return reject('INVALID_METRIC_NAME', `metrics[${i}].name must match ${METRIC_NAME_PATTERN.source}`);
+    }
+    if (typeof metric.value !== 'number' || !Number.isFinite(metric.value)) {
+      return reject('INVALID_VALUE', `metrics[${i}].value must be a finite number`);
+    }
+    for (let j = 0; j < i; j++) {
+      if (metrics[j]!.name === metric.name) {
+        return reject('DUPLICATE_METRIC', `metric "${metric.name}" appears more than once`);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Parses a client timestamp: RFC 3339 text or epoch milliseconds. NaN when unparseable. */
+export function parseTimestamp(raw: unknown): number {
+  if (typeof raw === 'number') return Number.isInteger(raw) ? raw : Number.NaN;
+  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 64) return Number.NaN;
+  if (/^-?\d+$/.test(raw)) return Number(raw);
+  // Require a date and an explicit zone so that "2024-01-01" is not silently midnight UTC.
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(raw)) return Number.NaN;
+  return Date.parse(raw);
+}

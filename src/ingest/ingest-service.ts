@@ -1,0 +1,123 @@
+import { toEnvelope } from '../domain/cloud-event';
+import { TelemetryError } from '../domain/errors';
+import { uuidv7 } from '../domain/ids';
+import type { Reading, ReadingInput } from '../domain/reading';
+import { checkReading, type RejectionCode, type ValidationRules } from '../domain/validation';
+import type { Caller } from '../domain/caller';
+import { BackendError } from '../domain/errors';
+import type { ProduceRecord, Stream } from '../stream/stream';
+import type { DeviceDirectory } from './device-directory';
+
+export interface AcceptedReading {
+  /** Position of the item in the request. */
+  readonly index: number;
+  readonly eventId: string;
+  readonly deviceId: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface RejectedReading {
+  readonly index: number;
+  readonly code: RejectionCode;
+  readonly message: string;
+}
+
+export interface IngestOutcome {
+  readonly accepted: AcceptedReading[];
+  readonly rejected: RejectedReading[];
+}
+
+export interface IngestServiceOptions {
+  readonly stream: Stream;
+  readonly devices: DeviceDirectory;
+  readonly rules: ValidationRules;
+  /** Most readings in one call. */
+  readonly maxBatchSize: number;
+  /** CloudEvents type prefix: events are typed `<prefix>.reading.v1`. */
+  readonly eventTypePrefix: string;
+  /** Called after readings were durably appended (e.g. to wake the consumer). */
+  readonly onProduced?: () => void;
+  readonly now?: () => number;
+}
+
+/**
+ * validate -> CloudEvents envelope -> stream. A call succeeds only once the stream has
+ * durably accepted every valid item; invalid items are reported per index and never written.
+ * If the stream fails, the whole call fails with a retryable UNAVAILABLE and nothing is accepted.
+ */
+export class IngestService {
+  constructor(private readonly options: IngestServiceOptions) {}
+
+  /** `batchSize` is the request's item count when some items were dropped before (HTTP envelopes). */
+  async ingest(caller: Caller, inputs: readonly ReadingInput[], batchSize: number = inputs.length): Promise<IngestOutcome> {
+    const { rules, maxBatchSize, devices } = this.options;
+    if (batchSize > maxBatchSize) {
+      throw new TelemetryError('PAYLOAD_TOO_LARGE', `a batch holds at most ${maxBatchSize} readings; this one has ${batchSize}`, {
+        details: { limit: maxBatchSize, size: batchSize },
+      });
+    }
+    if (batchSize === 0) throw new TelemetryError('BAD_USER_INPUT', 'the batch is empty');
+    const now = (this.options.now ?? Date.now)();
+    const rejected: RejectedReading[] = [];
+    const candidates: { index: number; input: ReadingInput }[] = [];
+    inputs.forEach((input, index) => {
+      const rejection = checkReading(input, rules, now) ?? checkDeviceScope(caller, input.deviceId);
+      if (rejection) rejected.push({ index, ...rejection });
+      else candidates.push({ index, input });
+    });
+
+    const known = await devices.existing(caller.tenantId, candidates.map((c) => c.input.deviceId));
+    const seenEventIds = new Set<string>();
+    const readings: { index: number; reading: Reading }[] = [];
+    for (const { index, input } of candidates) {
+      if (!known.has(input.deviceId)) {
+        rejected.push({ index, code: 'UNKNOWN_DEVICE', message: `no device "${input.deviceId}" is registered` });
+        continue;
+      }
+      const eventId = input.eventId ?? uuidv7(now);
+      if (seenEventIds.has(eventId)) {
+        rejected.push({ index, code: 'DUPLICATE_EVENT_ID', message: `eventId "${eventId}" appears more than once in this batch` });
+        continue;
+      }
+      seenEventIds.add(eventId);
+      readings.push({
+        index,
+        reading: { tenantId: caller.tenantId, deviceId: input.deviceId, eventId, timestamp: input.timestamp, metrics: input.metrics.map(({ name, value }) => ({ name, value })) },
+      });
+    }
+    rejected.sort((a, b) => a.index - b.index);
+    if (readings.length === 0) return { accepted: [], rejected };
+
+    const records: ProduceRecord[] = readings.map(({ reading }) => ({
+      key: `${reading.tenantId}/${reading.deviceId}`,
+      value: JSON.stringify(toEnvelope(reading, this.options.eventTypePrefix)),
+    }));
+    let positions;
+    try {
+      positions = await this.options.stream.produce('readings', records);
+    } catch (error) {
+      throw new TelemetryError('UNAVAILABLE', 'the stream did not accept the readings; nothing was stored, retry later', {
+        retryable: error instanceof BackendError ? error.retryable : true,
+        cause: error,
+      });
+    }
+    this.options.onProduced?.();
+    const accepted = readings.map(({ index, reading }, i) => ({
+      index,
+      eventId: reading.eventId,
+      deviceId: reading.deviceId,
+      partition: positions[i]!.partition,
+      offset: positions[i]!.offset,
+    }));
+    return { accepted, rejected };
+  }
+}
+
+/** A device key may ingest only for its own device; any other id looks unknown (no existence leak). */
+function checkDeviceScope(caller: Caller, deviceId: string): { code: RejectionCode; message: string } | undefined {
+  if (caller.role === 'device' && caller.deviceId !== deviceId) {
+    return { code: 'UNKNOWN_DEVICE', message: `no device "${deviceId}" is registered` };
+  }
+  return undefined;
+}

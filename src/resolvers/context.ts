@@ -1,0 +1,32 @@
+import type DataLoader from 'dataloader';
+import type { Caller } from '../domain/caller';
+import type { MetricPoint } from '../domain/reading';
+import type { ReadingHub } from '../consumers/reading-hub';
+import type { DeviceDirectory } from '../ingest/device-directory';
+import type { IngestService } from '../ingest/ingest-service';
+import type { Store } from '../store/store';
+
+/** What resolvers may use: ports and services, never a concrete backend. */
+export interface Services {
+  readonly ingest: IngestService;
+  readonly store: Store;
+  readonly devices: DeviceDirectory;
+  readonly hub: ReadingHub;
+  /** Partitions of the readings topic (subscription cursors cover all of them). */
+  readonly partitions: readonly number[];
+  readonly limits: {
+    readonly maxPageSize: number;
+    readonly maxBatchSize: number;
+  };
+}
+
+export interface Loaders {
+  /** Latest value per metric, per device id: one store call per request. */
+  readonly latest: DataLoader<string, MetricPoint[]>;
+}
+
+export interface GraphQLContext {
+  readonly caller: Caller;
+  readonly services: Services;
+  readonly loaders: Loaders;
+}

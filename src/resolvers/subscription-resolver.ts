@@ -1,0 +1,67 @@
+import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { openReadingFeed, type FeedItem } from '../consumers/reading-feed';
+import { decodeCursor } from '../domain/cursor';
+import { TelemetryError } from '../domain/errors';
+import { ReadingEvent } from '../schema/types';
+import { authorize } from './authorize';
+import type { GraphQLContext } from './context';
+
+/** Most devices one readingAdded subscription may name. */
+export const MAX_SUBSCRIBED_DEVICES = 1000;
+
+interface ReadingAddedArgs {
+  deviceId?: string | null;
+  deviceIds?: string[] | null;
+  metric?: string | null;
+  after?: string | null;
+}
+
+async function subscribeReadingAdded({ args, context }: SubscribeResolverData<unknown, ReadingAddedArgs, GraphQLContext>): Promise<AsyncIterable<FeedItem>> {
+  authorize(context.caller, 'read');
+  const deviceIds = [...new Set([...(args.deviceId ? [args.deviceId] : []), ...(args.deviceIds ?? [])])];
+  if (deviceIds.length === 0) throw new TelemetryError('BAD_USER_INPUT', 'name a deviceId or at least one of deviceIds');
+  if (deviceIds.length > MAX_SUBSCRIBED_DEVICES) {
+    throw new TelemetryError('BAD_USER_INPUT', `a subscription names at most ${MAX_SUBSCRIBED_DEVICES} devices`, { details: { limit: MAX_SUBSCRIBED_DEVICES } });
+  }
+  const after = args.after ? decodeCursor(args.after) : undefined;
+  if (args.after && after === undefined) throw new TelemetryError('BAD_USER_INPUT', 'after is not a cursor this API issued', { details: { argument: 'after' } });
+  const known = await context.services.devices.existing(context.caller.tenantId, deviceIds);
+  const unknown = deviceIds.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw new TelemetryError('NOT_FOUND', `no device ${unknown.map((id) => `"${id}"`).join(', ')}`);
+  return openReadingFeed({
+    hub: context.services.hub,
+    store: context.services.store,
+    partitions: context.services.partitions,
+    tenantId: context.caller.tenantId,
+    deviceIds,
+    metric: args.metric ?? undefined,
+    after,
+  });
+}
+
+@Resolver()
+export class SubscriptionResolver {
+  @Subscription(() => ReadingEvent, {
+    subscribe: subscribeReadingAdded,
+    description:
+      'Readings of the given devices, delivered after they are stored. Pass `after` (a cursor from an earlier event) to first receive what you missed, then live events, with no gap and no duplicate.',
+  })
+  readingAdded(
+    @Root() item: FeedItem,
+    @Arg('deviceId', () => ID, { nullable: true }) _deviceId?: string,
+    @Arg('deviceIds', () => [ID], { nullable: true }) _deviceIds?: string[],
+    @Arg('metric', () => String, { nullable: true }) _metric?: string,
+    @Arg('after', () => String, { nullable: true }) _after?: string,
+  ): ReadingEvent {
+    const { reading, cursor } = item;
+    return {
+      deviceId: reading.deviceId,
+      timestamp: reading.timestamp,
+      metrics: [...reading.metrics],
+      eventId: reading.eventId,
+      partition: reading.partition,
+      offset: reading.offset,
+      cursor,
+    };
+  }
+}

@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import type { GraphQLSchema } from 'graphql';
+import { buildSchemaSync, type PubSub } from 'type-graphql';
+import { DeadLetterResolver } from '../resolvers/dead-letter-resolver';
+import { DeviceResolver } from '../resolvers/device-resolver';
+import { IngestResolver } from '../resolvers/ingest-resolver';
+import { ReadingResolver } from '../resolvers/reading-resolver';
+import { SubscriptionResolver } from '../resolvers/subscription-resolver';
+
+/**
+ * type-graphql insists on a PubSub when a schema has subscriptions, even though every one
+ * of ours brings its own `subscribe` (topic routing and resume live in consumers/). This
+ * one fails loudly if anything ever tries to use it.
+ */
+const unusedPubSub: PubSub = {
+  publish() {
+    throw new Error('subscriptions route through the ReadingHub, not the type-graphql PubSub');
+  },
+  subscribe() {
+    throw new Error('subscriptions route through the ReadingHub, not the type-graphql PubSub');
+  },
+};
+
+let schema: GraphQLSchema | undefined;
+
+/** The executable schema (built once per process; resolvers are stateless). */
+export function buildTelemetrySchema(): GraphQLSchema {
+  schema ??= buildSchemaSync({
+    resolvers: [DeviceResolver, ReadingResolver, IngestResolver, SubscriptionResolver, DeadLetterResolver],
+    pubSub: unusedPubSub,
+    validate: false,
+  });
+  return schema;
+}

@@ -1,0 +1,42 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { mediaType, parseJsonBody, readBody } from './body';
+
+export interface GraphQLHttpOptions<TContext extends object> {
+  readonly apollo: ApolloServer<TContext>;
+  readonly maxBodyBytes: number;
+  /** Builds the request context; throw a GraphQLError with extensions.http.status to refuse. */
+  readonly context: (request: IncomingMessage) => Promise<TContext>;
+}
+
+/**
+ * Apollo Server on a plain Node HTTP server (its documented integration contract,
+ * executeHTTPGraphQLRequest), so HTTP and the WebSocket endpoint share one port and path
+ * without a web framework in between.
+ */
+export function createGraphQLHttpHandler<TContext extends object>(options: GraphQLHttpOptions<TContext>) {
+  return async (request: IncomingMessage, response: ServerResponse, search: string): Promise<void> => {
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown;
+    if (request.method === 'POST') {
+      const raw = await readBody(request, options.maxBodyBytes);
+      const type = mediaType(request);
+      body = type === 'application/json' || type === 'application/graphql-response+json' ? parseJsonBody(raw) : raw.toString('utf8');
+    }
+    const result = await options.apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: request.method ?? 'GET', headers, search, body },
+      context: () => options.context(request),
+    });
+    for (const [name, value] of result.headers) response.setHeader(name, value);
+    response.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      response.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) response.write(chunk);
+    response.end();
+  };
+}

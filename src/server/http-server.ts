@@ -1,0 +1,69 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Caller } from '../domain/caller';
+import { isTelemetryError, TelemetryError } from '../domain/errors';
+import { bearerToken } from './auth';
+import { HTTP_STATUS, type ErrorLogger } from './errors';
+
+export interface HttpRoutes {
+  readonly graphql: (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
+  readonly ingest: (request: IncomingMessage, response: ServerResponse, caller: Caller) => Promise<void>;
+  readonly health: () => Promise<object>;
+}
+
+export interface HttpServerOptions {
+  readonly routes: HttpRoutes;
+  readonly authenticate: (token: string | undefined) => Promise<Caller | undefined>;
+  readonly logger: ErrorLogger;
+}
+
+/** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /healthz. */
+export function createHttpServer(options: HttpServerOptions): Server {
+  return createServer((request, response) => {
+    handle(options, request, response).catch((error: unknown) => sendError(response, error, options.logger));
+  });
+}
+
+async function handle(options: HttpServerOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  switch (url.pathname) {
+    case '/graphql':
+      return options.routes.graphql(request, response, url.search);
+    case '/ingest': {
+      if (request.method !== 'POST') {
+        response.setHeader('allow', 'POST');
+        throw new TelemetryError('BAD_USER_INPUT', 'use POST', { details: { status: 405 } });
+      }
+      const caller = await options.authenticate(bearerToken(request.headers.authorization));
+      if (!caller) throw new TelemetryError('UNAUTHENTICATED', 'send a valid API key as "Authorization: Bearer <key>"');
+      return options.routes.ingest(request, response, caller);
+    }
+    case '/healthz':
+      return sendJson(response, 200, await options.routes.health());
+    default:
+      throw new TelemetryError('NOT_FOUND', `no route ${url.pathname}; the API is at /graphql`);
+  }
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  response.end(JSON.stringify(body));
+}
+
+/** Plain-HTTP errors: `{ error: { code, message, retryable } }`, never a stack trace. */
+function sendError(response: ServerResponse, error: unknown, logger: ErrorLogger): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  if (isTelemetryError(error)) {
+    const status = typeof error.details?.['status'] === 'number' ? error.details['status'] : HTTP_STATUS[error.code];
+    if (error.code === 'UNAVAILABLE') response.setHeader('retry-after', '1');
+    if (error.code === 'UNAUTHENTICATED') response.setHeader('www-authenticate', 'Bearer');
+    const { status: _status, ...details } = error.details ?? {};
+    sendJson(response, status, { error: { code: error.code, message: error.message, retryable: error.retryable, ...details } });
+    return;
+  }
+  const correlationId = crypto.randomUUID();
+  logger.error({ err: error, correlationId }, 'internal error');
+  sendJson(response, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: `Internal server error (correlation id ${correlationId})`, retryable: false, correlationId } });
+}

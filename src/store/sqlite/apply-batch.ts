@@ -1,0 +1,110 @@
+import type Database from 'better-sqlite3';
+import type { Metric, PersistedReading } from '../../domain/reading';
+import type { AppliedBatch, ConsumerBatch } from '../store';
+
+interface CandidateRow {
+  readonly tenantId: string;
+  readonly deviceId: string;
+  readonly metric: Metric;
+  readonly timestamp: number;
+  /** Index into `persisted`. */
+  readonly event: number;
+  readonly offset: number;
+}
+
+const compareRows = (a: CandidateRow, b: CandidateRow): number =>
+  a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1
+  : a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1
+  : a.metric.name < b.metric.name ? -1 : a.metric.name > b.metric.name ? 1
+  : a.timestamp - b.timestamp || a.offset - b.offset;
+
+/**
+ * The body of Store.applyBatch for SQLite; the caller wraps it in one IMMEDIATE transaction.
+ *
+ * Order of work: (1) drop messages at or below the watermark, (2) record each event id (a
+ * conflict means the event was applied before), (3) insert metric rows sorted by primary key
+ * (several times faster than arrival order; ties keep offset order so the first wins),
+ * (4) latest values, dead letters and the new watermark.
+ */
+export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBatch): AppliedBatch {
+  const insertEvent = db.prepare(
+    `INSERT INTO reading_events (tenant_id, device_id, stream_partition, stream_offset, event_id, ts, metrics)
+     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+  const insertReading = db.prepare('INSERT INTO readings (tenant_id, device_id, metric, ts, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const rewriteEventMetrics = db.prepare('UPDATE reading_events SET metrics = ? WHERE tenant_id = ? AND device_id = ? AND stream_partition = ? AND stream_offset = ?');
+  const readWatermark = db.prepare('SELECT applied_offset FROM stream_watermarks WHERE source = ? AND stream_partition = ?');
+  const writeWatermark = db.prepare(
+    `INSERT INTO stream_watermarks (source, stream_partition, applied_offset, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (source, stream_partition) DO UPDATE SET applied_offset = excluded.applied_offset, updated_at = excluded.updated_at`,
+  );
+  const insertDeadLetter = db.prepare(
+    'INSERT INTO dead_letters (tenant_id, topic, stream_partition, stream_offset, reason, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const upsertLatest = db.prepare(
+    `INSERT INTO latest_readings (tenant_id, device_id, metric, ts, value) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (tenant_id, device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value WHERE excluded.ts >= latest_readings.ts`,
+  );
+
+  const now = Date.now();
+  const persisted: PersistedReading[] = [];
+  const candidates: CandidateRow[] = [];
+  let skippedAsReplayed = 0;
+  let duplicateEvents = 0;
+
+  for (const slice of batch.partitions) {
+    const watermark = (readWatermark.get(batch.source, slice.partition) as { applied_offset: number } | undefined)?.applied_offset ?? -1;
+    if (slice.lastOffset <= watermark) {
+      skippedAsReplayed += slice.readings.length + slice.deadLetters.length;
+      continue;
+    }
+    for (const reading of slice.readings) {
+      if (reading.offset <= watermark) {
+        skippedAsReplayed++;
+        continue;
+      }
+      const metricsJson = JSON.stringify(reading.metrics);
+      const inserted = insertEvent.run(reading.tenantId, reading.deviceId, slice.partition, reading.offset, reading.eventId, reading.timestamp, metricsJson).changes;
+      if (inserted === 0) {
+        duplicateEvents++;
+        continue;
+      }
+      const event = persisted.length;
+      persisted.push({ ...reading, partition: slice.partition, metrics: reading.metrics });
+      for (const metric of reading.metrics) {
+        candidates.push({ tenantId: reading.tenantId, deviceId: reading.deviceId, metric, timestamp: reading.timestamp, event, offset: reading.offset });
+      }
+    }
+    for (const letter of slice.deadLetters) {
+      if (letter.offset <= watermark) continue;
+      insertDeadLetter.run(letter.tenantId, letter.topic, letter.partition, letter.offset, letter.reason, letter.payload, now);
+    }
+    writeWatermark.run(batch.source, slice.partition, slice.lastOffset, now);
+  }
+
+  candidates.sort(compareRows);
+  const rejectedMetrics = new Map<number, Set<string>>();
+  const latest = new Map<string, CandidateRow>();
+  for (const row of candidates) {
+    const stored = insertReading.run(row.tenantId, row.deviceId, row.metric.name, row.timestamp, row.metric.value).changes;
+    if (stored === 0) {
+      const names = rejectedMetrics.get(row.event) ?? new Set<string>();
+      names.add(row.metric.name);
+      rejectedMetrics.set(row.event, names);
+      continue;
+    }
+    // Sorted by timestamp within (tenant, device, metric): the last row seen is the newest.
+    latest.set(`${row.tenantId}\u0000${row.deviceId}\u0000${row.metric.name}`, row);
+  }
+  for (const row of latest.values()) upsertLatest.run(row.tenantId, row.deviceId, row.metric.name, row.timestamp, row.metric.value);
+
+  // An event whose values were all stored before (same device, metric and timestamp) keeps
+  // its row for event-id deduplication but publishes nothing.
+  for (const [event, names] of rejectedMetrics) {
+    const reading = persisted[event]!;
+    const kept = reading.metrics.filter((metric) => !names.has(metric.name));
+    rewriteEventMetrics.run(JSON.stringify(kept), reading.tenantId, reading.deviceId, reading.partition, reading.offset);
+    persisted[event] = { ...reading, metrics: kept };
+  }
+  return { persisted: persisted.filter((reading) => reading.metrics.length > 0), skippedAsReplayed, duplicateEvents };
+}

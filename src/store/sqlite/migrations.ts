@@ -1,0 +1,91 @@
+/**
+ * Versioned schema of the embedded database. Append new versions; never edit a shipped one.
+ * Timestamps are UTC milliseconds in INTEGER columns.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'tenants, keys, devices, readings, events, watermarks, dead letters',
+    sql: `
+      CREATE TABLE tenants (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants (id),
+        role TEXT NOT NULL CHECK (role IN ('device', 'reader', 'admin')),
+        device_id TEXT,
+        label TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE TABLE devices (
+        tenant_id TEXT NOT NULL REFERENCES tenants (id),
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(tags)),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+      ) WITHOUT ROWID;
+      -- Natural key (tenant, device, metric, ts): a repeated measurement is stored once.
+      CREATE TABLE readings (
+        tenant_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY (tenant_id, device_id, metric, ts)
+      ) WITHOUT ROWID;
+      -- One row per applied stream message: event-id deduplication and gap-free replay of
+      -- subscriptions by stream position. metrics holds only the values it newly stored.
+      CREATE TABLE reading_events (
+        tenant_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        stream_partition INTEGER NOT NULL,
+        stream_offset INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        metrics TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, device_id, stream_partition, stream_offset)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX reading_events_by_event_id ON reading_events (tenant_id, event_id);
+      CREATE TABLE latest_readings (
+        tenant_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY (tenant_id, device_id, metric)
+      ) WITHOUT ROWID;
+      -- Highest stream offset applied per partition, written in the same transaction as the data.
+      CREATE TABLE stream_watermarks (
+        source TEXT NOT NULL,
+        stream_partition INTEGER NOT NULL,
+        applied_offset INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (source, stream_partition)
+      ) WITHOUT ROWID;
+      CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id TEXT,
+        topic TEXT NOT NULL,
+        stream_partition INTEGER NOT NULL,
+        stream_offset INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX dead_letters_by_tenant ON dead_letters (tenant_id, id);
+    `,
+  },
+];

@@ -1,0 +1,280 @@
+import Database from 'better-sqlite3';
+import { BackendError, TelemetryError } from '../../domain/errors';
+import type { Metric, MetricPoint, PersistedReading } from '../../domain/reading';
+import type {
+  ApiKeyRecord,
+  AppliedBatch,
+  ConsumerBatch,
+  DeadLetter,
+  Device,
+  DeviceFilter,
+  EventReplayQuery,
+  NewApiKey,
+  NewDevice,
+  Page,
+  PageRequest,
+  ReadingQuery,
+  Role,
+  Store,
+} from '../store';
+import { migrate } from './migrate';
+import { applyBatchInTransaction } from './apply-batch';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file (created if missing), or ':memory:'. */
+  readonly file: string;
+  /** How long a writer waits for another connection's lock, ms. @default 5000 */
+  readonly busyTimeoutMs?: number;
+}
+
+interface DeviceRow {
+  tenant_id: string;
+  id: string;
+  name: string;
+  tags: string;
+  created_at: number;
+}
+
+const toDevice = (row: DeviceRow): Device => ({
+  tenantId: row.tenant_id,
+  id: row.id,
+  name: row.name,
+  tags: JSON.parse(row.tags) as string[],
+  createdAt: row.created_at,
+});
+
+/** SQLite codes that clear up on their own: locks held by another connection, full disk, I/O. */
+const RETRYABLE_SQLITE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/;
+
+/** Maps driver errors to the store's typed errors, so callers never see raw SQLite errors. */
+function toStoreError(error: unknown): Error {
+  if (error instanceof TelemetryError || error instanceof BackendError) return error;
+  const code = (error as { code?: unknown }).code;
+  const retryable = typeof code === 'string' && RETRYABLE_SQLITE_CODES.test(code);
+  return new BackendError(`database error${typeof code === 'string' ? ` ${code}` : ''}: ${(error as Error).message}`, retryable, error);
+}
+
+/** The embedded Store: one SQLite file in WAL mode; readers and the consumer may be in other threads. */
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+
+  constructor(options: SqliteStoreOptions) {
+    this.db = new Database(options.file);
+    this.db.pragma('journal_mode = WAL');
+    // The stream keeps accepted readings durable; the database can be rebuilt from it past the
+    // watermark, so NORMAL (durable across process crashes, one fsync per checkpoint) is enough.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.db.pragma('foreign_keys = ON');
+    migrate(this.db);
+  }
+
+  private run<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(toStoreError(error));
+    }
+  }
+
+  ensureTenant(id: string, name: string): Promise<void> {
+    return this.run(() => {
+      this.db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING').run(id, name, Date.now());
+    });
+  }
+
+  createApiKey(key: NewApiKey): Promise<void> {
+    return this.run(() => {
+      this.db
+        .prepare('INSERT INTO api_keys (id, tenant_id, role, device_id, label, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(key.id, key.tenantId, key.role, key.deviceId ?? null, key.label, key.secretHash, Date.now());
+    });
+  }
+
+  findApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined> {
+    return this.run(() => {
+      const row = this.db
+        .prepare('SELECT id, tenant_id, role, device_id, label FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL')
+        .get(secretHash) as { id: string; tenant_id: string; role: Role; device_id: string | null; label: string } | undefined;
+      return row && { id: row.id, tenantId: row.tenant_id, role: row.role, deviceId: row.device_id, label: row.label };
+    });
+  }
+
+  countAdminKeys(): Promise<number> {
+    return this.run(() => (this.db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL").get() as { n: number }).n);
+  }
+
+  registerDevice(tenantId: string, device: NewDevice): Promise<Device> {
+    return this.run(() => {
+      const createdAt = Date.now();
+      const result = this.db
+        .prepare('INSERT INTO devices (tenant_id, id, name, tags, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING')
+        .run(tenantId, device.id, device.name, JSON.stringify(device.tags), createdAt);
+      if (result.changes === 0) throw new TelemetryError('ALREADY_EXISTS', `device ${device.id} is already registered`);
+      return { tenantId, id: device.id, name: device.name, tags: [...device.tags], createdAt };
+    });
+  }
+
+  getDevices(tenantId: string, ids: readonly string[]): Promise<Device[]> {
+    return this.run(() =>
+      (
+        this.db
+          .prepare('SELECT tenant_id, id, name, tags, created_at FROM devices WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))')
+          .all(tenantId, JSON.stringify(ids)) as DeviceRow[]
+      ).map(toDevice),
+    );
+  }
+
+  listDevices(tenantId: string, filter: DeviceFilter, page: PageRequest): Promise<Page<Device>> {
+    return this.run(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT tenant_id, id, name, tags, created_at FROM devices
+           WHERE tenant_id = @tenantId
+             AND (@after IS NULL OR id > @after)
+             AND (@tag IS NULL OR EXISTS (SELECT 1 FROM json_each(devices.tags) WHERE json_each.value = @tag))
+             AND (@name IS NULL OR instr(lower(name), lower(@name)) > 0)
+           ORDER BY id LIMIT @limit`,
+        )
+        .all({ tenantId, after: page.afterKey ?? null, tag: filter.tag ?? null, name: filter.nameContains ?? null, limit: page.first + 1 }) as DeviceRow[];
+      return { items: rows.slice(0, page.first).map(toDevice), hasMore: rows.length > page.first };
+    });
+  }
+
+  latestReadings(tenantId: string, deviceIds: readonly string[]): Promise<Map<string, MetricPoint[]>> {
+    return this.run(() => {
+      const rows = this.db
+        .prepare(
+          'SELECT device_id, metric, ts, value FROM latest_readings WHERE tenant_id = ? AND device_id IN (SELECT value FROM json_each(?)) ORDER BY device_id, metric',
+        )
+        .all(tenantId, JSON.stringify(deviceIds)) as { device_id: string; metric: string; ts: number; value: number }[];
+      const byDevice = new Map<string, MetricPoint[]>();
+      for (const row of rows) {
+        const points = byDevice.get(row.device_id) ?? [];
+        points.push({ deviceId: row.device_id, metric: row.metric, timestamp: row.ts, value: row.value });
+        byDevice.set(row.device_id, points);
+      }
+      return byDevice;
+    });
+  }
+
+  applyBatch(batch: ConsumerBatch): Promise<AppliedBatch> {
+    return this.run(() => this.db.transaction(() => applyBatchInTransaction(this.db, batch)).immediate());
+  }
+
+  watermarks(source: string): Promise<Map<number, number>> {
+    return this.run(() => {
+      const rows = this.db.prepare('SELECT stream_partition, applied_offset FROM stream_watermarks WHERE source = ?').all(source) as {
+        stream_partition: number;
+        applied_offset: number;
+      }[];
+      return new Map(rows.map((row) => [row.stream_partition, row.applied_offset]));
+    });
+  }
+
+  queryReadings(tenantId: string, query: ReadingQuery): Promise<Page<MetricPoint>> {
+    return this.run(() => {
+      const newestFirst = query.order === 'NEWEST_FIRST';
+      const rows = this.db
+        .prepare(
+          `SELECT ts, value FROM readings
+           WHERE tenant_id = @tenantId AND device_id = @deviceId AND metric = @metric
+             AND ts >= @from AND ts < @to
+             AND (@after IS NULL OR ts ${newestFirst ? '<' : '>'} @after)
+           ORDER BY ts ${newestFirst ? 'DESC' : 'ASC'} LIMIT @limit`,
+        )
+        .all({
+          tenantId,
+          deviceId: query.deviceId,
+          metric: query.metric,
+          from: query.from ?? Number.MIN_SAFE_INTEGER,
+          to: query.to ?? Number.MAX_SAFE_INTEGER,
+          after: query.afterTimestamp ?? null,
+          limit: query.first + 1,
+        }) as { ts: number; value: number }[];
+      return {
+        items: rows.slice(0, query.first).map((row) => ({ deviceId: query.deviceId, metric: query.metric, timestamp: row.ts, value: row.value })),
+        hasMore: rows.length > query.first,
+      };
+    });
+  }
+
+  readingEventsAfter(query: EventReplayQuery): Promise<PersistedReading[]> {
+    return this.run(() => {
+      // One query per partition over all devices: each result is then an exact prefix of what
+      // follows the position in that partition, which is what a resuming subscriber needs.
+      const statement = this.db.prepare(
+        `SELECT device_id, stream_partition, stream_offset, event_id, ts, metrics FROM reading_events
+         WHERE tenant_id = ? AND device_id IN (SELECT value FROM json_each(?)) AND stream_partition = ? AND stream_offset > ?
+         ORDER BY stream_offset LIMIT ?`,
+      );
+      const devices = JSON.stringify(query.deviceIds);
+      const events: PersistedReading[] = [];
+      for (const [partition, after] of [...query.after].sort((a, b) => a[0] - b[0])) {
+        const remaining = query.limit - events.length;
+        if (remaining <= 0) break;
+        const rows = statement.all(query.tenantId, devices, partition, after, remaining) as {
+          device_id: string;
+          stream_partition: number;
+          stream_offset: number;
+          event_id: string;
+          ts: number;
+          metrics: string;
+        }[];
+        for (const row of rows) {
+          events.push({
+            tenantId: query.tenantId,
+            deviceId: row.device_id,
+            partition: row.stream_partition,
+            offset: row.stream_offset,
+            eventId: row.event_id,
+            timestamp: row.ts,
+            metrics: JSON.parse(row.metrics) as Metric[],
+          });
+        }
+      }
+      return events;
+    });
+  }
+
+  listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>> {
+    return this.run(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT id, tenant_id, topic, stream_partition, stream_offset, reason, payload, created_at FROM dead_letters
+           WHERE tenant_id = ? AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?`,
+        )
+        .all(tenantId, page.afterKey ?? null, page.afterKey === undefined ? null : Number(page.afterKey), page.first + 1) as {
+        id: number;
+        tenant_id: string | null;
+        topic: string;
+        stream_partition: number;
+        stream_offset: number;
+        reason: string;
+        payload: string;
+        created_at: number;
+      }[];
+      return {
+        items: rows.slice(0, page.first).map((row) => ({
+          id: row.id,
+          tenantId: row.tenant_id,
+          topic: row.topic,
+          partition: row.stream_partition,
+          offset: row.stream_offset,
+          reason: row.reason,
+          payload: row.payload,
+          createdAt: row.created_at,
+        })),
+        hasMore: rows.length > page.first,
+      };
+    });
+  }
+
+  countDeadLetters(): Promise<number> {
+    return this.run(() => (this.db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number }).n);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

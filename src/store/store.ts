@@ -1,0 +1,161 @@
+import type { Role } from '../domain/caller';
+import type { MetricPoint, PersistedReading, Reading } from '../domain/reading';
+
+/**
+ * The Store port: everything the service keeps in its database. Every method that touches
+ * tenant data takes the tenant id first; no implementation may return another tenant's
+ * rows. Nothing here is specific to SQLite or to Oracle.
+ */
+
+export type { Role } from '../domain/caller';
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly role: Role;
+  /** For `device` keys: the one device they may ingest for. */
+  readonly deviceId: string | null;
+  readonly label: string;
+}
+
+export interface NewApiKey {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly role: Role;
+  readonly deviceId?: string | null;
+  readonly label: string;
+  /** SHA-256 of the secret, hex. The secret itself is never stored. */
+  readonly secretHash: string;
+}
+
+export interface Device {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly name: string;
+  readonly tags: readonly string[];
+  readonly createdAt: number;
+}
+
+export interface NewDevice {
+  readonly id: string;
+  readonly name: string;
+  readonly tags: readonly string[];
+}
+
+export interface DeviceFilter {
+  /** Devices carrying this tag. */
+  readonly tag?: string | undefined;
+  /** Devices whose name contains this text, case-insensitively. */
+  readonly nameContains?: string | undefined;
+}
+
+export interface PageRequest {
+  readonly first: number;
+  /** Key of the last item of the previous page; exclusive. */
+  readonly afterKey?: string | undefined;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly hasMore: boolean;
+}
+
+export type SortOrder = 'NEWEST_FIRST' | 'OLDEST_FIRST';
+
+export interface ReadingQuery {
+  readonly deviceId: string;
+  readonly metric: string;
+  /** Inclusive lower bound, UTC ms. */
+  readonly from?: number | undefined;
+  /** Exclusive upper bound, UTC ms. */
+  readonly to?: number | undefined;
+  readonly first: number;
+  /** Timestamp of the last point of the previous page; exclusive. */
+  readonly afterTimestamp?: number | undefined;
+  readonly order: SortOrder;
+}
+
+/** A message the consumer could never apply, kept with its reason and original payload. */
+export interface DeadLetter {
+  readonly id: number;
+  readonly tenantId: string | null;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly reason: string;
+  readonly payload: string;
+  readonly createdAt: number;
+}
+
+export type NewDeadLetter = Omit<DeadLetter, 'id' | 'createdAt'>;
+
+/** One partition's slice of a consumer batch: its readings, its poison, and its new watermark. */
+export interface PartitionBatch {
+  readonly partition: number;
+  /** Offset of the last message in the slice: the partition's watermark after commit. */
+  readonly lastOffset: number;
+  readonly readings: readonly (Reading & { readonly offset: number })[];
+  readonly deadLetters: readonly NewDeadLetter[];
+}
+
+export interface ConsumerBatch {
+  /** Which stream the watermarks belong to (topic name). */
+  readonly source: string;
+  readonly partitions: readonly PartitionBatch[];
+}
+
+export interface AppliedBatch {
+  /** Readings that became visible, with only their newly stored metrics, in offset order. */
+  readonly persisted: PersistedReading[];
+  /** Messages skipped because they were at or below the watermark (a replay). */
+  readonly skippedAsReplayed: number;
+  /** Readings skipped because their event id was already stored. */
+  readonly duplicateEvents: number;
+}
+
+export interface EventReplayQuery {
+  readonly tenantId: string;
+  readonly deviceIds: readonly string[];
+  /** Exclusive start per partition: events with offset greater than this are returned. */
+  readonly after: ReadonlyMap<number, number>;
+  /** Only these metrics (all when undefined). */
+  readonly metric?: string | undefined;
+  /** Most events returned. */
+  readonly limit: number;
+}
+
+export interface Store {
+  // Tenants and keys
+  ensureTenant(id: string, name: string): Promise<void>;
+  createApiKey(key: NewApiKey): Promise<void>;
+  findApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined>;
+  countAdminKeys(): Promise<number>;
+
+  // Devices
+  /** Rejects with TelemetryError ALREADY_EXISTS when the id is taken in the tenant. */
+  registerDevice(tenantId: string, device: NewDevice): Promise<Device>;
+  getDevices(tenantId: string, ids: readonly string[]): Promise<Device[]>;
+  listDevices(tenantId: string, filter: DeviceFilter, page: PageRequest): Promise<Page<Device>>;
+  /** Latest value of every metric of each device (loaded in one call for many devices). */
+  latestReadings(tenantId: string, deviceIds: readonly string[]): Promise<Map<string, MetricPoint[]>>;
+
+  // Readings
+  /**
+   * Applies a consumer batch in ONE transaction: readings (deduplicated by event id and by
+   * (tenant, device, metric, timestamp)), latest values, dead letters and each partition's
+   * watermark. Messages at or below a partition's stored watermark are skipped.
+   */
+  applyBatch(batch: ConsumerBatch): Promise<AppliedBatch>;
+  /** Applied offset of each partition of `source` (absent: nothing applied yet). */
+  watermarks(source: string): Promise<Map<number, number>>;
+  queryReadings(tenantId: string, query: ReadingQuery): Promise<Page<MetricPoint>>;
+  /** Persisted reading events after the given positions, ordered by partition then offset. */
+  readingEventsAfter(query: EventReplayQuery): Promise<PersistedReading[]>;
+
+  // Dead letters
+  listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>>;
+  /** All dead letters whatever the tenant (operators; messages without a readable tenant). */
+  countDeadLetters(): Promise<number>;
+
+  close(): Promise<void>;
+}

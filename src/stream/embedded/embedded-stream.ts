@@ -1,0 +1,213 @@
+import Database from 'better-sqlite3';
+import { BackendError } from '../../domain/errors';
+import type { ProduceRecord, RecordPosition, Stream, StreamMessage, TopicName } from '../stream';
+import { partitionForKey } from './partitioner';
+
+export interface EmbeddedStreamOptions {
+  /** Path of the SQLite log file (created if missing). */
+  readonly file: string;
+  /** Partitions of each topic when the log is created. @default 4 */
+  readonly partitions: number;
+  /** `full` fsyncs every commit (survives power loss); `normal` survives process crashes only. @default 'full' */
+  readonly synchronous?: 'full' | 'normal';
+  /** How long a writer waits for another process's lock before failing, ms. @default 5000 */
+  readonly busyTimeoutMs?: number;
+}
+
+const TOPICS: readonly TopicName[] = ['readings', 'events'];
+
+/**
+ * Each topic is one rowid table whose integer key packs partition and offset:
+ * position = partition * 2^40 + offset. One B-tree, appends land at the end of each
+ * partition's range, and a partition read is a single range scan. 2^40 offsets per
+ * partition and up to 8192 partitions stay inside JavaScript's safe integers.
+ */
+const OFFSET_SPAN = 2 ** 40;
+const MAX_PARTITIONS = 8192;
+const positionOf = (partition: number, offset: number) => partition * OFFSET_SPAN + offset;
+
+interface PendingProduce {
+  readonly topic: TopicName;
+  readonly records: readonly ProduceRecord[];
+  readonly resolve: (positions: RecordPosition[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * The embedded durable log: a SQLite file in WAL mode that several processes may share.
+ * Concurrent produce calls are grouped into one transaction (one fsync for all of them).
+ */
+export class EmbeddedStream implements Stream {
+  private readonly db: Database.Database;
+  private readonly partitionCounts = new Map<TopicName, number>();
+  private pending: PendingProduce[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(options: EmbeddedStreamOptions) {
+    if (!Number.isInteger(options.partitions) || options.partitions < 1 || options.partitions > MAX_PARTITIONS) {
+      throw new RangeError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}`);
+    }
+    this.db = new Database(options.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.initialise(options.partitions);
+  }
+
+  private initialise(partitions: number): void {
+    this.db.transaction(() => {
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS partition_heads (
+          topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+          PRIMARY KEY (topic, partition)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS consumer_offsets (
+          group_id TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
+          committed_offset INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+          PRIMARY KEY (group_id, topic, partition)) WITHOUT ROWID;`);
+      for (const topic of TOPICS) {
+        this.db.exec(`CREATE TABLE IF NOT EXISTS log_${topic} (position INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT NULL, ts INTEGER NOT NULL)`);
+        const row = this.db.prepare('SELECT partitions FROM topics WHERE name = ?').get(topic) as { partitions: number } | undefined;
+        if (row === undefined) {
+          this.db.prepare('INSERT INTO topics (name, partitions) VALUES (?, ?)').run(topic, partitions);
+          const head = this.db.prepare('INSERT INTO partition_heads (topic, partition, next_offset) VALUES (?, ?, 0)');
+          for (let p = 0; p < partitions; p++) head.run(topic, p);
+          this.partitionCounts.set(topic, partitions);
+        } else if (row.partitions !== partitions) {
+          // Changing the count would move devices to other partitions and break per-device order.
+          throw new Error(
+            `the stream log has ${row.partitions} partitions for topic "${topic}" but ${partitions} are configured; ` +
+              'the partition count of an existing log cannot change (set TELEMETRY_PARTITIONS to match, or use a new data directory)',
+          );
+        } else {
+          this.partitionCounts.set(topic, row.partitions);
+        }
+      }
+    }).immediate();
+  }
+
+  async partitions(topic: TopicName): Promise<readonly number[]> {
+    return Array.from({ length: this.partitionCount(topic) }, (_, p) => p);
+  }
+
+  private partitionCount(topic: TopicName): number {
+    const count = this.partitionCounts.get(topic);
+    if (count === undefined) throw new BackendError(`unknown topic ${topic}`, false);
+    return count;
+  }
+
+  produce(topic: TopicName, records: readonly ProduceRecord[]): Promise<RecordPosition[]> {
+    if (this.closed) return Promise.reject(new BackendError('stream is closed', true));
+    if (records.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ topic, records, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // setImmediate lets every produce issued in this turn of the event loop join the group.
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    const group = this.pending;
+    this.pending = [];
+    this.flushScheduled = false;
+    let results: RecordPosition[][];
+    try {
+      results = this.db.transaction(() => group.map((request) => this.append(request.topic, request.records))).immediate();
+    } catch (error) {
+      const failure = new BackendError(`stream append failed: ${(error as Error).message}`, true, error);
+      for (const request of group) request.reject(failure);
+      return;
+    }
+    group.forEach((request, i) => request.resolve(results[i]!));
+  }
+
+  /** Runs inside the write transaction, so heads read here cannot race another process. */
+  private append(topic: TopicName, records: readonly ProduceRecord[]): RecordPosition[] {
+    const partitionCount = this.partitionCount(topic);
+    const heads = this.db.prepare('SELECT partition, next_offset FROM partition_heads WHERE topic = ?').all(topic) as { partition: number; next_offset: number }[];
+    const next = new Array<number>(partitionCount).fill(0);
+    for (const head of heads) next[head.partition] = head.next_offset;
+    const insert = this.db.prepare(`INSERT INTO log_${topic} (position, key, value, ts) VALUES (?, ?, ?, ?)`);
+    const now = Date.now();
+    const positions = records.map((record) => {
+      const partition = partitionForKey(record.key, partitionCount);
+      const offset = next[partition]!;
+      next[partition] = offset + 1;
+      insert.run(positionOf(partition, offset), record.key, record.value, now);
+      return { partition, offset };
+    });
+    const updateHead = this.db.prepare('UPDATE partition_heads SET next_offset = ? WHERE topic = ? AND partition = ?');
+    for (const head of heads) {
+      if (next[head.partition] !== head.next_offset) updateHead.run(next[head.partition], topic, head.partition);
+    }
+    return positions;
+  }
+
+  async read(topic: TopicName, partition: number, fromOffset: number, limit: number): Promise<StreamMessage[]> {
+    this.checkPartition(topic, partition);
+    const rows = this.db
+      .prepare(`SELECT position, key, value, ts FROM log_${topic} WHERE position >= ? AND position < ? ORDER BY position LIMIT ?`)
+      .all(positionOf(partition, Math.max(0, fromOffset)), positionOf(partition + 1, 0), limit) as { position: number; key: string; value: string; ts: number }[];
+    return rows.map((row) => ({ partition, offset: row.position - partition * OFFSET_SPAN, key: row.key, value: row.value, timestamp: row.ts }));
+  }
+
+  async endOffsets(topic: TopicName): Promise<ReadonlyMap<number, number>> {
+    const rows = this.db.prepare('SELECT partition, next_offset FROM partition_heads WHERE topic = ? ORDER BY partition').all(topic) as { partition: number; next_offset: number }[];
+    return new Map(rows.map((row) => [row.partition, row.next_offset]));
+  }
+
+  async commit(group: string, topic: TopicName, partition: number, offset: number): Promise<void> {
+    this.checkPartition(topic, partition);
+    this.db
+      .prepare(
+        `INSERT INTO consumer_offsets (group_id, topic, partition, committed_offset, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = excluded.updated_at`,
+      )
+      .run(group, topic, partition, offset, Date.now());
+  }
+
+  async committed(group: string, topic: TopicName, partition: number): Promise<number | undefined> {
+    const row = this.db.prepare('SELECT committed_offset FROM consumer_offsets WHERE group_id = ? AND topic = ? AND partition = ?').get(group, topic, partition) as
+      | { committed_offset: number }
+      | undefined;
+    return row?.committed_offset;
+  }
+
+  /**
+   * Retention by age: drops each partition's messages accepted before `cutoff` (UTC ms).
+   * Offsets are never reused, so readers simply resume at the first remaining message.
+   */
+  deleteOlderThan(cutoff: number): number {
+    let deleted = 0;
+    for (const topic of TOPICS) {
+      for (let p = 0; p < this.partitionCount(topic); p++) {
+        const [low, high] = [positionOf(p, 0), positionOf(p + 1, 0)];
+        // Append time grows with offset, so the expired messages are a prefix of the partition.
+        deleted += this.db
+          .prepare(
+            `DELETE FROM log_${topic} WHERE position >= ? AND position <
+               COALESCE((SELECT MIN(position) FROM log_${topic} WHERE position >= ? AND position < ? AND ts >= ?), ?)`,
+          )
+          .run(low, low, high, cutoff, high).changes;
+      }
+    }
+    return deleted;
+  }
+
+  private checkPartition(topic: TopicName, partition: number): void {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitionCount(topic)) {
+      throw new BackendError(`topic ${topic} has no partition ${partition}`, false);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pending.length > 0) this.flush();
+    this.db.close();
+  }
+}
