@@ -1,0 +1,188 @@
+import { TelemetryError } from '../../src/domain/errors';
+import type { Reading } from '../../src/domain/reading';
+import type { PartitionBatch, Store } from '../../src/store/store';
+
+export interface StoreHarness {
+  readonly store: Store;
+  close(): Promise<void>;
+}
+
+const T1 = 'tenant-one';
+const T2 = 'tenant-two';
+
+let sequence = 0;
+function reading(deviceId: string, timestamp: number, metrics: Record<string, number>, overrides: Partial<Reading> = {}): Reading {
+  return { tenantId: T1, deviceId, eventId: `evt-${++sequence}`, timestamp, metrics: Object.entries(metrics).map(([name, value]) => ({ name, value })), ...overrides };
+}
+
+function slice(partition: number, items: (Reading & { offset: number })[], extra: Partial<PartitionBatch> = {}): PartitionBatch {
+  return { partition, lastOffset: Math.max(...items.map((i) => i.offset)), readings: items, deadLetters: [], ...extra };
+}
+
+/** The Store contract, against the interface only: SQLite now, Oracle when configured. */
+export function describeStoreContract(name: string, create: () => Promise<StoreHarness>): void {
+  describe(`Store contract: ${name}`, () => {
+    let harness: StoreHarness;
+    let store: Store;
+    beforeEach(async () => {
+      harness = await create();
+      store = harness.store;
+      await store.ensureTenant(T1, 'One');
+      await store.ensureTenant(T2, 'Two');
+      for (const id of ['a', 'b', 'c']) await store.registerDevice(T1, { id, name: `Device ${id.toUpperCase()}`, tags: id === 'c' ? ['cold'] : ['hot'] });
+    });
+    afterEach(() => harness.close());
+
+    describe('devices', () => {
+      it('refuses a second device with the same id in a tenant, but not in another tenant', async () => {
+        await expect(store.registerDevice(T1, { id: 'a', name: 'again', tags: [] })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+        await expect(store.registerDevice(T1, { id: 'a', name: 'again', tags: [] })).rejects.toBeInstanceOf(TelemetryError);
+        await expect(store.registerDevice(T2, { id: 'a', name: 'other tenant', tags: [] })).resolves.toMatchObject({ tenantId: T2, id: 'a' });
+      });
+
+      it('never returns another tenant\'s devices', async () => {
+        expect((await store.getDevices(T2, ['a', 'b'])).map((d) => d.id)).toEqual([]);
+        expect((await store.listDevices(T2, {}, { first: 10 })).items).toEqual([]);
+        expect((await store.getDevices(T1, ['b', 'zz'])).map((d) => d.name)).toEqual(['Device B']);
+      });
+
+      it('pages by id and filters by tag and name', async () => {
+        const first = await store.listDevices(T1, {}, { first: 2 });
+        expect(first.items.map((d) => d.id)).toEqual(['a', 'b']);
+        expect(first.hasMore).toBe(true);
+        const second = await store.listDevices(T1, {}, { first: 2, afterKey: 'b' });
+        expect(second).toMatchObject({ items: [{ id: 'c', tags: ['cold'] }], hasMore: false });
+        expect((await store.listDevices(T1, { tag: 'hot' }, { first: 10 })).items.map((d) => d.id)).toEqual(['a', 'b']);
+        expect((await store.listDevices(T1, { nameContains: 'device c' }, { first: 10 })).items.map((d) => d.id)).toEqual(['c']);
+      });
+    });
+
+    describe('applying consumer batches', () => {
+      it('stores readings, the watermark and the latest values in one batch', async () => {
+        const r1 = { ...reading('a', 1000, { temp: 20, hum: 40 }), offset: 0 };
+        const r2 = { ...reading('a', 2000, { temp: 21 }), offset: 1 };
+        const result = await store.applyBatch({ source: 'readings', partitions: [slice(0, [r1, r2])] });
+        expect(result.persisted.map((p) => [p.eventId, p.partition, p.offset])).toEqual([
+          [r1.eventId, 0, 0],
+          [r2.eventId, 0, 1],
+        ]);
+        expect(await store.watermarks('readings')).toEqual(new Map([[0, 1]]));
+        const latest = await store.latestReadings(T1, ['a', 'b']);
+        expect(latest.get('a')).toEqual([
+          { deviceId: 'a', metric: 'hum', timestamp: 1000, value: 40 },
+          { deviceId: 'a', metric: 'temp', timestamp: 2000, value: 21 },
+        ]);
+        expect(latest.has('b')).toBe(false);
+      });
+
+      it('skips messages at or below the watermark, so a replayed batch changes nothing', async () => {
+        const batch = { source: 'readings', partitions: [slice(2, [{ ...reading('b', 1000, { temp: 1 }), offset: 5 }, { ...reading('b', 2000, { temp: 2 }), offset: 6 }])] };
+        await store.applyBatch(batch);
+        const replay = await store.applyBatch(batch);
+        expect(replay).toMatchObject({ persisted: [], skippedAsReplayed: 2 });
+        // A batch that overlaps the watermark applies only what lies beyond it.
+        const overlap = await store.applyBatch({
+          source: 'readings',
+          partitions: [slice(2, [{ ...reading('b', 2000, { temp: 2 }), offset: 6 }, { ...reading('b', 3000, { temp: 3 }), offset: 7 }])],
+        });
+        expect(overlap.persisted.map((p) => p.offset)).toEqual([7]);
+        const stored = await store.queryReadings(T1, { deviceId: 'b', metric: 'temp', first: 10, order: 'OLDEST_FIRST' });
+        expect(stored.items.map((p) => p.value)).toEqual([1, 2, 3]);
+      });
+
+      it('deduplicates by event id and by (device, metric, timestamp)', async () => {
+        const original = reading('a', 5000, { temp: 30, hum: 50 });
+        await store.applyBatch({ source: 'readings', partitions: [slice(0, [{ ...original, offset: 0 }])] });
+        // The same event id re-sent (client retry) at a new offset: nothing stored, nothing published.
+        const retried = await store.applyBatch({ source: 'readings', partitions: [slice(0, [{ ...original, offset: 1 }])] });
+        expect(retried).toMatchObject({ persisted: [], duplicateEvents: 1 });
+        // A new event id for an already stored (device, metric, timestamp): only the new metric counts.
+        const overlapping = { ...reading('a', 5000, { temp: 99, pressure: 1 }), offset: 2 };
+        const result = await store.applyBatch({ source: 'readings', partitions: [slice(0, [overlapping])] });
+        expect(result.persisted).toHaveLength(1);
+        expect(result.persisted[0]!.metrics).toEqual([{ name: 'pressure', value: 1 }]);
+        const temps = await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' });
+        expect(temps.items.map((p) => p.value)).toEqual([30]);
+        // Within one batch the lower offset wins a natural-key tie.
+        const x = { ...reading('c', 7000, { v: 1 }), offset: 3 };
+        const y = { ...reading('c', 7000, { v: 2 }), offset: 4 };
+        const tie = await store.applyBatch({ source: 'readings', partitions: [slice(0, [x, y])] });
+        expect(tie.persisted.map((p) => p.eventId)).toEqual([x.eventId]);
+        expect((await store.queryReadings(T1, { deviceId: 'c', metric: 'v', first: 10, order: 'OLDEST_FIRST' })).items.map((p) => p.value)).toEqual([1]);
+      });
+
+      it('keeps the newest value as latest when readings arrive out of order', async () => {
+        await store.applyBatch({ source: 'readings', partitions: [slice(1, [{ ...reading('a', 9000, { temp: 9 }), offset: 0 }])] });
+        await store.applyBatch({ source: 'readings', partitions: [slice(1, [{ ...reading('a', 4000, { temp: 4 }), offset: 1 }])] });
+        expect((await store.latestReadings(T1, ['a'])).get('a')).toEqual([{ deviceId: 'a', metric: 'temp', timestamp: 9000, value: 9 }]);
+      });
+
+      it('stores dead letters with their reason and payload, per tenant', async () => {
+        await store.applyBatch({
+          source: 'readings',
+          partitions: [
+            {
+              partition: 3,
+              lastOffset: 11,
+              readings: [{ ...reading('a', 1000, { temp: 1 }), offset: 11 }],
+              deadLetters: [
+                { tenantId: T1, topic: 'readings', partition: 3, offset: 10, reason: 'UNKNOWN_DEVICE: ghost', payload: '{"x":1}' },
+                { tenantId: null, topic: 'readings', partition: 3, offset: 9, reason: 'MALFORMED: not JSON', payload: 'garbage' },
+              ],
+            },
+          ],
+        });
+        const letters = await store.listDeadLetters(T1, { first: 10 });
+        expect(letters.items).toEqual([expect.objectContaining({ tenantId: T1, partition: 3, offset: 10, reason: 'UNKNOWN_DEVICE: ghost', payload: '{"x":1}' })]);
+        expect((await store.listDeadLetters(T2, { first: 10 })).items).toEqual([]);
+        expect(await store.countDeadLetters()).toBe(2);
+        expect(await store.watermarks('readings')).toEqual(new Map([[3, 11]]));
+      });
+    });
+
+    describe('queries', () => {
+      beforeEach(async () => {
+        const items = Array.from({ length: 10 }, (_, i) => ({ ...reading('a', 1000 * (i + 1), { temp: i }), offset: i }));
+        await store.applyBatch({ source: 'readings', partitions: [slice(0, items)] });
+        await store.applyBatch({ source: 'readings', partitions: [slice(1, [{ ...reading('b', 500, { temp: 100 }), offset: 0 }, { ...reading('a', 500, { temp: -1 }, { tenantId: T2 }), offset: 1 }])] });
+      });
+
+      it('pages readings in either order within [from, to)', async () => {
+        const newest = await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 3, order: 'NEWEST_FIRST' });
+        expect(newest).toMatchObject({ hasMore: true });
+        expect(newest.items.map((p) => p.value)).toEqual([9, 8, 7]);
+        const next = await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 3, order: 'NEWEST_FIRST', afterTimestamp: 8000 });
+        expect(next.items.map((p) => p.value)).toEqual([6, 5, 4]);
+        const range = await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST', from: 3000, to: 6000 });
+        expect(range).toMatchObject({ hasMore: false });
+        expect(range.items.map((p) => p.timestamp)).toEqual([3000, 4000, 5000]);
+      });
+
+      it('replays persisted events after per-partition positions, in offset order, for one tenant only', async () => {
+        const events = await store.readingEventsAfter({ tenantId: T1, deviceIds: ['a', 'b'], after: new Map([[0, 6], [1, -1]]), limit: 100 });
+        expect(events.map((e) => [e.partition, e.offset, e.deviceId])).toEqual([
+          [0, 7, 'a'],
+          [0, 8, 'a'],
+          [0, 9, 'a'],
+          [1, 0, 'b'],
+        ]);
+        const limited = await store.readingEventsAfter({ tenantId: T1, deviceIds: ['a'], after: new Map([[0, -1]]), limit: 4 });
+        expect(limited.map((e) => e.offset)).toEqual([0, 1, 2, 3]);
+        const other = await store.readingEventsAfter({ tenantId: T2, deviceIds: ['a', 'b'], after: new Map([[0, -1], [1, -1]]), limit: 100 });
+        expect(other.map((e) => [e.tenantId, e.deviceId, e.metrics])).toEqual([[T2, 'a', [{ name: 'temp', value: -1 }]]]);
+      });
+    });
+
+    describe('API keys', () => {
+      it('finds keys by secret hash only, scoped to their tenant and role', async () => {
+        expect(await store.countAdminKeys()).toBe(0);
+        await store.createApiKey({ id: 'k1', tenantId: T1, role: 'admin', label: 'ops', secretHash: 'f'.repeat(64) });
+        await store.createApiKey({ id: 'k2', tenantId: T2, role: 'device', deviceId: 'a', label: 'dev', secretHash: 'e'.repeat(64) });
+        expect(await store.findApiKeyBySecretHash('f'.repeat(64))).toEqual({ id: 'k1', tenantId: T1, role: 'admin', deviceId: null, label: 'ops' });
+        expect(await store.findApiKeyBySecretHash('e'.repeat(64))).toMatchObject({ tenantId: T2, role: 'device', deviceId: 'a' });
+        expect(await store.findApiKeyBySecretHash('0'.repeat(64))).toBeUndefined();
+        expect(await store.countAdminKeys()).toBe(1);
+      });
+    });
+  });
+}

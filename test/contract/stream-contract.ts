@@ -1,0 +1,102 @@
+import type { Stream } from '../../src/stream/stream';
+
+export interface StreamHarness {
+  readonly stream: Stream;
+  /** A second handle on the same log (another process or node would have its own). */
+  reopen(): Promise<Stream>;
+  close(): Promise<void>;
+}
+
+/**
+ * The Stream contract, written against the interface only: every backend (embedded, OCI)
+ * must pass it. `create` gives a fresh, empty log with `partitions` partitions per topic.
+ */
+export function describeStreamContract(name: string, create: (partitions: number) => Promise<StreamHarness>): void {
+  describe(`Stream contract: ${name}`, () => {
+    let harness: StreamHarness;
+    beforeEach(async () => {
+      harness = await create(4);
+    });
+    afterEach(() => harness.close());
+
+    it('lists its partitions', async () => {
+      expect(await harness.stream.partitions('readings')).toEqual([0, 1, 2, 3]);
+    });
+
+    it('keeps every key in one partition and assigns consecutive offsets in produce order', async () => {
+      const records = Array.from({ length: 40 }, (_, i) => ({ key: `device-${i % 5}`, value: JSON.stringify({ i }) }));
+      const positions = await harness.stream.produce('readings', records);
+      expect(positions).toHaveLength(40);
+      const partitionOfKey = new Map<string, number>();
+      positions.forEach((position, i) => {
+        const key = records[i]!.key;
+        expect(partitionOfKey.get(key) ?? position.partition).toBe(position.partition);
+        partitionOfKey.set(key, position.partition);
+      });
+      for (const partition of await harness.stream.partitions('readings')) {
+        const offsets = positions.filter((p) => p.partition === partition).map((p) => p.offset);
+        expect(offsets).toEqual(offsets.map((_, i) => i));
+      }
+    });
+
+    it('reads a partition in offset order from any offset, in batches', async () => {
+      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: 'same-key', value: `v${i}` })));
+      const partition = positions[0]!.partition;
+      const all = await harness.stream.read('readings', partition, 0, 100);
+      expect(all.map((m) => m.value)).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`));
+      expect(all.map((m) => m.offset)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+      expect(all.every((m) => m.key === 'same-key' && m.partition === partition && m.timestamp > 0)).toBe(true);
+      const middle = await harness.stream.read('readings', partition, 4, 3);
+      expect(middle.map((m) => m.offset)).toEqual([4, 5, 6]);
+      expect(await harness.stream.read('readings', partition, 10, 5)).toEqual([]);
+    });
+
+    it('groups concurrent produces and keeps each call all-or-nothing with positions in input order', async () => {
+      const calls = Array.from({ length: 20 }, (_, c) =>
+        harness.stream.produce('readings', Array.from({ length: 5 }, (_, i) => ({ key: `k${c}`, value: `${c}:${i}` }))),
+      );
+      const results = await Promise.all(calls);
+      for (const [c, positions] of results.entries()) {
+        const partition = positions[0]!.partition;
+        const messages = await harness.stream.read('readings', partition, positions[0]!.offset, 5);
+        expect(messages.map((m) => m.value)).toEqual(Array.from({ length: 5 }, (_, i) => `${c}:${i}`));
+      }
+      const ends = await harness.stream.endOffsets('readings');
+      expect([...ends.values()].reduce((a, b) => a + b, 0)).toBe(100);
+    });
+
+    it('is durable: another handle sees what produce acknowledged', async () => {
+      const [position] = await harness.stream.produce('readings', [{ key: 'durable', value: 'kept' }]);
+      const other = await harness.reopen();
+      try {
+        const [message] = await other.read('readings', position!.partition, position!.offset, 1);
+        expect(message?.value).toBe('kept');
+        // Offsets continue across handles: no handle reuses another's offsets.
+        const [next] = await other.produce('readings', [{ key: 'durable', value: 'next' }]);
+        expect(next).toEqual({ partition: position!.partition, offset: position!.offset + 1 });
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('stores consumer-group offsets per group and partition', async () => {
+      expect(await harness.stream.committed('persister', 'readings', 1)).toBeUndefined();
+      await harness.stream.commit('persister', 'readings', 1, 41);
+      await harness.stream.commit('persister', 'readings', 1, 42);
+      await harness.stream.commit('audit', 'readings', 1, 7);
+      expect(await harness.stream.committed('persister', 'readings', 1)).toBe(42);
+      expect(await harness.stream.committed('audit', 'readings', 1)).toBe(7);
+      expect(await harness.stream.committed('persister', 'readings', 2)).toBeUndefined();
+    });
+
+    it('keeps topics apart', async () => {
+      await harness.stream.produce('events', [{ key: 'x', value: 'event' }]);
+      const readingEnds = await harness.stream.endOffsets('readings');
+      expect([...readingEnds.values()].every((end) => end === 0)).toBe(true);
+    });
+
+    it('refuses a partition that does not exist', async () => {
+      await expect(harness.stream.read('readings', 99, 0, 1)).rejects.toThrow(/partition/);
+    });
+  });
+}
