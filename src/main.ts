@@ -1,3 +1,4 @@
+import './production-defaults';
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,3 +1,4 @@
+import '../production-defaults';
 import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
 import { startConsumer, type FromConsumer, type ToConsumer } from '../app';
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   const stats = setInterval(() => {
     const snapshot = runtime.persister.snapshot();
     send({ type: 'stats', stats: { ...snapshot, positions: Object.fromEntries(snapshot.positions) } });
-  }, 1000);
+  }, 250);
   port.on('message', (message: ToConsumer) => {
     if (message.type === 'wake') runtime.persister.wake();
     if (message.type === 'stop') {

@@ -25,6 +25,12 @@ export interface ReadingPersisterOptions {
   readonly batchSize?: number;
   /** Sleep between empty polls, ms (a wake() ends it early). @default 10 */
   readonly pollIntervalMs?: number;
+  /**
+   * Shortest time between the starts of two rounds, ms. Under load this lets messages gather
+   * into larger transactions (SQLite inserts run ~3x faster at 10,000 rows per transaction
+   * than at 1,000); it adds at most this much latency. @default 20
+   */
+  readonly lingerMs?: number;
   readonly eventTypePrefix: string;
   readonly retryPolicy?: RetryPolicy;
 }
@@ -83,7 +89,11 @@ export class ReadingPersister {
   }
 
   private async run(): Promise<void> {
+    let lastRound = 0;
     while (this.running) {
+      const linger = lastRound + (this.options.lingerMs ?? 20) - Date.now();
+      if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
+      lastRound = Date.now();
       try {
         const applied = await this.round();
         if (!applied) await this.idle();

@@ -61,38 +61,41 @@ export class IngestService {
     const now = (this.options.now ?? Date.now)();
     const rejected: RejectedReading[] = [];
     const candidates: { index: number; input: ReadingInput }[] = [];
-    inputs.forEach((input, index) => {
+    for (let index = 0; index < inputs.length; index++) {
+      const input = inputs[index]!;
       const rejection = checkReading(input, rules, now) ?? checkDeviceScope(caller, input.deviceId);
-      if (rejection) rejected.push({ index, ...rejection });
+      if (rejection) rejected.push({ index, code: rejection.code, message: rejection.message });
       else candidates.push({ index, input });
-    });
+    }
 
     const known = await devices.existing(caller.tenantId, candidates.map((c) => c.input.deviceId));
-    const seenEventIds = new Set<string>();
-    const readings: { index: number; reading: Reading }[] = [];
+    const clientEventIds = new Set<string>();
+    const accepted: { index: number; eventId: string; deviceId: string }[] = [];
+    const records: ProduceRecord[] = [];
     for (const { index, input } of candidates) {
       if (!known.has(input.deviceId)) {
         rejected.push({ index, code: 'UNKNOWN_DEVICE', message: `no device "${input.deviceId}" is registered` });
         continue;
       }
-      const eventId = input.eventId ?? uuidv7(now);
-      if (seenEventIds.has(eventId)) {
-        rejected.push({ index, code: 'DUPLICATE_EVENT_ID', message: `eventId "${eventId}" appears more than once in this batch` });
+      let eventId: string;
+      if (input.eventId === undefined || input.eventId === null) {
+        eventId = uuidv7(now); // unique by construction: no duplicate check needed
+      } else if (clientEventIds.has(input.eventId)) {
+        rejected.push({ index, code: 'DUPLICATE_EVENT_ID', message: `eventId "${input.eventId}" appears more than once in this batch` });
         continue;
+      } else {
+        eventId = input.eventId;
+        clientEventIds.add(eventId);
       }
-      seenEventIds.add(eventId);
-      readings.push({
-        index,
-        reading: { tenantId: caller.tenantId, deviceId: input.deviceId, eventId, timestamp: input.timestamp, metrics: input.metrics.map(({ name, value }) => ({ name, value })) },
-      });
+      // Copy only the known fields: HTTP clients may send extra ones, which must not reach the stream.
+      const metrics = input.metrics.map(({ name, value }) => ({ name, value }));
+      const reading: Reading = { tenantId: caller.tenantId, deviceId: input.deviceId, eventId, timestamp: input.timestamp, metrics };
+      records.push({ key: `${reading.tenantId}/${reading.deviceId}`, value: JSON.stringify(toEnvelope(reading, this.options.eventTypePrefix)) });
+      accepted.push({ index, eventId, deviceId: input.deviceId });
     }
-    rejected.sort((a, b) => a.index - b.index);
-    if (readings.length === 0) return { accepted: [], rejected };
+    if (rejected.length > 1) rejected.sort((a, b) => a.index - b.index);
+    if (records.length === 0) return { accepted: [], rejected };
 
-    const records: ProduceRecord[] = readings.map(({ reading }) => ({
-      key: `${reading.tenantId}/${reading.deviceId}`,
-      value: JSON.stringify(toEnvelope(reading, this.options.eventTypePrefix)),
-    }));
     let positions;
     try {
       positions = await this.options.stream.produce('readings', records);
@@ -103,14 +106,8 @@ export class IngestService {
       });
     }
     this.options.onProduced?.();
-    const accepted = readings.map(({ index, reading }, i) => ({
-      index,
-      eventId: reading.eventId,
-      deviceId: reading.deviceId,
-      partition: positions[i]!.partition,
-      offset: positions[i]!.offset,
-    }));
-    return { accepted, rejected };
+    for (let i = 0; i < accepted.length; i++) Object.assign(accepted[i]!, positions[i]!);
+    return { accepted: accepted as AcceptedReading[], rejected };
   }
 }
 

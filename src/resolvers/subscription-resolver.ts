@@ -53,15 +53,27 @@ export class SubscriptionResolver {
     @Arg('metric', () => String, { nullable: true }) _metric?: string,
     @Arg('after', () => String, { nullable: true }) _after?: string,
   ): ReadingEvent {
-    const { reading, cursor } = item;
-    return {
-      deviceId: reading.deviceId,
-      timestamp: reading.timestamp,
-      metrics: [...reading.metrics],
-      eventId: reading.eventId,
-      partition: reading.partition,
-      offset: reading.offset,
-      cursor,
-    };
+    return toReadingEvent(item);
   }
 }
+
+function toReadingEvent({ reading, cursor }: FeedItem): ReadingEvent {
+  return {
+    deviceId: reading.deviceId,
+    timestamp: reading.timestamp,
+    metrics: reading.metrics as ReadingEvent['metrics'],
+    eventId: reading.eventId,
+    partition: reading.partition,
+    offset: reading.offset,
+    cursor,
+  };
+}
+
+/**
+ * Runs once per delivered event: as a plain resolver it skips type-graphql's per-call
+ * argument conversion (the arguments were consumed when the subscription started).
+ * build-schema installs it in place of the generated resolver; behaviour is identical.
+ */
+export const PLAIN_SUBSCRIPTION_RESOLVERS = {
+  readingAdded: (item: FeedItem) => toReadingEvent(item),
+} as const;

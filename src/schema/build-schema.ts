@@ -3,9 +3,9 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { DeadLetterResolver } from '../resolvers/dead-letter-resolver';
 import { DeviceResolver } from '../resolvers/device-resolver';
-import { IngestResolver } from '../resolvers/ingest-resolver';
+import { IngestResolver, PLAIN_INGEST_RESOLVERS } from '../resolvers/ingest-resolver';
 import { ReadingResolver } from '../resolvers/reading-resolver';
-import { SubscriptionResolver } from '../resolvers/subscription-resolver';
+import { PLAIN_SUBSCRIPTION_RESOLVERS, SubscriptionResolver } from '../resolvers/subscription-resolver';
 
 /**
  * type-graphql insists on a PubSub when a schema has subscriptions, even though every one
@@ -25,10 +25,15 @@ let schema: GraphQLSchema | undefined;
 
 /** The executable schema (built once per process; resolvers are stateless). */
 export function buildTelemetrySchema(): GraphQLSchema {
-  schema ??= buildSchemaSync({
+  if (schema) return schema;
+  schema = buildSchemaSync({
     resolvers: [DeviceResolver, ReadingResolver, IngestResolver, SubscriptionResolver, DeadLetterResolver],
     pubSub: unusedPubSub,
     validate: false,
   });
+  const mutations = schema.getMutationType()!.getFields();
+  for (const [name, resolve] of Object.entries(PLAIN_INGEST_RESOLVERS)) mutations[name]!.resolve = resolve;
+  const subscriptions = schema.getSubscriptionType()!.getFields();
+  for (const [name, resolve] of Object.entries(PLAIN_SUBSCRIPTION_RESOLVERS)) subscriptions[name]!.resolve = resolve;
   return schema;
 }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { BackendError } from '../../domain/errors';
 import type { ProduceRecord, RecordPosition, Stream, StreamMessage, TopicName } from '../stream';
-import { partitionForKey } from './partitioner';
+import { Partitioner } from './partitioner';
 
 export interface EmbeddedStreamOptions {
   /** Path of the SQLite log file (created if missing). */
@@ -40,6 +40,7 @@ interface PendingProduce {
 export class EmbeddedStream implements Stream {
   private readonly db: Database.Database;
   private readonly partitionCounts = new Map<TopicName, number>();
+  private readonly partitioners = new Map<TopicName, Partitioner>();
   private pending: PendingProduce[] = [];
   private flushScheduled = false;
   private closed = false;
@@ -74,6 +75,7 @@ export class EmbeddedStream implements Stream {
           const head = this.db.prepare('INSERT INTO partition_heads (topic, partition, next_offset) VALUES (?, ?, 0)');
           for (let p = 0; p < partitions; p++) head.run(topic, p);
           this.partitionCounts.set(topic, partitions);
+          this.partitioners.set(topic, new Partitioner(partitions));
         } else if (row.partitions !== partitions) {
           // Changing the count would move devices to other partitions and break per-device order.
           throw new Error(
@@ -82,6 +84,7 @@ export class EmbeddedStream implements Stream {
           );
         } else {
           this.partitionCounts.set(topic, row.partitions);
+          this.partitioners.set(topic, new Partitioner(row.partitions));
         }
       }
     }).immediate();
@@ -128,13 +131,14 @@ export class EmbeddedStream implements Stream {
   /** Runs inside the write transaction, so heads read here cannot race another process. */
   private append(topic: TopicName, records: readonly ProduceRecord[]): RecordPosition[] {
     const partitionCount = this.partitionCount(topic);
+    const partitioner = this.partitioners.get(topic)!;
     const heads = this.db.prepare('SELECT partition, next_offset FROM partition_heads WHERE topic = ?').all(topic) as { partition: number; next_offset: number }[];
     const next = new Array<number>(partitionCount).fill(0);
     for (const head of heads) next[head.partition] = head.next_offset;
     const insert = this.db.prepare(`INSERT INTO log_${topic} (position, key, value, ts) VALUES (?, ?, ?, ?)`);
     const now = Date.now();
     const positions = records.map((record) => {
-      const partition = partitionForKey(record.key, partitionCount);
+      const partition = partitioner.partitionOf(record.key);
       const offset = next[partition]!;
       next[partition] = offset + 1;
       insert.run(positionOf(partition, offset), record.key, record.value, now);
