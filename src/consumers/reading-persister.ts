@@ -28,7 +28,7 @@ export interface ReadingPersisterOptions {
   /**
    * Shortest time between the starts of two rounds, ms. Under load this lets messages gather
    * into larger transactions (SQLite inserts run ~3x faster at 10,000 rows per transaction
-   * than at 1,000); it adds at most this much latency. @default 20
+   * than at 1,000); it adds at most this much latency. @default 30
    */
   readonly lingerMs?: number;
   readonly eventTypePrefix: string;
@@ -91,7 +91,7 @@ export class ReadingPersister {
   private async run(): Promise<void> {
     let lastRound = 0;
     while (this.running) {
-      const linger = lastRound + (this.options.lingerMs ?? 20) - Date.now();
+      const linger = lastRound + (this.options.lingerMs ?? 30) - Date.now();
       if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
       lastRound = Date.now();
       try {

@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Caller } from '../domain/caller';
 import { bearerToken } from './auth';
 import type { createErrorFormatter } from './errors';
 import { formatGraphQLErrors } from './errors';
+import { serveGraphQLOverWebSocket, type ConnectionExtra as TransportExtra } from './graphql-ws-transport';
 
 export interface WebSocketOptions<TContext> {
   readonly server: Server;
@@ -18,11 +18,12 @@ export interface WebSocketOptions<TContext> {
   readonly maxSubscriptionsPerConnection: number;
   /** Largest accepted WebSocket message, bytes. */
   readonly maxPayloadBytes: number;
+  readonly logger: { error(fields: object, message: string): void };
   /** Document validation (the same rules as HTTP, depth limit included). */
   readonly validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[];
 }
 
-interface ConnectionExtra extends Record<PropertyKey, unknown> {
+interface ConnectionExtra extends TransportExtra {
   caller?: Caller;
 }
 
@@ -34,7 +35,7 @@ interface ConnectionExtra extends Record<PropertyKey, unknown> {
 export function attachWebSocketServer<TContext>(options: WebSocketOptions<TContext>) {
   const wss = new WebSocketServer({ server: options.server, path: options.path, maxPayload: options.maxPayloadBytes });
   const caller = (ctx: Context<Record<string, unknown> | undefined, ConnectionExtra>) => ctx.extra.caller;
-  const cleanup = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
+  const cleanup = serveGraphQLOverWebSocket<ConnectionExtra>(
     {
       schema: options.schema,
       validate: options.validate,
@@ -68,6 +69,7 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
       onError: (_ctx, _id, _payload, errors) => formatGraphQLErrors(errors, options.formatError),
     },
     wss,
+    options.logger,
   );
   return {
     wss,
