@@ -1,11 +1,12 @@
 // Runs `tsc` only when a source file is newer than the last build, so `npm start` is fast
 // after the first run and always serves the current code.
-const { statSync, readdirSync, existsSync } = require('node:fs');
+const { statSync, readdirSync, existsSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { execFileSync } = require('node:child_process');
 
 const root = join(__dirname, '..');
-const marker = join(root, 'dist', 'src', 'main.js');
+// tsc leaves unchanged outputs untouched, so a stamp written after each build marks its time.
+const marker = join(root, 'dist', '.build-stamp');
 
 function newest(dir) {
   let latest = 0;
@@ -21,4 +22,5 @@ const sources = Math.max(...['src', 'bench', 'test'].map((d) => join(root, d)).f
 if (!existsSync(marker) || statSync(marker).mtimeMs < sources) {
   process.stderr.write('building (tsc)...\n');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+  writeFileSync(marker, new Date().toISOString());
 }

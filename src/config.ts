@@ -5,7 +5,10 @@ import { z } from 'zod';
  * Environment -> typed, validated configuration. Every setting has an embedded default, so
  * `npm start` needs none; an invalid value stops start-up with a message naming the variable.
  */
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const integer = (min: number, max: number) => {
+  const message = `must be an integer from ${min} to ${max}`;
+  return z.coerce.number(message).int(message).min(min, message).max(max, message);
+};
 
 const schema = z.object({
   PORT: integer(0, 65535).default(4000),
@@ -24,7 +27,7 @@ const schema = z.object({
   TELEMETRY_MAX_PAGE_SIZE: integer(1, 100_000).default(1000),
   TELEMETRY_MAX_QUERY_DEPTH: integer(2, 100).default(12),
   TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000).default(100),
-  TELEMETRY_STREAM_SYNC: z.enum(['full', 'normal']).default('full'),
+  TELEMETRY_STREAM_SYNC: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
   TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
   TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
   TELEMETRY_CONSUMER_POLL_MS: integer(1, 60_000).default(10),
@@ -32,7 +35,7 @@ const schema = z.object({
     .string()
     .regex(/^[a-z0-9]+(\.[a-z0-9-]+)*$/, 'must be a reverse-DNS prefix such as io.telemetry')
     .default('io.telemetry'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be one of fatal, error, warn, info, debug, trace, silent').default('info'),
 });
 
 export type ConfigVariable = keyof z.input<typeof schema>;

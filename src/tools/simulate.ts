@@ -1,0 +1,121 @@
+/**
+ * Fleet simulator: registers devices and sends readings through the public GraphQL API, so a
+ * newcomer sees data flowing. Usage:
+ *
+ *   npm run simulate -- --devices 50 --rate 10 [--duration 60] [--url http://127.0.0.1:4000/graphql] [--key <admin key>]
+ *
+ * --rate is readings per second per device. The key defaults to $TELEMETRY_ADMIN_KEY.
+ */
+import { parseArgs } from 'node:util';
+
+const HELP = `usage: npm run simulate -- [--devices N] [--rate R] [--duration S] [--url URL] [--key KEY]
+
+  --devices N    devices to register and simulate (default 10)
+  --rate R       readings per second per device (default 1)
+  --duration S   stop after S seconds (default: run until Ctrl-C)
+  --url URL      GraphQL endpoint (default http://127.0.0.1:$PORT/graphql, PORT defaulting to 4000)
+  --key KEY      admin API key (default: $TELEMETRY_ADMIN_KEY)`;
+
+interface DeviceState {
+  readonly id: string;
+  temperature: number;
+  humidity: number;
+}
+
+class SimulatorError extends Error {}
+
+async function graphql<T>(url: string, key: string, query: string, variables: object): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+  } catch (error) {
+    throw new SimulatorError(`cannot reach ${url} (${(error as Error).cause ?? (error as Error).message}); is the service running (npm start)?`);
+  }
+  const body = (await response.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+  if (body.errors?.length) {
+    const error = body.errors[0]!;
+    if (error.extensions?.code === 'UNAUTHENTICATED') throw new SimulatorError('the API key was refused: pass --key or export TELEMETRY_ADMIN_KEY (printed by npm start on first run)');
+    throw new SimulatorError(`${error.extensions?.code ?? 'ERROR'}: ${error.message}`);
+  }
+  return body.data!;
+}
+
+const REGISTER = 'mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { id } }';
+const INGEST = 'mutation($readings: [ReadingInput!]!) { ingestReadings(readings: $readings) { acceptedCount rejectedCount rejected { index code message } } }';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      devices: { type: 'string', default: '10' },
+      rate: { type: 'string', default: '1' },
+      duration: { type: 'string' },
+      url: { type: 'string', default: `http://127.0.0.1:${process.env['PORT'] ?? '4000'}/graphql` },
+      key: { type: 'string', default: process.env['TELEMETRY_ADMIN_KEY'] },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return console.log(HELP);
+  const count = Number(values.devices);
+  const rate = Number(values.rate);
+  const duration = values.duration === undefined ? Number.POSITIVE_INFINITY : Number(values.duration);
+  if (!Number.isInteger(count) || count < 1 || count > 100_000) throw new SimulatorError('--devices must be an integer from 1 to 100000');
+  if (!(rate > 0 && rate <= 1000)) throw new SimulatorError('--rate must be a number of readings per second per device, above 0 and at most 1000');
+  if (!(duration > 0)) throw new SimulatorError('--duration must be a positive number of seconds');
+  if (!values.key) throw new SimulatorError('no API key: pass --key or export TELEMETRY_ADMIN_KEY (printed by npm start on first run)');
+  const { url, key } = values as { url: string; key: string };
+
+  const devices: DeviceState[] = [];
+  for (let i = 1; i <= count; i++) {
+    const id = `sim-${String(i).padStart(3, '0')}`;
+    try {
+      await graphql(url, key, REGISTER, { input: { id, name: `Simulated sensor ${i}`, tags: ['simulated', i % 2 ? 'floor-1' : 'floor-2'] } });
+    } catch (error) {
+      if (!(error instanceof SimulatorError && error.message.startsWith('ALREADY_EXISTS'))) throw error;
+    }
+    devices.push({ id, temperature: 18 + Math.random() * 6, humidity: 35 + Math.random() * 20 });
+  }
+  console.log(`registered ${count} devices (sim-001 ... sim-${String(count).padStart(3, '0')}); sending ${rate} reading(s)/s per device to ${url}`);
+  console.log(`watch one: subscription { readingAdded(deviceId: "sim-001") { timestamp metrics { name value } cursor } }`);
+
+  const tickMs = 100;
+  const started = Date.now();
+  let owed = 0;
+  let sent = 0;
+  let rejected = 0;
+  let lastReport = started;
+  while (Date.now() - started < duration * 1000) {
+    owed += (count * rate * tickMs) / 1000;
+    const batchSize = Math.floor(owed);
+    owed -= batchSize;
+    const now = Date.now();
+    const readings = Array.from({ length: batchSize }, (_, i) => {
+      const device = devices[(sent + i) % devices.length]!;
+      device.temperature += (Math.random() - 0.5) * 0.2;
+      device.humidity = Math.min(100, Math.max(0, device.humidity + (Math.random() - 0.5)));
+      return {
+        deviceId: device.id,
+        timestamp: new Date(now + i / 1000).toISOString(),
+        metrics: [
+          { name: 'temperature', value: Math.round(device.temperature * 100) / 100 },
+          { name: 'humidity', value: Math.round(device.humidity * 10) / 10 },
+        ],
+      };
+    });
+    for (let offset = 0; offset < readings.length; offset += 500) {
+      const result = await graphql<{ ingestReadings: { acceptedCount: number; rejectedCount: number } }>(url, key, INGEST, { readings: readings.slice(offset, offset + 500) });
+      sent += result.ingestReadings.acceptedCount;
+      rejected += result.ingestReadings.rejectedCount;
+    }
+    if (Date.now() - lastReport >= 5000) {
+      lastReport = Date.now();
+      console.log(`${new Date().toISOString()}  ${sent} readings accepted${rejected ? `, ${rejected} rejected` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, tickMs - (Date.now() - now))));
+  }
+  console.log(`done: ${sent} readings accepted, ${rejected} rejected`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof SimulatorError ? `simulate: ${error.message}` : error);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('configuration', () => {
+  it('runs on embedded defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', dataDir: path.resolve('./data'), adminKey: undefined, partitions: 4 });
+    expect(config.limits.maxBatchSize).toBe(1000);
+    expect(config.stream.synchronous).toBe('full');
+  });
+
+  it('reads every documented variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      TELEMETRY_DATA_DIR: '/var/lib/telemetry',
+      TELEMETRY_ADMIN_KEY: 'k'.repeat(40),
+      TELEMETRY_PARTITIONS: '8',
+      TELEMETRY_MAX_BATCH_SIZE: '200',
+      TELEMETRY_MAX_FUTURE_SKEW_SECONDS: '60',
+      TELEMETRY_MAX_READING_AGE_DAYS: '7',
+    });
+    expect(config).toMatchObject({ port: 8080, dataDir: '/var/lib/telemetry', adminKey: 'k'.repeat(40), partitions: 8 });
+    expect(config.limits.maxBatchSize).toBe(200);
+    expect(config.validation).toMatchObject({ maxFutureSkewMs: 60_000, maxAgeMs: 7 * 86_400_000 });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', TELEMETRY_ADMIN_KEY: ' ' }).port).toBe(4000);
+  });
+
+  it('names every invalid variable in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', TELEMETRY_PARTITIONS: '0', TELEMETRY_ADMIN_KEY: 'short', TELEMETRY_STREAM_SYNC: 'sometimes' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/^PORT="eighty": must be an integer from 0 to 65535$/m);
+    expect(problems).toMatch(/^TELEMETRY_PARTITIONS="0": must be an integer from 1 to 256$/m);
+    expect(problems).toMatch(/^TELEMETRY_ADMIN_KEY="short": must be 32-256 characters/m);
+    expect(problems).toMatch(/^TELEMETRY_STREAM_SYNC="sometimes": must be "full" or "normal"$/m);
+  });
+});

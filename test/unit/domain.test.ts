@@ -1,0 +1,76 @@
+import { fromEnvelope, toEnvelope } from '../../src/domain/cloud-event';
+import { decodeCursor, decodePageCursor, encodeCursor, encodePageCursor } from '../../src/domain/cursor';
+import { backoffDelay, retry } from '../../src/domain/retry';
+import { BackendError } from '../../src/domain/errors';
+import type { Reading } from '../../src/domain/reading';
+
+const reading: Reading = { tenantId: 't1', deviceId: 'dev-1', eventId: 'e-1', timestamp: Date.parse('2026-01-01T00:00:00Z'), metrics: [{ name: 'temp', value: 21.5 }] };
+
+describe('CloudEvents envelope', () => {
+  it('carries a reading as a structured CloudEvent 1.0 and back', () => {
+    const envelope = toEnvelope(reading, 'io.telemetry');
+    expect(envelope).toMatchObject({
+      specversion: '1.0',
+      id: 'e-1',
+      source: '/devices/dev-1',
+      type: 'io.telemetry.reading.v1',
+      subject: 'dev-1',
+      time: '2026-01-01T00:00:00.000Z',
+      tenantid: 't1',
+      datacontenttype: 'application/json',
+    });
+    expect(fromEnvelope(JSON.stringify(envelope), 'io.telemetry')).toEqual({ ok: true, reading });
+  });
+
+  it.each([
+    ['not JSON', '{', /not valid JSON/],
+    ['another spec version', JSON.stringify({ ...toEnvelope(reading, 'io.telemetry'), specversion: '0.3' }), /specversion/],
+    ['another event type', JSON.stringify(toEnvelope(reading, 'com.other')), /unexpected event type/],
+    ['no tenant', JSON.stringify({ ...toEnvelope(reading, 'io.telemetry'), tenantid: undefined }), /tenantid/],
+    ['a non-finite value', JSON.stringify(toEnvelope({ ...reading, metrics: [{ name: 'x', value: 1 }] }, 'io.telemetry')).replace('"value":1', '"value":"1"'), /invalid metric/],
+  ])('refuses %s with a reason (dead letter)', (_label, text, reason) => {
+    const decoded = fromEnvelope(text, 'io.telemetry');
+    expect(decoded.ok).toBe(false);
+    expect(!decoded.ok && decoded.reason).toMatch(reason);
+  });
+});
+
+describe('cursors', () => {
+  it('round-trip per-partition positions and refuse foreign text', () => {
+    const positions = new Map([[3, 17], [0, -1], [1, 1_000_000_000_000]]);
+    expect(decodeCursor(encodeCursor(positions))).toEqual(positions);
+    expect(decodeCursor('garbage')).toBeUndefined();
+    expect(decodeCursor(Buffer.from('v1:0=a').toString('base64url'))).toBeUndefined();
+    expect(decodeCursor(encodeCursor(new Map()))).toEqual(new Map());
+  });
+
+  it('page cursors check the decoded type', () => {
+    const isNumber = (v: unknown): v is number => typeof v === 'number';
+    expect(decodePageCursor(encodePageCursor(42), isNumber)).toBe(42);
+    expect(decodePageCursor(encodePageCursor('x'), isNumber)).toBeUndefined();
+    expect(decodePageCursor('%%%', isNumber)).toBeUndefined();
+  });
+});
+
+describe('retry policy', () => {
+  it('grows the backoff ceiling exponentially up to the maximum, with full jitter', () => {
+    const policy = { initialDelayMs: 10, maxDelayMs: 1000, multiplier: 2 };
+    expect([0, 1, 2, 3, 10].map((attempt) => backoffDelay(policy, attempt, () => 1))).toEqual([10, 20, 40, 80, 1000]);
+    expect(backoffDelay(policy, 5, () => 0)).toBe(0);
+  });
+
+  it('retries retryable failures only', async () => {
+    let calls = 0;
+    const sleeps: number[] = [];
+    const result = await retry(
+      async () => {
+        calls++;
+        if (calls < 3) throw new BackendError('busy', true);
+        return 'done';
+      },
+      { isRetryable: (e) => e instanceof BackendError && e.retryable, sleep: async (ms) => void sleeps.push(ms) },
+    );
+    expect({ result, calls, waits: sleeps.length }).toEqual({ result: 'done', calls: 3, waits: 2 });
+    await expect(retry(async () => Promise.reject(new BackendError('constraint', false)), { isRetryable: (e) => e instanceof BackendError && e.retryable })).rejects.toThrow('constraint');
+  });
+});
