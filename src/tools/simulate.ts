@@ -90,11 +90,14 @@ async function main(): Promise<void> {
     const now = Date.now();
     const readings = Array.from({ length: batchSize }, (_, i) => {
       const device = devices[(sent + i) % devices.length]!;
+      // A device sending several readings in one tick gets distinct milliseconds: readings are
+      // keyed by (device, metric, timestamp), so equal timestamps would be stored once.
+      const timestamp = now + Math.floor(i / devices.length);
       device.temperature += (Math.random() - 0.5) * 0.2;
       device.humidity = Math.min(100, Math.max(0, device.humidity + (Math.random() - 0.5)));
       return {
         deviceId: device.id,
-        timestamp: new Date(now + i / 1000).toISOString(),
+        timestamp: new Date(timestamp).toISOString(),
         metrics: [
           { name: 'temperature', value: Math.round(device.temperature * 100) / 100 },
           { name: 'humidity', value: Math.round(device.humidity * 10) / 10 },
