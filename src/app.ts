@@ -8,6 +8,7 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError, specifiedRules, validate } from 'graphql';
 import type { Config } from './config';
+import { replayDeadLetter } from './consumers/dead-letters';
 import { ReadingHub } from './consumers/reading-hub';
 import { ReadingPersister } from './consumers/reading-persister';
 import type { Caller } from './domain/caller';
@@ -215,6 +216,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     store,
     devices,
     hub,
+    replayDeadLetter: (tenantId, id) => replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => consumer.wake()),
     partitions: await stream.partitions('readings'),
     limits: { maxPageSize: config.limits.maxPageSize, maxBatchSize: config.limits.maxBatchSize },
   };

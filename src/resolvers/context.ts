@@ -1,6 +1,7 @@
 import type DataLoader from 'dataloader';
 import type { Caller } from '../domain/caller';
 import type { MetricPoint } from '../domain/reading';
+import type { DeadLetterReplay } from '../consumers/dead-letters';
 import type { ReadingHub } from '../consumers/reading-hub';
 import type { DeviceDirectory } from '../ingest/device-directory';
 import type { IngestService } from '../ingest/ingest-service';
@@ -12,6 +13,8 @@ export interface Services {
   readonly store: Store;
   readonly devices: DeviceDirectory;
   readonly hub: ReadingHub;
+  /** Sends a dead letter of the tenant back to the stream. */
+  readonly replayDeadLetter: (tenantId: string, id: number) => Promise<DeadLetterReplay>;
   /** Partitions of the readings topic (subscription cursors cover all of them). */
   readonly partitions: readonly number[];
   readonly limits: {

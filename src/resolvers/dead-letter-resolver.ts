@@ -1,6 +1,7 @@
-import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { TelemetryError } from '../domain/errors';
 import { decodePageCursor, encodePageCursor } from '../domain/cursor';
-import { DeadLetterConnection } from '../schema/types';
+import { DeadLetterConnection, DeadLetterReplay } from '../schema/types';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 import { invalidCursor, pageSize } from './paging';
@@ -22,5 +23,16 @@ export class DeadLetterResolver {
     const page = await ctx.services.store.listDeadLetters(ctx.caller.tenantId, { first: size, afterKey: afterId === undefined ? undefined : String(afterId) });
     const edges = page.items.map((letter) => ({ cursor: encodePageCursor(letter.id), node: { ...letter, id: String(letter.id) } }));
     return { edges, pageInfo: { hasNextPage: page.hasMore, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  @Mutation(() => DeadLetterReplay, {
+    description: 'Sends a dead letter back to the stream, e.g. after registering the device it named (admin). It is applied like any new message.',
+  })
+  async replayDeadLetter(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DeadLetterReplay> {
+    authorize(ctx.caller, 'manage');
+    const numericId = Number(id);
+    if (!Number.isSafeInteger(numericId) || numericId < 1) throw new TelemetryError('NOT_FOUND', `no dead letter ${id}`);
+    const replay = await ctx.services.replayDeadLetter(ctx.caller.tenantId, numericId);
+    return { deadLetterId: id, partition: replay.position.partition, offset: replay.position.offset };
   }
 }

@@ -201,6 +201,21 @@ export class DeadLetter {
 
   @Field(() => DateTimeScalar)
   createdAt!: number;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'When it was last sent back to the stream with replayDeadLetter.' })
+  replayedAt!: number | null;
+}
+
+@ObjectType({ description: 'A dead letter sent back to the stream.' })
+export class DeadLetterReplay {
+  @Field(() => ID)
+  deadLetterId!: string;
+
+  @Field(() => Int, { description: 'Partition the message was appended to.' })
+  partition!: number;
+
+  @Field(() => Float, { description: 'Its new offset: the consumer applies it (or dead-letters it again) from there.' })
+  offset!: number;
 }
 
 @ObjectType()

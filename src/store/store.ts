@@ -85,9 +85,11 @@ export interface DeadLetter {
   readonly reason: string;
   readonly payload: string;
   readonly createdAt: number;
+  /** When an admin last sent it back to the stream, or null. */
+  readonly replayedAt: number | null;
 }
 
-export type NewDeadLetter = Omit<DeadLetter, 'id' | 'createdAt'>;
+export type NewDeadLetter = Omit<DeadLetter, 'id' | 'createdAt' | 'replayedAt'>;
 
 /** One partition's slice of a consumer batch: its readings, its poison, and its new watermark. */
 export interface PartitionBatch {
@@ -154,6 +156,8 @@ export interface Store {
 
   // Dead letters
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>>;
+  getDeadLetter(tenantId: string, id: number): Promise<DeadLetter | undefined>;
+  markDeadLetterReplayed(tenantId: string, id: number, at: number): Promise<void>;
   /** All dead letters whatever the tenant (operators; messages without a readable tenant). */
   countDeadLetters(): Promise<number>;
 

@@ -136,6 +136,12 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
         expect(letters.items).toEqual([expect.objectContaining({ tenantId: T1, partition: 3, offset: 10, reason: 'UNKNOWN_DEVICE: ghost', payload: '{"x":1}' })]);
         expect((await store.listDeadLetters(T2, { first: 10 })).items).toEqual([]);
         expect(await store.countDeadLetters()).toBe(2);
+        const [letter] = letters.items;
+        expect(await store.getDeadLetter(T2, letter!.id)).toBeUndefined();
+        await store.markDeadLetterReplayed(T2, letter!.id, 5);
+        expect((await store.getDeadLetter(T1, letter!.id))?.replayedAt).toBeNull();
+        await store.markDeadLetterReplayed(T1, letter!.id, 5);
+        expect((await store.getDeadLetter(T1, letter!.id))?.replayedAt).toBe(5);
         expect(await store.watermarks('readings')).toEqual(new Map([[3, 11]]));
       });
     });

@@ -8,6 +8,7 @@ import {
   ReadingAddedDocument,
   ReadingsDocument,
   RegisterDeviceDocument,
+  ReplayDeadLetterDocument,
 } from '../generated/graphql';
 import { eventually, randomKey, startTestServer, type TestServer } from '../support/server';
 import { connect, subscribe } from '../support/ws-client';
@@ -170,5 +171,20 @@ describe('bad input gets a precise error and writes nothing', () => {
     // The malformed message has no readable tenant, so only operators see it; the unknown device is the tenant's.
     expect(reasons).toEqual([expect.stringMatching(/^UNKNOWN_DEVICE/)]);
     expect(letters.deadLetters.edges[0]!.node.payload).toContain('never-registered');
+
+    // Once the device exists, the dead letter can be sent back and is stored like any reading.
+    await server.ok(RegisterDeviceDocument, { input: { id: 'never-registered' } });
+    const letterId = letters.deadLetters.edges[0]!.node.id;
+    const replay = await server.ok(ReplayDeadLetterDocument, { id: letterId });
+    expect(replay.replayDeadLetter).toMatchObject({ deadLetterId: letterId });
+    const replayed = await eventually(async () => {
+      const page = await server.ok(ReadingsDocument, { deviceId: 'never-registered', metric: 'poison_test' });
+      return page.readings.edges.length > 0 ? page : undefined;
+    });
+    expect(replayed.readings.edges).toHaveLength(1);
+    const after = await server.ok(DeadLettersDocument, { first: 10 });
+    expect(after.deadLetters.edges[0]!.node.replayedAt).not.toBeNull();
+    const missing = await server.gql(ReplayDeadLetterDocument, { id: '999999' });
+    expect(missing.errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
   });
 });

@@ -83,7 +83,8 @@ export const MIGRATIONS: readonly Migration[] = [
         stream_offset INTEGER NOT NULL,
         reason TEXT NOT NULL,
         payload TEXT NOT NULL,
-        created_at INTEGER NOT NULL
+        created_at INTEGER NOT NULL,
+        replayed_at INTEGER
       );
       CREATE INDEX dead_letters_by_tenant ON dead_letters (tenant_id, id);
     `,

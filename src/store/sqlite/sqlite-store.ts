@@ -43,6 +43,32 @@ const toDevice = (row: DeviceRow): Device => ({
   createdAt: row.created_at,
 });
 
+const DEAD_LETTER_COLUMNS = 'id, tenant_id, topic, stream_partition, stream_offset, reason, payload, created_at, replayed_at';
+
+interface DeadLetterRow {
+  id: number;
+  tenant_id: string | null;
+  topic: string;
+  stream_partition: number;
+  stream_offset: number;
+  reason: string;
+  payload: string;
+  created_at: number;
+  replayed_at: number | null;
+}
+
+const toDeadLetter = (row: DeadLetterRow): DeadLetter => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  topic: row.topic,
+  partition: row.stream_partition,
+  offset: row.stream_offset,
+  reason: row.reason,
+  payload: row.payload,
+  createdAt: row.created_at,
+  replayedAt: row.replayed_at,
+});
+
 /** SQLite codes that clear up on their own: locks held by another connection, full disk, I/O. */
 const RETRYABLE_SQLITE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/;
 
@@ -242,33 +268,22 @@ export class SqliteStore implements Store {
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>> {
     return this.run(() => {
       const rows = this.db
-        .prepare(
-          `SELECT id, tenant_id, topic, stream_partition, stream_offset, reason, payload, created_at FROM dead_letters
-           WHERE tenant_id = ? AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?`,
-        )
-        .all(tenantId, page.afterKey ?? null, page.afterKey === undefined ? null : Number(page.afterKey), page.first + 1) as {
-        id: number;
-        tenant_id: string | null;
-        topic: string;
-        stream_partition: number;
-        stream_offset: number;
-        reason: string;
-        payload: string;
-        created_at: number;
-      }[];
-      return {
-        items: rows.slice(0, page.first).map((row) => ({
-          id: row.id,
-          tenantId: row.tenant_id,
-          topic: row.topic,
-          partition: row.stream_partition,
-          offset: row.stream_offset,
-          reason: row.reason,
-          payload: row.payload,
-          createdAt: row.created_at,
-        })),
-        hasMore: rows.length > page.first,
-      };
+        .prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE tenant_id = ? AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?`)
+        .all(tenantId, page.afterKey ?? null, page.afterKey === undefined ? null : Number(page.afterKey), page.first + 1) as DeadLetterRow[];
+      return { items: rows.slice(0, page.first).map(toDeadLetter), hasMore: rows.length > page.first };
+    });
+  }
+
+  getDeadLetter(tenantId: string, id: number): Promise<DeadLetter | undefined> {
+    return this.run(() => {
+      const row = this.db.prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as DeadLetterRow | undefined;
+      return row && toDeadLetter(row);
+    });
+  }
+
+  markDeadLetterReplayed(tenantId: string, id: number, at: number): Promise<void> {
+    return this.run(() => {
+      this.db.prepare('UPDATE dead_letters SET replayed_at = ? WHERE tenant_id = ? AND id = ?').run(at, tenantId, id);
     });
   }
 
