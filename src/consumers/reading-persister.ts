@@ -33,6 +33,8 @@ export interface ReadingPersisterOptions {
   readonly lingerMs?: number;
   readonly eventTypePrefix: string;
   readonly retryPolicy?: RetryPolicy;
+  /** Most often the stream's group offsets are written, ms. @default 1000 */
+  readonly streamCommitIntervalMs?: number;
 }
 
 export interface PersisterStats {
@@ -60,6 +62,8 @@ export class ReadingPersister {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private stats = { appliedReadings: 0, deadLetters: 0, duplicates: 0, retries: 0 };
+  private readonly uncommitted = new Map<number, number>();
+  private lastStreamCommit = 0;
 
   constructor(private readonly options: ReadingPersisterOptions) {}
 
@@ -82,6 +86,7 @@ export class ReadingPersister {
     this.running = false;
     this.wake();
     await this.loop;
+    await this.commitStreamOffsets();
   }
 
   snapshot(): PersisterStats {
@@ -131,12 +136,25 @@ export class ReadingPersister {
     this.options.publish(persisted);
     for (const slice of slices) {
       this.next.set(slice.partition, slice.lastOffset + 1);
-      // Informational (monitoring, retention); the database watermark is the source of truth.
-      await stream.commit(this.options.group ?? 'persister', 'readings', slice.partition, slice.lastOffset).catch((error: unknown) => {
-        this.options.logger.warn({ err: error, partition: slice.partition }, 'stream offset commit failed');
+      this.uncommitted.set(slice.partition, slice.lastOffset);
+    }
+    if (Date.now() - this.lastStreamCommit >= (this.options.streamCommitIntervalMs ?? 1000)) await this.commitStreamOffsets();
+    return true;
+  }
+
+  /**
+   * The stream's group offsets are informational (monitoring, retention): the database
+   * watermark is the source of truth. So they are written at most once per interval, not per
+   * round: each is a write transaction on the log the API thread appends to.
+   */
+  private async commitStreamOffsets(): Promise<void> {
+    this.lastStreamCommit = Date.now();
+    for (const [partition, offset] of this.uncommitted) {
+      await this.options.stream.commit(this.options.group ?? 'persister', 'readings', partition, offset).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, partition }, 'stream offset commit failed');
       });
     }
-    return true;
+    this.uncommitted.clear();
   }
 
   private async decode(partition: number, messages: StreamMessage[]): Promise<PartitionBatch> {
