@@ -2,12 +2,12 @@ import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError, specifiedRules, validate } from 'graphql';
 import type { Config } from './config';
+import { ConsumerThread } from './consumers/consumer-thread';
 import { replayDeadLetter } from './consumers/dead-letters';
 import { ReadingHub } from './consumers/reading-hub';
 import { ReadingPersister } from './consumers/reading-persister';
@@ -114,75 +114,6 @@ export async function startConsumer(config: Config, publish: (readings: Persiste
   };
 }
 
-/** Messages between the API thread and the consumer worker. */
-export type ToConsumer = { readonly type: 'wake' } | { readonly type: 'stop' };
-export type FromConsumer =
-  | { readonly type: 'ready' }
-  /** JSON text of PersistedReading[]: one native stringify/parse beats structured clone of thousands of objects. */
-  | { readonly type: 'persisted'; readonly readingsJson: string }
-  | { readonly type: 'stats'; readonly stats: object }
-  | { readonly type: 'stopped' }
-  | { readonly type: 'failed'; readonly message: string };
-
-/**
- * Runs the consumer in a worker thread: better-sqlite3 is synchronous, so the heavy batch
- * writes must not share the event loop that serves requests.
- */
-class ConsumerWorker {
-  private readonly worker: Worker;
-  private wakePending = false;
-  private lastStats: object = {};
-
-  constructor(config: Config, onPersisted: (readingsJson: string) => void, private readonly logger: Logger) {
-    this.worker = new Worker(path.join(__dirname, 'consumers', 'consumer-worker.js'), { workerData: { config } });
-    this.worker.on('message', (message: FromConsumer) => {
-      if (message.type === 'persisted') onPersisted(message.readingsJson);
-      else if (message.type === 'stats') this.lastStats = message.stats;
-    });
-    this.worker.on('error', (error) => logger.error({ err: error }, 'consumer worker crashed'));
-  }
-
-  ready(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onMessage = (message: FromConsumer) => {
-        if (message.type === 'ready') done(resolve);
-        if (message.type === 'failed') done(() => reject(new Error(`consumer failed to start: ${message.message}`)));
-      };
-      const onExit = (code: number) => done(() => reject(new Error(`consumer worker exited with code ${code}`)));
-      const done = (settle: () => void) => {
-        this.worker.off('message', onMessage);
-        this.worker.off('exit', onExit);
-        settle();
-      };
-      this.worker.on('message', onMessage);
-      this.worker.on('exit', onExit);
-    });
-  }
-
-  /** Coalesced: one wake message per event-loop turn however many produces finished. */
-  wake(): void {
-    if (this.wakePending) return;
-    this.wakePending = true;
-    setImmediate(() => {
-      this.wakePending = false;
-      this.worker.postMessage({ type: 'wake' } satisfies ToConsumer);
-    });
-  }
-
-  stats(): object {
-    return this.lastStats;
-  }
-
-  async stop(): Promise<void> {
-    const stopped = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    this.worker.postMessage({ type: 'stop' } satisfies ToConsumer);
-    const timeout = setTimeout(() => void this.worker.terminate(), 10_000);
-    await stopped;
-    clearTimeout(timeout);
-    this.logger.debug('consumer stopped');
-  }
-}
-
 export interface RunningApp {
   readonly port: number;
   readonly url: string;
@@ -190,6 +121,11 @@ export interface RunningApp {
   /** Set on first start when no admin key existed and none was configured: show it once. */
   readonly generatedAdminKey: string | undefined;
   readonly hub: ReadingHub;
+  /**
+   * Rejects if a part of the service dies on its own (the consumer thread). Accepted readings
+   * are safe in the stream; exit and let the supervisor restart the process.
+   */
+  readonly failed: Promise<never>;
   close(): Promise<void>;
 }
 
@@ -200,7 +136,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   const hub = new ReadingHub();
   // With nobody subscribed there is nothing to route: skip parsing (a new subscriber starts
   // from the database watermark, so it needs none of these).
-  const consumer = new ConsumerWorker(config, (json) => hub.activeSubscriptions > 0 && hub.publish(JSON.parse(json) as PersistedReading[]), logger);
+  const consumer = new ConsumerThread(config, (json) => hub.activeSubscriptions > 0 && hub.publish(JSON.parse(json) as PersistedReading[]), logger);
   await consumer.ready();
 
   const devices = new DeviceDirectory(store);
@@ -287,6 +223,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     wsUrl: `ws://${host}:${port}/graphql`,
     generatedAdminKey,
     hub,
+    failed: consumer.crashed,
     close() {
       closing ??= (async () => {
         await websocket.close();

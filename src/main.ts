@@ -76,6 +76,11 @@ async function start(): Promise<void> {
   );
   process.stderr.write(`${lines.join('\n')}\n`);
 
+  app.failed.catch((error: unknown) => {
+    logger.fatal({ err: error }, 'a part of the service failed; exiting so that it is restarted (accepted readings are safe in the stream)');
+    process.exit(1);
+  });
+
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     app.close().then(

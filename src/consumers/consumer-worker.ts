@@ -1,11 +1,12 @@
 import '../production-defaults';
 import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
-import { startConsumer, type FromConsumer, type ToConsumer } from '../app';
+import { startConsumer } from '../app';
+import type { FromConsumer, ToConsumer } from './consumer-thread';
 import type { Config } from '../config';
 import { createLogger } from '../logger';
 
-/** Worker-thread entry of the consumer (see ConsumerWorker in app.ts). */
+/** Worker-thread entry of the consumer (started by ConsumerThread). */
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('consumer-worker must run in a worker thread');

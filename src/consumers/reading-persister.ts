@@ -158,29 +158,29 @@ export class ReadingPersister {
   }
 
   private async decode(partition: number, messages: StreamMessage[]): Promise<PartitionBatch> {
-    const readings: (Reading & { offset: number })[] = [];
+    const decoded: { reading: Reading & { offset: number }; payload: string }[] = [];
     const deadLetters: NewDeadLetter[] = [];
-    const poison = (message: StreamMessage, reason: string, tenantId: string | null) =>
-      deadLetters.push({ tenantId, topic: 'readings', partition, offset: message.offset, reason, payload: message.value });
+    const poison = (offset: number, payload: string, reason: string, tenantId: string | null) =>
+      deadLetters.push({ tenantId, topic: 'readings', partition, offset, reason, payload });
 
     for (const message of messages) {
-      const decoded = fromEnvelope(message.value, this.options.eventTypePrefix);
-      if (decoded.ok) readings.push({ ...decoded.reading, offset: message.offset });
-      else poison(message, `MALFORMED: ${decoded.reason}`, decoded.tenantId ?? null);
+      const result = fromEnvelope(message.value, this.options.eventTypePrefix);
+      if (result.ok) decoded.push({ reading: { ...result.reading, offset: message.offset }, payload: message.value });
+      else poison(message.offset, message.value, `MALFORMED: ${result.reason}`, result.tenantId ?? null);
     }
     const byTenant = new Map<string, Set<string>>();
-    for (const reading of readings) byTenant.set(reading.tenantId, (byTenant.get(reading.tenantId) ?? new Set()).add(reading.deviceId));
+    for (const { reading } of decoded) byTenant.set(reading.tenantId, (byTenant.get(reading.tenantId) ?? new Set()).add(reading.deviceId));
     const known = new Map<string, Set<string>>();
     for (const [tenantId, ids] of byTenant) known.set(tenantId, await this.options.devices.existing(tenantId, ids));
 
-    const valid = readings.filter((reading) => {
-      if (known.get(reading.tenantId)?.has(reading.deviceId)) return true;
-      const message = messages.find((m) => m.offset === reading.offset)!;
-      poison(message, `UNKNOWN_DEVICE: no device "${reading.deviceId}" in tenant "${reading.tenantId}"`, reading.tenantId);
-      return false;
-    });
-    return { partition, lastOffset: messages[messages.length - 1]!.offset, readings: valid, deadLetters };
+    const readings: (Reading & { offset: number })[] = [];
+    for (const { reading, payload } of decoded) {
+      if (known.get(reading.tenantId)?.has(reading.deviceId)) readings.push(reading);
+      else poison(reading.offset, payload, `UNKNOWN_DEVICE: no device "${reading.deviceId}" in tenant "${reading.tenantId}"`, reading.tenantId);
+    }
+    return { partition, lastOffset: messages[messages.length - 1]!.offset, readings, deadLetters };
   }
+
 
   private async applyWithRetry(slices: PartitionBatch[]): Promise<PersistedReading[]> {
     const apply = (batch: PartitionBatch[]) =>

@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+
+/** Messages between the API thread and the consumer worker. */
+export type ToConsumer = { readonly type: 'wake' } | { readonly type: 'stop' };
+export type FromConsumer =
+  | { readonly type: 'ready' }
+  /** JSON text of PersistedReading[]: one native stringify/parse beats structured clone of thousands of objects. */
+  | { readonly type: 'persisted'; readonly readingsJson: string }
+  | { readonly type: 'stats'; readonly stats: object }
+  | { readonly type: 'stopped' }
+  | { readonly type: 'failed'; readonly message: string };
+
+/**
+ * Runs the consumer in a worker thread: better-sqlite3 is synchronous, so the heavy batch
+ * writes must not share the event loop that serves requests.
+ */
+export class ConsumerThread {
+  private readonly worker: Worker;
+  private wakePending = false;
+  private stopping = false;
+  private lastStats: object = {};
+  /** Rejects if the consumer dies on its own: the process should then exit and be restarted. */
+  readonly crashed: Promise<never>;
+
+  constructor(config: Config, onPersisted: (readingsJson: string) => void, private readonly logger: Logger) {
+    this.worker = new Worker(path.join(__dirname, 'consumer-worker.js'), { workerData: { config } });
+    this.worker.on('message', (message: FromConsumer) => {
+      if (message.type === 'persisted') onPersisted(message.readingsJson);
+      else if (message.type === 'stats') this.lastStats = message.stats;
+    });
+    this.crashed = new Promise<never>((_resolve, reject) => {
+      this.worker.on('error', (error) => {
+        logger.error({ err: error }, 'consumer worker crashed');
+        reject(error);
+      });
+      this.worker.on('exit', (code) => {
+        if (!this.stopping) reject(new Error(`consumer worker exited unexpectedly with code ${code}`));
+      });
+    });
+    this.crashed.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
+  }
+
+  ready(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: FromConsumer) => {
+        if (message.type === 'ready') done(resolve);
+        if (message.type === 'failed') done(() => reject(new Error(`consumer failed to start: ${message.message}`)));
+      };
+      const onExit = (code: number) => done(() => reject(new Error(`consumer worker exited with code ${code}`)));
+      const done = (settle: () => void) => {
+        this.worker.off('message', onMessage);
+        this.worker.off('exit', onExit);
+        settle();
+      };
+      this.worker.on('message', onMessage);
+      this.worker.on('exit', onExit);
+    });
+  }
+
+  /** Coalesced: one wake message per event-loop turn however many produces finished. */
+  wake(): void {
+    if (this.wakePending) return;
+    this.wakePending = true;
+    setImmediate(() => {
+      this.wakePending = false;
+      this.worker.postMessage({ type: 'wake' } satisfies ToConsumer);
+    });
+  }
+
+  stats(): object {
+    return this.lastStats;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const stopped = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage({ type: 'stop' } satisfies ToConsumer);
+    const timeout = setTimeout(() => void this.worker.terminate(), 10_000);
+    await stopped;
+    clearTimeout(timeout);
+    this.logger.debug('consumer stopped');
+  }
+}
+
