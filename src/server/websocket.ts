@@ -49,7 +49,8 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
         return true;
       },
       onSubscribe: (ctx) => {
-        if (Object.keys(ctx.subscriptions).length >= options.maxSubscriptionsPerConnection) {
+        // graphql-ws registers the new operation's id before calling onSubscribe: it is counted.
+        if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
           // Thrown errors close the socket; the limit is better reported per operation.
           return [
             new GraphQLError(`at most ${options.maxSubscriptionsPerConnection} subscriptions per connection`, {

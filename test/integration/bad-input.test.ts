@@ -20,7 +20,12 @@ describe('bad input gets a precise error and writes nothing', () => {
   const now = Date.now();
 
   beforeAll(async () => {
-    server = await startTestServer({ TELEMETRY_MAX_BATCH_SIZE: '10', TELEMETRY_MAX_BODY_BYTES: '20000', TELEMETRY_MAX_QUERY_DEPTH: '4' });
+    server = await startTestServer({
+      TELEMETRY_MAX_BATCH_SIZE: '10',
+      TELEMETRY_MAX_BODY_BYTES: '20000',
+      TELEMETRY_MAX_QUERY_DEPTH: '4',
+      TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2',
+    });
     await server.ok(RegisterDeviceDocument, { input: { id: 'meter-1' } });
     await server.ok(RegisterDeviceDocument, { input: { id: 'meter-2' } });
   });
@@ -144,6 +149,24 @@ describe('bad input gets a precise error and writes nothing', () => {
     const badCursor = subscribe(client, ReadingAddedDocument, { deviceId: 'meter-1', after: 'not-a-cursor' });
     await badCursor.finished;
     expect(badCursor.received[0]?.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+    await client.dispose();
+    await eventually(() => (server.app.hub.activeSubscriptions === 0 ? true : undefined));
+  });
+
+  it('limits subscriptions per connection and frees each one when it ends', async () => {
+    const client = connect(server.app.wsUrl, server.adminKey);
+    const first = subscribe(client, ReadingAddedDocument, { deviceId: 'meter-1' });
+    const second = subscribe(client, ReadingAddedDocument, { deviceId: 'meter-2' });
+    await eventually(() => (server.app.hub.activeSubscriptions === 2 ? true : undefined));
+    const third = subscribe(client, ReadingAddedDocument, { deviceId: 'meter-1' });
+    const refused = (await third.finished) as { extensions?: Record<string, unknown> }[];
+    expect(refused[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+    first.stop();
+    await eventually(() => (server.app.hub.activeSubscriptions === 1 ? true : undefined));
+    const fourth = subscribe(client, ReadingAddedDocument, { deviceId: 'meter-1' });
+    await eventually(() => (server.app.hub.activeSubscriptions === 2 ? true : undefined));
+    second.stop();
+    fourth.stop();
     await client.dispose();
     await eventually(() => (server.app.hub.activeSubscriptions === 0 ? true : undefined));
   });
