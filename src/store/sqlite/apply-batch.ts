@@ -28,11 +28,11 @@ const compareRows = (a: CandidateRow, b: CandidateRow): number =>
  */
 export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBatch): AppliedBatch {
   const insertEvent = db.prepare(
-    `INSERT INTO reading_events (tenant_id, device_id, stream_partition, stream_offset, event_id, ts, metrics)
+    `INSERT INTO reading_events (tenant_id, event_id, device_id, stream_partition, stream_offset, ts, metrics)
      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   );
   const insertReading = db.prepare('INSERT INTO readings (tenant_id, device_id, metric, ts, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
-  const rewriteEventMetrics = db.prepare('UPDATE reading_events SET metrics = ? WHERE tenant_id = ? AND device_id = ? AND stream_partition = ? AND stream_offset = ?');
+  const rewriteEventMetrics = db.prepare('UPDATE reading_events SET metrics = ? WHERE tenant_id = ? AND event_id = ?');
   const readWatermark = db.prepare('SELECT applied_offset FROM stream_watermarks WHERE source = ? AND stream_partition = ?');
   const writeWatermark = db.prepare(
     `INSERT INTO stream_watermarks (source, stream_partition, applied_offset, updated_at) VALUES (?, ?, ?, ?)
@@ -64,7 +64,7 @@ export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBa
         continue;
       }
       const metricsJson = JSON.stringify(reading.metrics);
-      const inserted = insertEvent.run(reading.tenantId, reading.deviceId, slice.partition, reading.offset, reading.eventId, reading.timestamp, metricsJson).changes;
+      const inserted = insertEvent.run(reading.tenantId, reading.eventId, reading.deviceId, slice.partition, reading.offset, reading.timestamp, metricsJson).changes;
       if (inserted === 0) {
         duplicateEvents++;
         continue;
@@ -103,7 +103,7 @@ export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBa
   for (const [event, names] of rejectedMetrics) {
     const reading = persisted[event]!;
     const kept = reading.metrics.filter((metric) => !names.has(metric.name));
-    rewriteEventMetrics.run(JSON.stringify(kept), reading.tenantId, reading.deviceId, reading.partition, reading.offset);
+    rewriteEventMetrics.run(JSON.stringify(kept), reading.tenantId, reading.eventId);
     persisted[event] = { ...reading, metrics: kept };
   }
   return { persisted: persisted.filter((reading) => reading.metrics.length > 0), skippedAsReplayed, duplicateEvents };
