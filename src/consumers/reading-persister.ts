@@ -123,7 +123,7 @@ export class ReadingPersister {
 
   /** One read-apply-publish-commit round; false when every partition was empty. */
   async round(): Promise<boolean> {
-    const { stream, store } = this.options;
+    const { stream } = this.options;
     const slices: PartitionBatch[] = [];
     for (const [partition, from] of this.next) {
       const messages = await stream.read('readings', partition, from, this.options.batchSize ?? 5000);
