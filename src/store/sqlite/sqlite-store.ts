@@ -82,7 +82,7 @@ function toStoreError(error: unknown): Error {
 
 /** The embedded Store: one SQLite file in WAL mode; readers and the consumer may be in other threads. */
 export class SqliteStore implements Store {
-  readonly db: Database.Database;
+  private readonly db: Database.Database;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.file);
