@@ -1,10 +1,9 @@
 import { toEnvelope } from '../domain/cloud-event';
-import { TelemetryError } from '../domain/errors';
+import { BackendError, TelemetryError } from '../domain/errors';
 import { uuidv7 } from '../domain/ids';
 import type { Reading, ReadingInput } from '../domain/reading';
-import { checkReading, type RejectionCode, type ValidationRules } from '../domain/validation';
+import { checkReading, type Rejection, type RejectionCode, type ValidationRules } from '../domain/validation';
 import type { Caller } from '../domain/caller';
-import { BackendError } from '../domain/errors';
 import type { ProduceRecord, Stream } from '../stream/stream';
 import type { DeviceDirectory } from './device-directory';
 
@@ -70,7 +69,8 @@ export class IngestService {
 
     const known = await devices.existing(caller.tenantId, candidates.map((c) => c.input.deviceId));
     const clientEventIds = new Set<string>();
-    const accepted: { index: number; eventId: string; deviceId: string }[] = [];
+    // Positions are filled in once the stream has assigned them.
+    const accepted: { -readonly [K in keyof AcceptedReading]: AcceptedReading[K] }[] = [];
     const records: ProduceRecord[] = [];
     for (const { index, input } of candidates) {
       if (!known.has(input.deviceId)) {
@@ -91,7 +91,7 @@ export class IngestService {
       const metrics = input.metrics.map(({ name, value }) => ({ name, value }));
       const reading: Reading = { tenantId: caller.tenantId, deviceId: input.deviceId, eventId, timestamp: input.timestamp, metrics };
       records.push({ key: `${reading.tenantId}/${reading.deviceId}`, value: JSON.stringify(toEnvelope(reading, this.options.eventTypePrefix)) });
-      accepted.push({ index, eventId, deviceId: input.deviceId });
+      accepted.push({ index, eventId, deviceId: input.deviceId, partition: -1, offset: -1 });
     }
     if (rejected.length > 1) rejected.sort((a, b) => a.index - b.index);
     if (records.length === 0) return { accepted: [], rejected };
@@ -106,13 +106,16 @@ export class IngestService {
       });
     }
     this.options.onProduced?.();
-    for (let i = 0; i < accepted.length; i++) Object.assign(accepted[i]!, positions[i]!);
-    return { accepted: accepted as AcceptedReading[], rejected };
+    accepted.forEach((item, i) => {
+      item.partition = positions[i]!.partition;
+      item.offset = positions[i]!.offset;
+    });
+    return { accepted, rejected };
   }
 }
 
 /** A device key may ingest only for its own device; any other id looks unknown (no existence leak). */
-function checkDeviceScope(caller: Caller, deviceId: string): { code: RejectionCode; message: string } | undefined {
+function checkDeviceScope(caller: Caller, deviceId: string): Rejection | undefined {
   if (caller.role === 'device' && caller.deviceId !== deviceId) {
     return { code: 'UNKNOWN_DEVICE', message: `no device "${deviceId}" is registered` };
   }
