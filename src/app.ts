@@ -154,7 +154,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     hub,
     replayDeadLetter: (tenantId, id) => replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => consumer.wake()),
     partitions: await stream.partitions('readings'),
-    limits: { maxPageSize: config.limits.maxPageSize, maxBatchSize: config.limits.maxBatchSize },
+    limits: config.limits,
   };
   const contextFor = (caller: Caller): GraphQLContext => ({ caller, services, loaders: createLoaders(store, caller) });
   const authenticator = new ApiKeyAuthenticator(store);

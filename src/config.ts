@@ -27,6 +27,8 @@ const schema = z.object({
   TELEMETRY_MAX_PAGE_SIZE: integer(1, 100_000).default(1000),
   TELEMETRY_MAX_QUERY_DEPTH: integer(2, 100).default(12),
   TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000).default(100),
+  TELEMETRY_MAX_AGGREGATE_BUCKETS: integer(1, 1_000_000).default(10_000),
+  TELEMETRY_MAX_SERIES_READINGS: integer(1000, 100_000_000).default(5_000_000),
   TELEMETRY_STREAM_SYNC: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
   TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
   TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
@@ -55,6 +57,10 @@ export interface Config {
     readonly maxPageSize: number;
     readonly maxQueryDepth: number;
     readonly maxSubscriptionsPerConnection: number;
+    /** Most buckets one aggregates query may produce. */
+    readonly maxAggregateBuckets: number;
+    /** Most raw readings one series query may read before downsampling. */
+    readonly maxSeriesReadings: number;
   };
   readonly validation: {
     readonly maxMetricsPerReading: number;
@@ -109,6 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPageSize: v.TELEMETRY_MAX_PAGE_SIZE,
       maxQueryDepth: v.TELEMETRY_MAX_QUERY_DEPTH,
       maxSubscriptionsPerConnection: v.TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxAggregateBuckets: v.TELEMETRY_MAX_AGGREGATE_BUCKETS,
+      maxSeriesReadings: v.TELEMETRY_MAX_SERIES_READINGS,
     },
     validation: {
       maxMetricsPerReading: v.TELEMETRY_MAX_METRICS_PER_READING,

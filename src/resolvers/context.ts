@@ -20,6 +20,8 @@ export interface Services {
   readonly limits: {
     readonly maxPageSize: number;
     readonly maxBatchSize: number;
+    readonly maxAggregateBuckets: number;
+    readonly maxSeriesReadings: number;
   };
 }
 

@@ -5,6 +5,7 @@ import { TelemetryError } from '../domain/errors';
 import { ReadingEvent } from '../schema/types';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
+import { requireDevices } from './require-devices';
 
 /** Most devices one readingAdded subscription may name. */
 export const MAX_SUBSCRIBED_DEVICES = 1000;
@@ -25,9 +26,7 @@ async function subscribeReadingAdded({ args, context }: SubscribeResolverData<un
   }
   const after = args.after ? decodeCursor(args.after) : undefined;
   if (args.after && after === undefined) throw new TelemetryError('BAD_USER_INPUT', 'after is not a cursor this API issued', { details: { argument: 'after' } });
-  const known = await context.services.devices.existing(context.caller.tenantId, deviceIds);
-  const unknown = deviceIds.filter((id) => !known.has(id));
-  if (unknown.length > 0) throw new TelemetryError('NOT_FOUND', `no device ${unknown.map((id) => `"${id}"`).join(', ')}`);
+  await requireDevices(context, deviceIds);
   return openReadingFeed({
     hub: context.services.hub,
     store: context.services.store,

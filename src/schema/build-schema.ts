@@ -6,6 +6,7 @@ import { DeviceResolver } from '../resolvers/device-resolver';
 import { IngestResolver, PLAIN_INGEST_RESOLVERS } from '../resolvers/ingest-resolver';
 import { ReadingResolver } from '../resolvers/reading-resolver';
 import { PLAIN_SUBSCRIPTION_RESOLVERS, SubscriptionResolver } from '../resolvers/subscription-resolver';
+import { TimeSeriesResolver } from '../resolvers/timeseries-resolver';
 
 /**
  * type-graphql insists on a PubSub when a schema has subscriptions, even though every one
@@ -27,7 +28,7 @@ let schema: GraphQLSchema | undefined;
 export function buildTelemetrySchema(): GraphQLSchema {
   if (schema) return schema;
   schema = buildSchemaSync({
-    resolvers: [DeviceResolver, ReadingResolver, IngestResolver, SubscriptionResolver, DeadLetterResolver],
+    resolvers: [DeviceResolver, ReadingResolver, IngestResolver, SubscriptionResolver, DeadLetterResolver, TimeSeriesResolver],
     pubSub: unusedPubSub,
     validate: false,
   });

@@ -1,5 +1,6 @@
 import type { Role } from '../domain/caller';
 import type { MetricPoint, PersistedReading, Reading } from '../domain/reading';
+import type { BucketData } from '../domain/timeseries/aggregate-buckets';
 
 /**
  * The Store port: everything the service keeps in its database. Every method that touches
@@ -126,6 +127,39 @@ export interface EventReplayQuery {
   readonly limit: number;
 }
 
+/** Buckets of one metric over several devices, between consecutive boundaries. */
+export interface AggregateQuery {
+  readonly deviceIds: readonly string[];
+  readonly metric: string;
+  /**
+   * Ascending edges: bucket i holds data in [boundaries[i], boundaries[i + 1]). For a rollup
+   * read every edge must be a multiple of the resolution (the planner guarantees it).
+   */
+  readonly boundaries: readonly number[];
+  /** A rollup resolution in ms, or 'raw' to fold the readings themselves. */
+  readonly source: number | 'raw';
+  /** With 'raw': keep each bucket's values (for percentiles). */
+  readonly withValues?: boolean;
+}
+
+/** Per device, one entry per bucket: its data, or undefined when it holds none. */
+export type DeviceBuckets = Map<string, (BucketData | undefined)[]>;
+
+export interface SeriesQuery {
+  readonly deviceId: string;
+  readonly metric: string;
+  readonly from: number;
+  readonly to: number;
+  /** Most rows read; more than that rejects with TelemetryError BAD_USER_INPUT. */
+  readonly maxRows: number;
+}
+
+/** A series as two columns in time order (typed arrays: a month of seconds is 2.6M points). */
+export interface SeriesColumns {
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+}
+
 export interface Store {
   // Tenants and keys
   ensureTenant(id: string, name: string): Promise<void>;
@@ -153,6 +187,12 @@ export interface Store {
   queryReadings(tenantId: string, query: ReadingQuery): Promise<Page<MetricPoint>>;
   /** Persisted reading events after the given positions, ordered by partition then offset. */
   readingEventsAfter(query: EventReplayQuery): Promise<PersistedReading[]>;
+
+  // Time series
+  /** Partial aggregates per bucket, from one rollup level or from raw readings. */
+  aggregateBuckets(tenantId: string, query: AggregateQuery): Promise<DeviceBuckets>;
+  /** Every stored value of one series in [from, to), in time order. */
+  seriesColumns(tenantId: string, query: SeriesQuery): Promise<SeriesColumns>;
 
   // Dead letters
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>>;

@@ -4,9 +4,10 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations';
 import { newDataDir } from '../support/server';
-import { describeStoreContract } from './store-contract';
+import { describeRollupContract } from './rollup-contract';
+import { describeStoreContract, type StoreHarness } from './store-contract';
 
-describeStoreContract('embedded SQLite', async () => {
+async function sqliteHarness(): Promise<StoreHarness> {
   const dir = newDataDir();
   const store = new SqliteStore({ file: path.join(dir, 'telemetry.db') });
   return {
@@ -16,7 +17,10 @@ describeStoreContract('embedded SQLite', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+describeStoreContract('embedded SQLite', sqliteHarness);
+describeRollupContract('embedded SQLite', sqliteHarness);
 
 describe('SQLite migrations', () => {
   it('apply once, record their version, and are a no-op on reopen', async () => {

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { Metric, PersistedReading } from '../../domain/reading';
+import { rollupDeltas, type StoredValue } from '../../domain/timeseries/rollup-deltas';
 import type { AppliedBatch, ConsumerBatch } from '../store';
+import { upsertRollups } from './rollups';
 
 interface CandidateRow {
   readonly tenantId: string;
@@ -24,7 +26,7 @@ const compareRows = (a: CandidateRow, b: CandidateRow): number =>
  * Order of work: (1) drop messages at or below the watermark, (2) record each event id (a
  * conflict means the event was applied before), (3) insert metric rows sorted by primary key
  * (several times faster than arrival order; ties keep offset order so the first wins),
- * (4) latest values, dead letters and the new watermark.
+ * (4) latest values and rollups of the rows actually stored, dead letters and the new watermark.
  */
 export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBatch): AppliedBatch {
   const insertEvent = db.prepare(
@@ -85,18 +87,21 @@ export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBa
   candidates.sort(compareRows);
   const rejectedMetrics = new Map<number, Set<string>>();
   const latest = new Map<string, CandidateRow>();
+  const storedValues: StoredValue[] = [];
   for (const row of candidates) {
-    const stored = insertReading.run(row.tenantId, row.deviceId, row.metric.name, row.timestamp, row.metric.value).changes;
-    if (stored === 0) {
+    const inserted = insertReading.run(row.tenantId, row.deviceId, row.metric.name, row.timestamp, row.metric.value).changes;
+    if (inserted === 0) {
       const names = rejectedMetrics.get(row.event) ?? new Set<string>();
       names.add(row.metric.name);
       rejectedMetrics.set(row.event, names);
       continue;
     }
+    storedValues.push({ tenantId: row.tenantId, deviceId: row.deviceId, metric: row.metric.name, timestamp: row.timestamp, value: row.metric.value });
     // Sorted by timestamp within (tenant, device, metric): the last row seen is the newest.
     latest.set(`${row.tenantId}\u0000${row.deviceId}\u0000${row.metric.name}`, row);
   }
   for (const row of latest.values()) upsertLatest.run(row.tenantId, row.deviceId, row.metric.name, row.timestamp, row.metric.value);
+  upsertRollups(db, rollupDeltas(storedValues));
 
   // An event whose values were all stored before (same device, metric and timestamp) keeps
   // its row for event-id deduplication but publishes nothing.

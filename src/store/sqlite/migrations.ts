@@ -92,4 +92,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dead_letters_by_tenant ON dead_letters (tenant_id, id);
     `,
   },
+  {
+    version: 2,
+    description: 'rollups: mergeable partial sums per minute, hour and day',
+    sql: `
+      -- One row per (series, resolution, bucket). Partial sums, never averages, so buckets
+      -- merge exactly into coarser ones and across devices. first/last keep their timestamps
+      -- so late readings land correctly.
+      CREATE TABLE rollups (
+        tenant_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        resolution_ms INTEGER NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        sum REAL NOT NULL,
+        sum_sq REAL NOT NULL,
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        first_ts INTEGER NOT NULL,
+        first_value REAL NOT NULL,
+        last_ts INTEGER NOT NULL,
+        last_value REAL NOT NULL,
+        PRIMARY KEY (tenant_id, device_id, metric, resolution_ms, bucket_start)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -16,9 +16,15 @@ import type {
   ReadingQuery,
   Role,
   Store,
+  AggregateQuery,
+  DeviceBuckets,
+  SeriesColumns,
+  SeriesQuery,
 } from '../store';
 import { migrate } from './migrate';
 import { applyBatchInTransaction } from './apply-batch';
+import { readRawBuckets, readRollupBuckets } from './rollups';
+import { readSeriesColumns } from './series';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (created if missing), or ':memory:'. */
@@ -263,6 +269,16 @@ export class SqliteStore implements Store {
       }
       return events;
     });
+  }
+
+  aggregateBuckets(tenantId: string, query: AggregateQuery): Promise<DeviceBuckets> {
+    return this.run(() =>
+      query.source === 'raw' ? readRawBuckets(this.db, tenantId, query, query.withValues ?? false) : readRollupBuckets(this.db, tenantId, query, query.source),
+    );
+  }
+
+  seriesColumns(tenantId: string, query: SeriesQuery): Promise<SeriesColumns> {
+    return this.run(() => readSeriesColumns(this.db, tenantId, query));
   }
 
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>> {

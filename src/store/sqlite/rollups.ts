@@ -1,0 +1,111 @@
+import type Database from 'better-sqlite3';
+import type { BucketData, BucketSource } from '../../domain/timeseries/aggregate-buckets';
+import { SOURCE_BY_RESOLUTION } from '../../domain/timeseries/aggregate-buckets';
+import { addValue, mergeInto, partialOf, type PartialAggregate } from '../../domain/timeseries/partial';
+import type { RollupDelta } from '../../domain/timeseries/rollup-deltas';
+import type { AggregateQuery, DeviceBuckets } from '../store';
+
+/** Rollup SQL for SQLite: merging batch deltas, and reading buckets back (rollup or raw). */
+
+const UPSERT = `
+  INSERT INTO rollups (tenant_id, device_id, metric, resolution_ms, bucket_start, count, sum, sum_sq, min, max, first_ts, first_value, last_ts, last_value)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (tenant_id, device_id, metric, resolution_ms, bucket_start) DO UPDATE SET
+    count = rollups.count + excluded.count,
+    sum = rollups.sum + excluded.sum,
+    sum_sq = rollups.sum_sq + excluded.sum_sq,
+    min = min(rollups.min, excluded.min),
+    max = max(rollups.max, excluded.max),
+    first_value = CASE WHEN excluded.first_ts < rollups.first_ts THEN excluded.first_value ELSE rollups.first_value END,
+    first_ts = min(rollups.first_ts, excluded.first_ts),
+    last_value = CASE WHEN excluded.last_ts > rollups.last_ts THEN excluded.last_value ELSE rollups.last_value END,
+    last_ts = max(rollups.last_ts, excluded.last_ts)`;
+
+/** Merges deltas into the stored buckets; runs inside the batch transaction. */
+export function upsertRollups(db: Database.Database, deltas: readonly RollupDelta[]): void {
+  if (deltas.length === 0) return;
+  const upsert = db.prepare(UPSERT);
+  for (const { tenantId, deviceId, metric, resolutionMs, bucketStart, partial: p } of deltas) {
+    upsert.run(tenantId, deviceId, metric, resolutionMs, bucketStart, p.count, p.sum, p.sumSq, p.min, p.max, p.firstTs, p.firstValue, p.lastTs, p.lastValue);
+  }
+}
+
+/** Index of the bucket holding `timestamp`: the last boundary at or before it. */
+function bucketIndex(boundaries: readonly number[], timestamp: number): number {
+  let low = 0;
+  let high = boundaries.length - 2;
+  while (low < high) {
+    const mid = (low + high + 1) >> 1;
+    if (boundaries[mid]! <= timestamp) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
+function bucketsFor(result: DeviceBuckets, deviceId: string, size: number): (BucketData | undefined)[] {
+  let buckets = result.get(deviceId);
+  if (!buckets) {
+    buckets = new Array<BucketData | undefined>(size).fill(undefined);
+    result.set(deviceId, buckets);
+  }
+  return buckets;
+}
+
+export function readRollupBuckets(db: Database.Database, tenantId: string, query: AggregateQuery, resolutionMs: number): DeviceBuckets {
+  const { boundaries } = query;
+  const rows = db
+    .prepare(
+      `SELECT device_id, bucket_start, count, sum, sum_sq, min, max, first_ts, first_value, last_ts, last_value FROM rollups
+       WHERE tenant_id = ? AND device_id IN (SELECT value FROM json_each(?)) AND metric = ? AND resolution_ms = ?
+         AND bucket_start >= ? AND bucket_start < ?
+       ORDER BY device_id, bucket_start`,
+    )
+    .raw()
+    .all(tenantId, JSON.stringify(query.deviceIds), query.metric, resolutionMs, boundaries[0], boundaries[boundaries.length - 1]) as [
+    string, number, number, number, number, number, number, number, number, number, number,
+  ][];
+  const source: BucketSource = SOURCE_BY_RESOLUTION[resolutionMs]!;
+  const result: DeviceBuckets = new Map();
+  for (const [deviceId, bucketStart, count, sum, sumSq, min, max, firstTs, firstValue, lastTs, lastValue] of rows) {
+    const partial: PartialAggregate = { count, sum, sumSq, min, max, firstTs, firstValue, lastTs, lastValue };
+    const buckets = bucketsFor(result, deviceId, boundaries.length - 1);
+    const index = bucketIndex(boundaries, bucketStart);
+    const existing = buckets[index];
+    if (existing) mergeInto(existing.partial, partial);
+    else buckets[index] = { partial, source };
+  }
+  return result;
+}
+
+export function readRawBuckets(db: Database.Database, tenantId: string, query: AggregateQuery, withValues: boolean): DeviceBuckets {
+  const { boundaries } = query;
+  const rows = db
+    .prepare(
+      `SELECT device_id, ts, value FROM readings
+       WHERE tenant_id = ? AND device_id IN (SELECT value FROM json_each(?)) AND metric = ? AND ts >= ? AND ts < ?
+       ORDER BY device_id, ts`,
+    )
+    .raw()
+    .iterate(tenantId, JSON.stringify(query.deviceIds), query.metric, boundaries[0], boundaries[boundaries.length - 1]) as IterableIterator<[string, number, number]>;
+  const result: DeviceBuckets = new Map();
+  let device: string | undefined;
+  let buckets: (BucketData | undefined)[] = [];
+  let index = 0;
+  for (const [deviceId, ts, value] of rows) {
+    if (deviceId !== device) {
+      device = deviceId;
+      buckets = bucketsFor(result, deviceId, boundaries.length - 1);
+      index = 0;
+    }
+    // Rows come in time order: walk the boundaries forward instead of searching.
+    while (ts >= boundaries[index + 1]!) index++;
+    const bucket = buckets[index];
+    if (bucket) {
+      addValue(bucket.partial, ts, value);
+      bucket.values?.push(value);
+    } else {
+      buckets[index] = { partial: partialOf(ts, value), source: 'RAW', ...(withValues ? { values: [value] } : {}) };
+    }
+  }
+  return result;
+}
