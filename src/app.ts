@@ -10,7 +10,10 @@ import type { Config } from './config';
 import { ConsumerThread } from './consumers/consumer-thread';
 import { replayDeadLetter } from './consumers/dead-letters';
 import { ReadingHub } from './consumers/reading-hub';
-import { ReadingPersister } from './consumers/reading-persister';
+import { TenantHub } from './consumers/tenant-hub';
+import type { Anomaly, DeviceStatusChange } from './domain/anomalies/anomaly';
+import { LivenessSweep } from './consumers/liveness-sweep';
+import { ReadingPersister, type DetectionEvents } from './consumers/reading-persister';
 import type { Caller } from './domain/caller';
 import type { PersistedReading } from './domain/reading';
 import { DeviceDirectory } from './ingest/device-directory';
@@ -79,15 +82,24 @@ export interface ConsumerRuntime {
   close(): Promise<void>;
 }
 
-/** Starts the persister with its own store and stream connections (it runs in its own thread). */
-export async function startConsumer(config: Config, publish: (readings: PersistedReading[]) => void, logger: Logger): Promise<ConsumerRuntime> {
+export interface ConsumerOutputs {
+  readonly readings: (readings: PersistedReading[]) => void;
+  readonly events: (events: DetectionEvents) => void;
+}
+
+/**
+ * Starts the persister and the liveness sweep with their own store and stream connections
+ * (they run in the consumer thread, the only writer of readings, anomalies and statuses).
+ */
+export async function startConsumer(config: Config, outputs: ConsumerOutputs, logger: Logger): Promise<ConsumerRuntime> {
   const store = openStore(config);
   const stream = openStream(config);
   const persister = new ReadingPersister({
     stream,
     store,
     devices: new DeviceDirectory(store),
-    publish,
+    publish: outputs.readings,
+    publishEvents: outputs.events,
     logger,
     batchSize: config.consumer.batchSize,
     pollIntervalMs: config.consumer.pollIntervalMs,
@@ -103,10 +115,13 @@ export async function startConsumer(config: Config, publish: (readings: Persiste
     }
   }, 60_000);
   retention.unref();
+  const liveness = new LivenessSweep(store, config.liveness, outputs.events, logger);
+  liveness.start();
   return {
     persister,
     async close() {
       clearInterval(retention);
+      await liveness.stop();
       await persister.stop();
       await stream.close();
       await store.close();
@@ -121,6 +136,8 @@ export interface RunningApp {
   /** Set on first start when no admin key existed and none was configured: show it once. */
   readonly generatedAdminKey: string | undefined;
   readonly hub: ReadingHub;
+  readonly anomalyHub: TenantHub<Anomaly>;
+  readonly statusHub: TenantHub<DeviceStatusChange>;
   /**
    * Rejects if a part of the service dies on its own (the consumer thread). Accepted readings
    * are safe in the stream; exit and let the supervisor restart the process.
@@ -136,7 +153,17 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   const hub = new ReadingHub();
   // With nobody subscribed there is nothing to route: skip parsing (a new subscriber starts
   // from the database watermark, so it needs none of these).
-  const consumer = new ConsumerThread(config, (json) => hub.activeSubscriptions > 0 && hub.publish(JSON.parse(json) as PersistedReading[]), logger);
+  const anomalyHub = new TenantHub<Anomaly>();
+  const statusHub = new TenantHub<DeviceStatusChange>();
+  const consumer = new ConsumerThread(
+    config,
+    (json) => hub.activeSubscriptions > 0 && hub.publish(JSON.parse(json) as PersistedReading[]),
+    (events) => {
+      anomalyHub.publish(events.anomalies);
+      statusHub.publish(events.statusChanges);
+    },
+    logger,
+  );
   await consumer.ready();
 
   const devices = new DeviceDirectory(store);
@@ -152,6 +179,9 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     store,
     devices,
     hub,
+    anomalyHub,
+    statusHub,
+    defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
     replayDeadLetter: (tenantId, id) => replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => consumer.wake()),
     partitions: await stream.partitions('readings'),
     limits: config.limits,
@@ -223,6 +253,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     wsUrl: `ws://${host}:${port}/graphql`,
     generatedAdminKey,
     hub,
+    anomalyHub,
+    statusHub,
     failed: consumer.crashed,
     close() {
       closing ??= (async () => {

@@ -29,6 +29,8 @@ const schema = z.object({
   TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000).default(100),
   TELEMETRY_MAX_AGGREGATE_BUCKETS: integer(1, 1_000_000).default(10_000),
   TELEMETRY_MAX_SERIES_READINGS: integer(1000, 100_000_000).default(5_000_000),
+  TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS: integer(1, 30 * 86_400).default(300),
+  TELEMETRY_LIVENESS_CHECK_MS: integer(10, 3_600_000).default(5000),
   TELEMETRY_STREAM_SYNC: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
   TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
   TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
@@ -74,6 +76,12 @@ export interface Config {
   readonly consumer: {
     readonly batchSize: number;
     readonly pollIntervalMs: number;
+  };
+  readonly liveness: {
+    /** Silence after which a device without its own timeout goes offline. */
+    readonly defaultHeartbeatTimeoutMs: number;
+    /** How often the consumer looks for silent devices. */
+    readonly checkIntervalMs: number;
   };
   readonly eventTypePrefix: string;
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -125,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     stream: { synchronous: v.TELEMETRY_STREAM_SYNC, retentionMs: v.TELEMETRY_STREAM_RETENTION_HOURS * 3_600_000 },
     consumer: { batchSize: v.TELEMETRY_CONSUMER_BATCH_SIZE, pollIntervalMs: v.TELEMETRY_CONSUMER_POLL_MS },
+    liveness: { defaultHeartbeatTimeoutMs: v.TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS * 1000, checkIntervalMs: v.TELEMETRY_LIVENESS_CHECK_MS },
     eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
     logLevel: v.LOG_LEVEL,
   };

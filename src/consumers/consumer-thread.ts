@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
+import type { DetectionEvents } from './reading-persister';
 
 /** Messages between the API thread and the consumer worker. */
 export type ToConsumer = { readonly type: 'wake' } | { readonly type: 'stop' };
@@ -9,6 +10,8 @@ export type FromConsumer =
   | { readonly type: 'ready' }
   /** JSON text of PersistedReading[]: one native stringify/parse beats structured clone of thousands of objects. */
   | { readonly type: 'persisted'; readonly readingsJson: string }
+  /** Anomalies and device status changes, committed (DetectionEvents). */
+  | { readonly type: 'events'; readonly events: DetectionEvents }
   | { readonly type: 'stats'; readonly stats: object }
   | { readonly type: 'stopped' }
   | { readonly type: 'failed'; readonly message: string };
@@ -25,10 +28,16 @@ export class ConsumerThread {
   /** Rejects if the consumer dies on its own: the process should then exit and be restarted. */
   readonly crashed: Promise<never>;
 
-  constructor(config: Config, onPersisted: (readingsJson: string) => void, private readonly logger: Logger) {
+  constructor(
+    config: Config,
+    onPersisted: (readingsJson: string) => void,
+    onEvents: (events: DetectionEvents) => void,
+    private readonly logger: Logger,
+  ) {
     this.worker = new Worker(path.join(__dirname, 'consumer-worker.js'), { workerData: { config } });
     this.worker.on('message', (message: FromConsumer) => {
       if (message.type === 'persisted') onPersisted(message.readingsJson);
+      else if (message.type === 'events') onEvents(message.events);
       else if (message.type === 'stats') this.lastStats = message.stats;
     });
     this.crashed = new Promise<never>((_resolve, reject) => {

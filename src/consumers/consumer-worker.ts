@@ -15,7 +15,10 @@ async function main(): Promise<void> {
   const send = (message: FromConsumer) => port.postMessage(message);
   let runtime;
   try {
-    runtime = await startConsumer(config, (readings) => readings.length > 0 && send({ type: 'persisted', readingsJson: JSON.stringify(readings) }), logger);
+    runtime = await startConsumer(config, {
+      readings: (readings) => readings.length > 0 && send({ type: 'persisted', readingsJson: JSON.stringify(readings) }),
+      events: (events) => send({ type: 'events', events }),
+    }, logger);
   } catch (error) {
     send({ type: 'failed', message: (error as Error).message });
     return;

@@ -1,5 +1,6 @@
 import { fromEnvelope } from '../domain/cloud-event';
 import { BackendError } from '../domain/errors';
+import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
 import type { PersistedReading, Reading } from '../domain/reading';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../domain/retry';
 import type { DeviceDirectory } from '../ingest/device-directory';
@@ -18,6 +19,8 @@ export interface ReadingPersisterOptions {
   readonly devices: DeviceDirectory;
   /** Receives what a batch made visible, strictly after its transaction committed. */
   readonly publish: (readings: PersistedReading[]) => void;
+  /** Receives the anomalies and device status changes a batch committed, after the commit. */
+  readonly publishEvents?: (events: DetectionEvents) => void;
   readonly logger: PersisterLogger;
   /** Consumer group name for the stream's committed offsets. @default 'persister' */
   readonly group?: string;
@@ -35,6 +38,11 @@ export interface ReadingPersisterOptions {
   readonly retryPolicy?: RetryPolicy;
   /** Most often the stream's group offsets are written, ms. @default 1000 */
   readonly streamCommitIntervalMs?: number;
+}
+
+export interface DetectionEvents {
+  readonly anomalies: Anomaly[];
+  readonly statusChanges: DeviceStatusChange[];
 }
 
 export interface PersisterStats {
@@ -131,9 +139,11 @@ export class ReadingPersister {
     }
     if (slices.length === 0) return false;
 
-    const persisted = await this.applyWithRetry(slices);
+    const events: DetectionEvents = { anomalies: [], statusChanges: [] };
+    const persisted = await this.applyWithRetry(slices, events);
     this.stats.deadLetters += slices.reduce((sum, slice) => sum + slice.deadLetters.length, 0);
     this.options.publish(persisted);
+    if (events.anomalies.length > 0 || events.statusChanges.length > 0) this.options.publishEvents?.(events);
     for (const slice of slices) {
       this.next.set(slice.partition, slice.lastOffset + 1);
       this.uncommitted.set(slice.partition, slice.lastOffset);
@@ -158,14 +168,14 @@ export class ReadingPersister {
   }
 
   private async decode(partition: number, messages: StreamMessage[]): Promise<PartitionBatch> {
-    const decoded: { reading: Reading & { offset: number }; payload: string }[] = [];
+    const decoded: { reading: Reading & { offset: number; receivedAt: number }; payload: string }[] = [];
     const deadLetters: NewDeadLetter[] = [];
     const poison = (offset: number, payload: string, reason: string, tenantId: string | null) =>
       deadLetters.push({ tenantId, topic: 'readings', partition, offset, reason, payload });
 
     for (const message of messages) {
       const result = fromEnvelope(message.value, this.options.eventTypePrefix);
-      if (result.ok) decoded.push({ reading: { ...result.reading, offset: message.offset }, payload: message.value });
+      if (result.ok) decoded.push({ reading: { ...result.reading, offset: message.offset, receivedAt: message.timestamp }, payload: message.value });
       else poison(message.offset, message.value, `MALFORMED: ${result.reason}`, result.tenantId ?? null);
     }
     const byTenant = new Map<string, Set<string>>();
@@ -173,7 +183,7 @@ export class ReadingPersister {
     const known = new Map<string, Set<string>>();
     for (const [tenantId, ids] of byTenant) known.set(tenantId, await this.options.devices.existing(tenantId, ids));
 
-    const readings: (Reading & { offset: number })[] = [];
+    const readings: (Reading & { offset: number; receivedAt: number })[] = [];
     for (const { reading, payload } of decoded) {
       if (known.get(reading.tenantId)?.has(reading.deviceId)) readings.push(reading);
       else poison(reading.offset, payload, `UNKNOWN_DEVICE: no device "${reading.deviceId}" in tenant "${reading.tenantId}"`, reading.tenantId);
@@ -182,7 +192,7 @@ export class ReadingPersister {
   }
 
 
-  private async applyWithRetry(slices: PartitionBatch[]): Promise<PersistedReading[]> {
+  private async applyWithRetry(slices: PartitionBatch[], events: DetectionEvents): Promise<PersistedReading[]> {
     const apply = (batch: PartitionBatch[]) =>
       retry(() => this.options.store.applyBatch({ source: SOURCE, partitions: batch }), {
         policy: this.options.retryPolicy ?? DEFAULT_RETRY_POLICY,
@@ -193,18 +203,18 @@ export class ReadingPersister {
         },
       });
     try {
-      return this.account(await apply(slices));
+      return this.account(await apply(slices), events);
     } catch (error) {
       if (!(error instanceof BackendError) || error.retryable) throw error;
       // A batch the database refuses for good: isolate the culprit message by message.
       this.options.logger.warn({ err: error }, 'batch rejected by the database; applying message by message');
       const persisted: PersistedReading[] = [];
-      for (const slice of slices) persisted.push(...(await this.applyOneByOne(slice, apply)));
+      for (const slice of slices) persisted.push(...(await this.applyOneByOne(slice, apply, events)));
       return persisted;
     }
   }
 
-  private async applyOneByOne(slice: PartitionBatch, apply: (batch: PartitionBatch[]) => Promise<AppliedBatch>): Promise<PersistedReading[]> {
+  private async applyOneByOne(slice: PartitionBatch, apply: (batch: PartitionBatch[]) => Promise<AppliedBatch>, events: DetectionEvents): Promise<PersistedReading[]> {
     const persisted: PersistedReading[] = [];
     const items = [
       ...slice.readings.map((reading) => ({ offset: reading.offset, readings: [reading], deadLetters: [] as NewDeadLetter[] })),
@@ -213,7 +223,7 @@ export class ReadingPersister {
     for (const item of items) {
       const single: PartitionBatch = { partition: slice.partition, lastOffset: item.offset, readings: item.readings, deadLetters: item.deadLetters };
       try {
-        persisted.push(...this.account(await apply([single])));
+        persisted.push(...this.account(await apply([single]), events));
       } catch (error) {
         if (!(error instanceof BackendError) || error.retryable) throw error;
         const reading = item.readings[0]!;
@@ -225,13 +235,15 @@ export class ReadingPersister {
           reason: `REJECTED_BY_DATABASE: ${error.message}`,
           payload: JSON.stringify(reading),
         };
-        this.account(await apply([{ partition: slice.partition, lastOffset: item.offset, readings: [], deadLetters: [letter] }]));
+        this.account(await apply([{ partition: slice.partition, lastOffset: item.offset, readings: [], deadLetters: [letter] }]), events);
       }
     }
     return persisted;
   }
 
-  private account(result: AppliedBatch): PersistedReading[] {
+  private account(result: AppliedBatch, events: DetectionEvents): PersistedReading[] {
+    events.anomalies.push(...result.anomalies);
+    events.statusChanges.push(...result.statusChanges);
     this.stats.appliedReadings += result.persisted.length;
     this.stats.duplicates += result.duplicateEvents;
     return result.persisted;

@@ -3,6 +3,8 @@ import type { Caller } from '../domain/caller';
 import type { MetricPoint } from '../domain/reading';
 import type { DeadLetterReplay } from '../consumers/dead-letters';
 import type { ReadingHub } from '../consumers/reading-hub';
+import type { TenantHub } from '../consumers/tenant-hub';
+import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
 import type { DeviceDirectory } from '../ingest/device-directory';
 import type { IngestService } from '../ingest/ingest-service';
 import type { Store } from '../store/store';
@@ -13,6 +15,10 @@ export interface Services {
   readonly store: Store;
   readonly devices: DeviceDirectory;
   readonly hub: ReadingHub;
+  readonly anomalyHub: TenantHub<Anomaly>;
+  readonly statusHub: TenantHub<DeviceStatusChange>;
+  /** Heartbeat timeout of devices without their own. */
+  readonly defaultHeartbeatTimeoutMs: number;
   /** Sends a dead letter of the tenant back to the stream. */
   readonly replayDeadLetter: (tenantId: string, id: number) => Promise<DeadLetterReplay>;
   /** Partitions of the readings topic (subscription cursors cover all of them). */

@@ -5,6 +5,7 @@ import { DEVICE_ID_PATTERN } from '../domain/validation';
 import type { Device as DeviceRecord } from '../store/store';
 import { DeviceFilter, RegisterDeviceInput } from '../schema/inputs';
 import { Device, DeviceConnection, MetricPoint } from '../schema/types';
+import type { DeviceStatus } from '../schema/anomaly-types';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 import { invalidCursor, pageSize } from './paging';
@@ -13,7 +14,25 @@ const isString = (value: unknown): value is string => typeof value === 'string';
 const MAX_TAGS = 32;
 const TAG_PATTERN = /^[\p{L}\p{N}_.:\-/ ]{1,64}$/u;
 
-const toDevice = (record: DeviceRecord): Device => ({ id: record.id, name: record.name, tags: [...record.tags], createdAt: record.createdAt });
+const MAX_HEARTBEAT_SECONDS = 30 * 86_400;
+
+const toDevice = (record: DeviceRecord, defaultHeartbeatTimeoutMs: number): Device => ({
+  id: record.id,
+  name: record.name,
+  tags: [...record.tags],
+  createdAt: record.createdAt,
+  status: record.status as DeviceStatus,
+  lastSeenAt: record.lastSeenAt,
+  heartbeatTimeoutSeconds: Math.round((record.heartbeatTimeoutMs ?? defaultHeartbeatTimeoutMs) / 1000),
+});
+
+function heartbeatMs(seconds: number | null | undefined): number | null {
+  if (seconds === null || seconds === undefined) return null;
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_HEARTBEAT_SECONDS) {
+    throw new TelemetryError('BAD_USER_INPUT', `heartbeatTimeoutSeconds must be from 1 to ${MAX_HEARTBEAT_SECONDS}`, { details: { field: 'heartbeatTimeoutSeconds' } });
+  }
+  return seconds * 1000;
+}
 
 @Resolver(() => Device)
 export class DeviceResolver {
@@ -21,7 +40,7 @@ export class DeviceResolver {
   async device(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Device | null> {
     authorize(ctx.caller, 'read');
     const [record] = await ctx.services.store.getDevices(ctx.caller.tenantId, [id]);
-    return record ? toDevice(record) : null;
+    return record ? toDevice(record, ctx.services.defaultHeartbeatTimeoutMs) : null;
   }
 
   @Query(() => DeviceConnection, { description: 'Devices of your tenant ordered by id, with cursor pagination.' })
@@ -40,7 +59,7 @@ export class DeviceResolver {
       { tag: filter?.tag ?? undefined, nameContains: filter?.nameContains ?? undefined },
       { first: size, afterKey },
     );
-    const edges = page.items.map((record) => ({ cursor: encodePageCursor(record.id), node: toDevice(record) }));
+    const edges = page.items.map((record) => ({ cursor: encodePageCursor(record.id), node: toDevice(record, ctx.services.defaultHeartbeatTimeoutMs) }));
     return { edges, pageInfo: { hasNextPage: page.hasMore, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 
@@ -56,9 +75,32 @@ export class DeviceResolver {
     if (tags.length > MAX_TAGS || tags.some((tag) => !TAG_PATTERN.test(tag))) {
       throw new TelemetryError('BAD_USER_INPUT', `at most ${MAX_TAGS} tags of 1-64 letters, digits, spaces or _.:-/`, { details: { field: 'tags' } });
     }
-    const record = await ctx.services.store.registerDevice(ctx.caller.tenantId, { id: input.id, name, tags });
+    const heartbeatTimeoutMs = heartbeatMs(input.heartbeatTimeoutSeconds);
+    const record = await ctx.services.store.registerDevice(ctx.caller.tenantId, { id: input.id, name, tags, heartbeatTimeoutMs });
     ctx.services.devices.remember(ctx.caller.tenantId, record.id);
-    return toDevice(record);
+    return toDevice(record, ctx.services.defaultHeartbeatTimeoutMs);
+  }
+
+  @Mutation(() => Device, { description: 'Sets the silence after which the device goes OFFLINE; null restores the service default.' })
+  async setHeartbeatTimeout(
+    @Arg('deviceId', () => ID) deviceId: string,
+    @Arg('seconds', () => Int, { nullable: true }) seconds: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Device> {
+    authorize(ctx.caller, 'manage');
+    const record = await ctx.services.store.setHeartbeatTimeout(ctx.caller.tenantId, deviceId, heartbeatMs(seconds));
+    if (!record) throw new TelemetryError('NOT_FOUND', `no device "${deviceId}"`);
+    return toDevice(record, ctx.services.defaultHeartbeatTimeoutMs);
+  }
+
+  @Mutation(() => Device, { description: 'Marks a device DECOMMISSIONED: it is no longer checked for silence. Its data stays.' })
+  async decommissionDevice(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Device> {
+    authorize(ctx.caller, 'manage');
+    const change = await ctx.services.store.decommissionDevice(ctx.caller.tenantId, id, Date.now());
+    if (!change) throw new TelemetryError('NOT_FOUND', `no device "${id}"`);
+    if (change.previousStatus !== change.status) ctx.services.statusHub.publish([change]);
+    const [record] = await ctx.services.store.getDevices(ctx.caller.tenantId, [id]);
+    return toDevice(record!, ctx.services.defaultHeartbeatTimeoutMs);
   }
 
   @FieldResolver(() => [MetricPoint], { description: 'The newest stored value of each metric of the device.' })

@@ -7,6 +7,8 @@ import { IngestResolver, PLAIN_INGEST_RESOLVERS } from '../resolvers/ingest-reso
 import { ReadingResolver } from '../resolvers/reading-resolver';
 import { PLAIN_SUBSCRIPTION_RESOLVERS, SubscriptionResolver } from '../resolvers/subscription-resolver';
 import { TimeSeriesResolver } from '../resolvers/timeseries-resolver';
+import { AnomalyResolver } from '../resolvers/anomaly-resolver';
+import { MonitoringSubscriptionResolver } from '../resolvers/monitoring-subscription-resolver';
 
 /**
  * type-graphql insists on a PubSub when a schema has subscriptions, even though every one
@@ -28,7 +30,7 @@ let schema: GraphQLSchema | undefined;
 export function buildTelemetrySchema(): GraphQLSchema {
   if (schema) return schema;
   schema = buildSchemaSync({
-    resolvers: [DeviceResolver, ReadingResolver, IngestResolver, SubscriptionResolver, DeadLetterResolver, TimeSeriesResolver],
+    resolvers: [DeviceResolver, ReadingResolver, IngestResolver, SubscriptionResolver, DeadLetterResolver, TimeSeriesResolver, AnomalyResolver, MonitoringSubscriptionResolver],
     pubSub: unusedPubSub,
     validate: false,
   });

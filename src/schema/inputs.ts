@@ -1,4 +1,4 @@
-import { Field, Float, ID, InputType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int } from 'type-graphql';
 import { DateTimeScalar } from './scalars';
 
 @InputType({ description: 'One named value, e.g. { name: "temperature", value: 21.4 }.' })
@@ -38,6 +38,9 @@ export class RegisterDeviceInput {
 
   @Field(() => [String], { nullable: true })
   tags?: string[] | null;
+
+  @Field(() => Int, { nullable: true, description: 'Silence after which the device goes OFFLINE, 1-2592000 s; the service default when absent.' })
+  heartbeatTimeoutSeconds?: number | null;
 }
 
 @InputType()

@@ -1,5 +1,6 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeScalar } from './scalars';
+import { DeviceStatus } from './anomaly-types';
 
 export enum SortOrder {
   NEWEST_FIRST = 'NEWEST_FIRST',
@@ -63,6 +64,15 @@ export class Device {
 
   @Field(() => DateTimeScalar)
   createdAt!: number;
+
+  @Field(() => DeviceStatus)
+  status!: DeviceStatus;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'When the service last accepted a reading of the device.' })
+  lastSeenAt!: number | null;
+
+  @Field(() => Int, { description: 'Silence after which the device goes OFFLINE (its own setting or the service default).' })
+  heartbeatTimeoutSeconds!: number;
 }
 
 @ObjectType()

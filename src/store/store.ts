@@ -1,6 +1,8 @@
 import type { Role } from '../domain/caller';
 import type { MetricPoint, PersistedReading, Reading } from '../domain/reading';
 import type { BucketData } from '../domain/timeseries/aggregate-buckets';
+import type { Anomaly, AnomalyKind, AnomalyStatus, DeviceStatus, DeviceStatusChange, Severity } from '../domain/anomalies/anomaly';
+import type { AnomalyRule } from '../domain/anomalies/rules';
 
 /**
  * The Store port: everything the service keeps in its database. Every method that touches
@@ -35,12 +37,18 @@ export interface Device {
   readonly name: string;
   readonly tags: readonly string[];
   readonly createdAt: number;
+  readonly status: DeviceStatus;
+  /** When the stream last accepted a reading of the device (UTC ms), or null. */
+  readonly lastSeenAt: number | null;
+  /** Silence after which the device goes offline; null: the service default. */
+  readonly heartbeatTimeoutMs: number | null;
 }
 
 export interface NewDevice {
   readonly id: string;
   readonly name: string;
   readonly tags: readonly string[];
+  readonly heartbeatTimeoutMs?: number | null;
 }
 
 export interface DeviceFilter {
@@ -97,7 +105,8 @@ export interface PartitionBatch {
   readonly partition: number;
   /** Offset of the last message in the slice: the partition's watermark after commit. */
   readonly lastOffset: number;
-  readonly readings: readonly (Reading & { readonly offset: number })[];
+  /** `receivedAt`: when the stream accepted the message (device liveness); defaults to the reading's timestamp. */
+  readonly readings: readonly (Reading & { readonly offset: number; readonly receivedAt?: number })[];
   readonly deadLetters: readonly NewDeadLetter[];
 }
 
@@ -114,7 +123,26 @@ export interface AppliedBatch {
   readonly skippedAsReplayed: number;
   /** Readings skipped because their event id was already stored. */
   readonly duplicateEvents: number;
+  /** Anomalies the batch raised, in seq order. */
+  readonly anomalies: Anomaly[];
+  /** Devices the batch brought online (from never seen or offline). */
+  readonly statusChanges: DeviceStatusChange[];
 }
+
+export interface AnomalyFilter {
+  readonly deviceId?: string | undefined;
+  readonly status?: AnomalyStatus | undefined;
+  readonly kind?: AnomalyKind | undefined;
+  readonly minSeverity?: Severity | undefined;
+}
+
+/** What a liveness sweep changed. */
+export interface SilenceSweep {
+  readonly anomalies: Anomaly[];
+  readonly statusChanges: DeviceStatusChange[];
+}
+
+export type AnomalyTransition = { readonly action: 'acknowledge' | 'resolve'; readonly by: string; readonly at: number };
 
 export interface EventReplayQuery {
   readonly tenantId: string;
@@ -193,6 +221,35 @@ export interface Store {
   aggregateBuckets(tenantId: string, query: AggregateQuery): Promise<DeviceBuckets>;
   /** Every stored value of one series in [from, to), in time order. */
   seriesColumns(tenantId: string, query: SeriesQuery): Promise<SeriesColumns>;
+
+  // Anomaly rules
+  /** Creates or replaces the rule for (scope, metric); returns it as stored (its id is kept on replace). */
+  putAnomalyRule(rule: AnomalyRule): Promise<AnomalyRule>;
+  listAnomalyRules(tenantId: string): Promise<AnomalyRule[]>;
+  /** False when no such rule exists in the tenant. */
+  deleteAnomalyRule(tenantId: string, id: string): Promise<boolean>;
+
+  // Anomalies
+  /** Newest first; `afterKey` is the seq of the last item of the previous page. */
+  listAnomalies(tenantId: string, filter: AnomalyFilter, page: PageRequest): Promise<Page<Anomaly>>;
+  /** Anomalies with seq > afterSeq in seq order (subscription replay). */
+  anomaliesAfter(tenantId: string, afterSeq: number, limit: number): Promise<Anomaly[]>;
+  /** Highest seq stored (0 when none): where a live-only subscription starts. */
+  lastAnomalySeq(): Promise<number>;
+  /**
+   * acknowledge: OPEN -> ACKNOWLEDGED; resolve: OPEN or ACKNOWLEDGED -> RESOLVED.
+   * Undefined when the anomaly does not exist in the tenant; TelemetryError BAD_USER_INPUT
+   * when the transition is not allowed from its status.
+   */
+  transitionAnomaly(tenantId: string, seq: number, transition: AnomalyTransition): Promise<Anomaly | undefined>;
+
+  // Liveness
+  /** Online devices silent past their timeout go OFFLINE, each with a SILENCE anomaly. */
+  markSilentDevices(now: number, defaultTimeoutMs: number): Promise<SilenceSweep>;
+  /** Undefined when the device does not exist in the tenant. */
+  setHeartbeatTimeout(tenantId: string, deviceId: string, timeoutMs: number | null): Promise<Device | undefined>;
+  /** Marks the device DECOMMISSIONED (no liveness checks); undefined when it does not exist. */
+  decommissionDevice(tenantId: string, deviceId: string, at: number): Promise<DeviceStatusChange | undefined>;
 
   // Dead letters
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>>;

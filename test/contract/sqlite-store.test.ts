@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations';
 import { newDataDir } from '../support/server';
+import { describeDetectionContract } from './detection-contract';
 import { describeRollupContract } from './rollup-contract';
 import { describeStoreContract, type StoreHarness } from './store-contract';
 
@@ -21,6 +22,26 @@ async function sqliteHarness(): Promise<StoreHarness> {
 
 describeStoreContract('embedded SQLite', sqliteHarness);
 describeRollupContract('embedded SQLite', sqliteHarness);
+describeDetectionContract('embedded SQLite', async () => {
+  const dir = newDataDir();
+  const file = path.join(dir, 'telemetry.db');
+  let store = new SqliteStore({ file });
+  return {
+    get store() {
+      return store;
+    },
+    // A restarted consumer: a new connection, nothing kept in memory.
+    async reopen() {
+      await store.close();
+      store = new SqliteStore({ file });
+      return store;
+    },
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
 
 describe('SQLite migrations', () => {
   it('apply once, record their version, and are a no-op on reopen', async () => {

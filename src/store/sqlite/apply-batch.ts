@@ -3,6 +3,8 @@ import type { Metric, PersistedReading } from '../../domain/reading';
 import { rollupDeltas, type StoredValue } from '../../domain/timeseries/rollup-deltas';
 import type { AppliedBatch, ConsumerBatch } from '../store';
 import { upsertRollups } from './rollups';
+import { detectInTransaction, type DetectedValue } from './detection';
+import { markDevicesSeen } from './liveness';
 
 interface CandidateRow {
   readonly tenantId: string;
@@ -26,7 +28,8 @@ const compareRows = (a: CandidateRow, b: CandidateRow): number =>
  * Order of work: (1) drop messages at or below the watermark, (2) record each event id (a
  * conflict means the event was applied before), (3) insert metric rows sorted by primary key
  * (several times faster than arrival order; ties keep offset order so the first wins),
- * (4) latest values and rollups of the rows actually stored, dead letters and the new watermark.
+ * (4) latest values, rollups and anomaly detection over the rows actually stored, device
+ * liveness, dead letters and the new watermark.
  */
 export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBatch): AppliedBatch {
   const insertEvent = db.prepare(
@@ -51,6 +54,7 @@ export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBa
   const now = Date.now();
   const persisted: PersistedReading[] = [];
   const candidates: CandidateRow[] = [];
+  const seen = new Map<string, number>();
   let skippedAsReplayed = 0;
   let duplicateEvents = 0;
 
@@ -65,6 +69,8 @@ export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBa
         skippedAsReplayed++;
         continue;
       }
+      const deviceKey = `${reading.tenantId}\u0000${reading.deviceId}`;
+      seen.set(deviceKey, Math.max(seen.get(deviceKey) ?? 0, reading.receivedAt ?? reading.timestamp));
       const metricsJson = JSON.stringify(reading.metrics);
       const inserted = insertEvent.run(reading.tenantId, reading.eventId, reading.deviceId, slice.partition, reading.offset, reading.timestamp, metricsJson).changes;
       if (inserted === 0) {
@@ -87,7 +93,7 @@ export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBa
   candidates.sort(compareRows);
   const rejectedMetrics = new Map<number, Set<string>>();
   const latest = new Map<string, CandidateRow>();
-  const storedValues: StoredValue[] = [];
+  const storedValues: (StoredValue & DetectedValue)[] = [];
   for (const row of candidates) {
     const inserted = insertReading.run(row.tenantId, row.deviceId, row.metric.name, row.timestamp, row.metric.value).changes;
     if (inserted === 0) {
@@ -96,12 +102,14 @@ export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBa
       rejectedMetrics.set(row.event, names);
       continue;
     }
-    storedValues.push({ tenantId: row.tenantId, deviceId: row.deviceId, metric: row.metric.name, timestamp: row.timestamp, value: row.metric.value });
+    storedValues.push({ tenantId: row.tenantId, deviceId: row.deviceId, metric: row.metric.name, timestamp: row.timestamp, value: row.metric.value, offset: row.offset });
     // Sorted by timestamp within (tenant, device, metric): the last row seen is the newest.
     latest.set(`${row.tenantId}\u0000${row.deviceId}\u0000${row.metric.name}`, row);
   }
   for (const row of latest.values()) upsertLatest.run(row.tenantId, row.deviceId, row.metric.name, row.timestamp, row.metric.value);
   upsertRollups(db, rollupDeltas(storedValues));
+  const anomalies = detectInTransaction(db, storedValues, now);
+  const statusChanges = markDevicesSeen(db, seen);
 
   // An event whose values were all stored before (same device, metric and timestamp) keeps
   // its row for event-id deduplication but publishes nothing.
@@ -111,5 +119,5 @@ export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBa
     rewriteEventMetrics.run(JSON.stringify(kept), reading.tenantId, reading.eventId);
     persisted[event] = { ...reading, metrics: kept };
   }
-  return { persisted: persisted.filter((reading) => reading.metrics.length > 0), skippedAsReplayed, duplicateEvents };
+  return { persisted: persisted.filter((reading) => reading.metrics.length > 0), skippedAsReplayed, duplicateEvents, anomalies, statusChanges };
 }

@@ -118,4 +118,64 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    description: 'anomaly rules, detector state, anomalies, device liveness',
+    sql: `
+      -- One rule per (scope, metric); metric '*' means every metric. A NULL setting is off.
+      CREATE TABLE anomaly_rules (
+        tenant_id TEXT NOT NULL REFERENCES tenants (id),
+        id TEXT NOT NULL,
+        scope_kind TEXT NOT NULL CHECK (scope_kind IN ('tenant', 'device', 'tag')),
+        scope_value TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        zscore_threshold REAL,
+        zscore_window INTEGER,
+        zscore_warmup INTEGER,
+        min_value REAL,
+        max_value REAL,
+        max_rate_per_second REAL,
+        severity TEXT NOT NULL CHECK (severity IN ('INFO', 'WARNING', 'CRITICAL')),
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, id),
+        UNIQUE (tenant_id, scope_kind, scope_value, metric)
+      );
+      -- Per-series detector state, written in the batch transaction that changed it.
+      CREATE TABLE detector_state (
+        tenant_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, device_id, metric)
+      ) WITHOUT ROWID;
+      -- seq grows in commit order: anomaly subscriptions resume from it.
+      CREATE TABLE anomalies (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        metric TEXT,
+        kind TEXT NOT NULL CHECK (kind IN ('ZSCORE', 'THRESHOLD', 'RATE_OF_CHANGE', 'SILENCE')),
+        severity TEXT NOT NULL CHECK (severity IN ('INFO', 'WARNING', 'CRITICAL')),
+        score REAL NOT NULL,
+        value REAL,
+        expected_min REAL,
+        expected_max REAL,
+        ts INTEGER NOT NULL,
+        detected_at INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'OPEN' CHECK (status IN ('OPEN', 'ACKNOWLEDGED', 'RESOLVED')),
+        acknowledged_by TEXT,
+        acknowledged_at INTEGER,
+        resolved_by TEXT,
+        resolved_at INTEGER
+      );
+      CREATE INDEX anomalies_by_tenant ON anomalies (tenant_id, seq);
+      CREATE INDEX anomalies_by_device ON anomalies (tenant_id, device_id, seq);
+      ALTER TABLE devices ADD COLUMN status TEXT NOT NULL DEFAULT 'NEVER_SEEN'
+        CHECK (status IN ('NEVER_SEEN', 'ONLINE', 'OFFLINE', 'DECOMMISSIONED'));
+      ALTER TABLE devices ADD COLUMN last_seen_at INTEGER;
+      -- NULL: the service-wide default heartbeat timeout.
+      ALTER TABLE devices ADD COLUMN heartbeat_timeout_ms INTEGER;
+      CREATE INDEX devices_online_by_last_seen ON devices (status, last_seen_at);
+    `,
+  },
 ];

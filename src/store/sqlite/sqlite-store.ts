@@ -20,11 +20,18 @@ import type {
   DeviceBuckets,
   SeriesColumns,
   SeriesQuery,
+  AnomalyFilter,
+  AnomalyTransition,
+  SilenceSweep,
 } from '../store';
 import { migrate } from './migrate';
 import { applyBatchInTransaction } from './apply-batch';
 import { readRawBuckets, readRollupBuckets } from './rollups';
 import { readSeriesColumns } from './series';
+import * as anomalyQueries from './anomaly-queries';
+import { markSilentDevices } from './liveness';
+import type { Anomaly, DeviceStatus, DeviceStatusChange } from '../../domain/anomalies/anomaly';
+import type { AnomalyRule } from '../../domain/anomalies/rules';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (created if missing), or ':memory:'. */
@@ -39,7 +46,12 @@ interface DeviceRow {
   name: string;
   tags: string;
   created_at: number;
+  status: DeviceStatus;
+  last_seen_at: number | null;
+  heartbeat_timeout_ms: number | null;
 }
+
+const DEVICE_COLUMNS = 'tenant_id, id, name, tags, created_at, status, last_seen_at, heartbeat_timeout_ms';
 
 const toDevice = (row: DeviceRow): Device => ({
   tenantId: row.tenant_id,
@@ -47,6 +59,9 @@ const toDevice = (row: DeviceRow): Device => ({
   name: row.name,
   tags: JSON.parse(row.tags) as string[],
   createdAt: row.created_at,
+  status: row.status,
+  lastSeenAt: row.last_seen_at,
+  heartbeatTimeoutMs: row.heartbeat_timeout_ms,
 });
 
 const DEAD_LETTER_COLUMNS = 'id, tenant_id, topic, stream_partition, stream_offset, reason, payload, created_at, replayed_at';
@@ -141,11 +156,14 @@ export class SqliteStore implements Store {
   registerDevice(tenantId: string, device: NewDevice): Promise<Device> {
     return this.run(() => {
       const createdAt = Date.now();
-      const result = this.db
-        .prepare('INSERT INTO devices (tenant_id, id, name, tags, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING')
-        .run(tenantId, device.id, device.name, JSON.stringify(device.tags), createdAt);
-      if (result.changes === 0) throw new TelemetryError('ALREADY_EXISTS', `device ${device.id} is already registered`);
-      return { tenantId, id: device.id, name: device.name, tags: [...device.tags], createdAt };
+      const row = this.db
+        .prepare(
+          `INSERT INTO devices (tenant_id, id, name, tags, created_at, heartbeat_timeout_ms) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (tenant_id, id) DO NOTHING RETURNING ${DEVICE_COLUMNS}`,
+        )
+        .get(tenantId, device.id, device.name, JSON.stringify(device.tags), createdAt, device.heartbeatTimeoutMs ?? null) as DeviceRow | undefined;
+      if (!row) throw new TelemetryError('ALREADY_EXISTS', `device ${device.id} is already registered`);
+      return toDevice(row);
     });
   }
 
@@ -153,7 +171,7 @@ export class SqliteStore implements Store {
     return this.run(() =>
       (
         this.db
-          .prepare('SELECT tenant_id, id, name, tags, created_at FROM devices WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))')
+          .prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`)
           .all(tenantId, JSON.stringify(ids)) as DeviceRow[]
       ).map(toDevice),
     );
@@ -163,7 +181,7 @@ export class SqliteStore implements Store {
     return this.run(() => {
       const rows = this.db
         .prepare(
-          `SELECT tenant_id, id, name, tags, created_at FROM devices
+          `SELECT ${DEVICE_COLUMNS} FROM devices
            WHERE tenant_id = @tenantId
              AND (@after IS NULL OR id > @after)
              AND (@tag IS NULL OR EXISTS (SELECT 1 FROM json_each(devices.tags) WHERE json_each.value = @tag))
@@ -279,6 +297,63 @@ export class SqliteStore implements Store {
 
   seriesColumns(tenantId: string, query: SeriesQuery): Promise<SeriesColumns> {
     return this.run(() => readSeriesColumns(this.db, tenantId, query));
+  }
+
+  putAnomalyRule(rule: AnomalyRule): Promise<AnomalyRule> {
+    return this.run(() => anomalyQueries.putAnomalyRule(this.db, rule));
+  }
+
+  listAnomalyRules(tenantId: string): Promise<AnomalyRule[]> {
+    return this.run(() => anomalyQueries.listAnomalyRules(this.db, tenantId));
+  }
+
+  deleteAnomalyRule(tenantId: string, id: string): Promise<boolean> {
+    return this.run(() => anomalyQueries.deleteAnomalyRule(this.db, tenantId, id));
+  }
+
+  listAnomalies(tenantId: string, filter: AnomalyFilter, page: PageRequest): Promise<Page<Anomaly>> {
+    return this.run(() => anomalyQueries.listAnomalies(this.db, tenantId, filter, page));
+  }
+
+  anomaliesAfter(tenantId: string, afterSeq: number, limit: number): Promise<Anomaly[]> {
+    return this.run(() => anomalyQueries.anomaliesAfter(this.db, tenantId, afterSeq, limit));
+  }
+
+  lastAnomalySeq(): Promise<number> {
+    return this.run(() => anomalyQueries.lastAnomalySeq(this.db));
+  }
+
+  transitionAnomaly(tenantId: string, seq: number, transition: AnomalyTransition): Promise<Anomaly | undefined> {
+    return this.run(() => this.db.transaction(() => anomalyQueries.transitionAnomaly(this.db, tenantId, seq, transition)).immediate());
+  }
+
+  markSilentDevices(now: number, defaultTimeoutMs: number): Promise<SilenceSweep> {
+    return this.run(() => this.db.transaction(() => markSilentDevices(this.db, now, defaultTimeoutMs)).immediate());
+  }
+
+  setHeartbeatTimeout(tenantId: string, deviceId: string, timeoutMs: number | null): Promise<Device | undefined> {
+    return this.run(() => {
+      const row = this.db
+        .prepare(`UPDATE devices SET heartbeat_timeout_ms = ? WHERE tenant_id = ? AND id = ? RETURNING ${DEVICE_COLUMNS}`)
+        .get(timeoutMs, tenantId, deviceId) as DeviceRow | undefined;
+      return row && toDevice(row);
+    });
+  }
+
+  decommissionDevice(tenantId: string, deviceId: string, at: number): Promise<DeviceStatusChange | undefined> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          const row = this.db.prepare('SELECT status, last_seen_at FROM devices WHERE tenant_id = ? AND id = ?').get(tenantId, deviceId) as
+            | { status: DeviceStatus; last_seen_at: number | null }
+            | undefined;
+          if (!row) return undefined;
+          this.db.prepare("UPDATE devices SET status = 'DECOMMISSIONED' WHERE tenant_id = ? AND id = ?").run(tenantId, deviceId);
+          const change: DeviceStatusChange = { tenantId, deviceId, status: 'DECOMMISSIONED', previousStatus: row.status, at, lastSeenAt: row.last_seen_at };
+          return change;
+        })
+        .immediate(),
+    );
   }
 
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>> {

@@ -1,0 +1,233 @@
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { DEFAULT_ZSCORE } from '../domain/anomalies/rules';
+import { DateTimeScalar } from './scalars';
+import { PageInfo } from './types';
+
+export enum AnomalyKind {
+  ZSCORE = 'ZSCORE',
+  THRESHOLD = 'THRESHOLD',
+  RATE_OF_CHANGE = 'RATE_OF_CHANGE',
+  SILENCE = 'SILENCE',
+}
+registerEnumType(AnomalyKind, {
+  name: 'AnomalyKind',
+  valuesConfig: {
+    ZSCORE: { description: 'Value far from the rolling mean: |z| above the threshold.' },
+    THRESHOLD: { description: 'Value below min or above max.' },
+    RATE_OF_CHANGE: { description: 'Value changed faster than maxRatePerSecond since the previous reading.' },
+    SILENCE: { description: 'The device sent nothing for its heartbeat timeout and went offline.' },
+  },
+});
+
+export enum Severity {
+  INFO = 'INFO',
+  WARNING = 'WARNING',
+  CRITICAL = 'CRITICAL',
+}
+registerEnumType(Severity, { name: 'Severity' });
+
+export enum AnomalyStatus {
+  OPEN = 'OPEN',
+  ACKNOWLEDGED = 'ACKNOWLEDGED',
+  RESOLVED = 'RESOLVED',
+}
+registerEnumType(AnomalyStatus, { name: 'AnomalyStatus', description: 'Lifecycle: OPEN -> ACKNOWLEDGED -> RESOLVED (or OPEN -> RESOLVED).' });
+
+export enum DeviceStatus {
+  NEVER_SEEN = 'NEVER_SEEN',
+  ONLINE = 'ONLINE',
+  OFFLINE = 'OFFLINE',
+  DECOMMISSIONED = 'DECOMMISSIONED',
+}
+registerEnumType(DeviceStatus, { name: 'DeviceStatus' });
+
+@ObjectType({ description: 'Something a detector found in the readings of a device.' })
+export class Anomaly {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  deviceId!: string;
+
+  @Field(() => String, { nullable: true, description: 'null for SILENCE.' })
+  metric!: string | null;
+
+  @Field(() => AnomalyKind)
+  kind!: AnomalyKind;
+
+  @Field(() => Severity)
+  severity!: Severity;
+
+  @Field(() => Float, {
+    description: 'ZSCORE: z. THRESHOLD: distance past the limit. RATE_OF_CHANGE: units per second. SILENCE: silent time / timeout.',
+  })
+  score!: number;
+
+  @Field(() => Float, { nullable: true, description: 'The offending value (null for SILENCE).' })
+  value!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  expectedMin!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  expectedMax!: number | null;
+
+  @Field(() => DateTimeScalar, { description: 'Timestamp of the reading (SILENCE: when the device was last seen).' })
+  timestamp!: number;
+
+  @Field(() => DateTimeScalar)
+  detectedAt!: number;
+
+  @Field(() => AnomalyStatus)
+  status!: AnomalyStatus;
+
+  @Field(() => String, { nullable: true, description: 'API key id that acknowledged it.' })
+  acknowledgedBy!: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  acknowledgedAt!: number | null;
+
+  @Field(() => String, { nullable: true, description: "API key id that resolved it, or 'system' when the device came back online." })
+  resolvedBy!: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  resolvedAt!: number | null;
+
+  @Field(() => String, { description: 'Pass as `after` to anomalyDetected to resume after this anomaly.' })
+  cursor!: string;
+}
+
+@ObjectType()
+export class AnomalyEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => Anomaly)
+  node!: Anomaly;
+}
+
+@ObjectType()
+export class AnomalyConnection {
+  @Field(() => [AnomalyEdge])
+  edges!: AnomalyEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}
+
+@ObjectType()
+export class ZScoreSettings {
+  @Field(() => Float)
+  threshold!: number;
+
+  @Field(() => Int)
+  window!: number;
+
+  @Field(() => Int)
+  warmup!: number;
+}
+
+@ObjectType({ description: 'Detection settings for a scope (tenant, device or tag) and a metric (or all).' })
+export class AnomalyRule {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID, { nullable: true, description: 'Set for a device rule.' })
+  deviceId!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Set for a tag rule.' })
+  tag!: string | null;
+
+  @Field(() => String, { description: "A metric name, or '*' for all metrics." })
+  metric!: string;
+
+  @Field(() => ZScoreSettings, { nullable: true, description: 'null: z-score detection off.' })
+  zScore!: ZScoreSettings | null;
+
+  @Field(() => Float, { nullable: true })
+  min!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  max!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  maxRatePerSecond!: number | null;
+
+  @Field(() => Severity)
+  severity!: Severity;
+
+  @Field(() => DateTimeScalar)
+  updatedAt!: number;
+}
+
+@ObjectType({ description: 'A device changed status.' })
+export class DeviceStatusEvent {
+  @Field(() => ID)
+  deviceId!: string;
+
+  @Field(() => DeviceStatus)
+  status!: DeviceStatus;
+
+  @Field(() => DeviceStatus)
+  previousStatus!: DeviceStatus;
+
+  @Field(() => DateTimeScalar)
+  at!: number;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  lastSeenAt!: number | null;
+}
+
+@InputType()
+export class ZScoreInput {
+  @Field(() => Float, { defaultValue: DEFAULT_ZSCORE.threshold, description: 'Fires when |z| exceeds this (> 0).' })
+  threshold!: number;
+
+  @Field(() => Int, { defaultValue: DEFAULT_ZSCORE.window, description: 'Most recent values the mean and deviation are taken over (2-1000).' })
+  window!: number;
+
+  @Field(() => Int, { defaultValue: DEFAULT_ZSCORE.warmup, description: 'Values seen before the first possible firing (>= 2).' })
+  warmup!: number;
+}
+
+@InputType({ description: 'Give deviceId, or tag, or neither (the tenant-wide rule). A rule for the same scope and metric is replaced.' })
+export class AnomalyRuleInput {
+  @Field(() => ID, { nullable: true })
+  deviceId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  tag?: string | null;
+
+  @Field(() => String, { defaultValue: '*', description: "A metric name, or '*' for all metrics." })
+  metric!: string;
+
+  @Field(() => ZScoreInput, { nullable: true, defaultValue: { ...DEFAULT_ZSCORE }, description: 'null turns z-score detection off.' })
+  zScore?: ZScoreInput | null;
+
+  @Field(() => Float, { nullable: true })
+  min?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  max?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Largest allowed change per second (> 0).' })
+  maxRatePerSecond?: number | null;
+
+  @Field(() => Severity, { defaultValue: Severity.WARNING })
+  severity!: Severity;
+}
+
+@InputType()
+export class AnomalyFilter {
+  @Field(() => ID, { nullable: true })
+  deviceId?: string | null;
+
+  @Field(() => AnomalyStatus, { nullable: true })
+  status?: AnomalyStatus | null;
+
+  @Field(() => AnomalyKind, { nullable: true })
+  kind?: AnomalyKind | null;
+
+  @Field(() => Severity, { nullable: true, description: 'This severity and above.' })
+  minSeverity?: Severity | null;
+}
