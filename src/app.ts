@@ -13,6 +13,7 @@ import { ReadingHub } from './consumers/reading-hub';
 import { TenantHub } from './consumers/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from './domain/anomalies/anomaly';
 import { LivenessSweep } from './consumers/liveness-sweep';
+import { WebhookDeliverer } from './consumers/webhook-deliverer';
 import { ReadingPersister, type DetectionEvents } from './consumers/reading-persister';
 import type { Caller } from './domain/caller';
 import type { PersistedReading } from './domain/reading';
@@ -94,12 +95,28 @@ export interface ConsumerOutputs {
 export async function startConsumer(config: Config, outputs: ConsumerOutputs, logger: Logger): Promise<ConsumerRuntime> {
   const store = openStore(config);
   const stream = openStream(config);
+  const webhooks = new WebhookDeliverer(
+    store,
+    {
+      pollIntervalMs: config.webhooks.pollIntervalMs,
+      maxAttempts: config.webhooks.maxAttempts,
+      timeoutMs: config.webhooks.timeoutMs,
+      // Doubling from the base (full jitter), capped at one hour: at the default base, 8 attempts
+      // are spread over at most about 4 minutes.
+      retry: { initialDelayMs: config.webhooks.retryBaseMs, multiplier: 2, maxDelayMs: 3_600_000 },
+    },
+    logger,
+  );
+  const publishEvents = (events: DetectionEvents) => {
+    outputs.events(events);
+    if (events.anomalies.length > 0) webhooks.wake();
+  };
   const persister = new ReadingPersister({
     stream,
     store,
     devices: new DeviceDirectory(store),
     publish: outputs.readings,
-    publishEvents: outputs.events,
+    publishEvents,
     logger,
     batchSize: config.consumer.batchSize,
     pollIntervalMs: config.consumer.pollIntervalMs,
@@ -115,13 +132,15 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     }
   }, 60_000);
   retention.unref();
-  const liveness = new LivenessSweep(store, config.liveness, outputs.events, logger);
+  const liveness = new LivenessSweep(store, config.liveness, publishEvents, logger);
   liveness.start();
+  webhooks.start();
   return {
     persister,
     async close() {
       clearInterval(retention);
       await liveness.stop();
+      await webhooks.stop();
       await persister.stop();
       await stream.close();
       await store.close();

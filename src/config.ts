@@ -31,6 +31,10 @@ const schema = z.object({
   TELEMETRY_MAX_SERIES_READINGS: integer(1000, 100_000_000).default(5_000_000),
   TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS: integer(1, 30 * 86_400).default(300),
   TELEMETRY_LIVENESS_CHECK_MS: integer(10, 3_600_000).default(5000),
+  TELEMETRY_WEBHOOK_POLL_MS: integer(10, 3_600_000).default(1000),
+  TELEMETRY_WEBHOOK_MAX_ATTEMPTS: integer(1, 100).default(8),
+  TELEMETRY_WEBHOOK_RETRY_BASE_MS: integer(1, 3_600_000).default(2000),
+  TELEMETRY_WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   TELEMETRY_STREAM_SYNC: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
   TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
   TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
@@ -83,6 +87,12 @@ export interface Config {
     /** How often the consumer looks for silent devices. */
     readonly checkIntervalMs: number;
   };
+  readonly webhooks: {
+    readonly pollIntervalMs: number;
+    readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+    readonly timeoutMs: number;
+  };
   readonly eventTypePrefix: string;
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
@@ -134,6 +144,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stream: { synchronous: v.TELEMETRY_STREAM_SYNC, retentionMs: v.TELEMETRY_STREAM_RETENTION_HOURS * 3_600_000 },
     consumer: { batchSize: v.TELEMETRY_CONSUMER_BATCH_SIZE, pollIntervalMs: v.TELEMETRY_CONSUMER_POLL_MS },
     liveness: { defaultHeartbeatTimeoutMs: v.TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS * 1000, checkIntervalMs: v.TELEMETRY_LIVENESS_CHECK_MS },
+    webhooks: {
+      pollIntervalMs: v.TELEMETRY_WEBHOOK_POLL_MS,
+      maxAttempts: v.TELEMETRY_WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: v.TELEMETRY_WEBHOOK_RETRY_BASE_MS,
+      timeoutMs: v.TELEMETRY_WEBHOOK_TIMEOUT_MS,
+    },
     eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
     logLevel: v.LOG_LEVEL,
   };

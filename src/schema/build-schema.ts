@@ -9,6 +9,7 @@ import { PLAIN_SUBSCRIPTION_RESOLVERS, SubscriptionResolver } from '../resolvers
 import { TimeSeriesResolver } from '../resolvers/timeseries-resolver';
 import { AnomalyResolver } from '../resolvers/anomaly-resolver';
 import { MonitoringSubscriptionResolver } from '../resolvers/monitoring-subscription-resolver';
+import { WebhookResolver } from '../resolvers/webhook-resolver';
 
 /**
  * type-graphql insists on a PubSub when a schema has subscriptions, even though every one
@@ -30,7 +31,7 @@ let schema: GraphQLSchema | undefined;
 export function buildTelemetrySchema(): GraphQLSchema {
   if (schema) return schema;
   schema = buildSchemaSync({
-    resolvers: [DeviceResolver, ReadingResolver, IngestResolver, SubscriptionResolver, DeadLetterResolver, TimeSeriesResolver, AnomalyResolver, MonitoringSubscriptionResolver],
+    resolvers: [DeviceResolver, ReadingResolver, IngestResolver, SubscriptionResolver, DeadLetterResolver, TimeSeriesResolver, AnomalyResolver, MonitoringSubscriptionResolver, WebhookResolver],
     pubSub: unusedPubSub,
     validate: false,
   });

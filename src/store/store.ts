@@ -3,6 +3,7 @@ import type { MetricPoint, PersistedReading, Reading } from '../domain/reading';
 import type { BucketData } from '../domain/timeseries/aggregate-buckets';
 import type { Anomaly, AnomalyKind, AnomalyStatus, DeviceStatus, DeviceStatusChange, Severity } from '../domain/anomalies/anomaly';
 import type { AnomalyRule } from '../domain/anomalies/rules';
+import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../domain/webhooks';
 
 /**
  * The Store port: everything the service keeps in its database. Every method that touches
@@ -250,6 +251,20 @@ export interface Store {
   setHeartbeatTimeout(tenantId: string, deviceId: string, timeoutMs: number | null): Promise<Device | undefined>;
   /** Marks the device DECOMMISSIONED (no liveness checks); undefined when it does not exist. */
   decommissionDevice(tenantId: string, deviceId: string, at: number): Promise<DeviceStatusChange | undefined>;
+
+  // Webhooks
+  createWebhook(webhook: Webhook & { readonly secret: string }): Promise<Webhook>;
+  listWebhooks(tenantId: string): Promise<Webhook[]>;
+  /** Deletes the webhook and its delivery history; false when it does not exist in the tenant. */
+  deleteWebhook(tenantId: string, id: string): Promise<boolean>;
+  /** Newest first. */
+  listWebhookDeliveries(tenantId: string, webhookId: string, limit: number): Promise<WebhookDelivery[]>;
+  /**
+   * Pending deliveries due at `now`, leased for `leaseMs`: a deliverer that dies mid-send
+   * leaves them to be retried when the lease ends (at-least-once).
+   */
+  claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]>;
+  recordDeliveryAttempt(deliveryId: number, outcome: DeliveryOutcome): Promise<void>;
 
   // Dead letters
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>>;

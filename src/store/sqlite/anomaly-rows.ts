@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Anomaly, AnomalyKind, AnomalyStatus, NewAnomaly, Severity } from '../../domain/anomalies/anomaly';
+import { SEVERITY_RANK, type Anomaly, type AnomalyKind, type AnomalyStatus, type NewAnomaly, type Severity } from '../../domain/anomalies/anomaly';
 import type { AnomalyRule, RuleScope } from '../../domain/anomalies/rules';
 
 /** Row mapping and the INSERT for anomalies and rules (shared by the batch and the queries). */
@@ -47,7 +47,11 @@ export const toAnomaly = (row: AnomalyRow): Anomaly => ({
   resolvedAt: row.resolved_at,
 });
 
-/** Inserts one anomaly (inside the caller's transaction) and returns it with its seq. */
+/**
+ * Inserts one anomaly (inside the caller's transaction) and returns it with its seq. Queues a
+ * delivery for every webhook of the tenant whose minimum severity it reaches, in the same
+ * transaction: an anomaly is never stored without its notifications, nor notified unstored.
+ */
 export function insertAnomaly(db: Database.Database, anomaly: NewAnomaly): Anomaly {
   const row = db
     .prepare(
@@ -67,6 +71,11 @@ export function insertAnomaly(db: Database.Database, anomaly: NewAnomaly): Anoma
       anomaly.timestamp,
       anomaly.detectedAt,
     ) as AnomalyRow;
+  db.prepare(
+    `INSERT INTO webhook_deliveries (tenant_id, webhook_id, anomaly_seq, next_attempt_at, created_at)
+     SELECT tenant_id, id, ?, ?, ? FROM webhooks
+     WHERE tenant_id = ? AND (CASE min_severity WHEN 'INFO' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END) <= ?`,
+  ).run(row.seq, anomaly.detectedAt, anomaly.detectedAt, anomaly.tenantId, SEVERITY_RANK[anomaly.severity]);
   return toAnomaly(row);
 }
 

@@ -178,4 +178,37 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX devices_online_by_last_seen ON devices (status, last_seen_at);
     `,
   },
+  {
+    version: 4,
+    description: 'webhooks and their delivery outbox',
+    sql: `
+      -- The secret signs deliveries (HMAC-SHA256), so it must be kept readable, unlike API keys.
+      CREATE TABLE webhooks (
+        tenant_id TEXT NOT NULL REFERENCES tenants (id),
+        id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        min_severity TEXT NOT NULL CHECK (min_severity IN ('INFO', 'WARNING', 'CRITICAL')),
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+      );
+      -- Outbox: a delivery row is written in the transaction that stores its anomaly.
+      CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id TEXT NOT NULL,
+        webhook_id TEXT NOT NULL,
+        anomaly_seq INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_status_code INTEGER,
+        last_error TEXT,
+        delivered_at INTEGER,
+        created_at INTEGER NOT NULL,
+        UNIQUE (webhook_id, anomaly_seq)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+      CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (tenant_id, webhook_id, id);
+    `,
+  },
 ];

@@ -30,6 +30,8 @@ import { readRawBuckets, readRollupBuckets } from './rollups';
 import { readSeriesColumns } from './series';
 import * as anomalyQueries from './anomaly-queries';
 import { markSilentDevices } from './liveness';
+import * as webhookQueries from './webhooks';
+import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
 import type { Anomaly, DeviceStatus, DeviceStatusChange } from '../../domain/anomalies/anomaly';
 import type { AnomalyRule } from '../../domain/anomalies/rules';
 
@@ -354,6 +356,30 @@ export class SqliteStore implements Store {
         })
         .immediate(),
     );
+  }
+
+  createWebhook(webhook: Webhook & { readonly secret: string }): Promise<Webhook> {
+    return this.run(() => webhookQueries.createWebhook(this.db, webhook));
+  }
+
+  listWebhooks(tenantId: string): Promise<Webhook[]> {
+    return this.run(() => webhookQueries.listWebhooks(this.db, tenantId));
+  }
+
+  deleteWebhook(tenantId: string, id: string): Promise<boolean> {
+    return this.run(() => this.db.transaction(() => webhookQueries.deleteWebhook(this.db, tenantId, id)).immediate());
+  }
+
+  listWebhookDeliveries(tenantId: string, webhookId: string, limit: number): Promise<WebhookDelivery[]> {
+    return this.run(() => webhookQueries.listWebhookDeliveries(this.db, tenantId, webhookId, limit));
+  }
+
+  claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+    return this.run(() => this.db.transaction(() => webhookQueries.claimDueDeliveries(this.db, now, limit, leaseMs)).immediate());
+  }
+
+  recordDeliveryAttempt(deliveryId: number, outcome: DeliveryOutcome): Promise<void> {
+    return this.run(() => webhookQueries.recordDeliveryAttempt(this.db, deliveryId, outcome));
   }
 
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>> {

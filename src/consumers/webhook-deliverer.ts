@@ -1,0 +1,131 @@
+import { backoffDelay, type RetryPolicy } from '../domain/retry';
+import { signWebhookBody, SIGNATURE_HEADER, type DeliveryOutcome, type DueDelivery } from '../domain/webhooks';
+import type { Store } from '../store/store';
+import type { PersisterLogger } from './reading-persister';
+
+export interface WebhookSettings {
+  /** How often due deliveries are looked for (a wake() after new anomalies comes sooner). */
+  readonly pollIntervalMs: number;
+  /** Attempts before a delivery is marked FAILED. */
+  readonly maxAttempts: number;
+  /** Backoff between attempts (full jitter). */
+  readonly retry: RetryPolicy;
+  /** Per-request timeout. */
+  readonly timeoutMs: number;
+}
+
+/** JSON body of a delivery; receivers verify the signature header over it. */
+export function deliveryBody(due: DueDelivery): string {
+  const { anomaly } = due;
+  return JSON.stringify({
+    type: 'anomaly.detected',
+    deliveryId: due.delivery.id,
+    webhookId: due.delivery.webhookId,
+    anomaly: {
+      id: String(anomaly.seq),
+      deviceId: anomaly.deviceId,
+      metric: anomaly.metric,
+      kind: anomaly.kind,
+      severity: anomaly.severity,
+      score: anomaly.score,
+      value: anomaly.value,
+      expectedMin: anomaly.expectedMin,
+      expectedMax: anomaly.expectedMax,
+      timestamp: new Date(anomaly.timestamp).toISOString(),
+      detectedAt: new Date(anomaly.detectedAt).toISOString(),
+    },
+  });
+}
+
+/**
+ * Sends queued webhook deliveries (the outbox rows written with their anomalies): HMAC-signed
+ * POSTs, retried with exponential backoff and full jitter until a 2xx or `maxAttempts`.
+ * At-least-once: a delivery in flight when the process dies is sent again after its lease.
+ */
+export class WebhookDeliverer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly store: Pick<Store, 'claimDueDeliveries' | 'recordDeliveryAttempt'>,
+    private readonly settings: WebhookSettings,
+    private readonly logger: PersisterLogger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.wake(), this.settings.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Runs a pass now (or right after the current one). */
+  wake(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.again = false;
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      const leaseMs = this.settings.timeoutMs * 2;
+      for (;;) {
+        const due = await this.store.claimDueDeliveries(Date.now(), 20, leaseMs);
+        if (due.length === 0) return;
+        await Promise.all(due.map((item) => this.send(item)));
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'webhook delivery pass failed');
+    }
+  }
+
+  private async send(due: DueDelivery): Promise<void> {
+    const body = deliveryBody(due);
+    const sentAt = Date.now();
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    try {
+      const response = await fetch(due.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'iot-telemetry-webhooks/1',
+          'x-telemetry-delivery': String(due.delivery.id),
+          [SIGNATURE_HEADER]: signWebhookBody(due.secret, sentAt, body),
+        },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      });
+      statusCode = response.status;
+      await response.body?.cancel();
+      if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
+    } catch (failure) {
+      error = (failure as Error).name === 'TimeoutError' ? `no response within ${this.settings.timeoutMs} ms` : String((failure as Error).cause ?? (failure as Error).message);
+    }
+    const attempts = due.delivery.attempts + 1;
+    const now = Date.now();
+    const outcome: DeliveryOutcome = {
+      at: now,
+      delivered: error === null,
+      statusCode,
+      error,
+      nextAttemptAt: error === null || attempts >= this.settings.maxAttempts ? null : now + backoffDelay(this.settings.retry, attempts - 1),
+    };
+    if (error !== null) this.logger.warn({ deliveryId: due.delivery.id, url: due.url, attempts, error }, outcome.nextAttemptAt ? 'webhook delivery failed; will retry' : 'webhook delivery failed for good');
+    await this.store.recordDeliveryAttempt(due.delivery.id, outcome);
+  }
+}

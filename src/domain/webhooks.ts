@@ -1,0 +1,56 @@
+import { createHmac } from 'node:crypto';
+import type { Anomaly, Severity } from './anomalies/anomaly';
+
+/** Webhooks: where anomalies are pushed, and how each delivery went. */
+
+export interface Webhook {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly url: string;
+  readonly minSeverity: Severity;
+  readonly createdAt: number;
+}
+
+export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
+
+export interface WebhookDelivery {
+  readonly id: number;
+  readonly tenantId: string;
+  readonly webhookId: string;
+  readonly anomalySeq: number;
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  readonly nextAttemptAt: number | null;
+  readonly lastStatusCode: number | null;
+  readonly lastError: string | null;
+  readonly deliveredAt: number | null;
+  readonly createdAt: number;
+}
+
+/** A delivery due now, with what it takes to send it. */
+export interface DueDelivery {
+  readonly delivery: WebhookDelivery;
+  readonly url: string;
+  readonly secret: string;
+  readonly anomaly: Anomaly;
+}
+
+export interface DeliveryOutcome {
+  readonly at: number;
+  readonly delivered: boolean;
+  readonly statusCode: number | null;
+  readonly error: string | null;
+  /** When to try again; null when delivered or out of attempts (FAILED). */
+  readonly nextAttemptAt: number | null;
+}
+
+export const SIGNATURE_HEADER = 'x-telemetry-signature';
+
+/**
+ * Signature header value: `t=<unix ms>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. Signing the
+ * timestamp with the body lets receivers refuse replays of old deliveries.
+ */
+export function signWebhookBody(secret: string, timestamp: number, body: string): string {
+  const digest = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+  return `t=${timestamp},v1=${digest}`;
+}

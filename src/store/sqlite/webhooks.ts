@@ -1,0 +1,99 @@
+import type Database from 'better-sqlite3';
+import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
+import type { Severity } from '../../domain/anomalies/anomaly';
+import { ANOMALY_COLUMNS, toAnomaly, type AnomalyRow } from './anomaly-rows';
+
+/** SQLite statements for webhooks and the delivery outbox. */
+
+interface WebhookRow {
+  tenant_id: string;
+  id: string;
+  url: string;
+  min_severity: Severity;
+  created_at: number;
+}
+
+const toWebhook = (row: WebhookRow): Webhook => ({ tenantId: row.tenant_id, id: row.id, url: row.url, minSeverity: row.min_severity, createdAt: row.created_at });
+
+const DELIVERY_COLUMNS = 'id, tenant_id, webhook_id, anomaly_seq, status, attempts, next_attempt_at, last_status_code, last_error, delivered_at, created_at';
+
+interface DeliveryRow {
+  id: number;
+  tenant_id: string;
+  webhook_id: string;
+  anomaly_seq: number;
+  status: WebhookDelivery['status'];
+  attempts: number;
+  next_attempt_at: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+  created_at: number;
+}
+
+const toDelivery = (row: DeliveryRow): WebhookDelivery => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  webhookId: row.webhook_id,
+  anomalySeq: row.anomaly_seq,
+  status: row.status,
+  attempts: row.attempts,
+  nextAttemptAt: row.status === 'PENDING' ? row.next_attempt_at : null,
+  lastStatusCode: row.last_status_code,
+  lastError: row.last_error,
+  deliveredAt: row.delivered_at,
+  createdAt: row.created_at,
+});
+
+export function createWebhook(db: Database.Database, webhook: Webhook & { secret: string }): Webhook {
+  db.prepare('INSERT INTO webhooks (tenant_id, id, url, min_severity, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    webhook.tenantId,
+    webhook.id,
+    webhook.url,
+    webhook.minSeverity,
+    webhook.secret,
+    webhook.createdAt,
+  );
+  return { tenantId: webhook.tenantId, id: webhook.id, url: webhook.url, minSeverity: webhook.minSeverity, createdAt: webhook.createdAt };
+}
+
+export function listWebhooks(db: Database.Database, tenantId: string): Webhook[] {
+  return (db.prepare('SELECT tenant_id, id, url, min_severity, created_at FROM webhooks WHERE tenant_id = ? ORDER BY created_at, id').all(tenantId) as WebhookRow[]).map(toWebhook);
+}
+
+export function deleteWebhook(db: Database.Database, tenantId: string, id: string): boolean {
+  const deleted = db.prepare('DELETE FROM webhooks WHERE tenant_id = ? AND id = ?').run(tenantId, id).changes > 0;
+  if (deleted) db.prepare('DELETE FROM webhook_deliveries WHERE tenant_id = ? AND webhook_id = ?').run(tenantId, id);
+  return deleted;
+}
+
+export function listWebhookDeliveries(db: Database.Database, tenantId: string, webhookId: string, limit: number): WebhookDelivery[] {
+  return (
+    db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE tenant_id = ? AND webhook_id = ? ORDER BY id DESC LIMIT ?`).all(tenantId, webhookId, limit) as DeliveryRow[]
+  ).map(toDelivery);
+}
+
+export function claimDueDeliveries(db: Database.Database, now: number, limit: number, leaseMs: number): DueDelivery[] {
+  const rows = db
+    .prepare(
+      `UPDATE webhook_deliveries SET next_attempt_at = ?
+       WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
+       RETURNING ${DELIVERY_COLUMNS}`,
+    )
+    .all(now + leaseMs, now, limit) as DeliveryRow[];
+  const webhook = db.prepare('SELECT url, secret FROM webhooks WHERE tenant_id = ? AND id = ?');
+  const anomaly = db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq = ?`);
+  return rows.flatMap((row) => {
+    const target = webhook.get(row.tenant_id, row.webhook_id) as { url: string; secret: string } | undefined;
+    const found = anomaly.get(row.anomaly_seq) as AnomalyRow | undefined;
+    return target && found ? [{ delivery: toDelivery(row), url: target.url, secret: target.secret, anomaly: toAnomaly(found) }] : [];
+  });
+}
+
+export function recordDeliveryAttempt(db: Database.Database, deliveryId: number, outcome: DeliveryOutcome): void {
+  const status = outcome.delivered ? 'DELIVERED' : outcome.nextAttemptAt === null ? 'FAILED' : 'PENDING';
+  db.prepare(
+    `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_status_code = ?, last_error = ?, delivered_at = ?
+     WHERE id = ?`,
+  ).run(status, outcome.nextAttemptAt ?? outcome.at, outcome.statusCode, outcome.error, outcome.delivered ? outcome.at : null, deliveryId);
+}

@@ -1,0 +1,123 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  CreateWebhookDocument,
+  DeleteWebhookDocument,
+  IngestReadingsDocument,
+  RegisterDeviceDocument,
+  SetAnomalyRuleDocument,
+  WebhooksDocument,
+  type CreateWebhookMutation,
+} from '../generated/graphql';
+import { eventually, startTestServer, type TestServer } from '../support/server';
+
+interface Received {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** A local webhook receiver answering with the given statuses in turn (the last one repeats). */
+async function receiver(statuses: number[]): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
+  const received: Received[] = [];
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body });
+      response.writeHead(statuses[Math.min(received.length - 1, statuses.length - 1)]!).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/telemetry`,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** What a receiver does: recompute the HMAC over "<t>.<body>" and compare in constant time. */
+function verify(secret: string, { headers, body }: Received): boolean {
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(headers['x-telemetry-signature']));
+  if (!match) return false;
+  const expected = createHmac('sha256', secret).update(`${match[1]}.${body}`).digest();
+  return timingSafeEqual(expected, Buffer.from(match[2]!, 'hex'));
+}
+
+describe('anomaly webhooks', () => {
+  let server: TestServer;
+  const receivers: Awaited<ReturnType<typeof receiver>>[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer({ TELEMETRY_WEBHOOK_POLL_MS: '50', TELEMETRY_WEBHOOK_RETRY_BASE_MS: '20', TELEMETRY_WEBHOOK_MAX_ATTEMPTS: '3' });
+    for (const id of ['valve-1', 'valve-2']) await server.ok(RegisterDeviceDocument, { input: { id } });
+    await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'valve-1', zScore: null, max: 10, severity: 'CRITICAL' } });
+    await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'valve-2', zScore: null, max: 10, severity: 'WARNING' } });
+  });
+  afterAll(async () => {
+    await server.close();
+    await Promise.all(receivers.map((r) => r.close()));
+  });
+
+  it('delivers signed anomalies at or above each webhook severity, retries failures, and shows delivery status', async () => {
+    const healthy = await receiver([204]);
+    const flaky = await receiver([500, 503, 200]);
+    const broken = await receiver([500]);
+    receivers.push(healthy, flaky, broken);
+    const created: CreateWebhookMutation['createWebhook'][] = [];
+    for (const [target, minSeverity] of [[healthy, 'CRITICAL'], [flaky, 'WARNING'], [broken, 'WARNING']] as const) {
+      created.push((await server.ok(CreateWebhookDocument, { input: { url: target.url, minSeverity } })).createWebhook);
+    }
+    expect(created[0]!.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+
+    const now = Date.now() - 5000;
+    await server.ok(IngestReadingsDocument, {
+      readings: [
+        { deviceId: 'valve-1', timestamp: new Date(now).toISOString(), metrics: [{ name: 'flow', value: 50 }] },
+        { deviceId: 'valve-2', timestamp: new Date(now).toISOString(), metrics: [{ name: 'flow', value: 20 }] },
+      ],
+    });
+
+    const deliveries = async () => Object.fromEntries((await server.ok(WebhooksDocument, { first: 10 })).webhooks.map((w) => [w.id, w.deliveries]));
+    const settled = await eventually(async () => {
+      const all = await deliveries();
+      const states = Object.values(all).flat().map((d) => d.status);
+      return states.length === 5 && !states.includes('PENDING') ? all : undefined;
+    }, 15_000, 'deliveries settled');
+
+    // The CRITICAL-only webhook got the CRITICAL anomaly only, signed with its own secret.
+    expect(settled[created[0]!.webhook.id]).toEqual([expect.objectContaining({ status: 'DELIVERED', attempts: 1, lastStatusCode: 204, lastError: null, nextAttemptAt: null })]);
+    expect(healthy.received).toHaveLength(1);
+    expect(verify(created[0]!.secret, healthy.received[0]!)).toBe(true);
+    expect(verify(created[1]!.secret, healthy.received[0]!)).toBe(false);
+    expect(JSON.parse(healthy.received[0]!.body)).toMatchObject({ type: 'anomaly.detected', anomaly: { deviceId: 'valve-1', kind: 'THRESHOLD', severity: 'CRITICAL', value: 50, expectedMax: 10 } });
+
+    // The flaky one succeeded on its third attempt, for both anomalies.
+    expect(settled[created[1]!.webhook.id]!.map((d) => [d.status, d.attempts])).toEqual([
+      ['DELIVERED', expect.any(Number)],
+      ['DELIVERED', expect.any(Number)],
+    ]);
+    expect(settled[created[1]!.webhook.id]!.reduce((sum, d) => sum + d.attempts, 0)).toBe(4);
+    expect(flaky.received.every((r) => verify(created[1]!.secret, r))).toBe(true);
+
+    // The broken one gave up after the configured three attempts, with the reason.
+    expect(settled[created[2]!.webhook.id]!.map((d) => [d.status, d.attempts, d.lastStatusCode, d.lastError])).toEqual([
+      ['FAILED', 3, 500, 'HTTP 500'],
+      ['FAILED', 3, 500, 'HTTP 500'],
+    ]);
+    expect(broken.received).toHaveLength(6);
+
+    expect(await server.ok(DeleteWebhookDocument, { id: created[2]!.webhook.id })).toEqual({ deleteWebhook: true });
+    expect((await server.gql(DeleteWebhookDocument, { id: created[2]!.webhook.id })).errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it.each([
+    ['another scheme', 'ftp://example.com/hook'],
+    ['not a URL', 'not a url'],
+    ['credentials in the URL', 'https://user:pass@example.com/hook'],
+    ['a URL over 2048 characters', `https://example.com/${'a'.repeat(2100)}`],
+  ])('refuses a webhook url with %s', async (_label, url) => {
+    const response = await server.gql(CreateWebhookDocument, { input: { url } });
+    expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'url' });
+  });
+});
