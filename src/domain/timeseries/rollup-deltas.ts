@@ -23,17 +23,26 @@ export interface RollupDelta {
  * is built from the batch's values directly; since partial sums merge associatively that
  * equals merging the finer level's buckets, without reading them back. Only values that were
  * actually stored may be passed in (duplicates never reach here), so nothing is counted twice.
+ *
+ * Values sorted by series then time (as the batch inserts them) give one delta per bucket;
+ * any other order is still correct, only with more deltas for the store to merge.
  */
 export function rollupDeltas(values: Iterable<StoredValue>): RollupDelta[] {
-  const deltas = new Map<string, RollupDelta>();
+  const deltas: RollupDelta[] = [];
+  const current: (RollupDelta | undefined)[] = ROLLUP_RESOLUTIONS_MS.map(() => undefined);
   for (const row of values) {
-    for (const resolutionMs of ROLLUP_RESOLUTIONS_MS) {
+    for (let level = 0; level < ROLLUP_RESOLUTIONS_MS.length; level++) {
+      const resolutionMs = ROLLUP_RESOLUTIONS_MS[level]!;
       const bucketStart = rollupBucketStart(row.timestamp, resolutionMs);
-      const key = `${row.tenantId}\u0000${row.deviceId}\u0000${row.metric}\u0000${resolutionMs}\u0000${bucketStart}`;
-      const delta = deltas.get(key);
-      if (delta) addValue(delta.partial, row.timestamp, row.value);
-      else deltas.set(key, { tenantId: row.tenantId, deviceId: row.deviceId, metric: row.metric, resolutionMs, bucketStart, partial: partialOf(row.timestamp, row.value) });
+      const delta = current[level];
+      if (delta && delta.bucketStart === bucketStart && delta.metric === row.metric && delta.deviceId === row.deviceId && delta.tenantId === row.tenantId) {
+        addValue(delta.partial, row.timestamp, row.value);
+      } else {
+        const next = { tenantId: row.tenantId, deviceId: row.deviceId, metric: row.metric, resolutionMs, bucketStart, partial: partialOf(row.timestamp, row.value) };
+        deltas.push(next);
+        current[level] = next;
+      }
     }
   }
-  return [...deltas.values()];
+  return deltas;
 }

@@ -15,16 +15,23 @@ export interface DetectedValue {
 }
 
 /**
- * Runs anomaly detection over the values a batch stored, inside its transaction: loads each
+ * Runs anomaly detection over the values a batch stored (grouped by series, as the batch
+ * sorts them), inside its transaction: loads each
  * series' state and the tenant's rules, feeds the values in stream order, then writes the new
  * states and the anomalies. A crash rolls all of it back with the batch; a replay is skipped
  * by the watermark; so every value is judged exactly once.
  */
 export function detectInTransaction(db: Database.Database, values: readonly DetectedValue[], detectedAt: number): Anomaly[] {
   if (values.length === 0) return [];
-  const ordered = [...values].sort(
-    (a, b) => cmp(a.tenantId, b.tenantId) || cmp(a.deviceId, b.deviceId) || cmp(a.metric, b.metric) || a.offset - b.offset,
-  );
+  // The batch hands values sorted by series then time; within each series, judge them in
+  // stream order (a late reading is judged when it arrived, not where its timestamp falls).
+  const ordered: DetectedValue[] = [];
+  for (let start = 0; start < values.length; ) {
+    let end = start + 1;
+    while (end < values.length && sameSeries(values[end]!, values[start]!)) end++;
+    ordered.push(...values.slice(start, end).sort((a, b) => a.offset - b.offset));
+    start = end;
+  }
   const readState = db.prepare('SELECT state FROM detector_state WHERE tenant_id = ? AND device_id = ? AND metric = ?');
   const writeState = db.prepare(
     'INSERT INTO detector_state (tenant_id, device_id, metric, state) VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, device_id, metric) DO UPDATE SET state = excluded.state',
