@@ -165,11 +165,12 @@ async function main(): Promise<void> {
   if (!url) {
     dataDir = mkdtempSync(path.join(tmpdir(), 'telemetry-bench-'));
     key = `tk_bench_${'x'.repeat(40)}`;
-    service = await startService({ TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key });
+    // One admin key drives the whole load: lift its rate limit (default 100 requests/s per key).
+    service = await startService({ TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key, TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000', TELEMETRY_RATE_LIMIT_BURST: '1000000' });
     url = service.url;
   }
   if (!key) throw new Error('pass --key or set TELEMETRY_ADMIN_KEY when benchmarking a running service');
-  for (const id of DEVICES) await gql(url, key, 'mutation($id: ID!) { registerDevice(input: { id: $id }) { id } }', { id });
+  for (const id of DEVICES) await gql(url, key, 'mutation($id: ID!) { registerDevice(input: { id: $id }) { device { id } } }', { id });
 
   console.log(`ingest benchmark: ${CLIENTS} clients x batches of ${BATCH}, ${SECONDS}s; ${DEVICES.length} devices; ${url}`);
   const throughput = await throughputPhase(url, key);

@@ -3,9 +3,9 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { GraphQLError, specifiedRules, validate } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate } from 'graphql';
 import type { Config } from './config';
 import { ConsumerThread } from './consumers/consumer-thread';
 import { replayDeadLetter } from './consumers/dead-letters';
@@ -24,8 +24,11 @@ import type { Logger } from './logger';
 import type { GraphQLContext, Services } from './resolvers/context';
 import { createLoaders } from './resolvers/loaders';
 import { buildTelemetrySchema } from './schema/build-schema';
-import { ApiKeyAuthenticator, bearerToken, generateApiKey, hashApiKey } from './server/auth';
+import { ApiKeyAuthenticator, bearerToken, generateApiKey, hashApiKey, newApiKey } from './server/auth';
+import { TelemetryError } from './domain/errors';
 import { depthLimit } from './server/depth-limit';
+import { checkCost, costLimitPlugin, maxAliasesRule } from './server/query-limits';
+import { RateGuard } from './server/rate-limit';
 import { createErrorFormatter } from './server/errors';
 import { createGraphQLHttpHandler } from './server/graphql-http';
 import { createHttpServer } from './server/http-server';
@@ -76,6 +79,20 @@ export async function bootstrapAdminKey(store: Store, config: Config): Promise<s
   const key = generateApiKey();
   await store.createApiKey({ id: crypto.randomUUID(), tenantId: DEFAULT_TENANT_ID, role: 'admin', label: 'bootstrap', secretHash: hashApiKey(key) });
   return key;
+}
+
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+/**
+ * Creates a tenant with its first admin key and returns the key's secret (to show once).
+ * Refuses an existing tenant: its keys are managed through the API by its own admins.
+ */
+export async function createTenant(store: Store, id: string, name: string): Promise<string> {
+  if (!TENANT_ID_PATTERN.test(id)) throw new TelemetryError('BAD_USER_INPUT', 'a tenant id is 1-64 characters of [a-z0-9-]');
+  if (!(await store.createTenant(id, name))) throw new TelemetryError('ALREADY_EXISTS', `tenant "${id}" exists already`);
+  const { secret, record } = newApiKey(id, 'admin', 'create-tenant');
+  await store.createApiKey(record);
+  return secret;
 }
 
 export interface ConsumerRuntime {
@@ -186,6 +203,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   await consumer.ready();
 
   const devices = new DeviceDirectory(store);
+  const authenticator = new ApiKeyAuthenticator(store, { onTouchFailed: (error) => logger.warn({ err: error }, 'could not record API key use') });
+  let closeConnectionsOf: (keyIds: readonly string[]) => void = () => {};
   const services: Services = {
     ingest: new IngestService({
       stream,
@@ -201,26 +220,36 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     anomalyHub,
     statusHub,
     defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
+    keysRevoked: (keyIds) => {
+      authenticator.forget(keyIds);
+      closeConnectionsOf(keyIds);
+    },
     replayDeadLetter: (tenantId, id) => replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => consumer.wake()),
     partitions: await stream.partitions('readings'),
     limits: config.limits,
   };
   const contextFor = (caller: Caller): GraphQLContext => ({ caller, services, loaders: createLoaders(store, caller) });
-  const authenticator = new ApiKeyAuthenticator(store);
   const authenticate = (token: string | undefined) => authenticator.authenticate(token);
-  const formatError = createErrorFormatter(logger);
+  const formatError = createErrorFormatter(logger, { hideSchemaHints: !config.introspection });
   const schema = buildTelemetrySchema();
-  const validationRules = [depthLimit(config.limits.maxQueryDepth)];
+  const validationRules = [depthLimit(config.limits.maxQueryDepth), maxAliasesRule(config.limits.maxAliases)];
+  const costSettings = { maxCost: config.limits.maxQueryCost, maxListSize: config.limits.maxPageSize };
+  const rateGuard = new RateGuard({ ratePerSecond: config.limits.ratePerSecond, burst: config.limits.rateBurst });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     formatError,
     includeStacktraceInErrorResponses: false,
     // Explicit, so behaviour does not depend on NODE_ENV (see production-defaults.ts).
-    introspection: true,
+    introspection: config.introspection,
     validationRules,
+    parseOptions: { maxTokens: config.limits.maxQueryTokens },
     // Cache hints are unused (and cost ~40% on large lists); the landing page is Apollo Sandbox.
-    plugins: [ApolloServerPluginCacheControlDisabled(), ApolloServerPluginLandingPageLocalDefault({ embed: true })],
+    plugins: [
+      ApolloServerPluginCacheControlDisabled(),
+      costLimitPlugin(schema, costSettings),
+      config.introspection ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+    ],
   });
   await apollo.start();
 
@@ -238,10 +267,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
               extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
             });
           }
+          const limited = rateGuard.checkGraphQL(caller);
+          if (limited) throw limited;
           return contextFor(caller);
         },
       }),
-      ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes }),
+      ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes, admit: (caller) => rateGuard.check(caller) }),
       health: async () => ({ status: 'ok', consumer: consumer.stats(), subscriptions: hub.activeSubscriptions }),
     },
   });
@@ -254,9 +285,15 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     formatError,
     maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
     maxPayloadBytes: config.limits.maxBodyBytes,
+    maxConnectionsPerKey: config.limits.maxConnectionsPerKey,
     logger,
+    admit: (caller) => rateGuard.check(caller),
+    parse: (source) => parse(source, { maxTokens: config.limits.maxQueryTokens }),
     validate: (s, document) => validate(s, document, [...specifiedRules, ...validationRules]),
+    checkCost: (document, variables, operationName) => checkCost(schema, document, variables, operationName, costSettings),
   });
+
+  closeConnectionsOf = (keyIds) => websocket.closeConnectionsOf(keyIds);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

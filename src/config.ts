@@ -27,6 +27,13 @@ const schema = z.object({
   TELEMETRY_MAX_PAGE_SIZE: integer(1, 100_000).default(1000),
   TELEMETRY_MAX_QUERY_DEPTH: integer(2, 100).default(12),
   TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000).default(100),
+  TELEMETRY_MAX_QUERY_COST: integer(10, 10_000_000).default(20_000),
+  TELEMETRY_MAX_QUERY_TOKENS: integer(100, 10_000_000).default(20_000),
+  TELEMETRY_MAX_ALIASES: integer(0, 100_000).default(100),
+  TELEMETRY_RATE_LIMIT_PER_SECOND: integer(1, 10_000_000).default(100),
+  TELEMETRY_RATE_LIMIT_BURST: integer(1, 10_000_000).default(200),
+  TELEMETRY_INTROSPECTION: z.enum(['on', 'off'], 'must be "on" or "off"').default('on'),
+  TELEMETRY_MAX_CONNECTIONS_PER_KEY: integer(1, 100_000).default(100),
   TELEMETRY_MAX_AGGREGATE_BUCKETS: integer(1, 1_000_000).default(10_000),
   TELEMETRY_MAX_SERIES_READINGS: integer(1000, 100_000_000).default(5_000_000),
   TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS: integer(1, 30 * 86_400).default(300),
@@ -63,6 +70,14 @@ export interface Config {
     readonly maxPageSize: number;
     readonly maxQueryDepth: number;
     readonly maxSubscriptionsPerConnection: number;
+    readonly maxQueryCost: number;
+    readonly maxQueryTokens: number;
+    readonly maxAliases: number;
+    /** Requests per second per API key (token bucket refill) and the bucket size. */
+    readonly ratePerSecond: number;
+    readonly rateBurst: number;
+    /** Open WebSocket connections one API key may hold. */
+    readonly maxConnectionsPerKey: number;
     /** Most buckets one aggregates query may produce. */
     readonly maxAggregateBuckets: number;
     /** Most raw readings one series query may read before downsampling. */
@@ -93,6 +108,8 @@ export interface Config {
     readonly retryBaseMs: number;
     readonly timeoutMs: number;
   };
+  /** Schema introspection and the Apollo Sandbox landing page; off also drops "Did you mean" hints from errors. */
+  readonly introspection: boolean;
   readonly eventTypePrefix: string;
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
@@ -133,6 +150,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPageSize: v.TELEMETRY_MAX_PAGE_SIZE,
       maxQueryDepth: v.TELEMETRY_MAX_QUERY_DEPTH,
       maxSubscriptionsPerConnection: v.TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxQueryCost: v.TELEMETRY_MAX_QUERY_COST,
+      maxQueryTokens: v.TELEMETRY_MAX_QUERY_TOKENS,
+      maxAliases: v.TELEMETRY_MAX_ALIASES,
+      ratePerSecond: v.TELEMETRY_RATE_LIMIT_PER_SECOND,
+      rateBurst: v.TELEMETRY_RATE_LIMIT_BURST,
+      maxConnectionsPerKey: v.TELEMETRY_MAX_CONNECTIONS_PER_KEY,
       maxAggregateBuckets: v.TELEMETRY_MAX_AGGREGATE_BUCKETS,
       maxSeriesReadings: v.TELEMETRY_MAX_SERIES_READINGS,
     },
@@ -150,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryBaseMs: v.TELEMETRY_WEBHOOK_RETRY_BASE_MS,
       timeoutMs: v.TELEMETRY_WEBHOOK_TIMEOUT_MS,
     },
+    introspection: v.TELEMETRY_INTROSPECTION === 'on',
     eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
     logLevel: v.LOG_LEVEL,
   };

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startApp } from './app';
+import { createTenant, openStore, startApp, TENANT_ID_PATTERN } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 import { printTelemetrySchema, SCHEMA_FILE } from './schema/emit-schema';
@@ -13,6 +13,8 @@ const USAGE = `usage: node dist/src/main.js [command] [options]
 commands:
   start          run the service (default): API, consumer, embedded stream and database
   emit-schema    write the GraphQL SDL to ${SCHEMA_FILE}
+  create-tenant <id> [--name NAME]
+                 create a tenant and its first admin API key (printed once); the service may be running
 
 options:
   --role all     run every part in this process (the only role on embedded backends)
@@ -23,7 +25,7 @@ configuration comes from the environment; see README.md ("Configuration").`;
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { role: { type: 'string', default: 'all' }, help: { type: 'boolean', short: 'h' } },
+    options: { role: { type: 'string', default: 'all' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   const command = positionals[0] ?? 'start';
   if (values.help) {
@@ -33,6 +35,19 @@ async function main(): Promise<void> {
   if (command === 'emit-schema') {
     writeFileSync(path.resolve(SCHEMA_FILE), printTelemetrySchema());
     console.log(`wrote ${SCHEMA_FILE}`);
+    return;
+  }
+  if (command === 'create-tenant') {
+    const id = positionals[1];
+    if (!id || !TENANT_ID_PATTERN.test(id)) throw new UsageError('create-tenant needs a tenant id of 1-64 characters of [a-z0-9-], e.g. create-tenant acme');
+    const config = loadConfig();
+    const store = openStore(config);
+    try {
+      const key = await createTenant(store, id, values.name ?? id);
+      process.stderr.write(`\n  Tenant "${id}" created. Its admin API key is shown ONCE and stored only as a hash:\n\n      ${key}\n\n`);
+    } finally {
+      await store.close();
+    }
     return;
   }
   if (command !== 'start') throw new UsageError(`unknown command "${command}"`);

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'ALREADY_EXISTS'
   /** The request body or a batch is over its configured limit. */
   | 'PAYLOAD_TOO_LARGE'
+  /** The key sent more requests than its rate allows; retry after `retryAfterSeconds`. */
+  | 'RATE_LIMITED'
   /** A dependency (stream, database) is down or saturated; retry with backoff. */
   | 'UNAVAILABLE'
   /** A bug or an unexpected failure; details are logged, never sent. */
@@ -37,7 +39,7 @@ export class TelemetryError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TelemetryError';
     this.code = code;
-    this.retryable = options.retryable ?? code === 'UNAVAILABLE';
+    this.retryable = options.retryable ?? (code === 'UNAVAILABLE' || code === 'RATE_LIMITED');
     this.details = options.details;
   }
 }
@@ -52,4 +54,10 @@ export class BackendError extends Error {
     this.name = 'BackendError';
     this.retryable = retryable;
   }
+}
+
+/** The error for a request over its key's rate; `retryAfterSeconds` is also sent as Retry-After. */
+export function rateLimited(retryAfterMs: number): TelemetryError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new TelemetryError('RATE_LIMITED', `too many requests for this API key; retry in ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
 }

@@ -11,6 +11,8 @@ const ACCEPTED_TYPES = new Set(['application/json', 'application/cloudevents+jso
 export interface HttpIngestOptions {
   readonly ingest: IngestService;
   readonly maxBodyBytes: number;
+  /** Rate limit: the error to refuse the call with, or undefined to admit it. */
+  readonly admit: (caller: Caller) => TelemetryError | undefined;
 }
 
 /**
@@ -20,6 +22,8 @@ export interface HttpIngestOptions {
  */
 export function createHttpIngestHandler(options: HttpIngestOptions) {
   return async (request: IncomingMessage, response: ServerResponse, caller: Caller): Promise<void> => {
+    const refused = options.admit(caller);
+    if (refused) throw refused;
     const type = mediaType(request);
     if (!ACCEPTED_TYPES.has(type)) {
       throw new TelemetryError('BAD_USER_INPUT', `Content-Type must be one of ${[...ACCEPTED_TYPES].join(', ')}`, { details: { status: 415 } });

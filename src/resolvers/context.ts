@@ -17,6 +17,8 @@ export interface Services {
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
+  /** Tells authentication and open connections that these keys were revoked. */
+  readonly keysRevoked: (keyIds: readonly string[]) => void;
   /** Heartbeat timeout of devices without their own. */
   readonly defaultHeartbeatTimeoutMs: number;
   /** Sends a dead letter of the tenant back to the stream. */

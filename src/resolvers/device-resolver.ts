@@ -6,6 +6,8 @@ import type { Device as DeviceRecord } from '../store/store';
 import { DeviceFilter, RegisterDeviceInput } from '../schema/inputs';
 import { Device, DeviceConnection, MetricPoint } from '../schema/types';
 import type { DeviceStatus } from '../schema/anomaly-types';
+import { RegisteredDevice } from '../schema/api-key-types';
+import { issueDeviceKey } from './api-key-resolver';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 import { invalidCursor, pageSize } from './paging';
@@ -63,8 +65,10 @@ export class DeviceResolver {
     return { edges, pageInfo: { hasNextPage: page.hasMore, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 
-  @Mutation(() => Device, { description: 'Registers a device in your tenant. Fails with ALREADY_EXISTS if the id is taken.' })
-  async registerDevice(@Arg('input', () => RegisterDeviceInput) input: RegisterDeviceInput, @Ctx() ctx: GraphQLContext): Promise<Device> {
+  @Mutation(() => RegisteredDevice, {
+    description: 'Registers a device in your tenant and returns it with its own key (shown once). Fails with ALREADY_EXISTS if the id is taken.',
+  })
+  async registerDevice(@Arg('input', () => RegisterDeviceInput) input: RegisterDeviceInput, @Ctx() ctx: GraphQLContext): Promise<RegisteredDevice> {
     authorize(ctx.caller, 'manage');
     if (!DEVICE_ID_PATTERN.test(input.id)) {
       throw new TelemetryError('BAD_USER_INPUT', 'id must be 1-128 characters of [A-Za-z0-9._:-], starting with a letter or digit', { details: { field: 'id' } });
@@ -78,7 +82,8 @@ export class DeviceResolver {
     const heartbeatTimeoutMs = heartbeatMs(input.heartbeatTimeoutSeconds);
     const record = await ctx.services.store.registerDevice(ctx.caller.tenantId, { id: input.id, name, tags, heartbeatTimeoutMs });
     ctx.services.devices.remember(ctx.caller.tenantId, record.id);
-    return toDevice(record, ctx.services.defaultHeartbeatTimeoutMs);
+    const { secret } = await issueDeviceKey(ctx, record.id);
+    return { device: toDevice(record, ctx.services.defaultHeartbeatTimeoutMs), deviceKey: secret };
   }
 
   @Mutation(() => Device, { description: 'Sets the silence after which the device goes OFFLINE; null restores the service default.' })

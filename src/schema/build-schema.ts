@@ -10,6 +10,7 @@ import { TimeSeriesResolver } from '../resolvers/timeseries-resolver';
 import { AnomalyResolver } from '../resolvers/anomaly-resolver';
 import { MonitoringSubscriptionResolver } from '../resolvers/monitoring-subscription-resolver';
 import { WebhookResolver } from '../resolvers/webhook-resolver';
+import { ApiKeyResolver } from '../resolvers/api-key-resolver';
 
 /**
  * type-graphql insists on a PubSub when a schema has subscriptions, even though every one
@@ -31,7 +32,7 @@ let schema: GraphQLSchema | undefined;
 export function buildTelemetrySchema(): GraphQLSchema {
   if (schema) return schema;
   schema = buildSchemaSync({
-    resolvers: [DeviceResolver, ReadingResolver, IngestResolver, SubscriptionResolver, DeadLetterResolver, TimeSeriesResolver, AnomalyResolver, MonitoringSubscriptionResolver, WebhookResolver],
+    resolvers: [DeviceResolver, ReadingResolver, IngestResolver, SubscriptionResolver, DeadLetterResolver, TimeSeriesResolver, AnomalyResolver, MonitoringSubscriptionResolver, WebhookResolver, ApiKeyResolver],
     pubSub: unusedPubSub,
     validate: false,
   });

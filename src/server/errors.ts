@@ -7,7 +7,7 @@ export interface ErrorLogger {
 }
 
 /** Codes graphql-js and Apollo produce for bad requests; they are safe to pass through. */
-const CLIENT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE', 'UNAUTHENTICATED']);
+const CLIENT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE', 'UNAUTHENTICATED', 'RATE_LIMITED']);
 
 /** HTTP status for each code, for plain HTTP endpoints. */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -17,6 +17,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   INTERNAL_SERVER_ERROR: 500,
 };
@@ -26,7 +27,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
  * graphql-js request errors pass through; anything else is masked and logged with a
  * correlation id the client also receives. Never a stack trace.
  */
-export function createErrorFormatter(logger: ErrorLogger) {
+export function createErrorFormatter(logger: ErrorLogger, options: { readonly hideSchemaHints?: boolean } = {}) {
+  // With introspection off, "Did you mean ...?" suggestions would still reveal field names.
+  const hint = (message: string) => (options.hideSchemaHints ? message.replace(/ Did you mean .*\?$/, '') : message);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrap(error);
     if (isTelemetryError(original)) {
@@ -39,12 +42,13 @@ export function createErrorFormatter(logger: ErrorLogger) {
     }
     const code = formatted.extensions?.['code'];
     if (typeof code === 'string' && CLIENT_CODES.has(code)) {
-      const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      // `http` is Apollo's status hint; over WebSocket nothing strips it, so drop it here.
+      const { stacktrace: _stack, http: _http, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, message: hint(formatted.message), extensions };
     }
     // graphql-js coercion errors (bad variables, bad literals) carry no code.
     if (original instanceof GraphQLError && code === undefined) {
-      return { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), extensions: { code: 'BAD_USER_INPUT' } };
+      return { message: hint(formatted.message), ...(formatted.locations ? { locations: formatted.locations } : {}), extensions: { code: 'BAD_USER_INPUT' } };
     }
     const correlationId = randomUUID();
     logger.error({ err: original, correlationId, path: formatted.path }, 'internal error');

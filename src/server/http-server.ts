@@ -58,6 +58,7 @@ function sendError(response: ServerResponse, error: unknown, logger: ErrorLogger
   if (isTelemetryError(error)) {
     const status = typeof error.details?.['status'] === 'number' ? error.details['status'] : HTTP_STATUS[error.code];
     if (error.code === 'UNAVAILABLE') response.setHeader('retry-after', '1');
+    if (error.code === 'RATE_LIMITED') response.setHeader('retry-after', String(error.details?.['retryAfterSeconds'] ?? 1));
     if (error.code === 'UNAUTHENTICATED') response.setHeader('www-authenticate', 'Bearer');
     const { status: _status, ...details } = error.details ?? {};
     sendJson(response, status, { error: { code: error.code, message: error.message, retryable: error.retryable, ...details } });

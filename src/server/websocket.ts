@@ -3,6 +3,7 @@ import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { Caller } from '../domain/caller';
+import type { TelemetryError } from '../domain/errors';
 import { bearerToken } from './auth';
 import type { createErrorFormatter } from './errors';
 import { formatGraphQLErrors } from './errors';
@@ -18,47 +19,84 @@ export interface WebSocketOptions<TContext> {
   readonly maxSubscriptionsPerConnection: number;
   /** Largest accepted WebSocket message, bytes. */
   readonly maxPayloadBytes: number;
+  /** Open connections one key may hold. */
+  readonly maxConnectionsPerKey: number;
   readonly logger: { error(fields: object, message: string): void };
-  /** Document validation (the same rules as HTTP, depth limit included). */
+  /** Rate limit per key: the error to refuse a new operation with, or undefined. */
+  readonly admit: (caller: Caller) => TelemetryError | undefined;
+  /** Parsing with the same token limit as HTTP. */
+  readonly parse: (source: string) => DocumentNode;
+  /** Document validation (the same rules as HTTP, depth and alias limits included). */
   readonly validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[];
+  readonly checkCost: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined) => GraphQLError | undefined;
 }
 
 interface ConnectionExtra extends TransportExtra {
   caller?: Caller;
 }
 
+/** Close codes beyond graphql-ws's own (4400-4499 are for the application). */
+export const CLOSE_KEY_REVOKED = 4401;
+export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
+
 /**
  * graphql-ws on the HTTP server's port and path. Credentials come in `connectionParams`
  * (`{ authorization: "Bearer <key>" }` or `{ apiKey: "<key>" }`) and are checked in onConnect;
- * a refused connection is closed with 4403 Forbidden.
+ * a refused connection is closed with 4403 Forbidden, one over the key's connection limit with
+ * 4429, and every connection of a key that gets revoked with 4401.
  */
 export function attachWebSocketServer<TContext>(options: WebSocketOptions<TContext>) {
   const wss = new WebSocketServer({ server: options.server, path: options.path, maxPayload: options.maxPayloadBytes });
   const caller = (ctx: Context<Record<string, unknown> | undefined, ConnectionExtra>) => ctx.extra.caller;
+  const socketsByKey = new Map<string, Set<TransportExtra['socket']>>();
   const cleanup = serveGraphQLOverWebSocket<ConnectionExtra>(
     {
       schema: options.schema,
-      validate: options.validate,
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const token =
           typeof params['apiKey'] === 'string' ? params['apiKey'] : bearerToken(typeof params['authorization'] === 'string' ? params['authorization'] : undefined);
         const authenticated = await options.authenticate(token);
         if (!authenticated) return false;
+        const sockets = socketsByKey.get(authenticated.keyId) ?? new Set();
+        if (sockets.size >= options.maxConnectionsPerKey) {
+          ctx.extra.socket.close(CLOSE_TOO_MANY_CONNECTIONS, `at most ${options.maxConnectionsPerKey} connections per API key`);
+          return false;
+        }
+        sockets.add(ctx.extra.socket);
+        socketsByKey.set(authenticated.keyId, sockets);
+        ctx.extra.socket.once('close', () => {
+          sockets.delete(ctx.extra.socket);
+          if (sockets.size === 0 && socketsByKey.get(authenticated.keyId) === sockets) socketsByKey.delete(authenticated.keyId);
+        });
         ctx.extra.caller = authenticated;
         return true;
       },
-      onSubscribe: (ctx) => {
+      // Every refusal is an error message for this operation (a thrown error would close the
+      // whole socket); the checks are the HTTP ones, in the same order.
+      onSubscribe: (ctx, _id, payload) => {
         // graphql-ws registers the new operation's id before calling onSubscribe: it is counted.
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
-          // Thrown errors close the socket; the limit is better reported per operation.
           return [
             new GraphQLError(`at most ${options.maxSubscriptionsPerConnection} subscriptions per connection`, {
               extensions: { code: 'BAD_USER_INPUT', limit: options.maxSubscriptionsPerConnection },
             }),
           ];
         }
-        return undefined;
+        const refused = options.admit(caller(ctx)!);
+        if (refused) return [new GraphQLError(refused.message, { originalError: refused })];
+        let document: DocumentNode;
+        try {
+          document = options.parse(payload.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+          throw error;
+        }
+        const invalid = options.validate(options.schema, document);
+        if (invalid.length > 0) return invalid.map((error) => (error.extensions['code'] ? error : new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })));
+        const tooCostly = options.checkCost(document, payload.variables ?? undefined, payload.operationName ?? undefined);
+        if (tooCostly) return [tooCostly];
+        return { schema: options.schema, document, variableValues: payload.variables, operationName: payload.operationName };
       },
       context: (ctx) => {
         const who = caller(ctx);
@@ -74,6 +112,10 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
   );
   return {
     wss,
+    /** Closes every connection authenticated with these keys (they were revoked). */
+    closeConnectionsOf(keyIds: readonly string[]): void {
+      for (const keyId of keyIds) for (const socket of socketsByKey.get(keyId) ?? []) socket.close(CLOSE_KEY_REVOKED, 'API key revoked');
+    },
     async close(): Promise<void> {
       for (const client of wss.clients) client.close(1001, 'server shutting down');
       await cleanup.dispose();

@@ -22,6 +22,13 @@ export interface ApiKeyRecord {
   readonly label: string;
 }
 
+/** A key as admins list it (never its secret or hash). */
+export interface ApiKeyInfo extends ApiKeyRecord {
+  readonly createdAt: number;
+  readonly lastUsedAt: number | null;
+  readonly revokedAt: number | null;
+}
+
 export interface NewApiKey {
   readonly id: string;
   readonly tenantId: string;
@@ -192,9 +199,23 @@ export interface SeriesColumns {
 export interface Store {
   // Tenants and keys
   ensureTenant(id: string, name: string): Promise<void>;
+  /** False when the tenant exists already. */
+  createTenant(id: string, name: string): Promise<boolean>;
   createApiKey(key: NewApiKey): Promise<void>;
   findApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined>;
   countAdminKeys(): Promise<number>;
+  /** Active admin keys of one tenant (a tenant must keep at least one). */
+  countActiveAdminKeys(tenantId: string): Promise<number>;
+  listApiKeys(tenantId: string, includeRevoked: boolean): Promise<ApiKeyInfo[]>;
+  /** Revokes one key of the tenant; undefined when it does not exist (or is another tenant's). */
+  revokeApiKey(tenantId: string, id: string, at: number): Promise<ApiKeyInfo | undefined>;
+  /**
+   * Revokes the device's active device keys and creates `replacement` in one transaction;
+   * returns the ids revoked.
+   */
+  replaceDeviceKeys(tenantId: string, deviceId: string, replacement: NewApiKey, at: number): Promise<string[]>;
+  /** Records that a key was used (callers throttle how often). */
+  touchApiKey(id: string, at: number): Promise<void>;
 
   // Devices
   /** Rejects with TelemetryError ALREADY_EXISTS when the id is taken in the tenant. */

@@ -40,7 +40,7 @@ async function graphql<T>(url: string, key: string, query: string, variables: ob
   return body.data!;
 }
 
-const REGISTER = 'mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { id } }';
+const REGISTER = 'mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { device { id } } }';
 const INGEST = 'mutation($readings: [ReadingInput!]!) { ingestReadings(readings: $readings) { acceptedCount rejectedCount rejected { index code message } } }';
 
 async function main(): Promise<void> {

@@ -43,6 +43,9 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir:
     TELEMETRY_DATA_DIR: dataDir,
     TELEMETRY_ADMIN_KEY: adminKey,
     TELEMETRY_STREAM_SYNC: 'normal',
+    // Tests drive many requests from one key; the rate-limit tests set their own limits.
+    TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000',
+    TELEMETRY_RATE_LIMIT_BURST: '1000000',
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     ...env,
   });

@@ -50,3 +50,18 @@ export function stopGracefully(service: ServiceProcess): Promise<number | null> 
     service.child.kill('SIGTERM');
   });
 }
+
+/** Runs `main.js create-tenant <id>` against a data directory; returns the admin key it prints once. */
+export function createTenantWithCli(dataDir: string, tenantId: string): Promise<string> {
+  const child = spawn(process.execPath, [MAIN, 'create-tenant', tenantId], { env: { ...process.env, TELEMETRY_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      const key = /\b(tk_[A-Za-z0-9_-]{43})\b/.exec(output)?.[1];
+      if (code === 0 && key) resolve(key);
+      else reject(new Error(`create-tenant exited with ${code}:\n${output}`));
+    });
+  });
+}

@@ -3,6 +3,7 @@ import { BackendError, TelemetryError } from '../../domain/errors';
 import type { Metric, MetricPoint, PersistedReading } from '../../domain/reading';
 import type {
   ApiKeyRecord,
+  ApiKeyInfo,
   AppliedBatch,
   ConsumerBatch,
   DeadLetter,
@@ -14,7 +15,6 @@ import type {
   Page,
   PageRequest,
   ReadingQuery,
-  Role,
   Store,
   AggregateQuery,
   DeviceBuckets,
@@ -28,6 +28,7 @@ import { migrate } from './migrate';
 import { applyBatchInTransaction } from './apply-batch';
 import { readRawBuckets, readRollupBuckets } from './rollups';
 import { readSeriesColumns } from './series';
+import * as apiKeys from './api-keys';
 import * as anomalyQueries from './anomaly-queries';
 import { markSilentDevices } from './liveness';
 import * as webhookQueries from './webhooks';
@@ -134,25 +135,44 @@ export class SqliteStore implements Store {
     });
   }
 
+  createTenant(id: string, name: string): Promise<boolean> {
+    return this.run(() => this.db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING').run(id, name, Date.now()).changes > 0);
+  }
+
   createApiKey(key: NewApiKey): Promise<void> {
-    return this.run(() => {
-      this.db
-        .prepare('INSERT INTO api_keys (id, tenant_id, role, device_id, label, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(key.id, key.tenantId, key.role, key.deviceId ?? null, key.label, key.secretHash, Date.now());
-    });
+    return this.run(() => apiKeys.createApiKey(this.db, key, Date.now()));
   }
 
   findApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined> {
-    return this.run(() => {
-      const row = this.db
-        .prepare('SELECT id, tenant_id, role, device_id, label FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL')
-        .get(secretHash) as { id: string; tenant_id: string; role: Role; device_id: string | null; label: string } | undefined;
-      return row && { id: row.id, tenantId: row.tenant_id, role: row.role, deviceId: row.device_id, label: row.label };
-    });
+    return this.run(() => apiKeys.findApiKeyBySecretHash(this.db, secretHash));
   }
 
   countAdminKeys(): Promise<number> {
     return this.run(() => (this.db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL").get() as { n: number }).n);
+  }
+
+  countActiveAdminKeys(tenantId: string): Promise<number> {
+    return this.run(
+      () => (this.db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = ? AND role = 'admin' AND revoked_at IS NULL").get(tenantId) as { n: number }).n,
+    );
+  }
+
+  listApiKeys(tenantId: string, includeRevoked: boolean): Promise<ApiKeyInfo[]> {
+    return this.run(() => apiKeys.listApiKeys(this.db, tenantId, includeRevoked));
+  }
+
+  revokeApiKey(tenantId: string, id: string, at: number): Promise<ApiKeyInfo | undefined> {
+    return this.run(() => apiKeys.revokeApiKey(this.db, tenantId, id, at));
+  }
+
+  replaceDeviceKeys(tenantId: string, deviceId: string, replacement: NewApiKey, at: number): Promise<string[]> {
+    return this.run(() => this.db.transaction(() => apiKeys.replaceDeviceKeys(this.db, tenantId, deviceId, replacement, at)).immediate());
+  }
+
+  touchApiKey(id: string, at: number): Promise<void> {
+    return this.run(() => {
+      this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)').run(at, id, at);
+    });
   }
 
   registerDevice(tenantId: string, device: NewDevice): Promise<Device> {

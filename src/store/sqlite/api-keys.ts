@@ -1,0 +1,66 @@
+import type Database from 'better-sqlite3';
+import type { ApiKeyInfo, ApiKeyRecord, NewApiKey, Role } from '../store';
+
+/** SQLite statements for API keys. Only hashes are stored; secrets never reach the database. */
+
+const KEY_COLUMNS = 'id, tenant_id, role, device_id, label, created_at, last_used_at, revoked_at';
+
+interface KeyRow {
+  id: string;
+  tenant_id: string;
+  role: Role;
+  device_id: string | null;
+  label: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+const toInfo = (row: KeyRow): ApiKeyInfo => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  role: row.role,
+  deviceId: row.device_id,
+  label: row.label,
+  createdAt: row.created_at,
+  lastUsedAt: row.last_used_at,
+  revokedAt: row.revoked_at,
+});
+
+export function createApiKey(db: Database.Database, key: NewApiKey, at: number): void {
+  db.prepare('INSERT INTO api_keys (id, tenant_id, role, device_id, label, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    key.id,
+    key.tenantId,
+    key.role,
+    key.deviceId ?? null,
+    key.label,
+    key.secretHash,
+    at,
+  );
+}
+
+export function findApiKeyBySecretHash(db: Database.Database, secretHash: string): ApiKeyRecord | undefined {
+  const row = db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL`).get(secretHash) as KeyRow | undefined;
+  return row && { id: row.id, tenantId: row.tenant_id, role: row.role, deviceId: row.device_id, label: row.label };
+}
+
+export function listApiKeys(db: Database.Database, tenantId: string, includeRevoked: boolean): ApiKeyInfo[] {
+  return (
+    db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? AND (? OR revoked_at IS NULL) ORDER BY created_at, id`).all(tenantId, includeRevoked ? 1 : 0) as KeyRow[]
+  ).map(toInfo);
+}
+
+export function revokeApiKey(db: Database.Database, tenantId: string, id: string, at: number): ApiKeyInfo | undefined {
+  const row = db
+    .prepare(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE tenant_id = ? AND id = ? RETURNING ${KEY_COLUMNS}`)
+    .get(at, tenantId, id) as KeyRow | undefined;
+  return row && toInfo(row);
+}
+
+export function replaceDeviceKeys(db: Database.Database, tenantId: string, deviceId: string, replacement: NewApiKey, at: number): string[] {
+  const revoked = db
+    .prepare("UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND device_id = ? AND role = 'device' AND revoked_at IS NULL RETURNING id")
+    .all(at, tenantId, deviceId) as { id: string }[];
+  createApiKey(db, replacement, at);
+  return revoked.map((row) => row.id);
+}
