@@ -33,10 +33,28 @@ export function createGraphQLHttpHandler<TContext extends object>(options: Graph
     for (const [name, value] of result.headers) response.setHeader(name, value);
     response.statusCode = result.status ?? 200;
     if (result.body.kind === 'complete') {
+      if (response.statusCode === 400 && isLegacyJsonRequestError(result.headers.get('content-type'), result.body.string)) response.statusCode = 200;
       response.end(result.body.string);
       return;
     }
     for await (const chunk of result.body.asyncIterator) response.write(chunk);
     response.end();
   };
+}
+
+const REQUEST_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+
+/**
+ * GraphQL over HTTP: a client that accepts only `application/json` (the legacy type) gets
+ * document and variable errors with status 200, as the specification asks; clients accepting
+ * `application/graphql-response+json` get 400. A malformed HTTP request stays 400 either way.
+ */
+function isLegacyJsonRequestError(contentType: string | undefined, body: string): boolean {
+  if (!contentType?.startsWith('application/json')) return false;
+  try {
+    const errors = (JSON.parse(body) as { errors?: { extensions?: { code?: unknown } }[] }).errors ?? [];
+    return errors.length > 0 && errors.every((error) => REQUEST_ERROR_CODES.has(String(error.extensions?.code)));
+  } catch {
+    return false;
+  }
 }

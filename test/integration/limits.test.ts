@@ -2,11 +2,15 @@ import { DevicesDocument, IngestReadingDocument, ReadingAddedDocument, RegisterD
 import { connect, subscribe } from '../support/ws-client';
 import { startTestServer, type TestServer } from '../support/server';
 
-/** Raw GraphQL over HTTP, for documents the typed operations cannot express. */
+/**
+ * Raw GraphQL over HTTP, for documents the typed operations cannot express. It accepts the
+ * GraphQL response type, so request errors come with status 400 (a client accepting only
+ * application/json gets them with 200, as the GraphQL-over-HTTP specification asks).
+ */
 async function post(server: TestServer, query: string, variables?: object, key: string = server.adminKey) {
   const response = await fetch(server.app.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] } };
