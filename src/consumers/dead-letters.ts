@@ -21,12 +21,12 @@ export async function replayDeadLetter(
   id: number,
 ): Promise<DeadLetterReplay> {
   const letter = await deps.store.getDeadLetter(tenantId, id);
-  if (!letter) throw new TelemetryError('NOT_FOUND', `no dead letter ${id}`);
+  if (!letter) throw new TelemetryError('NOT_FOUND', `no dead letter "${id}"`);
   const decoded = fromEnvelope(letter.payload, deps.eventTypePrefix);
   if (!decoded.ok) {
     throw new TelemetryError('BAD_USER_INPUT', `dead letter ${id} cannot be replayed: ${decoded.reason}`, { details: { reason: 'UNREPLAYABLE' } });
   }
-  if (decoded.reading.tenantId !== tenantId) throw new TelemetryError('NOT_FOUND', `no dead letter ${id}`);
+  if (decoded.reading.tenantId !== tenantId) throw new TelemetryError('NOT_FOUND', `no dead letter "${id}"`);
   let position: RecordPosition | undefined;
   try {
     [position] = await deps.stream.produce('readings', [{ key: `${tenantId}/${decoded.reading.deviceId}`, value: letter.payload }]);

@@ -31,7 +31,7 @@ export class DeadLetterResolver {
   async replayDeadLetter(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DeadLetterReplay> {
     authorize(ctx.caller, 'manage');
     const numericId = Number(id);
-    if (!Number.isSafeInteger(numericId) || numericId < 1) throw new TelemetryError('NOT_FOUND', `no dead letter ${id}`);
+    if (!Number.isSafeInteger(numericId) || numericId < 1) throw new TelemetryError('NOT_FOUND', `no dead letter "${id}"`);
     const replay = await ctx.services.replayDeadLetter(ctx.caller.tenantId, numericId);
     return { deadLetterId: id, partition: replay.position.partition, offset: replay.position.offset };
   }

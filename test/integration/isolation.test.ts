@@ -1,0 +1,205 @@
+import { buildTelemetrySchema } from '../../src/schema/build-schema';
+import { createTenantWithCli } from '../support/service-process';
+import { connect } from '../support/ws-client';
+import { eventually, startTestServer, type TestServer } from '../support/server';
+
+/**
+ * Isolation matrix: every root field of the schema, called by tenant A's admin, reader and
+ * device keys with tenant B's ids, must answer exactly as it does for ids that exist nowhere
+ * (same data, same error code and message once the id is masked), and no answer may contain
+ * anything of B's. A new root field fails the coverage check until it gets a probe here.
+ */
+
+interface Ids {
+  readonly device: string;
+  /** A device id only registerDevice asks about (it creates the device in the caller's tenant). */
+  readonly newDevice: string;
+  readonly anomaly: string;
+  readonly rule: string;
+  readonly webhook: string;
+  readonly key: string;
+  readonly deadLetter: string;
+}
+
+interface Probe {
+  readonly kind: 'query' | 'mutation' | 'subscription';
+  readonly document: string;
+  readonly variables: (ids: Ids) => Record<string, unknown>;
+}
+
+const now = () => new Date(Date.now() - 1000).toISOString();
+const RANGE = { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' };
+
+const PROBES: Record<string, Probe> = {
+  viewer: { kind: 'query', document: '{ viewer { role deviceId } }', variables: () => ({}) },
+  device: { kind: 'query', document: 'query($id: ID!) { device(id: $id) { id name status } }', variables: (ids) => ({ id: ids.device }) },
+  devices: { kind: 'query', document: '{ devices(first: 100) { edges { node { id name } } } }', variables: () => ({}) },
+  readings: { kind: 'query', document: 'query($id: ID!) { readings(deviceId: $id, metric: "v") { edges { node { value } } } }', variables: (ids) => ({ id: ids.device }) },
+  aggregates: {
+    kind: 'query',
+    document: 'query($id: ID!, $from: DateTime!, $to: DateTime!) { aggregates(deviceIds: [$id], metric: "v", from: $from, to: $to, bucket: "1d") { buckets { count } } }',
+    variables: (ids) => ({ id: ids.device, ...RANGE }),
+  },
+  series: {
+    kind: 'query',
+    document: 'query($id: ID!, $from: DateTime!, $to: DateTime!) { series(deviceId: $id, metric: "v", from: $from, to: $to) { totalPoints } }',
+    variables: (ids) => ({ id: ids.device, ...RANGE }),
+  },
+  anomalies: { kind: 'query', document: 'query($id: ID) { anomalies(filter: { deviceId: $id }) { edges { node { id deviceId } } } }', variables: (ids) => ({ id: ids.device }) },
+  anomalyRules: { kind: 'query', document: '{ anomalyRules { id deviceId } }', variables: () => ({}) },
+  apiKeys: { kind: 'query', document: '{ apiKeys(includeRevoked: true) { id label deviceId } }', variables: () => ({}) },
+  deadLetters: { kind: 'query', document: '{ deadLetters { edges { node { id } } } }', variables: () => ({}) },
+  webhooks: { kind: 'query', document: '{ webhooks { id url } }', variables: () => ({}) },
+  ingestReading: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!, $t: DateTime!) { ingestReading(reading: { deviceId: $id, timestamp: $t, metrics: [{ name: "v", value: 1 }] }) { acceptedCount rejected { code message } } }',
+    variables: (ids) => ({ id: ids.device, t: now() }),
+  },
+  ingestReadings: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!, $t: DateTime!) { ingestReadings(readings: [{ deviceId: $id, timestamp: $t, metrics: [{ name: "v", value: 1 }] }]) { acceptedCount rejected { code message } } }',
+    variables: (ids) => ({ id: ids.device, t: now() }),
+  },
+  setAnomalyRule: { kind: 'mutation', document: 'mutation($id: ID!) { setAnomalyRule(input: { deviceId: $id, max: 3 }) { id } }', variables: (ids) => ({ id: ids.device }) },
+  deleteAnomalyRule: { kind: 'mutation', document: 'mutation($id: ID!) { deleteAnomalyRule(id: $id) }', variables: (ids) => ({ id: ids.rule }) },
+  acknowledgeAnomaly: { kind: 'mutation', document: 'mutation($id: ID!) { acknowledgeAnomaly(id: $id) { id status } }', variables: (ids) => ({ id: ids.anomaly }) },
+  resolveAnomaly: { kind: 'mutation', document: 'mutation($id: ID!) { resolveAnomaly(id: $id) { id status } }', variables: (ids) => ({ id: ids.anomaly }) },
+  setHeartbeatTimeout: { kind: 'mutation', document: 'mutation($id: ID!) { setHeartbeatTimeout(deviceId: $id, seconds: 60) { id } }', variables: (ids) => ({ id: ids.device }) },
+  decommissionDevice: { kind: 'mutation', document: 'mutation($id: ID!) { decommissionDevice(id: $id) { id status } }', variables: (ids) => ({ id: ids.device }) },
+  createApiKey: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { createApiKey(input: { role: DEVICE, label: "probe", deviceId: $id }) { key { deviceId } } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
+  revokeApiKey: { kind: 'mutation', document: 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', variables: (ids) => ({ id: ids.key }) },
+  rotateDeviceKey: { kind: 'mutation', document: 'mutation($id: ID!) { rotateDeviceKey(deviceId: $id) { key { deviceId } } }', variables: (ids) => ({ id: ids.device }) },
+  createWebhook: { kind: 'mutation', document: '{ __typename }', variables: () => ({}) },
+  deleteWebhook: { kind: 'mutation', document: 'mutation($id: ID!) { deleteWebhook(id: $id) }', variables: (ids) => ({ id: ids.webhook }) },
+  replayDeadLetter: { kind: 'mutation', document: 'mutation($id: ID!) { replayDeadLetter(id: $id) { partition } }', variables: (ids) => ({ id: ids.deadLetter }) },
+  // Last: it creates a device with the probed id in the caller's own tenant.
+  registerDevice: { kind: 'mutation', document: 'mutation($id: ID!) { registerDevice(input: { id: $id }) { device { id } } }', variables: (ids) => ({ id: ids.newDevice }) },
+  readingAdded: { kind: 'subscription', document: 'subscription($id: ID!) { readingAdded(deviceId: $id) { eventId } }', variables: (ids) => ({ id: ids.device }) },
+  anomalyDetected: { kind: 'subscription', document: 'subscription($id: ID) { anomalyDetected(deviceId: $id) { id } }', variables: (ids) => ({ id: ids.device }) },
+  deviceStatusChanged: { kind: 'subscription', document: 'subscription($id: ID) { deviceStatusChanged(deviceId: $id) { deviceId } }', variables: (ids) => ({ id: ids.device }) },
+};
+
+describe('tenant isolation matrix', () => {
+  let server: TestServer;
+  let theirs: Ids;
+  let theirDeviceKey: string;
+  const keys: Record<string, string> = {};
+
+  async function gqlAs(key: string, document: string, variables: object) {
+    const response = await fetch(server.app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: document, variables }),
+    });
+    return (await response.json()) as { data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+  }
+
+  /** First result of a subscription: its first event or its error (or nothing within 300 ms). */
+  async function subscribeAs(key: string, document: string, variables: Record<string, unknown>): Promise<unknown> {
+    const client = connect(server.app.wsUrl, key);
+    try {
+      return await new Promise((resolve) => {
+        const timer = setTimeout(() => resolve('no event'), 300);
+        client.subscribe({ query: document, variables }, {
+          next: (value) => {
+            clearTimeout(timer);
+            resolve(value);
+          },
+          error: (error) => {
+            clearTimeout(timer);
+            resolve(error);
+          },
+          complete: () => {},
+        });
+      });
+    } finally {
+      await client.dispose();
+    }
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    const a = server.adminKey;
+    keys['admin'] = a;
+    keys['reader'] = (await gqlAs(a, 'mutation { createApiKey(input: { role: READER, label: "r" }) { secret } }', {})).data!['createApiKey'].secret;
+    keys['device'] = (await gqlAs(a, 'mutation { registerDevice(input: { id: "a-dev" }) { deviceKey } }', {})).data!['registerDevice'].deviceKey;
+
+    const b = await createTenantWithCli(server.dataDir, 'tenant-b');
+    const registered = await gqlAs(b, 'mutation { registerDevice(input: { id: "b-secret-device", name: "B secret" }) { deviceKey } }', {});
+    await gqlAs(b, 'mutation { registerDevice(input: { id: "b-other-device", name: "B secret too" }) { deviceKey } }', {});
+    theirDeviceKey = registered.data!['registerDevice'].deviceKey;
+    const rule = await gqlAs(b, 'mutation { setAnomalyRule(input: { deviceId: "b-secret-device", zScore: null, max: 0 }) { id } }', {});
+    const webhook = await gqlAs(b, 'mutation { createWebhook(input: { url: "http://127.0.0.1:9/b-secret-hook" }) { webhook { id } } }', {});
+    const key = await gqlAs(b, 'mutation { createApiKey(input: { role: READER, label: "b-secret-key" }) { key { id } } }', {});
+    await gqlAs(theirDeviceKey, PROBES['ingestReading']!.document, { id: 'b-secret-device', t: now() });
+    const anomaly = await eventually(async () => {
+      const list = await gqlAs(b, '{ anomalies { edges { node { id } } } }', {});
+      return list.data?.['anomalies'].edges[0]?.node.id as string | undefined;
+    }, 10_000, "tenant B's anomaly");
+    theirs = {
+      device: 'b-secret-device',
+      newDevice: 'b-other-device',
+      anomaly,
+      rule: rule.data!['setAnomalyRule'].id,
+      webhook: webhook.data!['createWebhook'].webhook.id,
+      key: key.data!['createApiKey'].key.id,
+      deadLetter: '1',
+    };
+  });
+  afterAll(() => server.close());
+
+  const ghost: Ids = { device: 'ghost-device', newDevice: 'ghost-new-device', anomaly: '987654321', rule: '01234567-0000-7000-8000-000000000000', webhook: '01234567-0000-7000-8000-000000000001', key: 'no-such-key', deadLetter: '987654321' };
+
+  it('has a probe for every query, mutation and subscription of the schema', () => {
+    const schema = buildTelemetrySchema();
+    const fields = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) => Object.keys(type!.getFields()));
+    expect(fields.filter((field) => !(field in PROBES))).toEqual([]);
+  });
+
+  /** Masks the ids this probe sent (they may be echoed), secrets and creation times. */
+  const mask = (value: unknown, probe: Probe, ids: Ids) => {
+    let text = JSON.stringify(value);
+    const sent = Object.values(probe.variables(ids)).filter((v): v is string => typeof v === 'string');
+    // Only whole ids: as JSON strings, or quoted inside messages (no device "x").
+    for (const id of sent) text = text.split(`"${id}"`).join('"<ID>"').split(`\\"${id}\\"`).join('\\"<ID>\\"');
+    return JSON.parse(text.replace(/"(tk|whsec)_[A-Za-z0-9_-]+"/g, '"<SECRET>"').replace(/"createdAt":"[^"]+"/g, '"createdAt":"<T>"')) as unknown;
+  };
+
+  for (const role of ['admin', 'reader', 'device']) {
+    it(`answers ${role} keys of tenant A about tenant B's ids exactly as about ids that exist nowhere`, async () => {
+      const differences: string[] = [];
+      for (const [field, probe] of Object.entries(PROBES)) {
+        const run = (ids: Ids) =>
+          probe.kind === 'subscription' ? subscribeAs(keys[role]!, probe.document, probe.variables(ids)) : gqlAs(keys[role]!, probe.document, probe.variables(ids));
+        const foreign = await run(theirs);
+        const nowhere = await run({ ...ghost, newDevice: `${ghost.newDevice}-${role}` });
+        // Ids the caller sent may be echoed in messages; B's names, URLs and labels never.
+        if (/B secret|b-secret-hook|b-secret-key/.test(JSON.stringify(foreign))) differences.push(`${field}: leaks tenant B data: ${JSON.stringify(foreign).slice(0, 200)}`);
+        const masked = [JSON.stringify(mask(foreign, probe, theirs)), JSON.stringify(mask(nowhere, probe, { ...ghost, newDevice: `${ghost.newDevice}-${role}` }))];
+        if (masked[0] !== masked[1]) differences.push(`${field}: ${masked[0]} != ${masked[1]}`);
+      }
+      expect(differences).toEqual([]);
+    });
+  }
+
+  it("never delivers tenant B's events to tenant A's subscriptions", async () => {
+    const client = connect(server.app.wsUrl, keys['admin']);
+    const seen: unknown[] = [];
+    client.subscribe({ query: 'subscription { anomalyDetected { id deviceId } }' }, { next: (value) => seen.push(value), error: (error) => seen.push(error), complete: () => {} });
+    client.subscribe({ query: 'subscription { deviceStatusChanged { deviceId } }' }, { next: (value) => seen.push(value), error: (error) => seen.push(error), complete: () => {} });
+    await eventually(() => (server.app.anomalyHub.subscriberCount >= 1 && server.app.statusHub.subscriberCount >= 1 ? true : undefined), 5000, 'subscribed');
+    await gqlAs(theirDeviceKey, PROBES['ingestReading']!.document, { id: 'b-secret-device', t: now() });
+    // B's new anomaly is committed and published; wait until B can see it, then a little more.
+    await eventually(async () => {
+      const list = await fetch(server.app.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${keys['admin']}` }, body: JSON.stringify({ query: '{ viewer { role } }' }) });
+      return list.ok ? true : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(seen).toEqual([]);
+    await client.dispose();
+  });
+});
