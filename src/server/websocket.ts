@@ -35,15 +35,19 @@ interface ConnectionExtra extends TransportExtra {
   caller?: Caller;
 }
 
-/** Close codes beyond graphql-ws's own (4400-4499 are for the application). */
-export const CLOSE_KEY_REVOKED = 4401;
-export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
+/**
+ * Close codes. graphql-ws owns 4400-4409, 4429 and 4500; a revoked key gets its Forbidden
+ * (4403, reason "API key revoked"), a key over its connection limit the standard Policy
+ * Violation (1008).
+ */
+export const CLOSE_KEY_REVOKED = 4403;
+export const CLOSE_TOO_MANY_CONNECTIONS = 1008;
 
 /**
  * graphql-ws on the HTTP server's port and path. Credentials come in `connectionParams`
  * (`{ authorization: "Bearer <key>" }` or `{ apiKey: "<key>" }`) and are checked in onConnect;
  * a refused connection is closed with 4403 Forbidden, one over the key's connection limit with
- * 4429, and every connection of a key that gets revoked with 4401.
+ * 1008, and every connection of a key that gets revoked with 4403 "API key revoked".
  */
 export function attachWebSocketServer<TContext>(options: WebSocketOptions<TContext>) {
   const wss = new WebSocketServer({ server: options.server, path: options.path, maxPayload: options.maxPayloadBytes });

@@ -107,7 +107,7 @@ describe('API keys: roles, device keys, rotation and revocation', () => {
     await eventually(() => (server.app.hub.activeSubscriptions === before + 1 ? true : undefined), 5000, 'subscribed');
     await server.ok(RevokeApiKeyDocument, { id: key.key.id });
     const ended = await sub.finished;
-    expect(ended).toMatchObject({ code: 4401, reason: 'API key revoked' });
+    expect(ended).toMatchObject({ code: 4403, reason: 'API key revoked' });
     await eventually(() => (server.app.hub.activeSubscriptions === before ? true : undefined), 5000, 'subscription cleaned up');
     expect((await server.gql(ViewerDocument, undefined, key.secret)).status).toBe(401);
     await client.dispose();
@@ -124,7 +124,7 @@ describe('API keys: roles, device keys, rotation and revocation', () => {
     await expect(createTenantWithCli(server.dataDir, 'acme')).rejects.toThrow(/exists already/);
   });
 
-  it('refuses WebSocket connections beyond the per-key limit with 4429', async () => {
+  it('refuses WebSocket connections beyond the per-key limit with 1008 (policy violation)', async () => {
     const limited = await startTestServer({ TELEMETRY_MAX_CONNECTIONS_PER_KEY: '2' });
     try {
       const open = (): Promise<{ socket: WebSocket; closed: Promise<number> }> =>
@@ -140,7 +140,7 @@ describe('API keys: roles, device keys, rotation and revocation', () => {
       const first = await open();
       const second = await open();
       const third = await open();
-      expect(await third.closed).toBe(4429);
+      expect(await third.closed).toBe(1008);
       first.socket.close();
       await first.closed;
       const fourth = await open();
