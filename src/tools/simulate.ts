@@ -25,19 +25,29 @@ interface DeviceState {
 class SimulatorError extends Error {}
 
 async function graphql<T>(url: string, key: string, query: string, variables: object): Promise<T> {
+  for (;;) {
+    const result = await graphqlOnce<T>(url, key, query, variables);
+    if ('retryAfterSeconds' in result) await new Promise((resolve) => setTimeout(resolve, result.retryAfterSeconds * 1000));
+    else return result.data;
+  }
+}
+
+/** One request; over the key's rate it says how long to wait instead of failing. */
+async function graphqlOnce<T>(url: string, key: string, query: string, variables: object): Promise<{ data: T } | { retryAfterSeconds: number }> {
   let response: Response;
   try {
     response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
   } catch (error) {
     throw new SimulatorError(`cannot reach ${url} (${(error as Error).cause ?? (error as Error).message}); is the service running (npm start)?`);
   }
-  const body = (await response.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+  const body = (await response.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string; retryAfterSeconds?: number } }[] };
   if (body.errors?.length) {
     const error = body.errors[0]!;
+    if (error.extensions?.code === 'RATE_LIMITED') return { retryAfterSeconds: error.extensions.retryAfterSeconds ?? 1 };
     if (error.extensions?.code === 'UNAUTHENTICATED') throw new SimulatorError('the API key was refused: pass --key or export TELEMETRY_ADMIN_KEY (printed by npm start on first run)');
     throw new SimulatorError(`${error.extensions?.code ?? 'ERROR'}: ${error.message}`);
   }
-  return body.data!;
+  return { data: body.data! };
 }
 
 const REGISTER = 'mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { device { id } } }';
