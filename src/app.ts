@@ -29,6 +29,7 @@ import { TelemetryError } from './domain/errors';
 import { depthLimit } from './server/depth-limit';
 import { checkCost, costLimitPlugin, maxAliasesRule } from './server/query-limits';
 import { RateGuard } from './server/rate-limit';
+import { createOidcVerifier, looksLikeJwt } from './server/oidc';
 import { createErrorFormatter } from './server/errors';
 import { createGraphQLHttpHandler } from './server/graphql-http';
 import { createHttpServer } from './server/http-server';
@@ -229,7 +230,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     limits: config.limits,
   };
   const contextFor = (caller: Caller): GraphQLContext => ({ caller, services, loaders: createLoaders(store, caller) });
-  const authenticate = (token: string | undefined) => authenticator.authenticate(token);
+  const verifyToken = config.oidc ? await createOidcVerifier(config.oidc, (id) => store.tenantExists(id)) : undefined;
+  // API keys start with tk_; anything shaped like a JWT goes to the OIDC verifier when enabled.
+  const authenticate = (token: string | undefined) =>
+    token !== undefined && verifyToken && looksLikeJwt(token) ? verifyToken(token) : authenticator.authenticate(token);
   const formatError = createErrorFormatter(logger, { hideSchemaHints: !config.introspection });
   const schema = buildTelemetrySchema();
   const validationRules = [depthLimit(config.limits.maxQueryDepth), maxAliasesRule(config.limits.maxAliases)];

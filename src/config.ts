@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { OidcSettings } from './server/oidc';
 
 /**
  * Environment -> typed, validated configuration. Every setting has an embedded default, so
@@ -33,6 +34,11 @@ const schema = z.object({
   TELEMETRY_RATE_LIMIT_PER_SECOND: integer(1, 10_000_000).default(100),
   TELEMETRY_RATE_LIMIT_BURST: integer(1, 10_000_000).default(200),
   TELEMETRY_INTROSPECTION: z.enum(['on', 'off'], 'must be "on" or "off"').default('on'),
+  TELEMETRY_OIDC_ISSUER: z.string().url('must be a URL').optional(),
+  TELEMETRY_OIDC_JWKS_URL: z.string().url('must be a URL').optional(),
+  TELEMETRY_OIDC_AUDIENCE: z.string().min(1).optional(),
+  TELEMETRY_OIDC_TENANT_CLAIM: z.string().min(1).default('tenant'),
+  TELEMETRY_OIDC_ROLE_CLAIM: z.string().min(1).default('role'),
   TELEMETRY_MAX_CONNECTIONS_PER_KEY: integer(1, 100_000).default(100),
   TELEMETRY_MAX_AGGREGATE_BUCKETS: integer(1, 1_000_000).default(10_000),
   TELEMETRY_MAX_SERIES_READINGS: integer(1000, 100_000_000).default(5_000_000),
@@ -108,6 +114,8 @@ export interface Config {
     readonly retryBaseMs: number;
     readonly timeoutMs: number;
   };
+  /** Sign-in with OIDC tokens; undefined when not configured (API keys only). */
+  readonly oidc: OidcSettings | undefined;
   /** Schema introspection and the Apollo Sandbox landing page; off also drops "Did you mean" hints from errors. */
   readonly introspection: boolean;
   readonly eventTypePrefix: string;
@@ -138,6 +146,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const v = parsed.data;
+  const oidcVariables = [v.TELEMETRY_OIDC_ISSUER, v.TELEMETRY_OIDC_JWKS_URL, v.TELEMETRY_OIDC_AUDIENCE];
+  if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
+    throw new ConfigError(['TELEMETRY_OIDC_ISSUER, TELEMETRY_OIDC_JWKS_URL and TELEMETRY_OIDC_AUDIENCE: set all three to enable OIDC sign-in, or none']);
+  }
   return {
     port: v.PORT,
     host: v.HOST,
@@ -173,6 +185,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryBaseMs: v.TELEMETRY_WEBHOOK_RETRY_BASE_MS,
       timeoutMs: v.TELEMETRY_WEBHOOK_TIMEOUT_MS,
     },
+    oidc:
+      v.TELEMETRY_OIDC_ISSUER && v.TELEMETRY_OIDC_JWKS_URL && v.TELEMETRY_OIDC_AUDIENCE
+        ? {
+            issuer: v.TELEMETRY_OIDC_ISSUER,
+            jwksUrl: v.TELEMETRY_OIDC_JWKS_URL,
+            audience: v.TELEMETRY_OIDC_AUDIENCE,
+            tenantClaim: v.TELEMETRY_OIDC_TENANT_CLAIM,
+            roleClaim: v.TELEMETRY_OIDC_ROLE_CLAIM,
+          }
+        : undefined,
     introspection: v.TELEMETRY_INTROSPECTION === 'on',
     eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
     logLevel: v.LOG_LEVEL,

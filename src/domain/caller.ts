@@ -13,5 +13,8 @@ export interface Caller {
   readonly role: Role;
   /** For device keys, the only device they may ingest for. */
   readonly deviceId: string | null;
+  /** API key id, or `oidc:<subject>` for a signed-in user. */
   readonly keyId: string;
+  /** When the credentials stop being valid (tokens); undefined for API keys. */
+  readonly expiresAt?: number;
 }

@@ -18,7 +18,8 @@ export function hashApiKey(secret: string): string {
 
 /** Extracts the token of an `Authorization: Bearer <token>` header. */
 export function bearerToken(header: string | undefined): string | undefined {
-  const match = header === undefined ? null : /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
+  // Long enough for OIDC tokens (a few KB); API keys are 46 characters.
+  const match = header === undefined ? null : /^Bearer\s+(\S{1,8192})\s*$/i.exec(header);
   return match?.[1];
 }
 

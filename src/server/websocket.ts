@@ -69,7 +69,13 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
         }
         sockets.add(ctx.extra.socket);
         socketsByKey.set(authenticated.keyId, sockets);
+        // A signed-in user's token expires: so does the connection it opened.
+        const expiry =
+          authenticated.expiresAt === undefined
+            ? undefined
+            : setTimeout(() => ctx.extra.socket.close(CLOSE_KEY_REVOKED, 'token expired'), Math.min(2 ** 31 - 1, Math.max(0, authenticated.expiresAt - Date.now())));
         ctx.extra.socket.once('close', () => {
+          clearTimeout(expiry);
           sockets.delete(ctx.extra.socket);
           if (sockets.size === 0 && socketsByKey.get(authenticated.keyId) === sockets) socketsByKey.delete(authenticated.keyId);
         });

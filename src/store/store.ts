@@ -201,6 +201,7 @@ export interface Store {
   ensureTenant(id: string, name: string): Promise<void>;
   /** False when the tenant exists already. */
   createTenant(id: string, name: string): Promise<boolean>;
+  tenantExists(id: string): Promise<boolean>;
   createApiKey(key: NewApiKey): Promise<void>;
   findApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined>;
   countAdminKeys(): Promise<number>;

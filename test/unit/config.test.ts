@@ -42,4 +42,12 @@ describe('configuration', () => {
     expect(problems).toMatch(/^TELEMETRY_ADMIN_KEY="short": must be 32-256 characters/m);
     expect(problems).toMatch(/^TELEMETRY_STREAM_SYNC="sometimes": must be "full" or "normal"$/m);
   });
+
+  it('enables OIDC sign-in only with issuer, JWKS URL and audience together', () => {
+    expect(loadConfig({}).oidc).toBeUndefined();
+    const oidc = { TELEMETRY_OIDC_ISSUER: 'https://id.example.test/', TELEMETRY_OIDC_JWKS_URL: 'https://id.example.test/jwks', TELEMETRY_OIDC_AUDIENCE: 'api' };
+    expect(loadConfig(oidc).oidc).toEqual({ issuer: 'https://id.example.test/', jwksUrl: 'https://id.example.test/jwks', audience: 'api', tenantClaim: 'tenant', roleClaim: 'role' });
+    expect(() => loadConfig({ TELEMETRY_OIDC_ISSUER: 'https://id.example.test/' })).toThrow(/set all three/);
+    expect(() => loadConfig({ ...oidc, TELEMETRY_OIDC_JWKS_URL: 'not a url' })).toThrow(/TELEMETRY_OIDC_JWKS_URL="not a url": must be a URL/);
+  });
 });

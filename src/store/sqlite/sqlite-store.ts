@@ -139,6 +139,10 @@ export class SqliteStore implements Store {
     return this.run(() => this.db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING').run(id, name, Date.now()).changes > 0);
   }
 
+  tenantExists(id: string): Promise<boolean> {
+    return this.run(() => this.db.prepare('SELECT 1 FROM tenants WHERE id = ?').get(id) !== undefined);
+  }
+
   createApiKey(key: NewApiKey): Promise<void> {
     return this.run(() => apiKeys.createApiKey(this.db, key, Date.now()));
   }
