@@ -119,6 +119,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
       pollIntervalMs: config.webhooks.pollIntervalMs,
       maxAttempts: config.webhooks.maxAttempts,
       timeoutMs: config.webhooks.timeoutMs,
+      allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
       // Doubling from the base (full jitter), capped at one hour: at the default base, 8 attempts
       // are spread over at most about 4 minutes.
       retry: { initialDelayMs: config.webhooks.retryBaseMs, multiplier: 2, maxDelayMs: 3_600_000 },
@@ -221,6 +222,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     anomalyHub,
     statusHub,
     defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
+    allowPrivateWebhooks: config.webhooks.allowPrivateNetworks,
     keysRevoked: (keyIds) => {
       authenticator.forget(keyIds);
       closeConnectionsOf(keyIds);

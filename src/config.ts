@@ -48,6 +48,7 @@ const schema = z.object({
   TELEMETRY_WEBHOOK_MAX_ATTEMPTS: integer(1, 100).default(8),
   TELEMETRY_WEBHOOK_RETRY_BASE_MS: integer(1, 3_600_000).default(2000),
   TELEMETRY_WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),
   TELEMETRY_STREAM_SYNC: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
   TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
   TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
@@ -113,6 +114,8 @@ export interface Config {
     readonly maxAttempts: number;
     readonly retryBaseMs: number;
     readonly timeoutMs: number;
+    /** Deliver to loopback, private and link-local addresses (development only). */
+    readonly allowPrivateNetworks: boolean;
   };
   /** Sign-in with OIDC tokens; undefined when not configured (API keys only). */
   readonly oidc: OidcSettings | undefined;
@@ -184,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAttempts: v.TELEMETRY_WEBHOOK_MAX_ATTEMPTS,
       retryBaseMs: v.TELEMETRY_WEBHOOK_RETRY_BASE_MS,
       timeoutMs: v.TELEMETRY_WEBHOOK_TIMEOUT_MS,
+      allowPrivateNetworks: v.TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'on',
     },
     oidc:
       v.TELEMETRY_OIDC_ISSUER && v.TELEMETRY_OIDC_JWKS_URL && v.TELEMETRY_OIDC_AUDIENCE

@@ -1,6 +1,7 @@
 import { backoffDelay, type RetryPolicy } from '../domain/retry';
 import { signWebhookBody, SIGNATURE_HEADER, type DeliveryOutcome, type DueDelivery } from '../domain/webhooks';
 import type { Store } from '../store/store';
+import { postJson } from './webhook-post';
 import type { PersisterLogger } from './reading-persister';
 
 export interface WebhookSettings {
@@ -12,6 +13,8 @@ export interface WebhookSettings {
   readonly retry: RetryPolicy;
   /** Per-request timeout. */
   readonly timeoutMs: number;
+  /** Deliver to loopback, private and link-local addresses too (development only). */
+  readonly allowPrivateNetworks: boolean;
 }
 
 /** JSON body of a delivery; receivers verify the signature header over it. */
@@ -98,23 +101,16 @@ export class WebhookDeliverer {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      const response = await fetch(due.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'iot-telemetry-webhooks/1',
-          'x-telemetry-delivery': String(due.delivery.id),
-          [SIGNATURE_HEADER]: signWebhookBody(due.secret, sentAt, body),
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
-      });
-      statusCode = response.status;
-      await response.body?.cancel();
+      const headers = {
+        'content-type': 'application/json',
+        'user-agent': 'iot-telemetry-webhooks/1',
+        'x-telemetry-delivery': String(due.delivery.id),
+        [SIGNATURE_HEADER]: signWebhookBody(due.secret, sentAt, body),
+      };
+      statusCode = await postJson(due.url, headers, body, { timeoutMs: this.settings.timeoutMs, allowPrivateNetworks: this.settings.allowPrivateNetworks });
       if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
     } catch (failure) {
-      error = (failure as Error).name === 'TimeoutError' ? `no response within ${this.settings.timeoutMs} ms` : String((failure as Error).cause ?? (failure as Error).message);
+      error = (failure as Error).message;
     }
     const attempts = due.delivery.attempts + 1;
     const now = Date.now();

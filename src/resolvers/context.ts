@@ -17,6 +17,8 @@ export interface Services {
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
+  /** Webhooks may target loopback and private addresses (development only). */
+  readonly allowPrivateWebhooks: boolean;
   /** Tells authentication and open connections that these keys were revoked. */
   readonly keysRevoked: (keyIds: readonly string[]) => void;
   /** Heartbeat timeout of devices without their own. */

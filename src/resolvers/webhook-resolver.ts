@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import { isPublicAddress } from '../domain/network';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { TelemetryError } from '../domain/errors';
 import { uuidv7 } from '../domain/ids';
@@ -13,7 +15,7 @@ const MAX_DELIVERIES_LISTED = 100;
 const toWebhook = (record: WebhookRecord): Webhook => ({ id: record.id, url: record.url, minSeverity: record.minSeverity as Webhook['minSeverity'], createdAt: record.createdAt });
 const toDelivery = (record: DeliveryRecord): WebhookDelivery => ({ ...record, id: String(record.id), anomalyId: String(record.anomalySeq) }) as WebhookDelivery;
 
-function checkUrl(text: string): string {
+function checkUrl(text: string, allowPrivate: boolean): string {
   let url: URL;
   try {
     url = new URL(text);
@@ -22,6 +24,11 @@ function checkUrl(text: string): string {
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || text.length > 2048 || url.username || url.password) {
     throw new TelemetryError('BAD_USER_INPUT', 'url must be an http or https URL of at most 2048 characters, without credentials', { details: { field: 'url' } });
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const local = host === 'localhost' || host.endsWith('.localhost') || (isIP(host) !== 0 && !isPublicAddress(host));
+  if (local && !allowPrivate) {
+    throw new TelemetryError('BAD_USER_INPUT', 'url must reach a public address (loopback, private and link-local addresses are refused)', { details: { field: 'url' } });
   }
   return url.toString();
 }
@@ -37,7 +44,7 @@ export class WebhookResolver {
   @Mutation(() => CreatedWebhook, { description: 'Registers a webhook; its signing secret is returned once.' })
   async createWebhook(@Arg('input', () => CreateWebhookInput) input: CreateWebhookInput, @Ctx() ctx: GraphQLContext): Promise<CreatedWebhook> {
     authorize(ctx.caller, 'manage');
-    const url = checkUrl(input.url);
+    const url = checkUrl(input.url, ctx.services.allowPrivateWebhooks);
     if ((await ctx.services.store.listWebhooks(ctx.caller.tenantId)).length >= MAX_WEBHOOKS_PER_TENANT) {
       throw new TelemetryError('BAD_USER_INPUT', `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks`, { details: { limit: MAX_WEBHOOKS_PER_TENANT } });
     }

@@ -133,7 +133,7 @@ describe('tenant isolation matrix', () => {
     await gqlAs(b, 'mutation { registerDevice(input: { id: "b-other-device", name: "B secret too" }) { deviceKey } }', {});
     theirDeviceKey = registered.data!['registerDevice'].deviceKey;
     const rule = await gqlAs(b, 'mutation { setAnomalyRule(input: { deviceId: "b-secret-device", zScore: null, max: 0 }) { id } }', {});
-    const webhook = await gqlAs(b, 'mutation { createWebhook(input: { url: "http://127.0.0.1:9/b-secret-hook" }) { webhook { id } } }', {});
+    const webhook = await gqlAs(b, 'mutation { createWebhook(input: { url: "https://hooks.example.com/b-secret-hook" }) { webhook { id } } }', {});
     const key = await gqlAs(b, 'mutation { createApiKey(input: { role: READER, label: "b-secret-key" }) { key { id } } }', {});
     await gqlAs(theirDeviceKey, PROBES['ingestReading']!.document, { id: 'b-secret-device', t: now() });
     const anomaly = await eventually(async () => {

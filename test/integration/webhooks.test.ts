@@ -49,7 +49,8 @@ describe('anomaly webhooks', () => {
   const receivers: Awaited<ReturnType<typeof receiver>>[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer({ TELEMETRY_WEBHOOK_POLL_MS: '50', TELEMETRY_WEBHOOK_RETRY_BASE_MS: '20', TELEMETRY_WEBHOOK_MAX_ATTEMPTS: '3' });
+    // The receivers listen on 127.0.0.1, which production refuses (see the last test).
+    server = await startTestServer({ TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'on', TELEMETRY_WEBHOOK_POLL_MS: '50', TELEMETRY_WEBHOOK_RETRY_BASE_MS: '20', TELEMETRY_WEBHOOK_MAX_ATTEMPTS: '3' });
     for (const id of ['valve-1', 'valve-2']) await server.ok(RegisterDeviceDocument, { input: { id } });
     await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'valve-1', zScore: null, max: 10, severity: 'CRITICAL' } });
     await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'valve-2', zScore: null, max: 10, severity: 'WARNING' } });
@@ -119,5 +120,18 @@ describe('anomaly webhooks', () => {
   ])('refuses a webhook url with %s', async (_label, url) => {
     const response = await server.gql(CreateWebhookDocument, { input: { url } });
     expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'url' });
+  });
+
+  it('refuses webhooks to loopback, private and link-local addresses when private networks are not allowed (the default)', async () => {
+    const strict = await startTestServer();
+    try {
+      for (const url of ['http://127.0.0.1:8080/hook', 'http://localhost/hook', 'http://169.254.169.254/opc/v2/instance/', 'http://[::1]/hook', 'https://10.0.0.7/hook', 'http://api.localhost/hook']) {
+        const response = await strict.gql(CreateWebhookDocument, { input: { url } });
+        expect({ url, error: response.errors?.[0] }).toMatchObject({ url, error: { message: expect.stringMatching(/public address/), extensions: { code: 'BAD_USER_INPUT', field: 'url' } } });
+      }
+      expect((await strict.gql(CreateWebhookDocument, { input: { url: 'https://hooks.example.com/telemetry' } })).errors).toBeUndefined();
+    } finally {
+      await strict.close();
+    }
   });
 });
