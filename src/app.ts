@@ -1,11 +1,6 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { GraphQLError, parse, specifiedRules, validate } from 'graphql';
 import type { Config } from './config';
 import { ConsumerThread } from './consumers/consumer-thread';
 import { replayDeadLetter } from './consumers/dead-letters';
@@ -15,25 +10,16 @@ import type { Anomaly, DeviceStatusChange } from './domain/anomalies/anomaly';
 import { LivenessSweep } from './consumers/liveness-sweep';
 import { WebhookDeliverer } from './consumers/webhook-deliverer';
 import { ReadingPersister, type DetectionEvents } from './consumers/reading-persister';
-import type { Caller } from './domain/caller';
 import type { PersistedReading } from './domain/reading';
 import { DeviceDirectory } from './ingest/device-directory';
-import { createHttpIngestHandler } from './ingest/http-ingest';
 import { IngestService } from './ingest/ingest-service';
 import type { Logger } from './logger';
-import type { GraphQLContext, Services } from './resolvers/context';
-import { createLoaders } from './resolvers/loaders';
-import { buildTelemetrySchema } from './schema/build-schema';
-import { ApiKeyAuthenticator, bearerToken, generateApiKey, hashApiKey, newApiKey } from './server/auth';
+import { generateApiKey, hashApiKey, newApiKey } from './server/auth';
+import { listen, startApiServer } from './server/api-server';
+import { EventPublisher, EventTail } from './consumers/event-fanout';
+import type { Stream } from './stream/stream';
+import { createServer } from 'node:http';
 import { TelemetryError } from './domain/errors';
-import { depthLimit } from './server/depth-limit';
-import { checkCost, costLimitPlugin, maxAliasesRule } from './server/query-limits';
-import { RateGuard } from './server/rate-limit';
-import { createOidcVerifier, looksLikeJwt } from './server/oidc';
-import { createErrorFormatter } from './server/errors';
-import { createGraphQLHttpHandler } from './server/graphql-http';
-import { createHttpServer } from './server/http-server';
-import { attachWebSocketServer } from './server/websocket';
 import { SqliteStore } from './store/sqlite/sqlite-store';
 import type { Store } from './store/store';
 import { EmbeddedStream } from './stream/embedded/embedded-stream';
@@ -167,7 +153,10 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
   };
 }
 
+export type Role = 'all' | 'api' | 'consumer';
+
 export interface RunningApp {
+  readonly role: Role;
   readonly port: number;
   readonly url: string;
   readonly wsUrl: string;
@@ -184,148 +173,149 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+/** How committed events reach this process's hubs, and how the consumer is woken. */
+interface Fanout {
+  wake(): void;
+  stats(): object;
+  readonly failed: Promise<never>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the service in one of its roles:
+ *  - `all` (default): API and consumer in one process; the consumer runs in a worker thread
+ *    and hands committed events to the API thread in memory;
+ *  - `api`: the API only; committed events arrive through the `events` topic;
+ *  - `consumer`: the consumer only (see startConsumerRole), publishing to the `events` topic.
+ */
+export async function startApp(config: Config, logger: Logger, role: Role = 'all'): Promise<RunningApp> {
+  if (role === 'consumer') return startConsumerRole(config, logger);
   const store = openStore(config);
   const stream = openStream(config);
   const generatedAdminKey = await bootstrapAdminKey(store, config);
   const hub = new ReadingHub();
-  // With nobody subscribed there is nothing to route: skip parsing (a new subscriber starts
-  // from the database watermark, so it needs none of these).
   const anomalyHub = new TenantHub<Anomaly>();
   const statusHub = new TenantHub<DeviceStatusChange>();
-  const consumer = new ConsumerThread(
-    config,
-    (json) => hub.activeSubscriptions > 0 && hub.publish(JSON.parse(json) as PersistedReading[]),
-    (events) => {
-      anomalyHub.publish(events.anomalies);
-      statusHub.publish(events.statusChanges);
-    },
-    logger,
-  );
-  await consumer.ready();
+  const fanout = role === 'all' ? await inProcessConsumer(config, logger, { hub, anomalyHub, statusHub }) : await eventsTopicTail(stream, logger, { hub, anomalyHub, statusHub });
 
   const devices = new DeviceDirectory(store);
-  const authenticator = new ApiKeyAuthenticator(store, { onTouchFailed: (error) => logger.warn({ err: error }, 'could not record API key use') });
-  let closeConnectionsOf: (keyIds: readonly string[]) => void = () => {};
-  const services: Services = {
-    ingest: new IngestService({
-      stream,
-      devices,
-      rules: config.validation,
-      maxBatchSize: config.limits.maxBatchSize,
-      eventTypePrefix: config.eventTypePrefix,
-      onProduced: () => consumer.wake(),
-    }),
+  const api = await startApiServer({
+    config,
+    logger,
     store,
-    devices,
-    hub,
-    anomalyHub,
-    statusHub,
-    defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
-    allowPrivateWebhooks: config.webhooks.allowPrivateNetworks,
-    keysRevoked: (keyIds) => {
-      authenticator.forget(keyIds);
-      closeConnectionsOf(keyIds);
-    },
-    replayDeadLetter: (tenantId, id) => replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => consumer.wake()),
-    partitions: await stream.partitions('readings'),
-    limits: config.limits,
-  };
-  const contextFor = (caller: Caller): GraphQLContext => ({ caller, services, loaders: createLoaders(store, caller) });
-  const verifyToken = config.oidc ? await createOidcVerifier(config.oidc, (id) => store.tenantExists(id)) : undefined;
-  // API keys start with tk_; anything shaped like a JWT goes to the OIDC verifier when enabled.
-  const authenticate = (token: string | undefined) =>
-    token !== undefined && verifyToken && looksLikeJwt(token) ? verifyToken(token) : authenticator.authenticate(token);
-  const formatError = createErrorFormatter(logger, { hideSchemaHints: !config.introspection });
-  const schema = buildTelemetrySchema();
-  const validationRules = [depthLimit(config.limits.maxQueryDepth), maxAliasesRule(config.limits.maxAliases)];
-  const costSettings = { maxCost: config.limits.maxQueryCost, maxListSize: config.limits.maxPageSize };
-  const rateGuard = new RateGuard({ ratePerSecond: config.limits.ratePerSecond, burst: config.limits.rateBurst });
-
-  const apollo = new ApolloServer<GraphQLContext>({
-    schema,
-    formatError,
-    includeStacktraceInErrorResponses: false,
-    // Explicit, so behaviour does not depend on NODE_ENV (see production-defaults.ts).
-    introspection: config.introspection,
-    validationRules,
-    parseOptions: { maxTokens: config.limits.maxQueryTokens },
-    csrfPrevention: false,
-    // Cache hints are unused (and cost ~40% on large lists); the landing page is Apollo Sandbox.
-    plugins: [
-      ApolloServerPluginCacheControlDisabled(),
-      costLimitPlugin(schema, costSettings),
-      config.introspection ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
-    ],
-  });
-  await apollo.start();
-
-  const server = createHttpServer({
-    logger,
-    authenticate,
-    routes: {
-      graphql: createGraphQLHttpHandler({
-        apollo,
-        maxBodyBytes: config.limits.maxBodyBytes,
-        context: async (request) => {
-          const caller = await authenticate(bearerToken(request.headers.authorization));
-          if (!caller) {
-            throw new GraphQLError('send a valid API key as "Authorization: Bearer <key>"', {
-              extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
-            });
-          }
-          const limited = rateGuard.checkGraphQL(caller);
-          if (limited) throw limited;
-          return contextFor(caller);
-        },
+    services: {
+      ingest: new IngestService({
+        stream,
+        devices,
+        rules: config.validation,
+        maxBatchSize: config.limits.maxBatchSize,
+        eventTypePrefix: config.eventTypePrefix,
+        onProduced: () => fanout.wake(),
       }),
-      ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes, admit: (caller) => rateGuard.check(caller) }),
-      health: async () => ({ status: 'ok', consumer: consumer.stats(), subscriptions: hub.activeSubscriptions }),
+      store,
+      devices,
+      hub,
+      anomalyHub,
+      statusHub,
+      defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
+      allowPrivateWebhooks: config.webhooks.allowPrivateNetworks,
+      replayDeadLetter: (tenantId, id) => replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => fanout.wake()),
+      partitions: await stream.partitions('readings'),
+      limits: config.limits,
     },
+    health: async () => ({ status: 'ok', role, consumer: fanout.stats(), subscriptions: hub.activeSubscriptions }),
   });
-  const websocket = attachWebSocketServer({
-    server,
-    path: '/graphql',
-    schema,
-    authenticate,
-    context: contextFor,
-    formatError,
-    maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
-    maxPayloadBytes: config.limits.maxBodyBytes,
-    maxConnectionsPerKey: config.limits.maxConnectionsPerKey,
-    logger,
-    admit: (caller) => rateGuard.check(caller),
-    parse: (source) => parse(source, { maxTokens: config.limits.maxQueryTokens }),
-    validate: (s, document) => validate(s, document, [...specifiedRules, ...validationRules]),
-    checkCost: (document, variables, operationName) => checkCost(schema, document, variables, operationName, costSettings),
-  });
-
-  closeConnectionsOf = (keyIds) => websocket.closeConnectionsOf(keyIds);
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
 
   let closing: Promise<void> | undefined;
   return {
-    port,
-    url: `http://${host}:${port}/graphql`,
-    wsUrl: `ws://${host}:${port}/graphql`,
+    role,
+    ...api,
     generatedAdminKey,
     hub,
     anomalyHub,
     statusHub,
-    failed: consumer.crashed,
+    failed: fanout.failed,
     close() {
       closing ??= (async () => {
-        await websocket.close();
-        server.closeAllConnections();
+        await api.close();
+        await fanout.stop();
+        await stream.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+interface Hubs {
+  readonly hub: ReadingHub;
+  readonly anomalyHub: TenantHub<Anomaly>;
+  readonly statusHub: TenantHub<DeviceStatusChange>;
+}
+
+async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Promise<Fanout> {
+  const consumer = new ConsumerThread(
+    config,
+    // With nobody subscribed there is nothing to route: skip parsing (a new subscriber starts
+    // from the database watermark, so it needs none of these).
+    (json) => hubs.hub.activeSubscriptions > 0 && hubs.hub.publish(JSON.parse(json) as PersistedReading[]),
+    (events) => {
+      hubs.anomalyHub.publish(events.anomalies);
+      hubs.statusHub.publish(events.statusChanges);
+    },
+    logger,
+  );
+  await consumer.ready();
+  return { wake: () => consumer.wake(), stats: () => consumer.stats(), failed: consumer.crashed, stop: () => consumer.stop() };
+}
+
+async function eventsTopicTail(stream: Stream, logger: Logger, hubs: Hubs): Promise<Fanout> {
+  const tail = new EventTail(
+    stream,
+    {
+      readings: (readings) => hubs.hub.activeSubscriptions > 0 && hubs.hub.publish(readings),
+      anomalies: (anomalies) => hubs.anomalyHub.publish(anomalies),
+      statusChanges: (changes) => hubs.statusHub.publish(changes),
+    },
+    logger,
+  );
+  await tail.start();
+  // An API node has no consumer to wake: the consumer process polls the stream.
+  return { wake: () => {}, stats: () => ({ fanout: 'events topic' }), failed: new Promise<never>(() => {}), stop: () => tail.stop() };
+}
+
+/**
+ * The consumer role: persister, liveness sweep and webhook deliveries, publishing what it
+ * commits to the `events` topic for the API nodes; GET /healthz on the configured port for
+ * probes. Republishes whatever a previous run committed but did not publish before it starts.
+ */
+async function startConsumerRole(config: Config, logger: Logger): Promise<RunningApp> {
+  const store = openStore(config);
+  const stream = openStream(config);
+  const publisher = new EventPublisher(stream, store, logger, config.eventTypePrefix);
+  await publisher.recover(await stream.partitions('readings'));
+  const runtime = await startConsumer(config, { readings: (readings) => publisher.publish(readings), events: (events) => publisher.publish([], events) }, logger);
+  const server = createServer((request, response) => {
+    const status = request.url === '/healthz' ? 200 : 404;
+    const snapshot = runtime.persister.snapshot();
+    response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status === 200 ? { status: 'ok', role: 'consumer', consumer: { ...snapshot, positions: Object.fromEntries(snapshot.positions) } } : { error: { code: 'NOT_FOUND' } }));
+  });
+  const address = await listen(server, config);
+  let closing: Promise<void> | undefined;
+  return {
+    role: 'consumer',
+    ...address,
+    url: address.url.replace(/\/graphql$/, '/healthz'),
+    generatedAdminKey: undefined,
+    hub: new ReadingHub(),
+    anomalyHub: new TenantHub<Anomaly>(),
+    statusHub: new TenantHub<DeviceStatusChange>(),
+    failed: new Promise<never>(() => {}),
+    close() {
+      closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await apollo.stop();
-        await consumer.stop();
+        await runtime.close();
+        await publisher.flushed();
         await stream.close();
         await store.close();
       })();

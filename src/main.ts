@@ -3,9 +3,9 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createTenant, openStore, startApp, TENANT_ID_PATTERN } from './app';
-import { ConfigError, loadConfig } from './config';
-import { createLogger } from './logger';
+import { createTenant, openStore, startApp, TENANT_ID_PATTERN, type Role, type RunningApp } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createLogger, type Logger } from './logger';
 import { printTelemetrySchema, SCHEMA_FILE } from './schema/emit-schema';
 
 const USAGE = `usage: node dist/src/main.js [command] [options]
@@ -17,7 +17,10 @@ commands:
                  create a tenant and its first admin API key (printed once); the service may be running
 
 options:
-  --role all     run every part in this process (the only role on embedded backends)
+  --role all       API and consumer in this process (default)
+  --role api       the API only; committed events arrive through the events topic
+  --role consumer  the consumer only: stores readings, detects anomalies, delivers webhooks,
+                   publishes to the events topic; GET /healthz on PORT
   -h, --help     show this help
 
 configuration comes from the environment; see README.md ("Configuration").`;
@@ -51,20 +54,23 @@ async function main(): Promise<void> {
     return;
   }
   if (command !== 'start') throw new UsageError(`unknown command "${command}"`);
-  if (values.role !== 'all') {
-    throw new UsageError(`--role ${values.role} is not available yet: the embedded stream and database run as one process (--role all)`);
-  }
-  await start();
+  if (values.role !== 'all' && values.role !== 'api' && values.role !== 'consumer') throw new UsageError(`--role must be all, api or consumer; got "${values.role}"`);
+  await start(values.role);
 }
 
 class UsageError extends Error {}
 
-async function start(): Promise<void> {
+async function start(role: Role): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const app = await startApp(config, logger);
-  logger.info({ url: app.url, dataDir: config.dataDir }, 'telemetry API started');
+  const app = await startApp(config, logger, role);
+  logger.info({ url: app.url, dataDir: config.dataDir, role }, role === 'consumer' ? 'telemetry consumer started' : 'telemetry API started');
+  if (role === 'consumer') process.stderr.write(`\n  Consumer running. Health: ${app.url}\n  Data directory: ${config.dataDir}\n\n`);
+  else printWelcome(app, config);
+  handleLifecycle(app, logger);
+}
 
+function printWelcome(app: RunningApp, config: Config): void {
   const lines = [
     '',
     `  GraphQL (HTTP):      ${app.url}`,
@@ -90,7 +96,9 @@ async function start(): Promise<void> {
     '',
   );
   process.stderr.write(`${lines.join('\n')}\n`);
+}
 
+function handleLifecycle(app: RunningApp, logger: Logger): void {
   app.failed.catch((error: unknown) => {
     logger.fatal({ err: error }, 'a part of the service failed; exiting so that it is restarted (accepted readings are safe in the stream)');
     process.exit(1);

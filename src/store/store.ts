@@ -238,6 +238,15 @@ export interface Store {
   queryReadings(tenantId: string, query: ReadingQuery): Promise<Page<MetricPoint>>;
   /** Persisted reading events after the given positions, ordered by partition then offset. */
   readingEventsAfter(query: EventReplayQuery): Promise<PersistedReading[]>;
+  /** The stored events of these event ids (those that exist), with their stored metrics. */
+  readingEventsByIds(tenantId: string, eventIds: readonly string[]): Promise<PersistedReading[]>;
+
+  // Fan-out to the events topic (split deployments)
+  /** Published positions: 'readings:<partition>' -> offset, 'anomalies' -> seq. */
+  fanoutProgress(): Promise<Map<string, number>>;
+  recordFanoutProgress(positions: ReadonlyMap<string, number>): Promise<void>;
+  /** Anomalies of every tenant with seq > afterSeq, in seq order. */
+  anomaliesSince(afterSeq: number, limit: number): Promise<Anomaly[]>;
 
   // Time series
   /** Partial aggregates per bucket, from one rollup level or from raw readings. */

@@ -10,8 +10,8 @@ export interface ServiceProcess {
 
 const MAIN = path.join(__dirname, '..', '..', 'src', 'main.js');
 
-export function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+export function startServiceProcess(env: Record<string, string>, args: readonly string[] = []): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [MAIN, ...args], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

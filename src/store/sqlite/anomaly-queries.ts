@@ -73,6 +73,10 @@ export function anomaliesAfter(db: Database.Database, tenantId: string, afterSeq
   );
 }
 
+export function anomaliesSince(db: Database.Database, afterSeq: number, limit: number): Anomaly[] {
+  return (db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq > ? ORDER BY seq LIMIT ?`).all(afterSeq, limit) as AnomalyRow[]).map(toAnomaly);
+}
+
 export function lastAnomalySeq(db: Database.Database): number {
   return (db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM anomalies').get() as { seq: number }).seq;
 }

@@ -211,4 +211,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (tenant_id, webhook_id, id);
     `,
   },
+  {
+    version: 5,
+    description: 'fan-out progress of the events topic',
+    sql: `
+      -- How far the consumer has published committed events to the events topic, per readings
+      -- partition ('readings:<p>' -> offset) and for anomalies ('anomalies' -> seq). A consumer
+      -- that restarts republishes what lies between this and the watermark.
+      CREATE TABLE fanout_progress (
+        name TEXT PRIMARY KEY,
+        position INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

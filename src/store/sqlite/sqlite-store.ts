@@ -406,6 +406,45 @@ export class SqliteStore implements Store {
     return this.run(() => webhookQueries.recordDeliveryAttempt(this.db, deliveryId, outcome));
   }
 
+  readingEventsByIds(tenantId: string, eventIds: readonly string[]): Promise<PersistedReading[]> {
+    return this.run(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT device_id, stream_partition, stream_offset, event_id, ts, metrics FROM reading_events
+           WHERE tenant_id = ? AND event_id IN (SELECT value FROM json_each(?))`,
+        )
+        .all(tenantId, JSON.stringify(eventIds)) as { device_id: string; stream_partition: number; stream_offset: number; event_id: string; ts: number; metrics: string }[];
+      return rows.map((row) => ({
+        tenantId,
+        deviceId: row.device_id,
+        partition: row.stream_partition,
+        offset: row.stream_offset,
+        eventId: row.event_id,
+        timestamp: row.ts,
+        metrics: JSON.parse(row.metrics) as Metric[],
+      }));
+    });
+  }
+
+  fanoutProgress(): Promise<Map<string, number>> {
+    return this.run(() => new Map((this.db.prepare('SELECT name, position FROM fanout_progress').all() as { name: string; position: number }[]).map((row) => [row.name, row.position])));
+  }
+
+  recordFanoutProgress(positions: ReadonlyMap<string, number>): Promise<void> {
+    return this.run(() => {
+      const upsert = this.db.prepare(
+        'INSERT INTO fanout_progress (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = max(fanout_progress.position, excluded.position)',
+      );
+      this.db.transaction(() => {
+        for (const [name, position] of positions) upsert.run(name, position);
+      })();
+    });
+  }
+
+  anomaliesSince(afterSeq: number, limit: number): Promise<Anomaly[]> {
+    return this.run(() => anomalyQueries.anomaliesSince(this.db, afterSeq, limit));
+  }
+
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>> {
     return this.run(() => {
       const rows = this.db

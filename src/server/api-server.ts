@@ -1,0 +1,147 @@
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { GraphQLError, parse, specifiedRules, validate } from 'graphql';
+import type { Config } from '../config';
+import type { Caller } from '../domain/caller';
+import { createHttpIngestHandler } from '../ingest/http-ingest';
+import type { Logger } from '../logger';
+import type { GraphQLContext, Services } from '../resolvers/context';
+import { createLoaders } from '../resolvers/loaders';
+import { buildTelemetrySchema } from '../schema/build-schema';
+import type { Store } from '../store/store';
+import { ApiKeyAuthenticator, bearerToken } from './auth';
+import { depthLimit } from './depth-limit';
+import { createErrorFormatter } from './errors';
+import { createGraphQLHttpHandler } from './graphql-http';
+import { createHttpServer } from './http-server';
+import { createOidcVerifier, looksLikeJwt } from './oidc';
+import { checkCost, costLimitPlugin, maxAliasesRule } from './query-limits';
+import { RateGuard } from './rate-limit';
+import { attachWebSocketServer } from './websocket';
+
+export interface ApiServerOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Everything resolvers use except `keysRevoked`, which the server provides. */
+  readonly services: Omit<Services, 'keysRevoked'>;
+  readonly store: Store;
+  readonly health: () => Promise<object>;
+}
+
+export interface ApiServer {
+  readonly port: number;
+  readonly url: string;
+  readonly wsUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The API on one port: GraphQL over HTTP (Apollo Server) and over WebSocket (graphql-ws) on
+ * /graphql, POST /ingest and GET /healthz, with authentication, rate, cost and document limits.
+ */
+export async function startApiServer({ config, logger, services: base, store, health }: ApiServerOptions): Promise<ApiServer> {
+  const authenticator = new ApiKeyAuthenticator(store, { onTouchFailed: (error) => logger.warn({ err: error }, 'could not record API key use') });
+  let closeConnectionsOf: (keyIds: readonly string[]) => void = () => {};
+  const services: Services = {
+    ...base,
+    keysRevoked: (keyIds) => {
+      authenticator.forget(keyIds);
+      closeConnectionsOf(keyIds);
+    },
+  };
+  const contextFor = (caller: Caller): GraphQLContext => ({ caller, services, loaders: createLoaders(store, caller) });
+  const verifyToken = config.oidc ? await createOidcVerifier(config.oidc, (id) => store.tenantExists(id)) : undefined;
+  // API keys start with tk_; anything shaped like a JWT goes to the OIDC verifier when enabled.
+  const authenticate = (token: string | undefined) =>
+    token !== undefined && verifyToken && looksLikeJwt(token) ? verifyToken(token) : authenticator.authenticate(token);
+  const formatError = createErrorFormatter(logger, { hideSchemaHints: !config.introspection });
+  const schema = buildTelemetrySchema();
+  const validationRules = [depthLimit(config.limits.maxQueryDepth), maxAliasesRule(config.limits.maxAliases)];
+  const costSettings = { maxCost: config.limits.maxQueryCost, maxListSize: config.limits.maxPageSize };
+  const rateGuard = new RateGuard({ ratePerSecond: config.limits.ratePerSecond, burst: config.limits.rateBurst });
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    // Explicit, so behaviour does not depend on NODE_ENV (see production-defaults.ts).
+    introspection: config.introspection,
+    validationRules,
+    parseOptions: { maxTokens: config.limits.maxQueryTokens },
+    // Credentials travel only in the Authorization header (or connectionParams), which no
+    // cross-site page can set: CSRF prevention has nothing to protect (README, "GraphQL over HTTP").
+    csrfPrevention: false,
+    // Cache hints are unused (and cost ~40% on large lists); the landing page is Apollo Sandbox.
+    plugins: [
+      ApolloServerPluginCacheControlDisabled(),
+      costLimitPlugin(schema, costSettings),
+      config.introspection ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+    ],
+  });
+  await apollo.start();
+
+  const server = createHttpServer({
+    logger,
+    authenticate,
+    routes: {
+      graphql: createGraphQLHttpHandler({
+        apollo,
+        maxBodyBytes: config.limits.maxBodyBytes,
+        context: async (request) => {
+          const caller = await authenticate(bearerToken(request.headers.authorization));
+          if (!caller) {
+            throw new GraphQLError('send a valid API key as "Authorization: Bearer <key>"', {
+              extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+            });
+          }
+          const limited = rateGuard.checkGraphQL(caller);
+          if (limited) throw limited;
+          return contextFor(caller);
+        },
+      }),
+      ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes, admit: (caller) => rateGuard.check(caller) }),
+      health,
+    },
+  });
+  const websocket = attachWebSocketServer({
+    server,
+    path: '/graphql',
+    schema,
+    authenticate,
+    context: contextFor,
+    formatError,
+    maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
+    maxPayloadBytes: config.limits.maxBodyBytes,
+    maxConnectionsPerKey: config.limits.maxConnectionsPerKey,
+    logger,
+    admit: (caller) => rateGuard.check(caller),
+    parse: (source) => parse(source, { maxTokens: config.limits.maxQueryTokens }),
+    validate: (s, document) => validate(s, document, [...specifiedRules, ...validationRules]),
+    checkCost: (document, variables, operationName) => checkCost(schema, document, variables, operationName, costSettings),
+  });
+  closeConnectionsOf = (keyIds) => websocket.closeConnectionsOf(keyIds);
+
+  const address = await listen(server, config);
+  return {
+    ...address,
+    async close() {
+      await websocket.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await apollo.stop();
+    },
+  };
+}
+
+/** Listens on the configured host and port; returns the URLs clients should use. */
+export async function listen(server: import('node:http').Server, config: Pick<Config, 'port' | 'host'>): Promise<{ port: number; url: string; wsUrl: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  return { port, url: `http://${host}:${port}/graphql`, wsUrl: `ws://${host}:${port}/graphql` };
+}

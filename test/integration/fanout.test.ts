@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { rmSync } from 'node:fs';
+import { EventPublisher, type FanoutMessage } from '../../src/consumers/event-fanout';
+import { toEnvelope } from '../../src/domain/cloud-event';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
+import type { PartitionBatch } from '../../src/store/store';
+import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
+import { newDataDir } from '../support/server';
+
+const silent = { info: () => {}, warn: () => {}, error: () => {} };
+const reading = (eventId: string, timestamp: number, value: number) => ({ tenantId: 't', deviceId: 'd1', eventId, timestamp, metrics: [{ name: 'v', value }] });
+
+/** Everything on the events topic, decoded. */
+async function eventsTopic(stream: EmbeddedStream): Promise<FanoutMessage[]> {
+  const messages: FanoutMessage[] = [];
+  for (const partition of await stream.partitions('events')) {
+    for (const message of await stream.read('events', partition, 0, 10_000)) messages.push(JSON.parse(message.value) as FanoutMessage);
+  }
+  return messages;
+}
+
+describe('fan-out to the events topic', () => {
+  let dir: string;
+  let stream: EmbeddedStream;
+  let store: SqliteStore;
+
+  beforeEach(async () => {
+    dir = newDataDir();
+    stream = new EmbeddedStream({ file: path.join(dir, 'stream.db'), partitions: 2, synchronous: 'normal' });
+    store = new SqliteStore({ file: path.join(dir, 'telemetry.db') });
+    await store.ensureTenant('t', 'T');
+    await store.registerDevice('t', { id: 'd1', name: 'd1', tags: [] });
+  });
+  afterEach(async () => {
+    await stream.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('republishes, after a crash between commit and publication, exactly what was committed and not yet published', async () => {
+    // Three messages on the readings topic; the second is a re-send of the first event id.
+    const sent = [reading('e1', 1000, 1), reading('e1', 1000, 1), reading('e2', 2000, 500)];
+    const positions = await stream.produce('readings', sent.map((r) => ({ key: 't/d1', value: JSON.stringify(toEnvelope(r, 'io.telemetry')) })));
+    const partition = positions[0]!.partition;
+    await store.putAnomalyRule({ id: 'r', tenantId: 't', scope: { kind: 'tenant' }, metric: '*', zScore: null, min: null, max: 100, maxRatePerSecond: null, severity: 'WARNING', updatedAt: 0 });
+    // A consumer started (recording where publication stands), committed all three, then died
+    // before publishing anything.
+    await new EventPublisher(stream, store, silent, 'io.telemetry').recover(await stream.partitions('readings'));
+    expect(await eventsTopic(stream)).toEqual([]);
+    const slice: PartitionBatch = { partition, lastOffset: positions[2]!.offset, readings: sent.map((r, i) => ({ ...r, offset: positions[i]!.offset })), deadLetters: [] };
+    const applied = await store.applyBatch({ source: 'readings', partitions: [slice] });
+    expect(applied.anomalies).toHaveLength(1);
+
+    const publisher = new EventPublisher(stream, store, silent, 'io.telemetry');
+    await publisher.recover(await stream.partitions('readings'));
+    const published = await eventsTopic(stream);
+    const readings = published.flatMap((m) => (m.kind === 'readings' ? m.readings : []));
+    // e1 once (from the message that stored it), e2 once; the re-send is not an event.
+    expect(readings.map((r) => [r.eventId, r.offset])).toEqual([
+      ['e1', positions[0]!.offset],
+      ['e2', positions[2]!.offset],
+    ]);
+    expect(published.flatMap((m) => (m.kind === 'anomalies' ? m.anomalies : [])).map((a) => a.value)).toEqual([500]);
+    const progress = await store.fanoutProgress();
+    expect([progress.get(`readings:${partition}`), progress.get('anomalies')]).toEqual([positions[2]!.offset, applied.anomalies[0]!.seq]);
+
+    // Recovering again publishes nothing more.
+    await new EventPublisher(stream, store, silent, 'io.telemetry').recover(await stream.partitions('readings'));
+    expect(await eventsTopic(stream)).toHaveLength(published.length);
+  });
+
+  it('splits large batches into messages under the OCI Streaming size limit', async () => {
+    const publisher = new EventPublisher(stream, store, silent, 'io.telemetry');
+    const many = Array.from({ length: 8000 }, (_, i) => ({ ...reading(`m${i}`, i, i), partition: 0, offset: i }));
+    publisher.publish(many);
+    await publisher.flushed();
+    const sizes: number[] = [];
+    for (const partition of await stream.partitions('events')) for (const message of await stream.read('events', partition, 0, 10_000)) sizes.push(Buffer.byteLength(message.value));
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1024 * 1024);
+    const readings = (await eventsTopic(stream)).flatMap((m) => (m.kind === 'readings' ? m.readings : []));
+    expect(readings.map((r) => r.offset)).toEqual(many.map((r) => r.offset));
+  });
+});

@@ -1,0 +1,126 @@
+import { rmSync } from 'node:fs';
+import { print } from 'graphql';
+import {
+  AnomalyDetectedDocument,
+  IngestReadingsDocument,
+  ReadingAddedDocument,
+  ReadingsDocument,
+  RegisterDeviceDocument,
+  SetAnomalyRuleDocument,
+  type ReadingAddedSubscription,
+} from '../generated/graphql';
+import { eventually, newDataDir, randomKey } from '../support/server';
+import { killHard, startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service-process';
+import { connect, subscribe } from '../support/ws-client';
+
+const DEVICES = ['split-0', 'split-1', 'split-2'];
+
+async function post<T>(url: string, key: string, document: { kind: string }, variables: unknown): Promise<{ data?: T; errors?: unknown[] }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query: print(document as never), variables }),
+  });
+  return (await response.json()) as { data?: T; errors?: unknown[] };
+}
+
+/**
+ * Split roles on one machine: two API processes and one consumer process sharing the
+ * embedded stream and database files, as they would share OCI Streaming and Autonomous
+ * Database. Every process is started exactly as `npm start -- --role ...` starts it.
+ */
+describe('running split by role', () => {
+  const dataDir = newDataDir();
+  const key = randomKey();
+  const env = { TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key, TELEMETRY_CONSUMER_BATCH_SIZE: '100', TELEMETRY_STREAM_SYNC: 'normal' };
+  let consumer: ServiceProcess;
+  let apiA: ServiceProcess;
+  let apiB: ServiceProcess;
+
+  beforeAll(async () => {
+    // The first API node registers the admin key; the second finds it.
+    apiA = await startServiceProcess(env, ['--role', 'api']);
+    apiB = await startServiceProcess(env, ['--role', 'api']);
+    consumer = await startServiceProcess(env, ['--role', 'consumer']);
+    for (const id of DEVICES) await post(apiA.url, key, RegisterDeviceDocument, { input: { id } });
+  });
+  afterAll(async () => {
+    await Promise.all([apiA, apiB, consumer].map((service) => stopGracefully(service)));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('delivers to a subscriber on API node B the readings and anomalies ingested through node A', async () => {
+    expect(await (await fetch(consumer.url)).json()).toMatchObject({ status: 'ok', role: 'consumer' });
+    await post(apiA.url, key, SetAnomalyRuleDocument, { input: { deviceId: 'split-0', zScore: null, max: 100 } });
+    const client = connect(apiB.url.replace(/^http/, 'ws'), key);
+    const readings = subscribe(client, ReadingAddedDocument, { deviceIds: DEVICES });
+    const anomalies = subscribe(client, AnomalyDetectedDocument, {});
+    await new Promise((resolve) => setTimeout(resolve, 300)); // both subscriptions registered on B
+    const now = Date.now() - 10_000;
+    const result = await post<{ ingestReadings: { acceptedCount: number } }>(apiA.url, key, IngestReadingsDocument, {
+      readings: [
+        { deviceId: 'split-0', timestamp: new Date(now).toISOString(), metrics: [{ name: 'pressure', value: 150 }] },
+        { deviceId: 'split-1', timestamp: new Date(now).toISOString(), metrics: [{ name: 'pressure', value: 50 }] },
+      ],
+    });
+    expect(result.data?.ingestReadings.acceptedCount).toBe(2);
+    const received = await eventually(() => (readings.received.length >= 2 ? readings.received : undefined), 15_000, 'readings on node B');
+    expect(received.map((r) => [r.data!.readingAdded.deviceId, r.data!.readingAdded.metrics[0]!.value]).sort()).toEqual([
+      ['split-0', 150],
+      ['split-1', 50],
+    ]);
+    const anomaly = await eventually(() => anomalies.received[0]?.data?.anomalyDetected, 15_000, 'anomaly on node B');
+    expect(anomaly).toMatchObject({ deviceId: 'split-0', kind: 'THRESHOLD', value: 150 });
+    await client.dispose();
+  });
+
+  it('loses nothing when the consumer is killed: every acknowledged reading is stored once and reaches the subscriber on B once, in order', async () => {
+    const client = connect(apiB.url.replace(/^http/, 'ws'), key);
+    const live = subscribe(client, ReadingAddedDocument, { deviceIds: DEVICES, metric: 'seq' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const acknowledged: string[] = [];
+    let timestamp = Date.now() - 3_600_000;
+    let sending = true;
+    const sender = (async () => {
+      while (sending) {
+        const readings = Array.from({ length: 15 }, (_, i) => ({ deviceId: DEVICES[i % DEVICES.length]!, timestamp: timestamp + i, metrics: [{ name: 'seq', value: timestamp + i }] }));
+        timestamp += 15;
+        const body = await post<{ ingestReadings: { accepted: { eventId: string }[] } }>(apiA.url, key, IngestReadingsDocument, { readings });
+        acknowledged.push(...(body.data?.ingestReadings.accepted.map((a) => a.eventId) ?? []));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+
+    await eventually(() => (acknowledged.length > 300 ? true : undefined), 20_000, 'readings flowing');
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 200)));
+    await killHard(consumer);
+    // The API nodes keep accepting while the consumer is down: the stream buffers.
+    const atKill = acknowledged.length;
+    await eventually(() => (acknowledged.length > atKill + 150 ? true : undefined), 20_000, 'ingest continues without a consumer');
+    consumer = await startServiceProcess(env, ['--role', 'consumer']);
+    await eventually(() => (acknowledged.length > atKill + 450 ? true : undefined), 20_000, 'readings flowing after the restart');
+    sending = false;
+    await sender;
+
+    const expected = new Set(acknowledged);
+    const eventIds = () => live.received.map((r) => (r.data as ReadingAddedSubscription).readingAdded.eventId);
+    await eventually(() => (eventIds().filter((id) => expected.has(id)).length >= expected.size ? true : undefined), 30_000, 'every reading delivered on B');
+    const delivered = eventIds();
+    expect(new Set(delivered).size).toBe(delivered.length); // no duplicate
+    expect(delivered.filter((id) => expected.has(id)).length).toBe(expected.size); // no gap
+    // Per device, in the order ingested.
+    for (const device of DEVICES) {
+      const values = live.received.map((r) => (r.data as ReadingAddedSubscription).readingAdded).filter((r) => r.deviceId === device).map((r) => r.metrics[0]!.value);
+      expect(values).toEqual([...values].sort((a, b) => a - b));
+    }
+    // Stored exactly once.
+    let stored = 0;
+    for (const deviceId of DEVICES) {
+      const page = await post<{ readings: { edges: unknown[] } }>(apiB.url, key, ReadingsDocument, { deviceId, metric: 'seq', first: 1000 });
+      stored += page.data!.readings.edges.length;
+    }
+    expect(stored).toBe(expected.size);
+    await client.dispose();
+  });
+});
