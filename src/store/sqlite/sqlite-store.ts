@@ -93,6 +93,25 @@ const toDeadLetter = (row: DeadLetterRow): DeadLetter => ({
   replayedAt: row.replayed_at,
 });
 
+interface EventRow {
+  device_id: string;
+  stream_partition: number;
+  stream_offset: number;
+  event_id: string;
+  ts: number;
+  metrics: string;
+}
+
+const toPersistedReading = (tenantId: string, row: EventRow): PersistedReading => ({
+  tenantId,
+  deviceId: row.device_id,
+  partition: row.stream_partition,
+  offset: row.stream_offset,
+  eventId: row.event_id,
+  timestamp: row.ts,
+  metrics: JSON.parse(row.metrics) as Metric[],
+});
+
 /** SQLite codes that clear up on their own: locks held by another connection, full disk, I/O. */
 const RETRYABLE_SQLITE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/;
 
@@ -291,25 +310,8 @@ export class SqliteStore implements Store {
       for (const [partition, after] of [...query.after].sort((a, b) => a[0] - b[0])) {
         const remaining = query.limit - events.length;
         if (remaining <= 0) break;
-        const rows = statement.all(query.tenantId, devices, partition, after, remaining) as {
-          device_id: string;
-          stream_partition: number;
-          stream_offset: number;
-          event_id: string;
-          ts: number;
-          metrics: string;
-        }[];
-        for (const row of rows) {
-          events.push({
-            tenantId: query.tenantId,
-            deviceId: row.device_id,
-            partition: row.stream_partition,
-            offset: row.stream_offset,
-            eventId: row.event_id,
-            timestamp: row.ts,
-            metrics: JSON.parse(row.metrics) as Metric[],
-          });
-        }
+        const rows = statement.all(query.tenantId, devices, partition, after, remaining) as EventRow[];
+        for (const row of rows) events.push(toPersistedReading(query.tenantId, row));
       }
       return events;
     });
@@ -413,16 +415,8 @@ export class SqliteStore implements Store {
           `SELECT device_id, stream_partition, stream_offset, event_id, ts, metrics FROM reading_events
            WHERE tenant_id = ? AND event_id IN (SELECT value FROM json_each(?))`,
         )
-        .all(tenantId, JSON.stringify(eventIds)) as { device_id: string; stream_partition: number; stream_offset: number; event_id: string; ts: number; metrics: string }[];
-      return rows.map((row) => ({
-        tenantId,
-        deviceId: row.device_id,
-        partition: row.stream_partition,
-        offset: row.stream_offset,
-        eventId: row.event_id,
-        timestamp: row.ts,
-        metrics: JSON.parse(row.metrics) as Metric[],
-      }));
+        .all(tenantId, JSON.stringify(eventIds)) as EventRow[];
+      return rows.map((row) => toPersistedReading(tenantId, row));
     });
   }
 
