@@ -3,7 +3,7 @@ import { fromEnvelope } from '../domain/cloud-event';
 import type { PersistedReading } from '../domain/reading';
 import { DEFAULT_RETRY_POLICY, retry } from '../domain/retry';
 import type { Store } from '../store/store';
-import type { Stream } from '../stream/stream';
+import type { Stream, StreamTail } from '../stream/stream';
 import type { DetectionEvents, PersisterLogger } from './reading-persister';
 
 /**
@@ -151,7 +151,7 @@ export interface FanoutTargets {
 
 /** API side: tails every partition of the events topic from its end and feeds the hubs. */
 export class EventTail {
-  private readonly next = new Map<number, number>();
+  private readonly tails: StreamTail[] = [];
   private running = false;
   private loop: Promise<void> | undefined;
 
@@ -163,7 +163,7 @@ export class EventTail {
   ) {}
 
   async start(): Promise<void> {
-    for (const [partition, end] of await this.stream.endOffsets('events')) this.next.set(partition, end);
+    for (const partition of await this.stream.partitions('events')) this.tails.push(await this.stream.openTail('events', partition));
     this.running = true;
     this.loop = this.run();
   }
@@ -177,10 +177,9 @@ export class EventTail {
     while (this.running) {
       let delivered = 0;
       try {
-        for (const [partition, from] of this.next) {
-          const messages = await this.stream.read('events', partition, from, 500);
+        for (const tail of this.tails) {
+          const messages = await tail.next(500);
           for (const message of messages) this.dispatch(message.value);
-          if (messages.length > 0) this.next.set(partition, messages[messages.length - 1]!.offset + 1);
           delivered += messages.length;
         }
       } catch (error) {

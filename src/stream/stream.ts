@@ -26,19 +26,29 @@ export interface StreamMessage extends RecordPosition {
   readonly timestamp: number;
 }
 
+export interface StreamTail {
+  /** Up to `limit` messages following those returned before; empty when none are new. */
+  next(limit: number): Promise<StreamMessage[]>;
+}
+
 export interface Stream {
   /** Partition ids of a topic, ascending. */
   partitions(topic: TopicName): Promise<readonly number[]>;
   /**
-   * Appends records and resolves only once they are durable, with each record's position
-   * in input order. All-or-nothing: on failure none of the records is visible.
-   * Rejects with a retryable BackendError when the stream is unavailable or full.
+   * Appends records and resolves only once they are all durable, with each record's position
+   * in input order. Rejects with a BackendError (retryable when the stream is unavailable or
+   * throttling) if any record could not be appended; some of the others may then have been
+   * appended (the embedded log is all-or-nothing, OCI Streaming is not), which consumers
+   * absorb by event-id deduplication.
    */
   produce(topic: TopicName, records: readonly ProduceRecord[]): Promise<RecordPosition[]>;
   /** Up to `limit` messages of one partition with offset >= fromOffset, in offset order. */
   read(topic: TopicName, partition: number, fromOffset: number, limit: number): Promise<StreamMessage[]>;
-  /** The offset the next message of each partition will get (0 for an empty partition). */
-  endOffsets(topic: TopicName): Promise<ReadonlyMap<number, number>>;
+  /**
+   * A live reader of one partition: it returns only messages appended after this call, in
+   * offset order (API nodes tail the events topic this way).
+   */
+  openTail(topic: TopicName, partition: number): Promise<StreamTail>;
   /** Records that `group` has processed `partition` up to and including `offset`. */
   commit(group: string, topic: TopicName, partition: number, offset: number): Promise<void>;
   /** The last offset `group` committed for `partition`, or undefined if none. */

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { BackendError } from '../../domain/errors';
-import type { ProduceRecord, RecordPosition, Stream, StreamMessage, TopicName } from '../stream';
+import type { ProduceRecord, RecordPosition, Stream, StreamMessage, StreamTail, TopicName } from '../stream';
 import { Partitioner } from './partitioner';
 
 export interface EmbeddedStreamOptions {
@@ -159,6 +159,19 @@ export class EmbeddedStream implements Stream {
     return rows.map((row) => ({ partition, offset: row.position - partition * OFFSET_SPAN, key: row.key, value: row.value, timestamp: row.ts }));
   }
 
+  async openTail(topic: TopicName, partition: number): Promise<StreamTail> {
+    this.checkPartition(topic, partition);
+    let next = (await this.endOffsets(topic)).get(partition) ?? 0;
+    return {
+      next: async (limit) => {
+        const messages = await this.read(topic, partition, next, limit);
+        if (messages.length > 0) next = messages[messages.length - 1]!.offset + 1;
+        return messages;
+      },
+    };
+  }
+
+  /** The offset the next message of each partition will get (0 for an empty partition). */
   async endOffsets(topic: TopicName): Promise<ReadonlyMap<number, number>> {
     const rows = this.db.prepare('SELECT partition, next_offset FROM partition_heads WHERE topic = ? ORDER BY partition').all(topic) as { partition: number; next_offset: number }[];
     return new Map(rows.map((row) => [row.partition, row.next_offset]));
