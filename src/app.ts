@@ -23,6 +23,8 @@ import { TelemetryError } from './domain/errors';
 import { SqliteStore } from './store/sqlite/sqlite-store';
 import type { Store } from './store/store';
 import { EmbeddedStream } from './stream/embedded/embedded-stream';
+import { ociAuthentication } from './stream/oci/oci-auth';
+import { OciStream } from './stream/oci/oci-stream';
 
 /**
  * The composition root: the ONE place that picks implementations (embedded SQLite store and
@@ -44,7 +46,17 @@ export function openStore(config: Config): SqliteStore {
   return new SqliteStore({ file: storeFile(config) });
 }
 
-export function openStream(config: Config): EmbeddedStream {
+/** The stream: OCI Streaming when configured (TELEMETRY_STREAM=oci), the embedded log otherwise. */
+export async function openStream(config: Config): Promise<Stream> {
+  const oci = config.stream.oci;
+  if (oci) {
+    return new OciStream({
+      messagesEndpoint: oci.messagesEndpoint,
+      streamIds: { readings: oci.readingsStreamId, events: oci.eventsStreamId },
+      partitions: config.partitions,
+      auth: await ociAuthentication(oci),
+    });
+  }
   mkdirSync(config.dataDir, { recursive: true });
   return new EmbeddedStream({ file: streamFile(config), partitions: config.partitions, synchronous: config.stream.synchronous });
 }
@@ -98,7 +110,7 @@ export interface ConsumerOutputs {
  */
 export async function startConsumer(config: Config, outputs: ConsumerOutputs, logger: Logger): Promise<ConsumerRuntime> {
   const store = openStore(config);
-  const stream = openStream(config);
+  const stream = await openStream(config);
   const webhooks = new WebhookDeliverer(
     store,
     {
@@ -128,7 +140,10 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     eventTypePrefix: config.eventTypePrefix,
   });
   await persister.start();
+  // The embedded log trims itself here; OCI Streaming keeps messages for the stream's own
+  // retention period (set when the stream is created).
   const retention = setInterval(() => {
+    if (!(stream instanceof EmbeddedStream)) return;
     try {
       const deleted = stream.deleteOlderThan(Date.now() - config.stream.retentionMs);
       if (deleted > 0) logger.info({ deleted }, 'stream retention removed old messages');
@@ -191,7 +206,7 @@ interface Fanout {
 export async function startApp(config: Config, logger: Logger, role: Role = 'all'): Promise<RunningApp> {
   if (role === 'consumer') return startConsumerRole(config, logger);
   const store = openStore(config);
-  const stream = openStream(config);
+  const stream = await openStream(config);
   const generatedAdminKey = await bootstrapAdminKey(store, config);
   const hub = new ReadingHub();
   const anomalyHub = new TenantHub<Anomaly>();
@@ -291,7 +306,7 @@ async function eventsTopicTail(stream: Stream, logger: Logger, hubs: Hubs): Prom
  */
 async function startConsumerRole(config: Config, logger: Logger): Promise<RunningApp> {
   const store = openStore(config);
-  const stream = openStream(config);
+  const stream = await openStream(config);
   const publisher = new EventPublisher(stream, store, logger, config.eventTypePrefix);
   await publisher.recover(await stream.partitions('readings'));
   const runtime = await startConsumer(config, { readings: (readings) => publisher.publish(readings), events: (events) => publisher.publish([], events) }, logger);

@@ -49,6 +49,13 @@ const schema = z.object({
   TELEMETRY_WEBHOOK_RETRY_BASE_MS: integer(1, 3_600_000).default(2000),
   TELEMETRY_WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),
+  TELEMETRY_STREAM: z.enum(['embedded', 'oci'], 'must be "embedded" or "oci"').default('embedded'),
+  TELEMETRY_OCI_MESSAGES_ENDPOINT: z.string().url('must be a URL').optional(),
+  TELEMETRY_OCI_READINGS_STREAM_OCID: z.string().regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)').optional(),
+  TELEMETRY_OCI_EVENTS_STREAM_OCID: z.string().regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)').optional(),
+  TELEMETRY_OCI_AUTH: z.enum(['config-file', 'instance-principal', 'resource-principal'], 'must be config-file, instance-principal or resource-principal').default('config-file'),
+  TELEMETRY_OCI_CONFIG_FILE: z.string().min(1).optional(),
+  TELEMETRY_OCI_PROFILE: z.string().min(1).default('DEFAULT'),
   TELEMETRY_STREAM_SYNC: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
   TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
   TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
@@ -98,6 +105,8 @@ export interface Config {
   readonly stream: {
     readonly synchronous: 'full' | 'normal';
     readonly retentionMs: number;
+    /** OCI Streaming instead of the embedded log; undefined for the embedded log. */
+    readonly oci: OciStreamSettings | undefined;
   };
   readonly consumer: {
     readonly batchSize: number;
@@ -125,6 +134,16 @@ export interface Config {
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
+export interface OciStreamSettings {
+  readonly messagesEndpoint: string;
+  readonly readingsStreamId: string;
+  readonly eventsStreamId: string;
+  readonly auth: 'config-file' | 'instance-principal' | 'resource-principal';
+  /** For config-file authentication; the SDK's default (~/.oci/config) when undefined. */
+  readonly configFile: string | undefined;
+  readonly profile: string;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -149,6 +168,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const v = parsed.data;
+  if (v.TELEMETRY_STREAM === 'oci') {
+    const missing = (['TELEMETRY_OCI_MESSAGES_ENDPOINT', 'TELEMETRY_OCI_READINGS_STREAM_OCID', 'TELEMETRY_OCI_EVENTS_STREAM_OCID'] as const).filter((name) => v[name] === undefined);
+    if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when TELEMETRY_STREAM=oci`));
+  }
   const oidcVariables = [v.TELEMETRY_OIDC_ISSUER, v.TELEMETRY_OIDC_JWKS_URL, v.TELEMETRY_OIDC_AUDIENCE];
   if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
     throw new ConfigError(['TELEMETRY_OIDC_ISSUER, TELEMETRY_OIDC_JWKS_URL and TELEMETRY_OIDC_AUDIENCE: set all three to enable OIDC sign-in, or none']);
@@ -179,7 +202,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxFutureSkewMs: v.TELEMETRY_MAX_FUTURE_SKEW_SECONDS * 1000,
       maxAgeMs: v.TELEMETRY_MAX_READING_AGE_DAYS * 86_400_000,
     },
-    stream: { synchronous: v.TELEMETRY_STREAM_SYNC, retentionMs: v.TELEMETRY_STREAM_RETENTION_HOURS * 3_600_000 },
+    stream: {
+      synchronous: v.TELEMETRY_STREAM_SYNC,
+      retentionMs: v.TELEMETRY_STREAM_RETENTION_HOURS * 3_600_000,
+      oci:
+        v.TELEMETRY_STREAM === 'oci'
+          ? {
+              messagesEndpoint: v.TELEMETRY_OCI_MESSAGES_ENDPOINT!,
+              readingsStreamId: v.TELEMETRY_OCI_READINGS_STREAM_OCID!,
+              eventsStreamId: v.TELEMETRY_OCI_EVENTS_STREAM_OCID!,
+              auth: v.TELEMETRY_OCI_AUTH,
+              configFile: v.TELEMETRY_OCI_CONFIG_FILE,
+              profile: v.TELEMETRY_OCI_PROFILE,
+            }
+          : undefined,
+    },
     consumer: { batchSize: v.TELEMETRY_CONSUMER_BATCH_SIZE, pollIntervalMs: v.TELEMETRY_CONSUMER_POLL_MS },
     liveness: { defaultHeartbeatTimeoutMs: v.TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS * 1000, checkIntervalMs: v.TELEMETRY_LIVENESS_CHECK_MS },
     webhooks: {

@@ -22,8 +22,6 @@ export interface ReadingPersisterOptions {
   /** Receives the anomalies and device status changes a batch committed, after the commit. */
   readonly publishEvents?: (events: DetectionEvents) => void;
   readonly logger: PersisterLogger;
-  /** Consumer group name for the stream's committed offsets. @default 'persister' */
-  readonly group?: string;
   /** Most messages read from one partition per round. @default 5000 */
   readonly batchSize?: number;
   /** Sleep between empty polls, ms (a wake() ends it early). @default 10 */
@@ -36,8 +34,6 @@ export interface ReadingPersisterOptions {
   readonly lingerMs?: number;
   readonly eventTypePrefix: string;
   readonly retryPolicy?: RetryPolicy;
-  /** Most often the stream's group offsets are written, ms. @default 1000 */
-  readonly streamCommitIntervalMs?: number;
 }
 
 export interface DetectionEvents {
@@ -60,8 +56,7 @@ const SOURCE = 'readings';
  * Stream -> store, exactly-once in effect. Each round reads a batch from every partition and
  * applies all of them in ONE store transaction together with the partitions' watermarks;
  * only after the commit are the new readings published. Resumes from the database
- * watermark (not the stream's committed offset), so a crash between the database commit and
- * the stream commit replays nothing twice. Poison goes to dead letters; a failing database
+ * watermark, the one record of progress, so a crash at any point replays nothing twice. Poison goes to dead letters; a failing database
  * is retried with backoff and jitter while the stream buffers.
  */
 export class ReadingPersister {
@@ -70,8 +65,6 @@ export class ReadingPersister {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private stats = { appliedReadings: 0, deadLetters: 0, duplicates: 0, retries: 0 };
-  private readonly uncommitted = new Map<number, number>();
-  private lastStreamCommit = 0;
 
   constructor(private readonly options: ReadingPersisterOptions) {}
 
@@ -94,7 +87,6 @@ export class ReadingPersister {
     this.running = false;
     this.wake();
     await this.loop;
-    await this.commitStreamOffsets();
   }
 
   snapshot(): PersisterStats {
@@ -129,7 +121,7 @@ export class ReadingPersister {
     });
   }
 
-  /** One read-apply-publish-commit round; false when every partition was empty. */
+  /** One read-apply-publish round; false when every partition was empty. */
   async round(): Promise<boolean> {
     const { stream } = this.options;
     const slices: PartitionBatch[] = [];
@@ -144,27 +136,8 @@ export class ReadingPersister {
     this.stats.deadLetters += slices.reduce((sum, slice) => sum + slice.deadLetters.length, 0);
     this.options.publish(persisted);
     if (events.anomalies.length > 0 || events.statusChanges.length > 0) this.options.publishEvents?.(events);
-    for (const slice of slices) {
-      this.next.set(slice.partition, slice.lastOffset + 1);
-      this.uncommitted.set(slice.partition, slice.lastOffset);
-    }
-    if (Date.now() - this.lastStreamCommit >= (this.options.streamCommitIntervalMs ?? 1000)) await this.commitStreamOffsets();
+    for (const slice of slices) this.next.set(slice.partition, slice.lastOffset + 1);
     return true;
-  }
-
-  /**
-   * The stream's group offsets are informational (monitoring, retention): the database
-   * watermark is the source of truth. So they are written at most once per interval, not per
-   * round: each is a write transaction on the log the API thread appends to.
-   */
-  private async commitStreamOffsets(): Promise<void> {
-    this.lastStreamCommit = Date.now();
-    for (const [partition, offset] of this.uncommitted) {
-      await this.options.stream.commit(this.options.group ?? 'persister', 'readings', partition, offset).catch((error: unknown) => {
-        this.options.logger.warn({ err: error, partition }, 'stream offset commit failed');
-      });
-    }
-    this.uncommitted.clear();
   }
 
   private async decode(partition: number, messages: StreamMessage[]): Promise<PartitionBatch> {

@@ -49,9 +49,5 @@ export interface Stream {
    * offset order (API nodes tail the events topic this way).
    */
   openTail(topic: TopicName, partition: number): Promise<StreamTail>;
-  /** Records that `group` has processed `partition` up to and including `offset`. */
-  commit(group: string, topic: TopicName, partition: number, offset: number): Promise<void>;
-  /** The last offset `group` committed for `partition`, or undefined if none. */
-  committed(group: string, topic: TopicName, partition: number): Promise<number | undefined>;
   close(): Promise<void>;
 }

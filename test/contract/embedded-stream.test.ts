@@ -19,6 +19,20 @@ describeStreamContract('embedded SQLite log', async (partitions) => {
 });
 
 describe('embedded log specifics', () => {
+  it('stores consumer-group offsets per group and partition (informational: the database watermark is the truth)', async () => {
+    const dir = newDataDir();
+    const stream = new EmbeddedStream({ file: path.join(dir, 'stream.db'), partitions: 4 });
+    expect(await stream.committed('persister', 'readings', 1)).toBeUndefined();
+    await stream.commit('persister', 'readings', 1, 41);
+    await stream.commit('persister', 'readings', 1, 42);
+    await stream.commit('audit', 'readings', 1, 7);
+    expect(await stream.committed('persister', 'readings', 1)).toBe(42);
+    expect(await stream.committed('audit', 'readings', 1)).toBe(7);
+    expect(await stream.committed('persister', 'readings', 2)).toBeUndefined();
+    await stream.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('refuses to open an existing log with another partition count', async () => {
     const dir = newDataDir();
     const file = path.join(dir, 'stream.db');

@@ -94,16 +94,6 @@ export function describeStreamContract(name: string, create: (partitions: number
       }
     });
 
-    it('stores consumer-group offsets per group and partition', async () => {
-      expect(await harness.stream.committed('persister', 'readings', 1)).toBeUndefined();
-      await harness.stream.commit('persister', 'readings', 1, 41);
-      await harness.stream.commit('persister', 'readings', 1, 42);
-      await harness.stream.commit('audit', 'readings', 1, 7);
-      expect(await harness.stream.committed('persister', 'readings', 1)).toBe(42);
-      expect(await harness.stream.committed('audit', 'readings', 1)).toBe(7);
-      expect(await harness.stream.committed('persister', 'readings', 2)).toBeUndefined();
-    });
-
     it('keeps topics apart', async () => {
       await harness.stream.produce('events', [{ key: 'x', value: 'event' }]);
       for (const partition of await harness.stream.partitions('readings')) expect(await harness.stream.read('readings', partition, 0, 10)).toEqual([]);

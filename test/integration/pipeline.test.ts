@@ -10,20 +10,61 @@ import {
 } from '../generated/graphql';
 import { connect, subscribe } from '../support/ws-client';
 import { eventually, startTestServer, type TestServer } from '../support/server';
+import { startStreamingStandin, type StreamingStandin } from '../support/oci-streaming-standin';
+import { createOciTestIdentity } from '../support/oci-test-auth';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-describe('end-to-end pipeline on embedded defaults', () => {
+/**
+ * The pipeline end to end, once per stream backend: the embedded log, and OCI Streaming
+ * through the real oci-streaming client against the local stand-in of its REST API.
+ */
+interface Backend {
+  readonly env: Record<string, string>;
+  /** Messages the backend received through its own API (proves the test used it). */
+  readonly produceCalls: () => number | undefined;
+  close(): Promise<void>;
+}
+
+const BACKENDS: [string, () => Promise<Backend>][] = [
+  ['on embedded defaults', async () => ({ env: {}, produceCalls: () => undefined, close: async () => {} })],
+  [
+    'on OCI Streaming (local stand-in)',
+    async () => {
+      const identity = createOciTestIdentity();
+      const standin: StreamingStandin = await startStreamingStandin({ partitions: 4, keyId: identity.keyId, publicKeyPem: identity.publicKeyPem });
+      return {
+        env: {
+          TELEMETRY_STREAM: 'oci',
+          TELEMETRY_OCI_MESSAGES_ENDPOINT: standin.endpoint,
+          TELEMETRY_OCI_READINGS_STREAM_OCID: 'ocid1.stream.oc1.eu-frankfurt-1.readings',
+          TELEMETRY_OCI_EVENTS_STREAM_OCID: 'ocid1.stream.oc1.eu-frankfurt-1.events',
+          TELEMETRY_OCI_CONFIG_FILE: identity.configFile,
+        },
+        produceCalls: () => standin.calls.get('POST messages') ?? 0,
+        close: () => standin.close(),
+      };
+    },
+  ],
+];
+
+describe.each(BACKENDS)('end-to-end pipeline %s', (_name, backend) => {
   let server: TestServer;
+  let stream: Backend;
   const base = Date.now() - 60_000;
 
   beforeAll(async () => {
-    server = await startTestServer();
+    stream = await backend();
+    server = await startTestServer(stream.env);
     for (const id of ['boiler-1', 'boiler-2', 'fridge-1']) {
       await server.ok(RegisterDeviceDocument, { input: { id, name: `Device ${id}`, tags: id.startsWith('boiler') ? ['heating'] : ['cold'] } });
     }
   });
-  afterAll(() => server.close());
+  afterAll(async () => {
+    await server.close();
+    await stream.close();
+  });
+
 
   it('delivers readings ingested by mutation and by POST /ingest to subscribers, after they are stored', async () => {
     const client = connect(server.app.wsUrl, server.adminKey);
@@ -151,5 +192,11 @@ describe('end-to-end pipeline on embedded defaults', () => {
       expect(times).toEqual([...times].sort((a, b) => a - b)); // per-device order
     }
     expect(received.every((r) => r.metrics.length === 1 && r.metrics[0]!.name === 'seq')).toBe(true);
+  });
+
+  // Last: by now every test above has produced.
+  it('went through the configured stream backend', () => {
+    const calls = stream.produceCalls();
+    if (calls !== undefined) expect(calls).toBeGreaterThan(0);
   });
 });

@@ -1,0 +1,155 @@
+import * as common from 'oci-common';
+import { StreamClient, models } from 'oci-streaming';
+import { BackendError } from '../../domain/errors';
+import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../../domain/retry';
+import { TokenBuckets } from '../../domain/token-bucket';
+import type { ProduceRecord, RecordPosition, Stream, StreamMessage, StreamTail, TopicName } from '../stream';
+import { planPutRequests, MAX_GET_MESSAGES } from './limits';
+
+export interface OciStreamOptions {
+  /** The stream pool's messages endpoint, e.g. https://cell-1.streaming.eu-frankfurt-1.oci.oraclecloud.com */
+  readonly messagesEndpoint: string;
+  /** Stream OCID per topic. */
+  readonly streamIds: Readonly<Record<TopicName, string>>;
+  /** Partitions of each stream (set when the streams are created; TELEMETRY_PARTITIONS). */
+  readonly partitions: number;
+  readonly auth: common.AuthenticationDetailsProvider;
+  readonly retryPolicy?: RetryPolicy;
+  /** GetMessages calls per second per partition: OCI allows 5. @default 5 */
+  readonly readsPerSecondPerPartition?: number;
+}
+
+/** HTTP statuses worth retrying: throttling and the service's own failures. */
+const isRetryable = (error: unknown): boolean => {
+  const status = (error as { statusCode?: unknown }).statusCode;
+  if (typeof status === 'number') return status === 429 || status >= 500 || status === -1;
+  return error instanceof TypeError || (error as { code?: unknown }).code !== undefined; // network failures
+};
+
+const encode = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+const decode = (base64: string | undefined | null) => (base64 ? Buffer.from(base64, 'base64').toString('utf8') : '');
+
+/**
+ * The Stream port on OCI Streaming through the official SDK (oci-streaming): PutMessages in
+ * requests under the 1 MB limits, GetMessages with AT_OFFSET partition cursors (reused while
+ * reading forward), LATEST cursors for live tails. Throttling (429) and 5xx are retried here
+ * with exponential backoff and full jitter (the SDK's own retries are off, so there is one
+ * policy), and reads are paced to the 5 GetMessages per second per partition budget.
+ */
+export class OciStream implements Stream {
+  private readonly client: StreamClient;
+  private readonly cursors = new Map<string, { nextOffset: number; cursor: string }>();
+  private readonly readBudget: TokenBuckets;
+
+  constructor(private readonly options: OciStreamOptions) {
+    this.client = new StreamClient({ authenticationDetailsProvider: options.auth }, { retryConfiguration: common.NoRetryConfigurationDetails });
+    this.client.endpoint = options.messagesEndpoint;
+    const rate = options.readsPerSecondPerPartition ?? 5;
+    this.readBudget = new TokenBuckets({ ratePerSecond: rate, burst: rate });
+  }
+
+  async partitions(_topic: TopicName): Promise<readonly number[]> {
+    return Array.from({ length: this.options.partitions }, (_, i) => i);
+  }
+
+  async produce(topic: TopicName, records: readonly ProduceRecord[]): Promise<RecordPosition[]> {
+    const positions = new Array<RecordPosition | undefined>(records.length);
+    for (const request of planPutRequests(records)) {
+      let pending = request; // indexes into records
+      await this.call(`PutMessages ${topic}`, async () => {
+        const response = await this.client.putMessages({
+          streamId: this.options.streamIds[topic],
+          putMessagesDetails: { messages: pending.map((i) => ({ key: encode(records[i]!.key), value: encode(records[i]!.value) })) },
+        });
+        const failed: number[] = [];
+        response.putMessagesResult.entries.forEach((entry, j) => {
+          if (entry.error) failed.push(pending[j]!);
+          else positions[pending[j]!] = { partition: Number(entry.partition), offset: Number(entry.offset) };
+        });
+        if (failed.length > 0) {
+          // Entries fail one by one (throttling, mostly): send only those again.
+          const first = response.putMessagesResult.entries.find((entry) => entry.error)!;
+          pending = failed;
+          throw Object.assign(new Error(`${failed.length} messages refused: ${first.error} ${first.errorMessage ?? ''}`), { statusCode: first.error === 'Throttled' ? 429 : 500 });
+        }
+      });
+    }
+    return positions as RecordPosition[];
+  }
+
+  async read(topic: TopicName, partition: number, fromOffset: number, limit: number): Promise<StreamMessage[]> {
+    this.checkPartition(partition);
+    const key = `${topic}/${partition}`;
+    const cached = this.cursors.get(key);
+    const cursor = cached && cached.nextOffset === fromOffset ? cached.cursor : await this.createCursor(topic, partition, models.CreateCursorDetails.Type.AtOffset, fromOffset);
+    const { messages, nextCursor } = await this.getMessages(topic, partition, cursor, limit);
+    const fresh = messages.filter((message) => message.offset >= fromOffset);
+    this.cursors.set(key, { nextOffset: fresh.length > 0 ? fresh[fresh.length - 1]!.offset + 1 : fromOffset, cursor: nextCursor });
+    return fresh;
+  }
+
+  async openTail(topic: TopicName, partition: number): Promise<StreamTail> {
+    this.checkPartition(partition);
+    let cursor = await this.createCursor(topic, partition, models.CreateCursorDetails.Type.Latest);
+    return {
+      next: async (limit) => {
+        const result = await this.getMessages(topic, partition, cursor, limit);
+        cursor = result.nextCursor;
+        return result.messages;
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+
+  private async createCursor(topic: TopicName, partition: number, type: models.CreateCursorDetails.Type, offset?: number): Promise<string> {
+    const response = await this.call(`CreateCursor ${topic}/${partition}`, () =>
+      this.client.createCursor({
+        streamId: this.options.streamIds[topic],
+        createCursorDetails: { partition: String(partition), type, ...(offset === undefined ? {} : { offset }) },
+      }),
+    );
+    return response.cursor.value;
+  }
+
+  private async getMessages(topic: TopicName, partition: number, cursor: string, limit: number): Promise<{ messages: StreamMessage[]; nextCursor: string }> {
+    await this.paceRead(`${topic}/${partition}`);
+    const response = await this.call(`GetMessages ${topic}/${partition}`, () =>
+      this.client.getMessages({ streamId: this.options.streamIds[topic], cursor, limit: Math.max(1, Math.min(limit, MAX_GET_MESSAGES)) }),
+    );
+    return {
+      messages: response.items.map((item) => ({
+        partition: Number(item.partition),
+        offset: Number(item.offset),
+        key: decode(item.key),
+        value: decode(item.value),
+        timestamp: new Date(item.timestamp).getTime(),
+      })),
+      nextCursor: response.opcNextCursor,
+    };
+  }
+
+  /** Waits for this partition's read budget (5 GetMessages per second by default). */
+  private async paceRead(key: string): Promise<void> {
+    for (;;) {
+      const taken = this.readBudget.take(key);
+      if (taken.ok) return;
+      await new Promise((resolve) => setTimeout(resolve, taken.retryAfterMs));
+    }
+  }
+
+  private call<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    return retry(operation, { policy: this.options.retryPolicy ?? DEFAULT_RETRY_POLICY, isRetryable, shouldStop: () => false }).catch((error: unknown) => {
+      const status = (error as { statusCode?: number }).statusCode;
+      throw new BackendError(`OCI Streaming ${what} failed${status ? ` (HTTP ${status})` : ''}: ${(error as Error).message}`, isRetryable(error), error);
+    });
+  }
+
+  private checkPartition(partition: number): void {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.options.partitions) {
+      throw new BackendError(`no partition ${partition}: the streams have ${this.options.partitions} partitions`, false);
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for the OCI Streaming messages API (version 20180418), for tests: the real
+ * `oci-streaming` client talks to it over HTTP. It keeps streams in memory and implements
+ * PutMessages, CreateCursor, GetMessages, CreateGroupCursor, ConsumerCommit and
+ * ConsumerHeartbeat with their request and response shapes, the 1 MB request and message
+ * limits, 429 throttling on demand, and checks every request's signature (the OCI HTTP
+ * signature: RSA-SHA256 over x-date, (request-target), host and, for POSTs other than
+ * PutMessages, content-type, content-length and x-content-sha256) against the test key.
+ */
+
+interface StoredMessage {
+  readonly key: string | null;
+  readonly value: string;
+  readonly offset: number;
+  readonly timestamp: string;
+}
+
+interface CursorState {
+  readonly streamId: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly group?: string;
+}
+
+export interface StandinOptions {
+  readonly partitions: number;
+  /** The only keyId accepted: "<tenancy>/<user>/<fingerprint>". */
+  readonly keyId: string;
+  readonly publicKeyPem: string;
+}
+
+export interface StreamingStandin {
+  readonly endpoint: string;
+  /** Answers the next `count` requests with 429 Too Many Requests. */
+  throttleNext(count: number): void;
+  /** Requests seen, by operation name. */
+  readonly calls: Map<string, number>;
+  /** Requests refused for a bad signature. */
+  readonly refusedSignatures: () => number;
+  close(): Promise<void>;
+}
+
+const MB = 1024 * 1024;
+
+/** FNV-1a, like any stable hash: the same key always lands in the same partition. */
+function partitionOf(key: string | null, partitions: number, roundRobin: () => number): number {
+  if (key === null) return roundRobin() % partitions;
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(key, 'base64')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % partitions;
+}
+
+const encodeCursor = (state: CursorState) => Buffer.from(JSON.stringify(state)).toString('base64');
+const decodeCursor = (value: string | null): CursorState | undefined => {
+  try {
+    return value ? (JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as CursorState) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+export async function startStreamingStandin(options: StandinOptions): Promise<StreamingStandin> {
+  const streams = new Map<string, StoredMessage[][]>();
+  const groups = new Map<string, Map<number, number>>(); // `${streamId}/${group}` -> committed offsets
+  const calls = new Map<string, number>();
+  const publicKey: KeyObject = createPublicKey(options.publicKeyPem);
+  let throttle = 0;
+  let badSignatures = 0;
+  let nextRoundRobin = 0;
+
+  const partitionsOf = (streamId: string) => {
+    let partitions = streams.get(streamId);
+    if (!partitions) {
+      partitions = Array.from({ length: options.partitions }, () => []);
+      streams.set(streamId, partitions);
+    }
+    return partitions;
+  };
+
+  const send = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    response.writeHead(status, { 'content-type': 'application/json', 'opc-request-id': `standin-${Date.now()}`, ...headers }).end(JSON.stringify(body));
+  };
+  const fail = (response: ServerResponse, status: number, code: string, message: string) => send(response, status, { code, message });
+
+  function signatureValid(request: IncomingMessage, body: Buffer): boolean {
+    const header = request.headers.authorization ?? '';
+    const params = Object.fromEntries([...header.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    if (!header.startsWith('Signature ') || params['version'] !== '1' || params['algorithm'] !== 'rsa-sha256' || params['keyId'] !== options.keyId) return false;
+    // The SDK lists some names capitalised (Content-Type); the signing string uses them lowercased.
+    const signed = (params['headers'] ?? '').toLowerCase().split(' ');
+    // PutMessages is signed without its body (the SDK excludes it, as OCI allows for that
+    // operation); other POSTs sign content-type, content-length and x-content-sha256 too.
+    const required = ['x-date', '(request-target)', 'host', ...(request.method === 'POST' && !request.url?.endsWith('/messages') ? ['content-type', 'content-length', 'x-content-sha256'] : [])];
+    if (!required.every((name) => signed.includes(name))) return false;
+    if (signed.includes('x-content-sha256')) {
+      if (request.headers['x-content-sha256'] !== createHash('sha256').update(body).digest('base64')) return false;
+      if (Number(request.headers['content-length']) !== body.length) return false;
+    }
+    const signingString = signed
+      .map((name) => (name === '(request-target)' ? `(request-target): ${request.method!.toLowerCase()} ${request.url}` : `${name}: ${request.headers[name] ?? ''}`))
+      .join('\n');
+    return verify('RSA-SHA256', Buffer.from(signingString), publicKey, Buffer.from(params['signature'] ?? '', 'base64'));
+  }
+
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const url = new URL(request.url ?? '/', 'http://standin');
+      const match = /^\/20180418\/streams\/([^/]+)\/(messages|cursors|groupCursors|commit|heartbeat)$/.exec(url.pathname);
+      const operation = match ? `${request.method} ${match[2]}` : `${request.method} ${url.pathname}`;
+      calls.set(operation, (calls.get(operation) ?? 0) + 1);
+      if (!signatureValid(request, body)) {
+        badSignatures++;
+        return fail(response, 401, 'NotAuthenticated', 'The required information to complete authentication was not provided or was incorrect.');
+      }
+      if (throttle > 0) {
+        throttle--;
+        return fail(response, 429, 'TooManyRequests', 'Too many requests for the stream.');
+      }
+      if (!match) return fail(response, 404, 'NotAuthorizedOrNotFound', `no route ${url.pathname}`);
+      const streamId = decodeURIComponent(match[1]!);
+      const partitions = partitionsOf(streamId);
+      const json = () => JSON.parse(body.toString('utf8') || '{}') as Record<string, any>;
+
+      switch (operation) {
+        case 'POST messages': {
+          if (body.length > MB) return fail(response, 400, 'InvalidParameter', 'The request body exceeds the 1 MB limit.');
+          const { messages } = json() as { messages: { key?: string | null; value: string }[] };
+          if (!Array.isArray(messages) || messages.length === 0) return fail(response, 400, 'InvalidParameter', 'messages must not be empty');
+          const entries = messages.map((message) => {
+            if (Buffer.byteLength(message.value ?? '') + Buffer.byteLength(message.key ?? '') > MB) return { error: 'MessageTooLarge', errorMessage: 'The message exceeds the 1 MB limit.' };
+            const partition = partitionOf(message.key ?? null, options.partitions, () => nextRoundRobin++);
+            const log = partitions[partition]!;
+            const stored: StoredMessage = { key: message.key ?? null, value: message.value, offset: log.length, timestamp: new Date().toISOString() };
+            log.push(stored);
+            return { partition: String(partition), offset: stored.offset, timestamp: stored.timestamp };
+          });
+          return send(response, 200, { failures: entries.filter((entry) => 'error' in entry).length, entries });
+        }
+        case 'POST cursors': {
+          const details = json() as { partition: string; type: string; offset?: number; time?: string };
+          const partition = Number(details.partition);
+          const log = partitions[partition];
+          if (!log) return fail(response, 400, 'InvalidParameter', `partition ${details.partition} does not exist`);
+          const offset =
+            details.type === 'AT_OFFSET' ? details.offset! : details.type === 'AFTER_OFFSET' ? details.offset! + 1 : details.type === 'LATEST' ? log.length : details.type === 'TRIM_HORIZON' ? 0 : log.findIndex((m) => m.timestamp >= (details.time ?? ''));
+          if (!Number.isInteger(offset) || offset < 0 || offset > log.length) return fail(response, 400, 'InvalidParameter', `offset ${details.offset} is out of range`);
+          return send(response, 200, { value: encodeCursor({ streamId, partition, offset }) });
+        }
+        case 'POST groupCursors': {
+          const details = json() as { groupName: string; instanceName?: string; type: string };
+          const committed = groups.get(`${streamId}/${details.groupName}`) ?? new Map<number, number>();
+          groups.set(`${streamId}/${details.groupName}`, committed);
+          // One instance holds every partition here; the cursor starts at partition 0's committed offset.
+          return send(response, 200, { value: encodeCursor({ streamId, partition: 0, offset: committed.get(0) ?? (details.type === 'LATEST' ? partitions[0]!.length : 0), group: details.groupName }) });
+        }
+        case 'GET messages': {
+          const cursor = decodeCursor(url.searchParams.get('cursor'));
+          if (!cursor || cursor.streamId !== streamId) return fail(response, 400, 'InvalidParameter', 'invalid cursor');
+          const limit = Math.min(Number(url.searchParams.get('limit') ?? 10_000), 10_000);
+          const items = [];
+          let bytes = 0;
+          for (const message of partitions[cursor.partition]!.slice(cursor.offset, cursor.offset + limit)) {
+            bytes += message.value.length;
+            if (items.length > 0 && bytes > MB) break;
+            items.push({ stream: streamId, partition: String(cursor.partition), key: message.key, value: message.value, offset: message.offset, timestamp: message.timestamp });
+          }
+          const next = encodeCursor({ ...cursor, offset: cursor.offset + items.length });
+          return send(response, 200, items, { 'opc-next-cursor': next });
+        }
+        case 'POST commit':
+        case 'POST heartbeat': {
+          const cursor = decodeCursor(url.searchParams.get('cursor'));
+          if (!cursor?.group) return fail(response, 400, 'InvalidParameter', 'a group cursor is required');
+          if (operation === 'POST commit') groups.get(`${streamId}/${cursor.group}`)!.set(cursor.partition, cursor.offset);
+          return send(response, 200, { value: encodeCursor(cursor) });
+        }
+        default:
+          return fail(response, 404, 'NotAuthorizedOrNotFound', `no operation ${operation}`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    throttleNext: (count) => {
+      throttle += count;
+    },
+    calls,
+    refusedSignatures: () => badSignatures,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
