@@ -69,6 +69,9 @@ const schema = z.object({
 
 export type ConfigVariable = keyof z.input<typeof schema>;
 
+/** Every environment variable the service reads (deployment files are checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export interface Config {
   readonly port: number;
   readonly host: string;

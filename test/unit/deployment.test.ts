@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { CONFIG_VARIABLES } from '../../src/config';
+
+/**
+ * The deployment files cannot be applied here (no Docker engine, no cluster), so their
+ * promises are checked statically: every variable they set is one the service reads, every
+ * container runs a real role unprivileged with probes and resources, and the image is built
+ * in stages and runs as a non-root user with a health check.
+ */
+const root = path.join(__dirname, '..', '..', '..');
+const KNOWN = new Set([...CONFIG_VARIABLES, 'NODE_ENV']);
+
+function manifests(): { file: string; doc: any }[] {
+  const dir = path.join(root, 'deploy', 'kubernetes');
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile() && entry.name.endsWith('.yaml'));
+  return files.flatMap((entry) => {
+    const file = path.join(entry.parentPath, entry.name);
+    return parseAllDocuments(readFileSync(file, 'utf8')).map((doc) => {
+      expect(doc.errors).toEqual([]);
+      return { file: path.relative(root, file), doc: doc.toJS() };
+    });
+  });
+}
+
+describe('deployment files', () => {
+  it('set only variables the service reads', () => {
+    const used: string[] = [];
+    for (const { doc } of manifests()) {
+      if (doc?.kind === 'ConfigMap') used.push(...Object.keys(doc.data));
+      for (const container of doc?.spec?.template?.spec?.containers ?? []) used.push(...(container.env ?? []).map((e: { name: string }) => e.name));
+    }
+    const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    used.push(...[...dockerfile.matchAll(/^\s+([A-Z_]+)=/gm)].map((m) => m[1]!), ...[...dockerfile.matchAll(/^ENV ([A-Z_]+)=/gm)].map((m) => m[1]!));
+    expect(used.length).toBeGreaterThan(5);
+    expect(used.filter((name) => !KNOWN.has(name))).toEqual([]);
+  });
+
+  it('run every container in a real role, unprivileged, with probes on /healthz and resource requests and limits', () => {
+    const containers = manifests().flatMap(({ file, doc }) => (doc?.spec?.template?.spec?.containers ?? []).map((c: any) => ({ file, pod: doc.spec.template.spec, c })));
+    expect(containers.length).toBeGreaterThanOrEqual(3);
+    for (const { file, pod, c } of containers) {
+      const where = `${file}: ${c.name}`;
+      expect({ where, role: c.args?.[c.args.indexOf('--role') + 1] }).toEqual({ where, role: expect.stringMatching(/^(all|api|consumer)$/) });
+      expect({ where, path: c.readinessProbe?.httpGet?.path, live: c.livenessProbe?.httpGet?.path }).toEqual({ where, path: '/healthz', live: '/healthz' });
+      expect({ where, requests: Boolean(c.resources?.requests?.cpu && c.resources?.requests?.memory), limits: Boolean(c.resources?.limits?.memory) }).toEqual({ where, requests: true, limits: true });
+      expect({ where, nonRoot: pod.securityContext?.runAsNonRoot, escalation: c.securityContext?.allowPrivilegeEscalation }).toEqual({ where, nonRoot: true, escalation: false });
+      // Secrets come from Secret objects, never inline values.
+      for (const variable of c.env ?? []) if (/KEY|SECRET|PASSWORD/.test(variable.name)) expect({ where, name: variable.name, fromSecret: Boolean(variable.valueFrom?.secretKeyRef) }).toEqual({ where, name: variable.name, fromSecret: true });
+    }
+  });
+
+  it('builds the image in stages and runs it as a non-root user with a health check', () => {
+    const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
+    expect(dockerfile).toMatch(/npm prune --omit=dev/);
+  });
+});
