@@ -1,0 +1,174 @@
+/**
+ * Versioned schema of the Oracle store (Autonomous Database, 19c and later). Append new
+ * versions; never edit a shipped one. Each version is a list of statements (Oracle runs DDL
+ * one statement per call). Timestamps are UTC milliseconds in NUMBER(15) columns, as in the
+ * embedded store, so both backends share the domain code.
+ */
+export interface OracleMigration {
+  readonly version: number;
+  readonly description: string;
+  readonly statements: readonly string[];
+}
+
+export const ORACLE_MIGRATIONS: readonly OracleMigration[] = [
+  {
+    version: 1,
+    description: 'the whole schema: tenants, keys, devices, readings (interval-partitioned by day), events, rollups, anomalies, webhooks',
+    statements: [
+      `CREATE TABLE tenants (
+         id VARCHAR2(64) PRIMARY KEY,
+         name VARCHAR2(200) NOT NULL,
+         created_at NUMBER(15) NOT NULL)`,
+      `CREATE TABLE api_keys (
+         id VARCHAR2(64) PRIMARY KEY,
+         tenant_id VARCHAR2(64) NOT NULL REFERENCES tenants (id),
+         role VARCHAR2(10) NOT NULL CHECK (role IN ('device', 'reader', 'admin')),
+         device_id VARCHAR2(128),
+         label VARCHAR2(200) NOT NULL,
+         secret_hash CHAR(64) NOT NULL CONSTRAINT api_keys_secret_uq UNIQUE,
+         created_at NUMBER(15) NOT NULL,
+         last_used_at NUMBER(15),
+         revoked_at NUMBER(15))`,
+      `CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at)`,
+      `CREATE TABLE devices (
+         tenant_id VARCHAR2(64) NOT NULL REFERENCES tenants (id),
+         id VARCHAR2(128) NOT NULL,
+         name VARCHAR2(200) NOT NULL,
+         tags VARCHAR2(4000) DEFAULT '[]' NOT NULL CHECK (tags IS JSON),
+         created_at NUMBER(15) NOT NULL,
+         status VARCHAR2(16) DEFAULT 'NEVER_SEEN' NOT NULL CHECK (status IN ('NEVER_SEEN', 'ONLINE', 'OFFLINE', 'DECOMMISSIONED')),
+         last_seen_at NUMBER(15),
+         heartbeat_timeout_ms NUMBER(12),
+         CONSTRAINT devices_pk PRIMARY KEY (tenant_id, id))`,
+      `CREATE INDEX devices_online_by_last_seen ON devices (status, last_seen_at)`,
+      // One partition per day of reading time; the primary key is a local index (it holds ts).
+      `CREATE TABLE readings (
+         tenant_id VARCHAR2(64) NOT NULL,
+         device_id VARCHAR2(128) NOT NULL,
+         metric VARCHAR2(64) NOT NULL,
+         ts NUMBER(15) NOT NULL,
+         value BINARY_DOUBLE NOT NULL,
+         CONSTRAINT readings_pk PRIMARY KEY (tenant_id, device_id, metric, ts) USING INDEX LOCAL)
+       PARTITION BY RANGE (ts) INTERVAL (86400000) (PARTITION readings_before_1970 VALUES LESS THAN (0))`,
+      `CREATE TABLE reading_events (
+         tenant_id VARCHAR2(64) NOT NULL,
+         event_id VARCHAR2(128) NOT NULL,
+         device_id VARCHAR2(128) NOT NULL,
+         stream_partition NUMBER(5) NOT NULL,
+         stream_offset NUMBER(19) NOT NULL,
+         ts NUMBER(15) NOT NULL,
+         metrics CLOB NOT NULL CHECK (metrics IS JSON),
+         CONSTRAINT reading_events_pk PRIMARY KEY (tenant_id, event_id))`,
+      `CREATE INDEX reading_events_by_position ON reading_events (tenant_id, device_id, stream_partition, stream_offset)`,
+      `CREATE TABLE latest_readings (
+         tenant_id VARCHAR2(64) NOT NULL,
+         device_id VARCHAR2(128) NOT NULL,
+         metric VARCHAR2(64) NOT NULL,
+         ts NUMBER(15) NOT NULL,
+         value BINARY_DOUBLE NOT NULL,
+         CONSTRAINT latest_readings_pk PRIMARY KEY (tenant_id, device_id, metric))`,
+      `CREATE TABLE stream_watermarks (
+         source VARCHAR2(64) NOT NULL,
+         stream_partition NUMBER(5) NOT NULL,
+         applied_offset NUMBER(19) NOT NULL,
+         updated_at NUMBER(15) NOT NULL,
+         CONSTRAINT stream_watermarks_pk PRIMARY KEY (source, stream_partition))`,
+      `CREATE TABLE dead_letters (
+         id NUMBER GENERATED ALWAYS AS IDENTITY (ORDER) PRIMARY KEY,
+         tenant_id VARCHAR2(64),
+         topic VARCHAR2(32) NOT NULL,
+         stream_partition NUMBER(5) NOT NULL,
+         stream_offset NUMBER(19) NOT NULL,
+         reason VARCHAR2(4000) NOT NULL,
+         payload CLOB NOT NULL,
+         created_at NUMBER(15) NOT NULL,
+         replayed_at NUMBER(15))`,
+      `CREATE INDEX dead_letters_by_tenant ON dead_letters (tenant_id, id)`,
+      `CREATE TABLE rollups (
+         tenant_id VARCHAR2(64) NOT NULL,
+         device_id VARCHAR2(128) NOT NULL,
+         metric VARCHAR2(64) NOT NULL,
+         resolution_ms NUMBER(9) NOT NULL,
+         bucket_start NUMBER(15) NOT NULL,
+         cnt NUMBER(12) NOT NULL,
+         sum_value BINARY_DOUBLE NOT NULL,
+         sum_sq BINARY_DOUBLE NOT NULL,
+         min_value BINARY_DOUBLE NOT NULL,
+         max_value BINARY_DOUBLE NOT NULL,
+         first_ts NUMBER(15) NOT NULL,
+         first_value BINARY_DOUBLE NOT NULL,
+         last_ts NUMBER(15) NOT NULL,
+         last_value BINARY_DOUBLE NOT NULL,
+         CONSTRAINT rollups_pk PRIMARY KEY (tenant_id, device_id, metric, resolution_ms, bucket_start))`,
+      `CREATE TABLE anomaly_rules (
+         tenant_id VARCHAR2(64) NOT NULL REFERENCES tenants (id),
+         id VARCHAR2(64) NOT NULL,
+         scope_kind VARCHAR2(8) NOT NULL CHECK (scope_kind IN ('tenant', 'device', 'tag')),
+         scope_value VARCHAR2(128) NOT NULL,
+         metric VARCHAR2(64) NOT NULL,
+         zscore_threshold BINARY_DOUBLE,
+         zscore_window NUMBER(6),
+         zscore_warmup NUMBER(9),
+         min_value BINARY_DOUBLE,
+         max_value BINARY_DOUBLE,
+         max_rate_per_second BINARY_DOUBLE,
+         severity VARCHAR2(8) NOT NULL CHECK (severity IN ('INFO', 'WARNING', 'CRITICAL')),
+         updated_at NUMBER(15) NOT NULL,
+         CONSTRAINT anomaly_rules_pk PRIMARY KEY (tenant_id, id),
+         CONSTRAINT anomaly_rules_scope_uq UNIQUE (tenant_id, scope_kind, scope_value, metric))`,
+      `CREATE TABLE detector_state (
+         tenant_id VARCHAR2(64) NOT NULL,
+         device_id VARCHAR2(128) NOT NULL,
+         metric VARCHAR2(64) NOT NULL,
+         state CLOB NOT NULL CHECK (state IS JSON),
+         CONSTRAINT detector_state_pk PRIMARY KEY (tenant_id, device_id, metric))`,
+      // ORDER: on a RAC database (Autonomous Database is one) seq still grows in commit order.
+      `CREATE TABLE anomalies (
+         seq NUMBER GENERATED ALWAYS AS IDENTITY (ORDER) PRIMARY KEY,
+         tenant_id VARCHAR2(64) NOT NULL,
+         device_id VARCHAR2(128) NOT NULL,
+         metric VARCHAR2(64),
+         kind VARCHAR2(16) NOT NULL CHECK (kind IN ('ZSCORE', 'THRESHOLD', 'RATE_OF_CHANGE', 'SILENCE')),
+         severity VARCHAR2(8) NOT NULL CHECK (severity IN ('INFO', 'WARNING', 'CRITICAL')),
+         score BINARY_DOUBLE NOT NULL,
+         value BINARY_DOUBLE,
+         expected_min BINARY_DOUBLE,
+         expected_max BINARY_DOUBLE,
+         ts NUMBER(15) NOT NULL,
+         detected_at NUMBER(15) NOT NULL,
+         status VARCHAR2(12) DEFAULT 'OPEN' NOT NULL CHECK (status IN ('OPEN', 'ACKNOWLEDGED', 'RESOLVED')),
+         acknowledged_by VARCHAR2(200),
+         acknowledged_at NUMBER(15),
+         resolved_by VARCHAR2(200),
+         resolved_at NUMBER(15))`,
+      `CREATE INDEX anomalies_by_tenant ON anomalies (tenant_id, seq)`,
+      `CREATE INDEX anomalies_by_device ON anomalies (tenant_id, device_id, seq)`,
+      `CREATE TABLE webhooks (
+         tenant_id VARCHAR2(64) NOT NULL REFERENCES tenants (id),
+         id VARCHAR2(64) NOT NULL,
+         url VARCHAR2(2048) NOT NULL,
+         min_severity VARCHAR2(8) NOT NULL CHECK (min_severity IN ('INFO', 'WARNING', 'CRITICAL')),
+         secret VARCHAR2(128) NOT NULL,
+         created_at NUMBER(15) NOT NULL,
+         CONSTRAINT webhooks_pk PRIMARY KEY (tenant_id, id))`,
+      `CREATE TABLE webhook_deliveries (
+         id NUMBER GENERATED ALWAYS AS IDENTITY (ORDER) PRIMARY KEY,
+         tenant_id VARCHAR2(64) NOT NULL,
+         webhook_id VARCHAR2(64) NOT NULL,
+         anomaly_seq NUMBER NOT NULL,
+         status VARCHAR2(10) DEFAULT 'PENDING' NOT NULL CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED')),
+         attempts NUMBER(4) DEFAULT 0 NOT NULL,
+         next_attempt_at NUMBER(15) NOT NULL,
+         last_status_code NUMBER(3),
+         last_error VARCHAR2(1000),
+         delivered_at NUMBER(15),
+         created_at NUMBER(15) NOT NULL,
+         CONSTRAINT webhook_deliveries_uq UNIQUE (webhook_id, anomaly_seq))`,
+      `CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at)`,
+      `CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (tenant_id, webhook_id, id)`,
+      `CREATE TABLE fanout_progress (
+         name VARCHAR2(64) PRIMARY KEY,
+         position NUMBER(19) NOT NULL)`,
+    ],
+  },
+];

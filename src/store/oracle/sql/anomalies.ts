@@ -1,0 +1,234 @@
+import { SEVERITY_RANK, type Anomaly, type AnomalyKind, type AnomalyStatus, type NewAnomaly, type Severity } from '../../../domain/anomalies/anomaly';
+import type { AnomalyRule, RuleScope } from '../../../domain/anomalies/rules';
+import { TelemetryError } from '../../../domain/errors';
+import type { AnomalyFilter, AnomalyTransition, Page, PageRequest } from '../../store';
+import type { Session } from '../session';
+
+/** Anomaly rules, anomalies with their lifecycle, and the webhook outbox rows they queue. */
+
+const ANOMALY_COLUMNS =
+  'seq, tenant_id, device_id, metric, kind, severity, score, value, expected_min, expected_max, ts, detected_at, status, acknowledged_by, acknowledged_at, resolved_by, resolved_at';
+
+interface AnomalyRow {
+  SEQ: number;
+  TENANT_ID: string;
+  DEVICE_ID: string;
+  METRIC: string | null;
+  KIND: AnomalyKind;
+  SEVERITY: Severity;
+  SCORE: number;
+  VALUE: number | null;
+  EXPECTED_MIN: number | null;
+  EXPECTED_MAX: number | null;
+  TS: number;
+  DETECTED_AT: number;
+  STATUS: AnomalyStatus;
+  ACKNOWLEDGED_BY: string | null;
+  ACKNOWLEDGED_AT: number | null;
+  RESOLVED_BY: string | null;
+  RESOLVED_AT: number | null;
+}
+
+export const toAnomaly = (row: AnomalyRow): Anomaly => ({
+  seq: row.SEQ,
+  tenantId: row.TENANT_ID,
+  deviceId: row.DEVICE_ID,
+  metric: row.METRIC,
+  kind: row.KIND,
+  severity: row.SEVERITY,
+  score: row.SCORE,
+  value: row.VALUE,
+  expectedMin: row.EXPECTED_MIN,
+  expectedMax: row.EXPECTED_MAX,
+  timestamp: row.TS,
+  detectedAt: row.DETECTED_AT,
+  status: row.STATUS,
+  acknowledgedBy: row.ACKNOWLEDGED_BY,
+  acknowledgedAt: row.ACKNOWLEDGED_AT,
+  resolvedBy: row.RESOLVED_BY,
+  resolvedAt: row.RESOLVED_AT,
+});
+
+const RULE_COLUMNS =
+  'tenant_id, id, scope_kind, scope_value, metric, zscore_threshold, zscore_window, zscore_warmup, min_value, max_value, max_rate_per_second, severity, updated_at';
+
+interface RuleRow {
+  TENANT_ID: string;
+  ID: string;
+  SCOPE_KIND: RuleScope['kind'];
+  SCOPE_VALUE: string;
+  METRIC: string;
+  ZSCORE_THRESHOLD: number | null;
+  ZSCORE_WINDOW: number | null;
+  ZSCORE_WARMUP: number | null;
+  MIN_VALUE: number | null;
+  MAX_VALUE: number | null;
+  MAX_RATE_PER_SECOND: number | null;
+  SEVERITY: Severity;
+  UPDATED_AT: number;
+}
+
+const toRule = (row: RuleRow): AnomalyRule => ({
+  id: row.ID,
+  tenantId: row.TENANT_ID,
+  // Oracle stores '' as NULL: the tenant scope's empty scope value is kept as '-'.
+  scope: row.SCOPE_KIND === 'tenant' ? { kind: 'tenant' } : row.SCOPE_KIND === 'device' ? { kind: 'device', deviceId: row.SCOPE_VALUE } : { kind: 'tag', tag: row.SCOPE_VALUE },
+  metric: row.METRIC,
+  zScore: row.ZSCORE_THRESHOLD === null ? null : { threshold: row.ZSCORE_THRESHOLD, window: row.ZSCORE_WINDOW!, warmup: row.ZSCORE_WARMUP! },
+  min: row.MIN_VALUE,
+  max: row.MAX_VALUE,
+  maxRatePerSecond: row.MAX_RATE_PER_SECOND,
+  severity: row.SEVERITY,
+  updatedAt: row.UPDATED_AT,
+});
+
+const scopeValue = (scope: RuleScope): string => (scope.kind === 'device' ? scope.deviceId : scope.kind === 'tag' ? scope.tag : '-');
+
+const SEVERITY_RANK_SQL = "CASE severity WHEN 'INFO' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END";
+
+export const SQL = {
+  insertAnomaly: `INSERT INTO anomalies (tenant_id, device_id, metric, kind, severity, score, value, expected_min, expected_max, ts, detected_at)
+                  VALUES (:tenant_id, :device_id, :metric, :kind, :severity, :score, :value, :expected_min, :expected_max, :ts, :detected_at)
+                  RETURNING seq INTO :seq`,
+  queueDeliveries: `INSERT INTO webhook_deliveries (tenant_id, webhook_id, anomaly_seq, next_attempt_at, created_at)
+                    SELECT tenant_id, id, :seq, :at, :at FROM webhooks
+                    WHERE tenant_id = :tenant_id AND (CASE min_severity WHEN 'INFO' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END) <= :severity_rank`,
+  mergeRule: `MERGE INTO anomaly_rules r
+              USING (SELECT :tenant_id AS tenant_id, :scope_kind AS scope_kind, :scope_value AS scope_value, :metric AS metric FROM dual) s
+              ON (r.tenant_id = s.tenant_id AND r.scope_kind = s.scope_kind AND r.scope_value = s.scope_value AND r.metric = s.metric)
+              WHEN MATCHED THEN UPDATE SET zscore_threshold = :z_threshold, zscore_window = :z_window, zscore_warmup = :z_warmup,
+                min_value = :min_value, max_value = :max_value, max_rate_per_second = :max_rate, severity = :severity, updated_at = :updated_at
+              WHEN NOT MATCHED THEN INSERT (tenant_id, id, scope_kind, scope_value, metric, zscore_threshold, zscore_window, zscore_warmup, min_value, max_value, max_rate_per_second, severity, updated_at)
+                VALUES (:tenant_id, :id, :scope_kind, :scope_value, :metric, :z_threshold, :z_window, :z_warmup, :min_value, :max_value, :max_rate, :severity, :updated_at)`,
+  ruleByScope: `SELECT ${RULE_COLUMNS} FROM anomaly_rules WHERE tenant_id = :tenant_id AND scope_kind = :scope_kind AND scope_value = :scope_value AND metric = :metric`,
+  listRules: `SELECT ${RULE_COLUMNS} FROM anomaly_rules WHERE tenant_id = :tenant_id ORDER BY scope_kind, scope_value, metric`,
+  deleteRule: 'DELETE FROM anomaly_rules WHERE tenant_id = :tenant_id AND id = :id',
+  listAnomalies: `SELECT ${ANOMALY_COLUMNS} FROM anomalies
+                  WHERE tenant_id = :tenant_id
+                    AND (:after_seq IS NULL OR seq < :after_seq)
+                    AND (:device_id IS NULL OR device_id = :device_id)
+                    AND (:status IS NULL OR status = :status)
+                    AND (:kind IS NULL OR kind = :kind)
+                    AND ${SEVERITY_RANK_SQL} >= :min_rank
+                  ORDER BY seq DESC FETCH FIRST :limit_rows ROWS ONLY`,
+  anomaliesAfter: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = :tenant_id AND seq > :after_seq ORDER BY seq FETCH FIRST :limit_rows ROWS ONLY`,
+  anomaliesSince: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq > :after_seq ORDER BY seq FETCH FIRST :limit_rows ROWS ONLY`,
+  lastSeq: 'SELECT NVL(MAX(seq), 0) AS seq FROM anomalies',
+  anomalyForUpdate: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = :tenant_id AND seq = :seq FOR UPDATE`,
+  acknowledge: "UPDATE anomalies SET status = 'ACKNOWLEDGED', acknowledged_by = :by_key, acknowledged_at = :at WHERE seq = :seq",
+  resolve: "UPDATE anomalies SET status = 'RESOLVED', resolved_by = :by_key, resolved_at = :at WHERE seq = :seq",
+  anomalyBySeq: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq = :seq`,
+  rulesOfTenant: `SELECT ${RULE_COLUMNS} FROM anomaly_rules WHERE tenant_id = :tenant_id`,
+  tagsOfDevice: 'SELECT tags FROM devices WHERE tenant_id = :tenant_id AND id = :id',
+  readState: 'SELECT state FROM detector_state WHERE tenant_id = :tenant_id AND device_id = :device_id AND metric = :metric',
+  mergeState: `MERGE INTO detector_state d
+               USING (SELECT :tenant_id AS tenant_id, :device_id AS device_id, :metric AS metric FROM dual) s
+               ON (d.tenant_id = s.tenant_id AND d.device_id = s.device_id AND d.metric = s.metric)
+               WHEN MATCHED THEN UPDATE SET state = :state
+               WHEN NOT MATCHED THEN INSERT (tenant_id, device_id, metric, state) VALUES (:tenant_id, :device_id, :metric, :state)`,
+} as const;
+
+/** Inserts an anomaly and queues its webhook deliveries, in the caller's transaction. */
+export async function insertAnomaly(session: Session, anomaly: NewAnomaly): Promise<Anomaly> {
+  const result = await session.execute(SQL.insertAnomaly, {
+    tenant_id: anomaly.tenantId,
+    device_id: anomaly.deviceId,
+    metric: anomaly.metric,
+    kind: anomaly.kind,
+    severity: anomaly.severity,
+    score: anomaly.score,
+    value: anomaly.value,
+    expected_min: anomaly.expectedMin,
+    expected_max: anomaly.expectedMax,
+    ts: anomaly.timestamp,
+    detected_at: anomaly.detectedAt,
+    seq: { dir: 'out', type: 'number' },
+  });
+  const seq = Number((result.outBinds as { seq: number[] }).seq[0]);
+  await session.execute(SQL.queueDeliveries, { seq, at: anomaly.detectedAt, tenant_id: anomaly.tenantId, severity_rank: SEVERITY_RANK[anomaly.severity] });
+  return { ...anomaly, seq, status: 'OPEN', acknowledgedBy: null, acknowledgedAt: null, resolvedBy: null, resolvedAt: null };
+}
+
+export async function putRule(session: Session, rule: AnomalyRule): Promise<AnomalyRule> {
+  const scope = { tenant_id: rule.tenantId, scope_kind: rule.scope.kind, scope_value: scopeValue(rule.scope), metric: rule.metric };
+  await session.execute(SQL.mergeRule, {
+    ...scope,
+    id: rule.id,
+    z_threshold: rule.zScore?.threshold ?? null,
+    z_window: rule.zScore?.window ?? null,
+    z_warmup: rule.zScore?.warmup ?? null,
+    min_value: rule.min,
+    max_value: rule.max,
+    max_rate: rule.maxRatePerSecond,
+    severity: rule.severity,
+    updated_at: rule.updatedAt,
+  });
+  const [row] = (await session.execute<RuleRow>(SQL.ruleByScope, scope)).rows ?? [];
+  return toRule(row!);
+}
+
+export async function listRules(session: Session, tenantId: string): Promise<AnomalyRule[]> {
+  return ((await session.execute<RuleRow>(SQL.listRules, { tenant_id: tenantId })).rows ?? []).map(toRule);
+}
+
+export async function rulesOfTenant(session: Session, tenantId: string): Promise<AnomalyRule[]> {
+  return ((await session.execute<RuleRow>(SQL.rulesOfTenant, { tenant_id: tenantId })).rows ?? []).map(toRule);
+}
+
+export async function deleteRule(session: Session, tenantId: string, id: string): Promise<boolean> {
+  return ((await session.execute(SQL.deleteRule, { tenant_id: tenantId, id })).rowsAffected ?? 0) > 0;
+}
+
+export async function listAnomalies(session: Session, tenantId: string, filter: AnomalyFilter, page: PageRequest): Promise<Page<Anomaly>> {
+  const rows =
+    (
+      await session.execute<AnomalyRow>(SQL.listAnomalies, {
+        tenant_id: tenantId,
+        after_seq: page.afterKey === undefined ? null : Number(page.afterKey),
+        device_id: filter.deviceId ?? null,
+        status: filter.status ?? null,
+        kind: filter.kind ?? null,
+        min_rank: filter.minSeverity ? SEVERITY_RANK[filter.minSeverity] : 0,
+        limit_rows: page.first + 1,
+      })
+    ).rows ?? [];
+  return { items: rows.slice(0, page.first).map(toAnomaly), hasMore: rows.length > page.first };
+}
+
+export async function anomaliesAfter(session: Session, tenantId: string | undefined, afterSeq: number, limit: number): Promise<Anomaly[]> {
+  const rows =
+    tenantId === undefined
+      ? (await session.execute<AnomalyRow>(SQL.anomaliesSince, { after_seq: afterSeq, limit_rows: limit })).rows
+      : (await session.execute<AnomalyRow>(SQL.anomaliesAfter, { tenant_id: tenantId, after_seq: afterSeq, limit_rows: limit })).rows;
+  return (rows ?? []).map(toAnomaly);
+}
+
+export async function lastSeq(session: Session): Promise<number> {
+  return (await session.execute<{ SEQ: number }>(SQL.lastSeq)).rows?.[0]?.SEQ ?? 0;
+}
+
+const ALLOWED_FROM = { acknowledge: ['OPEN'], resolve: ['OPEN', 'ACKNOWLEDGED'] } as const;
+
+export async function transition(session: Session, tenantId: string, seq: number, change: AnomalyTransition): Promise<Anomaly | undefined> {
+  const [row] = (await session.execute<AnomalyRow>(SQL.anomalyForUpdate, { tenant_id: tenantId, seq })).rows ?? [];
+  if (!row) return undefined;
+  if (!(ALLOWED_FROM[change.action] as readonly string[]).includes(row.STATUS)) {
+    throw new TelemetryError('BAD_USER_INPUT', `anomaly ${seq} is ${row.STATUS}; it cannot be ${change.action}d`, { details: { status: row.STATUS } });
+  }
+  await session.execute(change.action === 'acknowledge' ? SQL.acknowledge : SQL.resolve, { by_key: change.by, at: change.at, seq });
+  const [updated] = (await session.execute<AnomalyRow>(SQL.anomalyBySeq, { seq })).rows ?? [];
+  return toAnomaly(updated!);
+}
+
+export async function deviceTags(session: Session, tenantId: string, deviceId: string): Promise<Set<string>> {
+  const [row] = (await session.execute<{ TAGS: string }>(SQL.tagsOfDevice, { tenant_id: tenantId, id: deviceId })).rows ?? [];
+  return new Set(row ? (JSON.parse(row.TAGS) as string[]) : []);
+}
+
+export async function readState(session: Session, tenantId: string, deviceId: string, metric: string): Promise<string | undefined> {
+  return (await session.execute<{ STATE: string }>(SQL.readState, { tenant_id: tenantId, device_id: deviceId, metric })).rows?.[0]?.STATE;
+}
+
+export async function writeState(session: Session, tenantId: string, deviceId: string, metric: string, state: string): Promise<void> {
+  await session.execute(SQL.mergeState, { tenant_id: tenantId, device_id: deviceId, metric, state });
+}
