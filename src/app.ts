@@ -21,6 +21,7 @@ import type { Stream } from './stream/stream';
 import { createServer } from 'node:http';
 import { TelemetryError } from './domain/errors';
 import { SqliteStore } from './store/sqlite/sqlite-store';
+import { OracleStore } from './store/oracle/oracle-store';
 import type { Store } from './store/store';
 import { EmbeddedStream } from './stream/embedded/embedded-stream';
 import { ociAuthentication } from './stream/oci/oci-auth';
@@ -41,7 +42,9 @@ export function streamFile(config: Config): string {
   return path.join(config.dataDir, 'stream.db');
 }
 
-export function openStore(config: Config): SqliteStore {
+/** The store: Oracle Autonomous Database when configured (TELEMETRY_STORE=oracle), SQLite otherwise. */
+export async function openStore(config: Config): Promise<Store> {
+  if (config.oracle) return OracleStore.connect(config.oracle);
   mkdirSync(config.dataDir, { recursive: true });
   return new SqliteStore({ file: storeFile(config) });
 }
@@ -109,7 +112,7 @@ export interface ConsumerOutputs {
  * (they run in the consumer thread, the only writer of readings, anomalies and statuses).
  */
 export async function startConsumer(config: Config, outputs: ConsumerOutputs, logger: Logger): Promise<ConsumerRuntime> {
-  const store = openStore(config);
+  const store = await openStore(config);
   const stream = await openStream(config);
   const webhooks = new WebhookDeliverer(
     store,
@@ -205,7 +208,7 @@ interface Fanout {
  */
 export async function startApp(config: Config, logger: Logger, role: Role = 'all'): Promise<RunningApp> {
   if (role === 'consumer') return startConsumerRole(config, logger);
-  const store = openStore(config);
+  const store = await openStore(config);
   const stream = await openStream(config);
   const generatedAdminKey = await bootstrapAdminKey(store, config);
   const hub = new ReadingHub();
@@ -305,7 +308,7 @@ async function eventsTopicTail(stream: Stream, logger: Logger, hubs: Hubs): Prom
  * probes. Republishes whatever a previous run committed but did not publish before it starts.
  */
 async function startConsumerRole(config: Config, logger: Logger): Promise<RunningApp> {
-  const store = openStore(config);
+  const store = await openStore(config);
   const stream = await openStream(config);
   const publisher = new EventPublisher(stream, store, logger, config.eventTypePrefix);
   await publisher.recover(await stream.partitions('readings'));

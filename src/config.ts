@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { OidcSettings } from './server/oidc';
+import type { OracleConnectionOptions } from './store/oracle/connection';
 
 /**
  * Environment -> typed, validated configuration. Every setting has an embedded default, so
@@ -49,6 +50,14 @@ const schema = z.object({
   TELEMETRY_WEBHOOK_RETRY_BASE_MS: integer(1, 3_600_000).default(2000),
   TELEMETRY_WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),
+  TELEMETRY_STORE: z.enum(['sqlite', 'oracle'], 'must be "sqlite" or "oracle"').default('sqlite'),
+  TELEMETRY_ORACLE_USER: z.string().min(1).optional(),
+  TELEMETRY_ORACLE_PASSWORD: z.string().min(1).optional(),
+  TELEMETRY_ORACLE_CONNECT_STRING: z.string().min(1).optional(),
+  TELEMETRY_ORACLE_CONFIG_DIR: z.string().min(1).optional(),
+  TELEMETRY_ORACLE_WALLET_DIR: z.string().min(1).optional(),
+  TELEMETRY_ORACLE_WALLET_PASSWORD: z.string().min(1).optional(),
+  TELEMETRY_ORACLE_POOL_MAX: integer(1, 1000).default(8),
   TELEMETRY_STREAM: z.enum(['embedded', 'oci'], 'must be "embedded" or "oci"').default('embedded'),
   TELEMETRY_OCI_MESSAGES_ENDPOINT: z.string().url('must be a URL').optional(),
   TELEMETRY_OCI_READINGS_STREAM_OCID: z.string().regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)').optional(),
@@ -105,6 +114,8 @@ export interface Config {
     readonly maxFutureSkewMs: number;
     readonly maxAgeMs: number;
   };
+  /** Oracle Autonomous Database instead of the embedded SQLite store; undefined for SQLite. */
+  readonly oracle: OracleConnectionOptions | undefined;
   readonly stream: {
     readonly synchronous: 'full' | 'normal';
     readonly retentionMs: number;
@@ -171,6 +182,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const v = parsed.data;
+  if (v.TELEMETRY_STORE === 'oracle') {
+    const missing = (['TELEMETRY_ORACLE_USER', 'TELEMETRY_ORACLE_PASSWORD', 'TELEMETRY_ORACLE_CONNECT_STRING'] as const).filter((name) => v[name] === undefined);
+    if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when TELEMETRY_STORE=oracle`));
+  }
   if (v.TELEMETRY_STREAM === 'oci') {
     const missing = (['TELEMETRY_OCI_MESSAGES_ENDPOINT', 'TELEMETRY_OCI_READINGS_STREAM_OCID', 'TELEMETRY_OCI_EVENTS_STREAM_OCID'] as const).filter((name) => v[name] === undefined);
     if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when TELEMETRY_STREAM=oci`));
@@ -205,6 +220,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxFutureSkewMs: v.TELEMETRY_MAX_FUTURE_SKEW_SECONDS * 1000,
       maxAgeMs: v.TELEMETRY_MAX_READING_AGE_DAYS * 86_400_000,
     },
+    oracle:
+      v.TELEMETRY_STORE === 'oracle'
+        ? {
+            user: v.TELEMETRY_ORACLE_USER!,
+            password: v.TELEMETRY_ORACLE_PASSWORD!,
+            connectString: v.TELEMETRY_ORACLE_CONNECT_STRING!,
+            configDir: v.TELEMETRY_ORACLE_CONFIG_DIR ?? v.TELEMETRY_ORACLE_WALLET_DIR,
+            walletLocation: v.TELEMETRY_ORACLE_WALLET_DIR,
+            walletPassword: v.TELEMETRY_ORACLE_WALLET_PASSWORD,
+            poolMax: v.TELEMETRY_ORACLE_POOL_MAX,
+          }
+        : undefined,
     stream: {
       synchronous: v.TELEMETRY_STREAM_SYNC,
       retentionMs: v.TELEMETRY_STREAM_RETENTION_HOURS * 3_600_000,

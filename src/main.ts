@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     const id = positionals[1];
     if (!id || !TENANT_ID_PATTERN.test(id)) throw new UsageError('create-tenant needs a tenant id of 1-64 characters of [a-z0-9-], e.g. create-tenant acme');
     const config = loadConfig();
-    const store = openStore(config);
+    const store = await openStore(config);
     try {
       const key = await createTenant(store, id, values.name ?? id);
       process.stderr.write(`\n  Tenant "${id}" created. Its admin API key is shown ONCE and stored only as a hash:\n\n      ${key}\n\n`);

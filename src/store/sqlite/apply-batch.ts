@@ -1,26 +1,13 @@
 import type Database from 'better-sqlite3';
-import type { Metric, PersistedReading } from '../../domain/reading';
+import type { PersistedReading } from '../../domain/reading';
 import { rollupDeltas, type StoredValue } from '../../domain/timeseries/rollup-deltas';
 import type { AppliedBatch, ConsumerBatch } from '../store';
 import { upsertRollups } from './rollups';
+import { beyondWatermark } from '../watermark-filter';
+import { compareBySeries, type CandidateRow } from '../batch-order';
 import { detectInTransaction, type DetectedValue } from './detection';
 import { markDevicesSeen } from './liveness';
 
-interface CandidateRow {
-  readonly tenantId: string;
-  readonly deviceId: string;
-  readonly metric: Metric;
-  readonly timestamp: number;
-  /** Index into `persisted`. */
-  readonly event: number;
-  readonly offset: number;
-}
-
-const compareRows = (a: CandidateRow, b: CandidateRow): number =>
-  a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1
-  : a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1
-  : a.metric.name < b.metric.name ? -1 : a.metric.name > b.metric.name ? 1
-  : a.timestamp - b.timestamp || a.offset - b.offset;
 
 /**
  * The body of Store.applyBatch for SQLite; the caller wraps it in one IMMEDIATE transaction.
@@ -60,15 +47,10 @@ export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBa
 
   for (const slice of batch.partitions) {
     const watermark = (readWatermark.get(batch.source, slice.partition) as { applied_offset: number } | undefined)?.applied_offset ?? -1;
-    if (slice.lastOffset <= watermark) {
-      skippedAsReplayed += slice.readings.length + slice.deadLetters.length;
-      continue;
-    }
-    for (const reading of slice.readings) {
-      if (reading.offset <= watermark) {
-        skippedAsReplayed++;
-        continue;
-      }
+    const fresh = beyondWatermark(slice, watermark);
+    skippedAsReplayed += fresh.skipped;
+    if (slice.lastOffset <= watermark) continue;
+    for (const reading of fresh.readings) {
       const deviceKey = `${reading.tenantId}\u0000${reading.deviceId}`;
       seen.set(deviceKey, Math.max(seen.get(deviceKey) ?? 0, reading.receivedAt ?? reading.timestamp));
       const metricsJson = JSON.stringify(reading.metrics);
@@ -83,14 +65,13 @@ export function applyBatchInTransaction(db: Database.Database, batch: ConsumerBa
         candidates.push({ tenantId: reading.tenantId, deviceId: reading.deviceId, metric, timestamp: reading.timestamp, event, offset: reading.offset });
       }
     }
-    for (const letter of slice.deadLetters) {
-      if (letter.offset <= watermark) continue;
+    for (const letter of fresh.deadLetters) {
       insertDeadLetter.run(letter.tenantId, letter.topic, letter.partition, letter.offset, letter.reason, letter.payload, now);
     }
     writeWatermark.run(batch.source, slice.partition, slice.lastOffset, now);
   }
 
-  candidates.sort(compareRows);
+  candidates.sort(compareBySeries);
   const rejectedMetrics = new Map<number, Set<string>>();
   const latest = new Map<string, CandidateRow>();
   const storedValues: (StoredValue & DetectedValue)[] = [];

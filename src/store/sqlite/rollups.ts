@@ -3,6 +3,7 @@ import type { BucketData, BucketSource } from '../../domain/timeseries/aggregate
 import { SOURCE_BY_RESOLUTION } from '../../domain/timeseries/aggregate-buckets';
 import { addValue, mergeInto, partialOf, type PartialAggregate } from '../../domain/timeseries/partial';
 import type { RollupDelta } from '../../domain/timeseries/rollup-deltas';
+import { bucketIndex, bucketsFor } from '../../domain/timeseries/bucket-index';
 import type { AggregateQuery, DeviceBuckets } from '../store';
 
 /** Rollup SQL for SQLite: merging batch deltas, and reading buckets back (rollup or raw). */
@@ -28,27 +29,6 @@ export function upsertRollups(db: Database.Database, deltas: readonly RollupDelt
   for (const { tenantId, deviceId, metric, resolutionMs, bucketStart, partial: p } of deltas) {
     upsert.run(tenantId, deviceId, metric, resolutionMs, bucketStart, p.count, p.sum, p.sumSq, p.min, p.max, p.firstTs, p.firstValue, p.lastTs, p.lastValue);
   }
-}
-
-/** Index of the bucket holding `timestamp`: the last boundary at or before it. */
-function bucketIndex(boundaries: readonly number[], timestamp: number): number {
-  let low = 0;
-  let high = boundaries.length - 2;
-  while (low < high) {
-    const mid = (low + high + 1) >> 1;
-    if (boundaries[mid]! <= timestamp) low = mid;
-    else high = mid - 1;
-  }
-  return low;
-}
-
-function bucketsFor(result: DeviceBuckets, deviceId: string, size: number): (BucketData | undefined)[] {
-  let buckets = result.get(deviceId);
-  if (!buckets) {
-    buckets = new Array<BucketData | undefined>(size).fill(undefined);
-    result.set(deviceId, buckets);
-  }
-  return buckets;
 }
 
 export function readRollupBuckets(db: Database.Database, tenantId: string, query: AggregateQuery, resolutionMs: number): DeviceBuckets {

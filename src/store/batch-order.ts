@@ -1,0 +1,26 @@
+/** A metric row of a consumer batch, as both stores sort them before inserting. */
+export interface SeriesRow {
+  readonly tenantId: string;
+  readonly deviceId: string;
+  readonly metric: { readonly name: string };
+  readonly timestamp: number;
+  readonly offset: number;
+}
+
+/**
+ * Primary-key order (tenant, device, metric, timestamp): inserts in key order are several
+ * times faster, and rollups and detection rely on series being contiguous. Ties keep stream
+ * order, so the first copy of a repeated value is the one stored.
+ */
+export const compareBySeries = (a: SeriesRow, b: SeriesRow): number =>
+  a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1
+  : a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1
+  : a.metric.name < b.metric.name ? -1 : a.metric.name > b.metric.name ? 1
+  : a.timestamp - b.timestamp || a.offset - b.offset;
+
+/** A metric row of an event the batch stored, waiting to be inserted. */
+export interface CandidateRow extends SeriesRow {
+  readonly metric: { readonly name: string; readonly value: number };
+  /** Index of its event in the batch's `persisted` list. */
+  readonly event: number;
+}

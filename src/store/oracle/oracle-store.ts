@@ -1,0 +1,260 @@
+import type oracledb from 'oracledb';
+import type { Anomaly, DeviceStatusChange } from '../../domain/anomalies/anomaly';
+import type { AnomalyRule } from '../../domain/anomalies/rules';
+import { TelemetryError } from '../../domain/errors';
+import type { MetricPoint, PersistedReading } from '../../domain/reading';
+import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
+import type {
+  AggregateQuery, AnomalyFilter, AnomalyTransition, ApiKeyInfo, ApiKeyRecord, AppliedBatch, ConsumerBatch, DeadLetter, Device, DeviceBuckets, DeviceFilter,
+  EventReplayQuery, NewApiKey, NewDevice, Page, PageRequest, ReadingQuery, SeriesColumns, SeriesQuery, SilenceSweep, Store,
+} from '../store';
+import { createPool, sessionOf, type OracleConnectionOptions } from './connection';
+import { ORA_UNIQUE_VIOLATION, oraCode, toStoreError } from './errors';
+import { ORACLE_MIGRATIONS } from './migrations';
+import type { Session } from './session';
+import * as anomalies from './sql/anomalies';
+import * as batch from './sql/batch';
+import * as devices from './sql/devices';
+import * as keys from './sql/keys';
+import * as operations from './sql/operations';
+import * as queries from './sql/queries';
+import * as webhooks from './sql/webhooks';
+
+/** Something that lends sessions: a pool of real connections, or a test double. */
+export interface SessionSource {
+  /** Runs `work` on one session; commits when it resolves, rolls back when it throws. */
+  transaction<T>(work: (session: Session) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export function poolSource(pool: oracledb.Pool): SessionSource {
+  return {
+    async transaction(work) {
+      const connection = await pool.getConnection();
+      try {
+        const result = await work(sessionOf(connection));
+        await connection.commit();
+        return result;
+      } catch (error) {
+        await connection.rollback().catch(() => {});
+        throw error;
+      } finally {
+        await connection.close();
+      }
+    },
+    close: () => pool.close(10),
+  };
+}
+
+/**
+ * The Store on Oracle Autonomous Database. Each method is one transaction on a pooled
+ * connection; every statement lives in sql/ (one module per statement family) and takes bind
+ * variables only. Errors reach callers as TelemetryError or BackendError (errors.ts).
+ */
+export class OracleStore implements Store {
+  private constructor(private readonly source: SessionSource) {}
+
+  static async connect(options: OracleConnectionOptions): Promise<OracleStore> {
+    const store = new OracleStore(poolSource(await createPool(options)));
+    await store.migrate();
+    return store;
+  }
+
+  /** A store over any session source (tests use a checking fake). */
+  static over(source: SessionSource): OracleStore {
+    return new OracleStore(source);
+  }
+
+  private tx<T>(work: (session: Session) => Promise<T>): Promise<T> {
+    return this.source.transaction(work).catch((error: unknown) => {
+      throw toStoreError(error);
+    });
+  }
+
+  /** Applies missing schema versions, one transaction each (DDL commits by itself in Oracle). */
+  async migrate(): Promise<number> {
+    return this.tx(async (session) => {
+      const exists = (await session.execute<{ N: number }>("SELECT COUNT(*) AS n FROM user_tables WHERE table_name = 'SCHEMA_MIGRATIONS'")).rows?.[0]?.N ?? 0;
+      if (exists === 0) await session.execute('CREATE TABLE schema_migrations (version NUMBER(6) PRIMARY KEY, description VARCHAR2(400) NOT NULL, applied_at NUMBER(15) NOT NULL)');
+      const applied = new Set(((await session.execute<{ VERSION: number }>('SELECT version FROM schema_migrations')).rows ?? []).map((row) => row.VERSION));
+      const newest = Math.max(...ORACLE_MIGRATIONS.map((m) => m.version));
+      if ([...applied].some((version) => version > newest)) throw new Error(`the database has a schema newer than this build knows (${newest}); upgrade the service`);
+      for (const migration of ORACLE_MIGRATIONS) {
+        if (applied.has(migration.version)) continue;
+        for (const statement of migration.statements) await session.execute(statement);
+        await session.execute('INSERT INTO schema_migrations (version, description, applied_at) VALUES (:version, :description, :applied_at)', {
+          version: migration.version,
+          description: migration.description,
+          applied_at: Date.now(),
+        });
+      }
+      return newest;
+    });
+  }
+
+  // Tenants and keys
+  async ensureTenant(id: string, name: string): Promise<void> {
+    await this.tx((s) => keys.createTenant(s, id, name, Date.now()));
+  }
+  createTenant(id: string, name: string): Promise<boolean> {
+    return this.tx((s) => keys.createTenant(s, id, name, Date.now()));
+  }
+  tenantExists(id: string): Promise<boolean> {
+    return this.tx((s) => keys.tenantExists(s, id));
+  }
+  createApiKey(key: NewApiKey): Promise<void> {
+    return this.tx((s) => keys.insertKey(s, key, Date.now()));
+  }
+  findApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined> {
+    return this.tx((s) => keys.keyByHash(s, secretHash));
+  }
+  countAdminKeys(): Promise<number> {
+    return this.tx((s) => keys.countAdmins(s));
+  }
+  countActiveAdminKeys(tenantId: string): Promise<number> {
+    return this.tx((s) => keys.countAdmins(s, tenantId));
+  }
+  listApiKeys(tenantId: string, includeRevoked: boolean): Promise<ApiKeyInfo[]> {
+    return this.tx((s) => keys.listKeys(s, tenantId, includeRevoked));
+  }
+  revokeApiKey(tenantId: string, id: string, at: number): Promise<ApiKeyInfo | undefined> {
+    return this.tx((s) => keys.revokeKey(s, tenantId, id, at));
+  }
+  replaceDeviceKeys(tenantId: string, deviceId: string, replacement: NewApiKey, at: number): Promise<string[]> {
+    return this.tx((s) => keys.replaceDeviceKeys(s, tenantId, deviceId, replacement, at));
+  }
+  touchApiKey(id: string, at: number): Promise<void> {
+    return this.tx((s) => keys.touchKey(s, id, at));
+  }
+
+  // Devices
+  registerDevice(tenantId: string, device: NewDevice): Promise<Device> {
+    return this.source.transaction((s) => devices.insertDevice(s, tenantId, device, Date.now())).catch((error: unknown) => {
+      if (oraCode(error) === ORA_UNIQUE_VIOLATION) throw new TelemetryError('ALREADY_EXISTS', `device ${device.id} is already registered`);
+      throw toStoreError(error);
+    });
+  }
+  getDevices(tenantId: string, ids: readonly string[]): Promise<Device[]> {
+    return this.tx((s) => devices.devicesByIds(s, tenantId, ids));
+  }
+  listDevices(tenantId: string, filter: DeviceFilter, page: PageRequest): Promise<Page<Device>> {
+    return this.tx((s) => devices.listDevices(s, tenantId, filter, page));
+  }
+  latestReadings(tenantId: string, deviceIds: readonly string[]): Promise<Map<string, MetricPoint[]>> {
+    return this.tx((s) => devices.latestByDevices(s, tenantId, deviceIds));
+  }
+  setHeartbeatTimeout(tenantId: string, deviceId: string, timeoutMs: number | null): Promise<Device | undefined> {
+    return this.tx((s) => devices.setHeartbeat(s, tenantId, deviceId, timeoutMs));
+  }
+  decommissionDevice(tenantId: string, deviceId: string, at: number): Promise<DeviceStatusChange | undefined> {
+    return this.tx((s) => devices.decommission(s, tenantId, deviceId, at));
+  }
+  markSilentDevices(now: number, defaultTimeoutMs: number): Promise<SilenceSweep> {
+    return this.tx((s) => devices.markSilent(s, now, defaultTimeoutMs));
+  }
+
+  // Readings
+  applyBatch(consumerBatch: ConsumerBatch): Promise<AppliedBatch> {
+    return this.tx((s) => batch.applyBatch(s, consumerBatch, Date.now()));
+  }
+  watermarks(source: string): Promise<Map<number, number>> {
+    return this.tx((s) => operations.watermarks(s, source));
+  }
+  queryReadings(tenantId: string, query: ReadingQuery): Promise<Page<MetricPoint>> {
+    return this.tx((s) => queries.readings(s, tenantId, query));
+  }
+  readingEventsAfter(query: EventReplayQuery): Promise<PersistedReading[]> {
+    return this.tx((s) => queries.eventsAfter(s, query));
+  }
+  readingEventsByIds(tenantId: string, eventIds: readonly string[]): Promise<PersistedReading[]> {
+    return this.tx((s) => queries.eventsByIds(s, tenantId, eventIds));
+  }
+  aggregateBuckets(tenantId: string, query: AggregateQuery): Promise<DeviceBuckets> {
+    return this.tx((s) => queries.aggregate(s, tenantId, query));
+  }
+  seriesColumns(tenantId: string, query: SeriesQuery): Promise<SeriesColumns> {
+    return this.tx((s) => queries.series(s, tenantId, query));
+  }
+
+  // Fan-out
+  fanoutProgress(): Promise<Map<string, number>> {
+    return this.tx((s) => operations.fanoutProgress(s));
+  }
+  recordFanoutProgress(positions: ReadonlyMap<string, number>): Promise<void> {
+    return this.tx((s) => operations.recordFanout(s, positions));
+  }
+  anomaliesSince(afterSeq: number, limit: number): Promise<Anomaly[]> {
+    return this.tx((s) => anomalies.anomaliesAfter(s, undefined, afterSeq, limit));
+  }
+
+  // Rules and anomalies
+  putAnomalyRule(rule: AnomalyRule): Promise<AnomalyRule> {
+    return this.tx((s) => anomalies.putRule(s, rule));
+  }
+  listAnomalyRules(tenantId: string): Promise<AnomalyRule[]> {
+    return this.tx((s) => anomalies.listRules(s, tenantId));
+  }
+  deleteAnomalyRule(tenantId: string, id: string): Promise<boolean> {
+    return this.tx((s) => anomalies.deleteRule(s, tenantId, id));
+  }
+  listAnomalies(tenantId: string, filter: AnomalyFilter, page: PageRequest): Promise<Page<Anomaly>> {
+    return this.tx((s) => anomalies.listAnomalies(s, tenantId, filter, page));
+  }
+  anomaliesAfter(tenantId: string, afterSeq: number, limit: number): Promise<Anomaly[]> {
+    return this.tx((s) => anomalies.anomaliesAfter(s, tenantId, afterSeq, limit));
+  }
+  lastAnomalySeq(): Promise<number> {
+    return this.tx((s) => anomalies.lastSeq(s));
+  }
+  transitionAnomaly(tenantId: string, seq: number, transition: AnomalyTransition): Promise<Anomaly | undefined> {
+    return this.tx((s) => anomalies.transition(s, tenantId, seq, transition));
+  }
+
+  // Webhooks
+  createWebhook(webhook: Webhook & { readonly secret: string }): Promise<Webhook> {
+    return this.tx((s) => webhooks.createWebhook(s, webhook));
+  }
+  listWebhooks(tenantId: string): Promise<Webhook[]> {
+    return this.tx((s) => webhooks.listWebhooks(s, tenantId));
+  }
+  deleteWebhook(tenantId: string, id: string): Promise<boolean> {
+    return this.tx((s) => webhooks.deleteWebhook(s, tenantId, id));
+  }
+  listWebhookDeliveries(tenantId: string, webhookId: string, limit: number): Promise<WebhookDelivery[]> {
+    return this.tx((s) => webhooks.listDeliveries(s, tenantId, webhookId, limit));
+  }
+  claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+    return this.tx((s) => webhooks.claimDue(s, now, limit, leaseMs));
+  }
+  recordDeliveryAttempt(deliveryId: number, outcome: DeliveryOutcome): Promise<void> {
+    return this.tx((s) => webhooks.recordAttempt(s, deliveryId, outcome));
+  }
+
+  // Dead letters
+  listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>> {
+    return this.tx((s) => operations.listDeadLetters(s, tenantId, page.afterKey === undefined ? null : Number(page.afterKey), page.first));
+  }
+  getDeadLetter(tenantId: string, id: number): Promise<DeadLetter | undefined> {
+    return this.tx((s) => operations.deadLetter(s, tenantId, id));
+  }
+  markDeadLetterReplayed(tenantId: string, id: number, at: number): Promise<void> {
+    return this.tx((s) => operations.markReplayed(s, tenantId, id, at));
+  }
+  countDeadLetters(): Promise<number> {
+    return this.tx((s) => operations.countDeadLetters(s));
+  }
+
+  /** Empties the given tables, children first (test suites against a dedicated schema only). */
+  async resetForTests(tables: readonly string[]): Promise<void> {
+    await this.tx(async (session) => {
+      for (const table of tables) {
+        if (!/^[a-z_]+$/.test(table)) throw new Error(`not a table name: ${table}`);
+        await session.execute(`DELETE FROM ${table}`);
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.source.close();
+  }
+}

@@ -1,0 +1,11 @@
+import type { NewDeadLetter, PartitionBatch } from './store';
+
+/**
+ * What of a partition's slice lies beyond its stored watermark (a replay delivers messages at
+ * or below it again); shared by every Store backend so the rule is written once.
+ */
+export function beyondWatermark(slice: PartitionBatch, watermark: number): { readings: PartitionBatch['readings']; deadLetters: NewDeadLetter[]; skipped: number } {
+  if (slice.lastOffset <= watermark) return { readings: [], deadLetters: [], skipped: slice.readings.length + slice.deadLetters.length };
+  const readings = slice.readings.filter((reading) => reading.offset > watermark);
+  return { readings, deadLetters: slice.deadLetters.filter((letter) => letter.offset > watermark), skipped: slice.readings.length - readings.length };
+}

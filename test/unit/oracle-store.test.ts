@@ -1,0 +1,210 @@
+import { BackendError, TelemetryError } from '../../src/domain/errors';
+import { isRetryableOracleError, toStoreError } from '../../src/store/oracle/errors';
+import { ORACLE_MIGRATIONS } from '../../src/store/oracle/migrations';
+import { OracleStore } from '../../src/store/oracle/oracle-store';
+import { placeholders } from '../../src/store/oracle/session';
+import * as anomalies from '../../src/store/oracle/sql/anomalies';
+import * as batch from '../../src/store/oracle/sql/batch';
+import * as devices from '../../src/store/oracle/sql/devices';
+import * as keys from '../../src/store/oracle/sql/keys';
+import * as operations from '../../src/store/oracle/sql/operations';
+import * as queries from '../../src/store/oracle/sql/queries';
+import * as webhooks from '../../src/store/oracle/sql/webhooks';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
+import type { Store } from '../../src/store/store';
+import { CheckingSource, type Call } from '../support/fake-oracle';
+
+const ALL_SQL: Record<string, string> = Object.fromEntries(
+  Object.entries({ anomalies: anomalies.SQL, batch: batch.SQL, devices: devices.SQL, keys: keys.SQL, operations: operations.SQL, queries: queries.SQL, webhooks: webhooks.SQL }).flatMap(
+    ([module, statements]) => Object.entries(statements).map(([name, sql]) => [`${module}.${name}`, sql as string]),
+  ),
+);
+
+const T = 't1';
+const anomalyRow = { SEQ: 7, TENANT_ID: T, DEVICE_ID: 'd1', METRIC: 'temp', KIND: 'THRESHOLD', SEVERITY: 'WARNING', SCORE: 2, VALUE: 12, EXPECTED_MIN: null, EXPECTED_MAX: 10, TS: 1000, DETECTED_AT: 2000, STATUS: 'OPEN', ACKNOWLEDGED_BY: null, ACKNOWLEDGED_AT: null, RESOLVED_BY: null, RESOLVED_AT: null };
+const ruleRow = { TENANT_ID: T, ID: 'r1', SCOPE_KIND: 'tag', SCOPE_VALUE: 'hot', METRIC: '*', ZSCORE_THRESHOLD: null, ZSCORE_WINDOW: null, ZSCORE_WARMUP: null, MIN_VALUE: null, MAX_VALUE: 10, MAX_RATE_PER_SECOND: null, SEVERITY: 'WARNING', UPDATED_AT: 1 };
+const deviceRow = { TENANT_ID: T, ID: 'd1', NAME: 'D1', TAGS: '["hot"]', CREATED_AT: 1, STATUS: 'ONLINE', LAST_SEEN_AT: 5, HEARTBEAT_TIMEOUT_MS: null };
+const keyRow = { ID: 'k1', TENANT_ID: T, ROLE: 'admin', DEVICE_ID: null, LABEL: 'ops', CREATED_AT: 1, LAST_USED_AT: null, REVOKED_AT: null };
+const deliveryRow = { ID: 3, TENANT_ID: T, WEBHOOK_ID: 'w1', ANOMALY_SEQ: 7, STATUS: 'PENDING', ATTEMPTS: 0, NEXT_ATTEMPT_AT: 1, LAST_STATUS_CODE: null, LAST_ERROR: null, DELIVERED_AT: null, CREATED_AT: 1 };
+
+/** Plausible answers, so every code path after each statement runs too. */
+function respond(call: Call) {
+  const sql = call.sql;
+  const is = (statement: string) => sql === statement;
+  if (sql.includes('FROM user_tables')) return { rows: [{ N: 0 }] };
+  if (is(anomalies.SQL.insertAnomaly)) return { outBinds: { seq: [7] }, rowsAffected: 1 };
+  if (is(anomalies.SQL.ruleByScope) || is(anomalies.SQL.rulesOfTenant) || is(anomalies.SQL.listRules)) return { rows: [ruleRow] };
+  if (is(anomalies.SQL.anomalyForUpdate) || is(anomalies.SQL.anomalyBySeq) || is(anomalies.SQL.listAnomalies)) return { rows: [anomalyRow] };
+  if (is(anomalies.SQL.tagsOfDevice)) return { rows: [{ TAGS: '["hot"]' }] };
+  if (is(devices.SQL.lockDevice)) return { rows: [{ STATUS: 'OFFLINE', LAST_SEEN_AT: 1 }] };
+  if (is(devices.SQL.silentDevices)) return { rows: [{ TENANT_ID: T, ID: 'd1', LAST_SEEN_AT: 1, TIMEOUT_MS: 1000 }] };
+  if (is(devices.SQL.deviceById) || is(devices.SQL.devicesByIds) || is(devices.SQL.listDevices)) return { rows: [deviceRow] };
+  if (is(keys.SQL.keyById) || is(keys.SQL.listKeys) || is(keys.SQL.keyByHash)) return { rows: [keyRow] };
+  if (is(keys.SQL.activeDeviceKeys)) return { rows: [{ ID: 'k2' }] };
+  if (is(keys.SQL.countAdmins) || is(keys.SQL.countTenantAdmins)) return { rows: [{ N: 1 }] };
+  if (is(webhooks.SQL.dueDeliveries) || is(webhooks.SQL.listDeliveries)) return { rows: [deliveryRow] };
+  if (is(webhooks.SQL.webhookSecret)) return { rows: [{ URL: 'https://example.com/h', SECRET: 's' }] };
+  // The second event of the batch was applied before: its insert is a unique violation.
+  if (is(batch.SQL.insertEvent)) return { rowsAffected: call.binds.length - 1, batchErrors: [{ errorNum: 1, offset: 1, message: 'ORA-00001: unique constraint violated' }] };
+  // e1's value (5 at ts 1001) was stored before under another event id: the row is a duplicate.
+  if (is(batch.SQL.insertReading) && call.binds[0]?.['value'] === 5) return { rowsAffected: call.binds.length - 1, batchErrors: [{ errorNum: 1, offset: 0, message: 'ORA-00001: unique constraint violated' }] };
+  return undefined;
+}
+
+const reading = (eventId: string, offset: number, value: number) => ({ tenantId: T, deviceId: 'd1', eventId, timestamp: 1000 + offset, offset, metrics: [{ name: 'temp', value }] });
+const page = { first: 10 };
+
+/** One call of every Store operation, with arguments that reach every statement. */
+const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
+  ensureTenant: (s) => s.ensureTenant(T, 'T'),
+  createTenant: (s) => s.createTenant('t2', 'T2'),
+  tenantExists: (s) => s.tenantExists(T),
+  createApiKey: (s) => s.createApiKey({ id: 'k1', tenantId: T, role: 'admin', label: 'ops', secretHash: 'f'.repeat(64) }),
+  findApiKeyBySecretHash: (s) => s.findApiKeyBySecretHash('f'.repeat(64)),
+  countAdminKeys: (s) => s.countAdminKeys(),
+  countActiveAdminKeys: (s) => s.countActiveAdminKeys(T),
+  listApiKeys: (s) => s.listApiKeys(T, true),
+  revokeApiKey: (s) => s.revokeApiKey(T, 'k1', 5),
+  replaceDeviceKeys: (s) => s.replaceDeviceKeys(T, 'd1', { id: 'k3', tenantId: T, role: 'device', deviceId: 'd1', label: 'device d1', secretHash: 'e'.repeat(64) }, 5),
+  touchApiKey: (s) => s.touchApiKey('k1', 5),
+  registerDevice: (s) => s.registerDevice(T, { id: 'd1', name: 'D1', tags: ['hot'], heartbeatTimeoutMs: null }),
+  getDevices: (s) => s.getDevices(T, ['d1', 'd2']),
+  listDevices: (s) => s.listDevices(T, { tag: 'hot', nameContains: 'd' }, { first: 10, afterKey: 'a' }),
+  latestReadings: (s) => s.latestReadings(T, ['d1']),
+  setHeartbeatTimeout: (s) => s.setHeartbeatTimeout(T, 'd1', 60_000),
+  decommissionDevice: (s) => s.decommissionDevice(T, 'd1', 5),
+  markSilentDevices: (s) => s.markSilentDevices(10_000, 300_000),
+  applyBatch: (s) =>
+    s.applyBatch({
+      source: 'readings',
+      partitions: [
+        {
+          partition: 0,
+          lastOffset: 3,
+          readings: [reading('e1', 1, 5), reading('e1', 2, 5), reading('e2', 3, 50)],
+          deadLetters: [{ tenantId: T, topic: 'readings', partition: 0, offset: 0, reason: 'MALFORMED: x', payload: '{}' }],
+        },
+      ],
+    }),
+  watermarks: (s) => s.watermarks('readings'),
+  queryReadings: async (s) => {
+    await s.queryReadings(T, { deviceId: 'd1', metric: 'temp', first: 10, order: 'NEWEST_FIRST' });
+    return s.queryReadings(T, { deviceId: 'd1', metric: 'temp', from: 0, to: 10, first: 10, afterTimestamp: 5, order: 'OLDEST_FIRST' });
+  },
+  readingEventsAfter: (s) => s.readingEventsAfter({ tenantId: T, deviceIds: ['d1'], after: new Map([[0, 5], [1, -1]]), limit: 100 }),
+  readingEventsByIds: (s) => s.readingEventsByIds(T, ['e1']),
+  aggregateBuckets: async (s) => {
+    await s.aggregateBuckets(T, { deviceIds: ['d1'], metric: 'temp', boundaries: [0, 3_600_000], source: 3_600_000 });
+    await s.aggregateBuckets(T, { deviceIds: ['d1'], metric: 'temp', boundaries: [0, 1000, 2000], source: 'raw' });
+    return s.aggregateBuckets(T, { deviceIds: ['d1'], metric: 'temp', boundaries: [0, 1000, 2000], source: 'raw', withValues: true });
+  },
+  seriesColumns: (s) => s.seriesColumns(T, { deviceId: 'd1', metric: 'temp', from: 0, to: 10, maxRows: 100 }),
+  fanoutProgress: (s) => s.fanoutProgress(),
+  recordFanoutProgress: (s) => s.recordFanoutProgress(new Map([['readings:0', 5], ['anomalies', 7]])),
+  anomaliesSince: (s) => s.anomaliesSince(0, 10),
+  putAnomalyRule: (s) => s.putAnomalyRule({ id: 'r1', tenantId: T, scope: { kind: 'tag', tag: 'hot' }, metric: '*', zScore: { threshold: 3, window: 60, warmup: 20 }, min: null, max: 10, maxRatePerSecond: null, severity: 'WARNING', updatedAt: 1 }),
+  listAnomalyRules: (s) => s.listAnomalyRules(T),
+  deleteAnomalyRule: (s) => s.deleteAnomalyRule(T, 'r1'),
+  listAnomalies: (s) => s.listAnomalies(T, { deviceId: 'd1', status: 'OPEN', kind: 'THRESHOLD', minSeverity: 'WARNING' }, { first: 10, afterKey: '9' }),
+  anomaliesAfter: (s) => s.anomaliesAfter(T, 0, 10),
+  lastAnomalySeq: (s) => s.lastAnomalySeq(),
+  transitionAnomaly: async (s) => {
+    await s.transitionAnomaly(T, 7, { action: 'acknowledge', by: 'k1', at: 5 });
+    return s.transitionAnomaly(T, 7, { action: 'resolve', by: 'k1', at: 6 });
+  },
+  createWebhook: (s) => s.createWebhook({ tenantId: T, id: 'w1', url: 'https://example.com/h', minSeverity: 'WARNING', createdAt: 1, secret: 's' }),
+  listWebhooks: (s) => s.listWebhooks(T),
+  deleteWebhook: (s) => s.deleteWebhook(T, 'w1'),
+  listWebhookDeliveries: (s) => s.listWebhookDeliveries(T, 'w1', 10),
+  claimDueDeliveries: (s) => s.claimDueDeliveries(10, 5, 1000),
+  recordDeliveryAttempt: (s) => s.recordDeliveryAttempt(3, { at: 10, delivered: false, statusCode: 500, error: 'HTTP 500', nextAttemptAt: 20 }),
+  listDeadLetters: (s) => s.listDeadLetters(T, page),
+  getDeadLetter: (s) => s.getDeadLetter(T, 1),
+  markDeadLetterReplayed: (s) => s.markDeadLetterReplayed(T, 1, 5),
+  countDeadLetters: (s) => s.countDeadLetters(),
+  close: (s) => s.close(),
+};
+
+describe('Oracle store at the driver boundary (a checking fake connection)', () => {
+  it('has a case for every Store operation', () => {
+    const operations = Object.getOwnPropertyNames(SqliteStore.prototype).filter((name) => name !== 'constructor' && name !== 'run');
+    expect(operations.filter((name) => !(name in OPERATIONS))).toEqual([]);
+  });
+
+  it('runs every migration statement and every statement of every module with binds matching its placeholders', async () => {
+    const source = new CheckingSource(respond);
+    const store = OracleStore.over(source);
+    await store.migrate();
+    for (const [name, operation] of Object.entries(OPERATIONS)) {
+      try {
+        await operation(store);
+      } catch (error) {
+        throw new Error(`${name}: ${(error as Error).message}`);
+      }
+    }
+    const executed = new Set(source.calls.map((call) => call.sql));
+    expect(Object.entries(ALL_SQL).filter(([, sql]) => !executed.has(sql)).map(([name]) => name)).toEqual([]);
+    for (const migration of ORACLE_MIGRATIONS) for (const statement of migration.statements) expect(executed.has(statement)).toBe(true);
+    expect(source.rollbacks).toBe(0);
+  });
+
+  it('applies a batch with bulk statements: a repeated event id is a duplicate, not a failure', async () => {
+    const source = new CheckingSource(respond);
+    const result = await OracleStore.over(source).applyBatch({
+      source: 'readings',
+      partitions: [{ partition: 0, lastOffset: 3, readings: [reading('e1', 1, 5), reading('e1', 2, 5), reading('e2', 3, 50)], deadLetters: [] }],
+    });
+    expect(result.duplicateEvents).toBe(1);
+    // e1's only value was stored before: e1 keeps its id row with no metrics and publishes nothing.
+    expect(result.persisted.map((r) => r.offset)).toEqual([3]);
+    const rewrite = source.calls.find((call) => call.sql === batch.SQL.rewriteEventMetrics)!;
+    expect(rewrite.binds).toEqual([{ metrics: '[]', tenant_id: T, event_id: 'e1' }]);
+    // The tag rule (max 10) fires on 50, and its webhook deliveries are queued in the same transaction.
+    expect(result.anomalies.map((a) => [a.kind, a.value])).toEqual([['THRESHOLD', 50]]);
+    const insertReadings = source.calls.find((call) => call.sql === batch.SQL.insertReading)!;
+    expect(insertReadings.kind).toBe('executeMany');
+    expect(insertReadings.binds.map((row) => row['ts'])).toEqual([1001, 1003]);
+    expect(source.calls.filter((call) => call.sql === anomalies.SQL.queueDeliveries)).toHaveLength(1);
+    expect(source.commits).toBe(1);
+  });
+
+  it('refuses a statement whose binds do not match its placeholders', async () => {
+    const source = new CheckingSource();
+    await expect(source.transaction((s) => s.execute('SELECT 1 FROM dual WHERE a = :a AND b = :b', { a: 1 }))).rejects.toThrow(/missing b/);
+    await expect(source.transaction((s) => s.execute('SELECT 1 FROM dual WHERE a = :a', { a: 1, c: 2 }))).rejects.toThrow(/extra c/);
+    await expect(source.transaction((s) => s.execute('SELECT 1 FROM dual WHERE a = :size', { size: 1 }))).rejects.toThrow(/reserved words/);
+    await expect(source.transaction((s) => s.execute('SELECT 1 FROM dual;'))).rejects.toThrow(/semicolon/);
+    await expect(source.transaction((s) => s.executeMany('INSERT INTO t (a) VALUES (:a)', [{ a: 1.5 }], { bindDefs: { a: { type: 'number' } } }))).rejects.toThrow(/integer/);
+    expect(placeholders("SELECT ':not_a_bind' FROM dual WHERE x = :real -- :comment")).toEqual(new Set(['real']));
+  });
+
+  it('maps every Oracle error it handles to the right typed error', async () => {
+    const ora = (errorNum: number) => Object.assign(new Error(`ORA-${String(errorNum).padStart(5, '0')}: x`), { errorNum });
+    for (const retryable of [60, 54, 3113, 3114, 3135, 12170, 12514, 12541, 25408, 30006, 1033, 1089]) expect({ retryable, mapped: isRetryableOracleError(ora(retryable)) }).toEqual({ retryable, mapped: true });
+    for (const fatal of [1, 1400, 2291, 2290, 12899, 1438, 942, 904]) expect({ fatal, mapped: isRetryableOracleError(ora(fatal)) }).toEqual({ fatal, mapped: false });
+    for (const code of ['NJS-040', 'NJS-500', 'NJS-503', 'DPI-1080', 'NJS-003']) expect(isRetryableOracleError(Object.assign(new Error('x'), { code }))).toBe(true);
+    expect(toStoreError(ora(60))).toMatchObject({ retryable: true, message: expect.stringMatching(/ORA-00060/) });
+    expect(toStoreError(ora(1400))).toBeInstanceOf(BackendError);
+
+    // A duplicate device id is ALREADY_EXISTS; a lost connection is retryable.
+    const failing = (error: Error) => new CheckingSource(() => { throw error; });
+    await expect(OracleStore.over(failing(ora(1))).registerDevice(T, { id: 'd1', name: 'd1', tags: [] })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await expect(OracleStore.over(failing(ora(1))).registerDevice(T, { id: 'd1', name: 'd1', tags: [] })).rejects.toBeInstanceOf(TelemetryError);
+    await expect(OracleStore.over(failing(ora(3113))).applyBatch({ source: 'readings', partitions: [] })).resolves.toBeDefined();
+    await expect(OracleStore.over(failing(ora(3113))).watermarks('readings')).rejects.toMatchObject({ retryable: true });
+    await expect(OracleStore.over(failing(Object.assign(new Error('pool queue timeout'), { code: 'NJS-040' }))).tenantExists(T)).rejects.toMatchObject({ retryable: true });
+    // Any other per-row error of a bulk insert fails the batch (it is not a duplicate).
+    const badRow = new CheckingSource((call) => (call.sql === batch.SQL.insertEvent ? { batchErrors: [{ errorNum: 12899, offset: 0, message: 'ORA-12899: value too large' }] } : undefined));
+    await expect(OracleStore.over(badRow).applyBatch({ source: 'readings', partitions: [{ partition: 0, lastOffset: 1, readings: [reading('e1', 1, 5)], deadLetters: [] }] })).rejects.toMatchObject({ retryable: false });
+  });
+
+  it('keeps its DDL executable statement by statement', () => {
+    for (const statement of ORACLE_MIGRATIONS.flatMap((m) => m.statements)) {
+      expect(statement.trim()).not.toMatch(/;$/);
+      expect(placeholders(statement).size).toBe(0);
+    }
+    const readings = ORACLE_MIGRATIONS[0]!.statements.find((s) => s.includes('CREATE TABLE readings'))!;
+    expect(readings).toMatch(/PARTITION BY RANGE \(ts\) INTERVAL \(86400000\)/);
+    expect(readings).toMatch(/USING INDEX LOCAL/);
+  });
+});
