@@ -1,11 +1,9 @@
-import path from 'node:path';
-import { rmSync } from 'node:fs';
+import { openEmbeddedBackends, type EmbeddedBackends } from '../support/embedded';
 import { EventPublisher, type FanoutMessage } from '../../src/consumers/event-fanout';
 import { toEnvelope } from '../../src/domain/cloud-event';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { PartitionBatch } from '../../src/store/store';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
-import { newDataDir } from '../support/server';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 const reading = (eventId: string, timestamp: number, value: number) => ({ tenantId: 't', deviceId: 'd1', eventId, timestamp, metrics: [{ name: 'v', value }] });
@@ -20,22 +18,15 @@ async function eventsTopic(stream: EmbeddedStream): Promise<FanoutMessage[]> {
 }
 
 describe('fan-out to the events topic', () => {
-  let dir: string;
+  let backends: EmbeddedBackends;
   let stream: EmbeddedStream;
   let store: SqliteStore;
 
   beforeEach(async () => {
-    dir = newDataDir();
-    stream = new EmbeddedStream({ file: path.join(dir, 'stream.db'), partitions: 2, synchronous: 'normal' });
-    store = new SqliteStore({ file: path.join(dir, 'telemetry.db') });
-    await store.ensureTenant('t', 'T');
-    await store.registerDevice('t', { id: 'd1', name: 'd1', tags: [] });
+    backends = await openEmbeddedBackends();
+    ({ stream, store } = backends);
   });
-  afterEach(async () => {
-    await stream.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => backends.close());
 
   it('republishes, after a crash between commit and publication, exactly what was committed and not yet published', async () => {
     // Three messages on the readings topic; the second is a re-send of the first event id.

@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { rmSync } from 'node:fs';
+import { openEmbeddedBackends, type EmbeddedBackends } from '../support/embedded';
 import { ReadingPersister } from '../../src/consumers/reading-persister';
 import { toEnvelope } from '../../src/domain/cloud-event';
 import { BackendError } from '../../src/domain/errors';
@@ -8,29 +7,22 @@ import { DeviceDirectory } from '../../src/ingest/device-directory';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { Store } from '../../src/store/store';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
-import { eventually, newDataDir } from '../support/server';
+import { eventually } from '../support/server';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 const envelope = (deviceId: string, timestamp: number, eventId: string) =>
   JSON.stringify(toEnvelope({ tenantId: 't', deviceId, eventId, timestamp, metrics: [{ name: 'v', value: timestamp }] }, 'io.telemetry'));
 
 describe('reading persister', () => {
-  let dir: string;
+  let backends: EmbeddedBackends;
   let stream: EmbeddedStream;
   let store: SqliteStore;
 
   beforeEach(async () => {
-    dir = newDataDir();
-    stream = new EmbeddedStream({ file: path.join(dir, 'stream.db'), partitions: 2, synchronous: 'normal' });
-    store = new SqliteStore({ file: path.join(dir, 'telemetry.db') });
-    await store.ensureTenant('t', 'T');
-    await store.registerDevice('t', { id: 'd1', name: 'd1', tags: [] });
+    backends = await openEmbeddedBackends();
+    ({ stream, store } = backends);
   });
-  afterEach(async () => {
-    await stream.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => backends.close());
 
   it('retries a failing database with backoff while the stream buffers, then applies everything once', async () => {
     let failuresLeft = 4;
