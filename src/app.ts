@@ -140,6 +140,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     logger,
     batchSize: config.consumer.batchSize,
     pollIntervalMs: config.consumer.pollIntervalMs,
+    instance: config.consumer.instance,
     eventTypePrefix: config.eventTypePrefix,
   });
   await persister.start();

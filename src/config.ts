@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { OidcSettings } from './server/oidc';
@@ -69,6 +70,7 @@ const schema = z.object({
   TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
   TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
   TELEMETRY_CONSUMER_POLL_MS: integer(1, 60_000).default(10),
+  TELEMETRY_CONSUMER_INSTANCE: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]').optional(),
   TELEMETRY_EVENT_TYPE_PREFIX: z
     .string()
     .regex(/^[a-z0-9]+(\.[a-z0-9-]+)*$/, 'must be a reverse-DNS prefix such as io.telemetry')
@@ -125,6 +127,8 @@ export interface Config {
   readonly consumer: {
     readonly batchSize: number;
     readonly pollIntervalMs: number;
+    /** This consumer's name in the stream's consumer group (unique per running consumer). */
+    readonly instance: string;
   };
   readonly liveness: {
     /** Silence after which a device without its own timeout goes offline. */
@@ -247,7 +251,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             }
           : undefined,
     },
-    consumer: { batchSize: v.TELEMETRY_CONSUMER_BATCH_SIZE, pollIntervalMs: v.TELEMETRY_CONSUMER_POLL_MS },
+    consumer: {
+      batchSize: v.TELEMETRY_CONSUMER_BATCH_SIZE,
+      pollIntervalMs: v.TELEMETRY_CONSUMER_POLL_MS,
+      // A pod's hostname is its name: unique in a Deployment, stable across its restarts.
+      instance: v.TELEMETRY_CONSUMER_INSTANCE ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48)}-${process.pid}`,
+    },
     liveness: { defaultHeartbeatTimeoutMs: v.TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS * 1000, checkIntervalMs: v.TELEMETRY_LIVENESS_CHECK_MS },
     webhooks: {
       pollIntervalMs: v.TELEMETRY_WEBHOOK_POLL_MS,

@@ -5,7 +5,8 @@ import type { PersistedReading, Reading } from '../domain/reading';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../domain/retry';
 import type { DeviceDirectory } from '../ingest/device-directory';
 import type { AppliedBatch, NewDeadLetter, PartitionBatch, Store } from '../store/store';
-import type { Stream, StreamMessage } from '../stream/stream';
+import { randomUUID } from 'node:crypto';
+import type { ConsumerGroupMember, Stream, StreamMessage } from '../stream/stream';
 
 export interface PersisterLogger {
   info(fields: object, message: string): void;
@@ -26,6 +27,10 @@ export interface ReadingPersisterOptions {
   readonly batchSize?: number;
   /** Sleep between empty polls, ms (a wake() ends it early). @default 10 */
   readonly pollIntervalMs?: number;
+  /** This consumer's name in the stream's consumer group. @default persister-<pid>-<random> */
+  readonly instance?: string;
+  /** How often the partition assignment is renewed, ms (well under the group timeout). @default 5000 */
+  readonly assignmentRefreshMs?: number;
   /**
    * Shortest time between the starts of two rounds, ms. Under load this lets messages gather
    * into larger transactions (SQLite inserts run ~3x faster at 10,000 rows per transaction
@@ -62,6 +67,8 @@ const SOURCE = 'readings';
 export class ReadingPersister {
   private readonly next = new Map<number, number>();
   private running = false;
+  private member: ConsumerGroupMember | undefined;
+  private lastAssignment = 0;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private stats = { appliedReadings: 0, deadLetters: 0, duplicates: 0, retries: 0 };
@@ -70,12 +77,34 @@ export class ReadingPersister {
 
   async start(): Promise<void> {
     if (this.running) return;
-    const watermarks = await this.options.store.watermarks(SOURCE);
-    for (const partition of await this.options.stream.partitions('readings')) {
-      this.next.set(partition, (watermarks.get(partition) ?? -1) + 1);
-    }
+    this.member = await this.options.stream.joinGroup('persister', 'readings', this.options.instance ?? `persister-${process.pid}-${randomUUID().slice(0, 8)}`);
+    await this.refreshAssignment();
     this.running = true;
     this.loop = this.run();
+  }
+
+  /**
+   * Takes the partitions the stream now assigns to this instance. A newly assigned partition
+   * resumes from the database watermark (another instance may have advanced it); one taken
+   * away is simply no longer read. Two instances briefly reading one partition during a
+   * hand-over stay correct: the watermark check in applyBatch lets each offset apply once.
+   */
+  private async refreshAssignment(): Promise<void> {
+    this.lastAssignment = Date.now();
+    let assigned: readonly number[];
+    try {
+      assigned = await this.member!.assigned();
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not renew the partition assignment; keeping the current one');
+      return;
+    }
+    const gained = assigned.filter((partition) => !this.next.has(partition));
+    for (const partition of [...this.next.keys()]) if (!assigned.includes(partition)) this.next.delete(partition);
+    if (gained.length > 0) {
+      const watermarks = await this.options.store.watermarks(SOURCE);
+      for (const partition of gained) this.next.set(partition, (watermarks.get(partition) ?? -1) + 1);
+    }
+    if (gained.length > 0 || this.next.size !== assigned.length) this.options.logger.info({ partitions: assigned }, 'partition assignment changed');
   }
 
   /** Ends the current empty-poll sleep: new messages were produced. */
@@ -87,6 +116,7 @@ export class ReadingPersister {
     this.running = false;
     this.wake();
     await this.loop;
+    await this.member?.leave();
   }
 
   snapshot(): PersisterStats {
@@ -99,6 +129,7 @@ export class ReadingPersister {
       const linger = lastRound + (this.options.lingerMs ?? 30) - Date.now();
       if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
       lastRound = Date.now();
+      if (lastRound - this.lastAssignment >= (this.options.assignmentRefreshMs ?? 5000)) await this.refreshAssignment();
       try {
         const applied = await this.round();
         if (!applied) await this.idle();

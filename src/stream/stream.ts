@@ -31,6 +31,18 @@ export interface StreamTail {
   next(limit: number): Promise<StreamMessage[]>;
 }
 
+/**
+ * One consumer instance's membership of a group: the stream divides partitions among the
+ * group's live instances. Progress is NOT kept here: the database watermark is the record of
+ * what was applied, so a partition that changes hands resumes from it.
+ */
+export interface ConsumerGroupMember {
+  /** Renews this instance's membership and returns the partitions it holds now, ascending. */
+  assigned(): Promise<readonly number[]>;
+  /** Leaves the group: its partitions go to the other instances. */
+  leave(): Promise<void>;
+}
+
 export interface Stream {
   /** Partition ids of a topic, ascending. */
   partitions(topic: TopicName): Promise<readonly number[]>;
@@ -49,5 +61,7 @@ export interface Stream {
    * offset order (API nodes tail the events topic this way).
    */
   openTail(topic: TopicName, partition: number): Promise<StreamTail>;
+  /** Joins a consumer group on a topic as `instance` (unique per running consumer). */
+  joinGroup(group: string, topic: TopicName, instance: string): Promise<ConsumerGroupMember>;
   close(): Promise<void>;
 }

@@ -13,7 +13,7 @@ const FAST_RETRY = { initialDelayMs: 5, maxDelayMs: 20, multiplier: 2 };
 
 function ociStream(endpoint: string, partitions: number, auth: common.AuthenticationDetailsProvider = new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT')): OciStream {
   // 1000 reads per second per partition: the contract reads a lot; real OCI allows 5 (the default).
-  return new OciStream({ messagesEndpoint: endpoint, streamIds: STREAMS, partitions, auth, retryPolicy: FAST_RETRY, readsPerSecondPerPartition: 1000 });
+  return new OciStream({ messagesEndpoint: endpoint, streamIds: STREAMS, partitions, auth, retryPolicy: FAST_RETRY, readsPerSecondPerPartition: 1000, groupTimeoutMs: 400 });
 }
 
 /** The whole Stream contract through the real oci-streaming client, against the local stand-in. */
@@ -79,6 +79,27 @@ describe('OCI Streaming specifics (stand-in)', () => {
     expect(read.map((m) => m.value[0])).toEqual(['0', '1', '2', '3', '4']);
     await expect(stream.produce('readings', [{ key: 'k', value: 'y'.repeat(800_000) }])).rejects.toThrow(/over the 1 MB message limit/);
     expect(planPutRequests([{ key: 'a', value: 'b' }, { key: 'c', value: 'd' }])).toEqual([[0, 1]]);
+  });
+
+  it('shares the partitions between consumer-group members and hands a silent member\'s partitions to the others', async () => {
+    const four = await startStreamingStandin({ partitions: 4, keyId: identity.keyId, publicKeyPem: identity.publicKeyPem });
+    try {
+      const [a, b] = [ociStream(four.endpoint, 4), ociStream(four.endpoint, 4)];
+      const first = await a.joinGroup('persister', 'readings', 'consumer-a');
+      expect(await first.assigned()).toEqual([0, 1, 2, 3]);
+      const second = await b.joinGroup('persister', 'readings', 'consumer-b');
+      // Each renewal rebalances: the newcomer takes its fair share, the first gives it up.
+      await second.assigned();
+      const [ofA, ofB] = [await first.assigned(), await second.assigned()];
+      expect([...ofA, ...ofB].sort()).toEqual([0, 1, 2, 3]);
+      expect(ofA).toHaveLength(2);
+      expect(ofB).toHaveLength(2);
+      // b stops renewing: after the group timeout its partitions go back to a.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await first.assigned()).toEqual([0, 1, 2, 3]);
+    } finally {
+      await four.close();
+    }
   });
 
   it('reads the real shapes of group cursors, commits and heartbeats through the SDK', async () => {

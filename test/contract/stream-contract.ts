@@ -99,6 +99,12 @@ export function describeStreamContract(name: string, create: (partitions: number
       for (const partition of await harness.stream.partitions('readings')) expect(await harness.stream.read('readings', partition, 0, 10)).toEqual([]);
     });
 
+    it('gives a lone consumer-group member every partition', async () => {
+      const member = await harness.stream.joinGroup('persister', 'readings', 'only-one');
+      expect(await member.assigned()).toEqual([0, 1, 2, 3]);
+      await member.leave();
+    });
+
     it('refuses a partition that does not exist', async () => {
       await expect(harness.stream.read('readings', 99, 0, 1)).rejects.toThrow(/partition/);
     });

@@ -5,8 +5,9 @@ import type { AddressInfo } from 'node:net';
 /**
  * A local stand-in for the OCI Streaming messages API (version 20180418), for tests: the real
  * `oci-streaming` client talks to it over HTTP. It keeps streams in memory and implements
- * PutMessages, CreateCursor, GetMessages, CreateGroupCursor, ConsumerCommit and
- * ConsumerHeartbeat with their request and response shapes, the 1 MB request and message
+ * PutMessages, CreateCursor, GetMessages, CreateGroupCursor, GetGroup, ConsumerCommit and
+ * ConsumerHeartbeat with their request and response shapes (group cursors share the
+ * partitions among live instances and hand a silent instance's partitions to the others), the 1 MB request and message
  * limits, 429 throttling on demand, and checks every request's signature (the OCI HTTP
  * signature: RSA-SHA256 over x-date, (request-target), host and, for POSTs other than
  * PutMessages, content-type, content-length and x-content-sha256) against the test key.
@@ -24,6 +25,16 @@ interface CursorState {
   readonly partition: number;
   readonly offset: number;
   readonly group?: string;
+  readonly instance?: string;
+  /** Group cursors: the read position in each reserved partition. */
+  readonly positions?: Record<number, number>;
+}
+
+interface GroupState {
+  readonly timeoutMs: number;
+  readonly instances: Map<string, number>; // instance -> last seen
+  readonly reservations: Map<number, { instance: string; until: number }>;
+  readonly committed: Map<number, number>;
 }
 
 export interface StandinOptions {
@@ -65,7 +76,7 @@ const decodeCursor = (value: string | null): CursorState | undefined => {
 
 export async function startStreamingStandin(options: StandinOptions): Promise<StreamingStandin> {
   const streams = new Map<string, StoredMessage[][]>();
-  const groups = new Map<string, Map<number, number>>(); // `${streamId}/${group}` -> committed offsets
+  const groups = new Map<string, GroupState>(); // `${streamId}/${group}`
   const calls = new Map<string, number>();
   const publicKey: KeyObject = createPublicKey(options.publicKeyPem);
   let throttle = 0;
@@ -106,13 +117,40 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
     return verify('RSA-SHA256', Buffer.from(signingString), publicKey, Buffer.from(params['signature'] ?? '', 'base64'));
   }
 
+  /**
+   * OCI-like partition assignment: live instances (seen within the group timeout) share the
+   * partitions evenly; an instance keeps what it holds up to its fair share, and partitions of
+   * instances that went quiet are handed to the others.
+   */
+  function rebalance(state: GroupState, now: number): void {
+    const live = [...state.instances].filter(([, seen]) => seen + state.timeoutMs >= now).map(([name]) => name).sort();
+    for (const [partition, reservation] of state.reservations) {
+      if (reservation.until < now || !live.includes(reservation.instance)) state.reservations.delete(partition);
+    }
+    if (live.length === 0) return;
+    const share = Math.ceil(options.partitions / live.length);
+    const held = (instance: string) => [...state.reservations].filter(([, r]) => r.instance === instance).map(([p]) => p).sort((a, b) => a - b);
+    for (const instance of live) for (const partition of held(instance).slice(share)) state.reservations.delete(partition);
+    for (let partition = 0; partition < options.partitions; partition++) {
+      if (state.reservations.has(partition)) continue;
+      const taker = live.find((instance) => held(instance).length < share);
+      if (taker) state.reservations.set(partition, { instance: taker, until: now + state.timeoutMs });
+    }
+  }
+
+  function touch(state: GroupState, instance: string, now: number): void {
+    state.instances.set(instance, now);
+    for (const reservation of state.reservations.values()) if (reservation.instance === instance) reservation.until = now + state.timeoutMs;
+    rebalance(state, now);
+  }
+
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = Buffer.concat(chunks);
       const url = new URL(request.url ?? '/', 'http://standin');
-      const match = /^\/20180418\/streams\/([^/]+)\/(messages|cursors|groupCursors|commit|heartbeat)$/.exec(url.pathname);
+      const match = /^\/20180418\/streams\/([^/]+)\/(messages|cursors|groupCursors|commit|heartbeat|groups)(?:\/([^/]+))?$/.exec(url.pathname);
       const operation = match ? `${request.method} ${match[2]}` : `${request.method} ${url.pathname}`;
       calls.set(operation, (calls.get(operation) ?? 0) + 1);
       if (!signatureValid(request, body)) {
@@ -154,16 +192,47 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
           return send(response, 200, { value: encodeCursor({ streamId, partition, offset }) });
         }
         case 'POST groupCursors': {
-          const details = json() as { groupName: string; instanceName?: string; type: string };
-          const committed = groups.get(`${streamId}/${details.groupName}`) ?? new Map<number, number>();
-          groups.set(`${streamId}/${details.groupName}`, committed);
-          // One instance holds every partition here; the cursor starts at partition 0's committed offset.
-          return send(response, 200, { value: encodeCursor({ streamId, partition: 0, offset: committed.get(0) ?? (details.type === 'LATEST' ? partitions[0]!.length : 0), group: details.groupName }) });
+          const details = json() as { groupName: string; instanceName?: string; type: string; timeoutInMs?: number };
+          const name = `${streamId}/${details.groupName}`;
+          const state = groups.get(name) ?? { timeoutMs: details.timeoutInMs ?? 30_000, instances: new Map(), reservations: new Map(), committed: new Map() };
+          groups.set(name, state);
+          const instance = details.instanceName ?? `instance-${state.instances.size + 1}`;
+          touch(state, instance, Date.now());
+          const start = (partition: number) => state.committed.get(partition) ?? (details.type === 'LATEST' ? partitions[partition]!.length : 0);
+          const positions = Object.fromEntries(partitions.map((_, partition) => [partition, start(partition)]));
+          return send(response, 200, { value: encodeCursor({ streamId, partition: -1, offset: 0, group: details.groupName, instance, positions }) });
+        }
+        case 'GET groups': {
+          const state = groups.get(`${streamId}/${decodeURIComponent(match[3] ?? '')}`);
+          if (!state) return fail(response, 404, 'NotAuthorizedOrNotFound', 'no such group');
+          rebalance(state, Date.now());
+          const reservations = [...state.reservations].map(([partition, r]) => ({
+            partition: String(partition),
+            committedOffset: state.committed.get(partition) ?? 0,
+            reservedInstance: r.instance,
+            timeReservedUntil: new Date(r.until).toISOString(),
+          }));
+          return send(response, 200, { streamId, groupName: decodeURIComponent(match[3]!), reservations });
         }
         case 'GET messages': {
           const cursor = decodeCursor(url.searchParams.get('cursor'));
           if (!cursor || cursor.streamId !== streamId) return fail(response, 400, 'InvalidParameter', 'invalid cursor');
           const limit = Math.min(Number(url.searchParams.get('limit') ?? 10_000), 10_000);
+          if (cursor.group !== undefined) {
+            // A group cursor reads the partitions reserved to its instance, from its positions.
+            const state = groups.get(`${streamId}/${cursor.group}`)!;
+            touch(state, cursor.instance!, Date.now());
+            const positions = { ...cursor.positions };
+            const items = [];
+            for (const [partition, reservation] of [...state.reservations].sort((a, b) => a[0] - b[0])) {
+              if (reservation.instance !== cursor.instance) continue;
+              for (const message of partitions[partition]!.slice(positions[partition] ?? 0, (positions[partition] ?? 0) + limit - items.length)) {
+                items.push({ stream: streamId, partition: String(partition), key: message.key, value: message.value, offset: message.offset, timestamp: message.timestamp });
+                positions[partition] = message.offset + 1;
+              }
+            }
+            return send(response, 200, items, { 'opc-next-cursor': encodeCursor({ ...cursor, positions }) });
+          }
           const items = [];
           let bytes = 0;
           for (const message of partitions[cursor.partition]!.slice(cursor.offset, cursor.offset + limit)) {
@@ -178,7 +247,13 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
         case 'POST heartbeat': {
           const cursor = decodeCursor(url.searchParams.get('cursor'));
           if (!cursor?.group) return fail(response, 400, 'InvalidParameter', 'a group cursor is required');
-          if (operation === 'POST commit') groups.get(`${streamId}/${cursor.group}`)!.set(cursor.partition, cursor.offset);
+          const state = groups.get(`${streamId}/${cursor.group}`)!;
+          touch(state, cursor.instance!, Date.now());
+          if (operation === 'POST commit') {
+            for (const [partition, offset] of Object.entries(cursor.positions ?? {})) {
+              if (state.reservations.get(Number(partition))?.instance === cursor.instance) state.committed.set(Number(partition), offset);
+            }
+          }
           return send(response, 200, { value: encodeCursor(cursor) });
         }
         default:

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { BackendError } from '../../domain/errors';
-import type { ProduceRecord, RecordPosition, Stream, StreamMessage, StreamTail, TopicName } from '../stream';
+import type { ConsumerGroupMember, ProduceRecord, RecordPosition, Stream, StreamMessage, StreamTail, TopicName } from '../stream';
 import { Partitioner } from './partitioner';
 
 export interface EmbeddedStreamOptions {
@@ -157,6 +157,15 @@ export class EmbeddedStream implements Stream {
       .prepare(`SELECT position, key, value, ts FROM log_${topic} WHERE position >= ? AND position < ? ORDER BY position LIMIT ?`)
       .all(positionOf(partition, Math.max(0, fromOffset)), positionOf(partition + 1, 0), limit) as { position: number; key: string; value: string; ts: number }[];
     return rows.map((row) => ({ partition, offset: row.position - partition * OFFSET_SPAN, key: row.key, value: row.value, timestamp: row.ts }));
+  }
+
+  /**
+   * One machine, one consumer: the embedded log gives every partition to every member (two
+   * consumers on one log stay correct, because the database watermark decides what applies).
+   */
+  async joinGroup(_group: string, topic: TopicName, _instance: string): Promise<ConsumerGroupMember> {
+    const partitions = await this.partitions(topic);
+    return { assigned: async () => partitions, leave: async () => {} };
   }
 
   async openTail(topic: TopicName, partition: number): Promise<StreamTail> {

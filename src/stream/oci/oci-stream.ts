@@ -3,7 +3,7 @@ import { StreamClient, models } from 'oci-streaming';
 import { BackendError } from '../../domain/errors';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../../domain/retry';
 import { TokenBuckets } from '../../domain/token-bucket';
-import type { ProduceRecord, RecordPosition, Stream, StreamMessage, StreamTail, TopicName } from '../stream';
+import type { ConsumerGroupMember, ProduceRecord, RecordPosition, Stream, StreamMessage, StreamTail, TopicName } from '../stream';
 import { planPutRequests, MAX_GET_MESSAGES } from './limits';
 
 export interface OciStreamOptions {
@@ -17,6 +17,8 @@ export interface OciStreamOptions {
   readonly retryPolicy?: RetryPolicy;
   /** GetMessages calls per second per partition: OCI allows 5. @default 5 */
   readonly readsPerSecondPerPartition?: number;
+  /** How long a consumer group keeps an instance's partitions without a heartbeat, ms. @default 30000 */
+  readonly groupTimeoutMs?: number;
 }
 
 /** HTTP statuses worth retrying: throttling and the service's own failures. */
@@ -97,6 +99,42 @@ export class OciStream implements Stream {
         cursor = result.nextCursor;
         return result.messages;
       },
+    };
+  }
+
+  /**
+   * An OCI group cursor: OCI divides the partitions among the group's instances when they call
+   * GetMessages with their cursor, and keeps each reservation while the instance heartbeats.
+   * assigned() renews the reservation (one paced GetMessages whose messages are dropped: the
+   * persister reads with AT_OFFSET cursors from the database watermark), then reads the
+   * group's reservations (GetGroup). The group cursor never commits: progress lives in the
+   * database, and the next owner of a partition resumes from its watermark.
+   */
+  async joinGroup(group: string, topic: TopicName, instance: string): Promise<ConsumerGroupMember> {
+    const streamId = this.options.streamIds[topic];
+    const timeoutInMs = this.options.groupTimeoutMs ?? 30_000;
+    const created = await this.call(`CreateGroupCursor ${topic}`, () =>
+      this.client.createGroupCursor({
+        streamId,
+        createGroupCursorDetails: { groupName: group, instanceName: instance, type: models.CreateGroupCursorDetails.Type.TrimHorizon, commitOnGet: false, timeoutInMs },
+      }),
+    );
+    let cursor = created.cursor.value;
+    return {
+      assigned: async () => {
+        await this.paceRead(`${topic}/group`);
+        const messages = await this.call(`GetMessages ${topic} (group)`, () => this.client.getMessages({ streamId, cursor, limit: 1 }));
+        cursor = messages.opcNextCursor;
+        const beat = await this.call(`ConsumerHeartbeat ${topic}`, () => this.client.consumerHeartbeat({ streamId, cursor }));
+        cursor = beat.cursor.value;
+        const state = await this.call(`GetGroup ${topic}`, () => this.client.getGroup({ streamId, groupName: group }));
+        return (state.group.reservations ?? [])
+          .filter((reservation) => reservation.reservedInstance === instance)
+          .map((reservation) => Number(reservation.partition))
+          .sort((a, b) => a - b);
+      },
+      // Reservations lapse after the group timeout; there is no explicit leave in the API.
+      leave: async () => {},
     };
   }
 
