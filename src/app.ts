@@ -9,7 +9,7 @@ import { TenantHub } from './consumers/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from './domain/anomalies/anomaly';
 import { LivenessSweep } from './consumers/liveness-sweep';
 import { WebhookDeliverer } from './consumers/webhook-deliverer';
-import { ReadingPersister, type DetectionEvents } from './consumers/reading-persister';
+import { PERSISTER_GROUP, ReadingPersister, type DetectionEvents } from './consumers/reading-persister';
 import type { PersistedReading } from './domain/reading';
 import { DeviceDirectory } from './ingest/device-directory';
 import { IngestService } from './ingest/ingest-service';
@@ -149,7 +149,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
   const retention = setInterval(() => {
     if (!(stream instanceof EmbeddedStream)) return;
     try {
-      const deleted = stream.deleteOlderThan(Date.now() - config.stream.retentionMs);
+      const deleted = stream.deleteOlderThan(Date.now() - config.stream.retentionMs, { readings: PERSISTER_GROUP });
       if (deleted > 0) logger.info({ deleted }, 'stream retention removed old messages');
     } catch (error) {
       logger.warn({ err: error }, 'stream retention failed');

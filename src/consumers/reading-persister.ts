@@ -56,12 +56,15 @@ export interface PersisterStats {
 }
 
 const SOURCE = 'readings';
+/** The persisters' consumer group on the readings topic. */
+export const PERSISTER_GROUP = 'persister';
 
 /**
- * Stream -> store, exactly-once in effect. Each round reads a batch from every partition and
- * applies all of them in ONE store transaction together with the partitions' watermarks;
- * only after the commit are the new readings published. Resumes from the database
- * watermark, the one record of progress, so a crash at any point replays nothing twice. Poison goes to dead letters; a failing database
+ * Stream -> store, exactly-once in effect. Each round polls a batch from every partition it
+ * holds and applies all of them in ONE store transaction together with the partitions'
+ * watermarks; only after the commit are the new readings published and the consumer group's
+ * offsets committed. Resumes from the database watermark, the one record of progress, so a
+ * crash at any point replays nothing twice. Poison goes to dead letters; a failing database
  * is retried with backoff and jitter while the stream buffers.
  */
 export class ReadingPersister {
@@ -77,7 +80,7 @@ export class ReadingPersister {
 
   async start(): Promise<void> {
     if (this.running) return;
-    this.member = await this.options.stream.joinGroup('persister', 'readings', this.options.instance ?? `persister-${process.pid}-${randomUUID().slice(0, 8)}`);
+    this.member = await this.options.stream.joinGroup(PERSISTER_GROUP, 'readings', this.options.instance ?? `persister-${process.pid}-${randomUUID().slice(0, 8)}`);
     await this.refreshAssignment();
     this.running = true;
     this.loop = this.run();
@@ -154,13 +157,16 @@ export class ReadingPersister {
 
   /** One read-apply-publish round; false when every partition was empty. */
   async round(): Promise<boolean> {
-    const { stream } = this.options;
     const slices: PartitionBatch[] = [];
-    for (const [partition, from] of this.next) {
-      const messages = await stream.read('readings', partition, from, this.options.batchSize ?? 5000);
-      if (messages.length > 0) slices.push(await this.decode(partition, messages));
+    const polled = await this.member!.poll(this.next, this.options.batchSize ?? 5000);
+    for (const [partition, messages] of polled) {
+      if (messages.length > 0 && this.next.has(partition)) slices.push(await this.decode(partition, messages));
     }
-    if (slices.length === 0) return false;
+    if (slices.length === 0) {
+      // Messages below the watermark may have been skipped: the group's offsets can move on.
+      await this.commitProgress();
+      return false;
+    }
 
     const events: DetectionEvents = { anomalies: [], statusChanges: [] };
     const persisted = await this.applyWithRetry(slices, events);
@@ -168,7 +174,18 @@ export class ReadingPersister {
     this.options.publish(persisted);
     if (events.anomalies.length > 0 || events.statusChanges.length > 0) this.options.publishEvents?.(events);
     for (const slice of slices) this.next.set(slice.partition, slice.lastOffset + 1);
+    await this.commitProgress();
     return true;
+  }
+
+  /** Mirrors the database watermark into the stream's group offsets, after the commit. */
+  private async commitProgress(): Promise<void> {
+    try {
+      await this.member!.commit(new Map(this.next));
+    } catch (error) {
+      // Nothing is lost: the watermark is the record; the stream's offsets only lag behind it.
+      this.options.logger.warn({ err: error }, 'could not commit the consumer group offsets; will retry after the next batch');
+    }
   }
 
   private async decode(partition: number, messages: StreamMessage[]): Promise<PartitionBatch> {

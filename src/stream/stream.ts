@@ -33,12 +33,24 @@ export interface StreamTail {
 
 /**
  * One consumer instance's membership of a group: the stream divides partitions among the
- * group's live instances. Progress is NOT kept here: the database watermark is the record of
- * what was applied, so a partition that changes hands resumes from it.
+ * group's live instances. The database watermark is the record of what was applied, so the
+ * consumer says where each partition resumes (`poll`); `commit` mirrors that progress into
+ * the stream's own record (consumer lag for operators, retention), never ahead of it.
  */
 export interface ConsumerGroupMember {
   /** Renews this instance's membership and returns the partitions it holds now, ascending. */
   assigned(): Promise<readonly number[]>;
+  /**
+   * The next messages of the partitions in `from`, each starting exactly at its offset there
+   * (messages before it are skipped, none after it is missed), in offset order, at most
+   * `limit` per partition. A partition with nothing new is absent or empty.
+   */
+  poll(from: ReadonlyMap<number, number>, limit: number): Promise<ReadonlyMap<number, StreamMessage[]>>;
+  /**
+   * Records that each partition in `next` is applied below that offset. Call it only after
+   * the database commit. A failed commit loses nothing: the watermark still decides.
+   */
+  commit(next: ReadonlyMap<number, number>): Promise<void>;
   /** Leaves the group: its partitions go to the other instances. */
   leave(): Promise<void>;
 }

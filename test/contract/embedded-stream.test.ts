@@ -56,4 +56,22 @@ describe('embedded log specifics', () => {
     await stream.close();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('keeps expired messages the persisters have not committed, so a long outage loses nothing', async () => {
+    const dir = newDataDir();
+    const stream = new EmbeddedStream({ file: path.join(dir, 'stream.db'), partitions: 1, synchronous: 'normal' });
+    await stream.produce('readings', ['r0', 'r1', 'r2', 'r3'].map((value) => ({ key: 'a', value })));
+    await stream.produce('events', [{ key: 'a', value: 'e0' }]);
+    const cutoff = Date.now() + 1;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Nothing committed yet: every reading stays, the events topic (no group named) is trimmed.
+    expect(stream.deleteOlderThan(cutoff, { readings: 'persister' })).toBe(1);
+    const member = await stream.joinGroup('persister', 'readings', 'only-one');
+    await member.commit(new Map([[0, 2]]));
+    expect(await stream.committed('persister', 'readings', 0)).toBe(2);
+    expect(stream.deleteOlderThan(cutoff, { readings: 'persister' })).toBe(2);
+    expect((await stream.read('readings', 0, 0, 10)).map((m) => m.value)).toEqual(['r2', 'r3']);
+    await stream.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 });

@@ -1,4 +1,16 @@
-import type { Stream } from '../../src/stream/stream';
+import type { ConsumerGroupMember, Stream, StreamMessage } from '../../src/stream/stream';
+
+/** Polls until `count` messages of the partitions in `from` came back, advancing `from` like a consumer. */
+async function pollUntil(member: ConsumerGroupMember, from: Map<number, number>, count: number): Promise<StreamMessage[]> {
+  const seen: StreamMessage[] = [];
+  for (let attempt = 0; attempt < 50 && seen.length < count; attempt++) {
+    for (const [partition, messages] of await member.poll(from, 100)) {
+      seen.push(...messages);
+      if (messages.length > 0) from.set(partition, messages[messages.length - 1]!.offset + 1);
+    }
+  }
+  return seen;
+}
 
 export interface StreamHarness {
   readonly stream: Stream;
@@ -103,6 +115,35 @@ export function describeStreamContract(name: string, create: (partitions: number
       const member = await harness.stream.joinGroup('persister', 'readings', 'only-one');
       expect(await member.assigned()).toEqual([0, 1, 2, 3]);
       await member.leave();
+    });
+
+    it('polls each held partition of a group from the offset the consumer gives, skipping what is before it', async () => {
+      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: 'one-device', value: `m${i}` })));
+      const partition = positions[0]!.partition;
+      const member = await harness.stream.joinGroup('persister', 'readings', 'member-1');
+      expect(await member.assigned()).toContain(partition);
+      const polled = await pollUntil(member, new Map([[partition, 3]]), 7);
+      expect(polled.map((m) => [m.offset, m.value])).toEqual([3, 4, 5, 6, 7, 8, 9].map((offset) => [offset, `m${offset}`]));
+      await member.commit(new Map([[partition, 10]]));
+      await member.leave();
+    });
+
+    it('lets the database decide where a rejoining member resumes, behind or ahead of the group\'s commits', async () => {
+      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: 'one-device', value: `m${i}` })));
+      const partition = positions[0]!.partition;
+      const first = await harness.stream.joinGroup('persister', 'readings', 'member-1');
+      await first.assigned();
+      expect(await pollUntil(first, new Map([[partition, 0]]), 10)).toHaveLength(10);
+      await first.commit(new Map([[partition, 10]]));
+      await first.leave();
+      // The database holds less than the group committed (a restored database): 5..9 again.
+      const again = await harness.stream.joinGroup('persister', 'readings', 'member-1');
+      await again.assigned();
+      expect((await pollUntil(again, new Map([[partition, 5]]), 5)).map((m) => m.offset)).toEqual([5, 6, 7, 8, 9]);
+      // The database holds more than the group committed: nothing before its offset comes back.
+      await harness.stream.produce('readings', Array.from({ length: 4 }, (_, i) => ({ key: 'one-device', value: `n${i}` })));
+      expect((await pollUntil(again, new Map([[partition, 12]]), 2)).map((m) => m.value)).toEqual(['n2', 'n3']);
+      await again.leave();
     });
 
     it('refuses a partition that does not exist', async () => {

@@ -6,7 +6,7 @@ import { DeviceDirectory } from '../../src/ingest/device-directory';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { OciStream } from '../../src/stream/oci/oci-stream';
 import * as common from 'oci-common';
-import { startStreamingStandin } from '../support/oci-streaming-standin';
+import { startStreamingStandin, type StreamingStandin } from '../support/oci-streaming-standin';
 import { createOciTestIdentity } from '../support/oci-test-auth';
 import { eventually, newDataDir } from '../support/server';
 
@@ -14,54 +14,80 @@ const silent = { info: () => {}, warn: () => {}, error: () => {} };
 const identity = createOciTestIdentity();
 const STREAMS = { readings: 'ocid1.stream.oc1.eu-frankfurt-1.readings', events: 'ocid1.stream.oc1.eu-frankfurt-1.events' };
 const DEVICES = Array.from({ length: 8 }, (_, i) => `g${i}`);
+const sameEntries = (a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>) => a.size === b.size && [...a].every(([key, value]) => b.get(key) === value);
 
-/**
- * Two consumers in one OCI consumer group (stand-in): they split the partitions, and when one
- * stops, the other takes its partitions over from the database watermark. Every reading is
- * stored exactly once.
- */
-describe('persisters in a consumer group', () => {
-  it('split the partitions, survive one leaving, and apply every reading once', async () => {
-    const standin = await startStreamingStandin({ partitions: 4, keyId: identity.keyId, publicKeyPem: identity.publicKeyPem });
-    const dir = newDataDir();
-    const file = path.join(dir, 'telemetry.db');
+interface Consumer {
+  readonly persister: ReadingPersister;
+  readonly store: SqliteStore;
+}
+
+/** An OCI stand-in with 4 partitions, a producer of readings for DEVICES, and persisters on SQLite databases. */
+async function groupFixture() {
+  const standin: StreamingStandin = await startStreamingStandin({ partitions: 4, keyId: identity.keyId, publicKeyPem: identity.publicKeyPem });
+  const dir = newDataDir();
+  const auth = new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT');
+  const stream = () => new OciStream({ messagesEndpoint: standin.endpoint, streamIds: STREAMS, partitions: 4, auth, readsPerSecondPerPartition: 1000, groupTimeoutMs: 300, retryPolicy: { initialDelayMs: 5, maxDelayMs: 20, multiplier: 2 } });
+  const producer = stream();
+  const stores: SqliteStore[] = [];
+  let sent = 0;
+
+  /** A database with tenant t and DEVICES registered. */
+  const database = async (name: string) => {
+    const file = path.join(dir, `${name}.db`);
     const setup = new SqliteStore({ file });
+    stores.push(setup);
     await setup.ensureTenant('t', 'T');
     for (const id of DEVICES) await setup.registerDevice('t', { id, name: id, tags: [] });
-    const auth = new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT');
-    const stream = () => new OciStream({ messagesEndpoint: standin.endpoint, streamIds: STREAMS, partitions: 4, auth, readsPerSecondPerPartition: 1000, groupTimeoutMs: 300, retryPolicy: { initialDelayMs: 5, maxDelayMs: 20, multiplier: 2 } });
-    const producer = stream();
-    let sent = 0;
-    const send = async (count: number) => {
-      const records = Array.from({ length: count }, () => {
-        const deviceId = DEVICES[sent % DEVICES.length]!;
-        const reading = { tenantId: 't', deviceId, eventId: `e${sent}`, timestamp: 1_700_000_000_000 + sent++, metrics: [{ name: 'v', value: sent }] };
-        return { key: `t/${deviceId}`, value: JSON.stringify(toEnvelope(reading, 'io.telemetry')) };
-      });
-      await producer.produce('readings', records);
-    };
-    const consumer = (instance: string) => {
-      const store = new SqliteStore({ file });
-      const persister = new ReadingPersister({
-        stream: stream(),
-        store,
-        devices: new DeviceDirectory(store),
-        publish: () => {},
-        logger: silent,
-        eventTypePrefix: 'io.telemetry',
-        lingerMs: 0,
-        pollIntervalMs: 5,
-        instance,
-        assignmentRefreshMs: 50,
-      });
-      return { persister, store };
-    };
-    const a = consumer('consumer-a');
-    const b = consumer('consumer-b');
+    return { file, store: setup };
+  };
+  const send = async (count: number) => {
+    const records = Array.from({ length: count }, () => {
+      const deviceId = DEVICES[sent % DEVICES.length]!;
+      const reading = { tenantId: 't', deviceId, eventId: `e${sent}`, timestamp: 1_700_000_000_000 + sent++, metrics: [{ name: 'v', value: sent }] };
+      return { key: `t/${deviceId}`, value: JSON.stringify(toEnvelope(reading, 'io.telemetry')) };
+    });
+    await producer.produce('readings', records);
+  };
+  const consumer = (instance: string, file: string): Consumer => {
+    const store = new SqliteStore({ file });
+    stores.push(store);
+    const persister = new ReadingPersister({ stream: stream(), store, devices: new DeviceDirectory(store), publish: () => {}, logger: silent, eventTypePrefix: 'io.telemetry', lingerMs: 0, pollIntervalMs: 5, instance, assignmentRefreshMs: 50 });
+    return { persister, store };
+  };
+  const stored = async (store: SqliteStore) => {
+    let count = 0;
+    for (const deviceId of DEVICES) count += (await store.queryReadings('t', { deviceId, metric: 'v', first: 1000, order: 'OLDEST_FIRST' })).items.length;
+    return count;
+  };
+  /** The group's offsets in OCI equal the database's watermarks + 1 (operators see the real lag). */
+  const groupFollows = (store: SqliteStore) =>
+    eventually(async () => {
+      const next = new Map([...(await store.watermarks('readings'))].map(([partition, offset]) => [partition, offset + 1]));
+      return sameEntries(standin.committedOffsets(STREAMS.readings, 'persister'), next) ? true : undefined;
+    }, 10_000, 'group offsets committed');
+  const close = async () => {
+    for (const store of stores) await store.close();
+    await producer.close();
+    await standin.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { standin, database, send, consumer, stored, groupFollows, close };
+}
+
+/**
+ * Persisters in one OCI consumer group (stand-in): they split the partitions, take over a
+ * partition from the database watermark, and commit the group's offsets after the database.
+ */
+describe('persisters in a consumer group', () => {
+  it('split the partitions, survive one leaving, apply every reading once, and commit the group offsets after the database', async () => {
+    const fixture = await groupFixture();
+    const { file, store: setup } = await fixture.database('telemetry');
+    const a = fixture.consumer('consumer-a', file);
+    const b = fixture.consumer('consumer-b', file);
     try {
       await a.persister.start();
       await b.persister.start();
-      await send(200);
+      await fixture.send(200);
       // Both end up holding partitions.
       await eventually(() => (a.persister.snapshot().positions.size === 2 && b.persister.snapshot().positions.size === 2 ? true : undefined), 10_000, 'partitions split');
       const heldByA = [...a.persister.snapshot().positions.keys()];
@@ -71,22 +97,42 @@ describe('persisters in a consumer group', () => {
 
       // b leaves (stops renewing); a takes over its partitions from the watermarks.
       await b.persister.stop();
-      await send(200);
+      await fixture.send(200);
       await eventually(() => (a.persister.snapshot().positions.size === 4 ? true : undefined), 10_000, 'a holds every partition');
-      await eventually(async () => {
-        let stored = 0;
-        for (const deviceId of DEVICES) stored += (await setup.queryReadings('t', { deviceId, metric: 'v', first: 1000, order: 'OLDEST_FIRST' })).items.length;
-        return stored === 400 ? stored : undefined;
-      }, 15_000, 'every reading stored');
+      await eventually(async () => ((await fixture.stored(setup)) === 400 ? true : undefined), 15_000, 'every reading stored');
       expect(a.persister.snapshot().appliedReadings + b.persister.snapshot().appliedReadings).toBe(400);
       expect(a.persister.snapshot().duplicates + b.persister.snapshot().duplicates).toBe(0);
+      await fixture.groupFollows(setup);
     } finally {
       await a.persister.stop();
-      await a.store.close();
-      await b.store.close();
-      await setup.close();
-      await standin.close();
-      rmSync(dir, { recursive: true, force: true });
+      await fixture.close();
+    }
+  });
+
+  it('gives a database that holds less than the group committed (restored, or new) every reading, with no new message needed', async () => {
+    const fixture = await groupFixture();
+    const original = await fixture.database('original');
+    const first = fixture.consumer('consumer-a', original.file);
+    const restored = await fixture.database('restored');
+    const second = fixture.consumer('consumer-a', restored.file);
+    try {
+      await first.persister.start();
+      await fixture.send(120);
+      await eventually(async () => ((await fixture.stored(original.store)) === 120 ? true : undefined), 10_000, 'first database filled');
+      await fixture.groupFollows(original.store);
+      await first.persister.stop();
+
+      // Same group, empty database: the group's offsets say "done", the database says "nothing".
+      await second.persister.start();
+      await eventually(async () => ((await fixture.stored(restored.store)) === 120 ? true : undefined), 10_000, 'restored database filled');
+      expect(second.persister.snapshot().duplicates).toBe(0);
+      await fixture.send(40);
+      await eventually(async () => ((await fixture.stored(restored.store)) === 160 ? true : undefined), 10_000, 'new readings follow');
+      await fixture.groupFollows(restored.store);
+    } finally {
+      await first.persister.stop();
+      await second.persister.stop();
+      await fixture.close();
     }
   });
 });

@@ -61,6 +61,9 @@ describe('reading persister', () => {
     const first = make();
     await first.start();
     await eventually(() => (published.length === 1 ? true : undefined));
+    // After the database commit, the group's offset in the log follows the watermark.
+    const [partition, applied] = [...(await store.watermarks('readings'))][0]!;
+    await eventually(async () => ((await stream.committed('persister', 'readings', partition)) === applied + 1 ? true : undefined), 5000, 'offset committed');
     await first.stop();
     // The stream's own committed offset is lost (e.g. another group wrote it); the database watermark decides.
     await stream.commit('persister', 'readings', 0, -1);

@@ -26,14 +26,21 @@ interface CursorState {
   readonly offset: number;
   readonly group?: string;
   readonly instance?: string;
-  /** Group cursors: the read position in each reserved partition. */
-  readonly positions?: Record<number, number>;
+  /**
+   * Group cursors: the read position in each partition, tagged with the reservation it was
+   * read under; a partition reserved again (to this or another instance) resumes from the
+   * group's committed offset, as in OCI.
+   */
+  readonly positions?: Record<number, { reservation: number; offset: number }>;
 }
 
 interface GroupState {
   readonly timeoutMs: number;
+  /** Where a partition starts before the group first commits it: TRIM_HORIZON or LATEST. */
+  readonly startAtLatest: boolean;
   readonly instances: Map<string, number>; // instance -> last seen
-  readonly reservations: Map<number, { instance: string; until: number }>;
+  readonly reservations: Map<number, { instance: string; until: number; id: number }>;
+  /** Next offset to read per partition, as committed. */
   readonly committed: Map<number, number>;
 }
 
@@ -52,6 +59,8 @@ export interface StreamingStandin {
   readonly calls: Map<string, number>;
   /** Requests refused for a bad signature. */
   readonly refusedSignatures: () => number;
+  /** The group's committed offsets (next offset to read) by partition. */
+  committedOffsets(streamId: string, group: string): ReadonlyMap<number, number>;
   close(): Promise<void>;
 }
 
@@ -82,6 +91,7 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
   let throttle = 0;
   let badSignatures = 0;
   let nextRoundRobin = 0;
+  let nextReservation = 1;
 
   const partitionsOf = (streamId: string) => {
     let partitions = streams.get(streamId);
@@ -134,7 +144,7 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
     for (let partition = 0; partition < options.partitions; partition++) {
       if (state.reservations.has(partition)) continue;
       const taker = live.find((instance) => held(instance).length < share);
-      if (taker) state.reservations.set(partition, { instance: taker, until: now + state.timeoutMs });
+      if (taker) state.reservations.set(partition, { instance: taker, until: now + state.timeoutMs, id: nextReservation++ });
     }
   }
 
@@ -194,13 +204,13 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
         case 'POST groupCursors': {
           const details = json() as { groupName: string; instanceName?: string; type: string; timeoutInMs?: number };
           const name = `${streamId}/${details.groupName}`;
-          const state = groups.get(name) ?? { timeoutMs: details.timeoutInMs ?? 30_000, instances: new Map(), reservations: new Map(), committed: new Map() };
+          if (details.type !== 'TRIM_HORIZON' && details.type !== 'LATEST') return fail(response, 400, 'InvalidParameter', `the stand-in supports TRIM_HORIZON and LATEST group cursors, not ${details.type}`);
+          const state = groups.get(name) ?? { timeoutMs: details.timeoutInMs ?? 30_000, startAtLatest: details.type === 'LATEST', instances: new Map(), reservations: new Map(), committed: new Map() };
+          if (!groups.has(name) && state.startAtLatest) partitions.forEach((log, partition) => state.committed.set(partition, log.length));
           groups.set(name, state);
           const instance = details.instanceName ?? `instance-${state.instances.size + 1}`;
           touch(state, instance, Date.now());
-          const start = (partition: number) => state.committed.get(partition) ?? (details.type === 'LATEST' ? partitions[partition]!.length : 0);
-          const positions = Object.fromEntries(partitions.map((_, partition) => [partition, start(partition)]));
-          return send(response, 200, { value: encodeCursor({ streamId, partition: -1, offset: 0, group: details.groupName, instance, positions }) });
+          return send(response, 200, { value: encodeCursor({ streamId, partition: -1, offset: 0, group: details.groupName, instance, positions: {} }) });
         }
         case 'GET groups': {
           const state = groups.get(`${streamId}/${decodeURIComponent(match[3] ?? '')}`);
@@ -224,12 +234,18 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
             touch(state, cursor.instance!, Date.now());
             const positions = { ...cursor.positions };
             const items = [];
+            let bytes = 0;
             for (const [partition, reservation] of [...state.reservations].sort((a, b) => a[0] - b[0])) {
               if (reservation.instance !== cursor.instance) continue;
-              for (const message of partitions[partition]!.slice(positions[partition] ?? 0, (positions[partition] ?? 0) + limit - items.length)) {
+              const held = positions[partition];
+              let offset = held?.reservation === reservation.id ? held.offset : (state.committed.get(partition) ?? 0);
+              for (const message of partitions[partition]!.slice(offset, offset + limit - items.length)) {
+                bytes += message.value.length;
+                if (items.length > 0 && bytes > MB) break;
                 items.push({ stream: streamId, partition: String(partition), key: message.key, value: message.value, offset: message.offset, timestamp: message.timestamp });
-                positions[partition] = message.offset + 1;
+                offset = message.offset + 1;
               }
+              positions[partition] = { reservation: reservation.id, offset };
             }
             return send(response, 200, items, { 'opc-next-cursor': encodeCursor({ ...cursor, positions }) });
           }
@@ -250,8 +266,9 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
           const state = groups.get(`${streamId}/${cursor.group}`)!;
           touch(state, cursor.instance!, Date.now());
           if (operation === 'POST commit') {
-            for (const [partition, offset] of Object.entries(cursor.positions ?? {})) {
-              if (state.reservations.get(Number(partition))?.instance === cursor.instance) state.committed.set(Number(partition), offset);
+            // Only what this instance read under its current reservations counts.
+            for (const [partition, position] of Object.entries(cursor.positions ?? {})) {
+              if (state.reservations.get(Number(partition))?.id === position.reservation) state.committed.set(Number(partition), position.offset);
             }
           }
           return send(response, 200, { value: encodeCursor(cursor) });
@@ -269,6 +286,7 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
     },
     calls,
     refusedSignatures: () => badSignatures,
+    committedOffsets: (streamId, group) => new Map(groups.get(`${streamId}/${group}`)?.committed ?? []),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

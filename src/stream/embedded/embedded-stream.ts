@@ -162,10 +162,28 @@ export class EmbeddedStream implements Stream {
   /**
    * One machine, one consumer: the embedded log gives every partition to every member (two
    * consumers on one log stay correct, because the database watermark decides what applies).
+   * Commits land in consumer_offsets, which retention respects.
    */
-  async joinGroup(_group: string, topic: TopicName, _instance: string): Promise<ConsumerGroupMember> {
+  async joinGroup(group: string, topic: TopicName, _instance: string): Promise<ConsumerGroupMember> {
     const partitions = await this.partitions(topic);
-    return { assigned: async () => partitions, leave: async () => {} };
+    const committed = new Map<number, number>();
+    return {
+      assigned: async () => partitions,
+      poll: async (from, limit) => {
+        const polled = new Map<number, StreamMessage[]>();
+        for (const [partition, offset] of from) polled.set(partition, await this.read(topic, partition, offset, limit));
+        return polled;
+      },
+      commit: async (next) => {
+        const changed = [...next].filter(([partition, offset]) => committed.get(partition) !== offset);
+        if (changed.length === 0) return; // idle consumers commit every round
+        this.db.transaction(() => {
+          for (const [partition, offset] of changed) this.commitSync(group, topic, partition, offset);
+        })();
+        for (const [partition, offset] of changed) committed.set(partition, offset);
+      },
+      leave: async () => {},
+    };
   }
 
   async openTail(topic: TopicName, partition: number): Promise<StreamTail> {
@@ -186,7 +204,12 @@ export class EmbeddedStream implements Stream {
     return new Map(rows.map((row) => [row.partition, row.next_offset]));
   }
 
+  /** Records `offset` as the next message `group` will read from the partition. */
   async commit(group: string, topic: TopicName, partition: number, offset: number): Promise<void> {
+    this.commitSync(group, topic, partition, offset);
+  }
+
+  private commitSync(group: string, topic: TopicName, partition: number, offset: number): void {
     this.checkPartition(topic, partition);
     this.db
       .prepare(
@@ -197,6 +220,10 @@ export class EmbeddedStream implements Stream {
   }
 
   async committed(group: string, topic: TopicName, partition: number): Promise<number | undefined> {
+    return this.committedSync(group, topic, partition);
+  }
+
+  private committedSync(group: string, topic: TopicName, partition: number): number | undefined {
     const row = this.db.prepare('SELECT committed_offset FROM consumer_offsets WHERE group_id = ? AND topic = ? AND partition = ?').get(group, topic, partition) as
       | { committed_offset: number }
       | undefined;
@@ -206,19 +233,24 @@ export class EmbeddedStream implements Stream {
   /**
    * Retention by age: drops each partition's messages accepted before `cutoff` (UTC ms).
    * Offsets are never reused, so readers simply resume at the first remaining message.
+   * For a topic named in `consumedBy`, a message that group has not committed is kept
+   * whatever its age: a consumer that was down longer than the retention loses nothing.
    */
-  deleteOlderThan(cutoff: number): number {
+  deleteOlderThan(cutoff: number, consumedBy: Partial<Record<TopicName, string>> = {}): number {
     let deleted = 0;
     for (const topic of TOPICS) {
+      const group = consumedBy[topic];
       for (let p = 0; p < this.partitionCount(topic); p++) {
         const [low, high] = [positionOf(p, 0), positionOf(p + 1, 0)];
+        const committed = group === undefined ? undefined : this.committedSync(group, topic, p);
+        const keepFrom = group === undefined ? high : positionOf(p, Math.max(0, committed ?? 0));
         // Append time grows with offset, so the expired messages are a prefix of the partition.
         deleted += this.db
           .prepare(
-            `DELETE FROM log_${topic} WHERE position >= ? AND position <
-               COALESCE((SELECT MIN(position) FROM log_${topic} WHERE position >= ? AND position < ? AND ts >= ?), ?)`,
+            `DELETE FROM log_${topic} WHERE position >= ? AND position < MIN(?,
+               COALESCE((SELECT MIN(position) FROM log_${topic} WHERE position >= ? AND position < ? AND ts >= ?), ?))`,
           )
-          .run(low, low, high, cutoff, high).changes;
+          .run(low, keepFrom, low, high, cutoff, high).changes;
       }
     }
     return deleted;

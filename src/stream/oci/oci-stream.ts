@@ -5,6 +5,7 @@ import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../../domain/retr
 import { TokenBuckets } from '../../domain/token-bucket';
 import type { ConsumerGroupMember, ProduceRecord, RecordPosition, Stream, StreamMessage, StreamTail, TopicName } from '../stream';
 import { planPutRequests, MAX_GET_MESSAGES } from './limits';
+import { OciGroupMember } from './oci-group-member';
 
 export interface OciStreamOptions {
   /** The stream pool's messages endpoint, e.g. https://cell-1.streaming.eu-frankfurt-1.oci.oraclecloud.com */
@@ -34,7 +35,8 @@ const decode = (base64: string | undefined | null) => (base64 ? Buffer.from(base
 /**
  * The Stream port on OCI Streaming through the official SDK (oci-streaming): PutMessages in
  * requests under the 1 MB limits, GetMessages with AT_OFFSET partition cursors (reused while
- * reading forward), LATEST cursors for live tails. Throttling (429) and 5xx are retried here
+ * reading forward), LATEST cursors for live tails, group cursors with manual commits for
+ * consumer groups (OciGroupMember). Throttling (429) and 5xx are retried here
  * with exponential backoff and full jitter (the SDK's own retries are off, so there is one
  * policy), and reads are paced to the 5 GetMessages per second per partition budget.
  */
@@ -84,7 +86,7 @@ export class OciStream implements Stream {
     const key = `${topic}/${partition}`;
     const cached = this.cursors.get(key);
     const cursor = cached && cached.nextOffset === fromOffset ? cached.cursor : await this.createCursor(topic, partition, models.CreateCursorDetails.Type.AtOffset, fromOffset);
-    const { messages, nextCursor } = await this.getMessages(topic, partition, cursor, limit);
+    const { messages, nextCursor } = await this.getMessages(topic, `${topic}/${partition}`, cursor, limit);
     const fresh = messages.filter((message) => message.offset >= fromOffset);
     this.cursors.set(key, { nextOffset: fresh.length > 0 ? fresh[fresh.length - 1]!.offset + 1 : fromOffset, cursor: nextCursor });
     return fresh;
@@ -95,7 +97,7 @@ export class OciStream implements Stream {
     let cursor = await this.createCursor(topic, partition, models.CreateCursorDetails.Type.Latest);
     return {
       next: async (limit) => {
-        const result = await this.getMessages(topic, partition, cursor, limit);
+        const result = await this.getMessages(topic, `${topic}/${partition}`, cursor, limit);
         cursor = result.nextCursor;
         return result.messages;
       },
@@ -103,12 +105,9 @@ export class OciStream implements Stream {
   }
 
   /**
-   * An OCI group cursor: OCI divides the partitions among the group's instances when they call
-   * GetMessages with their cursor, and keeps each reservation while the instance heartbeats.
-   * assigned() renews the reservation (one paced GetMessages whose messages are dropped: the
-   * persister reads with AT_OFFSET cursors from the database watermark), then reads the
-   * group's reservations (GetGroup). The group cursor never commits: progress lives in the
-   * database, and the next owner of a partition resumes from its watermark.
+   * Joins an OCI consumer group with a group cursor (commitOnGet off: commits follow the
+   * database). OCI divides the partitions among the group's instances as they call
+   * GetMessages, and keeps each reservation while the instance heartbeats or commits.
    */
   async joinGroup(group: string, topic: TopicName, instance: string): Promise<ConsumerGroupMember> {
     const streamId = this.options.streamIds[topic];
@@ -119,23 +118,19 @@ export class OciStream implements Stream {
         createGroupCursorDetails: { groupName: group, instanceName: instance, type: models.CreateGroupCursorDetails.Type.TrimHorizon, commitOnGet: false, timeoutInMs },
       }),
     );
-    let cursor = created.cursor.value;
-    return {
-      assigned: async () => {
-        await this.paceRead(`${topic}/group`);
-        const messages = await this.call(`GetMessages ${topic} (group)`, () => this.client.getMessages({ streamId, cursor, limit: 1 }));
-        cursor = messages.opcNextCursor;
-        const beat = await this.call(`ConsumerHeartbeat ${topic}`, () => this.client.consumerHeartbeat({ streamId, cursor }));
-        cursor = beat.cursor.value;
+    return new OciGroupMember(created.cursor.value, {
+      getMessages: (cursor, limit) => this.getMessages(topic, `${topic}/group`, cursor, limit),
+      readAt: (partition, offset, limit) => this.read(topic, partition, offset, limit),
+      heartbeat: async (cursor) => (await this.call(`ConsumerHeartbeat ${topic}`, () => this.client.consumerHeartbeat({ streamId, cursor }))).cursor.value,
+      commit: async (cursor) => (await this.call(`ConsumerCommit ${topic}`, () => this.client.consumerCommit({ streamId, cursor }))).cursor.value,
+      reservedPartitions: async () => {
         const state = await this.call(`GetGroup ${topic}`, () => this.client.getGroup({ streamId, groupName: group }));
         return (state.group.reservations ?? [])
           .filter((reservation) => reservation.reservedInstance === instance)
           .map((reservation) => Number(reservation.partition))
           .sort((a, b) => a - b);
       },
-      // Reservations lapse after the group timeout; there is no explicit leave in the API.
-      leave: async () => {},
-    };
+    });
   }
 
   async close(): Promise<void> {
@@ -152,9 +147,10 @@ export class OciStream implements Stream {
     return response.cursor.value;
   }
 
-  private async getMessages(topic: TopicName, partition: number, cursor: string, limit: number): Promise<{ messages: StreamMessage[]; nextCursor: string }> {
-    await this.paceRead(`${topic}/${partition}`);
-    const response = await this.call(`GetMessages ${topic}/${partition}`, () =>
+  /** GetMessages paced by `budget` (a partition, or a group cursor's reservations). */
+  private async getMessages(topic: TopicName, budget: string, cursor: string, limit: number): Promise<{ messages: StreamMessage[]; nextCursor: string }> {
+    await this.paceRead(budget);
+    const response = await this.call(`GetMessages ${budget}`, () =>
       this.client.getMessages({ streamId: this.options.streamIds[topic], cursor, limit: Math.max(1, Math.min(limit, MAX_GET_MESSAGES)) }),
     );
     return {
