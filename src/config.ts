@@ -63,7 +63,9 @@ const schema = z.object({
   TELEMETRY_OCI_MESSAGES_ENDPOINT: z.string().url('must be a URL').optional(),
   TELEMETRY_OCI_READINGS_STREAM_OCID: z.string().regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)').optional(),
   TELEMETRY_OCI_EVENTS_STREAM_OCID: z.string().regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)').optional(),
-  TELEMETRY_OCI_AUTH: z.enum(['config-file', 'instance-principal', 'resource-principal'], 'must be config-file, instance-principal or resource-principal').default('config-file'),
+  TELEMETRY_OCI_AUTH: z
+    .enum(['config-file', 'instance-principal', 'resource-principal', 'oke-workload-identity'], 'must be config-file, instance-principal, resource-principal or oke-workload-identity')
+    .default('config-file'),
   TELEMETRY_OCI_CONFIG_FILE: z.string().min(1).optional(),
   TELEMETRY_OCI_PROFILE: z.string().min(1).default('DEFAULT'),
   TELEMETRY_STREAM_SYNC: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
@@ -156,7 +158,7 @@ export interface OciStreamSettings {
   readonly messagesEndpoint: string;
   readonly readingsStreamId: string;
   readonly eventsStreamId: string;
-  readonly auth: 'config-file' | 'instance-principal' | 'resource-principal';
+  readonly auth: 'config-file' | 'instance-principal' | 'resource-principal' | 'oke-workload-identity';
   /** For config-file authentication; the SDK's default (~/.oci/config) when undefined. */
   readonly configFile: string | undefined;
   readonly profile: string;

@@ -4,7 +4,8 @@ import { BackendError } from '../../src/domain/errors';
 import { OciStream } from '../../src/stream/oci/oci-stream';
 import { planPutRequests } from '../../src/stream/oci/limits';
 import { startStreamingStandin, type StreamingStandin } from '../support/oci-streaming-standin';
-import { createOciTestIdentity } from '../support/oci-test-auth';
+import { createOciTestIdentity, createResourcePrincipalSession } from '../support/oci-test-auth';
+import { ociAuthentication } from '../../src/stream/oci/oci-auth';
 import { describeStreamContract } from './stream-contract';
 
 const identity = createOciTestIdentity();
@@ -52,6 +53,38 @@ describe('OCI Streaming specifics (stand-in)', () => {
     expect(error).toBeInstanceOf(BackendError);
     expect(error).toMatchObject({ retryable: false, message: expect.stringMatching(/HTTP 401/) });
     expect(standin.calls.get('POST messages')).toBe(1);
+  });
+
+  it('authenticates as a resource principal from the OCI_RESOURCE_PRINCIPAL_* environment (session token signing)', async () => {
+    const session = createResourcePrincipalSession();
+    const withSessions = await startStreamingStandin({ partitions: 2, keyId: identity.keyId, publicKeyPem: identity.publicKeyPem, sessionTokens: new Map([[session.token, session.publicKeyPem]]) });
+    const saved = { ...process.env };
+    Object.assign(process.env, session.environment);
+    try {
+      const auth = await ociAuthentication({ auth: 'resource-principal', configFile: '/nonexistent', profile: 'DEFAULT' });
+      const stream = ociStream(withSessions.endpoint, 2, auth);
+      const [position] = await stream.produce('readings', [{ key: 'k', value: 'as a resource' }]);
+      expect((await stream.read('readings', position!.partition, 0, 10)).map((m) => m.value)).toEqual(['as a resource']);
+      expect(withSessions.refusedSignatures()).toBe(0);
+      // The same session is refused by a service that did not issue its token.
+      const error = await ociStream(standin.endpoint, 2, auth).produce('readings', [{ key: 'k', value: 'v' }]).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ retryable: false, message: expect.stringMatching(/HTTP 401/) });
+    } finally {
+      process.env = saved;
+      await withSessions.close();
+    }
+  });
+
+  it('says which setting is missing when a principal cannot be built here', async () => {
+    const saved = { ...process.env };
+    delete process.env['OCI_RESOURCE_PRINCIPAL_VERSION'];
+    delete process.env['KUBERNETES_SERVICE_HOST'];
+    try {
+      await expect(ociAuthentication({ auth: 'resource-principal', configFile: '/nonexistent', profile: 'DEFAULT' })).rejects.toThrow(/OCI_RESOURCE_PRINCIPAL_VERSION/);
+      await expect(ociAuthentication({ auth: 'oke-workload-identity', configFile: '/nonexistent', profile: 'DEFAULT' })).rejects.toThrow(/KUBERNETES_SERVICE_HOST/);
+    } finally {
+      process.env = saved;
+    }
   });
 
   it('retries throttling (429) with backoff and then succeeds', async () => {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
  * PutMessages, CreateCursor, GetMessages, CreateGroupCursor, GetGroup, ConsumerCommit and
  * ConsumerHeartbeat with their request and response shapes (group cursors share the
  * partitions among live instances and hand a silent instance's partitions to the others), the 1 MB request and message
- * limits, 429 throttling on demand, and checks every request's signature (the OCI HTTP
+ * limits, 429 throttling on demand, and checks every request's signature (API keys, or resource-principal session tokens; the OCI HTTP
  * signature: RSA-SHA256 over x-date, (request-target), host and, for POSTs other than
  * PutMessages, content-type, content-length and x-content-sha256) against the test key.
  */
@@ -46,9 +46,14 @@ interface GroupState {
 
 export interface StandinOptions {
   readonly partitions: number;
-  /** The only keyId accepted: "<tenancy>/<user>/<fingerprint>". */
+  /** The API key accepted: keyId "<tenancy>/<user>/<fingerprint>" and its public key. */
   readonly keyId: string;
   readonly publicKeyPem: string;
+  /**
+   * Resource-principal session tokens the stand-in "issued" (token -> public key of the
+   * session key): requests signed with keyId "ST$<token>" and that key are accepted.
+   */
+  readonly sessionTokens?: ReadonlyMap<string, string>;
 }
 
 export interface StreamingStandin {
@@ -110,7 +115,11 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
   function signatureValid(request: IncomingMessage, body: Buffer): boolean {
     const header = request.headers.authorization ?? '';
     const params = Object.fromEntries([...header.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
-    if (!header.startsWith('Signature ') || params['version'] !== '1' || params['algorithm'] !== 'rsa-sha256' || params['keyId'] !== options.keyId) return false;
+    if (!header.startsWith('Signature ') || params['version'] !== '1' || params['algorithm'] !== 'rsa-sha256') return false;
+    const keyId = params['keyId'] ?? '';
+    const sessionKey = keyId.startsWith('ST$') ? options.sessionTokens?.get(keyId.slice(3)) : undefined;
+    if (keyId !== options.keyId && sessionKey === undefined) return false;
+    const signerKey = sessionKey === undefined ? publicKey : createPublicKey(sessionKey);
     // The SDK lists some names capitalised (Content-Type); the signing string uses them lowercased.
     const signed = (params['headers'] ?? '').toLowerCase().split(' ');
     // PutMessages is signed without its body (the SDK excludes it, as OCI allows for that
@@ -124,7 +133,7 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
     const signingString = signed
       .map((name) => (name === '(request-target)' ? `(request-target): ${request.method!.toLowerCase()} ${request.url}` : `${name}: ${request.headers[name] ?? ''}`))
       .join('\n');
-    return verify('RSA-SHA256', Buffer.from(signingString), publicKey, Buffer.from(params['signature'] ?? '', 'base64'));
+    return verify('RSA-SHA256', Buffer.from(signingString), signerKey, Buffer.from(params['signature'] ?? '', 'base64'));
   }
 
   /**

@@ -51,6 +51,14 @@ describe('deployment files', () => {
     }
   });
 
+  it('runs the split pods under a service account the manifests define (the identity OKE workload identity policies name)', () => {
+    const docs = manifests().filter(({ file }) => file.includes('split'));
+    const accounts = docs.filter(({ doc }) => doc?.kind === 'ServiceAccount').map(({ doc }) => doc.metadata.name);
+    const pods = docs.filter(({ doc }) => doc?.kind === 'Deployment').map(({ doc }) => doc.spec.template.spec.serviceAccountName);
+    expect(pods).toHaveLength(2);
+    for (const name of pods) expect(accounts).toContain(name);
+  });
+
   it('builds the image in stages and runs it as a non-root user with a health check', () => {
     const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
