@@ -58,6 +58,7 @@ export async function openStream(config: Config): Promise<Stream> {
       streamIds: { readings: oci.readingsStreamId, events: oci.eventsStreamId },
       partitions: config.partitions,
       auth: await ociAuthentication(oci),
+      tailReadsPerSecondPerPartition: oci.tailReadsPerSecond,
     });
   }
   mkdirSync(config.dataDir, { recursive: true });

@@ -68,6 +68,11 @@ const schema = z.object({
     .default('config-file'),
   TELEMETRY_OCI_CONFIG_FILE: z.string().min(1).optional(),
   TELEMETRY_OCI_PROFILE: z.string().min(1).default('DEFAULT'),
+  TELEMETRY_OCI_TAIL_READS_PER_SECOND: z.coerce
+    .number('must be a number from 0.1 to 5')
+    .min(0.1, 'must be a number from 0.1 to 5')
+    .max(5, 'must be a number from 0.1 to 5')
+    .default(2),
   TELEMETRY_STREAM_SYNC: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
   TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
   TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
@@ -162,6 +167,11 @@ export interface OciStreamSettings {
   /** For config-file authentication; the SDK's default (~/.oci/config) when undefined. */
   readonly configFile: string | undefined;
   readonly profile: string;
+  /**
+   * GetMessages per second per events partition for this API node's live tail. OCI allows 5
+   * per partition across all readers, so the API nodes together must stay under 5.
+   */
+  readonly tailReadsPerSecond: number;
 }
 
 export class ConfigError extends Error {
@@ -250,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
               auth: v.TELEMETRY_OCI_AUTH,
               configFile: v.TELEMETRY_OCI_CONFIG_FILE,
               profile: v.TELEMETRY_OCI_PROFILE,
+              tailReadsPerSecond: v.TELEMETRY_OCI_TAIL_READS_PER_SECOND,
             }
           : undefined,
     },

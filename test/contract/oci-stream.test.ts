@@ -87,6 +87,21 @@ describe('OCI Streaming specifics (stand-in)', () => {
     }
   });
 
+  it('paces live tails to their share of the 5 reads per second per partition, which all API nodes split', async () => {
+    const stream = new OciStream({ messagesEndpoint: standin.endpoint, streamIds: STREAMS, partitions: 2, auth: new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT'), tailReadsPerSecondPerPartition: 2 });
+    const tail = await stream.openTail('events', 0);
+    const started = Date.now();
+    let reads = 0;
+    while (Date.now() - started < 1000) {
+      await tail.next(10);
+      reads++;
+    }
+    // One read at once, then one every 500 ms: never more than 3 within a second.
+    expect(reads).toBeGreaterThanOrEqual(1);
+    expect(reads).toBeLessThanOrEqual(3);
+    expect(standin.calls.get('GET messages')).toBe(reads);
+  });
+
   it('retries throttling (429) with backoff and then succeeds', async () => {
     const stream = ociStream(standin.endpoint, 2);
     standin.throttleNext(3);

@@ -24,6 +24,20 @@ describe('configuration', () => {
     expect(config.validation).toMatchObject({ maxFutureSkewMs: 60_000, maxAgeMs: 7 * 86_400_000 });
   });
 
+  it('reads the OCI Streaming settings, and refuses a tail rate outside OCI\'s budget', () => {
+    const oci = {
+      TELEMETRY_STREAM: 'oci',
+      TELEMETRY_OCI_MESSAGES_ENDPOINT: 'https://cell-1.streaming.eu-frankfurt-1.oci.oraclecloud.com',
+      TELEMETRY_OCI_READINGS_STREAM_OCID: 'ocid1.stream.oc1.eu-frankfurt-1.a',
+      TELEMETRY_OCI_EVENTS_STREAM_OCID: 'ocid1.stream.oc1.eu-frankfurt-1.b',
+      TELEMETRY_OCI_AUTH: 'oke-workload-identity',
+    };
+    expect(loadConfig(oci).stream.oci).toMatchObject({ auth: 'oke-workload-identity', tailReadsPerSecond: 2, readingsStreamId: 'ocid1.stream.oc1.eu-frankfurt-1.a' });
+    expect(loadConfig({ ...oci, TELEMETRY_OCI_TAIL_READS_PER_SECOND: '0.5' }).stream.oci?.tailReadsPerSecond).toBe(0.5);
+    expect(() => loadConfig({ ...oci, TELEMETRY_OCI_TAIL_READS_PER_SECOND: '6' })).toThrow(/TELEMETRY_OCI_TAIL_READS_PER_SECOND="6": must be a number from 0.1 to 5/);
+    expect(() => loadConfig({ ...oci, TELEMETRY_OCI_AUTH: 'password' })).toThrow(/TELEMETRY_OCI_AUTH="password": must be config-file, instance-principal, resource-principal or oke-workload-identity/);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '', TELEMETRY_ADMIN_KEY: ' ' }).port).toBe(4000);
   });

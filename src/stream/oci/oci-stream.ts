@@ -18,6 +18,11 @@ export interface OciStreamOptions {
   readonly retryPolicy?: RetryPolicy;
   /** GetMessages calls per second per partition: OCI allows 5. @default 5 */
   readonly readsPerSecondPerPartition?: number;
+  /**
+   * GetMessages per second per partition for live tails (openTail). Every API node tails the
+   * events stream, and OCI's 5 per second per partition is shared by all of them. @default 2
+   */
+  readonly tailReadsPerSecondPerPartition?: number;
   /** How long a consumer group keeps an instance's partitions without a heartbeat, ms. @default 30000 */
   readonly groupTimeoutMs?: number;
 }
@@ -44,12 +49,15 @@ export class OciStream implements Stream {
   private readonly client: StreamClient;
   private readonly cursors = new Map<string, { nextOffset: number; cursor: string }>();
   private readonly readBudget: TokenBuckets;
+  private readonly tailBudget: TokenBuckets;
 
   constructor(private readonly options: OciStreamOptions) {
     this.client = new StreamClient({ authenticationDetailsProvider: options.auth }, { retryConfiguration: common.NoRetryConfigurationDetails });
     this.client.endpoint = options.messagesEndpoint;
     const rate = options.readsPerSecondPerPartition ?? 5;
     this.readBudget = new TokenBuckets({ ratePerSecond: rate, burst: rate });
+    // No burst for tails: several API nodes share the partition's budget all the time.
+    this.tailBudget = new TokenBuckets({ ratePerSecond: options.tailReadsPerSecondPerPartition ?? 2, burst: 1 });
   }
 
   async partitions(_topic: TopicName): Promise<readonly number[]> {
@@ -97,7 +105,7 @@ export class OciStream implements Stream {
     let cursor = await this.createCursor(topic, partition, models.CreateCursorDetails.Type.Latest);
     return {
       next: async (limit) => {
-        const result = await this.getMessages(topic, `${topic}/${partition}`, cursor, limit);
+        const result = await this.getMessages(topic, `${topic}/${partition}`, cursor, limit, this.tailBudget);
         cursor = result.nextCursor;
         return result.messages;
       },
@@ -147,10 +155,10 @@ export class OciStream implements Stream {
     return response.cursor.value;
   }
 
-  /** GetMessages paced by `budget` (a partition, or a group cursor's reservations). */
-  private async getMessages(topic: TopicName, budget: string, cursor: string, limit: number): Promise<{ messages: StreamMessage[]; nextCursor: string }> {
-    await this.paceRead(budget);
-    const response = await this.call(`GetMessages ${budget}`, () =>
+  /** GetMessages paced by the `key` bucket of `budget` (a partition, or a group cursor's reservations). */
+  private async getMessages(topic: TopicName, key: string, cursor: string, limit: number, budget = this.readBudget): Promise<{ messages: StreamMessage[]; nextCursor: string }> {
+    await this.paceRead(budget, key);
+    const response = await this.call(`GetMessages ${key}`, () =>
       this.client.getMessages({ streamId: this.options.streamIds[topic], cursor, limit: Math.max(1, Math.min(limit, MAX_GET_MESSAGES)) }),
     );
     return {
@@ -165,10 +173,10 @@ export class OciStream implements Stream {
     };
   }
 
-  /** Waits for this partition's read budget (5 GetMessages per second by default). */
-  private async paceRead(key: string): Promise<void> {
+  /** Waits for a token of the key's read budget. */
+  private async paceRead(budget: TokenBuckets, key: string): Promise<void> {
     for (;;) {
-      const taken = this.readBudget.take(key);
+      const taken = budget.take(key);
       if (taken.ok) return;
       await new Promise((resolve) => setTimeout(resolve, taken.retryAfterMs));
     }
