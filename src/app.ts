@@ -16,6 +16,7 @@ import { IngestService } from './ingest/ingest-service';
 import type { Logger } from './logger';
 import { generateApiKey, hashApiKey, newApiKey } from './server/auth';
 import { listen, startApiServer } from './server/api-server';
+import { AnomalyOrder } from './consumers/anomaly-order';
 import { EventPublisher, EventTail } from './consumers/event-fanout';
 import type { Stream } from './stream/stream';
 import { createServer } from 'node:http';
@@ -216,7 +217,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
   const hub = new ReadingHub();
   const anomalyHub = new TenantHub<Anomaly>();
   const statusHub = new TenantHub<DeviceStatusChange>();
-  const fanout = role === 'all' ? await inProcessConsumer(config, logger, { hub, anomalyHub, statusHub }) : await eventsTopicTail(stream, logger, { hub, anomalyHub, statusHub });
+  const fanout = role === 'all' ? await inProcessConsumer(config, logger, { hub, anomalyHub, statusHub }) : await eventsTopicTail(stream, store, logger, { hub, anomalyHub, statusHub });
 
   const devices = new DeviceDirectory(store);
   const api = await startApiServer({
@@ -289,19 +290,25 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
   return { wake: () => consumer.wake(), stats: () => consumer.stats(), failed: consumer.crashed, stop: () => consumer.stop() };
 }
 
-async function eventsTopicTail(stream: Stream, logger: Logger, hubs: Hubs): Promise<Fanout> {
+async function eventsTopicTail(stream: Stream, store: Store, logger: Logger, hubs: Hubs): Promise<Fanout> {
+  const anomalies = new AnomalyOrder(store, (ordered) => hubs.anomalyHub.publish(ordered), logger);
+  await anomalies.start();
   const tail = new EventTail(
     stream,
     {
       readings: (readings) => hubs.hub.activeSubscriptions > 0 && hubs.hub.publish(readings),
-      anomalies: (anomalies) => hubs.anomalyHub.publish(anomalies),
+      anomalies: (published) => anomalies.push(published),
       statusChanges: (changes) => hubs.statusHub.publish(changes),
     },
     logger,
   );
   await tail.start();
+  const stop = async () => {
+    await tail.stop();
+    await anomalies.settled();
+  };
   // An API node has no consumer to wake: the consumer process polls the stream.
-  return { wake: () => {}, stats: () => ({ fanout: 'events topic' }), failed: new Promise<never>(() => {}), stop: () => tail.stop() };
+  return { wake: () => {}, stats: () => ({ fanout: 'events topic' }), failed: new Promise<never>(() => {}), stop };
 }
 
 /**

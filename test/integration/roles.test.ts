@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { print } from 'graphql';
 import {
   AnomalyDetectedDocument,
@@ -9,6 +10,9 @@ import {
   SetAnomalyRuleDocument,
   type ReadingAddedSubscription,
 } from '../generated/graphql';
+import { EventPublisher } from '../../src/consumers/event-fanout';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
+import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
 import { eventually, newDataDir, randomKey } from '../support/server';
 import { killHard, startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service-process';
 import { connect, subscribe } from '../support/ws-client';
@@ -122,5 +126,51 @@ describe('running split by role', () => {
     }
     expect(stored).toBe(expected.size);
     await client.dispose();
+  });
+});
+
+/**
+ * Two consumers on one database (as on OCI Streaming with Autonomous Database) commit
+ * anomalies in seq order but may publish them to the events topic in the other order. This
+ * test plays both consumers against one real API process.
+ */
+describe('anomalies from several consumers', () => {
+  it('reach a subscriber on an API node in seq order, each once, when the consumers publish them out of order', async () => {
+    const dataDir = newDataDir();
+    const key = randomKey();
+    const api = await startServiceProcess({ TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key, TELEMETRY_STREAM_SYNC: 'normal' }, ['--role', 'api']);
+    const store = new SqliteStore({ file: path.join(dataDir, 'telemetry.db') });
+    const stream = new EmbeddedStream({ file: path.join(dataDir, 'stream.db'), partitions: 4, synchronous: 'normal' });
+    try {
+      await post(api.url, key, RegisterDeviceDocument, { input: { id: 'boiler' } });
+      await post(api.url, key, SetAnomalyRuleDocument, { input: { deviceId: 'boiler', zScore: null, max: 100 } });
+      const client = connect(api.url.replace(/^http/, 'ws'), key);
+      const anomalies = subscribe(client, AnomalyDetectedDocument, {});
+      await new Promise((resolve) => setTimeout(resolve, 300)); // subscription registered
+      const commit = async (partition: number, value: number) => {
+        const reading = { tenantId: 'default', deviceId: 'boiler', eventId: `hot-${value}`, timestamp: Date.now() - 60_000 + value, metrics: [{ name: 'temp', value }], offset: 0 };
+        const applied = await store.applyBatch({ source: 'readings', partitions: [{ partition, lastOffset: 0, readings: [reading], deadLetters: [] }] });
+        return applied.anomalies;
+      };
+      const first = await commit(0, 150); // consumer A commits first...
+      const second = await commit(1, 160); // ...then consumer B
+      expect(second[0]!.seq).toBeGreaterThan(first[0]!.seq);
+      // B publishes before A.
+      for (const committed of [second, first]) {
+        const publisher = new EventPublisher(stream, store, { info: () => {}, warn: () => {}, error: () => {} }, 'io.telemetry');
+        publisher.publish([], { anomalies: committed, statusChanges: [] });
+        await publisher.flushed();
+      }
+      const received = await eventually(() => (anomalies.received.length >= 2 ? anomalies.received : undefined), 15_000, 'both anomalies');
+      await new Promise((resolve) => setTimeout(resolve, 300)); // and nothing more
+      expect(anomalies.received.map((r) => r.data!.anomalyDetected.value)).toEqual([150, 160]);
+      expect(received.map((r) => r.data!.anomalyDetected.id)).toEqual([String(first[0]!.seq), String(second[0]!.seq)]);
+      await client.dispose();
+    } finally {
+      await stopGracefully(api);
+      await stream.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

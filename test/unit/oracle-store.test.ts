@@ -168,6 +168,20 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     expect(source.commits).toBe(1);
   });
 
+  it('locks the anomaly sequencer before every anomaly insert, so transactions with anomalies commit in seq order', async () => {
+    const source = new CheckingSource(respond);
+    const store = OracleStore.over(source);
+    await store.applyBatch({ source: 'readings', partitions: [{ partition: 0, lastOffset: 2, readings: [reading('e1', 1, 50), reading('e2', 2, 60)], deadLetters: [] }] });
+    const sqls = source.calls.map((call) => call.sql);
+    const inserts = sqls.flatMap((sql, index) => (sql === anomalies.SQL.insertAnomaly ? [index] : []));
+    expect(inserts.length).toBeGreaterThanOrEqual(1);
+    for (const index of inserts) expect(sqls[index - 1]).toBe(anomalies.SQL.lockSequencer);
+    // A batch that finds nothing does not take the lock.
+    const before = source.calls.length;
+    await store.applyBatch({ source: 'readings', partitions: [{ partition: 0, lastOffset: 3, readings: [reading('e3', 3, 5)], deadLetters: [] }] });
+    expect(source.calls.slice(before).map((call) => call.sql)).not.toContain(anomalies.SQL.lockSequencer);
+  });
+
   it('refuses a statement whose binds do not match its placeholders', async () => {
     const source = new CheckingSource();
     await expect(source.transaction((s) => s.execute('SELECT 1 FROM dual WHERE a = :a AND b = :b', { a: 1 }))).rejects.toThrow(/missing b/);

@@ -122,7 +122,8 @@ export const ORACLE_MIGRATIONS: readonly OracleMigration[] = [
          metric VARCHAR2(64) NOT NULL,
          state CLOB NOT NULL CHECK (state IS JSON),
          CONSTRAINT detector_state_pk PRIMARY KEY (tenant_id, device_id, metric))`,
-      // ORDER: on a RAC database (Autonomous Database is one) seq still grows in commit order.
+      // ORDER: numbers are handed out in request order across RAC instances (Autonomous
+      // Database is one). Commit order comes from the anomaly_sequencer lock (version 2).
       `CREATE TABLE anomalies (
          seq NUMBER GENERATED ALWAYS AS IDENTITY (ORDER) PRIMARY KEY,
          tenant_id VARCHAR2(64) NOT NULL,
@@ -169,6 +170,16 @@ export const ORACLE_MIGRATIONS: readonly OracleMigration[] = [
       `CREATE TABLE fanout_progress (
          name VARCHAR2(64) PRIMARY KEY,
          position NUMBER(19) NOT NULL)`,
+    ],
+  },
+  {
+    version: 2,
+    description: 'anomaly_sequencer: one row that every transaction inserting anomalies locks first, so anomaly seq grows in commit order',
+    statements: [
+      // Without it two consumers could commit seq 11 before seq 10, and a subscriber resuming
+      // "after 11" would never see 10. The lock is held only by transactions that insert anomalies.
+      `CREATE TABLE anomaly_sequencer (id NUMBER(1) PRIMARY KEY CHECK (id = 1))`,
+      `INSERT INTO anomaly_sequencer (id) VALUES (1)`,
     ],
   },
 ];
