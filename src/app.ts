@@ -107,6 +107,8 @@ export interface ConsumerRuntime {
 export interface ConsumerOutputs {
   readonly readings: (readings: PersistedReading[]) => void;
   readonly events: (events: DetectionEvents) => void;
+  /** Partitions taken over from another consumer (see ReadingPersisterOptions.onPartitionsGained). */
+  readonly partitionsGained?: (partitions: readonly number[]) => Promise<void>;
 }
 
 /**
@@ -144,6 +146,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     pollIntervalMs: config.consumer.pollIntervalMs,
     instance: config.consumer.instance,
     eventTypePrefix: config.eventTypePrefix,
+    onPartitionsGained: outputs.partitionsGained,
   });
   await persister.start();
   // The embedded log trims itself here; OCI Streaming keeps messages for the stream's own
@@ -321,7 +324,11 @@ async function startConsumerRole(config: Config, logger: Logger): Promise<Runnin
   const stream = await openStream(config);
   const publisher = new EventPublisher(stream, store, logger, config.eventTypePrefix);
   await publisher.recover(await stream.partitions('readings'));
-  const runtime = await startConsumer(config, { readings: (readings) => publisher.publish(readings), events: (events) => publisher.publish([], events) }, logger);
+  const runtime = await startConsumer(
+    config,
+    { readings: (readings) => publisher.publish(readings), events: (events) => publisher.publish([], events), partitionsGained: (partitions) => publisher.recover(partitions) },
+    logger,
+  );
   const server = createServer((request, response) => {
     const status = request.url === '/healthz' ? 200 : 404;
     const snapshot = runtime.persister.snapshot();

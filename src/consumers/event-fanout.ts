@@ -90,8 +90,9 @@ export class EventPublisher {
   }
 
   /**
-   * At start, before the consumer runs: republishes what was committed but not published
-   * (a crash between the database commit and the publication).
+   * At start, before the consumer runs, and when it takes partitions over from another
+   * consumer: republishes what was committed but not published (a crash between the
+   * database commit and the publication).
    */
   async recover(partitions: readonly number[]): Promise<void> {
     const progress = await this.store.fanoutProgress();

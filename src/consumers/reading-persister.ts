@@ -39,6 +39,11 @@ export interface ReadingPersisterOptions {
   readonly lingerMs?: number;
   readonly eventTypePrefix: string;
   readonly retryPolicy?: RetryPolicy;
+  /**
+   * Called when this instance takes partitions over after it started, before it reads them:
+   * the previous owner may have committed batches it never published (it died in between).
+   */
+  readonly onPartitionsGained?: (partitions: readonly number[]) => Promise<void>;
 }
 
 export interface DetectionEvents {
@@ -106,8 +111,17 @@ export class ReadingPersister {
     if (gained.length > 0) {
       const watermarks = await this.options.store.watermarks(SOURCE);
       for (const partition of gained) this.next.set(partition, (watermarks.get(partition) ?? -1) + 1);
+      if (this.running) await this.takeOver(gained);
     }
     if (gained.length > 0 || this.next.size !== assigned.length) this.options.logger.info({ partitions: assigned }, 'partition assignment changed');
+  }
+
+  private async takeOver(partitions: readonly number[]): Promise<void> {
+    try {
+      await this.options.onPartitionsGained?.(partitions);
+    } catch (error) {
+      this.options.logger.warn({ err: error, partitions }, 'could not republish what the previous owner of these partitions left unpublished');
+    }
   }
 
   /** Ends the current empty-poll sleep: new messages were produced. */

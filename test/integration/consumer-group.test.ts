@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { rmSync } from 'node:fs';
+import { EventPublisher, type FanoutMessage } from '../../src/consumers/event-fanout';
 import { ReadingPersister } from '../../src/consumers/reading-persister';
 import { toEnvelope } from '../../src/domain/cloud-event';
 import { DeviceDirectory } from '../../src/ingest/device-directory';
@@ -19,6 +20,7 @@ const sameEntries = (a: ReadonlyMap<number, number>, b: ReadonlyMap<number, numb
 interface Consumer {
   readonly persister: ReadingPersister;
   readonly store: SqliteStore;
+  readonly publisher: EventPublisher;
 }
 
 /** An OCI stand-in with 4 partitions, a producer of readings for DEVICES, and persisters on SQLite databases. */
@@ -48,11 +50,37 @@ async function groupFixture() {
     });
     await producer.produce('readings', records);
   };
-  const consumer = (instance: string, file: string): Consumer => {
+  /** A persister; `publishing` gives it an EventPublisher on the events stream, as the consumer role has. */
+  const consumer = (instance: string, file: string, publishing: 'none' | 'publishes' | 'dies before publishing' = 'none'): Consumer => {
     const store = new SqliteStore({ file });
     stores.push(store);
-    const persister = new ReadingPersister({ stream: stream(), store, devices: new DeviceDirectory(store), publish: () => {}, logger: silent, eventTypePrefix: 'io.telemetry', lingerMs: 0, pollIntervalMs: 5, instance, assignmentRefreshMs: 50 });
-    return { persister, store };
+    const events = stream();
+    const publisher = new EventPublisher(events, store, silent, 'io.telemetry');
+    const persister = new ReadingPersister({
+      stream: stream(),
+      store,
+      devices: new DeviceDirectory(store),
+      publish: (readings) => (publishing === 'publishes' ? publisher.publish(readings) : undefined),
+      onPartitionsGained: publishing === 'none' ? undefined : (partitions) => publisher.recover(partitions),
+      logger: silent,
+      eventTypePrefix: 'io.telemetry',
+      lingerMs: 0,
+      pollIntervalMs: 5,
+      instance,
+      assignmentRefreshMs: 50,
+    });
+    return { persister, store, publisher };
+  };
+  /** Event ids of the readings on the events stream. */
+  const published = async () => {
+    const ids: string[] = [];
+    for (let partition = 0; partition < 4; partition++) {
+      for (const message of await producer.read('events', partition, 0, 10_000)) {
+        const decoded = JSON.parse(message.value) as FanoutMessage;
+        if (decoded.kind === 'readings') ids.push(...decoded.readings.map((reading) => reading.eventId));
+      }
+    }
+    return ids;
   };
   const stored = async (store: SqliteStore) => {
     let count = 0;
@@ -71,7 +99,7 @@ async function groupFixture() {
     await standin.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  return { standin, database, send, consumer, stored, groupFollows, close };
+  return { standin, database, send, consumer, stored, groupFollows, published, close };
 }
 
 /**
@@ -103,6 +131,34 @@ describe('persisters in a consumer group', () => {
       expect(a.persister.snapshot().appliedReadings + b.persister.snapshot().appliedReadings).toBe(400);
       expect(a.persister.snapshot().duplicates + b.persister.snapshot().duplicates).toBe(0);
       await fixture.groupFollows(setup);
+    } finally {
+      await a.persister.stop();
+      await fixture.close();
+    }
+  });
+
+  it('republishes, when it takes partitions over, what their previous owner committed and died before publishing', async () => {
+    const fixture = await groupFixture();
+    const { file, store } = await fixture.database('telemetry');
+    const a = fixture.consumer('consumer-a', file, 'publishes');
+    const b = fixture.consumer('consumer-b', file, 'dies before publishing');
+    try {
+      // As the consumer role starts: publication progress is recorded before consuming.
+      await a.publisher.recover([0, 1, 2, 3]);
+      await a.persister.start();
+      await b.persister.start();
+      await eventually(() => (a.persister.snapshot().positions.size === 2 && b.persister.snapshot().positions.size === 2 ? true : undefined), 10_000, 'partitions split');
+      await fixture.send(200);
+      await eventually(async () => ((await fixture.stored(store)) === 200 ? true : undefined), 10_000, 'every reading stored');
+      // b committed its half and never published it; then it is gone.
+      expect((await fixture.published()).length).toBeLessThan(200);
+      await b.persister.stop();
+      await eventually(() => (a.persister.snapshot().positions.size === 4 ? true : undefined), 10_000, 'a holds every partition');
+      const ids = await eventually(async () => {
+        const seen = await fixture.published();
+        return new Set(seen).size === 200 ? seen : undefined;
+      }, 10_000, 'every reading on the events stream');
+      expect(ids).toHaveLength(200); // and none twice
     } finally {
       await a.persister.stop();
       await fixture.close();
