@@ -1,181 +1,28 @@
 import 'reflect-metadata';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import type { Config } from './config';
 import { ConsumerThread } from './consumers/consumer-thread';
 import { replayDeadLetter } from './consumers/dead-letters';
 import { ReadingHub } from './consumers/reading-hub';
 import { TenantHub } from './consumers/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from './domain/anomalies/anomaly';
-import { LivenessSweep } from './consumers/liveness-sweep';
-import { WebhookDeliverer } from './consumers/webhook-deliverer';
-import { PERSISTER_GROUP, ReadingPersister, type DetectionEvents } from './consumers/reading-persister';
-import type { PersistedReading } from './domain/reading';
 import { DeviceDirectory } from './ingest/device-directory';
+import type { PersistedReading } from './domain/reading';
 import { IngestService } from './ingest/ingest-service';
 import type { Logger } from './logger';
-import { generateApiKey, hashApiKey, newApiKey } from './server/auth';
 import { listen, startApiServer } from './server/api-server';
 import { AnomalyOrder } from './consumers/anomaly-order';
 import { EventPublisher, EventTail } from './consumers/event-fanout';
+import { openStore, openStream } from './composition/backends';
+import { startConsumer } from './composition/consumer-runtime';
+import { bootstrapAdminKey } from './composition/tenants';
 import type { Stream } from './stream/stream';
 import { createServer } from 'node:http';
-import { TelemetryError } from './domain/errors';
-import { SqliteStore } from './store/sqlite/sqlite-store';
-import { OracleStore } from './store/oracle/oracle-store';
 import type { Store } from './store/store';
-import { EmbeddedStream } from './stream/embedded/embedded-stream';
-import { ociAuthentication } from './stream/oci/oci-auth';
-import { OciStream } from './stream/oci/oci-stream';
 
 /**
- * The composition root: the ONE place that picks implementations (embedded SQLite store and
- * stream today) and wires them into the API, the ingest path and the consumer.
+ * The composition root: starts the service in its role and wires the API, the ingest path
+ * and the consumer (backends are picked in composition/backends.ts).
  */
-
-export const DEFAULT_TENANT_ID = 'default';
-
-export function storeFile(config: Config): string {
-  return path.join(config.dataDir, 'telemetry.db');
-}
-
-export function streamFile(config: Config): string {
-  return path.join(config.dataDir, 'stream.db');
-}
-
-/** The store: Oracle Autonomous Database when configured (TELEMETRY_STORE=oracle), SQLite otherwise. */
-export async function openStore(config: Config): Promise<Store> {
-  if (config.oracle) return OracleStore.connect(config.oracle);
-  mkdirSync(config.dataDir, { recursive: true });
-  return new SqliteStore({ file: storeFile(config) });
-}
-
-/** The stream: OCI Streaming when configured (TELEMETRY_STREAM=oci), the embedded log otherwise. */
-export async function openStream(config: Config): Promise<Stream> {
-  const oci = config.stream.oci;
-  if (oci) {
-    return new OciStream({
-      messagesEndpoint: oci.messagesEndpoint,
-      streamIds: { readings: oci.readingsStreamId, events: oci.eventsStreamId },
-      partitions: config.partitions,
-      auth: await ociAuthentication(oci),
-      tailReadsPerSecondPerPartition: oci.tailReadsPerSecond,
-    });
-  }
-  mkdirSync(config.dataDir, { recursive: true });
-  return new EmbeddedStream({ file: streamFile(config), partitions: config.partitions, synchronous: config.stream.synchronous });
-}
-
-/**
- * Makes sure the tenant has an admin key. With TELEMETRY_ADMIN_KEY set, that key is
- * registered (hashed) if new. Without it, a key is generated on first start only and
- * returned so the caller can show it once; it is never stored in clear.
- */
-export async function bootstrapAdminKey(store: Store, config: Config): Promise<string | undefined> {
-  await store.ensureTenant(DEFAULT_TENANT_ID, 'Default tenant');
-  if (config.adminKey !== undefined) {
-    if (!(await store.findApiKeyBySecretHash(hashApiKey(config.adminKey)))) {
-      await store.createApiKey({ id: crypto.randomUUID(), tenantId: DEFAULT_TENANT_ID, role: 'admin', label: 'TELEMETRY_ADMIN_KEY', secretHash: hashApiKey(config.adminKey) });
-    }
-    return undefined;
-  }
-  if ((await store.countAdminKeys()) > 0) return undefined;
-  const key = generateApiKey();
-  await store.createApiKey({ id: crypto.randomUUID(), tenantId: DEFAULT_TENANT_ID, role: 'admin', label: 'bootstrap', secretHash: hashApiKey(key) });
-  return key;
-}
-
-export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
-
-/**
- * Creates a tenant with its first admin key and returns the key's secret (to show once).
- * Refuses an existing tenant: its keys are managed through the API by its own admins.
- */
-export async function createTenant(store: Store, id: string, name: string): Promise<string> {
-  if (!TENANT_ID_PATTERN.test(id)) throw new TelemetryError('BAD_USER_INPUT', 'a tenant id is 1-64 characters of [a-z0-9-]');
-  if (!(await store.createTenant(id, name))) throw new TelemetryError('ALREADY_EXISTS', `tenant "${id}" exists already`);
-  const { secret, record } = newApiKey(id, 'admin', 'create-tenant');
-  await store.createApiKey(record);
-  return secret;
-}
-
-export interface ConsumerRuntime {
-  readonly persister: ReadingPersister;
-  close(): Promise<void>;
-}
-
-export interface ConsumerOutputs {
-  readonly readings: (readings: PersistedReading[]) => void;
-  readonly events: (events: DetectionEvents) => void;
-  /** Partitions taken over from another consumer (see ReadingPersisterOptions.onPartitionsGained). */
-  readonly partitionsGained?: (partitions: readonly number[]) => Promise<void>;
-}
-
-/**
- * Starts the persister and the liveness sweep with their own store and stream connections
- * (they run in the consumer thread, the only writer of readings, anomalies and statuses).
- */
-export async function startConsumer(config: Config, outputs: ConsumerOutputs, logger: Logger): Promise<ConsumerRuntime> {
-  const store = await openStore(config);
-  const stream = await openStream(config);
-  const webhooks = new WebhookDeliverer(
-    store,
-    {
-      pollIntervalMs: config.webhooks.pollIntervalMs,
-      maxAttempts: config.webhooks.maxAttempts,
-      timeoutMs: config.webhooks.timeoutMs,
-      allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
-      // Doubling from the base (full jitter), capped at one hour: at the default base, 8 attempts
-      // are spread over at most about 4 minutes.
-      retry: { initialDelayMs: config.webhooks.retryBaseMs, multiplier: 2, maxDelayMs: 3_600_000 },
-    },
-    logger,
-  );
-  const publishEvents = (events: DetectionEvents) => {
-    outputs.events(events);
-    if (events.anomalies.length > 0) webhooks.wake();
-  };
-  const persister = new ReadingPersister({
-    stream,
-    store,
-    devices: new DeviceDirectory(store),
-    publish: outputs.readings,
-    publishEvents,
-    logger,
-    batchSize: config.consumer.batchSize,
-    pollIntervalMs: config.consumer.pollIntervalMs,
-    instance: config.consumer.instance,
-    eventTypePrefix: config.eventTypePrefix,
-    onPartitionsGained: outputs.partitionsGained,
-  });
-  await persister.start();
-  // The embedded log trims itself here; OCI Streaming keeps messages for the stream's own
-  // retention period (set when the stream is created).
-  const retention = setInterval(() => {
-    if (!(stream instanceof EmbeddedStream)) return;
-    try {
-      const deleted = stream.deleteOlderThan(Date.now() - config.stream.retentionMs, { readings: PERSISTER_GROUP });
-      if (deleted > 0) logger.info({ deleted }, 'stream retention removed old messages');
-    } catch (error) {
-      logger.warn({ err: error }, 'stream retention failed');
-    }
-  }, 60_000);
-  retention.unref();
-  const liveness = new LivenessSweep(store, config.liveness, publishEvents, logger);
-  liveness.start();
-  webhooks.start();
-  return {
-    persister,
-    async close() {
-      clearInterval(retention);
-      await liveness.stop();
-      await webhooks.stop();
-      await persister.stop();
-      await stream.close();
-      await store.close();
-    },
-  };
-}
 
 export type Role = 'all' | 'api' | 'consumer';
 

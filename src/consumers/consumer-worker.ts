@@ -1,7 +1,7 @@
 import '../production-defaults';
 import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
-import { startConsumer } from '../app';
+import { startConsumer } from '../composition/consumer-runtime';
 import type { FromConsumer, ToConsumer } from './consumer-thread';
 import type { Config } from '../config';
 import { createLogger } from '../logger';

@@ -1,6 +1,6 @@
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
 import { toEnvelope } from '../../src/domain/cloud-event';
-import { streamFile } from '../../src/app';
+import { streamFile } from '../../src/composition/backends';
 import {
   DeadLettersDocument,
   DevicesDocument,

@@ -1,0 +1,43 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config';
+import { OracleStore } from '../store/oracle/oracle-store';
+import { SqliteStore } from '../store/sqlite/sqlite-store';
+import type { Store } from '../store/store';
+import { EmbeddedStream } from '../stream/embedded/embedded-stream';
+import { ociAuthentication } from '../stream/oci/oci-auth';
+import { OciStream } from '../stream/oci/oci-stream';
+import type { Stream } from '../stream/stream';
+
+/** Picks the backends from the configuration: the only place that names an implementation. */
+
+export function storeFile(config: Config): string {
+  return path.join(config.dataDir, 'telemetry.db');
+}
+
+export function streamFile(config: Config): string {
+  return path.join(config.dataDir, 'stream.db');
+}
+
+/** The store: Oracle Autonomous Database when configured (TELEMETRY_STORE=oracle), SQLite otherwise. */
+export async function openStore(config: Config): Promise<Store> {
+  if (config.oracle) return OracleStore.connect(config.oracle);
+  mkdirSync(config.dataDir, { recursive: true });
+  return new SqliteStore({ file: storeFile(config) });
+}
+
+/** The stream: OCI Streaming when configured (TELEMETRY_STREAM=oci), the embedded log otherwise. */
+export async function openStream(config: Config): Promise<Stream> {
+  const oci = config.stream.oci;
+  if (oci) {
+    return new OciStream({
+      messagesEndpoint: oci.messagesEndpoint,
+      streamIds: { readings: oci.readingsStreamId, events: oci.eventsStreamId },
+      partitions: config.partitions,
+      auth: await ociAuthentication(oci),
+      tailReadsPerSecondPerPartition: oci.tailReadsPerSecond,
+    });
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  return new EmbeddedStream({ file: streamFile(config), partitions: config.partitions, synchronous: config.stream.synchronous });
+}

@@ -1,0 +1,87 @@
+import type { Config } from '../config';
+import { LivenessSweep } from '../consumers/liveness-sweep';
+import { PERSISTER_GROUP, ReadingPersister, type DetectionEvents } from '../consumers/reading-persister';
+import { WebhookDeliverer } from '../consumers/webhook-deliverer';
+import type { PersistedReading } from '../domain/reading';
+import { DeviceDirectory } from '../ingest/device-directory';
+import type { Logger } from '../logger';
+import { EmbeddedStream } from '../stream/embedded/embedded-stream';
+import { openStore, openStream } from './backends';
+
+export interface ConsumerRuntime {
+  readonly persister: ReadingPersister;
+  close(): Promise<void>;
+}
+
+export interface ConsumerOutputs {
+  readonly readings: (readings: PersistedReading[]) => void;
+  readonly events: (events: DetectionEvents) => void;
+  /** Partitions taken over from another consumer (see ReadingPersisterOptions.onPartitionsGained). */
+  readonly partitionsGained?: (partitions: readonly number[]) => Promise<void>;
+}
+
+/**
+ * Starts the persister and the liveness sweep with their own store and stream connections
+ * (they run in the consumer thread, the only writer of readings, anomalies and statuses).
+ */
+export async function startConsumer(config: Config, outputs: ConsumerOutputs, logger: Logger): Promise<ConsumerRuntime> {
+  const store = await openStore(config);
+  const stream = await openStream(config);
+  const webhooks = new WebhookDeliverer(
+    store,
+    {
+      pollIntervalMs: config.webhooks.pollIntervalMs,
+      maxAttempts: config.webhooks.maxAttempts,
+      timeoutMs: config.webhooks.timeoutMs,
+      allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
+      // Doubling from the base (full jitter), capped at one hour: at the default base, 8 attempts
+      // are spread over at most about 4 minutes.
+      retry: { initialDelayMs: config.webhooks.retryBaseMs, multiplier: 2, maxDelayMs: 3_600_000 },
+    },
+    logger,
+  );
+  const publishEvents = (events: DetectionEvents) => {
+    outputs.events(events);
+    if (events.anomalies.length > 0) webhooks.wake();
+  };
+  const persister = new ReadingPersister({
+    stream,
+    store,
+    devices: new DeviceDirectory(store),
+    publish: outputs.readings,
+    publishEvents,
+    logger,
+    batchSize: config.consumer.batchSize,
+    pollIntervalMs: config.consumer.pollIntervalMs,
+    instance: config.consumer.instance,
+    eventTypePrefix: config.eventTypePrefix,
+    onPartitionsGained: outputs.partitionsGained,
+  });
+  await persister.start();
+  // The embedded log trims itself here; OCI Streaming keeps messages for the stream's own
+  // retention period (set when the stream is created).
+  const retention = setInterval(() => {
+    if (!(stream instanceof EmbeddedStream)) return;
+    try {
+      const deleted = stream.deleteOlderThan(Date.now() - config.stream.retentionMs, { readings: PERSISTER_GROUP });
+      if (deleted > 0) logger.info({ deleted }, 'stream retention removed old messages');
+    } catch (error) {
+      logger.warn({ err: error }, 'stream retention failed');
+    }
+  }, 60_000);
+  retention.unref();
+  const liveness = new LivenessSweep(store, config.liveness, publishEvents, logger);
+  liveness.start();
+  webhooks.start();
+  return {
+    persister,
+    async close() {
+      clearInterval(retention);
+      await liveness.stop();
+      await webhooks.stop();
+      await persister.stop();
+      await stream.close();
+      await store.close();
+    },
+  };
+}
