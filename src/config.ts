@@ -68,6 +68,7 @@ const schema = z.object({
     .default('config-file'),
   TELEMETRY_OCI_CONFIG_FILE: z.string().min(1).optional(),
   TELEMETRY_OCI_PROFILE: z.string().min(1).default('DEFAULT'),
+  TELEMETRY_OCI_PRODUCE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   TELEMETRY_OCI_TAIL_READS_PER_SECOND: z.coerce
     .number('must be a number from 0.1 to 5')
     .min(0.1, 'must be a number from 0.1 to 5')
@@ -172,6 +173,8 @@ export interface OciStreamSettings {
    * per partition across all readers, so the API nodes together must stay under 5.
    */
   readonly tailReadsPerSecond: number;
+  /** How long an ingest call's PutMessages retries throttling before it answers, ms. */
+  readonly produceTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -261,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
               configFile: v.TELEMETRY_OCI_CONFIG_FILE,
               profile: v.TELEMETRY_OCI_PROFILE,
               tailReadsPerSecond: v.TELEMETRY_OCI_TAIL_READS_PER_SECOND,
+              produceTimeoutMs: v.TELEMETRY_OCI_PRODUCE_TIMEOUT_MS,
             }
           : undefined,
     },

@@ -36,6 +36,7 @@ export async function openStream(config: Config): Promise<Stream> {
       partitions: config.partitions,
       auth: await ociAuthentication(oci),
       tailReadsPerSecondPerPartition: oci.tailReadsPerSecond,
+      produceTimeoutMs: oci.produceTimeoutMs,
     });
   }
   mkdirSync(config.dataDir, { recursive: true });

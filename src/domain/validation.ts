@@ -25,7 +25,9 @@ export type RejectionCode =
   /** The same client event id appears twice in one batch. */
   | 'DUPLICATE_EVENT_ID'
   /** (HTTP ingest) the item is not a CloudEvent 1.0 or reading object this API understands. */
-  | 'INVALID_ENVELOPE';
+  | 'INVALID_ENVELOPE'
+  /** The stream accepted other items of the batch but not this one (OCI Streaming); send it again. */
+  | 'STREAM_UNAVAILABLE';
 
 export interface Rejection {
   readonly code: RejectionCode;

@@ -4,7 +4,7 @@ import { uuidv7 } from '../domain/ids';
 import type { Reading, ReadingInput } from '../domain/reading';
 import { checkReading, type Rejection, type RejectionCode, type ValidationRules } from '../domain/validation';
 import type { Caller } from '../domain/caller';
-import type { ProduceRecord, Stream } from '../stream/stream';
+import { PartialProduceError, type ProduceRecord, type RecordPosition, type Stream } from '../stream/stream';
 import type { DeviceDirectory } from './device-directory';
 
 export interface AcceptedReading {
@@ -41,9 +41,10 @@ export interface IngestServiceOptions {
 }
 
 /**
- * validate -> CloudEvents envelope -> stream. A call succeeds only once the stream has
- * durably accepted every valid item; invalid items are reported per index and never written.
- * If the stream fails, the whole call fails with a retryable UNAVAILABLE and nothing is accepted.
+ * validate -> CloudEvents envelope -> stream. A call answers only once the stream has
+ * durably accepted the valid items; invalid items are reported per index and never written.
+ * If the stream takes none, the whole call fails with a retryable UNAVAILABLE; if it takes
+ * some (OCI Streaming), the others are rejected with STREAM_UNAVAILABLE, to be sent again.
  */
 export class IngestService {
   constructor(private readonly options: IngestServiceOptions) {}
@@ -96,21 +97,29 @@ export class IngestService {
     if (rejected.length > 1) rejected.sort((a, b) => a.index - b.index);
     if (records.length === 0) return { accepted: [], rejected };
 
-    let positions;
+    let positions: readonly (RecordPosition | undefined)[];
     try {
       positions = await this.options.stream.produce('readings', records);
     } catch (error) {
-      throw new TelemetryError('UNAVAILABLE', 'the stream did not accept the readings; nothing was stored, retry later', {
-        retryable: error instanceof BackendError ? error.retryable : true,
-        cause: error,
-      });
+      if (!(error instanceof PartialProduceError)) {
+        throw new TelemetryError('UNAVAILABLE', 'the stream did not accept the readings; none was stored, retry later', {
+          retryable: error instanceof BackendError ? error.retryable : true,
+          cause: error,
+        });
+      }
+      // Some were appended: report each item, so the client re-sends only the others (a
+      // whole-batch retry would store the appended ones twice under new server event ids).
+      positions = error.positions;
     }
     this.options.onProduced?.();
+    const stored: AcceptedReading[] = [];
     accepted.forEach((item, i) => {
-      item.partition = positions[i]!.partition;
-      item.offset = positions[i]!.offset;
+      const position = positions[i];
+      if (position) stored.push({ ...item, partition: position.partition, offset: position.offset });
+      else rejected.push({ index: item.index, code: 'STREAM_UNAVAILABLE', message: 'the stream did not accept this reading (others of the batch were stored); send it again' });
     });
-    return { accepted, rejected };
+    if (stored.length < accepted.length) rejected.sort((a, b) => a.index - b.index);
+    return { accepted: stored, rejected };
   }
 }
 

@@ -21,6 +21,7 @@ export enum RejectionCode {
   INVALID_EVENT_ID = 'INVALID_EVENT_ID',
   DUPLICATE_EVENT_ID = 'DUPLICATE_EVENT_ID',
   INVALID_ENVELOPE = 'INVALID_ENVELOPE',
+  STREAM_UNAVAILABLE = 'STREAM_UNAVAILABLE',
 }
 registerEnumType(RejectionCode, {
   name: 'RejectionCode',

@@ -4,6 +4,8 @@
  * numbers so both backends fit; nothing here is specific to SQLite or to OCI.
  */
 
+import { BackendError } from '../domain/errors';
+
 /** Topics the service uses. `readings` carries ingested readings as CloudEvents. */
 export type TopicName = 'readings' | 'events';
 
@@ -55,15 +57,30 @@ export interface ConsumerGroupMember {
   leave(): Promise<void>;
 }
 
+/**
+ * A produce that appended some records and not others: OCI Streaming accepts the entries of a
+ * request one by one, and a large produce takes several requests. `positions` has an entry
+ * for each record appended, undefined for the others. Always retryable.
+ */
+export class PartialProduceError extends BackendError {
+  constructor(
+    message: string,
+    readonly positions: readonly (RecordPosition | undefined)[],
+    cause?: unknown,
+  ) {
+    super(message, true, cause);
+    this.name = 'PartialProduceError';
+  }
+}
+
 export interface Stream {
   /** Partition ids of a topic, ascending. */
   partitions(topic: TopicName): Promise<readonly number[]>;
   /**
    * Appends records and resolves only once they are all durable, with each record's position
    * in input order. Rejects with a BackendError (retryable when the stream is unavailable or
-   * throttling) if any record could not be appended; some of the others may then have been
-   * appended (the embedded log is all-or-nothing, OCI Streaming is not), which consumers
-   * absorb by event-id deduplication.
+   * throttling) when none was appended, or with a PartialProduceError saying which were (the
+   * embedded log is all-or-nothing, OCI Streaming is not).
    */
   produce(topic: TopicName, records: readonly ProduceRecord[]): Promise<RecordPosition[]>;
   /** Up to `limit` messages of one partition with offset >= fromOffset, in offset order. */

@@ -2,6 +2,7 @@ import * as common from 'oci-common';
 import { StreamClient } from 'oci-streaming';
 import { BackendError } from '../../src/domain/errors';
 import { OciStream } from '../../src/stream/oci/oci-stream';
+import { PartialProduceError } from '../../src/stream/stream';
 import { planPutRequests } from '../../src/stream/oci/limits';
 import { startStreamingStandin, type StreamingStandin } from '../support/oci-streaming-standin';
 import { createOciTestIdentity, createResourcePrincipalSession } from '../support/oci-test-auth';
@@ -100,6 +101,24 @@ describe('OCI Streaming specifics (stand-in)', () => {
     expect(reads).toBeGreaterThanOrEqual(1);
     expect(reads).toBeLessThanOrEqual(3);
     expect(standin.calls.get('GET messages')).toBe(reads);
+  });
+
+  it('says which messages were appended when OCI keeps refusing some entries past the produce deadline', async () => {
+    const stream = new OciStream({ messagesEndpoint: standin.endpoint, streamIds: STREAMS, partitions: 2, auth: new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT'), retryPolicy: FAST_RETRY, produceTimeoutMs: 200 });
+    standin.refuseEntriesWithKey('bad');
+    const error = await stream.produce('readings', [{ key: 'ok', value: 'first' }, { key: 'bad', value: 'refused' }, { key: 'ok', value: 'second' }]).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PartialProduceError);
+    const positions = (error as PartialProduceError).positions;
+    expect(positions.map((position) => position !== undefined)).toEqual([true, false, true]);
+    expect((error as PartialProduceError).retryable).toBe(true);
+    const stored = await stream.read('readings', positions[0]!.partition, 0, 10);
+    expect(stored.map((m) => m.value)).toEqual(['first', 'second']);
+    // Nothing appended at all: a plain retryable BackendError.
+    const none = await stream.produce('readings', [{ key: 'bad', value: 'refused' }]).catch((caught: unknown) => caught);
+    expect(none).toBeInstanceOf(BackendError);
+    expect(none).not.toBeInstanceOf(PartialProduceError);
+    expect(none).toMatchObject({ retryable: true });
+    standin.refuseEntriesWithKey(undefined);
   });
 
   it('retries throttling (429) with backoff and then succeeds', async () => {

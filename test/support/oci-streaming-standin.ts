@@ -60,6 +60,8 @@ export interface StreamingStandin {
   readonly endpoint: string;
   /** Answers the next `count` requests with 429 Too Many Requests. */
   throttleNext(count: number): void;
+  /** Refuses every PutMessages entry with this key (an entry-level InternalServerError) until set to undefined. */
+  refuseEntriesWithKey(key: string | undefined): void;
   /** Requests seen, by operation name. */
   readonly calls: Map<string, number>;
   /** Requests refused for a bad signature. */
@@ -97,6 +99,7 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
   let badSignatures = 0;
   let nextRoundRobin = 0;
   let nextReservation = 1;
+  let refusedKey: string | undefined;
 
   const partitionsOf = (streamId: string) => {
     let partitions = streams.get(streamId);
@@ -192,6 +195,7 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
           if (!Array.isArray(messages) || messages.length === 0) return fail(response, 400, 'InvalidParameter', 'messages must not be empty');
           const entries = messages.map((message) => {
             if (Buffer.byteLength(message.value ?? '') + Buffer.byteLength(message.key ?? '') > MB) return { error: 'MessageTooLarge', errorMessage: 'The message exceeds the 1 MB limit.' };
+            if (refusedKey !== undefined && message.key && Buffer.from(message.key, 'base64').toString('utf8') === refusedKey) return { error: 'InternalServerError', errorMessage: 'The entry could not be stored.' };
             const partition = partitionOf(message.key ?? null, options.partitions, () => nextRoundRobin++);
             const log = partitions[partition]!;
             const stored: StoredMessage = { key: message.key ?? null, value: message.value, offset: log.length, timestamp: new Date().toISOString() };
@@ -292,6 +296,9 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     throttleNext: (count) => {
       throttle += count;
+    },
+    refuseEntriesWithKey: (key) => {
+      refusedKey = key;
     },
     calls,
     refusedSignatures: () => badSignatures,

@@ -32,7 +32,8 @@ describe('configuration', () => {
       TELEMETRY_OCI_EVENTS_STREAM_OCID: 'ocid1.stream.oc1.eu-frankfurt-1.b',
       TELEMETRY_OCI_AUTH: 'oke-workload-identity',
     };
-    expect(loadConfig(oci).stream.oci).toMatchObject({ auth: 'oke-workload-identity', tailReadsPerSecond: 2, readingsStreamId: 'ocid1.stream.oc1.eu-frankfurt-1.a' });
+    expect(loadConfig(oci).stream.oci).toMatchObject({ auth: 'oke-workload-identity', tailReadsPerSecond: 2, produceTimeoutMs: 10_000, readingsStreamId: 'ocid1.stream.oc1.eu-frankfurt-1.a' });
+    expect(loadConfig({ ...oci, TELEMETRY_OCI_PRODUCE_TIMEOUT_MS: '2500' }).stream.oci?.produceTimeoutMs).toBe(2500);
     expect(loadConfig({ ...oci, TELEMETRY_OCI_TAIL_READS_PER_SECOND: '0.5' }).stream.oci?.tailReadsPerSecond).toBe(0.5);
     expect(() => loadConfig({ ...oci, TELEMETRY_OCI_TAIL_READS_PER_SECOND: '6' })).toThrow(/TELEMETRY_OCI_TAIL_READS_PER_SECOND="6": must be a number from 0.1 to 5/);
     expect(() => loadConfig({ ...oci, TELEMETRY_OCI_AUTH: 'password' })).toThrow(/TELEMETRY_OCI_AUTH="password": must be config-file, instance-principal, resource-principal or oke-workload-identity/);

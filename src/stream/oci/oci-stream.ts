@@ -3,7 +3,7 @@ import { StreamClient, models } from 'oci-streaming';
 import { BackendError } from '../../domain/errors';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../../domain/retry';
 import { TokenBuckets } from '../../domain/token-bucket';
-import type { ConsumerGroupMember, ProduceRecord, RecordPosition, Stream, StreamMessage, StreamTail, TopicName } from '../stream';
+import { PartialProduceError, type ConsumerGroupMember, type ProduceRecord, type RecordPosition, type Stream, type StreamMessage, type StreamTail, type TopicName } from '../stream';
 import { planPutRequests, MAX_GET_MESSAGES } from './limits';
 import { OciGroupMember } from './oci-group-member';
 
@@ -23,6 +23,8 @@ export interface OciStreamOptions {
    * events stream, and OCI's 5 per second per partition is shared by all of them. @default 2
    */
   readonly tailReadsPerSecondPerPartition?: number;
+  /** How long a produce retries throttled or failed entries before it gives up, ms. @default 10000 */
+  readonly produceTimeoutMs?: number;
   /** How long a consumer group keeps an instance's partitions without a heartbeat, ms. @default 30000 */
   readonly groupTimeoutMs?: number;
 }
@@ -65,10 +67,25 @@ export class OciStream implements Stream {
   }
 
   async produce(topic: TopicName, records: readonly ProduceRecord[]): Promise<RecordPosition[]> {
-    const positions = new Array<RecordPosition | undefined>(records.length);
-    for (const request of planPutRequests(records)) {
-      let pending = request; // indexes into records
-      await this.call(`PutMessages ${topic}`, async () => {
+    const positions: (RecordPosition | undefined)[] = records.map(() => undefined);
+    // Producers wait for an answer (an ingest call): retry throttling for a while, not forever.
+    const deadline = Date.now() + (this.options.produceTimeoutMs ?? 10_000);
+    try {
+      for (const request of planPutRequests(records)) await this.put(topic, records, request, positions, deadline);
+    } catch (error) {
+      const appended = positions.filter((position) => position !== undefined).length;
+      if (appended === 0) throw error;
+      throw new PartialProduceError(`${appended} of ${records.length} messages were appended: ${(error as Error).message}`, positions, error);
+    }
+    return positions as RecordPosition[];
+  }
+
+  /** One PutMessages request; entries refused one by one are sent again until the deadline. */
+  private async put(topic: TopicName, records: readonly ProduceRecord[], request: readonly number[], positions: (RecordPosition | undefined)[], deadline: number): Promise<void> {
+    let pending = request; // indexes into records
+    await this.call(
+      `PutMessages ${topic}`,
+      async () => {
         const response = await this.client.putMessages({
           streamId: this.options.streamIds[topic],
           putMessagesDetails: { messages: pending.map((i) => ({ key: encode(records[i]!.key), value: encode(records[i]!.value) })) },
@@ -84,9 +101,9 @@ export class OciStream implements Stream {
           pending = failed;
           throw Object.assign(new Error(`${failed.length} messages refused: ${first.error} ${first.errorMessage ?? ''}`), { statusCode: first.error === 'Throttled' ? 429 : 500 });
         }
-      });
-    }
-    return positions as RecordPosition[];
+      },
+      () => Date.now() > deadline,
+    );
   }
 
   async read(topic: TopicName, partition: number, fromOffset: number, limit: number): Promise<StreamMessage[]> {
@@ -182,8 +199,9 @@ export class OciStream implements Stream {
     }
   }
 
-  private call<T>(what: string, operation: () => Promise<T>): Promise<T> {
-    return retry(operation, { policy: this.options.retryPolicy ?? DEFAULT_RETRY_POLICY, isRetryable, shouldStop: () => false }).catch((error: unknown) => {
+  /** Runs one API call, retrying throttling and 5xx until it succeeds or `shouldStop` (consumers: never stop). */
+  private call<T>(what: string, operation: () => Promise<T>, shouldStop: () => boolean = () => false): Promise<T> {
+    return retry(operation, { policy: this.options.retryPolicy ?? DEFAULT_RETRY_POLICY, isRetryable, shouldStop }).catch((error: unknown) => {
       const status = (error as { statusCode?: number }).statusCode;
       throw new BackendError(`OCI Streaming ${what} failed${status ? ` (HTTP ${status})` : ''}: ${(error as Error).message}`, isRetryable(error), error);
     });
