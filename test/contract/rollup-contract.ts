@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { bucketBoundaries, parseBucket } from '../../src/domain/timeseries/buckets';
+import { bucketBoundaries, parseBucket, ROLLUP_RESOLUTIONS_MS } from '../../src/domain/timeseries/buckets';
 import type { Reading } from '../../src/domain/reading';
 import type { PartitionBatch, Store } from '../../src/store/store';
 import { runAggregates } from '../../src/timeseries/aggregates';
@@ -123,6 +123,35 @@ async function deliver(store: Store, messages: Reading[], batchSizes: number[], 
   }
 }
 
+/**
+ * Every rollup level, and the raw scan, know when each bucket's extremes happened: the
+ * earliest reading holding the minimum (maximum). Chart series read them from rollups.
+ */
+async function expectExtremeTimes(store: Store, tenantId: string, truth: Sent[]): Promise<void> {
+  for (const resolution of ROLLUP_RESOLUTIONS_MS) {
+    const low = BASE - DAY;
+    const boundaries = Array.from({ length: (6 * DAY) / resolution + 1 }, (_, i) => low + i * resolution);
+    for (const deviceId of DEVICES) {
+      const expected = new Map<number, { min: number; minTs: number; max: number; maxTs: number }>();
+      for (const point of truth.filter((p) => p.deviceId === deviceId).sort((x, y) => x.timestamp - y.timestamp)) {
+        const index = Math.floor((point.timestamp - low) / resolution);
+        const bucket = expected.get(index);
+        if (!bucket) expected.set(index, { min: point.value, minTs: point.timestamp, max: point.value, maxTs: point.timestamp });
+        else {
+          // In time order: only a strictly new extreme moves its timestamp (ties keep the earliest).
+          if (point.value < bucket.min) Object.assign(bucket, { min: point.value, minTs: point.timestamp });
+          if (point.value > bucket.max) Object.assign(bucket, { max: point.value, maxTs: point.timestamp });
+        }
+      }
+      for (const source of [resolution, 'raw'] as const) {
+        const found = (await store.aggregateBuckets(tenantId, { deviceIds: [deviceId], metric: 'm', boundaries, source })).get(deviceId) ?? [];
+        const actual = new Map(found.flatMap((bucket, i) => (bucket ? [[i, { min: bucket.partial.min, minTs: bucket.partial.minTs, max: bucket.partial.max, maxTs: bucket.partial.maxTs }] as const] : [])));
+        expect({ resolution, source, deviceId, buckets: actual }).toEqual({ resolution, source, deviceId, buckets: expected });
+      }
+    }
+  }
+}
+
 /** Runs against any Store: aggregates from rollups equal those computed from raw readings. */
 export function describeRollupContract(name: string, create: () => Promise<StoreHarness>): void {
   describe(`Rollup contract: ${name}`, () => {
@@ -141,6 +170,7 @@ export function describeRollupContract(name: string, create: () => Promise<Store
           const { messages, truth } = messagesOf(tenantId, delivery);
           const store = harness.store;
           await deliverFresh(store, tenantId, messages, delivery.batchSizes, delivery.replayEvery);
+          await expectExtremeTimes(store, tenantId, truth);
           for (const query of queries) {
             const from = BASE + query.from;
             const to = from + query.span;
@@ -193,6 +223,17 @@ export function describeRollupContract(name: string, create: () => Promise<Store
       for (const rawOnly of [false, true]) {
         const [series] = await runAggregates(harness.store, tenantId, { ...request, rawOnly });
         expect(series!.buckets).toMatchObject([{ count: 5, first: 1, last: 5, min: 1, max: 5, sum: 15, source: rawOnly ? 'RAW' : 'ROLLUP_1D' }]);
+      }
+    });
+
+    it('keeps the earliest time of a tied extreme when later batches bring the same value', async () => {
+      const tenantId = 'tie-check';
+      const at = (seconds: number, value: number): Reading => ({ tenantId, deviceId: 'a', eventId: `t${seconds}`, timestamp: BASE + seconds * 1000, metrics: [{ name: 'm', value }] });
+      // One per batch: 5 at 30 s, 50 s, then 10 s (earlier: the max moves there); then 1 at 40 s (the new min).
+      await deliverFresh(harness.store, tenantId, [at(30, 5), at(50, 5), at(10, 5), at(40, 1)], [1], 1000);
+      for (const source of [60_000, 3_600_000, 86_400_000, 'raw'] as const) {
+        const [bucket] = (await harness.store.aggregateBuckets(tenantId, { deviceIds: ['a'], metric: 'm', boundaries: [BASE, BASE + DAY], source })).get('a')!;
+        expect({ source, ...bucket!.partial }).toMatchObject({ source, min: 1, minTs: BASE + 40_000, max: 5, maxTs: BASE + 10_000 });
       }
     });
 

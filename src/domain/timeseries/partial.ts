@@ -8,6 +8,12 @@ export interface PartialAggregate {
   sumSq: number;
   min: number;
   max: number;
+  /**
+   * Earliest timestamp holding `min` (and `max`): charts keep each bucket's extremes where
+   * they happened. null in rollup rows written before these were kept (unknown).
+   */
+  minTs: number | null;
+  maxTs: number | null;
   firstTs: number;
   firstValue: number;
   lastTs: number;
@@ -15,7 +21,7 @@ export interface PartialAggregate {
 }
 
 export function partialOf(timestamp: number, value: number): PartialAggregate {
-  return { count: 1, sum: value, sumSq: value * value, min: value, max: value, firstTs: timestamp, firstValue: value, lastTs: timestamp, lastValue: value };
+  return { count: 1, sum: value, sumSq: value * value, min: value, max: value, minTs: timestamp, maxTs: timestamp, firstTs: timestamp, firstValue: value, lastTs: timestamp, lastValue: value };
 }
 
 /** Adds one value to `target` in place. */
@@ -32,8 +38,18 @@ export function mergeInto(target: PartialAggregate, other: PartialAggregate): vo
   target.count += other.count;
   target.sum += other.sum;
   target.sumSq += other.sumSq;
-  if (other.min < target.min) target.min = other.min;
-  if (other.max > target.max) target.max = other.max;
+  if (other.min < target.min) {
+    target.min = other.min;
+    target.minTs = other.minTs;
+  } else if (other.min === target.min) {
+    target.minTs = earliestOf(target.minTs, other.minTs);
+  }
+  if (other.max > target.max) {
+    target.max = other.max;
+    target.maxTs = other.maxTs;
+  } else if (other.max === target.max) {
+    target.maxTs = earliestOf(target.maxTs, other.maxTs);
+  }
   if (other.firstTs < target.firstTs) {
     target.firstTs = other.firstTs;
     target.firstValue = other.firstValue;
@@ -43,6 +59,9 @@ export function mergeInto(target: PartialAggregate, other: PartialAggregate): vo
     target.lastValue = other.lastValue;
   }
 }
+
+/** The earlier of two timestamps of the same extreme; unknown if either is (it may be the earlier). */
+const earliestOf = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Math.min(a, b));
 
 export const copyPartial = (partial: PartialAggregate): PartialAggregate => ({ ...partial });
 

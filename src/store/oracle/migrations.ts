@@ -182,4 +182,10 @@ export const ORACLE_MIGRATIONS: readonly OracleMigration[] = [
       `INSERT INTO anomaly_sequencer (id) VALUES (1)`,
     ],
   },
+  {
+    version: 3,
+    description: 'rollups keep when their min and max happened (chart series from rollups)',
+    // NULL in rows written before: a series over them reads raw readings instead.
+    statements: [`ALTER TABLE rollups ADD (min_ts NUMBER(15), max_ts NUMBER(15))`],
+  },
 ];

@@ -224,4 +224,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 6,
+    description: 'rollups keep when their min and max happened (chart series from rollups)',
+    sql: `
+      -- NULL in rows written before: a series over them reads raw readings instead.
+      ALTER TABLE rollups ADD COLUMN min_ts INTEGER;
+      ALTER TABLE rollups ADD COLUMN max_ts INTEGER;
+    `,
+  },
 ];

@@ -8,13 +8,21 @@ import type { AggregateQuery, DeviceBuckets } from '../store';
 
 /** Rollup SQL for SQLite: merging batch deltas, and reading buckets back (rollup or raw). */
 
+// Every right-hand side reads the row as it was (SQL UPDATE semantics). min_ts and max_ts
+// follow mergeInto: the earliest timestamp holding the extreme, NULL (unknown) stays NULL.
 const UPSERT = `
-  INSERT INTO rollups (tenant_id, device_id, metric, resolution_ms, bucket_start, count, sum, sum_sq, min, max, first_ts, first_value, last_ts, last_value)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  INSERT INTO rollups (tenant_id, device_id, metric, resolution_ms, bucket_start, count, sum, sum_sq, min, max, min_ts, max_ts, first_ts, first_value, last_ts, last_value)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (tenant_id, device_id, metric, resolution_ms, bucket_start) DO UPDATE SET
     count = rollups.count + excluded.count,
     sum = rollups.sum + excluded.sum,
     sum_sq = rollups.sum_sq + excluded.sum_sq,
+    min_ts = CASE WHEN excluded.min < rollups.min THEN excluded.min_ts
+                  WHEN excluded.min = rollups.min THEN min(rollups.min_ts, excluded.min_ts)
+                  ELSE rollups.min_ts END,
+    max_ts = CASE WHEN excluded.max > rollups.max THEN excluded.max_ts
+                  WHEN excluded.max = rollups.max THEN min(rollups.max_ts, excluded.max_ts)
+                  ELSE rollups.max_ts END,
     min = min(rollups.min, excluded.min),
     max = max(rollups.max, excluded.max),
     first_value = CASE WHEN excluded.first_ts < rollups.first_ts THEN excluded.first_value ELSE rollups.first_value END,
@@ -27,7 +35,7 @@ export function upsertRollups(db: Database.Database, deltas: readonly RollupDelt
   if (deltas.length === 0) return;
   const upsert = db.prepare(UPSERT);
   for (const { tenantId, deviceId, metric, resolutionMs, bucketStart, partial: p } of deltas) {
-    upsert.run(tenantId, deviceId, metric, resolutionMs, bucketStart, p.count, p.sum, p.sumSq, p.min, p.max, p.firstTs, p.firstValue, p.lastTs, p.lastValue);
+    upsert.run(tenantId, deviceId, metric, resolutionMs, bucketStart, p.count, p.sum, p.sumSq, p.min, p.max, p.minTs, p.maxTs, p.firstTs, p.firstValue, p.lastTs, p.lastValue);
   }
 }
 
@@ -35,19 +43,19 @@ export function readRollupBuckets(db: Database.Database, tenantId: string, query
   const { boundaries } = query;
   const rows = db
     .prepare(
-      `SELECT device_id, bucket_start, count, sum, sum_sq, min, max, first_ts, first_value, last_ts, last_value FROM rollups
+      `SELECT device_id, bucket_start, count, sum, sum_sq, min, max, min_ts, max_ts, first_ts, first_value, last_ts, last_value FROM rollups
        WHERE tenant_id = ? AND device_id IN (SELECT value FROM json_each(?)) AND metric = ? AND resolution_ms = ?
          AND bucket_start >= ? AND bucket_start < ?
        ORDER BY device_id, bucket_start`,
     )
     .raw()
     .all(tenantId, JSON.stringify(query.deviceIds), query.metric, resolutionMs, boundaries[0], boundaries[boundaries.length - 1]) as [
-    string, number, number, number, number, number, number, number, number, number, number,
+    string, number, number, number, number, number, number, number | null, number | null, number, number, number, number,
   ][];
   const source: BucketSource = SOURCE_BY_RESOLUTION[resolutionMs]!;
   const result: DeviceBuckets = new Map();
-  for (const [deviceId, bucketStart, count, sum, sumSq, min, max, firstTs, firstValue, lastTs, lastValue] of rows) {
-    const partial: PartialAggregate = { count, sum, sumSq, min, max, firstTs, firstValue, lastTs, lastValue };
+  for (const [deviceId, bucketStart, count, sum, sumSq, min, max, minTs, maxTs, firstTs, firstValue, lastTs, lastValue] of rows) {
+    const partial: PartialAggregate = { count, sum, sumSq, min, max, minTs, maxTs, firstTs, firstValue, lastTs, lastValue };
     const buckets = bucketsFor(result, deviceId, boundaries.length - 1);
     const index = bucketIndex(boundaries, bucketStart);
     const existing = buckets[index];

@@ -37,17 +37,19 @@ export const SQL = {
   mergeRollup: `MERGE INTO rollups r
                 USING (SELECT :tenant_id AS tenant_id, :device_id AS device_id, :metric AS metric, :resolution_ms AS resolution_ms, :bucket_start AS bucket_start,
                               :cnt AS cnt, :sum_value AS sum_value, :sum_sq AS sum_sq, :min_value AS min_value, :max_value AS max_value,
-                              :first_ts AS first_ts, :first_value AS first_value, :last_ts AS last_ts, :last_value AS last_value FROM dual) s
+                              :min_ts AS min_ts, :max_ts AS max_ts, :first_ts AS first_ts, :first_value AS first_value, :last_ts AS last_ts, :last_value AS last_value FROM dual) s
                 ON (r.tenant_id = s.tenant_id AND r.device_id = s.device_id AND r.metric = s.metric AND r.resolution_ms = s.resolution_ms AND r.bucket_start = s.bucket_start)
                 WHEN MATCHED THEN UPDATE SET
                   r.cnt = r.cnt + s.cnt, r.sum_value = r.sum_value + s.sum_value, r.sum_sq = r.sum_sq + s.sum_sq,
+                  r.min_ts = CASE WHEN s.min_value < r.min_value THEN s.min_ts WHEN s.min_value = r.min_value THEN LEAST(r.min_ts, s.min_ts) ELSE r.min_ts END,
+                  r.max_ts = CASE WHEN s.max_value > r.max_value THEN s.max_ts WHEN s.max_value = r.max_value THEN LEAST(r.max_ts, s.max_ts) ELSE r.max_ts END,
                   r.min_value = LEAST(r.min_value, s.min_value), r.max_value = GREATEST(r.max_value, s.max_value),
                   r.first_value = CASE WHEN s.first_ts < r.first_ts THEN s.first_value ELSE r.first_value END,
                   r.first_ts = LEAST(r.first_ts, s.first_ts),
                   r.last_value = CASE WHEN s.last_ts > r.last_ts THEN s.last_value ELSE r.last_value END,
                   r.last_ts = GREATEST(r.last_ts, s.last_ts)
-                WHEN NOT MATCHED THEN INSERT (tenant_id, device_id, metric, resolution_ms, bucket_start, cnt, sum_value, sum_sq, min_value, max_value, first_ts, first_value, last_ts, last_value)
-                  VALUES (s.tenant_id, s.device_id, s.metric, s.resolution_ms, s.bucket_start, s.cnt, s.sum_value, s.sum_sq, s.min_value, s.max_value, s.first_ts, s.first_value, s.last_ts, s.last_value)`,
+                WHEN NOT MATCHED THEN INSERT (tenant_id, device_id, metric, resolution_ms, bucket_start, cnt, sum_value, sum_sq, min_value, max_value, min_ts, max_ts, first_ts, first_value, last_ts, last_value)
+                  VALUES (s.tenant_id, s.device_id, s.metric, s.resolution_ms, s.bucket_start, s.cnt, s.sum_value, s.sum_sq, s.min_value, s.max_value, s.min_ts, s.max_ts, s.first_ts, s.first_value, s.last_ts, s.last_value)`,
   insertDeadLetter: `INSERT INTO dead_letters (tenant_id, topic, stream_partition, stream_offset, reason, payload, created_at)
                      VALUES (:tenant_id, :topic, :stream_partition, :stream_offset, :reason, :payload, :created_at)`,
   mergeWatermark: `MERGE INTO stream_watermarks w
@@ -64,7 +66,7 @@ export const BIND_DEFS = {
   mergeLatest: { tenant_id: S(64), device_id: S(128), metric: S(64), ts: N, value: D },
   mergeRollup: {
     tenant_id: S(64), device_id: S(128), metric: S(64), resolution_ms: N, bucket_start: N, cnt: N, sum_value: D, sum_sq: D,
-    min_value: D, max_value: D, first_ts: N, first_value: D, last_ts: N, last_value: D,
+    min_value: D, max_value: D, min_ts: N, max_ts: N, first_ts: N, first_value: D, last_ts: N, last_value: D,
   },
   insertDeadLetter: { tenant_id: S(64), topic: S(32), stream_partition: N, stream_offset: N, reason: S(4000), payload: { type: 'clob' }, created_at: N },
   mergeWatermark: { source: S(64), stream_partition: N, applied_offset: N, updated_at: N },
@@ -161,7 +163,7 @@ export async function applyBatch(session: Session, batch: ConsumerBatch, now: nu
       SQL.mergeRollup,
       deltas.map(({ tenantId, deviceId, metric, resolutionMs, bucketStart, partial: p }) => ({
         tenant_id: tenantId, device_id: deviceId, metric, resolution_ms: resolutionMs, bucket_start: bucketStart, cnt: p.count, sum_value: p.sum, sum_sq: p.sumSq,
-        min_value: p.min, max_value: p.max, first_ts: p.firstTs, first_value: p.firstValue, last_ts: p.lastTs, last_value: p.lastValue,
+        min_value: p.min, max_value: p.max, min_ts: p.minTs, max_ts: p.maxTs, first_ts: p.firstTs, first_value: p.firstValue, last_ts: p.lastTs, last_value: p.lastValue,
       })),
       { bindDefs: BIND_DEFS.mergeRollup },
     );

@@ -27,7 +27,7 @@ export const SQL = {
   series: `SELECT ts, value FROM readings
            WHERE tenant_id = :tenant_id AND device_id = :device_id AND metric = :metric AND ts >= :from_ts AND ts < :to_ts
            ORDER BY ts FETCH FIRST :limit_rows ROWS ONLY`,
-  rollupRows: `SELECT device_id, bucket_start, cnt, sum_value, sum_sq, min_value, max_value, first_ts, first_value, last_ts, last_value FROM rollups
+  rollupRows: `SELECT device_id, bucket_start, cnt, sum_value, sum_sq, min_value, max_value, min_ts, max_ts, first_ts, first_value, last_ts, last_value FROM rollups
                WHERE tenant_id = :tenant_id AND device_id IN (${IDS_TABLE}) AND metric = :metric AND resolution_ms = :resolution_ms
                  AND bucket_start >= :from_ts AND bucket_start < :to_ts
                ORDER BY device_id, bucket_start`,
@@ -38,6 +38,7 @@ export const SQL = {
                  FROM JSON_TABLE(:boundaries, '$[*]' COLUMNS (idx FOR ORDINALITY, lo NUMBER PATH '$')) e)
                SELECT r.device_id, b.idx, COUNT(*) AS cnt, SUM(r.value) AS sum_value, SUM(r.value * r.value) AS sum_sq,
                       MIN(r.value) AS min_value, MAX(r.value) AS max_value,
+                      MIN(r.ts) KEEP (DENSE_RANK FIRST ORDER BY r.value) AS min_ts, MIN(r.ts) KEEP (DENSE_RANK LAST ORDER BY r.value) AS max_ts,
                       MIN(r.ts) AS first_ts, MIN(r.value) KEEP (DENSE_RANK FIRST ORDER BY r.ts) AS first_value,
                       MAX(r.ts) AS last_ts, MAX(r.value) KEEP (DENSE_RANK LAST ORDER BY r.ts) AS last_value
                FROM readings r JOIN edges b ON r.ts >= b.lo AND r.ts < b.hi
@@ -133,6 +134,8 @@ interface PartialRow {
   SUM_SQ: number;
   MIN_VALUE: number;
   MAX_VALUE: number;
+  MIN_TS: number | null;
+  MAX_TS: number | null;
   FIRST_TS: number;
   FIRST_VALUE: number;
   LAST_TS: number;
@@ -145,6 +148,8 @@ const toPartial = (row: PartialRow): PartialAggregate => ({
   sumSq: row.SUM_SQ,
   min: row.MIN_VALUE,
   max: row.MAX_VALUE,
+  minTs: row.MIN_TS,
+  maxTs: row.MAX_TS,
   firstTs: row.FIRST_TS,
   firstValue: row.FIRST_VALUE,
   lastTs: row.LAST_TS,
