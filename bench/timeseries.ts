@@ -123,7 +123,7 @@ async function main(): Promise<void> {
       await time('daily buckets, 365 days of 1/min (rollups)', service.url, key, AGGREGATES, { d: ['year'], from: yearFrom, to, bucket: '1d' }, ITERATIONS);
       await time('daily buckets, 365 days of 1/min (raw scan)', service.url, key, AGGREGATES, { d: ['year'], from: yearFrom, to, bucket: '1d', plan: 'RAW' }, rawRuns);
       await time('Paris calendar days, 365 days (hourly rollups)', service.url, key, AGGREGATES.replace('plan: $plan', 'plan: $plan, timeZone: "Europe/Paris"'), { d: ['year'], from: yearFrom, to, bucket: 'day' }, ITERATIONS);
-      await time(`chart series, ${DAYS} days of 1/s -> 1000 points (LTTB)`, service.url, key, SERIES, { from, to }, rawRuns);
+      await time(`chart series, ${DAYS} days of 1/s -> 1000 points`, service.url, key, SERIES, { from, to }, rawRuns);
       console.log(`service peak RSS ${service.peakRssMiB().toFixed(0)} MiB`);
     } finally {
       await service.stop();

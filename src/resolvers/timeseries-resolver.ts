@@ -4,7 +4,7 @@ import { TelemetryError } from '../domain/errors';
 import { parseBucket } from '../domain/timeseries/buckets';
 import { PERCENTILES } from '../domain/timeseries/percentile';
 import { DateTimeScalar } from '../schema/scalars';
-import { AggregatePlan, AggregateSeries, GapFill, Series } from '../schema/timeseries-types';
+import { AggregatePlan, AggregateSeries, GapFill, Series, SeriesSource } from '../schema/timeseries-types';
 import { runAggregates } from '../timeseries/aggregates';
 import { runSeries } from '../timeseries/series';
 import { authorize } from './authorize';
@@ -60,7 +60,10 @@ export class TimeSeriesResolver {
     return series as AggregateSeries[];
   }
 
-  @Query(() => Series, { description: 'One metric of one device over [from, to), downsampled to at most `points` points for charts.' })
+  @Query(() => Series, {
+    description:
+      'One metric of one device over [from, to), downsampled to at most `points` points for charts (LTTB). When one point spans a minute or more, the candidates are each rollup bucket\'s first, lowest, highest and last readings instead of every reading (`source: ROLLUPS`).',
+  })
   async series(
     @Ctx() ctx: GraphQLContext,
     @Arg('deviceId', () => ID) deviceId: string,
@@ -76,6 +79,6 @@ export class TimeSeriesResolver {
     if (!(from < to)) throw new TelemetryError('BAD_USER_INPUT', 'from must be before to', { details: { argument: 'from' } });
     await requireDevices(ctx, [deviceId]);
     const result = await runSeries(ctx.services.store, ctx.caller.tenantId, { deviceId, metric, from, to, points, maxRows: ctx.services.limits.maxSeriesReadings });
-    return { deviceId, metric, totalPoints: result.totalPoints, downsampled: result.points.length < result.totalPoints, points: result.points };
+    return { deviceId, metric, totalPoints: result.totalPoints, downsampled: result.points.length < result.totalPoints, source: result.source as SeriesSource, points: result.points };
   }
 }

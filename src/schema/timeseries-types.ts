@@ -98,6 +98,19 @@ export class AggregateSeries {
   buckets!: AggregateBucket[];
 }
 
+export enum SeriesSource {
+  RAW = 'RAW',
+  ROLLUPS = 'ROLLUPS',
+}
+registerEnumType(SeriesSource, {
+  name: 'SeriesSource',
+  description: 'Where the points of a series were chosen from.',
+  valuesConfig: {
+    RAW: { description: 'Every stored reading in the range.' },
+    ROLLUPS: { description: "The first, lowest, highest and last readings of each rollup bucket (a chart point spans at least a minute); every point is still a stored reading." },
+  },
+});
+
 @ObjectType()
 export class TimeValue {
   @Field(() => DateTimeScalar)
@@ -120,6 +133,9 @@ export class Series {
 
   @Field(() => Boolean, { description: 'True when points is a downsampled subset (largest-triangle-three-buckets).' })
   downsampled!: boolean;
+
+  @Field(() => SeriesSource)
+  source!: SeriesSource;
 
   @Field(() => [TimeValue])
   points!: TimeValue[];

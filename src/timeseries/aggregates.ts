@@ -37,22 +37,49 @@ export async function runAggregates(store: Store, tenantId: string, request: Agg
   const starts = bucketBoundaries(request.bucket, request.from, request.to, request.maxBuckets);
   const edges = [request.from, ...starts.slice(1, -1), request.to];
   const bucketCount = starts.length - 1;
-  const sources: Source[] = [];
-  for (let i = 0; i < bucketCount; i++) {
-    sources.push(request.rawOnly || request.percentiles ? 'raw' : (coarsestRollupFor(edges[i]!, edges[i + 1]!) ?? 'raw'));
-  }
+  const byDevice = await fetchPlannedBuckets(store, tenantId, {
+    deviceIds: request.deviceIds,
+    metric: request.metric,
+    edges,
+    rawOnly: request.rawOnly || request.percentiles,
+    withValues: request.percentiles,
+  });
 
-  const byDevice = new Map<string, (BucketData | undefined)[]>(request.deviceIds.map((id) => [id, new Array<BucketData | undefined>(bucketCount).fill(undefined)]));
+  if (!request.combineDevices) {
+    return request.deviceIds.map((deviceId) => ({ deviceId, buckets: toAggregateBuckets(starts, byDevice.get(deviceId)!, request.fill) }));
+  }
+  return [{ deviceId: null, buckets: toAggregateBuckets(starts, combine([...byDevice.keys()].sort(), byDevice, bucketCount), request.fill) }];
+}
+
+export interface PlannedBucketsQuery {
+  readonly deviceIds: readonly string[];
+  readonly metric: string;
+  /** Bucket edges: bucket i is [edges[i], edges[i + 1]). */
+  readonly edges: readonly number[];
+  readonly rawOnly: boolean;
+  /** Keep each bucket's raw values (percentiles). */
+  readonly withValues: boolean;
+}
+
+/**
+ * Each bucket from the coarsest rollup that tiles it exactly, raw readings otherwise;
+ * consecutive buckets with the same source are fetched in one store call.
+ */
+export async function fetchPlannedBuckets(store: Store, tenantId: string, query: PlannedBucketsQuery): Promise<Map<string, (BucketData | undefined)[]>> {
+  const { edges } = query;
+  const bucketCount = edges.length - 1;
+  const sources: Source[] = [];
+  for (let i = 0; i < bucketCount; i++) sources.push(query.rawOnly ? 'raw' : (coarsestRollupFor(edges[i]!, edges[i + 1]!) ?? 'raw'));
+  const byDevice = new Map<string, (BucketData | undefined)[]>(query.deviceIds.map((id) => [id, new Array<BucketData | undefined>(bucketCount).fill(undefined)]));
   for (let runStart = 0; runStart < bucketCount; ) {
     let runEnd = runStart + 1;
     while (runEnd < bucketCount && sources[runEnd] === sources[runStart]) runEnd++;
-    const source = sources[runStart]!;
     const found = await store.aggregateBuckets(tenantId, {
-      deviceIds: request.deviceIds,
-      metric: request.metric,
+      deviceIds: query.deviceIds,
+      metric: query.metric,
       boundaries: edges.slice(runStart, runEnd + 1),
-      source,
-      withValues: request.percentiles,
+      source: sources[runStart]!,
+      withValues: query.withValues,
     });
     for (const [deviceId, buckets] of found) {
       const target = byDevice.get(deviceId);
@@ -60,11 +87,7 @@ export async function runAggregates(store: Store, tenantId: string, request: Agg
     }
     runStart = runEnd;
   }
-
-  if (!request.combineDevices) {
-    return request.deviceIds.map((deviceId) => ({ deviceId, buckets: toAggregateBuckets(starts, byDevice.get(deviceId)!, request.fill) }));
-  }
-  return [{ deviceId: null, buckets: toAggregateBuckets(starts, combine([...byDevice.keys()].sort(), byDevice, bucketCount), request.fill) }];
+  return byDevice;
 }
 
 /** Merges devices bucket by bucket, in device-id order (so ties on first/last are deterministic). */

@@ -3,6 +3,7 @@ import { bucketBoundaries, parseBucket, ROLLUP_RESOLUTIONS_MS } from '../../src/
 import type { Reading } from '../../src/domain/reading';
 import type { PartitionBatch, Store } from '../../src/store/store';
 import { runAggregates } from '../../src/timeseries/aggregates';
+import { runSeries } from '../../src/timeseries/series';
 import type { StoreHarness } from './store-contract';
 
 const DAY = 86_400_000;
@@ -235,6 +236,31 @@ export function describeRollupContract(name: string, create: () => Promise<Store
         const [bucket] = (await harness.store.aggregateBuckets(tenantId, { deviceIds: ['a'], metric: 'm', boundaries: [BASE, BASE + DAY], source })).get('a')!;
         expect({ source, ...bucket!.partial }).toMatchObject({ source, min: 1, minTs: BASE + 40_000, max: 5, maxTs: BASE + 10_000 });
       }
+    });
+
+    it('charts a dense series from rollups, keeping every extreme and both ends as stored readings', async () => {
+      const tenantId = 'series-check';
+      // Three hours of one reading per second (a slow wave), with one spike and one dip.
+      const start = BASE + 17_300; // not on a minute boundary: ragged ends come from raw readings
+      const readings: Reading[] = Array.from({ length: 3 * 3600 }, (_, i) => {
+        const value = i === 4321 ? 500 : i === 9000 ? -500 : Math.round(100 * Math.sin(i / 600)) / 8;
+        return { tenantId, deviceId: 'a', eventId: `s${i}`, timestamp: start + i * 1000, metrics: [{ name: 'm', value }] };
+      });
+      await deliverFresh(harness.store, tenantId, readings, [2000], 1000);
+      const request = { deviceId: 'a', metric: 'm', from: start, to: start + 3 * 3_600_000, points: 100, maxRows: 1_000_000 };
+      const series = await runSeries(harness.store, tenantId, request);
+      expect(series).toMatchObject({ source: 'ROLLUPS', totalPoints: readings.length });
+      expect(series.points.length).toBeLessThanOrEqual(100);
+      expect(series.points.length).toBeGreaterThan(90);
+      const stored = new Map(readings.map((r) => [r.timestamp, r.metrics[0]!.value]));
+      for (const point of series.points) expect(stored.get(point.timestamp)).toBe(point.value);
+      expect(series.points[0]).toEqual({ timestamp: start, value: stored.get(start) });
+      expect(series.points.at(-1)).toEqual({ timestamp: readings.at(-1)!.timestamp, value: stored.get(readings.at(-1)!.timestamp) });
+      expect(series.points).toContainEqual({ timestamp: start + 4321_000, value: 500 });
+      expect(series.points).toContainEqual({ timestamp: start + 9000_000, value: -500 });
+      // A chart point under a minute wide reads the raw readings.
+      const narrow = await runSeries(harness.store, tenantId, { ...request, to: start + 3_600_000, points: 1000 });
+      expect(narrow).toMatchObject({ source: 'RAW', totalPoints: 3600 });
     });
 
     it('answers aligned buckets from the coarsest rollup and ragged edges from raw readings', async () => {

@@ -7,6 +7,7 @@ import { newDataDir } from '../support/server';
 import { describeDetectionContract } from './detection-contract';
 import { describeRollupContract } from './rollup-contract';
 import { describeStoreContract, type StoreHarness } from './store-contract';
+import { runSeries } from '../../src/timeseries/series';
 
 async function sqliteHarness(): Promise<StoreHarness> {
   const dir = newDataDir();
@@ -64,6 +65,30 @@ describe('SQLite migrations', () => {
     db.prepare('INSERT INTO schema_migrations VALUES (999, ?, 0)').run('future');
     db.close();
     expect(() => new SqliteStore({ file })).toThrow(/newer than this build/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('rollups written before migration 6 (no extreme times)', () => {
+  it('keep their unknown times through merges, and make a series over them read raw readings', async () => {
+    const dir = newDataDir();
+    const file = path.join(dir, 'telemetry.db');
+    const base = Date.parse('2026-05-01T00:00:00Z');
+    const reading = (second: number, value: number) => ({ tenantId: 't', deviceId: 'd', eventId: `e${second}`, timestamp: base + second * 1000, metrics: [{ name: 'm', value }], offset: second });
+    const store = new SqliteStore({ file });
+    await store.applyBatch({ source: 'readings', partitions: [{ partition: 0, lastOffset: 7199, readings: Array.from({ length: 7200 }, (_, s) => reading(s, s % 60)), deadLetters: [] }] });
+    // As a database upgraded from before migration 6 would hold them.
+    const db = new Database(file);
+    db.exec('UPDATE rollups SET min_ts = NULL, max_ts = NULL');
+    db.close();
+    // A late reading: a new strict minimum is known exactly, a tie on the maximum stays unknown.
+    await store.applyBatch({ source: 'readings', partitions: [{ partition: 0, lastOffset: 7200, readings: [{ ...reading(7200, 0), timestamp: base + 30_500, eventId: 'late', metrics: [{ name: 'm', value: -1 }] }], deadLetters: [] }] });
+    const [minute] = (await store.aggregateBuckets('t', { deviceIds: ['d'], metric: 'm', boundaries: [base, base + 60_000], source: 60_000 })).get('d')!;
+    expect(minute!.partial).toMatchObject({ min: -1, minTs: base + 30_500, max: 59, maxTs: null });
+    const series = await runSeries(store, 't', { deviceId: 'd', metric: 'm', from: base, to: base + 7_200_000, points: 100, maxRows: 100_000 });
+    expect(series).toMatchObject({ source: 'RAW', totalPoints: 7201 });
+    expect(series.points).toHaveLength(100);
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 });

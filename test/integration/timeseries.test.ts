@@ -68,12 +68,13 @@ describe('time-series queries through GraphQL', () => {
 
   it('downsamples a series to the requested number of points, keeping both ends', async () => {
     const { series } = await server.ok(SeriesDocument, { deviceId: 'pump-1', metric: 'flow', from: iso(start), to: iso(end), points: 50 });
-    expect(series).toMatchObject({ deviceId: 'pump-1', totalPoints: 300, downsampled: true });
+    // A point spans 7.2 minutes: candidates come from minute rollups (one reading each here).
+    expect(series).toMatchObject({ deviceId: 'pump-1', totalPoints: 300, downsampled: true, source: 'ROLLUPS' });
     expect(series.points).toHaveLength(50);
     expect(series.points[0]).toEqual({ timestamp: iso(start + 500), value: 0 });
     expect(series.points.at(-1)).toEqual({ timestamp: iso(start + 359 * 60_000 + 500), value: 359 });
     const whole = await server.ok(SeriesDocument, { deviceId: 'pump-2', metric: 'flow', from: iso(start), to: iso(end) });
-    expect(whole.series).toMatchObject({ totalPoints: 6, downsampled: false });
+    expect(whole.series).toMatchObject({ totalPoints: 6, downsampled: false, source: 'RAW' });
   });
 
   it.each([
