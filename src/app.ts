@@ -62,7 +62,7 @@ interface Fanout {
 export async function startApp(config: Config, logger: Logger, role: Role = 'all'): Promise<RunningApp> {
   if (role === 'consumer') return startConsumerRole(config, logger);
   const store = await openStore(config);
-  const stream = await openStream(config);
+  const stream = await openStream(config, logger);
   const generatedAdminKey = await bootstrapAdminKey(store, config);
   const hub = new ReadingHub();
   const anomalyHub = new TenantHub<Anomaly>();
@@ -168,7 +168,7 @@ async function eventsTopicTail(stream: Stream, store: Store, logger: Logger, hub
  */
 async function startConsumerRole(config: Config, logger: Logger): Promise<RunningApp> {
   const store = await openStore(config);
-  const stream = await openStream(config);
+  const stream = await openStream(config, logger);
   const publisher = new EventPublisher(stream, store, logger, config.eventTypePrefix);
   await publisher.recover(await stream.partitions('readings'));
   const runtime = await startConsumer(

@@ -7,6 +7,7 @@ import type { Store } from '../store/store';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
 import { ociAuthentication } from '../stream/oci/oci-auth';
 import { OciStream } from '../stream/oci/oci-stream';
+import { routeOciRetrierWarnings, type DebugLogger } from '../stream/oci/sdk-console';
 import type { Stream } from '../stream/stream';
 
 /** Picks the backends from the configuration: the only place that names an implementation. */
@@ -26,10 +27,14 @@ export async function openStore(config: Config): Promise<Store> {
   return new SqliteStore({ file: storeFile(config) });
 }
 
+let sdkWarningsRouted = false;
+
 /** The stream: OCI Streaming when configured (TELEMETRY_STREAM=oci), the embedded log otherwise. */
-export async function openStream(config: Config): Promise<Stream> {
+export async function openStream(config: Config, logger: DebugLogger): Promise<Stream> {
   const oci = config.stream.oci;
   if (oci) {
+    if (!sdkWarningsRouted) routeOciRetrierWarnings(logger); // once per thread
+    sdkWarningsRouted = true;
     return new OciStream({
       messagesEndpoint: oci.messagesEndpoint,
       streamIds: { readings: oci.readingsStreamId, events: oci.eventsStreamId },

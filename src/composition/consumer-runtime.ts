@@ -26,7 +26,7 @@ export interface ConsumerOutputs {
  */
 export async function startConsumer(config: Config, outputs: ConsumerOutputs, logger: Logger): Promise<ConsumerRuntime> {
   const store = await openStore(config);
-  const stream = await openStream(config);
+  const stream = await openStream(config, logger);
   const webhooks = new WebhookDeliverer(
     store,
     {

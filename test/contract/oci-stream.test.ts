@@ -2,6 +2,7 @@ import * as common from 'oci-common';
 import { StreamClient } from 'oci-streaming';
 import { BackendError } from '../../src/domain/errors';
 import { OciStream } from '../../src/stream/oci/oci-stream';
+import { routeOciRetrierWarnings } from '../../src/stream/oci/sdk-console';
 import { PartialProduceError } from '../../src/stream/stream';
 import { planPutRequests } from '../../src/stream/oci/limits';
 import { startStreamingStandin, type StreamingStandin } from '../support/oci-streaming-standin';
@@ -119,6 +120,26 @@ describe('OCI Streaming specifics (stand-in)', () => {
     expect(none).not.toBeInstanceOf(PartialProduceError);
     expect(none).toMatchObject({ retryable: true });
     standin.refuseEntriesWithKey(undefined);
+  });
+
+  it('sends the SDK retrier\'s console warnings to the logger at debug level and lets other warnings through', async () => {
+    const debug: string[] = [];
+    const warned: unknown[][] = [];
+    const saved = console.warn;
+    console.warn = (...args: unknown[]) => void warned.push(args);
+    const restore = routeOciRetrierWarnings({ debug: (_fields, message) => void debug.push(message) });
+    try {
+      const stream = ociStream(standin.endpoint, 2);
+      standin.throttleNext(2);
+      await stream.produce('readings', [{ key: 'k', value: 'v' }]);
+      expect(debug.length).toBeGreaterThanOrEqual(2);
+      expect(debug[0]).toMatch(/^(All retry attempts have exhausted|Request cannot be retried|Request failed with Exception)/);
+      console.warn('something else');
+      expect(warned).toEqual([['something else']]);
+    } finally {
+      restore();
+      console.warn = saved;
+    }
   });
 
   it('retries throttling (429) with backoff and then succeeds', async () => {
