@@ -11,9 +11,9 @@ import { IngestService } from './ingest/ingest-service';
 import type { Logger } from './logger';
 import { listen, startApiServer } from './server/api-server';
 import { AnomalyOrder } from './consumers/anomaly-order';
-import { EventPublisher, EventTail } from './consumers/event-fanout';
+import { EventTail } from './consumers/event-fanout';
 import { openStore, openStream } from './composition/backends';
-import { startConsumer } from './composition/consumer-runtime';
+import { startPublishingConsumer } from './composition/consumer-runtime';
 import { bootstrapAdminKey } from './composition/tenants';
 import type { Stream } from './stream/stream';
 import { createServer } from 'node:http';
@@ -67,7 +67,13 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
   const hub = new ReadingHub();
   const anomalyHub = new TenantHub<Anomaly>();
   const statusHub = new TenantHub<DeviceStatusChange>();
-  const fanout = role === 'all' ? await inProcessConsumer(config, logger, { hub, anomalyHub, statusHub }) : await eventsTopicTail(stream, store, logger, { hub, anomalyHub, statusHub });
+  const hubs = { hub, anomalyHub, statusHub };
+  const fanout =
+    role === 'api'
+      ? await eventsTopicTail(stream, store, logger, hubs)
+      : config.stream.oci
+        ? await consumerThreadOnSharedStream(config, stream, store, logger, hubs)
+        : await inProcessConsumer(config, logger, hubs);
 
   const devices = new DeviceDirectory(store);
   const api = await startApiServer({
@@ -140,6 +146,26 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
   return { wake: () => consumer.wake(), stats: () => consumer.stats(), failed: consumer.crashed, stop: () => consumer.stop() };
 }
 
+/**
+ * Role `all` on a shared stream (OCI Streaming): other processes may hold some partitions, so
+ * subscribers are fed from the events topic like on API nodes, and the consumer thread
+ * publishes there (consumer-worker.ts), never only to this process.
+ */
+async function consumerThreadOnSharedStream(config: Config, stream: Stream, store: Store, logger: Logger, hubs: Hubs): Promise<Fanout> {
+  const tail = await eventsTopicTail(stream, store, logger, hubs);
+  const consumer = new ConsumerThread(config, () => {}, () => {}, logger);
+  await consumer.ready();
+  return {
+    wake: () => consumer.wake(),
+    stats: () => consumer.stats(),
+    failed: consumer.crashed,
+    stop: async () => {
+      await consumer.stop();
+      await tail.stop();
+    },
+  };
+}
+
 async function eventsTopicTail(stream: Stream, store: Store, logger: Logger, hubs: Hubs): Promise<Fanout> {
   const anomalies = new AnomalyOrder(store, (ordered) => hubs.anomalyHub.publish(ordered), logger);
   await anomalies.start();
@@ -167,15 +193,7 @@ async function eventsTopicTail(stream: Stream, store: Store, logger: Logger, hub
  * probes. Republishes whatever a previous run committed but did not publish before it starts.
  */
 async function startConsumerRole(config: Config, logger: Logger): Promise<RunningApp> {
-  const store = await openStore(config);
-  const stream = await openStream(config, logger);
-  const publisher = new EventPublisher(stream, store, logger, config.eventTypePrefix);
-  await publisher.recover(await stream.partitions('readings'));
-  const runtime = await startConsumer(
-    config,
-    { readings: (readings) => publisher.publish(readings), events: (events) => publisher.publish([], events), partitionsGained: (partitions) => publisher.recover(partitions) },
-    logger,
-  );
+  const runtime = await startPublishingConsumer(config, logger);
   const server = createServer((request, response) => {
     const status = request.url === '/healthz' ? 200 : 404;
     const snapshot = runtime.persister.snapshot();
@@ -196,9 +214,6 @@ async function startConsumerRole(config: Config, logger: Logger): Promise<Runnin
       closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await runtime.close();
-        await publisher.flushed();
-        await stream.close();
-        await store.close();
       })();
       return closing;
     },

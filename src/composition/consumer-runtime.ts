@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import { EventPublisher } from '../consumers/event-fanout';
 import { LivenessSweep } from '../consumers/liveness-sweep';
 import { PERSISTER_GROUP, ReadingPersister, type DetectionEvents } from '../consumers/reading-persister';
 import { WebhookDeliverer } from '../consumers/webhook-deliverer';
@@ -80,6 +81,32 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
       await liveness.stop();
       await webhooks.stop();
       await persister.stop();
+      await stream.close();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * A consumer that publishes what it commits to the `events` topic, for API nodes to tail (the
+ * consumer role, and role `all` on a shared stream). First republishes whatever a previous run
+ * committed but did not publish; a consumer taking partitions over does the same for them.
+ */
+export async function startPublishingConsumer(config: Config, logger: Logger): Promise<ConsumerRuntime> {
+  const store = await openStore(config);
+  const stream = await openStream(config, logger);
+  const publisher = new EventPublisher(stream, store, logger, config.eventTypePrefix);
+  await publisher.recover(await stream.partitions('readings'));
+  const runtime = await startConsumer(
+    config,
+    { readings: (readings) => publisher.publish(readings), events: (events) => publisher.publish([], events), partitionsGained: (partitions) => publisher.recover(partitions) },
+    logger,
+  );
+  return {
+    persister: runtime.persister,
+    async close() {
+      await runtime.close();
+      await publisher.flushed();
       await stream.close();
       await store.close();
     },

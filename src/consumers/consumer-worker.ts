@@ -1,7 +1,7 @@
 import '../production-defaults';
 import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
-import { startConsumer } from '../composition/consumer-runtime';
+import { startConsumer, startPublishingConsumer } from '../composition/consumer-runtime';
 import type { FromConsumer, ToConsumer } from './consumer-thread';
 import type { Config } from '../config';
 import { createLogger } from '../logger';
@@ -15,10 +15,13 @@ async function main(): Promise<void> {
   const send = (message: FromConsumer) => port.postMessage(message);
   let runtime;
   try {
-    runtime = await startConsumer(config, {
-      readings: (readings) => readings.length > 0 && send({ type: 'persisted', readingsJson: JSON.stringify(readings) }),
-      events: (events) => send({ type: 'events', events }),
-    }, logger);
+    // On a shared stream other processes consume too: publish to the events topic for all.
+    runtime = config.stream.oci
+      ? await startPublishingConsumer(config, logger)
+      : await startConsumer(config, {
+          readings: (readings) => readings.length > 0 && send({ type: 'persisted', readingsJson: JSON.stringify(readings) }),
+          events: (events) => send({ type: 'events', events }),
+        }, logger);
   } catch (error) {
     send({ type: 'failed', message: (error as Error).message });
     return;

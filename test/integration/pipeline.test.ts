@@ -200,3 +200,55 @@ describe.each(BACKENDS)('end-to-end pipeline %s', (_name, backend) => {
     if (calls !== undefined) expect(calls).toBeGreaterThan(0);
   });
 });
+
+/**
+ * Two `--role all` nodes on one OCI stream (stand-in) and one database: their consumers split
+ * the partitions, so each node's subscribers must be fed from the events topic, not only by
+ * the node's own consumer.
+ */
+describe('two role-all nodes on a shared stream', () => {
+  it('deliver to a subscriber on one node every reading ingested through the other, whichever consumer stored it', async () => {
+    const identity = createOciTestIdentity();
+    const standin = await startStreamingStandin({ partitions: 4, keyId: identity.keyId, publicKeyPem: identity.publicKeyPem });
+    const env = {
+      TELEMETRY_STREAM: 'oci',
+      TELEMETRY_OCI_MESSAGES_ENDPOINT: standin.endpoint,
+      TELEMETRY_OCI_READINGS_STREAM_OCID: 'ocid1.stream.oc1.eu-frankfurt-1.readings',
+      TELEMETRY_OCI_EVENTS_STREAM_OCID: 'ocid1.stream.oc1.eu-frankfurt-1.events',
+      TELEMETRY_OCI_CONFIG_FILE: identity.configFile,
+      TELEMETRY_OCI_TAIL_READS_PER_SECOND: '5',
+    };
+    const a = await startTestServer({ ...env, TELEMETRY_CONSUMER_INSTANCE: 'node-a' });
+    const b = await startTestServer({ ...env, TELEMETRY_CONSUMER_INSTANCE: 'node-b', TELEMETRY_ADMIN_KEY: a.adminKey }, a.dataDir);
+    try {
+      const devices = Array.from({ length: 8 }, (_, i) => `shared-${i}`);
+      for (const id of devices) await a.ok(RegisterDeviceDocument, { input: { id } });
+      const client = connect(a.app.wsUrl, a.adminKey);
+      const sub = subscribe(client, ReadingAddedDocument, { deviceIds: devices });
+      await eventually(() => (a.app.hub.activeSubscriptions === 1 ? true : undefined), 5000, 'subscription registered');
+      const now = Date.now() - 10_000;
+      const readings = Array.from({ length: 40 }, (_, i) => ({ deviceId: devices[i % devices.length]!, timestamp: iso(now + i), metrics: [{ name: 'n', value: i }] }));
+      const sent = await b.ok(IngestReadingsDocument, { readings });
+      expect(sent.ingestReadings.acceptedCount).toBe(40);
+      // Both consumers hold partitions of the group.
+      const partitions = new Set(sent.ingestReadings.accepted.map((item) => item.partition));
+      expect(partitions.size).toBeGreaterThan(1);
+      await eventually(() => (sub.received.length >= 40 ? true : undefined), 15_000, 'every reading on node A');
+      // Each node's consumer stored some of them (they split the partitions).
+      const applied = async (server: TestServer) => ((await (await fetch(`${server.baseUrl}/healthz`)).json()) as { consumer: { appliedReadings: number } }).consumer.appliedReadings;
+      const [byA, byB] = await eventually(async () => {
+        const counts = [await applied(a), await applied(b)];
+        return counts[0]! + counts[1]! === 40 ? counts : undefined;
+      }, 5000, 'consumer stats');
+      expect(byA).toBeGreaterThan(0);
+      expect(byB).toBeGreaterThan(0);
+      const values = sub.received.map((r) => (r.data as ReadingAddedSubscription).readingAdded.metrics[0]!.value).sort((x, y) => x - y);
+      expect(values).toEqual(readings.map((_, i) => i));
+      await client.dispose();
+    } finally {
+      await b.app.close();
+      await a.close();
+      await standin.close();
+    }
+  });
+});
