@@ -174,7 +174,13 @@ export class ReadingPersister {
     const slices: PartitionBatch[] = [];
     const polled = await this.member!.poll(this.next, this.options.batchSize ?? 5000);
     for (const [partition, messages] of polled) {
-      if (messages.length > 0 && this.next.has(partition)) slices.push(await this.decode(partition, messages));
+      const expected = this.next.get(partition);
+      if (messages.length === 0 || expected === undefined) continue;
+      if (messages[0]!.offset > expected) {
+        // The stream's retention removed them before they were stored: say exactly what is gone.
+        this.options.logger.error({ partition, firstLost: expected, lastLost: messages[0]!.offset - 1 }, 'messages expired from the stream before they were stored; continuing from the oldest one left');
+      }
+      slices.push(await this.decode(partition, messages));
     }
     if (slices.length === 0) {
       // Messages below the watermark may have been skipped: the group's offsets can move on.

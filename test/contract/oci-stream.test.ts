@@ -33,6 +33,19 @@ describeStreamContract('OCI Streaming (local stand-in of the REST API, real SDK 
   };
 });
 
+/**
+ * The same contract on ONE stand-in kept from test to test, as a live stream is: each test
+ * finds the messages, groups and commits of the tests before it (what the live run meets).
+ */
+let shared: Promise<StreamingStandin> | undefined;
+afterAll(async () => (shared ? (await shared).close() : undefined));
+describeStreamContract('OCI Streaming (one stand-in reused by every test, like a live stream)', async (partitions) => {
+  shared ??= startStreamingStandin({ partitions, keyId: identity.keyId, publicKeyPem: identity.publicKeyPem });
+  const standin = await shared;
+  const stream = ociStream(standin.endpoint, partitions);
+  return { stream, reopen: async () => ociStream(standin.endpoint, partitions), close: () => stream.close() };
+});
+
 describe('OCI Streaming specifics (stand-in)', () => {
   let standin: StreamingStandin;
   beforeEach(async () => {
@@ -140,6 +153,19 @@ describe('OCI Streaming specifics (stand-in)', () => {
       restore();
       console.warn = saved;
     }
+  });
+
+  it('reads from the oldest message left when the offset asked for has expired, and waits at the end of a partition', async () => {
+    const stream = ociStream(standin.endpoint, 2);
+    const positions = await stream.produce('readings', Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: `m${i}` })));
+    const { partition } = positions[0]!;
+    standin.expire(STREAMS.readings, partition, 3); // retention removed offsets 0..2
+    expect((await ociStream(standin.endpoint, 2).read('readings', partition, 1, 10)).map((m) => m.offset)).toEqual([3, 4]);
+    // At the end (offset 5 is not published yet): nothing, then what comes next.
+    const reader = ociStream(standin.endpoint, 2);
+    expect(await reader.read('readings', partition, 5, 10)).toEqual([]);
+    await stream.produce('readings', [{ key: 'k', value: 'm5' }]);
+    expect((await reader.read('readings', partition, 5, 10)).map((m) => m.value)).toEqual(['m5']);
   });
 
   it('retries throttling (429) with backoff and then succeeds', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ConsumerGroupMember, Stream, StreamMessage } from '../../src/stream/stream';
 
 /** Polls until `count` messages of the partitions in `from` came back, advancing `from` like a consumer. */
@@ -21,85 +22,95 @@ export interface StreamHarness {
 
 /**
  * The Stream contract, written against the interface only: every backend (embedded, OCI)
- * must pass it. `create` gives a fresh, empty log with `partitions` partitions per topic.
+ * must pass it. `create` gives a log with `partitions` partitions per topic. It may already
+ * hold messages (a live OCI stream is reused from test to test and run to run), so every test
+ * works relative to what it produced itself: offsets from its first position, values and
+ * group names unique to the run.
  */
 export function describeStreamContract(name: string, create: (partitions: number) => Promise<StreamHarness>): void {
   describe(`Stream contract: ${name}`, () => {
     let harness: StreamHarness;
+    /** Unique per test: values and group names never collide with earlier runs. */
+    let run = '';
     beforeEach(async () => {
       harness = await create(4);
+      run = randomUUID().slice(0, 8);
     });
     afterEach(() => harness.close());
+    const key = (name: string) => `${run}-${name}`;
 
     it('lists its partitions', async () => {
       expect(await harness.stream.partitions('readings')).toEqual([0, 1, 2, 3]);
     });
 
     it('keeps every key in one partition and assigns consecutive offsets in produce order', async () => {
-      const records = Array.from({ length: 40 }, (_, i) => ({ key: `device-${i % 5}`, value: JSON.stringify({ i }) }));
+      const records = Array.from({ length: 40 }, (_, i) => ({ key: key(`device-${i % 5}`), value: JSON.stringify({ i }) }));
       const positions = await harness.stream.produce('readings', records);
       expect(positions).toHaveLength(40);
       const partitionOfKey = new Map<string, number>();
       positions.forEach((position, i) => {
-        const key = records[i]!.key;
-        expect(partitionOfKey.get(key) ?? position.partition).toBe(position.partition);
-        partitionOfKey.set(key, position.partition);
+        const recordKey = records[i]!.key;
+        expect(partitionOfKey.get(recordKey) ?? position.partition).toBe(position.partition);
+        partitionOfKey.set(recordKey, position.partition);
       });
       for (const partition of await harness.stream.partitions('readings')) {
         const offsets = positions.filter((p) => p.partition === partition).map((p) => p.offset);
-        expect(offsets).toEqual(offsets.map((_, i) => i));
+        expect(offsets).toEqual(offsets.map((_, i) => offsets[0]! + i));
       }
     });
 
     it('reads a partition in offset order from any offset, in batches', async () => {
-      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: 'same-key', value: `v${i}` })));
-      const partition = positions[0]!.partition;
-      const all = await harness.stream.read('readings', partition, 0, 100);
+      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: key('same-key'), value: `v${i}` })));
+      const { partition, offset: base } = positions[0]!;
+      const all = await harness.stream.read('readings', partition, base, 100);
       expect(all.map((m) => m.value)).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`));
-      expect(all.map((m) => m.offset)).toEqual(Array.from({ length: 10 }, (_, i) => i));
-      expect(all.every((m) => m.key === 'same-key' && m.partition === partition && m.timestamp > 0)).toBe(true);
-      const middle = await harness.stream.read('readings', partition, 4, 3);
-      expect(middle.map((m) => m.offset)).toEqual([4, 5, 6]);
-      expect(await harness.stream.read('readings', partition, 10, 5)).toEqual([]);
+      expect(all.map((m) => m.offset)).toEqual(Array.from({ length: 10 }, (_, i) => base + i));
+      expect(all.every((m) => m.key === key('same-key') && m.partition === partition && m.timestamp > 0)).toBe(true);
+      const middle = await harness.stream.read('readings', partition, base + 4, 3);
+      expect(middle.map((m) => m.offset)).toEqual([base + 4, base + 5, base + 6]);
+      expect(await harness.stream.read('readings', partition, base + 10, 5)).toEqual([]);
     });
 
     it('accepts concurrent produces and returns the position of each record in input order', async () => {
       const calls = Array.from({ length: 20 }, (_, c) =>
-        harness.stream.produce('readings', Array.from({ length: 5 }, (_, i) => ({ key: `k${c}`, value: `${c}:${i}` }))),
+        harness.stream.produce('readings', Array.from({ length: 5 }, (_, i) => ({ key: key(`k${c}`), value: `${run}:${c}:${i}` }))),
       );
       const results = await Promise.all(calls);
+      const firstOffset = new Map<number, number>();
       for (const [c, positions] of results.entries()) {
         // One key, one partition, offsets increasing in input order.
         expect(new Set(positions.map((p) => p.partition)).size).toBe(1);
         expect(positions.map((p) => p.offset)).toEqual([...positions.map((p) => p.offset)].sort((a, b) => a - b));
         for (const [i, position] of positions.entries()) {
+          firstOffset.set(position.partition, Math.min(position.offset, firstOffset.get(position.partition) ?? Infinity));
           const [message] = await harness.stream.read('readings', position.partition, position.offset, 1);
-          expect(message?.value).toBe(`${c}:${i}`);
+          expect(message?.value).toBe(`${run}:${c}:${i}`);
         }
       }
+      // Exactly these 100 were appended: no record lost or written twice.
       let total = 0;
-      for (const partition of await harness.stream.partitions('readings')) total += (await harness.stream.read('readings', partition, 0, 1000)).length;
+      for (const [partition, from] of firstOffset) total += (await harness.stream.read('readings', partition, from, 1000)).filter((m) => m.value.startsWith(`${run}:`)).length;
       expect(total).toBe(100);
     });
 
     it('tails a partition live: only messages appended after the tail was opened', async () => {
-      const [before] = await harness.stream.produce('events', [{ key: 'tail', value: 'before' }]);
+      const [before] = await harness.stream.produce('events', [{ key: key('tail'), value: 'before' }]);
       const tail = await harness.stream.openTail('events', before!.partition);
       expect(await tail.next(10)).toEqual([]);
-      await harness.stream.produce('events', [{ key: 'tail', value: 'after-1' }, { key: 'tail', value: 'after-2' }]);
+      await harness.stream.produce('events', [{ key: key('tail'), value: 'after-1' }, { key: key('tail'), value: 'after-2' }]);
       expect((await tail.next(1)).map((m) => m.value)).toEqual(['after-1']);
       expect((await tail.next(10)).map((m) => m.value)).toEqual(['after-2']);
       expect(await tail.next(10)).toEqual([]);
     });
 
     it('is durable: another handle sees what produce acknowledged', async () => {
-      const [position] = await harness.stream.produce('readings', [{ key: 'durable', value: 'kept' }]);
+      const [position] = await harness.stream.produce('readings', [{ key: key('durable'), value: 'kept' }]);
       const other = await harness.reopen();
       try {
         const [message] = await other.read('readings', position!.partition, position!.offset, 1);
         expect(message?.value).toBe('kept');
         // Offsets continue across handles: no handle reuses another's offsets.
-        const [next] = await other.produce('readings', [{ key: 'durable', value: 'next' }]);
+        const [next] = await other.produce('readings', [{ key: key('durable'), value: 'next' }]);
         expect(next).toEqual({ partition: position!.partition, offset: position!.offset + 1 });
       } finally {
         await other.close();
@@ -107,42 +118,47 @@ export function describeStreamContract(name: string, create: (partitions: number
     });
 
     it('keeps topics apart', async () => {
-      await harness.stream.produce('events', [{ key: 'x', value: 'event' }]);
-      for (const partition of await harness.stream.partitions('readings')) expect(await harness.stream.read('readings', partition, 0, 10)).toEqual([]);
+      const [position] = await harness.stream.produce('events', [{ key: key('x'), value: `${run}:event` }]);
+      const [marker] = await harness.stream.produce('readings', [{ key: key('x'), value: `${run}:reading` }]);
+      // The readings partition holds the reading and never the event, the events one the reverse.
+      const readings = await harness.stream.read('readings', marker!.partition, 0, 10_000);
+      expect(readings.filter((m) => m.value.startsWith(`${run}:`)).map((m) => m.value)).toEqual([`${run}:reading`]);
+      const events = await harness.stream.read('events', position!.partition, 0, 10_000);
+      expect(events.filter((m) => m.value.startsWith(`${run}:`)).map((m) => m.value)).toEqual([`${run}:event`]);
     });
 
     it('gives a lone consumer-group member every partition', async () => {
-      const member = await harness.stream.joinGroup('persister', 'readings', 'only-one');
+      const member = await harness.stream.joinGroup(key('group'), 'readings', 'only-one');
       expect(await member.assigned()).toEqual([0, 1, 2, 3]);
       await member.leave();
     });
 
     it('polls each held partition of a group from the offset the consumer gives, skipping what is before it', async () => {
-      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: 'one-device', value: `m${i}` })));
-      const partition = positions[0]!.partition;
-      const member = await harness.stream.joinGroup('persister', 'readings', 'member-1');
+      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: key('one-device'), value: `m${i}` })));
+      const { partition, offset: base } = positions[0]!;
+      const member = await harness.stream.joinGroup(key('group'), 'readings', 'member-1');
       expect(await member.assigned()).toContain(partition);
-      const polled = await pollUntil(member, new Map([[partition, 3]]), 7);
-      expect(polled.map((m) => [m.offset, m.value])).toEqual([3, 4, 5, 6, 7, 8, 9].map((offset) => [offset, `m${offset}`]));
-      await member.commit(new Map([[partition, 10]]));
+      const polled = await pollUntil(member, new Map([[partition, base + 3]]), 7);
+      expect(polled.map((m) => [m.offset - base, m.value])).toEqual([3, 4, 5, 6, 7, 8, 9].map((offset) => [offset, `m${offset}`]));
+      await member.commit(new Map([[partition, base + 10]]));
       await member.leave();
     });
 
     it('lets the database decide where a rejoining member resumes, behind or ahead of the group\'s commits', async () => {
-      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: 'one-device', value: `m${i}` })));
-      const partition = positions[0]!.partition;
-      const first = await harness.stream.joinGroup('persister', 'readings', 'member-1');
+      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: key('one-device'), value: `m${i}` })));
+      const { partition, offset: base } = positions[0]!;
+      const first = await harness.stream.joinGroup(key('group'), 'readings', 'member-1');
       await first.assigned();
-      expect(await pollUntil(first, new Map([[partition, 0]]), 10)).toHaveLength(10);
-      await first.commit(new Map([[partition, 10]]));
+      expect(await pollUntil(first, new Map([[partition, base]]), 10)).toHaveLength(10);
+      await first.commit(new Map([[partition, base + 10]]));
       await first.leave();
       // The database holds less than the group committed (a restored database): 5..9 again.
-      const again = await harness.stream.joinGroup('persister', 'readings', 'member-1');
+      const again = await harness.stream.joinGroup(key('group'), 'readings', 'member-1');
       await again.assigned();
-      expect((await pollUntil(again, new Map([[partition, 5]]), 5)).map((m) => m.offset)).toEqual([5, 6, 7, 8, 9]);
+      expect((await pollUntil(again, new Map([[partition, base + 5]]), 5)).map((m) => m.offset - base)).toEqual([5, 6, 7, 8, 9]);
       // The database holds more than the group committed: nothing before its offset comes back.
-      await harness.stream.produce('readings', Array.from({ length: 4 }, (_, i) => ({ key: 'one-device', value: `n${i}` })));
-      expect((await pollUntil(again, new Map([[partition, 12]]), 2)).map((m) => m.value)).toEqual(['n2', 'n3']);
+      await harness.stream.produce('readings', Array.from({ length: 4 }, (_, i) => ({ key: key('one-device'), value: `n${i}` })));
+      expect((await pollUntil(again, new Map([[partition, base + 12]]), 2)).map((m) => m.value)).toEqual(['n2', 'n3']);
       await again.leave();
     });
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import { EventPublisher, type FanoutMessage } from '../../src/consumers/event-fanout';
-import { ReadingPersister } from '../../src/consumers/reading-persister';
+import { ReadingPersister, type PersisterLogger } from '../../src/consumers/reading-persister';
 import { toEnvelope } from '../../src/domain/cloud-event';
 import { DeviceDirectory } from '../../src/ingest/device-directory';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
@@ -51,7 +51,7 @@ async function groupFixture() {
     await producer.produce('readings', records);
   };
   /** A persister; `publishing` gives it an EventPublisher on the events stream, as the consumer role has. */
-  const consumer = (instance: string, file: string, publishing: 'none' | 'publishes' | 'dies before publishing' = 'none'): Consumer => {
+  const consumer = (instance: string, file: string, publishing: 'none' | 'publishes' | 'dies before publishing' = 'none', logger: PersisterLogger = silent): Consumer => {
     const store = new SqliteStore({ file });
     stores.push(store);
     const events = stream();
@@ -62,7 +62,7 @@ async function groupFixture() {
       devices: new DeviceDirectory(store),
       publish: (readings) => (publishing === 'publishes' ? publisher.publish(readings) : undefined),
       onPartitionsGained: publishing === 'none' ? undefined : (partitions) => publisher.recover(partitions),
-      logger: silent,
+      logger,
       eventTypePrefix: 'io.telemetry',
       lingerMs: 0,
       pollIntervalMs: 5,
@@ -207,6 +207,32 @@ describe('persisters in a consumer group', () => {
       expect(everyone.reduce((sum, member) => sum + member.persister.snapshot().appliedReadings, 0)).toBe(360);
     } finally {
       for (const member of active.values()) await member.persister.stop();
+      await fixture.close();
+    }
+  });
+
+  it('continues from the oldest message left when stream retention removed messages before they were stored, and logs what was lost', async () => {
+    const fixture = await groupFixture();
+    const { file, store } = await fixture.database('telemetry');
+    await fixture.send(80); // 10 per device; nobody consumes yet
+    for (let partition = 0; partition < 4; partition++) fixture.standin.expire(STREAMS.readings, partition, 5);
+    const errors: object[] = [];
+    const late = fixture.consumer('late', file, 'none', { ...silent, error: (fields: object) => void errors.push(fields) });
+    try {
+      await late.persister.start();
+      const held = await eventually(async () => {
+        const watermarks = await store.watermarks('readings');
+        return watermarks.size === 4 ? watermarks : undefined;
+      }, 10_000, 'every partition applied');
+      // Each partition lost offsets 0..4 and stored the rest.
+      const lost = errors.map((fields) => fields as { partition: number; firstLost: number; lastLost: number });
+      expect(lost.map((e) => [e.firstLost, e.lastLost])).toEqual([[0, 4], [0, 4], [0, 4], [0, 4]]);
+      expect(new Set(lost.map((e) => e.partition))).toEqual(new Set([0, 1, 2, 3]));
+      let expected = 0;
+      for (const offset of held.values()) expected += offset + 1 - 5;
+      expect(await fixture.stored(store)).toBe(expected);
+    } finally {
+      await late.persister.stop();
       await fixture.close();
     }
   });

@@ -68,6 +68,8 @@ export interface StreamingStandin {
   readonly refusedSignatures: () => number;
   /** The group's committed offsets (next offset to read) by partition. */
   committedOffsets(streamId: string, group: string): ReadonlyMap<number, number>;
+  /** Retention: messages of the partition below `offset` are gone (offsets are kept). */
+  expire(streamId: string, partition: number, offset: number): void;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,9 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
   let nextReservation = 1;
   let refusedKey: string | undefined;
 
+  /** Per stream and partition, the offset of the oldest message still retained. */
+  const oldest = new Map<string, number>();
+  const oldestOf = (streamId: string, partition: number) => oldest.get(`${streamId}/${partition}`) ?? 0;
   const partitionsOf = (streamId: string) => {
     let partitions = streams.get(streamId);
     if (!partitions) {
@@ -209,8 +214,16 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
           const partition = Number(details.partition);
           const log = partitions[partition];
           if (!log) return fail(response, 400, 'InvalidParameter', `partition ${details.partition} does not exist`);
+          const first = oldestOf(streamId, partition);
+          // As documented: AT_OFFSET and AFTER_OFFSET take an offset from the oldest retained
+          // message to the latest published one (not the next offset to be written).
+          if (details.type === 'AT_OFFSET' || details.type === 'AFTER_OFFSET') {
+            if (!Number.isInteger(details.offset) || details.offset! < first || details.offset! > log.length - 1) {
+              return fail(response, 400, 'InvalidParameter', `offset ${details.offset} is not between the oldest message (${first}) and the latest published one (${log.length - 1})`);
+            }
+          }
           const offset =
-            details.type === 'AT_OFFSET' ? details.offset! : details.type === 'AFTER_OFFSET' ? details.offset! + 1 : details.type === 'LATEST' ? log.length : details.type === 'TRIM_HORIZON' ? 0 : log.findIndex((m) => m.timestamp >= (details.time ?? ''));
+            details.type === 'AT_OFFSET' ? details.offset! : details.type === 'AFTER_OFFSET' ? details.offset! + 1 : details.type === 'LATEST' ? log.length : details.type === 'TRIM_HORIZON' ? first : log.findIndex((m) => m.timestamp >= (details.time ?? ''));
           if (!Number.isInteger(offset) || offset < 0 || offset > log.length) return fail(response, 400, 'InvalidParameter', `offset ${details.offset} is out of range`);
           return send(response, 200, { value: encodeCursor({ streamId, partition, offset }) });
         }
@@ -251,7 +264,7 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
             for (const [partition, reservation] of [...state.reservations].sort((a, b) => a[0] - b[0])) {
               if (reservation.instance !== cursor.instance) continue;
               const held = positions[partition];
-              let offset = held?.reservation === reservation.id ? held.offset : (state.committed.get(partition) ?? 0);
+              let offset = Math.max(oldestOf(streamId, partition), held?.reservation === reservation.id ? held.offset : (state.committed.get(partition) ?? 0));
               for (const message of partitions[partition]!.slice(offset, offset + limit - items.length)) {
                 bytes += message.value.length;
                 if (items.length > 0 && bytes > MB) break;
@@ -264,12 +277,13 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
           }
           const items = [];
           let bytes = 0;
-          for (const message of partitions[cursor.partition]!.slice(cursor.offset, cursor.offset + limit)) {
+          const from = Math.max(cursor.offset, oldestOf(streamId, cursor.partition));
+          for (const message of partitions[cursor.partition]!.slice(from, from + limit)) {
             bytes += message.value.length;
             if (items.length > 0 && bytes > MB) break;
             items.push({ stream: streamId, partition: String(cursor.partition), key: message.key, value: message.value, offset: message.offset, timestamp: message.timestamp });
           }
-          const next = encodeCursor({ ...cursor, offset: cursor.offset + items.length });
+          const next = encodeCursor({ ...cursor, offset: from + items.length });
           return send(response, 200, items, { 'opc-next-cursor': next });
         }
         case 'POST commit':
@@ -303,6 +317,9 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
     calls,
     refusedSignatures: () => badSignatures,
     committedOffsets: (streamId, group) => new Map(groups.get(`${streamId}/${group}`)?.committed ?? []),
+    expire: (streamId, partition, offset) => {
+      oldest.set(`${streamId}/${partition}`, offset);
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

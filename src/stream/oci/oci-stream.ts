@@ -36,6 +36,9 @@ const isRetryable = (error: unknown): boolean => {
   return error instanceof TypeError || (error as { code?: unknown }).code !== undefined; // network failures
 };
 
+/** CreateCursor refused the offset (HTTP 400): it is not between the oldest and the latest message. */
+const isOffsetOutOfRange = (error: unknown): boolean => ((error as { cause?: { statusCode?: unknown } }).cause?.statusCode ?? (error as { statusCode?: unknown }).statusCode) === 400;
+
 const encode = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const decode = (base64: string | undefined | null) => (base64 ? Buffer.from(base64, 'base64').toString('utf8') : '');
 
@@ -110,7 +113,7 @@ export class OciStream implements Stream {
     this.checkPartition(partition);
     const key = `${topic}/${partition}`;
     const cached = this.cursors.get(key);
-    const cursor = cached && cached.nextOffset === fromOffset ? cached.cursor : await this.createCursor(topic, partition, models.CreateCursorDetails.Type.AtOffset, fromOffset);
+    const cursor = cached && cached.nextOffset === fromOffset ? cached.cursor : await this.cursorFrom(topic, partition, fromOffset);
     const { messages, nextCursor } = await this.getMessages(topic, `${topic}/${partition}`, cursor, limit);
     const fresh = messages.filter((message) => message.offset >= fromOffset);
     this.cursors.set(key, { nextOffset: fresh.length > 0 ? fresh[fresh.length - 1]!.offset + 1 : fromOffset, cursor: nextCursor });
@@ -160,6 +163,25 @@ export class OciStream implements Stream {
 
   async close(): Promise<void> {
     this.client.close();
+  }
+
+  /**
+   * A cursor at `offset`. OCI accepts AT_OFFSET only from the oldest retained message to the
+   * latest published one, so a consumer that has read everything (offset = the next one to be
+   * written) gets AFTER_OFFSET the latest instead, and one whose offset has expired gets the
+   * oldest message left (TRIM_HORIZON; the reader sees the jump in offsets).
+   */
+  private async cursorFrom(topic: TopicName, partition: number, offset: number): Promise<string> {
+    const { AtOffset, AfterOffset, TrimHorizon } = models.CreateCursorDetails.Type;
+    const tries: [models.CreateCursorDetails.Type, number][] = offset > 0 ? [[AtOffset, offset], [AfterOffset, offset - 1]] : [[AtOffset, offset]];
+    for (const [type, at] of tries) {
+      try {
+        return await this.createCursor(topic, partition, type, at);
+      } catch (error) {
+        if (!isOffsetOutOfRange(error)) throw error;
+      }
+    }
+    return this.createCursor(topic, partition, TrimHorizon);
   }
 
   private async createCursor(topic: TopicName, partition: number, type: models.CreateCursorDetails.Type, offset?: number): Promise<string> {
