@@ -9,11 +9,12 @@ const message = (partition: number, offset: number): StreamMessage => ({ partiti
 const range = (partition: number, from: number, to: number) => Array.from({ length: to - from }, (_, i) => message(partition, from + i));
 
 function scripted(options: { log: Record<number, StreamMessage[]>; groupBatches: StreamMessage[][]; reserved?: number[] }) {
-  const calls = { getMessages: 0, readAt: [] as [number, number, number][], commits: [] as string[], heartbeats: 0 };
+  const calls = { getMessages: 0, readAt: [] as [number, number, number][], commits: [] as string[], heartbeats: 0, order: [] as string[] };
   let batch = 0;
   const io: GroupCalls = {
-    getMessages: async (cursor) => {
+    getMessages: async (cursor, limit) => {
       calls.getMessages++;
+      calls.order.push(`get ${limit}`);
       const messages = options.groupBatches[batch] ?? [];
       batch++;
       return { messages, nextCursor: `${cursor}+${batch}` };
@@ -30,7 +31,10 @@ function scripted(options: { log: Record<number, StreamMessage[]>; groupBatches:
       calls.commits.push(cursor);
       return cursor;
     },
-    reservedPartitions: async () => options.reserved ?? [0, 1],
+    reservedPartitions: async () => {
+      calls.order.push('group');
+      return options.reserved ?? [0, 1];
+    },
   };
   return { member: new OciGroupMember('c', io), calls };
 }
@@ -80,6 +84,14 @@ describe('OciGroupMember', () => {
     expect(calls.getMessages).toBe(1);
     const third = await member.poll(new Map([[0, 20]]), 10);
     expect(third.get(0)!.map((m) => m.offset)).toEqual(range(0, 20, 30).map((m) => m.offset));
+  });
+
+  it('calls GetMessages before its first GetGroup (OCI may reserve partitions only then) and keeps what it returned', async () => {
+    const { member, calls } = scripted({ log: {}, groupBatches: [[message(0, 0)]], reserved: [0] });
+    expect(await member.assigned()).toEqual([0]);
+    await member.assigned();
+    expect(calls.order).toEqual(['get 1', 'group', 'group']);
+    expect((await member.poll(new Map([[0, 0]]), 100)).get(0)!.map((m) => m.offset)).toEqual([0]);
   });
 
   it('forgets a partition OCI gave to another instance, so it does not hold back commits', async () => {

@@ -33,6 +33,7 @@ export class OciGroupMember implements ConsumerGroupMember {
   private readonly uncommitted = new Map<number, number>();
   /** Partitions read from the watermark up to where the group cursor takes over. */
   private readonly caughtUp = new Set<number>();
+  private fetched = false;
 
   constructor(
     private cursor: string,
@@ -40,6 +41,9 @@ export class OciGroupMember implements ConsumerGroupMember {
   ) {}
 
   async assigned(): Promise<readonly number[]> {
+    // OCI may reserve partitions only once the instance calls GetMessages: do it before the
+    // first GetGroup (what it returns stays buffered, nothing is dropped).
+    if (!this.fetched) await this.fetch(1);
     this.cursor = await this.calls.heartbeat(this.cursor);
     const reserved = await this.calls.reservedPartitions();
     // A partition OCI gave to another instance: its buffered messages are that instance's now.
@@ -104,6 +108,7 @@ export class OciGroupMember implements ConsumerGroupMember {
   private async fetch(limit: number): Promise<void> {
     const { messages, nextCursor } = await this.calls.getMessages(this.cursor, limit);
     this.cursor = nextCursor;
+    this.fetched = true;
     for (const message of messages) {
       const buffer = this.buffered.get(message.partition) ?? [];
       buffer.push(message);
