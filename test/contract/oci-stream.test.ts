@@ -242,6 +242,6 @@ if (live) {
   });
 } else {
   describe('Stream contract: OCI Streaming (live)', () => {
-    it.skip('skipped: set TELEMETRY_OCI_MESSAGES_ENDPOINT, TELEMETRY_OCI_READINGS_STREAM_OCID and TELEMETRY_OCI_EVENTS_STREAM_OCID (fresh, empty streams) to run the contract against OCI', () => {});
+    it.skip('skipped: set TELEMETRY_OCI_MESSAGES_ENDPOINT, TELEMETRY_OCI_READINGS_STREAM_OCID and TELEMETRY_OCI_EVENTS_STREAM_OCID (streams the test may write to) to run the contract against OCI', () => {});
   });
 }
