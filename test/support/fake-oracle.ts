@@ -20,6 +20,8 @@ export interface Call {
   readonly kind: 'execute' | 'executeMany';
   readonly sql: string;
   readonly binds: readonly Readonly<Record<string, unknown>>[];
+  /** Asked to be fetched in large batches (ExecuteOptions.bulk). */
+  readonly bulk?: boolean;
 }
 
 export type Responder = (call: Call) => ExecuteResult<any> | ManyResult | undefined;
@@ -63,10 +65,10 @@ export class CheckingSource implements SessionSource {
   constructor(private readonly respond: Responder = () => undefined) {}
 
   private readonly session: Session = {
-    execute: async (sql, binds = {}) => {
+    execute: async (sql, binds = {}, options) => {
       checkStatement(sql, Object.keys(binds));
       for (const [name, value] of Object.entries(binds)) checkValue(name, value);
-      const call: Call = { kind: 'execute', sql, binds: [binds] };
+      const call: Call = { kind: 'execute', sql, binds: [binds], bulk: options?.bulk === true };
       this.calls.push(call);
       return (this.respond(call) as ExecuteResult<any>) ?? { rows: [], rowsAffected: 1 };
     },

@@ -182,6 +182,26 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     expect(source.calls.slice(before).map((call) => call.sql)).not.toContain(anomalies.SQL.lockSequencer);
   });
 
+  it('fetches the reads that can return many rows in large batches (series, rollup and raw buckets, raw values, long pages), and only those', async () => {
+    const source = new CheckingSource(respond);
+    const store = OracleStore.over(source);
+    for (const operation of Object.values(OPERATIONS)) await operation(store);
+    await store.queryReadings(T, { deviceId: 'd1', metric: 'temp', first: 1000, order: 'NEWEST_FIRST' });
+    const always = new Set<string>([queries.SQL.series, queries.SQL.rollupRows, queries.SQL.rawBuckets, queries.SQL.rawValues]);
+    const pages = new Set<string>([queries.SQL.readingsNewestFirst, queries.SQL.readingsOldestFirst]);
+    const reads = source.calls.filter((call) => call.kind === 'execute');
+    const large = reads.filter((call) => always.has(call.sql));
+    expect(large.length).toBeGreaterThanOrEqual(4);
+    expect(large.filter((call) => !call.bulk)).toEqual([]);
+    // A page of readings is bulk only when long (a short one is one round trip anyway).
+    expect(reads.filter((call) => pages.has(call.sql)).map((call) => [call.binds[0]!['limit_rows'], call.bulk])).toEqual([
+      [11, false],
+      [11, false],
+      [1001, true],
+    ]);
+    expect(reads.filter((call) => !always.has(call.sql) && !pages.has(call.sql) && call.bulk)).toEqual([]);
+  });
+
   it('refuses a statement whose binds do not match its placeholders', async () => {
     const source = new CheckingSource();
     await expect(source.transaction((s) => s.execute('SELECT 1 FROM dual WHERE a = :a AND b = :b', { a: 1 }))).rejects.toThrow(/missing b/);

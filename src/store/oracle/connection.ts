@@ -1,5 +1,5 @@
 import oracledb from 'oracledb';
-import type { BindDef, ExecuteResult, ManyResult, Session } from './session';
+import { BULK_FETCH_ROWS, type BindDef, type ExecuteOptions, type ExecuteResult, type ManyResult, type Session } from './session';
 
 /** How to reach the database (Autonomous Database: a TNS alias from the wallet, or a full descriptor). */
 export interface OracleConnectionOptions {
@@ -38,11 +38,12 @@ function driverBinds(binds: Readonly<Record<string, unknown>> | undefined): Reco
 /** The Session the statement modules use, over one oracledb connection (no autocommit). */
 export function sessionOf(connection: oracledb.Connection): Session {
   return {
-    async execute<T>(sql: string, binds?: Readonly<Record<string, unknown>>, options?: { maxRows?: number }): Promise<ExecuteResult<T>> {
+    async execute<T>(sql: string, binds?: Readonly<Record<string, unknown>>, options?: ExecuteOptions): Promise<ExecuteResult<T>> {
       const result = await connection.execute<T>(sql, driverBinds(binds) as oracledb.BindParameters, {
         outFormat: oracledb.OUT_FORMAT_OBJECT,
         autoCommit: false,
         ...(options?.maxRows === undefined ? {} : { maxRows: options.maxRows }),
+        ...(options?.bulk ? { fetchArraySize: BULK_FETCH_ROWS, prefetchRows: BULK_FETCH_ROWS } : {}),
       });
       return { rows: result.rows as T[] | undefined, rowsAffected: result.rowsAffected, outBinds: result.outBinds as ExecuteResult<T>['outBinds'] };
     },

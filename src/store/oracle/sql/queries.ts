@@ -79,7 +79,7 @@ export async function readings(session: Session, tenantId: string, query: Readin
         to_ts: query.to ?? Number.MAX_SAFE_INTEGER,
         after_ts: query.afterTimestamp ?? null,
         limit_rows: query.first + 1,
-      })
+      }, { bulk: query.first > 100 })
     ).rows ?? [];
   return {
     items: rows.slice(0, query.first).map((row) => ({ deviceId: query.deviceId, metric: query.metric, timestamp: row.TS, value: row.VALUE })),
@@ -118,7 +118,7 @@ export async function series(session: Session, tenantId: string, query: SeriesQu
       await session.execute<{ TS: number; VALUE: number }>(
         SQL.series,
         { tenant_id: tenantId, device_id: query.deviceId, metric: query.metric, from_ts: query.from, to_ts: query.to, limit_rows: query.maxRows + 1 },
-        { maxRows: query.maxRows + 1 },
+        { maxRows: query.maxRows + 1, bulk: true },
       )
     ).rows ?? [];
   if (rows.length > query.maxRows) {
@@ -163,7 +163,7 @@ export async function aggregate(session: Session, tenantId: string, query: Aggre
   const size = boundaries.length - 1;
   if (query.source !== 'raw') {
     const source = SOURCE_BY_RESOLUTION[query.source]!;
-    const rows = (await session.execute<PartialRow & { BUCKET_START: number }>(SQL.rollupRows, { ...common, resolution_ms: query.source })).rows ?? [];
+    const rows = (await session.execute<PartialRow & { BUCKET_START: number }>(SQL.rollupRows, { ...common, resolution_ms: query.source }, { bulk: true })).rows ?? [];
     for (const row of rows) {
       const buckets = bucketsFor(result, row.DEVICE_ID, size);
       const index = bucketIndex(boundaries, row.BUCKET_START);
@@ -174,12 +174,12 @@ export async function aggregate(session: Session, tenantId: string, query: Aggre
     return result;
   }
   if (!query.withValues) {
-    const rows = (await session.execute<PartialRow & { IDX: number }>(SQL.rawBuckets, { ...common, boundaries: JSON.stringify(boundaries) })).rows ?? [];
+    const rows = (await session.execute<PartialRow & { IDX: number }>(SQL.rawBuckets, { ...common, boundaries: JSON.stringify(boundaries) }, { bulk: true })).rows ?? [];
     for (const row of rows) bucketsFor(result, row.DEVICE_ID, size)[row.IDX] = { partial: toPartial(row), source: 'RAW' };
     return result;
   }
   // Percentiles need the values themselves.
-  const rows = (await session.execute<{ DEVICE_ID: string; TS: number; VALUE: number }>(SQL.rawValues, common)).rows ?? [];
+  const rows = (await session.execute<{ DEVICE_ID: string; TS: number; VALUE: number }>(SQL.rawValues, common, { bulk: true })).rows ?? [];
   for (const row of rows) {
     const buckets = bucketsFor(result, row.DEVICE_ID, size);
     const index = bucketIndex(boundaries, row.TS);
