@@ -7,7 +7,14 @@ import type { PersistedReading } from '../domain/reading';
 import { DeviceDirectory } from '../ingest/device-directory';
 import type { Logger } from '../logger';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
+import type { Store } from '../store/store';
+import type { Stream } from '../stream/stream';
 import { openStore, openStream } from './backends';
+
+export interface Backends {
+  readonly store: Store;
+  readonly stream: Stream;
+}
 
 export interface ConsumerRuntime {
   readonly persister: ReadingPersister;
@@ -25,9 +32,10 @@ export interface ConsumerOutputs {
  * Starts the persister and the liveness sweep with their own store and stream connections
  * (they run in the consumer thread, the only writer of readings, anomalies and statuses).
  */
-export async function startConsumer(config: Config, outputs: ConsumerOutputs, logger: Logger): Promise<ConsumerRuntime> {
-  const store = await openStore(config);
-  const stream = await openStream(config, logger);
+export async function startConsumer(config: Config, outputs: ConsumerOutputs, logger: Logger, backends?: Backends): Promise<ConsumerRuntime> {
+  // Backends passed in belong to the caller, which closes them; otherwise they are ours.
+  const store = backends?.store ?? (await openStore(config));
+  const stream = backends?.stream ?? (await openStream(config, logger));
   const webhooks = new WebhookDeliverer(
     store,
     {
@@ -81,8 +89,10 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
       await liveness.stop();
       await webhooks.stop();
       await persister.stop();
-      await stream.close();
-      await store.close();
+      if (!backends) {
+        await stream.close();
+        await store.close();
+      }
     },
   };
 }
@@ -101,6 +111,7 @@ export async function startPublishingConsumer(config: Config, logger: Logger): P
     config,
     { readings: (readings) => publisher.publish(readings), events: (events) => publisher.publish([], events), partitionsGained: (partitions) => publisher.recover(partitions) },
     logger,
+    { store, stream },
   );
   return {
     persister: runtime.persister,
