@@ -2,7 +2,7 @@ import { atLeast, type Anomaly, type Severity } from '../domain/anomalies/anomal
 import { encodePageCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import type { Store } from '../store/store';
-import { AsyncQueue } from './async-queue';
+import { ResumableFeed } from '../subscriptions/resumable-feed';
 import type { TenantHub } from './tenant-hub';
 
 export interface AnomalyFeedItem {
@@ -18,56 +18,43 @@ export interface AnomalyFeedOptions {
   readonly minSeverity?: Severity | undefined;
   /** Resume after this seq; live only when absent. */
   readonly afterSeq?: number | undefined;
+  /** Anomalies read from the database per replay query. @default 500 */
   readonly replayPageSize?: number;
+  /** Undelivered anomalies a slow client may accumulate before its subscription ends. @default 10000 */
   readonly maxBuffered?: number;
 }
 
 export const anomalyCursor = (seq: number): string => encodePageCursor(seq);
 
 /**
- * Anomalies as they are committed, resumable without gap or duplicate: listen first
- * (buffering), replay from the database after the cursor, then go live. An anomaly is
- * delivered only if its seq is beyond the last one delivered (seq grows in commit order).
+ * `anomalyDetected`: anomalies as they are committed, resumable after a seq (seq grows in
+ * commit order, so "after this seq" is exact). Filters apply after the position moves, so a
+ * cursor skips what the filters hid.
  */
-export async function openAnomalyFeed(options: AnomalyFeedOptions): Promise<AsyncQueue<AnomalyFeedItem>> {
-  const maxBuffered = options.maxBuffered ?? 10_000;
+export function openAnomalyFeed(options: AnomalyFeedOptions): Promise<ResumableFeed<Anomaly, AnomalyFeedItem>> {
   let position = 0;
-  let buffer: Anomaly[] | undefined = [];
-  let unsubscribe = () => {};
-  const queue = new AsyncQueue<AnomalyFeedItem>(() => unsubscribe());
   const wanted = (anomaly: Anomaly) =>
     (options.deviceId === undefined || anomaly.deviceId === options.deviceId) && (options.minSeverity === undefined || atLeast(anomaly.severity, options.minSeverity));
-
-  const deliver = (anomaly: Anomaly): void => {
-    if (anomaly.seq <= position) return;
-    position = anomaly.seq;
-    if (!wanted(anomaly)) return;
-    if (queue.size >= maxBuffered) {
-      queue.fail(new TelemetryError('UNAVAILABLE', `subscriber fell ${maxBuffered} anomalies behind; resubscribe with the last cursor received`, { details: { reason: 'SLOW_SUBSCRIBER' } }));
-      return;
-    }
-    queue.push({ anomaly, cursor: anomalyCursor(anomaly.seq) });
-  };
-
-  unsubscribe = options.hub.subscribe(options.tenantId, (anomaly) => (buffer ? buffer.push(anomaly) : deliver(anomaly)));
-  try {
-    if (options.afterSeq === undefined) {
-      position = await options.store.lastAnomalySeq();
-    } else {
-      position = options.afterSeq;
-      const limit = options.replayPageSize ?? 500;
-      for (;;) {
-        const page = await options.store.anomaliesAfter(options.tenantId, position, limit);
-        for (const anomaly of page) deliver(anomaly);
-        if (page.length < limit || queue.closed) break;
-      }
-    }
-  } catch (error) {
-    unsubscribe();
-    throw error;
-  }
-  const buffered = buffer;
-  buffer = undefined;
-  for (const anomaly of buffered) deliver(anomaly);
-  return queue;
+  return ResumableFeed.open<Anomaly, AnomalyFeedItem>(
+    {
+      listen: (onEvent) => options.hub.subscribe(options.tenantId, onEvent),
+      async start() {
+        const last = await options.store.lastAnomalySeq();
+        if (options.afterSeq !== undefined && options.afterSeq > last) {
+          throw new TelemetryError('BAD_USER_INPUT', `after is ahead of the last stored anomaly (${last}); it is not a cursor of this service's data`, {
+            details: { argument: 'after', reason: 'CURSOR_UNKNOWN' },
+          });
+        }
+        position = options.afterSeq ?? last;
+      },
+      readAfter: (limit) => options.store.anomaliesAfter(options.tenantId, position, limit),
+      advance(anomaly) {
+        if (anomaly.seq <= position) return false;
+        position = anomaly.seq;
+        return true;
+      },
+      present: (anomaly) => (wanted(anomaly) ? { anomaly, cursor: anomalyCursor(anomaly.seq) } : undefined),
+    },
+    { replay: options.afterSeq !== undefined, pageSize: options.replayPageSize, maxBuffered: options.maxBuffered, noun: 'anomalies' },
+  );
 }

@@ -2,7 +2,7 @@ import { encodeCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import type { PersistedReading } from '../domain/reading';
 import type { Store } from '../store/store';
-import { AsyncQueue } from './async-queue';
+import { ResumableFeed } from '../subscriptions/resumable-feed';
 import type { ReadingHub } from './reading-hub';
 
 /** One delivered reading and the cursor to resume right after it. */
@@ -29,65 +29,53 @@ export interface ReadingFeedOptions {
 }
 
 /**
- * A subscription that resumes without gap or duplicate (docs/PROTOCOL.md, "Cursors"):
- *  1. listen to the hub first, buffering live events;
- *  2. replay from the database everything after the cursor, page by page;
- *  3. drain the buffer, then pass live events straight through.
- * Every event is delivered only if its offset is beyond the subscriber's position in its
- * partition, so events seen both in the replay and live are delivered once.
+ * `readingAdded`: the stored readings of some devices, resumable from a cursor that holds the
+ * subscriber's position in every partition of the readings topic (docs/PROTOCOL.md §4).
+ * Partitions the cursor does not name start at the current watermark.
  */
-export async function openReadingFeed(options: ReadingFeedOptions): Promise<AsyncQueue<FeedItem>> {
+export function openReadingFeed(options: ReadingFeedOptions): Promise<ResumableFeed<PersistedReading, FeedItem>> {
   const positions = new Map<number, number>();
-  const maxBuffered = options.maxBuffered ?? 10_000;
-  let buffer: PersistedReading[] | undefined = [];
-  let unsubscribe = () => {};
-  const queue = new AsyncQueue<FeedItem>(() => unsubscribe());
-
-  const deliver = (reading: PersistedReading): void => {
-    if (reading.offset <= (positions.get(reading.partition) ?? -1)) return;
-    positions.set(reading.partition, reading.offset);
-    const metrics = options.metric === undefined ? reading.metrics : reading.metrics.filter((m) => m.name === options.metric);
-    if (metrics.length === 0) return;
-    if (queue.size >= maxBuffered) {
-      queue.fail(
-        new TelemetryError('UNAVAILABLE', `subscriber fell ${maxBuffered} events behind; resubscribe with the last cursor received to resume without a gap`, {
-          details: { reason: 'SLOW_SUBSCRIBER' },
-        }),
-      );
-      return;
-    }
-    queue.push({ reading: metrics === reading.metrics ? reading : { ...reading, metrics }, cursor: encodeCursor(positions) });
-  };
-
-  unsubscribe = options.hub.subscribe(options.tenantId, options.deviceIds, (reading) => (buffer ? buffer.push(reading) : deliver(reading)));
-  try {
-    const watermarks = await options.store.watermarks('readings');
-    for (const partition of options.partitions) {
-      positions.set(partition, options.after?.get(partition) ?? watermarks.get(partition) ?? -1);
-    }
-    if (options.after !== undefined) await replay(options, positions, deliver, queue);
-  } catch (error) {
-    unsubscribe();
-    throw error;
-  }
-  const buffered = buffer;
-  buffer = undefined;
-  for (const reading of buffered) deliver(reading);
-  return queue;
+  return ResumableFeed.open<PersistedReading, FeedItem>(
+    {
+      listen: (onEvent) => options.hub.subscribe(options.tenantId, options.deviceIds, onEvent),
+      async start() {
+        const watermarks = await options.store.watermarks('readings');
+        if (options.after) checkCursor(options.after, options.partitions, watermarks);
+        for (const partition of options.partitions) positions.set(partition, options.after?.get(partition) ?? watermarks.get(partition) ?? -1);
+      },
+      readAfter: (limit) => options.store.readingEventsAfter({ tenantId: options.tenantId, deviceIds: options.deviceIds, after: new Map(positions), limit }),
+      advance(reading) {
+        if (reading.offset <= (positions.get(reading.partition) ?? -1)) return false;
+        positions.set(reading.partition, reading.offset);
+        return true;
+      },
+      present(reading) {
+        const metrics = options.metric === undefined ? reading.metrics : reading.metrics.filter((m) => m.name === options.metric);
+        if (metrics.length === 0) return undefined;
+        return { reading: metrics === reading.metrics ? reading : { ...reading, metrics }, cursor: encodeCursor(positions) };
+      },
+    },
+    { replay: options.after !== undefined, pageSize: options.replayPageSize, maxBuffered: options.maxBuffered, noun: 'readings' },
+  );
 }
 
-async function replay(
-  options: ReadingFeedOptions,
-  positions: Map<number, number>,
-  deliver: (reading: PersistedReading) => void,
-  queue: AsyncQueue<FeedItem>,
-): Promise<void> {
-  const limit = options.replayPageSize ?? 500;
-  while (!queue.closed) {
-    // Backpressure: a long replay waits for the client instead of filling memory.
-    while (queue.size >= limit && !queue.closed) await new Promise((resolve) => setTimeout(resolve, 5));
-    const page = await options.store.readingEventsAfter({ tenantId: options.tenantId, deviceIds: options.deviceIds, after: new Map(positions), limit });
-    for (const reading of page) deliver(reading);
-    if (page.length < limit) return;
+/**
+ * A cursor this service issued names only its partitions, at offsets already stored (events
+ * are published after their commit). Anything else comes from another deployment or from
+ * before the data was reset: resuming from it would silently skip or repeat, so it is refused.
+ */
+function checkCursor(after: ReadonlyMap<number, number>, partitions: readonly number[], watermarks: ReadonlyMap<number, number>): void {
+  for (const [partition, offset] of after) {
+    if (!partitions.includes(partition)) {
+      throw new TelemetryError('BAD_USER_INPUT', `after names partition ${partition}, but the readings topic has partitions 0-${partitions.length - 1}; it is not a cursor of this service`, {
+        details: { argument: 'after', reason: 'CURSOR_UNKNOWN' },
+      });
+    }
+    const stored = watermarks.get(partition) ?? -1;
+    if (offset > stored) {
+      throw new TelemetryError('BAD_USER_INPUT', `after is ahead of what this service has stored (partition ${partition}: offset ${offset}, stored up to ${stored}); it is not a cursor of this service's data`, {
+        details: { argument: 'after', reason: 'CURSOR_UNKNOWN' },
+      });
+    }
   }
 }

@@ -9,6 +9,7 @@ import { toAnomaly } from './anomaly-resolver';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 import { requireDevices } from './require-devices';
+import { DEFAULT_MAX_BUFFERED, slowSubscriber } from '../subscriptions/resumable-feed';
 
 const isSeq = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
@@ -39,7 +40,15 @@ async function subscribeDeviceStatusChanged({ args, context }: SubscribeResolver
   let unsubscribe = () => {};
   const queue = new AsyncQueue<DeviceStatusChange>(() => unsubscribe());
   unsubscribe = context.services.statusHub.subscribe(context.caller.tenantId, (change) => {
-    if (!args.deviceId || change.deviceId === args.deviceId) queue.push(change);
+    if (args.deviceId && change.deviceId !== args.deviceId) return;
+    // Live only, so nothing to read back: a client that lets changes pile up is ended, not
+    // allowed to grow the server's memory without bound.
+    if (queue.size >= DEFAULT_MAX_BUFFERED) {
+      queue.fail(slowSubscriber(DEFAULT_MAX_BUFFERED, 'status changes'));
+      unsubscribe();
+      return;
+    }
+    queue.push(change);
   });
   return queue;
 }
