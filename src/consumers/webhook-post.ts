@@ -1,8 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
-import { isPublicAddress } from '../domain/network';
+import { classifyAddress, hostAddress } from '../domain/network';
 
 export interface PostOptions {
   readonly timeoutMs: number;
@@ -22,8 +21,10 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 function guardedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, []);
-    const blocked = addresses.find((entry) => !isPublicAddress(entry.address));
-    if (blocked) return callback(new BlockedAddressError(`${hostname} resolves to ${blocked.address}, which is not a public address`), []);
+    for (const entry of addresses) {
+      const verdict = classifyAddress(entry.address);
+      if (!verdict.public) return callback(new BlockedAddressError(`${hostname} resolves to ${entry.address}, which is not a public address: ${verdict.reason}`), []);
+    }
     if (options.all) return callback(null, addresses);
     callback(null, addresses[0]!.address, addresses[0]!.family);
   });
@@ -35,9 +36,11 @@ function guardedLookup(hostname: string, options: LookupOptions, callback: Looku
  */
 export function postJson(url: string, headers: Record<string, string>, body: string, options: PostOptions): Promise<number> {
   const target = new URL(url);
-  const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!options.allowPrivateNetworks && isIP(host) !== 0 && !isPublicAddress(host)) {
-    return Promise.reject(new BlockedAddressError(`${host} is not a public address`));
+  // An address literal is connected to without a lookup, so it is checked here.
+  const address = hostAddress(target);
+  const verdict = address === null ? null : classifyAddress(address);
+  if (!options.allowPrivateNetworks && verdict && !verdict.public) {
+    return Promise.reject(new BlockedAddressError(`${address} is not a public address: ${verdict.reason}`));
   }
   const client = target.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
-import { isPublicAddress } from '../domain/network';
+import { nonPublicHostReason } from '../domain/network';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { TelemetryError } from '../domain/errors';
 import { uuidv7 } from '../domain/ids';
@@ -25,10 +24,9 @@ function checkUrl(text: string, allowPrivate: boolean): string {
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || text.length > 2048 || url.username || url.password) {
     throw new TelemetryError('BAD_USER_INPUT', 'url must be an http or https URL of at most 2048 characters, without credentials', { details: { field: 'url' } });
   }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const local = host === 'localhost' || host.endsWith('.localhost') || (isIP(host) !== 0 && !isPublicAddress(host));
-  if (local && !allowPrivate) {
-    throw new TelemetryError('BAD_USER_INPUT', 'url must reach a public address (loopback, private and link-local addresses are refused)', { details: { field: 'url' } });
+  const refused = allowPrivate ? null : nonPublicHostReason(url);
+  if (refused !== null) {
+    throw new TelemetryError('BAD_USER_INPUT', `url must reach a public address (loopback, private, link-local and other special-purpose addresses are refused): ${refused}`, { details: { field: 'url' } });
   }
   return url.toString();
 }

@@ -9,6 +9,7 @@ import { OciStream } from '../../src/stream/oci/oci-stream';
 import * as common from 'oci-common';
 import { startStreamingStandin, type StreamingStandin } from '../support/oci-streaming-standin';
 import { createOciTestIdentity } from '../support/oci-test-auth';
+import { readToEnd } from '../support/paging';
 import { eventually, newDataDir } from '../support/server';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
@@ -75,7 +76,8 @@ async function groupFixture() {
   const published = async () => {
     const ids: string[] = [];
     for (let partition = 0; partition < 4; partition++) {
-      for (const message of await producer.read('events', partition, 0, 10_000)) {
+      // Page by page: a read answers at most 1 MB, as OCI does.
+      for (const message of await readToEnd(producer, 'events', partition)) {
         const decoded = JSON.parse(message.value) as FanoutMessage;
         if (decoded.kind === 'readings') ids.push(...decoded.readings.map((reading) => reading.eventId));
       }

@@ -87,6 +87,7 @@ describe('tenant isolation matrix', () => {
   let server: TestServer;
   let theirs: Ids;
   let theirDeviceKey: string;
+  let theirAdminKey: string;
   const keys: Record<string, string> = {};
 
   async function gqlAs(key: string, document: string, variables: object) {
@@ -98,25 +99,27 @@ describe('tenant isolation matrix', () => {
     return (await response.json()) as { data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
   }
 
-  /** First result of a subscription: its first event or its error (or nothing within 300 ms). */
+  /** Subscribers registered on the server, all hubs together. */
+  const subscribers = () => server.app.hub.activeSubscriptions + server.app.anomalyHub.subscriberCount + server.app.statusHub.subscriberCount;
+
+  /**
+   * First result of a subscription: its first event or its error, or 'registered' once the
+   * server has registered it (a live subscription that nothing is sent to). No timer decides
+   * it: a refusal slower than a fixed wait (a loaded machine) would have read as 'no event' on
+   * one side of a comparison and as the error on the other.
+   */
   async function subscribeAs(key: string, document: string, variables: Record<string, unknown>): Promise<unknown> {
+    await eventually(() => (subscribers() === 0 ? true : undefined), 5000, 'earlier probes cleaned up');
     const client = connect(server.app.wsUrl, key);
+    let answered = false;
     try {
-      return await new Promise((resolve) => {
-        const timer = setTimeout(() => resolve('no event'), 300);
-        client.subscribe({ query: document, variables }, {
-          next: (value) => {
-            clearTimeout(timer);
-            resolve(value);
-          },
-          error: (error) => {
-            clearTimeout(timer);
-            resolve(error);
-          },
-          complete: () => {},
-        });
+      const answer = new Promise((resolve) => {
+        client.subscribe({ query: document, variables }, { next: resolve, error: resolve, complete: () => resolve('complete') });
       });
+      const registered = eventually(() => (answered ? 'answered' : subscribers() > 0 ? 'registered' : undefined), 15_000, 'the subscription answered or registered');
+      return await Promise.race([answer, registered]);
     } finally {
+      answered = true;
       await client.dispose();
     }
   }
@@ -129,6 +132,7 @@ describe('tenant isolation matrix', () => {
     keys['device'] = (await gqlAs(a, 'mutation { registerDevice(input: { id: "a-dev" }) { deviceKey } }', {})).data!['registerDevice'].deviceKey;
 
     const b = await createTenantWithCli(server.dataDir, 'tenant-b');
+    theirAdminKey = b;
     const registered = await gqlAs(b, 'mutation { registerDevice(input: { id: "b-secret-device", name: "B secret" }) { deviceKey } }', {});
     await gqlAs(b, 'mutation { registerDevice(input: { id: "b-other-device", name: "B secret too" }) { deviceKey } }', {});
     theirDeviceKey = registered.data!['registerDevice'].deviceKey;
@@ -188,18 +192,26 @@ describe('tenant isolation matrix', () => {
 
   it("never delivers tenant B's events to tenant A's subscriptions", async () => {
     const client = connect(server.app.wsUrl, keys['admin']);
-    const seen: unknown[] = [];
-    client.subscribe({ query: 'subscription { anomalyDetected { id deviceId } }' }, { next: (value) => seen.push(value), error: (error) => seen.push(error), complete: () => {} });
-    client.subscribe({ query: 'subscription { deviceStatusChanged { deviceId } }' }, { next: (value) => seen.push(value), error: (error) => seen.push(error), complete: () => {} });
+    const seen: { data?: Record<string, { deviceId: string }> }[] = [];
+    client.subscribe({ query: 'subscription { anomalyDetected { id deviceId } }' }, { next: (value) => void seen.push(value as never), error: (error) => seen.push({ error } as never), complete: () => {} });
+    client.subscribe({ query: 'subscription { deviceStatusChanged { deviceId } }' }, { next: (value) => void seen.push(value as never), error: (error) => seen.push({ error } as never), complete: () => {} });
     await eventually(() => (server.app.anomalyHub.subscriberCount >= 1 && server.app.statusHub.subscriberCount >= 1 ? true : undefined), 5000, 'subscribed');
+    // Tenant B: an anomaly (b-secret-device) and a status change (b-other-device, never seen before).
+    const anomaliesOfB = async () => (await gqlAs(theirAdminKey, '{ anomalies { edges { node { id } } } }', {})).data?.['anomalies'].edges.length as number;
+    const before = await anomaliesOfB();
     await gqlAs(theirDeviceKey, PROBES['ingestReading']!.document, { id: 'b-secret-device', t: now() });
-    // B's new anomaly is committed and published; wait until B can see it, then a little more.
-    await eventually(async () => {
-      const list = await fetch(server.app.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${keys['admin']}` }, body: JSON.stringify({ query: '{ viewer { role } }' }) });
-      return list.ok ? true : undefined;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(seen).toEqual([]);
+    await gqlAs(theirAdminKey, PROBES['ingestReading']!.document, { id: 'b-other-device', t: now() });
+    await eventually(async () => ((await anomaliesOfB()) > before ? true : undefined), 10_000, "tenant B's new anomaly committed");
+    await eventually(async () => ((await gqlAs(theirAdminKey, '{ device(id: "b-other-device") { status } }', {})).data?.['device']?.status === 'ONLINE' ? true : undefined), 10_000, 'b-other-device online');
+    // Then tenant A's own anomaly and status change: events reach the hubs in commit order, so
+    // once A's have arrived, B's (committed before) would have arrived first. No fixed sleep decides.
+    await gqlAs(keys['admin']!, 'mutation { registerDevice(input: { id: "a-barrier" }) { device { id } } }', {});
+    await gqlAs(keys['admin']!, 'mutation { setAnomalyRule(input: { deviceId: "a-barrier", zScore: null, max: 0 }) { id } }', {});
+    await gqlAs(keys['admin']!, PROBES['ingestReading']!.document, { id: 'a-barrier', t: now() });
+    const ofA = (field: string) => seen.some((event) => event.data?.[field]?.deviceId === 'a-barrier');
+    await eventually(() => (ofA('anomalyDetected') && ofA('deviceStatusChanged') ? true : undefined), 10_000, "tenant A's own anomaly and status change");
+    // Anything else (B's events, or an error) is a failure.
+    expect(seen.filter((event) => !event.data || Object.values(event.data).some((payload) => payload?.deviceId !== 'a-barrier'))).toEqual([]);
     await client.dispose();
   });
 });

@@ -9,15 +9,19 @@ import {
   RegisterDeviceDocument,
   SetAnomalyRuleDocument,
   type ReadingAddedSubscription,
+  type ReadingsQuery,
 } from '../generated/graphql';
 import { EventPublisher } from '../../src/consumers/event-fanout';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
+import { allNodes } from '../support/paging';
 import { eventually, newDataDir, randomKey } from '../support/server';
 import { killHard, startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service-process';
-import { connect, subscribe } from '../support/ws-client';
+import { connect, subscribe, untilLive } from '../support/ws-client';
 
 const DEVICES = ['split-0', 'split-1', 'split-2'];
+/** Its readings raise an anomaly each: they show that an anomaly subscription is live. */
+const PROBE_DEVICE = 'split-probe';
 
 async function post<T>(url: string, key: string, document: { kind: string }, variables: unknown): Promise<{ data?: T; errors?: unknown[] }> {
   const response = await fetch(url, {
@@ -26,6 +30,20 @@ async function post<T>(url: string, key: string, document: { kind: string }, var
     body: JSON.stringify({ query: print(document as never), variables }),
   });
   return (await response.json()) as { data?: T; errors?: unknown[] };
+}
+
+/** Readings subscriptions registered on an API node (its /healthz counts them). */
+async function readingSubscriptions(api: ServiceProcess): Promise<number> {
+  return ((await (await fetch(new URL('/healthz', api.url))).json()) as { subscriptions: number }).subscriptions;
+}
+
+/** Every stored reading of a device and metric, page by page: how many there are depends on the machine's speed. */
+async function allReadings(url: string, key: string, deviceId: string, metric: string): Promise<ReadingsQuery['readings']['edges'][number]['node'][]> {
+  return allNodes(async (after) => {
+    const page = await post<ReadingsQuery>(url, key, ReadingsDocument, { deviceId, metric, first: 1000, after });
+    if (!page.data) throw new Error(`readings query failed: ${JSON.stringify(page.errors)}`);
+    return page.data.readings;
+  });
 }
 
 /**
@@ -46,7 +64,8 @@ describe('running split by role', () => {
     apiA = await startServiceProcess(env, ['--role', 'api']);
     apiB = await startServiceProcess(env, ['--role', 'api']);
     consumer = await startServiceProcess(env, ['--role', 'consumer']);
-    for (const id of DEVICES) await post(apiA.url, key, RegisterDeviceDocument, { input: { id } });
+    for (const id of [...DEVICES, PROBE_DEVICE]) await post(apiA.url, key, RegisterDeviceDocument, { input: { id } });
+    await post(apiA.url, key, SetAnomalyRuleDocument, { input: { deviceId: PROBE_DEVICE, zScore: null, max: 0 } });
   });
   afterAll(async () => {
     await Promise.all([apiA, apiB, consumer].map((service) => stopGracefully(service)));
@@ -59,7 +78,14 @@ describe('running split by role', () => {
     const client = connect(apiB.url.replace(/^http/, 'ws'), key);
     const readings = subscribe(client, ReadingAddedDocument, { deviceIds: DEVICES });
     const anomalies = subscribe(client, AnomalyDetectedDocument, {});
-    await new Promise((resolve) => setTimeout(resolve, 300)); // both subscriptions registered on B
+    // Both subscriptions are live-only: wait until node B has registered them (a fixed sleep was too short on a loaded machine).
+    await eventually(async () => ((await readingSubscriptions(apiB)) === 1 ? true : undefined), 10_000, 'readings subscription registered on B');
+    let probes = 0;
+    await untilLive(
+      () => post(apiA.url, key, IngestReadingsDocument, { readings: [{ deviceId: PROBE_DEVICE, timestamp: new Date(Date.now() - 20_000 + probes++).toISOString(), metrics: [{ name: 'probe', value: 1 }] }] }),
+      () => anomalies.received.length > 0,
+      'anomaly subscription live on B',
+    );
     const now = Date.now() - 10_000;
     const result = await post<{ ingestReadings: { acceptedCount: number } }>(apiA.url, key, IngestReadingsDocument, {
       readings: [
@@ -73,15 +99,16 @@ describe('running split by role', () => {
       ['split-0', 150],
       ['split-1', 50],
     ]);
-    const anomaly = await eventually(() => anomalies.received[0]?.data?.anomalyDetected, 15_000, 'anomaly on node B');
+    const anomaly = await eventually(() => anomalies.received.map((r) => r.data?.anomalyDetected).find((a) => a?.deviceId === 'split-0'), 15_000, 'anomaly on node B');
     expect(anomaly).toMatchObject({ deviceId: 'split-0', kind: 'THRESHOLD', value: 150 });
     await client.dispose();
+    await eventually(async () => ((await readingSubscriptions(apiB)) === 0 ? true : undefined), 10_000, 'subscription cleaned up on B');
   });
 
   it('loses nothing when the consumer is killed: every acknowledged reading is stored once and reaches the subscriber on B once, in order', async () => {
     const client = connect(apiB.url.replace(/^http/, 'ws'), key);
     const live = subscribe(client, ReadingAddedDocument, { deviceIds: DEVICES, metric: 'seq' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await eventually(async () => ((await readingSubscriptions(apiB)) === 1 ? true : undefined), 10_000, 'subscription registered on B');
 
     const acknowledged: string[] = [];
     let timestamp = Date.now() - 3_600_000;
@@ -118,13 +145,11 @@ describe('running split by role', () => {
       const values = live.received.map((r) => (r.data as ReadingAddedSubscription).readingAdded).filter((r) => r.deviceId === device).map((r) => r.metrics[0]!.value);
       expect(values).toEqual([...values].sort((a, b) => a - b));
     }
-    // Stored exactly once.
-    let stored = 0;
-    for (const deviceId of DEVICES) {
-      const page = await post<{ readings: { edges: unknown[] } }>(apiB.url, key, ReadingsDocument, { deviceId, metric: 'seq', first: 1000 });
-      stored += page.data!.readings.edges.length;
-    }
-    expect(stored).toBe(expected.size);
+    // Stored exactly once: every page (a loaded machine sends more than 1,000 readings per device before the thresholds above are met).
+    const stored: number[] = [];
+    for (const deviceId of DEVICES) stored.push(...(await allReadings(apiB.url, key, deviceId, 'seq')).map((reading) => reading.value));
+    expect(new Set(stored).size).toBe(stored.length); // every reading has its own value
+    expect(stored.length).toBe(expected.size);
     await client.dispose();
   });
 });
@@ -142,29 +167,41 @@ describe('anomalies from several consumers', () => {
     const store = new SqliteStore({ file: path.join(dataDir, 'telemetry.db') });
     const stream = new EmbeddedStream({ file: path.join(dataDir, 'stream.db'), partitions: 4, synchronous: 'normal' });
     try {
-      await post(api.url, key, RegisterDeviceDocument, { input: { id: 'boiler' } });
+      for (const id of ['boiler', PROBE_DEVICE]) await post(api.url, key, RegisterDeviceDocument, { input: { id } });
       await post(api.url, key, SetAnomalyRuleDocument, { input: { deviceId: 'boiler', zScore: null, max: 100 } });
+      await post(api.url, key, SetAnomalyRuleDocument, { input: { deviceId: PROBE_DEVICE, zScore: null, max: 0 } });
       const client = connect(api.url.replace(/^http/, 'ws'), key);
       const anomalies = subscribe(client, AnomalyDetectedDocument, {});
-      await new Promise((resolve) => setTimeout(resolve, 300)); // subscription registered
-      const commit = async (partition: number, value: number) => {
-        const reading = { tenantId: 'default', deviceId: 'boiler', eventId: `hot-${value}`, timestamp: Date.now() - 60_000 + value, metrics: [{ name: 'temp', value }], offset: 0 };
-        const applied = await store.applyBatch({ source: 'readings', partitions: [{ partition, lastOffset: 0, readings: [reading], deadLetters: [] }] });
+      const base = Date.now() - 3_600_000;
+      const commit = async (partition: number, offset: number, deviceId: string, value: number) => {
+        // Timestamps differ per (partition, offset): a value with the timestamp of a stored one is not judged again.
+        const reading = { tenantId: 'default', deviceId, eventId: `${deviceId}-${partition}-${offset}`, timestamp: base + partition * 1_000_000 + offset, metrics: [{ name: 'temp', value }], offset };
+        const applied = await store.applyBatch({ source: 'readings', partitions: [{ partition, lastOffset: offset, readings: [reading], deadLetters: [] }] });
         return applied.anomalies;
       };
-      const first = await commit(0, 150); // consumer A commits first...
-      const second = await commit(1, 160); // ...then consumer B
-      expect(second[0]!.seq).toBeGreaterThan(first[0]!.seq);
-      // B publishes before A.
-      for (const committed of [second, first]) {
+      const publish = async (committed: Awaited<ReturnType<typeof commit>>) => {
         const publisher = new EventPublisher(stream, store, { info: () => {}, warn: () => {}, error: () => {} }, 'io.telemetry');
         publisher.publish([], { anomalies: committed, statusChanges: [] });
         await publisher.flushed();
-      }
-      const received = await eventually(() => (anomalies.received.length >= 2 ? anomalies.received : undefined), 15_000, 'both anomalies');
-      await new Promise((resolve) => setTimeout(resolve, 300)); // and nothing more
-      expect(anomalies.received.map((r) => r.data!.anomalyDetected.value)).toEqual([150, 160]);
-      expect(received.map((r) => r.data!.anomalyDetected.id)).toEqual([String(first[0]!.seq), String(second[0]!.seq)]);
+      };
+      // Probe anomalies (partition 2) until the live-only subscription delivers: it is registered.
+      let probeOffset = 0;
+      const probe = async () => publish(await commit(2, probeOffset++, PROBE_DEVICE, 1));
+      await untilLive(probe, () => anomalies.received.length > 0, 'subscription registered');
+      const boiler = () => anomalies.received.map((r) => r.data!.anomalyDetected).filter((a) => a.deviceId === 'boiler');
+
+      const first = await commit(0, 0, 'boiler', 150); // consumer A commits first...
+      const second = await commit(1, 0, 'boiler', 160); // ...then consumer B
+      expect(second[0]!.seq).toBeGreaterThan(first[0]!.seq);
+      // B publishes before A.
+      for (const committed of [second, first]) await publish(committed);
+      await eventually(() => (boiler().length >= 2 ? true : undefined), 15_000, 'both anomalies');
+      // Nothing more: an anomaly committed and published after both arrives after anything they could still bring.
+      const last = await commit(2, probeOffset++, PROBE_DEVICE, 2);
+      await publish(last);
+      await eventually(() => (anomalies.received.some((r) => r.data!.anomalyDetected.id === String(last[0]!.seq)) ? true : undefined), 15_000, 'the anomaly published last');
+      expect(boiler().map((a) => a.value)).toEqual([150, 160]);
+      expect(boiler().map((a) => a.id)).toEqual([String(first[0]!.seq), String(second[0]!.seq)]);
       await client.dispose();
     } finally {
       await stopGracefully(api);

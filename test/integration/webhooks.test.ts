@@ -122,14 +122,34 @@ describe('anomaly webhooks', () => {
     expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'url' });
   });
 
-  it('refuses webhooks to loopback, private and link-local addresses when private networks are not allowed (the default)', async () => {
+  it('refuses webhooks to loopback, private, link-local and other special-purpose addresses, however spelt, when private networks are not allowed (the default)', async () => {
     const strict = await startTestServer();
     try {
-      for (const url of ['http://127.0.0.1:8080/hook', 'http://localhost/hook', 'http://169.254.169.254/opc/v2/instance/', 'http://[::1]/hook', 'https://10.0.0.7/hook', 'http://api.localhost/hook']) {
+      for (const url of [
+        'http://127.0.0.1:8080/hook',
+        'http://localhost/hook',
+        'http://localhost./hook',
+        'http://169.254.169.254/opc/v2/instance/',
+        'http://[::1]/hook',
+        'https://10.0.0.7/hook',
+        'http://api.localhost/hook',
+        // Disguises: other spellings of IPv4 (WHATWG URL parsing normalises them), and IPv6 addresses embedding a private IPv4 one.
+        'http://2130706433/hook',
+        'http://0177.0.0.1/hook',
+        'http://0x7f.1/hook',
+        'http://0xa9.0xfe.0xa9.0xfe/opc/v2/instance/',
+        'http://[::ffff:127.0.0.1]/hook',
+        'http://[::127.0.0.1]/hook',
+        'http://[2002:a9fe:a9fe::1]/opc/v2/instance/',
+        'http://[64:ff9b::169.254.169.254]/opc/v2/instance/',
+        'http://[2001:0:4136:e378:8000:63bf:5601:5601]/opc/v2/instance/',
+        'http://192.88.99.1/hook',
+      ]) {
         const response = await strict.gql(CreateWebhookDocument, { input: { url } });
         expect({ url, error: response.errors?.[0] }).toMatchObject({ url, error: { message: expect.stringMatching(/public address/), extensions: { code: 'BAD_USER_INPUT', field: 'url' } } });
       }
       expect((await strict.gql(CreateWebhookDocument, { input: { url: 'https://hooks.example.com/telemetry' } })).errors).toBeUndefined();
+      expect((await strict.gql(CreateWebhookDocument, { input: { url: 'https://[2606:4700::1111]/telemetry' } })).errors).toBeUndefined();
     } finally {
       await strict.close();
     }

@@ -41,3 +41,19 @@ export function subscribe<TData, TVariables extends Record<string, unknown>>(
   });
   return { received, finished, stop: () => stop() };
 }
+
+/**
+ * Resolves once a live-only subscription delivers, when its registration on the server cannot
+ * be observed (the server is another process): sends a probe event, and another every
+ * `everyMs`, until `seen()` holds. Every event sent after that reaches the subscriber. A fixed
+ * sleep instead is too short on a loaded machine, and the first real event is then lost.
+ */
+export async function untilLive(probe: () => Promise<unknown>, seen: () => boolean, what: string, { everyMs = 500, timeoutMs = 15_000 } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!seen()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await probe();
+    const next = Math.min(Date.now() + everyMs, deadline);
+    while (!seen() && Date.now() < next) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
