@@ -99,19 +99,3 @@ function checkMetrics(metrics: readonly Metric[], rules: ValidationRules): Rejec
   }
   return undefined;
 }
-
-/** Parses a client timestamp: RFC 3339 text or epoch milliseconds. NaN when unparseable. */
-export function parseTimestamp(raw: unknown): number {
-  if (typeof raw === 'number') return representable(raw);
-  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 64) return Number.NaN;
-  if (/^-?\d+$/.test(raw)) return representable(Number(raw));
-  // Require a date and an explicit zone so that "2024-01-01" is not silently midnight UTC.
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(raw)) return Number.NaN;
-  return Date.parse(raw);
-}
-
-/** Whole milliseconds a Date can hold (±8.64e15, about ±275,000 years); NaN otherwise. */
-const MAX_DATE_MS = 8.64e15;
-function representable(ms: number): number {
-  return Number.isInteger(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : Number.NaN;
-}

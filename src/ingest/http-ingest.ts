@@ -45,7 +45,7 @@ export function createHttpIngestHandler(options: HttpIngestOptions) {
         originalIndex.push(index);
         inputs.push(parsed.input);
       } else {
-        unreadable.push({ index, code: 'INVALID_ENVELOPE', message: parsed.message });
+        unreadable.push({ index, code: parsed.code, message: parsed.message });
       }
     });
     const outcome = await options.ingest.ingest(caller, inputs, items.length);
