@@ -43,9 +43,23 @@ export function readTimestamp(raw: unknown): TimestampResult {
   if (typeof raw !== 'string') return refuse('timestamp must be an RFC 3339 date-time string or epoch milliseconds');
   if (raw.length > MAX_TEXT_LENGTH) return refuse(`timestamp is longer than ${MAX_TEXT_LENGTH} characters`);
   if (EPOCH_MS.test(raw)) return fromEpochMs(Number(raw));
+  return parseDateTime(raw, ' nor epoch milliseconds');
+}
+
+/**
+ * Parses RFC 3339 date-time text only (no epoch milliseconds): for attributes whose
+ * specification says RFC 3339, such as CloudEvents `time`.
+ */
+export function readDateTime(raw: string): TimestampResult {
+  if (raw.length > MAX_TEXT_LENGTH) return refuse(`timestamp is longer than ${MAX_TEXT_LENGTH} characters`);
+  return parseDateTime(raw, '');
+}
+
+/** `otherForms` completes the message when the text matches no accepted form. */
+function parseDateTime(raw: string, otherForms: string): TimestampResult {
   const match = DATE_TIME.exec(raw);
   if (!match) {
-    return refuse(`timestamp ${JSON.stringify(raw)} is not an RFC 3339 date-time with a zone (e.g. "2026-01-31T12:00:00Z" or "2026-01-31T13:00:00+01:00") nor epoch milliseconds`);
+    return refuse(`timestamp ${JSON.stringify(raw)} is not an RFC 3339 date-time with a zone (e.g. "2026-01-31T12:00:00Z" or "2026-01-31T13:00:00+01:00")${otherForms}`);
   }
   const year = Number(match[1]);
   const month = Number(match[2]);

@@ -24,8 +24,16 @@ export type RejectionCode =
   | 'INVALID_EVENT_ID'
   /** The same client event id appears twice in one batch. */
   | 'DUPLICATE_EVENT_ID'
-  /** (HTTP ingest) the item is not a CloudEvent 1.0 or reading object this API understands. */
+  /** (HTTP ingest) the item is not a JSON object, a CloudEvent of another specversion than 1.0, or its data is not a JSON object. */
   | 'INVALID_ENVELOPE'
+  /** (HTTP ingest) a required CloudEvents attribute (specversion, id, source, type) is absent; in binary mode, its ce- header. */
+  | 'MISSING_ATTRIBUTE'
+  /** (HTTP ingest) a CloudEvents attribute breaks its rule: empty id, source not a URI-reference, empty subject, ... */
+  | 'INVALID_ATTRIBUTE'
+  /** (HTTP ingest) the CloudEvent's type is not the reading type this service accepts (`<prefix>.reading.v1`). */
+  | 'UNSUPPORTED_EVENT_TYPE'
+  /** (HTTP ingest) the CloudEvent's data is not JSON: datacontenttype (binary mode: Content-Type) not JSON, or data_base64. */
+  | 'UNSUPPORTED_DATA_CONTENT_TYPE'
   /** The stream accepted other items of the batch but not this one (OCI Streaming); send it again. */
   | 'STREAM_UNAVAILABLE';
 
