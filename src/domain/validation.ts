@@ -24,8 +24,16 @@ export type RejectionCode =
   | 'INVALID_EVENT_ID'
   /** The same client event id appears twice in one batch. */
   | 'DUPLICATE_EVENT_ID'
-  /** (HTTP ingest) the item is not a CloudEvent 1.0 or reading object this API understands. */
+  /** (HTTP ingest) the item is not a JSON object, a CloudEvent of another specversion than 1.0, or its data is not a JSON object. */
   | 'INVALID_ENVELOPE'
+  /** (HTTP ingest) a required CloudEvents attribute (specversion, id, source, type) is absent; in binary mode, its ce- header. */
+  | 'MISSING_ATTRIBUTE'
+  /** (HTTP ingest) a CloudEvents attribute breaks its rule: empty id, source not a URI-reference, empty subject, ... */
+  | 'INVALID_ATTRIBUTE'
+  /** (HTTP ingest) the CloudEvent's type is not the reading type this service accepts (`<prefix>.reading.v1`). */
+  | 'UNSUPPORTED_EVENT_TYPE'
+  /** (HTTP ingest) the CloudEvent's data is not JSON: datacontenttype (binary mode: Content-Type) not JSON, or data_base64. */
+  | 'UNSUPPORTED_DATA_CONTENT_TYPE'
   /** The stream accepted other items of the batch but not this one (OCI Streaming); send it again. */
   | 'STREAM_UNAVAILABLE';
 
@@ -98,20 +106,4 @@ function checkMetrics(metrics: readonly Metric[], rules: ValidationRules): Rejec
     }
   }
   return undefined;
-}
-
-/** Parses a client timestamp: RFC 3339 text or epoch milliseconds. NaN when unparseable. */
-export function parseTimestamp(raw: unknown): number {
-  if (typeof raw === 'number') return representable(raw);
-  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 64) return Number.NaN;
-  if (/^-?\d+$/.test(raw)) return representable(Number(raw));
-  // Require a date and an explicit zone so that "2024-01-01" is not silently midnight UTC.
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(raw)) return Number.NaN;
-  return Date.parse(raw);
-}
-
-/** Whole milliseconds a Date can hold (±8.64e15, about ±275,000 years); NaN otherwise. */
-const MAX_DATE_MS = 8.64e15;
-function representable(ms: number): number {
-  return Number.isInteger(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : Number.NaN;
 }

@@ -1,49 +1,77 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { checkContextAttributes, type ContextAttributes } from '../domain/cloud-event-input';
 import type { Metric, ReadingInput } from '../domain/reading';
-import { parseTimestamp } from '../domain/validation';
+import { readTimestamp } from '../domain/timestamp';
+import type { Rejection } from '../domain/validation';
+import { binaryAttributeName, binaryAttributes, type ContentType } from './http-binding';
 
 /** One item of a POST /ingest body: a reading to validate, or why it could not even be read. */
-export type ParsedItem = { readonly ok: true; readonly input: ReadingInput } | { readonly ok: false; readonly message: string };
+export type ParsedItem = { readonly ok: true; readonly input: ReadingInput } | ({ readonly ok: false } & Rejection);
+
+const invalidEnvelope = (message: string): ParsedItem => ({ ok: false, code: 'INVALID_ENVELOPE', message });
 
 /**
  * Turns one JSON item of POST /ingest into a ReadingInput. Accepted shapes:
- *  - a CloudEvent 1.0 (structured mode): `id` -> eventId, `subject` or `source: /devices/<id>`
- *    or `data.deviceId` -> deviceId, `data.timestamp` or `time` -> timestamp, `data.metrics`;
- *  - a plain reading: `{ deviceId, timestamp, metrics, eventId? }`.
- * `metrics` is an array of `{ name, value }` or an object `{ "temperature": 21.4 }`.
- * Field values are not judged here: the shared validation rules report them per item.
+ *  - a CloudEvent 1.0 (structured mode, or an item of a batch) whose attributes follow the
+ *    specification (src/domain/cloud-event-input.ts) and whose type is `acceptedType`;
+ *  - when `cloudEventsOnly` is false (`application/json`), an item without `specversion` is a
+ *    plain reading: `{ deviceId, timestamp, metrics, eventId? }`.
+ * In an event: `id` -> eventId, `data.deviceId` or `subject` or `source: /devices/<id>` ->
+ * deviceId, `data.timestamp` or `time` -> timestamp, `data.metrics`. `metrics` is an array of
+ * `{ name, value }` or an object `{ "temperature": 21.4 }`. Field values of the reading are
+ * not judged here: the shared validation rules report them per item; only a timestamp is
+ * refused here, with the reason its text was refused (`INVALID_TIMESTAMP`).
  */
-export function parseIngestItem(item: unknown): ParsedItem {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) return { ok: false, message: 'each item must be a JSON object' };
+export function parseIngestItem(item: unknown, acceptedType: string, cloudEventsOnly: boolean): ParsedItem {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return invalidEnvelope('each item must be a JSON object');
   const record = item as Record<string, unknown>;
-  if ('specversion' in record) return parseCloudEvent(record);
+  if (cloudEventsOnly || 'specversion' in record) {
+    const checked = checkContextAttributes(record, acceptedType);
+    return checked.ok ? readingFromEvent(checked.attributes, record['data'], 'data') : checked;
+  }
+  const timestamp = readTimestamp(record['timestamp']);
+  if (!timestamp.ok) return { ok: false, code: 'INVALID_TIMESTAMP', message: timestamp.reason };
   return {
     ok: true,
     input: {
       deviceId: record['deviceId'] as string,
-      timestamp: parseTimestamp(record['timestamp']),
+      timestamp: timestamp.ms,
       metrics: toMetrics(record['metrics']),
       eventId: optionalString(record['eventId']),
     },
   };
 }
 
-function parseCloudEvent(event: Record<string, unknown>): ParsedItem {
-  if (event['specversion'] !== '1.0') return { ok: false, message: 'specversion must be "1.0"' };
-  const data = event['data'];
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    return { ok: false, message: 'data must be a JSON object (structured mode with datacontenttype application/json)' };
-  }
+/**
+ * One event in binary content mode: attributes from the `ce-*` headers, data from the body.
+ * `readData` is called only once the attributes are valid, the data's content type included,
+ * since a body of another type must not be parsed as JSON.
+ */
+export function parseBinaryEvent(headers: IncomingHttpHeaders, contentType: ContentType, acceptedType: string, readData: () => unknown): ParsedItem {
+  const read = binaryAttributes(headers, contentType);
+  if (!read.ok) return read;
+  const checked = checkContextAttributes(read.attributes, acceptedType, binaryAttributeName);
+  return checked.ok ? readingFromEvent(checked.attributes, readData(), 'the body (the event data)') : checked;
+}
+
+function readingFromEvent(attributes: ContextAttributes, data: unknown, dataName: string): ParsedItem {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return invalidEnvelope(`${dataName} must be a JSON object holding the reading`);
   const body = data as Record<string, unknown>;
-  const source = typeof event['source'] === 'string' ? /^\/devices\/([^/]+)$/.exec(event['source'])?.[1] : undefined;
-  const deviceId = body['deviceId'] ?? event['subject'] ?? source;
+  const source = /^\/devices\/([^/]+)$/.exec(attributes.source)?.[1];
+  const deviceId = body['deviceId'] ?? attributes.subject ?? source;
+  let timestamp: number;
+  if (body['timestamp'] !== undefined && body['timestamp'] !== null) {
+    const parsed = readTimestamp(body['timestamp']);
+    if (!parsed.ok) return { ok: false, code: 'INVALID_TIMESTAMP', message: `data.timestamp: ${parsed.reason}` };
+    timestamp = parsed.ms;
+  } else if (attributes.time !== undefined) {
+    timestamp = attributes.time;
+  } else {
+    return { ok: false, code: 'INVALID_TIMESTAMP', message: 'timestamp is missing: give the time attribute or data.timestamp' };
+  }
   return {
     ok: true,
-    input: {
-      deviceId: deviceId as string,
-      timestamp: parseTimestamp(body['timestamp'] ?? event['time']),
-      metrics: toMetrics(body['metrics']),
-      eventId: optionalString(event['id']),
-    },
+    input: { deviceId: deviceId as string, timestamp, metrics: toMetrics(body['metrics']), eventId: attributes.id },
   };
 }
 

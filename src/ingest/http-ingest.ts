@@ -2,13 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Caller } from '../domain/caller';
 import { TelemetryError } from '../domain/errors';
 import type { ReadingInput } from '../domain/reading';
-import { mediaType, parseJsonBody, readBody } from '../server/body';
-import { parseIngestItem } from './http-envelope';
+import { parseJsonBody, readBody } from '../server/body';
+import { BATCH_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE, contentMode, parseContentType } from './http-binding';
+import { parseBinaryEvent, parseIngestItem, type ParsedItem } from './http-envelope';
 import type { IngestService, RejectedReading } from './ingest-service';
 
-const ACCEPTED_TYPES = new Set(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json']);
-
 export interface HttpIngestOptions {
+  /** Validates and stores the readings; its `eventType` is the only CloudEvents type accepted. */
   readonly ingest: IngestService;
   readonly maxBodyBytes: number;
   /** Rate limit: the error to refuse the call with, or undefined to admit it. */
@@ -16,39 +16,49 @@ export interface HttpIngestOptions {
 }
 
 /**
- * POST /ingest for devices without a GraphQL client. Body: one item or a JSON array of items
- * (CloudEvents structured or batch mode, or plain readings). Answers 202 with the accepted and
- * rejected items when at least one was accepted, 422 when every item was rejected.
+ * POST /ingest for devices without a GraphQL client, speaking the CloudEvents 1.0 HTTP
+ * binding: structured mode (one event), batch mode (an array of events), binary mode (`ce-*`
+ * headers, body = data), and this API's plain JSON (one item or an array, CloudEvents or plain
+ * readings). Answers 202 with the accepted and rejected items when at least one was accepted,
+ * 422 when every item was rejected.
  */
 export function createHttpIngestHandler(options: HttpIngestOptions) {
   return async (request: IncomingMessage, response: ServerResponse, caller: Caller): Promise<void> => {
     const refused = options.admit(caller);
     if (refused) throw refused;
-    const type = mediaType(request);
-    if (!ACCEPTED_TYPES.has(type)) {
-      throw new TelemetryError('BAD_USER_INPUT', `Content-Type must be one of ${[...ACCEPTED_TYPES].join(', ')}`, { details: { status: 415 } });
+    const contentType = parseContentType(request.headers['content-type']);
+    const mode = contentMode(contentType, request.headers);
+    const acceptedType = options.ingest.eventType;
+    const raw = await readBody(request, options.maxBodyBytes);
+
+    let parsed: ParsedItem[];
+    if (mode === 'binary') {
+      parsed = [parseBinaryEvent(request.headers, contentType, acceptedType, () => parseJsonBody(raw))];
+    } else {
+      const body = parseJsonBody(raw);
+      if (mode === 'batch' && !Array.isArray(body)) throw new TelemetryError('BAD_USER_INPUT', `${BATCH_MEDIA_TYPE} must be a JSON array of events`);
+      if (mode === 'structured' && Array.isArray(body)) {
+        throw new TelemetryError('BAD_USER_INPUT', `${STRUCTURED_MEDIA_TYPE} carries one event; send an array as ${BATCH_MEDIA_TYPE}`);
+      }
+      const items: unknown[] = Array.isArray(body) ? body : [body];
+      if (items.length === 0) throw new TelemetryError('BAD_USER_INPUT', 'the batch is empty');
+      const cloudEventsOnly = mode !== 'plain';
+      parsed = items.map((item) => parseIngestItem(item, acceptedType, cloudEventsOnly));
     }
-    const body = parseJsonBody(await readBody(request, options.maxBodyBytes));
-    if (type === 'application/cloudevents-batch+json' && !Array.isArray(body)) {
-      throw new TelemetryError('BAD_USER_INPUT', 'a CloudEvents batch must be a JSON array');
-    }
-    const items = Array.isArray(body) ? body : [body];
-    if (items.length === 0) throw new TelemetryError('BAD_USER_INPUT', 'the batch is empty');
 
     // Items that cannot even be read keep their index; the rest go through the shared rules.
     const unreadable: RejectedReading[] = [];
     const inputs: ReadingInput[] = [];
     const originalIndex: number[] = [];
-    items.forEach((item, index) => {
-      const parsed = parseIngestItem(item);
-      if (parsed.ok) {
+    parsed.forEach((item, index) => {
+      if (item.ok) {
         originalIndex.push(index);
-        inputs.push(parsed.input);
+        inputs.push(item.input);
       } else {
-        unreadable.push({ index, code: 'INVALID_ENVELOPE', message: parsed.message });
+        unreadable.push({ index, code: item.code, message: item.message });
       }
     });
-    const outcome = await options.ingest.ingest(caller, inputs, items.length);
+    const outcome = await options.ingest.ingest(caller, inputs, parsed.length);
     const accepted = outcome.accepted.map((item) => ({ ...item, index: originalIndex[item.index]! }));
     const rejected = [...unreadable, ...outcome.rejected.map((item) => ({ ...item, index: originalIndex[item.index]! }))].sort((a, b) => a.index - b.index);
     const status = accepted.length > 0 ? 202 : 422;

@@ -1,4 +1,4 @@
-import { toEnvelope } from '../domain/cloud-event';
+import { readingEventType, toEnvelope } from '../domain/cloud-event';
 import { BackendError, TelemetryError } from '../domain/errors';
 import { uuidv7 } from '../domain/ids';
 import type { Reading, ReadingInput } from '../domain/reading';
@@ -47,7 +47,12 @@ export interface IngestServiceOptions {
  * some (OCI Streaming), the others are rejected with STREAM_UNAVAILABLE, to be sent again.
  */
 export class IngestService {
-  constructor(private readonly options: IngestServiceOptions) {}
+  /** The CloudEvents type of the readings it writes, and the only one HTTP ingest accepts. */
+  readonly eventType: string;
+
+  constructor(private readonly options: IngestServiceOptions) {
+    this.eventType = readingEventType(options.eventTypePrefix);
+  }
 
   /** `batchSize` is the request's item count when some items were dropped before (HTTP envelopes). */
   async ingest(caller: Caller, inputs: readonly ReadingInput[], batchSize: number = inputs.length): Promise<IngestOutcome> {

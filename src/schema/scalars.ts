@@ -1,8 +1,15 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
-import { parseTimestamp } from '../domain/validation';
+import { readTimestamp } from '../domain/timestamp';
 
-const invalid = (value: unknown) =>
-  new GraphQLError(`DateTime must be an RFC 3339 date-time with a zone (e.g. "2026-01-31T12:00:00Z") or epoch milliseconds; got ${JSON.stringify(value)}`, {
+/** Every DateTime input (readings' `timestamp`, queries' `from`/`to`) goes through the one domain parser. */
+function parseDateTime(raw: unknown): number {
+  const result = readTimestamp(raw);
+  if (result.ok) return result.ms;
+  throw invalid(result.reason);
+}
+
+const invalid = (reason: string) =>
+  new GraphQLError(`DateTime must be an existing instant, as an RFC 3339 date-time with a zone (e.g. "2026-01-31T12:00:00Z") or epoch milliseconds: ${reason}`, {
     extensions: { code: 'BAD_USER_INPUT' },
   });
 
@@ -16,14 +23,11 @@ export const DateTimeScalar = new GraphQLScalarType<number, string>({
     throw new TypeError('DateTime cannot represent this value');
   },
   parseValue(value) {
-    const ms = parseTimestamp(value);
-    if (Number.isNaN(ms)) throw invalid(value);
-    return ms;
+    return parseDateTime(value);
   },
   parseLiteral(ast) {
-    const raw = ast.kind === Kind.STRING ? ast.value : ast.kind === Kind.INT ? Number(ast.value) : undefined;
-    const ms = parseTimestamp(raw);
-    if (Number.isNaN(ms)) throw invalid(ast.kind === Kind.STRING || ast.kind === Kind.INT ? ast.value : ast.kind);
-    return ms;
+    if (ast.kind === Kind.STRING) return parseDateTime(ast.value);
+    if (ast.kind === Kind.INT) return parseDateTime(Number(ast.value));
+    throw invalid(`a ${ast.kind} literal is not a timestamp`);
   },
 });

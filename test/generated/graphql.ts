@@ -137,6 +137,7 @@ export type RegisterDeviceInput = {
 export type RejectionCode =
   | 'DUPLICATE_EVENT_ID'
   | 'DUPLICATE_METRIC'
+  | 'INVALID_ATTRIBUTE'
   | 'INVALID_DEVICE_ID'
   | 'INVALID_ENVELOPE'
   | 'INVALID_EVENT_ID'
@@ -144,10 +145,13 @@ export type RejectionCode =
   | 'INVALID_METRIC_NAME'
   | 'INVALID_TIMESTAMP'
   | 'INVALID_VALUE'
+  | 'MISSING_ATTRIBUTE'
   | 'STREAM_UNAVAILABLE'
   | 'TIMESTAMP_IN_FUTURE'
   | 'TIMESTAMP_TOO_OLD'
-  | 'UNKNOWN_DEVICE';
+  | 'UNKNOWN_DEVICE'
+  | 'UNSUPPORTED_DATA_CONTENT_TYPE'
+  | 'UNSUPPORTED_EVENT_TYPE';
 
 /** Where the points of a series were chosen from. */
 export type SeriesSource =

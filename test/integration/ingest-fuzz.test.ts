@@ -60,8 +60,8 @@ const item = fc.oneof(nearlyValid, plainItem, cloudEvent, anyValue);
 describe('fuzzing ingest', () => {
   it('validation never throws, and whatever it accepts is a valid reading', () => {
     fc.assert(
-      fc.property(item, (raw) => {
-        const parsed = parseIngestItem(raw);
+      fc.property(item, fc.boolean(), (raw, cloudEventsOnly) => {
+        const parsed = parseIngestItem(raw, 'io.telemetry.reading.v1', cloudEventsOnly);
         if (!parsed.ok) return;
         const rejection = checkReading(parsed.input, RULES, NOW);
         if (rejection) {

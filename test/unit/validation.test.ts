@@ -1,4 +1,4 @@
-import { checkReading, parseTimestamp, type ValidationRules } from '../../src/domain/validation';
+import { checkReading, type ValidationRules } from '../../src/domain/validation';
 
 const rules: ValidationRules = { maxMetricsPerReading: 3, maxFutureSkewMs: 60_000, maxAgeMs: 86_400_000 };
 const now = Date.parse('2026-06-01T12:00:00Z');
@@ -36,20 +36,5 @@ describe('reading validation rules', () => {
   it('accepts timestamps exactly at the configured bounds', () => {
     expect(checkReading({ ...valid, timestamp: now + 60_000 }, rules, now)).toBeUndefined();
     expect(checkReading({ ...valid, timestamp: now - 86_400_000 }, rules, now)).toBeUndefined();
-  });
-});
-
-describe('timestamp parsing', () => {
-  it.each([
-    ['2026-06-01T12:00:00Z', Date.parse('2026-06-01T12:00:00Z')],
-    ['2026-06-01T14:00:00.250+02:00', Date.parse('2026-06-01T12:00:00.250Z')],
-    ['1780315200000', 1780315200000],
-    [1780315200000, 1780315200000],
-  ])('parses %p', (raw, expected) => {
-    expect(parseTimestamp(raw)).toBe(expected);
-  });
-
-  it.each([['2026-06-01'], ['2026-06-01T12:00:00'], ['yesterday'], [''], [1.5], [null], [{}]])('refuses %p', (raw) => {
-    expect(parseTimestamp(raw)).toBeNaN();
   });
 });
