@@ -179,6 +179,32 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
       });
     });
 
+    describe('replaying events to a resuming subscriber', () => {
+      it('pages through every event of the named devices, in offset order, however sparse they are in the partition', async () => {
+        // Partition 2: 3,000 offsets; device c holds every 97th, a and b the rest; T2 interleaved.
+        const items = Array.from({ length: 3_000 }, (_, offset) => {
+          const device = offset % 97 === 0 ? 'c' : offset % 2 === 0 ? 'a' : 'b';
+          return { ...reading(device, 10_000 + offset, { n: offset }, offset % 5 === 0 ? { tenantId: T2 } : {}), offset };
+        });
+        for (let i = 0; i < items.length; i += 500) await store.applyBatch({ source: 'readings', partitions: [slice(2, items.slice(i, i + 500))] });
+        const replay = async (deviceIds: string[], limit: number) => {
+          const offsets: number[] = [];
+          let after = -1;
+          for (;;) {
+            const page = await store.readingEventsAfter({ tenantId: T1, deviceIds, after: new Map([[2, after]]), limit });
+            expect(page.length).toBeLessThanOrEqual(limit);
+            offsets.push(...page.map((event) => event.offset));
+            if (page.length < limit) return offsets;
+            after = page.at(-1)!.offset;
+          }
+        };
+        const expected = (devices: string[]) => items.filter((item) => item.tenantId === T1 && devices.includes(item.deviceId)).map((item) => item.offset);
+        expect(await replay(['c'], 7)).toEqual(expected(['c']));
+        expect(await replay(['a', 'c'], 500)).toEqual(expected(['a', 'c']));
+        expect(await replay(['a', 'b', 'c'], 13)).toEqual(expected(['a', 'b', 'c']));
+      });
+    });
+
     describe('API keys', () => {
       it('finds keys by secret hash only, scoped to their tenant and role', async () => {
         expect(await store.countAdminKeys()).toBe(0);
