@@ -1,3 +1,4 @@
+import { readToEnd } from '../support/paging';
 import { openEmbeddedBackends, type EmbeddedBackends } from '../support/embedded';
 import { EventPublisher, type FanoutMessage } from '../../src/consumers/event-fanout';
 import { toEnvelope } from '../../src/domain/cloud-event';
@@ -12,7 +13,7 @@ const reading = (eventId: string, timestamp: number, value: number) => ({ tenant
 async function eventsTopic(stream: EmbeddedStream): Promise<FanoutMessage[]> {
   const messages: FanoutMessage[] = [];
   for (const partition of await stream.partitions('events')) {
-    for (const message of await stream.read('events', partition, 0, 10_000)) messages.push(JSON.parse(message.value) as FanoutMessage);
+    for (const message of await readToEnd(stream, 'events', partition)) messages.push(JSON.parse(message.value) as FanoutMessage);
   }
   return messages;
 }
@@ -66,7 +67,7 @@ describe('fan-out to the events topic', () => {
     publisher.publish(many);
     await publisher.flushed();
     const sizes: number[] = [];
-    for (const partition of await stream.partitions('events')) for (const message of await stream.read('events', partition, 0, 10_000)) sizes.push(Buffer.byteLength(message.value));
+    for (const partition of await stream.partitions('events')) for (const message of await readToEnd(stream, 'events', partition)) sizes.push(Buffer.byteLength(message.value));
     expect(sizes.length).toBeGreaterThan(1);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(1024 * 1024);
     const readings = (await eventsTopic(stream)).flatMap((m) => (m.kind === 'readings' ? m.readings : []));
