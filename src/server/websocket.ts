@@ -24,9 +24,9 @@ export interface WebSocketOptions<TContext> {
   readonly logger: { error(fields: object, message: string): void };
   /** Rate limit per key: the error to refuse a new operation with, or undefined. */
   readonly admit: (caller: Caller) => TelemetryError | undefined;
-  /** Parsing with the same token limit as HTTP. */
+  /** Parsing with the same token and nesting limits as HTTP. */
   readonly parse: (source: string) => DocumentNode;
-  /** Document validation (the same rules as HTTP, depth and alias limits included). */
+  /** Document validation: the same document limits as HTTP, then graphql-js's rules. */
   readonly validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[];
   readonly checkCost: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined) => GraphQLError | undefined;
 }
@@ -99,7 +99,7 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
         try {
           document = options.parse(payload.query);
         } catch (error) {
-          if (error instanceof GraphQLError) return [new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+          if (error instanceof GraphQLError) return [new GraphQLError(error.message, { extensions: { ...error.extensions, code: 'GRAPHQL_PARSE_FAILED' } })];
           throw error;
         }
         const invalid = options.validate(options.schema, document);
