@@ -15,6 +15,7 @@ import { ApiKeyAuthenticator, bearerToken } from './auth';
 import { createErrorFormatter } from './errors';
 import { createGraphQLHttpHandler } from './graphql-http';
 import { createHttpServer } from './http-server';
+import { httpSemanticsPlugin } from './http-semantics';
 import { createOidcVerifier, looksLikeJwt } from './oidc';
 import { checkCost, checkDocument, costLimitPlugin, createDocumentGuard, parseDocument, type QueryLimits } from './query-limits';
 import { RateGuard } from './rate-limit';
@@ -69,6 +70,8 @@ export async function startApiServer({ config, logger, services: base, store, he
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     formatError,
+    // Apollo's own messages (e.g. an unexpected error in its pipeline) go to our JSON log.
+    logger,
     includeStacktraceInErrorResponses: false,
     // Explicit, so behaviour does not depend on NODE_ENV (see production-defaults.ts).
     introspection: config.introspection,
@@ -80,6 +83,7 @@ export async function startApiServer({ config, logger, services: base, store, he
     // Cache hints are unused (and cost ~40% on large lists); the landing page is Apollo Sandbox.
     plugins: [
       ApolloServerPluginCacheControlDisabled(),
+      httpSemanticsPlugin(),
       costLimitPlugin(schema, queryLimits),
       config.introspection ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
     ],

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { Caller } from '../domain/caller';
@@ -104,6 +104,11 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
         }
         const invalid = options.validate(options.schema, document);
         if (invalid.length > 0) return invalid.map((error) => (error.extensions['code'] ? error : new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })));
+        // As Apollo does over HTTP: graphql-js would report it as a bare execution error.
+        if (!getOperationAST(document, payload.operationName ?? undefined)) {
+          const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
+          return [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+        }
         const tooCostly = options.checkCost(document, payload.variables ?? undefined, payload.operationName ?? undefined);
         if (tooCostly) return [tooCostly];
         return { schema: options.schema, document, variableValues: payload.variables, operationName: payload.operationName };
