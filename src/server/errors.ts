@@ -36,6 +36,9 @@ const CLIENT_CODES: ReadonlySet<string> = new Set<RequestErrorCode | ErrorCode>(
   'RATE_LIMITED',
 ]);
 
+/** The `Retry-After` hint of UNAVAILABLE, seconds, unless the error names its own (as POST /ingest sends). */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
 /** HTTP status for each code, for plain HTTP endpoints. */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   BAD_USER_INPUT: 400,
@@ -62,11 +65,12 @@ export function createErrorFormatter(logger: ErrorLogger, options: { readonly hi
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrap(error);
     if (isTelemetryError(original)) {
+      const retryAfterSeconds = original.code === 'UNAVAILABLE' ? { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS } : {};
       return {
         message: original.message,
         ...(formatted.locations ? { locations: formatted.locations } : {}),
         ...(formatted.path ? { path: formatted.path } : {}),
-        extensions: { code: original.code, retryable: original.retryable, ...(original.details ?? {}) },
+        extensions: { code: original.code, retryable: original.retryable, ...retryAfterSeconds, ...(original.details ?? {}) },
       };
     }
     // The code the error was raised with: Apollo gives INTERNAL_SERVER_ERROR to every error

@@ -61,12 +61,14 @@ function querySource(method: string | undefined, body: unknown, search: string):
   return typeof query === 'string' ? query : undefined;
 }
 
-const REQUEST_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+/** Errors of a well-formed GraphQL-over-HTTP request that the document or its variables cause. */
+const REQUEST_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'OPERATION_RESOLUTION_FAILURE']);
 
 /**
  * GraphQL over HTTP: a client that accepts only `application/json` (the legacy type) gets
- * document and variable errors with status 200, as the specification asks; clients accepting
- * `application/graphql-response+json` get 400. A malformed HTTP request stays 400 either way.
+ * document, operation and variable errors with status 200, as the specification asks; clients
+ * accepting `application/graphql-response+json` get 400. A malformed HTTP request (BAD_REQUEST)
+ * stays 400 either way.
  */
 function isLegacyJsonRequestError(contentType: string | undefined, body: string): boolean {
   if (!contentType?.startsWith('application/json')) return false;
