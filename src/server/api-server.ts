@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { GraphQLError, parse, specifiedRules, validate } from 'graphql';
+import { GraphQLError, specifiedRules, validate } from 'graphql';
 import type { Config } from '../config';
 import type { Caller } from '../domain/caller';
 import { createHttpIngestHandler } from '../ingest/http-ingest';
@@ -12,12 +12,12 @@ import { createLoaders } from '../resolvers/loaders';
 import { buildTelemetrySchema } from '../schema/build-schema';
 import type { Store } from '../store/store';
 import { ApiKeyAuthenticator, bearerToken } from './auth';
-import { depthLimit } from './depth-limit';
 import { createErrorFormatter } from './errors';
 import { createGraphQLHttpHandler } from './graphql-http';
 import { createHttpServer } from './http-server';
+import { httpSemanticsPlugin } from './http-semantics';
 import { createOidcVerifier, looksLikeJwt } from './oidc';
-import { checkCost, costLimitPlugin, maxAliasesRule } from './query-limits';
+import { checkCost, checkDocument, costLimitPlugin, createDocumentGuard, parseDocument, type QueryLimits } from './query-limits';
 import { RateGuard } from './rate-limit';
 import { attachWebSocketServer } from './websocket';
 
@@ -58,17 +58,24 @@ export async function startApiServer({ config, logger, services: base, store, he
     token !== undefined && verifyToken && looksLikeJwt(token) ? verifyToken(token) : authenticator.authenticate(token);
   const formatError = createErrorFormatter(logger, { hideSchemaHints: !config.introspection });
   const schema = buildTelemetrySchema();
-  const validationRules = [depthLimit(config.limits.maxQueryDepth), maxAliasesRule(config.limits.maxAliases)];
-  const costSettings = { maxCost: config.limits.maxQueryCost, maxListSize: config.limits.maxPageSize };
+  const queryLimits: QueryLimits = {
+    maxTokens: config.limits.maxQueryTokens,
+    maxDepth: config.limits.maxQueryDepth,
+    maxAliases: config.limits.maxAliases,
+    maxCost: config.limits.maxQueryCost,
+    maxListSize: config.limits.maxPageSize,
+  };
   const rateGuard = new RateGuard({ ratePerSecond: config.limits.ratePerSecond, burst: config.limits.rateBurst });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     formatError,
+    // Apollo's own messages (e.g. an unexpected error in its pipeline) go to our JSON log.
+    logger,
     includeStacktraceInErrorResponses: false,
     // Explicit, so behaviour does not depend on NODE_ENV (see production-defaults.ts).
     introspection: config.introspection,
-    validationRules,
+    // Document limits are checked before Apollo parses (createDocumentGuard); cost once variables are known.
     parseOptions: { maxTokens: config.limits.maxQueryTokens },
     // Credentials travel only in the Authorization header (or connectionParams), which no
     // cross-site page can set: CSRF prevention has nothing to protect (README, "GraphQL over HTTP").
@@ -76,7 +83,8 @@ export async function startApiServer({ config, logger, services: base, store, he
     // Cache hints are unused (and cost ~40% on large lists); the landing page is Apollo Sandbox.
     plugins: [
       ApolloServerPluginCacheControlDisabled(),
-      costLimitPlugin(schema, costSettings),
+      httpSemanticsPlugin(),
+      costLimitPlugin(schema, queryLimits),
       config.introspection ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
     ],
   });
@@ -89,6 +97,7 @@ export async function startApiServer({ config, logger, services: base, store, he
       graphql: createGraphQLHttpHandler({
         apollo,
         maxBodyBytes: config.limits.maxBodyBytes,
+        checkDocument: createDocumentGuard(queryLimits),
         context: async (request) => {
           const caller = await authenticate(bearerToken(request.headers.authorization));
           if (!caller) {
@@ -117,9 +126,12 @@ export async function startApiServer({ config, logger, services: base, store, he
     maxConnectionsPerKey: config.limits.maxConnectionsPerKey,
     logger,
     admit: (caller) => rateGuard.check(caller),
-    parse: (source) => parse(source, { maxTokens: config.limits.maxQueryTokens }),
-    validate: (s, document) => validate(s, document, [...specifiedRules, ...validationRules]),
-    checkCost: (document, variables, operationName) => checkCost(schema, document, variables, operationName, costSettings),
+    parse: (source) => parseDocument(source, queryLimits),
+    validate: (s, document) => {
+      const overLimit = checkDocument(document, queryLimits);
+      return overLimit ? [overLimit] : validate(s, document, specifiedRules);
+    },
+    checkCost: (document, variables, operationName) => checkCost(schema, document, variables, operationName, queryLimits),
   });
   closeConnectionsOf = (keyIds) => websocket.closeConnectionsOf(keyIds);
 

@@ -6,8 +6,38 @@ export interface ErrorLogger {
   error(fields: object, message: string): void;
 }
 
-/** Codes graphql-js and Apollo produce for bad requests; they are safe to pass through. */
-const CLIENT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE', 'UNAUTHENTICATED', 'RATE_LIMITED']);
+/**
+ * Codes of request errors: client mistakes found before execution, by Apollo, graphql-js or
+ * our transports. They pass through unchanged; docs/PROTOCOL.md §5 gives each one's status.
+ */
+export type RequestErrorCode =
+  /** Not a GraphQL-over-HTTP request: method, content type, body shape, parameters, a batch, a persisted-query hash that does not match its query or an unsupported version, a subscription over HTTP. */
+  | 'BAD_REQUEST'
+  /** The document does not parse, or has too many tokens or nested brackets. */
+  | 'GRAPHQL_PARSE_FAILED'
+  /** The document is invalid for the schema, or over a document or cost limit. */
+  | 'GRAPHQL_VALIDATION_FAILED'
+  /** `operationName` names no operation of the document, or is missing with several. */
+  | 'OPERATION_RESOLUTION_FAILURE'
+  /** A persisted-query hash the server does not know: send it again with its query. */
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  /** Persisted queries are turned off (not the case today; Apollo's code, kept for clients). */
+  | 'PERSISTED_QUERY_NOT_SUPPORTED';
+
+const CLIENT_CODES: ReadonlySet<string> = new Set<RequestErrorCode | ErrorCode>([
+  'BAD_REQUEST',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'RATE_LIMITED',
+]);
+
+/** The `Retry-After` hint of UNAVAILABLE, seconds, unless the error names its own (as POST /ingest sends). */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
 
 /** HTTP status for each code, for plain HTTP endpoints. */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -24,8 +54,10 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
 
 /**
  * The one place errors become client-visible. Typed errors keep their code and message;
- * graphql-js request errors pass through; anything else is masked and logged with a
- * correlation id the client also receives. Never a stack trace.
+ * request errors (client mistakes found before execution) keep theirs, or get BAD_REQUEST
+ * (Apollo's refusals of the HTTP request that carry a 4xx status and no code) or
+ * BAD_USER_INPUT (graphql-js's variable and value errors, which carry none); anything else
+ * is masked and logged with a correlation id the client also receives. Never a stack trace.
  */
 export function createErrorFormatter(logger: ErrorLogger, options: { readonly hideSchemaHints?: boolean } = {}) {
   // With introspection off, "Did you mean ...?" suggestions would still reveal field names.
@@ -33,22 +65,25 @@ export function createErrorFormatter(logger: ErrorLogger, options: { readonly hi
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrap(error);
     if (isTelemetryError(original)) {
+      const retryAfterSeconds = original.code === 'UNAVAILABLE' ? { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS } : {};
       return {
         message: original.message,
         ...(formatted.locations ? { locations: formatted.locations } : {}),
         ...(formatted.path ? { path: formatted.path } : {}),
-        extensions: { code: original.code, retryable: original.retryable, ...(original.details ?? {}) },
+        extensions: { code: original.code, retryable: original.retryable, ...retryAfterSeconds, ...(original.details ?? {}) },
       };
     }
-    const code = formatted.extensions?.['code'];
-    if (typeof code === 'string' && CLIENT_CODES.has(code)) {
+    // The code the error was raised with: Apollo gives INTERNAL_SERVER_ERROR to every error
+    // raised without one before formatError sees it, client mistakes included.
+    const raised = codeOf(error) ?? codeOf(original);
+    if (raised !== undefined && CLIENT_CODES.has(raised)) {
       // `http` is Apollo's status hint; over WebSocket nothing strips it, so drop it here.
       const { stacktrace: _stack, http: _http, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, message: hint(formatted.message), extensions };
+      return { ...formatted, message: hint(formatted.message), extensions: { ...extensions, code: raised } };
     }
-    // graphql-js coercion errors (bad variables, bad literals) carry no code.
-    if (original instanceof GraphQLError && code === undefined) {
-      return { message: hint(formatted.message), ...(formatted.locations ? { locations: formatted.locations } : {}), extensions: { code: 'BAD_USER_INPUT' } };
+    const clientCode = raised === undefined && original instanceof GraphQLError ? uncodedClientError(error as GraphQLError, original, formatted.path !== undefined) : undefined;
+    if (clientCode) {
+      return { message: hint(formatted.message), ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: clientCode } };
     }
     const correlationId = randomUUID();
     logger.error({ err: original, correlationId, path: formatted.path }, 'internal error');
@@ -59,6 +94,26 @@ export function createErrorFormatter(logger: ErrorLogger, options: { readonly hi
     };
   };
 }
+
+/**
+ * The code of a client mistake that graphql-js or Apollo raised without one, or undefined for
+ * a server fault. Before execution (no path): Apollo's refusals of the HTTP request carry a
+ * 4xx status (a persisted-query hash that does not match, an unsupported version), the rest
+ * are graphql-js's variable errors (the 51st bad value of a request is its "too many errors").
+ * During execution (a path), graphql-js raises two kinds: a client's argument value that
+ * does not coerce ('Argument "first" of non-null type "Int!" must not be null.'), and our
+ * own faults ('Expected Iterable, ...'), which stay internal.
+ */
+function uncodedClientError(error: GraphQLError, original: GraphQLError, duringExecution: boolean): 'BAD_REQUEST' | 'BAD_USER_INPUT' | undefined {
+  if (duringExecution) return original.message.startsWith('Argument "') ? 'BAD_USER_INPUT' : undefined;
+  const status = (error.extensions?.['http'] as { status?: number } | undefined)?.status;
+  return status !== undefined && status >= 400 && status < 500 ? 'BAD_REQUEST' : 'BAD_USER_INPUT';
+}
+
+const codeOf = (error: unknown): string | undefined => {
+  const code = error instanceof GraphQLError ? error.extensions?.['code'] : undefined;
+  return typeof code === 'string' ? code : undefined;
+};
 
 /** The error a resolver, scalar or iterator threw, under graphql-js's wrapping. */
 function unwrap(error: unknown): unknown {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { GraphQLError } from 'graphql';
 import { mediaType, parseJsonBody, readBody } from './body';
 
 export interface GraphQLHttpOptions<TContext extends object> {
@@ -7,6 +8,12 @@ export interface GraphQLHttpOptions<TContext extends object> {
   readonly maxBodyBytes: number;
   /** Builds the request context; throw a GraphQLError with extensions.http.status to refuse. */
   readonly context: (request: IncomingMessage) => Promise<TContext>;
+  /**
+   * Checks the document's text once the context is built and before Apollo parses it: the
+   * error to refuse the request with (extensions.http.status), or undefined. Apollo has no
+   * later hook that refuses a request before graphql-js's validation rules run.
+   */
+  readonly checkDocument: (source: string) => GraphQLError | undefined;
 }
 
 /**
@@ -28,7 +35,13 @@ export function createGraphQLHttpHandler<TContext extends object>(options: Graph
     }
     const result = await options.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search, body },
-      context: () => options.context(request),
+      context: async () => {
+        const context = await options.context(request);
+        const source = querySource(request.method, body, search);
+        const refused = source === undefined ? undefined : options.checkDocument(source);
+        if (refused) throw refused;
+        return context;
+      },
     });
     for (const [name, value] of result.headers) response.setHeader(name, value);
     response.statusCode = result.status ?? 200;
@@ -42,12 +55,20 @@ export function createGraphQLHttpHandler<TContext extends object>(options: Graph
   };
 }
 
-const REQUEST_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+/** The document text of a GET or POST request; undefined when absent or malformed (Apollo refuses those). */
+function querySource(method: string | undefined, body: unknown, search: string): string | undefined {
+  const query = method === 'GET' ? new URLSearchParams(search).get('query') : typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { query?: unknown }).query : undefined;
+  return typeof query === 'string' ? query : undefined;
+}
+
+/** Errors of a well-formed GraphQL-over-HTTP request that the document or its variables cause. */
+const REQUEST_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'OPERATION_RESOLUTION_FAILURE']);
 
 /**
  * GraphQL over HTTP: a client that accepts only `application/json` (the legacy type) gets
- * document and variable errors with status 200, as the specification asks; clients accepting
- * `application/graphql-response+json` get 400. A malformed HTTP request stays 400 either way.
+ * document, operation and variable errors with status 200, as the specification asks; clients
+ * accepting `application/graphql-response+json` get 400. A malformed HTTP request (BAD_REQUEST)
+ * stays 400 either way.
  */
 function isLegacyJsonRequestError(contentType: string | undefined, body: string): boolean {
   if (!contentType?.startsWith('application/json')) return false;

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { Caller } from '../domain/caller';
@@ -24,9 +24,9 @@ export interface WebSocketOptions<TContext> {
   readonly logger: { error(fields: object, message: string): void };
   /** Rate limit per key: the error to refuse a new operation with, or undefined. */
   readonly admit: (caller: Caller) => TelemetryError | undefined;
-  /** Parsing with the same token limit as HTTP. */
+  /** Parsing with the same token and nesting limits as HTTP. */
   readonly parse: (source: string) => DocumentNode;
-  /** Document validation (the same rules as HTTP, depth and alias limits included). */
+  /** Document validation: the same document limits as HTTP, then graphql-js's rules. */
   readonly validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[];
   readonly checkCost: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined) => GraphQLError | undefined;
 }
@@ -99,11 +99,16 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
         try {
           document = options.parse(payload.query);
         } catch (error) {
-          if (error instanceof GraphQLError) return [new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+          if (error instanceof GraphQLError) return [new GraphQLError(error.message, { extensions: { ...error.extensions, code: 'GRAPHQL_PARSE_FAILED' } })];
           throw error;
         }
         const invalid = options.validate(options.schema, document);
         if (invalid.length > 0) return invalid.map((error) => (error.extensions['code'] ? error : new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })));
+        // As Apollo does over HTTP: graphql-js would report it as a bare execution error.
+        if (!getOperationAST(document, payload.operationName ?? undefined)) {
+          const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
+          return [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+        }
         const tooCostly = options.checkCost(document, payload.variables ?? undefined, payload.operationName ?? undefined);
         if (tooCostly) return [tooCostly];
         return { schema: options.schema, document, variableValues: payload.variables, operationName: payload.operationName };

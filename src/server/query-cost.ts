@@ -1,0 +1,148 @@
+import {
+  getArgumentValues,
+  getDirectiveValues,
+  getNamedType,
+  getVariableValues,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  isAbstractType,
+  isCompositeType,
+  isObjectType,
+  isInterfaceType,
+  Kind,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  TypeNameMetaFieldDef,
+  type DocumentNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import { fragmentsOf } from './document-shape';
+
+/**
+ * The cost of an operation: 1 per field, and a list field with a size argument costs 1 plus
+ * its children times that size (`first`, `points` / 100, or the number of `deviceIds`), so
+ * `devices(first: 1000) { latest }` costs what it makes the server do. Fragments count as
+ * many times as they are spread. Under an abstract type, the costliest possible type counts.
+ *
+ * Computed in time linear in the document's size: each fragment's cost is computed once per
+ * request and reused at every spread (graphql-query-complexity, used before, walked a
+ * fragment again at every spread and silently gave up past 10,000 selections).
+ */
+export interface CostResult {
+  readonly cost: number;
+  /** Selections evaluated: each written selection once, whatever the fragments do. */
+  readonly evaluated: number;
+}
+
+/** Thrown when the variables do not coerce: execution reports them precisely, cost has nothing to add. */
+export class CostVariablesError extends Error {}
+
+export function queryCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | undefined,
+  /** Sizes above it count as it: larger pages are refused by the resolver with a more precise message. */
+  maxListSize: number,
+): CostResult {
+  const fragments = fragmentsOf(document);
+  const operations = document.definitions.filter(
+    (definition): definition is OperationDefinitionNode =>
+      definition.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || definition.name?.value === operationName),
+  );
+  let evaluated = 0;
+  let cost = 0;
+  for (const operation of operations) {
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+    if (coerced.errors) throw new CostVariablesError(coerced.errors[0]!.message);
+    const values = coerced.coerced;
+    // undefined while a fragment is being costed: a spread of it then is a cycle (counts 0).
+    const fragmentCosts = new Map<string, number | undefined>();
+
+    const included = (selection: SelectionNode): boolean => {
+      if (!selection.directives?.length) return true;
+      try {
+        return getDirectiveValues(GraphQLSkipDirective, selection, values)?.['if'] !== true && getDirectiveValues(GraphQLIncludeDirective, selection, values)?.['if'] !== false;
+      } catch (error) {
+        throw new CostVariablesError((error as Error).message);
+      }
+    };
+
+    const fieldDefinition = (type: GraphQLCompositeType, name: string): GraphQLField<unknown, unknown> | undefined => {
+      if (name === TypeNameMetaFieldDef.name) return TypeNameMetaFieldDef;
+      if (type === schema.getQueryType() && name === SchemaMetaFieldDef.name) return SchemaMetaFieldDef;
+      if (type === schema.getQueryType() && name === TypeMetaFieldDef.name) return TypeMetaFieldDef;
+      return isObjectType(type) || isInterfaceType(type) ? type.getFields()[name] : undefined;
+    };
+
+    const fieldCost = (args: Record<string, unknown>, childCost: number): number => {
+      const size =
+        typeof args['first'] === 'number'
+          ? args['first']
+          : Array.isArray(args['deviceIds'])
+            ? args['deviceIds'].length
+            : typeof args['points'] === 'number'
+              ? Math.ceil(args['points'] / 100)
+              : undefined;
+      return size === undefined ? 1 + childCost : 1 + Math.min(maxListSize, Math.max(1, size)) * Math.max(1, childCost);
+    };
+
+    const possibleTypes = (type: GraphQLCompositeType): readonly string[] => (isAbstractType(type) ? schema.getPossibleTypes(type).map((t) => t.name) : [type.name]);
+
+    const fragmentCost = (name: string): number => {
+      if (fragmentCosts.has(name)) return fragmentCosts.get(name) ?? 0;
+      const fragment = fragments.get(name);
+      const type = fragment && schema.getType(fragment.typeCondition.name.value);
+      if (!fragment || !type || !isCompositeType(type)) return 0; // validation refuses it
+      fragmentCosts.set(name, undefined);
+      const result = selectionSetCost(fragment.selectionSet, type);
+      fragmentCosts.set(name, result);
+      return result;
+    };
+
+    // Recursion is bounded: documents reach this only after the nesting limit (document-limits.ts).
+    const selectionSetCost = (selectionSet: SelectionSetNode, type: GraphQLCompositeType): number => {
+      const byType = new Map<string, number>();
+      const add = (amount: number, types: readonly string[]) => {
+        for (const name of types) byType.set(name, (byType.get(name) ?? 0) + amount);
+      };
+      const own = possibleTypes(type);
+      for (const selection of selectionSet.selections) {
+        evaluated++;
+        if (!included(selection)) continue;
+        if (selection.kind === Kind.FIELD) {
+          const field = fieldDefinition(type, selection.name.value);
+          if (!field) continue; // validation refuses it
+          const named = getNamedType(field.type);
+          const childCost = selection.selectionSet && isCompositeType(named) ? selectionSetCost(selection.selectionSet, named) : 0;
+          let args: Record<string, unknown>;
+          try {
+            args = getArgumentValues(field, selection, values);
+          } catch (error) {
+            throw new CostVariablesError((error as Error).message);
+          }
+          add(fieldCost(args, childCost), own);
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          const condition = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type;
+          if (!condition || !isCompositeType(condition)) continue;
+          add(selectionSetCost(selection.selectionSet, condition), possibleTypes(condition));
+        } else {
+          const fragment = fragments.get(selection.name.value);
+          const condition = fragment && schema.getType(fragment.typeCondition.name.value);
+          if (!condition || !isCompositeType(condition)) continue;
+          add(fragmentCost(selection.name.value), possibleTypes(condition));
+        }
+      }
+      return Math.max(0, ...byType.values());
+    };
+
+    const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+    if (root) cost += selectionSetCost(operation.selectionSet, root);
+  }
+  return { cost, evaluated };
+}

@@ -1,0 +1,117 @@
+import 'reflect-metadata';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildSchema, parse, visit, type DocumentNode } from 'graphql';
+import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
+import { buildTelemetrySchema } from '../../src/schema/build-schema';
+import { measureDocument, overlappingPairs } from '../../src/server/document-shape';
+import { queryCost } from '../../src/server/query-cost';
+import { checkDocument, checkSource, MAX_OVERLAPPING_PAIRS, maxNesting, parseDocument, type QueryLimits } from '../../src/server/query-limits';
+import { deepNesting, doublingFragments, fragmentChain, manyFragments, repeatedFields } from '../support/adversarial-documents';
+
+/**
+ * The document limits must cost time linear in the document's size, whatever it does with
+ * fragments: these tests count the work done (nodes visited, selections costed) rather than
+ * time it, on documents that a walk re-entering fragments at every spread could not finish.
+ */
+
+const LIMITS: QueryLimits = { maxTokens: 20_000, maxDepth: 12, maxAliases: 100, maxCost: 20_000, maxListSize: 1000 };
+
+const selectionCount = (document: DocumentNode): number => {
+  let count = 0;
+  visit(document, { Field: () => void count++, InlineFragment: () => void count++, FragmentSpread: () => void count++ });
+  return count;
+};
+
+describe('document limits run in time linear in the document', () => {
+  const schema = buildTelemetrySchema();
+
+  it.each([22, 30, 40])('measures %i fragments each spreading the next twice by visiting each selection at most twice', (n) => {
+    const document = parse(doublingFragments(n));
+    const started = Date.now();
+    const shape = measureDocument(document);
+    expect(shape.selections).toBe(3 * 2 ** n); // every spread expanded, as many times as written
+    expect(shape.visited).toBeLessThanOrEqual(2 * selectionCount(document));
+    expect(checkDocument(document, LIMITS)?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    // Generous: linear work is well under a millisecond here; 2^40 visits would take hours.
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it.each([22, 30, 40])('costs %i doubling fragments by costing each written selection once', (n) => {
+    const document = parse(doublingFragments(n));
+    const { cost, evaluated } = queryCost(schema, document, {}, undefined, 1000);
+    expect(cost).toBe(1 + 2 ** n); // viewer, and keyId once per expanded spread, as before
+    expect(evaluated).toBeLessThanOrEqual(selectionCount(document));
+  });
+
+  it('costs exactly what graphql-query-complexity did, on documents it can handle', () => {
+    const sdl = `
+      interface Named { name: String!, parts(first: Int): [Part!]! }
+      type Part implements Named { name: String!, parts(first: Int): [Part!]!, size: Int }
+      type Tool implements Named { name: String!, parts(first: Int): [Part!]!, weight(points: Int): [Int!]! }
+      type Query { named(first: Int): [Named!]!, series(deviceIds: [ID!]!): [Part!]!, part: Part }`;
+    const small = buildSchema(sdl);
+    const list: ComplexityEstimator = ({ args, childComplexity }) => {
+      const size = typeof args['first'] === 'number' ? args['first'] : Array.isArray(args['deviceIds']) ? args['deviceIds'].length : typeof args['points'] === 'number' ? Math.ceil(args['points'] / 100) : undefined;
+      return size === undefined ? undefined : 1 + Math.min(1000, Math.max(1, size)) * Math.max(1, childComplexity);
+    };
+    const documents: [string, Record<string, unknown>][] = [
+      ['{ part { name size } }', {}],
+      ['query($n: Int) { named(first: $n) { name ... on Tool { weight(points: 250) } ...P } } fragment P on Part { size parts(first: 3) { name } }', { n: 7 }],
+      ['query($skip: Boolean!) { series(deviceIds: ["a", "b"]) { name @skip(if: $skip) ...P ...P } } fragment P on Part { parts { ...Q } } fragment Q on Part { size }', { skip: true }],
+      ['{ named(first: 5000) { __typename parts(first: 0) { name } } }', {}],
+      [doublingFragments(8).replace(/Viewer/g, 'Part').replace('viewer', 'part').replace('keyId', 'size'), {}],
+    ];
+    for (const [source, variables] of documents) {
+      const document = parse(source);
+      const expected = getComplexity({ schema: small, query: document, variables, estimators: [list, simpleEstimator({ defaultComplexity: 1 })] });
+      expect({ source, cost: queryCost(small, document, variables, undefined, 1000).cost }).toEqual({ source, cost: expected });
+    }
+  });
+
+  it('refuses a fragment cycle before following it, however the cycle is entered', () => {
+    const cycles = [
+      'query { viewer { ...A } } fragment A on Viewer { ...B } fragment B on Viewer { ...A }',
+      'query { viewer { ...A } } fragment A on Viewer { keyId ...A ...A }',
+      `query { viewer { ...A } } fragment A on Viewer { ...B ...B } fragment B on Viewer { ...A ...A ...C } ${doublingFragments(30).replace('query { viewer { ...F0 } }', 'fragment C on Viewer { ...F0 }')}`,
+    ];
+    for (const source of cycles) {
+      const error = checkDocument(parse(source), LIMITS);
+      expect(error?.message).toMatch(/^Cannot spread fragment "[AB]" within itself/);
+      expect(queryCost(buildTelemetrySchema(), parse(source), {}, undefined, 1000).evaluated).toBeLessThanOrEqual(selectionCount(parse(source)));
+    }
+  });
+
+  it('measures a chain of 10,000 fragments without exhausting the stack, and refuses its nesting', () => {
+    const document = parse(fragmentChain(10_000));
+    expect(measureDocument(document).nesting).toBe(10_003); // the operation, viewer and 10,001 fragments
+    expect(checkDocument(document, LIMITS)).toMatchObject({ message: `the operation nests selection sets more than ${maxNesting(LIMITS)} deep (fragments followed)` });
+  });
+
+  it('refuses 10,000 nested brackets before the parser recurses into them', () => {
+    for (const source of [deepNesting(10_000), `{ devices(filter: ${'['.repeat(10_000)}1${']'.repeat(10_000)}) { totalCount } }`]) {
+      const error = checkSource(source, { maxTokens: 10_000_000, maxDepth: 12 });
+      expect(error?.extensions).toEqual({ code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 }, limit: 40 });
+      expect(() => parseDocument(source, { maxTokens: 10_000_000, maxDepth: 12 })).toThrow(`the document nests brackets more than 40 deep`);
+    }
+    // The deepest document the depth limit allows still parses.
+    expect(checkSource(deepNesting(12), LIMITS)).toBeUndefined();
+  });
+
+  it('refuses many copies of one field before graphql-js compares them pairwise', () => {
+    const copies = (n: number) => parse(repeatedFields(n));
+    expect(overlappingPairs(copies(20), Infinity)).toBe(4 * ((20 * 19) / 2));
+    expect(checkDocument(copies(20), LIMITS)).toBeUndefined();
+    expect(checkDocument(copies(1000), LIMITS)).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: MAX_OVERLAPPING_PAIRS } });
+    // Copies reached through fragments count the same.
+    expect(checkDocument(parse(manyFragments(200)), LIMITS)?.extensions).toMatchObject({ limit: MAX_OVERLAPPING_PAIRS });
+  });
+
+  it('passes the operations clients use', () => {
+    const dir = path.join(__dirname, '..', '..', '..', 'test', 'operations');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.graphql'))) {
+      const source = readFileSync(path.join(dir, file), 'utf8');
+      expect({ file, error: checkSource(source, LIMITS) ?? checkDocument(parse(source), LIMITS) }).toEqual({ file, error: undefined });
+    }
+  });
+});
