@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { GraphQLError, specifiedRules, validate } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate } from 'graphql';
 import type { Config } from '../config';
 import type { Caller } from '../domain/caller';
 import { createHttpIngestHandler } from '../ingest/http-ingest';
@@ -65,6 +65,9 @@ export async function startApiServer({ config, logger, services: base, store, he
     maxCost: config.limits.maxQueryCost,
     maxListSize: config.limits.maxPageSize,
   };
+  // Apollo refuses introspection over HTTP when it is off; graphql-ws runs queries too, so
+  // the WebSocket path applies the same rule itself.
+  const webSocketRules = config.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   const rateGuard = new RateGuard({ ratePerSecond: config.limits.ratePerSecond, burst: config.limits.rateBurst });
 
   const apollo = new ApolloServer<GraphQLContext>({
@@ -129,7 +132,7 @@ export async function startApiServer({ config, logger, services: base, store, he
     parse: (source) => parseDocument(source, queryLimits),
     validate: (s, document) => {
       const overLimit = checkDocument(document, queryLimits);
-      return overLimit ? [overLimit] : validate(s, document, specifiedRules);
+      return overLimit ? [overLimit] : validate(s, document, webSocketRules);
     },
     checkCost: (document, variables, operationName) => checkCost(schema, document, variables, operationName, queryLimits),
   });

@@ -1,4 +1,6 @@
 import { DevicesDocument, IngestReadingDocument, ReadingAddedDocument, RegisterDeviceDocument, ViewerDocument } from '../generated/graphql';
+import { parse } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { connect, subscribe } from '../support/ws-client';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -144,6 +146,18 @@ describe('limits on documents, rate and introspection', () => {
       const typo = await post(server, '{ devics { edges { cursor } } }');
       expect(typo.body.errors?.[0]?.message).toBe('Cannot query field "devics" on type "Query".');
       expect((await server.gql(DevicesDocument, {})).status).toBe(200);
+    });
+
+    it('refuses introspection over WebSocket too', async () => {
+      const client = connect(server.app.wsUrl, server.adminKey);
+      try {
+        const introspection = subscribe(client, parse('{ __schema { types { name } } }') as TypedDocumentNode<unknown, Record<string, never>>, {});
+        const errors = (await introspection.finished) as { extensions?: Record<string, unknown> }[];
+        expect(introspection.received).toEqual([]);
+        expect(errors[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED' });
+      } finally {
+        await client.dispose();
+      }
     });
   });
 });
