@@ -17,6 +17,7 @@ import { startPublishingConsumer } from './composition/consumer-runtime';
 import { bootstrapAdminKey } from './composition/tenants';
 import type { Stream } from './stream/stream';
 import { createServer } from 'node:http';
+import { applyTimeouts } from './server/http-server';
 import type { Store } from './store/store';
 
 /**
@@ -199,6 +200,7 @@ async function startConsumerRole(config: Config, logger: Logger): Promise<Runnin
     const snapshot = runtime.persister.snapshot();
     response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status === 200 ? { status: 'ok', role: 'consumer', consumer: { ...snapshot, positions: Object.fromEntries(snapshot.positions) } } : { error: { code: 'NOT_FOUND' } }));
   });
+  applyTimeouts(server, config.http);
   const address = await listen(server, config);
   let closing: Promise<void> | undefined;
   return {

@@ -16,6 +16,9 @@ const integer = (min: number, max: number) => {
 const schema = z.object({
   PORT: integer(0, 65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: integer(1, 3600).default(65),
+  TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS: integer(1, 3600).default(66),
+  TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: integer(1, 3600).default(300),
   TELEMETRY_DATA_DIR: z.string().min(1).default('./data'),
   TELEMETRY_ADMIN_KEY: z
     .string()
@@ -94,6 +97,7 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 export interface Config {
   readonly port: number;
   readonly host: string;
+  readonly http: HttpSettings;
   readonly dataDir: string;
   /** Bootstrap admin key; generated and printed once on first start when absent. */
   readonly adminKey: string | undefined;
@@ -160,6 +164,27 @@ export interface Config {
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
+/** Timeouts of every HTTP server the service runs (API and the consumer role's probes). */
+export interface HttpSettings {
+  /**
+   * How long an idle keep-alive connection stays open, ms. Above the idle timeout of the
+   * load balancers and client pools in front (60 s for most; OCI's load balancer keeps idle
+   * backend connections for 300 s, so the split manifest raises it), so that they, not this
+   * server, close idle connections: a pooled socket this server closes while a client reuses
+   * it fails that request with ECONNRESET. Node's own default is 5 s. Sent to clients as
+   * `Keep-Alive: timeout=<s>`, which Node's fetch (undici) honours.
+   */
+  readonly keepAliveTimeoutMs: number;
+  /**
+   * Longest time to receive a request's headers, ms. Node also applies it to a new connection
+   * before its first request, and pools and load balancers open connections ahead of use, so
+   * it must exceed keepAliveTimeoutMs (checked).
+   */
+  readonly headersTimeoutMs: number;
+  /** Longest time to receive a whole request, ms; at least headersTimeoutMs (checked). */
+  readonly requestTimeoutMs: number;
+}
+
 export interface OciStreamSettings {
   readonly messagesEndpoint: string;
   readonly readingsStreamId: string;
@@ -209,6 +234,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const missing = (['TELEMETRY_OCI_MESSAGES_ENDPOINT', 'TELEMETRY_OCI_READINGS_STREAM_OCID', 'TELEMETRY_OCI_EVENTS_STREAM_OCID'] as const).filter((name) => v[name] === undefined);
     if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when TELEMETRY_STREAM=oci`));
   }
+  if (v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS <= v.TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS) {
+    throw new ConfigError([
+      `TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS=${v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS}: must exceed TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS (${v.TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS}), or connections opened ahead of use are closed before keep-alive would`,
+    ]);
+  }
+  if (v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS < v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS) {
+    throw new ConfigError([`TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS=${v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS}: must be at least TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS (${v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS})`]);
+  }
   const oidcVariables = [v.TELEMETRY_OIDC_ISSUER, v.TELEMETRY_OIDC_JWKS_URL, v.TELEMETRY_OIDC_AUDIENCE];
   if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
     throw new ConfigError(['TELEMETRY_OIDC_ISSUER, TELEMETRY_OIDC_JWKS_URL and TELEMETRY_OIDC_AUDIENCE: set all three to enable OIDC sign-in, or none']);
@@ -216,6 +249,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: v.PORT,
     host: v.HOST,
+    http: {
+      keepAliveTimeoutMs: v.TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+      headersTimeoutMs: v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestTimeoutMs: v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+    },
     dataDir: path.resolve(v.TELEMETRY_DATA_DIR),
     adminKey: v.TELEMETRY_ADMIN_KEY,
     partitions: v.TELEMETRY_PARTITIONS,

@@ -85,6 +85,7 @@ export async function startApiServer({ config, logger, services: base, store, he
   const server = createHttpServer({
     logger,
     authenticate,
+    timeouts: config.http,
     routes: {
       graphql: createGraphQLHttpHandler({
         apollo,

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { HttpSettings } from '../config';
 import type { Caller } from '../domain/caller';
 import { isTelemetryError, TelemetryError } from '../domain/errors';
 import { bearerToken } from './auth';
@@ -14,13 +15,23 @@ export interface HttpServerOptions {
   readonly routes: HttpRoutes;
   readonly authenticate: (token: string | undefined) => Promise<Caller | undefined>;
   readonly logger: ErrorLogger;
+  readonly timeouts: HttpSettings;
 }
 
 /** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /healthz. */
 export function createHttpServer(options: HttpServerOptions): Server {
-  return createServer((request, response) => {
+  const server = createServer((request, response) => {
     handle(options, request, response).catch((error: unknown) => sendError(response, error, options.logger));
   });
+  applyTimeouts(server, options.timeouts);
+  return server;
+}
+
+/** Keep-alive and request timeouts (see HttpSettings for why each value). */
+export function applyTimeouts(server: Server, timeouts: HttpSettings): void {
+  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
+  server.headersTimeout = timeouts.headersTimeoutMs;
+  server.requestTimeout = timeouts.requestTimeoutMs;
 }
 
 async function handle(options: HttpServerOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CONFIG_VARIABLES } from '../../src/config';
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config';
 
 /**
  * The deployment files cannot be applied here (no Docker engine, no cluster), so their
@@ -49,6 +49,13 @@ describe('deployment files', () => {
       // Secrets come from Secret objects, never inline values.
       for (const variable of c.env ?? []) if (/KEY|SECRET|PASSWORD/.test(variable.name)) expect({ where, name: variable.name, fromSecret: Boolean(variable.valueFrom?.secretKeyRef) }).toEqual({ where, name: variable.name, fromSecret: true });
     }
+  });
+
+  it('set values the service accepts (with the secrets filled in): a timeout that contradicts another stops start-up', () => {
+    const secrets = { TELEMETRY_ADMIN_KEY: 'k'.repeat(40), TELEMETRY_ORACLE_USER: 'telemetry', TELEMETRY_ORACLE_PASSWORD: 'secret' };
+    const configMaps = manifests().filter(({ doc }) => doc?.kind === 'ConfigMap');
+    expect(configMaps.length).toBeGreaterThan(0);
+    for (const { doc } of configMaps) expect(() => loadConfig({ ...doc.data, ...secrets })).not.toThrow();
   });
 
   it('runs the split pods under a service account the manifests define (the identity OKE workload identity policies name)', () => {
