@@ -7,6 +7,7 @@ import { startApp, type Role, type RunningApp } from './app';
 import { openStore } from './composition/backends';
 import { createTenant, TENANT_ID_PATTERN } from './composition/tenants';
 import { ConfigError, loadConfig, type Config } from './config';
+import { isTelemetryError } from './domain/errors';
 import { createLogger, type Logger } from './logger';
 import { printTelemetrySchema, SCHEMA_FILE } from './schema/emit-schema';
 
@@ -43,12 +44,18 @@ async function main(): Promise<void> {
     return;
   }
   if (command === 'create-tenant') {
+    failure = 'create-tenant failed';
     const id = positionals[1];
     if (!id || !TENANT_ID_PATTERN.test(id)) throw new UsageError('create-tenant needs a tenant id of 1-64 characters of [a-z0-9-], e.g. create-tenant acme');
     const config = loadConfig();
     const store = await openStore(config);
     try {
-      const key = await createTenant(store, id, values.name ?? id);
+      const key = await createTenant(store, id, values.name ?? id).catch((error: unknown) => {
+        if (isTelemetryError(error) && error.code === 'ALREADY_EXISTS') {
+          throw new Error(`tenant "${id}" exists already (its admins create more keys with the createApiKey mutation)`);
+        }
+        throw error;
+      });
       process.stderr.write(`\n  Tenant "${id}" created. Its admin API key is shown ONCE and stored only as a hash:\n\n      ${key}\n\n`);
     } finally {
       await store.close();
@@ -61,6 +68,9 @@ async function main(): Promise<void> {
 }
 
 class UsageError extends Error {}
+
+/** What the last line says when a command fails (start-up is the default command). */
+let failure = 'failed to start';
 
 async function start(role: Role): Promise<void> {
   const config = loadConfig();
@@ -120,12 +130,14 @@ function handleLifecycle(app: RunningApp, logger: Logger): void {
   process.once('SIGTERM', shutdown);
 }
 
+// One line on stderr naming the cause (StartupError and ConfigError messages name the setting
+// too), a non-zero exit code, and nothing left running: startApp closed what it had opened.
 main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof UsageError) {
     console.error(error.message);
     if (error instanceof UsageError) console.error(`\n${USAGE}`);
     process.exit(2);
   }
-  console.error('failed to start:', error instanceof Error ? error.message : error);
+  console.error(`${failure}: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -104,7 +104,19 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
  */
 export async function startPublishingConsumer(config: Config, logger: Logger): Promise<ConsumerRuntime> {
   const store = await openStore(config);
-  const stream = await openStream(config, logger);
+  let stream: Stream | undefined;
+  try {
+    stream = await openStream(config, logger);
+    return await publishingConsumer(config, logger, store, stream);
+  } catch (error) {
+    // A failed start leaves no connection open.
+    await stream?.close();
+    await store.close();
+    throw error;
+  }
+}
+
+async function publishingConsumer(config: Config, logger: Logger, store: Store, stream: Stream): Promise<ConsumerRuntime> {
   const publisher = new EventPublisher(stream, store, logger, config.eventTypePrefix);
   await publisher.recover(await stream.partitions('readings'));
   const runtime = await startConsumer(

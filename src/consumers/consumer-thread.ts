@@ -25,6 +25,7 @@ export class ConsumerThread {
   private wakePending = false;
   private stopping = false;
   private lastStats: object = {};
+  private readonly exited: Promise<void>;
   /** Rejects if the consumer dies on its own: the process should then exit and be restarted. */
   readonly crashed: Promise<never>;
 
@@ -35,6 +36,7 @@ export class ConsumerThread {
     private readonly logger: Logger,
   ) {
     this.worker = new Worker(path.join(__dirname, 'consumer-worker.js'), { workerData: { config } });
+    this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('message', (message: FromConsumer) => {
       if (message.type === 'persisted') onPersisted(message.readingsJson);
       else if (message.type === 'events') onEvents(message.events);
@@ -83,12 +85,12 @@ export class ConsumerThread {
     return this.lastStats;
   }
 
+  /** Asks the worker to finish its round and close; terminates it after 10 s. Also after a failed start. */
   async stop(): Promise<void> {
     this.stopping = true;
-    const stopped = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage({ type: 'stop' } satisfies ToConsumer);
     const timeout = setTimeout(() => void this.worker.terminate(), 10_000);
-    await stopped;
+    await this.exited;
     clearTimeout(timeout);
     this.logger.debug('consumer stopped');
   }

@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -16,6 +15,7 @@ import { depthLimit } from './depth-limit';
 import { createErrorFormatter } from './errors';
 import { createGraphQLHttpHandler } from './graphql-http';
 import { createHttpServer } from './http-server';
+import { listen } from './listen';
 import { createOidcVerifier, looksLikeJwt } from './oidc';
 import { checkCost, costLimitPlugin, maxAliasesRule } from './query-limits';
 import { RateGuard } from './rate-limit';
@@ -123,8 +123,16 @@ export async function startApiServer({ config, logger, services: base, store, he
     checkCost: (document, variables, operationName) => checkCost(schema, document, variables, operationName, costSettings),
   });
   closeConnectionsOf = (keyIds) => websocket.closeConnectionsOf(keyIds);
+  // ws re-emits the HTTP server's errors on its WebSocketServer, where an unheard 'error' event
+  // would crash the process with a stack trace. listen() reports those of start-up (port in
+  // use, bad host); later ones (accept failing with EMFILE) are logged and the server goes on.
+  let listening = false;
+  websocket.wss.on('error', (error) => {
+    if (listening) logger.error({ err: error }, 'HTTP server error');
+  });
 
   const address = await listen(server, config);
+  listening = true;
   return {
     ...address,
     async close() {
@@ -134,15 +142,4 @@ export async function startApiServer({ config, logger, services: base, store, he
       await apollo.stop();
     },
   };
-}
-
-/** Listens on the configured host and port; returns the URLs clients should use. */
-export async function listen(server: import('node:http').Server, config: Pick<Config, 'port' | 'host'>): Promise<{ port: number; url: string; wsUrl: string }> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  return { port, url: `http://${host}:${port}/graphql`, wsUrl: `ws://${host}:${port}/graphql` };
 }
