@@ -19,6 +19,7 @@ const schema = z.object({
   TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: integer(1, 3600).default(65),
   TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS: integer(1, 3600).default(66),
   TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: integer(1, 3600).default(300),
+  TELEMETRY_SHUTDOWN_DRAIN_SECONDS: integer(0, 3600).default(15),
   TELEMETRY_DATA_DIR: z.string().min(1).default('./data'),
   TELEMETRY_ADMIN_KEY: z
     .string()
@@ -183,6 +184,11 @@ export interface HttpSettings {
   readonly headersTimeoutMs: number;
   /** Longest time to receive a whole request, ms; at least headersTimeoutMs (checked). */
   readonly requestTimeoutMs: number;
+  /**
+   * On SIGTERM/SIGINT, how long requests already received (an ingest call waiting for the
+   * stream) may take to finish before their connections are closed, ms.
+   */
+  readonly drainTimeoutMs: number;
 }
 
 export interface OciStreamSettings {
@@ -253,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepAliveTimeoutMs: v.TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
       headersTimeoutMs: v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
       requestTimeoutMs: v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      drainTimeoutMs: v.TELEMETRY_SHUTDOWN_DRAIN_SECONDS * 1000,
     },
     dataDir: path.resolve(v.TELEMETRY_DATA_DIR),
     adminKey: v.TELEMETRY_ADMIN_KEY,

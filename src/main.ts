@@ -110,24 +110,37 @@ function printWelcome(app: RunningApp, config: Config): void {
   process.stderr.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * SIGTERM (Kubernetes, docker stop, systemd) and SIGINT (Ctrl-C) both shut down gracefully:
+ * no new connections, requests in flight answered, the consumer's round finished, files closed.
+ * The handlers stay installed: under `npm start` the same signal often arrives twice (once to
+ * the process group, once forwarded by npm), and a second one must not kill the process
+ * halfway through.
+ */
 function handleLifecycle(app: RunningApp, logger: Logger): void {
   app.failed.catch((error: unknown) => {
     logger.fatal({ err: error }, 'a part of the service failed; exiting so that it is restarted (accepted readings are safe in the stream)');
     process.exit(1);
   });
 
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return logger.info({ signal }, 'already shutting down');
+    stopping = true;
+    logger.info({ signal }, 'shutting down: answering requests in flight, then stopping');
     app.close().then(
-      () => process.exit(0),
+      () => {
+        logger.info({ signal }, 'stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
 }
 
 // One line on stderr naming the cause (StartupError and ConfigError messages name the setting

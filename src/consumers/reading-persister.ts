@@ -151,8 +151,8 @@ export class ReadingPersister {
         const applied = await this.round();
         if (!applied) await this.idle();
       } catch (error) {
-        // Only a bug or a stopped persister gets here; log and keep the pipeline alive.
-        this.options.logger.error({ err: error }, 'persister round failed');
+        // Only a bug, or a stop during retries, gets here; log and keep the pipeline alive.
+        if (this.running) this.options.logger.error({ err: error }, 'persister round failed');
         await this.idle();
       }
     }
@@ -238,6 +238,8 @@ export class ReadingPersister {
       retry(() => this.options.store.applyBatch({ source: SOURCE, partitions: batch }), {
         policy: this.options.retryPolicy ?? DEFAULT_RETRY_POLICY,
         isRetryable: (error) => error instanceof BackendError && error.retryable,
+        // A database that stays down must not hold up a shutdown: the batch is replayed on restart.
+        shouldStop: () => !this.running,
         onRetry: (error, attempt, delayMs) => {
           this.stats.retries++;
           this.options.logger.warn({ err: error, attempt, delayMs }, 'database unavailable; retrying batch');

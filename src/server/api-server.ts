@@ -14,6 +14,7 @@ import { ApiKeyAuthenticator, bearerToken } from './auth';
 import { depthLimit } from './depth-limit';
 import { createErrorFormatter } from './errors';
 import { createGraphQLHttpHandler } from './graphql-http';
+import { GracefulClose } from './graceful-close';
 import { createHttpServer } from './http-server';
 import { listen } from './listen';
 import { createOidcVerifier, looksLikeJwt } from './oidc';
@@ -34,6 +35,10 @@ export interface ApiServer {
   readonly port: number;
   readonly url: string;
   readonly wsUrl: string;
+  /**
+   * Stops taking connections, closes WebSockets (1001), answers the requests already received
+   * (for at most TELEMETRY_SHUTDOWN_DRAIN_SECONDS), then stops.
+   */
   close(): Promise<void>;
 }
 
@@ -73,6 +78,9 @@ export async function startApiServer({ config, logger, services: base, store, he
     // Credentials travel only in the Authorization header (or connectionParams), which no
     // cross-site page can set: CSRF prevention has nothing to protect (README, "GraphQL over HTTP").
     csrfPrevention: false,
+    // main.ts owns SIGINT and SIGTERM: Apollo's own handlers would stop it, then re-raise the
+    // signal and kill the process in the middle of the graceful shutdown.
+    stopOnTerminationSignals: false,
     // Cache hints are unused (and cost ~40% on large lists); the landing page is Apollo Sandbox.
     plugins: [
       ApolloServerPluginCacheControlDisabled(),
@@ -106,6 +114,7 @@ export async function startApiServer({ config, logger, services: base, store, he
       health,
     },
   });
+  const shutdown = new GracefulClose(server);
   const websocket = attachWebSocketServer({
     server,
     path: '/graphql',
@@ -136,9 +145,9 @@ export async function startApiServer({ config, logger, services: base, store, he
   return {
     ...address,
     async close() {
+      const drained = shutdown.close(config.http.drainTimeoutMs);
       await websocket.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await drained;
       await apollo.stop();
     },
   };

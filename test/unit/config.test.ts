@@ -67,7 +67,7 @@ describe('configuration', () => {
   });
 
   it('keeps idle HTTP connections longer than load balancers do, and refuses timeouts that would close them early', () => {
-    expect(loadConfig({}).http).toEqual({ keepAliveTimeoutMs: 65_000, headersTimeoutMs: 66_000, requestTimeoutMs: 300_000 });
+    expect(loadConfig({}).http).toEqual({ keepAliveTimeoutMs: 65_000, headersTimeoutMs: 66_000, requestTimeoutMs: 300_000, drainTimeoutMs: 15_000 });
     expect(loadConfig({ TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '350', TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS: '360', TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: '600' }).http).toMatchObject({
       keepAliveTimeoutMs: 350_000,
       headersTimeoutMs: 360_000,
