@@ -82,6 +82,7 @@ const schema = z.object({
   TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
   TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
   TELEMETRY_CONSUMER_POLL_MS: integer(1, 60_000).default(10),
+  TELEMETRY_CONSUMER_STUCK_SECONDS: integer(1, 86_400).default(60),
   TELEMETRY_CONSUMER_INSTANCE: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]').optional(),
   TELEMETRY_EVENT_TYPE_PREFIX: z
     .string()
@@ -142,6 +143,11 @@ export interface Config {
     readonly pollIntervalMs: number;
     /** This consumer's name in the stream's consumer group (unique per running consumer). */
     readonly instance: string;
+    /**
+     * How long the consumer may retry a failing batch, or spend on one round, before health
+     * reports it stuck (/healthz degraded, /readyz not ready), ms.
+     */
+    readonly stuckAfterMs: number;
   };
   readonly liveness: {
     /** Silence after which a device without its own timeout goes offline. */
@@ -318,6 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalMs: v.TELEMETRY_CONSUMER_POLL_MS,
       // A pod's hostname is its name: unique in a Deployment, stable across its restarts.
       instance: v.TELEMETRY_CONSUMER_INSTANCE ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48)}-${process.pid}`,
+      stuckAfterMs: v.TELEMETRY_CONSUMER_STUCK_SECONDS * 1000,
     },
     liveness: { defaultHeartbeatTimeoutMs: v.TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS * 1000, checkIntervalMs: v.TELEMETRY_LIVENESS_CHECK_MS },
     webhooks: {

@@ -23,7 +23,7 @@ options:
   --role all       API and consumer in this process (default)
   --role api       the API only; committed events arrive through the events topic
   --role consumer  the consumer only: stores readings, detects anomalies, delivers webhooks,
-                   publishes to the events topic; GET /healthz on PORT
+                   publishes to the events topic; GET /healthz and /readyz on PORT
   -h, --help     show this help
 
 configuration comes from the environment; see README.md ("Configuration").`;

@@ -18,6 +18,8 @@ export interface Backends {
 
 export interface ConsumerRuntime {
   readonly persister: ReadingPersister;
+  /** The runtime's store connection (for health checks). */
+  readonly store: Store;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
   webhooks.start();
   return {
     persister,
+    store,
     async close() {
       clearInterval(retention);
       await liveness.stop();
@@ -127,6 +130,7 @@ async function publishingConsumer(config: Config, logger: Logger, store: Store, 
   );
   return {
     persister: runtime.persister,
+    store,
     async close() {
       await runtime.close();
       await publisher.flushed();

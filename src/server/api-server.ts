@@ -15,6 +15,7 @@ import { depthLimit } from './depth-limit';
 import { createErrorFormatter } from './errors';
 import { createGraphQLHttpHandler } from './graphql-http';
 import { GracefulClose } from './graceful-close';
+import type { HealthProbes } from './health';
 import { createHttpServer } from './http-server';
 import { listen } from './listen';
 import { createOidcVerifier, looksLikeJwt } from './oidc';
@@ -28,7 +29,8 @@ export interface ApiServerOptions {
   /** Everything resolvers use except `keysRevoked`, which the server provides. */
   readonly services: Omit<Services, 'keysRevoked'>;
   readonly store: Store;
-  readonly health: () => Promise<object>;
+  /** GET /healthz and /readyz. */
+  readonly probes: HealthProbes;
 }
 
 export interface ApiServer {
@@ -44,9 +46,9 @@ export interface ApiServer {
 
 /**
  * The API on one port: GraphQL over HTTP (Apollo Server) and over WebSocket (graphql-ws) on
- * /graphql, POST /ingest and GET /healthz, with authentication, rate, cost and document limits.
+ * /graphql, POST /ingest, GET /healthz and /readyz, with authentication, rate, cost and document limits.
  */
-export async function startApiServer({ config, logger, services: base, store, health }: ApiServerOptions): Promise<ApiServer> {
+export async function startApiServer({ config, logger, services: base, store, probes }: ApiServerOptions): Promise<ApiServer> {
   const authenticator = new ApiKeyAuthenticator(store, { onTouchFailed: (error) => logger.warn({ err: error }, 'could not record API key use') });
   let closeConnectionsOf: (keyIds: readonly string[]) => void = () => {};
   const services: Services = {
@@ -111,7 +113,7 @@ export async function startApiServer({ config, logger, services: base, store, he
         },
       }),
       ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes, admit: (caller) => rateGuard.check(caller) }),
-      health,
+      probes,
     },
   });
   const shutdown = new GracefulClose(server);

@@ -4,11 +4,12 @@ import type { Caller } from '../domain/caller';
 import { isTelemetryError, TelemetryError } from '../domain/errors';
 import { bearerToken } from './auth';
 import { HTTP_STATUS, type ErrorLogger } from './errors';
+import type { HealthProbes } from './health';
 
 export interface HttpRoutes {
   readonly graphql: (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
   readonly ingest: (request: IncomingMessage, response: ServerResponse, caller: Caller) => Promise<void>;
-  readonly health: () => Promise<object>;
+  readonly probes: HealthProbes;
 }
 
 export interface HttpServerOptions {
@@ -18,7 +19,7 @@ export interface HttpServerOptions {
   readonly timeouts: HttpSettings;
 }
 
-/** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /healthz. */
+/** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /healthz and /readyz. */
 export function createHttpServer(options: HttpServerOptions): Server {
   const server = createServer((request, response) => {
     handle(options, request, response).catch((error: unknown) => sendError(response, error, options.logger));
@@ -49,13 +50,16 @@ async function handle(options: HttpServerOptions, request: IncomingMessage, resp
       return options.routes.ingest(request, response, caller);
     }
     case '/healthz':
-      return sendJson(response, 200, await options.routes.health());
+    case '/readyz': {
+      const answer = await (url.pathname === '/healthz' ? options.routes.probes.live() : options.routes.probes.ready());
+      return sendJson(response, answer.ok ? 200 : 503, answer.body);
+    }
     default:
       throw new TelemetryError('NOT_FOUND', `no route ${url.pathname}; the API is at /graphql`);
   }
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   response.end(JSON.stringify(body));
 }

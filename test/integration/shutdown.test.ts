@@ -116,7 +116,7 @@ describe('graceful shutdown', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('role consumer, run with node: %s stops it cleanly', async (signal) => {
     service = await startServiceProcess({ TELEMETRY_DATA_DIR: dataDir }, ['--role', 'consumer'], { asOperator: true });
     const baseUrl = service.url.replace(/\/healthz$/, '');
-    expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${baseUrl}/readyz`)).status).toBe(200);
     process.kill(service.pid, signal);
     expect(await exited(service)).toEqual({ code: 0, signal: null });
     expect(service.output()).toMatch(/"msg":"stopped"/);

@@ -37,13 +37,13 @@ describe('deployment files', () => {
     expect(used.filter((name) => !KNOWN.has(name))).toEqual([]);
   });
 
-  it('run every container in a real role, unprivileged, with probes on /healthz and resource requests and limits', () => {
+  it('run every container in a real role, unprivileged, with readiness on /readyz, liveness on /healthz, and resource requests and limits', () => {
     const containers = manifests().flatMap(({ file, doc }) => (doc?.spec?.template?.spec?.containers ?? []).map((c: any) => ({ file, pod: doc.spec.template.spec, c })));
     expect(containers.length).toBeGreaterThanOrEqual(3);
     for (const { file, pod, c } of containers) {
       const where = `${file}: ${c.name}`;
       expect({ where, role: c.args?.[c.args.indexOf('--role') + 1] }).toEqual({ where, role: expect.stringMatching(/^(all|api|consumer)$/) });
-      expect({ where, path: c.readinessProbe?.httpGet?.path, live: c.livenessProbe?.httpGet?.path }).toEqual({ where, path: '/healthz', live: '/healthz' });
+      expect({ where, path: c.readinessProbe?.httpGet?.path, live: c.livenessProbe?.httpGet?.path }).toEqual({ where, path: '/readyz', live: '/healthz' });
       expect({ where, requests: Boolean(c.resources?.requests?.cpu && c.resources?.requests?.memory), limits: Boolean(c.resources?.limits?.memory) }).toEqual({ where, requests: true, limits: true });
       expect({ where, nonRoot: pod.securityContext?.runAsNonRoot, escalation: c.securityContext?.allowPrivilegeEscalation }).toEqual({ where, nonRoot: true, escalation: false });
       // Secrets come from Secret objects, never inline values.
