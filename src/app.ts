@@ -9,14 +9,19 @@ import { DeviceDirectory } from './ingest/device-directory';
 import type { PersistedReading } from './domain/reading';
 import { IngestService } from './ingest/ingest-service';
 import type { Logger } from './logger';
-import { listen, startApiServer } from './server/api-server';
+import { startApiServer } from './server/api-server';
+import { createHealthProbes } from './server/health';
+import { startHealthServer } from './server/health-server';
+import { judgeConsumer, type ConsumerCondition } from './consumers/consumer-health';
+import { reportStats } from './consumers/consumer-thread';
+import { consumerCheck, storeCheck, streamCheck } from './composition/health-checks';
+import { watchProduces } from './stream/produce-watch';
 import { AnomalyOrder } from './consumers/anomaly-order';
 import { EventTail } from './consumers/event-fanout';
 import { openStore, openStream } from './composition/backends';
-import { startPublishingConsumer } from './composition/consumer-runtime';
+import { startPublishingConsumer, type ConsumerRuntime } from './composition/consumer-runtime';
 import { bootstrapAdminKey } from './composition/tenants';
 import type { Stream } from './stream/stream';
-import { createServer } from 'node:http';
 import type { Store } from './store/store';
 
 /**
@@ -48,6 +53,8 @@ export interface RunningApp {
 interface Fanout {
   wake(): void;
   stats(): object;
+  /** The consumer this process runs, if any: is it making progress? */
+  condition?(): ConsumerCondition;
   readonly failed: Promise<never>;
   stop(): Promise<void>;
 }
@@ -61,67 +68,93 @@ interface Fanout {
  */
 export async function startApp(config: Config, logger: Logger, role: Role = 'all'): Promise<RunningApp> {
   if (role === 'consumer') return startConsumerRole(config, logger);
-  const store = await openStore(config);
-  const stream = await openStream(config, logger);
-  const generatedAdminKey = await bootstrapAdminKey(store, config);
-  const hub = new ReadingHub();
-  const anomalyHub = new TenantHub<Anomaly>();
-  const statusHub = new TenantHub<DeviceStatusChange>();
-  const hubs = { hub, anomalyHub, statusHub };
-  const fanout =
-    role === 'api'
-      ? await eventsTopicTail(stream, store, logger, hubs)
-      : config.stream.oci
-        ? await consumerThreadOnSharedStream(config, stream, store, logger, hubs)
-        : await inProcessConsumer(config, logger, hubs);
+  // What start-up opened, closed in reverse order if a later step fails: a failed start leaves
+  // no thread, connection or listening socket behind.
+  const opened: (() => Promise<void>)[] = [];
+  try {
+    const store = await openStore(config);
+    opened.push(() => store.close());
+    const rawStream = await openStream(config, logger);
+    opened.push(() => rawStream.close());
+    const { stream, health: produceHealth } = watchProduces(rawStream);
+    const hub = new ReadingHub();
+    const anomalyHub = new TenantHub<Anomaly>();
+    const statusHub = new TenantHub<DeviceStatusChange>();
+    const hubs = { hub, anomalyHub, statusHub };
+    // The API listens before the consumer starts, so that a port in use or a wrong HOST stops
+    // start-up before anything was read or applied; readings ingested meanwhile wait in the stream.
+    let fanout: Fanout | undefined;
+    const consumerCondition = (): ConsumerCondition => fanout?.condition?.() ?? { state: 'starting' };
+    const consumerChecks = role === 'api' ? {} : { consumer: consumerCheck(consumerCondition) };
+    const probes = createHealthProbes({
+      role,
+      live: consumerChecks,
+      ready: { store: storeCheck(store), stream: streamCheck(produceHealth), ...(role === 'api' ? {} : { consumer: consumerCheck(consumerCondition, { ready: true }) }) },
+      details: () => ({ consumer: fanout?.stats() ?? {}, subscriptions: hub.activeSubscriptions }),
+    });
 
-  const devices = new DeviceDirectory(store);
-  const api = await startApiServer({
-    config,
-    logger,
-    store,
-    services: {
-      ingest: new IngestService({
-        stream,
-        devices,
-        rules: config.validation,
-        maxBatchSize: config.limits.maxBatchSize,
-        eventTypePrefix: config.eventTypePrefix,
-        onProduced: () => fanout.wake(),
-      }),
+    const devices = new DeviceDirectory(store);
+    const api = await startApiServer({
+      config,
+      logger,
       store,
-      devices,
+      services: {
+        ingest: new IngestService({
+          stream,
+          devices,
+          rules: config.validation,
+          maxBatchSize: config.limits.maxBatchSize,
+          eventTypePrefix: config.eventTypePrefix,
+          onProduced: () => fanout?.wake(),
+        }),
+        store,
+        devices,
+        hub,
+        anomalyHub,
+        statusHub,
+        defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
+        allowPrivateWebhooks: config.webhooks.allowPrivateNetworks,
+        replayDeadLetter: (tenantId, id) => replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => fanout?.wake()),
+        partitions: await stream.partitions('readings'),
+        limits: config.limits,
+      },
+      probes,
+    });
+    opened.push(() => api.close());
+    // Only once listening: a key generated by a start that then failed would never be shown.
+    const generatedAdminKey = await bootstrapAdminKey(store, config);
+    const started =
+      role === 'api'
+        ? await eventsTopicTail(rawStream, store, logger, hubs)
+        : config.stream.oci
+          ? await consumerThreadOnSharedStream(config, rawStream, store, logger, hubs)
+          : await inProcessConsumer(config, logger, hubs);
+    fanout = started;
+
+    let closing: Promise<void> | undefined;
+    return {
+      role,
+      ...api,
+      generatedAdminKey,
       hub,
       anomalyHub,
       statusHub,
-      defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
-      allowPrivateWebhooks: config.webhooks.allowPrivateNetworks,
-      replayDeadLetter: (tenantId, id) => replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => fanout.wake()),
-      partitions: await stream.partitions('readings'),
-      limits: config.limits,
-    },
-    health: async () => ({ status: 'ok', role, consumer: fanout.stats(), subscriptions: hub.activeSubscriptions }),
-  });
-
-  let closing: Promise<void> | undefined;
-  return {
-    role,
-    ...api,
-    generatedAdminKey,
-    hub,
-    anomalyHub,
-    statusHub,
-    failed: fanout.failed,
-    close() {
-      closing ??= (async () => {
-        await api.close();
-        await fanout.stop();
-        await stream.close();
-        await store.close();
-      })();
-      return closing;
-    },
-  };
+      failed: started.failed,
+      close() {
+        // Requests in flight are answered first (they need the stream), then the consumer stops.
+        closing ??= (async () => {
+          await api.close();
+          await started.stop();
+          await rawStream.close();
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch((closeError: unknown) => logger.warn({ err: closeError }, 'could not close after a failed start'));
+    throw error;
+  }
 }
 
 interface Hubs {
@@ -142,8 +175,8 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
     },
     logger,
   );
-  await consumer.ready();
-  return { wake: () => consumer.wake(), stats: () => consumer.stats(), failed: consumer.crashed, stop: () => consumer.stop() };
+  await startedOrStopped(consumer);
+  return { wake: () => consumer.wake(), stats: () => consumer.stats(), condition: () => consumer.condition(), failed: consumer.crashed, stop: () => consumer.stop() };
 }
 
 /**
@@ -154,10 +187,16 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
 async function consumerThreadOnSharedStream(config: Config, stream: Stream, store: Store, logger: Logger, hubs: Hubs): Promise<Fanout> {
   const tail = await eventsTopicTail(stream, store, logger, hubs);
   const consumer = new ConsumerThread(config, () => {}, () => {}, logger);
-  await consumer.ready();
+  try {
+    await startedOrStopped(consumer);
+  } catch (error) {
+    await tail.stop();
+    throw error;
+  }
   return {
     wake: () => consumer.wake(),
     stats: () => consumer.stats(),
+    condition: () => consumer.condition(),
     failed: consumer.crashed,
     stop: async () => {
       await consumer.stop();
@@ -187,24 +226,53 @@ async function eventsTopicTail(stream: Stream, store: Store, logger: Logger, hub
   return { wake: () => {}, stats: () => ({ fanout: 'events topic' }), failed: new Promise<never>(() => {}), stop };
 }
 
+/** Waits for the consumer thread to start; stops the thread if it could not. */
+async function startedOrStopped(consumer: ConsumerThread): Promise<void> {
+  try {
+    await consumer.ready();
+  } catch (error) {
+    await consumer.stop();
+    throw error;
+  }
+}
+
 /**
  * The consumer role: persister, liveness sweep and webhook deliveries, publishing what it
- * commits to the `events` topic for the API nodes; GET /healthz on the configured port for
- * probes. Republishes whatever a previous run committed but did not publish before it starts.
+ * commits to the `events` topic for the API nodes; GET /healthz and /readyz on the configured
+ * port for probes (listening first, so that a port in use fails start-up before the consumer
+ * reads anything). Republishes whatever a previous run committed but did not publish before it starts.
  */
 async function startConsumerRole(config: Config, logger: Logger): Promise<RunningApp> {
-  const runtime = await startPublishingConsumer(config, logger);
-  const server = createServer((request, response) => {
-    const status = request.url === '/healthz' ? 200 : 404;
-    const snapshot = runtime.persister.snapshot();
-    response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status === 200 ? { status: 'ok', role: 'consumer', consumer: { ...snapshot, positions: Object.fromEntries(snapshot.positions) } } : { error: { code: 'NOT_FOUND' } }));
+  let runtime: ConsumerRuntime | undefined;
+  const startedAt = Date.now();
+  const condition = (): ConsumerCondition => {
+    const now = Date.now();
+    // Same thread: its report is always current (a blocked thread cannot answer a probe at all).
+    return judgeConsumer(runtime?.persister.snapshot(), now, startedAt, now, config.consumer.stuckAfterMs);
+  };
+  const probes = createHealthProbes({
+    role: 'consumer',
+    live: { consumer: consumerCheck(condition) },
+    ready: {
+      consumer: consumerCheck(condition, { ready: true }),
+      store: () => (runtime ? storeCheck(runtime.store)() : { ok: false, reason: 'the consumer is starting' }),
+    },
+    details: () => (runtime ? { consumer: reportStats(runtime.persister.snapshot()) } : {}),
   });
-  const address = await listen(server, config);
+  const health = await startHealthServer(config, probes);
+  try {
+    runtime = await startPublishingConsumer(config, logger);
+  } catch (error) {
+    await health.close();
+    throw error;
+  }
+  const started = runtime;
   let closing: Promise<void> | undefined;
   return {
     role: 'consumer',
-    ...address,
-    url: address.url.replace(/\/graphql$/, '/healthz'),
+    port: health.port,
+    url: health.url,
+    wsUrl: health.url.replace(/^http/, 'ws'),
     generatedAdminKey: undefined,
     hub: new ReadingHub(),
     anomalyHub: new TenantHub<Anomaly>(),
@@ -212,8 +280,8 @@ async function startConsumerRole(config: Config, logger: Logger): Promise<Runnin
     failed: new Promise<never>(() => {}),
     close() {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        await runtime.close();
+        await health.close();
+        await started.close();
       })();
       return closing;
     },

@@ -16,6 +16,10 @@ const integer = (min: number, max: number) => {
 const schema = z.object({
   PORT: integer(0, 65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: integer(1, 3600).default(65),
+  TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS: integer(1, 3600).default(66),
+  TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: integer(1, 3600).default(300),
+  TELEMETRY_SHUTDOWN_DRAIN_SECONDS: integer(0, 3600).default(15),
   TELEMETRY_DATA_DIR: z.string().min(1).default('./data'),
   TELEMETRY_ADMIN_KEY: z
     .string()
@@ -78,6 +82,7 @@ const schema = z.object({
   TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
   TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
   TELEMETRY_CONSUMER_POLL_MS: integer(1, 60_000).default(10),
+  TELEMETRY_CONSUMER_STUCK_SECONDS: integer(1, 86_400).default(60),
   TELEMETRY_CONSUMER_INSTANCE: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]').optional(),
   TELEMETRY_EVENT_TYPE_PREFIX: z
     .string()
@@ -94,6 +99,7 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 export interface Config {
   readonly port: number;
   readonly host: string;
+  readonly http: HttpSettings;
   readonly dataDir: string;
   /** Bootstrap admin key; generated and printed once on first start when absent. */
   readonly adminKey: string | undefined;
@@ -137,6 +143,11 @@ export interface Config {
     readonly pollIntervalMs: number;
     /** This consumer's name in the stream's consumer group (unique per running consumer). */
     readonly instance: string;
+    /**
+     * How long the consumer may retry a failing batch, or spend on one round, before health
+     * reports it stuck (/healthz degraded, /readyz not ready), ms.
+     */
+    readonly stuckAfterMs: number;
   };
   readonly liveness: {
     /** Silence after which a device without its own timeout goes offline. */
@@ -158,6 +169,32 @@ export interface Config {
   readonly introspection: boolean;
   readonly eventTypePrefix: string;
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+}
+
+/** Timeouts of every HTTP server the service runs (API and the consumer role's probes). */
+export interface HttpSettings {
+  /**
+   * How long an idle keep-alive connection stays open, ms. Above the idle timeout of the
+   * load balancers and client pools in front (60 s for most; OCI's load balancer keeps idle
+   * backend connections for 300 s, so the split manifest raises it), so that they, not this
+   * server, close idle connections: a pooled socket this server closes while a client reuses
+   * it fails that request with ECONNRESET. Node's own default is 5 s. Sent to clients as
+   * `Keep-Alive: timeout=<s>`, which Node's fetch (undici) honours.
+   */
+  readonly keepAliveTimeoutMs: number;
+  /**
+   * Longest time to receive a request's headers, ms. Node also applies it to a new connection
+   * before its first request, and pools and load balancers open connections ahead of use, so
+   * it must exceed keepAliveTimeoutMs (checked).
+   */
+  readonly headersTimeoutMs: number;
+  /** Longest time to receive a whole request, ms; at least headersTimeoutMs (checked). */
+  readonly requestTimeoutMs: number;
+  /**
+   * On SIGTERM/SIGINT, how long requests already received (an ingest call waiting for the
+   * stream) may take to finish before their connections are closed, ms.
+   */
+  readonly drainTimeoutMs: number;
 }
 
 export interface OciStreamSettings {
@@ -209,6 +246,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const missing = (['TELEMETRY_OCI_MESSAGES_ENDPOINT', 'TELEMETRY_OCI_READINGS_STREAM_OCID', 'TELEMETRY_OCI_EVENTS_STREAM_OCID'] as const).filter((name) => v[name] === undefined);
     if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when TELEMETRY_STREAM=oci`));
   }
+  if (v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS <= v.TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS) {
+    throw new ConfigError([
+      `TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS=${v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS}: must exceed TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS (${v.TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS}), or connections opened ahead of use are closed before keep-alive would`,
+    ]);
+  }
+  if (v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS < v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS) {
+    throw new ConfigError([`TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS=${v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS}: must be at least TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS (${v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS})`]);
+  }
   const oidcVariables = [v.TELEMETRY_OIDC_ISSUER, v.TELEMETRY_OIDC_JWKS_URL, v.TELEMETRY_OIDC_AUDIENCE];
   if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
     throw new ConfigError(['TELEMETRY_OIDC_ISSUER, TELEMETRY_OIDC_JWKS_URL and TELEMETRY_OIDC_AUDIENCE: set all three to enable OIDC sign-in, or none']);
@@ -216,6 +261,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: v.PORT,
     host: v.HOST,
+    http: {
+      keepAliveTimeoutMs: v.TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+      headersTimeoutMs: v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestTimeoutMs: v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      drainTimeoutMs: v.TELEMETRY_SHUTDOWN_DRAIN_SECONDS * 1000,
+    },
     dataDir: path.resolve(v.TELEMETRY_DATA_DIR),
     adminKey: v.TELEMETRY_ADMIN_KEY,
     partitions: v.TELEMETRY_PARTITIONS,
@@ -273,6 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalMs: v.TELEMETRY_CONSUMER_POLL_MS,
       // A pod's hostname is its name: unique in a Deployment, stable across its restarts.
       instance: v.TELEMETRY_CONSUMER_INSTANCE ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48)}-${process.pid}`,
+      stuckAfterMs: v.TELEMETRY_CONSUMER_STUCK_SECONDS * 1000,
     },
     liveness: { defaultHeartbeatTimeoutMs: v.TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS * 1000, checkIntervalMs: v.TELEMETRY_LIVENESS_CHECK_MS },
     webhooks: {

@@ -7,6 +7,7 @@ import { startApp, type Role, type RunningApp } from './app';
 import { openStore } from './composition/backends';
 import { createTenant, TENANT_ID_PATTERN } from './composition/tenants';
 import { ConfigError, loadConfig, type Config } from './config';
+import { isTelemetryError } from './domain/errors';
 import { createLogger, type Logger } from './logger';
 import { printTelemetrySchema, SCHEMA_FILE } from './schema/emit-schema';
 
@@ -22,7 +23,7 @@ options:
   --role all       API and consumer in this process (default)
   --role api       the API only; committed events arrive through the events topic
   --role consumer  the consumer only: stores readings, detects anomalies, delivers webhooks,
-                   publishes to the events topic; GET /healthz on PORT
+                   publishes to the events topic; GET /healthz and /readyz on PORT
   -h, --help     show this help
 
 configuration comes from the environment; see README.md ("Configuration").`;
@@ -43,12 +44,18 @@ async function main(): Promise<void> {
     return;
   }
   if (command === 'create-tenant') {
+    failure = 'create-tenant failed';
     const id = positionals[1];
     if (!id || !TENANT_ID_PATTERN.test(id)) throw new UsageError('create-tenant needs a tenant id of 1-64 characters of [a-z0-9-], e.g. create-tenant acme');
     const config = loadConfig();
     const store = await openStore(config);
     try {
-      const key = await createTenant(store, id, values.name ?? id);
+      const key = await createTenant(store, id, values.name ?? id).catch((error: unknown) => {
+        if (isTelemetryError(error) && error.code === 'ALREADY_EXISTS') {
+          throw new Error(`tenant "${id}" exists already (its admins create more keys with the createApiKey mutation)`);
+        }
+        throw error;
+      });
       process.stderr.write(`\n  Tenant "${id}" created. Its admin API key is shown ONCE and stored only as a hash:\n\n      ${key}\n\n`);
     } finally {
       await store.close();
@@ -61,6 +68,9 @@ async function main(): Promise<void> {
 }
 
 class UsageError extends Error {}
+
+/** What the last line says when a command fails (start-up is the default command). */
+let failure = 'failed to start';
 
 async function start(role: Role): Promise<void> {
   const config = loadConfig();
@@ -100,32 +110,47 @@ function printWelcome(app: RunningApp, config: Config): void {
   process.stderr.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * SIGTERM (Kubernetes, docker stop, systemd) and SIGINT (Ctrl-C) both shut down gracefully:
+ * no new connections, requests in flight answered, the consumer's round finished, files closed.
+ * The handlers stay installed: under `npm start` the same signal often arrives twice (once to
+ * the process group, once forwarded by npm), and a second one must not kill the process
+ * halfway through.
+ */
 function handleLifecycle(app: RunningApp, logger: Logger): void {
   app.failed.catch((error: unknown) => {
     logger.fatal({ err: error }, 'a part of the service failed; exiting so that it is restarted (accepted readings are safe in the stream)');
     process.exit(1);
   });
 
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return logger.info({ signal }, 'already shutting down');
+    stopping = true;
+    logger.info({ signal }, 'shutting down: answering requests in flight, then stopping');
     app.close().then(
-      () => process.exit(0),
+      () => {
+        logger.info({ signal }, 'stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
 }
 
+// One line on stderr naming the cause (StartupError and ConfigError messages name the setting
+// too), a non-zero exit code, and nothing left running: startApp closed what it had opened.
 main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof UsageError) {
     console.error(error.message);
     if (error instanceof UsageError) console.error(`\n${USAGE}`);
     process.exit(2);
   }
-  console.error('failed to start:', error instanceof Error ? error.message : error);
+  console.error(`${failure}: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
 import { OracleStore } from '../store/oracle/oracle-store';
@@ -9,6 +8,7 @@ import { ociAuthentication } from '../stream/oci/oci-auth';
 import { OciStream } from '../stream/oci/oci-stream';
 import { routeOciRetrierWarnings, type DebugLogger } from '../stream/oci/sdk-console';
 import type { Stream } from '../stream/stream';
+import { ensureDataDir, openInDataDir } from './data-dir';
 
 /** Picks the backends from the configuration: the only place that names an implementation. */
 
@@ -23,8 +23,8 @@ export function streamFile(config: Config): string {
 /** The store: Oracle Autonomous Database when configured (TELEMETRY_STORE=oracle), SQLite otherwise. */
 export async function openStore(config: Config): Promise<Store> {
   if (config.oracle) return OracleStore.connect(config.oracle);
-  mkdirSync(config.dataDir, { recursive: true });
-  return new SqliteStore({ file: storeFile(config) });
+  ensureDataDir(config.dataDir);
+  return openInDataDir(config.dataDir, storeFile(config), 'database', () => new SqliteStore({ file: storeFile(config) }));
 }
 
 let sdkWarningsRouted = false;
@@ -44,6 +44,6 @@ export async function openStream(config: Config, logger: DebugLogger): Promise<S
       produceTimeoutMs: oci.produceTimeoutMs,
     });
   }
-  mkdirSync(config.dataDir, { recursive: true });
-  return new EmbeddedStream({ file: streamFile(config), partitions: config.partitions, synchronous: config.stream.synchronous });
+  ensureDataDir(config.dataDir);
+  return openInDataDir(config.dataDir, streamFile(config), 'stream log', () => new EmbeddedStream({ file: streamFile(config), partitions: config.partitions, synchronous: config.stream.synchronous }));
 }

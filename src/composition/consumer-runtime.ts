@@ -18,6 +18,8 @@ export interface Backends {
 
 export interface ConsumerRuntime {
   readonly persister: ReadingPersister;
+  /** The runtime's store connection (for health checks). */
+  readonly store: Store;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
   webhooks.start();
   return {
     persister,
+    store,
     async close() {
       clearInterval(retention);
       await liveness.stop();
@@ -104,7 +107,19 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
  */
 export async function startPublishingConsumer(config: Config, logger: Logger): Promise<ConsumerRuntime> {
   const store = await openStore(config);
-  const stream = await openStream(config, logger);
+  let stream: Stream | undefined;
+  try {
+    stream = await openStream(config, logger);
+    return await publishingConsumer(config, logger, store, stream);
+  } catch (error) {
+    // A failed start leaves no connection open.
+    await stream?.close();
+    await store.close();
+    throw error;
+  }
+}
+
+async function publishingConsumer(config: Config, logger: Logger, store: Store, stream: Stream): Promise<ConsumerRuntime> {
   const publisher = new EventPublisher(stream, store, logger, config.eventTypePrefix);
   await publisher.recover(await stream.partitions('readings'));
   const runtime = await startConsumer(
@@ -115,6 +130,7 @@ export async function startPublishingConsumer(config: Config, logger: Logger): P
   );
   return {
     persister: runtime.persister,
+    store,
     async close() {
       await runtime.close();
       await publisher.flushed();

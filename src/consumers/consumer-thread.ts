@@ -2,7 +2,15 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
-import type { DetectionEvents } from './reading-persister';
+import { judgeConsumer, type ConsumerCondition } from './consumer-health';
+import type { DetectionEvents, PersisterStats } from './reading-persister';
+
+/** PersisterStats as it crosses the thread boundary (a Map does not survive JSON). */
+export type ReportedStats = Omit<PersisterStats, 'positions'> & { readonly positions: Record<number, number> };
+
+export function reportStats(stats: PersisterStats): ReportedStats {
+  return { ...stats, positions: Object.fromEntries(stats.positions) };
+}
 
 /** Messages between the API thread and the consumer worker. */
 export type ToConsumer = { readonly type: 'wake' } | { readonly type: 'stop' };
@@ -12,7 +20,7 @@ export type FromConsumer =
   | { readonly type: 'persisted'; readonly readingsJson: string }
   /** Anomalies and device status changes, committed (DetectionEvents). */
   | { readonly type: 'events'; readonly events: DetectionEvents }
-  | { readonly type: 'stats'; readonly stats: object }
+  | { readonly type: 'stats'; readonly stats: ReportedStats }
   | { readonly type: 'stopped' }
   | { readonly type: 'failed'; readonly message: string };
 
@@ -24,7 +32,11 @@ export class ConsumerThread {
   private readonly worker: Worker;
   private wakePending = false;
   private stopping = false;
-  private lastStats: object = {};
+  private lastStats: ReportedStats | undefined;
+  private reportedAt = Date.now();
+  private readonly startedAt = Date.now();
+  private readonly exited: Promise<void>;
+  private readonly stuckAfterMs: number;
   /** Rejects if the consumer dies on its own: the process should then exit and be restarted. */
   readonly crashed: Promise<never>;
 
@@ -34,11 +46,16 @@ export class ConsumerThread {
     onEvents: (events: DetectionEvents) => void,
     private readonly logger: Logger,
   ) {
+    this.stuckAfterMs = config.consumer.stuckAfterMs;
     this.worker = new Worker(path.join(__dirname, 'consumer-worker.js'), { workerData: { config } });
+    this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('message', (message: FromConsumer) => {
       if (message.type === 'persisted') onPersisted(message.readingsJson);
       else if (message.type === 'events') onEvents(message.events);
-      else if (message.type === 'stats') this.lastStats = message.stats;
+      else if (message.type === 'stats') {
+        this.lastStats = message.stats;
+        this.reportedAt = Date.now();
+      }
     });
     this.crashed = new Promise<never>((_resolve, reject) => {
       this.worker.on('error', (error) => {
@@ -79,16 +96,22 @@ export class ConsumerThread {
     });
   }
 
-  stats(): object {
-    return this.lastStats;
+  /** The worker's last report (every 250 ms); empty before the first. */
+  stats(): Partial<ReportedStats> {
+    return this.lastStats ?? {};
   }
 
+  /** Whether the consumer makes progress, from its last report and how old that report is. */
+  condition(now = Date.now()): ConsumerCondition {
+    return judgeConsumer(this.lastStats, this.reportedAt, this.startedAt, now, this.stuckAfterMs);
+  }
+
+  /** Asks the worker to finish its round and close; terminates it after 10 s. Also after a failed start. */
   async stop(): Promise<void> {
     this.stopping = true;
-    const stopped = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage({ type: 'stop' } satisfies ToConsumer);
     const timeout = setTimeout(() => void this.worker.terminate(), 10_000);
-    await stopped;
+    await this.exited;
     clearTimeout(timeout);
     this.logger.debug('consumer stopped');
   }

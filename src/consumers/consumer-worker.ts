@@ -2,7 +2,7 @@ import '../production-defaults';
 import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
 import { startConsumer, startPublishingConsumer } from '../composition/consumer-runtime';
-import type { FromConsumer, ToConsumer } from './consumer-thread';
+import { reportStats, type FromConsumer, type ToConsumer } from './consumer-thread';
 import type { Config } from '../config';
 import { createLogger } from '../logger';
 
@@ -26,10 +26,9 @@ async function main(): Promise<void> {
     send({ type: 'failed', message: (error as Error).message });
     return;
   }
-  const stats = setInterval(() => {
-    const snapshot = runtime.persister.snapshot();
-    send({ type: 'stats', stats: { ...snapshot, positions: Object.fromEntries(snapshot.positions) } });
-  }, 250);
+  const report = () => send({ type: 'stats', stats: reportStats(runtime.persister.snapshot()) });
+  report();
+  const stats = setInterval(report, 250);
   port.on('message', (message: ToConsumer) => {
     if (message.type === 'wake') runtime.persister.wake();
     if (message.type === 'stop') {

@@ -51,13 +51,25 @@ export interface DetectionEvents {
   readonly statusChanges: DeviceStatusChange[];
 }
 
-export interface PersisterStats {
+export interface PersisterStats extends PersisterProgress {
   readonly appliedReadings: number;
   readonly deadLetters: number;
   readonly duplicates: number;
   readonly retries: number;
   /** Next offset to read, per partition. */
   readonly positions: ReadonlyMap<number, number>;
+}
+
+/** Where the persister is in its loop, for health checks (times in ms since the epoch). */
+export interface PersisterProgress {
+  /** When the round in progress (poll, apply, publish) started; null between rounds. */
+  readonly roundStartedAt: number | null;
+  /** When the current run of failed attempts began (a batch being retried); null when the last attempt succeeded. */
+  readonly failingSince: number | null;
+  /** What the last failed attempt said, while failing; null otherwise. */
+  readonly lastError: string | null;
+  /** When a round last completed, whether it applied a batch or found every partition read to its end. */
+  readonly lastRoundAt: number | null;
 }
 
 const SOURCE = 'readings';
@@ -80,6 +92,7 @@ export class ReadingPersister {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private stats = { appliedReadings: 0, deadLetters: 0, duplicates: 0, retries: 0 };
+  private progress: { -readonly [K in keyof PersisterProgress]: PersisterProgress[K] } = { roundStartedAt: null, failingSince: null, lastError: null, lastRoundAt: null };
 
   constructor(private readonly options: ReadingPersisterOptions) {}
 
@@ -137,7 +150,12 @@ export class ReadingPersister {
   }
 
   snapshot(): PersisterStats {
-    return { ...this.stats, positions: new Map(this.next) };
+    return { ...this.stats, ...this.progress, positions: new Map(this.next) };
+  }
+
+  private failed(error: unknown): void {
+    this.progress.failingSince ??= Date.now();
+    this.progress.lastError = error instanceof Error ? error.message : String(error);
   }
 
   private async run(): Promise<void> {
@@ -146,13 +164,18 @@ export class ReadingPersister {
       const linger = lastRound + (this.options.lingerMs ?? 30) - Date.now();
       if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
       lastRound = Date.now();
+      this.progress.roundStartedAt = lastRound;
       if (lastRound - this.lastAssignment >= (this.options.assignmentRefreshMs ?? 5000)) await this.refreshAssignment();
       try {
         const applied = await this.round();
+        this.progress = { roundStartedAt: null, failingSince: null, lastError: null, lastRoundAt: Date.now() };
         if (!applied) await this.idle();
       } catch (error) {
-        // Only a bug or a stopped persister gets here; log and keep the pipeline alive.
-        this.options.logger.error({ err: error }, 'persister round failed');
+        // The stream failing to answer a poll, a bug, or a stop during retries gets here: log,
+        // keep the pipeline alive, and let health report it if it lasts.
+        this.progress.roundStartedAt = null;
+        this.failed(error);
+        if (this.running) this.options.logger.error({ err: error }, 'persister round failed');
         await this.idle();
       }
     }
@@ -238,8 +261,11 @@ export class ReadingPersister {
       retry(() => this.options.store.applyBatch({ source: SOURCE, partitions: batch }), {
         policy: this.options.retryPolicy ?? DEFAULT_RETRY_POLICY,
         isRetryable: (error) => error instanceof BackendError && error.retryable,
+        // A database that stays down must not hold up a shutdown: the batch is replayed on restart.
+        shouldStop: () => !this.running,
         onRetry: (error, attempt, delayMs) => {
           this.stats.retries++;
+          this.failed(error);
           this.options.logger.warn({ err: error, attempt, delayMs }, 'database unavailable; retrying batch');
         },
       });

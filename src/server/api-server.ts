@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -14,8 +13,11 @@ import type { Store } from '../store/store';
 import { ApiKeyAuthenticator, bearerToken } from './auth';
 import { createErrorFormatter } from './errors';
 import { createGraphQLHttpHandler } from './graphql-http';
+import { GracefulClose } from './graceful-close';
+import type { HealthProbes } from './health';
 import { createHttpServer } from './http-server';
 import { httpSemanticsPlugin } from './http-semantics';
+import { listen } from './listen';
 import { createOidcVerifier, looksLikeJwt } from './oidc';
 import { checkCost, checkDocument, costLimitPlugin, createDocumentGuard, parseDocument, type QueryLimits } from './query-limits';
 import { RateGuard } from './rate-limit';
@@ -27,21 +29,26 @@ export interface ApiServerOptions {
   /** Everything resolvers use except `keysRevoked`, which the server provides. */
   readonly services: Omit<Services, 'keysRevoked'>;
   readonly store: Store;
-  readonly health: () => Promise<object>;
+  /** GET /healthz and /readyz. */
+  readonly probes: HealthProbes;
 }
 
 export interface ApiServer {
   readonly port: number;
   readonly url: string;
   readonly wsUrl: string;
+  /**
+   * Stops taking connections, closes WebSockets (1001), answers the requests already received
+   * (for at most TELEMETRY_SHUTDOWN_DRAIN_SECONDS), then stops.
+   */
   close(): Promise<void>;
 }
 
 /**
  * The API on one port: GraphQL over HTTP (Apollo Server) and over WebSocket (graphql-ws) on
- * /graphql, POST /ingest and GET /healthz, with authentication, rate, cost and document limits.
+ * /graphql, POST /ingest, GET /healthz and /readyz, with authentication, rate, cost and document limits.
  */
-export async function startApiServer({ config, logger, services: base, store, health }: ApiServerOptions): Promise<ApiServer> {
+export async function startApiServer({ config, logger, services: base, store, probes }: ApiServerOptions): Promise<ApiServer> {
   const authenticator = new ApiKeyAuthenticator(store, { onTouchFailed: (error) => logger.warn({ err: error }, 'could not record API key use') });
   let closeConnectionsOf: (keyIds: readonly string[]) => void = () => {};
   const services: Services = {
@@ -83,6 +90,9 @@ export async function startApiServer({ config, logger, services: base, store, he
     // Credentials travel only in the Authorization header (or connectionParams), which no
     // cross-site page can set: CSRF prevention has nothing to protect (README, "GraphQL over HTTP").
     csrfPrevention: false,
+    // main.ts owns SIGINT and SIGTERM: Apollo's own handlers would stop it, then re-raise the
+    // signal and kill the process in the middle of the graceful shutdown.
+    stopOnTerminationSignals: false,
     // Cache hints are unused (and cost ~40% on large lists); the landing page is Apollo Sandbox.
     plugins: [
       ApolloServerPluginCacheControlDisabled(),
@@ -96,6 +106,7 @@ export async function startApiServer({ config, logger, services: base, store, he
   const server = createHttpServer({
     logger,
     authenticate,
+    timeouts: config.http,
     routes: {
       graphql: createGraphQLHttpHandler({
         apollo,
@@ -114,9 +125,10 @@ export async function startApiServer({ config, logger, services: base, store, he
         },
       }),
       ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes, admit: (caller) => rateGuard.check(caller) }),
-      health,
+      probes,
     },
   });
+  const shutdown = new GracefulClose(server);
   const websocket = attachWebSocketServer({
     server,
     path: '/graphql',
@@ -137,26 +149,23 @@ export async function startApiServer({ config, logger, services: base, store, he
     checkCost: (document, variables, operationName) => checkCost(schema, document, variables, operationName, queryLimits),
   });
   closeConnectionsOf = (keyIds) => websocket.closeConnectionsOf(keyIds);
+  // ws re-emits the HTTP server's errors on its WebSocketServer, where an unheard 'error' event
+  // would crash the process with a stack trace. listen() reports those of start-up (port in
+  // use, bad host); later ones (accept failing with EMFILE) are logged and the server goes on.
+  let listening = false;
+  websocket.wss.on('error', (error) => {
+    if (listening) logger.error({ err: error }, 'HTTP server error');
+  });
 
   const address = await listen(server, config);
+  listening = true;
   return {
     ...address,
     async close() {
+      const drained = shutdown.close(config.http.drainTimeoutMs);
       await websocket.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await drained;
       await apollo.stop();
     },
   };
-}
-
-/** Listens on the configured host and port; returns the URLs clients should use. */
-export async function listen(server: import('node:http').Server, config: Pick<Config, 'port' | 'host'>): Promise<{ port: number; url: string; wsUrl: string }> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  return { port, url: `http://${host}:${port}/graphql`, wsUrl: `ws://${host}:${port}/graphql` };
 }

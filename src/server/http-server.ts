@@ -1,26 +1,38 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { HttpSettings } from '../config';
 import type { Caller } from '../domain/caller';
 import { isTelemetryError, TelemetryError } from '../domain/errors';
 import { bearerToken } from './auth';
 import { HTTP_STATUS, type ErrorLogger } from './errors';
+import type { HealthProbes } from './health';
 
 export interface HttpRoutes {
   readonly graphql: (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
   readonly ingest: (request: IncomingMessage, response: ServerResponse, caller: Caller) => Promise<void>;
-  readonly health: () => Promise<object>;
+  readonly probes: HealthProbes;
 }
 
 export interface HttpServerOptions {
   readonly routes: HttpRoutes;
   readonly authenticate: (token: string | undefined) => Promise<Caller | undefined>;
   readonly logger: ErrorLogger;
+  readonly timeouts: HttpSettings;
 }
 
-/** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /healthz. */
+/** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /healthz and /readyz. */
 export function createHttpServer(options: HttpServerOptions): Server {
-  return createServer((request, response) => {
+  const server = createServer((request, response) => {
     handle(options, request, response).catch((error: unknown) => sendError(response, error, options.logger));
   });
+  applyTimeouts(server, options.timeouts);
+  return server;
+}
+
+/** Keep-alive and request timeouts (see HttpSettings for why each value). */
+export function applyTimeouts(server: Server, timeouts: HttpSettings): void {
+  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
+  server.headersTimeout = timeouts.headersTimeoutMs;
+  server.requestTimeout = timeouts.requestTimeoutMs;
 }
 
 async function handle(options: HttpServerOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -38,13 +50,16 @@ async function handle(options: HttpServerOptions, request: IncomingMessage, resp
       return options.routes.ingest(request, response, caller);
     }
     case '/healthz':
-      return sendJson(response, 200, await options.routes.health());
+    case '/readyz': {
+      const answer = await (url.pathname === '/healthz' ? options.routes.probes.live() : options.routes.probes.ready());
+      return sendJson(response, answer.ok ? 200 : 503, answer.body);
+    }
     default:
       throw new TelemetryError('NOT_FOUND', `no route ${url.pathname}; the API is at /graphql`);
   }
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   response.end(JSON.stringify(body));
 }

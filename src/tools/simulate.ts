@@ -4,9 +4,13 @@
  *
  *   npm run simulate -- --devices 50 --rate 10 [--duration 60] [--url http://127.0.0.1:4000/graphql] [--key <admin key>]
  *
- * --rate is readings per second per device. The key defaults to $TELEMETRY_ADMIN_KEY.
+ * --rate is readings per second per device. The key defaults to $TELEMETRY_ADMIN_KEY. Like a
+ * device, it rides out restarts of the service: a batch that fails because the service is away
+ * is sent again, with backoff, until it is accepted (readings are keyed by device, metric and
+ * timestamp, so a batch stored before its answer was lost is not stored twice).
  */
 import { parseArgs } from 'node:util';
+import { backoffDelay, type RetryPolicy } from '../domain/retry';
 
 const HELP = `usage: npm run simulate -- [--devices N] [--rate R] [--duration S] [--url URL] [--key KEY]
 
@@ -24,30 +28,67 @@ interface DeviceState {
 
 class SimulatorError extends Error {}
 
+/**
+ * A failure a device rides out: the service restarting (connection refused or reset), a proxy
+ * answering 5xx, or an error the API marks retryable (its stream unavailable).
+ */
+class TransientError extends Error {}
+
+/** Backoff between attempts while the service is away: full jitter, at most 5 s apart. */
+const RECONNECT: RetryPolicy = { initialDelayMs: 100, maxDelayMs: 5000, multiplier: 2 };
+
+/** Whether the service has answered once: until then a failure to connect is a setup mistake, reported at once. */
+let reachedOnce = false;
+
 async function graphql<T>(url: string, key: string, query: string, variables: object): Promise<T> {
-  for (;;) {
-    const result = await graphqlOnce<T>(url, key, query, variables);
-    if ('retryAfterSeconds' in result) await new Promise((resolve) => setTimeout(resolve, result.retryAfterSeconds * 1000));
+  let lostAt: number | undefined;
+  for (let attempt = 0; ; attempt++) {
+    let result: { data: T } | { retryAfterSeconds: number };
+    try {
+      result = await graphqlOnce<T>(url, key, query, variables);
+    } catch (error) {
+      if (!(error instanceof TransientError)) throw error;
+      if (!reachedOnce) throw new SimulatorError(`cannot reach ${url} (${error.message}); is the service running (npm start)?`);
+      if (lostAt === undefined) {
+        lostAt = Date.now();
+        console.error(`${new Date().toISOString()}  service unavailable (${error.message}); retrying with backoff`);
+      }
+      await sleep(backoffDelay(RECONNECT, Math.min(attempt, 16)));
+      continue;
+    }
+    reachedOnce = true;
+    if (lostAt !== undefined) {
+      console.error(`${new Date().toISOString()}  service back after ${((Date.now() - lostAt) / 1000).toFixed(1)} s; carrying on`);
+      lostAt = undefined;
+    }
+    if ('retryAfterSeconds' in result) await sleep(result.retryAfterSeconds * 1000);
     else return result.data;
   }
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** One request; over the key's rate it says how long to wait instead of failing. */
 async function graphqlOnce<T>(url: string, key: string, query: string, variables: object): Promise<{ data: T } | { retryAfterSeconds: number }> {
   let response: Response;
+  let body: { data?: T; errors?: { message: string; extensions?: { code?: string; retryable?: boolean; retryAfterSeconds?: number } }[] };
   try {
     response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+    body = (await response.json()) as typeof body;
   } catch (error) {
-    throw new SimulatorError(`cannot reach ${url} (${(error as Error).cause ?? (error as Error).message}); is the service running (npm start)?`);
+    // Refused, reset, or cut off in the middle of the answer: the service is (re)starting.
+    const cause = (error as Error).cause as NodeJS.ErrnoException | undefined;
+    throw new TransientError(cause?.code ?? cause?.message ?? (error as Error).message);
   }
-  const body = (await response.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string; retryAfterSeconds?: number } }[] };
   if (body.errors?.length) {
     const error = body.errors[0]!;
     if (error.extensions?.code === 'RATE_LIMITED') return { retryAfterSeconds: error.extensions.retryAfterSeconds ?? 1 };
     if (error.extensions?.code === 'UNAUTHENTICATED') throw new SimulatorError('the API key was refused: pass --key or export TELEMETRY_ADMIN_KEY (printed by npm start on first run)');
+    if (error.extensions?.retryable) throw new TransientError(`${error.extensions.code ?? 'ERROR'}: ${error.message}`);
     throw new SimulatorError(`${error.extensions?.code ?? 'ERROR'}: ${error.message}`);
   }
-  return { data: body.data! };
+  if (response.status >= 500 || !body.data) throw new TransientError(`HTTP ${response.status}`);
+  return { data: body.data };
 }
 
 const REGISTER = 'mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { device { id } } }';

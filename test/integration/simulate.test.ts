@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DevicesDocument, ReadingsDocument } from '../generated/graphql';
 import { allNodes } from '../support/paging';
-import { eventually, startTestServer } from '../support/server';
+import { eventually, newDataDir, randomKey, startTestServer } from '../support/server';
+import { killHard, startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service-process';
 
 const run = promisify(execFile);
 const SIMULATE = path.join(__dirname, '..', '..', 'src', 'tools', 'simulate.js');
@@ -51,4 +53,42 @@ describe('npm run simulate', () => {
       await server.close();
     }
   });
+
+  it('carries on through a restart of the service, like a device, and what it sends afterwards is stored', async () => {
+    const dataDir = newDataDir();
+    const key = randomKey();
+    const env = { TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key };
+    let service: ServiceProcess | undefined = await startServiceProcess(env);
+    const url = service.url;
+    const simulator = spawn(process.execPath, [SIMULATE, '--devices', '2', '--rate', '20', '--url', url], { env: { ...process.env, TELEMETRY_ADMIN_KEY: key }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    simulator.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    simulator.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const newest = async (): Promise<number> => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: 'query { readings(deviceId: "sim-001", metric: "temperature", first: 1, order: NEWEST_FIRST) { edges { node { timestamp } } } }' }),
+      });
+      const body = (await response.json()) as { data?: { readings: { edges: { node: { timestamp: string } }[] } } };
+      const edge = body.data?.readings.edges[0];
+      return edge ? Date.parse(edge.node.timestamp) : 0;
+    };
+    try {
+      await eventually(async () => ((await newest()) > 0 ? true : undefined), 20_000, 'readings from the simulator');
+      // A crash (connections reset mid-request), then the service comes back on the same port.
+      await killHard(service);
+      service = undefined;
+      await eventually(() => (/service unavailable/.test(output) ? true : undefined), 20_000, 'the simulator to notice');
+      const restartedAt = Date.now();
+      service = await startServiceProcess({ ...env, PORT: new URL(url).port });
+      await eventually(async () => ((await newest()) > restartedAt ? true : undefined), 30_000, 'readings sent after the restart to be stored');
+      expect(simulator.exitCode).toBeNull();
+      expect(output).toMatch(/service back after [\d.]+ s; carrying on/);
+    } finally {
+      simulator.kill('SIGKILL');
+      if (service) await stopGracefully(service);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

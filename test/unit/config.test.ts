@@ -65,4 +65,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ TELEMETRY_OIDC_ISSUER: 'https://id.example.test/' })).toThrow(/set all three/);
     expect(() => loadConfig({ ...oidc, TELEMETRY_OIDC_JWKS_URL: 'not a url' })).toThrow(/TELEMETRY_OIDC_JWKS_URL="not a url": must be a URL/);
   });
+
+  it('keeps idle HTTP connections longer than load balancers do, and refuses timeouts that would close them early', () => {
+    expect(loadConfig({}).http).toEqual({ keepAliveTimeoutMs: 65_000, headersTimeoutMs: 66_000, requestTimeoutMs: 300_000, drainTimeoutMs: 15_000 });
+    expect(loadConfig({ TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '350', TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS: '360', TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: '600' }).http).toMatchObject({
+      keepAliveTimeoutMs: 350_000,
+      headersTimeoutMs: 360_000,
+      requestTimeoutMs: 600_000,
+    });
+    // Node applies the headers timeout to a connection opened ahead of its first request too.
+    expect(() => loadConfig({ TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '70' })).toThrow(/TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS=66: must exceed TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS \(70\)/);
+    expect(() => loadConfig({ TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: '60' })).toThrow(/TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS=60: must be at least TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS \(66\)/);
+  });
 });

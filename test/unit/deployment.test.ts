@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CONFIG_VARIABLES } from '../../src/config';
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config';
 
 /**
  * The deployment files cannot be applied here (no Docker engine, no cluster), so their
@@ -37,18 +37,25 @@ describe('deployment files', () => {
     expect(used.filter((name) => !KNOWN.has(name))).toEqual([]);
   });
 
-  it('run every container in a real role, unprivileged, with probes on /healthz and resource requests and limits', () => {
+  it('run every container in a real role, unprivileged, with readiness on /readyz, liveness on /healthz, and resource requests and limits', () => {
     const containers = manifests().flatMap(({ file, doc }) => (doc?.spec?.template?.spec?.containers ?? []).map((c: any) => ({ file, pod: doc.spec.template.spec, c })));
     expect(containers.length).toBeGreaterThanOrEqual(3);
     for (const { file, pod, c } of containers) {
       const where = `${file}: ${c.name}`;
       expect({ where, role: c.args?.[c.args.indexOf('--role') + 1] }).toEqual({ where, role: expect.stringMatching(/^(all|api|consumer)$/) });
-      expect({ where, path: c.readinessProbe?.httpGet?.path, live: c.livenessProbe?.httpGet?.path }).toEqual({ where, path: '/healthz', live: '/healthz' });
+      expect({ where, path: c.readinessProbe?.httpGet?.path, live: c.livenessProbe?.httpGet?.path }).toEqual({ where, path: '/readyz', live: '/healthz' });
       expect({ where, requests: Boolean(c.resources?.requests?.cpu && c.resources?.requests?.memory), limits: Boolean(c.resources?.limits?.memory) }).toEqual({ where, requests: true, limits: true });
       expect({ where, nonRoot: pod.securityContext?.runAsNonRoot, escalation: c.securityContext?.allowPrivilegeEscalation }).toEqual({ where, nonRoot: true, escalation: false });
       // Secrets come from Secret objects, never inline values.
       for (const variable of c.env ?? []) if (/KEY|SECRET|PASSWORD/.test(variable.name)) expect({ where, name: variable.name, fromSecret: Boolean(variable.valueFrom?.secretKeyRef) }).toEqual({ where, name: variable.name, fromSecret: true });
     }
+  });
+
+  it('set values the service accepts (with the secrets filled in): a timeout that contradicts another stops start-up', () => {
+    const secrets = { TELEMETRY_ADMIN_KEY: 'k'.repeat(40), TELEMETRY_ORACLE_USER: 'telemetry', TELEMETRY_ORACLE_PASSWORD: 'secret' };
+    const configMaps = manifests().filter(({ doc }) => doc?.kind === 'ConfigMap');
+    expect(configMaps.length).toBeGreaterThan(0);
+    for (const { doc } of configMaps) expect(() => loadConfig({ ...doc.data, ...secrets })).not.toThrow();
   });
 
   it('runs the split pods under a service account the manifests define (the identity OKE workload identity policies name)', () => {
