@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { isTelemetryError, type ErrorCode } from '../domain/errors';
+import { isTelemetryError, type ErrorCode, type TelemetryError } from '../domain/errors';
 
 export interface ErrorLogger {
   error(fields: object, message: string): void;
@@ -38,6 +38,13 @@ const CLIENT_CODES: ReadonlySet<string> = new Set<RequestErrorCode | ErrorCode>(
 
 /** The `Retry-After` hint of UNAVAILABLE, seconds, unless the error names its own (as POST /ingest sends). */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
+/** Seconds to wait before retrying, for the errors that mean "retry later"; undefined for the others. */
+export function retryAfterSecondsOf(error: TelemetryError): number | undefined {
+  if (error.code !== 'UNAVAILABLE' && error.code !== 'RATE_LIMITED') return undefined;
+  const hint = error.details?.['retryAfterSeconds'];
+  return typeof hint === 'number' ? hint : UNAVAILABLE_RETRY_AFTER_SECONDS;
+}
 
 /** HTTP status for each code, for plain HTTP endpoints. */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {

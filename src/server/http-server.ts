@@ -3,7 +3,7 @@ import type { HttpSettings } from '../config';
 import type { Caller } from '../domain/caller';
 import { isTelemetryError, TelemetryError } from '../domain/errors';
 import { bearerToken } from './auth';
-import { HTTP_STATUS, type ErrorLogger } from './errors';
+import { HTTP_STATUS, retryAfterSecondsOf, type ErrorLogger } from './errors';
 import type { HealthProbes } from './health';
 
 export interface HttpRoutes {
@@ -72,10 +72,12 @@ function sendError(response: ServerResponse, error: unknown, logger: ErrorLogger
   }
   if (isTelemetryError(error)) {
     const status = typeof error.details?.['status'] === 'number' ? error.details['status'] : HTTP_STATUS[error.code];
-    if (error.code === 'UNAVAILABLE') response.setHeader('retry-after', '1');
-    if (error.code === 'RATE_LIMITED') response.setHeader('retry-after', String(error.details?.['retryAfterSeconds'] ?? 1));
+    // The same hint as /graphql: a header for HTTP clients, a field for those reading the body.
+    const retryAfterSeconds = retryAfterSecondsOf(error);
+    if (retryAfterSeconds !== undefined) response.setHeader('retry-after', String(retryAfterSeconds));
     if (error.code === 'UNAUTHENTICATED') response.setHeader('www-authenticate', 'Bearer');
-    const { status: _status, ...details } = error.details ?? {};
+    const { status: _status, ...rest } = error.details ?? {};
+    const details = retryAfterSeconds === undefined ? rest : { ...rest, retryAfterSeconds };
     sendJson(response, status, { error: { code: error.code, message: error.message, retryable: error.retryable, ...details } });
     return;
   }

@@ -22,6 +22,8 @@ interface Sent {
   readonly retryAfter: string | null;
   /** The code of the first GraphQL error, of the plain `error`, or '—' when there is none. */
   readonly code: string;
+  /** `retryAfterSeconds` of that error (GraphQL extensions or the plain `error`), when it has one. */
+  readonly retryAfterSeconds?: unknown;
 }
 
 interface Servers {
@@ -57,13 +59,15 @@ async function request(server: TestServer, pathname: string, init: { method?: st
   });
   const text = await response.text();
   let code = '—';
+  let retryAfterSeconds: unknown;
   try {
-    const body = JSON.parse(text) as { errors?: { extensions?: { code?: string } }[]; error?: { code?: string } };
+    const body = JSON.parse(text) as { errors?: { extensions?: { code?: string; retryAfterSeconds?: unknown } }[]; error?: { code?: string; retryAfterSeconds?: unknown } };
     code = body.errors?.[0]?.extensions?.code ?? body.error?.code ?? '—';
+    retryAfterSeconds = body.errors?.[0]?.extensions?.retryAfterSeconds ?? body.error?.retryAfterSeconds;
   } catch {
     code = `not JSON: ${text.slice(0, 40)}`;
   }
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), code };
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), code, retryAfterSeconds };
 }
 
 const graphql = (query: string, variables?: object, extra: object = {}) => ({ query, variables, ...extra });
@@ -206,8 +210,13 @@ describe('HTTP status by error code and Accept header (docs/PROTOCOL.md §5)', (
       const sent = await row.send(servers, accept);
       const expected = row[column];
       expect({ status: sent.status, code: sent.code }).toEqual({ status: Number.parseInt(expected, 10), code: row.code });
-      if (expected.includes('Retry-After')) expect(Number(sent.retryAfter)).toBeGreaterThanOrEqual(1);
-      else expect(sent.retryAfter).toBeNull();
+      if (expected.includes('Retry-After')) {
+        expect(Number(sent.retryAfter)).toBeGreaterThanOrEqual(1);
+        // The body says the same, for clients that read the body and not the headers.
+        expect(sent.retryAfterSeconds).toBe(Number(sent.retryAfter));
+      } else {
+        expect(sent.retryAfter).toBeNull();
+      }
     });
   });
 });
