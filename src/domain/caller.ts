@@ -1,11 +1,12 @@
-/** Roles an API key can carry. */
-export type Role =
-  /** May ingest readings for its own device only. */
-  | 'device'
-  /** May run queries and subscriptions. */
-  | 'reader'
-  /** May do everything within its tenant. */
-  | 'admin';
+import { defineVocabulary, type ValueOf } from './vocabulary';
+
+/** Roles an API key (or a signed-in user) can carry. GraphQL names them in capitals (KeyRole). */
+export const ROLES = defineVocabulary({
+  device: 'Ingests readings for its one device; nothing else.',
+  reader: 'Queries and subscriptions.',
+  admin: 'Everything in its tenant: devices, keys, rules, webhooks, dead letters.',
+});
+export type Role = ValueOf<typeof ROLES>;
 
 /** Who is calling: resolved from credentials once per request or connection. */
 export interface Caller {

@@ -1,3 +1,5 @@
+import { defineVocabulary, type ValueOf } from './vocabulary';
+
 /** One named numeric value of a reading, e.g. `temperature = 21.4`. */
 export interface Metric {
   readonly name: string;
@@ -14,6 +16,13 @@ export interface ReadingInput {
   readonly metrics: readonly Metric[];
   readonly eventId?: string | null | undefined;
 }
+
+/** Order of a time-ordered list (readings of a metric). */
+export const SORT_ORDERS = defineVocabulary({
+  NEWEST_FIRST: 'Latest timestamp first.',
+  OLDEST_FIRST: 'Earliest timestamp first.',
+});
+export type SortOrder = ValueOf<typeof SORT_ORDERS>;
 
 /** A validated reading bound to a tenant and an event id: what travels through the stream. */
 export interface Reading {

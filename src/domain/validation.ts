@@ -1,41 +1,27 @@
 import type { Metric, ReadingInput } from './reading';
+import { defineVocabulary, type ValueOf } from './vocabulary';
 
 /** Why one item of an ingest call was rejected. One value per rule, so clients can act on it. */
-export type RejectionCode =
-  /** deviceId is empty, too long, or has characters outside [A-Za-z0-9._:-]. */
-  | 'INVALID_DEVICE_ID'
-  /** No device with this id is registered in the caller's tenant. */
-  | 'UNKNOWN_DEVICE'
-  /** The reading has no metrics, or more than the configured maximum. */
-  | 'INVALID_METRIC_COUNT'
-  /** A metric name does not match the metric-name pattern. */
-  | 'INVALID_METRIC_NAME'
-  /** The same metric name appears twice in one reading. */
-  | 'DUPLICATE_METRIC'
-  /** A metric value is NaN, Infinity, or not a number. */
-  | 'INVALID_VALUE'
-  /** The timestamp is missing or unparseable. */
-  | 'INVALID_TIMESTAMP'
-  /** The timestamp is further in the future than the allowed clock skew. */
-  | 'TIMESTAMP_IN_FUTURE'
-  /** The timestamp is older than the allowed maximum age. */
-  | 'TIMESTAMP_TOO_OLD'
-  /** The client event id is empty, too long or has forbidden characters. */
-  | 'INVALID_EVENT_ID'
-  /** The same client event id appears twice in one batch. */
-  | 'DUPLICATE_EVENT_ID'
-  /** (HTTP ingest) the item is not a JSON object, a CloudEvent of another specversion than 1.0, or its data is not a JSON object. */
-  | 'INVALID_ENVELOPE'
-  /** (HTTP ingest) a required CloudEvents attribute (specversion, id, source, type) is absent; in binary mode, its ce- header. */
-  | 'MISSING_ATTRIBUTE'
-  /** (HTTP ingest) a CloudEvents attribute breaks its rule: empty id, source not a URI-reference, empty subject, ... */
-  | 'INVALID_ATTRIBUTE'
-  /** (HTTP ingest) the CloudEvent's type is not the reading type this service accepts (`<prefix>.reading.v1`). */
-  | 'UNSUPPORTED_EVENT_TYPE'
-  /** (HTTP ingest) the CloudEvent's data is not JSON: datacontenttype (binary mode: Content-Type) not JSON, or data_base64. */
-  | 'UNSUPPORTED_DATA_CONTENT_TYPE'
-  /** The stream accepted other items of the batch but not this one (OCI Streaming); send it again. */
-  | 'STREAM_UNAVAILABLE';
+export const REJECTION_CODES = defineVocabulary({
+  INVALID_DEVICE_ID: 'deviceId is empty, too long, or has characters outside [A-Za-z0-9._:-].',
+  UNKNOWN_DEVICE: "No device with this id is registered in the caller's tenant.",
+  INVALID_METRIC_COUNT: 'The reading has no metrics, or more than the configured maximum.',
+  INVALID_METRIC_NAME: 'A metric name does not match the metric-name pattern.',
+  DUPLICATE_METRIC: 'The same metric name appears twice in one reading.',
+  INVALID_VALUE: 'A metric value is NaN, Infinity, or not a number.',
+  INVALID_TIMESTAMP: 'The timestamp is missing or unparseable.',
+  TIMESTAMP_IN_FUTURE: 'The timestamp is further in the future than the allowed clock skew.',
+  TIMESTAMP_TOO_OLD: 'The timestamp is older than the allowed maximum age.',
+  INVALID_EVENT_ID: 'The client event id is empty, too long or has forbidden characters.',
+  DUPLICATE_EVENT_ID: 'The same client event id appears twice in one batch.',
+  INVALID_ENVELOPE: '(HTTP ingest) the item is not a JSON object, a CloudEvent of another specversion than 1.0, or its data is not a JSON object.',
+  MISSING_ATTRIBUTE: '(HTTP ingest) a required CloudEvents attribute (specversion, id, source, type) is absent; in binary mode, its ce- header.',
+  INVALID_ATTRIBUTE: '(HTTP ingest) a CloudEvents attribute breaks its rule: empty id, source not a URI-reference, empty subject, ...',
+  UNSUPPORTED_EVENT_TYPE: "(HTTP ingest) the CloudEvent's type is not the reading type this service accepts (`<prefix>.reading.v1`).",
+  UNSUPPORTED_DATA_CONTENT_TYPE: "(HTTP ingest) the CloudEvent's data is not JSON: datacontenttype (binary mode: Content-Type) not JSON, or data_base64.",
+  STREAM_UNAVAILABLE: 'The stream accepted other items of the batch but not this one (OCI Streaming); send it again.',
+});
+export type RejectionCode = ValueOf<typeof REJECTION_CODES>;
 
 export interface Rejection {
   readonly code: RejectionCode;

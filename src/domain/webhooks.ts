@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Anomaly, Severity } from './anomalies/anomaly';
+import { defineVocabulary, type ValueOf } from './vocabulary';
 
 /** Webhooks: where anomalies are pushed, and how each delivery went. */
 
@@ -11,7 +12,13 @@ export interface Webhook {
   readonly createdAt: number;
 }
 
-export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
+/** How the delivery of one anomaly to one webhook stands. */
+export const DELIVERY_STATUSES = defineVocabulary({
+  PENDING: 'Queued, or retrying after a failed attempt.',
+  DELIVERED: 'The receiver answered 2xx.',
+  FAILED: 'Out of attempts; it will not be retried.',
+});
+export type DeliveryStatus = ValueOf<typeof DELIVERY_STATUSES>;
 
 export interface WebhookDelivery {
   readonly id: number;

@@ -14,14 +14,13 @@ import { requireDevices } from './require-devices';
 
 const isSeq = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
 
-export const toAnomaly = (record: AnomalyRecord): Anomaly => ({ ...record, id: String(record.seq), cursor: anomalyCursor(record.seq) }) as Anomaly;
+export const toAnomaly = (record: AnomalyRecord): Anomaly => ({ ...record, id: String(record.seq), cursor: anomalyCursor(record.seq) });
 
-const toRule = (record: RuleRecord): AnomalyRule =>
-  ({
-    ...record,
-    deviceId: record.scope.kind === 'device' ? record.scope.deviceId : null,
-    tag: record.scope.kind === 'tag' ? record.scope.tag : null,
-  }) as AnomalyRule;
+const toRule = (record: RuleRecord): AnomalyRule => ({
+  ...record,
+  deviceId: record.scope.kind === 'device' ? record.scope.deviceId : null,
+  tag: record.scope.kind === 'tag' ? record.scope.tag : null,
+});
 
 /** Anomaly ids are decimal seqs; anything else names nothing. */
 function parseAnomalyId(id: string): number {

@@ -1,15 +1,10 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import type { Role } from '../domain/caller';
 import { TelemetryError } from '../domain/errors';
 import { keyInfo, newApiKey } from '../server/auth';
-import type { ApiKeyInfo } from '../store/store';
-import { ApiKey, CreateApiKeyInput, CreatedApiKey, KeyRole, Viewer } from '../schema/api-key-types';
+import { ApiKey, CreateApiKeyInput, CreatedApiKey, Viewer } from '../schema/api-key-types';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 import { requireDevices } from './require-devices';
-
-const toKey = (info: ApiKeyInfo): ApiKey => ({ ...info, role: info.role.toUpperCase() as KeyRole });
-const roleOf = (role: KeyRole): Role => role.toLowerCase() as Role;
 
 /** Creates a device's key, revoking the ones it had: used by registerDevice and rotateDeviceKey. */
 export async function issueDeviceKey(ctx: GraphQLContext, deviceId: string): Promise<CreatedApiKey> {
@@ -17,20 +12,20 @@ export async function issueDeviceKey(ctx: GraphQLContext, deviceId: string): Pro
   const now = Date.now();
   const revoked = await ctx.services.store.replaceDeviceKeys(ctx.caller.tenantId, deviceId, record, now);
   ctx.services.keysRevoked(revoked);
-  return { key: toKey(keyInfo(record, now)), secret };
+  return { key: keyInfo(record, now), secret };
 }
 
 @Resolver()
 export class ApiKeyResolver {
   @Query(() => Viewer, { description: 'The role and device of the key making this request (any role).' })
   viewer(@Ctx() ctx: GraphQLContext): Viewer {
-    return { keyId: ctx.caller.keyId, role: ctx.caller.role.toUpperCase() as KeyRole, deviceId: ctx.caller.deviceId };
+    return { keyId: ctx.caller.keyId, role: ctx.caller.role, deviceId: ctx.caller.deviceId };
   }
 
   @Query(() => [ApiKey], { description: 'Keys of your tenant, oldest first.' })
   async apiKeys(@Ctx() ctx: GraphQLContext, @Arg('includeRevoked', () => Boolean, { defaultValue: false }) includeRevoked: boolean): Promise<ApiKey[]> {
     authorize(ctx.caller, 'manage');
-    return (await ctx.services.store.listApiKeys(ctx.caller.tenantId, includeRevoked)).map(toKey);
+    return ctx.services.store.listApiKeys(ctx.caller.tenantId, includeRevoked);
   }
 
   @Mutation(() => CreatedApiKey, { description: 'Creates a key in your tenant; its secret is returned once.' })
@@ -38,14 +33,14 @@ export class ApiKeyResolver {
     authorize(ctx.caller, 'manage');
     const label = input.label.trim();
     if (label.length === 0 || label.length > 100) throw new TelemetryError('BAD_USER_INPUT', 'label must be 1-100 characters', { details: { field: 'label' } });
-    if ((input.role === KeyRole.DEVICE) !== Boolean(input.deviceId)) {
+    if ((input.role === 'device') !== Boolean(input.deviceId)) {
       throw new TelemetryError('BAD_USER_INPUT', 'a DEVICE key needs deviceId; READER and ADMIN keys take none', { details: { field: 'deviceId' } });
     }
     if (input.deviceId) await requireDevices(ctx, [input.deviceId]);
-    const { secret, record } = newApiKey(ctx.caller.tenantId, roleOf(input.role), label, input.deviceId ?? null);
+    const { secret, record } = newApiKey(ctx.caller.tenantId, input.role, label, input.deviceId ?? null);
     const now = Date.now();
     await ctx.services.store.createApiKey(record);
-    return { key: toKey(keyInfo(record, now)), secret };
+    return { key: keyInfo(record, now), secret };
   }
 
   @Mutation(() => ApiKey, { description: "Revokes a key at once: its requests fail and its WebSocket connections close. A tenant's last admin key cannot be revoked." })
@@ -59,7 +54,7 @@ export class ApiKeyResolver {
     }
     const revoked = await ctx.services.store.revokeApiKey(ctx.caller.tenantId, id, Date.now());
     ctx.services.keysRevoked([id]);
-    return toKey(revoked!);
+    return revoked!;
   }
 
   @Mutation(() => CreatedApiKey, { description: "Replaces a device's key: the old one stops working at once; the new secret is returned once." })

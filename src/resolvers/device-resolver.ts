@@ -5,7 +5,6 @@ import { DEVICE_ID_PATTERN } from '../domain/validation';
 import type { Device as DeviceRecord } from '../store/store';
 import { DeviceFilter, RegisterDeviceInput } from '../schema/inputs';
 import { Device, DeviceConnection, MetricPoint } from '../schema/types';
-import type { DeviceStatus } from '../schema/anomaly-types';
 import { RegisteredDevice } from '../schema/api-key-types';
 import { issueDeviceKey } from './api-key-resolver';
 import { authorize } from './authorize';
@@ -23,7 +22,7 @@ const toDevice = (record: DeviceRecord, defaultHeartbeatTimeoutMs: number): Devi
   name: record.name,
   tags: [...record.tags],
   createdAt: record.createdAt,
-  status: record.status as DeviceStatus,
+  status: record.status,
   lastSeenAt: record.lastSeenAt,
   heartbeatTimeoutSeconds: Math.round((record.heartbeatTimeoutMs ?? defaultHeartbeatTimeoutMs) / 1000),
 });

@@ -3,13 +3,13 @@ import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { ReadingInput as DomainReadingInput } from '../domain/reading';
 import type { IngestOutcome } from '../ingest/ingest-service';
 import { ReadingInput } from '../schema/inputs';
-import { IngestResult, type RejectionCode } from '../schema/types';
+import { IngestResult } from '../schema/types';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 
 const toResult = (outcome: IngestOutcome): IngestResult => ({
   accepted: outcome.accepted,
-  rejected: outcome.rejected as (IngestOutcome['rejected'][number] & { code: RejectionCode })[],
+  rejected: outcome.rejected,
   acceptedCount: outcome.accepted.length,
   rejectedCount: outcome.rejected.length,
 });

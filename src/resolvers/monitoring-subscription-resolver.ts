@@ -1,10 +1,11 @@
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { openAnomalyFeed, type AnomalyFeedItem } from '../consumers/anomaly-feed';
 import { AsyncQueue } from '../consumers/async-queue';
-import type { DeviceStatusChange } from '../domain/anomalies/anomaly';
+import type { DeviceStatusChange, Severity } from '../domain/anomalies/anomaly';
 import { decodePageCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
-import { Anomaly, DeviceStatusEvent, Severity } from '../schema/anomaly-types';
+import { Anomaly, DeviceStatusEvent } from '../schema/anomaly-types';
+import { SeverityEnum } from '../schema/enums';
 import { toAnomaly } from './anomaly-resolver';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
@@ -62,7 +63,7 @@ export class MonitoringSubscriptionResolver {
   anomalyDetected(
     @Root() item: AnomalyFeedItem,
     @Arg('deviceId', () => ID, { nullable: true }) _deviceId?: string,
-    @Arg('minSeverity', () => Severity, { nullable: true }) _minSeverity?: Severity,
+    @Arg('minSeverity', () => SeverityEnum, { nullable: true }) _minSeverity?: Severity,
     @Arg('after', () => String, { nullable: true }) _after?: string,
   ): Anomaly {
     return toAnomaly(item.anomaly);
@@ -73,6 +74,6 @@ export class MonitoringSubscriptionResolver {
     description: 'Devices going online, offline (silent past their heartbeat timeout) or decommissioned. Live only: query `device` for the current status.',
   })
   deviceStatusChanged(@Root() change: DeviceStatusChange, @Arg('deviceId', () => ID, { nullable: true }) _deviceId?: string): DeviceStatusEvent {
-    return change as DeviceStatusEvent;
+    return change;
   }
 }

@@ -2,7 +2,9 @@ import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import { decodePageCursor, encodePageCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import { DateTimeScalar } from '../schema/scalars';
-import { MetricPointConnection, SortOrder } from '../schema/types';
+import type { SortOrder } from '../domain/reading';
+import { SortOrderEnum } from '../schema/enums';
+import { MetricPointConnection } from '../schema/types';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 import { invalidCursor, pageSize } from './paging';
@@ -20,7 +22,7 @@ export class ReadingResolver {
     @Arg('to', () => DateTimeScalar, { nullable: true, description: 'Exclusive.' }) to?: number | null,
     @Arg('first', () => Int, { defaultValue: 100 }) first = 100,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
-    @Arg('order', () => SortOrder, { defaultValue: SortOrder.NEWEST_FIRST }) order: SortOrder = SortOrder.NEWEST_FIRST,
+    @Arg('order', () => SortOrderEnum, { defaultValue: 'NEWEST_FIRST' satisfies SortOrder }) order: SortOrder = 'NEWEST_FIRST',
   ): Promise<MetricPointConnection> {
     authorize(ctx.caller, 'read');
     const size = pageSize(first, ctx.services.limits.maxPageSize);

@@ -4,7 +4,10 @@ import { TelemetryError } from '../domain/errors';
 import { parseBucket } from '../domain/timeseries/buckets';
 import { PERCENTILES } from '../domain/timeseries/percentile';
 import { DateTimeScalar } from '../schema/scalars';
-import { AggregatePlan, AggregateSeries, GapFill, Series, SeriesSource } from '../schema/timeseries-types';
+import type { GapFill } from '../domain/timeseries/aggregate-buckets';
+import type { AggregatePlan } from '../domain/timeseries/plans';
+import { AggregatePlanEnum, GapFillEnum } from '../schema/enums';
+import { AggregateSeries, Series } from '../schema/timeseries-types';
 import { runAggregates } from '../timeseries/aggregates';
 import { runSeries } from '../timeseries/series';
 import { authorize } from './authorize';
@@ -32,10 +35,10 @@ export class TimeSeriesResolver {
     @Arg('bucket', () => String, { description: 'A fixed width from "1s" to "1d" (s, m, h, d; aligned to UTC), or "day", "week" (from Monday), "month".' })
     bucket: string,
     @Arg('timeZone', () => String, { defaultValue: 'UTC', description: 'IANA time zone of calendar buckets, e.g. "Europe/Paris".' }) timeZone: string,
-    @Arg('fill', () => GapFill, { defaultValue: GapFill.NONE }) fill: GapFill,
+    @Arg('fill', () => GapFillEnum, { defaultValue: 'NONE' satisfies GapFill }) fill: GapFill,
     @Arg('combineDevices', () => Boolean, { defaultValue: false, description: 'One series merging all devices instead of one per device.' })
     combineDevices: boolean,
-    @Arg('plan', () => AggregatePlan, { defaultValue: AggregatePlan.AUTO }) plan: AggregatePlan,
+    @Arg('plan', () => AggregatePlanEnum, { defaultValue: 'AUTO' satisfies AggregatePlan }) plan: AggregatePlan,
   ): Promise<AggregateSeries[]> {
     authorize(ctx.caller, 'read');
     const devices = [...new Set(deviceIds)];
@@ -54,10 +57,10 @@ export class TimeSeriesResolver {
       fill,
       percentiles: Object.keys(PERCENTILES).some((name) => selected.has(name)),
       combineDevices,
-      rawOnly: plan === AggregatePlan.RAW,
+      rawOnly: plan === 'RAW',
       maxBuckets: ctx.services.limits.maxAggregateBuckets,
     });
-    return series as AggregateSeries[];
+    return series;
   }
 
   @Query(() => Series, {
@@ -79,6 +82,6 @@ export class TimeSeriesResolver {
     if (!(from < to)) throw new TelemetryError('BAD_USER_INPUT', 'from must be before to', { details: { argument: 'from' } });
     await requireDevices(ctx, [deviceId]);
     const result = await runSeries(ctx.services.store, ctx.caller.tenantId, { deviceId, metric, from, to, points, maxRows: ctx.services.limits.maxSeriesReadings });
-    return { deviceId, metric, totalPoints: result.totalPoints, downsampled: result.points.length < result.totalPoints, source: result.source as SeriesSource, points: result.points };
+    return { deviceId, metric, totalPoints: result.totalPoints, downsampled: result.points.length < result.totalPoints, source: result.source, points: result.points };
   }
 }

@@ -11,8 +11,8 @@ import type { GraphQLContext } from './context';
 const MAX_WEBHOOKS_PER_TENANT = 20;
 const MAX_DELIVERIES_LISTED = 100;
 
-const toWebhook = (record: WebhookRecord): Webhook => ({ id: record.id, url: record.url, minSeverity: record.minSeverity as Webhook['minSeverity'], createdAt: record.createdAt });
-const toDelivery = (record: DeliveryRecord): WebhookDelivery => ({ ...record, id: String(record.id), anomalyId: String(record.anomalySeq) }) as WebhookDelivery;
+const toWebhook = (record: WebhookRecord): Webhook => ({ id: record.id, url: record.url, minSeverity: record.minSeverity, createdAt: record.createdAt });
+const toDelivery = (record: DeliveryRecord): WebhookDelivery => ({ ...record, id: String(record.id), anomalyId: String(record.anomalySeq) });
 
 function checkUrl(text: string, allowPrivate: boolean): string {
   let url: URL;

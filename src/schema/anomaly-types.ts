@@ -1,45 +1,9 @@
-import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import type { AnomalyKind, AnomalyStatus, DeviceStatus, Severity } from '../domain/anomalies/anomaly';
 import { DEFAULT_ZSCORE } from '../domain/anomalies/rules';
+import { AnomalyKindEnum, AnomalyStatusEnum, DeviceStatusEnum, SeverityEnum } from './enums';
 import { DateTimeScalar } from './scalars';
 import { PageInfo } from './types';
-
-export enum AnomalyKind {
-  ZSCORE = 'ZSCORE',
-  THRESHOLD = 'THRESHOLD',
-  RATE_OF_CHANGE = 'RATE_OF_CHANGE',
-  SILENCE = 'SILENCE',
-}
-registerEnumType(AnomalyKind, {
-  name: 'AnomalyKind',
-  valuesConfig: {
-    ZSCORE: { description: 'Value far from the rolling mean: |z| above the threshold.' },
-    THRESHOLD: { description: 'Value below min or above max.' },
-    RATE_OF_CHANGE: { description: 'Value changed faster than maxRatePerSecond since the previous reading.' },
-    SILENCE: { description: 'The device sent nothing for its heartbeat timeout and went offline.' },
-  },
-});
-
-export enum Severity {
-  INFO = 'INFO',
-  WARNING = 'WARNING',
-  CRITICAL = 'CRITICAL',
-}
-registerEnumType(Severity, { name: 'Severity' });
-
-export enum AnomalyStatus {
-  OPEN = 'OPEN',
-  ACKNOWLEDGED = 'ACKNOWLEDGED',
-  RESOLVED = 'RESOLVED',
-}
-registerEnumType(AnomalyStatus, { name: 'AnomalyStatus', description: 'Lifecycle: OPEN -> ACKNOWLEDGED -> RESOLVED (or OPEN -> RESOLVED).' });
-
-export enum DeviceStatus {
-  NEVER_SEEN = 'NEVER_SEEN',
-  ONLINE = 'ONLINE',
-  OFFLINE = 'OFFLINE',
-  DECOMMISSIONED = 'DECOMMISSIONED',
-}
-registerEnumType(DeviceStatus, { name: 'DeviceStatus' });
 
 @ObjectType({ description: 'Something a detector found in the readings of a device.' })
 export class Anomaly {
@@ -52,10 +16,10 @@ export class Anomaly {
   @Field(() => String, { nullable: true, description: 'null for SILENCE.' })
   metric!: string | null;
 
-  @Field(() => AnomalyKind)
+  @Field(() => AnomalyKindEnum)
   kind!: AnomalyKind;
 
-  @Field(() => Severity)
+  @Field(() => SeverityEnum)
   severity!: Severity;
 
   @Field(() => Float, {
@@ -78,7 +42,7 @@ export class Anomaly {
   @Field(() => DateTimeScalar)
   detectedAt!: number;
 
-  @Field(() => AnomalyStatus)
+  @Field(() => AnomalyStatusEnum)
   status!: AnomalyStatus;
 
   @Field(() => String, { nullable: true, description: 'API key id that acknowledged it.' })
@@ -153,7 +117,7 @@ export class AnomalyRule {
   @Field(() => Float, { nullable: true })
   maxRatePerSecond!: number | null;
 
-  @Field(() => Severity)
+  @Field(() => SeverityEnum)
   severity!: Severity;
 
   @Field(() => DateTimeScalar)
@@ -165,10 +129,10 @@ export class DeviceStatusEvent {
   @Field(() => ID)
   deviceId!: string;
 
-  @Field(() => DeviceStatus)
+  @Field(() => DeviceStatusEnum)
   status!: DeviceStatus;
 
-  @Field(() => DeviceStatus)
+  @Field(() => DeviceStatusEnum)
   previousStatus!: DeviceStatus;
 
   @Field(() => DateTimeScalar)
@@ -213,7 +177,7 @@ export class AnomalyRuleInput {
   @Field(() => Float, { nullable: true, description: 'Largest allowed change per second (> 0).' })
   maxRatePerSecond?: number | null;
 
-  @Field(() => Severity, { defaultValue: Severity.WARNING })
+  @Field(() => SeverityEnum, { defaultValue: 'WARNING' satisfies Severity })
   severity!: Severity;
 }
 
@@ -222,12 +186,12 @@ export class AnomalyFilter {
   @Field(() => ID, { nullable: true })
   deviceId?: string | null;
 
-  @Field(() => AnomalyStatus, { nullable: true })
+  @Field(() => AnomalyStatusEnum, { nullable: true })
   status?: AnomalyStatus | null;
 
-  @Field(() => AnomalyKind, { nullable: true })
+  @Field(() => AnomalyKindEnum, { nullable: true })
   kind?: AnomalyKind | null;
 
-  @Field(() => Severity, { nullable: true, description: 'This severity and above.' })
+  @Field(() => SeverityEnum, { nullable: true, description: 'This severity and above.' })
   minSeverity?: Severity | null;
 }

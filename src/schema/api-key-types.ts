@@ -1,28 +1,16 @@
-import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import type { Role } from '../domain/caller';
+import { KeyRoleEnum } from './enums';
 import { Device } from './types';
 import { DateTimeScalar } from './scalars';
-
-export enum KeyRole {
-  DEVICE = 'DEVICE',
-  READER = 'READER',
-  ADMIN = 'ADMIN',
-}
-registerEnumType(KeyRole, {
-  name: 'KeyRole',
-  valuesConfig: {
-    DEVICE: { description: 'Ingests readings for its one device; nothing else.' },
-    READER: { description: 'Queries and subscriptions.' },
-    ADMIN: { description: 'Everything in its tenant: devices, keys, rules, webhooks, dead letters.' },
-  },
-});
 
 @ObjectType({ description: 'An API key, without its secret (which is shown once, at creation).' })
 export class ApiKey {
   @Field(() => ID)
   id!: string;
 
-  @Field(() => KeyRole)
-  role!: KeyRole;
+  @Field(() => KeyRoleEnum)
+  role!: Role;
 
   @Field(() => String)
   label!: string;
@@ -63,8 +51,8 @@ export class Viewer {
   @Field(() => ID)
   keyId!: string;
 
-  @Field(() => KeyRole)
-  role!: KeyRole;
+  @Field(() => KeyRoleEnum)
+  role!: Role;
 
   @Field(() => ID, { nullable: true })
   deviceId!: string | null;
@@ -72,8 +60,8 @@ export class Viewer {
 
 @InputType()
 export class CreateApiKeyInput {
-  @Field(() => KeyRole)
-  role!: KeyRole;
+  @Field(() => KeyRoleEnum)
+  role!: Role;
 
   @Field(() => String, { description: '1-100 characters, for people.' })
   label!: string;

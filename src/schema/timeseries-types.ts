@@ -1,42 +1,8 @@
-import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import type { BucketSource } from '../domain/timeseries/aggregate-buckets';
+import type { SeriesSource } from '../domain/timeseries/plans';
+import { BucketSourceEnum, SeriesSourceEnum } from './enums';
 import { DateTimeScalar } from './scalars';
-
-export enum GapFill {
-  NONE = 'NONE',
-  NULL = 'NULL',
-  PREVIOUS = 'PREVIOUS',
-  LINEAR = 'LINEAR',
-}
-registerEnumType(GapFill, {
-  name: 'GapFill',
-  description: 'What to do with buckets that hold no readings.',
-  valuesConfig: {
-    NONE: { description: 'Leave them out.' },
-    NULL: { description: 'Return them with count 0 and null values.' },
-    PREVIOUS: { description: 'Repeat the values of the last bucket with data (null before the first).' },
-    LINEAR: { description: 'Interpolate each value between the nearest buckets with data (null at the ends).' },
-  },
-});
-
-export enum AggregatePlan {
-  AUTO = 'AUTO',
-  RAW = 'RAW',
-}
-registerEnumType(AggregatePlan, {
-  name: 'AggregatePlan',
-  valuesConfig: {
-    AUTO: { description: 'Use the coarsest rollup that answers each bucket exactly; raw readings otherwise.' },
-    RAW: { description: 'Scan raw readings only (same answer, slower; for comparison).' },
-  },
-});
-
-export enum BucketSource {
-  RAW = 'RAW',
-  ROLLUP_1M = 'ROLLUP_1M',
-  ROLLUP_1H = 'ROLLUP_1H',
-  ROLLUP_1D = 'ROLLUP_1D',
-}
-registerEnumType(BucketSource, { name: 'BucketSource', description: 'Where the numbers of a bucket came from.' });
 
 @ObjectType({ description: 'Statistics of one time bucket. Values are null when the bucket is empty and not filled.' })
 export class AggregateBucket {
@@ -85,7 +51,7 @@ export class AggregateBucket {
   @Field(() => Boolean, { description: 'True when the values were filled in for an empty bucket.' })
   filled!: boolean;
 
-  @Field(() => BucketSource, { nullable: true, description: 'Rollup level or raw readings; null for an empty bucket.' })
+  @Field(() => BucketSourceEnum, { nullable: true, description: 'Rollup level or raw readings; null for an empty bucket.' })
   source!: BucketSource | null;
 }
 
@@ -97,19 +63,6 @@ export class AggregateSeries {
   @Field(() => [AggregateBucket])
   buckets!: AggregateBucket[];
 }
-
-export enum SeriesSource {
-  RAW = 'RAW',
-  ROLLUPS = 'ROLLUPS',
-}
-registerEnumType(SeriesSource, {
-  name: 'SeriesSource',
-  description: 'Where the points of a series were chosen from.',
-  valuesConfig: {
-    RAW: { description: 'Every stored reading in the range.' },
-    ROLLUPS: { description: "The first, lowest, highest and last readings of each rollup bucket (a chart point spans at least a minute); every point is still a stored reading." },
-  },
-});
 
 @ObjectType()
 export class TimeValue {
@@ -134,7 +87,7 @@ export class Series {
   @Field(() => Boolean, { description: 'True when points is a downsampled subset (largest-triangle-three-buckets).' })
   downsampled!: boolean;
 
-  @Field(() => SeriesSource)
+  @Field(() => SeriesSourceEnum)
   source!: SeriesSource;
 
   @Field(() => [TimeValue])

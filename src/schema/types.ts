@@ -1,36 +1,8 @@
-import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import type { DeviceStatus } from '../domain/anomalies/anomaly';
+import type { RejectionCode } from '../domain/validation';
+import { DeviceStatusEnum, RejectionCodeEnum } from './enums';
 import { DateTimeScalar } from './scalars';
-import { DeviceStatus } from './anomaly-types';
-
-export enum SortOrder {
-  NEWEST_FIRST = 'NEWEST_FIRST',
-  OLDEST_FIRST = 'OLDEST_FIRST',
-}
-registerEnumType(SortOrder, { name: 'SortOrder', description: 'Order of a time-ordered list.' });
-
-export enum RejectionCode {
-  INVALID_DEVICE_ID = 'INVALID_DEVICE_ID',
-  UNKNOWN_DEVICE = 'UNKNOWN_DEVICE',
-  INVALID_METRIC_COUNT = 'INVALID_METRIC_COUNT',
-  INVALID_METRIC_NAME = 'INVALID_METRIC_NAME',
-  DUPLICATE_METRIC = 'DUPLICATE_METRIC',
-  INVALID_VALUE = 'INVALID_VALUE',
-  INVALID_TIMESTAMP = 'INVALID_TIMESTAMP',
-  TIMESTAMP_IN_FUTURE = 'TIMESTAMP_IN_FUTURE',
-  TIMESTAMP_TOO_OLD = 'TIMESTAMP_TOO_OLD',
-  INVALID_EVENT_ID = 'INVALID_EVENT_ID',
-  DUPLICATE_EVENT_ID = 'DUPLICATE_EVENT_ID',
-  INVALID_ENVELOPE = 'INVALID_ENVELOPE',
-  MISSING_ATTRIBUTE = 'MISSING_ATTRIBUTE',
-  INVALID_ATTRIBUTE = 'INVALID_ATTRIBUTE',
-  UNSUPPORTED_EVENT_TYPE = 'UNSUPPORTED_EVENT_TYPE',
-  UNSUPPORTED_DATA_CONTENT_TYPE = 'UNSUPPORTED_DATA_CONTENT_TYPE',
-  STREAM_UNAVAILABLE = 'STREAM_UNAVAILABLE',
-}
-registerEnumType(RejectionCode, {
-  name: 'RejectionCode',
-  description: 'Why one reading of an ingest call was rejected (docs/PROTOCOL.md lists each rule).',
-});
 
 @ObjectType({ description: 'One named value of a reading.' })
 export class Metric {
@@ -70,7 +42,7 @@ export class Device {
   @Field(() => DateTimeScalar)
   createdAt!: number;
 
-  @Field(() => DeviceStatus)
+  @Field(() => DeviceStatusEnum)
   status!: DeviceStatus;
 
   @Field(() => DateTimeScalar, { nullable: true, description: 'When the service last accepted a reading of the device.' })
@@ -172,7 +144,7 @@ export class RejectedReading {
   @Field(() => Int, { description: 'Position of the reading in the request.' })
   index!: number;
 
-  @Field(() => RejectionCode)
+  @Field(() => RejectionCodeEnum)
   code!: RejectionCode;
 
   @Field(() => String)

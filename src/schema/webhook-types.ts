@@ -1,13 +1,8 @@
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { Severity } from './anomaly-types';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import type { Severity } from '../domain/anomalies/anomaly';
+import type { DeliveryStatus } from '../domain/webhooks';
+import { DeliveryStatusEnum, SeverityEnum } from './enums';
 import { DateTimeScalar } from './scalars';
-
-export enum DeliveryStatus {
-  PENDING = 'PENDING',
-  DELIVERED = 'DELIVERED',
-  FAILED = 'FAILED',
-}
-registerEnumType(DeliveryStatus, { name: 'DeliveryStatus', description: 'PENDING (queued or retrying), DELIVERED (2xx), FAILED (out of attempts).' });
 
 @ObjectType({ description: 'One anomaly sent (or being sent) to a webhook.' })
 export class WebhookDelivery {
@@ -17,7 +12,7 @@ export class WebhookDelivery {
   @Field(() => ID)
   anomalyId!: string;
 
-  @Field(() => DeliveryStatus)
+  @Field(() => DeliveryStatusEnum)
   status!: DeliveryStatus;
 
   @Field(() => Int)
@@ -47,7 +42,7 @@ export class Webhook {
   @Field(() => String)
   url!: string;
 
-  @Field(() => Severity)
+  @Field(() => SeverityEnum)
   minSeverity!: Severity;
 
   @Field(() => DateTimeScalar)
@@ -68,6 +63,6 @@ export class CreateWebhookInput {
   @Field(() => String, { description: 'http(s) URL, at most 2048 characters.' })
   url!: string;
 
-  @Field(() => Severity, { defaultValue: Severity.WARNING })
+  @Field(() => SeverityEnum, { defaultValue: 'WARNING' satisfies Severity })
   minSeverity!: Severity;
 }

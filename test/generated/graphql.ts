@@ -44,15 +44,22 @@ export type AnomalyRuleInput = {
 
 /** Lifecycle: OPEN -> ACKNOWLEDGED -> RESOLVED (or OPEN -> RESOLVED). */
 export type AnomalyStatus =
+  /** Acknowledged by a key (acknowledgeAnomaly): someone is on it. */
   | 'ACKNOWLEDGED'
+  /** Found; neither acknowledged nor resolved yet. */
   | 'OPEN'
+  /** Closed by a key (resolveAnomaly), or by 'system' when a silent device came back online. */
   | 'RESOLVED';
 
 /** Where the numbers of a bucket came from. */
 export type BucketSource =
+  /** Raw readings. */
   | 'RAW'
+  /** One-day rollups. */
   | 'ROLLUP_1D'
+  /** One-hour rollups. */
   | 'ROLLUP_1H'
+  /** One-minute rollups. */
   | 'ROLLUP_1M';
 
 export type CreateApiKeyInput = {
@@ -69,10 +76,13 @@ export type CreateWebhookInput = {
   url: string;
 };
 
-/** PENDING (queued or retrying), DELIVERED (2xx), FAILED (out of attempts). */
+/** How the delivery of one anomaly to one webhook stands. */
 export type DeliveryStatus =
+  /** The receiver answered 2xx. */
   | 'DELIVERED'
+  /** Out of attempts; it will not be retried. */
   | 'FAILED'
+  /** Queued, or retrying after a failed attempt. */
   | 'PENDING';
 
 export type DeviceFilter = {
@@ -83,9 +93,13 @@ export type DeviceFilter = {
 };
 
 export type DeviceStatus =
+  /** Retired: no longer checked for silence. Its data stays. */
   | 'DECOMMISSIONED'
+  /** Registered, no reading accepted yet. */
   | 'NEVER_SEEN'
+  /** Silent past its heartbeat timeout (with a SILENCE anomaly); its next reading brings it back ONLINE. */
   | 'OFFLINE'
+  /** Sending readings: not silent past its heartbeat timeout. */
   | 'ONLINE';
 
 /** What to do with buckets that hold no readings. */
@@ -135,22 +149,39 @@ export type RegisterDeviceInput = {
 
 /** Why one reading of an ingest call was rejected (docs/PROTOCOL.md lists each rule). */
 export type RejectionCode =
+  /** The same client event id appears twice in one batch. */
   | 'DUPLICATE_EVENT_ID'
+  /** The same metric name appears twice in one reading. */
   | 'DUPLICATE_METRIC'
+  /** (HTTP ingest) a CloudEvents attribute breaks its rule: empty id, source not a URI-reference, empty subject, ... */
   | 'INVALID_ATTRIBUTE'
+  /** deviceId is empty, too long, or has characters outside [A-Za-z0-9._:-]. */
   | 'INVALID_DEVICE_ID'
+  /** (HTTP ingest) the item is not a JSON object, a CloudEvent of another specversion than 1.0, or its data is not a JSON object. */
   | 'INVALID_ENVELOPE'
+  /** The client event id is empty, too long or has forbidden characters. */
   | 'INVALID_EVENT_ID'
+  /** The reading has no metrics, or more than the configured maximum. */
   | 'INVALID_METRIC_COUNT'
+  /** A metric name does not match the metric-name pattern. */
   | 'INVALID_METRIC_NAME'
+  /** The timestamp is missing or unparseable. */
   | 'INVALID_TIMESTAMP'
+  /** A metric value is NaN, Infinity, or not a number. */
   | 'INVALID_VALUE'
+  /** (HTTP ingest) a required CloudEvents attribute (specversion, id, source, type) is absent; in binary mode, its ce- header. */
   | 'MISSING_ATTRIBUTE'
+  /** The stream accepted other items of the batch but not this one (OCI Streaming); send it again. */
   | 'STREAM_UNAVAILABLE'
+  /** The timestamp is further in the future than the allowed clock skew. */
   | 'TIMESTAMP_IN_FUTURE'
+  /** The timestamp is older than the allowed maximum age. */
   | 'TIMESTAMP_TOO_OLD'
+  /** No device with this id is registered in the caller's tenant. */
   | 'UNKNOWN_DEVICE'
+  /** (HTTP ingest) the CloudEvent's data is not JSON: datacontenttype (binary mode: Content-Type) not JSON, or data_base64. */
   | 'UNSUPPORTED_DATA_CONTENT_TYPE'
+  /** (HTTP ingest) the CloudEvent's type is not the reading type this service accepts (`<prefix>.reading.v1`). */
   | 'UNSUPPORTED_EVENT_TYPE';
 
 /** Where the points of a series were chosen from. */
@@ -160,14 +191,20 @@ export type SeriesSource =
   /** The first, lowest, highest and last readings of each rollup bucket (a chart point spans at least a minute); every point is still a stored reading. */
   | 'ROLLUPS';
 
+/** How much an anomaly matters, lowest first. */
 export type Severity =
+  /** The highest severity. */
   | 'CRITICAL'
+  /** The lowest severity: for information. */
   | 'INFO'
+  /** Above INFO. The default of a rule, and the severity of SILENCE. */
   | 'WARNING';
 
 /** Order of a time-ordered list. */
 export type SortOrder =
+  /** Latest timestamp first. */
   | 'NEWEST_FIRST'
+  /** Earliest timestamp first. */
   | 'OLDEST_FIRST';
 
 export type ZScoreInput = {

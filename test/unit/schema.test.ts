@@ -1,11 +1,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { execute, parse, validate } from 'graphql';
+import { execute, GraphQLEnumType, parse, validate } from 'graphql';
 import { buildTelemetrySchema } from '../../src/schema/build-schema';
 import { printTelemetrySchema, SCHEMA_FILE } from '../../src/schema/emit-schema';
 import { createLoaders } from '../../src/resolvers/loaders';
 import type { GraphQLContext, Services } from '../../src/resolvers/context';
-import type { Caller } from '../../src/domain/caller';
+import { ANOMALY_KINDS, ANOMALY_STATUSES, DEVICE_STATUSES, SEVERITIES } from '../../src/domain/anomalies/anomaly';
+import { ROLES, type Caller } from '../../src/domain/caller';
+import { SORT_ORDERS } from '../../src/domain/reading';
+import { BUCKET_SOURCES, GAP_FILLS } from '../../src/domain/timeseries/aggregate-buckets';
+import { AGGREGATE_PLANS, SERIES_SOURCES } from '../../src/domain/timeseries/plans';
+import { REJECTION_CODES } from '../../src/domain/validation';
+import type { Vocabulary } from '../../src/domain/vocabulary';
+import { DELIVERY_STATUSES } from '../../src/domain/webhooks';
 import type { Device, Store } from '../../src/store/store';
 
 const root = path.join(__dirname, '..', '..', '..');
@@ -22,6 +29,40 @@ describe('GraphQL schema', () => {
       const errors = validate(buildTelemetrySchema(), parse(readFileSync(path.join(dir, file), 'utf8')));
       expect({ file, errors: errors.map((e) => e.message) }).toEqual({ file, errors: [] });
     }
+  });
+});
+
+describe('GraphQL enums', () => {
+  const vocabularies: Record<string, Vocabulary<string>> = {
+    AnomalyKind: ANOMALY_KINDS,
+    Severity: SEVERITIES,
+    AnomalyStatus: ANOMALY_STATUSES,
+    DeviceStatus: DEVICE_STATUSES,
+    KeyRole: ROLES,
+    DeliveryStatus: DELIVERY_STATUSES,
+    RejectionCode: REJECTION_CODES,
+    SortOrder: SORT_ORDERS,
+    GapFill: GAP_FILLS,
+    AggregatePlan: AGGREGATE_PLANS,
+    BucketSource: BUCKET_SOURCES,
+    SeriesSource: SERIES_SOURCES,
+  };
+
+  it('are exactly the domain vocabularies: same values in the same order, named in capitals, each described', () => {
+    for (const [name, vocabulary] of Object.entries(vocabularies)) {
+      const type = buildTelemetrySchema().getType(name);
+      expect(type).toBeInstanceOf(GraphQLEnumType);
+      const values = (type as GraphQLEnumType).getValues();
+      expect({ name, values: values.map((v) => [v.name, v.value, v.description]) }).toEqual({
+        name,
+        values: vocabulary.values.map((value) => [value.toUpperCase(), value, vocabulary.descriptions[value]]),
+      });
+    }
+  });
+
+  it('covers every enum of the schema', () => {
+    const enums = Object.values(buildTelemetrySchema().getTypeMap()).filter((type) => type instanceof GraphQLEnumType && !type.name.startsWith('__'));
+    expect(enums.map((type) => type.name).sort()).toEqual(Object.keys(vocabularies).sort());
   });
 });
 

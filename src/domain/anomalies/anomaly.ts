@@ -1,8 +1,31 @@
+import { defineVocabulary, type ValueOf } from '../vocabulary';
+
 /** Anomalies: what detection finds, and the lifecycle an operator moves it through. */
 
-export type AnomalyKind = 'ZSCORE' | 'THRESHOLD' | 'RATE_OF_CHANGE' | 'SILENCE';
-export type Severity = 'INFO' | 'WARNING' | 'CRITICAL';
-export type AnomalyStatus = 'OPEN' | 'ACKNOWLEDGED' | 'RESOLVED';
+/** Which detector found an anomaly. */
+export const ANOMALY_KINDS = defineVocabulary({
+  ZSCORE: 'Value far from the rolling mean: |z| above the threshold.',
+  THRESHOLD: 'Value below min or above max.',
+  RATE_OF_CHANGE: 'Value changed faster than maxRatePerSecond since the previous reading.',
+  SILENCE: 'The device sent nothing for its heartbeat timeout and went offline.',
+});
+export type AnomalyKind = ValueOf<typeof ANOMALY_KINDS>;
+
+/** How much an anomaly matters: set by the rule that found it, lowest first. */
+export const SEVERITIES = defineVocabulary({
+  INFO: 'The lowest severity: for information.',
+  WARNING: 'Above INFO. The default of a rule, and the severity of SILENCE.',
+  CRITICAL: 'The highest severity.',
+});
+export type Severity = ValueOf<typeof SEVERITIES>;
+
+/** Where an anomaly is in its lifecycle: OPEN -> ACKNOWLEDGED -> RESOLVED (or OPEN -> RESOLVED). */
+export const ANOMALY_STATUSES = defineVocabulary({
+  OPEN: 'Found; neither acknowledged nor resolved yet.',
+  ACKNOWLEDGED: 'Acknowledged by a key (acknowledgeAnomaly): someone is on it.',
+  RESOLVED: "Closed by a key (resolveAnomaly), or by 'system' when a silent device came back online.",
+});
+export type AnomalyStatus = ValueOf<typeof ANOMALY_STATUSES>;
 
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { INFO: 0, WARNING: 1, CRITICAL: 2 };
 export const atLeast = (severity: Severity, minimum: Severity): boolean => SEVERITY_RANK[severity] >= SEVERITY_RANK[minimum];
@@ -37,7 +60,14 @@ export interface Anomaly extends Finding {
 
 export type NewAnomaly = Omit<Anomaly, 'seq' | 'status' | 'acknowledgedBy' | 'acknowledgedAt' | 'resolvedBy' | 'resolvedAt'>;
 
-export type DeviceStatus = 'NEVER_SEEN' | 'ONLINE' | 'OFFLINE' | 'DECOMMISSIONED';
+/** Liveness of a device, from its readings and its heartbeat timeout. */
+export const DEVICE_STATUSES = defineVocabulary({
+  NEVER_SEEN: 'Registered, no reading accepted yet.',
+  ONLINE: 'Sending readings: not silent past its heartbeat timeout.',
+  OFFLINE: 'Silent past its heartbeat timeout (with a SILENCE anomaly); its next reading brings it back ONLINE.',
+  DECOMMISSIONED: 'Retired: no longer checked for silence. Its data stays.',
+});
+export type DeviceStatus = ValueOf<typeof DEVICE_STATUSES>;
 
 export interface DeviceStatusChange {
   readonly tenantId: string;

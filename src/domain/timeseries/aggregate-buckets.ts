@@ -1,8 +1,15 @@
 import { PERCENTILES, percentileOfSorted, type PercentileName } from './percentile';
 import { statisticsOf, type PartialAggregate } from './partial';
+import { defineVocabulary, type ValueOf } from '../vocabulary';
 
-/** Where one bucket's numbers came from: a rollup level (ms) or the raw readings. */
-export type BucketSource = 'RAW' | 'ROLLUP_1M' | 'ROLLUP_1H' | 'ROLLUP_1D';
+/** Where one bucket's numbers came from: the raw readings or a rollup level. */
+export const BUCKET_SOURCES = defineVocabulary({
+  RAW: 'Raw readings.',
+  ROLLUP_1M: 'One-minute rollups.',
+  ROLLUP_1H: 'One-hour rollups.',
+  ROLLUP_1D: 'One-day rollups.',
+});
+export type BucketSource = ValueOf<typeof BUCKET_SOURCES>;
 
 /** What a store hands back for one bucket that holds data. */
 export interface BucketData {
@@ -12,7 +19,14 @@ export interface BucketData {
   readonly source: BucketSource;
 }
 
-export type GapFill = 'NONE' | 'NULL' | 'PREVIOUS' | 'LINEAR';
+/** What to do with buckets that hold no readings. */
+export const GAP_FILLS = defineVocabulary({
+  NONE: 'Leave them out.',
+  NULL: 'Return them with count 0 and null values.',
+  PREVIOUS: 'Repeat the values of the last bucket with data (null before the first).',
+  LINEAR: 'Interpolate each value between the nearest buckets with data (null at the ends).',
+});
+export type GapFill = ValueOf<typeof GAP_FILLS>;
 
 const VALUE_FIELDS = ['sum', 'avg', 'min', 'max', 'stddev', 'first', 'last', 'p50', 'p90', 'p95', 'p99'] as const;
 type ValueField = (typeof VALUE_FIELDS)[number];
