@@ -1,5 +1,6 @@
 import { ROLLUP_RESOLUTIONS_MS } from '../domain/timeseries/buckets';
 import { largestTriangleThreeBuckets } from '../domain/timeseries/lttb';
+import type { SeriesSource } from '../domain/timeseries/plans';
 import type { Store } from '../store/store';
 import { fetchPlannedBuckets } from './aggregates';
 
@@ -19,7 +20,7 @@ export interface SeriesResult {
   /** Stored readings in the range, before downsampling. */
   readonly totalPoints: number;
   /** Where the candidate points came from. */
-  readonly source: 'RAW' | 'ROLLUPS';
+  readonly source: SeriesSource;
 }
 
 /**
