@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { OidcSettings } from './server/oidc';
-import type { OracleConnectionOptions } from './store/oracle/connection';
 
 /**
  * Environment -> typed, validated configuration. Every setting has an embedded default, so
@@ -95,6 +94,23 @@ export type ConfigVariable = keyof z.input<typeof schema>;
 
 /** Every environment variable the service reads (deployment files are checked against it). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
+/** Oracle Autonomous Database connection settings (the Oracle store's pool reads them). */
+export interface OracleConnectionOptions {
+  readonly user: string;
+  readonly password: string;
+  /** Easy Connect string, full descriptor, or a TNS alias from tnsnames.ora in configDir. */
+  readonly connectString: string;
+  /** Directory with tnsnames.ora (and, for mTLS, ewallet.pem): the unzipped wallet. */
+  readonly configDir?: string | undefined;
+  /** mTLS: the wallet directory and its password; omit both for TLS without a wallet. */
+  readonly walletLocation?: string | undefined;
+  readonly walletPassword?: string | undefined;
+  readonly poolMin?: number;
+  readonly poolMax?: number;
+  /** How long a caller waits for a pooled connection before NJS-040 (retryable), ms. @default 10000 */
+  readonly queueTimeoutMs?: number;
+}
 
 export interface Config {
   readonly port: number;

@@ -1,22 +1,9 @@
 import oracledb from 'oracledb';
 import { BULK_FETCH_ROWS, type BindDef, type ExecuteOptions, type ExecuteResult, type ManyResult, type Session } from './session';
+import type { OracleConnectionOptions } from '../../config';
 
 /** How to reach the database (Autonomous Database: a TNS alias from the wallet, or a full descriptor). */
-export interface OracleConnectionOptions {
-  readonly user: string;
-  readonly password: string;
-  /** Easy Connect string, full descriptor, or a TNS alias from tnsnames.ora in configDir. */
-  readonly connectString: string;
-  /** Directory with tnsnames.ora (and, for mTLS, ewallet.pem): the unzipped wallet. */
-  readonly configDir?: string | undefined;
-  /** mTLS: the wallet directory and its password; omit both for TLS without a wallet. */
-  readonly walletLocation?: string | undefined;
-  readonly walletPassword?: string | undefined;
-  readonly poolMin?: number;
-  readonly poolMax?: number;
-  /** How long a caller waits for a pooled connection before NJS-040 (retryable), ms. @default 10000 */
-  readonly queueTimeoutMs?: number;
-}
+export type { OracleConnectionOptions };
 
 const TYPES: Readonly<Record<BindDef['type'], number>> = {
   string: oracledb.DB_TYPE_VARCHAR as unknown as number,
