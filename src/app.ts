@@ -68,13 +68,14 @@ interface Fanout {
  */
 export async function startApp(config: Config, logger: Logger, role: Role = 'all'): Promise<RunningApp> {
   if (role === 'consumer') return startConsumerRole(config, logger);
+  const service = logger.child({ component: 'service' });
   // What start-up opened, closed in reverse order if a later step fails: a failed start leaves
   // no thread, connection or listening socket behind.
   const opened: (() => Promise<void>)[] = [];
   try {
     const store = await openStore(config);
     opened.push(() => store.close());
-    const rawStream = await openStream(config, logger);
+    const rawStream = await openStream(config, logger.child({ component: 'stream' }));
     opened.push(() => rawStream.close());
     const { stream, health: produceHealth } = watchProduces(rawStream);
     const hub = new ReadingHub();
@@ -96,7 +97,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     const devices = new DeviceDirectory(store);
     const api = await startApiServer({
       config,
-      logger,
+      logger: logger.child({ component: 'api' }),
       store,
       services: {
         ingest: new IngestService({
@@ -152,7 +153,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
       },
     };
   } catch (error) {
-    for (const close of opened.reverse()) await close().catch((closeError: unknown) => logger.warn({ err: closeError }, 'could not close after a failed start'));
+    for (const close of opened.reverse()) await close().catch((closeError: unknown) => service.warn({ err: closeError }, 'could not close after a failed start'));
     throw error;
   }
 }
@@ -173,7 +174,7 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
       hubs.anomalyHub.publish(events.anomalies);
       hubs.statusHub.publish(events.statusChanges);
     },
-    logger,
+    logger.child({ component: 'consumer' }),
   );
   await startedOrStopped(consumer);
   return { wake: () => consumer.wake(), stats: () => consumer.stats(), condition: () => consumer.condition(), failed: consumer.crashed, stop: () => consumer.stop() };
@@ -186,7 +187,7 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
  */
 async function consumerThreadOnSharedStream(config: Config, stream: Stream, store: Store, logger: Logger, hubs: Hubs): Promise<Fanout> {
   const tail = await eventsTopicTail(stream, store, logger, hubs);
-  const consumer = new ConsumerThread(config, () => {}, () => {}, logger);
+  const consumer = new ConsumerThread(config, () => {}, () => {}, logger.child({ component: 'consumer' }));
   try {
     await startedOrStopped(consumer);
   } catch (error) {
@@ -206,7 +207,8 @@ async function consumerThreadOnSharedStream(config: Config, stream: Stream, stor
 }
 
 async function eventsTopicTail(stream: Stream, store: Store, logger: Logger, hubs: Hubs): Promise<Fanout> {
-  const anomalies = new AnomalyOrder(store, (ordered) => hubs.anomalyHub.publish(ordered), logger);
+  const events = logger.child({ component: 'events' });
+  const anomalies = new AnomalyOrder(store, (ordered) => hubs.anomalyHub.publish(ordered), events);
   await anomalies.start();
   const tail = new EventTail(
     stream,
@@ -215,7 +217,7 @@ async function eventsTopicTail(stream: Stream, store: Store, logger: Logger, hub
       anomalies: (published) => anomalies.push(published),
       statusChanges: (changes) => hubs.statusHub.publish(changes),
     },
-    logger,
+    events,
   );
   await tail.start();
   const stop = async () => {

@@ -8,7 +8,8 @@ import { openStore } from './composition/backends';
 import { createTenant, TENANT_ID_PATTERN } from './composition/tenants';
 import { ConfigError, loadConfig, type Config } from './config';
 import { isTelemetryError } from './domain/errors';
-import { createLogger, type Logger } from './logger';
+import type pino from 'pino';
+import { createLogger } from './logger';
 import { printTelemetrySchema, SCHEMA_FILE } from './schema/emit-schema';
 
 const USAGE = `usage: node dist/src/main.js [command] [options]
@@ -74,8 +75,9 @@ let failure = 'failed to start';
 
 async function start(role: Role): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
-  const app = await startApp(config, logger, role);
+  const root = createLogger(config.logLevel);
+  const app = await startApp(config, root, role);
+  const logger = root.child({ component: 'service' });
   logger.info({ url: app.url, dataDir: config.dataDir, role }, role === 'consumer' ? 'telemetry consumer started' : 'telemetry API started');
   if (role === 'consumer') process.stderr.write(`\n  Consumer running. Health: ${app.url}\n  Data directory: ${config.dataDir}\n\n`);
   else printWelcome(app, config);
@@ -117,7 +119,7 @@ function printWelcome(app: RunningApp, config: Config): void {
  * the process group, once forwarded by npm), and a second one must not kill the process
  * halfway through.
  */
-function handleLifecycle(app: RunningApp, logger: Logger): void {
+function handleLifecycle(app: RunningApp, logger: pino.Logger): void {
   app.failed.catch((error: unknown) => {
     logger.fatal({ err: error }, 'a part of the service failed; exiting so that it is restarted (accepted readings are safe in the stream)');
     process.exit(1);

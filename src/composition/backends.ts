@@ -1,12 +1,13 @@
 import path from 'node:path';
 import type { Config } from '../config';
+import type { Logger } from '../logger';
 import { OracleStore } from '../store/oracle/oracle-store';
 import { SqliteStore } from '../store/sqlite/sqlite-store';
 import type { Store } from '../store/store';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
 import { ociAuthentication } from '../stream/oci/oci-auth';
 import { OciStream } from '../stream/oci/oci-stream';
-import { routeOciRetrierWarnings, type DebugLogger } from '../stream/oci/sdk-console';
+import { routeOciRetrierWarnings } from '../stream/oci/sdk-console';
 import type { Stream } from '../stream/stream';
 import { ensureDataDir, openInDataDir } from './data-dir';
 
@@ -29,8 +30,11 @@ export async function openStore(config: Config): Promise<Store> {
 
 let sdkWarningsRouted = false;
 
-/** The stream: OCI Streaming when configured (TELEMETRY_STREAM=oci), the embedded log otherwise. */
-export async function openStream(config: Config, logger: DebugLogger): Promise<Stream> {
+/**
+ * The stream: OCI Streaming when configured (TELEMETRY_STREAM=oci), the embedded log otherwise.
+ * `logger` is the stream component's (it receives the OCI SDK's retry lines).
+ */
+export async function openStream(config: Config, logger: Logger): Promise<Stream> {
   const oci = config.stream.oci;
   if (oci) {
     if (!sdkWarningsRouted) routeOciRetrierWarnings(logger); // once per thread

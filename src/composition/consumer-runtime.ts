@@ -33,11 +33,13 @@ export interface ConsumerOutputs {
 /**
  * Starts the persister and the liveness sweep with their own store and stream connections
  * (they run in the consumer thread, the only writer of readings, anomalies and statuses).
+ * `logger` is the root logger: each part gets a child with its own component.
  */
 export async function startConsumer(config: Config, outputs: ConsumerOutputs, logger: Logger, backends?: Backends): Promise<ConsumerRuntime> {
   // Backends passed in belong to the caller, which closes them; otherwise they are ours.
   const store = backends?.store ?? (await openStore(config));
-  const stream = backends?.stream ?? (await openStream(config, logger));
+  const stream = backends?.stream ?? (await openStream(config, logger.child({ component: 'stream' })));
+  const consumerLogger = logger.child({ component: 'consumer' });
   const webhooks = new WebhookDeliverer(
     store,
     {
@@ -49,7 +51,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
       // are spread over at most about 4 minutes.
       retry: { initialDelayMs: config.webhooks.retryBaseMs, multiplier: 2, maxDelayMs: 3_600_000 },
     },
-    logger,
+    logger.child({ component: 'webhooks' }),
   );
   const publishEvents = (events: DetectionEvents) => {
     outputs.events(events);
@@ -61,7 +63,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     devices: new DeviceDirectory(store),
     publish: outputs.readings,
     publishEvents,
-    logger,
+    logger: consumerLogger,
     batchSize: config.consumer.batchSize,
     pollIntervalMs: config.consumer.pollIntervalMs,
     instance: config.consumer.instance,
@@ -75,13 +77,13 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     if (!(stream instanceof EmbeddedStream)) return;
     try {
       const deleted = stream.deleteOlderThan(Date.now() - config.stream.retentionMs, { readings: PERSISTER_GROUP });
-      if (deleted > 0) logger.info({ deleted }, 'stream retention removed old messages');
+      if (deleted > 0) consumerLogger.info({ deleted }, 'stream retention removed old messages');
     } catch (error) {
-      logger.warn({ err: error }, 'stream retention failed');
+      consumerLogger.warn({ err: error }, 'stream retention failed');
     }
   }, 60_000);
   retention.unref();
-  const liveness = new LivenessSweep(store, config.liveness, publishEvents, logger);
+  const liveness = new LivenessSweep(store, config.liveness, publishEvents, logger.child({ component: 'liveness' }));
   liveness.start();
   webhooks.start();
   return {
@@ -109,7 +111,7 @@ export async function startPublishingConsumer(config: Config, logger: Logger): P
   const store = await openStore(config);
   let stream: Stream | undefined;
   try {
-    stream = await openStream(config, logger);
+    stream = await openStream(config, logger.child({ component: 'stream' }));
     return await publishingConsumer(config, logger, store, stream);
   } catch (error) {
     // A failed start leaves no connection open.
@@ -120,7 +122,7 @@ export async function startPublishingConsumer(config: Config, logger: Logger): P
 }
 
 async function publishingConsumer(config: Config, logger: Logger, store: Store, stream: Stream): Promise<ConsumerRuntime> {
-  const publisher = new EventPublisher(stream, store, logger, config.eventTypePrefix);
+  const publisher = new EventPublisher(stream, store, logger.child({ component: 'events' }), config.eventTypePrefix);
   await publisher.recover(await stream.partitions('readings'));
   const runtime = await startConsumer(
     config,

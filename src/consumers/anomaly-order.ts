@@ -1,8 +1,8 @@
 import type { Anomaly } from '../domain/anomalies/anomaly';
 import { BackendError } from '../domain/errors';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../domain/retry';
+import type { Logger } from '../logger';
 import type { Store } from '../store/store';
-import type { PersisterLogger } from './reading-persister';
 
 /**
  * Puts the anomalies an API node reads from the events topic back into seq order. Several
@@ -20,7 +20,7 @@ export class AnomalyOrder {
   constructor(
     private readonly store: Pick<Store, 'anomaliesSince' | 'lastAnomalySeq'>,
     private readonly deliver: (anomalies: Anomaly[]) => void,
-    private readonly logger: PersisterLogger,
+    private readonly logger: Logger,
     private readonly retryPolicy: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {}
 

@@ -113,7 +113,7 @@ export class ConsumerThread {
     const timeout = setTimeout(() => void this.worker.terminate(), 10_000);
     await this.exited;
     clearTimeout(timeout);
-    this.logger.debug('consumer stopped');
+    this.logger.debug({}, 'consumer stopped');
   }
 }
 

@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('consumer-worker must run in a worker thread');
   const { config } = workerData as { config: Config };
-  const logger = createLogger(config.logLevel, 'consumer');
+  const logger = createLogger(config.logLevel);
   const send = (message: FromConsumer) => port.postMessage(message);
   let runtime;
   try {

@@ -2,9 +2,10 @@ import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
 import { fromEnvelope } from '../domain/cloud-event';
 import type { PersistedReading } from '../domain/reading';
 import { DEFAULT_RETRY_POLICY, retry } from '../domain/retry';
+import type { Logger } from '../logger';
 import type { Store } from '../store/store';
 import type { Stream, StreamTail } from '../stream/stream';
-import type { DetectionEvents, PersisterLogger } from './reading-persister';
+import type { DetectionEvents } from './reading-persister';
 
 /**
  * Fan-out for split deployments: the consumer publishes what it committed to the `events`
@@ -51,7 +52,7 @@ export class EventPublisher {
   constructor(
     private readonly stream: Stream,
     private readonly store: Pick<Store, 'recordFanoutProgress' | 'fanoutProgress' | 'watermarks' | 'readingEventsByIds' | 'anomaliesSince' | 'lastAnomalySeq'>,
-    private readonly logger: PersisterLogger,
+    private readonly logger: Logger,
     private readonly eventTypePrefix: string,
   ) {}
 
@@ -159,7 +160,7 @@ export class EventTail {
   constructor(
     private readonly stream: Stream,
     private readonly targets: FanoutTargets,
-    private readonly logger: PersisterLogger,
+    private readonly logger: Logger,
     private readonly pollIntervalMs = 10,
   ) {}
 

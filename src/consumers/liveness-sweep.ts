@@ -1,5 +1,6 @@
+import type { Logger } from '../logger';
 import type { Store } from '../store/store';
-import type { DetectionEvents, PersisterLogger } from './reading-persister';
+import type { DetectionEvents } from './reading-persister';
 
 export interface LivenessSettings {
   readonly defaultHeartbeatTimeoutMs: number;
@@ -18,7 +19,7 @@ export class LivenessSweep {
     private readonly store: Pick<Store, 'markSilentDevices'>,
     private readonly settings: LivenessSettings,
     private readonly publish: (events: DetectionEvents) => void,
-    private readonly logger: PersisterLogger,
+    private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {}
 

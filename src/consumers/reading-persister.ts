@@ -4,15 +4,10 @@ import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
 import type { PersistedReading, Reading } from '../domain/reading';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../domain/retry';
 import type { DeviceDirectory } from '../ingest/device-directory';
+import type { Logger } from '../logger';
 import type { AppliedBatch, NewDeadLetter, PartitionBatch, Store } from '../store/store';
 import { randomUUID } from 'node:crypto';
 import type { ConsumerGroupMember, Stream, StreamMessage } from '../stream/stream';
-
-export interface PersisterLogger {
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-}
 
 export interface ReadingPersisterOptions {
   readonly stream: Stream;
@@ -22,7 +17,7 @@ export interface ReadingPersisterOptions {
   readonly publish: (readings: PersistedReading[]) => void;
   /** Receives the anomalies and device status changes a batch committed, after the commit. */
   readonly publishEvents?: (events: DetectionEvents) => void;
-  readonly logger: PersisterLogger;
+  readonly logger: Logger;
   /** Most messages read from one partition per round. @default 5000 */
   readonly batchSize?: number;
   /** Sleep between empty polls, ms (a wake() ends it early). @default 10 */

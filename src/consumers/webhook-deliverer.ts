@@ -1,8 +1,8 @@
 import { backoffDelay, type RetryPolicy } from '../domain/retry';
 import { signWebhookBody, SIGNATURE_HEADER, type DeliveryOutcome, type DueDelivery } from '../domain/webhooks';
+import type { Logger } from '../logger';
 import type { Store } from '../store/store';
 import { postJson } from './webhook-post';
-import type { PersisterLogger } from './reading-persister';
 
 export interface WebhookSettings {
   /** How often due deliveries are looked for (a wake() after new anomalies comes sooner). */
@@ -53,7 +53,7 @@ export class WebhookDeliverer {
   constructor(
     private readonly store: Pick<Store, 'claimDueDeliveries' | 'recordDeliveryAttempt'>,
     private readonly settings: WebhookSettings,
-    private readonly logger: PersisterLogger,
+    private readonly logger: Logger,
   ) {}
 
   start(): void {

@@ -1,11 +1,11 @@
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerOptions } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate } from 'graphql';
 import type { Config } from '../config';
 import type { Caller } from '../domain/caller';
 import { createHttpIngestHandler } from '../ingest/http-ingest';
-import type { Logger } from '../logger';
+import type { LogFields, Logger } from '../logger';
 import type { GraphQLContext, Services } from '../resolvers/context';
 import { createLoaders } from '../resolvers/loaders';
 import { buildTelemetrySchema } from '../schema/build-schema';
@@ -81,7 +81,7 @@ export async function startApiServer({ config, logger, services: base, store, pr
     schema,
     formatError,
     // Apollo's own messages (e.g. an unexpected error in its pipeline) go to our JSON log.
-    logger,
+    logger: apolloLogger(logger),
     includeStacktraceInErrorResponses: false,
     // Explicit, so behaviour does not depend on NODE_ENV (see production-defaults.ts).
     introspection: config.introspection,
@@ -168,4 +168,11 @@ export async function startApiServer({ config, logger, services: base, store, pr
       await apollo.stop();
     },
   };
+}
+
+/** Apollo logs a bare message (a string, sometimes an Error): ours takes fields, then the message. */
+function apolloLogger(logger: Logger): NonNullable<ApolloServerOptions<GraphQLContext>['logger']> {
+  const line = (write: (fields: LogFields, message: string) => void) => (message?: unknown) =>
+    message instanceof Error ? write({ err: message }, message.message) : write({}, String(message));
+  return { debug: line(logger.debug.bind(logger)), info: line(logger.info.bind(logger)), warn: line(logger.warn.bind(logger)), error: line(logger.error.bind(logger)) };
 }

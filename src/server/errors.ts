@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { isTelemetryError, type ErrorCode, type TelemetryError } from '../domain/errors';
-
-export interface ErrorLogger {
-  error(fields: object, message: string): void;
-}
+import type { Logger } from '../logger';
 
 /**
  * Codes of request errors: client mistakes found before execution, by Apollo, graphql-js or
@@ -66,7 +63,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
  * BAD_USER_INPUT (graphql-js's variable and value errors, which carry none); anything else
  * is masked and logged with a correlation id the client also receives. Never a stack trace.
  */
-export function createErrorFormatter(logger: ErrorLogger, options: { readonly hideSchemaHints?: boolean } = {}) {
+export function createErrorFormatter(logger: Logger, options: { readonly hideSchemaHints?: boolean } = {}) {
   // With introspection off, "Did you mean ...?" suggestions would still reveal field names.
   const hint = (message: string) => (options.hideSchemaHints ? message.replace(/ Did you mean .*\?$/, '') : message);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {

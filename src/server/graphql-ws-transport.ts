@@ -1,10 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
-
-export interface TransportLogger {
-  error(fields: object, message: string): void;
-}
+import type { Logger } from '../logger';
 
 export interface TransportOptions {
   /** Send a ping this often and drop a peer that does not answer within the same time, ms. @default 12000 */
@@ -31,7 +28,7 @@ export interface ConnectionExtra extends Record<PropertyKey, unknown> {
 export function serveGraphQLOverWebSocket<E extends ConnectionExtra>(
   options: ServerOptions<Record<string, unknown> | undefined, E>,
   wss: WebSocketServer,
-  logger: TransportLogger,
+  logger: Logger,
   transport: TransportOptions = {},
 ): { dispose(): Promise<void> } {
   const server = makeServer(options);

@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { HttpSettings } from '../config';
 import type { Caller } from '../domain/caller';
 import { isTelemetryError, TelemetryError } from '../domain/errors';
+import type { Logger } from '../logger';
 import { bearerToken } from './auth';
-import { HTTP_STATUS, retryAfterSecondsOf, type ErrorLogger } from './errors';
+import { HTTP_STATUS, retryAfterSecondsOf } from './errors';
 import type { HealthProbes } from './health';
 
 export interface HttpRoutes {
@@ -15,7 +16,7 @@ export interface HttpRoutes {
 export interface HttpServerOptions {
   readonly routes: HttpRoutes;
   readonly authenticate: (token: string | undefined) => Promise<Caller | undefined>;
-  readonly logger: ErrorLogger;
+  readonly logger: Logger;
   readonly timeouts: HttpSettings;
 }
 
@@ -65,7 +66,7 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 }
 
 /** Plain-HTTP errors: `{ error: { code, message, retryable } }`, never a stack trace. */
-function sendError(response: ServerResponse, error: unknown, logger: ErrorLogger): void {
+function sendError(response: ServerResponse, error: unknown, logger: Logger): void {
   if (response.headersSent) {
     response.destroy();
     return;

@@ -4,6 +4,7 @@ import type { Context } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { Caller } from '../domain/caller';
 import type { TelemetryError } from '../domain/errors';
+import type { Logger } from '../logger';
 import { bearerToken } from './auth';
 import type { createErrorFormatter } from './errors';
 import { formatGraphQLErrors } from './errors';
@@ -21,7 +22,7 @@ export interface WebSocketOptions<TContext> {
   readonly maxPayloadBytes: number;
   /** Open connections one key may hold. */
   readonly maxConnectionsPerKey: number;
-  readonly logger: { error(fields: object, message: string): void };
+  readonly logger: Logger;
   /** Rate limit per key: the error to refuse a new operation with, or undefined. */
   readonly admit: (caller: Caller) => TelemetryError | undefined;
   /** Parsing with the same token and nesting limits as HTTP. */

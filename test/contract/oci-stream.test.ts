@@ -5,6 +5,7 @@ import { OciStream } from '../../src/stream/oci/oci-stream';
 import { routeOciRetrierWarnings } from '../../src/stream/oci/sdk-console';
 import { PartialProduceError } from '../../src/stream/stream';
 import { planPutRequests } from '../../src/stream/oci/limits';
+import { recordingLogger } from '../support/logger';
 import { startStreamingStandin, type StreamingStandin } from '../support/oci-streaming-standin';
 import { createOciTestIdentity, createResourcePrincipalSession } from '../support/oci-test-auth';
 import { ociAuthentication } from '../../src/stream/oci/oci-auth';
@@ -136,15 +137,17 @@ describe('OCI Streaming specifics (stand-in)', () => {
   });
 
   it('sends the SDK retrier\'s console warnings to the logger at debug level and lets other warnings through', async () => {
-    const debug: string[] = [];
+    const logger = recordingLogger();
     const warned: unknown[][] = [];
     const saved = console.warn;
     console.warn = (...args: unknown[]) => void warned.push(args);
-    const restore = routeOciRetrierWarnings({ debug: (_fields, message) => void debug.push(message) });
+    const restore = routeOciRetrierWarnings(logger);
     try {
       const stream = ociStream(standin.endpoint, 2);
       standin.throttleNext(2);
       await stream.produce('readings', [{ key: 'k', value: 'v' }]);
+      const debug = logger.lines.map((line) => line.message);
+      expect(logger.lines.every((line) => line.level === 'debug')).toBe(true);
       expect(debug.length).toBeGreaterThanOrEqual(2);
       expect(debug[0]).toMatch(/^(All retry attempts have exhausted|Request cannot be retried|Request failed with Exception)/);
       console.warn('something else');

@@ -1,18 +1,19 @@
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import { EventPublisher, type FanoutMessage } from '../../src/consumers/event-fanout';
-import { ReadingPersister, type PersisterLogger } from '../../src/consumers/reading-persister';
+import { ReadingPersister } from '../../src/consumers/reading-persister';
 import { toEnvelope } from '../../src/domain/cloud-event';
 import { DeviceDirectory } from '../../src/ingest/device-directory';
+import type { Logger } from '../../src/logger';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { OciStream } from '../../src/stream/oci/oci-stream';
 import * as common from 'oci-common';
 import { startStreamingStandin, type StreamingStandin } from '../support/oci-streaming-standin';
 import { createOciTestIdentity } from '../support/oci-test-auth';
+import { recordingLogger, silentLogger } from '../support/logger';
 import { readToEnd } from '../support/paging';
 import { eventually, newDataDir } from '../support/server';
 
-const silent = { info: () => {}, warn: () => {}, error: () => {} };
 const identity = createOciTestIdentity();
 const STREAMS = { readings: 'ocid1.stream.oc1.eu-frankfurt-1.readings', events: 'ocid1.stream.oc1.eu-frankfurt-1.events' };
 const DEVICES = Array.from({ length: 8 }, (_, i) => `g${i}`);
@@ -52,11 +53,11 @@ async function groupFixture() {
     await producer.produce('readings', records);
   };
   /** A persister; `publishing` gives it an EventPublisher on the events stream, as the consumer role has. */
-  const consumer = (instance: string, file: string, publishing: 'none' | 'publishes' | 'dies before publishing' = 'none', logger: PersisterLogger = silent): Consumer => {
+  const consumer = (instance: string, file: string, publishing: 'none' | 'publishes' | 'dies before publishing' = 'none', logger: Logger = silentLogger): Consumer => {
     const store = new SqliteStore({ file });
     stores.push(store);
     const events = stream();
-    const publisher = new EventPublisher(events, store, silent, 'io.telemetry');
+    const publisher = new EventPublisher(events, store, silentLogger, 'io.telemetry');
     const persister = new ReadingPersister({
       stream: stream(),
       store,
@@ -218,8 +219,8 @@ describe('persisters in a consumer group', () => {
     const { file, store } = await fixture.database('telemetry');
     await fixture.send(80); // 10 per device; nobody consumes yet
     for (let partition = 0; partition < 4; partition++) fixture.standin.expire(STREAMS.readings, partition, 5);
-    const errors: object[] = [];
-    const late = fixture.consumer('late', file, 'none', { ...silent, error: (fields: object) => void errors.push(fields) });
+    const logger = recordingLogger();
+    const late = fixture.consumer('late', file, 'none', logger);
     try {
       await late.persister.start();
       const held = await eventually(async () => {
@@ -227,7 +228,7 @@ describe('persisters in a consumer group', () => {
         return watermarks.size === 4 ? watermarks : undefined;
       }, 10_000, 'every partition applied');
       // Each partition lost offsets 0..4 and stored the rest.
-      const lost = errors.map((fields) => fields as { partition: number; firstLost: number; lastLost: number });
+      const lost = logger.lines.filter((line) => line.level === 'error').map((line) => line.fields as { partition: number; firstLost: number; lastLost: number });
       expect(lost.map((e) => [e.firstLost, e.lastLost])).toEqual([[0, 4], [0, 4], [0, 4], [0, 4]]);
       expect(new Set(lost.map((e) => e.partition))).toEqual(new Set([0, 1, 2, 3]));
       let expected = 0;

@@ -5,8 +5,8 @@ import { toEnvelope } from '../../src/domain/cloud-event';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { PartitionBatch } from '../../src/store/store';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
+import { silentLogger } from '../support/logger';
 
-const silent = { info: () => {}, warn: () => {}, error: () => {} };
 const reading = (eventId: string, timestamp: number, value: number) => ({ tenantId: 't', deviceId: 'd1', eventId, timestamp, metrics: [{ name: 'v', value }] });
 
 /** Everything on the events topic, decoded. */
@@ -37,13 +37,13 @@ describe('fan-out to the events topic', () => {
     await store.putAnomalyRule({ id: 'r', tenantId: 't', scope: { kind: 'tenant' }, metric: '*', zScore: null, min: null, max: 100, maxRatePerSecond: null, severity: 'WARNING', updatedAt: 0 });
     // A consumer started (recording where publication stands), committed all three, then died
     // before publishing anything.
-    await new EventPublisher(stream, store, silent, 'io.telemetry').recover(await stream.partitions('readings'));
+    await new EventPublisher(stream, store, silentLogger, 'io.telemetry').recover(await stream.partitions('readings'));
     expect(await eventsTopic(stream)).toEqual([]);
     const slice: PartitionBatch = { partition, lastOffset: positions[2]!.offset, readings: sent.map((r, i) => ({ ...r, offset: positions[i]!.offset })), deadLetters: [] };
     const applied = await store.applyBatch({ source: 'readings', partitions: [slice] });
     expect(applied.anomalies).toHaveLength(1);
 
-    const publisher = new EventPublisher(stream, store, silent, 'io.telemetry');
+    const publisher = new EventPublisher(stream, store, silentLogger, 'io.telemetry');
     await publisher.recover(await stream.partitions('readings'));
     const published = await eventsTopic(stream);
     const readings = published.flatMap((m) => (m.kind === 'readings' ? m.readings : []));
@@ -57,12 +57,12 @@ describe('fan-out to the events topic', () => {
     expect([progress.get(`readings:${partition}`), progress.get('anomalies')]).toEqual([positions[2]!.offset, applied.anomalies[0]!.seq]);
 
     // Recovering again publishes nothing more.
-    await new EventPublisher(stream, store, silent, 'io.telemetry').recover(await stream.partitions('readings'));
+    await new EventPublisher(stream, store, silentLogger, 'io.telemetry').recover(await stream.partitions('readings'));
     expect(await eventsTopic(stream)).toHaveLength(published.length);
   });
 
   it('splits large batches into messages under the OCI Streaming size limit', async () => {
-    const publisher = new EventPublisher(stream, store, silent, 'io.telemetry');
+    const publisher = new EventPublisher(stream, store, silentLogger, 'io.telemetry');
     const many = Array.from({ length: 8000 }, (_, i) => ({ ...reading(`m${i}`, i, i), partition: 0, offset: i }));
     publisher.publish(many);
     await publisher.flushed();

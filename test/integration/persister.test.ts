@@ -8,8 +8,8 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { Store } from '../../src/store/store';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
 import { eventually } from '../support/server';
+import { silentLogger } from '../support/logger';
 
-const silent = { info: () => {}, warn: () => {}, error: () => {} };
 const envelope = (deviceId: string, timestamp: number, eventId: string) =>
   JSON.stringify(toEnvelope({ tenantId: 't', deviceId, eventId, timestamp, metrics: [{ name: 'v', value: timestamp }] }, 'io.telemetry'));
 
@@ -37,7 +37,7 @@ describe('reading persister', () => {
       store: flaky,
       devices: new DeviceDirectory(store),
       publish: (readings) => published.push(...readings),
-      logger: silent,
+      logger: silentLogger,
       eventTypePrefix: 'io.telemetry',
       lingerMs: 0,
       pollIntervalMs: 5,
@@ -56,7 +56,7 @@ describe('reading persister', () => {
   it('publishes nothing before the commit and resumes from the database watermark after a restart', async () => {
     const published: string[] = [];
     const make = () =>
-      new ReadingPersister({ stream, store, devices: new DeviceDirectory(store), publish: (r) => published.push(...r.map((x) => x.eventId)), logger: silent, eventTypePrefix: 'io.telemetry', lingerMs: 0, pollIntervalMs: 5 });
+      new ReadingPersister({ stream, store, devices: new DeviceDirectory(store), publish: (r) => published.push(...r.map((x) => x.eventId)), logger: silentLogger, eventTypePrefix: 'io.telemetry', lingerMs: 0, pollIntervalMs: 5 });
     await stream.produce('readings', [{ key: 't/d1', value: envelope('d1', 1, 'a') }]);
     const first = make();
     await first.start();

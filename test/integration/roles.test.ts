@@ -14,6 +14,7 @@ import {
 import { EventPublisher } from '../../src/consumers/event-fanout';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
+import { silentLogger } from '../support/logger';
 import { allNodes } from '../support/paging';
 import { eventually, newDataDir, randomKey } from '../support/server';
 import { killHard, startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service-process';
@@ -180,7 +181,7 @@ describe('anomalies from several consumers', () => {
         return applied.anomalies;
       };
       const publish = async (committed: Awaited<ReturnType<typeof commit>>) => {
-        const publisher = new EventPublisher(stream, store, { info: () => {}, warn: () => {}, error: () => {} }, 'io.telemetry');
+        const publisher = new EventPublisher(stream, store, silentLogger, 'io.telemetry');
         publisher.publish([], { anomalies: committed, statusChanges: [] });
         await publisher.flushed();
       };

@@ -1,8 +1,8 @@
 import { AnomalyOrder } from '../../src/consumers/anomaly-order';
 import type { Anomaly } from '../../src/domain/anomalies/anomaly';
 import { BackendError } from '../../src/domain/errors';
+import { silentLogger } from '../support/logger';
 
-const silent = { info: () => {}, warn: () => {}, error: () => {} };
 const anomaly = (seq: number): Anomaly =>
   ({ seq, tenantId: 't', deviceId: 'd', metric: 'v', kind: 'THRESHOLD', severity: 'WARNING', score: 1, value: 1, expectedMin: null, expectedMax: 0, timestamp: seq, detectedAt: seq, status: 'OPEN', acknowledgedBy: null, acknowledgedAt: null, resolvedBy: null, resolvedAt: null }) as Anomaly;
 
@@ -26,7 +26,7 @@ function database(seqs: number[], failures = 0) {
 
 async function ordered(db: ReturnType<typeof database>, pushes: number[][]): Promise<number[]> {
   const delivered: number[] = [];
-  const order = new AnomalyOrder(db.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silent, { initialDelayMs: 1, maxDelayMs: 2, multiplier: 2 });
+  const order = new AnomalyOrder(db.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silentLogger, { initialDelayMs: 1, maxDelayMs: 2, multiplier: 2 });
   await order.start();
   for (const push of pushes) order.push(push.map(anomaly));
   await order.settled();
@@ -37,7 +37,7 @@ describe('anomaly order on an API node', () => {
   it('delivers contiguous anomalies as they come, without asking the database', async () => {
     const fresh = database([1, 2]);
     const delivered: number[] = [];
-    const order = new AnomalyOrder(fresh.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silent);
+    const order = new AnomalyOrder(fresh.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silentLogger);
     await order.start();
     fresh.commit(3, 4, 5);
     order.push([anomaly(3), anomaly(4)]);
@@ -50,7 +50,7 @@ describe('anomaly order on an API node', () => {
   it('puts anomalies published out of order by two consumers back in seq order, each once', async () => {
     const db = database([]);
     const delivered: number[] = [];
-    const order = new AnomalyOrder(db.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silent);
+    const order = new AnomalyOrder(db.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silentLogger);
     await order.start();
     db.commit(1, 2, 3);
     order.push([anomaly(2), anomaly(3)]); // consumer B published first; 1 is committed, not yet published
@@ -63,7 +63,7 @@ describe('anomaly order on an API node', () => {
   it('skips seqs that were never committed (a rolled-back transaction) after one look at the database', async () => {
     const db = database([]);
     const delivered: number[] = [];
-    const order = new AnomalyOrder(db.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silent);
+    const order = new AnomalyOrder(db.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silentLogger);
     await order.start();
     db.commit(1, 3);
     order.push([anomaly(1)]);
@@ -80,7 +80,7 @@ describe('anomaly order on an API node', () => {
     expect(await ordered(db, [[2]])).toEqual([]);
     const later = database([1, 2], 2);
     const delivered: number[] = [];
-    const order = new AnomalyOrder(later.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silent, { initialDelayMs: 1, maxDelayMs: 2, multiplier: 2 });
+    const order = new AnomalyOrder(later.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silentLogger, { initialDelayMs: 1, maxDelayMs: 2, multiplier: 2 });
     await order.start();
     later.commit(3, 4);
     order.push([anomaly(4)]);

@@ -1,9 +1,7 @@
+import type { Logger } from '../../logger';
+
 /** The lines oci-common's retrier writes for every failed request (throttling included). */
 const RETRIER_LINES = ['Request cannot be retried.', 'All retry attempts have exhausted.', 'Request failed with Exception'];
-
-export interface DebugLogger {
-  debug(fields: object, message: string): void;
-}
 
 /**
  * oci-common's retrier writes each failed request to console.warn, even with its retries
@@ -12,7 +10,7 @@ export interface DebugLogger {
  * sends them to the logger at debug level; every other console.warn line passes through.
  * Returns a function that puts console.warn back (tests).
  */
-export function routeOciRetrierWarnings(logger: DebugLogger): () => void {
+export function routeOciRetrierWarnings(logger: Logger): () => void {
   const original = console.warn;
   const routed = (...args: unknown[]): void => {
     const [first] = args;
