@@ -13,7 +13,7 @@ import { startApiServer } from './server/api-server';
 import { createHealthProbes } from './server/health';
 import { startHealthServer } from './server/health-server';
 import { judgeConsumer, type ConsumerCondition } from './consumers/consumer-health';
-import { reportStats } from './consumers/consumer-thread';
+import { reportStats, type ReportedStats } from './consumers/consumer-thread';
 import { consumerCheck, storeCheck, streamCheck } from './composition/health-checks';
 import { watchProduces } from './stream/produce-watch';
 import { AnomalyOrder } from './consumers/anomaly-order';
@@ -49,10 +49,24 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
+/**
+ * What /healthz reports of the consumer: the consumer thread's last report (empty before the
+ * first), or, on an API node, that committed events come from the events topic.
+ */
+type ConsumerStats = Partial<ReportedStats> | { readonly fanout: 'events topic' };
+
+/** What /healthz adds to its checks, for people and benchmarks. */
+interface HealthDetails {
+  /** Absent on the consumer role until its consumer has started. */
+  readonly consumer?: ConsumerStats;
+  /** Subscriptions open on this process (the API roles). */
+  readonly subscriptions?: number;
+}
+
 /** How committed events reach this process's hubs, and how the consumer is woken. */
 interface Fanout {
   wake(): void;
-  stats(): object;
+  stats(): ConsumerStats;
   /** The consumer this process runs, if any: is it making progress? */
   condition?(): ConsumerCondition;
   readonly failed: Promise<never>;
@@ -87,7 +101,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     let fanout: Fanout | undefined;
     const consumerCondition = (): ConsumerCondition => fanout?.condition?.() ?? { state: 'starting' };
     const consumerChecks = role === 'api' ? {} : { consumer: consumerCheck(consumerCondition) };
-    const probes = createHealthProbes({
+    const probes = createHealthProbes<HealthDetails>({
       role,
       live: consumerChecks,
       ready: { store: storeCheck(store), stream: streamCheck(produceHealth), ...(role === 'api' ? {} : { consumer: consumerCheck(consumerCondition, { ready: true }) }) },
@@ -252,7 +266,7 @@ async function startConsumerRole(config: Config, logger: Logger): Promise<Runnin
     // Same thread: its report is always current (a blocked thread cannot answer a probe at all).
     return judgeConsumer(runtime?.persister.snapshot(), now, startedAt, now, config.consumer.stuckAfterMs);
   };
-  const probes = createHealthProbes({
+  const probes = createHealthProbes<HealthDetails>({
     role: 'consumer',
     live: { consumer: consumerCheck(condition) },
     ready: {

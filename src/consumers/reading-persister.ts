@@ -46,11 +46,20 @@ export interface DetectionEvents {
   readonly statusChanges: DeviceStatusChange[];
 }
 
-export interface PersisterStats extends PersisterProgress {
+/** What the persister has done since it started. */
+export interface PersisterCounters {
+  /** Readings stored. */
   readonly appliedReadings: number;
+  /** Messages set aside as dead letters as they were read (malformed, or for a device that does not exist). */
   readonly deadLetters: number;
+  /** Messages whose event id was stored already (a device or client retrying). */
   readonly duplicates: number;
+  /** Attempts at a batch repeated because the database was unavailable. */
   readonly retries: number;
+}
+
+/** The persister's counters and progress, as health probes and the consumer thread report them. */
+export interface PersisterStats extends PersisterCounters, PersisterProgress {
   /** Next offset to read, per partition. */
   readonly positions: ReadonlyMap<number, number>;
 }
@@ -86,7 +95,7 @@ export class ReadingPersister {
   private lastAssignment = 0;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
-  private stats = { appliedReadings: 0, deadLetters: 0, duplicates: 0, retries: 0 };
+  private stats: { -readonly [K in keyof PersisterCounters]: PersisterCounters[K] } = { appliedReadings: 0, deadLetters: 0, duplicates: 0, retries: 0 };
   private progress: { -readonly [K in keyof PersisterProgress]: PersisterProgress[K] } = { roundStartedAt: null, failingSince: null, lastError: null, lastRoundAt: null };
 
   constructor(private readonly options: ReadingPersisterOptions) {}

@@ -41,17 +41,35 @@ export interface CheckResult {
 
 export type Check = () => CheckResult | Promise<CheckResult>;
 
-export interface ProbeAnswer {
+/** What both probes answer (as JSON). */
+interface ProbeBody<Status> {
+  readonly status: Status;
+  /** The role of this process (all, api or consumer). */
+  readonly role: string;
+  /** Why a check fails ("<check>: <reason>"); only when one does. */
+  readonly reasons?: readonly string[];
+  readonly checks: Readonly<Partial<Record<CheckName, CheckResult>>>;
+}
+
+/** /healthz's answer: its checks, then the role's details (see HealthProbeOptions.details). */
+export type LiveBody<Details> = ProbeBody<LiveStatus> & Details;
+
+/** /readyz's answer. */
+export type ReadyBody = ProbeBody<ReadyStatus>;
+
+export interface ProbeAnswer<Body> {
+  /** 200 when true, 503 otherwise. */
   readonly ok: boolean;
-  readonly body: object;
+  readonly body: Body;
 }
 
-export interface HealthProbes {
-  live(): Promise<ProbeAnswer>;
-  ready(): Promise<ProbeAnswer>;
+/** The probes as the HTTP servers see them; `Details` is what /healthz adds to its checks. */
+export interface HealthProbes<Details = unknown> {
+  live(): Promise<ProbeAnswer<LiveBody<Details>>>;
+  ready(): Promise<ProbeAnswer<ReadyBody>>;
 }
 
-export interface HealthProbeOptions {
+export interface HealthProbeOptions<Details> {
   /** The role named in every answer. */
   readonly role: string;
   /** Checks deciding liveness (a subset of readiness: they decide both). */
@@ -59,15 +77,15 @@ export interface HealthProbeOptions {
   /** Further checks deciding readiness only. */
   readonly ready: Partial<Record<CheckName, Check>>;
   /** Counters added to /healthz for people and benchmarks (consumer progress, subscriptions). */
-  readonly details?: () => object;
+  readonly details: () => Details;
   /** A check taking longer fails with "no answer within ...", ms. @default 2000 */
   readonly checkTimeoutMs?: number;
 }
 
-export function createHealthProbes({ role, live, ready, details, checkTimeoutMs = 2000 }: HealthProbeOptions): HealthProbes {
+export function createHealthProbes<Details extends object>({ role, live, ready, details, checkTimeoutMs = 2000 }: HealthProbeOptions<Details>): HealthProbes<Details> {
   const run = async (checks: Partial<Record<CheckName, Check>>) => {
     const entries = await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await settle(check, checkTimeoutMs)] as const));
-    const results = Object.fromEntries(entries) as Record<string, CheckResult>;
+    const results: Partial<Record<CheckName, CheckResult>> = Object.fromEntries(entries);
     const reasons = entries.filter(([, result]) => !result.ok).map(([name, result]) => `${name}: ${result.reason ?? 'failing'}`);
     return { results, reasons };
   };
@@ -75,7 +93,7 @@ export function createHealthProbes({ role, live, ready, details, checkTimeoutMs 
     async live() {
       const { results, reasons } = await run(live);
       const status: LiveStatus = reasons.length === 0 ? 'ok' : 'degraded';
-      return { ok: reasons.length === 0, body: { status, role, ...(reasons.length ? { reasons } : {}), checks: results, ...details?.() } };
+      return { ok: reasons.length === 0, body: { status, role, ...(reasons.length ? { reasons } : {}), checks: results, ...details() } };
     },
     async ready() {
       const { results, reasons } = await run({ ...live, ...ready });
