@@ -6,94 +6,341 @@ import type { OidcSettings } from './server/oidc';
 /**
  * Environment -> typed, validated configuration. Every setting has an embedded default, so
  * `npm start` needs none; an invalid value stops start-up with a message naming the variable.
+ *
+ * Each variable is documented here, beside its schema entry; the README's configuration table
+ * is generated from these entries (`npm run docs:config`), and a unit test fails when it is stale.
  */
 const integer = (min: number, max: number) => {
   const message = `must be an integer from ${min} to ${max}`;
   return z.coerce.number(message).int(message).min(min, message).max(max, message);
 };
 
-const schema = z.object({
-  PORT: integer(0, 65535).default(4000),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: integer(1, 3600).default(65),
-  TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS: integer(1, 3600).default(66),
-  TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: integer(1, 3600).default(300),
-  TELEMETRY_SHUTDOWN_DRAIN_SECONDS: integer(0, 3600).default(15),
-  TELEMETRY_DATA_DIR: z.string().min(1).default('./data'),
-  TELEMETRY_ADMIN_KEY: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{32,256}$/, 'must be 32-256 characters of [A-Za-z0-9_-]')
-    .optional(),
-  TELEMETRY_PARTITIONS: integer(1, 256).default(4),
-  TELEMETRY_MAX_BATCH_SIZE: integer(1, 100_000).default(1000),
-  TELEMETRY_MAX_BODY_BYTES: integer(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
-  TELEMETRY_MAX_METRICS_PER_READING: integer(1, 1000).default(32),
-  TELEMETRY_MAX_FUTURE_SKEW_SECONDS: integer(0, 365 * 86_400).default(300),
-  TELEMETRY_MAX_READING_AGE_DAYS: integer(1, 36_500).default(365),
-  TELEMETRY_MAX_PAGE_SIZE: integer(1, 100_000).default(1000),
-  TELEMETRY_MAX_QUERY_DEPTH: integer(2, 100).default(12),
-  TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000).default(100),
-  TELEMETRY_MAX_QUERY_COST: integer(10, 10_000_000).default(20_000),
-  TELEMETRY_MAX_QUERY_TOKENS: integer(100, 10_000_000).default(20_000),
-  TELEMETRY_MAX_ALIASES: integer(0, 100_000).default(100),
-  TELEMETRY_RATE_LIMIT_PER_SECOND: integer(1, 10_000_000).default(100),
-  TELEMETRY_RATE_LIMIT_BURST: integer(1, 10_000_000).default(200),
-  TELEMETRY_INTROSPECTION: z.enum(['on', 'off'], 'must be "on" or "off"').default('on'),
-  TELEMETRY_OIDC_ISSUER: z.string().url('must be a URL').optional(),
-  TELEMETRY_OIDC_JWKS_URL: z.string().url('must be a URL').optional(),
-  TELEMETRY_OIDC_AUDIENCE: z.string().min(1).optional(),
-  TELEMETRY_OIDC_TENANT_CLAIM: z.string().min(1).default('tenant'),
-  TELEMETRY_OIDC_ROLE_CLAIM: z.string().min(1).default('role'),
-  TELEMETRY_MAX_CONNECTIONS_PER_KEY: integer(1, 100_000).default(100),
-  TELEMETRY_MAX_AGGREGATE_BUCKETS: integer(1, 1_000_000).default(10_000),
-  TELEMETRY_MAX_SERIES_READINGS: integer(1000, 100_000_000).default(5_000_000),
-  TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS: integer(1, 30 * 86_400).default(300),
-  TELEMETRY_LIVENESS_CHECK_MS: integer(10, 3_600_000).default(5000),
-  TELEMETRY_WEBHOOK_POLL_MS: integer(10, 3_600_000).default(1000),
-  TELEMETRY_WEBHOOK_MAX_ATTEMPTS: integer(1, 100).default(8),
-  TELEMETRY_WEBHOOK_RETRY_BASE_MS: integer(1, 3_600_000).default(2000),
-  TELEMETRY_WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
-  TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),
-  TELEMETRY_STORE: z.enum(['sqlite', 'oracle'], 'must be "sqlite" or "oracle"').default('sqlite'),
-  TELEMETRY_ORACLE_USER: z.string().min(1).optional(),
-  TELEMETRY_ORACLE_PASSWORD: z.string().min(1).optional(),
-  TELEMETRY_ORACLE_CONNECT_STRING: z.string().min(1).optional(),
-  TELEMETRY_ORACLE_CONFIG_DIR: z.string().min(1).optional(),
-  TELEMETRY_ORACLE_WALLET_DIR: z.string().min(1).optional(),
-  TELEMETRY_ORACLE_WALLET_PASSWORD: z.string().min(1).optional(),
-  TELEMETRY_ORACLE_POOL_MAX: integer(1, 1000).default(8),
-  TELEMETRY_STREAM: z.enum(['embedded', 'oci'], 'must be "embedded" or "oci"').default('embedded'),
-  TELEMETRY_OCI_MESSAGES_ENDPOINT: z.string().url('must be a URL').optional(),
-  TELEMETRY_OCI_READINGS_STREAM_OCID: z.string().regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)').optional(),
-  TELEMETRY_OCI_EVENTS_STREAM_OCID: z.string().regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)').optional(),
-  TELEMETRY_OCI_AUTH: z
-    .enum(['config-file', 'instance-principal', 'resource-principal', 'oke-workload-identity'], 'must be config-file, instance-principal, resource-principal or oke-workload-identity')
-    .default('config-file'),
-  TELEMETRY_OCI_CONFIG_FILE: z.string().min(1).optional(),
-  TELEMETRY_OCI_PROFILE: z.string().min(1).default('DEFAULT'),
-  TELEMETRY_OCI_PRODUCE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
-  TELEMETRY_OCI_TAIL_READS_PER_SECOND: z.coerce
-    .number('must be a number from 0.1 to 5')
-    .min(0.1, 'must be a number from 0.1 to 5')
-    .max(5, 'must be a number from 0.1 to 5')
-    .default(2),
-  TELEMETRY_STREAM_SYNC: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
-  TELEMETRY_STREAM_RETENTION_HOURS: integer(1, 24 * 365).default(168),
-  TELEMETRY_CONSUMER_BATCH_SIZE: integer(1, 100_000).default(5000),
-  TELEMETRY_CONSUMER_POLL_MS: integer(1, 60_000).default(10),
-  TELEMETRY_CONSUMER_STUCK_SECONDS: integer(1, 86_400).default(60),
-  TELEMETRY_CONSUMER_INSTANCE: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]').optional(),
-  TELEMETRY_EVENT_TYPE_PREFIX: z
-    .string()
-    .regex(/^[a-z0-9]+(\.[a-z0-9-]+)*$/, 'must be a reverse-DNS prefix such as io.telemetry')
-    .default('io.telemetry'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be one of fatal, error, warn, info, debug, trace, silent').default('info'),
-});
+/** The documentation of one row of the README's configuration table. */
+export interface SettingDoc {
+  /** What the variable does (the Meaning column), Markdown on one line. */
+  readonly doc: string;
+  /**
+   * What leaving an optional variable unset means (the Default column), when the schema has
+   * no default value that says it: "generated on first start". Absent: the cell stays empty.
+   */
+  readonly ifUnset?: string;
+}
 
-export type ConfigVariable = keyof z.input<typeof schema>;
+/** Every schema entry's documentation; variables documented together share one SettingDoc. */
+const SETTING_DOCS = z.registry<SettingDoc>();
+
+declare const documented: unique symbol;
+/** A schema entry that went through setting() or together(): the schema accepts no other. */
+type Documented<S extends z.ZodType> = S & { readonly [documented]: true };
+
+/** Attaches `doc` to one variable's schema (each variable has its own schema instance). */
+function documentWith<S extends z.ZodType>(schema: S, doc: SettingDoc): Documented<S> {
+  if (SETTING_DOCS.has(schema)) throw new Error('one schema instance per variable: its documentation is attached to it');
+  SETTING_DOCS.add(schema, doc);
+  return schema as Documented<S>;
+}
+
+/** One variable: its schema and, beside it, its documentation (one row of the table). */
+function setting<S extends z.ZodType>({ schema, ...doc }: SettingDoc & { readonly schema: S }): Documented<S> {
+  return documentWith(schema, doc);
+}
+
+/** Variables set together and documented in one row (spread into the schema, in this order). */
+function together<V extends Record<string, z.ZodType>>({ variables, ...doc }: SettingDoc & { readonly variables: V }): { [K in keyof V]: Documented<V[K]> } {
+  for (const schema of Object.values(variables)) documentWith(schema, doc);
+  return variables as { [K in keyof V]: Documented<V[K]> };
+}
+
+/** Every environment variable the service reads, in the order the README's table lists them. */
+const shape = {
+  PORT: setting({
+    schema: integer(0, 65535).default(4000),
+    doc: 'HTTP and WebSocket port (`0`: any free port).',
+  }),
+  HOST: setting({
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Interface to listen on (`0.0.0.0` for all).',
+  }),
+  TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: setting({
+    schema: integer(1, 3600).default(65),
+    doc: "How long an idle keep-alive connection stays open (Node's own default is 5 s). Keep it above the idle timeout of the load balancer and client pools in front (60 s for most; OCI's load balancer keeps idle backend connections 300 s, so the split manifest sets 310), so that they close idle connections, not the service: a pooled socket closed under a client fails its request with `ECONNRESET`. Sent as `Keep-Alive: timeout=<s>`.",
+  }),
+  TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS: setting({
+    schema: integer(1, 3600).default(66),
+    doc: "Longest wait for a request's headers. Node applies it also to a connection opened ahead of its first request, so it must exceed the keep-alive timeout (checked at start-up).",
+  }),
+  TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: setting({
+    schema: integer(1, 3600).default(300),
+    doc: 'Longest wait for a whole request; at least the headers timeout.',
+  }),
+  TELEMETRY_SHUTDOWN_DRAIN_SECONDS: setting({
+    schema: integer(0, 3600).default(15),
+    doc: 'On `SIGTERM`/`SIGINT`, how long requests already received may take to be answered before their connections are closed.',
+  }),
+  TELEMETRY_DATA_DIR: setting({
+    schema: z.string().min(1).default('./data'),
+    doc: 'Where the embedded stream (`stream.db`) and database (`telemetry.db`) live.',
+  }),
+  TELEMETRY_ADMIN_KEY: setting({
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{32,256}$/, 'must be 32-256 characters of [A-Za-z0-9_-]')
+      .optional(),
+    doc: 'Bootstrap admin key, 32-256 chars of `[A-Za-z0-9_-]`. Registered (hashed) if new.',
+    ifUnset: 'generated on first start',
+  }),
+  TELEMETRY_PARTITIONS: setting({
+    schema: integer(1, 256).default(4),
+    doc: 'Partitions of the stream; fixed once the log exists.',
+  }),
+  TELEMETRY_MAX_BATCH_SIZE: setting({
+    schema: integer(1, 100_000).default(1000),
+    doc: 'Most readings per ingest call.',
+  }),
+  TELEMETRY_MAX_BODY_BYTES: setting({
+    schema: integer(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
+    doc: 'Largest HTTP body and WebSocket message.',
+  }),
+  TELEMETRY_MAX_METRICS_PER_READING: setting({
+    schema: integer(1, 1000).default(32),
+    doc: 'Most metrics in one reading.',
+  }),
+  TELEMETRY_MAX_FUTURE_SKEW_SECONDS: setting({
+    schema: integer(0, 365 * 86_400).default(300),
+    doc: 'How far ahead of the server clock a timestamp may be.',
+  }),
+  TELEMETRY_MAX_READING_AGE_DAYS: setting({
+    schema: integer(1, 36_500).default(365),
+    doc: 'How old a reading may be.',
+  }),
+  TELEMETRY_MAX_PAGE_SIZE: setting({
+    schema: integer(1, 100_000).default(1000),
+    doc: 'Largest `first` of list queries.',
+  }),
+  TELEMETRY_MAX_QUERY_DEPTH: setting({
+    schema: integer(2, 100).default(12),
+    doc: 'Deepest field nesting of a GraphQL operation.',
+  }),
+  TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: setting({
+    schema: integer(1, 10_000).default(100),
+    doc: 'Concurrent subscriptions per WebSocket.',
+  }),
+  TELEMETRY_MAX_CONNECTIONS_PER_KEY: setting({
+    schema: integer(1, 100_000).default(100),
+    doc: 'Open WebSocket connections per API key.',
+  }),
+  TELEMETRY_MAX_QUERY_COST: setting({
+    schema: integer(10, 10_000_000).default(20_000),
+    doc: 'Most cost of one operation (1 per field; list fields × `first`, `deviceIds`, `points`/100).',
+  }),
+  TELEMETRY_MAX_QUERY_TOKENS: setting({
+    schema: integer(100, 10_000_000).default(20_000),
+    doc: 'Most tokens in a GraphQL document (send batches as variables).',
+  }),
+  TELEMETRY_MAX_ALIASES: setting({
+    schema: integer(0, 100_000).default(100),
+    doc: 'Most aliased fields in a document.',
+  }),
+  TELEMETRY_RATE_LIMIT_PER_SECOND: setting({
+    schema: integer(1, 10_000_000).default(100),
+    doc: 'Requests per second per API key (GraphQL requests, `/ingest` calls, subscription starts).',
+  }),
+  TELEMETRY_RATE_LIMIT_BURST: setting({
+    schema: integer(1, 10_000_000).default(200),
+    doc: 'Requests a key may make at once before the rate applies.',
+  }),
+  ...together({
+    doc: 'Set all three to accept OIDC tokens (`iss`, JWKS location, `aud`).',
+    ifUnset: 'unset',
+    variables: {
+      TELEMETRY_OIDC_ISSUER: z.string().url('must be a URL').optional(),
+      TELEMETRY_OIDC_JWKS_URL: z.string().url('must be a URL').optional(),
+      TELEMETRY_OIDC_AUDIENCE: z.string().min(1).optional(),
+    },
+  }),
+  ...together({
+    doc: 'Claims naming the tenant and the role of a token.',
+    variables: {
+      TELEMETRY_OIDC_TENANT_CLAIM: z.string().min(1).default('tenant'),
+      TELEMETRY_OIDC_ROLE_CLAIM: z.string().min(1).default('role'),
+    },
+  }),
+  TELEMETRY_INTROSPECTION: setting({
+    schema: z.enum(['on', 'off'], 'must be "on" or "off"').default('on'),
+    doc: '`off` in production: no introspection, no landing page, no schema hints in errors.',
+  }),
+  TELEMETRY_MAX_AGGREGATE_BUCKETS: setting({
+    schema: integer(1, 1_000_000).default(10_000),
+    doc: 'Most buckets one `aggregates` query may produce.',
+  }),
+  TELEMETRY_MAX_SERIES_READINGS: setting({
+    schema: integer(1000, 100_000_000).default(5_000_000),
+    doc: 'Most raw readings one `series` query reads before downsampling.',
+  }),
+  TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS: setting({
+    schema: integer(1, 30 * 86_400).default(300),
+    doc: 'Silence after which a device without its own timeout goes `OFFLINE`.',
+  }),
+  TELEMETRY_LIVENESS_CHECK_MS: setting({
+    schema: integer(10, 3_600_000).default(5000),
+    doc: 'How often the consumer looks for silent devices.',
+  }),
+  TELEMETRY_WEBHOOK_POLL_MS: setting({
+    schema: integer(10, 3_600_000).default(1000),
+    doc: 'How often due webhook deliveries are looked for (new anomalies wake it sooner).',
+  }),
+  TELEMETRY_WEBHOOK_MAX_ATTEMPTS: setting({
+    schema: integer(1, 100).default(8),
+    doc: 'Attempts before a delivery is marked `FAILED`.',
+  }),
+  TELEMETRY_WEBHOOK_RETRY_BASE_MS: setting({
+    schema: integer(1, 3_600_000).default(2000),
+    doc: 'First retry delay ceiling; doubles per attempt (full jitter), capped at 1 h.',
+  }),
+  TELEMETRY_WEBHOOK_TIMEOUT_MS: setting({
+    schema: integer(100, 120_000).default(10_000),
+    doc: 'Per-request timeout of a delivery.',
+  }),
+  TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: setting({
+    schema: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),
+    doc: '`on` lets webhooks reach loopback, private, link-local and other non-public addresses (development only).',
+  }),
+  TELEMETRY_STORE: setting({
+    schema: z.enum(['sqlite', 'oracle'], 'must be "sqlite" or "oracle"').default('sqlite'),
+    doc: '`oracle` to use Oracle (Autonomous) Database instead of the embedded SQLite file.',
+  }),
+  ...together({
+    doc: 'The schema user (required with `oracle`).',
+    variables: {
+      TELEMETRY_ORACLE_USER: z.string().min(1).optional(),
+      TELEMETRY_ORACLE_PASSWORD: z.string().min(1).optional(),
+    },
+  }),
+  TELEMETRY_ORACLE_CONNECT_STRING: setting({
+    schema: z.string().min(1).optional(),
+    doc: "A TNS alias from the wallet's `tnsnames.ora` (e.g. `mydb_low`), an Easy Connect string or a full descriptor.",
+  }),
+  ...together({
+    doc: 'mTLS: the unzipped wallet and its password. Omit both for TLS without a wallet (a descriptor with `(security=(ssl_server_dn_match=yes))`).',
+    variables: {
+      TELEMETRY_ORACLE_WALLET_DIR: z.string().min(1).optional(),
+      TELEMETRY_ORACLE_WALLET_PASSWORD: z.string().min(1).optional(),
+    },
+  }),
+  TELEMETRY_ORACLE_CONFIG_DIR: setting({
+    schema: z.string().min(1).optional(),
+    doc: 'Where `tnsnames.ora` is, when not in the wallet directory.',
+    ifUnset: 'the wallet directory',
+  }),
+  TELEMETRY_ORACLE_POOL_MAX: setting({
+    schema: integer(1, 1000).default(8),
+    doc: 'Connections per process.',
+  }),
+  TELEMETRY_STREAM: setting({
+    schema: z.enum(['embedded', 'oci'], 'must be "embedded" or "oci"').default('embedded'),
+    doc: '`oci` to use OCI Streaming instead of the embedded log (see [OCI Streaming](#oci-streaming)).',
+  }),
+  TELEMETRY_OCI_MESSAGES_ENDPOINT: setting({
+    schema: z.string().url('must be a URL').optional(),
+    doc: "The stream pool's messages endpoint, e.g. `https://cell-1.streaming.eu-frankfurt-1.oci.oraclecloud.com`.",
+  }),
+  ...together({
+    doc: 'The two streams (`TELEMETRY_PARTITIONS` must equal their partition count).',
+    variables: {
+      TELEMETRY_OCI_READINGS_STREAM_OCID: z.string().regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)').optional(),
+      TELEMETRY_OCI_EVENTS_STREAM_OCID: z.string().regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)').optional(),
+    },
+  }),
+  TELEMETRY_OCI_AUTH: setting({
+    schema: z
+      .enum(['config-file', 'instance-principal', 'resource-principal', 'oke-workload-identity'], 'must be config-file, instance-principal, resource-principal or oke-workload-identity')
+      .default('config-file'),
+    doc: '`config-file` (API key), `instance-principal` (VMs, OKE nodes), `resource-principal` (Container Instances, Functions: the `OCI_RESOURCE_PRINCIPAL_*` variables the platform sets) or `oke-workload-identity` (pods on enhanced OKE clusters).',
+  }),
+  ...together({
+    doc: 'For `config-file` authentication.',
+    ifUnset: '`~/.oci/config`',
+    variables: {
+      TELEMETRY_OCI_CONFIG_FILE: z.string().min(1).optional(),
+      TELEMETRY_OCI_PROFILE: z.string().min(1).default('DEFAULT'),
+    },
+  }),
+  TELEMETRY_OCI_PRODUCE_TIMEOUT_MS: setting({
+    schema: integer(100, 120_000).default(10_000),
+    doc: 'How long an ingest call retries throttled or failed PutMessages entries before it answers. Entries still refused then are rejected one by one with `STREAM_UNAVAILABLE` (the others are stored).',
+  }),
+  TELEMETRY_OCI_TAIL_READS_PER_SECOND: setting({
+    schema: z.coerce
+      .number('must be a number from 0.1 to 5')
+      .min(0.1, 'must be a number from 0.1 to 5')
+      .max(5, 'must be a number from 0.1 to 5')
+      .default(2),
+    doc: "GetMessages per second per events partition for each API node's live tail (0.1–5). OCI allows 5 per partition across all readers: keep this × API nodes ≤ 5. Subscribers on OCI wait up to 1/this seconds longer.",
+  }),
+  TELEMETRY_STREAM_SYNC: setting({
+    schema: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
+    doc: '`full`: fsync every stream commit (survives power loss); `normal`: survives process crashes only.',
+  }),
+  TELEMETRY_STREAM_RETENTION_HOURS: setting({
+    schema: integer(1, 24 * 365).default(168),
+    doc: 'Embedded log: messages older than this are deleted, except readings the consumer has not committed yet.',
+  }),
+  TELEMETRY_CONSUMER_BATCH_SIZE: setting({
+    schema: integer(1, 100_000).default(5000),
+    doc: 'Most messages the consumer reads from one partition per round (on OCI, per GetMessages).',
+  }),
+  TELEMETRY_CONSUMER_POLL_MS: setting({
+    schema: integer(1, 60_000).default(10),
+    doc: 'Consumer sleep when the stream is empty (ingest wakes it at once).',
+  }),
+  TELEMETRY_CONSUMER_STUCK_SECONDS: setting({
+    schema: integer(1, 86_400).default(60),
+    doc: 'A consumer retrying one batch (e.g. `SQLITE_FULL`, a database down) or inside one round for longer than this is reported stuck: `/healthz` degraded, `/readyz` not ready.',
+  }),
+  TELEMETRY_CONSUMER_INSTANCE: setting({
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]').optional(),
+    doc: "This consumer's name in the stream's consumer group.",
+    ifUnset: '`<hostname>-<pid>`',
+  }),
+  TELEMETRY_EVENT_TYPE_PREFIX: setting({
+    schema: z
+      .string()
+      .regex(/^[a-z0-9]+(\.[a-z0-9-]+)*$/, 'must be a reverse-DNS prefix such as io.telemetry')
+      .default('io.telemetry'),
+    doc: 'CloudEvents type prefix (`<prefix>.reading.v1`).',
+  }),
+  LOG_LEVEL: setting({
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be one of fatal, error, warn, info, debug, trace, silent').default('info'),
+    doc: '`fatal` … `trace`, or `silent`. Logs are JSON lines on stdout.',
+  }),
+} satisfies Record<string, Documented<z.ZodType>>;
+
+const schema = z.object(shape);
+
+/** The parsed variables; the closed vocabularies of Config come from here. */
+type Variables = z.infer<typeof schema>;
+
+export type ConfigVariable = keyof typeof shape;
 
 /** Every environment variable the service reads (deployment files are checked against it). */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(shape);
+
+/** A variable as the README documents it. */
+export interface DocumentedVariable {
+  readonly name: ConfigVariable;
+  /** The value it takes when unset; undefined for an optional variable. */
+  readonly defaultValue: unknown;
+  /** Its row's documentation: variables documented together share the same object. */
+  readonly doc: SettingDoc;
+}
+
+/** Every variable in the table's order, with its documentation (src/tools/config-table.ts renders them). */
+export function documentedVariables(): DocumentedVariable[] {
+  return (Object.entries(shape) as [ConfigVariable, z.ZodType][]).map(([name, entry]) => {
+    const unset = entry.safeParse(undefined);
+    return { name, defaultValue: unset.success ? unset.data : undefined, doc: SETTING_DOCS.get(entry)! };
+  });
+}
 
 /** Oracle Autonomous Database connection settings (the Oracle store's pool reads them). */
 export interface OracleConnectionOptions {
@@ -149,7 +396,7 @@ export interface Config {
   /** Oracle Autonomous Database instead of the embedded SQLite store; undefined for SQLite. */
   readonly oracle: OracleConnectionOptions | undefined;
   readonly stream: {
-    readonly synchronous: 'full' | 'normal';
+    readonly synchronous: Variables['TELEMETRY_STREAM_SYNC'];
     readonly retentionMs: number;
     /** OCI Streaming instead of the embedded log; undefined for the embedded log. */
     readonly oci: OciStreamSettings | undefined;
@@ -184,7 +431,7 @@ export interface Config {
   /** Schema introspection and the Apollo Sandbox landing page; off also drops "Did you mean" hints from errors. */
   readonly introspection: boolean;
   readonly eventTypePrefix: string;
-  readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  readonly logLevel: Variables['LOG_LEVEL'];
 }
 
 /** Timeouts of every HTTP server the service runs (API and the consumer role's probes). */
@@ -217,7 +464,7 @@ export interface OciStreamSettings {
   readonly messagesEndpoint: string;
   readonly readingsStreamId: string;
   readonly eventsStreamId: string;
-  readonly auth: 'config-file' | 'instance-principal' | 'resource-principal' | 'oke-workload-identity';
+  readonly auth: Variables['TELEMETRY_OCI_AUTH'];
   /** For config-file authentication; the SDK's default (~/.oci/config) when undefined. */
   readonly configFile: string | undefined;
   readonly profile: string;

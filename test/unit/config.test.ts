@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config';
+import { CONFIG_VARIABLES, ConfigError, documentedVariables, loadConfig } from '../../src/config';
+import { configTableOf, README_FILE, renderConfigTable } from '../../src/tools/config-table';
+
+const root = path.join(__dirname, '..', '..', '..');
 
 describe('configuration', () => {
   it('runs on embedded defaults with an empty environment', () => {
@@ -76,5 +80,33 @@ describe('configuration', () => {
     // Node applies the headers timeout to a connection opened ahead of its first request too.
     expect(() => loadConfig({ TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '70' })).toThrow(/TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS=66: must exceed TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS \(70\)/);
     expect(() => loadConfig({ TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: '60' })).toThrow(/TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS=60: must be at least TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS \(66\)/);
+  });
+});
+
+describe('configuration documentation', () => {
+  it('matches the README\'s configuration table (run `npm run docs:config` after changing a setting in src/config.ts)', () => {
+    const readme = readFileSync(path.join(root, README_FILE), 'utf8');
+    expect(configTableOf(readme)).toBe(renderConfigTable());
+  });
+
+  it('gives every variable a meaning, and documents variables set together in one row', () => {
+    const variables = documentedVariables();
+    expect(variables.map((variable) => variable.name)).toEqual(CONFIG_VARIABLES);
+    for (const { name, doc } of variables) expect({ name, doc: doc.doc.trim().length > 0 && !doc.doc.includes('\n') }).toEqual({ name, doc: true });
+    // A row's variables are consecutive: one documentation never shows up in two places.
+    const rowStarts = variables.filter((variable, i) => i === 0 || variables[i - 1]!.doc !== variable.doc).map((variable) => variable.doc);
+    expect(new Set(rowStarts).size).toBe(rowStarts.length);
+    expect(renderConfigTable().split('\n').filter((line) => line.startsWith('| `'))).toHaveLength(rowStarts.length);
+  });
+
+  it('shows each default as the schema applies it, or what leaving the variable unset means', () => {
+    const table = renderConfigTable();
+    expect(table).toContain('| `PORT` | `4000` | HTTP and WebSocket port');
+    expect(table).toContain('| `TELEMETRY_MAX_BODY_BYTES` | `4194304` |');
+    expect(table).toContain('| `TELEMETRY_ADMIN_KEY` | generated on first start |');
+    expect(table).toContain('| `TELEMETRY_OIDC_ISSUER`, `TELEMETRY_OIDC_JWKS_URL`, `TELEMETRY_OIDC_AUDIENCE` | unset |');
+    expect(table).toContain('| `TELEMETRY_OCI_CONFIG_FILE`, `TELEMETRY_OCI_PROFILE` | `~/.oci/config`, `DEFAULT` |');
+    expect(table).toContain('| `TELEMETRY_ORACLE_USER`, `TELEMETRY_ORACLE_PASSWORD` | | The schema user');
+    expect(loadConfig({}).limits.maxBodyBytes).toBe(4194304);
   });
 });
