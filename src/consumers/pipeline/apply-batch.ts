@@ -48,7 +48,7 @@ export function* applyBatchSteps(tx: BatchTransaction, batch: ConsumerBatch, now
       noteSeen(seen, reading);
       fresh.push({ ...reading, partition: slice.partition });
     }
-    deadLetters.push(...beyond.deadLetters);
+    for (const letter of beyond.deadLetters) deadLetters.push(letter);
     applied.push({ partition: slice.partition, offset: slice.lastOffset });
   });
 
