@@ -230,7 +230,8 @@ export interface Store {
   /**
    * Applies a consumer batch in ONE transaction: readings (deduplicated by event id and by
    * (tenant, device, metric, timestamp)), latest values, dead letters and each partition's
-   * watermark. Messages at or below a partition's stored watermark are skipped.
+   * watermark. Messages at or below a partition's stored watermark are skipped. Every backend
+   * runs the one pipeline (consumers/pipeline/apply-batch.ts) over its BatchTransaction.
    */
   applyBatch(batch: ConsumerBatch): Promise<AppliedBatch>;
   /** Applied offset of each partition of `source` (absent: nothing applied yet). */

@@ -7,6 +7,9 @@ import { runSeries } from '../../src/timeseries/series';
 import type { StoreHarness } from './store-contract';
 
 const DAY = 86_400_000;
+
+/** What delivering batches needs of a store. */
+export type BatchSink = Pick<Store, 'applyBatch' | 'watermarks'>;
 // Four days around the Paris spring-forward change (2026-03-29).
 const BASE = Date.parse('2026-03-27T00:00:00Z');
 const DEVICES = ['a', 'b'] as const;
@@ -54,7 +57,7 @@ const readingArb = fc.record({
   eighths: fc.integer({ min: -8000, max: 8000 }),
 });
 
-const deliveryArb = fc.record({
+export const deliveryArb = fc.record({
   readings: fc.array(readingArb, { minLength: 1, maxLength: 250 }),
   /** Indexes of readings re-sent with the same event id, and with a new event id. */
   sameEventAgain: fc.array(fc.nat(), { maxLength: 30 }),
@@ -64,7 +67,7 @@ const deliveryArb = fc.record({
   replayEvery: fc.integer({ min: 1, max: 4 }),
 });
 
-type Delivery = typeof deliveryArb extends fc.Arbitrary<infer T> ? T : never;
+export type Delivery = typeof deliveryArb extends fc.Arbitrary<infer T> ? T : never;
 
 const queryArb = fc.record({
   bucket: fc.constantFrom<[string, string]>(['30s', 'UTC'], ['1m', 'UTC'], ['7m', 'UTC'], ['1h', 'UTC'], ['6h', 'UTC'], ['1d', 'UTC'], ['day', 'Europe/Paris'], ['day', 'Asia/Kolkata'], ['week', 'America/New_York'], ['month', 'UTC']),
@@ -84,7 +87,7 @@ function shuffle<T>(items: T[], seed: number): T[] {
 }
 
 /** Stream order: arrival is shuffled (late and out-of-order), with duplicates mixed in. */
-function messagesOf(tenantId: string, delivery: Delivery) {
+export function messagesOf(tenantId: string, delivery: Delivery) {
   const values = new Map<string, number>();
   const originals: Reading[] = delivery.readings.map((r, i) => {
     const timestamp = BASE + r.offset;
@@ -103,7 +106,7 @@ function messagesOf(tenantId: string, delivery: Delivery) {
 }
 
 /** Cuts the messages into consumer batches (device a on partition 0, b on 1), replaying some. */
-async function deliver(store: Store, messages: Reading[], batchSizes: number[], replayEvery: number, firstOffset: number): Promise<void> {
+async function deliver(store: BatchSink, messages: Reading[], batchSizes: number[], replayEvery: number, firstOffset: number): Promise<void> {
   const nextOffset = [firstOffset, firstOffset];
   const applied: PartitionBatch[][] = [];
   let cursor = 0;
@@ -293,7 +296,7 @@ export function describeRollupContract(name: string, create: () => Promise<Store
  * Runs share one store, and watermarks are per (source, partition): each run's offsets start
  * above every earlier run's, as a continuing stream would.
  */
-async function deliverFresh(store: Store, tenantId: string, messages: Reading[], batchSizes: number[], replayEvery: number): Promise<void> {
+export async function deliverFresh(store: BatchSink, tenantId: string, messages: Reading[], batchSizes: number[], replayEvery: number): Promise<void> {
   const watermarks = await store.watermarks('readings');
   const base = Math.max(-1, ...watermarks.values()) + 1;
   await deliver(store, messages.map((m) => ({ ...m, tenantId })), batchSizes, replayEvery, base);

@@ -4,7 +4,7 @@ import { ORACLE_MIGRATIONS } from '../../src/store/oracle/migrations';
 import { OracleStore } from '../../src/store/oracle/oracle-store';
 import { placeholders } from '../../src/store/oracle/session';
 import * as anomalies from '../../src/store/oracle/sql/anomalies';
-import * as batch from '../../src/store/oracle/sql/batch';
+import * as batch from '../../src/store/oracle/sql/batch-transaction';
 import * as devices from '../../src/store/oracle/sql/devices';
 import * as keys from '../../src/store/oracle/sql/keys';
 import * as operations from '../../src/store/oracle/sql/operations';

@@ -1,4 +1,6 @@
 import type oracledb from 'oracledb';
+import { applyBatchSteps } from '../../consumers/pipeline/apply-batch';
+import { runAsync } from '../../consumers/pipeline/steps';
 import type { Anomaly, DeviceStatusChange } from '../../domain/anomalies/anomaly';
 import type { AnomalyRule } from '../../domain/anomalies/rules';
 import { TelemetryError } from '../../domain/errors';
@@ -13,7 +15,7 @@ import { ORA_UNIQUE_VIOLATION, oraCode, toStoreError } from './errors';
 import { ORACLE_MIGRATIONS } from './migrations';
 import type { Session } from './session';
 import * as anomalies from './sql/anomalies';
-import * as batch from './sql/batch';
+import { oracleBatchTransaction } from './sql/batch-transaction';
 import * as devices from './sql/devices';
 import * as keys from './sql/keys';
 import * as operations from './sql/operations';
@@ -154,8 +156,9 @@ export class OracleStore implements Store {
   }
 
   // Readings
+  /** The shared batch pipeline over this transaction's session. */
   applyBatch(consumerBatch: ConsumerBatch): Promise<AppliedBatch> {
-    return this.tx((s) => batch.applyBatch(s, consumerBatch, Date.now()));
+    return this.tx((s) => runAsync(applyBatchSteps(oracleBatchTransaction(s), consumerBatch, Date.now())));
   }
   watermarks(source: string): Promise<Map<number, number>> {
     return this.tx((s) => operations.watermarks(s, source));

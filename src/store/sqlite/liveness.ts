@@ -1,33 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { Anomaly, DeviceStatus, DeviceStatusChange } from '../../domain/anomalies/anomaly';
+import type { Anomaly, DeviceStatusChange } from '../../domain/anomalies/anomaly';
 import { insertAnomaly } from './anomaly-rows';
-
-/**
- * Device liveness inside the batch transaction: every device with a reading in the batch is
- * seen at its latest arrival time and comes ONLINE (unless decommissioned). A device that was
- * OFFLINE has its open SILENCE anomalies resolved by 'system'.
- */
-export function markDevicesSeen(db: Database.Database, seen: ReadonlyMap<string, number>): DeviceStatusChange[] {
-  const read = db.prepare('SELECT status, last_seen_at FROM devices WHERE tenant_id = ? AND id = ?');
-  const update = db.prepare('UPDATE devices SET status = ?, last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE tenant_id = ? AND id = ?');
-  const resolveSilence = db.prepare(
-    `UPDATE anomalies SET status = 'RESOLVED', resolved_by = 'system', resolved_at = ?
-     WHERE tenant_id = ? AND device_id = ? AND kind = 'SILENCE' AND status <> 'RESOLVED'`,
-  );
-  const changes: DeviceStatusChange[] = [];
-  for (const [key, receivedAt] of seen) {
-    const [tenantId, deviceId] = key.split('\u0000') as [string, string];
-    const row = read.get(tenantId, deviceId) as { status: DeviceStatus; last_seen_at: number | null } | undefined;
-    if (!row) continue;
-    const status: DeviceStatus = row.status === 'DECOMMISSIONED' ? 'DECOMMISSIONED' : 'ONLINE';
-    update.run(status, receivedAt, tenantId, deviceId);
-    if (status !== row.status) {
-      changes.push({ tenantId, deviceId, status, previousStatus: row.status, at: receivedAt, lastSeenAt: Math.max(row.last_seen_at ?? 0, receivedAt) });
-      if (row.status === 'OFFLINE') resolveSilence.run(receivedAt, tenantId, deviceId);
-    }
-  }
-  return changes;
-}
 
 /** Online devices whose silence passed their timeout go OFFLINE with a SILENCE anomaly each. */
 export function markSilentDevices(db: Database.Database, now: number, defaultTimeoutMs: number): { anomalies: Anomaly[]; statusChanges: DeviceStatusChange[] } {

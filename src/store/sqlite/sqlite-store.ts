@@ -25,7 +25,10 @@ import type {
   SilenceSweep,
 } from '../store';
 import { migrate } from './migrate';
-import { applyBatchInTransaction } from './apply-batch';
+import { applyBatchSteps } from '../../consumers/pipeline/apply-batch';
+import { runSync } from '../../consumers/pipeline/steps';
+import type { BatchTransaction } from '../batch-transaction';
+import { sqliteBatchTransaction } from './batch-transaction';
 import { readRawBuckets, readRollupBuckets } from './rollups';
 import { readSeriesColumns } from './series';
 import * as apiKeys from './api-keys';
@@ -126,6 +129,8 @@ function toStoreError(error: unknown): Error {
 /** The embedded Store: one SQLite file in WAL mode; readers and the consumer may be in other threads. */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+  /** The batch primitives, their statements prepared on first use. */
+  private batchTransaction: BatchTransaction | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.file);
@@ -255,8 +260,13 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** The shared batch pipeline, run synchronously in one IMMEDIATE transaction (pipeline/steps.ts says why). */
   applyBatch(batch: ConsumerBatch): Promise<AppliedBatch> {
-    return this.run(() => this.db.transaction(() => applyBatchInTransaction(this.db, batch)).immediate());
+    return this.run(() => {
+      this.batchTransaction ??= sqliteBatchTransaction(this.db);
+      const tx = this.batchTransaction;
+      return this.db.transaction(() => runSync(applyBatchSteps(tx, batch, Date.now()))).immediate();
+    });
   }
 
   watermarks(source: string): Promise<Map<number, number>> {

@@ -112,23 +112,6 @@ export async function decommission(session: Session, tenantId: string, id: strin
   return { tenantId, deviceId: id, status: 'DECOMMISSIONED', previousStatus: row.STATUS, at, lastSeenAt: row.LAST_SEEN_AT };
 }
 
-/** Same rules as the embedded store (store/sqlite/liveness.ts), inside the batch transaction. */
-export async function markDevicesSeen(session: Session, seen: ReadonlyMap<string, number>): Promise<DeviceStatusChange[]> {
-  const changes: DeviceStatusChange[] = [];
-  for (const [key, receivedAt] of seen) {
-    const [tenantId, deviceId] = key.split('\u0000') as [string, string];
-    const [row] = (await session.execute<{ STATUS: DeviceStatus; LAST_SEEN_AT: number | null }>(SQL.lockDevice, { tenant_id: tenantId, id: deviceId })).rows ?? [];
-    if (!row) continue;
-    const status: DeviceStatus = row.STATUS === 'DECOMMISSIONED' ? 'DECOMMISSIONED' : 'ONLINE';
-    await session.execute(SQL.markSeen, { status, seen_at: receivedAt, tenant_id: tenantId, id: deviceId });
-    if (status !== row.STATUS) {
-      changes.push({ tenantId, deviceId, status, previousStatus: row.STATUS, at: receivedAt, lastSeenAt: Math.max(row.LAST_SEEN_AT ?? 0, receivedAt) });
-      if (row.STATUS === 'OFFLINE') await session.execute(SQL.resolveSilence, { at: receivedAt, tenant_id: tenantId, device_id: deviceId });
-    }
-  }
-  return changes;
-}
-
 export async function markSilent(session: Session, now: number, defaultTimeoutMs: number): Promise<{ anomalies: Anomaly[]; statusChanges: DeviceStatusChange[] }> {
   const silent =
     (await session.execute<{ TENANT_ID: string; ID: string; LAST_SEEN_AT: number; TIMEOUT_MS: number }>(SQL.silentDevices, { default_timeout_ms: defaultTimeoutMs, now_ms: now }))

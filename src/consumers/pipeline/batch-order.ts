@@ -1,4 +1,4 @@
-/** A metric row of a consumer batch, as both stores sort them before inserting. */
+/** A metric row of a consumer batch, as the pipeline sorts them before inserting. */
 export interface SeriesRow {
   readonly tenantId: string;
   readonly deviceId: string;

@@ -1,8 +1,8 @@
-import type { NewDeadLetter, PartitionBatch } from './store';
+import type { NewDeadLetter, PartitionBatch } from '../../store/store';
 
 /**
  * What of a partition's slice lies beyond its stored watermark (a replay delivers messages at
- * or below it again); shared by every Store backend so the rule is written once.
+ * or below it again): step 1 of the batch pipeline.
  */
 export function beyondWatermark(slice: PartitionBatch, watermark: number): { readings: PartitionBatch['readings']; deadLetters: NewDeadLetter[]; skipped: number } {
   if (slice.lastOffset <= watermark) return { readings: [], deadLetters: [], skipped: slice.readings.length + slice.deadLetters.length };

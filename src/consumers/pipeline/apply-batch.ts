@@ -1,0 +1,107 @@
+import type { PersistedReading } from '../../domain/reading';
+import type { DetectedValue } from '../../domain/anomalies/batch-detection';
+import { rollupDeltas } from '../../domain/timeseries/rollup-deltas';
+import type { BatchTransaction, WatermarkRow } from '../../store/batch-transaction';
+import type { AppliedBatch, ConsumerBatch, NewDeadLetter } from '../../store/store';
+import { compareBySeries, type CandidateRow } from './batch-order';
+import { detect } from './detection';
+import { markDevicesSeen, noteSeen, type SeenDevices } from './liveness';
+import { step, type Steps } from './steps';
+import { beyondWatermark } from './watermark-filter';
+
+/**
+ * The body of Store.applyBatch, for every backend: the steps run once, here, over the narrow
+ * BatchTransaction primitives, inside the ONE transaction the backend opened (and commits when
+ * this returns, or rolls back when it throws). A backend runs it with runSync or runAsync
+ * (./steps.ts).
+ *
+ * Exactly-once effect, step by step:
+ *  1. Watermark filter: each partition's applied offset is read (and locked); messages at or
+ *     below it were applied before (a replay) and are skipped.
+ *  2. Event-id dedup: each fresh reading's event id is recorded; one stored already (an
+ *     earlier batch, or an earlier copy in this one) is a duplicate and goes no further.
+ *  3. Sorted inserts: the new events' metric rows, in primary-key order (several times faster
+ *     than arrival order; ties keep stream order so the first copy wins). A row whose
+ *     (tenant, device, metric, timestamp) is stored already is a natural-key duplicate.
+ *  4. Latest values, from the rows actually stored (the last of each series is its newest).
+ *  5. Rollups, from the rows actually stored: nothing is counted twice.
+ *  6. Detection over the rows actually stored, its state saved with the batch.
+ *  7. Liveness of every device with a fresh reading.
+ *  8. Dead letters and each applied partition's new watermark.
+ *  9. An event whose metrics were all stored before keeps its id row (for event-id dedup) but
+ *     publishes nothing; one with some stored before publishes only the new ones.
+ */
+export function* applyBatchSteps(tx: BatchTransaction, batch: ConsumerBatch, now: number): Steps<AppliedBatch> {
+  // (1) Watermark filter.
+  const watermarks = batch.partitions.length > 0 ? yield* step(tx.lockWatermarks(batch.source, batch.partitions.map((slice) => slice.partition))) : [];
+  const fresh: PersistedReading[] = [];
+  const deadLetters: NewDeadLetter[] = [];
+  const applied: WatermarkRow[] = [];
+  const seen: SeenDevices = new Map();
+  let skippedAsReplayed = 0;
+  batch.partitions.forEach((slice, index) => {
+    const watermark = watermarks[index]!;
+    const beyond = beyondWatermark(slice, watermark);
+    skippedAsReplayed += beyond.skipped;
+    if (slice.lastOffset <= watermark) return;
+    for (const reading of beyond.readings) {
+      noteSeen(seen, reading);
+      fresh.push({ ...reading, partition: slice.partition });
+    }
+    for (const letter of beyond.deadLetters) deadLetters.push(letter);
+    applied.push({ partition: slice.partition, offset: slice.lastOffset });
+  });
+
+  // (2) Event ids.
+  const persisted: PersistedReading[] = [];
+  const candidates: CandidateRow[] = [];
+  let duplicateEvents = 0;
+  const newEvents = fresh.length > 0 ? yield* step(tx.insertEvents(fresh)) : [];
+  fresh.forEach((reading, index) => {
+    if (!newEvents[index]) return void duplicateEvents++;
+    const event = persisted.length;
+    persisted.push(reading);
+    for (const metric of reading.metrics) candidates.push({ tenantId: reading.tenantId, deviceId: reading.deviceId, metric, timestamp: reading.timestamp, event, offset: reading.offset });
+  });
+
+  // (3) Metric rows, sorted by primary key.
+  candidates.sort(compareBySeries);
+  const rows: DetectedValue[] = candidates.map((c) => ({ tenantId: c.tenantId, deviceId: c.deviceId, metric: c.metric.name, timestamp: c.timestamp, value: c.metric.value, offset: c.offset }));
+  const newRows = rows.length > 0 ? yield* step(tx.insertReadings(rows)) : [];
+  const stored: DetectedValue[] = [];
+  const rejectedMetrics = new Map<number, Set<string>>();
+  rows.forEach((row, index) => {
+    if (newRows[index]) return void stored.push(row);
+    const event = candidates[index]!.event;
+    rejectedMetrics.set(event, (rejectedMetrics.get(event) ?? new Set()).add(row.metric));
+  });
+
+  // (4) Latest values: sorted by timestamp within each series, the last row stored is the newest.
+  const latest = new Map<string, DetectedValue>();
+  for (const row of stored) latest.set(`${row.tenantId}\u0000${row.deviceId}\u0000${row.metric}`, row);
+  if (latest.size > 0) yield* step(tx.upsertLatest([...latest.values()]));
+
+  // (5) Rollups.
+  const deltas = rollupDeltas(stored);
+  if (deltas.length > 0) yield* step(tx.mergeRollups(deltas));
+
+  // (6) Detection, (7) liveness.
+  const anomalies = yield* detect(tx, stored, now);
+  const statusChanges = yield* markDevicesSeen(tx, seen);
+
+  // (8) Dead letters and watermarks.
+  if (deadLetters.length > 0) yield* step(tx.insertDeadLetters(deadLetters, now));
+  if (applied.length > 0) yield* step(tx.writeWatermarks(batch.source, applied, now));
+
+  // (9) Events some of whose values were stored before publish only their new ones.
+  const rewrites: { tenantId: string; eventId: string; metrics: PersistedReading['metrics'] }[] = [];
+  for (const [event, names] of rejectedMetrics) {
+    const reading = persisted[event]!;
+    const kept = reading.metrics.filter((metric) => !names.has(metric.name));
+    rewrites.push({ tenantId: reading.tenantId, eventId: reading.eventId, metrics: kept });
+    persisted[event] = { ...reading, metrics: kept };
+  }
+  if (rewrites.length > 0) yield* step(tx.rewriteEventMetrics(rewrites));
+
+  return { persisted: persisted.filter((reading) => reading.metrics.length > 0), skippedAsReplayed, duplicateEvents, anomalies, statusChanges };
+}
