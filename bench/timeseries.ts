@@ -13,6 +13,7 @@
  * the planner (rollups) and with plan: RAW (the raw scan), and a 1,000-point chart series.
  * Prints median and p99 per query, and the load rate.
  */
+import { applyBatch } from '../src/consumers/pipeline/apply-batch';
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,7 +56,7 @@ async function load(store: SqliteStore): Promise<void> {
     offset += readings.length;
     rows += readings.length;
     // Its own source: the service's consumer keeps its watermarks for the real stream.
-    await store.applyBatch({ source: 'bench-load', partitions: [slice] });
+    await applyBatch(store, { source: 'bench-load', partitions: [slice] });
   };
   const wave = (t: number) => 20 + 5 * Math.sin((2 * Math.PI * t) / DAY) + Math.random();
 

@@ -6,6 +6,7 @@ import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../domain/retry';
 import type { DeviceDirectory } from '../ingest/device-directory';
 import type { Logger } from '../logger';
 import type { AppliedBatch, NewDeadLetter, PartitionBatch, Store } from '../store/store';
+import { applyBatch } from './pipeline/apply-batch';
 import { randomUUID } from 'node:crypto';
 import type { ConsumerGroupMember, Stream, StreamMessage } from '../stream/stream';
 
@@ -262,7 +263,7 @@ export class ReadingPersister {
 
   private async applyWithRetry(slices: PartitionBatch[], events: DetectionEvents): Promise<PersistedReading[]> {
     const apply = (batch: PartitionBatch[]) =>
-      retry(() => this.options.store.applyBatch({ source: SOURCE, partitions: batch }), {
+      retry(() => applyBatch(this.options.store, { source: SOURCE, partitions: batch }), {
         policy: this.options.retryPolicy ?? DEFAULT_RETRY_POLICY,
         isRetryable: (error) => error instanceof BackendError && error.retryable,
         // A database that stays down must not hold up a shutdown: the batch is replayed on restart.

@@ -3,7 +3,7 @@ import type { DetectorState } from '../domain/anomalies/detector';
 import type { AnomalyRule } from '../domain/anomalies/rules';
 import type { Metric, PersistedReading } from '../domain/reading';
 import type { RollupDelta, StoredValue } from '../domain/timeseries/rollup-deltas';
-import type { NewDeadLetter } from './store';
+import type { NewDeadLetter } from '../domain/dead-letter';
 
 /**
  * The BatchTransaction port: the primitive statements the consumer's batch pipeline
@@ -18,7 +18,7 @@ import type { NewDeadLetter } from './store';
  *    apply the rows in the order given, and answer per row in that same order.
  *  - The pipeline never passes an empty array.
  *  - A primitive answers with a value (a synchronous driver: better-sqlite3) or a promise of
- *    it (an asynchronous one: oracledb); the pipeline accepts both (consumers/pipeline/steps.ts).
+ *    it (an asynchronous one: oracledb); the pipeline accepts both (store/batch-steps.ts).
  */
 
 /** A primitive's answer: the value itself, or a promise of it. */

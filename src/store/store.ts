@@ -1,4 +1,7 @@
 import type { Role } from '../domain/caller';
+import type { DeadLetter, NewDeadLetter } from '../domain/dead-letter';
+import type { Steps } from './batch-steps';
+import type { BatchTransaction } from './batch-transaction';
 import type { MetricPoint, PersistedReading, Reading } from '../domain/reading';
 import type { BucketData } from '../domain/timeseries/aggregate-buckets';
 import type { Anomaly, AnomalyKind, AnomalyStatus, DeviceStatus, DeviceStatusChange, Severity } from '../domain/anomalies/anomaly';
@@ -92,21 +95,7 @@ export interface ReadingQuery {
   readonly order: SortOrder;
 }
 
-/** A message the consumer could never apply, kept with its reason and original payload. */
-export interface DeadLetter {
-  readonly id: number;
-  readonly tenantId: string | null;
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly reason: string;
-  readonly payload: string;
-  readonly createdAt: number;
-  /** When an admin last sent it back to the stream, or null. */
-  readonly replayedAt: number | null;
-}
-
-export type NewDeadLetter = Omit<DeadLetter, 'id' | 'createdAt' | 'replayedAt'>;
+export type { DeadLetter, NewDeadLetter };
 
 /** One partition's slice of a consumer batch: its readings, its poison, and its new watermark. */
 export interface PartitionBatch {
@@ -228,12 +217,12 @@ export interface Store {
 
   // Readings
   /**
-   * Applies a consumer batch in ONE transaction: readings (deduplicated by event id and by
-   * (tenant, device, metric, timestamp)), latest values, dead letters and each partition's
-   * watermark. Messages at or below a partition's stored watermark are skipped. Every backend
-   * runs the one pipeline (consumers/pipeline/apply-batch.ts) over its BatchTransaction.
+   * Runs `work` in ONE database transaction over this backend's BatchTransaction primitives:
+   * commits when it returns, rolls back when it throws. The consumer's batch pipeline
+   * (consumers/pipeline/apply-batch.ts) is the work; a backend implements only the primitives,
+   * never the steps, so the steps cannot differ between backends.
    */
-  applyBatch(batch: ConsumerBatch): Promise<AppliedBatch>;
+  transact<T>(work: (tx: BatchTransaction) => Steps<T>): Promise<T>;
   /** Applied offset of each partition of `source` (absent: nothing applied yet). */
   watermarks(source: string): Promise<Map<number, number>>;
   queryReadings(tenantId: string, query: ReadingQuery): Promise<Page<MetricPoint>>;

@@ -1,3 +1,4 @@
+import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import type { Anomaly } from '../../src/domain/anomalies/anomaly';
 import type { Reading } from '../../src/domain/reading';
 import type { PartitionBatch, Store } from '../../src/store/store';
@@ -26,9 +27,9 @@ async function applyInBatches(store: Store, readings: Reading[], sizes: number[]
     const chunk = readings.slice(i, i + sizes[n % sizes.length]!).map((reading, k) => ({ ...reading, offset: firstOffset + i + k }));
     i += chunk.length;
     const slice: PartitionBatch = { partition: 0, lastOffset: chunk.at(-1)!.offset, readings: chunk, deadLetters: [] };
-    anomalies.push(...(await store.applyBatch({ source: 'readings', partitions: [slice] })).anomalies);
+    anomalies.push(...(await applyBatch(store, { source: 'readings', partitions: [slice] })).anomalies);
     // A consumer that restarts from an older position re-reads what it applied: no new anomaly.
-    if (replay && previous) expect((await store.applyBatch({ source: 'readings', partitions: [previous] })).anomalies).toEqual([]);
+    if (replay && previous) expect((await applyBatch(store, { source: 'readings', partitions: [previous] })).anomalies).toEqual([]);
     previous = slice;
   }
   return anomalies;

@@ -4,7 +4,9 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { OracleStore } from '../../src/store/oracle/oracle-store';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
-import type { AppliedBatch, ConsumerBatch } from '../../src/store/store';
+import type { Steps } from '../../src/store/batch-steps';
+import type { BatchTransaction } from '../../src/store/batch-transaction';
+import type { AppliedBatch } from '../../src/store/store';
 import { OracleTables, type RollupRow } from '../support/oracle-tables';
 import { newDataDir } from '../support/server';
 import { describeDetectionContract } from './detection-contract';
@@ -39,9 +41,10 @@ describe('Rollup property: Oracle at the driver boundary', () => {
   /** Each batch to both stores: the Oracle backend must answer exactly as the embedded one. */
   const twin: BatchSink = {
     watermarks: (source) => embedded.watermarks(source),
-    async applyBatch(batch: ConsumerBatch) {
-      const expected = await embedded.applyBatch(batch);
-      expect(comparable(await oracle.applyBatch(batch))).toEqual(comparable(expected));
+    // The same work (a fresh run of the pipeline each call) in a transaction of each store.
+    async transact<T>(work: (tx: BatchTransaction) => Steps<T>): Promise<T> {
+      const expected = await embedded.transact(work);
+      expect(comparable((await oracle.transact(work)) as AppliedBatch)).toEqual(comparable(expected as AppliedBatch));
       return expected;
     },
   };

@@ -1,3 +1,4 @@
+import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import fc from 'fast-check';
 import { bucketBoundaries, parseBucket, ROLLUP_RESOLUTIONS_MS } from '../../src/domain/timeseries/buckets';
 import type { Reading } from '../../src/domain/reading';
@@ -9,7 +10,7 @@ import type { StoreHarness } from './store-contract';
 const DAY = 86_400_000;
 
 /** What delivering batches needs of a store. */
-export type BatchSink = Pick<Store, 'applyBatch' | 'watermarks'>;
+export type BatchSink = Pick<Store, 'transact' | 'watermarks'>;
 // Four days around the Paris spring-forward change (2026-03-29).
 const BASE = Date.parse('2026-03-27T00:00:00Z');
 const DEVICES = ['a', 'b'] as const;
@@ -120,10 +121,10 @@ async function deliver(store: BatchSink, messages: Reading[], batchSizes: number
         return { partition, lastOffset: nextOffset[partition]! - 1, readings, deadLetters: [] };
       })
       .filter((slice) => slice.readings.length > 0);
-    await store.applyBatch({ source: 'readings', partitions });
+    await applyBatch(store, { source: 'readings', partitions });
     applied.push(partitions);
     // A consumer restarted from an older position re-reads batches already applied.
-    if (n % replayEvery === 0) await store.applyBatch({ source: 'readings', partitions: applied[Math.max(0, n - 1)]! });
+    if (n % replayEvery === 0) await applyBatch(store, { source: 'readings', partitions: applied[Math.max(0, n - 1)]! });
   }
 }
 

@@ -1,3 +1,4 @@
+import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import { TelemetryError } from '../../src/domain/errors';
 import type { Reading } from '../../src/domain/reading';
 import type { PartitionBatch, Store } from '../../src/store/store';
@@ -61,7 +62,7 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
       it('stores readings, the watermark and the latest values in one batch', async () => {
         const r1 = { ...reading('a', 1000, { temp: 20, hum: 40 }), offset: 0 };
         const r2 = { ...reading('a', 2000, { temp: 21 }), offset: 1 };
-        const result = await store.applyBatch({ source: 'readings', partitions: [slice(0, [r1, r2])] });
+        const result = await applyBatch(store, { source: 'readings', partitions: [slice(0, [r1, r2])] });
         expect(result.persisted.map((p) => [p.eventId, p.partition, p.offset])).toEqual([
           [r1.eventId, 0, 0],
           [r2.eventId, 0, 1],
@@ -77,11 +78,11 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
 
       it('skips messages at or below the watermark, so a replayed batch changes nothing', async () => {
         const batch = { source: 'readings', partitions: [slice(2, [{ ...reading('b', 1000, { temp: 1 }), offset: 5 }, { ...reading('b', 2000, { temp: 2 }), offset: 6 }])] };
-        await store.applyBatch(batch);
-        const replay = await store.applyBatch(batch);
+        await applyBatch(store, batch);
+        const replay = await applyBatch(store, batch);
         expect(replay).toMatchObject({ persisted: [], skippedAsReplayed: 2 });
         // A batch that overlaps the watermark applies only what lies beyond it.
-        const overlap = await store.applyBatch({
+        const overlap = await applyBatch(store, {
           source: 'readings',
           partitions: [slice(2, [{ ...reading('b', 2000, { temp: 2 }), offset: 6 }, { ...reading('b', 3000, { temp: 3 }), offset: 7 }])],
         });
@@ -92,13 +93,13 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
 
       it('deduplicates by event id and by (device, metric, timestamp)', async () => {
         const original = reading('a', 5000, { temp: 30, hum: 50 });
-        await store.applyBatch({ source: 'readings', partitions: [slice(0, [{ ...original, offset: 0 }])] });
+        await applyBatch(store, { source: 'readings', partitions: [slice(0, [{ ...original, offset: 0 }])] });
         // The same event id re-sent (client retry) at a new offset: nothing stored, nothing published.
-        const retried = await store.applyBatch({ source: 'readings', partitions: [slice(0, [{ ...original, offset: 1 }])] });
+        const retried = await applyBatch(store, { source: 'readings', partitions: [slice(0, [{ ...original, offset: 1 }])] });
         expect(retried).toMatchObject({ persisted: [], duplicateEvents: 1 });
         // A new event id for an already stored (device, metric, timestamp): only the new metric counts.
         const overlapping = { ...reading('a', 5000, { temp: 99, pressure: 1 }), offset: 2 };
-        const result = await store.applyBatch({ source: 'readings', partitions: [slice(0, [overlapping])] });
+        const result = await applyBatch(store, { source: 'readings', partitions: [slice(0, [overlapping])] });
         expect(result.persisted).toHaveLength(1);
         expect(result.persisted[0]!.metrics).toEqual([{ name: 'pressure', value: 1 }]);
         const temps = await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' });
@@ -106,19 +107,19 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
         // Within one batch the lower offset wins a natural-key tie.
         const x = { ...reading('c', 7000, { v: 1 }), offset: 3 };
         const y = { ...reading('c', 7000, { v: 2 }), offset: 4 };
-        const tie = await store.applyBatch({ source: 'readings', partitions: [slice(0, [x, y])] });
+        const tie = await applyBatch(store, { source: 'readings', partitions: [slice(0, [x, y])] });
         expect(tie.persisted.map((p) => p.eventId)).toEqual([x.eventId]);
         expect((await store.queryReadings(T1, { deviceId: 'c', metric: 'v', first: 10, order: 'OLDEST_FIRST' })).items.map((p) => p.value)).toEqual([1]);
       });
 
       it('keeps the newest value as latest when readings arrive out of order', async () => {
-        await store.applyBatch({ source: 'readings', partitions: [slice(1, [{ ...reading('a', 9000, { temp: 9 }), offset: 0 }])] });
-        await store.applyBatch({ source: 'readings', partitions: [slice(1, [{ ...reading('a', 4000, { temp: 4 }), offset: 1 }])] });
+        await applyBatch(store, { source: 'readings', partitions: [slice(1, [{ ...reading('a', 9000, { temp: 9 }), offset: 0 }])] });
+        await applyBatch(store, { source: 'readings', partitions: [slice(1, [{ ...reading('a', 4000, { temp: 4 }), offset: 1 }])] });
         expect((await store.latestReadings(T1, ['a'])).get('a')).toEqual([{ deviceId: 'a', metric: 'temp', timestamp: 9000, value: 9 }]);
       });
 
       it('stores dead letters with their reason and payload, per tenant', async () => {
-        await store.applyBatch({
+        await applyBatch(store, {
           source: 'readings',
           partitions: [
             {
@@ -149,8 +150,8 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
     describe('queries', () => {
       beforeEach(async () => {
         const items = Array.from({ length: 10 }, (_, i) => ({ ...reading('a', 1000 * (i + 1), { temp: i }), offset: i }));
-        await store.applyBatch({ source: 'readings', partitions: [slice(0, items)] });
-        await store.applyBatch({ source: 'readings', partitions: [slice(1, [{ ...reading('b', 500, { temp: 100 }), offset: 0 }, { ...reading('a', 500, { temp: -1 }, { tenantId: T2 }), offset: 1 }])] });
+        await applyBatch(store, { source: 'readings', partitions: [slice(0, items)] });
+        await applyBatch(store, { source: 'readings', partitions: [slice(1, [{ ...reading('b', 500, { temp: 100 }), offset: 0 }, { ...reading('a', 500, { temp: -1 }, { tenantId: T2 }), offset: 1 }])] });
       });
 
       it('pages readings in either order within [from, to)', async () => {
@@ -186,7 +187,7 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
           const device = offset % 97 === 0 ? 'c' : offset % 2 === 0 ? 'a' : 'b';
           return { ...reading(device, 10_000 + offset, { n: offset }, offset % 5 === 0 ? { tenantId: T2 } : {}), offset };
         });
-        for (let i = 0; i < items.length; i += 500) await store.applyBatch({ source: 'readings', partitions: [slice(2, items.slice(i, i + 500))] });
+        for (let i = 0; i < items.length; i += 500) await applyBatch(store, { source: 'readings', partitions: [slice(2, items.slice(i, i + 500))] });
         const replay = async (deviceIds: string[], limit: number) => {
           const offsets: number[] = [];
           let after = -1;

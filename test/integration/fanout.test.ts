@@ -1,3 +1,4 @@
+import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import { readToEnd } from '../support/paging';
 import { openEmbeddedBackends, type EmbeddedBackends } from '../support/embedded';
 import { EventPublisher, type FanoutMessage } from '../../src/consumers/event-fanout';
@@ -40,7 +41,7 @@ describe('fan-out to the events topic', () => {
     await new EventPublisher(stream, store, silentLogger, 'io.telemetry').recover(await stream.partitions('readings'));
     expect(await eventsTopic(stream)).toEqual([]);
     const slice: PartitionBatch = { partition, lastOffset: positions[2]!.offset, readings: sent.map((r, i) => ({ ...r, offset: positions[i]!.offset })), deadLetters: [] };
-    const applied = await store.applyBatch({ source: 'readings', partitions: [slice] });
+    const applied = await applyBatch(store, { source: 'readings', partitions: [slice] });
     expect(applied.anomalies).toHaveLength(1);
 
     const publisher = new EventPublisher(stream, store, silentLogger, 'io.telemetry');

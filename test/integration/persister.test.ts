@@ -27,9 +27,9 @@ describe('reading persister', () => {
   it('retries a failing database with backoff while the stream buffers, then applies everything once', async () => {
     let failuresLeft = 4;
     const flaky: Store = Object.create(store) as Store;
-    flaky.applyBatch = async (batch) => {
+    flaky.transact = async (work) => {
       if (failuresLeft-- > 0) throw new BackendError('database error SQLITE_BUSY: locked', true);
-      return store.applyBatch(batch);
+      return store.transact(work);
     };
     const published: PersistedReading[] = [];
     const persister = new ReadingPersister({

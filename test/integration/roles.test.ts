@@ -1,3 +1,4 @@
+import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { print } from 'graphql';
@@ -177,7 +178,7 @@ describe('anomalies from several consumers', () => {
       const commit = async (partition: number, offset: number, deviceId: string, value: number) => {
         // Timestamps differ per (partition, offset): a value with the timestamp of a stored one is not judged again.
         const reading = { tenantId: 'default', deviceId, eventId: `${deviceId}-${partition}-${offset}`, timestamp: base + partition * 1_000_000 + offset, metrics: [{ name: 'temp', value }], offset };
-        const applied = await store.applyBatch({ source: 'readings', partitions: [{ partition, lastOffset: offset, readings: [reading], deadLetters: [] }] });
+        const applied = await applyBatch(store, { source: 'readings', partitions: [{ partition, lastOffset: offset, readings: [reading], deadLetters: [] }] });
         return applied.anomalies;
       };
       const publish = async (committed: Awaited<ReturnType<typeof commit>>) => {

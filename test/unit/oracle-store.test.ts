@@ -1,3 +1,4 @@
+import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import { BackendError, TelemetryError } from '../../src/domain/errors';
 import { isRetryableOracleError, toStoreError } from '../../src/store/oracle/errors';
 import { ORACLE_MIGRATIONS } from '../../src/store/oracle/migrations';
@@ -74,8 +75,8 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
   setHeartbeatTimeout: (s) => s.setHeartbeatTimeout(T, 'd1', 60_000),
   decommissionDevice: (s) => s.decommissionDevice(T, 'd1', 5),
   markSilentDevices: (s) => s.markSilentDevices(10_000, 300_000),
-  applyBatch: (s) =>
-    s.applyBatch({
+  transact: (s) =>
+    applyBatch(s, {
       source: 'readings',
       partitions: [
         {
@@ -150,7 +151,7 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
 
   it('applies a batch with bulk statements: a repeated event id is a duplicate, not a failure', async () => {
     const source = new CheckingSource(respond);
-    const result = await OracleStore.over(source).applyBatch({
+    const result = await applyBatch(OracleStore.over(source), {
       source: 'readings',
       partitions: [{ partition: 0, lastOffset: 3, readings: [reading('e1', 1, 5), reading('e1', 2, 5), reading('e2', 3, 50)], deadLetters: [] }],
     });
@@ -171,14 +172,14 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
   it('locks the anomaly sequencer before every anomaly insert, so transactions with anomalies commit in seq order', async () => {
     const source = new CheckingSource(respond);
     const store = OracleStore.over(source);
-    await store.applyBatch({ source: 'readings', partitions: [{ partition: 0, lastOffset: 2, readings: [reading('e1', 1, 50), reading('e2', 2, 60)], deadLetters: [] }] });
+    await applyBatch(store, { source: 'readings', partitions: [{ partition: 0, lastOffset: 2, readings: [reading('e1', 1, 50), reading('e2', 2, 60)], deadLetters: [] }] });
     const sqls = source.calls.map((call) => call.sql);
     const inserts = sqls.flatMap((sql, index) => (sql === anomalies.SQL.insertAnomaly ? [index] : []));
     expect(inserts.length).toBeGreaterThanOrEqual(1);
     for (const index of inserts) expect(sqls[index - 1]).toBe(anomalies.SQL.lockSequencer);
     // A batch that finds nothing does not take the lock.
     const before = source.calls.length;
-    await store.applyBatch({ source: 'readings', partitions: [{ partition: 0, lastOffset: 3, readings: [reading('e3', 3, 5)], deadLetters: [] }] });
+    await applyBatch(store, { source: 'readings', partitions: [{ partition: 0, lastOffset: 3, readings: [reading('e3', 3, 5)], deadLetters: [] }] });
     expect(source.calls.slice(before).map((call) => call.sql)).not.toContain(anomalies.SQL.lockSequencer);
   });
 
@@ -224,12 +225,12 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     const failing = (error: Error) => new CheckingSource(() => { throw error; });
     await expect(OracleStore.over(failing(ora(1))).registerDevice(T, { id: 'd1', name: 'd1', tags: [] })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
     await expect(OracleStore.over(failing(ora(1))).registerDevice(T, { id: 'd1', name: 'd1', tags: [] })).rejects.toBeInstanceOf(TelemetryError);
-    await expect(OracleStore.over(failing(ora(3113))).applyBatch({ source: 'readings', partitions: [] })).resolves.toBeDefined();
+    await expect(applyBatch(OracleStore.over(failing(ora(3113))), { source: 'readings', partitions: [] })).resolves.toBeDefined();
     await expect(OracleStore.over(failing(ora(3113))).watermarks('readings')).rejects.toMatchObject({ retryable: true });
     await expect(OracleStore.over(failing(Object.assign(new Error('pool queue timeout'), { code: 'NJS-040' }))).tenantExists(T)).rejects.toMatchObject({ retryable: true });
     // Any other per-row error of a bulk insert fails the batch (it is not a duplicate).
     const badRow = new CheckingSource((call) => (call.sql === batch.SQL.insertEvent ? { batchErrors: [{ errorNum: 12899, offset: 0, message: 'ORA-12899: value too large' }] } : undefined));
-    await expect(OracleStore.over(badRow).applyBatch({ source: 'readings', partitions: [{ partition: 0, lastOffset: 1, readings: [reading('e1', 1, 5)], deadLetters: [] }] })).rejects.toMatchObject({ retryable: false });
+    await expect(applyBatch(OracleStore.over(badRow), { source: 'readings', partitions: [{ partition: 0, lastOffset: 1, readings: [reading('e1', 1, 5)], deadLetters: [] }] })).rejects.toMatchObject({ retryable: false });
   });
 
   it('keeps its DDL executable statement by statement', () => {

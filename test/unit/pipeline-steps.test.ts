@@ -1,4 +1,4 @@
-import { runAsync, runSync, step, type Steps } from '../../src/consumers/pipeline/steps';
+import { runAsync, runSync, step, type Steps } from '../../src/store/batch-steps';
 
 /** A pipeline of two primitive calls that reports what it saw, and whether it could clean up. */
 function* twoSteps(first: () => unknown, second: () => unknown, log: string[]): Steps<string> {

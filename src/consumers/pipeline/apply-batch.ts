@@ -2,11 +2,11 @@ import type { PersistedReading } from '../../domain/reading';
 import type { DetectedValue } from '../../domain/anomalies/batch-detection';
 import { rollupDeltas } from '../../domain/timeseries/rollup-deltas';
 import type { BatchTransaction, WatermarkRow } from '../../store/batch-transaction';
-import type { AppliedBatch, ConsumerBatch, NewDeadLetter } from '../../store/store';
+import type { AppliedBatch, ConsumerBatch, NewDeadLetter, Store } from '../../store/store';
 import { compareBySeries, type CandidateRow } from './batch-order';
 import { detect } from './detection';
 import { markDevicesSeen, noteSeen, type SeenDevices } from './liveness';
-import { step, type Steps } from './steps';
+import { step, type Steps } from '../../store/batch-steps';
 import { beyondWatermark } from './watermark-filter';
 
 /**
@@ -104,4 +104,14 @@ export function* applyBatchSteps(tx: BatchTransaction, batch: ConsumerBatch, now
   if (rewrites.length > 0) yield* step(tx.rewriteEventMetrics(rewrites));
 
   return { persisted: persisted.filter((reading) => reading.metrics.length > 0), skippedAsReplayed, duplicateEvents, anomalies, statusChanges };
+}
+
+/**
+ * Applies a consumer batch in ONE transaction of `store`: readings (deduplicated by event id and
+ * by (tenant, device, metric, timestamp)), latest values, rollups, detection, liveness, dead
+ * letters and each partition's watermark; messages at or below a partition's stored watermark
+ * are skipped. The steps above, over the store's primitives: the same on every backend.
+ */
+export function applyBatch(store: Pick<Store, 'transact'>, batch: ConsumerBatch, now: number = Date.now()): Promise<AppliedBatch> {
+  return store.transact((tx) => applyBatchSteps(tx, batch, now));
 }

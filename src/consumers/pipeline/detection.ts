@@ -2,7 +2,7 @@ import type { Anomaly } from '../../domain/anomalies/anomaly';
 import { detectBatch, groupSeries, type DetectedValue } from '../../domain/anomalies/batch-detection';
 import { resolveDetection } from '../../domain/anomalies/rules';
 import type { BatchTransaction, DeviceKey } from '../../store/batch-transaction';
-import { step, type Steps } from './steps';
+import { step, type Steps } from '../../store/batch-steps';
 
 const deviceKey = (device: DeviceKey) => `${device.tenantId}\u0000${device.deviceId}`;
 

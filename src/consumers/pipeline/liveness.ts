@@ -1,7 +1,7 @@
 import type { DeviceStatus, DeviceStatusChange } from '../../domain/anomalies/anomaly';
 import type { Reading } from '../../domain/reading';
 import type { BatchTransaction, DeviceKey, DeviceSeen } from '../../store/batch-transaction';
-import { step, type Steps } from './steps';
+import { step, type Steps } from '../../store/batch-steps';
 
 /** The devices a batch has fresh readings of, each with its latest arrival time (UTC ms). */
 export type SeenDevices = Map<string, DeviceKey & { seenAt: number }>;

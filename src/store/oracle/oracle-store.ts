@@ -1,13 +1,12 @@
 import type oracledb from 'oracledb';
-import { applyBatchSteps } from '../../consumers/pipeline/apply-batch';
-import { runAsync } from '../../consumers/pipeline/steps';
+import { runAsync, type Steps } from '../batch-steps';
 import type { Anomaly, DeviceStatusChange } from '../../domain/anomalies/anomaly';
 import type { AnomalyRule } from '../../domain/anomalies/rules';
 import { TelemetryError } from '../../domain/errors';
 import type { MetricPoint, PersistedReading } from '../../domain/reading';
 import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
 import type {
-  AggregateQuery, AnomalyFilter, AnomalyTransition, ApiKeyInfo, ApiKeyRecord, AppliedBatch, ConsumerBatch, DeadLetter, Device, DeviceBuckets, DeviceFilter,
+  AggregateQuery, AnomalyFilter, AnomalyTransition, ApiKeyInfo, ApiKeyRecord, DeadLetter, Device, DeviceBuckets, DeviceFilter,
   EventReplayQuery, NewApiKey, NewDevice, Page, PageRequest, ReadingQuery, SeriesColumns, SeriesQuery, SilenceSweep, Store,
 } from '../store';
 import { createPool, sessionOf, type OracleConnectionOptions } from './connection';
@@ -16,6 +15,7 @@ import { ORACLE_MIGRATIONS } from './migrations';
 import type { Session } from './session';
 import * as anomalies from './sql/anomalies';
 import { oracleBatchTransaction } from './sql/batch-transaction';
+import type { BatchTransaction } from '../batch-transaction';
 import * as devices from './sql/devices';
 import * as keys from './sql/keys';
 import * as operations from './sql/operations';
@@ -156,9 +156,9 @@ export class OracleStore implements Store {
   }
 
   // Readings
-  /** The shared batch pipeline over this transaction's session. */
-  applyBatch(consumerBatch: ConsumerBatch): Promise<AppliedBatch> {
-    return this.tx((s) => runAsync(applyBatchSteps(oracleBatchTransaction(s), consumerBatch, Date.now())));
+  /** One transaction on one pooled session; each primitive is awaited in turn. */
+  transact<T>(work: (tx: BatchTransaction) => Steps<T>): Promise<T> {
+    return this.tx((s) => runAsync(work(oracleBatchTransaction(s))));
   }
   watermarks(source: string): Promise<Map<number, number>> {
     return this.tx((s) => operations.watermarks(s, source));

@@ -9,7 +9,7 @@ import { upsertRollups } from './rollups';
 /**
  * The BatchTransaction primitives on SQLite: prepared statements run row by row (in the order
  * the pipeline sorted them), every answer synchronous, so the pipeline runs in one call inside
- * the store's `db.transaction(...).immediate()` (consumers/pipeline/steps.ts says why).
+ * the store's `db.transaction(...).immediate()` (store/batch-steps.ts says why).
  * Duplicates are told by ON CONFLICT DO NOTHING changing no row. The statements are prepared
  * once per connection.
  */

@@ -4,8 +4,6 @@ import type { Metric, MetricPoint, PersistedReading } from '../../domain/reading
 import type {
   ApiKeyRecord,
   ApiKeyInfo,
-  AppliedBatch,
-  ConsumerBatch,
   DeadLetter,
   Device,
   DeviceFilter,
@@ -25,8 +23,7 @@ import type {
   SilenceSweep,
 } from '../store';
 import { migrate } from './migrate';
-import { applyBatchSteps } from '../../consumers/pipeline/apply-batch';
-import { runSync } from '../../consumers/pipeline/steps';
+import { runSync, type Steps } from '../batch-steps';
 import type { BatchTransaction } from '../batch-transaction';
 import { sqliteBatchTransaction } from './batch-transaction';
 import { readRawBuckets, readRollupBuckets } from './rollups';
@@ -260,12 +257,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** The shared batch pipeline, run synchronously in one IMMEDIATE transaction (pipeline/steps.ts says why). */
-  applyBatch(batch: ConsumerBatch): Promise<AppliedBatch> {
+  /** Runs synchronously in one IMMEDIATE transaction (store/batch-steps.ts says why). */
+  transact<T>(work: (tx: BatchTransaction) => Steps<T>): Promise<T> {
     return this.run(() => {
       this.batchTransaction ??= sqliteBatchTransaction(this.db);
       const tx = this.batchTransaction;
-      return this.db.transaction(() => runSync(applyBatchSteps(tx, batch, Date.now()))).immediate();
+      return this.db.transaction(() => runSync(work(tx))).immediate();
     });
   }
 

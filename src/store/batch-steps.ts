@@ -1,4 +1,4 @@
-import type { Step } from '../../store/batch-transaction';
+import type { Step } from './batch-transaction';
 
 /**
  * How one pipeline runs over a synchronous and an asynchronous database driver.
