@@ -2,7 +2,7 @@ import type { Role } from '../domain/caller';
 import type { DeadLetter, NewDeadLetter } from '../domain/dead-letter';
 import type { Steps } from './batch-steps';
 import type { BatchTransaction } from './batch-transaction';
-import type { MetricPoint, PersistedReading, Reading } from '../domain/reading';
+import type { MetricPoint, PersistedReading, Reading, SortOrder } from '../domain/reading';
 import type { BucketData } from '../domain/timeseries/aggregate-buckets';
 import type { Anomaly, AnomalyKind, AnomalyStatus, DeviceStatus, DeviceStatusChange, Severity } from '../domain/anomalies/anomaly';
 import type { AnomalyRule } from '../domain/anomalies/rules';
@@ -80,7 +80,7 @@ export interface Page<T> {
   readonly hasMore: boolean;
 }
 
-export type SortOrder = 'NEWEST_FIRST' | 'OLDEST_FIRST';
+export type { SortOrder };
 
 export interface ReadingQuery {
   readonly deviceId: string;
