@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { EventPublisher } from '../consumers/event-fanout';
+import { EventPublisher } from '../consumers/event-publisher';
 import { LivenessSweep } from '../consumers/liveness-sweep';
 import { PERSISTER_GROUP, ReadingPersister, type DetectionEvents } from '../consumers/reading-persister';
 import { WebhookDeliverer } from '../consumers/webhook-deliverer';

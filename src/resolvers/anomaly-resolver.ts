@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Anomaly as AnomalyRecord } from '../domain/anomalies/anomaly';
 import { MAX_ZSCORE_WINDOW, type AnomalyRule as RuleRecord, type RuleScope } from '../domain/anomalies/rules';
-import { anomalyCursor } from '../consumers/anomaly-feed';
+import { anomalyCursor } from '../subscriptions/anomaly-feed';
 import { decodePageCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import { uuidv7 } from '../domain/ids';

@@ -1,6 +1,6 @@
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { openAnomalyFeed, type AnomalyFeedItem } from '../consumers/anomaly-feed';
-import { AsyncQueue } from '../consumers/async-queue';
+import { openAnomalyFeed, type AnomalyFeedItem } from '../subscriptions/anomaly-feed';
+import { AsyncQueue } from '../subscriptions/async-queue';
 import type { DeviceStatusChange, Severity } from '../domain/anomalies/anomaly';
 import { decodePageCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';

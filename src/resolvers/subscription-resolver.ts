@@ -1,5 +1,5 @@
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { openReadingFeed, type FeedItem } from '../consumers/reading-feed';
+import { openReadingFeed, type FeedItem } from '../subscriptions/reading-feed';
 import { decodeCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import { ReadingEvent } from '../schema/types';

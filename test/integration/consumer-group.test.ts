@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { rmSync } from 'node:fs';
-import { EventPublisher, type FanoutMessage } from '../../src/consumers/event-fanout';
+import { EventPublisher } from '../../src/consumers/event-publisher';
+import type { FanoutMessage } from '../../src/domain/events-topic';
 import { ReadingPersister } from '../../src/consumers/reading-persister';
 import { toEnvelope } from '../../src/domain/cloud-event';
 import { DeviceDirectory } from '../../src/ingest/device-directory';

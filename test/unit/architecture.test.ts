@@ -83,6 +83,11 @@ describe('import rules (DESIGN §4)', () => {
     ).toEqual([]);
   });
 
+  it('the writer and the reader of the events topic stay apart: consumers/ and subscriptions/ never import each other', () => {
+    const apart = (a: string, b: string) => (i: Import) => i.internal && under(a)(i.from) && under(b)(i.to);
+    expect(violations((i) => apart('consumers', 'subscriptions')(i) || apart('subscriptions', 'consumers')(i))).toEqual([]);
+  });
+
   it('only the composition root picks a concrete backend', () => {
     const sameBackend = (i: Import) => CONCRETE_BACKENDS.some((inside) => inside(i.from) && inside(i.to));
     expect(violations((i) => i.internal && isConcreteBackend(i.to) && !isCompositionRoot(i.from) && !sameBackend(i) && !isConcreteBackend(i.from))).toEqual([]);
