@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { Config } from './config';
-import { ConsumerThread } from './consumers/consumer-thread';
+import { ConsumerThread } from './composition/consumer-thread';
 import { replayDeadLetter } from './consumers/dead-letters';
 import { ReadingHub } from './subscriptions/reading-hub';
 import { TenantHub } from './subscriptions/tenant-hub';
@@ -12,8 +12,8 @@ import type { Logger } from './logger';
 import { startApiServer } from './server/api-server';
 import { createHealthProbes } from './server/health';
 import { startHealthServer } from './server/health-server';
-import { judgeConsumer, type ConsumerCondition } from './consumers/consumer-health';
-import { reportStats, type ReportedStats } from './consumers/consumer-thread';
+import { judgeConsumer, type ConsumerCondition } from './composition/consumer-health';
+import { reportStats, type ReportedStats } from './composition/consumer-thread';
 import { consumerCheck, storeCheck, streamCheck } from './composition/health-checks';
 import { watchProduces } from './stream/produce-watch';
 import { AnomalyOrder } from './subscriptions/anomaly-order';

@@ -1,4 +1,4 @@
-import type { ConsumerCondition } from '../consumers/consumer-health';
+import type { ConsumerCondition } from './consumer-health';
 import type { Check } from '../server/health';
 import type { Store } from '../store/store';
 import type { ProduceHealth } from '../stream/produce-watch';

@@ -56,6 +56,8 @@ const GRAPHQL_PACKAGES = new Set(['graphql', 'type-graphql', '@apollo/server', '
 const CONCRETE_BACKENDS = ['store/sqlite', 'store/oracle', 'stream/embedded', 'stream/oci'].map(under);
 const isConcreteBackend = (module: string) => CONCRETE_BACKENDS.some((inside) => inside(module));
 const isBackend = (module: string) => under('store')(module) || under('stream')(module);
+/** Rooms that use the domain and the ports, and that transports and resolvers call. */
+const CORE = ['consumers', 'subscriptions'].map(under);
 /** The composition root: the one place that picks implementations. */
 const isCompositionRoot = (module: string) => under('composition')(module) || module === 'app.ts';
 
@@ -80,6 +82,14 @@ describe('import rules (DESIGN §4)', () => {
       violations(
         (i) => isBackend(i.from) && (i.internal ? ['server', 'schema', 'resolvers', 'subscriptions', 'composition'].some((folder) => under(folder)(i.to)) || i.to === 'app.ts' : GRAPHQL_PACKAGES.has(i.to)),
       ),
+    ).toEqual([]);
+  });
+
+  it('the core and the services never import transports, GraphQL or the composition root', () => {
+    const OUTER = ['server', 'resolvers', 'schema', 'composition'].map(under);
+    const isCore = (module: string) => CORE.some((inside) => inside(module));
+    expect(
+      violations((i) => isCore(i.from) && (i.internal ? OUTER.some((inside) => inside(i.to)) || i.to === 'app.ts' : GRAPHQL_PACKAGES.has(i.to))),
     ).toEqual([]);
   });
 
