@@ -4,7 +4,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate } from 'graphql';
 import type { Config } from '../config';
 import type { Caller } from '../domain/caller';
-import { createHttpIngestHandler } from '../ingest/http-ingest';
+import { createHttpIngestHandler } from './ingest-route';
 import type { LogFields, Logger } from '../logger';
 import type { GraphQLContext, Services } from '../resolvers/context';
 import { createLoaders } from '../resolvers/loaders';
