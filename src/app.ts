@@ -23,6 +23,7 @@ import { startPublishingConsumer, type ConsumerRuntime } from './composition/con
 import { bootstrapAdminKey } from './composition/tenants';
 import type { Stream } from './stream/stream';
 import type { Store } from './store/store';
+import { WebhookService } from './webhooks/webhook-service';
 
 /**
  * The composition root: starts the service in its role and wires the API, the ingest path
@@ -128,7 +129,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         anomalyHub,
         statusHub,
         defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
-        allowPrivateWebhooks: config.webhooks.allowPrivateNetworks,
+        webhooks: new WebhookService(store, { allowPrivateNetworks: config.webhooks.allowPrivateNetworks }),
         replayDeadLetter: (tenantId, id) => replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => fanout?.wake()),
         partitions: await stream.partitions('readings'),
         limits: config.limits,

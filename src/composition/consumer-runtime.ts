@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import { EventPublisher } from '../consumers/event-publisher';
 import { LivenessSweep } from '../consumers/liveness-sweep';
 import { PERSISTER_GROUP, ReadingPersister, type DetectionEvents } from '../consumers/reading-persister';
-import { WebhookDeliverer } from '../consumers/webhook-deliverer';
+import { WebhookDeliverer } from '../webhooks/webhook-deliverer';
 import type { PersistedReading } from '../domain/reading';
 import { DeviceDirectory } from '../ingest/device-directory';
 import type { Logger } from '../logger';

@@ -8,6 +8,7 @@ import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
 import type { DeviceDirectory } from '../ingest/device-directory';
 import type { IngestService } from '../ingest/ingest-service';
 import type { Store } from '../store/store';
+import type { WebhookService } from '../webhooks/webhook-service';
 
 /** What resolvers may use: ports and services, never a concrete backend. */
 export interface Services {
@@ -17,8 +18,7 @@ export interface Services {
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
-  /** Webhooks may target loopback and private addresses (development only). */
-  readonly allowPrivateWebhooks: boolean;
+  readonly webhooks: WebhookService;
   /** Tells authentication and open connections that these keys were revoked. */
   readonly keysRevoked: (keyIds: readonly string[]) => void;
   /** Heartbeat timeout of devices without their own. */
