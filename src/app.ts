@@ -5,7 +5,7 @@ import { replayDeadLetter } from './consumers/dead-letters';
 import { ReadingHub } from './subscriptions/reading-hub';
 import { TenantHub } from './subscriptions/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from './domain/anomalies/anomaly';
-import { DeviceDirectory } from './ingest/device-directory';
+import { DeviceDirectory } from './devices/device-directory';
 import type { PersistedReading } from './domain/reading';
 import { IngestService } from './ingest/ingest-service';
 import type { Logger } from './logger';

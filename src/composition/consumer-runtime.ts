@@ -4,7 +4,7 @@ import { LivenessSweep } from '../consumers/liveness-sweep';
 import { PERSISTER_GROUP, ReadingPersister, type DetectionEvents } from '../consumers/reading-persister';
 import { WebhookDeliverer } from '../webhooks/webhook-deliverer';
 import type { PersistedReading } from '../domain/reading';
-import { DeviceDirectory } from '../ingest/device-directory';
+import { DeviceDirectory } from '../devices/device-directory';
 import type { Logger } from '../logger';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
 import type { Store } from '../store/store';

@@ -10,7 +10,6 @@ import { Anomaly, AnomalyConnection, AnomalyFilter, AnomalyRule, AnomalyRuleInpu
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 import { invalidCursor, pageSize } from './paging';
-import { requireDevices } from './require-devices';
 
 const isSeq = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
 
@@ -82,7 +81,7 @@ export class AnomalyResolver {
   async setAnomalyRule(@Arg('input', () => AnomalyRuleInput) input: AnomalyRuleInput, @Ctx() ctx: GraphQLContext): Promise<AnomalyRule> {
     authorize(ctx.caller, 'manage');
     checkRuleInput(input);
-    if (input.deviceId) await requireDevices(ctx, [input.deviceId]);
+    if (input.deviceId) await ctx.services.devices.require(ctx.caller.tenantId, [input.deviceId]);
     const scope: RuleScope = input.deviceId ? { kind: 'device', deviceId: input.deviceId } : input.tag ? { kind: 'tag', tag: input.tag } : { kind: 'tenant' };
     const rule = await ctx.services.store.putAnomalyRule({
       id: uuidv7(),

@@ -4,7 +4,6 @@ import { keyInfo, newApiKey } from '../server/auth';
 import { ApiKey, CreateApiKeyInput, CreatedApiKey, Viewer } from '../schema/api-key-types';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
-import { requireDevices } from './require-devices';
 
 /** Creates a device's key, revoking the ones it had: used by registerDevice and rotateDeviceKey. */
 export async function issueDeviceKey(ctx: GraphQLContext, deviceId: string): Promise<CreatedApiKey> {
@@ -36,7 +35,7 @@ export class ApiKeyResolver {
     if ((input.role === 'device') !== Boolean(input.deviceId)) {
       throw new TelemetryError('BAD_USER_INPUT', 'a DEVICE key needs deviceId; READER and ADMIN keys take none', { details: { field: 'deviceId' } });
     }
-    if (input.deviceId) await requireDevices(ctx, [input.deviceId]);
+    if (input.deviceId) await ctx.services.devices.require(ctx.caller.tenantId, [input.deviceId]);
     const { secret, record } = newApiKey(ctx.caller.tenantId, input.role, label, input.deviceId ?? null);
     const now = Date.now();
     await ctx.services.store.createApiKey(record);
@@ -60,7 +59,7 @@ export class ApiKeyResolver {
   @Mutation(() => CreatedApiKey, { description: "Replaces a device's key: the old one stops working at once; the new secret is returned once." })
   async rotateDeviceKey(@Arg('deviceId', () => ID) deviceId: string, @Ctx() ctx: GraphQLContext): Promise<CreatedApiKey> {
     authorize(ctx.caller, 'manage');
-    await requireDevices(ctx, [deviceId]);
+    await ctx.services.devices.require(ctx.caller.tenantId, [deviceId]);
     return issueDeviceKey(ctx, deviceId);
   }
 }

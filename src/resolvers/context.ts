@@ -5,7 +5,7 @@ import type { DeadLetterReplay } from '../consumers/dead-letters';
 import type { ReadingHub } from '../subscriptions/reading-hub';
 import type { TenantHub } from '../subscriptions/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
-import type { DeviceDirectory } from '../ingest/device-directory';
+import type { DeviceDirectory } from '../devices/device-directory';
 import type { IngestService } from '../ingest/ingest-service';
 import type { Store } from '../store/store';
 import type { WebhookService } from '../webhooks/webhook-service';
