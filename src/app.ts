@@ -8,6 +8,7 @@ import type { Anomaly, DeviceStatusChange } from './domain/anomalies/anomaly';
 import { DeviceDirectory } from './devices/device-directory';
 import type { PersistedReading } from './domain/reading';
 import { IngestService } from './ingest/ingest-service';
+import { KeyService } from './keys/key-service';
 import type { Logger } from './logger';
 import { startApiServer } from './server/api-server';
 import { createHealthProbes } from './server/health';
@@ -110,6 +111,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     });
 
     const devices = new DeviceDirectory(store);
+    const keys = new KeyService(store, devices);
     const api = await startApiServer({
       config,
       logger: logger.child({ component: 'api' }),
@@ -125,6 +127,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         }),
         store,
         devices,
+        keys,
         hub,
         anomalyHub,
         statusHub,

@@ -1,6 +1,6 @@
 import type { Config } from '../config';
 import { TelemetryError } from '../domain/errors';
-import { generateApiKey, hashApiKey, newApiKey } from '../server/auth';
+import { generateApiKey, hashApiKey, newApiKey } from '../keys/api-keys';
 import type { Store } from '../store/store';
 
 export const DEFAULT_TENANT_ID = 'default';

@@ -7,6 +7,7 @@ import type { TenantHub } from '../subscriptions/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
 import type { DeviceDirectory } from '../devices/device-directory';
 import type { IngestService } from '../ingest/ingest-service';
+import type { KeyService } from '../keys/key-service';
 import type { Store } from '../store/store';
 import type { WebhookService } from '../webhooks/webhook-service';
 
@@ -18,9 +19,8 @@ export interface Services {
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
+  readonly keys: KeyService;
   readonly webhooks: WebhookService;
-  /** Tells authentication and open connections that these keys were revoked. */
-  readonly keysRevoked: (keyIds: readonly string[]) => void;
   /** Heartbeat timeout of devices without their own. */
   readonly defaultHeartbeatTimeoutMs: number;
   /** Sends a dead letter of the tenant back to the stream. */

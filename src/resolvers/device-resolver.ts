@@ -6,7 +6,6 @@ import type { Device as DeviceRecord } from '../store/store';
 import { DeviceFilter, RegisterDeviceInput } from '../schema/inputs';
 import { Device, DeviceConnection, MetricPoint } from '../schema/types';
 import { RegisteredDevice } from '../schema/api-key-types';
-import { issueDeviceKey } from './api-key-resolver';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 import { invalidCursor, pageSize } from './paging';
@@ -81,7 +80,7 @@ export class DeviceResolver {
     const heartbeatTimeoutMs = heartbeatMs(input.heartbeatTimeoutSeconds);
     const record = await ctx.services.store.registerDevice(ctx.caller.tenantId, { id: input.id, name, tags, heartbeatTimeoutMs });
     ctx.services.devices.remember(ctx.caller.tenantId, record.id);
-    const { secret } = await issueDeviceKey(ctx, record.id);
+    const { secret } = await ctx.services.keys.issueDeviceKey(ctx.caller.tenantId, record.id);
     return { device: toDevice(record, ctx.services.defaultHeartbeatTimeoutMs), deviceKey: secret };
   }
 
