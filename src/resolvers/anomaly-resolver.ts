@@ -1,5 +1,4 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import type { Anomaly as AnomalyRecord } from '../domain/anomalies/anomaly';
 import { MAX_ZSCORE_WINDOW, type AnomalyRule as RuleRecord, type RuleScope } from '../domain/anomalies/rules';
 import { anomalyCursor } from '../subscriptions/anomaly-feed';
 import { decodePageCursor } from '../domain/cursor';
@@ -7,13 +6,12 @@ import { TelemetryError } from '../domain/errors';
 import { uuidv7 } from '../domain/ids';
 import { METRIC_NAME_PATTERN } from '../domain/validation';
 import { Anomaly, AnomalyConnection, AnomalyFilter, AnomalyRule, AnomalyRuleInput } from '../schema/anomaly-types';
+import { toAnomaly } from './anomaly-view';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 import { invalidCursor, pageSize } from './paging';
 
 const isSeq = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
-
-export const toAnomaly = (record: AnomalyRecord): Anomaly => ({ ...record, id: String(record.seq), cursor: anomalyCursor(record.seq) });
 
 const toRule = (record: RuleRecord): AnomalyRule => ({
   ...record,

@@ -6,7 +6,7 @@ import { decodePageCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import { Anomaly, DeviceStatusEvent } from '../schema/anomaly-types';
 import { SeverityEnum } from '../schema/enums';
-import { toAnomaly } from './anomaly-resolver';
+import { toAnomaly } from './anomaly-view';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 import { DEFAULT_MAX_BUFFERED, slowSubscriber } from '../subscriptions/resumable-feed';

@@ -106,6 +106,11 @@ describe('import rules (DESIGN §4)', () => {
     expect(violations((i) => i.internal && under('consumers')(i.from) && under('ingest')(i.to)).filter((edge) => !pending.includes(edge))).toEqual([]);
   });
 
+  it('a resolver never imports another resolver (what two share is a service or a helper module)', () => {
+    const isResolver = (module: string) => under('resolvers')(module) && module.endsWith('-resolver.ts');
+    expect(violations((i) => i.internal && isResolver(i.from) && isResolver(i.to))).toEqual([]);
+  });
+
   it('only the composition root picks a concrete backend', () => {
     const sameBackend = (i: Import) => CONCRETE_BACKENDS.some((inside) => inside(i.from) && inside(i.to));
     expect(violations((i) => i.internal && isConcreteBackend(i.to) && !isCompositionRoot(i.from) && !sameBackend(i) && !isConcreteBackend(i.from))).toEqual([]);
