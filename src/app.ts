@@ -6,6 +6,7 @@ import { ReadingHub } from './subscriptions/reading-hub';
 import { TenantHub } from './subscriptions/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from './domain/anomalies/anomaly';
 import { DeviceDirectory } from './devices/device-directory';
+import { DeviceService } from './devices/device-service';
 import type { PersistedReading } from './domain/reading';
 import { IngestService } from './ingest/ingest-service';
 import { KeyService } from './keys/key-service';
@@ -110,8 +111,9 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
       details: () => ({ consumer: fanout?.stats() ?? {}, subscriptions: hub.activeSubscriptions }),
     });
 
-    const devices = new DeviceDirectory(store);
-    const keys = new KeyService(store, devices);
+    const directory = new DeviceDirectory(store);
+    const keys = new KeyService(store, directory);
+    const devices = new DeviceService({ store, directory, keys, publishStatus: (changes) => statusHub.publish(changes) });
     const api = await startApiServer({
       config,
       logger: logger.child({ component: 'api' }),
@@ -119,7 +121,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
       services: {
         ingest: new IngestService({
           stream,
-          devices,
+          devices: directory,
           rules: config.validation,
           maxBatchSize: config.limits.maxBatchSize,
           eventTypePrefix: config.eventTypePrefix,

@@ -5,7 +5,7 @@ import type { DeadLetterReplay } from '../consumers/dead-letters';
 import type { ReadingHub } from '../subscriptions/reading-hub';
 import type { TenantHub } from '../subscriptions/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
-import type { DeviceDirectory } from '../devices/device-directory';
+import type { DeviceService } from '../devices/device-service';
 import type { IngestService } from '../ingest/ingest-service';
 import type { KeyService } from '../keys/key-service';
 import type { Store } from '../store/store';
@@ -15,7 +15,7 @@ import type { WebhookService } from '../webhooks/webhook-service';
 export interface Services {
   readonly ingest: IngestService;
   readonly store: Store;
-  readonly devices: DeviceDirectory;
+  readonly devices: DeviceService;
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
