@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { Config } from './config';
 import { ConsumerThread } from './composition/consumer-thread';
-import { replayDeadLetter } from './consumers/dead-letters';
+import { replayDeadLetter } from './dead-letters/dead-letter-service';
 import { ReadingHub } from './subscriptions/reading-hub';
 import { TenantHub } from './subscriptions/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from './domain/anomalies/anomaly';

@@ -1,7 +1,7 @@
 import type DataLoader from 'dataloader';
 import type { Caller } from '../domain/caller';
 import type { MetricPoint } from '../domain/reading';
-import type { DeadLetterReplay } from '../consumers/dead-letters';
+import type { DeadLetterReplay } from '../dead-letters/dead-letter-service';
 import type { ReadingHub } from '../subscriptions/reading-hub';
 import type { TenantHub } from '../subscriptions/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
