@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { AnomalyService } from './anomalies/anomaly-service';
 import type { Config } from './config';
 import { ConsumerThread } from './composition/consumer-thread';
 import { replayDeadLetter } from './dead-letters/dead-letter-service';
@@ -130,6 +131,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         store,
         devices,
         keys,
+        anomalies: new AnomalyService(store, directory),
         hub,
         anomalyHub,
         statusHub,

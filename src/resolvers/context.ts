@@ -1,4 +1,5 @@
 import type DataLoader from 'dataloader';
+import type { AnomalyService } from '../anomalies/anomaly-service';
 import type { Caller } from '../domain/caller';
 import type { MetricPoint } from '../domain/reading';
 import type { DeadLetterReplay } from '../dead-letters/dead-letter-service';
@@ -20,6 +21,7 @@ export interface Services {
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
   readonly keys: KeyService;
+  readonly anomalies: AnomalyService;
   readonly webhooks: WebhookService;
   /** Heartbeat timeout of devices without their own. */
   readonly defaultHeartbeatTimeoutMs: number;
