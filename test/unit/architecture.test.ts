@@ -5,7 +5,8 @@ import path from 'node:path';
  * The import rules of DESIGN §4, checked on the TypeScript sources (type-only imports count:
  * a type cycle is still a cycle for a reader). Dependencies point inward: transports and
  * resolvers call services; services use the domain and the ports; only the composition root
- * picks implementations; a backend never imports GraphQL.
+ * picks implementations; a backend never imports GraphQL. docs/ARCHITECTURE.md lists the rooms
+ * and these rules.
  */
 const ROOT = path.join(__dirname, '..', '..', '..');
 const SRC = path.join(ROOT, 'src');
