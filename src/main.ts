@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApp, type Role, type RunningApp } from './app';
 import { openStore } from './composition/backends';
-import { createTenant, TENANT_ID_PATTERN } from './composition/tenants';
+import { createTenant, TENANT_ID_PATTERN } from './tenants/tenant-service';
 import { ConfigError, loadConfig, type Config } from './config';
 import { isTelemetryError } from './domain/errors';
 import type pino from 'pino';

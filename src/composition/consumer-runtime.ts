@@ -1,10 +1,10 @@
 import type { Config } from '../config';
-import { EventPublisher } from '../consumers/event-fanout';
+import { EventPublisher } from '../consumers/event-publisher';
 import { LivenessSweep } from '../consumers/liveness-sweep';
 import { PERSISTER_GROUP, ReadingPersister, type DetectionEvents } from '../consumers/reading-persister';
-import { WebhookDeliverer } from '../consumers/webhook-deliverer';
+import { WebhookDeliverer } from '../webhooks/webhook-deliverer';
 import type { PersistedReading } from '../domain/reading';
-import { DeviceDirectory } from '../ingest/device-directory';
+import { DeviceDirectory } from '../devices/device-directory';
 import type { Logger } from '../logger';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
 import type { Store } from '../store/store';

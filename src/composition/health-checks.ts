@@ -1,8 +1,8 @@
-import type { ConsumerCondition } from '../consumers/consumer-health';
+import type { ConsumerCondition } from './consumer-health';
 import type { Check } from '../server/health';
 import type { Store } from '../store/store';
 import type { ProduceHealth } from '../stream/produce-watch';
-import { DEFAULT_TENANT_ID } from './tenants';
+import { DEFAULT_TENANT_ID } from '../tenants/tenant-service';
 
 /** The concrete checks behind /healthz and /readyz (server/health.ts says what each means). */
 

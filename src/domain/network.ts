@@ -145,7 +145,7 @@ export function hostAddress(url: URL): string | null {
 /**
  * Why a URL's host is not a public webhook target when the URL alone tells (a `localhost`
  * name, or a non-public address literal), or null. A name is checked again on the addresses
- * DNS returns when connecting (consumers/webhook-post.ts).
+ * DNS returns when connecting (webhooks/webhook-post.ts).
  */
 export function nonPublicHostReason(url: URL): string | null {
   const address = hostAddress(url);

@@ -5,7 +5,7 @@ import type { Reading, ReadingInput } from '../domain/reading';
 import { checkReading, type Rejection, type RejectionCode, type ValidationRules } from '../domain/validation';
 import type { Caller } from '../domain/caller';
 import { PartialProduceError, type ProduceRecord, type RecordPosition, type Stream } from '../stream/stream';
-import type { DeviceDirectory } from './device-directory';
+import type { DeviceDirectory } from '../devices/device-directory';
 
 export interface AcceptedReading {
   /** Position of the item in the request. */

@@ -1,52 +1,20 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import type { Anomaly as AnomalyRecord } from '../domain/anomalies/anomaly';
-import { MAX_ZSCORE_WINDOW, type AnomalyRule as RuleRecord, type RuleScope } from '../domain/anomalies/rules';
-import { anomalyCursor } from '../consumers/anomaly-feed';
+import type { AnomalyRule as RuleRecord } from '../domain/anomalies/rules';
+import { anomalyCursor } from '../subscriptions/anomaly-feed';
 import { decodePageCursor } from '../domain/cursor';
-import { TelemetryError } from '../domain/errors';
-import { uuidv7 } from '../domain/ids';
-import { METRIC_NAME_PATTERN } from '../domain/validation';
 import { Anomaly, AnomalyConnection, AnomalyFilter, AnomalyRule, AnomalyRuleInput } from '../schema/anomaly-types';
+import { toAnomaly } from './anomaly-view';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
 import { invalidCursor, pageSize } from './paging';
-import { requireDevices } from './require-devices';
 
 const isSeq = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
-
-export const toAnomaly = (record: AnomalyRecord): Anomaly => ({ ...record, id: String(record.seq), cursor: anomalyCursor(record.seq) });
 
 const toRule = (record: RuleRecord): AnomalyRule => ({
   ...record,
   deviceId: record.scope.kind === 'device' ? record.scope.deviceId : null,
   tag: record.scope.kind === 'tag' ? record.scope.tag : null,
 });
-
-/** Anomaly ids are decimal seqs; anything else names nothing. */
-function parseAnomalyId(id: string): number {
-  const seq = /^[1-9]\d{0,15}$/.test(id) ? Number(id) : NaN;
-  if (!Number.isSafeInteger(seq)) throw new TelemetryError('NOT_FOUND', `no anomaly "${id}"`);
-  return seq;
-}
-
-const bad = (field: string, message: string) => new TelemetryError('BAD_USER_INPUT', message, { details: { field } });
-
-function checkRuleInput(input: AnomalyRuleInput): void {
-  if (input.deviceId && input.tag) throw bad('tag', 'give deviceId or tag, not both');
-  if (input.metric !== '*' && !METRIC_NAME_PATTERN.test(input.metric)) throw bad('metric', "metric must be a metric name or '*'");
-  const z = input.zScore;
-  if (z) {
-    if (!(Number.isFinite(z.threshold) && z.threshold > 0)) throw bad('zScore.threshold', 'zScore.threshold must be a number above 0');
-    if (!(z.window >= 2 && z.window <= MAX_ZSCORE_WINDOW)) throw bad('zScore.window', `zScore.window must be from 2 to ${MAX_ZSCORE_WINDOW}`);
-    if (!(z.warmup >= 2 && z.warmup <= 1_000_000)) throw bad('zScore.warmup', 'zScore.warmup must be from 2 to 1000000');
-  }
-  for (const field of ['min', 'max', 'maxRatePerSecond'] as const) {
-    const value = input[field];
-    if (value !== null && value !== undefined && !Number.isFinite(value)) throw bad(field, `${field} must be a finite number`);
-  }
-  if (input.min != null && input.max != null && input.min > input.max) throw bad('min', 'min must not exceed max');
-  if (input.maxRatePerSecond != null && input.maxRatePerSecond <= 0) throw bad('maxRatePerSecond', 'maxRatePerSecond must be above 0');
-}
 
 @Resolver()
 export class AnomalyResolver {
@@ -81,28 +49,13 @@ export class AnomalyResolver {
   })
   async setAnomalyRule(@Arg('input', () => AnomalyRuleInput) input: AnomalyRuleInput, @Ctx() ctx: GraphQLContext): Promise<AnomalyRule> {
     authorize(ctx.caller, 'manage');
-    checkRuleInput(input);
-    if (input.deviceId) await requireDevices(ctx, [input.deviceId]);
-    const scope: RuleScope = input.deviceId ? { kind: 'device', deviceId: input.deviceId } : input.tag ? { kind: 'tag', tag: input.tag } : { kind: 'tenant' };
-    const rule = await ctx.services.store.putAnomalyRule({
-      id: uuidv7(),
-      tenantId: ctx.caller.tenantId,
-      scope,
-      metric: input.metric,
-      zScore: input.zScore ? { threshold: input.zScore.threshold, window: input.zScore.window, warmup: input.zScore.warmup } : null,
-      min: input.min ?? null,
-      max: input.max ?? null,
-      maxRatePerSecond: input.maxRatePerSecond ?? null,
-      severity: input.severity,
-      updatedAt: Date.now(),
-    });
-    return toRule(rule);
+    return toRule(await ctx.services.anomalies.setRule(ctx.caller.tenantId, input));
   }
 
   @Mutation(() => Boolean, { description: 'Deletes a rule; NOT_FOUND if your tenant has no such rule.' })
   async deleteAnomalyRule(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     authorize(ctx.caller, 'manage');
-    if (!(await ctx.services.store.deleteAnomalyRule(ctx.caller.tenantId, id))) throw new TelemetryError('NOT_FOUND', `no anomaly rule "${id}"`);
+    await ctx.services.anomalies.deleteRule(ctx.caller.tenantId, id);
     return true;
   }
 
@@ -119,7 +72,5 @@ export class AnomalyResolver {
 
 async function transition(ctx: GraphQLContext, id: string, action: 'acknowledge' | 'resolve'): Promise<Anomaly> {
   authorize(ctx.caller, 'manage');
-  const updated = await ctx.services.store.transitionAnomaly(ctx.caller.tenantId, parseAnomalyId(id), { action, by: ctx.caller.keyId, at: Date.now() });
-  if (!updated) throw new TelemetryError('NOT_FOUND', `no anomaly "${id}"`);
-  return toAnomaly(updated);
+  return toAnomaly(await ctx.services.anomalies.transition(ctx.caller.tenantId, id, action, ctx.caller.keyId));
 }

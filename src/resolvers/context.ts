@@ -1,26 +1,28 @@
 import type DataLoader from 'dataloader';
+import type { AnomalyService } from '../anomalies/anomaly-service';
 import type { Caller } from '../domain/caller';
 import type { MetricPoint } from '../domain/reading';
-import type { DeadLetterReplay } from '../consumers/dead-letters';
-import type { ReadingHub } from '../consumers/reading-hub';
-import type { TenantHub } from '../consumers/tenant-hub';
+import type { DeadLetterReplay } from '../dead-letters/dead-letter-service';
+import type { ReadingHub } from '../subscriptions/reading-hub';
+import type { TenantHub } from '../subscriptions/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
-import type { DeviceDirectory } from '../ingest/device-directory';
+import type { DeviceService } from '../devices/device-service';
 import type { IngestService } from '../ingest/ingest-service';
+import type { KeyService } from '../keys/key-service';
 import type { Store } from '../store/store';
+import type { WebhookService } from '../webhooks/webhook-service';
 
 /** What resolvers may use: ports and services, never a concrete backend. */
 export interface Services {
   readonly ingest: IngestService;
   readonly store: Store;
-  readonly devices: DeviceDirectory;
+  readonly devices: DeviceService;
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
-  /** Webhooks may target loopback and private addresses (development only). */
-  readonly allowPrivateWebhooks: boolean;
-  /** Tells authentication and open connections that these keys were revoked. */
-  readonly keysRevoked: (keyIds: readonly string[]) => void;
+  readonly keys: KeyService;
+  readonly anomalies: AnomalyService;
+  readonly webhooks: WebhookService;
   /** Heartbeat timeout of devices without their own. */
   readonly defaultHeartbeatTimeoutMs: number;
   /** Sends a dead letter of the tenant back to the stream. */

@@ -1,15 +1,14 @@
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { openAnomalyFeed, type AnomalyFeedItem } from '../consumers/anomaly-feed';
-import { AsyncQueue } from '../consumers/async-queue';
+import { openAnomalyFeed, type AnomalyFeedItem } from '../subscriptions/anomaly-feed';
+import { AsyncQueue } from '../subscriptions/async-queue';
 import type { DeviceStatusChange, Severity } from '../domain/anomalies/anomaly';
 import { decodePageCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import { Anomaly, DeviceStatusEvent } from '../schema/anomaly-types';
 import { SeverityEnum } from '../schema/enums';
-import { toAnomaly } from './anomaly-resolver';
+import { toAnomaly } from './anomaly-view';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
-import { requireDevices } from './require-devices';
 import { DEFAULT_MAX_BUFFERED, slowSubscriber } from '../subscriptions/resumable-feed';
 
 const isSeq = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
@@ -24,7 +23,7 @@ async function subscribeAnomalyDetected({ args, context }: SubscribeResolverData
   authorize(context.caller, 'read');
   const afterSeq = args.after ? decodePageCursor(args.after, isSeq) : undefined;
   if (args.after && afterSeq === undefined) throw new TelemetryError('BAD_USER_INPUT', 'after is not a cursor this API issued', { details: { argument: 'after' } });
-  if (args.deviceId) await requireDevices(context, [args.deviceId]);
+  if (args.deviceId) await context.services.devices.require(context.caller.tenantId, [args.deviceId]);
   return openAnomalyFeed({
     hub: context.services.anomalyHub,
     store: context.services.store,
@@ -37,7 +36,7 @@ async function subscribeAnomalyDetected({ args, context }: SubscribeResolverData
 
 async function subscribeDeviceStatusChanged({ args, context }: SubscribeResolverData<unknown, { deviceId?: string | null }, GraphQLContext>): Promise<AsyncIterable<DeviceStatusChange>> {
   authorize(context.caller, 'read');
-  if (args.deviceId) await requireDevices(context, [args.deviceId]);
+  if (args.deviceId) await context.services.devices.require(context.caller.tenantId, [args.deviceId]);
   let unsubscribe = () => {};
   const queue = new AsyncQueue<DeviceStatusChange>(() => unsubscribe());
   unsubscribe = context.services.statusHub.subscribe(context.caller.tenantId, (change) => {

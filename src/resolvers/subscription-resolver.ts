@@ -1,11 +1,10 @@
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { openReadingFeed, type FeedItem } from '../consumers/reading-feed';
+import { openReadingFeed, type FeedItem } from '../subscriptions/reading-feed';
 import { decodeCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import { ReadingEvent } from '../schema/types';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
-import { requireDevices } from './require-devices';
 
 /** Most devices one readingAdded subscription may name. */
 export const MAX_SUBSCRIBED_DEVICES = 1000;
@@ -26,7 +25,7 @@ async function subscribeReadingAdded({ args, context }: SubscribeResolverData<un
   }
   const after = args.after ? decodeCursor(args.after) : undefined;
   if (args.after && after === undefined) throw new TelemetryError('BAD_USER_INPUT', 'after is not a cursor this API issued', { details: { argument: 'after' } });
-  await requireDevices(context, deviceIds);
+  await context.services.devices.require(context.caller.tenantId, deviceIds);
   return openReadingFeed({
     hub: context.services.hub,
     store: context.services.store,

@@ -8,11 +8,10 @@ import type { GapFill } from '../domain/timeseries/aggregate-buckets';
 import type { AggregatePlan } from '../domain/timeseries/plans';
 import { AggregatePlanEnum, GapFillEnum } from '../schema/enums';
 import { AggregateSeries, Series } from '../schema/timeseries-types';
-import { runAggregates } from '../timeseries/aggregates';
-import { runSeries } from '../timeseries/series';
+import { runAggregates } from '../queries/aggregates';
+import { runSeries } from '../queries/series';
 import { authorize } from './authorize';
 import type { GraphQLContext } from './context';
-import { requireDevices } from './require-devices';
 import { selectedFieldNames } from './selection';
 
 /** Most devices one aggregates query may name. */
@@ -46,7 +45,7 @@ export class TimeSeriesResolver {
       throw new TelemetryError('BAD_USER_INPUT', `name 1 to ${MAX_AGGREGATE_DEVICES} devices`, { details: { argument: 'deviceIds', limit: MAX_AGGREGATE_DEVICES } });
     }
     const spec = parseBucket(bucket, timeZone);
-    await requireDevices(ctx, devices);
+    await ctx.services.devices.require(ctx.caller.tenantId, devices);
     const selected = selectedFieldNames(info, ['buckets']);
     const series = await runAggregates(ctx.services.store, ctx.caller.tenantId, {
       deviceIds: devices,
@@ -80,7 +79,7 @@ export class TimeSeriesResolver {
       throw new TelemetryError('BAD_USER_INPUT', `points must be from 3 to ${MAX_SERIES_POINTS}`, { details: { argument: 'points' } });
     }
     if (!(from < to)) throw new TelemetryError('BAD_USER_INPUT', 'from must be before to', { details: { argument: 'from' } });
-    await requireDevices(ctx, [deviceId]);
+    await ctx.services.devices.require(ctx.caller.tenantId, [deviceId]);
     const result = await runSeries(ctx.services.store, ctx.caller.tenantId, { deviceId, metric, from, to, points, maxRows: ctx.services.limits.maxSeriesReadings });
     return { deviceId, metric, totalPoints: result.totalPoints, downsampled: result.points.length < result.totalPoints, source: result.source, points: result.points };
   }

@@ -4,7 +4,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate } from 'graphql';
 import type { Config } from '../config';
 import type { Caller } from '../domain/caller';
-import { createHttpIngestHandler } from '../ingest/http-ingest';
+import { createHttpIngestHandler } from './ingest-route';
 import type { LogFields, Logger } from '../logger';
 import type { GraphQLContext, Services } from '../resolvers/context';
 import { createLoaders } from '../resolvers/loaders';
@@ -26,8 +26,8 @@ import { attachWebSocketServer } from './websocket';
 export interface ApiServerOptions {
   readonly config: Config;
   readonly logger: Logger;
-  /** Everything resolvers use except `keysRevoked`, which the server provides. */
-  readonly services: Omit<Services, 'keysRevoked'>;
+  /** Everything resolvers use. */
+  readonly services: Services;
   readonly store: Store;
   /** GET /healthz and /readyz. */
   readonly probes: HealthProbes;
@@ -48,16 +48,14 @@ export interface ApiServer {
  * The API on one port: GraphQL over HTTP (Apollo Server) and over WebSocket (graphql-ws) on
  * /graphql, POST /ingest, GET /healthz and /readyz, with authentication, rate, cost and document limits.
  */
-export async function startApiServer({ config, logger, services: base, store, probes }: ApiServerOptions): Promise<ApiServer> {
+export async function startApiServer({ config, logger, services, store, probes }: ApiServerOptions): Promise<ApiServer> {
   const authenticator = new ApiKeyAuthenticator(store, { onTouchFailed: (error) => logger.warn({ err: error }, 'could not record API key use') });
   let closeConnectionsOf: (keyIds: readonly string[]) => void = () => {};
-  const services: Services = {
-    ...base,
-    keysRevoked: (keyIds) => {
-      authenticator.forget(keyIds);
-      closeConnectionsOf(keyIds);
-    },
-  };
+  // A key revoked here stops working on this node at once, and its WebSockets close.
+  const stopListening = services.keys.onRevoked((keyIds) => {
+    authenticator.forget(keyIds);
+    closeConnectionsOf(keyIds);
+  });
   const contextFor = (caller: Caller): GraphQLContext => ({ caller, services, loaders: createLoaders(store, caller) });
   const verifyToken = config.oidc ? await createOidcVerifier(config.oidc, (id) => store.tenantExists(id)) : undefined;
   // API keys start with tk_; anything shaped like a JWT goes to the OIDC verifier when enabled.
@@ -162,6 +160,7 @@ export async function startApiServer({ config, logger, services: base, store, pr
   return {
     ...address,
     async close() {
+      stopListening();
       const drained = shutdown.close(config.http.drainTimeoutMs);
       await websocket.close();
       await drained;

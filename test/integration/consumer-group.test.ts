@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { rmSync } from 'node:fs';
-import { EventPublisher, type FanoutMessage } from '../../src/consumers/event-fanout';
+import { EventPublisher } from '../../src/consumers/event-publisher';
+import type { FanoutMessage } from '../../src/domain/events-topic';
 import { ReadingPersister } from '../../src/consumers/reading-persister';
 import { toEnvelope } from '../../src/domain/cloud-event';
-import { DeviceDirectory } from '../../src/ingest/device-directory';
+import { DeviceDirectory } from '../../src/devices/device-directory';
 import type { Logger } from '../../src/logger';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { OciStream } from '../../src/stream/oci/oci-stream';

@@ -1,7 +1,8 @@
 import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import { readToEnd } from '../support/paging';
 import { openEmbeddedBackends, type EmbeddedBackends } from '../support/embedded';
-import { EventPublisher, type FanoutMessage } from '../../src/consumers/event-fanout';
+import { EventPublisher } from '../../src/consumers/event-publisher';
+import type { FanoutMessage } from '../../src/domain/events-topic';
 import { toEnvelope } from '../../src/domain/cloud-event';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { PartitionBatch } from '../../src/store/store';

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_TENANT_ID } from '../../src/composition/tenants';
+import { DEFAULT_TENANT_ID } from '../../src/tenants/tenant-service';
 import { createOciTestIdentity } from '../support/oci-test-auth';
 import { startStreamingStandin, type StreamingStandin } from '../support/oci-streaming-standin';
 import { startTestServer, type TestServer } from '../support/server';

@@ -3,7 +3,7 @@ import { ReadingPersister } from '../../src/consumers/reading-persister';
 import { toEnvelope } from '../../src/domain/cloud-event';
 import { BackendError } from '../../src/domain/errors';
 import type { PersistedReading } from '../../src/domain/reading';
-import { DeviceDirectory } from '../../src/ingest/device-directory';
+import { DeviceDirectory } from '../../src/devices/device-directory';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { Store } from '../../src/store/store';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';

@@ -12,7 +12,7 @@ import {
   type ReadingAddedSubscription,
   type ReadingsQuery,
 } from '../generated/graphql';
-import { EventPublisher } from '../../src/consumers/event-fanout';
+import { EventPublisher } from '../../src/consumers/event-publisher';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
 import { silentLogger } from '../support/logger';

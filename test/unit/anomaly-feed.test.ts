@@ -1,5 +1,5 @@
-import { openAnomalyFeed } from '../../src/consumers/anomaly-feed';
-import { TenantHub } from '../../src/consumers/tenant-hub';
+import { openAnomalyFeed } from '../../src/subscriptions/anomaly-feed';
+import { TenantHub } from '../../src/subscriptions/tenant-hub';
 import type { Anomaly } from '../../src/domain/anomalies/anomaly';
 
 const T = 'tenant-a';

@@ -1,4 +1,4 @@
-import { AnomalyOrder } from '../../src/consumers/anomaly-order';
+import { AnomalyOrder } from '../../src/subscriptions/anomaly-order';
 import type { Anomaly } from '../../src/domain/anomalies/anomaly';
 import { BackendError } from '../../src/domain/errors';
 import { silentLogger } from '../support/logger';

@@ -1,4 +1,4 @@
-import { judgeConsumer } from '../../src/consumers/consumer-health';
+import { judgeConsumer } from '../../src/composition/consumer-health';
 import type { PersisterProgress } from '../../src/consumers/reading-persister';
 
 const STUCK_AFTER = 60_000;

@@ -1,5 +1,5 @@
 import { BackendError, TelemetryError } from '../../src/domain/errors';
-import { DeviceDirectory } from '../../src/ingest/device-directory';
+import { DeviceDirectory } from '../../src/devices/device-directory';
 import { IngestService } from '../../src/ingest/ingest-service';
 import { PartialProduceError, type ProduceRecord, type RecordPosition, type Stream } from '../../src/stream/stream';
 

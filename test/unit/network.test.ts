@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
-import { BlockedAddressError, postJson } from '../../src/consumers/webhook-post';
+import { BlockedAddressError, postJson } from '../../src/webhooks/webhook-post';
 import { classifyAddress, hostAddress, isPublicAddress, nonPublicHostReason } from '../../src/domain/network';
 
 /**

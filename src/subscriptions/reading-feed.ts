@@ -2,7 +2,7 @@ import { encodeCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import type { PersistedReading } from '../domain/reading';
 import type { Store } from '../store/store';
-import { ResumableFeed } from '../subscriptions/resumable-feed';
+import { ResumableFeed } from './resumable-feed';
 import type { ReadingHub } from './reading-hub';
 
 /** One delivered reading and the cursor to resume right after it. */

@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Caller } from '../domain/caller';
 import { TelemetryError } from '../domain/errors';
 import type { ReadingInput } from '../domain/reading';
-import { parseJsonBody, readBody } from '../server/body';
-import { BATCH_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE, contentMode, parseContentType } from './http-binding';
-import { parseBinaryEvent, parseIngestItem, type ParsedItem } from './http-envelope';
-import type { IngestService, RejectedReading } from './ingest-service';
+import { parseJsonBody, readBody } from './body';
+import { BATCH_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE, contentMode, parseContentType } from '../ingest/http-binding';
+import { parseBinaryEvent, parseIngestItem, type ParsedItem } from '../ingest/http-envelope';
+import type { IngestService, RejectedReading } from '../ingest/ingest-service';
 
 export interface HttpIngestOptions {
   /** Validates and stores the readings; its `eventType` is the only CloudEvents type accepted. */

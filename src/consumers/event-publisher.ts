@@ -1,16 +1,17 @@
-import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
 import { fromEnvelope } from '../domain/cloud-event';
+import type { FanoutMessage } from '../domain/events-topic';
 import type { PersistedReading } from '../domain/reading';
 import { DEFAULT_RETRY_POLICY, retry } from '../domain/retry';
 import type { Logger } from '../logger';
 import type { Store } from '../store/store';
-import type { Stream, StreamTail } from '../stream/stream';
+import type { Stream } from '../stream/stream';
 import type { DetectionEvents } from './reading-persister';
 
 /**
  * Fan-out for split deployments: the consumer publishes what it committed to the `events`
- * topic, and every API node tails that topic into its own hubs, so a subscriber on one node
- * sees readings ingested through another.
+ * topic (here), and every API node tails that topic into its own hubs
+ * (subscriptions/event-tail.ts), so a subscriber on one node sees readings ingested through
+ * another.
  *
  * Order: readings are keyed by their readings partition (so one device's readings stay in
  * order), anomalies by a single key (seq order). Loss: the consumer records how far it
@@ -18,11 +19,6 @@ import type { DetectionEvents } from './reading-persister';
  * committed but not yet published; the API side drops what it already delivered (readings
  * by stream position, anomalies by seq), so a crash costs neither a gap nor a duplicate.
  */
-
-export type FanoutMessage =
-  | { readonly kind: 'readings'; readonly readings: PersistedReading[] }
-  | { readonly kind: 'anomalies'; readonly anomalies: Anomaly[] }
-  | { readonly kind: 'status'; readonly changes: DeviceStatusChange[] };
 
 /** Upper bound of one events message (OCI Streaming refuses messages over 1 MB). */
 const MAX_MESSAGE_BYTES = 512 * 1024;
@@ -142,65 +138,5 @@ export class EventPublisher {
     if (!progress.has('anomalies')) initial.set('anomalies', await this.store.lastAnomalySeq());
     if (initial.size > 0) await this.store.recordFanoutProgress(initial);
     this.logger.info({ partitions: partitions.length }, 'fan-out recovered');
-  }
-}
-
-export interface FanoutTargets {
-  readonly readings: (readings: PersistedReading[]) => void;
-  readonly anomalies: (anomalies: Anomaly[]) => void;
-  readonly statusChanges: (changes: DeviceStatusChange[]) => void;
-}
-
-/** API side: tails every partition of the events topic from its end and feeds the hubs. */
-export class EventTail {
-  private readonly tails: StreamTail[] = [];
-  private running = false;
-  private loop: Promise<void> | undefined;
-
-  constructor(
-    private readonly stream: Stream,
-    private readonly targets: FanoutTargets,
-    private readonly logger: Logger,
-    private readonly pollIntervalMs = 10,
-  ) {}
-
-  async start(): Promise<void> {
-    for (const partition of await this.stream.partitions('events')) this.tails.push(await this.stream.openTail('events', partition));
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      let delivered = 0;
-      try {
-        for (const tail of this.tails) {
-          const messages = await tail.next(500);
-          for (const message of messages) this.dispatch(message.value);
-          delivered += messages.length;
-        }
-      } catch (error) {
-        this.logger.warn({ err: error }, 'reading the events topic failed; retrying');
-      }
-      if (delivered === 0) await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs));
-    }
-  }
-
-  private dispatch(value: string): void {
-    let message: FanoutMessage;
-    try {
-      message = JSON.parse(value) as FanoutMessage;
-    } catch {
-      this.logger.warn({}, 'skipping an events message that is not JSON');
-      return;
-    }
-    if (message.kind === 'readings') this.targets.readings(message.readings);
-    else if (message.kind === 'anomalies') this.targets.anomalies(message.anomalies);
-    else if (message.kind === 'status') this.targets.statusChanges(message.changes);
   }
 }

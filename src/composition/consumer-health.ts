@@ -1,4 +1,4 @@
-import type { PersisterProgress } from './reading-persister';
+import type { PersisterProgress } from '../consumers/reading-persister';
 
 /** What a consumer is doing, as health probes report it. */
 export type ConsumerState =

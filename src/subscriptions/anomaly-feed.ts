@@ -2,7 +2,7 @@ import { atLeast, type Anomaly, type Severity } from '../domain/anomalies/anomal
 import { encodePageCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import type { Store } from '../store/store';
-import { ResumableFeed } from '../subscriptions/resumable-feed';
+import { ResumableFeed } from './resumable-feed';
 import type { TenantHub } from './tenant-hub';
 
 export interface AnomalyFeedItem {

@@ -1,7 +1,7 @@
 import '../production-defaults';
 import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
-import { startConsumer, startPublishingConsumer } from '../composition/consumer-runtime';
+import { startConsumer, startPublishingConsumer } from './consumer-runtime';
 import { reportStats, type FromConsumer, type ToConsumer } from './consumer-thread';
 import type { Config } from '../config';
 import { createLogger } from '../logger';

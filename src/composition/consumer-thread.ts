@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { judgeConsumer, type ConsumerCondition } from './consumer-health';
-import type { DetectionEvents, PersisterStats } from './reading-persister';
+import type { DetectionEvents, PersisterStats } from '../consumers/reading-persister';
 
 /** PersisterStats as it crosses the thread boundary (a Map does not survive JSON). */
 export type ReportedStats = Omit<PersisterStats, 'positions'> & { readonly positions: Record<number, number> };

@@ -1,0 +1,17 @@
+import type { Anomaly, DeviceStatusChange } from './anomalies/anomaly';
+import type { PersistedReading } from './reading';
+
+/**
+ * The messages of the `events` topic: what the consumer committed, published for every API
+ * node (consumers/event-publisher.ts writes them, subscriptions/event-tail.ts reads them).
+ *
+ * Keys: `readings/<readings partition>` (one device's readings stay in order), `anomalies`
+ * (one key, so seq order) and `status`. Each message is the JSON text of one FanoutMessage.
+ */
+export type FanoutMessage =
+  /** Readings as stored, in stream order within their readings partition. */
+  | { readonly kind: 'readings'; readonly readings: PersistedReading[] }
+  /** Anomalies opened or updated by a commit, in seq order. */
+  | { readonly kind: 'anomalies'; readonly anomalies: Anomaly[] }
+  /** Devices that went online, offline or were decommissioned. */
+  | { readonly kind: 'status'; readonly changes: DeviceStatusChange[] };

@@ -1,0 +1,109 @@
+import { toAggregateBuckets, type AggregateBucket, type BucketData, type GapFill } from '../domain/timeseries/aggregate-buckets';
+import { bucketBoundaries, coarsestRollupFor, type BucketSpec } from '../domain/timeseries/buckets';
+import { mergeInto } from '../domain/timeseries/partial';
+import type { Store } from '../store/store';
+
+export interface AggregateRequest {
+  readonly deviceIds: readonly string[];
+  readonly metric: string;
+  readonly from: number;
+  readonly to: number;
+  readonly bucket: BucketSpec;
+  readonly fill: GapFill;
+  /** p50/p90/p95/p99 were asked for: they need raw values. */
+  readonly percentiles: boolean;
+  /** One series for all devices (partial sums merged) instead of one per device. */
+  readonly combineDevices: boolean;
+  /** Ignore rollups (to compare, or to measure the raw scan). */
+  readonly rawOnly: boolean;
+  readonly maxBuckets: number;
+}
+
+export interface AggregateSeries {
+  /** null when the devices were combined. */
+  readonly deviceId: string | null;
+  readonly buckets: AggregateBucket[];
+}
+
+type Source = number | 'raw';
+
+/**
+ * Plans and runs an aggregate query. Each bucket is answered from the coarsest rollup that
+ * tiles it exactly (its clipped edges are whole days, hours or minutes) and from raw readings
+ * otherwise: a range starting at an odd second reads raw rows for its first bucket only.
+ * Consecutive buckets with the same source are fetched in one store call.
+ */
+export async function runAggregates(store: Store, tenantId: string, request: AggregateRequest): Promise<AggregateSeries[]> {
+  const starts = bucketBoundaries(request.bucket, request.from, request.to, request.maxBuckets);
+  const edges = [request.from, ...starts.slice(1, -1), request.to];
+  const bucketCount = starts.length - 1;
+  const byDevice = await fetchPlannedBuckets(store, tenantId, {
+    deviceIds: request.deviceIds,
+    metric: request.metric,
+    edges,
+    rawOnly: request.rawOnly || request.percentiles,
+    withValues: request.percentiles,
+  });
+
+  if (!request.combineDevices) {
+    return request.deviceIds.map((deviceId) => ({ deviceId, buckets: toAggregateBuckets(starts, byDevice.get(deviceId)!, request.fill) }));
+  }
+  return [{ deviceId: null, buckets: toAggregateBuckets(starts, combine([...byDevice.keys()].sort(), byDevice, bucketCount), request.fill) }];
+}
+
+export interface PlannedBucketsQuery {
+  readonly deviceIds: readonly string[];
+  readonly metric: string;
+  /** Bucket edges: bucket i is [edges[i], edges[i + 1]). */
+  readonly edges: readonly number[];
+  readonly rawOnly: boolean;
+  /** Keep each bucket's raw values (percentiles). */
+  readonly withValues: boolean;
+}
+
+/**
+ * Each bucket from the coarsest rollup that tiles it exactly, raw readings otherwise;
+ * consecutive buckets with the same source are fetched in one store call.
+ */
+export async function fetchPlannedBuckets(store: Store, tenantId: string, query: PlannedBucketsQuery): Promise<Map<string, (BucketData | undefined)[]>> {
+  const { edges } = query;
+  const bucketCount = edges.length - 1;
+  const sources: Source[] = [];
+  for (let i = 0; i < bucketCount; i++) sources.push(query.rawOnly ? 'raw' : (coarsestRollupFor(edges[i]!, edges[i + 1]!) ?? 'raw'));
+  const byDevice = new Map<string, (BucketData | undefined)[]>(query.deviceIds.map((id) => [id, new Array<BucketData | undefined>(bucketCount).fill(undefined)]));
+  for (let runStart = 0; runStart < bucketCount; ) {
+    let runEnd = runStart + 1;
+    while (runEnd < bucketCount && sources[runEnd] === sources[runStart]) runEnd++;
+    const found = await store.aggregateBuckets(tenantId, {
+      deviceIds: query.deviceIds,
+      metric: query.metric,
+      boundaries: edges.slice(runStart, runEnd + 1),
+      source: sources[runStart]!,
+      withValues: query.withValues,
+    });
+    for (const [deviceId, buckets] of found) {
+      const target = byDevice.get(deviceId);
+      if (target) buckets.forEach((bucket, i) => (target[runStart + i] = bucket));
+    }
+    runStart = runEnd;
+  }
+  return byDevice;
+}
+
+/** Merges devices bucket by bucket, in device-id order (so ties on first/last are deterministic). */
+function combine(deviceIds: readonly string[], byDevice: Map<string, (BucketData | undefined)[]>, bucketCount: number): (BucketData | undefined)[] {
+  const combined: (BucketData | undefined)[] = new Array<BucketData | undefined>(bucketCount).fill(undefined);
+  for (const deviceId of deviceIds) {
+    byDevice.get(deviceId)!.forEach((bucket, i) => {
+      if (!bucket) return;
+      const target = combined[i];
+      if (!target) {
+        combined[i] = { partial: { ...bucket.partial }, source: bucket.source, ...(bucket.values ? { values: [...bucket.values] } : {}) };
+        return;
+      }
+      mergeInto(target.partial, bucket.partial);
+      if (bucket.values) target.values?.push(...bucket.values);
+    });
+  }
+  return combined;
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import type { Severity } from '../domain/anomalies/anomaly';
+import { TelemetryError } from '../domain/errors';
+import { uuidv7 } from '../domain/ids';
+import { nonPublicHostReason } from '../domain/network';
+import type { Webhook, WebhookDelivery } from '../domain/webhooks';
+import type { Store } from '../store/store';
+
+/** Webhooks one tenant may have. */
+export const MAX_WEBHOOKS_PER_TENANT = 20;
+/** Deliveries one listing may return. */
+export const MAX_DELIVERIES_LISTED = 100;
+/** Longest URL accepted, in characters. */
+const MAX_URL_LENGTH = 2048;
+
+export interface WebhookServiceOptions {
+  /** Webhooks may target loopback, private and link-local addresses (development and tests only). @default false */
+  readonly allowPrivateNetworks?: boolean;
+}
+
+/**
+ * The URL policy: http or https, no credentials, at most MAX_URL_LENGTH characters, and a
+ * public address unless private networks are allowed. Delivery checks the address again at
+ * connection time (webhook-post.ts), so a name that later resolves elsewhere is refused too.
+ */
+export function checkWebhookUrl(text: string, allowPrivateNetworks: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TelemetryError('BAD_USER_INPUT', 'url is not a valid URL', { details: { field: 'url' } });
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || text.length > MAX_URL_LENGTH || url.username || url.password) {
+    throw new TelemetryError('BAD_USER_INPUT', `url must be an http or https URL of at most ${MAX_URL_LENGTH} characters, without credentials`, { details: { field: 'url' } });
+  }
+  const refused = allowPrivateNetworks ? null : nonPublicHostReason(url);
+  if (refused !== null) {
+    throw new TelemetryError('BAD_USER_INPUT', `url must reach a public address (loopback, private, link-local and other special-purpose addresses are refused): ${refused}`, { details: { field: 'url' } });
+  }
+  return url.toString();
+}
+
+/** A signing secret: 256 random bits, URL-safe, shown once to whoever registers the webhook. */
+export const newWebhookSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
+
+/** Registers, lists and deletes a tenant's webhooks under the rules above. */
+export class WebhookService {
+  private readonly allowPrivateNetworks: boolean;
+
+  constructor(
+    private readonly store: Pick<Store, 'createWebhook' | 'listWebhooks' | 'deleteWebhook' | 'listWebhookDeliveries'>,
+    { allowPrivateNetworks = false }: WebhookServiceOptions = {},
+  ) {
+    this.allowPrivateNetworks = allowPrivateNetworks;
+  }
+
+  list(tenantId: string): Promise<Webhook[]> {
+    return this.store.listWebhooks(tenantId);
+  }
+
+  /** Registers a webhook; returns it with its signing secret (the only time the secret is shown). */
+  async create(tenantId: string, input: { readonly url: string; readonly minSeverity: Severity }): Promise<{ webhook: Webhook; secret: string }> {
+    const url = checkWebhookUrl(input.url, this.allowPrivateNetworks);
+    // Not atomic: two concurrent calls may both pass the count. The limit belongs inside the
+    // store's insert transaction (issue 11, item 3, store part).
+    if ((await this.store.listWebhooks(tenantId)).length >= MAX_WEBHOOKS_PER_TENANT) {
+      throw new TelemetryError('BAD_USER_INPUT', `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks`, { details: { limit: MAX_WEBHOOKS_PER_TENANT } });
+    }
+    const secret = newWebhookSecret();
+    const webhook = await this.store.createWebhook({ tenantId, id: uuidv7(), url, minSeverity: input.minSeverity, createdAt: Date.now(), secret });
+    return { webhook, secret };
+  }
+
+  /** Deletes a webhook and its delivery history; NOT_FOUND when the tenant has no such webhook. */
+  async delete(tenantId: string, id: string): Promise<void> {
+    if (!(await this.store.deleteWebhook(tenantId, id))) throw new TelemetryError('NOT_FOUND', `no webhook "${id}"`);
+  }
+
+  /** The webhook's most recent deliveries first, at most MAX_DELIVERIES_LISTED. */
+  async deliveries(tenantId: string, webhookId: string, first: number): Promise<WebhookDelivery[]> {
+    if (first < 1 || first > MAX_DELIVERIES_LISTED) throw new TelemetryError('BAD_USER_INPUT', `first must be from 1 to ${MAX_DELIVERIES_LISTED}`, { details: { argument: 'first' } });
+    return this.store.listWebhookDeliveries(tenantId, webhookId, first);
+  }
+}
