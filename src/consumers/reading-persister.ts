@@ -3,7 +3,7 @@ import { BackendError } from '../domain/errors';
 import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
 import type { PersistedReading, Reading } from '../domain/reading';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../domain/retry';
-import type { DeviceDirectory } from '../ingest/device-directory';
+import type { DeviceDirectory } from '../devices/device-directory';
 import type { Logger } from '../logger';
 import type { AppliedBatch, NewDeadLetter, PartitionBatch, Store } from '../store/store';
 import { applyBatch } from './pipeline/apply-batch';

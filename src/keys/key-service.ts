@@ -33,7 +33,7 @@ export class KeyService {
   private readonly listeners = new Set<RevocationListener>();
 
   constructor(
-    private readonly store: Pick<Store, 'createApiKey' | 'listApiKeys' | 'countActiveAdminKeys' | 'revokeApiKey' | 'replaceDeviceKeys'>,
+    private readonly store: Pick<Store, 'createApiKey' | 'listApiKeys' | 'revokeApiKey' | 'replaceDeviceKeys'>,
     private readonly devices: Pick<DeviceDirectory, 'require'>,
   ) {}
 
@@ -65,17 +65,15 @@ export class KeyService {
 
   /** Revokes a key at once; refuses the tenant's last active admin key. */
   async revoke(tenantId: string, id: string): Promise<ApiKeyInfo> {
-    const keys = await this.store.listApiKeys(tenantId, true);
-    const target = keys.find((key) => key.id === id);
-    if (!target) throw new TelemetryError('NOT_FOUND', `no API key "${id}"`);
-    // Not atomic: two admins revoking each other's keys at once may both pass the count. The
-    // rule belongs inside the store's revoke transaction (issue 11, item 3, store part).
-    if (target.role === 'admin' && target.revokedAt === null && (await this.store.countActiveAdminKeys(tenantId)) <= 1) {
+    // The store checks and revokes in one transaction: two admins revoking each other's keys
+    // at the same moment cannot both succeed and leave the tenant without an admin.
+    const revocation = await this.store.revokeApiKey(tenantId, id, Date.now());
+    if (revocation.outcome === 'NOT_FOUND') throw new TelemetryError('NOT_FOUND', `no API key "${id}"`);
+    if (revocation.outcome === 'LAST_ADMIN_KEY') {
       throw new TelemetryError('BAD_USER_INPUT', "this is the tenant's last admin key; create another admin key before revoking it");
     }
-    const revoked = await this.store.revokeApiKey(tenantId, id, Date.now());
     this.revoked([id]);
-    return revoked!;
+    return revocation.key;
   }
 
   /**

@@ -97,6 +97,20 @@ export interface ReadingQuery {
 
 export type { DeadLetter, NewDeadLetter };
 
+/** What revoking a key did. */
+export type KeyRevocation =
+  | { readonly outcome: 'REVOKED'; readonly key: ApiKeyInfo }
+  /** No such key in the tenant. */
+  | { readonly outcome: 'NOT_FOUND' }
+  /** The key is the tenant's last active admin key: nothing was changed. */
+  | { readonly outcome: 'LAST_ADMIN_KEY' };
+
+/** What creating a webhook did. */
+export type WebhookCreation =
+  | { readonly outcome: 'CREATED'; readonly webhook: Webhook }
+  /** The tenant has its maximum of webhooks already: nothing was created. */
+  | { readonly outcome: 'LIMIT_REACHED' };
+
 /** One partition's slice of a consumer batch: its readings, its poison, and its new watermark. */
 export interface PartitionBatch {
   readonly partition: number;
@@ -194,11 +208,13 @@ export interface Store {
   createApiKey(key: NewApiKey): Promise<void>;
   findApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined>;
   countAdminKeys(): Promise<number>;
-  /** Active admin keys of one tenant (a tenant must keep at least one). */
-  countActiveAdminKeys(tenantId: string): Promise<number>;
   listApiKeys(tenantId: string, includeRevoked: boolean): Promise<ApiKeyInfo[]>;
-  /** Revokes one key of the tenant; undefined when it does not exist (or is another tenant's). */
-  revokeApiKey(tenantId: string, id: string, at: number): Promise<ApiKeyInfo | undefined>;
+  /**
+   * Revokes a key unless it is the tenant's last active admin key (which would lock the tenant
+   * out). The check and the revocation are one transaction: two admins revoking each other's
+   * keys at the same moment cannot both succeed.
+   */
+  revokeApiKey(tenantId: string, id: string, at: number): Promise<KeyRevocation>;
   /**
    * Revokes the device's active device keys and creates `replacement` in one transaction;
    * returns the ids revoked.
@@ -274,7 +290,8 @@ export interface Store {
   decommissionDevice(tenantId: string, deviceId: string, at: number): Promise<DeviceStatusChange | undefined>;
 
   // Webhooks
-  createWebhook(webhook: Webhook & { readonly secret: string }): Promise<Webhook>;
+  /** Creates a webhook unless the tenant has `maxPerTenant` already; counted and inserted in one transaction. */
+  createWebhook(webhook: Webhook & { readonly secret: string }, maxPerTenant: number): Promise<WebhookCreation>;
   listWebhooks(tenantId: string): Promise<Webhook[]>;
   /** Deletes the webhook and its delivery history; false when it does not exist in the tenant. */
   deleteWebhook(tenantId: string, id: string): Promise<boolean>;

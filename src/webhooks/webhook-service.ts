@@ -61,14 +61,13 @@ export class WebhookService {
   /** Registers a webhook; returns it with its signing secret (the only time the secret is shown). */
   async create(tenantId: string, input: { readonly url: string; readonly minSeverity: Severity }): Promise<{ webhook: Webhook; secret: string }> {
     const url = checkWebhookUrl(input.url, this.allowPrivateNetworks);
-    // Not atomic: two concurrent calls may both pass the count. The limit belongs inside the
-    // store's insert transaction (issue 11, item 3, store part).
-    if ((await this.store.listWebhooks(tenantId)).length >= MAX_WEBHOOKS_PER_TENANT) {
+    const secret = newWebhookSecret();
+    // The store counts and inserts in one transaction, so concurrent calls cannot overshoot.
+    const created = await this.store.createWebhook({ tenantId, id: uuidv7(), url, minSeverity: input.minSeverity, createdAt: Date.now(), secret }, MAX_WEBHOOKS_PER_TENANT);
+    if (created.outcome === 'LIMIT_REACHED') {
       throw new TelemetryError('BAD_USER_INPUT', `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks`, { details: { limit: MAX_WEBHOOKS_PER_TENANT } });
     }
-    const secret = newWebhookSecret();
-    const webhook = await this.store.createWebhook({ tenantId, id: uuidv7(), url, minSeverity: input.minSeverity, createdAt: Date.now(), secret });
-    return { webhook, secret };
+    return { webhook: created.webhook, secret };
   }
 
   /** Deletes a webhook and its delivery history; NOT_FOUND when the tenant has no such webhook. */

@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { bucketBoundaries, parseBucket, ROLLUP_RESOLUTIONS_MS } from '../../src/domain/timeseries/buckets';
 import type { Reading } from '../../src/domain/reading';
 import type { PartitionBatch, Store } from '../../src/store/store';
-import { runAggregates } from '../../src/timeseries/aggregates';
-import { runSeries } from '../../src/timeseries/series';
+import { runAggregates } from '../../src/queries/aggregates';
+import { runSeries } from '../../src/queries/series';
 import type { StoreHarness } from './store-contract';
 
 const DAY = 86_400_000;

@@ -8,7 +8,7 @@ import { newDataDir } from '../support/server';
 import { describeDetectionContract } from './detection-contract';
 import { describeRollupContract } from './rollup-contract';
 import { describeStoreContract, type StoreHarness } from './store-contract';
-import { runSeries } from '../../src/timeseries/series';
+import { runSeries } from '../../src/queries/series';
 
 async function sqliteHarness(): Promise<StoreHarness> {
   const dir = newDataDir();

@@ -216,6 +216,32 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
         expect(await store.findApiKeyBySecretHash('0'.repeat(64))).toBeUndefined();
         expect(await store.countAdminKeys()).toBe(1);
       });
+
+      it('revokes any key but the tenant\'s last active admin key, in one transaction', async () => {
+        await store.createApiKey({ id: 'a1', tenantId: T1, role: 'admin', label: 'one', secretHash: '1'.repeat(64) });
+        await store.createApiKey({ id: 'a2', tenantId: T1, role: 'admin', label: 'two', secretHash: '2'.repeat(64) });
+        await store.createApiKey({ id: 'r1', tenantId: T1, role: 'reader', label: 'reader', secretHash: '3'.repeat(64) });
+        await store.createApiKey({ id: 'b1', tenantId: T2, role: 'admin', label: 'other tenant', secretHash: '4'.repeat(64) });
+        // Both admins revoked "at once": the second finds the first already revoked.
+        const outcomes = await Promise.all([store.revokeApiKey(T1, 'a1', 5), store.revokeApiKey(T1, 'a2', 5)]);
+        expect(outcomes.map((o) => o.outcome)).toEqual(['REVOKED', 'LAST_ADMIN_KEY']);
+        expect(outcomes[0]).toMatchObject({ key: { id: 'a1', revokedAt: 5 } });
+        expect((await store.listApiKeys(T1, false)).map((k) => k.id).sort()).toEqual(['a2', 'r1']);
+        expect(await store.revokeApiKey(T1, 'r1', 6)).toMatchObject({ outcome: 'REVOKED', key: { id: 'r1', revokedAt: 6 } });
+        expect(await store.revokeApiKey(T1, 'b1', 6)).toEqual({ outcome: 'NOT_FOUND' }); // another tenant's
+        expect(await store.revokeApiKey(T1, 'nope', 6)).toEqual({ outcome: 'NOT_FOUND' });
+        expect((await store.listApiKeys(T2, false)).map((k) => k.id)).toEqual(['b1']);
+      });
+    });
+
+    describe('webhooks', () => {
+      it('creates webhooks up to the limit, counted with the insert', async () => {
+        const hook = (id: string, tenantId = T1) => ({ tenantId, id, url: `https://example.com/${id}`, minSeverity: 'WARNING' as const, createdAt: 1, secret: 's' });
+        const outcomes = await Promise.all([store.createWebhook(hook('w1'), 2), store.createWebhook(hook('w2'), 2), store.createWebhook(hook('w3'), 2)]);
+        expect(outcomes.map((o) => o.outcome)).toEqual(['CREATED', 'CREATED', 'LIMIT_REACHED']);
+        expect((await store.listWebhooks(T1)).map((w) => w.id)).toEqual(['w1', 'w2']);
+        expect(await store.createWebhook(hook('w4', T2), 2)).toMatchObject({ outcome: 'CREATED', webhook: { id: 'w4', tenantId: T2 } });
+      });
     });
   });
 }

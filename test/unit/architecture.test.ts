@@ -102,10 +102,7 @@ describe('import rules (DESIGN §4)', () => {
   });
 
   it('the consumer shares services with the ingest path, never imports it: consumers/ never imports ingest/', () => {
-    // The one exception until consumers/reading-persister.ts (edited elsewhere) imports
-    // devices/device-directory.ts: its import of the re-export left at the old path.
-    const pending = ['consumers/reading-persister.ts -> ingest/device-directory.ts'];
-    expect(violations((i) => i.internal && under('consumers')(i.from) && under('ingest')(i.to)).filter((edge) => !pending.includes(edge))).toEqual([]);
+    expect(violations((i) => i.internal && under('consumers')(i.from) && under('ingest')(i.to))).toEqual([]);
   });
 
   it('a resolver never imports another resolver (what two share is a service or a helper module)', () => {

@@ -42,7 +42,9 @@ function respond(call: Call) {
   if (is(devices.SQL.deviceById) || is(devices.SQL.devicesByIds) || is(devices.SQL.listDevices)) return { rows: [deviceRow] };
   if (is(keys.SQL.keyById) || is(keys.SQL.listKeys) || is(keys.SQL.keyByHash)) return { rows: [keyRow] };
   if (is(keys.SQL.activeDeviceKeys)) return { rows: [{ ID: 'k2' }] };
-  if (is(keys.SQL.countAdmins) || is(keys.SQL.countTenantAdmins)) return { rows: [{ N: 1 }] };
+  if (is(keys.SQL.countAdmins)) return { rows: [{ N: 1 }] };
+  // Two active admins: revoking one of them is allowed (so the revoke statement runs).
+  if (is(keys.SQL.countTenantAdmins)) return { rows: [{ N: 2 }] };
   if (is(webhooks.SQL.dueDeliveries) || is(webhooks.SQL.listDeliveries)) return { rows: [deliveryRow] };
   if (is(webhooks.SQL.webhookSecret)) return { rows: [{ URL: 'https://example.com/h', SECRET: 's' }] };
   // The second event of the batch was applied before: its insert is a unique violation.
@@ -63,7 +65,6 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
   createApiKey: (s) => s.createApiKey({ id: 'k1', tenantId: T, role: 'admin', label: 'ops', secretHash: 'f'.repeat(64) }),
   findApiKeyBySecretHash: (s) => s.findApiKeyBySecretHash('f'.repeat(64)),
   countAdminKeys: (s) => s.countAdminKeys(),
-  countActiveAdminKeys: (s) => s.countActiveAdminKeys(T),
   listApiKeys: (s) => s.listApiKeys(T, true),
   revokeApiKey: (s) => s.revokeApiKey(T, 'k1', 5),
   replaceDeviceKeys: (s) => s.replaceDeviceKeys(T, 'd1', { id: 'k3', tenantId: T, role: 'device', deviceId: 'd1', label: 'device d1', secretHash: 'e'.repeat(64) }, 5),
@@ -113,7 +114,7 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
     await s.transitionAnomaly(T, 7, { action: 'acknowledge', by: 'k1', at: 5 });
     return s.transitionAnomaly(T, 7, { action: 'resolve', by: 'k1', at: 6 });
   },
-  createWebhook: (s) => s.createWebhook({ tenantId: T, id: 'w1', url: 'https://example.com/h', minSeverity: 'WARNING', createdAt: 1, secret: 's' }),
+  createWebhook: (s) => s.createWebhook({ tenantId: T, id: 'w1', url: 'https://example.com/h', minSeverity: 'WARNING', createdAt: 1, secret: 's' }, 20),
   listWebhooks: (s) => s.listWebhooks(T),
   deleteWebhook: (s) => s.deleteWebhook(T, 'w1'),
   listWebhookDeliveries: (s) => s.listWebhookDeliveries(T, 'w1', 10),

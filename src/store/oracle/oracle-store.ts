@@ -7,7 +7,7 @@ import type { MetricPoint, PersistedReading } from '../../domain/reading';
 import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
 import type {
   AggregateQuery, AnomalyFilter, AnomalyTransition, ApiKeyInfo, ApiKeyRecord, DeadLetter, Device, DeviceBuckets, DeviceFilter,
-  EventReplayQuery, NewApiKey, NewDevice, Page, PageRequest, ReadingQuery, SeriesColumns, SeriesQuery, SilenceSweep, Store,
+  EventReplayQuery, KeyRevocation, NewApiKey, NewDevice, Page, PageRequest, ReadingQuery, SeriesColumns, SeriesQuery, SilenceSweep, Store, WebhookCreation,
 } from '../store';
 import { createPool, sessionOf, type OracleConnectionOptions } from './connection';
 import { ORA_UNIQUE_VIOLATION, oraCode, toStoreError } from './errors';
@@ -113,13 +113,10 @@ export class OracleStore implements Store {
   countAdminKeys(): Promise<number> {
     return this.tx((s) => keys.countAdmins(s));
   }
-  countActiveAdminKeys(tenantId: string): Promise<number> {
-    return this.tx((s) => keys.countAdmins(s, tenantId));
-  }
   listApiKeys(tenantId: string, includeRevoked: boolean): Promise<ApiKeyInfo[]> {
     return this.tx((s) => keys.listKeys(s, tenantId, includeRevoked));
   }
-  revokeApiKey(tenantId: string, id: string, at: number): Promise<ApiKeyInfo | undefined> {
+  revokeApiKey(tenantId: string, id: string, at: number): Promise<KeyRevocation> {
     return this.tx((s) => keys.revokeKey(s, tenantId, id, at));
   }
   replaceDeviceKeys(tenantId: string, deviceId: string, replacement: NewApiKey, at: number): Promise<string[]> {
@@ -214,8 +211,8 @@ export class OracleStore implements Store {
   }
 
   // Webhooks
-  createWebhook(webhook: Webhook & { readonly secret: string }): Promise<Webhook> {
-    return this.tx((s) => webhooks.createWebhook(s, webhook));
+  createWebhook(webhook: Webhook & { readonly secret: string }, maxPerTenant: number): Promise<WebhookCreation> {
+    return this.tx((s) => webhooks.createWebhook(s, webhook, maxPerTenant));
   }
   listWebhooks(tenantId: string): Promise<Webhook[]> {
     return this.tx((s) => webhooks.listWebhooks(s, tenantId));

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ApiKeyInfo, ApiKeyRecord, NewApiKey, Role } from '../store';
+import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey, Role } from '../store';
 
 /** SQLite statements for API keys. Only hashes are stored; secrets never reach the database. */
 
@@ -50,11 +50,18 @@ export function listApiKeys(db: Database.Database, tenantId: string, includeRevo
   ).map(toInfo);
 }
 
-export function revokeApiKey(db: Database.Database, tenantId: string, id: string, at: number): ApiKeyInfo | undefined {
+/** Call inside an IMMEDIATE transaction: the last-admin check and the update must not interleave. */
+export function revokeApiKey(db: Database.Database, tenantId: string, id: string, at: number): KeyRevocation {
+  const target = db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as KeyRow | undefined;
+  if (!target) return { outcome: 'NOT_FOUND' };
+  if (target.role === 'admin' && target.revoked_at === null) {
+    const active = db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = ? AND role = 'admin' AND revoked_at IS NULL").get(tenantId) as { n: number };
+    if (active.n <= 1) return { outcome: 'LAST_ADMIN_KEY' };
+  }
   const row = db
     .prepare(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE tenant_id = ? AND id = ? RETURNING ${KEY_COLUMNS}`)
-    .get(at, tenantId, id) as KeyRow | undefined;
-  return row && toInfo(row);
+    .get(at, tenantId, id) as KeyRow;
+  return { outcome: 'REVOKED', key: toInfo(row) };
 }
 
 export function replaceDeviceKeys(db: Database.Database, tenantId: string, deviceId: string, replacement: NewApiKey, at: number): string[] {

@@ -21,6 +21,8 @@ import type {
   AnomalyFilter,
   AnomalyTransition,
   SilenceSweep,
+  KeyRevocation,
+  WebhookCreation,
 } from '../store';
 import { migrate } from './migrate';
 import { runSync, type Steps } from '../batch-steps';
@@ -176,18 +178,12 @@ export class SqliteStore implements Store {
     return this.run(() => (this.db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL").get() as { n: number }).n);
   }
 
-  countActiveAdminKeys(tenantId: string): Promise<number> {
-    return this.run(
-      () => (this.db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = ? AND role = 'admin' AND revoked_at IS NULL").get(tenantId) as { n: number }).n,
-    );
-  }
-
   listApiKeys(tenantId: string, includeRevoked: boolean): Promise<ApiKeyInfo[]> {
     return this.run(() => apiKeys.listApiKeys(this.db, tenantId, includeRevoked));
   }
 
-  revokeApiKey(tenantId: string, id: string, at: number): Promise<ApiKeyInfo | undefined> {
-    return this.run(() => apiKeys.revokeApiKey(this.db, tenantId, id, at));
+  revokeApiKey(tenantId: string, id: string, at: number): Promise<KeyRevocation> {
+    return this.run(() => this.db.transaction(() => apiKeys.revokeApiKey(this.db, tenantId, id, at)).immediate());
   }
 
   replaceDeviceKeys(tenantId: string, deviceId: string, replacement: NewApiKey, at: number): Promise<string[]> {
@@ -409,8 +405,8 @@ export class SqliteStore implements Store {
     );
   }
 
-  createWebhook(webhook: Webhook & { readonly secret: string }): Promise<Webhook> {
-    return this.run(() => webhookQueries.createWebhook(this.db, webhook));
+  createWebhook(webhook: Webhook & { readonly secret: string }, maxPerTenant: number): Promise<WebhookCreation> {
+    return this.run(() => this.db.transaction(() => webhookQueries.createWebhook(this.db, webhook, maxPerTenant)).immediate());
   }
 
   listWebhooks(tenantId: string): Promise<Webhook[]> {

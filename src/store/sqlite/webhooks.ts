@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
 import type { Severity } from '../../domain/anomalies/anomaly';
+import type { WebhookCreation } from '../store';
 import { ANOMALY_COLUMNS, toAnomaly, type AnomalyRow } from './anomaly-rows';
 
 /** SQLite statements for webhooks and the delivery outbox. */
@@ -45,7 +46,10 @@ const toDelivery = (row: DeliveryRow): WebhookDelivery => ({
   createdAt: row.created_at,
 });
 
-export function createWebhook(db: Database.Database, webhook: Webhook & { secret: string }): Webhook {
+/** Call inside an IMMEDIATE transaction: the count and the insert must not interleave. */
+export function createWebhook(db: Database.Database, webhook: Webhook & { secret: string }, maxPerTenant: number): WebhookCreation {
+  const existing = db.prepare('SELECT COUNT(*) AS n FROM webhooks WHERE tenant_id = ?').get(webhook.tenantId) as { n: number };
+  if (existing.n >= maxPerTenant) return { outcome: 'LIMIT_REACHED' };
   db.prepare('INSERT INTO webhooks (tenant_id, id, url, min_severity, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
     webhook.tenantId,
     webhook.id,
@@ -54,7 +58,7 @@ export function createWebhook(db: Database.Database, webhook: Webhook & { secret
     webhook.secret,
     webhook.createdAt,
   );
-  return { tenantId: webhook.tenantId, id: webhook.id, url: webhook.url, minSeverity: webhook.minSeverity, createdAt: webhook.createdAt };
+  return { outcome: 'CREATED', webhook: { tenantId: webhook.tenantId, id: webhook.id, url: webhook.url, minSeverity: webhook.minSeverity, createdAt: webhook.createdAt } };
 }
 
 export function listWebhooks(db: Database.Database, tenantId: string): Webhook[] {

@@ -1,4 +1,4 @@
-import type { ApiKeyInfo, ApiKeyRecord, NewApiKey, Role } from '../../store';
+import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey, Role } from '../../store';
 import type { Session } from '../session';
 
 /** Tenants and API keys. */
@@ -38,6 +38,8 @@ export const SQL = {
   countAdmins: "SELECT COUNT(*) AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL",
   countTenantAdmins: "SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = :tenant_id AND role = 'admin' AND revoked_at IS NULL",
   listKeys: `SELECT ${KEY_COLUMNS} FROM api_keys WHERE tenant_id = :tenant_id AND (:include_revoked = 1 OR revoked_at IS NULL) ORDER BY created_at, id`,
+  // Serialises a tenant's key changes: the last-admin check holds until the transaction ends.
+  lockTenant: 'SELECT id FROM tenants WHERE id = :tenant_id FOR UPDATE',
   revokeKey: 'UPDATE api_keys SET revoked_at = COALESCE(revoked_at, :at) WHERE tenant_id = :tenant_id AND id = :id',
   keyById: `SELECT ${KEY_COLUMNS} FROM api_keys WHERE tenant_id = :tenant_id AND id = :id`,
   activeDeviceKeys: "SELECT id FROM api_keys WHERE tenant_id = :tenant_id AND device_id = :device_id AND role = 'device' AND revoked_at IS NULL FOR UPDATE",
@@ -81,10 +83,16 @@ export async function listKeys(session: Session, tenantId: string, includeRevoke
   return ((await session.execute<KeyRow>(SQL.listKeys, { tenant_id: tenantId, include_revoked: includeRevoked ? 1 : 0 })).rows ?? []).map(toInfo);
 }
 
-export async function revokeKey(session: Session, tenantId: string, id: string, at: number): Promise<ApiKeyInfo | undefined> {
+/** Locks the tenant, then refuses to revoke its last active admin key; the caller commits. */
+export async function revokeKey(session: Session, tenantId: string, id: string, at: number): Promise<KeyRevocation> {
+  await session.execute(SQL.lockTenant, { tenant_id: tenantId });
+  const [target] = (await session.execute<KeyRow>(SQL.keyById, { tenant_id: tenantId, id })).rows ?? [];
+  if (!target) return { outcome: 'NOT_FOUND' };
+  const key = toInfo(target);
+  if (key.role === 'admin' && key.revokedAt === null && (await countAdmins(session, tenantId)) <= 1) return { outcome: 'LAST_ADMIN_KEY' };
   await session.execute(SQL.revokeKey, { at, tenant_id: tenantId, id });
   const [row] = (await session.execute<KeyRow>(SQL.keyById, { tenant_id: tenantId, id })).rows ?? [];
-  return row && toInfo(row);
+  return { outcome: 'REVOKED', key: toInfo(row!) };
 }
 
 /** Revokes the device's active keys and inserts the replacement; the caller commits both. */

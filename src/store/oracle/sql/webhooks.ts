@@ -1,5 +1,6 @@
 import type { Severity } from '../../../domain/anomalies/anomaly';
 import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../../domain/webhooks';
+import type { WebhookCreation } from '../../store';
 import type { Session } from '../session';
 import { SQL as ANOMALY_SQL, toAnomaly } from './anomalies';
 
@@ -36,6 +37,9 @@ const toDelivery = (row: DeliveryRow): WebhookDelivery => ({
 });
 
 export const SQL = {
+  // Serialises a tenant's webhook creations: the count holds until the transaction ends.
+  lockTenant: 'SELECT id FROM tenants WHERE id = :tenant_id FOR UPDATE',
+  countWebhooks: 'SELECT COUNT(*) AS n FROM webhooks WHERE tenant_id = :tenant_id',
   insertWebhook: 'INSERT INTO webhooks (tenant_id, id, url, min_severity, secret, created_at) VALUES (:tenant_id, :id, :url, :min_severity, :secret, :created_at)',
   listWebhooks: 'SELECT tenant_id, id, url, min_severity, created_at FROM webhooks WHERE tenant_id = :tenant_id ORDER BY created_at, id',
   deleteWebhook: 'DELETE FROM webhooks WHERE tenant_id = :tenant_id AND id = :id',
@@ -51,9 +55,13 @@ export const SQL = {
                   WHERE id = :id`,
 } as const;
 
-export async function createWebhook(session: Session, webhook: Webhook & { secret: string }): Promise<Webhook> {
+/** Locks the tenant, counts its webhooks and inserts unless at the limit; the caller commits. */
+export async function createWebhook(session: Session, webhook: Webhook & { secret: string }, maxPerTenant: number): Promise<WebhookCreation> {
+  await session.execute(SQL.lockTenant, { tenant_id: webhook.tenantId });
+  const existing = (await session.execute<{ N: number }>(SQL.countWebhooks, { tenant_id: webhook.tenantId })).rows?.[0]?.N ?? 0;
+  if (existing >= maxPerTenant) return { outcome: 'LIMIT_REACHED' };
   await session.execute(SQL.insertWebhook, { tenant_id: webhook.tenantId, id: webhook.id, url: webhook.url, min_severity: webhook.minSeverity, secret: webhook.secret, created_at: webhook.createdAt });
-  return { tenantId: webhook.tenantId, id: webhook.id, url: webhook.url, minSeverity: webhook.minSeverity, createdAt: webhook.createdAt };
+  return { outcome: 'CREATED', webhook: { tenantId: webhook.tenantId, id: webhook.id, url: webhook.url, minSeverity: webhook.minSeverity, createdAt: webhook.createdAt } };
 }
 
 export async function listWebhooks(session: Session, tenantId: string): Promise<Webhook[]> {

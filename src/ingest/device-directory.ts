@@ -1,1 +1,0 @@
-export * from '../devices/device-directory';
