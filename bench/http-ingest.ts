@@ -54,15 +54,30 @@ const nextDevice = () => DEVICES[sequence++ % DEVICES.length]!;
 const value = () => 20 + Math.random() * 5;
 const cloudEvent = () => {
   const device = nextDevice();
-  return { specversion: '1.0', id: `bench-${sequence}-${clock}`, source: `/devices/${device}`, type: EVENT_TYPE, time: new Date(clock++).toISOString(), data: { metrics: { temperature: value() } } };
+  return {
+    specversion: '1.0',
+    id: `bench-${sequence}-${clock}`,
+    source: `/devices/${device}`,
+    type: EVENT_TYPE,
+    time: new Date(clock++).toISOString(),
+    data: { metrics: { temperature: value() } },
+  };
 };
 
 function makeRequest(mode: Mode): Request {
   switch (mode) {
     case 'batch':
-      return { headers: { 'content-type': 'application/cloudevents-batch+json' }, body: JSON.stringify(Array.from({ length: BATCH }, cloudEvent)), readings: BATCH };
+      return {
+        headers: { 'content-type': 'application/cloudevents-batch+json' },
+        body: JSON.stringify(Array.from({ length: BATCH }, cloudEvent)),
+        readings: BATCH,
+      };
     case 'plain': {
-      const readings = Array.from({ length: BATCH }, () => ({ deviceId: nextDevice(), timestamp: clock++, metrics: [{ name: 'temperature', value: value() }] }));
+      const readings = Array.from({ length: BATCH }, () => ({
+        deviceId: nextDevice(),
+        timestamp: clock++,
+        metrics: [{ name: 'temperature', value: value() }],
+      }));
       return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(readings), readings: BATCH };
     }
     case 'single':
@@ -111,7 +126,12 @@ async function main(): Promise<void> {
     dataDir = mkdtempSync(path.join(tmpdir(), 'telemetry-bench-'));
     key = `tk_bench_${'x'.repeat(40)}`;
     // One admin key drives the whole load: lift its rate limit (default 100 requests/s per key).
-    service = await startService({ TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key, TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000', TELEMETRY_RATE_LIMIT_BURST: '1000000' });
+    service = await startService({
+      TELEMETRY_DATA_DIR: dataDir,
+      TELEMETRY_ADMIN_KEY: key,
+      TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000',
+      TELEMETRY_RATE_LIMIT_BURST: '1000000',
+    });
     url = service.url.replace(/\/graphql$/, '');
   }
   try {

@@ -104,7 +104,12 @@ async function lagPhase(url: string, key: string) {
   const acked = new Map<string, number>();
   const early = new Map<string, number>();
   const lags: number[] = [];
-  const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+  const client = createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${key}` },
+    retryAttempts: 0,
+  });
   let received = 0;
   const unsubscribe = client.subscribe(
     { query: 'subscription($d: [ID!]) { readingAdded(deviceIds: $d) { eventId } }', variables: { d: DEVICES } },
@@ -166,7 +171,12 @@ async function main(): Promise<void> {
     dataDir = mkdtempSync(path.join(tmpdir(), 'telemetry-bench-'));
     key = `tk_bench_${'x'.repeat(40)}`;
     // One admin key drives the whole load: lift its rate limit (default 100 requests/s per key).
-    service = await startService({ TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key, TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000', TELEMETRY_RATE_LIMIT_BURST: '1000000' });
+    service = await startService({
+      TELEMETRY_DATA_DIR: dataDir,
+      TELEMETRY_ADMIN_KEY: key,
+      TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000',
+      TELEMETRY_RATE_LIMIT_BURST: '1000000',
+    });
     url = service.url;
   }
   if (!key) throw new Error('pass --key or set TELEMETRY_ADMIN_KEY when benchmarking a running service');

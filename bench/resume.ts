@@ -34,7 +34,11 @@ const SUBSCRIPTION = `subscription($d: [ID!], $after: String) { readingAdded(dev
 let clock = Date.now() - 3_600_000;
 
 async function gql(url: string, key: string, query: string, variables: object): Promise<any> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await response.json()) as { data?: unknown; errors?: unknown[] };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
@@ -45,7 +49,11 @@ async function ingest(url: string, key: string, count: number): Promise<void> {
   let next = 0;
   const worker = async () => {
     for (let b = next++; b < batches; b = next++) {
-      const readings = Array.from({ length: Math.min(BATCH, count - b * BATCH) }, (_, i) => ({ deviceId: DEVICES[i % DEVICES.length], timestamp: clock++, metrics: [{ name: 'n', value: i }] }));
+      const readings = Array.from({ length: Math.min(BATCH, count - b * BATCH) }, (_, i) => ({
+        deviceId: DEVICES[i % DEVICES.length],
+        timestamp: clock++,
+        metrics: [{ name: 'n', value: i }],
+      }));
       await gql(url, key, 'mutation($r: [ReadingInput!]!) { ingestReadings(readings: $r) { rejectedCount } }', { r: readings });
     }
   };
@@ -65,7 +73,10 @@ function receive(client: Client, after: string, count: number, onFirst?: () => v
       { query: SUBSCRIPTION, variables: { d: DEVICES, after } },
       {
         next: (result) => {
-          if (result.errors) return reject(new Error(JSON.stringify(result.errors)));
+          if (result.errors) {
+            reject(new Error(JSON.stringify(result.errors)));
+            return;
+          }
           if (events.length === 0) onFirst?.();
           events.push(result.data!.readingAdded);
           if (events.length === count) {
@@ -83,7 +94,12 @@ function receive(client: Client, after: string, count: number, onFirst?: () => v
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'telemetry-bench-resume-'));
   const key = `tk_${randomBytes(32).toString('base64url')}`;
-  const service = await startService({ TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key, TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000', TELEMETRY_RATE_LIMIT_BURST: '1000000' });
+  const service = await startService({
+    TELEMETRY_DATA_DIR: dataDir,
+    TELEMETRY_ADMIN_KEY: key,
+    TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000',
+    TELEMETRY_RATE_LIMIT_BURST: '1000000',
+  });
   const wsUrl = service.url.replace(/^http/, 'ws');
   const client = (): Client => createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
   try {
@@ -95,7 +111,9 @@ async function main(): Promise<void> {
     await ingest(service.url, key, MISSED);
     while ((await applied(service.url)) < MISSED) await new Promise((r) => setTimeout(r, 100));
     const toReplay = MISSED;
-    console.log(`stored ${MISSED.toLocaleString('en')} readings for ${DEVICES.length} devices in ${((Date.now() - ingestStart) / 1000).toFixed(1)} s; peak RSS ${service.peakRssMiB().toFixed(0)} MiB`);
+    console.log(
+      `stored ${MISSED.toLocaleString('en')} readings for ${DEVICES.length} devices in ${((Date.now() - ingestStart) / 1000).toFixed(1)} s; peak RSS ${service.peakRssMiB().toFixed(0)} MiB`,
+    );
 
     const second = client();
     const start = Date.now();

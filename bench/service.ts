@@ -36,8 +36,8 @@ export function startService(env: Record<string, string>): Promise<BenchService>
           }),
       });
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
   });
 }

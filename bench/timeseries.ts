@@ -50,7 +50,14 @@ async function load(store: SqliteStore): Promise<void> {
     const slice: PartitionBatch = {
       partition: 0,
       lastOffset: offset + readings.length - 1,
-      readings: readings.map((r, i) => ({ tenantId: TENANT, deviceId: r.deviceId, eventId: `b${offset + i}`, timestamp: r.timestamp, offset: offset + i, metrics: [{ name: 'temperature', value: r.value }] })),
+      readings: readings.map((r, i) => ({
+        tenantId: TENANT,
+        deviceId: r.deviceId,
+        eventId: `b${offset + i}`,
+        timestamp: r.timestamp,
+        offset: offset + i,
+        metrics: [{ name: 'temperature', value: r.value }],
+      })),
       deadLetters: [],
     };
     offset += readings.length;
@@ -76,7 +83,9 @@ async function load(store: SqliteStore): Promise<void> {
   }
   await flush();
   const seconds = (performance.now() - started) / 1000;
-  console.log(`loaded ${rows.toLocaleString('en')} readings in ${seconds.toFixed(1)} s (${Math.round(rows / seconds).toLocaleString('en')} rows/s through applyBatch with rollups and detection)`);
+  console.log(
+    `loaded ${rows.toLocaleString('en')} readings in ${seconds.toFixed(1)} s (${Math.round(rows / seconds).toLocaleString('en')} rows/s through applyBatch with rollups and detection)`,
+  );
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -99,7 +108,9 @@ async function time(label: string, url: string, key: string, query: string, vari
     samples.push(performance.now() - t0);
   }
   samples.sort((a, b) => a - b);
-  console.log(`${label.padEnd(58)} median ${percentile(samples, 0.5).toFixed(1).padStart(8)} ms   p99 ${percentile(samples, 0.99).toFixed(1).padStart(8)} ms   (${iterations} runs)`);
+  console.log(
+    `${label.padEnd(58)} median ${percentile(samples, 0.5).toFixed(1).padStart(8)} ms   p99 ${percentile(samples, 0.99).toFixed(1).padStart(8)} ms   (${iterations} runs)`,
+  );
 }
 
 const AGGREGATES = `query($d: [ID!]!, $from: DateTime!, $to: DateTime!, $bucket: String!, $plan: AggregatePlan) {
@@ -120,10 +131,31 @@ async function main(): Promise<void> {
       const yearFrom = new Date(END - 365 * DAY).toISOString();
       const rawRuns = Math.max(3, Math.round(ITERATIONS / 10));
       await time(`hourly buckets, ${DAYS} days of 1/s (rollups)`, service.url, key, AGGREGATES, { d: ['dense'], from, to, bucket: '1h' }, ITERATIONS);
-      await time(`hourly buckets, ${DAYS} days of 1/s (raw scan)`, service.url, key, AGGREGATES, { d: ['dense'], from, to, bucket: '1h', plan: 'RAW' }, rawRuns);
+      await time(
+        `hourly buckets, ${DAYS} days of 1/s (raw scan)`,
+        service.url,
+        key,
+        AGGREGATES,
+        { d: ['dense'], from, to, bucket: '1h', plan: 'RAW' },
+        rawRuns,
+      );
       await time('daily buckets, 365 days of 1/min (rollups)', service.url, key, AGGREGATES, { d: ['year'], from: yearFrom, to, bucket: '1d' }, ITERATIONS);
-      await time('daily buckets, 365 days of 1/min (raw scan)', service.url, key, AGGREGATES, { d: ['year'], from: yearFrom, to, bucket: '1d', plan: 'RAW' }, rawRuns);
-      await time('Paris calendar days, 365 days (hourly rollups)', service.url, key, AGGREGATES.replace('plan: $plan', 'plan: $plan, timeZone: "Europe/Paris"'), { d: ['year'], from: yearFrom, to, bucket: 'day' }, ITERATIONS);
+      await time(
+        'daily buckets, 365 days of 1/min (raw scan)',
+        service.url,
+        key,
+        AGGREGATES,
+        { d: ['year'], from: yearFrom, to, bucket: '1d', plan: 'RAW' },
+        rawRuns,
+      );
+      await time(
+        'Paris calendar days, 365 days (hourly rollups)',
+        service.url,
+        key,
+        AGGREGATES.replace('plan: $plan', 'plan: $plan, timeZone: "Europe/Paris"'),
+        { d: ['year'], from: yearFrom, to, bucket: 'day' },
+        ITERATIONS,
+      );
       await time(`chart series, ${DAYS} days of 1/s -> 1000 points`, service.url, key, SERIES, { from, to }, rawRuns);
       console.log(`service peak RSS ${service.peakRssMiB().toFixed(0)} MiB`);
     } finally {

@@ -18,7 +18,13 @@ function newest(dir) {
   return latest;
 }
 
-const sources = Math.max(...['src', 'bench', 'test'].map((d) => join(root, d)).filter(existsSync).map(newest), statSync(join(root, 'tsconfig.json')).mtimeMs);
+const sources = Math.max(
+  ...['src', 'bench', 'test']
+    .map((d) => join(root, d))
+    .filter(existsSync)
+    .map(newest),
+  statSync(join(root, 'tsconfig.json')).mtimeMs,
+);
 if (!existsSync(marker) || statSync(marker).mtimeMs < sources) {
   process.stderr.write('building (tsc)...\n');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });

@@ -108,7 +108,11 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     const probes = createHealthProbes<HealthDetails>({
       role,
       live: consumerChecks,
-      ready: { store: storeCheck(store), stream: streamCheck(produceHealth), ...(role === 'api' ? {} : { consumer: consumerCheck(consumerCondition, { ready: true }) }) },
+      ready: {
+        store: storeCheck(store),
+        stream: streamCheck(produceHealth),
+        ...(role === 'api' ? {} : { consumer: consumerCheck(consumerCondition, { ready: true }) }),
+      },
       details: () => ({ consumer: fanout?.stats() ?? {}, subscriptions: hub.activeSubscriptions }),
     });
 
@@ -137,7 +141,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         statusHub,
         defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
         webhooks: new WebhookService(store, { allowPrivateNetworks: config.webhooks.allowPrivateNetworks }),
-        replayDeadLetter: (tenantId, id) => replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => fanout?.wake()),
+        replayDeadLetter: (tenantId, id) =>
+          replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => fanout?.wake()),
         partitions: await stream.partitions('readings'),
         limits: config.limits,
       },
@@ -175,7 +180,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
       },
     };
   } catch (error) {
-    for (const close of opened.reverse()) await close().catch((closeError: unknown) => service.warn({ err: closeError }, 'could not close after a failed start'));
+    for (const close of opened.reverse())
+      await close().catch((closeError: unknown) => service.warn({ err: closeError }, 'could not close after a failed start'));
     throw error;
   }
 }
@@ -199,7 +205,13 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
     logger.child({ component: 'consumer' }),
   );
   await startedOrStopped(consumer);
-  return { wake: () => consumer.wake(), stats: () => consumer.stats(), condition: () => consumer.condition(), failed: consumer.crashed, stop: () => consumer.stop() };
+  return {
+    wake: () => consumer.wake(),
+    stats: () => consumer.stats(),
+    condition: () => consumer.condition(),
+    failed: consumer.crashed,
+    stop: () => consumer.stop(),
+  };
 }
 
 /**
@@ -209,7 +221,12 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
  */
 async function consumerThreadOnSharedStream(config: Config, stream: Stream, store: Store, logger: Logger, hubs: Hubs): Promise<Fanout> {
   const tail = await eventsTopicTail(stream, store, logger, hubs);
-  const consumer = new ConsumerThread(config, () => {}, () => {}, logger.child({ component: 'consumer' }));
+  const consumer = new ConsumerThread(
+    config,
+    () => {},
+    () => {},
+    logger.child({ component: 'consumer' }),
+  );
   try {
     await startedOrStopped(consumer);
   } catch (error) {

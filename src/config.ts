@@ -247,13 +247,22 @@ const shape = {
   ...together({
     doc: 'The two streams (`TELEMETRY_PARTITIONS` must equal their partition count).',
     variables: {
-      TELEMETRY_OCI_READINGS_STREAM_OCID: z.string().regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)').optional(),
-      TELEMETRY_OCI_EVENTS_STREAM_OCID: z.string().regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)').optional(),
+      TELEMETRY_OCI_READINGS_STREAM_OCID: z
+        .string()
+        .regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)')
+        .optional(),
+      TELEMETRY_OCI_EVENTS_STREAM_OCID: z
+        .string()
+        .regex(/^ocid1\.stream\./, 'must be a stream OCID (ocid1.stream...)')
+        .optional(),
     },
   }),
   TELEMETRY_OCI_AUTH: setting({
     schema: z
-      .enum(['config-file', 'instance-principal', 'resource-principal', 'oke-workload-identity'], 'must be config-file, instance-principal, resource-principal or oke-workload-identity')
+      .enum(
+        ['config-file', 'instance-principal', 'resource-principal', 'oke-workload-identity'],
+        'must be config-file, instance-principal, resource-principal or oke-workload-identity',
+      )
       .default('config-file'),
     doc: '`config-file` (API key), `instance-principal` (VMs, OKE nodes), `resource-principal` (Container Instances, Functions: the `OCI_RESOURCE_PRINCIPAL_*` variables the platform sets) or `oke-workload-identity` (pods on enhanced OKE clusters).',
   }),
@@ -270,11 +279,7 @@ const shape = {
     doc: 'How long an ingest call retries throttled or failed PutMessages entries before it answers. Entries still refused then are rejected one by one with `STREAM_UNAVAILABLE` (the others are stored).',
   }),
   TELEMETRY_OCI_TAIL_READS_PER_SECOND: setting({
-    schema: z.coerce
-      .number('must be a number from 0.1 to 5')
-      .min(0.1, 'must be a number from 0.1 to 5')
-      .max(5, 'must be a number from 0.1 to 5')
-      .default(2),
+    schema: z.coerce.number('must be a number from 0.1 to 5').min(0.1, 'must be a number from 0.1 to 5').max(5, 'must be a number from 0.1 to 5').default(2),
     doc: "GetMessages per second per events partition for each API node's live tail (0.1–5). OCI allows 5 per partition across all readers: keep this × API nodes ≤ 5. Subscribers on OCI wait up to 1/this seconds longer.",
   }),
   TELEMETRY_STREAM_SYNC: setting({
@@ -298,7 +303,10 @@ const shape = {
     doc: 'A consumer retrying one batch (e.g. `SQLITE_FULL`, a database down) or inside one round for longer than this is reported stuck: `/healthz` degraded, `/readyz` not ready.',
   }),
   TELEMETRY_CONSUMER_INSTANCE: setting({
-    schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]').optional(),
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]')
+      .optional(),
     doc: "This consumer's name in the stream's consumer group.",
     ifUnset: '`<hostname>-<pid>`',
   }),
@@ -310,7 +318,9 @@ const shape = {
     doc: 'CloudEvents type prefix (`<prefix>.reading.v1`).',
   }),
   LOG_LEVEL: setting({
-    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be one of fatal, error, warn, info, debug, trace, silent').default('info'),
+    schema: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be one of fatal, error, warn, info, debug, trace, silent')
+      .default('info'),
     doc: '`fatal` … `trace`, or `silent`. Logs are JSON lines on stdout.',
   }),
 } satisfies Record<string, Documented<z.ZodType>>;
@@ -502,11 +512,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const v = parsed.data;
   if (v.TELEMETRY_STORE === 'oracle') {
-    const missing = (['TELEMETRY_ORACLE_USER', 'TELEMETRY_ORACLE_PASSWORD', 'TELEMETRY_ORACLE_CONNECT_STRING'] as const).filter((name) => v[name] === undefined);
+    const missing = (['TELEMETRY_ORACLE_USER', 'TELEMETRY_ORACLE_PASSWORD', 'TELEMETRY_ORACLE_CONNECT_STRING'] as const).filter(
+      (name) => v[name] === undefined,
+    );
     if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when TELEMETRY_STORE=oracle`));
   }
   if (v.TELEMETRY_STREAM === 'oci') {
-    const missing = (['TELEMETRY_OCI_MESSAGES_ENDPOINT', 'TELEMETRY_OCI_READINGS_STREAM_OCID', 'TELEMETRY_OCI_EVENTS_STREAM_OCID'] as const).filter((name) => v[name] === undefined);
+    const missing = (['TELEMETRY_OCI_MESSAGES_ENDPOINT', 'TELEMETRY_OCI_READINGS_STREAM_OCID', 'TELEMETRY_OCI_EVENTS_STREAM_OCID'] as const).filter(
+      (name) => v[name] === undefined,
+    );
     if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when TELEMETRY_STREAM=oci`));
   }
   if (v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS <= v.TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS) {
@@ -515,7 +529,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ]);
   }
   if (v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS < v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS) {
-    throw new ConfigError([`TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS=${v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS}: must be at least TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS (${v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS})`]);
+    throw new ConfigError([
+      `TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS=${v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS}: must be at least TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS (${v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS})`,
+    ]);
   }
   const oidcVariables = [v.TELEMETRY_OIDC_ISSUER, v.TELEMETRY_OIDC_JWKS_URL, v.TELEMETRY_OIDC_AUDIENCE];
   if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
@@ -586,7 +602,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: v.TELEMETRY_CONSUMER_BATCH_SIZE,
       pollIntervalMs: v.TELEMETRY_CONSUMER_POLL_MS,
       // A pod's hostname is its name: unique in a Deployment, stable across its restarts.
-      instance: v.TELEMETRY_CONSUMER_INSTANCE ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48)}-${process.pid}`,
+      instance:
+        v.TELEMETRY_CONSUMER_INSTANCE ??
+        `${hostname()
+          .replace(/[^A-Za-z0-9._-]/g, '-')
+          .slice(0, 48)}-${process.pid}`,
       stuckAfterMs: v.TELEMETRY_CONSUMER_STUCK_SECONDS * 1000,
     },
     liveness: { defaultHeartbeatTimeoutMs: v.TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS * 1000, checkIntervalMs: v.TELEMETRY_LIVENESS_CHECK_MS },

@@ -64,7 +64,8 @@ async function main(): Promise<void> {
     return;
   }
   if (command !== 'start') throw new UsageError(`unknown command "${command}"`);
-  if (values.role !== 'all' && values.role !== 'api' && values.role !== 'consumer') throw new UsageError(`--role must be all, api or consumer; got "${values.role}"`);
+  if (values.role !== 'all' && values.role !== 'api' && values.role !== 'consumer')
+    throw new UsageError(`--role must be all, api or consumer; got "${values.role}"`);
   await start(values.role);
 }
 
@@ -127,7 +128,10 @@ function handleLifecycle(app: RunningApp, logger: pino.Logger): void {
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return logger.info({ signal }, 'already shutting down');
+    if (stopping) {
+      logger.info({ signal }, 'already shutting down');
+      return;
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down: answering requests in flight, then stopping');
     app.close().then(

@@ -49,5 +49,10 @@ export async function openStream(config: Config, logger: Logger): Promise<Stream
     });
   }
   ensureDataDir(config.dataDir);
-  return openInDataDir(config.dataDir, streamFile(config), 'stream log', () => new EmbeddedStream({ file: streamFile(config), partitions: config.partitions, synchronous: config.stream.synchronous }));
+  return openInDataDir(
+    config.dataDir,
+    streamFile(config),
+    'stream log',
+    () => new EmbeddedStream({ file: streamFile(config), partitions: config.partitions, synchronous: config.stream.synchronous }),
+  );
 }

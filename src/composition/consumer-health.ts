@@ -22,14 +22,22 @@ export interface ConsumerCondition {
  * a consumer thread blocked in a long synchronous call cannot report, and silence longer than
  * the threshold counts as stuck too.
  */
-export function judgeConsumer(progress: PersisterProgress | undefined, reportedAt: number, startedAt: number, now: number, stuckAfterMs: number): ConsumerCondition {
+export function judgeConsumer(
+  progress: PersisterProgress | undefined,
+  reportedAt: number,
+  startedAt: number,
+  now: number,
+  stuckAfterMs: number,
+): ConsumerCondition {
   const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
   if (!progress) {
-    return now - startedAt > stuckAfterMs ? { state: 'stuck', reason: `the consumer has not started after ${seconds(now - startedAt)}` } : { state: 'starting' };
+    return now - startedAt > stuckAfterMs
+      ? { state: 'stuck', reason: `the consumer has not started after ${seconds(now - startedAt)}` }
+      : { state: 'starting' };
   }
   if (progress.failingSince !== null) {
     const failing = now - progress.failingSince;
-    const why = `${progress.lastError ?? 'unknown error'}`;
+    const why = progress.lastError ?? 'unknown error';
     if (failing > stuckAfterMs) return { state: 'stuck', reason: `the consumer has been retrying for ${seconds(failing)}, nothing applied: ${why}` };
     return { state: 'retrying', reason: why };
   }

@@ -126,7 +126,11 @@ async function publishingConsumer(config: Config, logger: Logger, store: Store, 
   await publisher.recover(await stream.partitions('readings'));
   const runtime = await startConsumer(
     config,
-    { readings: (readings) => publisher.publish(readings), events: (events) => publisher.publish([], events), partitionsGained: (partitions) => publisher.recover(partitions) },
+    {
+      readings: (readings) => publisher.publish(readings),
+      events: (events) => publisher.publish([], events),
+      partitionsGained: (partitions) => publisher.recover(partitions),
+    },
     logger,
     { store, stream },
   );

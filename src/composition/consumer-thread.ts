@@ -116,4 +116,3 @@ export class ConsumerThread {
     this.logger.debug({}, 'consumer stopped');
   }
 }
-

@@ -18,10 +18,14 @@ async function main(): Promise<void> {
     // On a shared stream other processes consume too: publish to the events topic for all.
     runtime = config.stream.oci
       ? await startPublishingConsumer(config, logger)
-      : await startConsumer(config, {
-          readings: (readings) => readings.length > 0 && send({ type: 'persisted', readingsJson: JSON.stringify(readings) }),
-          events: (events) => send({ type: 'events', events }),
-        }, logger);
+      : await startConsumer(
+          config,
+          {
+            readings: (readings) => readings.length > 0 && send({ type: 'persisted', readingsJson: JSON.stringify(readings) }),
+            events: (events) => send({ type: 'events', events }),
+          },
+          logger,
+        );
   } catch (error) {
     send({ type: 'failed', message: (error as Error).message });
     return;

@@ -82,7 +82,9 @@ export class EventPublisher {
       onRetry: (error, attempt) => this.logger.warn({ err: error, attempt }, 'publishing to the events topic failed; retrying'),
     });
     if (progress.size > 0) {
-      await this.store.recordFanoutProgress(progress).catch((error: unknown) => this.logger.warn({ err: error }, 'could not record fan-out progress (a restart may republish)'));
+      await this.store
+        .recordFanoutProgress(progress)
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'could not record fan-out progress (a restart may republish)'));
     }
   }
 
@@ -114,7 +116,8 @@ export class EventPublisher {
         for (const [tenantId, ids] of eventIds) {
           for (const event of await this.store.readingEventsByIds(tenantId, ids)) {
             // Only the message that stored the event republishes it (not a later duplicate).
-            if (event.partition === partition && wanted.get(`${tenantId}\u0000${event.eventId}`)?.has(event.offset) && event.metrics.length > 0) persisted.push(event);
+            if (event.partition === partition && wanted.get(`${tenantId}\u0000${event.eventId}`)?.has(event.offset) && event.metrics.length > 0)
+              persisted.push(event);
           }
         }
         persisted.sort((a, b) => a.offset - b.offset);

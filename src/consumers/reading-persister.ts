@@ -97,13 +97,22 @@ export class ReadingPersister {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private stats: { -readonly [K in keyof PersisterCounters]: PersisterCounters[K] } = { appliedReadings: 0, deadLetters: 0, duplicates: 0, retries: 0 };
-  private progress: { -readonly [K in keyof PersisterProgress]: PersisterProgress[K] } = { roundStartedAt: null, failingSince: null, lastError: null, lastRoundAt: null };
+  private progress: { -readonly [K in keyof PersisterProgress]: PersisterProgress[K] } = {
+    roundStartedAt: null,
+    failingSince: null,
+    lastError: null,
+    lastRoundAt: null,
+  };
 
   constructor(private readonly options: ReadingPersisterOptions) {}
 
   async start(): Promise<void> {
     if (this.running) return;
-    this.member = await this.options.stream.joinGroup(PERSISTER_GROUP, 'readings', this.options.instance ?? `persister-${process.pid}-${randomUUID().slice(0, 8)}`);
+    this.member = await this.options.stream.joinGroup(
+      PERSISTER_GROUP,
+      'readings',
+      this.options.instance ?? `persister-${process.pid}-${randomUUID().slice(0, 8)}`,
+    );
     await this.refreshAssignment();
     this.running = true;
     this.loop = this.run();
@@ -206,7 +215,10 @@ export class ReadingPersister {
       if (messages.length === 0 || expected === undefined) continue;
       if (messages[0]!.offset > expected) {
         // The stream's retention removed them before they were stored: say exactly what is gone.
-        this.options.logger.error({ partition, firstLost: expected, lastLost: messages[0]!.offset - 1 }, 'messages expired from the stream before they were stored; continuing from the oldest one left');
+        this.options.logger.error(
+          { partition, firstLost: expected, lastLost: messages[0]!.offset - 1 },
+          'messages expired from the stream before they were stored; continuing from the oldest one left',
+        );
       }
       slices.push(await this.decode(partition, messages));
     }
@@ -260,7 +272,6 @@ export class ReadingPersister {
     return { partition, lastOffset: messages[messages.length - 1]!.offset, readings, deadLetters };
   }
 
-
   private async applyWithRetry(slices: PartitionBatch[], events: DetectionEvents): Promise<PersistedReading[]> {
     const apply = (batch: PartitionBatch[]) =>
       retry(() => applyBatch(this.options.store, { source: SOURCE, partitions: batch }), {
@@ -286,7 +297,11 @@ export class ReadingPersister {
     }
   }
 
-  private async applyOneByOne(slice: PartitionBatch, apply: (batch: PartitionBatch[]) => Promise<AppliedBatch>, events: DetectionEvents): Promise<PersistedReading[]> {
+  private async applyOneByOne(
+    slice: PartitionBatch,
+    apply: (batch: PartitionBatch[]) => Promise<AppliedBatch>,
+    events: DetectionEvents,
+  ): Promise<PersistedReading[]> {
     const persisted: PersistedReading[] = [];
     const items = [
       ...slice.readings.map((reading) => ({ offset: reading.offset, readings: [reading], deadLetters: [] as NewDeadLetter[] })),

@@ -38,7 +38,9 @@ export interface DeviceServiceOptions {
 function heartbeatMs(seconds: number | null | undefined): number | null {
   if (seconds === null || seconds === undefined) return null;
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_HEARTBEAT_SECONDS) {
-    throw new TelemetryError('BAD_USER_INPUT', `heartbeatTimeoutSeconds must be from 1 to ${MAX_HEARTBEAT_SECONDS}`, { details: { field: 'heartbeatTimeoutSeconds' } });
+    throw new TelemetryError('BAD_USER_INPUT', `heartbeatTimeoutSeconds must be from 1 to ${MAX_HEARTBEAT_SECONDS}`, {
+      details: { field: 'heartbeatTimeoutSeconds' },
+    });
   }
   return seconds * 1000;
 }
@@ -55,7 +57,9 @@ export class DeviceService {
   /** Registers a device with its own key; the key's secret is returned this once. ALREADY_EXISTS if the id is taken. */
   async register(tenantId: string, input: DeviceInput): Promise<{ device: Device; deviceKey: string }> {
     if (!DEVICE_ID_PATTERN.test(input.id)) {
-      throw new TelemetryError('BAD_USER_INPUT', 'id must be 1-128 characters of [A-Za-z0-9._:-], starting with a letter or digit', { details: { field: 'id' } });
+      throw new TelemetryError('BAD_USER_INPUT', 'id must be 1-128 characters of [A-Za-z0-9._:-], starting with a letter or digit', {
+        details: { field: 'id' },
+      });
     }
     const name = input.name ?? input.id;
     if (name.length === 0 || name.length > MAX_NAME_LENGTH) {

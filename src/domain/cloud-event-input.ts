@@ -45,7 +45,11 @@ const fail = (code: Rejection['code'], message: string): AttributesResult => ({ 
  * first broken rule is reported, in the order: specversion, id, source, type, data content
  * type, dataschema, subject, time.
  */
-export function checkContextAttributes(event: Readonly<Record<string, unknown>>, acceptedType: string, name: AttributeNamer = (attribute) => attribute): AttributesResult {
+export function checkContextAttributes(
+  event: Readonly<Record<string, unknown>>,
+  acceptedType: string,
+  name: AttributeNamer = (attribute) => attribute,
+): AttributesResult {
   const specversion = event['specversion'];
   if (specversion === undefined || specversion === null) return fail('MISSING_ATTRIBUTE', `${name('specversion')} is required (CloudEvents ${SPEC_VERSION})`);
   if (specversion !== SPEC_VERSION) return fail('INVALID_ENVELOPE', `${name('specversion')} must be "${SPEC_VERSION}"; got ${JSON.stringify(specversion)}`);
@@ -69,7 +73,10 @@ export function checkContextAttributes(event: Readonly<Record<string, unknown>>,
   if (datacontenttype !== undefined && datacontenttype !== null) {
     if (typeof datacontenttype !== 'string') return fail('INVALID_ATTRIBUTE', `${name('datacontenttype')} must be a string`);
     if (!isJsonMediaType(datacontenttype)) {
-      return fail('UNSUPPORTED_DATA_CONTENT_TYPE', `${name('datacontenttype')} must declare JSON (application/json or a +json type); got ${JSON.stringify(datacontenttype)}`);
+      return fail(
+        'UNSUPPORTED_DATA_CONTENT_TYPE',
+        `${name('datacontenttype')} must declare JSON (application/json or a +json type); got ${JSON.stringify(datacontenttype)}`,
+      );
     }
   }
   if (event['data_base64'] !== undefined && event['data_base64'] !== null) {

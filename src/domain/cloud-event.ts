@@ -34,9 +34,7 @@ export function toEnvelope(reading: Reading, typePrefix: string): ReadingEnvelop
 }
 
 /** Result of decoding a stream message: a reading, or the reason it can never be applied. */
-export type DecodedEnvelope =
-  | { readonly ok: true; readonly reading: Reading }
-  | { readonly ok: false; readonly reason: string; readonly tenantId?: string };
+export type DecodedEnvelope = { readonly ok: true; readonly reading: Reading } | { readonly ok: false; readonly reason: string; readonly tenantId?: string };
 
 /**
  * Decodes and re-checks a stream message. The stream may hold messages from other

@@ -26,9 +26,7 @@ import ipaddr from 'ipaddr.js';
  */
 
 /** The verdict on one address, with the reason a non-public one is refused. */
-export type AddressClass =
-  | { readonly public: true; readonly address: string }
-  | { readonly public: false; readonly address: string; readonly reason: string };
+export type AddressClass = { readonly public: true; readonly address: string } | { readonly public: false; readonly address: string; readonly reason: string };
 
 const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR('2000::/3');
 const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR('64:ff9b::/96');

@@ -59,7 +59,9 @@ export function readDateTime(raw: string): TimestampResult {
 function parseDateTime(raw: string, otherForms: string): TimestampResult {
   const match = DATE_TIME.exec(raw);
   if (!match) {
-    return refuse(`timestamp ${JSON.stringify(raw)} is not an RFC 3339 date-time with a zone (e.g. "2026-01-31T12:00:00Z" or "2026-01-31T13:00:00+01:00")${otherForms}`);
+    return refuse(
+      `timestamp ${JSON.stringify(raw)} is not an RFC 3339 date-time with a zone (e.g. "2026-01-31T12:00:00Z" or "2026-01-31T13:00:00+01:00")${otherForms}`,
+    );
   }
   const year = Number(match[1]);
   const month = Number(match[2]);
@@ -82,7 +84,8 @@ function parseDateTime(raw: string, otherForms: string): TimestampResult {
   if (match[8] === undefined) {
     const offsetHour = Number(match[10]);
     const offsetMinute = Number(match[11]);
-    if (offsetHour > 23 || offsetMinute > 59) return refuse(`timestamp ${JSON.stringify(raw)}: offset ${match[9]}${match[10]}:${match[11]} does not exist (-23:59 to +23:59)`);
+    if (offsetHour > 23 || offsetMinute > 59)
+      return refuse(`timestamp ${JSON.stringify(raw)}: offset ${match[9]}${match[10]}:${match[11]} does not exist (-23:59 to +23:59)`);
     offsetMinutes = (match[9] === '-' ? -1 : 1) * (offsetHour * 60 + offsetMinute);
   }
   const local = daysFromCivil(year, month, day) * MS_PER_DAY + hour * MS_PER_HOUR + minute * MS_PER_MINUTE + second * 1000 + millisecond;

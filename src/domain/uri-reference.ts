@@ -4,7 +4,7 @@
  * expressions follow the ABNF of RFC 3986 §3 and §4.1 rule by rule.
  */
 
-const UNRESERVED = "A-Za-z0-9\\-._~";
+const UNRESERVED = 'A-Za-z0-9\\-._~';
 const SUB_DELIMS = "!$&'()*+,;=";
 const PCT_ENCODED = '%[0-9A-Fa-f]{2}';
 /** pchar = unreserved / pct-encoded / sub-delims / ":" / "@" */

@@ -43,7 +43,11 @@ export function parseContentType(header: string | undefined): ContentType {
     const parameter = parts[i]!;
     const equals = parameter.indexOf('=');
     if (equals === -1 || parameter.slice(0, equals).trim().toLowerCase() !== 'charset') continue;
-    charset = parameter.slice(equals + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    charset = parameter
+      .slice(equals + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase();
   }
   return { mediaType: parts[0]!.trim().toLowerCase(), charset, raw };
 }
@@ -62,7 +66,9 @@ export function contentMode(contentType: ContentType, headers: IncomingHttpHeade
   if (contentType.mediaType === BATCH_MEDIA_TYPE) return 'batch';
   if (hasAttributeHeader(headers)) return 'binary';
   if (contentType.mediaType === PLAIN_MEDIA_TYPE) return 'plain';
-  throw unsupportedMediaType(`Content-Type must be one of ${PLAIN_MEDIA_TYPE}, ${STRUCTURED_MEDIA_TYPE}, ${BATCH_MEDIA_TYPE}, or JSON data with ce-* headers (binary mode)`);
+  throw unsupportedMediaType(
+    `Content-Type must be one of ${PLAIN_MEDIA_TYPE}, ${STRUCTURED_MEDIA_TYPE}, ${BATCH_MEDIA_TYPE}, or JSON data with ce-* headers (binary mode)`,
+  );
 }
 
 const unsupportedMediaType = (message: string) => new TelemetryError('BAD_USER_INPUT', message, { details: { status: 415 } });

@@ -73,7 +73,10 @@ export class IngestService {
       else candidates.push({ index, input });
     }
 
-    const known = await devices.existing(caller.tenantId, candidates.map((c) => c.input.deviceId));
+    const known = await devices.existing(
+      caller.tenantId,
+      candidates.map((c) => c.input.deviceId),
+    );
     const clientEventIds = new Set<string>();
     // Positions are filled in once the stream has assigned them.
     const accepted: { -readonly [K in keyof AcceptedReading]: AcceptedReading[K] }[] = [];
@@ -121,7 +124,12 @@ export class IngestService {
     accepted.forEach((item, i) => {
       const position = positions[i];
       if (position) stored.push({ ...item, partition: position.partition, offset: position.offset });
-      else rejected.push({ index: item.index, code: 'STREAM_UNAVAILABLE', message: 'the stream did not accept this reading (others of the batch were stored); send it again' });
+      else
+        rejected.push({
+          index: item.index,
+          code: 'STREAM_UNAVAILABLE',
+          message: 'the stream did not accept this reading (others of the batch were stored); send it again',
+        });
     });
     if (stored.length < accepted.length) rejected.sort((a, b) => a.index - b.index);
     return { accepted: stored, rejected };

@@ -70,8 +70,10 @@ export async function fetchPlannedBuckets(store: Store, tenantId: string, query:
   const bucketCount = edges.length - 1;
   const sources: Source[] = [];
   for (let i = 0; i < bucketCount; i++) sources.push(query.rawOnly ? 'raw' : (coarsestRollupFor(edges[i]!, edges[i + 1]!) ?? 'raw'));
-  const byDevice = new Map<string, (BucketData | undefined)[]>(query.deviceIds.map((id) => [id, new Array<BucketData | undefined>(bucketCount).fill(undefined)]));
-  for (let runStart = 0; runStart < bucketCount; ) {
+  const byDevice = new Map<string, (BucketData | undefined)[]>(
+    query.deviceIds.map((id) => [id, new Array<BucketData | undefined>(bucketCount).fill(undefined)]),
+  );
+  for (let runStart = 0; runStart < bucketCount;) {
     let runEnd = runStart + 1;
     while (runEnd < bucketCount && sources[runEnd] === sources[runStart]) runEnd++;
     const found = await store.aggregateBuckets(tenantId, {

@@ -33,7 +33,11 @@ export async function runSeries(store: Store, tenantId: string, request: SeriesR
   const fromRollups = await candidatesFromRollups(store, tenantId, request);
   if (fromRollups && fromRollups.totalPoints > request.points) {
     const kept = largestTriangleThreeBuckets(fromRollups.timestamps, fromRollups.values, request.points);
-    return { points: kept.map((i) => ({ timestamp: fromRollups.timestamps[i]!, value: fromRollups.values[i]! })), totalPoints: fromRollups.totalPoints, source: 'ROLLUPS' };
+    return {
+      points: kept.map((i) => ({ timestamp: fromRollups.timestamps[i]!, value: fromRollups.values[i]! })),
+      totalPoints: fromRollups.totalPoints,
+      source: 'ROLLUPS',
+    };
   }
   const { timestamps, values } = await store.seriesColumns(tenantId, request);
   const kept = largestTriangleThreeBuckets(timestamps, values, request.points);
@@ -61,7 +65,13 @@ async function candidatesFromRollups(store: Store, tenantId: string, request: Se
   const edges = [request.from];
   for (let edge = (Math.floor(request.from / resolution) + 1) * resolution; edge < request.to; edge += resolution) edges.push(edge);
   edges.push(request.to);
-  const byDevice = await fetchPlannedBuckets(store, tenantId, { deviceIds: [request.deviceId], metric: request.metric, edges, rawOnly: false, withValues: false });
+  const byDevice = await fetchPlannedBuckets(store, tenantId, {
+    deviceIds: [request.deviceId],
+    metric: request.metric,
+    edges,
+    rawOnly: false,
+    withValues: false,
+  });
   const timestamps: number[] = [];
   const values: number[] = [];
   let totalPoints = 0;

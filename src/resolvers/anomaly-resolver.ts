@@ -31,7 +31,12 @@ export class AnomalyResolver {
     if (after && afterSeq === undefined) throw invalidCursor('after');
     const page = await ctx.services.store.listAnomalies(
       ctx.caller.tenantId,
-      { deviceId: filter?.deviceId ?? undefined, status: filter?.status ?? undefined, kind: filter?.kind ?? undefined, minSeverity: filter?.minSeverity ?? undefined },
+      {
+        deviceId: filter?.deviceId ?? undefined,
+        status: filter?.status ?? undefined,
+        kind: filter?.kind ?? undefined,
+        minSeverity: filter?.minSeverity ?? undefined,
+      },
       { first: size, afterKey: afterSeq === undefined ? undefined : String(afterSeq) },
     );
     const edges = page.items.map((record) => ({ cursor: anomalyCursor(record.seq), node: toAnomaly(record) }));

@@ -22,7 +22,9 @@ export class ApiKeyResolver {
     return ctx.services.keys.create(ctx.caller.tenantId, { role: input.role, label: input.label, deviceId: input.deviceId });
   }
 
-  @Mutation(() => ApiKey, { description: "Revokes a key at once: its requests fail and its WebSocket connections close. A tenant's last admin key cannot be revoked." })
+  @Mutation(() => ApiKey, {
+    description: "Revokes a key at once: its requests fail and its WebSocket connections close. A tenant's last admin key cannot be revoked.",
+  })
   async revokeApiKey(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ApiKey> {
     authorize(ctx.caller, 'manage');
     return ctx.services.keys.revoke(ctx.caller.tenantId, id);

@@ -27,7 +27,8 @@ export class IngestResolver {
   }
 
   @Mutation(() => IngestResult, {
-    description: 'Sends a batch of readings (at most the configured batch size). Valid items are accepted, invalid ones reported by index; nothing rejected is written.',
+    description:
+      'Sends a batch of readings (at most the configured batch size). Valid items are accepted, invalid ones reported by index; nothing rejected is written.',
   })
   ingestReadings(@Arg('readings', () => [ReadingInput]) readings: ReadingInput[], @Ctx() ctx: GraphQLContext): Promise<IngestResult> {
     return ingest(readings, ctx);

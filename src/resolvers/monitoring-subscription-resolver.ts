@@ -19,10 +19,14 @@ interface AnomalyDetectedArgs {
   after?: string | null;
 }
 
-async function subscribeAnomalyDetected({ args, context }: SubscribeResolverData<unknown, AnomalyDetectedArgs, GraphQLContext>): Promise<AsyncIterable<AnomalyFeedItem>> {
+async function subscribeAnomalyDetected({
+  args,
+  context,
+}: SubscribeResolverData<unknown, AnomalyDetectedArgs, GraphQLContext>): Promise<AsyncIterable<AnomalyFeedItem>> {
   authorize(context.caller, 'read');
   const afterSeq = args.after ? decodePageCursor(args.after, isSeq) : undefined;
-  if (args.after && afterSeq === undefined) throw new TelemetryError('BAD_USER_INPUT', 'after is not a cursor this API issued', { details: { argument: 'after' } });
+  if (args.after && afterSeq === undefined)
+    throw new TelemetryError('BAD_USER_INPUT', 'after is not a cursor this API issued', { details: { argument: 'after' } });
   if (args.deviceId) await context.services.devices.require(context.caller.tenantId, [args.deviceId]);
   return openAnomalyFeed({
     hub: context.services.anomalyHub,
@@ -34,7 +38,10 @@ async function subscribeAnomalyDetected({ args, context }: SubscribeResolverData
   });
 }
 
-async function subscribeDeviceStatusChanged({ args, context }: SubscribeResolverData<unknown, { deviceId?: string | null }, GraphQLContext>): Promise<AsyncIterable<DeviceStatusChange>> {
+async function subscribeDeviceStatusChanged({
+  args,
+  context,
+}: SubscribeResolverData<unknown, { deviceId?: string | null }, GraphQLContext>): Promise<AsyncIterable<DeviceStatusChange>> {
   authorize(context.caller, 'read');
   if (args.deviceId) await context.services.devices.require(context.caller.tenantId, [args.deviceId]);
   let unsubscribe = () => {};

@@ -21,10 +21,13 @@ async function subscribeReadingAdded({ args, context }: SubscribeResolverData<un
   const deviceIds = [...new Set([...(args.deviceId ? [args.deviceId] : []), ...(args.deviceIds ?? [])])];
   if (deviceIds.length === 0) throw new TelemetryError('BAD_USER_INPUT', 'name a deviceId or at least one of deviceIds');
   if (deviceIds.length > MAX_SUBSCRIBED_DEVICES) {
-    throw new TelemetryError('BAD_USER_INPUT', `a subscription names at most ${MAX_SUBSCRIBED_DEVICES} devices`, { details: { limit: MAX_SUBSCRIBED_DEVICES } });
+    throw new TelemetryError('BAD_USER_INPUT', `a subscription names at most ${MAX_SUBSCRIBED_DEVICES} devices`, {
+      details: { limit: MAX_SUBSCRIBED_DEVICES },
+    });
   }
   const after = args.after ? decodeCursor(args.after) : undefined;
-  if (args.after && after === undefined) throw new TelemetryError('BAD_USER_INPUT', 'after is not a cursor this API issued', { details: { argument: 'after' } });
+  if (args.after && after === undefined)
+    throw new TelemetryError('BAD_USER_INPUT', 'after is not a cursor this API issued', { details: { argument: 'after' } });
   await context.services.devices.require(context.caller.tenantId, deviceIds);
   return openReadingFeed({
     hub: context.services.hub,

@@ -42,7 +42,9 @@ export class TimeSeriesResolver {
     authorize(ctx.caller, 'read');
     const devices = [...new Set(deviceIds)];
     if (devices.length === 0 || devices.length > MAX_AGGREGATE_DEVICES) {
-      throw new TelemetryError('BAD_USER_INPUT', `name 1 to ${MAX_AGGREGATE_DEVICES} devices`, { details: { argument: 'deviceIds', limit: MAX_AGGREGATE_DEVICES } });
+      throw new TelemetryError('BAD_USER_INPUT', `name 1 to ${MAX_AGGREGATE_DEVICES} devices`, {
+        details: { argument: 'deviceIds', limit: MAX_AGGREGATE_DEVICES },
+      });
     }
     const spec = parseBucket(bucket, timeZone);
     await ctx.services.devices.require(ctx.caller.tenantId, devices);
@@ -64,7 +66,7 @@ export class TimeSeriesResolver {
 
   @Query(() => Series, {
     description:
-      'One metric of one device over [from, to), downsampled to at most `points` points for charts (LTTB). When one point spans a minute or more, the candidates are each rollup bucket\'s first, lowest, highest and last readings instead of every reading (`source: ROLLUPS`).',
+      "One metric of one device over [from, to), downsampled to at most `points` points for charts (LTTB). When one point spans a minute or more, the candidates are each rollup bucket's first, lowest, highest and last readings instead of every reading (`source: ROLLUPS`).",
   })
   async series(
     @Ctx() ctx: GraphQLContext,
@@ -80,7 +82,21 @@ export class TimeSeriesResolver {
     }
     if (!(from < to)) throw new TelemetryError('BAD_USER_INPUT', 'from must be before to', { details: { argument: 'from' } });
     await ctx.services.devices.require(ctx.caller.tenantId, [deviceId]);
-    const result = await runSeries(ctx.services.store, ctx.caller.tenantId, { deviceId, metric, from, to, points, maxRows: ctx.services.limits.maxSeriesReadings });
-    return { deviceId, metric, totalPoints: result.totalPoints, downsampled: result.points.length < result.totalPoints, source: result.source, points: result.points };
+    const result = await runSeries(ctx.services.store, ctx.caller.tenantId, {
+      deviceId,
+      metric,
+      from,
+      to,
+      points,
+      maxRows: ctx.services.limits.maxSeriesReadings,
+    });
+    return {
+      deviceId,
+      metric,
+      totalPoints: result.totalPoints,
+      downsampled: result.points.length < result.totalPoints,
+      source: result.source,
+      points: result.points,
+    };
   }
 }

@@ -30,7 +30,11 @@ export class WebhookResolver {
   }
 
   @FieldResolver(() => [WebhookDelivery], { description: 'Most recent deliveries first.' })
-  async deliveries(@Root() webhook: Webhook, @Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { defaultValue: 20 }) first: number): Promise<WebhookDelivery[]> {
+  async deliveries(
+    @Root() webhook: Webhook,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+  ): Promise<WebhookDelivery[]> {
     return (await ctx.services.webhooks.deliveries(ctx.caller.tenantId, webhook.id, first)).map(toDelivery);
   }
 }

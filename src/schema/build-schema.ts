@@ -32,7 +32,18 @@ let schema: GraphQLSchema | undefined;
 export function buildTelemetrySchema(): GraphQLSchema {
   if (schema) return schema;
   schema = buildSchemaSync({
-    resolvers: [DeviceResolver, ReadingResolver, IngestResolver, SubscriptionResolver, DeadLetterResolver, TimeSeriesResolver, AnomalyResolver, MonitoringSubscriptionResolver, WebhookResolver, ApiKeyResolver],
+    resolvers: [
+      DeviceResolver,
+      ReadingResolver,
+      IngestResolver,
+      SubscriptionResolver,
+      DeadLetterResolver,
+      TimeSeriesResolver,
+      AnomalyResolver,
+      MonitoringSubscriptionResolver,
+      WebhookResolver,
+      ApiKeyResolver,
+    ],
     pubSub: unusedPubSub,
     validate: false,
   });

@@ -9,9 +9,12 @@ function parseDateTime(raw: unknown): number {
 }
 
 const invalid = (reason: string) =>
-  new GraphQLError(`DateTime must be an existing instant, as an RFC 3339 date-time with a zone (e.g. "2026-01-31T12:00:00Z") or epoch milliseconds: ${reason}`, {
-    extensions: { code: 'BAD_USER_INPUT' },
-  });
+  new GraphQLError(
+    `DateTime must be an existing instant, as an RFC 3339 date-time with a zone (e.g. "2026-01-31T12:00:00Z") or epoch milliseconds: ${reason}`,
+    {
+      extensions: { code: 'BAD_USER_INPUT' },
+    },
+  );
 
 /** UTC instant. Input: RFC 3339 text with a zone, or epoch milliseconds. Output: RFC 3339 text (ms precision). */
 export const DateTimeScalar = new GraphQLScalarType<number, string>({

@@ -173,5 +173,10 @@ export async function startApiServer({ config, logger, services, store, probes }
 function apolloLogger(logger: Logger): NonNullable<ApolloServerOptions<GraphQLContext>['logger']> {
   const line = (write: (fields: LogFields, message: string) => void) => (message?: unknown) =>
     message instanceof Error ? write({ err: message }, message.message) : write({}, String(message));
-  return { debug: line(logger.debug.bind(logger)), info: line(logger.info.bind(logger)), warn: line(logger.warn.bind(logger)), error: line(logger.error.bind(logger)) };
+  return {
+    debug: line(logger.debug.bind(logger)),
+    info: line(logger.info.bind(logger)),
+    warn: line(logger.warn.bind(logger)),
+    error: line(logger.error.bind(logger)),
+  };
 }

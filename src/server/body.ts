@@ -26,8 +26,7 @@ export function readBody(request: IncomingMessage, limit: number): Promise<Buffe
   });
 }
 
-const tooLarge = (limit: number) =>
-  new TelemetryError('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`, { details: { limit } });
+const tooLarge = (limit: number) => new TelemetryError('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`, { details: { limit } });
 
 /** Parses a JSON body; rejects invalid UTF-8 and malformed JSON with BAD_USER_INPUT. */
 export function parseJsonBody(body: Buffer): unknown {

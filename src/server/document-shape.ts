@@ -123,7 +123,8 @@ export function measureDocument(document: DocumentNode): DocumentShape {
       if (selection) {
         visited++;
         if (selection.kind === Kind.FRAGMENT_SPREAD) fold(top, extents.get(selection.name.value) ?? EMPTY, 0);
-        else if (selection.selectionSet) stack.push({ set: selection.selectionSet, ofField: selection.kind === Kind.FIELD, next: 0, depth: 0, nesting: 0, selections: 0 });
+        else if (selection.selectionSet)
+          stack.push({ set: selection.selectionSet, ofField: selection.kind === Kind.FIELD, next: 0, depth: 0, nesting: 0, selections: 0 });
         else fold(top, EMPTY, 1); // a leaf field
         continue;
       }
@@ -139,7 +140,11 @@ export function measureDocument(document: DocumentNode): DocumentShape {
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
     const extent = extentOf(definition.selectionSet);
-    shape = { depth: Math.max(shape.depth, extent.depth), nesting: Math.max(shape.nesting, extent.nesting), selections: Math.max(shape.selections, extent.selections) };
+    shape = {
+      depth: Math.max(shape.depth, extent.depth),
+      nesting: Math.max(shape.nesting, extent.nesting),
+      selections: Math.max(shape.selections, extent.selections),
+    };
   }
   return { ...shape, aliases, cycle, visited };
 }

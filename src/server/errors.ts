@@ -85,9 +85,15 @@ export function createErrorFormatter(logger: Logger, options: { readonly hideSch
       const { stacktrace: _stack, http: _http, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, message: hint(formatted.message), extensions: { ...extensions, code: raised } };
     }
-    const clientCode = raised === undefined && original instanceof GraphQLError ? uncodedClientError(error as GraphQLError, original, formatted.path !== undefined) : undefined;
+    const clientCode =
+      raised === undefined && original instanceof GraphQLError ? uncodedClientError(error as GraphQLError, original, formatted.path !== undefined) : undefined;
     if (clientCode) {
-      return { message: hint(formatted.message), ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: clientCode } };
+      return {
+        message: hint(formatted.message),
+        ...(formatted.locations ? { locations: formatted.locations } : {}),
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { code: clientCode },
+      };
     }
     const correlationId = randomUUID();
     logger.error({ err: original, correlationId, path: formatted.path }, 'internal error');

@@ -57,7 +57,12 @@ export function createGraphQLHttpHandler<TContext extends object>(options: Graph
 
 /** The document text of a GET or POST request; undefined when absent or malformed (Apollo refuses those). */
 function querySource(method: string | undefined, body: unknown, search: string): string | undefined {
-  const query = method === 'GET' ? new URLSearchParams(search).get('query') : typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { query?: unknown }).query : undefined;
+  const query =
+    method === 'GET'
+      ? new URLSearchParams(search).get('query')
+      : typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? (body as { query?: unknown }).query
+        : undefined;
   return typeof query === 'string' ? query : undefined;
 }
 

@@ -17,7 +17,12 @@ export async function startHealthServer(config: Pick<Config, 'port' | 'host' | '
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const probe = path === '/healthz' ? probes.live : path === '/readyz' ? probes.ready : undefined;
-    if (!probe) return sendJson(response, 404, { error: { code: 'NOT_FOUND', message: `no route ${path}; this consumer serves /healthz and /readyz`, retryable: false } });
+    if (!probe) {
+      sendJson(response, 404, {
+        error: { code: 'NOT_FOUND', message: `no route ${path}; this consumer serves /healthz and /readyz`, retryable: false },
+      });
+      return;
+    }
     probe().then(
       (answer) => sendJson(response, answer.ok ? 200 : 503, answer.body),
       (error: unknown) => sendJson(response, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: String(error), retryable: false } }),

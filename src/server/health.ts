@@ -82,7 +82,13 @@ export interface HealthProbeOptions<Details> {
   readonly checkTimeoutMs?: number;
 }
 
-export function createHealthProbes<Details extends object>({ role, live, ready, details, checkTimeoutMs = 2000 }: HealthProbeOptions<Details>): HealthProbes<Details> {
+export function createHealthProbes<Details extends object>({
+  role,
+  live,
+  ready,
+  details,
+  checkTimeoutMs = 2000,
+}: HealthProbeOptions<Details>): HealthProbes<Details> {
   const run = async (checks: Partial<Record<CheckName, Check>>) => {
     const entries = await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await settle(check, checkTimeoutMs)] as const));
     const results: Partial<Record<CheckName, CheckResult>> = Object.fromEntries(entries);

@@ -53,7 +53,8 @@ async function handle(options: HttpServerOptions, request: IncomingMessage, resp
     case '/healthz':
     case '/readyz': {
       const answer = await (url.pathname === '/healthz' ? options.routes.probes.live() : options.routes.probes.ready());
-      return sendJson(response, answer.ok ? 200 : 503, answer.body);
+      sendJson(response, answer.ok ? 200 : 503, answer.body);
+      return;
     }
     default:
       throw new TelemetryError('NOT_FOUND', `no route ${url.pathname}; the API is at /graphql`);
@@ -84,5 +85,7 @@ function sendError(response: ServerResponse, error: unknown, logger: Logger): vo
   }
   const correlationId = crypto.randomUUID();
   logger.error({ err: error, correlationId }, 'internal error');
-  sendJson(response, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: `Internal server error (correlation id ${correlationId})`, retryable: false, correlationId } });
+  sendJson(response, 500, {
+    error: { code: 'INTERNAL_SERVER_ERROR', message: `Internal server error (correlation id ${correlationId})`, retryable: false, correlationId },
+  });
 }

@@ -32,5 +32,9 @@ const LISTEN_ADVICE: Readonly<Record<string, string>> = {
 
 function listenError(error: NodeJS.ErrnoException, config: Pick<Config, 'port' | 'host'>): StartupError {
   const advice = LISTEN_ADVICE[error.code ?? ''];
-  return new StartupError(`cannot listen on ${config.host}:${config.port} (HOST, PORT): ${describeSystemError(error)}${advice ? `; ${advice}` : ''}`, ['HOST', 'PORT'], error);
+  return new StartupError(
+    `cannot listen on ${config.host}:${config.port} (HOST, PORT): ${describeSystemError(error)}${advice ? `; ${advice}` : ''}`,
+    ['HOST', 'PORT'],
+    error,
+  );
 }

@@ -67,7 +67,10 @@ export function queryCost(
     const included = (selection: SelectionNode): boolean => {
       if (!selection.directives?.length) return true;
       try {
-        return getDirectiveValues(GraphQLSkipDirective, selection, values)?.['if'] !== true && getDirectiveValues(GraphQLIncludeDirective, selection, values)?.['if'] !== false;
+        return (
+          getDirectiveValues(GraphQLSkipDirective, selection, values)?.['if'] !== true &&
+          getDirectiveValues(GraphQLIncludeDirective, selection, values)?.['if'] !== false
+        );
       } catch (error) {
         throw new CostVariablesError((error as Error).message);
       }
@@ -92,7 +95,8 @@ export function queryCost(
       return size === undefined ? 1 + childCost : 1 + Math.min(maxListSize, Math.max(1, size)) * Math.max(1, childCost);
     };
 
-    const possibleTypes = (type: GraphQLCompositeType): readonly string[] => (isAbstractType(type) ? schema.getPossibleTypes(type).map((t) => t.name) : [type.name]);
+    const possibleTypes = (type: GraphQLCompositeType): readonly string[] =>
+      isAbstractType(type) ? schema.getPossibleTypes(type).map((t) => t.name) : [type.name];
 
     const fragmentCost = (name: string): number => {
       if (fragmentCosts.has(name)) return fragmentCosts.get(name) ?? 0;
@@ -141,7 +145,8 @@ export function queryCost(
       return Math.max(0, ...byType.values());
     };
 
-    const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+    const root =
+      operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
     if (root) cost += selectionSetCost(operation.selectionSet, root);
   }
   return { cost, evaluated };

@@ -92,14 +92,19 @@ export function checkDocument(document: DocumentNode, limits: Pick<QueryLimits, 
   if (shape.nesting > nesting) return invalid(`the operation nests selection sets more than ${nesting} deep (fragments followed)`, { limit: nesting });
   if (shape.depth > limits.maxDepth) return invalid(`the operation is nested deeper than the limit of ${limits.maxDepth} fields`, { limit: limits.maxDepth });
   if (shape.selections > limits.maxCost) {
-    return invalid(`the operation has ${shape.selections} selections once its fragments are spread; it costs at least that, and at most ${limits.maxCost} is allowed`, {
-      limit: limits.maxCost,
-      selections: shape.selections,
-    });
+    return invalid(
+      `the operation has ${shape.selections} selections once its fragments are spread; it costs at least that, and at most ${limits.maxCost} is allowed`,
+      {
+        limit: limits.maxCost,
+        selections: shape.selections,
+      },
+    );
   }
   const pairs = overlappingPairs(document, MAX_OVERLAPPING_PAIRS);
   if (pairs > MAX_OVERLAPPING_PAIRS) {
-    return invalid(`the operation selects the same fields too many times over (more than ${MAX_OVERLAPPING_PAIRS} pairs of same-named fields to merge)`, { limit: MAX_OVERLAPPING_PAIRS });
+    return invalid(`the operation selects the same fields too many times over (more than ${MAX_OVERLAPPING_PAIRS} pairs of same-named fields to merge)`, {
+      limit: MAX_OVERLAPPING_PAIRS,
+    });
   }
   return undefined;
 }
@@ -122,7 +127,10 @@ export function checkCost(
     throw error;
   }
   return cost > max
-    ? refused('GRAPHQL_VALIDATION_FAILED', `the operation costs ${cost}; at most ${max} is allowed (ask for smaller pages or fewer fields)`, { cost, limit: max })
+    ? refused('GRAPHQL_VALIDATION_FAILED', `the operation costs ${cost}; at most ${max} is allowed (ask for smaller pages or fewer fields)`, {
+        cost,
+        limit: max,
+      })
     : undefined;
 }
 

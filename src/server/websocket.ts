@@ -60,7 +60,9 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const token =
-          typeof params['apiKey'] === 'string' ? params['apiKey'] : bearerToken(typeof params['authorization'] === 'string' ? params['authorization'] : undefined);
+          typeof params['apiKey'] === 'string'
+            ? params['apiKey']
+            : bearerToken(typeof params['authorization'] === 'string' ? params['authorization'] : undefined);
         const authenticated = await options.authenticate(token);
         if (!authenticated) return false;
         const sockets = socketsByKey.get(authenticated.keyId) ?? new Set();
@@ -74,7 +76,10 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
         const expiry =
           authenticated.expiresAt === undefined
             ? undefined
-            : setTimeout(() => ctx.extra.socket.close(CLOSE_KEY_REVOKED, 'token expired'), Math.min(2 ** 31 - 1, Math.max(0, authenticated.expiresAt - Date.now())));
+            : setTimeout(
+                () => ctx.extra.socket.close(CLOSE_KEY_REVOKED, 'token expired'),
+                Math.min(2 ** 31 - 1, Math.max(0, authenticated.expiresAt - Date.now())),
+              );
         ctx.extra.socket.once('close', () => {
           clearTimeout(expiry);
           sockets.delete(ctx.extra.socket);
@@ -104,10 +109,15 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
           throw error;
         }
         const invalid = options.validate(options.schema, document);
-        if (invalid.length > 0) return invalid.map((error) => (error.extensions['code'] ? error : new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })));
+        if (invalid.length > 0)
+          return invalid.map((error) =>
+            error.extensions['code'] ? error : new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+          );
         // As Apollo does over HTTP: graphql-js would report it as a bare execution error.
         if (!getOperationAST(document, payload.operationName ?? undefined)) {
-          const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
+          const message = payload.operationName
+            ? `Unknown operation named "${payload.operationName}".`
+            : 'Must provide operation name if query contains multiple operations.';
           return [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
         }
         const tooCostly = options.checkCost(document, payload.variables ?? undefined, payload.operationName ?? undefined);

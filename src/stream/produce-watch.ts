@@ -41,7 +41,9 @@ export function watchProduces(stream: Stream): { readonly stream: Stream; readon
     },
     health: {
       failure: (now = Date.now()) =>
-        lastFailure && now - lastFailure.at < FAILURE_HOLD_MS ? `the last write to the stream failed ${Math.round((now - lastFailure.at) / 1000)} s ago: ${lastFailure.message}` : null,
+        lastFailure && now - lastFailure.at < FAILURE_HOLD_MS
+          ? `the last write to the stream failed ${Math.round((now - lastFailure.at) / 1000)} s ago: ${lastFailure.message}`
+          : null,
     },
   };
 }

@@ -34,7 +34,8 @@ export const anomalyCursor = (seq: number): string => encodePageCursor(seq);
 export function openAnomalyFeed(options: AnomalyFeedOptions): Promise<ResumableFeed<Anomaly, AnomalyFeedItem>> {
   let position = 0;
   const wanted = (anomaly: Anomaly) =>
-    (options.deviceId === undefined || anomaly.deviceId === options.deviceId) && (options.minSeverity === undefined || atLeast(anomaly.severity, options.minSeverity));
+    (options.deviceId === undefined || anomaly.deviceId === options.deviceId) &&
+    (options.minSeverity === undefined || atLeast(anomaly.severity, options.minSeverity));
   return ResumableFeed.open<Anomaly, AnomalyFeedItem>(
     {
       listen: (onEvent) => options.hub.subscribe(options.tenantId, onEvent),

@@ -31,7 +31,9 @@ export class AnomalyOrder {
 
   /** Takes anomalies as published; delivers them (and any missing before them) in seq order. */
   push(anomalies: readonly Anomaly[]): void {
-    this.chain = this.chain.then(() => this.order(anomalies)).catch((error: unknown) => this.logger.error({ err: error }, 'could not order anomalies from the events topic'));
+    this.chain = this.chain
+      .then(() => this.order(anomalies))
+      .catch((error: unknown) => this.logger.error({ err: error }, 'could not order anomalies from the events topic'));
   }
 
   /** Resolves when everything pushed so far is delivered. */

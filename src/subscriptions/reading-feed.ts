@@ -67,15 +67,23 @@ export function openReadingFeed(options: ReadingFeedOptions): Promise<ResumableF
 function checkCursor(after: ReadonlyMap<number, number>, partitions: readonly number[], watermarks: ReadonlyMap<number, number>): void {
   for (const [partition, offset] of after) {
     if (!partitions.includes(partition)) {
-      throw new TelemetryError('BAD_USER_INPUT', `after names partition ${partition}, but the readings topic has partitions 0-${partitions.length - 1}; it is not a cursor of this service`, {
-        details: { argument: 'after', reason: 'CURSOR_UNKNOWN' },
-      });
+      throw new TelemetryError(
+        'BAD_USER_INPUT',
+        `after names partition ${partition}, but the readings topic has partitions 0-${partitions.length - 1}; it is not a cursor of this service`,
+        {
+          details: { argument: 'after', reason: 'CURSOR_UNKNOWN' },
+        },
+      );
     }
     const stored = watermarks.get(partition) ?? -1;
     if (offset > stored) {
-      throw new TelemetryError('BAD_USER_INPUT', `after is ahead of what this service has stored (partition ${partition}: offset ${offset}, stored up to ${stored}); it is not a cursor of this service's data`, {
-        details: { argument: 'after', reason: 'CURSOR_UNKNOWN' },
-      });
+      throw new TelemetryError(
+        'BAD_USER_INPUT',
+        `after is ahead of what this service has stored (partition ${partition}: offset ${offset}, stored up to ${stored}); it is not a cursor of this service's data`,
+        {
+          details: { argument: 'after', reason: 'CURSOR_UNKNOWN' },
+        },
+      );
     }
   }
 }

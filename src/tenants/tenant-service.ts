@@ -16,7 +16,13 @@ export async function bootstrapAdminKey(
   await store.ensureTenant(DEFAULT_TENANT_ID, 'Default tenant');
   if (adminKey !== undefined) {
     if (!(await store.findApiKeyBySecretHash(hashApiKey(adminKey)))) {
-      await store.createApiKey({ id: crypto.randomUUID(), tenantId: DEFAULT_TENANT_ID, role: 'admin', label: 'TELEMETRY_ADMIN_KEY', secretHash: hashApiKey(adminKey) });
+      await store.createApiKey({
+        id: crypto.randomUUID(),
+        tenantId: DEFAULT_TENANT_ID,
+        role: 'admin',
+        label: 'TELEMETRY_ADMIN_KEY',
+        secretHash: hashApiKey(adminKey),
+      });
     }
     return undefined;
   }

@@ -40,7 +40,8 @@ export function renderConfigTable(variables: readonly DocumentedVariable[] = doc
 function tableBounds(readme: string): { start: number; end: number } {
   const start = readme.indexOf(`${TABLE_START}\n\n`);
   const end = readme.indexOf(`\n${TABLE_END}\n`);
-  if (start < 0 || end < start) throw new Error(`${README_FILE} has no configuration table between "${TABLE_START}" and "${TABLE_END}", each on its own line beside a blank one`);
+  if (start < 0 || end < start)
+    throw new Error(`${README_FILE} has no configuration table between "${TABLE_START}" and "${TABLE_END}", each on its own line beside a blank one`);
   return { start: start + TABLE_START.length + 2, end };
 }
 

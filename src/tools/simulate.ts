@@ -73,7 +73,11 @@ async function graphqlOnce<T>(url: string, key: string, query: string, variables
   let response: Response;
   let body: { data?: T; errors?: { message: string; extensions?: { code?: string; retryable?: boolean; retryAfterSeconds?: number } }[] };
   try {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query, variables }),
+    });
     body = (await response.json()) as typeof body;
   } catch (error) {
     // Refused, reset, or cut off in the middle of the answer: the service is (re)starting.
@@ -83,7 +87,8 @@ async function graphqlOnce<T>(url: string, key: string, query: string, variables
   if (body.errors?.length) {
     const error = body.errors[0]!;
     if (error.extensions?.code === 'RATE_LIMITED') return { retryAfterSeconds: error.extensions.retryAfterSeconds ?? 1 };
-    if (error.extensions?.code === 'UNAUTHENTICATED') throw new SimulatorError('the API key was refused: pass --key or export TELEMETRY_ADMIN_KEY (printed by npm start on first run)');
+    if (error.extensions?.code === 'UNAUTHENTICATED')
+      throw new SimulatorError('the API key was refused: pass --key or export TELEMETRY_ADMIN_KEY (printed by npm start on first run)');
     if (error.extensions?.retryable) throw new TransientError(`${error.extensions.code ?? 'ERROR'}: ${error.message}`);
     throw new SimulatorError(`${error.extensions?.code ?? 'ERROR'}: ${error.message}`);
   }
@@ -105,7 +110,10 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) return console.log(HELP);
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
   const count = Number(values.devices);
   const rate = Number(values.rate);
   const duration = values.duration === undefined ? Number.POSITIVE_INFINITY : Number(values.duration);
@@ -156,7 +164,9 @@ async function main(): Promise<void> {
       };
     });
     for (let offset = 0; offset < readings.length; offset += 500) {
-      const result = await graphql<{ ingestReadings: { acceptedCount: number; rejectedCount: number } }>(url, key, INGEST, { readings: readings.slice(offset, offset + 500) });
+      const result = await graphql<{ ingestReadings: { acceptedCount: number; rejectedCount: number } }>(url, key, INGEST, {
+        readings: readings.slice(offset, offset + 500),
+      });
       sent += result.ingestReadings.acceptedCount;
       rejected += result.ingestReadings.rejectedCount;
     }

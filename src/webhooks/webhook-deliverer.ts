@@ -121,7 +121,11 @@ export class WebhookDeliverer {
       error,
       nextAttemptAt: error === null || attempts >= this.settings.maxAttempts ? null : now + backoffDelay(this.settings.retry, attempts - 1),
     };
-    if (error !== null) this.logger.warn({ deliveryId: due.delivery.id, url: due.url, attempts, error }, outcome.nextAttemptAt ? 'webhook delivery failed; will retry' : 'webhook delivery failed for good');
+    if (error !== null)
+      this.logger.warn(
+        { deliveryId: due.delivery.id, url: due.url, attempts, error },
+        outcome.nextAttemptAt ? 'webhook delivery failed; will retry' : 'webhook delivery failed for good',
+      );
     await this.store.recordDeliveryAttempt(due.delivery.id, outcome);
   }
 }

@@ -20,12 +20,21 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
  */
 function guardedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
-    if (error) return callback(error, []);
+    if (error) {
+      callback(error, []);
+      return;
+    }
     for (const entry of addresses) {
       const verdict = classifyAddress(entry.address);
-      if (!verdict.public) return callback(new BlockedAddressError(`${hostname} resolves to ${entry.address}, which is not a public address: ${verdict.reason}`), []);
+      if (!verdict.public) {
+        callback(new BlockedAddressError(`${hostname} resolves to ${entry.address}, which is not a public address: ${verdict.reason}`), []);
+        return;
+      }
     }
-    if (options.all) return callback(null, addresses);
+    if (options.all) {
+      callback(null, addresses);
+      return;
+    }
     callback(null, addresses[0]!.address, addresses[0]!.family);
   });
 }
@@ -50,7 +59,7 @@ export function postJson(url: string, headers: Record<string, string>, body: str
         method: 'POST',
         headers: { ...headers, 'content-length': Buffer.byteLength(body) },
         timeout: options.timeoutMs,
-        ...(options.allowPrivateNetworks ? {} : { lookup: guardedLookup as never }),
+        ...(options.allowPrivateNetworks ? {} : { lookup: guardedLookup }),
       },
       (response) => {
         response.resume();

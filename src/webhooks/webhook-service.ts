@@ -31,11 +31,17 @@ export function checkWebhookUrl(text: string, allowPrivateNetworks: boolean): st
     throw new TelemetryError('BAD_USER_INPUT', 'url is not a valid URL', { details: { field: 'url' } });
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || text.length > MAX_URL_LENGTH || url.username || url.password) {
-    throw new TelemetryError('BAD_USER_INPUT', `url must be an http or https URL of at most ${MAX_URL_LENGTH} characters, without credentials`, { details: { field: 'url' } });
+    throw new TelemetryError('BAD_USER_INPUT', `url must be an http or https URL of at most ${MAX_URL_LENGTH} characters, without credentials`, {
+      details: { field: 'url' },
+    });
   }
   const refused = allowPrivateNetworks ? null : nonPublicHostReason(url);
   if (refused !== null) {
-    throw new TelemetryError('BAD_USER_INPUT', `url must reach a public address (loopback, private, link-local and other special-purpose addresses are refused): ${refused}`, { details: { field: 'url' } });
+    throw new TelemetryError(
+      'BAD_USER_INPUT',
+      `url must reach a public address (loopback, private, link-local and other special-purpose addresses are refused): ${refused}`,
+      { details: { field: 'url' } },
+    );
   }
   return url.toString();
 }
@@ -63,7 +69,10 @@ export class WebhookService {
     const url = checkWebhookUrl(input.url, this.allowPrivateNetworks);
     const secret = newWebhookSecret();
     // The store counts and inserts in one transaction, so concurrent calls cannot overshoot.
-    const created = await this.store.createWebhook({ tenantId, id: uuidv7(), url, minSeverity: input.minSeverity, createdAt: Date.now(), secret }, MAX_WEBHOOKS_PER_TENANT);
+    const created = await this.store.createWebhook(
+      { tenantId, id: uuidv7(), url, minSeverity: input.minSeverity, createdAt: Date.now(), secret },
+      MAX_WEBHOOKS_PER_TENANT,
+    );
     if (created.outcome === 'LIMIT_REACHED') {
       throw new TelemetryError('BAD_USER_INPUT', `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks`, { details: { limit: MAX_WEBHOOKS_PER_TENANT } });
     }
@@ -77,7 +86,8 @@ export class WebhookService {
 
   /** The webhook's most recent deliveries first, at most MAX_DELIVERIES_LISTED. */
   async deliveries(tenantId: string, webhookId: string, first: number): Promise<WebhookDelivery[]> {
-    if (first < 1 || first > MAX_DELIVERIES_LISTED) throw new TelemetryError('BAD_USER_INPUT', `first must be from 1 to ${MAX_DELIVERIES_LISTED}`, { details: { argument: 'first' } });
+    if (first < 1 || first > MAX_DELIVERIES_LISTED)
+      throw new TelemetryError('BAD_USER_INPUT', `first must be from 1 to ${MAX_DELIVERIES_LISTED}`, { details: { argument: 'first' } });
     return this.store.listWebhookDeliveries(tenantId, webhookId, first);
   }
 }

@@ -13,12 +13,22 @@ function series(tenantId: string): Reading[] {
     const noise = ((i * 7919) % 13) / 13;
     const temp = i === 150 || i === 320 ? 95 : 20 + noise;
     const rpm = i === 250 ? 5000 : 1000 + noise * 10;
-    readings.push({ tenantId, deviceId: 'a', eventId: `d${i}`, timestamp: BASE + i * 1000, metrics: [{ name: 'temp', value: temp }, { name: 'rpm', value: rpm }] });
+    readings.push({
+      tenantId,
+      deviceId: 'a',
+      eventId: `d${i}`,
+      timestamp: BASE + i * 1000,
+      metrics: [
+        { name: 'temp', value: temp },
+        { name: 'rpm', value: rpm },
+      ],
+    });
   }
   return readings;
 }
 
-const summary = (anomalies: readonly Anomaly[]) => anomalies.map((a) => [a.kind, a.metric, a.timestamp - BASE, a.score, a.value, a.expectedMin, a.expectedMax, a.severity]);
+const summary = (anomalies: readonly Anomaly[]) =>
+  anomalies.map((a) => [a.kind, a.metric, a.timestamp - BASE, a.score, a.value, a.expectedMin, a.expectedMax, a.severity]);
 
 async function applyInBatches(store: Store, readings: Reading[], sizes: number[], firstOffset: number, replay: boolean): Promise<Anomaly[]> {
   const anomalies: Anomaly[] = [];
@@ -44,7 +54,16 @@ export function describeDetectionContract(name: string, create: () => Promise<St
       await store.ensureTenant('one-run', 'x');
       await store.ensureTenant('batched', 'x');
       await store.putAnomalyRule({
-        id: 'r1', tenantId: 'batched', scope: { kind: 'tenant' }, metric: 'rpm', zScore: { threshold: 3, window: 30, warmup: 10 }, min: null, max: 4000, maxRatePerSecond: null, severity: 'CRITICAL', updatedAt: 0,
+        id: 'r1',
+        tenantId: 'batched',
+        scope: { kind: 'tenant' },
+        metric: 'rpm',
+        zScore: { threshold: 3, window: 30, warmup: 10 },
+        min: null,
+        max: 4000,
+        maxRatePerSecond: null,
+        severity: 'CRITICAL',
+        updatedAt: 0,
       });
       await store.putAnomalyRule({ ...(await store.listAnomalyRules('batched'))[0]!, id: 'r2', tenantId: 'one-run' });
 

@@ -44,7 +44,10 @@ describe('embedded log specifics', () => {
   it('drops messages older than the retention cut-off and keeps offsets growing', async () => {
     const dir = newDataDir();
     const stream = new EmbeddedStream({ file: path.join(dir, 'stream.db'), partitions: 1, synchronous: 'normal' });
-    await stream.produce('readings', [{ key: 'a', value: 'old-1' }, { key: 'a', value: 'old-2' }]);
+    await stream.produce('readings', [
+      { key: 'a', value: 'old-1' },
+      { key: 'a', value: 'old-2' },
+    ]);
     const cutoff = Date.now() + 1;
     await new Promise((resolve) => setTimeout(resolve, 5));
     await stream.produce('readings', [{ key: 'a', value: 'new' }]);
@@ -60,7 +63,10 @@ describe('embedded log specifics', () => {
   it('keeps expired messages the persisters have not committed, so a long outage loses nothing', async () => {
     const dir = newDataDir();
     const stream = new EmbeddedStream({ file: path.join(dir, 'stream.db'), partitions: 1, synchronous: 'normal' });
-    await stream.produce('readings', ['r0', 'r1', 'r2', 'r3'].map((value) => ({ key: 'a', value })));
+    await stream.produce(
+      'readings',
+      ['r0', 'r1', 'r2', 'r3'].map((value) => ({ key: 'a', value })),
+    );
     await stream.produce('events', [{ key: 'a', value: 'e0' }]);
     const cutoff = Date.now() + 1;
     await new Promise((resolve) => setTimeout(resolve, 5));

@@ -15,9 +15,21 @@ const identity = createOciTestIdentity();
 const STREAMS = { readings: 'ocid1.stream.oc1.eu-frankfurt-1.readings', events: 'ocid1.stream.oc1.eu-frankfurt-1.events' };
 const FAST_RETRY = { initialDelayMs: 5, maxDelayMs: 20, multiplier: 2 };
 
-function ociStream(endpoint: string, partitions: number, auth: common.AuthenticationDetailsProvider = new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT')): OciStream {
+function ociStream(
+  endpoint: string,
+  partitions: number,
+  auth: common.AuthenticationDetailsProvider = new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT'),
+): OciStream {
   // 1000 reads per second per partition: the contract reads a lot; real OCI allows 5 (the default).
-  return new OciStream({ messagesEndpoint: endpoint, streamIds: STREAMS, partitions, auth, retryPolicy: FAST_RETRY, readsPerSecondPerPartition: 1000, groupTimeoutMs: 400 });
+  return new OciStream({
+    messagesEndpoint: endpoint,
+    streamIds: STREAMS,
+    partitions,
+    auth,
+    retryPolicy: FAST_RETRY,
+    readsPerSecondPerPartition: 1000,
+    groupTimeoutMs: 400,
+  });
 }
 
 /** The whole Stream contract through the real oci-streaming client, against the local stand-in. */
@@ -64,7 +76,11 @@ describe('OCI Streaming specifics (stand-in)', () => {
 
   it('is refused, not retried, with a key the service does not know', async () => {
     const stranger = createOciTestIdentity();
-    const stream = ociStream(standin.endpoint, 2, new common.SimpleAuthenticationDetailsProvider(stranger.tenancy, stranger.user, stranger.fingerprint, stranger.privateKeyPem, null));
+    const stream = ociStream(
+      standin.endpoint,
+      2,
+      new common.SimpleAuthenticationDetailsProvider(stranger.tenancy, stranger.user, stranger.fingerprint, stranger.privateKeyPem, null),
+    );
     const error = await stream.produce('readings', [{ key: 'k', value: 'v' }]).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(BackendError);
     expect(error).toMatchObject({ retryable: false, message: expect.stringMatching(/HTTP 401/) });
@@ -73,7 +89,12 @@ describe('OCI Streaming specifics (stand-in)', () => {
 
   it('authenticates as a resource principal from the OCI_RESOURCE_PRINCIPAL_* environment (session token signing)', async () => {
     const session = createResourcePrincipalSession();
-    const withSessions = await startStreamingStandin({ partitions: 2, keyId: identity.keyId, publicKeyPem: identity.publicKeyPem, sessionTokens: new Map([[session.token, session.publicKeyPem]]) });
+    const withSessions = await startStreamingStandin({
+      partitions: 2,
+      keyId: identity.keyId,
+      publicKeyPem: identity.publicKeyPem,
+      sessionTokens: new Map([[session.token, session.publicKeyPem]]),
+    });
     const saved = { ...process.env };
     Object.assign(process.env, session.environment);
     try {
@@ -83,7 +104,9 @@ describe('OCI Streaming specifics (stand-in)', () => {
       expect((await stream.read('readings', position!.partition, 0, 10)).map((m) => m.value)).toEqual(['as a resource']);
       expect(withSessions.refusedSignatures()).toBe(0);
       // The same session is refused by a service that did not issue its token.
-      const error = await ociStream(standin.endpoint, 2, auth).produce('readings', [{ key: 'k', value: 'v' }]).catch((caught: unknown) => caught);
+      const error = await ociStream(standin.endpoint, 2, auth)
+        .produce('readings', [{ key: 'k', value: 'v' }])
+        .catch((caught: unknown) => caught);
       expect(error).toMatchObject({ retryable: false, message: expect.stringMatching(/HTTP 401/) });
     } finally {
       process.env = saved;
@@ -96,15 +119,25 @@ describe('OCI Streaming specifics (stand-in)', () => {
     delete process.env['OCI_RESOURCE_PRINCIPAL_VERSION'];
     delete process.env['KUBERNETES_SERVICE_HOST'];
     try {
-      await expect(ociAuthentication({ auth: 'resource-principal', configFile: '/nonexistent', profile: 'DEFAULT' })).rejects.toThrow(/OCI_RESOURCE_PRINCIPAL_VERSION/);
-      await expect(ociAuthentication({ auth: 'oke-workload-identity', configFile: '/nonexistent', profile: 'DEFAULT' })).rejects.toThrow(/KUBERNETES_SERVICE_HOST/);
+      await expect(ociAuthentication({ auth: 'resource-principal', configFile: '/nonexistent', profile: 'DEFAULT' })).rejects.toThrow(
+        /OCI_RESOURCE_PRINCIPAL_VERSION/,
+      );
+      await expect(ociAuthentication({ auth: 'oke-workload-identity', configFile: '/nonexistent', profile: 'DEFAULT' })).rejects.toThrow(
+        /KUBERNETES_SERVICE_HOST/,
+      );
     } finally {
       process.env = saved;
     }
   });
 
   it('paces live tails to their share of the 5 reads per second per partition, which all API nodes split', async () => {
-    const stream = new OciStream({ messagesEndpoint: standin.endpoint, streamIds: STREAMS, partitions: 2, auth: new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT'), tailReadsPerSecondPerPartition: 2 });
+    const stream = new OciStream({
+      messagesEndpoint: standin.endpoint,
+      streamIds: STREAMS,
+      partitions: 2,
+      auth: new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT'),
+      tailReadsPerSecondPerPartition: 2,
+    });
     const tail = await stream.openTail('events', 0);
     const started = Date.now();
     let reads = 0;
@@ -119,9 +152,22 @@ describe('OCI Streaming specifics (stand-in)', () => {
   });
 
   it('says which messages were appended when OCI keeps refusing some entries past the produce deadline', async () => {
-    const stream = new OciStream({ messagesEndpoint: standin.endpoint, streamIds: STREAMS, partitions: 2, auth: new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT'), retryPolicy: FAST_RETRY, produceTimeoutMs: 200 });
+    const stream = new OciStream({
+      messagesEndpoint: standin.endpoint,
+      streamIds: STREAMS,
+      partitions: 2,
+      auth: new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT'),
+      retryPolicy: FAST_RETRY,
+      produceTimeoutMs: 200,
+    });
     standin.refuseEntriesWithKey('bad');
-    const error = await stream.produce('readings', [{ key: 'ok', value: 'first' }, { key: 'bad', value: 'refused' }, { key: 'ok', value: 'second' }]).catch((caught: unknown) => caught);
+    const error = await stream
+      .produce('readings', [
+        { key: 'ok', value: 'first' },
+        { key: 'bad', value: 'refused' },
+        { key: 'ok', value: 'second' },
+      ])
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PartialProduceError);
     const positions = (error as PartialProduceError).positions;
     expect(positions.map((position) => position !== undefined)).toEqual([true, false, true]);
@@ -136,7 +182,7 @@ describe('OCI Streaming specifics (stand-in)', () => {
     standin.refuseEntriesWithKey(undefined);
   });
 
-  it('sends the SDK retrier\'s console warnings to the logger at debug level and lets other warnings through', async () => {
+  it("sends the SDK retrier's console warnings to the logger at debug level and lets other warnings through", async () => {
     const logger = recordingLogger();
     const warned: unknown[][] = [];
     const saved = console.warn;
@@ -160,7 +206,10 @@ describe('OCI Streaming specifics (stand-in)', () => {
 
   it('reads from the oldest message left when the offset asked for has expired, and waits at the end of a partition', async () => {
     const stream = ociStream(standin.endpoint, 2);
-    const positions = await stream.produce('readings', Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: `m${i}` })));
+    const positions = await stream.produce(
+      'readings',
+      Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: `m${i}` })),
+    );
     const { partition } = positions[0]!;
     standin.expire(STREAMS.readings, partition, 3); // retention removed offsets 0..2
     expect((await ociStream(standin.endpoint, 2).read('readings', partition, 1, 10)).map((m) => m.offset)).toEqual([3, 4]);
@@ -184,7 +233,10 @@ describe('OCI Streaming specifics (stand-in)', () => {
   it('splits a produce into requests under 1 MB, keeps input order, and refuses a message over 1 MB', async () => {
     const stream = ociStream(standin.endpoint, 2);
     const big = 'x'.repeat(300_000); // 400 KB in base64
-    const positions = await stream.produce('readings', Array.from({ length: 5 }, (_, i) => ({ key: 'same', value: `${i}${big}` })));
+    const positions = await stream.produce(
+      'readings',
+      Array.from({ length: 5 }, (_, i) => ({ key: 'same', value: `${i}${big}` })),
+    );
     expect(standin.calls.get('POST messages')).toBeGreaterThanOrEqual(3);
     // GetMessages answers at most 1 MB at a time: reading forward takes several calls.
     const read = [];
@@ -195,10 +247,15 @@ describe('OCI Streaming specifics (stand-in)', () => {
     }
     expect(read.map((m) => m.value[0])).toEqual(['0', '1', '2', '3', '4']);
     await expect(stream.produce('readings', [{ key: 'k', value: 'y'.repeat(800_000) }])).rejects.toThrow(/over the 1 MB message limit/);
-    expect(planPutRequests([{ key: 'a', value: 'b' }, { key: 'c', value: 'd' }])).toEqual([[0, 1]]);
+    expect(
+      planPutRequests([
+        { key: 'a', value: 'b' },
+        { key: 'c', value: 'd' },
+      ]),
+    ).toEqual([[0, 1]]);
   });
 
-  it('shares the partitions between consumer-group members and hands a silent member\'s partitions to the others', async () => {
+  it("shares the partitions between consumer-group members and hands a silent member's partitions to the others", async () => {
     const four = await startStreamingStandin({ partitions: 4, keyId: identity.keyId, publicKeyPem: identity.publicKeyPem });
     try {
       const [a, b] = [ociStream(four.endpoint, 4), ociStream(four.endpoint, 4)];
@@ -224,7 +281,10 @@ describe('OCI Streaming specifics (stand-in)', () => {
     client.endpoint = standin.endpoint;
     const stream = ociStream(standin.endpoint, 1);
     await stream.produce('readings', [{ key: 'k', value: 'one' }]);
-    const group = await client.createGroupCursor({ streamId: STREAMS.readings, createGroupCursorDetails: { groupName: 'persister', instanceName: 'consumer-1', type: 'TRIM_HORIZON' as never, commitOnGet: false } });
+    const group = await client.createGroupCursor({
+      streamId: STREAMS.readings,
+      createGroupCursorDetails: { groupName: 'persister', instanceName: 'consumer-1', type: 'TRIM_HORIZON' as never, commitOnGet: false },
+    });
     const messages = await client.getMessages({ streamId: STREAMS.readings, cursor: group.cursor.value, limit: 10 });
     expect(messages.items.map((m) => Buffer.from(m.value, 'base64').toString())).toEqual(['one']);
     const committed = await client.consumerCommit({ streamId: STREAMS.readings, cursor: messages.opcNextCursor });
@@ -237,7 +297,10 @@ describe('OCI Streaming specifics (stand-in)', () => {
 const live = ['TELEMETRY_OCI_MESSAGES_ENDPOINT', 'TELEMETRY_OCI_READINGS_STREAM_OCID', 'TELEMETRY_OCI_EVENTS_STREAM_OCID'].every((name) => process.env[name]);
 if (live) {
   describeStreamContract('OCI Streaming (live, from TELEMETRY_OCI_* settings)', async (partitions) => {
-    const auth = new common.ConfigFileAuthenticationDetailsProvider(process.env['TELEMETRY_OCI_CONFIG_FILE'], process.env['TELEMETRY_OCI_PROFILE'] ?? 'DEFAULT');
+    const auth = new common.ConfigFileAuthenticationDetailsProvider(
+      process.env['TELEMETRY_OCI_CONFIG_FILE'],
+      process.env['TELEMETRY_OCI_PROFILE'] ?? 'DEFAULT',
+    );
     const streamIds = { readings: process.env['TELEMETRY_OCI_READINGS_STREAM_OCID']!, events: process.env['TELEMETRY_OCI_EVENTS_STREAM_OCID']! };
     const make = () => new OciStream({ messagesEndpoint: process.env['TELEMETRY_OCI_MESSAGES_ENDPOINT']!, streamIds, partitions, auth });
     const stream = make();

@@ -58,7 +58,9 @@ describe('Rollup property: Oracle at the driver boundary', () => {
                   min_ts, max_ts, first_ts, first_value, last_ts, last_value FROM rollups WHERE tenant_id = ?`,
         )
         .all(tenantId) as (RollupRow & { device_id: string; metric: string; resolution_ms: number; bucket_start: number })[];
-      return new Map(rows.map(({ device_id, metric, resolution_ms, bucket_start, ...row }) => [`${device_id}/${metric}/${resolution_ms}/${bucket_start}`, row]));
+      return new Map(
+        rows.map(({ device_id, metric, resolution_ms, bucket_start, ...row }) => [`${device_id}/${metric}/${resolution_ms}/${bucket_start}`, row]),
+      );
     } finally {
       db.close();
     }
@@ -66,7 +68,9 @@ describe('Rollup property: Oracle at the driver boundary', () => {
 
   function oracleRollups(tenantId: string): Map<string, RollupRow> {
     const found = [...tables.rollups.values()].filter((row) => row.tenant_id === tenantId);
-    return new Map(found.map(({ tenant_id, device_id, metric, resolution_ms, bucket_start, ...row }) => [`${device_id}/${metric}/${resolution_ms}/${bucket_start}`, row]));
+    return new Map(
+      found.map(({ tenant_id, device_id, metric, resolution_ms, bucket_start, ...row }) => [`${device_id}/${metric}/${resolution_ms}/${bucket_start}`, row]),
+    );
   }
 
   let run = 0;

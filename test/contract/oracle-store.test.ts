@@ -14,8 +14,21 @@ const configured = ['TELEMETRY_ORACLE_USER', 'TELEMETRY_ORACLE_PASSWORD', 'TELEM
 
 /** Child tables first (foreign keys). */
 const TABLES = [
-  'webhook_deliveries', 'webhooks', 'anomalies', 'detector_state', 'anomaly_rules', 'rollups', 'dead_letters', 'stream_watermarks', 'fanout_progress',
-  'latest_readings', 'reading_events', 'readings', 'api_keys', 'devices', 'tenants',
+  'webhook_deliveries',
+  'webhooks',
+  'anomalies',
+  'detector_state',
+  'anomaly_rules',
+  'rollups',
+  'dead_letters',
+  'stream_watermarks',
+  'fanout_progress',
+  'latest_readings',
+  'reading_events',
+  'readings',
+  'api_keys',
+  'devices',
+  'tenants',
 ];
 
 async function oracleHarness(): Promise<StoreHarness> {

@@ -71,15 +71,33 @@ export const deliveryArb = fc.record({
 export type Delivery = typeof deliveryArb extends fc.Arbitrary<infer T> ? T : never;
 
 const queryArb = fc.record({
-  bucket: fc.constantFrom<[string, string]>(['30s', 'UTC'], ['1m', 'UTC'], ['7m', 'UTC'], ['1h', 'UTC'], ['6h', 'UTC'], ['1d', 'UTC'], ['day', 'Europe/Paris'], ['day', 'Asia/Kolkata'], ['week', 'America/New_York'], ['month', 'UTC']),
-  from: fc.oneof(fc.integer({ min: -DAY, max: 4 * DAY }), fc.integer({ min: -1, max: 4 }).map((d) => d * DAY), fc.integer({ min: -24, max: 96 }).map((h) => h * 3_600_000)),
-  span: fc.oneof(fc.integer({ min: 1000, max: 5 * DAY }), fc.integer({ min: 1, max: 5 }).map((d) => d * DAY)),
+  bucket: fc.constantFrom<[string, string]>(
+    ['30s', 'UTC'],
+    ['1m', 'UTC'],
+    ['7m', 'UTC'],
+    ['1h', 'UTC'],
+    ['6h', 'UTC'],
+    ['1d', 'UTC'],
+    ['day', 'Europe/Paris'],
+    ['day', 'Asia/Kolkata'],
+    ['week', 'America/New_York'],
+    ['month', 'UTC'],
+  ),
+  from: fc.oneof(
+    fc.integer({ min: -DAY, max: 4 * DAY }),
+    fc.integer({ min: -1, max: 4 }).map((d) => d * DAY),
+    fc.integer({ min: -24, max: 96 }).map((h) => h * 3_600_000),
+  ),
+  span: fc.oneof(
+    fc.integer({ min: 1000, max: 5 * DAY }),
+    fc.integer({ min: 1, max: 5 }).map((d) => d * DAY),
+  ),
   combineDevices: fc.boolean(),
 });
 
 function shuffle<T>(items: T[], seed: number): T[] {
   let state = seed >>> 0 || 1;
-  const next = () => ((state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32);
+  const next = () => (state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32;
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     [items[i], items[j]] = [items[j]!, items[i]!];
@@ -150,7 +168,11 @@ async function expectExtremeTimes(store: Store, tenantId: string, truth: Sent[])
       }
       for (const source of [resolution, 'raw'] as const) {
         const found = (await store.aggregateBuckets(tenantId, { deviceIds: [deviceId], metric: 'm', boundaries, source })).get(deviceId) ?? [];
-        const actual = new Map(found.flatMap((bucket, i) => (bucket ? [[i, { min: bucket.partial.min, minTs: bucket.partial.minTs, max: bucket.partial.max, maxTs: bucket.partial.maxTs }] as const] : [])));
+        const actual = new Map(
+          found.flatMap((bucket, i) =>
+            bucket ? [[i, { min: bucket.partial.min, minTs: bucket.partial.minTs, max: bucket.partial.max, maxTs: bucket.partial.maxTs }] as const] : [],
+          ),
+        );
         expect({ resolution, source, deviceId, buckets: actual }).toEqual({ resolution, source, deviceId, buckets: expected });
       }
     }
@@ -180,7 +202,16 @@ export function describeRollupContract(name: string, create: () => Promise<Store
             const from = BASE + query.from;
             const to = from + query.span;
             const spec = parseBucket(query.bucket[0], query.bucket[1]);
-            const request = { deviceIds: [...DEVICES], metric: 'm', from, to, bucket: spec, fill: 'NONE' as const, combineDevices: query.combineDevices, maxBuckets: 100_000 };
+            const request = {
+              deviceIds: [...DEVICES],
+              metric: 'm',
+              from,
+              to,
+              bucket: spec,
+              fill: 'NONE' as const,
+              combineDevices: query.combineDevices,
+              maxBuckets: 100_000,
+            };
             const auto = await runAggregates(store, tenantId, { ...request, percentiles: false, rawOnly: false });
             const raw = await runAggregates(store, tenantId, { ...request, percentiles: false, rawOnly: true });
             const withPercentiles = await runAggregates(store, tenantId, { ...request, percentiles: true, rawOnly: false });
@@ -221,10 +252,26 @@ export function describeRollupContract(name: string, create: () => Promise<Store
 
     it('keeps first and last right when late readings land in a stored bucket, batch after batch', async () => {
       const tenantId = 'late-check';
-      const at = (seconds: number, value: number): Reading => ({ tenantId, deviceId: 'a', eventId: `l${seconds}`, timestamp: BASE + seconds * 1000, metrics: [{ name: 'm', value }] });
+      const at = (seconds: number, value: number): Reading => ({
+        tenantId,
+        deviceId: 'a',
+        eventId: `l${seconds}`,
+        timestamp: BASE + seconds * 1000,
+        metrics: [{ name: 'm', value }],
+      });
       // One per batch, arriving as 30 s, 10 s, 20 s, 50 s, 40 s into the same minute.
       await deliverFresh(harness.store, tenantId, [at(30, 3), at(10, 1), at(20, 2), at(50, 5), at(40, 4)], [1], 1000);
-      const request = { deviceIds: ['a'], metric: 'm', fill: 'NONE' as const, combineDevices: false, maxBuckets: 10, percentiles: false, from: BASE, to: BASE + DAY, bucket: parseBucket('1d') };
+      const request = {
+        deviceIds: ['a'],
+        metric: 'm',
+        fill: 'NONE' as const,
+        combineDevices: false,
+        maxBuckets: 10,
+        percentiles: false,
+        from: BASE,
+        to: BASE + DAY,
+        bucket: parseBucket('1d'),
+      };
       for (const rawOnly of [false, true]) {
         const [series] = await runAggregates(harness.store, tenantId, { ...request, rawOnly });
         expect(series!.buckets).toMatchObject([{ count: 5, first: 1, last: 5, min: 1, max: 5, sum: 15, source: rawOnly ? 'RAW' : 'ROLLUP_1D' }]);
@@ -233,7 +280,13 @@ export function describeRollupContract(name: string, create: () => Promise<Store
 
     it('keeps the earliest time of a tied extreme when later batches bring the same value', async () => {
       const tenantId = 'tie-check';
-      const at = (seconds: number, value: number): Reading => ({ tenantId, deviceId: 'a', eventId: `t${seconds}`, timestamp: BASE + seconds * 1000, metrics: [{ name: 'm', value }] });
+      const at = (seconds: number, value: number): Reading => ({
+        tenantId,
+        deviceId: 'a',
+        eventId: `t${seconds}`,
+        timestamp: BASE + seconds * 1000,
+        metrics: [{ name: 'm', value }],
+      });
       // One per batch: 5 at 30 s, 50 s, then 10 s (earlier: the max moves there); then 1 at 40 s (the new min).
       await deliverFresh(harness.store, tenantId, [at(30, 5), at(50, 5), at(10, 5), at(40, 1)], [1], 1000);
       for (const source of [60_000, 3_600_000, 86_400_000, 'raw'] as const) {
@@ -287,7 +340,12 @@ export function describeRollupContract(name: string, create: () => Promise<Store
       const ragged = await runAggregates(harness.store, tenantId, { ...request, from: BASE + 1234, to: BASE + 5 * 3_600_000 + 99, bucket: parseBucket('1h') });
       expect(ragged[0]!.buckets.map((b) => b.source)).toEqual(['RAW', 'ROLLUP_1H', 'ROLLUP_1H', 'ROLLUP_1H', 'ROLLUP_1H', 'RAW']);
       // Paris days start at 23:00 UTC: hourly rollups answer them; the ragged end reads raw rows.
-      const paris = await runAggregates(harness.store, tenantId, { ...request, from: BASE, to: BASE + 2 * DAY + 1, bucket: parseBucket('day', 'Europe/Paris') });
+      const paris = await runAggregates(harness.store, tenantId, {
+        ...request,
+        from: BASE,
+        to: BASE + 2 * DAY + 1,
+        bucket: parseBucket('day', 'Europe/Paris'),
+      });
       expect(paris[0]!.buckets.map((b) => b.source)).toEqual(['ROLLUP_1H', 'ROLLUP_1H', 'RAW']);
     });
   });
@@ -300,5 +358,11 @@ export function describeRollupContract(name: string, create: () => Promise<Store
 export async function deliverFresh(store: BatchSink, tenantId: string, messages: Reading[], batchSizes: number[], replayEvery: number): Promise<void> {
   const watermarks = await store.watermarks('readings');
   const base = Math.max(-1, ...watermarks.values()) + 1;
-  await deliver(store, messages.map((m) => ({ ...m, tenantId })), batchSizes, replayEvery, base);
+  await deliver(
+    store,
+    messages.map((m) => ({ ...m, tenantId })),
+    batchSizes,
+    replayEvery,
+    base,
+  );
 }

@@ -75,15 +75,35 @@ describe('rollups written before migration 6 (no extreme times)', () => {
     const dir = newDataDir();
     const file = path.join(dir, 'telemetry.db');
     const base = Date.parse('2026-05-01T00:00:00Z');
-    const reading = (second: number, value: number) => ({ tenantId: 't', deviceId: 'd', eventId: `e${second}`, timestamp: base + second * 1000, metrics: [{ name: 'm', value }], offset: second });
+    const reading = (second: number, value: number) => ({
+      tenantId: 't',
+      deviceId: 'd',
+      eventId: `e${second}`,
+      timestamp: base + second * 1000,
+      metrics: [{ name: 'm', value }],
+      offset: second,
+    });
     const store = new SqliteStore({ file });
-    await applyBatch(store, { source: 'readings', partitions: [{ partition: 0, lastOffset: 7199, readings: Array.from({ length: 7200 }, (_, s) => reading(s, s % 60)), deadLetters: [] }] });
+    await applyBatch(store, {
+      source: 'readings',
+      partitions: [{ partition: 0, lastOffset: 7199, readings: Array.from({ length: 7200 }, (_, s) => reading(s, s % 60)), deadLetters: [] }],
+    });
     // As a database upgraded from before migration 6 would hold them.
     const db = new Database(file);
     db.exec('UPDATE rollups SET min_ts = NULL, max_ts = NULL');
     db.close();
     // A late reading: a new strict minimum is known exactly, a tie on the maximum stays unknown.
-    await applyBatch(store, { source: 'readings', partitions: [{ partition: 0, lastOffset: 7200, readings: [{ ...reading(7200, 0), timestamp: base + 30_500, eventId: 'late', metrics: [{ name: 'm', value: -1 }] }], deadLetters: [] }] });
+    await applyBatch(store, {
+      source: 'readings',
+      partitions: [
+        {
+          partition: 0,
+          lastOffset: 7200,
+          readings: [{ ...reading(7200, 0), timestamp: base + 30_500, eventId: 'late', metrics: [{ name: 'm', value: -1 }] }],
+          deadLetters: [],
+        },
+      ],
+    });
     const [minute] = (await store.aggregateBuckets('t', { deviceIds: ['d'], metric: 'm', boundaries: [base, base + 60_000], source: 60_000 })).get('d')!;
     expect(minute!.partial).toMatchObject({ min: -1, minTs: base + 30_500, max: 59, maxTs: null });
     const series = await runSeries(store, 't', { deviceId: 'd', metric: 'm', from: base, to: base + 7_200_000, points: 100, maxRows: 100_000 });

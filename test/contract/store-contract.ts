@@ -13,7 +13,14 @@ const T2 = 'tenant-two';
 
 let sequence = 0;
 function reading(deviceId: string, timestamp: number, metrics: Record<string, number>, overrides: Partial<Reading> = {}): Reading {
-  return { tenantId: T1, deviceId, eventId: `evt-${++sequence}`, timestamp, metrics: Object.entries(metrics).map(([name, value]) => ({ name, value })), ...overrides };
+  return {
+    tenantId: T1,
+    deviceId,
+    eventId: `evt-${++sequence}`,
+    timestamp,
+    metrics: Object.entries(metrics).map(([name, value]) => ({ name, value })),
+    ...overrides,
+  };
 }
 
 function slice(partition: number, items: (Reading & { offset: number })[], extra: Partial<PartitionBatch> = {}): PartitionBatch {
@@ -41,7 +48,7 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
         await expect(store.registerDevice(T2, { id: 'a', name: 'other tenant', tags: [] })).resolves.toMatchObject({ tenantId: T2, id: 'a' });
       });
 
-      it('never returns another tenant\'s devices', async () => {
+      it("never returns another tenant's devices", async () => {
         expect((await store.getDevices(T2, ['a', 'b'])).map((d) => d.id)).toEqual([]);
         expect((await store.listDevices(T2, {}, { first: 10 })).items).toEqual([]);
         expect((await store.getDevices(T1, ['b', 'zz'])).map((d) => d.name)).toEqual(['Device B']);
@@ -77,14 +84,27 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
       });
 
       it('skips messages at or below the watermark, so a replayed batch changes nothing', async () => {
-        const batch = { source: 'readings', partitions: [slice(2, [{ ...reading('b', 1000, { temp: 1 }), offset: 5 }, { ...reading('b', 2000, { temp: 2 }), offset: 6 }])] };
+        const batch = {
+          source: 'readings',
+          partitions: [
+            slice(2, [
+              { ...reading('b', 1000, { temp: 1 }), offset: 5 },
+              { ...reading('b', 2000, { temp: 2 }), offset: 6 },
+            ]),
+          ],
+        };
         await applyBatch(store, batch);
         const replay = await applyBatch(store, batch);
         expect(replay).toMatchObject({ persisted: [], skippedAsReplayed: 2 });
         // A batch that overlaps the watermark applies only what lies beyond it.
         const overlap = await applyBatch(store, {
           source: 'readings',
-          partitions: [slice(2, [{ ...reading('b', 2000, { temp: 2 }), offset: 6 }, { ...reading('b', 3000, { temp: 3 }), offset: 7 }])],
+          partitions: [
+            slice(2, [
+              { ...reading('b', 2000, { temp: 2 }), offset: 6 },
+              { ...reading('b', 3000, { temp: 3 }), offset: 7 },
+            ]),
+          ],
         });
         expect(overlap.persisted.map((p) => p.offset)).toEqual([7]);
         const stored = await store.queryReadings(T1, { deviceId: 'b', metric: 'temp', first: 10, order: 'OLDEST_FIRST' });
@@ -134,7 +154,9 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
           ],
         });
         const letters = await store.listDeadLetters(T1, { first: 10 });
-        expect(letters.items).toEqual([expect.objectContaining({ tenantId: T1, partition: 3, offset: 10, reason: 'UNKNOWN_DEVICE: ghost', payload: '{"x":1}' })]);
+        expect(letters.items).toEqual([
+          expect.objectContaining({ tenantId: T1, partition: 3, offset: 10, reason: 'UNKNOWN_DEVICE: ghost', payload: '{"x":1}' }),
+        ]);
         expect((await store.listDeadLetters(T2, { first: 10 })).items).toEqual([]);
         expect(await store.countDeadLetters()).toBe(2);
         const [letter] = letters.items;
@@ -151,7 +173,15 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
       beforeEach(async () => {
         const items = Array.from({ length: 10 }, (_, i) => ({ ...reading('a', 1000 * (i + 1), { temp: i }), offset: i }));
         await applyBatch(store, { source: 'readings', partitions: [slice(0, items)] });
-        await applyBatch(store, { source: 'readings', partitions: [slice(1, [{ ...reading('b', 500, { temp: 100 }), offset: 0 }, { ...reading('a', 500, { temp: -1 }, { tenantId: T2 }), offset: 1 }])] });
+        await applyBatch(store, {
+          source: 'readings',
+          partitions: [
+            slice(1, [
+              { ...reading('b', 500, { temp: 100 }), offset: 0 },
+              { ...reading('a', 500, { temp: -1 }, { tenantId: T2 }), offset: 1 },
+            ]),
+          ],
+        });
       });
 
       it('pages readings in either order within [from, to)', async () => {
@@ -166,7 +196,15 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
       });
 
       it('replays persisted events after per-partition positions, in offset order, for one tenant only', async () => {
-        const events = await store.readingEventsAfter({ tenantId: T1, deviceIds: ['a', 'b'], after: new Map([[0, 6], [1, -1]]), limit: 100 });
+        const events = await store.readingEventsAfter({
+          tenantId: T1,
+          deviceIds: ['a', 'b'],
+          after: new Map([
+            [0, 6],
+            [1, -1],
+          ]),
+          limit: 100,
+        });
         expect(events.map((e) => [e.partition, e.offset, e.deviceId])).toEqual([
           [0, 7, 'a'],
           [0, 8, 'a'],
@@ -175,7 +213,15 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
         ]);
         const limited = await store.readingEventsAfter({ tenantId: T1, deviceIds: ['a'], after: new Map([[0, -1]]), limit: 4 });
         expect(limited.map((e) => e.offset)).toEqual([0, 1, 2, 3]);
-        const other = await store.readingEventsAfter({ tenantId: T2, deviceIds: ['a', 'b'], after: new Map([[0, -1], [1, -1]]), limit: 100 });
+        const other = await store.readingEventsAfter({
+          tenantId: T2,
+          deviceIds: ['a', 'b'],
+          after: new Map([
+            [0, -1],
+            [1, -1],
+          ]),
+          limit: 100,
+        });
         expect(other.map((e) => [e.tenantId, e.deviceId, e.metrics])).toEqual([[T2, 'a', [{ name: 'temp', value: -1 }]]]);
       });
     });
@@ -217,7 +263,7 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
         expect(await store.countAdminKeys()).toBe(1);
       });
 
-      it('revokes any key but the tenant\'s last active admin key, in one transaction', async () => {
+      it("revokes any key but the tenant's last active admin key, in one transaction", async () => {
         await store.createApiKey({ id: 'a1', tenantId: T1, role: 'admin', label: 'one', secretHash: '1'.repeat(64) });
         await store.createApiKey({ id: 'a2', tenantId: T1, role: 'admin', label: 'two', secretHash: '2'.repeat(64) });
         await store.createApiKey({ id: 'r1', tenantId: T1, role: 'reader', label: 'reader', secretHash: '3'.repeat(64) });
@@ -236,7 +282,14 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
 
     describe('webhooks', () => {
       it('creates webhooks up to the limit, counted with the insert', async () => {
-        const hook = (id: string, tenantId = T1) => ({ tenantId, id, url: `https://example.com/${id}`, minSeverity: 'WARNING' as const, createdAt: 1, secret: 's' });
+        const hook = (id: string, tenantId = T1) => ({
+          tenantId,
+          id,
+          url: `https://example.com/${id}`,
+          minSeverity: 'WARNING' as const,
+          createdAt: 1,
+          secret: 's',
+        });
         const outcomes = await Promise.all([store.createWebhook(hook('w1'), 2), store.createWebhook(hook('w2'), 2), store.createWebhook(hook('w3'), 2)]);
         expect(outcomes.map((o) => o.outcome)).toEqual(['CREATED', 'CREATED', 'LIMIT_REACHED']);
         expect((await store.listWebhooks(T1)).map((w) => w.id)).toEqual(['w1', 'w2']);

@@ -61,7 +61,10 @@ export function describeStreamContract(name: string, create: (partitions: number
     });
 
     it('reads a partition in offset order from any offset, in batches', async () => {
-      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: key('same-key'), value: `v${i}` })));
+      const positions = await harness.stream.produce(
+        'readings',
+        Array.from({ length: 10 }, (_, i) => ({ key: key('same-key'), value: `v${i}` })),
+      );
       const { partition, offset: base } = positions[0]!;
       // A read returns *up to* its limit (OCI answers at most 1 MB, sometimes less): read on to the last.
       const all = await readThrough(harness.stream, 'readings', partition, base, base + 9);
@@ -75,7 +78,10 @@ export function describeStreamContract(name: string, create: (partitions: number
 
     it('accepts concurrent produces and returns the position of each record in input order', async () => {
       const calls = Array.from({ length: 20 }, (_, c) =>
-        harness.stream.produce('readings', Array.from({ length: 5 }, (_, i) => ({ key: key(`k${c}`), value: `${run}:${c}:${i}` }))),
+        harness.stream.produce(
+          'readings',
+          Array.from({ length: 5 }, (_, i) => ({ key: key(`k${c}`), value: `${run}:${c}:${i}` })),
+        ),
       );
       const results = await Promise.all(calls);
       const firstOffset = new Map<number, number>();
@@ -93,7 +99,10 @@ export function describeStreamContract(name: string, create: (partitions: number
       }
       // Exactly these 100 were appended: no record lost or written twice (every page from the first to the last position).
       let total = 0;
-      for (const [partition, from] of firstOffset) total += (await readThrough(harness.stream, 'readings', partition, from, lastOffset.get(partition)!)).filter((m) => m.value.startsWith(`${run}:`)).length;
+      for (const [partition, from] of firstOffset)
+        total += (await readThrough(harness.stream, 'readings', partition, from, lastOffset.get(partition)!)).filter((m) =>
+          m.value.startsWith(`${run}:`),
+        ).length;
       expect(total).toBe(100);
     });
 
@@ -101,7 +110,10 @@ export function describeStreamContract(name: string, create: (partitions: number
       const [before] = await harness.stream.produce('events', [{ key: key('tail'), value: 'before' }]);
       const tail = await harness.stream.openTail('events', before!.partition);
       expect(await tail.next(10)).toEqual([]);
-      await harness.stream.produce('events', [{ key: key('tail'), value: 'after-1' }, { key: key('tail'), value: 'after-2' }]);
+      await harness.stream.produce('events', [
+        { key: key('tail'), value: 'after-1' },
+        { key: key('tail'), value: 'after-2' },
+      ]);
       expect((await tail.next(1)).map((m) => m.value)).toEqual(['after-1']);
       expect((await tail.next(10)).map((m) => m.value)).toEqual(['after-2']);
       expect(await tail.next(10)).toEqual([]);
@@ -141,7 +153,10 @@ export function describeStreamContract(name: string, create: (partitions: number
     });
 
     it('polls each held partition of a group from the offset the consumer gives, skipping what is before it', async () => {
-      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: key('one-device'), value: `m${i}` })));
+      const positions = await harness.stream.produce(
+        'readings',
+        Array.from({ length: 10 }, (_, i) => ({ key: key('one-device'), value: `m${i}` })),
+      );
       const { partition, offset: base } = positions[0]!;
       const member = await harness.stream.joinGroup(key('group'), 'readings', 'member-1');
       expect(await member.assigned()).toContain(partition);
@@ -151,8 +166,11 @@ export function describeStreamContract(name: string, create: (partitions: number
       await member.leave();
     });
 
-    it('lets the database decide where a rejoining member resumes, behind or ahead of the group\'s commits', async () => {
-      const positions = await harness.stream.produce('readings', Array.from({ length: 10 }, (_, i) => ({ key: key('one-device'), value: `m${i}` })));
+    it("lets the database decide where a rejoining member resumes, behind or ahead of the group's commits", async () => {
+      const positions = await harness.stream.produce(
+        'readings',
+        Array.from({ length: 10 }, (_, i) => ({ key: key('one-device'), value: `m${i}` })),
+      );
       const { partition, offset: base } = positions[0]!;
       const first = await harness.stream.joinGroup(key('group'), 'readings', 'member-1');
       await first.assigned();
@@ -164,7 +182,10 @@ export function describeStreamContract(name: string, create: (partitions: number
       await again.assigned();
       expect((await pollUntil(again, new Map([[partition, base + 5]]), 5)).map((m) => m.offset - base)).toEqual([5, 6, 7, 8, 9]);
       // The database holds more than the group committed: nothing before its offset comes back.
-      await harness.stream.produce('readings', Array.from({ length: 4 }, (_, i) => ({ key: key('one-device'), value: `n${i}` })));
+      await harness.stream.produce(
+        'readings',
+        Array.from({ length: 4 }, (_, i) => ({ key: key('one-device'), value: `n${i}` })),
+      );
       expect((await pollUntil(again, new Map([[partition, base + 12]]), 2)).map((m) => m.value)).toEqual(['n2', 'n3']);
       await again.leave();
     });

@@ -35,9 +35,24 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: '22 fragments each spreading the next twice', query: doublingFragments(22), code: 'GRAPHQL_VALIDATION_FAILED', message: /selections once its fragments are spread/ },
-  { name: '30 fragments each spreading the next twice', query: doublingFragments(30), code: 'GRAPHQL_VALIDATION_FAILED', message: /selections once its fragments are spread/ },
-  { name: '40 fragments each spreading the next twice', query: doublingFragments(40), code: 'GRAPHQL_VALIDATION_FAILED', message: /nests selection sets more than 40 deep/ },
+  {
+    name: '22 fragments each spreading the next twice',
+    query: doublingFragments(22),
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    message: /selections once its fragments are spread/,
+  },
+  {
+    name: '30 fragments each spreading the next twice',
+    query: doublingFragments(30),
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    message: /selections once its fragments are spread/,
+  },
+  {
+    name: '40 fragments each spreading the next twice',
+    query: doublingFragments(40),
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    message: /nests selection sets more than 40 deep/,
+  },
   { name: '3 fragments each spreading the next twice (answered)', query: doublingFragments(3), code: 'DATA' },
   { name: 'a chain of 2,400 fragments', query: fragmentChain(2400), code: 'GRAPHQL_VALIDATION_FAILED', message: /nests selection sets more than 40 deep/ },
   { name: '1,500 distinct fragments spread together', query: manyFragments(1500), code: 'GRAPHQL_VALIDATION_FAILED', message: /same fields too many times/ },
@@ -98,7 +113,10 @@ describe('adversarial documents do not stall the server', () => {
               next: (value) => (data = value.data),
               error: (errors) => {
                 // An array of GraphQL errors for this operation; anything else means the socket closed.
-                if (!Array.isArray(errors)) return resolve({ code: 'SOCKET_CLOSED', message: String((errors as { code?: number }).code) });
+                if (!Array.isArray(errors)) {
+                  resolve({ code: 'SOCKET_CLOSED', message: String((errors as { code?: number }).code) });
+                  return;
+                }
                 const first = errors[0] as { message: string; extensions?: { code?: string } };
                 resolve({ code: String(first.extensions?.code), message: first.message });
               },
@@ -119,7 +137,10 @@ describe('adversarial documents do not stall the server', () => {
     });
 
   const expectOutcome = (outcome: Outcome, testCase: Case) => {
-    expect({ code: outcome.code, message: outcome.message }).toEqual({ code: testCase.code, message: testCase.message ? expect.stringMatching(testCase.message) : '' });
+    expect({ code: outcome.code, message: outcome.message }).toEqual({
+      code: testCase.code,
+      message: testCase.message ? expect.stringMatching(testCase.message) : '',
+    });
     if (testCase.code === 'DATA') expect(outcome.data).toEqual({ viewer: { keyId: expect.any(String) } });
     expect(outcome.ms).toBeLessThan(BOUND_MS);
   };

@@ -39,7 +39,15 @@ describe('anomalies, rules and device liveness', () => {
 
   it('detects by rule, publishes after storing, and moves through the lifecycle with who and when', async () => {
     const rule = await server.ok(SetAnomalyRuleDocument, { input: { tag: 'hydraulic', metric: 'pressure', zScore: null, max: 100, severity: 'CRITICAL' } });
-    expect(rule.setAnomalyRule).toMatchObject({ tag: 'hydraulic', deviceId: null, metric: 'pressure', zScore: null, max: 100, min: null, severity: 'CRITICAL' });
+    expect(rule.setAnomalyRule).toMatchObject({
+      tag: 'hydraulic',
+      deviceId: null,
+      metric: 'pressure',
+      zScore: null,
+      max: 100,
+      min: null,
+      severity: 'CRITICAL',
+    });
 
     const client = connect(server.app.wsUrl, server.adminKey);
     const critical = subscribe(client, AnomalyDetectedDocument, { minSeverity: 'CRITICAL' });
@@ -49,7 +57,16 @@ describe('anomalies, rules and device liveness', () => {
     await send('press-1', [50, 60, 150, 70]);
     const [event] = await eventually(() => (critical.received.length >= 1 ? critical.received : undefined), 10_000, 'anomaly delivered');
     const anomaly = event!.data!.anomalyDetected;
-    expect(anomaly).toMatchObject({ deviceId: 'press-1', metric: 'pressure', kind: 'THRESHOLD', severity: 'CRITICAL', score: 50, value: 150, expectedMin: null, expectedMax: 100 });
+    expect(anomaly).toMatchObject({
+      deviceId: 'press-1',
+      metric: 'pressure',
+      kind: 'THRESHOLD',
+      severity: 'CRITICAL',
+      score: 50,
+      value: 150,
+      expectedMin: null,
+      expectedMax: 100,
+    });
     expect(anomaly).toMatchObject({ timestamp: iso(base + 2000), status: 'OPEN', acknowledgedBy: null });
     // Persist, then publish: the delivered anomaly is already queryable.
     expect((await nodes({ kind: 'THRESHOLD' })).map((a) => a.id)).toEqual([anomaly.id]);
@@ -59,16 +76,24 @@ describe('anomalies, rules and device liveness', () => {
     expect(acknowledged).toMatchObject({ status: 'ACKNOWLEDGED', acknowledgedBy: expect.any(String) });
     expect(Date.parse(acknowledged.acknowledgedAt!)).toBeGreaterThan(Date.now() - 10_000);
     const twice = await server.gql(AcknowledgeAnomalyDocument, { id: anomaly.id });
-    expect(twice.errors?.[0]).toMatchObject({ message: expect.stringMatching(/is ACKNOWLEDGED; it cannot be acknowledged/), extensions: { code: 'BAD_USER_INPUT' } });
+    expect(twice.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/is ACKNOWLEDGED; it cannot be acknowledged/),
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
     const resolved = (await server.ok(ResolveAnomalyDocument, { id: anomaly.id })).resolveAnomaly;
     expect(resolved).toMatchObject({ status: 'RESOLVED', resolvedBy: acknowledged.acknowledgedBy });
     expect((await server.gql(ResolveAnomalyDocument, { id: anomaly.id })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
-    for (const id of ['999999', 'abc', '0']) expect((await server.gql(ResolveAnomalyDocument, { id })).errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
+    for (const id of ['999999', 'abc', '0'])
+      expect((await server.gql(ResolveAnomalyDocument, { id })).errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
     expect(await nodes({ status: 'OPEN', kind: 'THRESHOLD' })).toEqual([]);
 
     // Resuming from the first anomaly's cursor replays only what came after it, then goes live.
     await send('press-2', [200], 'pressure', base + 10_000);
-    const second = await eventually(() => (otherDevice.received.length >= 1 ? otherDevice.received[0]!.data!.anomalyDetected : undefined), 10_000, 'second anomaly');
+    const second = await eventually(
+      () => (otherDevice.received.length >= 1 ? otherDevice.received[0]!.data!.anomalyDetected : undefined),
+      10_000,
+      'second anomaly',
+    );
     const resumed = subscribe(client, AnomalyDetectedDocument, { after: anomaly.cursor });
     const replayed = await eventually(() => (resumed.received.length >= 1 ? resumed.received : undefined), 10_000, 'replay');
     expect(replayed.map((r) => (r.data as AnomalyDetectedSubscription).anomalyDetected.id)).toEqual([second.id]);
@@ -81,7 +106,14 @@ describe('anomalies, rules and device liveness', () => {
   it('lists, replaces and deletes rules, and refuses bad ones precisely', async () => {
     const first = await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'press-1', min: 1, max: 2 } });
     const replaced = await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'press-1', min: 0, max: 5, severity: 'INFO' } });
-    expect(replaced.setAnomalyRule).toMatchObject({ id: first.setAnomalyRule.id, min: 0, max: 5, severity: 'INFO', metric: '*', zScore: { threshold: 3, window: 60, warmup: 20 } });
+    expect(replaced.setAnomalyRule).toMatchObject({
+      id: first.setAnomalyRule.id,
+      min: 0,
+      max: 5,
+      severity: 'INFO',
+      metric: '*',
+      zScore: { threshold: 3, window: 60, warmup: 20 },
+    });
     const rules = (await server.ok(AnomalyRulesDocument)).anomalyRules;
     expect(rules.filter((r) => r.deviceId === 'press-1')).toHaveLength(1);
     expect(await server.ok(DeleteAnomalyRuleDocument, { id: first.setAnomalyRule.id })).toEqual({ deleteAnomalyRule: true });
@@ -102,7 +134,11 @@ describe('anomalies, rules and device liveness', () => {
   });
 
   it('takes a silent device offline with a SILENCE anomaly, and back online on its next reading', async () => {
-    expect((await server.ok(DeviceStatusDocument, { id: 'beacon-1' })).device).toMatchObject({ status: 'NEVER_SEEN', lastSeenAt: null, heartbeatTimeoutSeconds: 1 });
+    expect((await server.ok(DeviceStatusDocument, { id: 'beacon-1' })).device).toMatchObject({
+      status: 'NEVER_SEEN',
+      lastSeenAt: null,
+      heartbeatTimeoutSeconds: 1,
+    });
     const client = connect(server.app.wsUrl, server.adminKey);
     const statuses = subscribe(client, DeviceStatusChangedDocument, { deviceId: 'beacon-1' });
     const anomalies = subscribe(client, AnomalyDetectedDocument, { deviceId: 'beacon-1' });

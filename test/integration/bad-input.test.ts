@@ -40,7 +40,14 @@ describe('bad input gets a precise error and writes nothing', () => {
       { deviceId: 'meter-1', timestamp: iso(now - 400 * 86_400_000), metrics: [{ name: 'power', value: 1 }] },
       { deviceId: 'meter-1', timestamp: iso(now), metrics: [] },
       { deviceId: 'meter-1', timestamp: iso(now), metrics: [{ name: 'bad name', value: 1 }] },
-      { deviceId: 'meter-1', timestamp: iso(now), metrics: [{ name: 'x', value: 1 }, { name: 'x', value: 2 }] },
+      {
+        deviceId: 'meter-1',
+        timestamp: iso(now),
+        metrics: [
+          { name: 'x', value: 1 },
+          { name: 'x', value: 2 },
+        ],
+      },
       { deviceId: 'bad id!', timestamp: iso(now), metrics: [{ name: 'x', value: 1 }] },
       good('meter-2', 2000, 2),
       { ...good('meter-2', 1000, 3), eventId: 'has space' },
@@ -80,7 +87,11 @@ describe('bad input gets a precise error and writes nothing', () => {
   });
 
   it.each([
-    ['a batch over the limit', { readings: Array.from({ length: 11 }, () => ({ deviceId: 'meter-1', timestamp: iso(now), metrics: [{ name: 'p', value: 1 }] })) }, 'PAYLOAD_TOO_LARGE'],
+    [
+      'a batch over the limit',
+      { readings: Array.from({ length: 11 }, () => ({ deviceId: 'meter-1', timestamp: iso(now), metrics: [{ name: 'p', value: 1 }] })) },
+      'PAYLOAD_TOO_LARGE',
+    ],
     ['an empty batch', { readings: [] }, 'BAD_USER_INPUT'],
     ['a malformed timestamp', { readings: [{ deviceId: 'meter-1', timestamp: 'noon', metrics: [{ name: 'p', value: 1 }] }] }, 'BAD_USER_INPUT'],
     ['a string value', { readings: [{ deviceId: 'meter-1', timestamp: iso(now), metrics: [{ name: 'p', value: 'hot' }] }] }, 'BAD_USER_INPUT'],
@@ -93,13 +104,24 @@ describe('bad input gets a precise error and writes nothing', () => {
 
   it('answers plain HTTP problems with status codes and JSON errors', async () => {
     const ingest = (body: string, headers: Record<string, string> = {}) =>
-      fetch(`${server.baseUrl}/ingest`, { method: 'POST', headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json', ...headers }, body });
+      fetch(`${server.baseUrl}/ingest`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json', ...headers },
+        body,
+      });
     expect((await ingest('{not json')).status).toBe(400);
     expect((await ingest('[]')).status).toBe(400);
     expect((await ingest('{}', { 'content-type': 'text/plain' })).status).toBe(415);
     expect((await ingest('x'.repeat(30_000))).status).toBe(413);
     expect((await ingest(JSON.stringify({ deviceId: 'meter-1', timestamp: now, metrics: [] }))).status).toBe(422);
-    const mixed = await ingest(JSON.stringify([{ deviceId: 'meter-1', timestamp: now - 10, metrics: { p: 1 } }, 'nonsense', { specversion: '0.3' }, { deviceId: 'meter-1', timestamp: now, metrics: { p: 1e999 } }]));
+    const mixed = await ingest(
+      JSON.stringify([
+        { deviceId: 'meter-1', timestamp: now - 10, metrics: { p: 1 } },
+        'nonsense',
+        { specversion: '0.3' },
+        { deviceId: 'meter-1', timestamp: now, metrics: { p: 1e999 } },
+      ]),
+    );
     expect(mixed.status).toBe(202);
     const body = (await mixed.json()) as { rejected: { index: number; code: string }[] };
     expect(body.rejected.map((r) => [r.index, r.code])).toEqual([
@@ -125,7 +147,7 @@ describe('bad input gets a precise error and writes nothing', () => {
     expect(deep.errors?.[0]?.extensions?.['code']).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(deep.errors?.[0]?.message).toMatch(/deeper than the limit of 4/);
 
-    const badCursor = await server.gql(ReadingsDocument, { deviceId: 'meter-1', metric: 'p', after: 'garbage' } as never);
+    const badCursor = await server.gql(ReadingsDocument, { deviceId: 'meter-1', metric: 'p', after: 'garbage' });
     expect(badCursor.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
     const tooMany = await server.gql(ReadingsDocument, { deviceId: 'meter-1', metric: 'p', first: 100_000 });
     expect(tooMany.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
@@ -176,7 +198,9 @@ describe('bad input gets a precise error and writes nothing', () => {
     const producer = new EmbeddedStream({ file: streamFile(server.config), partitions: server.config.partitions });
     const key = 'default/meter-1';
     const envelope = (deviceId: string, timestamp: number, eventId: string) =>
-      JSON.stringify(toEnvelope({ tenantId: 'default', deviceId, eventId, timestamp, metrics: [{ name: 'poison_test', value: timestamp % 1000 }] }, 'io.telemetry'));
+      JSON.stringify(
+        toEnvelope({ tenantId: 'default', deviceId, eventId, timestamp, metrics: [{ name: 'poison_test', value: timestamp % 1000 }] }, 'io.telemetry'),
+      );
     await producer.produce('readings', [
       { key, value: '{"this is": "not a CloudEvent"' },
       { key, value: envelope('never-registered', now - 50, 'ghost-event') },

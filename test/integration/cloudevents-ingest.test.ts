@@ -15,7 +15,15 @@ let sequence = 0;
 /** A valid event for device ce-1; each call has a new id and instant. */
 const event = (overrides: Record<string, unknown> = {}): Record<string, unknown> => {
   sequence++;
-  return { specversion: '1.0', id: `ce-1-${sequence}`, source: '/devices/ce-1', type: TYPE, time: iso(sequence), data: { metrics: { v: sequence } }, ...overrides };
+  return {
+    specversion: '1.0',
+    id: `ce-1-${sequence}`,
+    source: '/devices/ce-1',
+    type: TYPE,
+    time: iso(sequence),
+    data: { metrics: { v: sequence } },
+    ...overrides,
+  };
 };
 const without = (attribute: string) => {
   const { [attribute]: _removed, ...rest } = event();
@@ -78,7 +86,10 @@ describe('POST /ingest speaks CloudEvents 1.0', () => {
     });
 
     it('also for CloudEvents inside an application/json array, where items without specversion stay plain readings', async () => {
-      const { status, body } = await post(JSON.stringify([without('id'), event({ type: 'com.evil.other' }), { deviceId: 'ce-1', timestamp: iso(), metrics: { v: 1 } }]), { 'content-type': 'application/json' });
+      const { status, body } = await post(
+        JSON.stringify([without('id'), event({ type: 'com.evil.other' }), { deviceId: 'ce-1', timestamp: iso(), metrics: { v: 1 } }]),
+        { 'content-type': 'application/json' },
+      );
       expect(status).toBe(202);
       expect(body.rejected?.map((r) => [r.index, r.code])).toEqual([
         [0, 'MISSING_ATTRIBUTE'],
@@ -114,7 +125,11 @@ describe('POST /ingest speaks CloudEvents 1.0', () => {
   });
 
   it('accepts JSON data content types other than application/json (*/json, */*+json)', async () => {
-    const items = [event({ datacontenttype: 'application/json; charset=utf-8' }), event({ datacontenttype: 'text/json' }), event({ datacontenttype: 'application/vnd.acme.reading+json' })];
+    const items = [
+      event({ datacontenttype: 'application/json; charset=utf-8' }),
+      event({ datacontenttype: 'text/json' }),
+      event({ datacontenttype: 'application/vnd.acme.reading+json' }),
+    ];
     const { status, body } = await post(JSON.stringify(items), { 'content-type': BATCH });
     expect(status).toBe(202);
     expect(body.acceptedCount).toBe(3);
@@ -148,7 +163,10 @@ describe('POST /ingest speaks CloudEvents 1.0', () => {
     });
 
     it('percent-decodes header values (the device named by ce-subject; a source holding "%20")', async () => {
-      const { status } = await post(JSON.stringify({ metrics: { humidity: 40 } }), binaryHeaders({ 'ce-source': '/gateways/g%25201', 'ce-subject': 'ce%2Dbin-2' }));
+      const { status } = await post(
+        JSON.stringify({ metrics: { humidity: 40 } }),
+        binaryHeaders({ 'ce-source': '/gateways/g%25201', 'ce-subject': 'ce%2Dbin-2' }),
+      );
       expect(status).toBe(202);
       const stored = await eventually(async () => {
         const page = await server.ok(ReadingsDocument, { deviceId: 'ce-bin-2', metric: 'humidity' });
@@ -169,11 +187,14 @@ describe('POST /ingest speaks CloudEvents 1.0', () => {
       ['a ce-datacontenttype header', { 'ce-datacontenttype': 'application/json' }, 'INVALID_ATTRIBUTE', 'ce-datacontenttype must not be sent'],
       ['a malformed percent-encoding', { 'ce-subject': 'ce-bin%E0%A4%A' }, 'INVALID_ATTRIBUTE', 'ce-subject is not valid percent-encoded UTF-8'],
     ];
-    it.each(BINARY_CASES.map(([label, overrides, code, message]) => [label, code, message, overrides] as const))('rejects an event with %s: 422 %s', async (_label, code, message, overrides) => {
-      const { status, body } = await post(JSON.stringify({ metrics: { v: 1 } }), binaryHeaders(overrides));
-      expect(status).toBe(422);
-      expect(body.rejected).toEqual([{ index: 0, code, message: expect.stringContaining(message) }]);
-    });
+    it.each(BINARY_CASES.map(([label, overrides, code, message]) => [label, code, message, overrides] as const))(
+      'rejects an event with %s: 422 %s',
+      async (_label, code, message, overrides) => {
+        const { status, body } = await post(JSON.stringify({ metrics: { v: 1 } }), binaryHeaders(overrides));
+        expect(status).toBe(422);
+        expect(body.rejected).toEqual([{ index: 0, code, message: expect.stringContaining(message) }]);
+      },
+    );
 
     it('rejects data that is not JSON without parsing it (Content-Type is the datacontenttype)', async () => {
       const { status, body } = await post('<reading temperature="21.5"/>', binaryHeaders({ 'content-type': 'application/xml' }));

@@ -18,7 +18,8 @@ import { eventually, newDataDir } from '../support/server';
 const identity = createOciTestIdentity();
 const STREAMS = { readings: 'ocid1.stream.oc1.eu-frankfurt-1.readings', events: 'ocid1.stream.oc1.eu-frankfurt-1.events' };
 const DEVICES = Array.from({ length: 8 }, (_, i) => `g${i}`);
-const sameEntries = (a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>) => a.size === b.size && [...a].every(([key, value]) => b.get(key) === value);
+const sameEntries = (a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>) =>
+  a.size === b.size && [...a].every(([key, value]) => b.get(key) === value);
 
 interface Consumer {
   readonly persister: ReadingPersister;
@@ -31,7 +32,16 @@ async function groupFixture() {
   const standin: StreamingStandin = await startStreamingStandin({ partitions: 4, keyId: identity.keyId, publicKeyPem: identity.publicKeyPem });
   const dir = newDataDir();
   const auth = new common.ConfigFileAuthenticationDetailsProvider(identity.configFile, 'DEFAULT');
-  const stream = () => new OciStream({ messagesEndpoint: standin.endpoint, streamIds: STREAMS, partitions: 4, auth, readsPerSecondPerPartition: 1000, groupTimeoutMs: 300, retryPolicy: { initialDelayMs: 5, maxDelayMs: 20, multiplier: 2 } });
+  const stream = () =>
+    new OciStream({
+      messagesEndpoint: standin.endpoint,
+      streamIds: STREAMS,
+      partitions: 4,
+      auth,
+      readsPerSecondPerPartition: 1000,
+      groupTimeoutMs: 300,
+      retryPolicy: { initialDelayMs: 5, maxDelayMs: 20, multiplier: 2 },
+    });
   const producer = stream();
   const stores: SqliteStore[] = [];
   let sent = 0;
@@ -54,7 +64,12 @@ async function groupFixture() {
     await producer.produce('readings', records);
   };
   /** A persister; `publishing` gives it an EventPublisher on the events stream, as the consumer role has. */
-  const consumer = (instance: string, file: string, publishing: 'none' | 'publishes' | 'dies before publishing' = 'none', logger: Logger = silentLogger): Consumer => {
+  const consumer = (
+    instance: string,
+    file: string,
+    publishing: 'none' | 'publishes' | 'dies before publishing' = 'none',
+    logger: Logger = silentLogger,
+  ): Consumer => {
     const store = new SqliteStore({ file });
     stores.push(store);
     const events = stream();
@@ -93,10 +108,14 @@ async function groupFixture() {
   };
   /** The group's offsets in OCI equal the database's watermarks + 1 (operators see the real lag). */
   const groupFollows = (store: SqliteStore) =>
-    eventually(async () => {
-      const next = new Map([...(await store.watermarks('readings'))].map(([partition, offset]) => [partition, offset + 1]));
-      return sameEntries(standin.committedOffsets(STREAMS.readings, 'persister'), next) ? true : undefined;
-    }, 10_000, 'group offsets committed');
+    eventually(
+      async () => {
+        const next = new Map([...(await store.watermarks('readings'))].map(([partition, offset]) => [partition, offset + 1]));
+        return sameEntries(standin.committedOffsets(STREAMS.readings, 'persister'), next) ? true : undefined;
+      },
+      10_000,
+      'group offsets committed',
+    );
   const close = async () => {
     for (const store of stores) await store.close();
     await producer.close();
@@ -121,7 +140,11 @@ describe('persisters in a consumer group', () => {
       await b.persister.start();
       await fixture.send(200);
       // Both end up holding partitions.
-      await eventually(() => (a.persister.snapshot().positions.size === 2 && b.persister.snapshot().positions.size === 2 ? true : undefined), 10_000, 'partitions split');
+      await eventually(
+        () => (a.persister.snapshot().positions.size === 2 && b.persister.snapshot().positions.size === 2 ? true : undefined),
+        10_000,
+        'partitions split',
+      );
       const heldByA = [...a.persister.snapshot().positions.keys()];
       const heldByB = [...b.persister.snapshot().positions.keys()];
       expect([...heldByA, ...heldByB].sort()).toEqual([0, 1, 2, 3]);
@@ -151,17 +174,25 @@ describe('persisters in a consumer group', () => {
       await a.publisher.recover([0, 1, 2, 3]);
       await a.persister.start();
       await b.persister.start();
-      await eventually(() => (a.persister.snapshot().positions.size === 2 && b.persister.snapshot().positions.size === 2 ? true : undefined), 10_000, 'partitions split');
+      await eventually(
+        () => (a.persister.snapshot().positions.size === 2 && b.persister.snapshot().positions.size === 2 ? true : undefined),
+        10_000,
+        'partitions split',
+      );
       await fixture.send(200);
       await eventually(async () => ((await fixture.stored(store)) === 200 ? true : undefined), 10_000, 'every reading stored');
       // b committed its half and never published it; then it is gone.
       expect((await fixture.published()).length).toBeLessThan(200);
       await b.persister.stop();
       await eventually(() => (a.persister.snapshot().positions.size === 4 ? true : undefined), 10_000, 'a holds every partition');
-      const ids = await eventually(async () => {
-        const seen = await fixture.published();
-        return new Set(seen).size === 200 ? seen : undefined;
-      }, 10_000, 'every reading on the events stream');
+      const ids = await eventually(
+        async () => {
+          const seen = await fixture.published();
+          return new Set(seen).size === 200 ? seen : undefined;
+        },
+        10_000,
+        'every reading on the events stream',
+      );
       expect(ids).toHaveLength(200); // and none twice
     } finally {
       await a.persister.stop();
@@ -224,13 +255,24 @@ describe('persisters in a consumer group', () => {
     const late = fixture.consumer('late', file, 'none', logger);
     try {
       await late.persister.start();
-      const held = await eventually(async () => {
-        const watermarks = await store.watermarks('readings');
-        return watermarks.size === 4 ? watermarks : undefined;
-      }, 10_000, 'every partition applied');
+      const held = await eventually(
+        async () => {
+          const watermarks = await store.watermarks('readings');
+          return watermarks.size === 4 ? watermarks : undefined;
+        },
+        10_000,
+        'every partition applied',
+      );
       // Each partition lost offsets 0..4 and stored the rest.
-      const lost = logger.lines.filter((line) => line.level === 'error').map((line) => line.fields as { partition: number; firstLost: number; lastLost: number });
-      expect(lost.map((e) => [e.firstLost, e.lastLost])).toEqual([[0, 4], [0, 4], [0, 4], [0, 4]]);
+      const lost = logger.lines
+        .filter((line) => line.level === 'error')
+        .map((line) => line.fields as { partition: number; firstLost: number; lastLost: number });
+      expect(lost.map((e) => [e.firstLost, e.lastLost])).toEqual([
+        [0, 4],
+        [0, 4],
+        [0, 4],
+        [0, 4],
+      ]);
       expect(new Set(lost.map((e) => e.partition))).toEqual(new Set([0, 1, 2, 3]));
       let expected = 0;
       for (const offset of held.values()) expected += offset + 1 - 5;

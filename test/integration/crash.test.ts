@@ -70,13 +70,28 @@ describe('crash safety (kill -9 of the whole service mid-flow)', () => {
     const streamDb = new Database(path.join(dataDir, 'stream.db'), { readonly: true });
     const storeDb = new Database(path.join(dataDir, 'telemetry.db'), { readonly: true });
     const heads = () =>
-      new Map((streamDb.prepare("SELECT partition, next_offset FROM partition_heads WHERE topic = 'readings'").all() as { partition: number; next_offset: number }[]).map((r) => [r.partition, r.next_offset - 1]));
+      new Map(
+        (
+          streamDb.prepare("SELECT partition, next_offset FROM partition_heads WHERE topic = 'readings'").all() as { partition: number; next_offset: number }[]
+        ).map((r) => [r.partition, r.next_offset - 1]),
+      );
     const marks = () =>
-      new Map((storeDb.prepare("SELECT stream_partition, applied_offset FROM stream_watermarks WHERE source = 'readings'").all() as { stream_partition: number; applied_offset: number }[]).map((r) => [r.stream_partition, r.applied_offset]));
-    await eventually(() => {
-      const [h, m] = [heads(), marks()];
-      return [...h].every(([p, last]) => last < 0 || m.get(p) === last) ? true : undefined;
-    }, 30_000, 'consumer to reach the end of the stream');
+      new Map(
+        (
+          storeDb.prepare("SELECT stream_partition, applied_offset FROM stream_watermarks WHERE source = 'readings'").all() as {
+            stream_partition: number;
+            applied_offset: number;
+          }[]
+        ).map((r) => [r.stream_partition, r.applied_offset]),
+      );
+    await eventually(
+      () => {
+        const [h, m] = [heads(), marks()];
+        return [...h].every(([p, last]) => last < 0 || m.get(p) === last) ? true : undefined;
+      },
+      30_000,
+      'consumer to reach the end of the stream',
+    );
     expect(await stopGracefully(service)).toBe(0);
 
     const [h, m] = [heads(), marks()];

@@ -34,14 +34,33 @@ describe('fan-out to the events topic', () => {
   it('republishes, after a crash between commit and publication, exactly what was committed and not yet published', async () => {
     // Three messages on the readings topic; the second is a re-send of the first event id.
     const sent = [reading('e1', 1000, 1), reading('e1', 1000, 1), reading('e2', 2000, 500)];
-    const positions = await stream.produce('readings', sent.map((r) => ({ key: 't/d1', value: JSON.stringify(toEnvelope(r, 'io.telemetry')) })));
+    const positions = await stream.produce(
+      'readings',
+      sent.map((r) => ({ key: 't/d1', value: JSON.stringify(toEnvelope(r, 'io.telemetry')) })),
+    );
     const partition = positions[0]!.partition;
-    await store.putAnomalyRule({ id: 'r', tenantId: 't', scope: { kind: 'tenant' }, metric: '*', zScore: null, min: null, max: 100, maxRatePerSecond: null, severity: 'WARNING', updatedAt: 0 });
+    await store.putAnomalyRule({
+      id: 'r',
+      tenantId: 't',
+      scope: { kind: 'tenant' },
+      metric: '*',
+      zScore: null,
+      min: null,
+      max: 100,
+      maxRatePerSecond: null,
+      severity: 'WARNING',
+      updatedAt: 0,
+    });
     // A consumer started (recording where publication stands), committed all three, then died
     // before publishing anything.
     await new EventPublisher(stream, store, silentLogger, 'io.telemetry').recover(await stream.partitions('readings'));
     expect(await eventsTopic(stream)).toEqual([]);
-    const slice: PartitionBatch = { partition, lastOffset: positions[2]!.offset, readings: sent.map((r, i) => ({ ...r, offset: positions[i]!.offset })), deadLetters: [] };
+    const slice: PartitionBatch = {
+      partition,
+      lastOffset: positions[2]!.offset,
+      readings: sent.map((r, i) => ({ ...r, offset: positions[i]!.offset })),
+      deadLetters: [],
+    };
     const applied = await applyBatch(store, { source: 'readings', partitions: [slice] });
     expect(applied.anomalies).toHaveLength(1);
 
@@ -69,7 +88,8 @@ describe('fan-out to the events topic', () => {
     publisher.publish(many);
     await publisher.flushed();
     const sizes: number[] = [];
-    for (const partition of await stream.partitions('events')) for (const message of await readToEnd(stream, 'events', partition)) sizes.push(Buffer.byteLength(message.value));
+    for (const partition of await stream.partitions('events'))
+      for (const message of await readToEnd(stream, 'events', partition)) sizes.push(Buffer.byteLength(message.value));
     expect(sizes.length).toBeGreaterThan(1);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(1024 * 1024);
     const readings = (await eventsTopic(stream)).flatMap((m) => (m.kind === 'readings' ? m.readings : []));

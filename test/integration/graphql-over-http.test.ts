@@ -10,9 +10,12 @@ describe('GraphQL over HTTP conformance (graphql-http server audits)', () => {
 
   it('passes all 61 audits with no warning and no notice', async () => {
     // The audits know nothing of authentication: every request carries the admin key.
-    const fetchFn = (input: string, init: RequestInit = {}) => fetch(input, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${server.adminKey}` } });
+    const fetchFn = (input: string, init: RequestInit = {}) =>
+      fetch(input, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${server.adminKey}` } });
     const results = await auditServer({ url: server.app.url, fetchFn });
-    const notOk = results.filter((result) => result.status !== 'ok').map((result) => `${result.status} ${result.id} ${result.name}: ${'reason' in result ? result.reason : ''}`);
+    const notOk = results
+      .filter((result) => result.status !== 'ok')
+      .map((result) => `${result.status} ${result.id} ${result.name}: ${'reason' in result ? result.reason : ''}`);
     expect(notOk).toEqual([]);
     expect(results).toHaveLength(61);
   });
@@ -31,7 +34,11 @@ describe('GraphQL over HTTP conformance (graphql-http server audits)', () => {
     expect(modern.status).toBe(400);
     expect(modern.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
     // A body that is not JSON is a bad HTTP request whatever the client accepts.
-    const malformed = await fetch(server.app.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${server.adminKey}` }, body: '{' });
+    const malformed = await fetch(server.app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${server.adminKey}` },
+      body: '{',
+    });
     expect(malformed.status).toBe(400);
   });
 });

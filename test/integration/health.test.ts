@@ -52,13 +52,16 @@ describe('health and readiness probes', () => {
         body: { status: 'ready', role: 'all', checks: { consumer: { ok: true, state: 'running' }, store: { ok: true }, stream: { ok: true } } },
       });
       const live = await probe(server, '/healthz');
-      expect(live).toMatchObject({ status: 200, body: { status: 'ok', checks: { consumer: { ok: true, state: 'running' } }, consumer: { appliedReadings: 0 } } });
+      expect(live).toMatchObject({
+        status: 200,
+        body: { status: 'ok', checks: { consumer: { ok: true, state: 'running' } }, consumer: { appliedReadings: 0 } },
+      });
     } finally {
       await server.close();
     }
   });
 
-  it('report a consumer stuck on a failing database with the database\'s reason, and recover with it', async () => {
+  it("report a consumer stuck on a failing database with the database's reason, and recover with it", async () => {
     const server = await startTestServer({ TELEMETRY_CONSUMER_STUCK_SECONDS: '1' });
     try {
       await server.ok(RegisterDeviceDocument, { input: { id: 'boiler-1' } });
@@ -67,14 +70,24 @@ describe('health and readiness probes', () => {
       try {
         // The stream still takes readings: the consumer is the one that cannot store them.
         expect((await ingest(server, 'boiler-1', Date.now() - 1000)).status).toBe(202);
-        const live = await eventually(async () => {
-          const answer = await probe(server, '/healthz');
-          return answer.status === 503 && /SQLITE_BUSY/.test(answer.body.reasons?.join() ?? '') ? answer : undefined;
-        }, 30_000, '/healthz to report the stuck consumer');
-        expect(live.body).toMatchObject({ status: 'degraded', reasons: [expect.stringMatching(/^consumer: the consumer has been retrying for \d+ s, nothing applied: database error SQLITE_BUSY/)] });
+        const live = await eventually(
+          async () => {
+            const answer = await probe(server, '/healthz');
+            return answer.status === 503 && /SQLITE_BUSY/.test(answer.body.reasons?.join() ?? '') ? answer : undefined;
+          },
+          30_000,
+          '/healthz to report the stuck consumer',
+        );
+        expect(live.body).toMatchObject({
+          status: 'degraded',
+          reasons: [expect.stringMatching(/^consumer: the consumer has been retrying for \d+ s, nothing applied: database error SQLITE_BUSY/)],
+        });
         expect(live.body.checks['consumer']).toMatchObject({ ok: false, state: 'stuck' });
         const ready = await probe(server, '/readyz');
-        expect(ready).toMatchObject({ status: 503, body: { status: 'not ready', checks: { consumer: { ok: false }, store: { ok: true }, stream: { ok: true } } } });
+        expect(ready).toMatchObject({
+          status: 503,
+          body: { status: 'not ready', checks: { consumer: { ok: false }, store: { ok: true }, stream: { ok: true } } },
+        });
         lock.release();
         released = true;
       } finally {
@@ -99,7 +112,13 @@ describe('health and readiness probes', () => {
         const refused = await ingest(server, 'boiler-1', Date.now() - 2000);
         expect(refused.status).toBe(503);
         const ready = await probe(server, '/readyz');
-        expect(ready).toMatchObject({ status: 503, body: { status: 'not ready', reasons: [expect.stringMatching(/^stream: the last write to the stream failed \d+ s ago: stream append failed: database is locked/)] } });
+        expect(ready).toMatchObject({
+          status: 503,
+          body: {
+            status: 'not ready',
+            reasons: [expect.stringMatching(/^stream: the last write to the stream failed \d+ s ago: stream append failed: database is locked/)],
+          },
+        });
         // Liveness is not affected: restarting would not make the stream writable.
         expect((await probe(server, '/healthz')).status).toBe(200);
         lock.release();

@@ -47,7 +47,11 @@ interface Row {
 
 const iso = () => new Date(Date.now() - 60_000).toISOString();
 
-async function request(server: TestServer, pathname: string, init: { method?: string; accept: string; key?: string | null; contentType?: string; body?: unknown; raw?: string }): Promise<Sent> {
+async function request(
+  server: TestServer,
+  pathname: string,
+  init: { method?: string; accept: string; key?: string | null; contentType?: string; body?: unknown; raw?: string },
+): Promise<Sent> {
   const response = await fetch(`${server.baseUrl}${pathname}`, {
     method: init.method ?? 'POST',
     headers: {
@@ -61,7 +65,10 @@ async function request(server: TestServer, pathname: string, init: { method?: st
   let code = '—';
   let retryAfterSeconds: unknown;
   try {
-    const body = JSON.parse(text) as { errors?: { extensions?: { code?: string; retryAfterSeconds?: unknown } }[]; error?: { code?: string; retryAfterSeconds?: unknown } };
+    const body = JSON.parse(text) as {
+      errors?: { extensions?: { code?: string; retryAfterSeconds?: unknown } }[];
+      error?: { code?: string; retryAfterSeconds?: unknown };
+    };
     code = body.errors?.[0]?.extensions?.code ?? body.error?.code ?? '—';
     retryAfterSeconds = body.errors?.[0]?.extensions?.retryAfterSeconds ?? body.error?.retryAfterSeconds;
   } catch {
@@ -82,15 +89,79 @@ async function overTheRate(send: () => Promise<Sent>): Promise<Sent> {
 }
 
 const ROWS: Row[] = [
-  { endpoint: '/graphql', code: '—', when: 'data, with or without field errors', modern: '200', legacy: '200', send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('{ viewer { role } }') }) },
-  { endpoint: '/graphql', code: 'GRAPHQL_PARSE_FAILED', when: 'syntax error, too many tokens or nested brackets', modern: '400', legacy: '200', send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('{ viewer { ') }) },
-  { endpoint: '/graphql', code: 'GRAPHQL_VALIDATION_FAILED', when: 'invalid document, over a document or cost limit', modern: '400', legacy: '200', send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('{ viewer { nope } }') }) },
-  { endpoint: '/graphql', code: 'OPERATION_RESOLUTION_FAILURE', when: 'unknown `operationName`', modern: '400', legacy: '200', send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('query A { viewer { role } }', undefined, { operationName: 'B' }) }) },
-  { endpoint: '/graphql', code: 'BAD_USER_INPUT', when: 'variables that do not fit their types', modern: '400', legacy: '200', send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('query($n: Int) { devices(first: $n) { edges { cursor } } }', { n: 'ten' }) }) },
-  { endpoint: '/graphql', code: 'BAD_USER_INPUT', when: 'an argument refused during execution', modern: '200', legacy: '200', send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('{ devices(first: 100000) { edges { cursor } } }') }) },
-  { endpoint: '/graphql', code: 'FORBIDDEN', when: "the key's role may not run the field", modern: '200', legacy: '200', send: (s, accept) => request(s.main, '/graphql', { accept, key: s.deviceKey, body: graphql('mutation { registerDevice(input: { id: "x" }) { deviceKey } }') }) },
-  { endpoint: '/graphql', code: 'NOT_FOUND', when: 'an unknown id', modern: '200', legacy: '200', send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('mutation { deleteAnomalyRule(id: "nope") }') }) },
-  { endpoint: '/graphql', code: 'ALREADY_EXISTS', when: 'an id taken', modern: '200', legacy: '200', send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('mutation { registerDevice(input: { id: "d1" }) { deviceKey } }') }) },
+  {
+    endpoint: '/graphql',
+    code: '—',
+    when: 'data, with or without field errors',
+    modern: '200',
+    legacy: '200',
+    send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('{ viewer { role } }') }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'GRAPHQL_PARSE_FAILED',
+    when: 'syntax error, too many tokens or nested brackets',
+    modern: '400',
+    legacy: '200',
+    send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('{ viewer { ') }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    when: 'invalid document, over a document or cost limit',
+    modern: '400',
+    legacy: '200',
+    send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('{ viewer { nope } }') }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'OPERATION_RESOLUTION_FAILURE',
+    when: 'unknown `operationName`',
+    modern: '400',
+    legacy: '200',
+    send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('query A { viewer { role } }', undefined, { operationName: 'B' }) }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'BAD_USER_INPUT',
+    when: 'variables that do not fit their types',
+    modern: '400',
+    legacy: '200',
+    send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('query($n: Int) { devices(first: $n) { edges { cursor } } }', { n: 'ten' }) }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'BAD_USER_INPUT',
+    when: 'an argument refused during execution',
+    modern: '200',
+    legacy: '200',
+    send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('{ devices(first: 100000) { edges { cursor } } }') }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'FORBIDDEN',
+    when: "the key's role may not run the field",
+    modern: '200',
+    legacy: '200',
+    send: (s, accept) =>
+      request(s.main, '/graphql', { accept, key: s.deviceKey, body: graphql('mutation { registerDevice(input: { id: "x" }) { deviceKey } }') }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'NOT_FOUND',
+    when: 'an unknown id',
+    modern: '200',
+    legacy: '200',
+    send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('mutation { deleteAnomalyRule(id: "nope") }') }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'ALREADY_EXISTS',
+    when: 'an id taken',
+    modern: '200',
+    legacy: '200',
+    send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('mutation { registerDevice(input: { id: "d1" }) { deviceKey } }') }),
+  },
   {
     endpoint: '/graphql',
     code: 'PAYLOAD_TOO_LARGE',
@@ -100,7 +171,9 @@ const ROWS: Row[] = [
     send: (s, accept) =>
       request(s.main, '/graphql', {
         accept,
-        body: graphql('mutation($r: [ReadingInput!]!) { ingestReadings(readings: $r) { acceptedCount } }', { r: [1, 2, 3].map(() => ({ deviceId: 'd1', timestamp: iso(), metrics: [{ name: 'v', value: 1 }] })) }),
+        body: graphql('mutation($r: [ReadingInput!]!) { ingestReadings(readings: $r) { acceptedCount } }', {
+          r: [1, 2, 3].map(() => ({ deviceId: 'd1', timestamp: iso(), metrics: [{ name: 'v', value: 1 }] })),
+        }),
       }),
   },
   {
@@ -109,15 +182,68 @@ const ROWS: Row[] = [
     when: 'an unknown persisted-query hash',
     modern: '200',
     legacy: '200',
-    send: (s, accept) => request(s.main, '/graphql', { accept, body: { extensions: { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(randomUUID()).digest('hex') } } } }),
+    send: (s, accept) =>
+      request(s.main, '/graphql', {
+        accept,
+        body: { extensions: { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(randomUUID()).digest('hex') } } },
+      }),
   },
-  { endpoint: '/graphql', code: 'BAD_REQUEST', when: 'a malformed request (here: a JSON array body)', modern: '400', legacy: '400', send: (s, accept) => request(s.main, '/graphql', { accept, body: [graphql('{ viewer { role } }')] }) },
-  { endpoint: '/graphql', code: 'BAD_REQUEST', when: 'a subscription over HTTP', modern: '400', legacy: '400', send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('subscription { readingAdded(deviceId: "d1") { eventId } }') }) },
-  { endpoint: '/graphql', code: 'BAD_REQUEST', when: 'a method other than GET and POST, or a mutation over GET', modern: '405', legacy: '405', send: (s, accept) => request(s.main, '/graphql', { accept, method: 'PUT', body: graphql('{ viewer { role } }') }) },
-  { endpoint: '/graphql', code: 'BAD_USER_INPUT', when: 'a body that is not JSON (plain `error` body)', modern: '400', legacy: '400', send: (s, accept) => request(s.main, '/graphql', { accept, raw: '{"query": ' }) },
-  { endpoint: '/graphql', code: 'PAYLOAD_TOO_LARGE', when: 'a body over `TELEMETRY_MAX_BODY_BYTES` (plain `error` body)', modern: '413', legacy: '413', send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql(`{ viewer { role } } #${'x'.repeat(5000)}`) }) },
-  { endpoint: '/graphql', code: 'UNAUTHENTICATED', when: 'no key, or an unknown one', modern: '401', legacy: '401', send: (s, accept) => request(s.main, '/graphql', { accept, key: 'tk_unknown', body: graphql('{ viewer { role } }') }) },
-  { endpoint: '/graphql', code: 'RATE_LIMITED', when: "over the key's rate", modern: '429, `Retry-After`', legacy: '429, `Retry-After`', send: (s, accept) => overTheRate(() => request(s.limited, '/graphql', { accept, body: graphql('{ viewer { role } }') })) },
+  {
+    endpoint: '/graphql',
+    code: 'BAD_REQUEST',
+    when: 'a malformed request (here: a JSON array body)',
+    modern: '400',
+    legacy: '400',
+    send: (s, accept) => request(s.main, '/graphql', { accept, body: [graphql('{ viewer { role } }')] }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'BAD_REQUEST',
+    when: 'a subscription over HTTP',
+    modern: '400',
+    legacy: '400',
+    send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql('subscription { readingAdded(deviceId: "d1") { eventId } }') }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'BAD_REQUEST',
+    when: 'a method other than GET and POST, or a mutation over GET',
+    modern: '405',
+    legacy: '405',
+    send: (s, accept) => request(s.main, '/graphql', { accept, method: 'PUT', body: graphql('{ viewer { role } }') }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'BAD_USER_INPUT',
+    when: 'a body that is not JSON (plain `error` body)',
+    modern: '400',
+    legacy: '400',
+    send: (s, accept) => request(s.main, '/graphql', { accept, raw: '{"query": ' }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'PAYLOAD_TOO_LARGE',
+    when: 'a body over `TELEMETRY_MAX_BODY_BYTES` (plain `error` body)',
+    modern: '413',
+    legacy: '413',
+    send: (s, accept) => request(s.main, '/graphql', { accept, body: graphql(`{ viewer { role } } #${'x'.repeat(5000)}`) }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'UNAUTHENTICATED',
+    when: 'no key, or an unknown one',
+    modern: '401',
+    legacy: '401',
+    send: (s, accept) => request(s.main, '/graphql', { accept, key: 'tk_unknown', body: graphql('{ viewer { role } }') }),
+  },
+  {
+    endpoint: '/graphql',
+    code: 'RATE_LIMITED',
+    when: "over the key's rate",
+    modern: '429, `Retry-After`',
+    legacy: '429, `Retry-After`',
+    send: (s, accept) => overTheRate(() => request(s.limited, '/graphql', { accept, body: graphql('{ viewer { role } }') })),
+  },
   {
     endpoint: '/graphql',
     code: 'UNAVAILABLE',
@@ -127,19 +253,91 @@ const ROWS: Row[] = [
     send: (s, accept) =>
       request(s.down, '/graphql', {
         accept,
-        body: graphql('mutation($r: ReadingInput!) { ingestReading(reading: $r) { acceptedCount } }', { r: { deviceId: 'down-1', timestamp: iso(), metrics: [{ name: 'v', value: 1 }] } }),
+        body: graphql('mutation($r: ReadingInput!) { ingestReading(reading: $r) { acceptedCount } }', {
+          r: { deviceId: 'down-1', timestamp: iso(), metrics: [{ name: 'v', value: 1 }] },
+        }),
       }),
   },
-  { endpoint: '/ingest', code: '—', when: 'at least one item accepted', modern: '202', legacy: '202', send: (s, accept) => request(s.main, '/ingest', { accept, body: { deviceId: 'd1', timestamp: iso(), metrics: { v: 1 } } }) },
-  { endpoint: '/ingest', code: '—', when: 'every item rejected', modern: '422', legacy: '422', send: (s, accept) => request(s.main, '/ingest', { accept, body: { deviceId: 'nobody', timestamp: iso(), metrics: { v: 1 } } }) },
-  { endpoint: '/ingest', code: 'BAD_USER_INPUT', when: 'a body that is not JSON, or an empty batch', modern: '400', legacy: '400', send: (s, accept) => request(s.main, '/ingest', { accept, raw: '[]' }) },
-  { endpoint: '/ingest', code: 'BAD_USER_INPUT', when: 'a method other than POST', modern: '405', legacy: '405', send: (s, accept) => request(s.main, '/ingest', { accept, method: 'GET' }) },
-  { endpoint: '/ingest', code: 'BAD_USER_INPUT', when: 'an unsupported content type', modern: '415', legacy: '415', send: (s, accept) => request(s.main, '/ingest', { accept, contentType: 'text/csv', raw: 'd1,1' }) },
-  { endpoint: '/ingest', code: 'PAYLOAD_TOO_LARGE', when: 'a body or batch over its limit', modern: '413', legacy: '413', send: (s, accept) => request(s.main, '/ingest', { accept, body: [1, 2, 3].map(() => ({ deviceId: 'd1', timestamp: iso(), metrics: { v: 1 } })) }) },
-  { endpoint: '/ingest', code: 'UNAUTHENTICATED', when: 'no key, or an unknown one', modern: '401', legacy: '401', send: (s, accept) => request(s.main, '/ingest', { accept, key: null, body: {} }) },
-  { endpoint: '/ingest', code: 'RATE_LIMITED', when: "over the key's rate", modern: '429, `Retry-After`', legacy: '429, `Retry-After`', send: (s, accept) => overTheRate(() => request(s.limited, '/ingest', { accept, body: {} })) },
-  { endpoint: '/ingest', code: 'UNAVAILABLE', when: 'the stream stored none of the readings', modern: '503, `Retry-After`', legacy: '503, `Retry-After`', send: (s, accept) => request(s.down, '/ingest', { accept, body: { deviceId: 'down-1', timestamp: iso(), metrics: { v: 1 } } }) },
-  { endpoint: 'other paths', code: 'NOT_FOUND', when: 'no such route', modern: '404', legacy: '404', send: (s, accept) => request(s.main, '/graphq', { accept, method: 'GET' }) },
+  {
+    endpoint: '/ingest',
+    code: '—',
+    when: 'at least one item accepted',
+    modern: '202',
+    legacy: '202',
+    send: (s, accept) => request(s.main, '/ingest', { accept, body: { deviceId: 'd1', timestamp: iso(), metrics: { v: 1 } } }),
+  },
+  {
+    endpoint: '/ingest',
+    code: '—',
+    when: 'every item rejected',
+    modern: '422',
+    legacy: '422',
+    send: (s, accept) => request(s.main, '/ingest', { accept, body: { deviceId: 'nobody', timestamp: iso(), metrics: { v: 1 } } }),
+  },
+  {
+    endpoint: '/ingest',
+    code: 'BAD_USER_INPUT',
+    when: 'a body that is not JSON, or an empty batch',
+    modern: '400',
+    legacy: '400',
+    send: (s, accept) => request(s.main, '/ingest', { accept, raw: '[]' }),
+  },
+  {
+    endpoint: '/ingest',
+    code: 'BAD_USER_INPUT',
+    when: 'a method other than POST',
+    modern: '405',
+    legacy: '405',
+    send: (s, accept) => request(s.main, '/ingest', { accept, method: 'GET' }),
+  },
+  {
+    endpoint: '/ingest',
+    code: 'BAD_USER_INPUT',
+    when: 'an unsupported content type',
+    modern: '415',
+    legacy: '415',
+    send: (s, accept) => request(s.main, '/ingest', { accept, contentType: 'text/csv', raw: 'd1,1' }),
+  },
+  {
+    endpoint: '/ingest',
+    code: 'PAYLOAD_TOO_LARGE',
+    when: 'a body or batch over its limit',
+    modern: '413',
+    legacy: '413',
+    send: (s, accept) => request(s.main, '/ingest', { accept, body: [1, 2, 3].map(() => ({ deviceId: 'd1', timestamp: iso(), metrics: { v: 1 } })) }),
+  },
+  {
+    endpoint: '/ingest',
+    code: 'UNAUTHENTICATED',
+    when: 'no key, or an unknown one',
+    modern: '401',
+    legacy: '401',
+    send: (s, accept) => request(s.main, '/ingest', { accept, key: null, body: {} }),
+  },
+  {
+    endpoint: '/ingest',
+    code: 'RATE_LIMITED',
+    when: "over the key's rate",
+    modern: '429, `Retry-After`',
+    legacy: '429, `Retry-After`',
+    send: (s, accept) => overTheRate(() => request(s.limited, '/ingest', { accept, body: {} })),
+  },
+  {
+    endpoint: '/ingest',
+    code: 'UNAVAILABLE',
+    when: 'the stream stored none of the readings',
+    modern: '503, `Retry-After`',
+    legacy: '503, `Retry-After`',
+    send: (s, accept) => request(s.down, '/ingest', { accept, body: { deviceId: 'down-1', timestamp: iso(), metrics: { v: 1 } } }),
+  },
+  {
+    endpoint: 'other paths',
+    code: 'NOT_FOUND',
+    when: 'no such route',
+    modern: '404',
+    legacy: '404',
+    send: (s, accept) => request(s.main, '/graphq', { accept, method: 'GET' }),
+  },
 ];
 
 /** The rows of the status table in docs/PROTOCOL.md, cells without their backticks around endpoint and code. */
@@ -148,7 +346,12 @@ function documentedRows(): Omit<Row, 'send'>[] {
   const start = text.indexOf('<!-- status table: read by test/integration/http-status.test.ts -->');
   expect(start).toBeGreaterThan(0);
   const lines = text.slice(start).split('\n').slice(1);
-  const table = lines.slice(0, lines.findIndex((line) => !line.startsWith('|'))).slice(2);
+  const table = lines
+    .slice(
+      0,
+      lines.findIndex((line) => !line.startsWith('|')),
+    )
+    .slice(2);
   return table.map((line) => {
     const [endpoint, code, when, modern, legacy] = line.split(' | ').map((cell) => cell.replace(/^\| /, '').replace(/ \|$/, ''));
     const bare = (cell: string) => cell.replace(/^`(.*)`$/, '$1');

@@ -52,7 +52,10 @@ const nearlyValid = fc.record({
     { weight: 1, arbitrary: timestamp },
   ),
   metrics: fc.oneof(
-    { weight: 8, arbitrary: fc.dictionary(fc.constantFrom('temp', 'v', '_x.y'), fc.double({ noNaN: true, noDefaultInfinity: true }), { minKeys: 1, maxKeys: 3 }) },
+    {
+      weight: 8,
+      arbitrary: fc.dictionary(fc.constantFrom('temp', 'v', '_x.y'), fc.double({ noNaN: true, noDefaultInfinity: true }), { minKeys: 1, maxKeys: 3 }),
+    },
     { weight: 1, arbitrary: metrics },
   ),
 });
@@ -132,9 +135,15 @@ describe('fuzzing ingest', () => {
           body: JSON.stringify({ deviceId: id, timestamp: Date.now() - 1000, metrics: { sentinel: 1 } }),
         });
         expect(sentinel.status).toBe(202);
-        await eventually(async () => ((await server.ok(ReadingsDocument, { deviceId: id, metric: 'sentinel', first: 1 })).readings.edges.length === 1 ? true : undefined), 15_000, `${id}'s sentinel stored`);
+        await eventually(
+          async () => ((await server.ok(ReadingsDocument, { deviceId: id, metric: 'sentinel', first: 1 })).readings.edges.length === 1 ? true : undefined),
+          15_000,
+          `${id}'s sentinel stored`,
+        );
         for (const name of ['temp', 'v', '_x.y']) {
-          const values = await allNodes((after) => server.ok(ReadingsDocument, { deviceId: id, metric: name, first: 1000, after }).then((data) => data.readings));
+          const values = await allNodes((after) =>
+            server.ok(ReadingsDocument, { deviceId: id, metric: name, first: 1000, after }).then((data) => data.readings),
+          );
           for (const node of values) expect(Number.isFinite(node.value)).toBe(true);
         }
       }

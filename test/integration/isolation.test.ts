@@ -34,10 +34,15 @@ const PROBES: Record<string, Probe> = {
   viewer: { kind: 'query', document: '{ viewer { role deviceId } }', variables: () => ({}) },
   device: { kind: 'query', document: 'query($id: ID!) { device(id: $id) { id name status } }', variables: (ids) => ({ id: ids.device }) },
   devices: { kind: 'query', document: '{ devices(first: 100) { edges { node { id name } } } }', variables: () => ({}) },
-  readings: { kind: 'query', document: 'query($id: ID!) { readings(deviceId: $id, metric: "v") { edges { node { value } } } }', variables: (ids) => ({ id: ids.device }) },
+  readings: {
+    kind: 'query',
+    document: 'query($id: ID!) { readings(deviceId: $id, metric: "v") { edges { node { value } } } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
   aggregates: {
     kind: 'query',
-    document: 'query($id: ID!, $from: DateTime!, $to: DateTime!) { aggregates(deviceIds: [$id], metric: "v", from: $from, to: $to, bucket: "1d") { buckets { count } } }',
+    document:
+      'query($id: ID!, $from: DateTime!, $to: DateTime!) { aggregates(deviceIds: [$id], metric: "v", from: $from, to: $to, bucket: "1d") { buckets { count } } }',
     variables: (ids) => ({ id: ids.device, ...RANGE }),
   },
   series: {
@@ -45,42 +50,88 @@ const PROBES: Record<string, Probe> = {
     document: 'query($id: ID!, $from: DateTime!, $to: DateTime!) { series(deviceId: $id, metric: "v", from: $from, to: $to) { totalPoints } }',
     variables: (ids) => ({ id: ids.device, ...RANGE }),
   },
-  anomalies: { kind: 'query', document: 'query($id: ID) { anomalies(filter: { deviceId: $id }) { edges { node { id deviceId } } } }', variables: (ids) => ({ id: ids.device }) },
+  anomalies: {
+    kind: 'query',
+    document: 'query($id: ID) { anomalies(filter: { deviceId: $id }) { edges { node { id deviceId } } } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
   anomalyRules: { kind: 'query', document: '{ anomalyRules { id deviceId } }', variables: () => ({}) },
   apiKeys: { kind: 'query', document: '{ apiKeys(includeRevoked: true) { id label deviceId } }', variables: () => ({}) },
   deadLetters: { kind: 'query', document: '{ deadLetters { edges { node { id } } } }', variables: () => ({}) },
   webhooks: { kind: 'query', document: '{ webhooks { id url } }', variables: () => ({}) },
   ingestReading: {
     kind: 'mutation',
-    document: 'mutation($id: ID!, $t: DateTime!) { ingestReading(reading: { deviceId: $id, timestamp: $t, metrics: [{ name: "v", value: 1 }] }) { acceptedCount rejected { code message } } }',
+    document:
+      'mutation($id: ID!, $t: DateTime!) { ingestReading(reading: { deviceId: $id, timestamp: $t, metrics: [{ name: "v", value: 1 }] }) { acceptedCount rejected { code message } } }',
     variables: (ids) => ({ id: ids.device, t: now() }),
   },
   ingestReadings: {
     kind: 'mutation',
-    document: 'mutation($id: ID!, $t: DateTime!) { ingestReadings(readings: [{ deviceId: $id, timestamp: $t, metrics: [{ name: "v", value: 1 }] }]) { acceptedCount rejected { code message } } }',
+    document:
+      'mutation($id: ID!, $t: DateTime!) { ingestReadings(readings: [{ deviceId: $id, timestamp: $t, metrics: [{ name: "v", value: 1 }] }]) { acceptedCount rejected { code message } } }',
     variables: (ids) => ({ id: ids.device, t: now() }),
   },
-  setAnomalyRule: { kind: 'mutation', document: 'mutation($id: ID!) { setAnomalyRule(input: { deviceId: $id, max: 3 }) { id } }', variables: (ids) => ({ id: ids.device }) },
+  setAnomalyRule: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { setAnomalyRule(input: { deviceId: $id, max: 3 }) { id } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
   deleteAnomalyRule: { kind: 'mutation', document: 'mutation($id: ID!) { deleteAnomalyRule(id: $id) }', variables: (ids) => ({ id: ids.rule }) },
-  acknowledgeAnomaly: { kind: 'mutation', document: 'mutation($id: ID!) { acknowledgeAnomaly(id: $id) { id status } }', variables: (ids) => ({ id: ids.anomaly }) },
+  acknowledgeAnomaly: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { acknowledgeAnomaly(id: $id) { id status } }',
+    variables: (ids) => ({ id: ids.anomaly }),
+  },
   resolveAnomaly: { kind: 'mutation', document: 'mutation($id: ID!) { resolveAnomaly(id: $id) { id status } }', variables: (ids) => ({ id: ids.anomaly }) },
-  setHeartbeatTimeout: { kind: 'mutation', document: 'mutation($id: ID!) { setHeartbeatTimeout(deviceId: $id, seconds: 60) { id } }', variables: (ids) => ({ id: ids.device }) },
-  decommissionDevice: { kind: 'mutation', document: 'mutation($id: ID!) { decommissionDevice(id: $id) { id status } }', variables: (ids) => ({ id: ids.device }) },
+  setHeartbeatTimeout: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { setHeartbeatTimeout(deviceId: $id, seconds: 60) { id } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
+  decommissionDevice: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { decommissionDevice(id: $id) { id status } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
   createApiKey: {
     kind: 'mutation',
     document: 'mutation($id: ID!) { createApiKey(input: { role: DEVICE, label: "probe", deviceId: $id }) { key { deviceId } } }',
     variables: (ids) => ({ id: ids.device }),
   },
   revokeApiKey: { kind: 'mutation', document: 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', variables: (ids) => ({ id: ids.key }) },
-  rotateDeviceKey: { kind: 'mutation', document: 'mutation($id: ID!) { rotateDeviceKey(deviceId: $id) { key { deviceId } } }', variables: (ids) => ({ id: ids.device }) },
+  rotateDeviceKey: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { rotateDeviceKey(deviceId: $id) { key { deviceId } } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
   createWebhook: { kind: 'mutation', document: '{ __typename }', variables: () => ({}) },
   deleteWebhook: { kind: 'mutation', document: 'mutation($id: ID!) { deleteWebhook(id: $id) }', variables: (ids) => ({ id: ids.webhook }) },
-  replayDeadLetter: { kind: 'mutation', document: 'mutation($id: ID!) { replayDeadLetter(id: $id) { partition } }', variables: (ids) => ({ id: ids.deadLetter }) },
+  replayDeadLetter: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { replayDeadLetter(id: $id) { partition } }',
+    variables: (ids) => ({ id: ids.deadLetter }),
+  },
   // Last: it creates a device with the probed id in the caller's own tenant.
-  registerDevice: { kind: 'mutation', document: 'mutation($id: ID!) { registerDevice(input: { id: $id }) { device { id } } }', variables: (ids) => ({ id: ids.newDevice }) },
-  readingAdded: { kind: 'subscription', document: 'subscription($id: ID!) { readingAdded(deviceId: $id) { eventId } }', variables: (ids) => ({ id: ids.device }) },
-  anomalyDetected: { kind: 'subscription', document: 'subscription($id: ID) { anomalyDetected(deviceId: $id) { id } }', variables: (ids) => ({ id: ids.device }) },
-  deviceStatusChanged: { kind: 'subscription', document: 'subscription($id: ID) { deviceStatusChanged(deviceId: $id) { deviceId } }', variables: (ids) => ({ id: ids.device }) },
+  registerDevice: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { registerDevice(input: { id: $id }) { device { id } } }',
+    variables: (ids) => ({ id: ids.newDevice }),
+  },
+  readingAdded: {
+    kind: 'subscription',
+    document: 'subscription($id: ID!) { readingAdded(deviceId: $id) { eventId } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
+  anomalyDetected: {
+    kind: 'subscription',
+    document: 'subscription($id: ID) { anomalyDetected(deviceId: $id) { id } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
+  deviceStatusChanged: {
+    kind: 'subscription',
+    document: 'subscription($id: ID) { deviceStatusChanged(deviceId: $id) { deviceId } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
 };
 
 describe('tenant isolation matrix', () => {
@@ -116,7 +167,11 @@ describe('tenant isolation matrix', () => {
       const answer = new Promise((resolve) => {
         client.subscribe({ query: document, variables }, { next: resolve, error: resolve, complete: () => resolve('complete') });
       });
-      const registered = eventually(() => (answered ? 'answered' : subscribers() > 0 ? 'registered' : undefined), 15_000, 'the subscription answered or registered');
+      const registered = eventually(
+        () => (answered ? 'answered' : subscribers() > 0 ? 'registered' : undefined),
+        15_000,
+        'the subscription answered or registered',
+      );
       return await Promise.race([answer, registered]);
     } finally {
       answered = true;
@@ -140,10 +195,14 @@ describe('tenant isolation matrix', () => {
     const webhook = await gqlAs(b, 'mutation { createWebhook(input: { url: "https://hooks.example.com/b-secret-hook" }) { webhook { id } } }', {});
     const key = await gqlAs(b, 'mutation { createApiKey(input: { role: READER, label: "b-secret-key" }) { key { id } } }', {});
     await gqlAs(theirDeviceKey, PROBES['ingestReading']!.document, { id: 'b-secret-device', t: now() });
-    const anomaly = await eventually(async () => {
-      const list = await gqlAs(b, '{ anomalies { edges { node { id } } } }', {});
-      return list.data?.['anomalies'].edges[0]?.node.id as string | undefined;
-    }, 10_000, "tenant B's anomaly");
+    const anomaly = await eventually(
+      async () => {
+        const list = await gqlAs(b, '{ anomalies { edges { node { id } } } }', {});
+        return list.data?.['anomalies'].edges[0]?.node.id as string | undefined;
+      },
+      10_000,
+      "tenant B's anomaly",
+    );
     theirs = {
       device: 'b-secret-device',
       newDevice: 'b-other-device',
@@ -156,7 +215,15 @@ describe('tenant isolation matrix', () => {
   });
   afterAll(() => server.close());
 
-  const ghost: Ids = { device: 'ghost-device', newDevice: 'ghost-new-device', anomaly: '987654321', rule: '01234567-0000-7000-8000-000000000000', webhook: '01234567-0000-7000-8000-000000000001', key: 'no-such-key', deadLetter: '987654321' };
+  const ghost: Ids = {
+    device: 'ghost-device',
+    newDevice: 'ghost-new-device',
+    anomaly: '987654321',
+    rule: '01234567-0000-7000-8000-000000000000',
+    webhook: '01234567-0000-7000-8000-000000000001',
+    key: 'no-such-key',
+    deadLetter: '987654321',
+  };
 
   it('has a probe for every query, mutation and subscription of the schema', () => {
     const schema = buildTelemetrySchema();
@@ -178,12 +245,18 @@ describe('tenant isolation matrix', () => {
       const differences: string[] = [];
       for (const [field, probe] of Object.entries(PROBES)) {
         const run = (ids: Ids) =>
-          probe.kind === 'subscription' ? subscribeAs(keys[role]!, probe.document, probe.variables(ids)) : gqlAs(keys[role]!, probe.document, probe.variables(ids));
+          probe.kind === 'subscription'
+            ? subscribeAs(keys[role]!, probe.document, probe.variables(ids))
+            : gqlAs(keys[role]!, probe.document, probe.variables(ids));
         const foreign = await run(theirs);
         const nowhere = await run({ ...ghost, newDevice: `${ghost.newDevice}-${role}` });
         // Ids the caller sent may be echoed in messages; B's names, URLs and labels never.
-        if (/B secret|b-secret-hook|b-secret-key/.test(JSON.stringify(foreign))) differences.push(`${field}: leaks tenant B data: ${JSON.stringify(foreign).slice(0, 200)}`);
-        const masked = [JSON.stringify(mask(foreign, probe, theirs)), JSON.stringify(mask(nowhere, probe, { ...ghost, newDevice: `${ghost.newDevice}-${role}` }))];
+        if (/B secret|b-secret-hook|b-secret-key/.test(JSON.stringify(foreign)))
+          differences.push(`${field}: leaks tenant B data: ${JSON.stringify(foreign).slice(0, 200)}`);
+        const masked = [
+          JSON.stringify(mask(foreign, probe, theirs)),
+          JSON.stringify(mask(nowhere, probe, { ...ghost, newDevice: `${ghost.newDevice}-${role}` })),
+        ];
         if (masked[0] !== masked[1]) differences.push(`${field}: ${masked[0]} != ${masked[1]}`);
       }
       expect(differences).toEqual([]);
@@ -193,8 +266,14 @@ describe('tenant isolation matrix', () => {
   it("never delivers tenant B's events to tenant A's subscriptions", async () => {
     const client = connect(server.app.wsUrl, keys['admin']);
     const seen: { data?: Record<string, { deviceId: string }> }[] = [];
-    client.subscribe({ query: 'subscription { anomalyDetected { id deviceId } }' }, { next: (value) => void seen.push(value as never), error: (error) => seen.push({ error } as never), complete: () => {} });
-    client.subscribe({ query: 'subscription { deviceStatusChanged { deviceId } }' }, { next: (value) => void seen.push(value as never), error: (error) => seen.push({ error } as never), complete: () => {} });
+    client.subscribe(
+      { query: 'subscription { anomalyDetected { id deviceId } }' },
+      { next: (value) => void seen.push(value as never), error: (error) => seen.push({ error } as never), complete: () => {} },
+    );
+    client.subscribe(
+      { query: 'subscription { deviceStatusChanged { deviceId } }' },
+      { next: (value) => void seen.push(value as never), error: (error) => seen.push({ error } as never), complete: () => {} },
+    );
     await eventually(() => (server.app.anomalyHub.subscriberCount >= 1 && server.app.statusHub.subscriberCount >= 1 ? true : undefined), 5000, 'subscribed');
     // Tenant B: an anomaly (b-secret-device) and a status change (b-other-device, never seen before).
     const anomaliesOfB = async () => (await gqlAs(theirAdminKey, '{ anomalies { edges { node { id } } } }', {})).data?.['anomalies'].edges.length as number;
@@ -202,7 +281,11 @@ describe('tenant isolation matrix', () => {
     await gqlAs(theirDeviceKey, PROBES['ingestReading']!.document, { id: 'b-secret-device', t: now() });
     await gqlAs(theirAdminKey, PROBES['ingestReading']!.document, { id: 'b-other-device', t: now() });
     await eventually(async () => ((await anomaliesOfB()) > before ? true : undefined), 10_000, "tenant B's new anomaly committed");
-    await eventually(async () => ((await gqlAs(theirAdminKey, '{ device(id: "b-other-device") { status } }', {})).data?.['device']?.status === 'ONLINE' ? true : undefined), 10_000, 'b-other-device online');
+    await eventually(
+      async () => ((await gqlAs(theirAdminKey, '{ device(id: "b-other-device") { status } }', {})).data?.['device']?.status === 'ONLINE' ? true : undefined),
+      10_000,
+      'b-other-device online',
+    );
     // Then tenant A's own anomaly and status change: events reach the hubs in commit order, so
     // once A's have arrived, B's (committed before) would have arrived first. No fixed sleep decides.
     await gqlAs(keys['admin']!, 'mutation { registerDevice(input: { id: "a-barrier" }) { device { id } } }', {});

@@ -66,7 +66,7 @@ class RawConnection {
 }
 
 describe('HTTP keep-alive for pooled clients and load balancers', () => {
-  it('advertises a keep-alive above load balancers\' 60 s idle timeout by default, and the configured one otherwise', async () => {
+  it("advertises a keep-alive above load balancers' 60 s idle timeout by default, and the configured one otherwise", async () => {
     for (const [env, seconds] of [
       [{}, 65],
       [{ TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '120', TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS: '121' }, 120],
@@ -82,7 +82,7 @@ describe('HTTP keep-alive for pooled clients and load balancers', () => {
     }
   });
 
-  it('answers on a pooled socket that stayed idle longer than Node\'s default of 5 s', async () => {
+  it("answers on a pooled socket that stayed idle longer than Node's default of 5 s", async () => {
     const server = await startTestServer();
     const connection = await RawConnection.open(Number(new URL(server.baseUrl).port));
     try {

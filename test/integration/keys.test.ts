@@ -51,7 +51,10 @@ describe('API keys: roles, device keys, rotation and revocation', () => {
     // Another device, existing or not, looks the same: unknown.
     for (const other of ['meter-2', 'ghost']) {
       const result = await server.gql(IngestReadingDocument, reading(other), deviceKey);
-      expect(result.data?.ingestReading).toMatchObject({ acceptedCount: 0, rejected: [{ code: 'UNKNOWN_DEVICE', message: `no device "${other}" is registered` }] });
+      expect(result.data?.ingestReading).toMatchObject({
+        acceptedCount: 0,
+        rejected: [{ code: 'UNKNOWN_DEVICE', message: `no device "${other}" is registered` }],
+      });
     }
     expect((await server.gql(DevicesDocument, {}, deviceKey)).errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
     const http = await fetch(`${server.baseUrl}/ingest`, {
@@ -71,7 +74,10 @@ describe('API keys: roles, device keys, rotation and revocation', () => {
       [ApiKeysDocument, {}],
     ] as const) {
       const result = await server.gql(document as typeof ApiKeysDocument, variables as object, readerKey);
-      expect({ operation: print(document).slice(0, 40), code: result.errors?.[0]?.extensions?.['code'] }).toEqual({ operation: print(document).slice(0, 40), code: 'FORBIDDEN' });
+      expect({ operation: print(document).slice(0, 40), code: result.errors?.[0]?.extensions?.['code'] }).toEqual({
+        operation: print(document).slice(0, 40),
+        code: 'FORBIDDEN',
+      });
     }
   });
 

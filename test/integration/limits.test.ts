@@ -15,7 +15,11 @@ async function post(server: TestServer, query: string, variables?: object, key: 
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] } };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] },
+  };
 }
 
 describe('limits on documents, rate and introspection', () => {
@@ -31,7 +35,10 @@ describe('limits on documents, rate and introspection', () => {
       const query = `{ ${Array.from({ length: 11 }, (_, i) => `a${i}: viewer { keyId }`).join(' ')} }`;
       const { status, body } = await post(server, query);
       expect(status).toBe(400);
-      expect(body.errors?.[0]).toMatchObject({ message: 'the document uses more than 10 aliases', extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 10 } });
+      expect(body.errors?.[0]).toMatchObject({
+        message: 'the document uses more than 10 aliases',
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 10 },
+      });
       expect((await post(server, `{ ${Array.from({ length: 10 }, (_, i) => `a${i}: viewer { keyId }`).join(' ')} }`)).status).toBe(200);
     });
 
@@ -59,12 +66,16 @@ describe('limits on documents, rate and introspection', () => {
         new Promise<unknown>((resolve) => client.subscribe({ query }, { next: () => {}, error: resolve, complete: () => resolve('complete') }));
       const syntax = (await raw('subscription { readingAdded(')) as { message: string; extensions: object }[];
       expect(syntax[0]).toMatchObject({ extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
-      const aliases = (await raw(`subscription { ${Array.from({ length: 11 }, (_, i) => `a${i}: readingAdded(deviceId: "d1") { eventId }`).join(' ')} }`)) as { extensions: object }[];
+      const aliases = (await raw(`subscription { ${Array.from({ length: 11 }, (_, i) => `a${i}: readingAdded(deviceId: "d1") { eventId }`).join(' ')} }`)) as {
+        extensions: object;
+      }[];
       expect(aliases).toContainEqual(expect.objectContaining({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 10 } }));
       const tokens = (await raw(`subscription { readingAdded(deviceId: "d1") { ${'eventId '.repeat(1200)} } }`)) as { message: string }[];
       expect(tokens[0]!.message).toMatch(/more th(?:an|at) 1000 tokens/);
       // The first subscription is still alive on the same socket.
-      await server.ok(IngestReadingDocument, { reading: { deviceId: 'd1', timestamp: new Date(Date.now() - 1000).toISOString(), metrics: [{ name: 'v', value: 1 }] } });
+      await server.ok(IngestReadingDocument, {
+        reading: { deviceId: 'd1', timestamp: new Date(Date.now() - 1000).toISOString(), metrics: [{ name: 'v', value: 1 }] },
+      });
       await new Promise<void>((resolve, reject) => {
         const deadline = setTimeout(() => reject(new Error('no event')), 10_000);
         const poll = setInterval(() => {
@@ -111,8 +122,13 @@ describe('limits on documents, rate and introspection', () => {
       expect(limited.headers.get('retry-after')).toBe('1');
       expect(limited.body.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED', retryable: true, retryAfterSeconds: 1 } });
 
-      const ingest = await untilLimited(() =>
-        fetch(`${server.baseUrl}/ingest`, { method: 'POST', headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' }, body: '{}' }),
+      const ingest = await untilLimited(
+        () =>
+          fetch(`${server.baseUrl}/ingest`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+            body: '{}',
+          }),
         [400, 422], // admitted, and refused for its empty reading
       );
       expect(ingest.limited.headers.get('retry-after')).toBe('1');

@@ -95,12 +95,20 @@ describe('sign-in with OIDC tokens', () => {
     ['an unknown tenant', () => token({ tenant: 'nobody' })],
     ['no role', () => token({ role: undefined })],
     ['a role that is not reader or admin', () => token({ role: 'device' })],
-    ['a key the issuer does not publish', () => token({}, { key: createPrivateKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' })) })],
-    ['a tampered payload', () => {
-      const [header, , signature] = token().split('.');
-      const forged = Buffer.from(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 600, tenant: 'default', role: 'admin' })).toString('base64url');
-      return `${header}.${forged}.${signature}`;
-    }],
+    [
+      'a key the issuer does not publish',
+      () => token({}, { key: createPrivateKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' })) }),
+    ],
+    [
+      'a tampered payload',
+      () => {
+        const [header, , signature] = token().split('.');
+        const forged = Buffer.from(
+          JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 600, tenant: 'default', role: 'admin' }),
+        ).toString('base64url');
+        return `${header}.${forged}.${signature}`;
+      },
+    ],
     ['an unsigned token (alg none)', () => token({ role: 'admin' }, { alg: 'none', key: null })],
   ])('refuses %s with 401', async (_name, make) => {
     const response = await gql(ViewerDocument, undefined, make());

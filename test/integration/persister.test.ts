@@ -43,7 +43,10 @@ describe('reading persister', () => {
       pollIntervalMs: 5,
       retryPolicy: { initialDelayMs: 1, maxDelayMs: 5, multiplier: 2 },
     });
-    await stream.produce('readings', Array.from({ length: 20 }, (_, i) => ({ key: 't/d1', value: envelope('d1', 1000 + i, `e${i}`) })));
+    await stream.produce(
+      'readings',
+      Array.from({ length: 20 }, (_, i) => ({ key: 't/d1', value: envelope('d1', 1000 + i, `e${i}`) })),
+    );
     await persister.start();
     await eventually(() => (published.length === 20 ? true : undefined));
     await persister.stop();
@@ -56,7 +59,16 @@ describe('reading persister', () => {
   it('publishes nothing before the commit and resumes from the database watermark after a restart', async () => {
     const published: string[] = [];
     const make = () =>
-      new ReadingPersister({ stream, store, devices: new DeviceDirectory(store), publish: (r) => published.push(...r.map((x) => x.eventId)), logger: silentLogger, eventTypePrefix: 'io.telemetry', lingerMs: 0, pollIntervalMs: 5 });
+      new ReadingPersister({
+        stream,
+        store,
+        devices: new DeviceDirectory(store),
+        publish: (r) => published.push(...r.map((x) => x.eventId)),
+        logger: silentLogger,
+        eventTypePrefix: 'io.telemetry',
+        lingerMs: 0,
+        pollIntervalMs: 5,
+      });
     await stream.produce('readings', [{ key: 't/d1', value: envelope('d1', 1, 'a') }]);
     const first = make();
     await first.start();

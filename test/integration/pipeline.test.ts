@@ -65,14 +65,20 @@ describe.each(BACKENDS)('end-to-end pipeline %s', (_name, backend) => {
     await stream.close();
   });
 
-
   it('delivers readings ingested by mutation and by POST /ingest to subscribers, after they are stored', async () => {
     const client = connect(server.app.wsUrl, server.adminKey);
     const sub = subscribe(client, ReadingAddedDocument, { deviceId: 'boiler-1' });
     await eventually(() => (server.app.hub.activeSubscriptions === 1 ? true : undefined), 5000, 'subscription registered');
 
     const viaMutation = await server.ok(IngestReadingDocument, {
-      reading: { deviceId: 'boiler-1', timestamp: iso(base), metrics: [{ name: 'temperature', value: 61.5 }, { name: 'pressure', value: 1.2 }] },
+      reading: {
+        deviceId: 'boiler-1',
+        timestamp: iso(base),
+        metrics: [
+          { name: 'temperature', value: 61.5 },
+          { name: 'pressure', value: 1.2 },
+        ],
+      },
     });
     expect(viaMutation.ingestReading).toMatchObject({ acceptedCount: 1, rejectedCount: 0 });
 
@@ -80,8 +86,23 @@ describe.each(BACKENDS)('end-to-end pipeline %s', (_name, backend) => {
       method: 'POST',
       headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/cloudevents-batch+json' },
       body: JSON.stringify([
-        { specversion: '1.0', id: 'ce-1', source: '/devices/boiler-1', type: 'io.telemetry.reading.v1', time: iso(base + 1000), data: { metrics: { temperature: 62 } } },
-        { specversion: '1.0', id: 'ce-2', subject: 'fridge-1', source: '/gateways/g1', type: 'io.telemetry.reading.v1', time: iso(base + 1000), data: { metrics: [{ name: 'temperature', value: 4 }] } },
+        {
+          specversion: '1.0',
+          id: 'ce-1',
+          source: '/devices/boiler-1',
+          type: 'io.telemetry.reading.v1',
+          time: iso(base + 1000),
+          data: { metrics: { temperature: 62 } },
+        },
+        {
+          specversion: '1.0',
+          id: 'ce-2',
+          subject: 'fridge-1',
+          source: '/gateways/g1',
+          type: 'io.telemetry.reading.v1',
+          time: iso(base + 1000),
+          data: { metrics: [{ name: 'temperature', value: 4 }] },
+        },
       ]),
     });
     expect(viaHttp.status).toBe(202);
@@ -90,7 +111,10 @@ describe.each(BACKENDS)('end-to-end pipeline %s', (_name, backend) => {
     const events = await eventually(() => (sub.received.length >= 2 ? sub.received : undefined), 10_000, 'two boiler-1 events');
     const readings = events.map((e) => e.data!.readingAdded);
     expect(readings.map((r) => r.eventId)).toEqual([viaMutation.ingestReading.accepted[0]!.eventId, 'ce-1']);
-    expect(readings[0]!.metrics).toEqual([{ name: 'temperature', value: 61.5 }, { name: 'pressure', value: 1.2 }]);
+    expect(readings[0]!.metrics).toEqual([
+      { name: 'temperature', value: 61.5 },
+      { name: 'pressure', value: 1.2 },
+    ]);
     expect(readings.every((r) => r.deviceId === 'boiler-1')).toBe(true);
 
     // Persist, then publish: what the subscriber saw is already queryable.
@@ -125,9 +149,15 @@ describe.each(BACKENDS)('end-to-end pipeline %s', (_name, backend) => {
   });
 
   it('pages raw readings newest or oldest first within a time range', async () => {
-    const readings = Array.from({ length: 25 }, (_, i) => ({ deviceId: 'fridge-1', timestamp: iso(base + 10_000 + i * 1000), metrics: [{ name: 'door', value: i }] }));
+    const readings = Array.from({ length: 25 }, (_, i) => ({
+      deviceId: 'fridge-1',
+      timestamp: iso(base + 10_000 + i * 1000),
+      metrics: [{ name: 'door', value: i }],
+    }));
     expect((await server.ok(IngestReadingsDocument, { readings })).ingestReadings.acceptedCount).toBe(25);
-    await eventually(async () => ((await server.ok(ReadingsDocument, { deviceId: 'fridge-1', metric: 'door', first: 100 })).readings.edges.length === 25 ? true : undefined));
+    await eventually(async () =>
+      (await server.ok(ReadingsDocument, { deviceId: 'fridge-1', metric: 'door', first: 100 })).readings.edges.length === 25 ? true : undefined,
+    );
 
     const seen: number[] = [];
     let after: string | null | undefined;
@@ -139,7 +169,13 @@ describe.each(BACKENDS)('end-to-end pipeline %s', (_name, backend) => {
     }
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => 24 - i));
 
-    const window = await server.ok(ReadingsDocument, { deviceId: 'fridge-1', metric: 'door', from: iso(base + 12_000), to: iso(base + 15_000), order: 'OLDEST_FIRST' });
+    const window = await server.ok(ReadingsDocument, {
+      deviceId: 'fridge-1',
+      metric: 'door',
+      from: iso(base + 12_000),
+      to: iso(base + 15_000),
+      order: 'OLDEST_FIRST',
+    });
     expect(window.readings.edges.map((e) => e.node.value)).toEqual([2, 3, 4]);
   });
 
@@ -229,12 +265,20 @@ describe('two role-all nodes on a shared stream', () => {
       const health = async (server: TestServer) =>
         (await (await fetch(`${server.baseUrl}/healthz`)).json()) as { consumer: { appliedReadings: number; positions?: Record<string, number> } };
       // Which partitions node B's consumer holds (its first stats report comes within 250 ms).
-      const heldByB = await eventually(async () => {
-        const held = Object.keys((await health(b)).consumer.positions ?? {}).map(Number); // no stats before the first report
-        return held.length > 0 ? held : undefined;
-      }, 15_000, "node B's consumer holding partitions");
+      const heldByB = await eventually(
+        async () => {
+          const held = Object.keys((await health(b)).consumer.positions ?? {}).map(Number); // no stats before the first report
+          return held.length > 0 ? held : undefined;
+        },
+        15_000,
+        "node B's consumer holding partitions",
+      );
       const now = Date.now() - 10_000;
-      const readings = Array.from({ length: 40 }, (_, i) => ({ deviceId: devices[i % devices.length]!, timestamp: iso(now + i), metrics: [{ name: 'n', value: i }] }));
+      const readings = Array.from({ length: 40 }, (_, i) => ({
+        deviceId: devices[i % devices.length]!,
+        timestamp: iso(now + i),
+        metrics: [{ name: 'n', value: i }],
+      }));
       const sent = await b.ok(IngestReadingsDocument, { readings });
       expect(sent.ingestReadings.acceptedCount).toBe(40);
       // Both consumers can store some only if the readings fall in partitions of each (more
@@ -245,10 +289,14 @@ describe('two role-all nodes on a shared stream', () => {
       await eventually(() => (sub.received.length >= 40 ? true : undefined), 15_000, 'every reading on node A');
       // Each node's consumer stored some of them (they split the partitions).
       const applied = async (server: TestServer) => (await health(server)).consumer.appliedReadings;
-      const [byA, byB] = await eventually(async () => {
-        const counts = [await applied(a), await applied(b)];
-        return counts[0]! + counts[1]! === 40 ? counts : undefined;
-      }, 5000, 'consumer stats');
+      const [byA, byB] = await eventually(
+        async () => {
+          const counts = [await applied(a), await applied(b)];
+          return counts[0]! + counts[1]! === 40 ? counts : undefined;
+        },
+        5000,
+        'consumer stats',
+      );
       expect(byA).toBeGreaterThan(0);
       expect(byB).toBeGreaterThan(0);
       const values = sub.received.map((r) => (r.data as ReadingAddedSubscription).readingAdded.metrics[0]!.value).sort((x, y) => x - y);

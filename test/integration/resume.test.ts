@@ -41,7 +41,11 @@ describe('resuming readingAdded from far behind', () => {
   async function ingest(count: number): Promise<string[]> {
     const ids: string[] = [];
     const batches = Array.from({ length: Math.ceil(count / BATCH) }, (_, b) =>
-      Array.from({ length: Math.min(BATCH, count - b * BATCH) }, (_, i) => ({ deviceId: DEVICES[i % DEVICES.length]!, timestamp: iso(t + b * BATCH + i), metrics: [{ name: 'n', value: i }] })),
+      Array.from({ length: Math.min(BATCH, count - b * BATCH) }, (_, i) => ({
+        deviceId: DEVICES[i % DEVICES.length]!,
+        timestamp: iso(t + b * BATCH + i),
+        metrics: [{ name: 'n', value: i }],
+      })),
     );
     t += batches.length * BATCH;
     for (let b = 0; b < batches.length; b += 2) {

@@ -84,7 +84,10 @@ describe('running split by role', () => {
     await eventually(async () => ((await readingSubscriptions(apiB)) === 1 ? true : undefined), 10_000, 'readings subscription registered on B');
     let probes = 0;
     await untilLive(
-      () => post(apiA.url, key, IngestReadingsDocument, { readings: [{ deviceId: PROBE_DEVICE, timestamp: new Date(Date.now() - 20_000 + probes++).toISOString(), metrics: [{ name: 'probe', value: 1 }] }] }),
+      () =>
+        post(apiA.url, key, IngestReadingsDocument, {
+          readings: [{ deviceId: PROBE_DEVICE, timestamp: new Date(Date.now() - 20_000 + probes++).toISOString(), metrics: [{ name: 'probe', value: 1 }] }],
+        }),
       () => anomalies.received.length > 0,
       'anomaly subscription live on B',
     );
@@ -101,7 +104,11 @@ describe('running split by role', () => {
       ['split-0', 150],
       ['split-1', 50],
     ]);
-    const anomaly = await eventually(() => anomalies.received.map((r) => r.data?.anomalyDetected).find((a) => a?.deviceId === 'split-0'), 15_000, 'anomaly on node B');
+    const anomaly = await eventually(
+      () => anomalies.received.map((r) => r.data?.anomalyDetected).find((a) => a?.deviceId === 'split-0'),
+      15_000,
+      'anomaly on node B',
+    );
     expect(anomaly).toMatchObject({ deviceId: 'split-0', kind: 'THRESHOLD', value: 150 });
     await client.dispose();
     await eventually(async () => ((await readingSubscriptions(apiB)) === 0 ? true : undefined), 10_000, 'subscription cleaned up on B');
@@ -117,7 +124,11 @@ describe('running split by role', () => {
     let sending = true;
     const sender = (async () => {
       while (sending) {
-        const readings = Array.from({ length: 15 }, (_, i) => ({ deviceId: DEVICES[i % DEVICES.length]!, timestamp: timestamp + i, metrics: [{ name: 'seq', value: timestamp + i }] }));
+        const readings = Array.from({ length: 15 }, (_, i) => ({
+          deviceId: DEVICES[i % DEVICES.length]!,
+          timestamp: timestamp + i,
+          metrics: [{ name: 'seq', value: timestamp + i }],
+        }));
         timestamp += 15;
         const body = await post<{ ingestReadings: { accepted: { eventId: string }[] } }>(apiA.url, key, IngestReadingsDocument, { readings });
         acknowledged.push(...(body.data?.ingestReadings.accepted.map((a) => a.eventId) ?? []));
@@ -144,7 +155,10 @@ describe('running split by role', () => {
     expect(delivered.filter((id) => expected.has(id)).length).toBe(expected.size); // no gap
     // Per device, in the order ingested.
     for (const device of DEVICES) {
-      const values = live.received.map((r) => (r.data as ReadingAddedSubscription).readingAdded).filter((r) => r.deviceId === device).map((r) => r.metrics[0]!.value);
+      const values = live.received
+        .map((r) => (r.data as ReadingAddedSubscription).readingAdded)
+        .filter((r) => r.deviceId === device)
+        .map((r) => r.metrics[0]!.value);
       expect(values).toEqual([...values].sort((a, b) => a - b));
     }
     // Stored exactly once: every page (a loaded machine sends more than 1,000 readings per device before the thresholds above are met).
@@ -177,7 +191,14 @@ describe('anomalies from several consumers', () => {
       const base = Date.now() - 3_600_000;
       const commit = async (partition: number, offset: number, deviceId: string, value: number) => {
         // Timestamps differ per (partition, offset): a value with the timestamp of a stored one is not judged again.
-        const reading = { tenantId: 'default', deviceId, eventId: `${deviceId}-${partition}-${offset}`, timestamp: base + partition * 1_000_000 + offset, metrics: [{ name: 'temp', value }], offset };
+        const reading = {
+          tenantId: 'default',
+          deviceId,
+          eventId: `${deviceId}-${partition}-${offset}`,
+          timestamp: base + partition * 1_000_000 + offset,
+          metrics: [{ name: 'temp', value }],
+          offset,
+        };
         const applied = await applyBatch(store, { source: 'readings', partitions: [{ partition, lastOffset: offset, readings: [reading], deadLetters: [] }] });
         return applied.anomalies;
       };
@@ -201,7 +222,11 @@ describe('anomalies from several consumers', () => {
       // Nothing more: an anomaly committed and published after both arrives after anything they could still bring.
       const last = await commit(2, probeOffset++, PROBE_DEVICE, 2);
       await publish(last);
-      await eventually(() => (anomalies.received.some((r) => r.data!.anomalyDetected.id === String(last[0]!.seq)) ? true : undefined), 15_000, 'the anomaly published last');
+      await eventually(
+        () => (anomalies.received.some((r) => r.data!.anomalyDetected.id === String(last[0]!.seq)) ? true : undefined),
+        15_000,
+        'the anomaly published last',
+      );
       expect(boiler().map((a) => a.value)).toEqual([150, 160]);
       expect(boiler().map((a) => a.id)).toEqual([String(first[0]!.seq), String(second[0]!.seq)]);
       await client.dispose();

@@ -35,7 +35,12 @@ function inFlightIngest(baseUrl: string, key: string, deviceId: string): InFligh
   const req = request(`${baseUrl}/ingest`, {
     method: 'POST',
     agent: false,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/cloudevents+json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+    headers: {
+      authorization: `Bearer ${key}`,
+      'content-type': 'application/cloudevents+json',
+      'content-length': Buffer.byteLength(body),
+      expect: '100-continue',
+    },
   });
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.once('response', (res) => {
@@ -63,7 +68,10 @@ async function registerDevice(url: string, key: string, id: string): Promise<voi
 
 function exited(service: ServiceProcess): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve) => {
-    if (service.child.exitCode !== null || service.child.signalCode !== null) return resolve({ code: service.child.exitCode, signal: service.child.signalCode });
+    if (service.child.exitCode !== null || service.child.signalCode !== null) {
+      resolve({ code: service.child.exitCode, signal: service.child.signalCode });
+      return;
+    }
     service.child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 }

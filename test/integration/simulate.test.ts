@@ -31,7 +31,8 @@ describe('npm run simulate', () => {
         let stored = 0;
         for (const id of ['sim-001', 'sim-002', 'sim-003']) {
           // Every page: how many readings the simulator sent depends on the machine.
-          stored += (await allNodes(async (after) => (await server.ok(ReadingsDocument, { deviceId: id, metric: 'temperature', first: 1000, after })).readings)).length;
+          stored += (await allNodes(async (after) => (await server.ok(ReadingsDocument, { deviceId: id, metric: 'temperature', first: 1000, after })).readings))
+            .length;
         }
         return stored === accepted ? true : undefined;
       });
@@ -45,8 +46,12 @@ describe('npm run simulate', () => {
     try {
       const env = { ...process.env };
       delete env['TELEMETRY_ADMIN_KEY'];
-      await expect(run(process.execPath, [SIMULATE, '--url', server.app.url, '--duration', '1'], { env })).rejects.toMatchObject({ stderr: expect.stringMatching(/no API key/) });
-      await expect(run(process.execPath, [SIMULATE, '--url', server.app.url, '--key', 'tk_wrong_key_wrong_key_wrong_key_wrong', '--duration', '1'], { env })).rejects.toMatchObject({
+      await expect(run(process.execPath, [SIMULATE, '--url', server.app.url, '--duration', '1'], { env })).rejects.toMatchObject({
+        stderr: expect.stringMatching(/no API key/),
+      });
+      await expect(
+        run(process.execPath, [SIMULATE, '--url', server.app.url, '--key', 'tk_wrong_key_wrong_key_wrong_key_wrong', '--duration', '1'], { env }),
+      ).rejects.toMatchObject({
         stderr: expect.stringMatching(/API key was refused/),
       });
     } finally {
@@ -60,7 +65,10 @@ describe('npm run simulate', () => {
     const env = { TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key };
     let service: ServiceProcess | undefined = await startServiceProcess(env);
     const url = service.url;
-    const simulator = spawn(process.execPath, [SIMULATE, '--devices', '2', '--rate', '20', '--url', url], { env: { ...process.env, TELEMETRY_ADMIN_KEY: key }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const simulator = spawn(process.execPath, [SIMULATE, '--devices', '2', '--rate', '20', '--url', url], {
+      env: { ...process.env, TELEMETRY_ADMIN_KEY: key },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     simulator.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     simulator.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -68,7 +76,9 @@ describe('npm run simulate', () => {
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query: 'query { readings(deviceId: "sim-001", metric: "temperature", first: 1, order: NEWEST_FIRST) { edges { node { timestamp } } } }' }),
+        body: JSON.stringify({
+          query: 'query { readings(deviceId: "sim-001", metric: "temperature", first: 1, order: NEWEST_FIRST) { edges { node { timestamp } } } }',
+        }),
       });
       const body = (await response.json()) as { data?: { readings: { edges: { node: { timestamp: string } }[] } } };
       const edge = body.data?.readings.edges[0];

@@ -23,9 +23,14 @@ interface Outcome {
 /** Runs main.js to its end (it must end by itself) and returns what an operator sees. */
 function run(env: Record<string, string>, args: readonly string[] = [], command: readonly string[] = [process.execPath, MAIN]): Promise<Outcome> {
   return new Promise((resolve) => {
-    execFile(command[0]!, [...command.slice(1), ...args], { env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
+    execFile(
+      command[0]!,
+      [...command.slice(1), ...args],
+      { env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -56,7 +61,12 @@ describe('start-up failures, as an operator sees them', () => {
     try {
       const port = (occupier.address() as AddressInfo).port;
       const outcome = await run({ TELEMETRY_DATA_DIR: dataDir, PORT: String(port) }, ['--role', role]);
-      expectOneClearLine(outcome, new RegExp(`^failed to start: cannot listen on 127\\.0\\.0\\.1:${port} \\(HOST, PORT\\): the port is in use by another process \\(EADDRINUSE\\); .*set PORT`));
+      expectOneClearLine(
+        outcome,
+        new RegExp(
+          `^failed to start: cannot listen on 127\\.0\\.0\\.1:${port} \\(HOST, PORT\\): the port is in use by another process \\(EADDRINUSE\\); .*set PORT`,
+        ),
+      );
       // The consumer never started: it logs its partitions when it does.
       expect(outcome.stdout).not.toMatch(/partition assignment changed/);
     } finally {
@@ -68,20 +78,31 @@ describe('start-up failures, as an operator sees them', () => {
     // 192.0.2.1 is reserved for documentation (RFC 5737): no machine has it, and binding to it
     // fails locally without a packet sent.
     const outcome = await run({ TELEMETRY_DATA_DIR: dataDir, HOST: '192.0.2.1' });
-    expectOneClearLine(outcome, /^failed to start: cannot listen on 192\.0\.2\.1:0 \(HOST, PORT\): the host is not an address of this machine \(EADDRNOTAVAIL\); set HOST/);
+    expectOneClearLine(
+      outcome,
+      /^failed to start: cannot listen on 192\.0\.2\.1:0 \(HOST, PORT\): the host is not an address of this machine \(EADDRNOTAVAIL\); set HOST/,
+    );
   });
 
   it('names the path and the cause when the data directory is under a file', async () => {
     const file = path.join(dataDir, 'not-a-directory');
     writeFileSync(file, '');
     const outcome = await run({ TELEMETRY_DATA_DIR: path.join(file, 'data') });
-    expectOneClearLine(outcome, new RegExp(`^failed to start: cannot create the data directory ${file}/data \\(TELEMETRY_DATA_DIR\\): ${file} is a file, not a directory \\(ENOTDIR\\)$`));
+    expectOneClearLine(
+      outcome,
+      new RegExp(`^failed to start: cannot create the data directory ${file}/data \\(TELEMETRY_DATA_DIR\\): ${file} is a file, not a directory \\(ENOTDIR\\)$`),
+    );
   });
 
   it('names the database file when it cannot be opened', async () => {
     mkdirSync(path.join(dataDir, 'telemetry.db'));
     const outcome = await run({ TELEMETRY_DATA_DIR: dataDir });
-    expectOneClearLine(outcome, new RegExp(`^failed to start: cannot open the database ${dataDir}/telemetry\\.db \\(TELEMETRY_DATA_DIR\\): .*telemetry\\.db: it is a directory, not a file \\(EISDIR\\)$`));
+    expectOneClearLine(
+      outcome,
+      new RegExp(
+        `^failed to start: cannot open the database ${dataDir}/telemetry\\.db \\(TELEMETRY_DATA_DIR\\): .*telemetry\\.db: it is a directory, not a file \\(EISDIR\\)$`,
+      ),
+    );
   });
 
   describe('on a read-only filesystem', () => {
@@ -90,19 +111,34 @@ describe('start-up failures, as an operator sees them', () => {
     const unshare = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs /mnt'], { encoding: 'utf8' });
     const available = unshare.status === 0;
     const maybe = available ? it : it.skip;
-    if (!available) console.warn(`read-only filesystem tests skipped: cannot mount a tmpfs in a private namespace (${(unshare.stderr || String(unshare.error)).trim()})`);
+    if (!available)
+      console.warn(`read-only filesystem tests skipped: cannot mount a tmpfs in a private namespace (${(unshare.stderr || String(unshare.error)).trim()})`);
 
     const runOnReadOnly = (dir: string) =>
-      run({}, [], ['unshare', '-rm', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "${dataDir}" && TELEMETRY_DATA_DIR="${dir}" exec "${process.execPath}" "${MAIN}"`]);
+      run(
+        {},
+        [],
+        ['unshare', '-rm', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "${dataDir}" && TELEMETRY_DATA_DIR="${dir}" exec "${process.execPath}" "${MAIN}"`],
+      );
 
     maybe('says the filesystem is read-only when the data directory must be created', async () => {
       const outcome = await runOnReadOnly(path.join(dataDir, 'data'));
-      expectOneClearLine(outcome, new RegExp(`^failed to start: cannot create the data directory ${dataDir}/data \\(TELEMETRY_DATA_DIR\\): ${dataDir}: read-only filesystem \\(EROFS\\)$`));
+      expectOneClearLine(
+        outcome,
+        new RegExp(
+          `^failed to start: cannot create the data directory ${dataDir}/data \\(TELEMETRY_DATA_DIR\\): ${dataDir}: read-only filesystem \\(EROFS\\)$`,
+        ),
+      );
     });
 
     maybe('says the filesystem is read-only, with the path, when the data directory exists', async () => {
       const outcome = await runOnReadOnly(dataDir);
-      expectOneClearLine(outcome, new RegExp(`^failed to start: cannot open the database ${dataDir}/telemetry\\.db \\(TELEMETRY_DATA_DIR\\): ${dataDir}: read-only filesystem \\(EROFS\\)$`));
+      expectOneClearLine(
+        outcome,
+        new RegExp(
+          `^failed to start: cannot open the database ${dataDir}/telemetry\\.db \\(TELEMETRY_DATA_DIR\\): ${dataDir}: read-only filesystem \\(EROFS\\)$`,
+        ),
+      );
     });
   });
 

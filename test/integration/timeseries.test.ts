@@ -20,15 +20,27 @@ describe('time-series queries through GraphQL', () => {
       if (minute >= 180 && minute < 240) continue;
       readings.push({ deviceId: 'pump-1', timestamp: iso(start + minute * 60_000 + 500), metrics: [{ name: 'flow', value: minute }] });
     }
-    for (let hour = 0; hour < 6; hour++) readings.push({ deviceId: 'pump-2', timestamp: iso(start + hour * HOUR), metrics: [{ name: 'flow', value: 1000 + hour }] });
+    for (let hour = 0; hour < 6; hour++)
+      readings.push({ deviceId: 'pump-2', timestamp: iso(start + hour * HOUR), metrics: [{ name: 'flow', value: 1000 + hour }] });
     for (let i = 0; i < readings.length; i += 500) {
       const result = await server.ok(IngestReadingsDocument, { readings: readings.slice(i, i + 500) });
       expect(result.ingestReadings.rejectedCount).toBe(0);
     }
-    await eventually(async () => {
-      const { aggregates } = await server.ok(AggregatesDocument, { deviceIds: ['pump-1', 'pump-2'], metric: 'flow', from: iso(start), to: iso(end), bucket: '6h', plan: 'RAW' });
-      return aggregates.reduce((sum, s) => sum + s.buckets.reduce((n, b) => n + b.count, 0), 0) === readings.length ? true : undefined;
-    }, 15_000, 'all readings stored');
+    await eventually(
+      async () => {
+        const { aggregates } = await server.ok(AggregatesDocument, {
+          deviceIds: ['pump-1', 'pump-2'],
+          metric: 'flow',
+          from: iso(start),
+          to: iso(end),
+          bucket: '6h',
+          plan: 'RAW',
+        });
+        return aggregates.reduce((sum, s) => sum + s.buckets.reduce((n, b) => n + b.count, 0), 0) === readings.length ? true : undefined;
+      },
+      15_000,
+      'all readings stored',
+    );
   });
   afterAll(() => server.close());
 
@@ -39,7 +51,7 @@ describe('time-series queries through GraphQL', () => {
     const buckets = auto.aggregates[0]!.buckets;
     expect(buckets.map((b) => b.source)).toEqual(['ROLLUP_1H', 'ROLLUP_1H', 'ROLLUP_1H', 'ROLLUP_1H', 'ROLLUP_1H']);
     expect(buckets[0]).toMatchObject({ start: iso(start), end: iso(start + HOUR), count: 60, min: 0, max: 59, first: 0, last: 59, sum: 1770, avg: 29.5 });
-    expect(buckets[0]!.stddev).toBeCloseTo(Math.sqrt(305), 9) // sample variance of 0..59 is 60·61/12;
+    expect(buckets[0]!.stddev).toBeCloseTo(Math.sqrt(305), 9); // sample variance of 0..59 is 60·61/12;
     const strip = (list: typeof buckets) => list.map(({ source, ...rest }) => rest);
     expect(strip(buckets)).toEqual(strip(raw.aggregates[0]!.buckets));
     expect(raw.aggregates[0]!.buckets.every((b) => b.source === 'RAW')).toBe(true);
@@ -55,11 +67,24 @@ describe('time-series queries through GraphQL', () => {
   });
 
   it('combines devices into one series, and computes percentiles from raw readings', async () => {
-    const combined = await server.ok(AggregatesDocument, { deviceIds: ['pump-1', 'pump-2'], metric: 'flow', from: iso(start), to: iso(start + HOUR), bucket: '1h', combineDevices: true });
+    const combined = await server.ok(AggregatesDocument, {
+      deviceIds: ['pump-1', 'pump-2'],
+      metric: 'flow',
+      from: iso(start),
+      to: iso(start + HOUR),
+      bucket: '1h',
+      combineDevices: true,
+    });
     expect(combined.aggregates).toEqual([
       expect.objectContaining({ deviceId: null, buckets: [expect.objectContaining({ count: 61, max: 1000, min: 0, first: 1000, last: 59 })] }),
     ]);
-    const percentiles = await server.ok(AggregatePercentilesDocument, { deviceIds: ['pump-1'], metric: 'flow', from: iso(start), to: iso(start + 2 * HOUR), bucket: '1h' });
+    const percentiles = await server.ok(AggregatePercentilesDocument, {
+      deviceIds: ['pump-1'],
+      metric: 'flow',
+      from: iso(start),
+      to: iso(start + 2 * HOUR),
+      bucket: '1h',
+    });
     expect(percentiles.aggregates[0]!.buckets).toEqual([
       { start: iso(start), count: 60, p50: 29.5, p99: 58.41, source: 'RAW' },
       { start: iso(start + HOUR), count: 60, p50: 89.5, p99: 118.41, source: 'RAW' },
@@ -86,7 +111,14 @@ describe('time-series queries through GraphQL', () => {
     [{ deviceIds: ['pump-1', 'ghost'] }, 'NOT_FOUND', /no device "ghost"/],
     [{ deviceIds: [] }, 'BAD_USER_INPUT', /name 1 to 100 devices/],
   ])('refuses aggregates %j with %s', async (overrides, code, message) => {
-    const response = await server.gql(AggregatesDocument, { deviceIds: ['pump-1'], metric: 'flow', from: iso(start), to: iso(end), bucket: '1h', ...overrides });
+    const response = await server.gql(AggregatesDocument, {
+      deviceIds: ['pump-1'],
+      metric: 'flow',
+      from: iso(start),
+      to: iso(end),
+      bucket: '1h',
+      ...overrides,
+    });
     expect(response.errors).toHaveLength(1);
     expect(response.errors![0]!.extensions).toMatchObject({ code });
     expect(response.errors![0]!.message).toMatch(message);

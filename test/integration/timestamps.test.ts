@@ -17,7 +17,11 @@ const IMPOSSIBLE = [
 describe('impossible timestamps are refused, never moved', () => {
   let server: TestServer;
   const ingest = (body: unknown, contentType = 'application/json') =>
-    fetch(`${server.baseUrl}/ingest`, { method: 'POST', headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': contentType }, body: JSON.stringify(body) });
+    fetch(`${server.baseUrl}/ingest`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': contentType },
+      body: JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     // Every example would be a storable age: refusing them is the parser's doing, not the age rule's.
@@ -65,7 +69,14 @@ describe('impossible timestamps are refused, never moved', () => {
   describe('POST /ingest', () => {
     it('rejects each impossible timestamp of a batch with INVALID_TIMESTAMP, plain reading or CloudEvent time alike', async () => {
       const plain = IMPOSSIBLE.map(([timestamp]) => ({ deviceId: 'clock-1', timestamp, metrics: { v: 1 } }));
-      const events = IMPOSSIBLE.map(([time], i) => ({ specversion: '1.0', id: `clock-1-impossible-${i}`, source: '/devices/clock-1', type: 'io.telemetry.reading.v1', time, data: { metrics: { v: 1 } } }));
+      const events = IMPOSSIBLE.map(([time], i) => ({
+        specversion: '1.0',
+        id: `clock-1-impossible-${i}`,
+        source: '/devices/clock-1',
+        type: 'io.telemetry.reading.v1',
+        time,
+        data: { metrics: { v: 1 } },
+      }));
       const response = await ingest([...plain, ...events]);
       expect(response.status).toBe(422);
       const body = (await response.json()) as { acceptedCount: number; rejected: { index: number; code: string; message: string }[] };
@@ -85,7 +96,14 @@ describe('impossible timestamps are refused, never moved', () => {
     expect(viaGraphql.ingestReadings.acceptedCount).toBe(2);
     const viaHttp = await ingest([
       { deviceId: 'clock-1', timestamp: '2026-04-30T12:00+05:30', metrics: { edge: 3 } },
-      { specversion: '1.0', id: 'clock-1-edge-4', source: '/devices/clock-1', type: 'io.telemetry.reading.v1', time: '2026-03-01t00:00:00.0004z', data: { metrics: { edge: 4 } } },
+      {
+        specversion: '1.0',
+        id: 'clock-1-edge-4',
+        source: '/devices/clock-1',
+        type: 'io.telemetry.reading.v1',
+        time: '2026-03-01t00:00:00.0004z',
+        data: { metrics: { edge: 4 } },
+      },
     ]);
     expect(viaHttp.status).toBe(202);
     const stored = await eventually(async () => {

@@ -50,7 +50,12 @@ describe('anomaly webhooks', () => {
 
   beforeAll(async () => {
     // The receivers listen on 127.0.0.1, which production refuses (see the last test).
-    server = await startTestServer({ TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'on', TELEMETRY_WEBHOOK_POLL_MS: '50', TELEMETRY_WEBHOOK_RETRY_BASE_MS: '20', TELEMETRY_WEBHOOK_MAX_ATTEMPTS: '3' });
+    server = await startTestServer({
+      TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'on',
+      TELEMETRY_WEBHOOK_POLL_MS: '50',
+      TELEMETRY_WEBHOOK_RETRY_BASE_MS: '20',
+      TELEMETRY_WEBHOOK_MAX_ATTEMPTS: '3',
+    });
     for (const id of ['valve-1', 'valve-2']) await server.ok(RegisterDeviceDocument, { input: { id } });
     await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'valve-1', zScore: null, max: 10, severity: 'CRITICAL' } });
     await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'valve-2', zScore: null, max: 10, severity: 'WARNING' } });
@@ -66,7 +71,11 @@ describe('anomaly webhooks', () => {
     const broken = await receiver([500]);
     receivers.push(healthy, flaky, broken);
     const created: CreateWebhookMutation['createWebhook'][] = [];
-    for (const [target, minSeverity] of [[healthy, 'CRITICAL'], [flaky, 'WARNING'], [broken, 'WARNING']] as const) {
+    for (const [target, minSeverity] of [
+      [healthy, 'CRITICAL'],
+      [flaky, 'WARNING'],
+      [broken, 'WARNING'],
+    ] as const) {
       created.push((await server.ok(CreateWebhookDocument, { input: { url: target.url, minSeverity } })).createWebhook);
     }
     expect(created[0]!.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
@@ -80,18 +89,29 @@ describe('anomaly webhooks', () => {
     });
 
     const deliveries = async () => Object.fromEntries((await server.ok(WebhooksDocument, { first: 10 })).webhooks.map((w) => [w.id, w.deliveries]));
-    const settled = await eventually(async () => {
-      const all = await deliveries();
-      const states = Object.values(all).flat().map((d) => d.status);
-      return states.length === 5 && !states.includes('PENDING') ? all : undefined;
-    }, 15_000, 'deliveries settled');
+    const settled = await eventually(
+      async () => {
+        const all = await deliveries();
+        const states = Object.values(all)
+          .flat()
+          .map((d) => d.status);
+        return states.length === 5 && !states.includes('PENDING') ? all : undefined;
+      },
+      15_000,
+      'deliveries settled',
+    );
 
     // The CRITICAL-only webhook got the CRITICAL anomaly only, signed with its own secret.
-    expect(settled[created[0]!.webhook.id]).toEqual([expect.objectContaining({ status: 'DELIVERED', attempts: 1, lastStatusCode: 204, lastError: null, nextAttemptAt: null })]);
+    expect(settled[created[0]!.webhook.id]).toEqual([
+      expect.objectContaining({ status: 'DELIVERED', attempts: 1, lastStatusCode: 204, lastError: null, nextAttemptAt: null }),
+    ]);
     expect(healthy.received).toHaveLength(1);
     expect(verify(created[0]!.secret, healthy.received[0]!)).toBe(true);
     expect(verify(created[1]!.secret, healthy.received[0]!)).toBe(false);
-    expect(JSON.parse(healthy.received[0]!.body)).toMatchObject({ type: 'anomaly.detected', anomaly: { deviceId: 'valve-1', kind: 'THRESHOLD', severity: 'CRITICAL', value: 50, expectedMax: 10 } });
+    expect(JSON.parse(healthy.received[0]!.body)).toMatchObject({
+      type: 'anomaly.detected',
+      anomaly: { deviceId: 'valve-1', kind: 'THRESHOLD', severity: 'CRITICAL', value: 50, expectedMax: 10 },
+    });
 
     // The flaky one succeeded on its third attempt, for both anomalies.
     expect(settled[created[1]!.webhook.id]!.map((d) => [d.status, d.attempts])).toEqual([
@@ -146,7 +166,10 @@ describe('anomaly webhooks', () => {
         'http://192.88.99.1/hook',
       ]) {
         const response = await strict.gql(CreateWebhookDocument, { input: { url } });
-        expect({ url, error: response.errors?.[0] }).toMatchObject({ url, error: { message: expect.stringMatching(/public address/), extensions: { code: 'BAD_USER_INPUT', field: 'url' } } });
+        expect({ url, error: response.errors?.[0] }).toMatchObject({
+          url,
+          error: { message: expect.stringMatching(/public address/), extensions: { code: 'BAD_USER_INPUT', field: 'url' } },
+        });
       }
       expect((await strict.gql(CreateWebhookDocument, { input: { url: 'https://hooks.example.com/telemetry' } })).errors).toBeUndefined();
       expect((await strict.gql(CreateWebhookDocument, { input: { url: 'https://[2606:4700::1111]/telemetry' } })).errors).toBeUndefined();

@@ -33,7 +33,8 @@ function checkStatement(sql: string, names: readonly string[]): void {
   const given = new Set(names.map((name) => name.toLowerCase()));
   const missing = [...expected].filter((name) => !given.has(name));
   const extra = [...given].filter((name) => !expected.has(name));
-  if (missing.length > 0 || extra.length > 0) throw new Error(`binds do not match placeholders (missing ${missing.join(', ') || '-'}; extra ${extra.join(', ') || '-'}): ${sql.slice(0, 120)}`);
+  if (missing.length > 0 || extra.length > 0)
+    throw new Error(`binds do not match placeholders (missing ${missing.join(', ') || '-'}; extra ${extra.join(', ') || '-'}): ${sql.slice(0, 120)}`);
   const reserved = [...expected].filter((name) => RESERVED.has(name));
   if (reserved.length > 0) throw new Error(`bind names that are reserved words (ORA-01745): ${reserved.join(', ')}`);
 }
@@ -54,7 +55,8 @@ function checkValue(name: string, value: unknown, def?: BindDef): void {
   const ok = def.type === 'number' || def.type === 'double' ? typeof value === 'number' : typeof value === 'string';
   if (!ok) throw new Error(`bind ${name} is ${typeof value}, declared ${def.type}`);
   if (def.type === 'number' && !Number.isInteger(value)) throw new Error(`bind ${name} is ${value}, declared an integer NUMBER`);
-  if (def.type === 'string' && def.maxSize !== undefined && Buffer.byteLength(value as string) > def.maxSize) throw new Error(`bind ${name} is longer than ${def.maxSize} bytes`);
+  if (def.type === 'string' && def.maxSize !== undefined && Buffer.byteLength(value as string) > def.maxSize)
+    throw new Error(`bind ${name} is longer than ${def.maxSize} bytes`);
 }
 
 export class CheckingSource implements SessionSource {

@@ -132,14 +132,21 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
     const signed = (params['headers'] ?? '').toLowerCase().split(' ');
     // PutMessages is signed without its body (the SDK excludes it, as OCI allows for that
     // operation); other POSTs sign content-type, content-length and x-content-sha256 too.
-    const required = ['x-date', '(request-target)', 'host', ...(request.method === 'POST' && !request.url?.endsWith('/messages') ? ['content-type', 'content-length', 'x-content-sha256'] : [])];
+    const required = [
+      'x-date',
+      '(request-target)',
+      'host',
+      ...(request.method === 'POST' && !request.url?.endsWith('/messages') ? ['content-type', 'content-length', 'x-content-sha256'] : []),
+    ];
     if (!required.every((name) => signed.includes(name))) return false;
     if (signed.includes('x-content-sha256')) {
       if (request.headers['x-content-sha256'] !== createHash('sha256').update(body).digest('base64')) return false;
       if (Number(request.headers['content-length']) !== body.length) return false;
     }
     const signingString = signed
-      .map((name) => (name === '(request-target)' ? `(request-target): ${request.method!.toLowerCase()} ${request.url}` : `${name}: ${request.headers[name] ?? ''}`))
+      .map((name) =>
+        name === '(request-target)' ? `(request-target): ${request.method!.toLowerCase()} ${request.url}` : `${name}: ${request.headers[name] ?? ''}`,
+      )
       .join('\n');
     return verify('RSA-SHA256', Buffer.from(signingString), signerKey, Buffer.from(params['signature'] ?? '', 'base64'));
   }
@@ -150,13 +157,20 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
    * instances that went quiet are handed to the others.
    */
   function rebalance(state: GroupState, now: number): void {
-    const live = [...state.instances].filter(([, seen]) => seen + state.timeoutMs >= now).map(([name]) => name).sort();
+    const live = [...state.instances]
+      .filter(([, seen]) => seen + state.timeoutMs >= now)
+      .map(([name]) => name)
+      .sort();
     for (const [partition, reservation] of state.reservations) {
       if (reservation.until < now || !live.includes(reservation.instance)) state.reservations.delete(partition);
     }
     if (live.length === 0) return;
     const share = Math.ceil(options.partitions / live.length);
-    const held = (instance: string) => [...state.reservations].filter(([, r]) => r.instance === instance).map(([p]) => p).sort((a, b) => a - b);
+    const held = (instance: string) =>
+      [...state.reservations]
+        .filter(([, r]) => r.instance === instance)
+        .map(([p]) => p)
+        .sort((a, b) => a - b);
     for (const instance of live) for (const partition of held(instance).slice(share)) state.reservations.delete(partition);
     for (let partition = 0; partition < options.partitions; partition++) {
       if (state.reservations.has(partition)) continue;
@@ -182,65 +196,113 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
       calls.set(operation, (calls.get(operation) ?? 0) + 1);
       if (!signatureValid(request, body)) {
         badSignatures++;
-        return fail(response, 401, 'NotAuthenticated', 'The required information to complete authentication was not provided or was incorrect.');
+        fail(response, 401, 'NotAuthenticated', 'The required information to complete authentication was not provided or was incorrect.');
+        return;
       }
       if (throttle > 0) {
         throttle--;
-        return fail(response, 429, 'TooManyRequests', 'Too many requests for the stream.');
+        fail(response, 429, 'TooManyRequests', 'Too many requests for the stream.');
+        return;
       }
-      if (!match) return fail(response, 404, 'NotAuthorizedOrNotFound', `no route ${url.pathname}`);
+      if (!match) {
+        fail(response, 404, 'NotAuthorizedOrNotFound', `no route ${url.pathname}`);
+        return;
+      }
       const streamId = decodeURIComponent(match[1]!);
       const partitions = partitionsOf(streamId);
       const json = () => JSON.parse(body.toString('utf8') || '{}') as Record<string, any>;
 
       switch (operation) {
         case 'POST messages': {
-          if (body.length > MB) return fail(response, 400, 'InvalidParameter', 'The request body exceeds the 1 MB limit.');
+          if (body.length > MB) {
+            fail(response, 400, 'InvalidParameter', 'The request body exceeds the 1 MB limit.');
+            return;
+          }
           const { messages } = json() as { messages: { key?: string | null; value: string }[] };
-          if (!Array.isArray(messages) || messages.length === 0) return fail(response, 400, 'InvalidParameter', 'messages must not be empty');
+          if (!Array.isArray(messages) || messages.length === 0) {
+            fail(response, 400, 'InvalidParameter', 'messages must not be empty');
+            return;
+          }
           const entries = messages.map((message) => {
-            if (Buffer.byteLength(message.value ?? '') + Buffer.byteLength(message.key ?? '') > MB) return { error: 'MessageTooLarge', errorMessage: 'The message exceeds the 1 MB limit.' };
-            if (refusedKey !== undefined && message.key && Buffer.from(message.key, 'base64').toString('utf8') === refusedKey) return { error: 'InternalServerError', errorMessage: 'The entry could not be stored.' };
+            if (Buffer.byteLength(message.value ?? '') + Buffer.byteLength(message.key ?? '') > MB)
+              return { error: 'MessageTooLarge', errorMessage: 'The message exceeds the 1 MB limit.' };
+            if (refusedKey !== undefined && message.key && Buffer.from(message.key, 'base64').toString('utf8') === refusedKey)
+              return { error: 'InternalServerError', errorMessage: 'The entry could not be stored.' };
             const partition = partitionOf(message.key ?? null, options.partitions, () => nextRoundRobin++);
             const log = partitions[partition]!;
             const stored: StoredMessage = { key: message.key ?? null, value: message.value, offset: log.length, timestamp: new Date().toISOString() };
             log.push(stored);
             return { partition: String(partition), offset: stored.offset, timestamp: stored.timestamp };
           });
-          return send(response, 200, { failures: entries.filter((entry) => 'error' in entry).length, entries });
+          send(response, 200, { failures: entries.filter((entry) => 'error' in entry).length, entries });
+          return;
         }
         case 'POST cursors': {
           const details = json() as { partition: string; type: string; offset?: number; time?: string };
           const partition = Number(details.partition);
           const log = partitions[partition];
-          if (!log) return fail(response, 400, 'InvalidParameter', `partition ${details.partition} does not exist`);
+          if (!log) {
+            fail(response, 400, 'InvalidParameter', `partition ${details.partition} does not exist`);
+            return;
+          }
           const first = oldestOf(streamId, partition);
           // As documented: AT_OFFSET and AFTER_OFFSET take an offset from the oldest retained
           // message to the latest published one (not the next offset to be written).
           if (details.type === 'AT_OFFSET' || details.type === 'AFTER_OFFSET') {
             if (!Number.isInteger(details.offset) || details.offset! < first || details.offset! > log.length - 1) {
-              return fail(response, 400, 'InvalidParameter', `offset ${details.offset} is not between the oldest message (${first}) and the latest published one (${log.length - 1})`);
+              fail(
+                response,
+                400,
+                'InvalidParameter',
+                `offset ${details.offset} is not between the oldest message (${first}) and the latest published one (${log.length - 1})`,
+              );
+              return;
             }
           }
           const offset =
-            details.type === 'AT_OFFSET' ? details.offset! : details.type === 'AFTER_OFFSET' ? details.offset! + 1 : details.type === 'LATEST' ? log.length : details.type === 'TRIM_HORIZON' ? first : log.findIndex((m) => m.timestamp >= (details.time ?? ''));
-          if (!Number.isInteger(offset) || offset < 0 || offset > log.length) return fail(response, 400, 'InvalidParameter', `offset ${details.offset} is out of range`);
-          return send(response, 200, { value: encodeCursor({ streamId, partition, offset }) });
+            details.type === 'AT_OFFSET'
+              ? details.offset!
+              : details.type === 'AFTER_OFFSET'
+                ? details.offset! + 1
+                : details.type === 'LATEST'
+                  ? log.length
+                  : details.type === 'TRIM_HORIZON'
+                    ? first
+                    : log.findIndex((m) => m.timestamp >= (details.time ?? ''));
+          if (!Number.isInteger(offset) || offset < 0 || offset > log.length) {
+            fail(response, 400, 'InvalidParameter', `offset ${details.offset} is out of range`);
+            return;
+          }
+          send(response, 200, { value: encodeCursor({ streamId, partition, offset }) });
+          return;
         }
         case 'POST groupCursors': {
           const details = json() as { groupName: string; instanceName?: string; type: string; timeoutInMs?: number };
           const name = `${streamId}/${details.groupName}`;
-          if (details.type !== 'TRIM_HORIZON' && details.type !== 'LATEST') return fail(response, 400, 'InvalidParameter', `the stand-in supports TRIM_HORIZON and LATEST group cursors, not ${details.type}`);
-          const state = groups.get(name) ?? { timeoutMs: details.timeoutInMs ?? 30_000, startAtLatest: details.type === 'LATEST', instances: new Map(), reservations: new Map(), committed: new Map() };
+          if (details.type !== 'TRIM_HORIZON' && details.type !== 'LATEST') {
+            fail(response, 400, 'InvalidParameter', `the stand-in supports TRIM_HORIZON and LATEST group cursors, not ${details.type}`);
+            return;
+          }
+          const state = groups.get(name) ?? {
+            timeoutMs: details.timeoutInMs ?? 30_000,
+            startAtLatest: details.type === 'LATEST',
+            instances: new Map(),
+            reservations: new Map(),
+            committed: new Map(),
+          };
           if (!groups.has(name) && state.startAtLatest) partitions.forEach((log, partition) => state.committed.set(partition, log.length));
           groups.set(name, state);
           const instance = details.instanceName ?? `instance-${state.instances.size + 1}`;
           touch(state, instance, Date.now());
-          return send(response, 200, { value: encodeCursor({ streamId, partition: -1, offset: 0, group: details.groupName, instance, positions: {} }) });
+          send(response, 200, { value: encodeCursor({ streamId, partition: -1, offset: 0, group: details.groupName, instance, positions: {} }) });
+          return;
         }
         case 'GET groups': {
           const state = groups.get(`${streamId}/${decodeURIComponent(match[3] ?? '')}`);
-          if (!state) return fail(response, 404, 'NotAuthorizedOrNotFound', 'no such group');
+          if (!state) {
+            fail(response, 404, 'NotAuthorizedOrNotFound', 'no such group');
+            return;
+          }
           rebalance(state, Date.now());
           const reservations = [...state.reservations].map(([partition, r]) => ({
             partition: String(partition),
@@ -248,11 +310,15 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
             reservedInstance: r.instance,
             timeReservedUntil: new Date(r.until).toISOString(),
           }));
-          return send(response, 200, { streamId, groupName: decodeURIComponent(match[3]!), reservations });
+          send(response, 200, { streamId, groupName: decodeURIComponent(match[3]!), reservations });
+          return;
         }
         case 'GET messages': {
           const cursor = decodeCursor(url.searchParams.get('cursor'));
-          if (!cursor || cursor.streamId !== streamId) return fail(response, 400, 'InvalidParameter', 'invalid cursor');
+          if (!cursor || cursor.streamId !== streamId) {
+            fail(response, 400, 'InvalidParameter', 'invalid cursor');
+            return;
+          }
           const limit = Math.min(Number(url.searchParams.get('limit') ?? 10_000), 10_000);
           if (cursor.group !== undefined) {
             // A group cursor reads the partitions reserved to its instance, from its positions.
@@ -268,12 +334,20 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
               for (const message of partitions[partition]!.slice(offset, offset + limit - items.length)) {
                 bytes += message.value.length;
                 if (items.length > 0 && bytes > MB) break;
-                items.push({ stream: streamId, partition: String(partition), key: message.key, value: message.value, offset: message.offset, timestamp: message.timestamp });
+                items.push({
+                  stream: streamId,
+                  partition: String(partition),
+                  key: message.key,
+                  value: message.value,
+                  offset: message.offset,
+                  timestamp: message.timestamp,
+                });
                 offset = message.offset + 1;
               }
               positions[partition] = { reservation: reservation.id, offset };
             }
-            return send(response, 200, items, { 'opc-next-cursor': encodeCursor({ ...cursor, positions }) });
+            send(response, 200, items, { 'opc-next-cursor': encodeCursor({ ...cursor, positions }) });
+            return;
           }
           const items = [];
           let bytes = 0;
@@ -281,15 +355,26 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
           for (const message of partitions[cursor.partition]!.slice(from, from + limit)) {
             bytes += message.value.length;
             if (items.length > 0 && bytes > MB) break;
-            items.push({ stream: streamId, partition: String(cursor.partition), key: message.key, value: message.value, offset: message.offset, timestamp: message.timestamp });
+            items.push({
+              stream: streamId,
+              partition: String(cursor.partition),
+              key: message.key,
+              value: message.value,
+              offset: message.offset,
+              timestamp: message.timestamp,
+            });
           }
           const next = encodeCursor({ ...cursor, offset: from + items.length });
-          return send(response, 200, items, { 'opc-next-cursor': next });
+          send(response, 200, items, { 'opc-next-cursor': next });
+          return;
         }
         case 'POST commit':
         case 'POST heartbeat': {
           const cursor = decodeCursor(url.searchParams.get('cursor'));
-          if (!cursor?.group) return fail(response, 400, 'InvalidParameter', 'a group cursor is required');
+          if (!cursor?.group) {
+            fail(response, 400, 'InvalidParameter', 'a group cursor is required');
+            return;
+          }
           const state = groups.get(`${streamId}/${cursor.group}`)!;
           touch(state, cursor.instance!, Date.now());
           if (operation === 'POST commit') {
@@ -298,10 +383,13 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
               if (state.reservations.get(Number(partition))?.id === position.reservation) state.committed.set(Number(partition), position.offset);
             }
           }
-          return send(response, 200, { value: encodeCursor(cursor) });
+          send(response, 200, { value: encodeCursor(cursor) });
+          return;
         }
-        default:
-          return fail(response, 404, 'NotAuthorizedOrNotFound', `no operation ${operation}`);
+        default: {
+          fail(response, 404, 'NotAuthorizedOrNotFound', `no operation ${operation}`);
+          return;
+        }
       }
     });
   });

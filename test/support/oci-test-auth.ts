@@ -27,7 +27,9 @@ export function createOciTestIdentity(): OciTestIdentity {
   const keyFile = path.join(dir, 'oci_api_key.pem');
   writeFileSync(keyFile, privateKeyPem, { mode: 0o600 });
   const configFile = path.join(dir, 'config');
-  writeFileSync(configFile, `[DEFAULT]\nuser=${user}\nfingerprint=${fingerprint}\ntenancy=${tenancy}\nregion=eu-frankfurt-1\nkey_file=${keyFile}\n`, { mode: 0o600 });
+  writeFileSync(configFile, `[DEFAULT]\nuser=${user}\nfingerprint=${fingerprint}\ntenancy=${tenancy}\nregion=eu-frankfurt-1\nkey_file=${keyFile}\n`, {
+    mode: 0o600,
+  });
   return { tenancy, user, fingerprint, privateKeyPem, publicKeyPem, keyId: `${tenancy}/${user}/${fingerprint}`, configFile };
 }
 
@@ -51,6 +53,11 @@ export function createResourcePrincipalSession(): ResourcePrincipalSession {
   return {
     token,
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    environment: { OCI_RESOURCE_PRINCIPAL_VERSION: '2.2', OCI_RESOURCE_PRINCIPAL_RPST: token, OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: keyFile, OCI_RESOURCE_PRINCIPAL_REGION: 'eu-frankfurt-1' },
+    environment: {
+      OCI_RESOURCE_PRINCIPAL_VERSION: '2.2',
+      OCI_RESOURCE_PRINCIPAL_RPST: token,
+      OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: keyFile,
+      OCI_RESOURCE_PRINCIPAL_REGION: 'eu-frankfurt-1',
+    },
   };
 }

@@ -72,9 +72,19 @@ export class OracleTables {
       case anomalies.SQL.mergeRule: {
         const scope = key(one['tenant_id'], one['scope_kind'], one['scope_value'], one['metric']);
         this.rules.set(scope, {
-          TENANT_ID: one['tenant_id'], ID: this.rules.get(scope)?.['ID'] ?? one['id'], SCOPE_KIND: one['scope_kind'], SCOPE_VALUE: one['scope_value'], METRIC: one['metric'],
-          ZSCORE_THRESHOLD: one['z_threshold'], ZSCORE_WINDOW: one['z_window'], ZSCORE_WARMUP: one['z_warmup'], MIN_VALUE: one['min_value'], MAX_VALUE: one['max_value'],
-          MAX_RATE_PER_SECOND: one['max_rate'], SEVERITY: one['severity'], UPDATED_AT: one['updated_at'],
+          TENANT_ID: one['tenant_id'],
+          ID: this.rules.get(scope)?.['ID'] ?? one['id'],
+          SCOPE_KIND: one['scope_kind'],
+          SCOPE_VALUE: one['scope_value'],
+          METRIC: one['metric'],
+          ZSCORE_THRESHOLD: one['z_threshold'],
+          ZSCORE_WINDOW: one['z_window'],
+          ZSCORE_WARMUP: one['z_warmup'],
+          MIN_VALUE: one['min_value'],
+          MAX_VALUE: one['max_value'],
+          MAX_RATE_PER_SECOND: one['max_rate'],
+          SEVERITY: one['severity'],
+          UPDATED_AT: one['updated_at'],
         });
         return undefined;
       }
@@ -86,9 +96,23 @@ export class OracleTables {
       case anomalies.SQL.insertAnomaly: {
         const seq = this.anomalies.length + 1;
         this.anomalies.push({
-          SEQ: seq, TENANT_ID: one['tenant_id'], DEVICE_ID: one['device_id'], METRIC: one['metric'], KIND: one['kind'], SEVERITY: one['severity'], SCORE: one['score'], VALUE: one['value'],
-          EXPECTED_MIN: one['expected_min'], EXPECTED_MAX: one['expected_max'], TS: one['ts'], DETECTED_AT: one['detected_at'], STATUS: 'OPEN',
-          ACKNOWLEDGED_BY: null, ACKNOWLEDGED_AT: null, RESOLVED_BY: null, RESOLVED_AT: null,
+          SEQ: seq,
+          TENANT_ID: one['tenant_id'],
+          DEVICE_ID: one['device_id'],
+          METRIC: one['metric'],
+          KIND: one['kind'],
+          SEVERITY: one['severity'],
+          SCORE: one['score'],
+          VALUE: one['value'],
+          EXPECTED_MIN: one['expected_min'],
+          EXPECTED_MAX: one['expected_max'],
+          TS: one['ts'],
+          DETECTED_AT: one['detected_at'],
+          STATUS: 'OPEN',
+          ACKNOWLEDGED_BY: null,
+          ACKNOWLEDGED_AT: null,
+          RESOLVED_BY: null,
+          RESOLVED_AT: null,
         });
         return { outBinds: { seq: [seq] }, rowsAffected: 1 };
       }
@@ -96,7 +120,12 @@ export class OracleTables {
         const after = one['after_seq'] as number | null;
         const found = this.anomalies
           .filter((a) => a['TENANT_ID'] === one['tenant_id'] && (after === null || (a['SEQ'] as number) < after))
-          .filter((a) => (one['device_id'] === null || a['DEVICE_ID'] === one['device_id']) && (one['status'] === null || a['STATUS'] === one['status']) && (one['kind'] === null || a['KIND'] === one['kind']))
+          .filter(
+            (a) =>
+              (one['device_id'] === null || a['DEVICE_ID'] === one['device_id']) &&
+              (one['status'] === null || a['STATUS'] === one['status']) &&
+              (one['kind'] === null || a['KIND'] === one['kind']),
+          )
           .sort((a, b) => (b['SEQ'] as number) - (a['SEQ'] as number));
         return { rows: found.slice(0, one['limit_rows'] as number) };
       }

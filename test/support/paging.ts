@@ -30,7 +30,14 @@ export async function allNodes<TNode>(page: (after: string | undefined) => Promi
  * call, and may answer less), so this reads page after page; an empty page before `through`
  * (OCI has nothing ready yet) is retried until `timeoutMs`.
  */
-export async function readThrough(stream: Stream, topic: TopicName, partition: number, from: number, through: number, timeoutMs = 15_000): Promise<StreamMessage[]> {
+export async function readThrough(
+  stream: Stream,
+  topic: TopicName,
+  partition: number,
+  from: number,
+  through: number,
+  timeoutMs = 15_000,
+): Promise<StreamMessage[]> {
   const messages: StreamMessage[] = [];
   const deadline = Date.now() + timeoutMs;
   let next = from;
@@ -54,7 +61,7 @@ export async function readThrough(stream: Stream, topic: TopicName, partition: n
  */
 export async function readToEnd(stream: Stream, topic: TopicName, partition: number, from = 0): Promise<StreamMessage[]> {
   const messages: StreamMessage[] = [];
-  for (let next = from; ; ) {
+  for (let next = from; ;) {
     const page = await stream.read(topic, partition, next, 1000);
     if (page.length === 0) return messages;
     messages.push(...page);

@@ -59,15 +59,16 @@ export function startServiceProcess(env: Record<string, string>, args: readonly 
     output += chunk.toString();
     for (const listener of listeners) listener();
   };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
   const waitFor = (pattern: RegExp, timeoutMs = 20_000) =>
     new Promise<RegExpExecArray>((resolve, reject) => {
       const check = () => {
         const match = pattern.exec(output);
         if (match) done(() => resolve(match));
       };
-      const onExit = (code: number | null, signal: string | null) => done(() => reject(new Error(`service exited (${code ?? signal}) before its output matched ${pattern}:\n${output}`)));
+      const onExit = (code: number | null, signal: string | null) =>
+        done(() => reject(new Error(`service exited (${code ?? signal}) before its output matched ${pattern}:\n${output}`)));
       const timer = setTimeout(() => done(() => reject(new Error(`no output matched ${pattern} within ${timeoutMs} ms:\n${output}`))), timeoutMs);
       const done = (settle: () => void) => {
         clearTimeout(timer);
@@ -109,7 +110,10 @@ export function isRunning(pid: number): boolean {
 /** kill -9: no shutdown hook runs, exactly like a power cut of the process. */
 export function killHard(service: ServiceProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (service.child.exitCode !== null || service.child.signalCode !== null) return resolve();
+    if (service.child.exitCode !== null || service.child.signalCode !== null) {
+      resolve();
+      return;
+    }
     service.child.once('exit', () => resolve());
     service.child.kill('SIGKILL');
   });
@@ -124,10 +128,13 @@ export function stopGracefully(service: ServiceProcess): Promise<number | null> 
 
 /** Runs `main.js create-tenant <id>` against a data directory; returns the admin key it prints once. */
 export function createTenantWithCli(dataDir: string, tenantId: string): Promise<string> {
-  const child = spawn(process.execPath, [MAIN, 'create-tenant', tenantId], { env: { ...process.env, TELEMETRY_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'create-tenant', tenantId], {
+    env: { ...process.env, TELEMETRY_DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {
       const key = /\b(tk_[A-Za-z0-9_-]{43})\b/.exec(output)?.[1];

@@ -3,7 +3,8 @@ import { TenantHub } from '../../src/subscriptions/tenant-hub';
 import type { Anomaly } from '../../src/domain/anomalies/anomaly';
 
 const T = 'tenant-a';
-const anomaly = (seq: number, tenantId = T): Anomaly => ({ seq, tenantId, deviceId: seq % 3 === 0 ? 'pump-3' : 'pump-1', severity: seq % 2 ? 'WARNING' : 'CRITICAL' }) as unknown as Anomaly;
+const anomaly = (seq: number, tenantId = T): Anomaly =>
+  ({ seq, tenantId, deviceId: seq % 3 === 0 ? 'pump-3' : 'pump-1', severity: seq % 2 ? 'WARNING' : 'CRITICAL' }) as unknown as Anomaly;
 
 /** The anomaly adapter of the resumable feed over a store that holds many anomalies. */
 describe('anomalyDetected resume', () => {
@@ -35,7 +36,10 @@ describe('anomalyDetected resume', () => {
 
   it('filters by device after moving the position', async () => {
     const stored = Array.from({ length: 2_000 }, (_, i) => anomaly(i + 1));
-    const store = { anomaliesAfter: async (_t: string, afterSeq: number, limit: number) => stored.filter((a) => a.seq > afterSeq).slice(0, limit), lastAnomalySeq: async () => stored.length };
+    const store = {
+      anomaliesAfter: async (_t: string, afterSeq: number, limit: number) => stored.filter((a) => a.seq > afterSeq).slice(0, limit),
+      lastAnomalySeq: async () => stored.length,
+    };
     const feed = await openAnomalyFeed({ hub: new TenantHub<Anomaly>(), store, tenantId: T, deviceId: 'pump-3', afterSeq: 0, replayPageSize: 7 });
     const seqs: number[] = [];
     for await (const item of feed) if (seqs.push(item.anomaly.seq) === 666) break;
@@ -45,7 +49,10 @@ describe('anomalyDetected resume', () => {
   it('refuses a cursor beyond the last stored anomaly', async () => {
     const hub = new TenantHub<Anomaly>();
     const store = { anomaliesAfter: async () => [], lastAnomalySeq: async () => 7 };
-    await expect(openAnomalyFeed({ hub, store, tenantId: T, afterSeq: 8 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { reason: 'CURSOR_UNKNOWN' } });
+    await expect(openAnomalyFeed({ hub, store, tenantId: T, afterSeq: 8 })).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { reason: 'CURSOR_UNKNOWN' },
+    });
     expect(hub.subscriberCount).toBe(0);
   });
 });

@@ -3,8 +3,25 @@ import type { Anomaly } from '../../src/domain/anomalies/anomaly';
 import { BackendError } from '../../src/domain/errors';
 import { silentLogger } from '../support/logger';
 
-const anomaly = (seq: number): Anomaly =>
-  ({ seq, tenantId: 't', deviceId: 'd', metric: 'v', kind: 'THRESHOLD', severity: 'WARNING', score: 1, value: 1, expectedMin: null, expectedMax: 0, timestamp: seq, detectedAt: seq, status: 'OPEN', acknowledgedBy: null, acknowledgedAt: null, resolvedBy: null, resolvedAt: null }) as Anomaly;
+const anomaly = (seq: number): Anomaly => ({
+  seq,
+  tenantId: 't',
+  deviceId: 'd',
+  metric: 'v',
+  kind: 'THRESHOLD',
+  severity: 'WARNING',
+  score: 1,
+  value: 1,
+  expectedMin: null,
+  expectedMax: 0,
+  timestamp: seq,
+  detectedAt: seq,
+  status: 'OPEN',
+  acknowledgedBy: null,
+  acknowledgedAt: null,
+  resolvedBy: null,
+  resolvedAt: null,
+});
 
 /** A database holding anomalies with the given seqs (committed), and a record of its queries. */
 function database(seqs: number[], failures = 0) {
@@ -18,7 +35,11 @@ function database(seqs: number[], failures = 0) {
       anomaliesSince: async (after: number, limit: number) => {
         queries.push(after);
         if (failuresLeft-- > 0) throw new BackendError('connection lost', true);
-        return seqs.filter((seq) => seq > after).sort((a, b) => a - b).slice(0, limit).map(anomaly);
+        return seqs
+          .filter((seq) => seq > after)
+          .sort((a, b) => a - b)
+          .slice(0, limit)
+          .map(anomaly);
       },
     },
   };
@@ -26,7 +47,11 @@ function database(seqs: number[], failures = 0) {
 
 async function ordered(db: ReturnType<typeof database>, pushes: number[][]): Promise<number[]> {
   const delivered: number[] = [];
-  const order = new AnomalyOrder(db.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silentLogger, { initialDelayMs: 1, maxDelayMs: 2, multiplier: 2 });
+  const order = new AnomalyOrder(db.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silentLogger, {
+    initialDelayMs: 1,
+    maxDelayMs: 2,
+    multiplier: 2,
+  });
   await order.start();
   for (const push of pushes) order.push(push.map(anomaly));
   await order.settled();
@@ -80,7 +105,11 @@ describe('anomaly order on an API node', () => {
     expect(await ordered(db, [[2]])).toEqual([]);
     const later = database([1, 2], 2);
     const delivered: number[] = [];
-    const order = new AnomalyOrder(later.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silentLogger, { initialDelayMs: 1, maxDelayMs: 2, multiplier: 2 });
+    const order = new AnomalyOrder(later.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silentLogger, {
+      initialDelayMs: 1,
+      maxDelayMs: 2,
+      multiplier: 2,
+    });
     await order.start();
     later.commit(3, 4);
     order.push([anomaly(4)]);

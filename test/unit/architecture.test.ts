@@ -28,7 +28,8 @@ interface Import {
   readonly internal: boolean;
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|\brequire\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|\brequire\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function importsOf(file: string): Import[] {
   const text = readFileSync(file, 'utf8');
@@ -91,9 +92,9 @@ describe('import rules (DESIGN §4)', () => {
   it('the core and the services never import transports, GraphQL or the composition root', () => {
     const OUTER = ['server', 'resolvers', 'schema', 'composition'].map(under);
     const isCore = (module: string) => CORE.some((inside) => inside(module));
-    expect(
-      violations((i) => isCore(i.from) && (i.internal ? OUTER.some((inside) => inside(i.to)) || i.to === 'app.ts' : GRAPHQL_PACKAGES.has(i.to))),
-    ).toEqual([]);
+    expect(violations((i) => isCore(i.from) && (i.internal ? OUTER.some((inside) => inside(i.to)) || i.to === 'app.ts' : GRAPHQL_PACKAGES.has(i.to)))).toEqual(
+      [],
+    );
   });
 
   it('the writer and the reader of the events topic stay apart: consumers/ and subscriptions/ never import each other', () => {

@@ -33,9 +33,12 @@ describe('RFC 3986 syntax of URI-typed CloudEvents attributes', () => {
 });
 
 describe('JSON data content types (JSON event format §3.1)', () => {
-  it.each(['application/json', 'application/json; charset=utf-8', 'text/json', 'application/vnd.acme.reading+json', 'APPLICATION/JSON'])('%p is JSON', (type) => {
-    expect(isJsonMediaType(type)).toBe(true);
-  });
+  it.each(['application/json', 'application/json; charset=utf-8', 'text/json', 'application/vnd.acme.reading+json', 'APPLICATION/JSON'])(
+    '%p is JSON',
+    (type) => {
+      expect(isJsonMediaType(type)).toBe(true);
+    },
+  );
   it.each(['application/xml', 'text/plain', 'application/jsonx', 'application/json+xml', 'json', '', 'application/octet-stream'])('%p is not', (type) => {
     expect(isJsonMediaType(type)).toBe(false);
   });
@@ -45,7 +48,10 @@ describe('context attributes', () => {
   const valid = { specversion: '1.0', id: 'e-1', source: '/devices/d-1', type: 'io.telemetry.reading.v1' };
 
   it('accepts the required attributes alone, and treats null as absent', () => {
-    expect(checkContextAttributes(valid, 'io.telemetry.reading.v1')).toEqual({ ok: true, attributes: { id: 'e-1', source: '/devices/d-1', type: 'io.telemetry.reading.v1', subject: undefined, time: undefined } });
+    expect(checkContextAttributes(valid, 'io.telemetry.reading.v1')).toEqual({
+      ok: true,
+      attributes: { id: 'e-1', source: '/devices/d-1', type: 'io.telemetry.reading.v1', subject: undefined, time: undefined },
+    });
     expect(checkContextAttributes({ ...valid, subject: null, time: null, datacontenttype: null }, 'io.telemetry.reading.v1').ok).toBe(true);
     expect(checkContextAttributes({ ...valid, id: null }, 'io.telemetry.reading.v1')).toMatchObject({ ok: false, code: 'MISSING_ATTRIBUTE' });
   });
@@ -68,7 +74,10 @@ describe('content modes of the HTTP binding', () => {
     expect(mode('application/json')).toBe('plain');
   });
 
-  it.each([['text/plain'], [undefined], ['application/json; charset=utf-16'], ['application/cloudevents+json; charset=latin1']])('refuses %p with 415', (contentType) => {
-    expect(() => mode(contentType)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', details: { status: 415 } }));
-  });
+  it.each([['text/plain'], [undefined], ['application/json; charset=utf-16'], ['application/cloudevents+json; charset=latin1']])(
+    'refuses %p with 415',
+    (contentType) => {
+      expect(() => mode(contentType)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', details: { status: 415 } }));
+    },
+  );
 });

@@ -28,7 +28,7 @@ describe('configuration', () => {
     expect(config.validation).toMatchObject({ maxFutureSkewMs: 60_000, maxAgeMs: 7 * 86_400_000 });
   });
 
-  it('reads the OCI Streaming settings, and refuses a tail rate outside OCI\'s budget', () => {
+  it("reads the OCI Streaming settings, and refuses a tail rate outside OCI's budget", () => {
     const oci = {
       TELEMETRY_STREAM: 'oci',
       TELEMETRY_OCI_MESSAGES_ENDPOINT: 'https://cell-1.streaming.eu-frankfurt-1.oci.oraclecloud.com',
@@ -36,11 +36,20 @@ describe('configuration', () => {
       TELEMETRY_OCI_EVENTS_STREAM_OCID: 'ocid1.stream.oc1.eu-frankfurt-1.b',
       TELEMETRY_OCI_AUTH: 'oke-workload-identity',
     };
-    expect(loadConfig(oci).stream.oci).toMatchObject({ auth: 'oke-workload-identity', tailReadsPerSecond: 2, produceTimeoutMs: 10_000, readingsStreamId: 'ocid1.stream.oc1.eu-frankfurt-1.a' });
+    expect(loadConfig(oci).stream.oci).toMatchObject({
+      auth: 'oke-workload-identity',
+      tailReadsPerSecond: 2,
+      produceTimeoutMs: 10_000,
+      readingsStreamId: 'ocid1.stream.oc1.eu-frankfurt-1.a',
+    });
     expect(loadConfig({ ...oci, TELEMETRY_OCI_PRODUCE_TIMEOUT_MS: '2500' }).stream.oci?.produceTimeoutMs).toBe(2500);
     expect(loadConfig({ ...oci, TELEMETRY_OCI_TAIL_READS_PER_SECOND: '0.5' }).stream.oci?.tailReadsPerSecond).toBe(0.5);
-    expect(() => loadConfig({ ...oci, TELEMETRY_OCI_TAIL_READS_PER_SECOND: '6' })).toThrow(/TELEMETRY_OCI_TAIL_READS_PER_SECOND="6": must be a number from 0.1 to 5/);
-    expect(() => loadConfig({ ...oci, TELEMETRY_OCI_AUTH: 'password' })).toThrow(/TELEMETRY_OCI_AUTH="password": must be config-file, instance-principal, resource-principal or oke-workload-identity/);
+    expect(() => loadConfig({ ...oci, TELEMETRY_OCI_TAIL_READS_PER_SECOND: '6' })).toThrow(
+      /TELEMETRY_OCI_TAIL_READS_PER_SECOND="6": must be a number from 0.1 to 5/,
+    );
+    expect(() => loadConfig({ ...oci, TELEMETRY_OCI_AUTH: 'password' })).toThrow(
+      /TELEMETRY_OCI_AUTH="password": must be config-file, instance-principal, resource-principal or oke-workload-identity/,
+    );
   });
 
   it('treats empty values as unset', () => {
@@ -65,26 +74,42 @@ describe('configuration', () => {
   it('enables OIDC sign-in only with issuer, JWKS URL and audience together', () => {
     expect(loadConfig({}).oidc).toBeUndefined();
     const oidc = { TELEMETRY_OIDC_ISSUER: 'https://id.example.test/', TELEMETRY_OIDC_JWKS_URL: 'https://id.example.test/jwks', TELEMETRY_OIDC_AUDIENCE: 'api' };
-    expect(loadConfig(oidc).oidc).toEqual({ issuer: 'https://id.example.test/', jwksUrl: 'https://id.example.test/jwks', audience: 'api', tenantClaim: 'tenant', roleClaim: 'role' });
+    expect(loadConfig(oidc).oidc).toEqual({
+      issuer: 'https://id.example.test/',
+      jwksUrl: 'https://id.example.test/jwks',
+      audience: 'api',
+      tenantClaim: 'tenant',
+      roleClaim: 'role',
+    });
     expect(() => loadConfig({ TELEMETRY_OIDC_ISSUER: 'https://id.example.test/' })).toThrow(/set all three/);
     expect(() => loadConfig({ ...oidc, TELEMETRY_OIDC_JWKS_URL: 'not a url' })).toThrow(/TELEMETRY_OIDC_JWKS_URL="not a url": must be a URL/);
   });
 
   it('keeps idle HTTP connections longer than load balancers do, and refuses timeouts that would close them early', () => {
     expect(loadConfig({}).http).toEqual({ keepAliveTimeoutMs: 65_000, headersTimeoutMs: 66_000, requestTimeoutMs: 300_000, drainTimeoutMs: 15_000 });
-    expect(loadConfig({ TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '350', TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS: '360', TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: '600' }).http).toMatchObject({
+    expect(
+      loadConfig({
+        TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '350',
+        TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS: '360',
+        TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: '600',
+      }).http,
+    ).toMatchObject({
       keepAliveTimeoutMs: 350_000,
       headersTimeoutMs: 360_000,
       requestTimeoutMs: 600_000,
     });
     // Node applies the headers timeout to a connection opened ahead of its first request too.
-    expect(() => loadConfig({ TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '70' })).toThrow(/TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS=66: must exceed TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS \(70\)/);
-    expect(() => loadConfig({ TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: '60' })).toThrow(/TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS=60: must be at least TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS \(66\)/);
+    expect(() => loadConfig({ TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '70' })).toThrow(
+      /TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS=66: must exceed TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS \(70\)/,
+    );
+    expect(() => loadConfig({ TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: '60' })).toThrow(
+      /TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS=60: must be at least TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS \(66\)/,
+    );
   });
 });
 
 describe('configuration documentation', () => {
-  it('matches the README\'s configuration table (run `npm run docs:config` after changing a setting in src/config.ts)', () => {
+  it("matches the README's configuration table (run `npm run docs:config` after changing a setting in src/config.ts)", () => {
     const readme = readFileSync(path.join(root, README_FILE), 'utf8');
     expect(configTableOf(readme)).toBe(renderConfigTable());
   });
@@ -96,7 +121,11 @@ describe('configuration documentation', () => {
     // A row's variables are consecutive: one documentation never shows up in two places.
     const rowStarts = variables.filter((variable, i) => i === 0 || variables[i - 1]!.doc !== variable.doc).map((variable) => variable.doc);
     expect(new Set(rowStarts).size).toBe(rowStarts.length);
-    expect(renderConfigTable().split('\n').filter((line) => line.startsWith('| `'))).toHaveLength(rowStarts.length);
+    expect(
+      renderConfigTable()
+        .split('\n')
+        .filter((line) => line.startsWith('| `')),
+    ).toHaveLength(rowStarts.length);
   });
 
   it('shows each default as the schema applies it, or what leaving the variable unset means', () => {

@@ -38,16 +38,32 @@ describe('deployment files', () => {
   });
 
   it('run every container in a real role, unprivileged, with readiness on /readyz, liveness on /healthz, and resource requests and limits', () => {
-    const containers = manifests().flatMap(({ file, doc }) => (doc?.spec?.template?.spec?.containers ?? []).map((c: any) => ({ file, pod: doc.spec.template.spec, c })));
+    const containers = manifests().flatMap(({ file, doc }) =>
+      (doc?.spec?.template?.spec?.containers ?? []).map((c: any) => ({ file, pod: doc.spec.template.spec, c })),
+    );
     expect(containers.length).toBeGreaterThanOrEqual(3);
     for (const { file, pod, c } of containers) {
       const where = `${file}: ${c.name}`;
       expect({ where, role: c.args?.[c.args.indexOf('--role') + 1] }).toEqual({ where, role: expect.stringMatching(/^(all|api|consumer)$/) });
       expect({ where, path: c.readinessProbe?.httpGet?.path, live: c.livenessProbe?.httpGet?.path }).toEqual({ where, path: '/readyz', live: '/healthz' });
-      expect({ where, requests: Boolean(c.resources?.requests?.cpu && c.resources?.requests?.memory), limits: Boolean(c.resources?.limits?.memory) }).toEqual({ where, requests: true, limits: true });
-      expect({ where, nonRoot: pod.securityContext?.runAsNonRoot, escalation: c.securityContext?.allowPrivilegeEscalation }).toEqual({ where, nonRoot: true, escalation: false });
+      expect({ where, requests: Boolean(c.resources?.requests?.cpu && c.resources?.requests?.memory), limits: Boolean(c.resources?.limits?.memory) }).toEqual({
+        where,
+        requests: true,
+        limits: true,
+      });
+      expect({ where, nonRoot: pod.securityContext?.runAsNonRoot, escalation: c.securityContext?.allowPrivilegeEscalation }).toEqual({
+        where,
+        nonRoot: true,
+        escalation: false,
+      });
       // Secrets come from Secret objects, never inline values.
-      for (const variable of c.env ?? []) if (/KEY|SECRET|PASSWORD/.test(variable.name)) expect({ where, name: variable.name, fromSecret: Boolean(variable.valueFrom?.secretKeyRef) }).toEqual({ where, name: variable.name, fromSecret: true });
+      for (const variable of c.env ?? [])
+        if (/KEY|SECRET|PASSWORD/.test(variable.name))
+          expect({ where, name: variable.name, fromSecret: Boolean(variable.valueFrom?.secretKeyRef) }).toEqual({
+            where,
+            name: variable.name,
+            fromSecret: true,
+          });
     }
   });
 

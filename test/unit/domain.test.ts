@@ -4,7 +4,13 @@ import { backoffDelay, retry } from '../../src/domain/retry';
 import { BackendError } from '../../src/domain/errors';
 import type { Reading } from '../../src/domain/reading';
 
-const reading: Reading = { tenantId: 't1', deviceId: 'dev-1', eventId: 'e-1', timestamp: Date.parse('2026-01-01T00:00:00Z'), metrics: [{ name: 'temp', value: 21.5 }] };
+const reading: Reading = {
+  tenantId: 't1',
+  deviceId: 'dev-1',
+  eventId: 'e-1',
+  timestamp: Date.parse('2026-01-01T00:00:00Z'),
+  metrics: [{ name: 'temp', value: 21.5 }],
+};
 
 describe('CloudEvents envelope', () => {
   it('carries a reading as a structured CloudEvent 1.0 and back', () => {
@@ -27,7 +33,11 @@ describe('CloudEvents envelope', () => {
     ['another spec version', JSON.stringify({ ...toEnvelope(reading, 'io.telemetry'), specversion: '0.3' }), /specversion/],
     ['another event type', JSON.stringify(toEnvelope(reading, 'com.other')), /unexpected event type/],
     ['no tenant', JSON.stringify({ ...toEnvelope(reading, 'io.telemetry'), tenantid: undefined }), /tenantid/],
-    ['a non-finite value', JSON.stringify(toEnvelope({ ...reading, metrics: [{ name: 'x', value: 1 }] }, 'io.telemetry')).replace('"value":1', '"value":"1"'), /invalid metric/],
+    [
+      'a non-finite value',
+      JSON.stringify(toEnvelope({ ...reading, metrics: [{ name: 'x', value: 1 }] }, 'io.telemetry')).replace('"value":1', '"value":"1"'),
+      /invalid metric/,
+    ],
   ])('refuses %s with a reason (dead letter)', (_label, text, reason) => {
     const decoded = fromEnvelope(text, 'io.telemetry');
     expect(decoded.ok).toBe(false);
@@ -37,7 +47,11 @@ describe('CloudEvents envelope', () => {
 
 describe('cursors', () => {
   it('round-trip per-partition positions and refuse foreign text', () => {
-    const positions = new Map([[3, 17], [0, -1], [1, 1_000_000_000_000]]);
+    const positions = new Map([
+      [3, 17],
+      [0, -1],
+      [1, 1_000_000_000_000],
+    ]);
     expect(decodeCursor(encodeCursor(positions))).toEqual(positions);
     expect(decodeCursor('garbage')).toBeUndefined();
     expect(decodeCursor(Buffer.from('v1:0=a').toString('base64url'))).toBeUndefined();
@@ -71,6 +85,8 @@ describe('retry policy', () => {
       { isRetryable: (e) => e instanceof BackendError && e.retryable, sleep: async (ms) => void sleeps.push(ms) },
     );
     expect({ result, calls, waits: sleeps.length }).toEqual({ result: 'done', calls: 3, waits: 2 });
-    await expect(retry(async () => Promise.reject(new BackendError('constraint', false)), { isRetryable: (e) => e instanceof BackendError && e.retryable })).rejects.toThrow('constraint');
+    await expect(
+      retry(async () => Promise.reject(new BackendError('constraint', false)), { isRetryable: (e) => e instanceof BackendError && e.retryable }),
+    ).rejects.toThrow('constraint');
   });
 });

@@ -10,12 +10,22 @@ import { PartialProduceError, type ProduceRecord, type RecordPosition, type Stre
  */
 const NOW = 1_800_000_000_000;
 const caller = { tenantId: 't', role: 'admin' as const, deviceId: null, keyId: 'k' };
-const devices = new DeviceDirectory({ getDevices: async (_tenant: string, ids: readonly string[]) => ids.filter((id) => id !== 'ghost').map((id) => ({ id }) as never) });
+const devices = new DeviceDirectory({
+  getDevices: async (_tenant: string, ids: readonly string[]) => ids.filter((id) => id !== 'ghost').map((id) => ({ id }) as never),
+});
 
 function service(produce: (records: readonly ProduceRecord[]) => Promise<RecordPosition[]>) {
   let woken = 0;
   const stream = { produce: (_topic: string, records: readonly ProduceRecord[]) => produce(records) } as unknown as Stream;
-  const ingest = new IngestService({ stream, devices, rules: { maxMetricsPerReading: 8, maxFutureSkewMs: 60_000, maxAgeMs: 86_400_000 }, maxBatchSize: 100, eventTypePrefix: 'io.telemetry', onProduced: () => woken++, now: () => NOW });
+  const ingest = new IngestService({
+    stream,
+    devices,
+    rules: { maxMetricsPerReading: 8, maxFutureSkewMs: 60_000, maxAgeMs: 86_400_000 },
+    maxBatchSize: 100,
+    eventTypePrefix: 'io.telemetry',
+    onProduced: () => woken++,
+    now: () => NOW,
+  });
   return { ingest, woken: () => woken };
 }
 const reading = (deviceId: string, value: number) => ({ deviceId, timestamp: NOW - 1000, metrics: [{ name: 'v', value }] });
@@ -23,7 +33,10 @@ const reading = (deviceId: string, value: number) => ({ deviceId, timestamp: NOW
 describe('ingest when the stream takes part of a batch', () => {
   it('accepts what was appended and rejects the rest with STREAM_UNAVAILABLE, by index', async () => {
     const { ingest, woken } = service(async (records) => {
-      throw new PartialProduceError('1 of 3 refused', records.map((_, i) => (i === 1 ? undefined : { partition: 0, offset: 10 + i })));
+      throw new PartialProduceError(
+        '1 of 3 refused',
+        records.map((_, i) => (i === 1 ? undefined : { partition: 0, offset: 10 + i })),
+      );
     });
     // Index 1 is invalid (unknown device) and never reaches the stream; the stream refuses its second record (index 2).
     const outcome = await ingest.ingest(caller, [reading('a', 1), reading('ghost', 2), reading('b', 3), reading('c', 4)]);

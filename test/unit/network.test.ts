@@ -83,7 +83,9 @@ const IPV6_SPECIAL: readonly (readonly [range: string, name: string, inside: str
 function firstAndLast(range: string): [string, string] {
   const [network, bits] = ipaddr.parseCIDR(range);
   if (network.kind() === 'ipv4') return [ipaddr.IPv4.networkAddressFromCIDR(range).toString(), ipaddr.IPv4.broadcastAddressFromCIDR(range).toString()];
-  return bits === 128 ? [network.toString(), network.toString()] : [ipaddr.IPv6.networkAddressFromCIDR(range).toString(), ipaddr.IPv6.broadcastAddressFromCIDR(range).toString()];
+  return bits === 128
+    ? [network.toString(), network.toString()]
+    : [ipaddr.IPv6.networkAddressFromCIDR(range).toString(), ipaddr.IPv6.broadcastAddressFromCIDR(range).toString()];
 }
 
 describe('webhook targets must be public', () => {
@@ -176,7 +178,14 @@ describe('webhook targets must be public', () => {
         const inverted = `${hex(a ^ 0xff, b ^ 0xff)}:${hex(c ^ 0xff, d ^ 0xff)}`;
         expect(isPublicAddress(`::ffff:${v4}`)).toBe(isPublicAddress(v4));
         expect(isPublicAddress(`::ffff:${hex(a, b)}:${hex(c, d)}`)).toBe(isPublicAddress(v4));
-        for (const relayed of [`::${v4}`, `::ffff:0:${v4}`, `64:ff9b::${v4}`, `64:ff9b:1::${v4}`, `2002:${hex(a, b)}:${hex(c, d)}::1`, `2001:0:4136:e378:8000:63bf:${inverted}`]) {
+        for (const relayed of [
+          `::${v4}`,
+          `::ffff:0:${v4}`,
+          `64:ff9b::${v4}`,
+          `64:ff9b:1::${v4}`,
+          `2002:${hex(a, b)}:${hex(c, d)}::1`,
+          `2001:0:4136:e378:8000:63bf:${inverted}`,
+        ]) {
           expect({ relayed, public: isPublicAddress(relayed) }).toEqual({ relayed, public: false });
         }
       }),
@@ -208,14 +217,20 @@ describe('webhook targets must be public', () => {
     expect(nonPublicHostReason(new URL(url))).toEqual(expect.any(String));
   });
 
-  it.each([['http://localhost/hook'], ['http://LOCALHOST./hook'], ['http://api.localhost/hook'], ['http://api.localhost./hook']])('the URL %s names loopback, which is refused', (url) => {
-    expect(hostAddress(new URL(url))).toBeNull();
-    expect(nonPublicHostReason(new URL(url))).toMatch(/loopback/);
-  });
+  it.each([['http://localhost/hook'], ['http://LOCALHOST./hook'], ['http://api.localhost/hook'], ['http://api.localhost./hook']])(
+    'the URL %s names loopback, which is refused',
+    (url) => {
+      expect(hostAddress(new URL(url))).toBeNull();
+      expect(nonPublicHostReason(new URL(url))).toMatch(/loopback/);
+    },
+  );
 
-  it.each([['https://hooks.example.com/telemetry'], ['https://8.8.8.8/hook'], ['https://[2606:4700::1111]/hook'], ['http://localhost.example.com/hook']])('the URL %s is not refused by its host alone', (url) => {
-    expect(nonPublicHostReason(new URL(url))).toBeNull();
-  });
+  it.each([['https://hooks.example.com/telemetry'], ['https://8.8.8.8/hook'], ['https://[2606:4700::1111]/hook'], ['http://localhost.example.com/hook']])(
+    'the URL %s is not refused by its host alone',
+    (url) => {
+      expect(nonPublicHostReason(new URL(url))).toBeNull();
+    },
+  );
 
   it('refuses to connect where a name resolves to a private address, unless allowed', async () => {
     const server = createServer((_request, response) => response.writeHead(204).end());

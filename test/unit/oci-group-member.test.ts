@@ -42,14 +42,35 @@ function scripted(options: { log: Record<number, StreamMessage[]>; groupBatches:
 describe('OciGroupMember', () => {
   it('commits only once every message the group cursor returned is applied, and not again when nothing is new', async () => {
     const { member, calls } = scripted({ log: { 0: range(0, 0, 5), 1: range(1, 0, 3) }, groupBatches: [[...range(0, 0, 5), ...range(1, 0, 3)]] });
-    const polled = await member.poll(new Map([[0, 0], [1, 0]]), 100);
+    const polled = await member.poll(
+      new Map([
+        [0, 0],
+        [1, 0],
+      ]),
+      100,
+    );
     expect(polled.get(0)!.map((m) => m.offset)).toEqual([0, 1, 2, 3, 4]);
     expect(polled.get(1)!.map((m) => m.offset)).toEqual([0, 1, 2]);
-    await member.commit(new Map([[0, 5], [1, 2]])); // partition 1's offset 2 is not applied yet
+    await member.commit(
+      new Map([
+        [0, 5],
+        [1, 2],
+      ]),
+    ); // partition 1's offset 2 is not applied yet
     expect(calls.commits).toEqual([]);
-    await member.commit(new Map([[0, 5], [1, 3]]));
+    await member.commit(
+      new Map([
+        [0, 5],
+        [1, 3],
+      ]),
+    );
     expect(calls.commits).toEqual(['c+1']); // the cursor after the GetMessages that returned them
-    await member.commit(new Map([[0, 5], [1, 3]]));
+    await member.commit(
+      new Map([
+        [0, 5],
+        [1, 3],
+      ]),
+    );
     expect(calls.commits).toHaveLength(1);
   });
 
@@ -57,13 +78,30 @@ describe('OciGroupMember', () => {
     // The group committed 2 on partition 0 (the database holds up to 3); on partition 1 it
     // committed 6 while the database holds only up to 1 (a restored database).
     const { member, calls } = scripted({ log: { 0: range(0, 0, 8), 1: range(1, 0, 8) }, groupBatches: [[...range(0, 2, 8), ...range(1, 6, 8)]] });
-    const first = await member.poll(new Map([[0, 4], [1, 2]]), 100);
+    const first = await member.poll(
+      new Map([
+        [0, 4],
+        [1, 2],
+      ]),
+      100,
+    );
     expect(first.get(0)!.map((m) => m.offset)).toEqual([4, 5, 6, 7]);
     expect(first.get(1)!.map((m) => m.offset)).toEqual([2, 3, 4, 5]);
     expect(calls.readAt).toEqual([[1, 2, 4]]);
-    const second = await member.poll(new Map([[0, 8], [1, 6]]), 100);
+    const second = await member.poll(
+      new Map([
+        [0, 8],
+        [1, 6],
+      ]),
+      100,
+    );
     expect(second.get(1)!.map((m) => m.offset)).toEqual([6, 7]);
-    await member.commit(new Map([[0, 8], [1, 8]]));
+    await member.commit(
+      new Map([
+        [0, 8],
+        [1, 8],
+      ]),
+    );
     expect(calls.commits).toHaveLength(1);
   });
 

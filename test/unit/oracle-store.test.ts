@@ -16,17 +16,67 @@ import type { Store } from '../../src/store/store';
 import { CheckingSource, type Call } from '../support/fake-oracle';
 
 const ALL_SQL: Record<string, string> = Object.fromEntries(
-  Object.entries({ anomalies: anomalies.SQL, batch: batch.SQL, devices: devices.SQL, keys: keys.SQL, operations: operations.SQL, queries: queries.SQL, webhooks: webhooks.SQL }).flatMap(
-    ([module, statements]) => Object.entries(statements).map(([name, sql]) => [`${module}.${name}`, sql as string]),
-  ),
+  Object.entries({
+    anomalies: anomalies.SQL,
+    batch: batch.SQL,
+    devices: devices.SQL,
+    keys: keys.SQL,
+    operations: operations.SQL,
+    queries: queries.SQL,
+    webhooks: webhooks.SQL,
+  }).flatMap(([module, statements]) => Object.entries(statements).map(([name, sql]) => [`${module}.${name}`, sql as string])),
 );
 
 const T = 't1';
-const anomalyRow = { SEQ: 7, TENANT_ID: T, DEVICE_ID: 'd1', METRIC: 'temp', KIND: 'THRESHOLD', SEVERITY: 'WARNING', SCORE: 2, VALUE: 12, EXPECTED_MIN: null, EXPECTED_MAX: 10, TS: 1000, DETECTED_AT: 2000, STATUS: 'OPEN', ACKNOWLEDGED_BY: null, ACKNOWLEDGED_AT: null, RESOLVED_BY: null, RESOLVED_AT: null };
-const ruleRow = { TENANT_ID: T, ID: 'r1', SCOPE_KIND: 'tag', SCOPE_VALUE: 'hot', METRIC: '*', ZSCORE_THRESHOLD: null, ZSCORE_WINDOW: null, ZSCORE_WARMUP: null, MIN_VALUE: null, MAX_VALUE: 10, MAX_RATE_PER_SECOND: null, SEVERITY: 'WARNING', UPDATED_AT: 1 };
+const anomalyRow = {
+  SEQ: 7,
+  TENANT_ID: T,
+  DEVICE_ID: 'd1',
+  METRIC: 'temp',
+  KIND: 'THRESHOLD',
+  SEVERITY: 'WARNING',
+  SCORE: 2,
+  VALUE: 12,
+  EXPECTED_MIN: null,
+  EXPECTED_MAX: 10,
+  TS: 1000,
+  DETECTED_AT: 2000,
+  STATUS: 'OPEN',
+  ACKNOWLEDGED_BY: null,
+  ACKNOWLEDGED_AT: null,
+  RESOLVED_BY: null,
+  RESOLVED_AT: null,
+};
+const ruleRow = {
+  TENANT_ID: T,
+  ID: 'r1',
+  SCOPE_KIND: 'tag',
+  SCOPE_VALUE: 'hot',
+  METRIC: '*',
+  ZSCORE_THRESHOLD: null,
+  ZSCORE_WINDOW: null,
+  ZSCORE_WARMUP: null,
+  MIN_VALUE: null,
+  MAX_VALUE: 10,
+  MAX_RATE_PER_SECOND: null,
+  SEVERITY: 'WARNING',
+  UPDATED_AT: 1,
+};
 const deviceRow = { TENANT_ID: T, ID: 'd1', NAME: 'D1', TAGS: '["hot"]', CREATED_AT: 1, STATUS: 'ONLINE', LAST_SEEN_AT: 5, HEARTBEAT_TIMEOUT_MS: null };
 const keyRow = { ID: 'k1', TENANT_ID: T, ROLE: 'admin', DEVICE_ID: null, LABEL: 'ops', CREATED_AT: 1, LAST_USED_AT: null, REVOKED_AT: null };
-const deliveryRow = { ID: 3, TENANT_ID: T, WEBHOOK_ID: 'w1', ANOMALY_SEQ: 7, STATUS: 'PENDING', ATTEMPTS: 0, NEXT_ATTEMPT_AT: 1, LAST_STATUS_CODE: null, LAST_ERROR: null, DELIVERED_AT: null, CREATED_AT: 1 };
+const deliveryRow = {
+  ID: 3,
+  TENANT_ID: T,
+  WEBHOOK_ID: 'w1',
+  ANOMALY_SEQ: 7,
+  STATUS: 'PENDING',
+  ATTEMPTS: 0,
+  NEXT_ATTEMPT_AT: 1,
+  LAST_STATUS_CODE: null,
+  LAST_ERROR: null,
+  DELIVERED_AT: null,
+  CREATED_AT: 1,
+};
 
 /** Plausible answers, so every code path after each statement runs too. */
 function respond(call: Call) {
@@ -48,13 +98,22 @@ function respond(call: Call) {
   if (is(webhooks.SQL.dueDeliveries) || is(webhooks.SQL.listDeliveries)) return { rows: [deliveryRow] };
   if (is(webhooks.SQL.webhookSecret)) return { rows: [{ URL: 'https://example.com/h', SECRET: 's' }] };
   // The second event of the batch was applied before: its insert is a unique violation.
-  if (is(batch.SQL.insertEvent)) return { rowsAffected: call.binds.length - 1, batchErrors: [{ errorNum: 1, offset: 1, message: 'ORA-00001: unique constraint violated' }] };
+  if (is(batch.SQL.insertEvent))
+    return { rowsAffected: call.binds.length - 1, batchErrors: [{ errorNum: 1, offset: 1, message: 'ORA-00001: unique constraint violated' }] };
   // e1's value (5 at ts 1001) was stored before under another event id: the row is a duplicate.
-  if (is(batch.SQL.insertReading) && call.binds[0]?.['value'] === 5) return { rowsAffected: call.binds.length - 1, batchErrors: [{ errorNum: 1, offset: 0, message: 'ORA-00001: unique constraint violated' }] };
+  if (is(batch.SQL.insertReading) && call.binds[0]?.['value'] === 5)
+    return { rowsAffected: call.binds.length - 1, batchErrors: [{ errorNum: 1, offset: 0, message: 'ORA-00001: unique constraint violated' }] };
   return undefined;
 }
 
-const reading = (eventId: string, offset: number, value: number) => ({ tenantId: T, deviceId: 'd1', eventId, timestamp: 1000 + offset, offset, metrics: [{ name: 'temp', value }] });
+const reading = (eventId: string, offset: number, value: number) => ({
+  tenantId: T,
+  deviceId: 'd1',
+  eventId,
+  timestamp: 1000 + offset,
+  offset,
+  metrics: [{ name: 'temp', value }],
+});
 const page = { first: 10 };
 
 /** One call of every Store operation, with arguments that reach every statement. */
@@ -67,7 +126,8 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
   countAdminKeys: (s) => s.countAdminKeys(),
   listApiKeys: (s) => s.listApiKeys(T, true),
   revokeApiKey: (s) => s.revokeApiKey(T, 'k1', 5),
-  replaceDeviceKeys: (s) => s.replaceDeviceKeys(T, 'd1', { id: 'k3', tenantId: T, role: 'device', deviceId: 'd1', label: 'device d1', secretHash: 'e'.repeat(64) }, 5),
+  replaceDeviceKeys: (s) =>
+    s.replaceDeviceKeys(T, 'd1', { id: 'k3', tenantId: T, role: 'device', deviceId: 'd1', label: 'device d1', secretHash: 'e'.repeat(64) }, 5),
   touchApiKey: (s) => s.touchApiKey('k1', 5),
   registerDevice: (s) => s.registerDevice(T, { id: 'd1', name: 'D1', tags: ['hot'], heartbeatTimeoutMs: null }),
   getDevices: (s) => s.getDevices(T, ['d1', 'd2']),
@@ -93,7 +153,16 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
     await s.queryReadings(T, { deviceId: 'd1', metric: 'temp', first: 10, order: 'NEWEST_FIRST' });
     return s.queryReadings(T, { deviceId: 'd1', metric: 'temp', from: 0, to: 10, first: 10, afterTimestamp: 5, order: 'OLDEST_FIRST' });
   },
-  readingEventsAfter: (s) => s.readingEventsAfter({ tenantId: T, deviceIds: ['d1'], after: new Map([[0, 5], [1, -1]]), limit: 100 }),
+  readingEventsAfter: (s) =>
+    s.readingEventsAfter({
+      tenantId: T,
+      deviceIds: ['d1'],
+      after: new Map([
+        [0, 5],
+        [1, -1],
+      ]),
+      limit: 100,
+    }),
   readingEventsByIds: (s) => s.readingEventsByIds(T, ['e1']),
   aggregateBuckets: async (s) => {
     await s.aggregateBuckets(T, { deviceIds: ['d1'], metric: 'temp', boundaries: [0, 3_600_000], source: 3_600_000 });
@@ -102,9 +171,27 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
   },
   seriesColumns: (s) => s.seriesColumns(T, { deviceId: 'd1', metric: 'temp', from: 0, to: 10, maxRows: 100 }),
   fanoutProgress: (s) => s.fanoutProgress(),
-  recordFanoutProgress: (s) => s.recordFanoutProgress(new Map([['readings:0', 5], ['anomalies', 7]])),
+  recordFanoutProgress: (s) =>
+    s.recordFanoutProgress(
+      new Map([
+        ['readings:0', 5],
+        ['anomalies', 7],
+      ]),
+    ),
   anomaliesSince: (s) => s.anomaliesSince(0, 10),
-  putAnomalyRule: (s) => s.putAnomalyRule({ id: 'r1', tenantId: T, scope: { kind: 'tag', tag: 'hot' }, metric: '*', zScore: { threshold: 3, window: 60, warmup: 20 }, min: null, max: 10, maxRatePerSecond: null, severity: 'WARNING', updatedAt: 1 }),
+  putAnomalyRule: (s) =>
+    s.putAnomalyRule({
+      id: 'r1',
+      tenantId: T,
+      scope: { kind: 'tag', tag: 'hot' },
+      metric: '*',
+      zScore: { threshold: 3, window: 60, warmup: 20 },
+      min: null,
+      max: 10,
+      maxRatePerSecond: null,
+      severity: 'WARNING',
+      updatedAt: 1,
+    }),
   listAnomalyRules: (s) => s.listAnomalyRules(T),
   deleteAnomalyRule: (s) => s.deleteAnomalyRule(T, 'r1'),
   listAnomalies: (s) => s.listAnomalies(T, { deviceId: 'd1', status: 'OPEN', kind: 'THRESHOLD', minSeverity: 'WARNING' }, { first: 10, afterKey: '9' }),
@@ -145,7 +232,11 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
       }
     }
     const executed = new Set(source.calls.map((call) => call.sql));
-    expect(Object.entries(ALL_SQL).filter(([, sql]) => !executed.has(sql)).map(([name]) => name)).toEqual([]);
+    expect(
+      Object.entries(ALL_SQL)
+        .filter(([, sql]) => !executed.has(sql))
+        .map(([name]) => name),
+    ).toEqual([]);
     for (const migration of ORACLE_MIGRATIONS) for (const statement of migration.statements) expect(executed.has(statement)).toBe(true);
     expect(source.rollbacks).toBe(0);
   });
@@ -173,7 +264,10 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
   it('locks the anomaly sequencer before every anomaly insert, so transactions with anomalies commit in seq order', async () => {
     const source = new CheckingSource(respond);
     const store = OracleStore.over(source);
-    await applyBatch(store, { source: 'readings', partitions: [{ partition: 0, lastOffset: 2, readings: [reading('e1', 1, 50), reading('e2', 2, 60)], deadLetters: [] }] });
+    await applyBatch(store, {
+      source: 'readings',
+      partitions: [{ partition: 0, lastOffset: 2, readings: [reading('e1', 1, 50), reading('e2', 2, 60)], deadLetters: [] }],
+    });
     const sqls = source.calls.map((call) => call.sql);
     const inserts = sqls.flatMap((sql, index) => (sql === anomalies.SQL.insertAnomaly ? [index] : []));
     expect(inserts.length).toBeGreaterThanOrEqual(1);
@@ -210,28 +304,45 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     await expect(source.transaction((s) => s.execute('SELECT 1 FROM dual WHERE a = :a', { a: 1, c: 2 }))).rejects.toThrow(/extra c/);
     await expect(source.transaction((s) => s.execute('SELECT 1 FROM dual WHERE a = :size', { size: 1 }))).rejects.toThrow(/reserved words/);
     await expect(source.transaction((s) => s.execute('SELECT 1 FROM dual;'))).rejects.toThrow(/semicolon/);
-    await expect(source.transaction((s) => s.executeMany('INSERT INTO t (a) VALUES (:a)', [{ a: 1.5 }], { bindDefs: { a: { type: 'number' } } }))).rejects.toThrow(/integer/);
+    await expect(
+      source.transaction((s) => s.executeMany('INSERT INTO t (a) VALUES (:a)', [{ a: 1.5 }], { bindDefs: { a: { type: 'number' } } })),
+    ).rejects.toThrow(/integer/);
     expect(placeholders("SELECT ':not_a_bind' FROM dual WHERE x = :real -- :comment")).toEqual(new Set(['real']));
   });
 
   it('maps every Oracle error it handles to the right typed error', async () => {
     const ora = (errorNum: number) => Object.assign(new Error(`ORA-${String(errorNum).padStart(5, '0')}: x`), { errorNum });
-    for (const retryable of [60, 54, 3113, 3114, 3135, 12170, 12514, 12541, 25408, 30006, 1033, 1089]) expect({ retryable, mapped: isRetryableOracleError(ora(retryable)) }).toEqual({ retryable, mapped: true });
-    for (const fatal of [1, 1400, 2291, 2290, 12899, 1438, 942, 904]) expect({ fatal, mapped: isRetryableOracleError(ora(fatal)) }).toEqual({ fatal, mapped: false });
-    for (const code of ['NJS-040', 'NJS-500', 'NJS-503', 'DPI-1080', 'NJS-003']) expect(isRetryableOracleError(Object.assign(new Error('x'), { code }))).toBe(true);
+    for (const retryable of [60, 54, 3113, 3114, 3135, 12170, 12514, 12541, 25408, 30006, 1033, 1089])
+      expect({ retryable, mapped: isRetryableOracleError(ora(retryable)) }).toEqual({ retryable, mapped: true });
+    for (const fatal of [1, 1400, 2291, 2290, 12899, 1438, 942, 904])
+      expect({ fatal, mapped: isRetryableOracleError(ora(fatal)) }).toEqual({ fatal, mapped: false });
+    for (const code of ['NJS-040', 'NJS-500', 'NJS-503', 'DPI-1080', 'NJS-003'])
+      expect(isRetryableOracleError(Object.assign(new Error('x'), { code }))).toBe(true);
     expect(toStoreError(ora(60))).toMatchObject({ retryable: true, message: expect.stringMatching(/ORA-00060/) });
     expect(toStoreError(ora(1400))).toBeInstanceOf(BackendError);
 
     // A duplicate device id is ALREADY_EXISTS; a lost connection is retryable.
-    const failing = (error: Error) => new CheckingSource(() => { throw error; });
+    const failing = (error: Error) =>
+      new CheckingSource(() => {
+        throw error;
+      });
     await expect(OracleStore.over(failing(ora(1))).registerDevice(T, { id: 'd1', name: 'd1', tags: [] })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
     await expect(OracleStore.over(failing(ora(1))).registerDevice(T, { id: 'd1', name: 'd1', tags: [] })).rejects.toBeInstanceOf(TelemetryError);
     await expect(applyBatch(OracleStore.over(failing(ora(3113))), { source: 'readings', partitions: [] })).resolves.toBeDefined();
     await expect(OracleStore.over(failing(ora(3113))).watermarks('readings')).rejects.toMatchObject({ retryable: true });
-    await expect(OracleStore.over(failing(Object.assign(new Error('pool queue timeout'), { code: 'NJS-040' }))).tenantExists(T)).rejects.toMatchObject({ retryable: true });
+    await expect(OracleStore.over(failing(Object.assign(new Error('pool queue timeout'), { code: 'NJS-040' }))).tenantExists(T)).rejects.toMatchObject({
+      retryable: true,
+    });
     // Any other per-row error of a bulk insert fails the batch (it is not a duplicate).
-    const badRow = new CheckingSource((call) => (call.sql === batch.SQL.insertEvent ? { batchErrors: [{ errorNum: 12899, offset: 0, message: 'ORA-12899: value too large' }] } : undefined));
-    await expect(applyBatch(OracleStore.over(badRow), { source: 'readings', partitions: [{ partition: 0, lastOffset: 1, readings: [reading('e1', 1, 5)], deadLetters: [] }] })).rejects.toMatchObject({ retryable: false });
+    const badRow = new CheckingSource((call) =>
+      call.sql === batch.SQL.insertEvent ? { batchErrors: [{ errorNum: 12899, offset: 0, message: 'ORA-12899: value too large' }] } : undefined,
+    );
+    await expect(
+      applyBatch(OracleStore.over(badRow), {
+        source: 'readings',
+        partitions: [{ partition: 0, lastOffset: 1, readings: [reading('e1', 1, 5)], deadLetters: [] }],
+      }),
+    ).rejects.toMatchObject({ retryable: false });
   });
 
   it('keeps its DDL executable statement by statement', () => {

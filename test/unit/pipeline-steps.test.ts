@@ -16,20 +16,52 @@ describe('Running the batch pipeline over a synchronous or an asynchronous drive
   it('runs synchronously when every primitive answers with a value: nothing else can run in between', () => {
     let interleaved = false;
     void Promise.resolve().then(() => (interleaved = true));
-    expect(runSync(twoSteps(() => 1, () => 2, []))).toBe('1+2');
+    expect(
+      runSync(
+        twoSteps(
+          () => 1,
+          () => 2,
+          [],
+        ),
+      ),
+    ).toBe('1+2');
     expect(interleaved).toBe(false);
   });
 
   it('refuses a promise in a synchronous run, failing the pipeline (and so its transaction)', () => {
     const log: string[] = [];
-    expect(() => runSync(twoSteps(() => 1, () => Promise.resolve(2), log))).toThrow(/synchronous batch transaction answered with a promise/);
+    expect(() =>
+      runSync(
+        twoSteps(
+          () => 1,
+          () => Promise.resolve(2),
+          log,
+        ),
+      ),
+    ).toThrow(/synchronous batch transaction answered with a promise/);
     expect(log).toEqual(['caught: a synchronous batch transaction answered with a promise']);
   });
 
   it('awaits each answer in an asynchronous run, and hands a rejection back to the pipeline', async () => {
-    await expect(runAsync(twoSteps(async () => 1, () => 2, []))).resolves.toBe('1+2');
+    await expect(
+      runAsync(
+        twoSteps(
+          async () => 1,
+          () => 2,
+          [],
+        ),
+      ),
+    ).resolves.toBe('1+2');
     const log: string[] = [];
-    await expect(runAsync(twoSteps(async () => 1, () => Promise.reject(new Error('ORA-03113')), log))).rejects.toThrow('ORA-03113');
+    await expect(
+      runAsync(
+        twoSteps(
+          async () => 1,
+          () => Promise.reject(new Error('ORA-03113')),
+          log,
+        ),
+      ),
+    ).rejects.toThrow('ORA-03113');
     expect(log).toEqual(['caught: ORA-03113']);
   });
 

@@ -52,15 +52,31 @@ describe('document limits run in time linear in the document', () => {
       type Query { named(first: Int): [Named!]!, series(deviceIds: [ID!]!): [Part!]!, part: Part }`;
     const small = buildSchema(sdl);
     const list: ComplexityEstimator = ({ args, childComplexity }) => {
-      const size = typeof args['first'] === 'number' ? args['first'] : Array.isArray(args['deviceIds']) ? args['deviceIds'].length : typeof args['points'] === 'number' ? Math.ceil(args['points'] / 100) : undefined;
+      const size =
+        typeof args['first'] === 'number'
+          ? args['first']
+          : Array.isArray(args['deviceIds'])
+            ? args['deviceIds'].length
+            : typeof args['points'] === 'number'
+              ? Math.ceil(args['points'] / 100)
+              : undefined;
       return size === undefined ? undefined : 1 + Math.min(1000, Math.max(1, size)) * Math.max(1, childComplexity);
     };
     const documents: [string, Record<string, unknown>][] = [
       ['{ part { name size } }', {}],
       ['query($n: Int) { named(first: $n) { name ... on Tool { weight(points: 250) } ...P } } fragment P on Part { size parts(first: 3) { name } }', { n: 7 }],
-      ['query($skip: Boolean!) { series(deviceIds: ["a", "b"]) { name @skip(if: $skip) ...P ...P } } fragment P on Part { parts { ...Q } } fragment Q on Part { size }', { skip: true }],
+      [
+        'query($skip: Boolean!) { series(deviceIds: ["a", "b"]) { name @skip(if: $skip) ...P ...P } } fragment P on Part { parts { ...Q } } fragment Q on Part { size }',
+        { skip: true },
+      ],
       ['{ named(first: 5000) { __typename parts(first: 0) { name } } }', {}],
-      [doublingFragments(8).replace(/Viewer/g, 'Part').replace('viewer', 'part').replace('keyId', 'size'), {}],
+      [
+        doublingFragments(8)
+          .replace(/Viewer/g, 'Part')
+          .replace('viewer', 'part')
+          .replace('keyId', 'size'),
+        {},
+      ],
     ];
     for (const [source, variables] of documents) {
       const document = parse(source);
@@ -85,7 +101,9 @@ describe('document limits run in time linear in the document', () => {
   it('measures a chain of 10,000 fragments without exhausting the stack, and refuses its nesting', () => {
     const document = parse(fragmentChain(10_000));
     expect(measureDocument(document).nesting).toBe(10_003); // the operation, viewer and 10,001 fragments
-    expect(checkDocument(document, LIMITS)).toMatchObject({ message: `the operation nests selection sets more than ${maxNesting(LIMITS)} deep (fragments followed)` });
+    expect(checkDocument(document, LIMITS)).toMatchObject({
+      message: `the operation nests selection sets more than ${maxNesting(LIMITS)} deep (fragments followed)`,
+    });
   });
 
   it('refuses 10,000 nested brackets before the parser recurses into them', () => {

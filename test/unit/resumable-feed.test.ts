@@ -65,7 +65,10 @@ describe('ResumableFeed (the resume algorithm every resumable subscription uses)
     // Ingest goes on during the replay: commits, and their publications some time later.
     let extra = 0;
     log.duringRead = () => {
-      if (extra >= 20_000) return log.publish();
+      if (extra >= 20_000) {
+        log.publish();
+        return;
+      }
       log.commit(97);
       extra += 97;
       log.publish(60);
@@ -108,7 +111,8 @@ describe('ResumableFeed (the resume algorithm every resumable subscription uses)
           log.duringRead = applyStep;
           const wanted = (event: Event) => event.pos % filterModulo === 0;
           const expected = () => log.stored.filter((event) => event.pos > cursor && wanted(event)).map((event) => event.pos);
-          const open = (after: number) => ResumableFeed.open(log.source(after, wanted), { replay: true, pageSize, maxBuffered: Math.max(maxBuffered, pageSize), noun: 'events' });
+          const open = (after: number) =>
+            ResumableFeed.open(log.source(after, wanted), { replay: true, pageSize, maxBuffered: Math.max(maxBuffered, pageSize), noun: 'events' });
           let feed = await open(cursor);
           let resumes = 0;
           const received: number[] = [];

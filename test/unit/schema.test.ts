@@ -68,7 +68,16 @@ describe('GraphQL enums', () => {
 
 describe('Device.latest', () => {
   it('loads the latest values of every listed device with one store call per request', async () => {
-    const devices: Device[] = Array.from({ length: 25 }, (_, i) => ({ tenantId: 't', id: `d${i}`, name: `d${i}`, tags: [], createdAt: 0, status: 'NEVER_SEEN', lastSeenAt: null, heartbeatTimeoutMs: null }));
+    const devices: Device[] = Array.from({ length: 25 }, (_, i) => ({
+      tenantId: 't',
+      id: `d${i}`,
+      name: `d${i}`,
+      tags: [],
+      createdAt: 0,
+      status: 'NEVER_SEEN',
+      lastSeenAt: null,
+      heartbeatTimeoutMs: null,
+    }));
     const calls: (readonly string[])[] = [];
     const store = {
       listDevices: async () => ({ items: devices, hasMore: false }),

@@ -43,7 +43,11 @@ function referenceInstant(c: Components): number {
 }
 
 const validComponents: fc.Arbitrary<Components> = fc
-  .record({ year: fc.integer({ min: 0, max: 9999 }), month: fc.integer({ min: 1, max: 12 }), dayFraction: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }) })
+  .record({
+    year: fc.integer({ min: 0, max: 9999 }),
+    month: fc.integer({ min: 1, max: 12 }),
+    dayFraction: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+  })
   .chain(({ year, month, dayFraction }) =>
     fc.record({
       year: fc.constant(year),

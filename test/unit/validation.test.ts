@@ -19,7 +19,17 @@ describe('reading validation rules', () => {
     ['metric name starting with a digit', { ...valid, metrics: [{ name: '1temp', value: 1 }] }, 'INVALID_METRIC_NAME'],
     ['metric name with a dash', { ...valid, metrics: [{ name: 'te-mp', value: 1 }] }, 'INVALID_METRIC_NAME'],
     ['metric name of 65 characters', { ...valid, metrics: [{ name: 'm'.repeat(65), value: 1 }] }, 'INVALID_METRIC_NAME'],
-    ['repeated metric', { ...valid, metrics: [{ name: 'a', value: 1 }, { name: 'a', value: 2 }] }, 'DUPLICATE_METRIC'],
+    [
+      'repeated metric',
+      {
+        ...valid,
+        metrics: [
+          { name: 'a', value: 1 },
+          { name: 'a', value: 2 },
+        ],
+      },
+      'DUPLICATE_METRIC',
+    ],
     ['NaN value', { ...valid, metrics: [{ name: 'a', value: Number.NaN }] }, 'INVALID_VALUE'],
     ['Infinity value', { ...valid, metrics: [{ name: 'a', value: Number.POSITIVE_INFINITY }] }, 'INVALID_VALUE'],
     ['string value', { ...valid, metrics: [{ name: 'a', value: '1' as unknown as number }] }, 'INVALID_VALUE'],

@@ -33,7 +33,15 @@ import { beyondWatermark } from './watermark-filter';
  */
 export function* applyBatchSteps(tx: BatchTransaction, batch: ConsumerBatch, now: number): Steps<AppliedBatch> {
   // (1) Watermark filter.
-  const watermarks = batch.partitions.length > 0 ? yield* step(tx.lockWatermarks(batch.source, batch.partitions.map((slice) => slice.partition))) : [];
+  const watermarks =
+    batch.partitions.length > 0
+      ? yield* step(
+          tx.lockWatermarks(
+            batch.source,
+            batch.partitions.map((slice) => slice.partition),
+          ),
+        )
+      : [];
   const fresh: PersistedReading[] = [];
   const deadLetters: NewDeadLetter[] = [];
   const applied: WatermarkRow[] = [];
@@ -61,12 +69,20 @@ export function* applyBatchSteps(tx: BatchTransaction, batch: ConsumerBatch, now
     if (!newEvents[index]) return void duplicateEvents++;
     const event = persisted.length;
     persisted.push(reading);
-    for (const metric of reading.metrics) candidates.push({ tenantId: reading.tenantId, deviceId: reading.deviceId, metric, timestamp: reading.timestamp, event, offset: reading.offset });
+    for (const metric of reading.metrics)
+      candidates.push({ tenantId: reading.tenantId, deviceId: reading.deviceId, metric, timestamp: reading.timestamp, event, offset: reading.offset });
   });
 
   // (3) Metric rows, sorted by primary key.
   candidates.sort(compareBySeries);
-  const rows: DetectedValue[] = candidates.map((c) => ({ tenantId: c.tenantId, deviceId: c.deviceId, metric: c.metric.name, timestamp: c.timestamp, value: c.metric.value, offset: c.offset }));
+  const rows: DetectedValue[] = candidates.map((c) => ({
+    tenantId: c.tenantId,
+    deviceId: c.deviceId,
+    metric: c.metric.name,
+    timestamp: c.timestamp,
+    value: c.metric.value,
+    offset: c.offset,
+  }));
   const newRows = rows.length > 0 ? yield* step(tx.insertReadings(rows)) : [];
   const stored: DetectedValue[] = [];
   const rejectedMetrics = new Map<number, Set<string>>();

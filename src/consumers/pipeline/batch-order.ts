@@ -13,10 +13,19 @@ export interface SeriesRow {
  * order, so the first copy of a repeated value is the one stored.
  */
 export const compareBySeries = (a: SeriesRow, b: SeriesRow): number =>
-  a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1
-  : a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1
-  : a.metric.name < b.metric.name ? -1 : a.metric.name > b.metric.name ? 1
-  : a.timestamp - b.timestamp || a.offset - b.offset;
+  a.tenantId < b.tenantId
+    ? -1
+    : a.tenantId > b.tenantId
+      ? 1
+      : a.deviceId < b.deviceId
+        ? -1
+        : a.deviceId > b.deviceId
+          ? 1
+          : a.metric.name < b.metric.name
+            ? -1
+            : a.metric.name > b.metric.name
+              ? 1
+              : a.timestamp - b.timestamp || a.offset - b.offset;
 
 /** A metric row of an event the batch stored, waiting to be inserted. */
 export interface CandidateRow extends SeriesRow {

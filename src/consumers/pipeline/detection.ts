@@ -38,9 +38,22 @@ export function* detect(tx: BatchTransaction, values: readonly DetectedValue[], 
     (one) => resolveDetection(rules.get(one.tenantId)!, one.deviceId, tags.get(deviceKey(one)) ?? new Set(), one.metric),
     (one) => states[stateIndex.get(one)!],
   );
-  yield* step(tx.saveDetectorStates(result.states.map(({ series: one, state }) => ({ series: { tenantId: one.tenantId, deviceId: one.deviceId, metric: one.metric }, state }))));
+  yield* step(
+    tx.saveDetectorStates(
+      result.states.map(({ series: one, state }) => ({ series: { tenantId: one.tenantId, deviceId: one.deviceId, metric: one.metric }, state })),
+    ),
+  );
   if (result.findings.length === 0) return [];
   return yield* step(
-    tx.insertAnomalies(result.findings.map(({ finding, point }) => ({ ...finding, tenantId: point.tenantId, deviceId: point.deviceId, metric: point.metric, timestamp: point.timestamp, detectedAt }))),
+    tx.insertAnomalies(
+      result.findings.map(({ finding, point }) => ({
+        ...finding,
+        tenantId: point.tenantId,
+        deviceId: point.deviceId,
+        metric: point.metric,
+        timestamp: point.timestamp,
+        detectedAt,
+      })),
+    ),
   );
 }

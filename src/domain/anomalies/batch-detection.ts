@@ -30,11 +30,16 @@ const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  */
 export function groupSeries(values: readonly DetectedValue[]): SeriesValues[] {
   const series: SeriesValues[] = [];
-  for (let start = 0; start < values.length; ) {
+  for (let start = 0; start < values.length;) {
     let end = start + 1;
     while (end < values.length && sameSeries(values[end]!, values[start]!)) end++;
     const first = values[start]!;
-    series.push({ tenantId: first.tenantId, deviceId: first.deviceId, metric: first.metric, values: values.slice(start, end).sort((a, b) => a.offset - b.offset) });
+    series.push({
+      tenantId: first.tenantId,
+      deviceId: first.deviceId,
+      metric: first.metric,
+      values: values.slice(start, end).sort((a, b) => a.offset - b.offset),
+    });
     start = end;
   }
   return series;

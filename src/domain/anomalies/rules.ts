@@ -69,4 +69,5 @@ export function resolveDetection(rules: readonly AnomalyRule[], deviceId: string
   return best ?? DEFAULT_DETECTION;
 }
 
-export const scopeKey = (scope: RuleScope): string => (scope.kind === 'tenant' ? 'tenant:' : scope.kind === 'device' ? `device:${scope.deviceId}` : `tag:${scope.tag}`);
+export const scopeKey = (scope: RuleScope): string =>
+  scope.kind === 'tenant' ? 'tenant:' : scope.kind === 'device' ? `device:${scope.deviceId}` : `tag:${scope.tag}`;

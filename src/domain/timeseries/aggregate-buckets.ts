@@ -63,7 +63,10 @@ export function toAggregateBuckets(starts: readonly number[], data: readonly (Bu
 function withData(start: number, end: number, { partial, values, source }: BucketData): AggregateBucket {
   const stats = statisticsOf(partial);
   const percentiles = Object.fromEntries(
-    (Object.keys(PERCENTILES) as PercentileName[]).map((name) => [name, values && values.length > 0 ? percentileOfSorted(values.sort(ascending), PERCENTILES[name]) : null]),
+    (Object.keys(PERCENTILES) as PercentileName[]).map((name) => [
+      name,
+      values && values.length > 0 ? percentileOfSorted(values.sort(ascending), PERCENTILES[name]) : null,
+    ]),
   ) as Record<PercentileName, number | null>;
   return {
     start,

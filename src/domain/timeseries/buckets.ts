@@ -68,7 +68,10 @@ function calendarBoundaries(unit: CalendarUnit, zone: string, from: number, to: 
   // the unit's start: a local midnight that does not exist is moved to the first instant
   // that does, and that shift must not carry over to the next bucket.
   for (let i = 0; ; i++) {
-    const start = first.plus({ [`${unit}s`]: i }).startOf(unit).toMillis();
+    const start = first
+      .plus({ [`${unit}s`]: i })
+      .startOf(unit)
+      .toMillis();
     starts.push(start);
     if (start >= to) return starts;
   }

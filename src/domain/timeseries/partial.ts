@@ -21,7 +21,19 @@ export interface PartialAggregate {
 }
 
 export function partialOf(timestamp: number, value: number): PartialAggregate {
-  return { count: 1, sum: value, sumSq: value * value, min: value, max: value, minTs: timestamp, maxTs: timestamp, firstTs: timestamp, firstValue: value, lastTs: timestamp, lastValue: value };
+  return {
+    count: 1,
+    sum: value,
+    sumSq: value * value,
+    min: value,
+    max: value,
+    minTs: timestamp,
+    maxTs: timestamp,
+    firstTs: timestamp,
+    firstValue: value,
+    lastTs: timestamp,
+    lastValue: value,
+  };
 }
 
 /** Adds one value to `target` in place. */

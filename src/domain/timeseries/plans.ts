@@ -12,7 +12,6 @@ export type AggregatePlan = ValueOf<typeof AGGREGATE_PLANS>;
 /** Where the points of a chart series were chosen from. */
 export const SERIES_SOURCES = defineVocabulary({
   RAW: 'Every stored reading in the range.',
-  ROLLUPS:
-    'The first, lowest, highest and last readings of each rollup bucket (a chart point spans at least a minute); every point is still a stored reading.',
+  ROLLUPS: 'The first, lowest, highest and last readings of each rollup bucket (a chart point spans at least a minute); every point is still a stored reading.',
 });
 export type SeriesSource = ValueOf<typeof SERIES_SOURCES>;

@@ -38,7 +38,14 @@ export function rollupDeltas(values: Iterable<StoredValue>): RollupDelta[] {
       if (delta && delta.bucketStart === bucketStart && delta.metric === row.metric && delta.deviceId === row.deviceId && delta.tenantId === row.tenantId) {
         addValue(delta.partial, row.timestamp, row.value);
       } else {
-        const next = { tenantId: row.tenantId, deviceId: row.deviceId, metric: row.metric, resolutionMs, bucketStart, partial: partialOf(row.timestamp, row.value) };
+        const next = {
+          tenantId: row.tenantId,
+          deviceId: row.deviceId,
+          metric: row.metric,
+          resolutionMs,
+          bucketStart,
+          partial: partialOf(row.timestamp, row.value),
+        };
         deltas.push(next);
         current[level] = next;
       }

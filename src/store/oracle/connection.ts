@@ -17,7 +17,8 @@ function driverBinds(binds: Readonly<Record<string, unknown>> | undefined): Reco
   const result: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(binds ?? {})) {
     const descriptor = value as { dir?: unknown; type?: BindDef['type'] } | null;
-    result[name] = descriptor && typeof descriptor === 'object' && descriptor.dir === 'out' ? { dir: oracledb.BIND_OUT, type: TYPES[descriptor.type ?? 'number'] } : value;
+    result[name] =
+      descriptor && typeof descriptor === 'object' && descriptor.dir === 'out' ? { dir: oracledb.BIND_OUT, type: TYPES[descriptor.type ?? 'number'] } : value;
   }
   return result;
 }
@@ -32,11 +33,21 @@ export function sessionOf(connection: oracledb.Connection): Session {
         ...(options?.maxRows === undefined ? {} : { maxRows: options.maxRows }),
         ...(options?.bulk ? { fetchArraySize: BULK_FETCH_ROWS, prefetchRows: BULK_FETCH_ROWS } : {}),
       });
-      return { rows: result.rows as T[] | undefined, rowsAffected: result.rowsAffected, outBinds: result.outBinds as ExecuteResult<T>['outBinds'] };
+      return { rows: result.rows, rowsAffected: result.rowsAffected, outBinds: result.outBinds as ExecuteResult<T>['outBinds'] };
     },
-    async executeMany(sql: string, rows: readonly Readonly<Record<string, unknown>>[], options: { bindDefs: Readonly<Record<string, BindDef>>; batchErrors?: boolean }): Promise<ManyResult> {
-      const bindDefs = Object.fromEntries(Object.entries(options.bindDefs).map(([name, def]) => [name, { type: TYPES[def.type], ...(def.maxSize ? { maxSize: def.maxSize } : {}) }]));
-      const result = await connection.executeMany(sql, rows as oracledb.BindParameters[], { autoCommit: false, batchErrors: options.batchErrors ?? false, bindDefs: bindDefs as never });
+    async executeMany(
+      sql: string,
+      rows: readonly Readonly<Record<string, unknown>>[],
+      options: { bindDefs: Readonly<Record<string, BindDef>>; batchErrors?: boolean },
+    ): Promise<ManyResult> {
+      const bindDefs = Object.fromEntries(
+        Object.entries(options.bindDefs).map(([name, def]) => [name, { type: TYPES[def.type], ...(def.maxSize ? { maxSize: def.maxSize } : {}) }]),
+      );
+      const result = await connection.executeMany(sql, rows as oracledb.BindParameters[], {
+        autoCommit: false,
+        batchErrors: options.batchErrors ?? false,
+        bindDefs: bindDefs,
+      });
       return { rowsAffected: result.rowsAffected, batchErrors: result.batchErrors as ManyResult['batchErrors'] };
     },
   };

@@ -48,5 +48,9 @@ export function isRetryableOracleError(error: unknown): boolean {
 export function toStoreError(error: unknown): Error {
   if (error instanceof TelemetryError || error instanceof BackendError) return error;
   const code = oraCode(error) ?? (error as { code?: unknown }).code;
-  return new BackendError(`database error${code === undefined ? '' : ` ${typeof code === 'number' ? `ORA-${String(code).padStart(5, '0')}` : code}`}: ${(error as Error).message}`, isRetryableOracleError(error), error);
+  return new BackendError(
+    `database error${code === undefined ? '' : ` ${typeof code === 'number' ? `ORA-${String(code).padStart(5, '0')}` : code}`}: ${(error as Error).message}`,
+    isRetryableOracleError(error),
+    error,
+  );
 }

@@ -6,8 +6,27 @@ import { TelemetryError } from '../../domain/errors';
 import type { MetricPoint, PersistedReading } from '../../domain/reading';
 import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
 import type {
-  AggregateQuery, AnomalyFilter, AnomalyTransition, ApiKeyInfo, ApiKeyRecord, DeadLetter, Device, DeviceBuckets, DeviceFilter,
-  EventReplayQuery, KeyRevocation, NewApiKey, NewDevice, Page, PageRequest, ReadingQuery, SeriesColumns, SeriesQuery, SilenceSweep, Store, WebhookCreation,
+  AggregateQuery,
+  AnomalyFilter,
+  AnomalyTransition,
+  ApiKeyInfo,
+  ApiKeyRecord,
+  DeadLetter,
+  Device,
+  DeviceBuckets,
+  DeviceFilter,
+  EventReplayQuery,
+  KeyRevocation,
+  NewApiKey,
+  NewDevice,
+  Page,
+  PageRequest,
+  ReadingQuery,
+  SeriesColumns,
+  SeriesQuery,
+  SilenceSweep,
+  Store,
+  WebhookCreation,
 } from '../store';
 import { createPool, sessionOf, type OracleConnectionOptions } from './connection';
 import { ORA_UNIQUE_VIOLATION, oraCode, toStoreError } from './errors';
@@ -77,10 +96,14 @@ export class OracleStore implements Store {
   async migrate(): Promise<number> {
     return this.tx(async (session) => {
       const exists = (await session.execute<{ N: number }>("SELECT COUNT(*) AS n FROM user_tables WHERE table_name = 'SCHEMA_MIGRATIONS'")).rows?.[0]?.N ?? 0;
-      if (exists === 0) await session.execute('CREATE TABLE schema_migrations (version NUMBER(6) PRIMARY KEY, description VARCHAR2(400) NOT NULL, applied_at NUMBER(15) NOT NULL)');
+      if (exists === 0)
+        await session.execute(
+          'CREATE TABLE schema_migrations (version NUMBER(6) PRIMARY KEY, description VARCHAR2(400) NOT NULL, applied_at NUMBER(15) NOT NULL)',
+        );
       const applied = new Set(((await session.execute<{ VERSION: number }>('SELECT version FROM schema_migrations')).rows ?? []).map((row) => row.VERSION));
       const newest = Math.max(...ORACLE_MIGRATIONS.map((m) => m.version));
-      if ([...applied].some((version) => version > newest)) throw new Error(`the database has a schema newer than this build knows (${newest}); upgrade the service`);
+      if ([...applied].some((version) => version > newest))
+        throw new Error(`the database has a schema newer than this build knows (${newest}); upgrade the service`);
       for (const migration of ORACLE_MIGRATIONS) {
         if (applied.has(migration.version)) continue;
         for (const statement of migration.statements) await session.execute(statement);
@@ -128,10 +151,12 @@ export class OracleStore implements Store {
 
   // Devices
   registerDevice(tenantId: string, device: NewDevice): Promise<Device> {
-    return this.source.transaction((s) => devices.insertDevice(s, tenantId, device, Date.now())).catch((error: unknown) => {
-      if (oraCode(error) === ORA_UNIQUE_VIOLATION) throw new TelemetryError('ALREADY_EXISTS', `device ${device.id} is already registered`);
-      throw toStoreError(error);
-    });
+    return this.source
+      .transaction((s) => devices.insertDevice(s, tenantId, device, Date.now()))
+      .catch((error: unknown) => {
+        if (oraCode(error) === ORA_UNIQUE_VIOLATION) throw new TelemetryError('ALREADY_EXISTS', `device ${device.id} is already registered`);
+        throw toStoreError(error);
+      });
   }
   getDevices(tenantId: string, ids: readonly string[]): Promise<Device[]> {
     return this.tx((s) => devices.devicesByIds(s, tenantId, ids));

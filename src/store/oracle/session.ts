@@ -35,11 +35,18 @@ export const BULK_FETCH_ROWS = 1000;
 
 export interface Session {
   execute<T = Record<string, unknown>>(sql: string, binds?: Readonly<Record<string, unknown>>, options?: ExecuteOptions): Promise<ExecuteResult<T>>;
-  executeMany(sql: string, rows: readonly Readonly<Record<string, unknown>>[], options: { readonly bindDefs: Readonly<Record<string, BindDef>>; readonly batchErrors?: boolean }): Promise<ManyResult>;
+  executeMany(
+    sql: string,
+    rows: readonly Readonly<Record<string, unknown>>[],
+    options: { readonly bindDefs: Readonly<Record<string, BindDef>>; readonly batchErrors?: boolean },
+  ): Promise<ManyResult>;
 }
 
 /** Every `:name` placeholder of a statement, outside string literals and comments. */
 export function placeholders(sql: string): Set<string> {
-  const stripped = sql.replace(/'(?:[^']|'')*'/g, "''").replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '');
+  const stripped = sql
+    .replace(/'(?:[^']|'')*'/g, "''")
+    .replace(/--[^\n]*/g, '')
+    .replace(/\/\*[\s\S]*?\*\//g, '');
   return new Set([...stripped.matchAll(/(?<![:\w]):([A-Za-z_]\w*)/g)].map((match) => match[1]!.toLowerCase()));
 }

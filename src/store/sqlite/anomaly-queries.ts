@@ -36,7 +36,9 @@ export function putAnomalyRule(db: Database.Database, rule: AnomalyRule): Anomal
 }
 
 export function listAnomalyRules(db: Database.Database, tenantId: string): AnomalyRule[] {
-  return (db.prepare(`SELECT ${RULE_COLUMNS} FROM anomaly_rules WHERE tenant_id = ? ORDER BY scope_kind, scope_value, metric`).all(tenantId) as RuleRow[]).map(toRule);
+  return (db.prepare(`SELECT ${RULE_COLUMNS} FROM anomaly_rules WHERE tenant_id = ? ORDER BY scope_kind, scope_value, metric`).all(tenantId) as RuleRow[]).map(
+    toRule,
+  );
 }
 
 export function deleteAnomalyRule(db: Database.Database, tenantId: string, id: string): boolean {
@@ -68,9 +70,9 @@ export function listAnomalies(db: Database.Database, tenantId: string, filter: A
 }
 
 export function anomaliesAfter(db: Database.Database, tenantId: string, afterSeq: number, limit: number): Anomaly[] {
-  return (db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`).all(tenantId, afterSeq, limit) as AnomalyRow[]).map(
-    toAnomaly,
-  );
+  return (
+    db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`).all(tenantId, afterSeq, limit) as AnomalyRow[]
+  ).map(toAnomaly);
 }
 
 export function anomaliesSince(db: Database.Database, afterSeq: number, limit: number): Anomaly[] {

@@ -101,7 +101,12 @@ export interface RuleRow {
 export const toRule = (row: RuleRow): AnomalyRule => ({
   id: row.id,
   tenantId: row.tenant_id,
-  scope: row.scope_kind === 'tenant' ? { kind: 'tenant' } : row.scope_kind === 'device' ? { kind: 'device', deviceId: row.scope_value } : { kind: 'tag', tag: row.scope_value },
+  scope:
+    row.scope_kind === 'tenant'
+      ? { kind: 'tenant' }
+      : row.scope_kind === 'device'
+        ? { kind: 'device', deviceId: row.scope_value }
+        : { kind: 'tag', tag: row.scope_value },
   metric: row.metric,
   zScore: row.zscore_threshold === null ? null : { threshold: row.zscore_threshold, window: row.zscore_window!, warmup: row.zscore_warmup! },
   min: row.min_value,

@@ -46,7 +46,9 @@ export function findApiKeyBySecretHash(db: Database.Database, secretHash: string
 
 export function listApiKeys(db: Database.Database, tenantId: string, includeRevoked: boolean): ApiKeyInfo[] {
   return (
-    db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? AND (? OR revoked_at IS NULL) ORDER BY created_at, id`).all(tenantId, includeRevoked ? 1 : 0) as KeyRow[]
+    db
+      .prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? AND (? OR revoked_at IS NULL) ORDER BY created_at, id`)
+      .all(tenantId, includeRevoked ? 1 : 0) as KeyRow[]
   ).map(toInfo);
 }
 
@@ -55,7 +57,9 @@ export function revokeApiKey(db: Database.Database, tenantId: string, id: string
   const target = db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as KeyRow | undefined;
   if (!target) return { outcome: 'NOT_FOUND' };
   if (target.role === 'admin' && target.revoked_at === null) {
-    const active = db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = ? AND role = 'admin' AND revoked_at IS NULL").get(tenantId) as { n: number };
+    const active = db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = ? AND role = 'admin' AND revoked_at IS NULL").get(tenantId) as {
+      n: number;
+    };
     if (active.n <= 1) return { outcome: 'LAST_ADMIN_KEY' };
   }
   const row = db

@@ -16,7 +16,14 @@ export function markSilentDevices(db: Database.Database, now: number, defaultTim
   const statusChanges: DeviceStatusChange[] = [];
   for (const device of silent) {
     goOffline.run(device.tenant_id, device.id);
-    statusChanges.push({ tenantId: device.tenant_id, deviceId: device.id, status: 'OFFLINE', previousStatus: 'ONLINE', at: now, lastSeenAt: device.last_seen_at });
+    statusChanges.push({
+      tenantId: device.tenant_id,
+      deviceId: device.id,
+      status: 'OFFLINE',
+      previousStatus: 'ONLINE',
+      at: now,
+      lastSeenAt: device.last_seen_at,
+    });
     anomalies.push(
       insertAnomaly(db, {
         tenantId: device.tenant_id,

@@ -35,7 +35,24 @@ export function upsertRollups(db: Database.Database, deltas: readonly RollupDelt
   if (deltas.length === 0) return;
   const upsert = db.prepare(UPSERT);
   for (const { tenantId, deviceId, metric, resolutionMs, bucketStart, partial: p } of deltas) {
-    upsert.run(tenantId, deviceId, metric, resolutionMs, bucketStart, p.count, p.sum, p.sumSq, p.min, p.max, p.minTs, p.maxTs, p.firstTs, p.firstValue, p.lastTs, p.lastValue);
+    upsert.run(
+      tenantId,
+      deviceId,
+      metric,
+      resolutionMs,
+      bucketStart,
+      p.count,
+      p.sum,
+      p.sumSq,
+      p.min,
+      p.max,
+      p.minTs,
+      p.maxTs,
+      p.firstTs,
+      p.firstValue,
+      p.lastTs,
+      p.lastValue,
+    );
   }
 }
 
@@ -50,7 +67,19 @@ export function readRollupBuckets(db: Database.Database, tenantId: string, query
     )
     .raw()
     .all(tenantId, JSON.stringify(query.deviceIds), query.metric, resolutionMs, boundaries[0], boundaries[boundaries.length - 1]) as [
-    string, number, number, number, number, number, number, number | null, number | null, number, number, number, number,
+    string,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number | null,
+    number | null,
+    number,
+    number,
+    number,
+    number,
   ][];
   const source: BucketSource = SOURCE_BY_RESOLUTION[resolutionMs]!;
   const result: DeviceBuckets = new Map();
@@ -74,7 +103,9 @@ export function readRawBuckets(db: Database.Database, tenantId: string, query: A
        ORDER BY device_id, ts`,
     )
     .raw()
-    .iterate(tenantId, JSON.stringify(query.deviceIds), query.metric, boundaries[0], boundaries[boundaries.length - 1]) as IterableIterator<[string, number, number]>;
+    .iterate(tenantId, JSON.stringify(query.deviceIds), query.metric, boundaries[0], boundaries[boundaries.length - 1]) as IterableIterator<
+    [string, number, number]
+  >;
   const result: DeviceBuckets = new Map();
   let device: string | undefined;
   let buckets: (BucketData | undefined)[] = [];

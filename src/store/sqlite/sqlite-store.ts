@@ -159,7 +159,9 @@ export class SqliteStore implements Store {
   }
 
   createTenant(id: string, name: string): Promise<boolean> {
-    return this.run(() => this.db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING').run(id, name, Date.now()).changes > 0);
+    return this.run(
+      () => this.db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING').run(id, name, Date.now()).changes > 0,
+    );
   }
 
   tenantExists(id: string): Promise<boolean> {
@@ -394,8 +396,7 @@ export class SqliteStore implements Store {
       this.db
         .transaction(() => {
           const row = this.db.prepare('SELECT status, last_seen_at FROM devices WHERE tenant_id = ? AND id = ?').get(tenantId, deviceId) as
-            | { status: DeviceStatus; last_seen_at: number | null }
-            | undefined;
+            { status: DeviceStatus; last_seen_at: number | null } | undefined;
           if (!row) return undefined;
           this.db.prepare("UPDATE devices SET status = 'DECOMMISSIONED' WHERE tenant_id = ? AND id = ?").run(tenantId, deviceId);
           const change: DeviceStatusChange = { tenantId, deviceId, status: 'DECOMMISSIONED', previousStatus: row.status, at, lastSeenAt: row.last_seen_at };
@@ -442,7 +443,12 @@ export class SqliteStore implements Store {
   }
 
   fanoutProgress(): Promise<Map<string, number>> {
-    return this.run(() => new Map((this.db.prepare('SELECT name, position FROM fanout_progress').all() as { name: string; position: number }[]).map((row) => [row.name, row.position])));
+    return this.run(
+      () =>
+        new Map(
+          (this.db.prepare('SELECT name, position FROM fanout_progress').all() as { name: string; position: number }[]).map((row) => [row.name, row.position]),
+        ),
+    );
   }
 
   recordFanoutProgress(positions: ReadonlyMap<string, number>): Promise<void> {
@@ -471,7 +477,8 @@ export class SqliteStore implements Store {
 
   getDeadLetter(tenantId: string, id: number): Promise<DeadLetter | undefined> {
     return this.run(() => {
-      const row = this.db.prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as DeadLetterRow | undefined;
+      const row = this.db.prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as
+        DeadLetterRow | undefined;
       return row && toDeadLetter(row);
     });
   }

@@ -14,7 +14,13 @@ interface WebhookRow {
   created_at: number;
 }
 
-const toWebhook = (row: WebhookRow): Webhook => ({ tenantId: row.tenant_id, id: row.id, url: row.url, minSeverity: row.min_severity, createdAt: row.created_at });
+const toWebhook = (row: WebhookRow): Webhook => ({
+  tenantId: row.tenant_id,
+  id: row.id,
+  url: row.url,
+  minSeverity: row.min_severity,
+  createdAt: row.created_at,
+});
 
 const DELIVERY_COLUMNS = 'id, tenant_id, webhook_id, anomaly_seq, status, attempts, next_attempt_at, last_status_code, last_error, delivered_at, created_at';
 
@@ -58,11 +64,16 @@ export function createWebhook(db: Database.Database, webhook: Webhook & { secret
     webhook.secret,
     webhook.createdAt,
   );
-  return { outcome: 'CREATED', webhook: { tenantId: webhook.tenantId, id: webhook.id, url: webhook.url, minSeverity: webhook.minSeverity, createdAt: webhook.createdAt } };
+  return {
+    outcome: 'CREATED',
+    webhook: { tenantId: webhook.tenantId, id: webhook.id, url: webhook.url, minSeverity: webhook.minSeverity, createdAt: webhook.createdAt },
+  };
 }
 
 export function listWebhooks(db: Database.Database, tenantId: string): Webhook[] {
-  return (db.prepare('SELECT tenant_id, id, url, min_severity, created_at FROM webhooks WHERE tenant_id = ? ORDER BY created_at, id').all(tenantId) as WebhookRow[]).map(toWebhook);
+  return (
+    db.prepare('SELECT tenant_id, id, url, min_severity, created_at FROM webhooks WHERE tenant_id = ? ORDER BY created_at, id').all(tenantId) as WebhookRow[]
+  ).map(toWebhook);
 }
 
 export function deleteWebhook(db: Database.Database, tenantId: string, id: string): boolean {
@@ -73,7 +84,9 @@ export function deleteWebhook(db: Database.Database, tenantId: string, id: strin
 
 export function listWebhookDeliveries(db: Database.Database, tenantId: string, webhookId: string, limit: number): WebhookDelivery[] {
   return (
-    db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE tenant_id = ? AND webhook_id = ? ORDER BY id DESC LIMIT ?`).all(tenantId, webhookId, limit) as DeliveryRow[]
+    db
+      .prepare(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE tenant_id = ? AND webhook_id = ? ORDER BY id DESC LIMIT ?`)
+      .all(tenantId, webhookId, limit) as DeliveryRow[]
   ).map(toDelivery);
 }
 

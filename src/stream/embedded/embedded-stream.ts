@@ -57,8 +57,9 @@ export class EmbeddedStream implements Stream {
   }
 
   private initialise(partitions: number): void {
-    this.db.transaction(() => {
-      this.db.exec(`
+    this.db
+      .transaction(() => {
+        this.db.exec(`
         CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS partition_heads (
           topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
@@ -67,27 +68,28 @@ export class EmbeddedStream implements Stream {
           group_id TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
           committed_offset INTEGER NOT NULL, updated_at INTEGER NOT NULL,
           PRIMARY KEY (group_id, topic, partition)) WITHOUT ROWID;`);
-      for (const topic of TOPICS) {
-        this.db.exec(`CREATE TABLE IF NOT EXISTS log_${topic} (position INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT NULL, ts INTEGER NOT NULL)`);
-        const row = this.db.prepare('SELECT partitions FROM topics WHERE name = ?').get(topic) as { partitions: number } | undefined;
-        if (row === undefined) {
-          this.db.prepare('INSERT INTO topics (name, partitions) VALUES (?, ?)').run(topic, partitions);
-          const head = this.db.prepare('INSERT INTO partition_heads (topic, partition, next_offset) VALUES (?, ?, 0)');
-          for (let p = 0; p < partitions; p++) head.run(topic, p);
-          this.partitionCounts.set(topic, partitions);
-          this.partitioners.set(topic, new Partitioner(partitions));
-        } else if (row.partitions !== partitions) {
-          // Changing the count would move devices to other partitions and break per-device order.
-          throw new Error(
-            `the stream log has ${row.partitions} partitions for topic "${topic}" but ${partitions} are configured; ` +
-              'the partition count of an existing log cannot change (set TELEMETRY_PARTITIONS to match, or use a new data directory)',
-          );
-        } else {
-          this.partitionCounts.set(topic, row.partitions);
-          this.partitioners.set(topic, new Partitioner(row.partitions));
+        for (const topic of TOPICS) {
+          this.db.exec(`CREATE TABLE IF NOT EXISTS log_${topic} (position INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT NULL, ts INTEGER NOT NULL)`);
+          const row = this.db.prepare('SELECT partitions FROM topics WHERE name = ?').get(topic) as { partitions: number } | undefined;
+          if (row === undefined) {
+            this.db.prepare('INSERT INTO topics (name, partitions) VALUES (?, ?)').run(topic, partitions);
+            const head = this.db.prepare('INSERT INTO partition_heads (topic, partition, next_offset) VALUES (?, ?, 0)');
+            for (let p = 0; p < partitions; p++) head.run(topic, p);
+            this.partitionCounts.set(topic, partitions);
+            this.partitioners.set(topic, new Partitioner(partitions));
+          } else if (row.partitions !== partitions) {
+            // Changing the count would move devices to other partitions and break per-device order.
+            throw new Error(
+              `the stream log has ${row.partitions} partitions for topic "${topic}" but ${partitions} are configured; ` +
+                'the partition count of an existing log cannot change (set TELEMETRY_PARTITIONS to match, or use a new data directory)',
+            );
+          } else {
+            this.partitionCounts.set(topic, row.partitions);
+            this.partitioners.set(topic, new Partitioner(row.partitions));
+          }
         }
-      }
-    }).immediate();
+      })
+      .immediate();
   }
 
   async partitions(topic: TopicName): Promise<readonly number[]> {
@@ -132,7 +134,10 @@ export class EmbeddedStream implements Stream {
   private append(topic: TopicName, records: readonly ProduceRecord[]): RecordPosition[] {
     const partitionCount = this.partitionCount(topic);
     const partitioner = this.partitioners.get(topic)!;
-    const heads = this.db.prepare('SELECT partition, next_offset FROM partition_heads WHERE topic = ?').all(topic) as { partition: number; next_offset: number }[];
+    const heads = this.db.prepare('SELECT partition, next_offset FROM partition_heads WHERE topic = ?').all(topic) as {
+      partition: number;
+      next_offset: number;
+    }[];
     const next = new Array<number>(partitionCount).fill(0);
     for (const head of heads) next[head.partition] = head.next_offset;
     const insert = this.db.prepare(`INSERT INTO log_${topic} (position, key, value, ts) VALUES (?, ?, ?, ?)`);
@@ -155,7 +160,12 @@ export class EmbeddedStream implements Stream {
     this.checkPartition(topic, partition);
     const rows = this.db
       .prepare(`SELECT position, key, value, ts FROM log_${topic} WHERE position >= ? AND position < ? ORDER BY position LIMIT ?`)
-      .all(positionOf(partition, Math.max(0, fromOffset)), positionOf(partition + 1, 0), limit) as { position: number; key: string; value: string; ts: number }[];
+      .all(positionOf(partition, Math.max(0, fromOffset)), positionOf(partition + 1, 0), limit) as {
+      position: number;
+      key: string;
+      value: string;
+      ts: number;
+    }[];
     return rows.map((row) => ({ partition, offset: row.position - partition * OFFSET_SPAN, key: row.key, value: row.value, timestamp: row.ts }));
   }
 
@@ -200,7 +210,10 @@ export class EmbeddedStream implements Stream {
 
   /** The offset the next message of each partition will get (0 for an empty partition). */
   async endOffsets(topic: TopicName): Promise<ReadonlyMap<number, number>> {
-    const rows = this.db.prepare('SELECT partition, next_offset FROM partition_heads WHERE topic = ? ORDER BY partition').all(topic) as { partition: number; next_offset: number }[];
+    const rows = this.db.prepare('SELECT partition, next_offset FROM partition_heads WHERE topic = ? ORDER BY partition').all(topic) as {
+      partition: number;
+      next_offset: number;
+    }[];
     return new Map(rows.map((row) => [row.partition, row.next_offset]));
   }
 
@@ -224,9 +237,9 @@ export class EmbeddedStream implements Stream {
   }
 
   private committedSync(group: string, topic: TopicName, partition: number): number | undefined {
-    const row = this.db.prepare('SELECT committed_offset FROM consumer_offsets WHERE group_id = ? AND topic = ? AND partition = ?').get(group, topic, partition) as
-      | { committed_offset: number }
-      | undefined;
+    const row = this.db
+      .prepare('SELECT committed_offset FROM consumer_offsets WHERE group_id = ? AND topic = ? AND partition = ?')
+      .get(group, topic, partition) as { committed_offset: number } | undefined;
     return row?.committed_offset;
   }
 

@@ -3,7 +3,16 @@ import { StreamClient, models } from 'oci-streaming';
 import { BackendError } from '../../domain/errors';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../../domain/retry';
 import { TokenBuckets } from '../../domain/token-bucket';
-import { PartialProduceError, type ConsumerGroupMember, type ProduceRecord, type RecordPosition, type Stream, type StreamMessage, type StreamTail, type TopicName } from '../stream';
+import {
+  PartialProduceError,
+  type ConsumerGroupMember,
+  type ProduceRecord,
+  type RecordPosition,
+  type Stream,
+  type StreamMessage,
+  type StreamTail,
+  type TopicName,
+} from '../stream';
 import { planPutRequests, MAX_GET_MESSAGES } from './limits';
 import { OciGroupMember } from './oci-group-member';
 
@@ -37,7 +46,8 @@ const isRetryable = (error: unknown): boolean => {
 };
 
 /** CreateCursor refused the offset (HTTP 400): it is not between the oldest and the latest message. */
-const isOffsetOutOfRange = (error: unknown): boolean => ((error as { cause?: { statusCode?: unknown } }).cause?.statusCode ?? (error as { statusCode?: unknown }).statusCode) === 400;
+const isOffsetOutOfRange = (error: unknown): boolean =>
+  ((error as { cause?: { statusCode?: unknown } }).cause?.statusCode ?? (error as { statusCode?: unknown }).statusCode) === 400;
 
 const encode = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const decode = (base64: string | undefined | null) => (base64 ? Buffer.from(base64, 'base64').toString('utf8') : '');
@@ -84,7 +94,13 @@ export class OciStream implements Stream {
   }
 
   /** One PutMessages request; entries refused one by one are sent again until the deadline. */
-  private async put(topic: TopicName, records: readonly ProduceRecord[], request: readonly number[], positions: (RecordPosition | undefined)[], deadline: number): Promise<void> {
+  private async put(
+    topic: TopicName,
+    records: readonly ProduceRecord[],
+    request: readonly number[],
+    positions: (RecordPosition | undefined)[],
+    deadline: number,
+  ): Promise<void> {
     let pending = request; // indexes into records
     await this.call(
       `PutMessages ${topic}`,
@@ -102,7 +118,9 @@ export class OciStream implements Stream {
           // Entries fail one by one (throttling, mostly): send only those again.
           const first = response.putMessagesResult.entries.find((entry) => entry.error)!;
           pending = failed;
-          throw Object.assign(new Error(`${failed.length} messages refused: ${first.error} ${first.errorMessage ?? ''}`), { statusCode: first.error === 'Throttled' ? 429 : 500 });
+          throw Object.assign(new Error(`${failed.length} messages refused: ${first.error} ${first.errorMessage ?? ''}`), {
+            statusCode: first.error === 'Throttled' ? 429 : 500,
+          });
         }
       },
       () => Date.now() > deadline,
@@ -143,7 +161,13 @@ export class OciStream implements Stream {
     const created = await this.call(`CreateGroupCursor ${topic}`, () =>
       this.client.createGroupCursor({
         streamId,
-        createGroupCursorDetails: { groupName: group, instanceName: instance, type: models.CreateGroupCursorDetails.Type.TrimHorizon, commitOnGet: false, timeoutInMs },
+        createGroupCursorDetails: {
+          groupName: group,
+          instanceName: instance,
+          type: models.CreateGroupCursorDetails.Type.TrimHorizon,
+          commitOnGet: false,
+          timeoutInMs,
+        },
       }),
     );
     return new OciGroupMember(created.cursor.value, {
@@ -173,7 +197,13 @@ export class OciStream implements Stream {
    */
   private async cursorFrom(topic: TopicName, partition: number, offset: number): Promise<string> {
     const { AtOffset, AfterOffset, TrimHorizon } = models.CreateCursorDetails.Type;
-    const tries: [models.CreateCursorDetails.Type, number][] = offset > 0 ? [[AtOffset, offset], [AfterOffset, offset - 1]] : [[AtOffset, offset]];
+    const tries: [models.CreateCursorDetails.Type, number][] =
+      offset > 0
+        ? [
+            [AtOffset, offset],
+            [AfterOffset, offset - 1],
+          ]
+        : [[AtOffset, offset]];
     for (const [type, at] of tries) {
       try {
         return await this.createCursor(topic, partition, type, at);
@@ -195,7 +225,13 @@ export class OciStream implements Stream {
   }
 
   /** GetMessages paced by the `key` bucket of `budget` (a partition, or a group cursor's reservations). */
-  private async getMessages(topic: TopicName, key: string, cursor: string, limit: number, budget = this.readBudget): Promise<{ messages: StreamMessage[]; nextCursor: string }> {
+  private async getMessages(
+    topic: TopicName,
+    key: string,
+    cursor: string,
+    limit: number,
+    budget = this.readBudget,
+  ): Promise<{ messages: StreamMessage[]; nextCursor: string }> {
     await this.paceRead(budget, key);
     const response = await this.call(`GetMessages ${key}`, () =>
       this.client.getMessages({ streamId: this.options.streamIds[topic], cursor, limit: Math.max(1, Math.min(limit, MAX_GET_MESSAGES)) }),

@@ -72,7 +72,12 @@ const toRule = (row: RuleRow): AnomalyRule => ({
   id: row.ID,
   tenantId: row.TENANT_ID,
   // Oracle stores '' as NULL: the tenant scope's empty scope value is kept as '-'.
-  scope: row.SCOPE_KIND === 'tenant' ? { kind: 'tenant' } : row.SCOPE_KIND === 'device' ? { kind: 'device', deviceId: row.SCOPE_VALUE } : { kind: 'tag', tag: row.SCOPE_VALUE },
+  scope:
+    row.SCOPE_KIND === 'tenant'
+      ? { kind: 'tenant' }
+      : row.SCOPE_KIND === 'device'
+        ? { kind: 'device', deviceId: row.SCOPE_VALUE }
+        : { kind: 'tag', tag: row.SCOPE_VALUE },
   metric: row.METRIC,
   zScore: row.ZSCORE_THRESHOLD === null ? null : { threshold: row.ZSCORE_THRESHOLD, window: row.ZSCORE_WINDOW!, warmup: row.ZSCORE_WARMUP! },
   min: row.MIN_VALUE,

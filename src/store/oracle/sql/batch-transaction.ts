@@ -60,13 +60,26 @@ export const BIND_DEFS = {
   rewriteEventMetrics: { metrics: { type: 'clob' }, tenant_id: S(64), event_id: S(128) },
   mergeLatest: { tenant_id: S(64), device_id: S(128), metric: S(64), ts: N, value: D },
   mergeRollup: {
-    tenant_id: S(64), device_id: S(128), metric: S(64), resolution_ms: N, bucket_start: N, cnt: N, sum_value: D, sum_sq: D,
-    min_value: D, max_value: D, min_ts: N, max_ts: N, first_ts: N, first_value: D, last_ts: N, last_value: D,
+    tenant_id: S(64),
+    device_id: S(128),
+    metric: S(64),
+    resolution_ms: N,
+    bucket_start: N,
+    cnt: N,
+    sum_value: D,
+    sum_sq: D,
+    min_value: D,
+    max_value: D,
+    min_ts: N,
+    max_ts: N,
+    first_ts: N,
+    first_value: D,
+    last_ts: N,
+    last_value: D,
   },
   insertDeadLetter: { tenant_id: S(64), topic: S(32), stream_partition: N, stream_offset: N, reason: S(4000), payload: { type: 'clob' }, created_at: N },
   mergeWatermark: { source: S(64), stream_partition: N, applied_offset: N, updated_at: N },
 } as const satisfies Record<string, Record<string, BindDef>>;
-
 
 /** Offsets (indexes into the rows) that failed with a unique violation; any other error is thrown. */
 function duplicates(errors: readonly { errorNum?: number; offset: number; message: string }[] | undefined): Set<number> {
@@ -95,15 +108,31 @@ export function oracleBatchTransaction(session: Session): BatchTransaction {
       return offsets;
     },
     async writeWatermarks(source, rows, at) {
-      await session.executeMany(SQL.mergeWatermark, rows.map((row) => ({ source, stream_partition: row.partition, applied_offset: row.offset, updated_at: at })), { bindDefs: BIND_DEFS.mergeWatermark });
+      await session.executeMany(
+        SQL.mergeWatermark,
+        rows.map((row) => ({ source, stream_partition: row.partition, applied_offset: row.offset, updated_at: at })),
+        { bindDefs: BIND_DEFS.mergeWatermark },
+      );
     },
     async insertEvents(events) {
-      const rows = events.map((e) => ({ tenant_id: e.tenantId, event_id: e.eventId, device_id: e.deviceId, stream_partition: e.partition, stream_offset: e.offset, ts: e.timestamp, metrics: JSON.stringify(e.metrics) }));
+      const rows = events.map((e) => ({
+        tenant_id: e.tenantId,
+        event_id: e.eventId,
+        device_id: e.deviceId,
+        stream_partition: e.partition,
+        stream_offset: e.offset,
+        ts: e.timestamp,
+        metrics: JSON.stringify(e.metrics),
+      }));
       const result = await session.executeMany(SQL.insertEvent, rows, { bindDefs: BIND_DEFS.insertEvent, batchErrors: true });
       return inserted(rows.length, result.batchErrors);
     },
     async rewriteEventMetrics(rows) {
-      await session.executeMany(SQL.rewriteEventMetrics, rows.map((row) => ({ metrics: JSON.stringify(row.metrics), tenant_id: row.tenantId, event_id: row.eventId })), { bindDefs: BIND_DEFS.rewriteEventMetrics });
+      await session.executeMany(
+        SQL.rewriteEventMetrics,
+        rows.map((row) => ({ metrics: JSON.stringify(row.metrics), tenant_id: row.tenantId, event_id: row.eventId })),
+        { bindDefs: BIND_DEFS.rewriteEventMetrics },
+      );
     },
     async insertReadings(values) {
       const rows = values.map((v) => ({ tenant_id: v.tenantId, device_id: v.deviceId, metric: v.metric, ts: v.timestamp, value: v.value }));
@@ -111,14 +140,32 @@ export function oracleBatchTransaction(session: Session): BatchTransaction {
       return inserted(rows.length, result.batchErrors);
     },
     async upsertLatest(values) {
-      await session.executeMany(SQL.mergeLatest, values.map((v) => ({ tenant_id: v.tenantId, device_id: v.deviceId, metric: v.metric, ts: v.timestamp, value: v.value })), { bindDefs: BIND_DEFS.mergeLatest });
+      await session.executeMany(
+        SQL.mergeLatest,
+        values.map((v) => ({ tenant_id: v.tenantId, device_id: v.deviceId, metric: v.metric, ts: v.timestamp, value: v.value })),
+        { bindDefs: BIND_DEFS.mergeLatest },
+      );
     },
     async mergeRollups(deltas) {
       await session.executeMany(
         SQL.mergeRollup,
         deltas.map(({ tenantId, deviceId, metric, resolutionMs, bucketStart, partial: p }) => ({
-          tenant_id: tenantId, device_id: deviceId, metric, resolution_ms: resolutionMs, bucket_start: bucketStart, cnt: p.count, sum_value: p.sum, sum_sq: p.sumSq,
-          min_value: p.min, max_value: p.max, min_ts: p.minTs, max_ts: p.maxTs, first_ts: p.firstTs, first_value: p.firstValue, last_ts: p.lastTs, last_value: p.lastValue,
+          tenant_id: tenantId,
+          device_id: deviceId,
+          metric,
+          resolution_ms: resolutionMs,
+          bucket_start: bucketStart,
+          cnt: p.count,
+          sum_value: p.sum,
+          sum_sq: p.sumSq,
+          min_value: p.min,
+          max_value: p.max,
+          min_ts: p.minTs,
+          max_ts: p.maxTs,
+          first_ts: p.firstTs,
+          first_value: p.firstValue,
+          last_ts: p.lastTs,
+          last_value: p.lastValue,
         })),
         { bindDefs: BIND_DEFS.mergeRollup },
       );
@@ -152,7 +199,9 @@ export function oracleBatchTransaction(session: Session): BatchTransaction {
     async deviceLiveness(devices) {
       const rows: (DeviceLiveness | undefined)[] = [];
       for (const { tenantId, deviceId } of devices) {
-        const [row] = (await session.execute<{ STATUS: DeviceStatus; LAST_SEEN_AT: number | null }>(DEVICE_SQL.lockDevice, { tenant_id: tenantId, id: deviceId })).rows ?? [];
+        const [row] =
+          (await session.execute<{ STATUS: DeviceStatus; LAST_SEEN_AT: number | null }>(DEVICE_SQL.lockDevice, { tenant_id: tenantId, id: deviceId })).rows ??
+          [];
         rows.push(row && { status: row.STATUS, lastSeenAt: row.LAST_SEEN_AT });
       }
       return rows;
@@ -166,7 +215,15 @@ export function oracleBatchTransaction(session: Session): BatchTransaction {
     async insertDeadLetters(letters, at) {
       await session.executeMany(
         SQL.insertDeadLetter,
-        letters.map((l) => ({ tenant_id: l.tenantId, topic: l.topic, stream_partition: l.partition, stream_offset: l.offset, reason: l.reason.slice(0, 4000), payload: l.payload, created_at: at })),
+        letters.map((l) => ({
+          tenant_id: l.tenantId,
+          topic: l.topic,
+          stream_partition: l.partition,
+          stream_offset: l.offset,
+          reason: l.reason.slice(0, 4000),
+          payload: l.payload,
+          created_at: at,
+        })),
         { bindDefs: BIND_DEFS.insertDeadLetter },
       );
     },

@@ -69,7 +69,16 @@ export async function insertDevice(session: Session, tenantId: string, device: N
     created_at: at,
     heartbeat_timeout_ms: device.heartbeatTimeoutMs ?? null,
   });
-  return { tenantId, id: device.id, name: device.name, tags: [...device.tags], createdAt: at, status: 'NEVER_SEEN', lastSeenAt: null, heartbeatTimeoutMs: device.heartbeatTimeoutMs ?? null };
+  return {
+    tenantId,
+    id: device.id,
+    name: device.name,
+    tags: [...device.tags],
+    createdAt: at,
+    status: 'NEVER_SEEN',
+    lastSeenAt: null,
+    heartbeatTimeoutMs: device.heartbeatTimeoutMs ?? null,
+  };
 }
 
 export async function devicesByIds(session: Session, tenantId: string, ids: readonly string[]): Promise<Device[]> {
@@ -94,8 +103,15 @@ export async function listDevices(session: Session, tenantId: string, filter: De
 export async function latestByDevices(session: Session, tenantId: string, ids: readonly string[]): Promise<Map<string, MetricPoint[]>> {
   const byDevice = new Map<string, MetricPoint[]>();
   if (ids.length === 0) return byDevice;
-  const rows = (await session.execute<{ DEVICE_ID: string; METRIC: string; TS: number; VALUE: number }>(SQL.latestByDevices, { tenant_id: tenantId, ids: JSON.stringify(ids) })).rows ?? [];
-  for (const row of rows) byDevice.set(row.DEVICE_ID, [...(byDevice.get(row.DEVICE_ID) ?? []), { deviceId: row.DEVICE_ID, metric: row.METRIC, timestamp: row.TS, value: row.VALUE }]);
+  const rows =
+    (
+      await session.execute<{ DEVICE_ID: string; METRIC: string; TS: number; VALUE: number }>(SQL.latestByDevices, {
+        tenant_id: tenantId,
+        ids: JSON.stringify(ids),
+      })
+    ).rows ?? [];
+  for (const row of rows)
+    byDevice.set(row.DEVICE_ID, [...(byDevice.get(row.DEVICE_ID) ?? []), { deviceId: row.DEVICE_ID, metric: row.METRIC, timestamp: row.TS, value: row.VALUE }]);
   return byDevice;
 }
 
@@ -112,15 +128,30 @@ export async function decommission(session: Session, tenantId: string, id: strin
   return { tenantId, deviceId: id, status: 'DECOMMISSIONED', previousStatus: row.STATUS, at, lastSeenAt: row.LAST_SEEN_AT };
 }
 
-export async function markSilent(session: Session, now: number, defaultTimeoutMs: number): Promise<{ anomalies: Anomaly[]; statusChanges: DeviceStatusChange[] }> {
+export async function markSilent(
+  session: Session,
+  now: number,
+  defaultTimeoutMs: number,
+): Promise<{ anomalies: Anomaly[]; statusChanges: DeviceStatusChange[] }> {
   const silent =
-    (await session.execute<{ TENANT_ID: string; ID: string; LAST_SEEN_AT: number; TIMEOUT_MS: number }>(SQL.silentDevices, { default_timeout_ms: defaultTimeoutMs, now_ms: now }))
-      .rows ?? [];
+    (
+      await session.execute<{ TENANT_ID: string; ID: string; LAST_SEEN_AT: number; TIMEOUT_MS: number }>(SQL.silentDevices, {
+        default_timeout_ms: defaultTimeoutMs,
+        now_ms: now,
+      })
+    ).rows ?? [];
   const anomalies: Anomaly[] = [];
   const statusChanges: DeviceStatusChange[] = [];
   for (const device of silent) {
     await session.execute(SQL.goOffline, { tenant_id: device.TENANT_ID, id: device.ID });
-    statusChanges.push({ tenantId: device.TENANT_ID, deviceId: device.ID, status: 'OFFLINE', previousStatus: 'ONLINE', at: now, lastSeenAt: device.LAST_SEEN_AT });
+    statusChanges.push({
+      tenantId: device.TENANT_ID,
+      deviceId: device.ID,
+      status: 'OFFLINE',
+      previousStatus: 'ONLINE',
+      at: now,
+      lastSeenAt: device.LAST_SEEN_AT,
+    });
     anomalies.push(
       await insertAnomaly(session, {
         tenantId: device.TENANT_ID,

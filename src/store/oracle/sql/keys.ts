@@ -75,7 +75,10 @@ export async function keyByHash(session: Session, secretHash: string): Promise<A
 }
 
 export async function countAdmins(session: Session, tenantId?: string): Promise<number> {
-  const result = tenantId === undefined ? await session.execute<{ N: number }>(SQL.countAdmins) : await session.execute<{ N: number }>(SQL.countTenantAdmins, { tenant_id: tenantId });
+  const result =
+    tenantId === undefined
+      ? await session.execute<{ N: number }>(SQL.countAdmins)
+      : await session.execute<{ N: number }>(SQL.countTenantAdmins, { tenant_id: tenantId });
   return result.rows?.[0]?.N ?? 0;
 }
 

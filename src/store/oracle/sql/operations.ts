@@ -60,7 +60,12 @@ export async function recordFanout(session: Session, positions: ReadonlyMap<stri
   );
 }
 
-export async function listDeadLetters(session: Session, tenantId: string, afterId: number | null, first: number): Promise<{ items: DeadLetter[]; hasMore: boolean }> {
+export async function listDeadLetters(
+  session: Session,
+  tenantId: string,
+  afterId: number | null,
+  first: number,
+): Promise<{ items: DeadLetter[]; hasMore: boolean }> {
   const rows = (await session.execute<DeadLetterRow>(SQL.listDeadLetters, { tenant_id: tenantId, after_id: afterId, limit_rows: first + 1 })).rows ?? [];
   return { items: rows.slice(0, first).map(toDeadLetter), hasMore: rows.length > first };
 }

@@ -71,15 +71,19 @@ const toEvent = (tenantId: string, row: EventRow): PersistedReading => ({
 export async function readings(session: Session, tenantId: string, query: ReadingQuery): Promise<Page<MetricPoint>> {
   const rows =
     (
-      await session.execute<{ TS: number; VALUE: number }>(query.order === 'NEWEST_FIRST' ? SQL.readingsNewestFirst : SQL.readingsOldestFirst, {
-        tenant_id: tenantId,
-        device_id: query.deviceId,
-        metric: query.metric,
-        from_ts: query.from ?? Number.MIN_SAFE_INTEGER,
-        to_ts: query.to ?? Number.MAX_SAFE_INTEGER,
-        after_ts: query.afterTimestamp ?? null,
-        limit_rows: query.first + 1,
-      }, { bulk: query.first > 100 })
+      await session.execute<{ TS: number; VALUE: number }>(
+        query.order === 'NEWEST_FIRST' ? SQL.readingsNewestFirst : SQL.readingsOldestFirst,
+        {
+          tenant_id: tenantId,
+          device_id: query.deviceId,
+          metric: query.metric,
+          from_ts: query.from ?? Number.MIN_SAFE_INTEGER,
+          to_ts: query.to ?? Number.MAX_SAFE_INTEGER,
+          after_ts: query.afterTimestamp ?? null,
+          limit_rows: query.first + 1,
+        },
+        { bulk: query.first > 100 },
+      )
     ).rows ?? [];
   return {
     items: rows.slice(0, query.first).map((row) => ({ deviceId: query.deviceId, metric: query.metric, timestamp: row.TS, value: row.VALUE })),
@@ -109,7 +113,9 @@ export async function eventsAfter(session: Session, query: EventReplayQuery): Pr
 
 export async function eventsByIds(session: Session, tenantId: string, eventIds: readonly string[]): Promise<PersistedReading[]> {
   if (eventIds.length === 0) return [];
-  return ((await session.execute<EventRow>(SQL.eventsByIds, { tenant_id: tenantId, ids: JSON.stringify(eventIds) })).rows ?? []).map((row) => toEvent(tenantId, row));
+  return ((await session.execute<EventRow>(SQL.eventsByIds, { tenant_id: tenantId, ids: JSON.stringify(eventIds) })).rows ?? []).map((row) =>
+    toEvent(tenantId, row),
+  );
 }
 
 export async function series(session: Session, tenantId: string, query: SeriesQuery): Promise<SeriesColumns> {
@@ -122,7 +128,9 @@ export async function series(session: Session, tenantId: string, query: SeriesQu
       )
     ).rows ?? [];
   if (rows.length > query.maxRows) {
-    throw new TelemetryError('BAD_USER_INPUT', `the range holds more than ${query.maxRows} readings; ask for a shorter range`, { details: { limit: query.maxRows } });
+    throw new TelemetryError('BAD_USER_INPUT', `the range holds more than ${query.maxRows} readings; ask for a shorter range`, {
+      details: { limit: query.maxRows },
+    });
   }
   return { timestamps: Float64Array.from(rows, (row) => row.TS), values: Float64Array.from(rows, (row) => row.VALUE) };
 }
@@ -158,12 +166,19 @@ const toPartial = (row: PartialRow): PartialAggregate => ({
 
 export async function aggregate(session: Session, tenantId: string, query: AggregateQuery): Promise<DeviceBuckets> {
   const { boundaries } = query;
-  const common = { tenant_id: tenantId, ids: JSON.stringify(query.deviceIds), metric: query.metric, from_ts: boundaries[0], to_ts: boundaries[boundaries.length - 1] };
+  const common = {
+    tenant_id: tenantId,
+    ids: JSON.stringify(query.deviceIds),
+    metric: query.metric,
+    from_ts: boundaries[0],
+    to_ts: boundaries[boundaries.length - 1],
+  };
   const result: DeviceBuckets = new Map();
   const size = boundaries.length - 1;
   if (query.source !== 'raw') {
     const source = SOURCE_BY_RESOLUTION[query.source]!;
-    const rows = (await session.execute<PartialRow & { BUCKET_START: number }>(SQL.rollupRows, { ...common, resolution_ms: query.source }, { bulk: true })).rows ?? [];
+    const rows =
+      (await session.execute<PartialRow & { BUCKET_START: number }>(SQL.rollupRows, { ...common, resolution_ms: query.source }, { bulk: true })).rows ?? [];
     for (const row of rows) {
       const buckets = bucketsFor(result, row.DEVICE_ID, size);
       const index = bucketIndex(boundaries, row.BUCKET_START);
@@ -174,7 +189,8 @@ export async function aggregate(session: Session, tenantId: string, query: Aggre
     return result;
   }
   if (!query.withValues) {
-    const rows = (await session.execute<PartialRow & { IDX: number }>(SQL.rawBuckets, { ...common, boundaries: JSON.stringify(boundaries) }, { bulk: true })).rows ?? [];
+    const rows =
+      (await session.execute<PartialRow & { IDX: number }>(SQL.rawBuckets, { ...common, boundaries: JSON.stringify(boundaries) }, { bulk: true })).rows ?? [];
     for (const row of rows) bucketsFor(result, row.DEVICE_ID, size)[row.IDX] = { partial: toPartial(row), source: 'RAW' };
     return result;
   }

@@ -40,7 +40,8 @@ export const SQL = {
   // Serialises a tenant's webhook creations: the count holds until the transaction ends.
   lockTenant: 'SELECT id FROM tenants WHERE id = :tenant_id FOR UPDATE',
   countWebhooks: 'SELECT COUNT(*) AS n FROM webhooks WHERE tenant_id = :tenant_id',
-  insertWebhook: 'INSERT INTO webhooks (tenant_id, id, url, min_severity, secret, created_at) VALUES (:tenant_id, :id, :url, :min_severity, :secret, :created_at)',
+  insertWebhook:
+    'INSERT INTO webhooks (tenant_id, id, url, min_severity, secret, created_at) VALUES (:tenant_id, :id, :url, :min_severity, :secret, :created_at)',
   listWebhooks: 'SELECT tenant_id, id, url, min_severity, created_at FROM webhooks WHERE tenant_id = :tenant_id ORDER BY created_at, id',
   deleteWebhook: 'DELETE FROM webhooks WHERE tenant_id = :tenant_id AND id = :id',
   deleteDeliveries: 'DELETE FROM webhook_deliveries WHERE tenant_id = :tenant_id AND webhook_id = :id',
@@ -60,12 +61,27 @@ export async function createWebhook(session: Session, webhook: Webhook & { secre
   await session.execute(SQL.lockTenant, { tenant_id: webhook.tenantId });
   const existing = (await session.execute<{ N: number }>(SQL.countWebhooks, { tenant_id: webhook.tenantId })).rows?.[0]?.N ?? 0;
   if (existing >= maxPerTenant) return { outcome: 'LIMIT_REACHED' };
-  await session.execute(SQL.insertWebhook, { tenant_id: webhook.tenantId, id: webhook.id, url: webhook.url, min_severity: webhook.minSeverity, secret: webhook.secret, created_at: webhook.createdAt });
-  return { outcome: 'CREATED', webhook: { tenantId: webhook.tenantId, id: webhook.id, url: webhook.url, minSeverity: webhook.minSeverity, createdAt: webhook.createdAt } };
+  await session.execute(SQL.insertWebhook, {
+    tenant_id: webhook.tenantId,
+    id: webhook.id,
+    url: webhook.url,
+    min_severity: webhook.minSeverity,
+    secret: webhook.secret,
+    created_at: webhook.createdAt,
+  });
+  return {
+    outcome: 'CREATED',
+    webhook: { tenantId: webhook.tenantId, id: webhook.id, url: webhook.url, minSeverity: webhook.minSeverity, createdAt: webhook.createdAt },
+  };
 }
 
 export async function listWebhooks(session: Session, tenantId: string): Promise<Webhook[]> {
-  const rows = (await session.execute<{ TENANT_ID: string; ID: string; URL: string; MIN_SEVERITY: Severity; CREATED_AT: number }>(SQL.listWebhooks, { tenant_id: tenantId })).rows ?? [];
+  const rows =
+    (
+      await session.execute<{ TENANT_ID: string; ID: string; URL: string; MIN_SEVERITY: Severity; CREATED_AT: number }>(SQL.listWebhooks, {
+        tenant_id: tenantId,
+      })
+    ).rows ?? [];
   return rows.map((row) => ({ tenantId: row.TENANT_ID, id: row.ID, url: row.URL, minSeverity: row.MIN_SEVERITY, createdAt: row.CREATED_AT }));
 }
 
@@ -76,7 +92,9 @@ export async function deleteWebhook(session: Session, tenantId: string, id: stri
 }
 
 export async function listDeliveries(session: Session, tenantId: string, webhookId: string, limit: number): Promise<WebhookDelivery[]> {
-  return ((await session.execute<DeliveryRow>(SQL.listDeliveries, { tenant_id: tenantId, webhook_id: webhookId, limit_rows: limit })).rows ?? []).map(toDelivery);
+  return ((await session.execute<DeliveryRow>(SQL.listDeliveries, { tenant_id: tenantId, webhook_id: webhookId, limit_rows: limit })).rows ?? []).map(
+    toDelivery,
+  );
 }
 
 export async function claimDue(session: Session, now: number, limit: number, leaseMs: number): Promise<DueDelivery[]> {
@@ -86,7 +104,8 @@ export async function claimDue(session: Session, now: number, limit: number, lea
     await session.execute(SQL.lease, { lease_until: now + leaseMs, id: row.ID });
     const [target] = (await session.execute<{ URL: string; SECRET: string }>(SQL.webhookSecret, { tenant_id: row.TENANT_ID, id: row.WEBHOOK_ID })).rows ?? [];
     const [anomaly] = (await session.execute<Parameters<typeof toAnomaly>[0]>(ANOMALY_SQL.anomalyBySeq, { seq: row.ANOMALY_SEQ })).rows ?? [];
-    if (target && anomaly) due.push({ delivery: toDelivery({ ...row, NEXT_ATTEMPT_AT: now + leaseMs }), url: target.URL, secret: target.SECRET, anomaly: toAnomaly(anomaly) });
+    if (target && anomaly)
+      due.push({ delivery: toDelivery({ ...row, NEXT_ATTEMPT_AT: now + leaseMs }), url: target.URL, secret: target.SECRET, anomaly: toAnomaly(anomaly) });
   }
   return due;
 }
