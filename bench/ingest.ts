@@ -87,7 +87,7 @@ async function throughputPhase(url: string, key: string) {
         const result = await post(url, key, bodies.pop()!);
         latencies.push(performance.now() - t0);
         if (result.errors) throw new Error(JSON.stringify(result.errors));
-        accepted += result.data.ingestReadings.acceptedCount;
+        accepted += (result.data as { ingestReadings: { acceptedCount: number } }).ingestReadings.acceptedCount;
       }
     }),
   );

@@ -102,7 +102,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     const hubs = { hub, anomalyHub, statusHub };
     // The API listens before the consumer starts, so that a port in use or a wrong HOST stops
     // start-up before anything was read or applied; readings ingested meanwhile wait in the stream.
-    let fanout: Fanout | undefined;
+    // Set once started; the probes and callbacks below may read it before (undefined: starting).
+    let fanout: Fanout | undefined = undefined;
     const consumerCondition = (): ConsumerCondition => fanout?.condition?.() ?? { state: 'starting' };
     const consumerChecks = role === 'api' ? {} : { consumer: consumerCheck(consumerCondition) };
     const probes = createHealthProbes<HealthDetails>({

@@ -153,8 +153,8 @@ const shape = {
     doc: 'Set all three to accept OIDC tokens (`iss`, JWKS location, `aud`).',
     ifUnset: 'unset',
     variables: {
-      TELEMETRY_OIDC_ISSUER: z.string().url('must be a URL').optional(),
-      TELEMETRY_OIDC_JWKS_URL: z.string().url('must be a URL').optional(),
+      TELEMETRY_OIDC_ISSUER: z.url('must be a URL').optional(),
+      TELEMETRY_OIDC_JWKS_URL: z.url('must be a URL').optional(),
       TELEMETRY_OIDC_AUDIENCE: z.string().min(1).optional(),
     },
   }),
@@ -241,7 +241,7 @@ const shape = {
     doc: '`oci` to use OCI Streaming instead of the embedded log (see [OCI Streaming](#oci-streaming)).',
   }),
   TELEMETRY_OCI_MESSAGES_ENDPOINT: setting({
-    schema: z.string().url('must be a URL').optional(),
+    schema: z.url('must be a URL').optional(),
     doc: "The stream pool's messages endpoint, e.g. `https://cell-1.streaming.eu-frankfurt-1.oci.oraclecloud.com`.",
   }),
   ...together({
@@ -339,16 +339,22 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(shape);
 export interface DocumentedVariable {
   readonly name: ConfigVariable;
   /** The value it takes when unset; undefined for an optional variable. */
-  readonly defaultValue: unknown;
+  readonly defaultValue: string | number | boolean | undefined;
   /** Its row's documentation: variables documented together share the same object. */
   readonly doc: SettingDoc;
+}
+
+/** An environment variable's default is a string, or what a string becomes (a number, a flag). */
+function scalarDefault(name: string, value: unknown): DocumentedVariable['defaultValue'] {
+  if (value === undefined || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  throw new Error(`${name}: a default the configuration table cannot show (${typeof value})`);
 }
 
 /** Every variable in the table's order, with its documentation (src/tools/config-table.ts renders them). */
 export function documentedVariables(): DocumentedVariable[] {
   return (Object.entries(shape) as [ConfigVariable, z.ZodType][]).map(([name, entry]) => {
     const unset = entry.safeParse(undefined);
-    return { name, defaultValue: unset.success ? unset.data : undefined, doc: SETTING_DOCS.get(entry)! };
+    return { name, defaultValue: unset.success ? scalarDefault(name, unset.data) : undefined, doc: SETTING_DOCS.get(entry)! };
   });
 }
 

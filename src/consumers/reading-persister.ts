@@ -189,6 +189,8 @@ export class ReadingPersister {
         // keep the pipeline alive, and let health report it if it lasts.
         this.progress.roundStartedAt = null;
         this.failed(error);
+        // stop() may have cleared `running` during the awaits above; TS keeps the loop's narrowing.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
         if (this.running) this.options.logger.error({ err: error }, 'persister round failed');
         await this.idle();
       }

@@ -55,7 +55,7 @@ export function fromEnvelope(text: string, typePrefix: string): DecodedEnvelope 
   if (event.type !== readingEventType(typePrefix)) return fail(`unexpected event type ${JSON.stringify(event.type)}`);
   if (typeof event.id !== 'string' || event.id.length === 0) return fail('event id is missing');
   if (tenantId === undefined || tenantId.length === 0) return fail('tenantid extension attribute is missing');
-  const data = event.data as Partial<ReadingEnvelope['data']> | undefined;
+  const data = event.data as Partial<ReadingEnvelope['data']> | null | undefined;
   if (typeof data !== 'object' || data === null) return fail('data is missing');
   if (typeof data.deviceId !== 'string' || !DEVICE_ID_PATTERN.test(data.deviceId)) return fail('data.deviceId is invalid');
   if (typeof data.timestamp !== 'number' || !Number.isFinite(data.timestamp)) return fail('data.timestamp is invalid');

@@ -72,21 +72,24 @@ function checkTimestamp(timestamp: number, rules: ValidationRules, now: number):
   return undefined;
 }
 
-function checkMetrics(metrics: readonly Metric[], rules: ValidationRules): Rejection | undefined {
-  if (!Array.isArray(metrics) || metrics.length === 0 || metrics.length > rules.maxMetricsPerReading) {
+/** `metrics` as the client sent it: its type is what this check establishes. */
+function checkMetrics(input: unknown, rules: ValidationRules): Rejection | undefined {
+  if (!Array.isArray(input) || input.length === 0 || input.length > rules.maxMetricsPerReading) {
     return reject('INVALID_METRIC_COUNT', `a reading carries 1 to ${rules.maxMetricsPerReading} metrics`);
   }
+  const metrics: readonly unknown[] = input;
   // Small sets: a linear scan beats allocating a Set for the typical 1-5 metrics.
   for (let i = 0; i < metrics.length; i++) {
-    const metric = metrics[i]!;
-    if (typeof metric !== 'object' || metric === null || typeof metric.name !== 'string' || !METRIC_NAME_PATTERN.test(metric.name)) {
+    const metric = metrics[i];
+    if (typeof metric !== 'object' || metric === null || !('name' in metric) || typeof metric.name !== 'string' || !METRIC_NAME_PATTERN.test(metric.name)) {
       return reject('INVALID_METRIC_NAME', `metrics[${i}].name must match ${METRIC_NAME_PATTERN.source}`);
     }
-    if (typeof metric.value !== 'number' || !Number.isFinite(metric.value)) {
+    if (!('value' in metric) || typeof metric.value !== 'number' || !Number.isFinite(metric.value)) {
       return reject('INVALID_VALUE', `metrics[${i}].value must be a finite number`);
     }
     for (let j = 0; j < i; j++) {
-      if (metrics[j]!.name === metric.name) {
+      // Every metric before this one passed the checks above.
+      if ((metrics[j] as Metric).name === metric.name) {
         return reject('DUPLICATE_METRIC', `metric "${metric.name}" appears more than once`);
       }
     }

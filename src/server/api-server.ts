@@ -84,7 +84,7 @@ export async function startApiServer({ config, logger, services, store, probes }
     // Explicit, so behaviour does not depend on NODE_ENV (see production-defaults.ts).
     introspection: config.introspection,
     // Document limits are checked before Apollo parses (createDocumentGuard); cost once variables are known.
-    parseOptions: { maxTokens: config.limits.maxQueryTokens },
+    parseOptions: { maxLexicalTokens: config.limits.maxQueryTokens },
     // Credentials travel only in the Authorization header (or connectionParams), which no
     // cross-site page can set: CSRF prevention has nothing to protect (README, "GraphQL over HTTP").
     csrfPrevention: false,

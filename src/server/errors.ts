@@ -116,12 +116,12 @@ export function createErrorFormatter(logger: Logger, options: { readonly hideSch
  */
 function uncodedClientError(error: GraphQLError, original: GraphQLError, duringExecution: boolean): 'BAD_REQUEST' | 'BAD_USER_INPUT' | undefined {
   if (duringExecution) return original.message.startsWith('Argument "') ? 'BAD_USER_INPUT' : undefined;
-  const status = (error.extensions?.['http'] as { status?: number } | undefined)?.status;
+  const status = (error.extensions['http'] as { status?: number } | undefined)?.status;
   return status !== undefined && status >= 400 && status < 500 ? 'BAD_REQUEST' : 'BAD_USER_INPUT';
 }
 
 const codeOf = (error: unknown): string | undefined => {
-  const code = error instanceof GraphQLError ? error.extensions?.['code'] : undefined;
+  const code = error instanceof GraphQLError ? error.extensions['code'] : undefined;
   return typeof code === 'string' ? code : undefined;
 };
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
 
 export interface TransportOptions {
@@ -64,13 +64,15 @@ export function serveGraphQLOverWebSocket<E extends ConnectionExtra>(
         },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (callback) =>
-          socket.on('message', async (message) => {
-            try {
-              await callback(String(message));
-            } catch (error) {
-              logger.error({ err: error }, 'websocket message handling failed');
-              socket.close(CloseCode.InternalServerError, 'Internal server error');
-            }
+          socket.on('message', (message) => {
+            void (async () => {
+              try {
+                await callback(rawDataText(message));
+              } catch (error) {
+                logger.error({ err: error }, 'websocket message handling failed');
+                socket.close(CloseCode.InternalServerError, 'Internal server error');
+              }
+            })();
           }),
       },
       { socket, request } as E,
@@ -89,6 +91,12 @@ export function serveGraphQLOverWebSocket<E extends ConnectionExtra>(
       wss.removeAllListeners('connection');
     },
   };
+}
+
+/** A message's text: ws hands over a Buffer (its default binaryType), or fragments or an ArrayBuffer under others. */
+function rawDataText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8');
 }
 
 /**

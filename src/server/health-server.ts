@@ -16,7 +16,7 @@ export interface HealthServer {
 export async function startHealthServer(config: Pick<Config, 'port' | 'host' | 'http'>, probes: HealthProbes): Promise<HealthServer> {
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const probe = path === '/healthz' ? probes.live : path === '/readyz' ? probes.ready : undefined;
+    const probe = path === '/healthz' ? () => probes.live() : path === '/readyz' ? () => probes.ready() : undefined;
     if (!probe) {
       sendJson(response, 404, {
         error: { code: 'NOT_FOUND', message: `no route ${path}; this consumer serves /healthz and /readyz`, retryable: false },

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, OperationTypeNode } from 'graphql';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors';
 
 /**
@@ -16,7 +16,7 @@ export function httpSemanticsPlugin<TContext extends object>(): ApolloServerPlug
     async requestDidStart() {
       return {
         async didResolveOperation({ operation }) {
-          if (operation?.operation === 'subscription') {
+          if (operation?.operation === OperationTypeNode.SUBSCRIPTION) {
             throw new GraphQLError('subscriptions are served over WebSocket (graphql-transport-ws) on /graphql, not over HTTP', {
               extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
             });

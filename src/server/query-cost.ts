@@ -10,6 +10,7 @@ import {
   isObjectType,
   isInterfaceType,
   Kind,
+  OperationTypeNode,
   SchemaMetaFieldDef,
   TypeMetaFieldDef,
   TypeNameMetaFieldDef,
@@ -146,7 +147,11 @@ export function queryCost(
     };
 
     const root =
-      operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+      operation.operation === OperationTypeNode.QUERY
+        ? schema.getQueryType()
+        : operation.operation === OperationTypeNode.MUTATION
+          ? schema.getMutationType()
+          : schema.getSubscriptionType();
     if (root) cost += selectionSetCost(operation.selectionSet, root);
   }
   return { cost, evaluated };

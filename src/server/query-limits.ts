@@ -78,7 +78,7 @@ export function checkSource(source: string, limits: Pick<QueryLimits, 'maxTokens
 export function parseDocument(source: string, limits: Pick<QueryLimits, 'maxTokens' | 'maxDepth'>): DocumentNode {
   const error = checkSource(source, limits);
   if (error) throw error;
-  return parse(source, { maxTokens: limits.maxTokens });
+  return parse(source, { maxLexicalTokens: limits.maxTokens });
 }
 
 /** The first limit a parsed document breaks, checked before graphql-js's validation rules; else undefined. */
@@ -154,7 +154,7 @@ export function createDocumentGuard(limits: QueryLimits, remember = 1000): (sour
     if (tooNested) return tooNested;
     let document: DocumentNode;
     try {
-      document = parse(source, { maxTokens: limits.maxTokens });
+      document = parse(source, { maxLexicalTokens: limits.maxTokens });
     } catch (error) {
       if (error instanceof GraphQLError) return undefined;
       throw error;

@@ -47,6 +47,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     if (this.failure !== undefined && !this.done) {
       const error = this.failure;
       void this.return();
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- whatever the source failed with (or the caller passed to throw()) reaches the consumer unchanged
       return Promise.reject(error);
     }
     if (this.done) return Promise.resolve({ value: undefined, done: true });
@@ -67,6 +68,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
 
   throw(error: unknown): Promise<IteratorResult<T>> {
     void this.return();
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- whatever the source failed with (or the caller passed to throw()) reaches the consumer unchanged
     return Promise.reject(error);
   }
 

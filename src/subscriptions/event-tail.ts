@@ -65,8 +65,17 @@ export class EventTail {
       this.logger.warn({}, 'skipping an events message that is not JSON');
       return;
     }
-    if (message.kind === 'readings') this.targets.readings(message.readings);
-    else if (message.kind === 'anomalies') this.targets.anomalies(message.anomalies);
-    else if (message.kind === 'status') this.targets.statusChanges(message.changes);
+    // A kind this version does not know (a newer one publishes it during a rolling deploy) is skipped.
+    switch (message.kind) {
+      case 'readings':
+        this.targets.readings(message.readings);
+        break;
+      case 'anomalies':
+        this.targets.anomalies(message.anomalies);
+        break;
+      case 'status':
+        this.targets.statusChanges(message.changes);
+        break;
+    }
   }
 }

@@ -121,6 +121,7 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T> {
       if (this.failure !== undefined && !this.done) {
         const error = this.failure;
         this.close();
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- whatever the source failed with (or the caller passed to throw()) reaches the consumer unchanged
         throw error;
       }
       if (this.done) return DONE;
@@ -136,6 +137,7 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T> {
 
   throw(error: unknown): Promise<IteratorResult<T>> {
     this.close();
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- whatever the source failed with (or the caller passed to throw()) reaches the consumer unchanged
     return Promise.reject(error);
   }
 

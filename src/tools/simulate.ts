@@ -43,9 +43,9 @@ let reachedOnce = false;
 async function graphql<T>(url: string, key: string, query: string, variables: object): Promise<T> {
   let lostAt: number | undefined;
   for (let attempt = 0; ; attempt++) {
-    let result: { data: T } | { retryAfterSeconds: number };
+    let result: Awaited<ReturnType<typeof graphqlOnce>>;
     try {
-      result = await graphqlOnce<T>(url, key, query, variables);
+      result = await graphqlOnce(url, key, query, variables);
     } catch (error) {
       if (!(error instanceof TransientError)) throw error;
       if (!reachedOnce) throw new SimulatorError(`cannot reach ${url} (${error.message}); is the service running (npm start)?`);
@@ -62,16 +62,17 @@ async function graphql<T>(url: string, key: string, query: string, variables: ob
       lostAt = undefined;
     }
     if ('retryAfterSeconds' in result) await sleep(result.retryAfterSeconds * 1000);
-    else return result.data;
+    // The answer to `query`, whose shape the caller states as T.
+    else return result.data as T;
   }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One request; over the key's rate it says how long to wait instead of failing. */
-async function graphqlOnce<T>(url: string, key: string, query: string, variables: object): Promise<{ data: T } | { retryAfterSeconds: number }> {
+async function graphqlOnce(url: string, key: string, query: string, variables: object): Promise<{ data: unknown } | { retryAfterSeconds: number }> {
   let response: Response;
-  let body: { data?: T; errors?: { message: string; extensions?: { code?: string; retryable?: boolean; retryAfterSeconds?: number } }[] };
+  let body: { data?: unknown; errors?: { message: string; extensions?: { code?: string; retryable?: boolean; retryAfterSeconds?: number } }[] };
   try {
     response = await fetch(url, {
       method: 'POST',

@@ -203,11 +203,16 @@ describe('client mistakes are never internal errors', () => {
   let server: TestServer;
   let client: Client;
   beforeAll(async () => {
-    jest
-      .spyOn(loggerModule, 'createLogger')
-      .mockImplementation((_level: string) =>
-        pino({ level: 'warn' }, { write: (line: string) => void ((JSON.parse(line) as { level: number }).level >= 50 && errorLogs.push(line)) }),
-      );
+    jest.spyOn(loggerModule, 'createLogger').mockImplementation((_level: string) =>
+      pino(
+        { level: 'warn' },
+        {
+          write: (line: string) => {
+            if ((JSON.parse(line) as { level: number }).level >= 50) errorLogs.push(line);
+          },
+        },
+      ),
+    );
     server = await startTestServer({ TELEMETRY_MAX_BODY_BYTES: '65536' });
     client = connect(server.app.wsUrl, server.adminKey);
   });

@@ -62,7 +62,7 @@ async function request(
     ...(init.raw !== undefined ? { body: init.raw } : init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
   });
   const text = await response.text();
-  let code = '—';
+  let code: string;
   let retryAfterSeconds: unknown;
   try {
     const body = JSON.parse(text) as {

@@ -265,7 +265,7 @@ describe('tenant isolation matrix', () => {
 
   it("never delivers tenant B's events to tenant A's subscriptions", async () => {
     const client = connect(server.app.wsUrl, keys['admin']);
-    const seen: { data?: Record<string, { deviceId: string }> }[] = [];
+    const seen: { data?: Record<string, { deviceId: string } | null> }[] = [];
     client.subscribe(
       { query: 'subscription { anomalyDetected { id deviceId } }' },
       { next: (value) => void seen.push(value as never), error: (error) => seen.push({ error } as never), complete: () => {} },

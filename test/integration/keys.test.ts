@@ -1,3 +1,4 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import {
   ApiKeysDocument,
@@ -73,7 +74,7 @@ describe('API keys: roles, device keys, rotation and revocation', () => {
       [CreateApiKeyDocument, { input: { role: 'ADMIN', label: 'escalate' } }],
       [ApiKeysDocument, {}],
     ] as const) {
-      const result = await server.gql(document as typeof ApiKeysDocument, variables as object, readerKey);
+      const result = await server.gql(document as TypedDocumentNode<unknown, object>, variables, readerKey);
       expect({ operation: print(document).slice(0, 40), code: result.errors?.[0]?.extensions?.['code'] }).toEqual({
         operation: print(document).slice(0, 40),
         code: 'FORBIDDEN',

@@ -187,7 +187,7 @@ describe.each(BACKENDS)('end-to-end pipeline %s', (_name, backend) => {
     await eventually(() => (server.app.hub.activeSubscriptions === 1 ? true : undefined), 5000, 'subscription registered');
     const sent: string[] = [];
     let t = base + 100_000;
-    let producing = true;
+    let producing = true as boolean; // not `true`: the loop below runs on after this function sets it to false
     const producer = (async () => {
       while (producing) {
         const batch = devices.map((deviceId) => ({ deviceId, timestamp: iso(t), metrics: [{ name: 'seq', value: t }] }));
@@ -213,8 +213,8 @@ describe.each(BACKENDS)('end-to-end pipeline %s', (_name, backend) => {
     await eventually(() => (sub2.received.length >= 90 ? true : undefined), 15_000, 'replayed and live events');
     producing = false;
     await producer;
-    await eventually(() => (received.length + sub2.received.length >= sent.length ? true : undefined), 15_000, `every sent reading`).catch((error: Error) => {
-      throw new Error(`${error.message}: sent ${sent.length}, received ${received.length} + ${sub2.received.length}`);
+    await eventually(() => (received.length + sub2.received.length >= sent.length ? true : undefined), 15_000, `every sent reading`).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}: sent ${sent.length}, received ${received.length} + ${sub2.received.length}`);
     });
     sub2.stop();
     await second.dispose();

@@ -1,6 +1,7 @@
 import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import {
   AnomalyDetectedDocument,
@@ -25,11 +26,11 @@ const DEVICES = ['split-0', 'split-1', 'split-2'];
 /** Its readings raise an anomaly each: they show that an anomaly subscription is live. */
 const PROBE_DEVICE = 'split-probe';
 
-async function post<T>(url: string, key: string, document: { kind: string }, variables: unknown): Promise<{ data?: T; errors?: unknown[] }> {
+async function post<T>(url: string, key: string, document: TypedDocumentNode<T, never>, variables: unknown): Promise<{ data?: T; errors?: unknown[] }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query: print(document as never), variables }),
+    body: JSON.stringify({ query: print(document), variables }),
   });
   return (await response.json()) as { data?: T; errors?: unknown[] };
 }
@@ -121,7 +122,7 @@ describe('running split by role', () => {
 
     const acknowledged: string[] = [];
     let timestamp = Date.now() - 3_600_000;
-    let sending = true;
+    let sending = true as boolean; // not `true`: the loop below runs on after this function sets it to false
     const sender = (async () => {
       while (sending) {
         const readings = Array.from({ length: 15 }, (_, i) => ({

@@ -72,7 +72,7 @@ export class CheckingSource implements SessionSource {
       for (const [name, value] of Object.entries(binds)) checkValue(name, value);
       const call: Call = { kind: 'execute', sql, binds: [binds], bulk: options?.bulk === true };
       this.calls.push(call);
-      return (this.respond(call) as ExecuteResult<any>) ?? { rows: [], rowsAffected: 1 };
+      return (this.respond(call) as ExecuteResult<any> | undefined) ?? { rows: [], rowsAffected: 1 };
     },
     executeMany: async (sql, rows, options) => {
       checkStatement(sql, Object.keys(options.bindDefs));
@@ -84,7 +84,7 @@ export class CheckingSource implements SessionSource {
       }
       const call: Call = { kind: 'executeMany', sql, binds: rows };
       this.calls.push(call);
-      return (this.respond(call) as ManyResult) ?? { rowsAffected: rows.length };
+      return (this.respond(call) as ManyResult | undefined) ?? { rowsAffected: rows.length };
     },
   };
 

@@ -145,7 +145,7 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
     }
     const signingString = signed
       .map((name) =>
-        name === '(request-target)' ? `(request-target): ${request.method!.toLowerCase()} ${request.url}` : `${name}: ${request.headers[name] ?? ''}`,
+        name === '(request-target)' ? `(request-target): ${request.method!.toLowerCase()} ${request.url}` : `${name}: ${String(request.headers[name] ?? '')}`,
       )
       .join('\n');
     return verify('RSA-SHA256', Buffer.from(signingString), signerKey, Buffer.from(params['signature'] ?? '', 'base64'));
@@ -218,7 +218,7 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
             fail(response, 400, 'InvalidParameter', 'The request body exceeds the 1 MB limit.');
             return;
           }
-          const { messages } = json() as { messages: { key?: string | null; value: string }[] };
+          const { messages } = json() as { messages: { key?: string | null; value?: string }[] };
           if (!Array.isArray(messages) || messages.length === 0) {
             fail(response, 400, 'InvalidParameter', 'messages must not be empty');
             return;
@@ -230,7 +230,7 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
               return { error: 'InternalServerError', errorMessage: 'The entry could not be stored.' };
             const partition = partitionOf(message.key ?? null, options.partitions, () => nextRoundRobin++);
             const log = partitions[partition]!;
-            const stored: StoredMessage = { key: message.key ?? null, value: message.value, offset: log.length, timestamp: new Date().toISOString() };
+            const stored: StoredMessage = { key: message.key ?? null, value: message.value ?? '', offset: log.length, timestamp: new Date().toISOString() };
             log.push(stored);
             return { partition: String(partition), offset: stored.offset, timestamp: stored.timestamp };
           });

@@ -44,7 +44,8 @@ describe('deployment files', () => {
     expect(containers.length).toBeGreaterThanOrEqual(3);
     for (const { file, pod, c } of containers) {
       const where = `${file}: ${c.name}`;
-      expect({ where, role: c.args?.[c.args.indexOf('--role') + 1] }).toEqual({ where, role: expect.stringMatching(/^(all|api|consumer)$/) });
+      const args = c.args as string[] | undefined;
+      expect({ where, role: args?.[args.indexOf('--role') + 1] }).toEqual({ where, role: expect.stringMatching(/^(all|api|consumer)$/) });
       expect({ where, path: c.readinessProbe?.httpGet?.path, live: c.livenessProbe?.httpGet?.path }).toEqual({ where, path: '/readyz', live: '/healthz' });
       expect({ where, requests: Boolean(c.resources?.requests?.cpu && c.resources?.requests?.memory), limits: Boolean(c.resources?.limits?.memory) }).toEqual({
         where,

@@ -228,7 +228,7 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
       try {
         await operation(store);
       } catch (error) {
-        throw new Error(`${name}: ${(error as Error).message}`);
+        throw new Error(`${name}: ${(error as Error).message}`, { cause: error });
       }
     }
     const executed = new Set(source.calls.map((call) => call.sql));

@@ -19,7 +19,10 @@ const LIMITS: QueryLimits = { maxTokens: 20_000, maxDepth: 12, maxAliases: 100, 
 
 const selectionCount = (document: DocumentNode): number => {
   let count = 0;
-  visit(document, { Field: () => void count++, InlineFragment: () => void count++, FragmentSpread: () => void count++ });
+  const count1 = () => {
+    count++;
+  };
+  visit(document, { Field: count1, InlineFragment: count1, FragmentSpread: count1 });
   return count;
 };
 

@@ -117,7 +117,7 @@ describe('ResumableFeed (the resume algorithm every resumable subscription uses)
           let resumes = 0;
           const received: number[] = [];
           const settles = async (promise: Promise<unknown>) => {
-            let settled = false;
+            let settled = false as boolean; // set by `mark`, which the loop below awaits
             const mark = () => (settled = true);
             void promise.then(mark, mark);
             for (let hop = 0; hop < 50 && !settled; hop++) await Promise.resolve();

@@ -66,7 +66,10 @@ export function* applyBatchSteps(tx: BatchTransaction, batch: ConsumerBatch, now
   let duplicateEvents = 0;
   const newEvents = fresh.length > 0 ? yield* step(tx.insertEvents(fresh)) : [];
   fresh.forEach((reading, index) => {
-    if (!newEvents[index]) return void duplicateEvents++;
+    if (!newEvents[index]) {
+      duplicateEvents++;
+      return;
+    }
     const event = persisted.length;
     persisted.push(reading);
     for (const metric of reading.metrics)

@@ -34,7 +34,8 @@ export const ORA_UNIQUE_VIOLATION = 1;
 export function oraCode(error: unknown): number | undefined {
   const num = (error as { errorNum?: unknown }).errorNum;
   if (typeof num === 'number' && num > 0) return num;
-  const match = /ORA-(\d{5})/.exec(String((error as Error).message ?? ''));
+  const message = (error as { message?: unknown }).message;
+  const match = /ORA-(\d{5})/.exec(typeof message === 'string' ? message : '');
   return match ? Number(match[1]) : undefined;
 }
 
@@ -47,10 +48,9 @@ export function isRetryableOracleError(error: unknown): boolean {
 
 export function toStoreError(error: unknown): Error {
   if (error instanceof TelemetryError || error instanceof BackendError) return error;
-  const code = oraCode(error) ?? (error as { code?: unknown }).code;
-  return new BackendError(
-    `database error${code === undefined ? '' : ` ${typeof code === 'number' ? `ORA-${String(code).padStart(5, '0')}` : code}`}: ${(error as Error).message}`,
-    isRetryableOracleError(error),
-    error,
-  );
+  const ora = oraCode(error);
+  const driver = (error as { code?: unknown }).code;
+  const code =
+    ora !== undefined ? `ORA-${String(ora).padStart(5, '0')}` : typeof driver === 'string' || typeof driver === 'number' ? String(driver) : undefined;
+  return new BackendError(`database error${code === undefined ? '' : ` ${code}`}: ${(error as Error).message}`, isRetryableOracleError(error), error);
 }

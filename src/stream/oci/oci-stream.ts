@@ -239,7 +239,7 @@ export class OciStream implements Stream {
     return {
       messages: response.items.map((item) => ({
         partition: Number(item.partition),
-        offset: Number(item.offset),
+        offset: item.offset,
         key: decode(item.key),
         value: decode(item.value),
         timestamp: new Date(item.timestamp).getTime(),
