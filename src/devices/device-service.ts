@@ -2,7 +2,8 @@ import type { DeviceStatusChange } from '../domain/anomalies/anomaly';
 import { TelemetryError } from '../domain/errors';
 import { DEVICE_ID_PATTERN } from '../domain/validation';
 import type { KeyService } from '../keys/key-service';
-import type { Device, Store } from '../store/store';
+import type { Device } from '../domain/device';
+import type { Store } from '../store/store';
 import type { DeviceDirectory } from './device-directory';
 
 /** Tags one device may carry. */

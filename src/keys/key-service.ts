@@ -1,7 +1,8 @@
 import type { Role } from '../domain/caller';
 import { TelemetryError } from '../domain/errors';
 import type { DeviceDirectory } from '../devices/device-directory';
-import type { ApiKeyInfo, Store } from '../store/store';
+import type { ApiKeyInfo } from '../domain/api-key';
+import type { Store } from '../store/store';
 import { keyInfo, newApiKey } from './api-keys';
 
 /** Longest key label, in characters. */

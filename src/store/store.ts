@@ -1,12 +1,14 @@
-import type { Role } from '../domain/caller';
-import type { DeadLetter, NewDeadLetter } from '../domain/dead-letter';
+import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey } from '../domain/api-key';
+import type { Anomaly, AnomalyKind, AnomalyStatus, AnomalyTransition, DeviceStatusChange, Severity, SilenceSweep } from '../domain/anomalies/anomaly';
+import type { AnomalyRule } from '../domain/anomalies/rules';
+import type { DeadLetter } from '../domain/dead-letter';
+import type { Device, NewDevice } from '../domain/device';
+import type { Page, PageRequest } from '../domain/page';
+import type { MetricPoint, PersistedReading, SortOrder } from '../domain/reading';
+import type { BucketData } from '../domain/timeseries/aggregate-buckets';
+import type { DeliveryOutcome, DueDelivery, Webhook, WebhookCreation, WebhookDelivery } from '../domain/webhooks';
 import type { Steps } from './batch-steps';
 import type { BatchTransaction } from './batch-transaction';
-import type { MetricPoint, PersistedReading, Reading, SortOrder } from '../domain/reading';
-import type { BucketData } from '../domain/timeseries/aggregate-buckets';
-import type { Anomaly, AnomalyKind, AnomalyStatus, DeviceStatus, DeviceStatusChange, Severity } from '../domain/anomalies/anomaly';
-import type { AnomalyRule } from '../domain/anomalies/rules';
-import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../domain/webhooks';
 
 /**
  * The Store port: everything the service keeps in its database. Every method that touches
@@ -14,73 +16,12 @@ import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../
  * rows. Nothing here is specific to SQLite or to Oracle.
  */
 
-export type { Role } from '../domain/caller';
-
-export interface ApiKeyRecord {
-  readonly id: string;
-  readonly tenantId: string;
-  readonly role: Role;
-  /** For `device` keys: the one device they may ingest for. */
-  readonly deviceId: string | null;
-  readonly label: string;
-}
-
-/** A key as admins list it (never its secret or hash). */
-export interface ApiKeyInfo extends ApiKeyRecord {
-  readonly createdAt: number;
-  readonly lastUsedAt: number | null;
-  readonly revokedAt: number | null;
-}
-
-export interface NewApiKey {
-  readonly id: string;
-  readonly tenantId: string;
-  readonly role: Role;
-  readonly deviceId?: string | null;
-  readonly label: string;
-  /** SHA-256 of the secret, hex. The secret itself is never stored. */
-  readonly secretHash: string;
-}
-
-export interface Device {
-  readonly tenantId: string;
-  readonly id: string;
-  readonly name: string;
-  readonly tags: readonly string[];
-  readonly createdAt: number;
-  readonly status: DeviceStatus;
-  /** When the stream last accepted a reading of the device (UTC ms), or null. */
-  readonly lastSeenAt: number | null;
-  /** Silence after which the device goes offline; null: the service default. */
-  readonly heartbeatTimeoutMs: number | null;
-}
-
-export interface NewDevice {
-  readonly id: string;
-  readonly name: string;
-  readonly tags: readonly string[];
-  readonly heartbeatTimeoutMs?: number | null;
-}
-
 export interface DeviceFilter {
   /** Devices carrying this tag. */
   readonly tag?: string | undefined;
   /** Devices whose name contains this text, case-insensitively. */
   readonly nameContains?: string | undefined;
 }
-
-export interface PageRequest {
-  readonly first: number;
-  /** Key of the last item of the previous page; exclusive. */
-  readonly afterKey?: string | undefined;
-}
-
-export interface Page<T> {
-  readonly items: T[];
-  readonly hasMore: boolean;
-}
-
-export type { SortOrder };
 
 export interface ReadingQuery {
   readonly deviceId: string;
@@ -95,65 +36,12 @@ export interface ReadingQuery {
   readonly order: SortOrder;
 }
 
-export type { DeadLetter, NewDeadLetter };
-
-/** What revoking a key did. */
-export type KeyRevocation =
-  | { readonly outcome: 'REVOKED'; readonly key: ApiKeyInfo }
-  /** No such key in the tenant. */
-  | { readonly outcome: 'NOT_FOUND' }
-  /** The key is the tenant's last active admin key: nothing was changed. */
-  | { readonly outcome: 'LAST_ADMIN_KEY' };
-
-/** What creating a webhook did. */
-export type WebhookCreation =
-  | { readonly outcome: 'CREATED'; readonly webhook: Webhook }
-  /** The tenant has its maximum of webhooks already: nothing was created. */
-  | { readonly outcome: 'LIMIT_REACHED' };
-
-/** One partition's slice of a consumer batch: its readings, its poison, and its new watermark. */
-export interface PartitionBatch {
-  readonly partition: number;
-  /** Offset of the last message in the slice: the partition's watermark after commit. */
-  readonly lastOffset: number;
-  /** `receivedAt`: when the stream accepted the message (device liveness); defaults to the reading's timestamp. */
-  readonly readings: readonly (Reading & { readonly offset: number; readonly receivedAt?: number })[];
-  readonly deadLetters: readonly NewDeadLetter[];
-}
-
-export interface ConsumerBatch {
-  /** Which stream the watermarks belong to (topic name). */
-  readonly source: string;
-  readonly partitions: readonly PartitionBatch[];
-}
-
-export interface AppliedBatch {
-  /** Readings that became visible, with only their newly stored metrics, in offset order. */
-  readonly persisted: PersistedReading[];
-  /** Messages skipped because they were at or below the watermark (a replay). */
-  readonly skippedAsReplayed: number;
-  /** Readings skipped because their event id was already stored. */
-  readonly duplicateEvents: number;
-  /** Anomalies the batch raised, in seq order. */
-  readonly anomalies: Anomaly[];
-  /** Devices the batch brought online (from never seen or offline). */
-  readonly statusChanges: DeviceStatusChange[];
-}
-
 export interface AnomalyFilter {
   readonly deviceId?: string | undefined;
   readonly status?: AnomalyStatus | undefined;
   readonly kind?: AnomalyKind | undefined;
   readonly minSeverity?: Severity | undefined;
 }
-
-/** What a liveness sweep changed. */
-export interface SilenceSweep {
-  readonly anomalies: Anomaly[];
-  readonly statusChanges: DeviceStatusChange[];
-}
-
-export type AnomalyTransition = { readonly action: 'acknowledge' | 'resolve'; readonly by: string; readonly at: number };
 
 export interface EventReplayQuery {
   readonly tenantId: string;

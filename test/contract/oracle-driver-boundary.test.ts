@@ -6,7 +6,7 @@ import { OracleStore } from '../../src/store/oracle/oracle-store';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { Steps } from '../../src/store/batch-steps';
 import type { BatchTransaction } from '../../src/store/batch-transaction';
-import type { AppliedBatch } from '../../src/store/store';
+import type { AppliedBatch } from '../../src/domain/consumer-batch';
 import { OracleTables, type RollupRow } from '../support/oracle-tables';
 import { newDataDir } from '../support/server';
 import { describeDetectionContract } from './detection-contract';

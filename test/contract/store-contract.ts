@@ -1,7 +1,8 @@
 import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import { TelemetryError } from '../../src/domain/errors';
 import type { Reading } from '../../src/domain/reading';
-import type { PartitionBatch, Store } from '../../src/store/store';
+import type { PartitionBatch } from '../../src/domain/consumer-batch';
+import type { Store } from '../../src/store/store';
 
 export interface StoreHarness {
   readonly store: Store;

@@ -1,33 +1,15 @@
 import type oracledb from 'oracledb';
 import { runAsync, type Steps } from '../batch-steps';
-import type { Anomaly, DeviceStatusChange } from '../../domain/anomalies/anomaly';
+import type { Anomaly, DeviceStatusChange, AnomalyTransition, SilenceSweep } from '../../domain/anomalies/anomaly';
 import type { AnomalyRule } from '../../domain/anomalies/rules';
 import { TelemetryError } from '../../domain/errors';
 import type { MetricPoint, PersistedReading } from '../../domain/reading';
-import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
-import type {
-  AggregateQuery,
-  AnomalyFilter,
-  AnomalyTransition,
-  ApiKeyInfo,
-  ApiKeyRecord,
-  DeadLetter,
-  Device,
-  DeviceBuckets,
-  DeviceFilter,
-  EventReplayQuery,
-  KeyRevocation,
-  NewApiKey,
-  NewDevice,
-  Page,
-  PageRequest,
-  ReadingQuery,
-  SeriesColumns,
-  SeriesQuery,
-  SilenceSweep,
-  Store,
-  WebhookCreation,
-} from '../store';
+import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery, WebhookCreation } from '../../domain/webhooks';
+import type { AggregateQuery, AnomalyFilter, DeviceBuckets, DeviceFilter, EventReplayQuery, ReadingQuery, SeriesColumns, SeriesQuery, Store } from '../store';
+import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey } from '../../domain/api-key';
+import type { DeadLetter } from '../../domain/dead-letter';
+import type { Device, NewDevice } from '../../domain/device';
+import type { Page, PageRequest } from '../../domain/page';
 import { createPool, sessionOf, type OracleConnectionOptions } from './connection';
 import { ORA_UNIQUE_VIOLATION, oraCode, toStoreError } from './errors';
 import { ORACLE_MIGRATIONS } from './migrations';

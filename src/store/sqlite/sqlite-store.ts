@@ -1,29 +1,13 @@
 import Database from 'better-sqlite3';
 import { BackendError, TelemetryError } from '../../domain/errors';
 import type { Metric, MetricPoint, PersistedReading } from '../../domain/reading';
-import type {
-  ApiKeyRecord,
-  ApiKeyInfo,
-  DeadLetter,
-  Device,
-  DeviceFilter,
-  EventReplayQuery,
-  NewApiKey,
-  NewDevice,
-  Page,
-  PageRequest,
-  ReadingQuery,
-  Store,
-  AggregateQuery,
-  DeviceBuckets,
-  SeriesColumns,
-  SeriesQuery,
-  AnomalyFilter,
-  AnomalyTransition,
-  SilenceSweep,
-  KeyRevocation,
-  WebhookCreation,
-} from '../store';
+import type { ApiKeyRecord, ApiKeyInfo, NewApiKey, KeyRevocation } from '../../domain/api-key';
+import type { DeadLetter } from '../../domain/dead-letter';
+import type { Device, NewDevice } from '../../domain/device';
+import type { DeviceFilter, EventReplayQuery, ReadingQuery, Store, AggregateQuery, DeviceBuckets, SeriesColumns, SeriesQuery, AnomalyFilter } from '../store';
+import type { Page, PageRequest } from '../../domain/page';
+import type { AnomalyTransition, SilenceSweep, Anomaly, DeviceStatus, DeviceStatusChange } from '../../domain/anomalies/anomaly';
+import type { WebhookCreation, DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
 import { migrate } from './migrate';
 import { runSync, type Steps } from '../batch-steps';
 import type { BatchTransaction } from '../batch-transaction';
@@ -34,8 +18,6 @@ import * as apiKeys from './api-keys';
 import * as anomalyQueries from './anomaly-queries';
 import { markSilentDevices } from './liveness';
 import * as webhookQueries from './webhooks';
-import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
-import type { Anomaly, DeviceStatus, DeviceStatusChange } from '../../domain/anomalies/anomaly';
 import type { AnomalyRule } from '../../domain/anomalies/rules';
 
 export interface SqliteStoreOptions {

@@ -1,7 +1,16 @@
-import { SEVERITY_RANK, type Anomaly, type AnomalyKind, type AnomalyStatus, type NewAnomaly, type Severity } from '../../../domain/anomalies/anomaly';
+import {
+  SEVERITY_RANK,
+  type Anomaly,
+  type AnomalyKind,
+  type AnomalyStatus,
+  type NewAnomaly,
+  type Severity,
+  type AnomalyTransition,
+} from '../../../domain/anomalies/anomaly';
 import type { AnomalyRule, RuleScope } from '../../../domain/anomalies/rules';
 import { TelemetryError } from '../../../domain/errors';
-import type { AnomalyFilter, AnomalyTransition, Page, PageRequest } from '../../store';
+import type { AnomalyFilter } from '../../store';
+import type { Page, PageRequest } from '../../../domain/page';
 import type { Session } from '../session';
 
 /** Anomaly rules, anomalies with their lifecycle, and the webhook outbox rows they queue. */

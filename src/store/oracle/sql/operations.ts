@@ -1,4 +1,4 @@
-import type { DeadLetter } from '../../store';
+import type { DeadLetter } from '../../../domain/dead-letter';
 import type { Session } from '../session';
 
 /** Stream bookkeeping: watermarks, fan-out progress and dead letters. */
