@@ -4,7 +4,10 @@ import type { Metric, MetricPoint, PersistedReading } from '../../domain/reading
 import type { ApiKeyRecord, ApiKeyInfo, NewApiKey, KeyRevocation } from '../../domain/api-key';
 import type { DeadLetter } from '../../domain/dead-letter';
 import type { Device, NewDevice } from '../../domain/device';
-import type { DeviceFilter, EventReplayQuery, ReadingQuery, Store, AggregateQuery, DeviceBuckets, SeriesColumns, SeriesQuery, AnomalyFilter } from '../store';
+import type { DeviceFilter } from '../ports/device-store';
+import type { EventReplayQuery, ReadingQuery, AggregateQuery, DeviceBuckets, SeriesColumns, SeriesQuery } from '../ports/reading-store';
+import type { Store } from '../store';
+import type { AnomalyFilter } from '../ports/anomaly-store';
 import type { Page, PageRequest } from '../../domain/page';
 import type { AnomalyTransition, SilenceSweep, Anomaly, DeviceStatus, DeviceStatusChange } from '../../domain/anomalies/anomaly';
 import type { WebhookCreation, DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';

@@ -9,7 +9,7 @@ import {
 } from '../../../domain/anomalies/anomaly';
 import type { AnomalyRule, RuleScope } from '../../../domain/anomalies/rules';
 import { TelemetryError } from '../../../domain/errors';
-import type { AnomalyFilter } from '../../store';
+import type { AnomalyFilter } from '../../ports/anomaly-store';
 import type { Page, PageRequest } from '../../../domain/page';
 import type { Session } from '../session';
 
