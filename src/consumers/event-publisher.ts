@@ -129,7 +129,7 @@ export class EventPublisher {
     let lastSeq = progress.get('anomalies');
     if (lastSeq !== undefined) {
       for (;;) {
-        const anomalies = await this.store.anomaliesSince(lastSeq, 500);
+        const anomalies = await this.store.anomaliesOfAllTenantsAfter(lastSeq, 500);
         if (anomalies.length === 0) break;
         this.publish([], { anomalies, statusChanges: [] });
         lastSeq = anomalies[anomalies.length - 1]!.seq;

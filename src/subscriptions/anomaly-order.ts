@@ -54,7 +54,7 @@ export class AnomalyOrder {
     const filled: Anomaly[] = [];
     let after = this.last;
     while (after < newest) {
-      const page = await retry(() => this.store.anomaliesSince(after, 500), {
+      const page = await retry(() => this.store.anomaliesOfAllTenantsAfter(after, 500), {
         policy: this.retryPolicy,
         isRetryable: (error) => error instanceof BackendError && error.retryable,
         onRetry: (error, attempt) => this.logger.warn({ err: error, attempt }, 'database unavailable while ordering anomalies; retrying'),

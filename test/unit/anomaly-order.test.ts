@@ -34,7 +34,7 @@ function database(seqs: number[], failures = 0) {
     commit: (...more: number[]) => seqs.push(...more),
     store: fakePort<AnomalyStore>({
       lastAnomalySeq: async () => Math.max(0, ...seqs),
-      anomaliesSince: async (after: number, limit: number) => {
+      anomaliesOfAllTenantsAfter: async (after: number, limit: number) => {
         queries.push(after);
         if (failuresLeft-- > 0) throw new BackendError('connection lost', true);
         return seqs

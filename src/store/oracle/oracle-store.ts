@@ -193,7 +193,7 @@ export class OracleStore implements Store {
   recordFanoutProgress(positions: ReadonlyMap<string, number>): Promise<void> {
     return this.tx((s) => operations.recordFanout(s, positions));
   }
-  anomaliesSince(afterSeq: number, limit: number): Promise<Anomaly[]> {
+  anomaliesOfAllTenantsAfter(afterSeq: number, limit: number): Promise<Anomaly[]> {
     return this.tx((s) => anomalies.anomaliesAfter(s, undefined, afterSeq, limit));
   }
 
@@ -250,10 +250,6 @@ export class OracleStore implements Store {
   markDeadLetterReplayed(tenantId: string, id: number, at: number): Promise<void> {
     return this.tx((s) => operations.markReplayed(s, tenantId, id, at));
   }
-  countDeadLetters(): Promise<number> {
-    return this.tx((s) => operations.countDeadLetters(s));
-  }
-
   /** Empties the given tables, children first (test suites against a dedicated schema only). */
   async resetForTests(tables: readonly string[]): Promise<void> {
     await this.tx(async (session) => {

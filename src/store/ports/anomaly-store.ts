@@ -24,7 +24,7 @@ export interface AnomalyStore {
   /** The tenant's anomalies with seq > afterSeq in seq order (subscription replay). */
   anomaliesAfter(tenantId: string, afterSeq: number, limit: number): Promise<Anomaly[]>;
   /** Anomalies of every tenant with seq > afterSeq in seq order (the events-topic publisher, anomaly ordering). */
-  anomaliesSince(afterSeq: number, limit: number): Promise<Anomaly[]>;
+  anomaliesOfAllTenantsAfter(afterSeq: number, limit: number): Promise<Anomaly[]>;
   /** Highest seq stored (0 when none): where a live-only subscription starts. */
   lastAnomalySeq(): Promise<number>;
   /**

@@ -6,6 +6,4 @@ export interface DeadLetterStore {
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>>;
   getDeadLetter(tenantId: string, id: number): Promise<DeadLetter | undefined>;
   markDeadLetterReplayed(tenantId: string, id: number, at: number): Promise<void>;
-  /** All dead letters whatever the tenant (operators; messages without a readable tenant). */
-  countDeadLetters(): Promise<number>;
 }

@@ -76,7 +76,7 @@ export function anomaliesAfter(db: Database.Database, tenantId: string, afterSeq
   ).map(toAnomaly);
 }
 
-export function anomaliesSince(db: Database.Database, afterSeq: number, limit: number): Anomaly[] {
+export function anomaliesOfAllTenantsAfter(db: Database.Database, afterSeq: number, limit: number): Anomaly[] {
   return (db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq > ? ORDER BY seq LIMIT ?`).all(afterSeq, limit) as AnomalyRow[]).map(toAnomaly);
 }
 

@@ -447,8 +447,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  anomaliesSince(afterSeq: number, limit: number): Promise<Anomaly[]> {
-    return this.run(() => anomalyQueries.anomaliesSince(this.db, afterSeq, limit));
+  anomaliesOfAllTenantsAfter(afterSeq: number, limit: number): Promise<Anomaly[]> {
+    return this.run(() => anomalyQueries.anomaliesOfAllTenantsAfter(this.db, afterSeq, limit));
   }
 
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>> {
@@ -472,10 +472,6 @@ export class SqliteStore implements Store {
     return this.run(() => {
       this.db.prepare('UPDATE dead_letters SET replayed_at = ? WHERE tenant_id = ? AND id = ?').run(at, tenantId, id);
     });
-  }
-
-  countDeadLetters(): Promise<number> {
-    return this.run(() => (this.db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number }).n);
   }
 
   async close(): Promise<void> {
