@@ -21,7 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
-import type { PartitionBatch } from '../src/store/store';
+import type { PartitionBatch } from '../src/domain/consumer-batch';
 import { startService } from './service';
 
 const { values: args } = parseArgs({

@@ -4,7 +4,7 @@ import { TelemetryError } from '../domain/errors';
 import { uuidv7 } from '../domain/ids';
 import { METRIC_NAME_PATTERN } from '../domain/validation';
 import type { DeviceDirectory } from '../devices/device-directory';
-import type { Store } from '../store/store';
+import type { AnomalyStore } from '../store/ports/anomaly-store';
 
 /** A detection rule as an admin sets it: deviceId, or tag, or neither (the tenant-wide rule). */
 export interface RuleInput {
@@ -53,7 +53,7 @@ function parseAnomalyId(id: string): number {
 /** Detection rules and the anomaly lifecycle (open -> acknowledged -> resolved), with their rules. */
 export class AnomalyService {
   constructor(
-    private readonly store: Pick<Store, 'putAnomalyRule' | 'deleteAnomalyRule' | 'transitionAnomaly'>,
+    private readonly store: AnomalyStore,
     private readonly devices: Pick<DeviceDirectory, 'require'>,
   ) {}
 

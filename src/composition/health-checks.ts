@@ -1,6 +1,6 @@
 import type { ConsumerCondition } from './consumer-health';
 import type { Check } from '../server/health';
-import type { Store } from '../store/store';
+import type { TenantKeyStore } from '../store/ports/tenant-key-store';
 import type { ProduceHealth } from '../stream/produce-watch';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant-service';
 
@@ -19,7 +19,7 @@ export function consumerCheck(condition: () => ConsumerCondition, { ready = fals
 }
 
 /** The database answers a read (the default tenant's row: one indexed lookup, no write). */
-export function storeCheck(store: Store): Check {
+export function storeCheck(store: TenantKeyStore): Check {
   return async () => {
     try {
       await store.tenantExists(DEFAULT_TENANT_ID);

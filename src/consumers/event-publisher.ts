@@ -3,7 +3,9 @@ import type { FanoutMessage } from '../domain/events-topic';
 import type { PersistedReading } from '../domain/reading';
 import { DEFAULT_RETRY_POLICY, retry } from '../domain/retry';
 import type { Logger } from '../logger';
-import type { Store } from '../store/store';
+import type { AnomalyStore } from '../store/ports/anomaly-store';
+import type { FanoutProgressStore } from '../store/ports/fanout-progress-store';
+import type { ReadingStore } from '../store/ports/reading-store';
 import type { Stream } from '../stream/stream';
 import type { DetectionEvents } from './reading-persister';
 
@@ -47,7 +49,7 @@ export class EventPublisher {
 
   constructor(
     private readonly stream: Stream,
-    private readonly store: Pick<Store, 'recordFanoutProgress' | 'fanoutProgress' | 'watermarks' | 'readingEventsByIds' | 'anomaliesSince' | 'lastAnomalySeq'>,
+    private readonly store: FanoutProgressStore & ReadingStore & AnomalyStore,
     private readonly logger: Logger,
     private readonly eventTypePrefix: string,
   ) {}
@@ -127,7 +129,7 @@ export class EventPublisher {
     let lastSeq = progress.get('anomalies');
     if (lastSeq !== undefined) {
       for (;;) {
-        const anomalies = await this.store.anomaliesSince(lastSeq, 500);
+        const anomalies = await this.store.anomaliesOfAllTenantsAfter(lastSeq, 500);
         if (anomalies.length === 0) break;
         this.publish([], { anomalies, statusChanges: [] });
         lastSeq = anomalies[anomalies.length - 1]!.seq;

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger';
-import type { Store } from '../store/store';
+import type { DeviceStore } from '../store/ports/device-store';
 import type { DetectionEvents } from './reading-persister';
 
 export interface LivenessSettings {
@@ -16,7 +16,7 @@ export class LivenessSweep {
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly store: Pick<Store, 'markSilentDevices'>,
+    private readonly store: DeviceStore,
     private readonly settings: LivenessSettings,
     private readonly publish: (events: DetectionEvents) => void,
     private readonly logger: Logger,

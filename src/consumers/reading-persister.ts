@@ -5,14 +5,17 @@ import type { PersistedReading, Reading } from '../domain/reading';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../domain/retry';
 import type { DeviceDirectory } from '../devices/device-directory';
 import type { Logger } from '../logger';
-import type { AppliedBatch, NewDeadLetter, PartitionBatch, Store } from '../store/store';
+import type { AppliedBatch, PartitionBatch } from '../domain/consumer-batch';
+import type { NewDeadLetter } from '../domain/dead-letter';
+import type { BatchStore } from '../store/ports/batch-store';
+import type { ReadingStore } from '../store/ports/reading-store';
 import { applyBatch } from './pipeline/apply-batch';
 import { randomUUID } from 'node:crypto';
 import type { ConsumerGroupMember, Stream, StreamMessage } from '../stream/stream';
 
 export interface ReadingPersisterOptions {
   readonly stream: Stream;
-  readonly store: Store;
+  readonly store: BatchStore & ReadingStore;
   readonly devices: DeviceDirectory;
   /** Receives what a batch made visible, strictly after its transaction committed. */
   readonly publish: (readings: PersistedReading[]) => void;

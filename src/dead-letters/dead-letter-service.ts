@@ -1,6 +1,6 @@
 import { fromEnvelope } from '../domain/cloud-event';
 import { TelemetryError } from '../domain/errors';
-import type { Store } from '../store/store';
+import type { DeadLetterStore } from '../store/ports/dead-letter-store';
 import type { RecordPosition, Stream } from '../stream/stream';
 
 export interface DeadLetterReplay {
@@ -16,7 +16,7 @@ export interface DeadLetterReplay {
  * duplicate), dead-lettered again otherwise.
  */
 export async function replayDeadLetter(
-  deps: { readonly store: Store; readonly stream: Stream; readonly eventTypePrefix: string },
+  deps: { readonly store: DeadLetterStore; readonly stream: Stream; readonly eventTypePrefix: string },
   tenantId: string,
   id: number,
 ): Promise<DeadLetterReplay> {

@@ -1,5 +1,5 @@
 import { TelemetryError } from '../domain/errors';
-import type { Store } from '../store/store';
+import type { DeviceStore } from '../store/ports/device-store';
 
 /**
  * Answers "which of these device ids exist in this tenant?" on the ingest and consume hot
@@ -9,7 +9,7 @@ import type { Store } from '../store/store';
 export class DeviceDirectory {
   private readonly known = new Map<string, Set<string>>();
 
-  constructor(private readonly store: Pick<Store, 'getDevices'>) {}
+  constructor(private readonly store: DeviceStore) {}
 
   async existing(tenantId: string, deviceIds: Iterable<string>): Promise<Set<string>> {
     const cached = this.known.get(tenantId) ?? new Set<string>();

@@ -2,7 +2,8 @@ import type { DeviceStatusChange } from '../domain/anomalies/anomaly';
 import { TelemetryError } from '../domain/errors';
 import { DEVICE_ID_PATTERN } from '../domain/validation';
 import type { KeyService } from '../keys/key-service';
-import type { Device, Store } from '../store/store';
+import type { Device } from '../domain/device';
+import type { DeviceStore } from '../store/ports/device-store';
 import type { DeviceDirectory } from './device-directory';
 
 /** Tags one device may carry. */
@@ -25,7 +26,7 @@ export interface DeviceInput {
 }
 
 export interface DeviceServiceOptions {
-  readonly store: Pick<Store, 'registerDevice' | 'getDevices' | 'setHeartbeatTimeout' | 'decommissionDevice'>;
+  readonly store: DeviceStore;
   /** Learns the devices registered here, so the next ingest needs no lookup. */
   readonly directory: DeviceDirectory;
   /** Issues the key a device gets at registration. */

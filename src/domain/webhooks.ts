@@ -61,3 +61,9 @@ export function signWebhookBody(secret: string, timestamp: number, body: string)
   const digest = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
   return `t=${timestamp},v1=${digest}`;
 }
+
+/** What creating a webhook did. */
+export type WebhookCreation =
+  | { readonly outcome: 'CREATED'; readonly webhook: Webhook }
+  /** The tenant has its maximum of webhooks already: nothing was created. */
+  | { readonly outcome: 'LIMIT_REACHED' };

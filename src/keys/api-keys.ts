@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { uuidv7 } from '../domain/ids';
-import type { ApiKeyInfo, NewApiKey, Role } from '../store/store';
+import type { ApiKeyInfo, NewApiKey } from '../domain/api-key';
+import type { Role } from '../domain/caller';
 
 /** A new API key secret: 256 random bits, URL-safe, with a recognisable prefix. */
 export function generateApiKey(): string {

@@ -1,7 +1,8 @@
 import type { Role } from '../domain/caller';
 import { TelemetryError } from '../domain/errors';
 import type { DeviceDirectory } from '../devices/device-directory';
-import type { ApiKeyInfo, Store } from '../store/store';
+import type { ApiKeyInfo } from '../domain/api-key';
+import type { TenantKeyStore } from '../store/ports/tenant-key-store';
 import { keyInfo, newApiKey } from './api-keys';
 
 /** Longest key label, in characters. */
@@ -33,7 +34,7 @@ export class KeyService {
   private readonly listeners = new Set<RevocationListener>();
 
   constructor(
-    private readonly store: Pick<Store, 'createApiKey' | 'listApiKeys' | 'revokeApiKey' | 'replaceDeviceKeys'>,
+    private readonly store: TenantKeyStore,
     private readonly devices: Pick<DeviceDirectory, 'require'>,
   ) {}
 

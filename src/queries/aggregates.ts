@@ -1,7 +1,7 @@
 import { toAggregateBuckets, type AggregateBucket, type BucketData, type GapFill } from '../domain/timeseries/aggregate-buckets';
 import { bucketBoundaries, coarsestRollupFor, type BucketSpec } from '../domain/timeseries/buckets';
 import { mergeInto } from '../domain/timeseries/partial';
-import type { Store } from '../store/store';
+import type { ReadingStore } from '../store/ports/reading-store';
 
 export interface AggregateRequest {
   readonly deviceIds: readonly string[];
@@ -33,7 +33,7 @@ type Source = number | 'raw';
  * otherwise: a range starting at an odd second reads raw rows for its first bucket only.
  * Consecutive buckets with the same source are fetched in one store call.
  */
-export async function runAggregates(store: Store, tenantId: string, request: AggregateRequest): Promise<AggregateSeries[]> {
+export async function runAggregates(store: ReadingStore, tenantId: string, request: AggregateRequest): Promise<AggregateSeries[]> {
   const starts = bucketBoundaries(request.bucket, request.from, request.to, request.maxBuckets);
   const edges = [request.from, ...starts.slice(1, -1), request.to];
   const bucketCount = starts.length - 1;
@@ -65,7 +65,7 @@ export interface PlannedBucketsQuery {
  * Each bucket from the coarsest rollup that tiles it exactly, raw readings otherwise;
  * consecutive buckets with the same source are fetched in one store call.
  */
-export async function fetchPlannedBuckets(store: Store, tenantId: string, query: PlannedBucketsQuery): Promise<Map<string, (BucketData | undefined)[]>> {
+export async function fetchPlannedBuckets(store: ReadingStore, tenantId: string, query: PlannedBucketsQuery): Promise<Map<string, (BucketData | undefined)[]>> {
   const { edges } = query;
   const bucketCount = edges.length - 1;
   const sources: Source[] = [];

@@ -1,7 +1,7 @@
 import { ROLLUP_RESOLUTIONS_MS } from '../domain/timeseries/buckets';
 import { largestTriangleThreeBuckets } from '../domain/timeseries/lttb';
 import type { SeriesSource } from '../domain/timeseries/plans';
-import type { Store } from '../store/store';
+import type { ReadingStore } from '../store/ports/reading-store';
 import { fetchPlannedBuckets } from './aggregates';
 
 export interface SeriesRequest {
@@ -29,7 +29,7 @@ export interface SeriesResult {
  * reading (see candidatesFromRollups): a month of per-second data reads 43,200 minute rows
  * instead of 2.6 million readings.
  */
-export async function runSeries(store: Store, tenantId: string, request: SeriesRequest): Promise<SeriesResult> {
+export async function runSeries(store: ReadingStore, tenantId: string, request: SeriesRequest): Promise<SeriesResult> {
   const fromRollups = await candidatesFromRollups(store, tenantId, request);
   if (fromRollups && fromRollups.totalPoints > request.points) {
     const kept = largestTriangleThreeBuckets(fromRollups.timestamps, fromRollups.values, request.points);
@@ -58,7 +58,7 @@ interface Candidates {
  * a chart point spans less than a minute, or when rollups written before their extremes' times
  * were kept cover part of the range.
  */
-async function candidatesFromRollups(store: Store, tenantId: string, request: SeriesRequest): Promise<Candidates | undefined> {
+async function candidatesFromRollups(store: ReadingStore, tenantId: string, request: SeriesRequest): Promise<Candidates | undefined> {
   const spanMs = (request.to - request.from) / request.points;
   const resolution = [...ROLLUP_RESOLUTIONS_MS].reverse().find((candidate) => candidate <= spanMs);
   if (resolution === undefined) return undefined;

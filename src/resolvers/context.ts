@@ -9,13 +9,16 @@ import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
 import type { DeviceService } from '../devices/device-service';
 import type { IngestService } from '../ingest/ingest-service';
 import type { KeyService } from '../keys/key-service';
-import type { Store } from '../store/store';
+import type { AnomalyStore } from '../store/ports/anomaly-store';
+import type { DeadLetterStore } from '../store/ports/dead-letter-store';
+import type { DeviceStore } from '../store/ports/device-store';
+import type { ReadingStore } from '../store/ports/reading-store';
 import type { WebhookService } from '../webhooks/webhook-service';
 
 /** What resolvers may use: ports and services, never a concrete backend. */
 export interface Services {
   readonly ingest: IngestService;
-  readonly store: Store;
+  readonly store: DeviceStore & ReadingStore & AnomalyStore & DeadLetterStore;
   readonly devices: DeviceService;
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { decodePageCursor, encodePageCursor } from '../domain/cursor';
-import type { Device as DeviceRecord } from '../store/store';
+import type { Device as DeviceRecord } from '../domain/device';
 import { DeviceFilter, RegisterDeviceInput } from '../schema/inputs';
 import { Device, DeviceConnection, MetricPoint } from '../schema/types';
 import { RegisteredDevice } from '../schema/api-key-types';

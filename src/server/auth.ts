@@ -1,6 +1,6 @@
 import type { Caller } from '../domain/caller';
 import { hashApiKey } from '../keys/api-keys';
-import type { Store } from '../store/store';
+import type { TenantKeyStore } from '../store/ports/tenant-key-store';
 
 /** Extracts the token of an `Authorization: Bearer <token>` header. */
 export function bearerToken(header: string | undefined): string | undefined {
@@ -27,7 +27,7 @@ export class ApiKeyAuthenticator {
   private readonly ttl: number;
 
   constructor(
-    private readonly store: Pick<Store, 'findApiKeyBySecretHash' | 'touchApiKey'>,
+    private readonly store: TenantKeyStore,
     private readonly options: AuthenticatorOptions = {},
   ) {
     this.ttl = options.cacheTtlMs ?? 5000;

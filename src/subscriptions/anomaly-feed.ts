@@ -1,7 +1,7 @@
 import { atLeast, type Anomaly, type Severity } from '../domain/anomalies/anomaly';
 import { encodePageCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
-import type { Store } from '../store/store';
+import type { AnomalyStore } from '../store/ports/anomaly-store';
 import { ResumableFeed } from './resumable-feed';
 import type { TenantHub } from './tenant-hub';
 
@@ -12,7 +12,7 @@ export interface AnomalyFeedItem {
 
 export interface AnomalyFeedOptions {
   readonly hub: TenantHub<Anomaly>;
-  readonly store: Pick<Store, 'anomaliesAfter' | 'lastAnomalySeq'>;
+  readonly store: AnomalyStore;
   readonly tenantId: string;
   readonly deviceId?: string | undefined;
   readonly minSeverity?: Severity | undefined;

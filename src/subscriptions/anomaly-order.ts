@@ -2,7 +2,7 @@ import type { Anomaly } from '../domain/anomalies/anomaly';
 import { BackendError } from '../domain/errors';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../domain/retry';
 import type { Logger } from '../logger';
-import type { Store } from '../store/store';
+import type { AnomalyStore } from '../store/ports/anomaly-store';
 
 /**
  * Puts the anomalies an API node reads from the events topic back into seq order. Several
@@ -18,7 +18,7 @@ export class AnomalyOrder {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: Pick<Store, 'anomaliesSince' | 'lastAnomalySeq'>,
+    private readonly store: AnomalyStore,
     private readonly deliver: (anomalies: Anomaly[]) => void,
     private readonly logger: Logger,
     private readonly retryPolicy: RetryPolicy = DEFAULT_RETRY_POLICY,
@@ -54,7 +54,7 @@ export class AnomalyOrder {
     const filled: Anomaly[] = [];
     let after = this.last;
     while (after < newest) {
-      const page = await retry(() => this.store.anomaliesSince(after, 500), {
+      const page = await retry(() => this.store.anomaliesOfAllTenantsAfter(after, 500), {
         policy: this.retryPolicy,
         isRetryable: (error) => error instanceof BackendError && error.retryable,
         onRetry: (error, attempt) => this.logger.warn({ err: error, attempt }, 'database unavailable while ordering anomalies; retrying'),

@@ -1,7 +1,7 @@
 import { encodeCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import type { PersistedReading } from '../domain/reading';
-import type { Store } from '../store/store';
+import type { ReadingStore } from '../store/ports/reading-store';
 import { ResumableFeed } from './resumable-feed';
 import type { ReadingHub } from './reading-hub';
 
@@ -13,7 +13,7 @@ export interface FeedItem {
 
 export interface ReadingFeedOptions {
   readonly hub: ReadingHub;
-  readonly store: Pick<Store, 'readingEventsAfter' | 'watermarks'>;
+  readonly store: ReadingStore;
   /** Partitions of the readings topic. */
   readonly partitions: readonly number[];
   readonly tenantId: string;

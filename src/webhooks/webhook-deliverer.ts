@@ -1,7 +1,7 @@
 import { backoffDelay, type RetryPolicy } from '../domain/retry';
 import { signWebhookBody, SIGNATURE_HEADER, type DeliveryOutcome, type DueDelivery } from '../domain/webhooks';
 import type { Logger } from '../logger';
-import type { Store } from '../store/store';
+import type { WebhookStore } from '../store/ports/webhook-store';
 import { postJson } from './webhook-post';
 
 export interface WebhookSettings {
@@ -51,7 +51,7 @@ export class WebhookDeliverer {
   private again = false;
 
   constructor(
-    private readonly store: Pick<Store, 'claimDueDeliveries' | 'recordDeliveryAttempt'>,
+    private readonly store: WebhookStore,
     private readonly settings: WebhookSettings,
     private readonly logger: Logger,
   ) {}

@@ -4,7 +4,7 @@ import { TelemetryError } from '../domain/errors';
 import { uuidv7 } from '../domain/ids';
 import { nonPublicHostReason } from '../domain/network';
 import type { Webhook, WebhookDelivery } from '../domain/webhooks';
-import type { Store } from '../store/store';
+import type { WebhookStore } from '../store/ports/webhook-store';
 
 /** Webhooks one tenant may have. */
 export const MAX_WEBHOOKS_PER_TENANT = 20;
@@ -54,7 +54,7 @@ export class WebhookService {
   private readonly allowPrivateNetworks: boolean;
 
   constructor(
-    private readonly store: Pick<Store, 'createWebhook' | 'listWebhooks' | 'deleteWebhook' | 'listWebhookDeliveries'>,
+    private readonly store: WebhookStore,
     { allowPrivateNetworks = false }: WebhookServiceOptions = {},
   ) {
     this.allowPrivateNetworks = allowPrivateNetworks;

@@ -1,7 +1,8 @@
 import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import type { Anomaly } from '../../src/domain/anomalies/anomaly';
 import type { Reading } from '../../src/domain/reading';
-import type { PartitionBatch, Store } from '../../src/store/store';
+import type { PartitionBatch } from '../../src/domain/consumer-batch';
+import type { Store } from '../../src/store/store';
 import type { StoreHarness } from './store-contract';
 
 const BASE = Date.parse('2026-06-01T00:00:00Z');

@@ -6,11 +6,12 @@ import { OracleStore } from '../../src/store/oracle/oracle-store';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { Steps } from '../../src/store/batch-steps';
 import type { BatchTransaction } from '../../src/store/batch-transaction';
-import type { AppliedBatch } from '../../src/store/store';
+import type { AppliedBatch } from '../../src/domain/consumer-batch';
 import { OracleTables, type RollupRow } from '../support/oracle-tables';
 import { newDataDir } from '../support/server';
 import { describeDetectionContract } from './detection-contract';
 import { deliverFresh, deliveryArb, messagesOf, type BatchSink } from './rollup-contract';
+import { fakePort } from '../support/fake-port';
 
 /**
  * The batch pipeline is one module that every backend runs over its own primitives. With no
@@ -39,7 +40,7 @@ describe('Rollup property: Oracle at the driver boundary', () => {
   });
 
   /** Each batch to both stores: the Oracle backend must answer exactly as the embedded one. */
-  const twin: BatchSink = {
+  const twin = fakePort<BatchSink>({
     watermarks: (source) => embedded.watermarks(source),
     // The same work (a fresh run of the pipeline each call) in a transaction of each store.
     async transact<T>(work: (tx: BatchTransaction) => Steps<T>): Promise<T> {
@@ -47,7 +48,7 @@ describe('Rollup property: Oracle at the driver boundary', () => {
       expect(comparable((await oracle.transact(work)) as AppliedBatch)).toEqual(comparable(expected as AppliedBatch));
       return expected;
     },
-  };
+  });
 
   function embeddedRollups(tenantId: string): Map<string, RollupRow> {
     const db = new Database(file, { readonly: true });

@@ -2,7 +2,10 @@ import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import fc from 'fast-check';
 import { bucketBoundaries, parseBucket, ROLLUP_RESOLUTIONS_MS } from '../../src/domain/timeseries/buckets';
 import type { Reading } from '../../src/domain/reading';
-import type { PartitionBatch, Store } from '../../src/store/store';
+import type { PartitionBatch } from '../../src/domain/consumer-batch';
+import type { Store } from '../../src/store/store';
+import type { BatchStore } from '../../src/store/ports/batch-store';
+import type { ReadingStore } from '../../src/store/ports/reading-store';
 import { runAggregates } from '../../src/queries/aggregates';
 import { runSeries } from '../../src/queries/series';
 import type { StoreHarness } from './store-contract';
@@ -10,7 +13,7 @@ import type { StoreHarness } from './store-contract';
 const DAY = 86_400_000;
 
 /** What delivering batches needs of a store. */
-export type BatchSink = Pick<Store, 'transact' | 'watermarks'>;
+export type BatchSink = BatchStore & ReadingStore;
 // Four days around the Paris spring-forward change (2026-03-29).
 const BASE = Date.parse('2026-03-27T00:00:00Z');
 const DEVICES = ['a', 'b'] as const;

@@ -5,7 +5,7 @@ import { EventPublisher } from '../../src/consumers/event-publisher';
 import type { FanoutMessage } from '../../src/domain/events-topic';
 import { toEnvelope } from '../../src/domain/cloud-event';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
-import type { PartitionBatch } from '../../src/store/store';
+import type { PartitionBatch } from '../../src/domain/consumer-batch';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
 import { silentLogger } from '../support/logger';
 

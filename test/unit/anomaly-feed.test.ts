@@ -1,6 +1,8 @@
 import { openAnomalyFeed } from '../../src/subscriptions/anomaly-feed';
 import { TenantHub } from '../../src/subscriptions/tenant-hub';
 import type { Anomaly } from '../../src/domain/anomalies/anomaly';
+import type { AnomalyStore } from '../../src/store/ports/anomaly-store';
+import { fakePort } from '../support/fake-port';
 
 const T = 'tenant-a';
 const anomaly = (seq: number, tenantId = T): Anomaly =>
@@ -11,7 +13,7 @@ describe('anomalyDetected resume', () => {
   it('replays 25,000 missed anomalies of the tenant, page by page, in seq order (it used to end with SLOW_SUBSCRIBER past 10,000)', async () => {
     const stored = Array.from({ length: 30_000 }, (_, i) => anomaly(i + 1, i % 6 === 5 ? 'tenant-b' : T));
     let reads = 0;
-    const store = {
+    const store = fakePort<AnomalyStore>({
       anomaliesAfter: async (tenantId: string, afterSeq: number, limit: number) => {
         reads++;
         const page: Anomaly[] = [];
@@ -19,7 +21,7 @@ describe('anomalyDetected resume', () => {
         return page;
       },
       lastAnomalySeq: async () => stored.length,
-    };
+    });
     const expected = stored.filter((a) => a.tenantId === T && a.seq > 10).map((a) => a.seq);
     const feed = await openAnomalyFeed({ hub: new TenantHub<Anomaly>(), store, tenantId: T, afterSeq: 10 });
     const seqs: number[] = [];
@@ -36,10 +38,10 @@ describe('anomalyDetected resume', () => {
 
   it('filters by device after moving the position', async () => {
     const stored = Array.from({ length: 2_000 }, (_, i) => anomaly(i + 1));
-    const store = {
+    const store = fakePort<AnomalyStore>({
       anomaliesAfter: async (_t: string, afterSeq: number, limit: number) => stored.filter((a) => a.seq > afterSeq).slice(0, limit),
       lastAnomalySeq: async () => stored.length,
-    };
+    });
     const feed = await openAnomalyFeed({ hub: new TenantHub<Anomaly>(), store, tenantId: T, deviceId: 'pump-3', afterSeq: 0, replayPageSize: 7 });
     const seqs: number[] = [];
     for await (const item of feed) if (seqs.push(item.anomaly.seq) === 666) break;
@@ -48,7 +50,7 @@ describe('anomalyDetected resume', () => {
 
   it('refuses a cursor beyond the last stored anomaly', async () => {
     const hub = new TenantHub<Anomaly>();
-    const store = { anomaliesAfter: async () => [], lastAnomalySeq: async () => 7 };
+    const store = fakePort<AnomalyStore>({ anomaliesAfter: async () => [], lastAnomalySeq: async () => 7 });
     await expect(openAnomalyFeed({ hub, store, tenantId: T, afterSeq: 8 })).rejects.toMatchObject({
       code: 'BAD_USER_INPUT',
       details: { reason: 'CURSOR_UNKNOWN' },

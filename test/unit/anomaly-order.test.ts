@@ -2,6 +2,8 @@ import { AnomalyOrder } from '../../src/subscriptions/anomaly-order';
 import type { Anomaly } from '../../src/domain/anomalies/anomaly';
 import { BackendError } from '../../src/domain/errors';
 import { silentLogger } from '../support/logger';
+import type { AnomalyStore } from '../../src/store/ports/anomaly-store';
+import { fakePort } from '../support/fake-port';
 
 const anomaly = (seq: number): Anomaly => ({
   seq,
@@ -30,9 +32,9 @@ function database(seqs: number[], failures = 0) {
   return {
     queries,
     commit: (...more: number[]) => seqs.push(...more),
-    store: {
+    store: fakePort<AnomalyStore>({
       lastAnomalySeq: async () => Math.max(0, ...seqs),
-      anomaliesSince: async (after: number, limit: number) => {
+      anomaliesOfAllTenantsAfter: async (after: number, limit: number) => {
         queries.push(after);
         if (failuresLeft-- > 0) throw new BackendError('connection lost', true);
         return seqs
@@ -41,7 +43,7 @@ function database(seqs: number[], failures = 0) {
           .slice(0, limit)
           .map(anomaly);
       },
-    },
+    }),
   };
 }
 

@@ -2,6 +2,8 @@ import { BackendError, TelemetryError } from '../../src/domain/errors';
 import { DeviceDirectory } from '../../src/devices/device-directory';
 import { IngestService } from '../../src/ingest/ingest-service';
 import { PartialProduceError, type ProduceRecord, type RecordPosition, type Stream } from '../../src/stream/stream';
+import type { DeviceStore } from '../../src/store/ports/device-store';
+import { fakePort } from '../support/fake-port';
 
 /**
  * What an ingest call answers when the stream takes only part of a batch (OCI Streaming
@@ -10,9 +12,11 @@ import { PartialProduceError, type ProduceRecord, type RecordPosition, type Stre
  */
 const NOW = 1_800_000_000_000;
 const caller = { tenantId: 't', role: 'admin' as const, deviceId: null, keyId: 'k' };
-const devices = new DeviceDirectory({
-  getDevices: async (_tenant: string, ids: readonly string[]) => ids.filter((id) => id !== 'ghost').map((id) => ({ id }) as never),
-});
+const devices = new DeviceDirectory(
+  fakePort<DeviceStore>({
+    getDevices: async (_tenant: string, ids: readonly string[]) => ids.filter((id) => id !== 'ghost').map((id) => ({ id }) as never),
+  }),
+);
 
 function service(produce: (records: readonly ProduceRecord[]) => Promise<RecordPosition[]>) {
   let woken = 0;

@@ -178,7 +178,7 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
         ['anomalies', 7],
       ]),
     ),
-  anomaliesSince: (s) => s.anomaliesSince(0, 10),
+  anomaliesOfAllTenantsAfter: (s) => s.anomaliesOfAllTenantsAfter(0, 10),
   putAnomalyRule: (s) =>
     s.putAnomalyRule({
       id: 'r1',
@@ -210,7 +210,6 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
   listDeadLetters: (s) => s.listDeadLetters(T, page),
   getDeadLetter: (s) => s.getDeadLetter(T, 1),
   markDeadLetterReplayed: (s) => s.markDeadLetterReplayed(T, 1, 5),
-  countDeadLetters: (s) => s.countDeadLetters(),
   close: (s) => s.close(),
 };
 

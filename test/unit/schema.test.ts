@@ -13,7 +13,8 @@ import { AGGREGATE_PLANS, SERIES_SOURCES } from '../../src/domain/timeseries/pla
 import { REJECTION_CODES } from '../../src/domain/validation';
 import type { Vocabulary } from '../../src/domain/vocabulary';
 import { DELIVERY_STATUSES } from '../../src/domain/webhooks';
-import type { Device, Store } from '../../src/store/store';
+import type { Device } from '../../src/domain/device';
+import type { Store } from '../../src/store/store';
 
 const root = path.join(__dirname, '..', '..', '..');
 

@@ -2,7 +2,9 @@ import type { PersistedReading } from '../../domain/reading';
 import type { DetectedValue } from '../../domain/anomalies/batch-detection';
 import { rollupDeltas } from '../../domain/timeseries/rollup-deltas';
 import type { BatchTransaction, WatermarkRow } from '../../store/batch-transaction';
-import type { AppliedBatch, ConsumerBatch, NewDeadLetter, Store } from '../../store/store';
+import type { AppliedBatch, ConsumerBatch } from '../../domain/consumer-batch';
+import type { NewDeadLetter } from '../../domain/dead-letter';
+import type { BatchStore } from '../../store/ports/batch-store';
 import { compareBySeries, type CandidateRow } from './batch-order';
 import { detect } from './detection';
 import { markDevicesSeen, noteSeen, type SeenDevices } from './liveness';
@@ -131,6 +133,6 @@ export function* applyBatchSteps(tx: BatchTransaction, batch: ConsumerBatch, now
  * letters and each partition's watermark; messages at or below a partition's stored watermark
  * are skipped. The steps above, over the store's primitives: the same on every backend.
  */
-export function applyBatch(store: Pick<Store, 'transact'>, batch: ConsumerBatch, now: number = Date.now()): Promise<AppliedBatch> {
+export function applyBatch(store: BatchStore, batch: ConsumerBatch, now: number = Date.now()): Promise<AppliedBatch> {
   return store.transact((tx) => applyBatchSteps(tx, batch, now));
 }

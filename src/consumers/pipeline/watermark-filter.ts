@@ -1,4 +1,5 @@
-import type { NewDeadLetter, PartitionBatch } from '../../store/store';
+import type { NewDeadLetter } from '../../domain/dead-letter';
+import type { PartitionBatch } from '../../domain/consumer-batch';
 
 /**
  * What of a partition's slice lies beyond its stored watermark (a replay delivers messages at

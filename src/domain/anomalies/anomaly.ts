@@ -78,3 +78,12 @@ export interface DeviceStatusChange {
   readonly at: number;
   readonly lastSeenAt: number | null;
 }
+
+/** An admin's move of an anomaly along its lifecycle. */
+export type AnomalyTransition = { readonly action: 'acknowledge' | 'resolve'; readonly by: string; readonly at: number };
+
+/** What a liveness sweep changed. */
+export interface SilenceSweep {
+  readonly anomalies: Anomaly[];
+  readonly statusChanges: DeviceStatusChange[];
+}

@@ -1,33 +1,18 @@
 import type oracledb from 'oracledb';
 import { runAsync, type Steps } from '../batch-steps';
-import type { Anomaly, DeviceStatusChange } from '../../domain/anomalies/anomaly';
+import type { Anomaly, DeviceStatusChange, AnomalyTransition, SilenceSweep } from '../../domain/anomalies/anomaly';
 import type { AnomalyRule } from '../../domain/anomalies/rules';
 import { TelemetryError } from '../../domain/errors';
 import type { MetricPoint, PersistedReading } from '../../domain/reading';
-import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
-import type {
-  AggregateQuery,
-  AnomalyFilter,
-  AnomalyTransition,
-  ApiKeyInfo,
-  ApiKeyRecord,
-  DeadLetter,
-  Device,
-  DeviceBuckets,
-  DeviceFilter,
-  EventReplayQuery,
-  KeyRevocation,
-  NewApiKey,
-  NewDevice,
-  Page,
-  PageRequest,
-  ReadingQuery,
-  SeriesColumns,
-  SeriesQuery,
-  SilenceSweep,
-  Store,
-  WebhookCreation,
-} from '../store';
+import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery, WebhookCreation } from '../../domain/webhooks';
+import type { AggregateQuery, DeviceBuckets, EventReplayQuery, ReadingQuery, SeriesColumns, SeriesQuery } from '../ports/reading-store';
+import type { AnomalyFilter } from '../ports/anomaly-store';
+import type { DeviceFilter } from '../ports/device-store';
+import type { Store } from '../store';
+import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey } from '../../domain/api-key';
+import type { DeadLetter } from '../../domain/dead-letter';
+import type { Device, NewDevice } from '../../domain/device';
+import type { Page, PageRequest } from '../../domain/page';
 import { createPool, sessionOf, type OracleConnectionOptions } from './connection';
 import { ORA_UNIQUE_VIOLATION, oraCode, toStoreError } from './errors';
 import { ORACLE_MIGRATIONS } from './migrations';
@@ -208,7 +193,7 @@ export class OracleStore implements Store {
   recordFanoutProgress(positions: ReadonlyMap<string, number>): Promise<void> {
     return this.tx((s) => operations.recordFanout(s, positions));
   }
-  anomaliesSince(afterSeq: number, limit: number): Promise<Anomaly[]> {
+  anomaliesOfAllTenantsAfter(afterSeq: number, limit: number): Promise<Anomaly[]> {
     return this.tx((s) => anomalies.anomaliesAfter(s, undefined, afterSeq, limit));
   }
 
@@ -265,10 +250,6 @@ export class OracleStore implements Store {
   markDeadLetterReplayed(tenantId: string, id: number, at: number): Promise<void> {
     return this.tx((s) => operations.markReplayed(s, tenantId, id, at));
   }
-  countDeadLetters(): Promise<number> {
-    return this.tx((s) => operations.countDeadLetters(s));
-  }
-
   /** Empties the given tables, children first (test suites against a dedicated schema only). */
   async resetForTests(tables: readonly string[]): Promise<void> {
     await this.tx(async (session) => {

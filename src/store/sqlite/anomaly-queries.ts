@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3';
-import { SEVERITY_RANK, type Anomaly } from '../../domain/anomalies/anomaly';
+import { SEVERITY_RANK, type Anomaly, type AnomalyTransition } from '../../domain/anomalies/anomaly';
 import type { AnomalyRule } from '../../domain/anomalies/rules';
 import { TelemetryError } from '../../domain/errors';
-import type { AnomalyFilter, AnomalyTransition, Page, PageRequest } from '../store';
+import type { AnomalyFilter } from '../ports/anomaly-store';
+import type { Page, PageRequest } from '../../domain/page';
 import { ANOMALY_COLUMNS, RULE_COLUMNS, scopeValue, toAnomaly, toRule, type AnomalyRow, type RuleRow } from './anomaly-rows';
 
 /** SQLite statements for anomaly rules and the anomaly lifecycle (outside the batch path). */
@@ -75,7 +76,7 @@ export function anomaliesAfter(db: Database.Database, tenantId: string, afterSeq
   ).map(toAnomaly);
 }
 
-export function anomaliesSince(db: Database.Database, afterSeq: number, limit: number): Anomaly[] {
+export function anomaliesOfAllTenantsAfter(db: Database.Database, afterSeq: number, limit: number): Anomaly[] {
   return (db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq > ? ORDER BY seq LIMIT ?`).all(afterSeq, limit) as AnomalyRow[]).map(toAnomaly);
 }
 

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey, Role } from '../store';
+import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey } from '../../domain/api-key';
+import type { Role } from '../../domain/caller';
 
 /** SQLite statements for API keys. Only hashes are stored; secrets never reach the database. */
 

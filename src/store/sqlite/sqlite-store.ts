@@ -1,29 +1,16 @@
 import Database from 'better-sqlite3';
 import { BackendError, TelemetryError } from '../../domain/errors';
 import type { Metric, MetricPoint, PersistedReading } from '../../domain/reading';
-import type {
-  ApiKeyRecord,
-  ApiKeyInfo,
-  DeadLetter,
-  Device,
-  DeviceFilter,
-  EventReplayQuery,
-  NewApiKey,
-  NewDevice,
-  Page,
-  PageRequest,
-  ReadingQuery,
-  Store,
-  AggregateQuery,
-  DeviceBuckets,
-  SeriesColumns,
-  SeriesQuery,
-  AnomalyFilter,
-  AnomalyTransition,
-  SilenceSweep,
-  KeyRevocation,
-  WebhookCreation,
-} from '../store';
+import type { ApiKeyRecord, ApiKeyInfo, NewApiKey, KeyRevocation } from '../../domain/api-key';
+import type { DeadLetter } from '../../domain/dead-letter';
+import type { Device, NewDevice } from '../../domain/device';
+import type { DeviceFilter } from '../ports/device-store';
+import type { EventReplayQuery, ReadingQuery, AggregateQuery, DeviceBuckets, SeriesColumns, SeriesQuery } from '../ports/reading-store';
+import type { Store } from '../store';
+import type { AnomalyFilter } from '../ports/anomaly-store';
+import type { Page, PageRequest } from '../../domain/page';
+import type { AnomalyTransition, SilenceSweep, Anomaly, DeviceStatus, DeviceStatusChange } from '../../domain/anomalies/anomaly';
+import type { WebhookCreation, DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
 import { migrate } from './migrate';
 import { runSync, type Steps } from '../batch-steps';
 import type { BatchTransaction } from '../batch-transaction';
@@ -34,8 +21,6 @@ import * as apiKeys from './api-keys';
 import * as anomalyQueries from './anomaly-queries';
 import { markSilentDevices } from './liveness';
 import * as webhookQueries from './webhooks';
-import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../domain/webhooks';
-import type { Anomaly, DeviceStatus, DeviceStatusChange } from '../../domain/anomalies/anomaly';
 import type { AnomalyRule } from '../../domain/anomalies/rules';
 
 export interface SqliteStoreOptions {
@@ -462,8 +447,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  anomaliesSince(afterSeq: number, limit: number): Promise<Anomaly[]> {
-    return this.run(() => anomalyQueries.anomaliesSince(this.db, afterSeq, limit));
+  anomaliesOfAllTenantsAfter(afterSeq: number, limit: number): Promise<Anomaly[]> {
+    return this.run(() => anomalyQueries.anomaliesOfAllTenantsAfter(this.db, afterSeq, limit));
   }
 
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>> {
@@ -487,10 +472,6 @@ export class SqliteStore implements Store {
     return this.run(() => {
       this.db.prepare('UPDATE dead_letters SET replayed_at = ? WHERE tenant_id = ? AND id = ?').run(at, tenantId, id);
     });
-  }
-
-  countDeadLetters(): Promise<number> {
-    return this.run(() => (this.db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number }).n);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,16 @@
-import { SEVERITY_RANK, type Anomaly, type AnomalyKind, type AnomalyStatus, type NewAnomaly, type Severity } from '../../../domain/anomalies/anomaly';
+import {
+  SEVERITY_RANK,
+  type Anomaly,
+  type AnomalyKind,
+  type AnomalyStatus,
+  type NewAnomaly,
+  type Severity,
+  type AnomalyTransition,
+} from '../../../domain/anomalies/anomaly';
 import type { AnomalyRule, RuleScope } from '../../../domain/anomalies/rules';
 import { TelemetryError } from '../../../domain/errors';
-import type { AnomalyFilter, AnomalyTransition, Page, PageRequest } from '../../store';
+import type { AnomalyFilter } from '../../ports/anomaly-store';
+import type { Page, PageRequest } from '../../../domain/page';
 import type { Session } from '../session';
 
 /** Anomaly rules, anomalies with their lifecycle, and the webhook outbox rows they queue. */
@@ -118,7 +127,7 @@ export const SQL = {
                     AND ${SEVERITY_RANK_SQL} >= :min_rank
                   ORDER BY seq DESC FETCH FIRST :limit_rows ROWS ONLY`,
   anomaliesAfter: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = :tenant_id AND seq > :after_seq ORDER BY seq FETCH FIRST :limit_rows ROWS ONLY`,
-  anomaliesSince: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq > :after_seq ORDER BY seq FETCH FIRST :limit_rows ROWS ONLY`,
+  anomaliesOfAllTenantsAfter: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq > :after_seq ORDER BY seq FETCH FIRST :limit_rows ROWS ONLY`,
   lastSeq: 'SELECT NVL(MAX(seq), 0) AS seq FROM anomalies',
   anomalyForUpdate: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = :tenant_id AND seq = :seq FOR UPDATE`,
   acknowledge: "UPDATE anomalies SET status = 'ACKNOWLEDGED', acknowledged_by = :by_key, acknowledged_at = :at WHERE seq = :seq",
@@ -211,7 +220,7 @@ export async function listAnomalies(session: Session, tenantId: string, filter: 
 export async function anomaliesAfter(session: Session, tenantId: string | undefined, afterSeq: number, limit: number): Promise<Anomaly[]> {
   const rows =
     tenantId === undefined
-      ? (await session.execute<AnomalyRow>(SQL.anomaliesSince, { after_seq: afterSeq, limit_rows: limit })).rows
+      ? (await session.execute<AnomalyRow>(SQL.anomaliesOfAllTenantsAfter, { after_seq: afterSeq, limit_rows: limit })).rows
       : (await session.execute<AnomalyRow>(SQL.anomaliesAfter, { tenant_id: tenantId, after_seq: afterSeq, limit_rows: limit })).rows;
   return (rows ?? []).map(toAnomaly);
 }

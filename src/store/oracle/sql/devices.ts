@@ -1,6 +1,8 @@
 import type { Anomaly, DeviceStatus, DeviceStatusChange } from '../../../domain/anomalies/anomaly';
 import type { MetricPoint } from '../../../domain/reading';
-import type { Device, DeviceFilter, NewDevice, Page, PageRequest } from '../../store';
+import type { Device, NewDevice } from '../../../domain/device';
+import type { DeviceFilter } from '../../ports/device-store';
+import type { Page, PageRequest } from '../../../domain/page';
 import type { Session } from '../session';
 import { insertAnomaly } from './anomalies';
 

@@ -1,4 +1,5 @@
-import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey, Role } from '../../store';
+import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey } from '../../../domain/api-key';
+import type { Role } from '../../../domain/caller';
 import type { Session } from '../session';
 
 /** Tenants and API keys. */

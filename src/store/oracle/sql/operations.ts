@@ -1,4 +1,4 @@
-import type { DeadLetter } from '../../store';
+import type { DeadLetter } from '../../../domain/dead-letter';
 import type { Session } from '../session';
 
 /** Stream bookkeeping: watermarks, fan-out progress and dead letters. */
@@ -38,7 +38,6 @@ export const SQL = {
   listDeadLetters: `SELECT ${COLUMNS} FROM dead_letters WHERE tenant_id = :tenant_id AND (:after_id IS NULL OR id > :after_id) ORDER BY id FETCH FIRST :limit_rows ROWS ONLY`,
   deadLetter: `SELECT ${COLUMNS} FROM dead_letters WHERE tenant_id = :tenant_id AND id = :id`,
   markReplayed: 'UPDATE dead_letters SET replayed_at = :at WHERE tenant_id = :tenant_id AND id = :id',
-  countDeadLetters: 'SELECT COUNT(*) AS n FROM dead_letters',
 } as const;
 
 export async function watermarks(session: Session, source: string): Promise<Map<number, number>> {
@@ -77,8 +76,4 @@ export async function deadLetter(session: Session, tenantId: string, id: number)
 
 export async function markReplayed(session: Session, tenantId: string, id: number, at: number): Promise<void> {
   await session.execute(SQL.markReplayed, { at, tenant_id: tenantId, id });
-}
-
-export async function countDeadLetters(session: Session): Promise<number> {
-  return (await session.execute<{ N: number }>(SQL.countDeadLetters)).rows?.[0]?.N ?? 0;
 }

@@ -3,7 +3,8 @@ import type { Metric, MetricPoint, PersistedReading } from '../../../domain/read
 import { SOURCE_BY_RESOLUTION } from '../../../domain/timeseries/aggregate-buckets';
 import { bucketIndex, bucketsFor } from '../../../domain/timeseries/bucket-index';
 import { addValue, mergeInto, partialOf, type PartialAggregate } from '../../../domain/timeseries/partial';
-import type { AggregateQuery, DeviceBuckets, EventReplayQuery, Page, ReadingQuery, SeriesColumns, SeriesQuery } from '../../store';
+import type { AggregateQuery, DeviceBuckets, EventReplayQuery, ReadingQuery, SeriesColumns, SeriesQuery } from '../../ports/reading-store';
+import type { Page } from '../../../domain/page';
 import type { Session } from '../session';
 
 /** Reads: raw readings, stored events (subscription replay and fan-out), series and aggregates. */

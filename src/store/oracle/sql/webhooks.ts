@@ -1,6 +1,5 @@
 import type { Severity } from '../../../domain/anomalies/anomaly';
-import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery } from '../../../domain/webhooks';
-import type { WebhookCreation } from '../../store';
+import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery, WebhookCreation } from '../../../domain/webhooks';
 import type { Session } from '../session';
 import { SQL as ANOMALY_SQL, toAnomaly } from './anomalies';
 

@@ -1,0 +1,32 @@
+import type { Anomaly, DeviceStatusChange } from './anomalies/anomaly';
+import type { NewDeadLetter } from './dead-letter';
+import type { PersistedReading, Reading } from './reading';
+
+/** One partition's slice of a consumer batch: its readings, its poison, and its new watermark. */
+export interface PartitionBatch {
+  readonly partition: number;
+  /** Offset of the last message in the slice: the partition's watermark after commit. */
+  readonly lastOffset: number;
+  /** `receivedAt`: when the stream accepted the message (device liveness); defaults to the reading's timestamp. */
+  readonly readings: readonly (Reading & { readonly offset: number; readonly receivedAt?: number })[];
+  readonly deadLetters: readonly NewDeadLetter[];
+}
+
+export interface ConsumerBatch {
+  /** Which stream the watermarks belong to (topic name). */
+  readonly source: string;
+  readonly partitions: readonly PartitionBatch[];
+}
+
+export interface AppliedBatch {
+  /** Readings that became visible, with only their newly stored metrics, in offset order. */
+  readonly persisted: PersistedReading[];
+  /** Messages skipped because they were at or below the watermark (a replay). */
+  readonly skippedAsReplayed: number;
+  /** Readings skipped because their event id was already stored. */
+  readonly duplicateEvents: number;
+  /** Anomalies the batch raised, in seq order. */
+  readonly anomalies: Anomaly[];
+  /** Devices the batch brought online (from never seen or offline). */
+  readonly statusChanges: DeviceStatusChange[];
+}
