@@ -14,11 +14,8 @@
  * on a fresh data directory, as `npm start` would.
  */
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startService, type BenchService } from './service';
+import { startOwnService, type OwnService } from './service';
 
 const { values: args } = parseArgs({
   options: {
@@ -118,21 +115,13 @@ async function run(url: string, key: string, mode: Mode) {
 }
 
 async function main(): Promise<void> {
-  let service: BenchService | undefined;
-  let dataDir: string | undefined;
+  let own: OwnService | undefined;
   let url = args.url?.replace(/\/graphql$/, '');
   let key = args.key ?? process.env['TELEMETRY_ADMIN_KEY'];
   if (!url) {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'telemetry-bench-'));
-    key = `tk_bench_${'x'.repeat(40)}`;
-    // One admin key drives the whole load: lift its rate limit (default 100 requests/s per key).
-    service = await startService({
-      TELEMETRY_DATA_DIR: dataDir,
-      TELEMETRY_ADMIN_KEY: key,
-      TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000',
-      TELEMETRY_RATE_LIMIT_BURST: '1000000',
-    });
-    url = service.url.replace(/\/graphql$/, '');
+    own = await startOwnService();
+    url = own.service.url.replace(/\/graphql$/, '');
+    key = own.key;
   }
   try {
     if (!key) throw new Error('pass --key or set TELEMETRY_ADMIN_KEY when benchmarking a running service');
@@ -154,8 +143,7 @@ async function main(): Promise<void> {
     }
   } finally {
     // Also on failure: a service left running would skew every later measurement on the machine.
-    if (service) await service.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await own?.stop();
   }
 }
 

@@ -13,13 +13,10 @@
  * data directory (the embedded defaults, fsync on every stream commit).
  */
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startService, type BenchService } from './service';
+import { startOwnService, type OwnService } from './service';
 
 const { values: args } = parseArgs({
   options: {
@@ -163,21 +160,13 @@ async function lagPhase(url: string, key: string) {
 }
 
 async function main(): Promise<void> {
-  let service: BenchService | undefined;
-  let dataDir: string | undefined;
+  let own: OwnService | undefined;
   let url = args.url;
   let key = args.key ?? process.env['TELEMETRY_ADMIN_KEY'];
   if (!url) {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'telemetry-bench-'));
-    key = `tk_bench_${'x'.repeat(40)}`;
-    // One admin key drives the whole load: lift its rate limit (default 100 requests/s per key).
-    service = await startService({
-      TELEMETRY_DATA_DIR: dataDir,
-      TELEMETRY_ADMIN_KEY: key,
-      TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000',
-      TELEMETRY_RATE_LIMIT_BURST: '1000000',
-    });
-    url = service.url;
+    own = await startOwnService();
+    url = own.service.url;
+    key = own.key;
   }
   if (!key) throw new Error('pass --key or set TELEMETRY_ADMIN_KEY when benchmarking a running service');
   for (const id of DEVICES) await gql(url, key, 'mutation($id: ID!) { registerDevice(input: { id: $id }) { device { id } } }', { id });
@@ -195,11 +184,10 @@ async function main(): Promise<void> {
     `lag at ${Math.round(lag.rate).toLocaleString('en')} readings/s: ack -> subscriber p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms ` +
       `(${lag.received.toLocaleString('en')}/${lag.sent.toLocaleString('en')} received)`,
   );
-  if (service) {
-    console.log(`service peak RSS: ${service.peakRssMiB().toFixed(0)} MiB`);
-    await service.stop();
+  if (own) {
+    console.log(`service peak RSS: ${own.service.peakRssMiB().toFixed(0)} MiB`);
+    await own.stop();
   }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }
 
 main().catch((error: unknown) => {

@@ -10,15 +10,11 @@
  * before and after the replay. Starts its own service on a fresh data directory.
  */
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { encodeCursor } from '../src/domain/cursor';
-import { startService } from './service';
+import { startOwnService } from './service';
 
 const { values: args } = parseArgs({
   options: {
@@ -92,14 +88,8 @@ function receive(client: Client, after: string, count: number, onFirst?: () => v
 }
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'telemetry-bench-resume-'));
-  const key = `tk_${randomBytes(32).toString('base64url')}`;
-  const service = await startService({
-    TELEMETRY_DATA_DIR: dataDir,
-    TELEMETRY_ADMIN_KEY: key,
-    TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000',
-    TELEMETRY_RATE_LIMIT_BURST: '1000000',
-  });
+  const own = await startOwnService();
+  const { service, key } = own;
   const wsUrl = service.url.replace(/^http/, 'ws');
   const client = (): Client => createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
   try {
@@ -132,8 +122,7 @@ async function main(): Promise<void> {
         `first event after ${firstAt - start} ms); in order: ${inOrder}; service peak RSS ${service.peakRssMiB().toFixed(0)} MiB`,
     );
   } finally {
-    await service.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await own.stop();
   }
 }
 

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export interface BenchService {
@@ -40,4 +42,33 @@ export function startService(env: Record<string, string>): Promise<BenchService>
     child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
   });
+}
+
+/** A service the benchmark starts for itself; `stop` also deletes its data directory. */
+export interface OwnService {
+  readonly service: BenchService;
+  /** Its admin key, whose rate limit is lifted: one key drives the whole load. */
+  readonly key: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the service on a fresh data directory with an admin key whose rate limit is lifted (default 100 requests/s). */
+export async function startOwnService(env: Record<string, string> = {}): Promise<OwnService> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'telemetry-bench-'));
+  const key = `tk_${randomBytes(32).toString('base64url')}`;
+  const service = await startService({
+    TELEMETRY_DATA_DIR: dataDir,
+    TELEMETRY_ADMIN_KEY: key,
+    TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000',
+    TELEMETRY_RATE_LIMIT_BURST: '1000000',
+    ...env,
+  });
+  return {
+    service,
+    key,
+    async stop() {
+      await service.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

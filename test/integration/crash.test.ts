@@ -5,18 +5,10 @@ import { print } from 'graphql';
 import { IngestReadingsDocument, RegisterDeviceDocument } from '../generated/graphql';
 import { eventually, newDataDir, randomKey } from '../support/server';
 import { killHard, startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service-process';
+import { postGraphQL } from '../support/graphql-post';
 
 const DEVICES = Array.from({ length: 6 }, (_, i) => `crash-${i}`);
 const KILLS = 3;
-
-async function post(url: string, key: string, query: string, variables: unknown): Promise<unknown> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return response.json();
-}
 
 describe('crash safety (kill -9 of the whole service mid-flow)', () => {
   it('stores every acknowledged reading exactly once and ends with watermarks equal to the stream', async () => {
@@ -24,7 +16,7 @@ describe('crash safety (kill -9 of the whole service mid-flow)', () => {
     const key = randomKey();
     const env = { TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key, TELEMETRY_PARTITIONS: '4', TELEMETRY_CONSUMER_BATCH_SIZE: '200' };
     let service: ServiceProcess = await startServiceProcess(env);
-    for (const id of DEVICES) await post(service.url, key, print(RegisterDeviceDocument), { input: { id } });
+    for (const id of DEVICES) await postGraphQL(service.url, key, print(RegisterDeviceDocument), { input: { id } });
 
     const acknowledged = new Set<string>();
     let timestamp = Date.now() - 3_600_000;
@@ -38,7 +30,7 @@ describe('crash safety (kill -9 of the whole service mid-flow)', () => {
         }));
         timestamp += 40;
         try {
-          const body = (await post(service.url, key, print(IngestReadingsDocument), { readings })) as {
+          const body = (await postGraphQL(service.url, key, print(IngestReadingsDocument), { readings })) as {
             data?: { ingestReadings: { accepted: { eventId: string }[]; rejectedCount: number } };
           };
           if (body.data) {

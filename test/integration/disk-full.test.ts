@@ -3,6 +3,7 @@ import { rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { eventually, newDataDir, randomKey } from '../support/server';
 import { startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service-process';
+import { postGraphQL } from '../support/graphql-post';
 
 /**
  * The database's disk fills up while devices keep sending: the stream still takes readings,
@@ -22,15 +23,6 @@ const maybe = available ? it : it.skip;
 
 const READINGS = 5000;
 
-async function post(url: string, key: string, query: string, variables: unknown): Promise<unknown> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return response.json();
-}
-
 describe('a full disk under the database', () => {
   maybe(
     'makes health report the stuck consumer with SQLITE_FULL until there is room, then everything is applied',
@@ -49,7 +41,7 @@ describe('a full disk under the database', () => {
           const response = await fetch(`${base}${route}`);
           return { status: response.status, body: (await response.json()) as { reasons?: string[]; consumer?: { appliedReadings: number } } };
         };
-        expect(await post(service.url, key, 'mutation { registerDevice(input: { id: "boiler-1" }) { device { id } } }', {})).toMatchObject({ data: {} });
+        expect(await postGraphQL(service.url, key, 'mutation { registerDevice(input: { id: "boiler-1" }) { device { id } } }', {})).toMatchObject({ data: {} });
         const start = Date.now() - 86_400_000;
         for (let batch = 0; batch < READINGS / 1000; batch++) {
           const readings = Array.from({ length: 1000 }, (_, i) => ({
@@ -62,7 +54,9 @@ describe('a full disk under the database', () => {
             ],
           }));
           // The stream, on the other disk, still takes every reading.
-          expect(await post(service.url, key, 'mutation($r: [ReadingInput!]!) { ingestReadings(readings: $r) { acceptedCount } }', { r: readings })).toEqual({
+          expect(
+            await postGraphQL(service.url, key, 'mutation($r: [ReadingInput!]!) { ingestReadings(readings: $r) { acceptedCount } }', { r: readings }),
+          ).toEqual({
             data: { ingestReadings: { acceptedCount: 1000 } },
           });
         }
