@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { TelemetryError } from '../../domain/errors';
-import type { SeriesColumns, SeriesQuery } from '../ports/reading-store';
+import { TelemetryError } from '../../../domain/errors';
+import type { SeriesColumns, SeriesQuery } from '../../ports/reading-store';
 
 /** Reads one series into typed arrays, growing them by doubling; refuses more than maxRows. */
 export function readSeriesColumns(db: Database.Database, tenantId: string, query: SeriesQuery): SeriesColumns {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery, WebhookCreation } from '../../domain/webhooks';
-import type { Severity } from '../../domain/anomalies/anomaly';
+import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery, WebhookCreation } from '../../../domain/webhooks';
+import type { Severity } from '../../../domain/anomalies/anomaly';
 import { ANOMALY_COLUMNS, toAnomaly, type AnomalyRow } from './anomaly-rows';
 
 /** SQLite statements for webhooks and the delivery outbox. */

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { SEVERITY_RANK, type Anomaly, type AnomalyKind, type AnomalyStatus, type NewAnomaly, type Severity } from '../../domain/anomalies/anomaly';
-import type { AnomalyRule, RuleScope } from '../../domain/anomalies/rules';
+import { SEVERITY_RANK, type Anomaly, type AnomalyKind, type AnomalyStatus, type NewAnomaly, type Severity } from '../../../domain/anomalies/anomaly';
+import type { AnomalyRule, RuleScope } from '../../../domain/anomalies/rules';
 
 /** Row mapping and the INSERT for anomalies and rules (shared by the batch and the queries). */
 

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
-import { type BucketData, type BucketSource, SOURCE_BY_RESOLUTION } from '../../domain/timeseries/aggregate-buckets';
-import { addValue, mergeInto, partialOf, type PartialAggregate } from '../../domain/timeseries/partial';
-import type { RollupDelta } from '../../domain/timeseries/rollup-deltas';
-import { bucketIndex, bucketsFor } from '../../domain/timeseries/bucket-index';
-import type { AggregateQuery, DeviceBuckets } from '../ports/reading-store';
+import { type BucketData, type BucketSource, SOURCE_BY_RESOLUTION } from '../../../domain/timeseries/aggregate-buckets';
+import { addValue, mergeInto, partialOf, type PartialAggregate } from '../../../domain/timeseries/partial';
+import type { RollupDelta } from '../../../domain/timeseries/rollup-deltas';
+import { bucketIndex, bucketsFor } from '../../../domain/timeseries/bucket-index';
+import type { AggregateQuery, DeviceBuckets } from '../../ports/reading-store';
 
 /** Rollup SQL for SQLite: merging batch deltas, and reading buckets back (rollup or raw). */
 

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
-import { SEVERITY_RANK, type Anomaly, type AnomalyTransition } from '../../domain/anomalies/anomaly';
-import type { AnomalyRule } from '../../domain/anomalies/rules';
-import { TelemetryError } from '../../domain/errors';
-import type { AnomalyFilter } from '../ports/anomaly-store';
-import type { Page, PageRequest } from '../../domain/page';
+import { SEVERITY_RANK, type Anomaly, type AnomalyTransition } from '../../../domain/anomalies/anomaly';
+import type { AnomalyRule } from '../../../domain/anomalies/rules';
+import { TelemetryError } from '../../../domain/errors';
+import type { AnomalyFilter } from '../../ports/anomaly-store';
+import type { Page, PageRequest } from '../../../domain/page';
 import { ANOMALY_COLUMNS, RULE_COLUMNS, scopeValue, toAnomaly, toRule, type AnomalyRow, type RuleRow } from './anomaly-rows';
 
 /** SQLite statements for anomaly rules and the anomaly lifecycle (outside the batch path). */

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Anomaly, DeviceStatusChange } from '../../domain/anomalies/anomaly';
+import type { Anomaly, DeviceStatusChange } from '../../../domain/anomalies/anomaly';
 import { insertAnomaly } from './anomaly-rows';
 
 /** Online devices whose silence passed their timeout go OFFLINE with a SILENCE anomaly each. */

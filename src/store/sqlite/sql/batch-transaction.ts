@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
-import type { Anomaly, DeviceStatus } from '../../domain/anomalies/anomaly';
-import type { DetectorState } from '../../domain/anomalies/detector';
-import type { AnomalyRule } from '../../domain/anomalies/rules';
-import type { BatchTransaction } from '../batch-transaction';
+import type { Anomaly, DeviceStatus } from '../../../domain/anomalies/anomaly';
+import type { DetectorState } from '../../../domain/anomalies/detector';
+import type { AnomalyRule } from '../../../domain/anomalies/rules';
+import type { BatchTransaction } from '../../batch-transaction';
 import { insertAnomaly, RULE_COLUMNS, toRule, type RuleRow } from './anomaly-rows';
 import { upsertRollups } from './rollups';
 

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
-import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey } from '../../domain/api-key';
-import type { Role } from '../../domain/caller';
+import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey } from '../../../domain/api-key';
+import type { Role } from '../../../domain/caller';
 
-/** SQLite statements for API keys. Only hashes are stored; secrets never reach the database. */
+/** SQLite statements for tenants and API keys. Only hashes are stored; secrets never reach the database. */
 
 const KEY_COLUMNS = 'id, tenant_id, role, device_id, label, created_at, last_used_at, revoked_at';
 
@@ -75,4 +75,21 @@ export function replaceDeviceKeys(db: Database.Database, tenantId: string, devic
     .all(at, tenantId, deviceId) as { id: string }[];
   createApiKey(db, replacement, at);
   return revoked.map((row) => row.id);
+}
+
+/** Inserts a tenant unless it exists; true when it was created. */
+export function createTenant(db: Database.Database, id: string, name: string, at: number): boolean {
+  return db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING').run(id, name, at).changes > 0;
+}
+
+export function tenantExists(db: Database.Database, id: string): boolean {
+  return db.prepare('SELECT 1 FROM tenants WHERE id = ?').get(id) !== undefined;
+}
+
+export function countAdminKeys(db: Database.Database): number {
+  return (db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL").get() as { n: number }).n;
+}
+
+export function touchApiKey(db: Database.Database, id: string, at: number): void {
+  db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)').run(at, id, at);
 }
