@@ -69,5 +69,13 @@ export function resolveDetection(rules: readonly AnomalyRule[], deviceId: string
   return best ?? DEFAULT_DETECTION;
 }
 
+/** A rule's scope from the (kind, value) pair the stores keep it as. */
+export const scopeFromColumns = (kind: RuleScope['kind'], value: string): RuleScope =>
+  kind === 'tenant' ? { kind: 'tenant' } : kind === 'device' ? { kind: 'device', deviceId: value } : { kind: 'tag', tag: value };
+
+/** The z-score settings from their three nullable columns: null when the rule has none. */
+export const zScoreFromColumns = (threshold: number | null, window: number | null, warmup: number | null): ZScoreSettings | null =>
+  threshold === null ? null : { threshold, window: window!, warmup: warmup! };
+
 export const scopeKey = (scope: RuleScope): string =>
   scope.kind === 'tenant' ? 'tenant:' : scope.kind === 'device' ? `device:${scope.deviceId}` : `tag:${scope.tag}`;

@@ -7,7 +7,7 @@ import {
   type Severity,
   type AnomalyTransition,
 } from '../../../domain/anomalies/anomaly';
-import type { AnomalyRule, RuleScope } from '../../../domain/anomalies/rules';
+import { scopeFromColumns, zScoreFromColumns, type AnomalyRule, type RuleScope } from '../../../domain/anomalies/rules';
 import { TelemetryError } from '../../../domain/errors';
 import type { AnomalyFilter } from '../../ports/anomaly-store';
 import type { Page, PageRequest } from '../../../domain/page';
@@ -81,14 +81,9 @@ const toRule = (row: RuleRow): AnomalyRule => ({
   id: row.ID,
   tenantId: row.TENANT_ID,
   // Oracle stores '' as NULL: the tenant scope's empty scope value is kept as '-'.
-  scope:
-    row.SCOPE_KIND === 'tenant'
-      ? { kind: 'tenant' }
-      : row.SCOPE_KIND === 'device'
-        ? { kind: 'device', deviceId: row.SCOPE_VALUE }
-        : { kind: 'tag', tag: row.SCOPE_VALUE },
+  scope: scopeFromColumns(row.SCOPE_KIND, row.SCOPE_VALUE),
   metric: row.METRIC,
-  zScore: row.ZSCORE_THRESHOLD === null ? null : { threshold: row.ZSCORE_THRESHOLD, window: row.ZSCORE_WINDOW!, warmup: row.ZSCORE_WARMUP! },
+  zScore: zScoreFromColumns(row.ZSCORE_THRESHOLD, row.ZSCORE_WINDOW, row.ZSCORE_WARMUP),
   min: row.MIN_VALUE,
   max: row.MAX_VALUE,
   maxRatePerSecond: row.MAX_RATE_PER_SECOND,

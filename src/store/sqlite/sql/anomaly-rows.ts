@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { SEVERITY_RANK, type Anomaly, type AnomalyKind, type AnomalyStatus, type NewAnomaly, type Severity } from '../../../domain/anomalies/anomaly';
-import type { AnomalyRule, RuleScope } from '../../../domain/anomalies/rules';
+import { scopeFromColumns, zScoreFromColumns, type AnomalyRule, type RuleScope } from '../../../domain/anomalies/rules';
 
 /** Row mapping and the INSERT for anomalies and rules (shared by the batch and the queries). */
 
@@ -101,14 +101,9 @@ export interface RuleRow {
 export const toRule = (row: RuleRow): AnomalyRule => ({
   id: row.id,
   tenantId: row.tenant_id,
-  scope:
-    row.scope_kind === 'tenant'
-      ? { kind: 'tenant' }
-      : row.scope_kind === 'device'
-        ? { kind: 'device', deviceId: row.scope_value }
-        : { kind: 'tag', tag: row.scope_value },
+  scope: scopeFromColumns(row.scope_kind, row.scope_value),
   metric: row.metric,
-  zScore: row.zscore_threshold === null ? null : { threshold: row.zscore_threshold, window: row.zscore_window!, warmup: row.zscore_warmup! },
+  zScore: zScoreFromColumns(row.zscore_threshold, row.zscore_window, row.zscore_warmup),
   min: row.min_value,
   max: row.max_value,
   maxRatePerSecond: row.max_rate_per_second,
