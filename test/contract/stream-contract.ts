@@ -3,13 +3,22 @@ import type { ConsumerGroupMember, Stream, StreamMessage } from '../../src/strea
 import { readThrough } from '../support/paging';
 
 /** Polls until `count` messages of the partitions in `from` came back, advancing `from` like a consumer. */
+/**
+ * Polls until `count` messages came or 15 s passed. A member may answer empty polls while its
+ * stream catches up (OCI: cursors, pacing); a fixed number of attempts made this depend on how
+ * fast the machine polls (it failed once in CI with 50 empty polls in a row).
+ */
 async function pollUntil(member: ConsumerGroupMember, from: Map<number, number>, count: number): Promise<StreamMessage[]> {
   const seen: StreamMessage[] = [];
-  for (let attempt = 0; attempt < 50 && seen.length < count; attempt++) {
+  const deadline = Date.now() + 15_000;
+  while (seen.length < count && Date.now() < deadline) {
+    let got = 0;
     for (const [partition, messages] of await member.poll(from, 100)) {
       seen.push(...messages);
+      got += messages.length;
       if (messages.length > 0) from.set(partition, messages[messages.length - 1]!.offset + 1);
     }
+    if (got === 0) await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return seen;
 }
