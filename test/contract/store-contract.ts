@@ -2,6 +2,7 @@ import type { Store } from '../../src/store/store';
 import { describeBatchStoreContract } from './ports/batch-store.contract';
 import { describeDeadLetterStoreContract } from './ports/dead-letter-store.contract';
 import { describeDeviceStoreContract } from './ports/device-store.contract';
+import { describeFanoutProgressStoreContract } from './ports/fanout-progress-store.contract';
 import { describeReadingStoreContract } from './ports/reading-store.contract';
 import { describeTenantKeyStoreContract } from './ports/tenant-key-store.contract';
 import { describeWebhookStoreContract } from './ports/webhook-store.contract';
@@ -25,5 +26,6 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
     describeReadingStoreContract(name, create);
     describeDeadLetterStoreContract(name, create);
     describeWebhookStoreContract(name, create);
+    describeFanoutProgressStoreContract(name, create);
   });
 }
