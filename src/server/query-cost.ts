@@ -43,6 +43,17 @@ export interface CostResult {
 /** Thrown when the variables do not coerce: execution reports them precisely, cost has nothing to add. */
 export class CostVariablesError extends Error {}
 
+/**
+ * How many items a field's arguments ask for: `first`, the number of `deviceIds`, or a chart's
+ * `points` (a hundred points cost one item); undefined for a field that returns no list.
+ */
+export function listSizeOf(args: Record<string, unknown>): number | undefined {
+  if (typeof args['first'] === 'number') return args['first'];
+  if (Array.isArray(args['deviceIds'])) return args['deviceIds'].length;
+  if (typeof args['points'] === 'number') return Math.ceil(args['points'] / 100);
+  return undefined;
+}
+
 export function queryCost(
   schema: GraphQLSchema,
   document: DocumentNode,
@@ -85,14 +96,7 @@ export function queryCost(
     };
 
     const fieldCost = (args: Record<string, unknown>, childCost: number): number => {
-      const size =
-        typeof args['first'] === 'number'
-          ? args['first']
-          : Array.isArray(args['deviceIds'])
-            ? args['deviceIds'].length
-            : typeof args['points'] === 'number'
-              ? Math.ceil(args['points'] / 100)
-              : undefined;
+      const size = listSizeOf(args);
       return size === undefined ? 1 + childCost : 1 + Math.min(maxListSize, Math.max(1, size)) * Math.max(1, childCost);
     };
 

@@ -5,7 +5,7 @@ import { buildSchema, parse, visit, type DocumentNode } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import { buildTelemetrySchema } from '../../src/schema/build-schema';
 import { measureDocument, overlappingPairs } from '../../src/server/document-shape';
-import { queryCost } from '../../src/server/query-cost';
+import { listSizeOf, queryCost } from '../../src/server/query-cost';
 import { checkDocument, checkSource, MAX_OVERLAPPING_PAIRS, maxNesting, parseDocument, type QueryLimits } from '../../src/server/query-limits';
 import { deepNesting, doublingFragments, fragmentChain, manyFragments, repeatedFields } from '../support/adversarial-documents';
 
@@ -55,14 +55,7 @@ describe('document limits run in time linear in the document', () => {
       type Query { named(first: Int): [Named!]!, series(deviceIds: [ID!]!): [Part!]!, part: Part }`;
     const small = buildSchema(sdl);
     const list: ComplexityEstimator = ({ args, childComplexity }) => {
-      const size =
-        typeof args['first'] === 'number'
-          ? args['first']
-          : Array.isArray(args['deviceIds'])
-            ? args['deviceIds'].length
-            : typeof args['points'] === 'number'
-              ? Math.ceil(args['points'] / 100)
-              : undefined;
+      const size = listSizeOf(args);
       return size === undefined ? undefined : 1 + Math.min(1000, Math.max(1, size)) * Math.max(1, childComplexity);
     };
     const documents: [string, Record<string, unknown>][] = [
