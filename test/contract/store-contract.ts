@@ -1,4 +1,5 @@
 import type { Store } from '../../src/store/store';
+import { describeAnomalyStoreContract } from './ports/anomaly-store.contract';
 import { describeBatchStoreContract } from './ports/batch-store.contract';
 import { describeDeadLetterStoreContract } from './ports/dead-letter-store.contract';
 import { describeDeviceStoreContract } from './ports/device-store.contract';
@@ -15,8 +16,8 @@ export interface StoreHarness {
 /**
  * The Store contract, against the interface only: SQLite now, Oracle when configured. It is
  * every per-port contract (test/contract/ports/) run against the whole Store; a new backend can
- * be built and checked one port at a time by calling those suites directly. The anomaly port is
- * covered by detection-contract.ts; the fanout-progress port has no contract cases yet.
+ * be built and checked one port at a time by calling those suites directly. Every port has its
+ * suite; what detection raises (any batching, replay or restart) is detection-contract.ts.
  */
 export function describeStoreContract(name: string, create: () => Promise<StoreHarness>): void {
   describe(`Store contract: ${name}`, () => {
@@ -24,6 +25,7 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
     describeDeviceStoreContract(name, create);
     describeBatchStoreContract(name, create);
     describeReadingStoreContract(name, create);
+    describeAnomalyStoreContract(name, create);
     describeDeadLetterStoreContract(name, create);
     describeWebhookStoreContract(name, create);
     describeFanoutProgressStoreContract(name, create);
