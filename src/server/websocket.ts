@@ -10,6 +10,7 @@ import type { createErrorFormatter } from './errors';
 import { formatGraphQLErrors } from './errors';
 import { serveGraphQLOverWebSocket, type ConnectionExtra as TransportExtra } from './graphql-ws-transport';
 import { SubscriptionCohorts, type CohortStats } from './subscription-cohorts';
+import { SharedNextPayloads } from './shared-next-payload';
 
 export interface WebSocketOptions<TContext> {
   readonly server: Server;
@@ -59,6 +60,9 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
   const socketsByKey = new Map<string, Set<TransportExtra['socket']>>();
   // Who each operation's context was made for: its tenant and role decide which cohort it may join.
   const callerOfContext = new WeakMap<object, Caller>();
+  const nextPayloads = new SharedNextPayloads((result) =>
+    result.errors ? { ...result, errors: formatGraphQLErrors(result.errors, options.formatError) } : result,
+  );
   const cohorts = new SubscriptionCohorts({
     scopeOf: (contextValue) => {
       const who = callerOfContext.get(contextValue as object);
@@ -145,8 +149,7 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
         return contextValue;
       },
       subscribe: cohorts.subscribe,
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: formatGraphQLErrors(result.errors, options.formatError) } : undefined,
+      onNext: (ctx, id, _payload, _args, result) => nextPayloads.standIn(ctx.extra.nextPayloads, id, result),
       onError: (_ctx, _id, _payload, errors) => formatGraphQLErrors(errors, options.formatError),
     },
     wss,
