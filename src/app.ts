@@ -13,6 +13,7 @@ import { IngestService } from './ingest/ingest-service';
 import { KeyService } from './keys/key-service';
 import type { Logger } from './logger';
 import { startApiServer } from './server/api-server';
+import type { CohortStats } from './server/subscription-cohorts';
 import { createHealthProbes } from './server/health';
 import { startHealthServer } from './server/health-server';
 import { judgeConsumer, type ConsumerCondition } from './composition/consumer-health';
@@ -45,6 +46,8 @@ export interface RunningApp {
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
+  /** WebSocket subscriptions sharing an execution (DESIGN §9): cohorts and their members. */
+  subscriptionCohorts(): CohortStats;
   /**
    * Rejects if a part of the service dies on its own (the consumer thread). Accepted readings
    * are safe in the stream; exit and let the supervisor restart the process.
@@ -319,6 +322,7 @@ async function startConsumerRole(config: Config, logger: Logger): Promise<Runnin
     hub: new ReadingHub(),
     anomalyHub: new TenantHub<Anomaly>(),
     statusHub: new TenantHub<DeviceStatusChange>(),
+    subscriptionCohorts: () => ({ cohorts: 0, members: 0 }),
     failed: new Promise<never>(() => {}),
     close() {
       closing ??= (async () => {

@@ -22,6 +22,11 @@ import { createOidcVerifier, looksLikeJwt } from './oidc';
 import { checkCost, checkDocument, costLimitPlugin, createDocumentGuard, parseDocument, type QueryLimits } from './query-limits';
 import { RateGuard } from './rate-limit';
 import { attachWebSocketServer } from './websocket';
+import type { CohortStats } from './subscription-cohorts';
+import { slowSubscriber } from '../subscriptions/resumable-feed';
+
+/** What each subscription field delivers, as its SLOW_SUBSCRIBER message names it (as its feed does). */
+const SUBSCRIPTION_NOUNS: Readonly<Record<string, string>> = { readingAdded: 'readings', anomalyDetected: 'anomalies', deviceStatusChanged: 'status changes' };
 
 export interface ApiServerOptions {
   readonly config: Config;
@@ -37,6 +42,8 @@ export interface ApiServer {
   readonly port: number;
   readonly url: string;
   readonly wsUrl: string;
+  /** WebSocket subscriptions sharing an execution (DESIGN §9): cohorts and their members. */
+  subscriptionCohorts(): CohortStats;
   /**
    * Stops taking connections, closes WebSockets (1001), answers the requests already received
    * (for at most TELEMETRY_SHUTDOWN_DRAIN_SECONDS), then stops.
@@ -145,6 +152,7 @@ export async function startApiServer({ config, logger, services, store, probes }
       return overLimit ? [overLimit] : validate(s, document, webSocketRules);
     },
     checkCost: (document, variables, operationName) => checkCost(schema, document, variables, operationName, queryLimits),
+    slowSubscriber: (rootField, maxQueued) => slowSubscriber(maxQueued, SUBSCRIPTION_NOUNS[rootField] ?? 'events'),
   });
   closeConnectionsOf = (keyIds) => websocket.closeConnectionsOf(keyIds);
   // ws re-emits the HTTP server's errors on its WebSocketServer, where an unheard 'error' event
@@ -159,6 +167,7 @@ export async function startApiServer({ config, logger, services, store, probes }
   listening = true;
   return {
     ...address,
+    subscriptionCohorts: () => websocket.cohorts,
     async close() {
       stopListening();
       const drained = shutdown.close(config.http.drainTimeoutMs);

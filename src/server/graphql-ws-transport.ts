@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
+import { expandNextFrame, type PendingPayloads } from './shared-next-payload';
 
 export interface TransportOptions {
   /** Send a ping this often and drop a peer that does not answer within the same time, ms. @default 12000 */
@@ -18,6 +19,8 @@ export interface TransportOptions {
 export interface ConnectionExtra extends Record<PropertyKey, unknown> {
   readonly socket: WebSocket;
   readonly request: IncomingMessage;
+  /** Next payloads serialised once for every subscriber of an event (shared-next-payload.ts). */
+  readonly nextPayloads: PendingPayloads;
 }
 
 /**
@@ -50,10 +53,12 @@ export function serveGraphQLOverWebSocket<E extends ConnectionExtra>(
     }, keepAlive);
 
     const batcher = createWriteBatcher(socket);
+    const nextPayloads: PendingPayloads = new Map();
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) => {
+        send: (message) => {
+          const data = expandNextFrame(message, nextPayloads);
           if (socket.readyState !== socket.OPEN) return;
           if (socket.bufferedAmount < highWaterMark) {
             batcher.hold();
@@ -75,7 +80,7 @@ export function serveGraphQLOverWebSocket<E extends ConnectionExtra>(
             })();
           }),
       },
-      { socket, request } as E,
+      { socket, request, nextPayloads } as E,
     );
 
     socket.once('close', (code, reason) => {

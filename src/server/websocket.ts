@@ -9,6 +9,8 @@ import { bearerToken } from './auth';
 import type { createErrorFormatter } from './errors';
 import { formatGraphQLErrors } from './errors';
 import { serveGraphQLOverWebSocket, type ConnectionExtra as TransportExtra } from './graphql-ws-transport';
+import { SubscriptionCohorts, type CohortStats } from './subscription-cohorts';
+import { SharedNextPayloads } from './shared-next-payload';
 
 export interface WebSocketOptions<TContext> {
   readonly server: Server;
@@ -30,6 +32,8 @@ export interface WebSocketOptions<TContext> {
   /** Document validation: the same document limits as HTTP, then graphql-js's rules. */
   readonly validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[];
   readonly checkCost: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined) => GraphQLError | undefined;
+  /** The SLOW_SUBSCRIBER error that ends a subscriber of this root field that fell `maxQueued` events behind. */
+  readonly slowSubscriber: (rootField: string, maxQueued: number) => Error;
 }
 
 interface ConnectionExtra extends TransportExtra {
@@ -54,6 +58,19 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
   const wss = new WebSocketServer({ server: options.server, path: options.path, maxPayload: options.maxPayloadBytes });
   const caller = (ctx: Context<Record<string, unknown> | undefined, ConnectionExtra>) => ctx.extra.caller;
   const socketsByKey = new Map<string, Set<TransportExtra['socket']>>();
+  // Who each operation's context was made for: its tenant and role decide which cohort it may join.
+  const callerOfContext = new WeakMap<object, Caller>();
+  const nextPayloads = new SharedNextPayloads((result) =>
+    result.errors ? { ...result, errors: formatGraphQLErrors(result.errors, options.formatError) } : result,
+  );
+  const cohorts = new SubscriptionCohorts({
+    scopeOf: (contextValue) => {
+      const who = callerOfContext.get(contextValue as object);
+      if (!who) throw new Error('subscription context without a caller');
+      return JSON.stringify([who.tenantId, who.role, who.deviceId]);
+    },
+    slowMember: options.slowSubscriber,
+  });
   const cleanup = serveGraphQLOverWebSocket<ConnectionExtra>(
     {
       schema: options.schema,
@@ -127,10 +144,12 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
       context: (ctx) => {
         const who = caller(ctx);
         if (!who) throw new Error('connection is not authenticated');
-        return options.context(who) as Record<string, unknown>;
+        const contextValue = options.context(who) as Record<string, unknown>;
+        callerOfContext.set(contextValue, who);
+        return contextValue;
       },
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: formatGraphQLErrors(result.errors, options.formatError) } : undefined,
+      subscribe: cohorts.subscribe,
+      onNext: (ctx, id, _payload, _args, result) => nextPayloads.standIn(ctx.extra.nextPayloads, id, result),
       onError: (_ctx, _id, _payload, errors) => formatGraphQLErrors(errors, options.formatError),
     },
     wss,
@@ -138,6 +157,10 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
   );
   return {
     wss,
+    /** Subscriptions sharing an execution: cohorts and their members. */
+    get cohorts(): CohortStats {
+      return cohorts.stats;
+    },
     /** Closes every connection authenticated with these keys (they were revoked). */
     closeConnectionsOf(keyIds: readonly string[]): void {
       for (const keyId of keyIds) for (const socket of socketsByKey.get(keyId) ?? []) socket.close(CLOSE_KEY_REVOKED, 'API key revoked');

@@ -8,6 +8,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private waiting: { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void } | undefined;
   private failure: unknown;
   private done = false;
+  private ending = false;
 
   constructor(private readonly onClose: () => void) {}
 
@@ -20,7 +21,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   }
 
   push(value: T): void {
-    if (this.done) return;
+    if (this.done || this.ending) return;
     if (this.waiting) {
       const waiting = this.waiting;
       this.waiting = undefined;
@@ -28,6 +29,13 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     } else {
       this.values.push(value);
     }
+  }
+
+  /** Ends the iteration after the values already queued (the producer has nothing more). */
+  end(): void {
+    if (this.done || this.failure !== undefined) return;
+    this.ending = true;
+    if (this.waiting) void this.return();
   }
 
   /** Ends the iteration with an error after the values already queued. */
@@ -50,6 +58,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- whatever the source failed with (or the caller passed to throw()) reaches the consumer unchanged
       return Promise.reject(error);
     }
+    if (this.ending) void this.return();
     if (this.done) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
   }
