@@ -45,6 +45,9 @@ describe('identical subscriptions share one execution', () => {
       await eventually(() => (server.app.subscriptionCohorts().members === 4 ? true : undefined), 10_000, 'four members');
       expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 2, members: 4 });
       expect(server.app.hub.activeSubscriptions).toBe(2);
+      // Operators see subscribers, not only hub listeners.
+      const health = (await (await fetch(new URL('/healthz', server.app.url))).json()) as { subscriptions: number; cohorts: unknown };
+      expect(health).toMatchObject({ subscriptions: 2, cohorts: { cohorts: 2, members: 4 } });
 
       const sent = await ingest(3);
       const theirsSent = await ingest(1, otherTenantKey);
