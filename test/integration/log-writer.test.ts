@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BackendError } from '../../src/domain/errors';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
+import { watchProduces } from '../../src/stream/produce-watch';
 import { newDataDir } from '../support/server';
 
 /** The embedded log's writer thread: group commit, failures, shutdown, durability under kill -9. */
@@ -80,7 +81,10 @@ describe('the embedded log writer thread', () => {
       expect(reason.retryable).toBe(true);
       expect(reason.message).toMatch(/^the stream's writer thread (failed|exited)/);
     }
-    await expect(stream.produce('readings', [record('later')])).rejects.toMatchObject({ name: 'BackendError', retryable: true });
+    // Later produces start a new thread, which cannot open the log either; readiness says why.
+    const { stream: watched, health } = watchProduces(stream);
+    await expect(watched.produce('readings', [record('later')])).rejects.toMatchObject({ name: 'BackendError', retryable: true });
+    expect(health.failure()).toMatch(/^the last write to the stream failed \d+ s ago: the stream's writer thread (failed|exited)/);
     await stream.close();
   });
 
