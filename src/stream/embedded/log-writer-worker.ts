@@ -20,14 +20,14 @@ port.on('message', (message: ToLogWriter) => {
     port.close(); // nothing else keeps the thread alive: it exits
     return;
   }
-  let answer: FromLogWriter;
+  let positions: Float64Array;
   try {
-    const positions = appender.append(message.group);
-    port.postMessage({ type: 'appended', positions } satisfies FromLogWriter, [positions.buffer as ArrayBuffer]);
-    return;
+    positions = appender.append(message.group);
   } catch (error) {
+    // Rolled back: nothing of the group is in the log.
     const code = (error as { code?: unknown }).code;
-    answer = { type: 'failed', message: (error as Error).message, ...(typeof code === 'string' ? { code } : {}) };
+    port.postMessage({ type: 'failed', message: (error as Error).message, ...(typeof code === 'string' ? { code } : {}) } satisfies FromLogWriter);
+    return;
   }
-  port.postMessage(answer);
+  port.postMessage({ type: 'appended', positions } satisfies FromLogWriter, [positions.buffer as ArrayBuffer]);
 });
