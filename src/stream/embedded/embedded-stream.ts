@@ -1,59 +1,43 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { BackendError } from '../../domain/errors';
 import type { ConsumerGroupMember, ProduceRecord, RecordPosition, Stream, StreamMessage, StreamTail, TopicName } from '../stream';
-import { Partitioner } from './partitioner';
+import { openLogConnection, type LogConnectionOptions } from './log-connection';
+import { MAX_PARTITIONS, OFFSET_SPAN, positionOf } from './log-positions';
+import { LogWriterThread } from './log-writer-thread';
 
-export interface EmbeddedStreamOptions {
-  /** Path of the SQLite log file (created if missing). */
-  readonly file: string;
+export interface EmbeddedStreamOptions extends LogConnectionOptions {
   /** Partitions of each topic when the log is created. @default 4 */
   readonly partitions: number;
-  /** `full` fsyncs every commit (survives power loss); `normal` survives process crashes only. @default 'full' */
-  readonly synchronous?: 'full' | 'normal';
-  /** How long a writer waits for another process's lock before failing, ms. @default 5000 */
-  readonly busyTimeoutMs?: number;
 }
 
 const TOPICS: readonly TopicName[] = ['readings', 'events'];
 
 /**
- * Each topic is one rowid table whose integer key packs partition and offset:
- * position = partition * 2^40 + offset. One B-tree, appends land at the end of each
- * partition's range, and a partition read is a single range scan. 2^40 offsets per
- * partition and up to 8192 partitions stay inside JavaScript's safe integers.
- */
-const OFFSET_SPAN = 2 ** 40;
-const MAX_PARTITIONS = 8192;
-const positionOf = (partition: number, offset: number) => partition * OFFSET_SPAN + offset;
-
-interface PendingProduce {
-  readonly topic: TopicName;
-  readonly records: readonly ProduceRecord[];
-  readonly resolve: (positions: RecordPosition[]) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-/**
  * The embedded durable log: a SQLite file in WAL mode that several processes may share.
- * Concurrent produce calls are grouped into one transaction (one fsync for all of them).
+ * Produces are written by a writer thread with its own connection (LogWriterThread: group
+ * commit, one fsync per group), started on the first produce, so a handle that only reads and
+ * commits offsets (the consumer's) never starts one. Reads, offset commits and retention run
+ * on this handle's connection, which sees whatever the writer committed.
  */
 export class EmbeddedStream implements Stream {
   private readonly db: Database.Database;
   private readonly partitionCounts = new Map<TopicName, number>();
-  private readonly partitioners = new Map<TopicName, Partitioner>();
-  private pending: PendingProduce[] = [];
-  private flushScheduled = false;
+  private writer: LogWriterThread | undefined;
+  /** Commits of writer threads that stopped and were replaced. */
+  private retiredCommits = 0;
   private closed = false;
 
-  constructor(options: EmbeddedStreamOptions) {
+  constructor(private readonly options: EmbeddedStreamOptions) {
     if (!Number.isInteger(options.partitions) || options.partitions < 1 || options.partitions > MAX_PARTITIONS) {
       throw new RangeError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}`);
     }
-    this.db = new Database(options.file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    this.initialise(options.partitions);
+    this.db = openLogConnection(options);
+    try {
+      this.initialise(options.partitions);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
   }
 
   private initialise(partitions: number): void {
@@ -76,7 +60,6 @@ export class EmbeddedStream implements Stream {
             const head = this.db.prepare('INSERT INTO partition_heads (topic, partition, next_offset) VALUES (?, ?, 0)');
             for (let p = 0; p < partitions; p++) head.run(topic, p);
             this.partitionCounts.set(topic, partitions);
-            this.partitioners.set(topic, new Partitioner(partitions));
           } else if (row.partitions !== partitions) {
             // Changing the count would move devices to other partitions and break per-device order.
             throw new Error(
@@ -85,7 +68,6 @@ export class EmbeddedStream implements Stream {
             );
           } else {
             this.partitionCounts.set(topic, row.partitions);
-            this.partitioners.set(topic, new Partitioner(row.partitions));
           }
         }
       })
@@ -104,56 +86,22 @@ export class EmbeddedStream implements Stream {
 
   produce(topic: TopicName, records: readonly ProduceRecord[]): Promise<RecordPosition[]> {
     if (this.closed) return Promise.reject(new BackendError('stream is closed', true));
+    if (!this.partitionCounts.has(topic)) return Promise.reject(new BackendError(`unknown topic ${topic}`, false));
     if (records.length === 0) return Promise.resolve([]);
-    return new Promise((resolve, reject) => {
-      this.pending.push({ topic, records, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        // setImmediate lets every produce issued in this turn of the event loop join the group.
-        setImmediate(() => this.flush());
-      }
-    });
+    if (this.writer === undefined || this.writer.stopped) {
+      // A writer that died has rejected what it held; the next produce gets a fresh thread.
+      this.retiredCommits += this.writer?.commits ?? 0;
+      this.writer = new LogWriterThread(
+        { file: this.options.file, synchronous: this.options.synchronous, busyTimeoutMs: this.options.busyTimeoutMs },
+        this.partitionCounts,
+      );
+    }
+    return this.writer.append(topic, records);
   }
 
-  private flush(): void {
-    const group = this.pending;
-    this.pending = [];
-    this.flushScheduled = false;
-    let results: RecordPosition[][];
-    try {
-      results = this.db.transaction(() => group.map((request) => this.append(request.topic, request.records))).immediate();
-    } catch (error) {
-      const failure = new BackendError(`stream append failed: ${(error as Error).message}`, true, error);
-      for (const request of group) request.reject(failure);
-      return;
-    }
-    group.forEach((request, i) => request.resolve(results[i]!));
-  }
-
-  /** Runs inside the write transaction, so heads read here cannot race another process. */
-  private append(topic: TopicName, records: readonly ProduceRecord[]): RecordPosition[] {
-    const partitionCount = this.partitionCount(topic);
-    const partitioner = this.partitioners.get(topic)!;
-    const heads = this.db.prepare('SELECT partition, next_offset FROM partition_heads WHERE topic = ?').all(topic) as {
-      partition: number;
-      next_offset: number;
-    }[];
-    const next = new Array<number>(partitionCount).fill(0);
-    for (const head of heads) next[head.partition] = head.next_offset;
-    const insert = this.db.prepare(`INSERT INTO log_${topic} (position, key, value, ts) VALUES (?, ?, ?, ?)`);
-    const now = Date.now();
-    const positions = records.map((record) => {
-      const partition = partitioner.partitionOf(record.key);
-      const offset = next[partition]!;
-      next[partition] = offset + 1;
-      insert.run(positionOf(partition, offset), record.key, record.value, now);
-      return { partition, offset };
-    });
-    const updateHead = this.db.prepare('UPDATE partition_heads SET next_offset = ? WHERE topic = ? AND partition = ?');
-    for (const head of heads) {
-      if (next[head.partition] !== head.next_offset) updateHead.run(next[head.partition], topic, head.partition);
-    }
-    return positions;
+  /** Append transactions committed through this handle (one per group of produces). */
+  get commits(): number {
+    return this.retiredCommits + (this.writer?.commits ?? 0);
   }
 
   async read(topic: TopicName, partition: number, fromOffset: number, limit: number): Promise<StreamMessage[]> {
@@ -278,7 +226,10 @@ export class EmbeddedStream implements Stream {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.pending.length > 0) this.flush();
-    this.db.close();
+    try {
+      await this.writer?.close(); // commits what is pending first
+    } finally {
+      this.db.close();
+    }
   }
 }
