@@ -125,6 +125,7 @@ export class SqliteReaderPool implements ReadRunner {
       if (job === undefined || job.id !== message.id) return;
       reader.job = undefined;
       if (message.type === 'result') job.resolve(message.value as never);
+      else if (message.type === 'json') job.resolve(JSON.parse(message.json) as never);
       else job.reject(decodeError(message.error));
       this.next(reader);
     });

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openReaderConnection } from './reader-connection';
 import { runRead } from './read-operations';
-import { encodeError, transferablesOf, type FromReader, type ToReader } from './reader-protocol';
+import { encodeError, JSON_RESULTS, transferablesOf, type FromReader, type ToReader } from './reader-protocol';
 
 /**
  * One reader thread of SqliteReaderPool: its own connection to the database file, running the
@@ -22,7 +22,8 @@ port.on('message', (message: ToReader) => {
   if (message.type === 'crash') throw new Error('reader crash injected');
   let reply: FromReader;
   try {
-    reply = { type: 'result', id: message.id, value: runRead(db, message.name, message.args as never) };
+    const value = runRead(db, message.name, message.args as never);
+    reply = JSON_RESULTS.has(message.name) ? { type: 'json', id: message.id, json: JSON.stringify(value) } : { type: 'result', id: message.id, value };
   } catch (error) {
     reply = { type: 'failed', id: message.id, error: encodeError(error) };
   }
