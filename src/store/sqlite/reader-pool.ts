@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { BackendError, TelemetryError } from '../../domain/errors';
 import type { ReadArgs, ReadName, ReadResult } from './read-operations';
 import { decodeError, type FromReader, type ToReader } from './reader-protocol';
+import { decodeResult } from './result-codecs';
 
 export interface SqliteReaderPoolOptions {
   /** The database file, created and migrated already (by the writer's SqliteStore). */
@@ -124,8 +125,7 @@ export class SqliteReaderPool implements ReadRunner {
       const job = reader.job;
       if (job === undefined || job.id !== message.id) return;
       reader.job = undefined;
-      if (message.type === 'result') job.resolve(message.value as never);
-      else if (message.type === 'json') job.resolve(JSON.parse(message.json) as never);
+      if (message.type === 'result') job.resolve(decodeResult(job.name, message.value) as never);
       else job.reject(decodeError(message.error));
       this.next(reader);
     });

@@ -26,18 +26,9 @@ export type EncodedError =
 
 export type FromReader =
   | { readonly type: 'ready' }
+  /** The read's result as result-codecs.ts encodes it. */
   | { readonly type: 'result'; readonly id: number; readonly value: unknown }
-  /** The result of a read of JSON_RESULTS, as JSON text. */
-  | { readonly type: 'json'; readonly id: number; readonly json: string }
   | { readonly type: 'failed'; readonly id: number; readonly error: EncodedError };
-
-/**
- * Reads whose results are long arrays of flat objects of strings and numbers (a page of 1,000
- * points, a replay page of events), which JSON keeps exactly: they cross as JSON text, because
- * the API thread parses that in about a third of the time structured clone takes to rebuild the
- * objects (the consumer thread sends its readings the same way).
- */
-export const JSON_RESULTS: ReadonlySet<ReadName> = new Set<ReadName>(['queryReadings', 'readingEventsAfter']);
 
 export function encodeError(error: unknown): EncodedError {
   const typed = toStoreError(error);

@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openReaderConnection } from './reader-connection';
 import { runRead } from './read-operations';
-import { encodeError, JSON_RESULTS, transferablesOf, type FromReader, type ToReader } from './reader-protocol';
+import { encodeResult } from './result-codecs';
+import { encodeError, transferablesOf, type FromReader, type ToReader } from './reader-protocol';
 
 /**
  * One reader thread of SqliteReaderPool: its own connection to the database file, running the
@@ -22,8 +23,7 @@ port.on('message', (message: ToReader) => {
   if (message.type === 'crash') throw new Error('reader crash injected');
   let reply: FromReader;
   try {
-    const value = runRead(db, message.name, message.args as never);
-    reply = JSON_RESULTS.has(message.name) ? { type: 'json', id: message.id, json: JSON.stringify(value) } : { type: 'result', id: message.id, value };
+    reply = { type: 'result', id: message.id, value: encodeResult(message.name, runRead(db, message.name, message.args as never)) };
   } catch (error) {
     reply = { type: 'failed', id: message.id, error: encodeError(error) };
   }
