@@ -96,7 +96,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
   // no thread, connection or listening socket behind.
   const opened: (() => Promise<void>)[] = [];
   try {
-    const store = await openStore(config);
+    const store = await openStore(config, { logger: logger.child({ component: 'store' }) });
     opened.push(() => store.close());
     const rawStream = await openStream(config, logger.child({ component: 'stream' }));
     opened.push(() => rawStream.close());

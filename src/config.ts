@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { OidcSettings } from './server/oidc';
@@ -236,6 +236,15 @@ const shape = {
     schema: integer(1, 1000).default(8),
     doc: 'Connections per process.',
   }),
+  TELEMETRY_SQLITE_READERS: setting({
+    schema: integer(0, 64).optional(),
+    doc: 'Embedded SQLite: threads, each with its own connection, that run the reads serving queries (ranges, aggregates, listings), so a heavy scan never holds the thread that serves sockets. `0` runs them on the API thread.',
+    ifUnset: 'the cores available (`os.availableParallelism()`), at most 4',
+  }),
+  TELEMETRY_SQLITE_READ_QUEUE: setting({
+    schema: integer(1, 100_000).default(256),
+    doc: 'Embedded SQLite: most queries waiting for a free reader; more are refused with `UNAVAILABLE` (HTTP 503, `Retry-After`) until the readers catch up.',
+  }),
   TELEMETRY_STREAM: setting({
     schema: z.enum(['embedded', 'oci'], 'must be "embedded" or "oci"').default('embedded'),
     doc: '`oci` to use OCI Streaming instead of the embedded log (see [OCI Streaming](#oci-streaming)).',
@@ -411,6 +420,13 @@ export interface Config {
   };
   /** Oracle Autonomous Database instead of the embedded SQLite store; undefined for SQLite. */
   readonly oracle: OracleConnectionOptions | undefined;
+  /** The embedded SQLite store's reader threads (the API's queries run there). */
+  readonly sqlite: {
+    /** Reader threads; 0: queries read on the API thread's own connection. */
+    readonly readers: number;
+    /** Most queries waiting for a free reader before more are refused (UNAVAILABLE). */
+    readonly maxQueuedReads: number;
+  };
   readonly stream: {
     readonly synchronous: Variables['TELEMETRY_STREAM_SYNC'];
     readonly retentionMs: number;
@@ -587,6 +603,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             poolMax: v.TELEMETRY_ORACLE_POOL_MAX,
           }
         : undefined,
+    sqlite: {
+      // One reader per core: a reader is busy only while SQLite works, so more than the cores
+      // only adds connections (and their caches); past 4 the file's I/O, not the CPU, limits.
+      readers: v.TELEMETRY_SQLITE_READERS ?? Math.min(4, availableParallelism()),
+      maxQueuedReads: v.TELEMETRY_SQLITE_READ_QUEUE,
+    },
     stream: {
       synchronous: v.TELEMETRY_STREAM_SYNC,
       retentionMs: v.TELEMETRY_STREAM_RETENTION_HOURS * 3_600_000,

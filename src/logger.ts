@@ -18,7 +18,9 @@ export type Component =
   /** The events topic: publishing what the consumer committed, and tailing it on API nodes. */
   | 'events'
   /** The stream backend (the OCI SDK's own retry lines). */
-  | 'stream';
+  | 'stream'
+  /** The store backend (the embedded store's reader threads). */
+  | 'store';
 
 /** What a child logger adds to every line it writes. */
 export interface LogBindings {

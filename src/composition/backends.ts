@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { OracleStore } from '../store/oracle/oracle-store';
+import { SqliteReaderPool } from '../store/sqlite/reader-pool';
 import { SqliteStore } from '../store/sqlite/sqlite-store';
 import type { Store } from '../store/store';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
@@ -21,11 +22,27 @@ export function streamFile(config: Config): string {
   return path.join(config.dataDir, 'stream.db');
 }
 
-/** The store: Oracle Autonomous Database when configured (TELEMETRY_STORE=oracle), SQLite otherwise. */
-export async function openStore(config: Config): Promise<Store> {
+/**
+ * The store: Oracle Autonomous Database when configured (TELEMETRY_STORE=oracle), SQLite
+ * otherwise. `forQueries`: the API's store, whose SQLite reads serving queries run on a pool of
+ * reader threads (TELEMETRY_SQLITE_READERS); Oracle is asynchronous over its own connection
+ * pool already. The consumer and the CLI read and write on their own thread.
+ */
+export async function openStore(config: Config, forQueries?: { readonly logger: Logger }): Promise<Store> {
   if (config.oracle) return OracleStore.connect(config.oracle);
   ensureDataDir(config.dataDir);
-  return openInDataDir(config.dataDir, storeFile(config), 'database', () => new SqliteStore({ file: storeFile(config) }));
+  const { readers, maxQueuedReads } = config.sqlite;
+  const pool =
+    forQueries && readers > 0
+      ? (file: string) =>
+          new SqliteReaderPool({
+            file,
+            size: readers,
+            maxQueued: maxQueuedReads,
+            onReaderFailure: (error) => forQueries.logger.error({ err: error }, 'a database reader thread stopped; replacing it'),
+          })
+      : undefined;
+  return openInDataDir(config.dataDir, storeFile(config), 'database', () => new SqliteStore({ file: storeFile(config), ...(pool ? { readers: pool } : {}) }));
 }
 
 let sdkWarningsRouted = false;

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
+import { SqliteReaderPool } from '../../src/store/sqlite/reader-pool';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations';
 import { newDataDir } from '../support/server';
 import { describeDetectionContract } from './detection-contract';
@@ -11,8 +12,17 @@ import { describeStoreContract, type StoreHarness } from './store-contract';
 import { runSeries } from '../../src/queries/series';
 
 async function sqliteHarness(): Promise<StoreHarness> {
+  return harnessOf((file) => new SqliteStore({ file }));
+}
+
+/** The API's store: the reads that serve queries run on two reader threads. */
+async function pooledHarness(): Promise<StoreHarness> {
+  return harnessOf((file) => new SqliteStore({ file, readers: (migrated) => new SqliteReaderPool({ file: migrated, size: 2, maxQueued: 100 }) }));
+}
+
+function harnessOf(open: (file: string) => SqliteStore): StoreHarness {
   const dir = newDataDir();
-  const store = new SqliteStore({ file: path.join(dir, 'telemetry.db') });
+  const store = open(path.join(dir, 'telemetry.db'));
   return {
     store,
     close: async () => {
@@ -24,6 +34,8 @@ async function sqliteHarness(): Promise<StoreHarness> {
 
 describeStoreContract('embedded SQLite', sqliteHarness);
 describeRollupContract('embedded SQLite', sqliteHarness);
+describeStoreContract('embedded SQLite with reader threads', pooledHarness);
+describeRollupContract('embedded SQLite with reader threads', pooledHarness);
 describeDetectionContract('embedded SQLite', async () => {
   const dir = newDataDir();
   const file = path.join(dir, 'telemetry.db');

@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { BackendError, TelemetryError } from '../../domain/errors';
 import type { MetricPoint, PersistedReading } from '../../domain/reading';
 import type { ApiKeyRecord, ApiKeyInfo, NewApiKey, KeyRevocation } from '../../domain/api-key';
 import type { DeadLetter } from '../../domain/dead-letter';
@@ -16,8 +15,9 @@ import { migrate } from './migrate';
 import { runSync, type Steps } from '../batch-steps';
 import type { BatchTransaction } from '../batch-transaction';
 import { sqliteBatchTransaction } from './sql/batch-transaction';
-import { readRawBuckets, readRollupBuckets } from './sql/rollups';
-import { readSeriesColumns } from './sql/series';
+import { runRead, type ReadArgs, type ReadName, type ReadResult } from './read-operations';
+import type { ReadRunner } from './reader-pool';
+import { toStoreError } from './store-error';
 import { markSilentDevices } from './sql/liveness';
 import * as keys from './sql/keys';
 import * as devices from './sql/devices';
@@ -32,22 +32,20 @@ export interface SqliteStoreOptions {
   readonly file: string;
   /** How long a writer waits for another connection's lock, ms. @default 5000 */
   readonly busyTimeoutMs?: number;
+  /**
+   * Where the reads of read-operations.ts run, given the migrated file (e.g. a
+   * SqliteReaderPool, which the store then owns and closes); absent: on this connection.
+   */
+  readonly readers?: (file: string) => ReadRunner;
 }
 
-/** SQLite codes that clear up on their own: locks held by another connection, full disk, I/O. */
-const RETRYABLE_SQLITE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/;
-
-/** Maps driver errors to the store's typed errors, so callers never see raw SQLite errors. */
-function toStoreError(error: unknown): Error {
-  if (error instanceof TelemetryError || error instanceof BackendError) return error;
-  const code = (error as { code?: unknown }).code;
-  const retryable = typeof code === 'string' && RETRYABLE_SQLITE_CODES.test(code);
-  return new BackendError(`database error${typeof code === 'string' ? ` ${code}` : ''}: ${(error as Error).message}`, retryable, error);
-}
-
-/** The embedded Store: one SQLite file in WAL mode; readers and the consumer may be in other threads. */
+/**
+ * The embedded Store: one SQLite file in WAL mode; the consumer writes from another thread,
+ * and the reads that serve queries may run on reader threads (options.readers).
+ */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+  private readonly readers: ReadRunner | undefined;
   /** The batch primitives, their statements prepared on first use. */
   private batchTransaction: BatchTransaction | undefined;
 
@@ -62,6 +60,12 @@ export class SqliteStore implements Store {
     // 64 MiB of page cache per connection: the hot index pages of a busy fleet stay in memory.
     this.db.pragma('cache_size = -65536');
     migrate(this.db);
+    try {
+      this.readers = options.readers?.(options.file);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
   }
 
   private run<T>(work: () => T): Promise<T> {
@@ -70,6 +74,11 @@ export class SqliteStore implements Store {
     } catch (error) {
       return Promise.reject(toStoreError(error));
     }
+  }
+
+  /** One of the reads of read-operations.ts: on the readers when there are, else here. */
+  private read<K extends ReadName>(name: K, ...args: ReadArgs<K>): Promise<ReadResult<K>> {
+    return this.readers ? this.readers.run(name, args) : this.run(() => runRead(this.db, name, args));
   }
 
   ensureTenant(id: string, name: string): Promise<void> {
@@ -99,7 +108,7 @@ export class SqliteStore implements Store {
   }
 
   listApiKeys(tenantId: string, includeRevoked: boolean): Promise<ApiKeyInfo[]> {
-    return this.run(() => keys.listApiKeys(this.db, tenantId, includeRevoked));
+    return this.read('listApiKeys', tenantId, includeRevoked);
   }
 
   revokeApiKey(tenantId: string, id: string, at: number): Promise<KeyRevocation> {
@@ -123,11 +132,11 @@ export class SqliteStore implements Store {
   }
 
   listDevices(tenantId: string, filter: DeviceFilter, page: PageRequest): Promise<Page<Device>> {
-    return this.run(() => devices.listDevices(this.db, tenantId, filter, page));
+    return this.read('listDevices', tenantId, filter, page);
   }
 
   latestReadings(tenantId: string, deviceIds: readonly string[]): Promise<Map<string, MetricPoint[]>> {
-    return this.run(() => readings.latestReadings(this.db, tenantId, deviceIds));
+    return this.read('latestReadings', tenantId, deviceIds);
   }
 
   /** Runs synchronously in one IMMEDIATE transaction (store/batch-steps.ts says why). */
@@ -144,22 +153,20 @@ export class SqliteStore implements Store {
   }
 
   queryReadings(tenantId: string, query: ReadingQuery): Promise<Page<MetricPoint>> {
-    return this.run(() => readings.queryReadings(this.db, tenantId, query));
+    return this.read('queryReadings', tenantId, query);
   }
 
   readingEventsAfter(query: EventReplayQuery): Promise<PersistedReading[]> {
-    // One DEFERRED transaction, one snapshot: the windows of a page agree with each other.
-    return this.run(() => this.db.transaction(() => readings.readingEventsAfter(this.db, query)).deferred());
+    // One DEFERRED transaction, one snapshot (runRead): the windows of a page agree with each other.
+    return this.read('readingEventsAfter', query);
   }
 
   aggregateBuckets(tenantId: string, query: AggregateQuery): Promise<DeviceBuckets> {
-    return this.run(() =>
-      query.source === 'raw' ? readRawBuckets(this.db, tenantId, query, query.withValues ?? false) : readRollupBuckets(this.db, tenantId, query, query.source),
-    );
+    return this.read('aggregateBuckets', tenantId, query);
   }
 
   seriesColumns(tenantId: string, query: SeriesQuery): Promise<SeriesColumns> {
-    return this.run(() => readSeriesColumns(this.db, tenantId, query));
+    return this.read('seriesColumns', tenantId, query);
   }
 
   putAnomalyRule(rule: AnomalyRule): Promise<AnomalyRule> {
@@ -167,7 +174,7 @@ export class SqliteStore implements Store {
   }
 
   listAnomalyRules(tenantId: string): Promise<AnomalyRule[]> {
-    return this.run(() => anomalies.listAnomalyRules(this.db, tenantId));
+    return this.read('listAnomalyRules', tenantId);
   }
 
   deleteAnomalyRule(tenantId: string, id: string): Promise<boolean> {
@@ -175,11 +182,11 @@ export class SqliteStore implements Store {
   }
 
   listAnomalies(tenantId: string, filter: AnomalyFilter, page: PageRequest): Promise<Page<Anomaly>> {
-    return this.run(() => anomalies.listAnomalies(this.db, tenantId, filter, page));
+    return this.read('listAnomalies', tenantId, filter, page);
   }
 
   anomaliesAfter(tenantId: string, afterSeq: number, limit: number): Promise<Anomaly[]> {
-    return this.run(() => anomalies.anomaliesAfter(this.db, tenantId, afterSeq, limit));
+    return this.read('anomaliesAfter', tenantId, afterSeq, limit);
   }
 
   lastAnomalySeq(): Promise<number> {
@@ -207,7 +214,7 @@ export class SqliteStore implements Store {
   }
 
   listWebhooks(tenantId: string): Promise<Webhook[]> {
-    return this.run(() => webhooks.listWebhooks(this.db, tenantId));
+    return this.read('listWebhooks', tenantId);
   }
 
   deleteWebhook(tenantId: string, id: string): Promise<boolean> {
@@ -215,7 +222,7 @@ export class SqliteStore implements Store {
   }
 
   listWebhookDeliveries(tenantId: string, webhookId: string, limit: number): Promise<WebhookDelivery[]> {
-    return this.run(() => webhooks.listWebhookDeliveries(this.db, tenantId, webhookId, limit));
+    return this.read('listWebhookDeliveries', tenantId, webhookId, limit);
   }
 
   claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]> {
@@ -243,7 +250,7 @@ export class SqliteStore implements Store {
   }
 
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>> {
-    return this.run(() => deadLetters.listDeadLetters(this.db, tenantId, page));
+    return this.read('listDeadLetters', tenantId, page);
   }
 
   getDeadLetter(tenantId: string, id: number): Promise<DeadLetter | undefined> {
@@ -255,6 +262,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.readers?.close();
     if (this.db.open) this.db.close();
   }
 }

@@ -1,0 +1,160 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { BackendError, TelemetryError } from '../../src/domain/errors';
+import type { AggregateQuery, ReadingQuery } from '../../src/store/ports/reading-store';
+import { SqliteReaderPool } from '../../src/store/sqlite/reader-pool';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
+import { newDataDir } from '../support/server';
+
+/**
+ * The embedded store's reader threads (SqliteReaderPool): reads that serve queries leave the
+ * calling thread; a dead reader fails its read retryably and is replaced; the queue is bounded;
+ * every read sees whole transactions only. The contract suites (sqlite-store.test.ts) run every
+ * port against a pooled store too, tenant scoping included.
+ */
+
+const BASE = Date.parse('2026-01-01T00:00:00Z');
+const HEAVY_ROWS = 300_000;
+
+interface Opened {
+  readonly store: SqliteStore;
+  readonly pool: SqliteReaderPool;
+  readonly file: string;
+  close(): Promise<void>;
+}
+
+function openPooled(size: number, maxQueued: number): Opened {
+  const dir = newDataDir();
+  const file = path.join(dir, 'telemetry.db');
+  let pool: SqliteReaderPool | undefined;
+  const store = new SqliteStore({ file, readers: (migrated) => (pool = new SqliteReaderPool({ file: migrated, size, maxQueued })) });
+  return {
+    store,
+    pool: pool!,
+    file,
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes readings of (t, d, m) straight into the table, one per second from BASE, in one transaction. */
+function seed(file: string, rows: number, tenantId = 't', from = 0): void {
+  const db = new Database(file);
+  db.prepare(
+    `WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?)
+     INSERT INTO readings (tenant_id, device_id, metric, ts, value) SELECT ?, 'd', 'm', ? + i * 1000, i % 97 FROM s`,
+  ).run(from, from + rows - 1, tenantId, BASE);
+  db.close();
+}
+
+const everything: ReadingQuery = { deviceId: 'd', metric: 'm', first: 100_000, order: 'OLDEST_FIRST' };
+const rawScan: AggregateQuery = { deviceIds: ['d'], metric: 'm', boundaries: [BASE, BASE + HEAVY_ROWS * 1000], source: 'raw', withValues: true };
+
+describe('SQLite reader pool', () => {
+  it('runs a heavy read on a reader thread: a small read issued after it is answered first', async () => {
+    const opened = openPooled(2, 10);
+    try {
+      await opened.store.ensureTenant('t', 'T');
+      await opened.store.registerDevice('t', { id: 'd', name: 'D', tags: [] });
+      seed(opened.file, HEAVY_ROWS);
+      const answered: string[] = [];
+      const heavy = opened.store.aggregateBuckets('t', rawScan).then((buckets) => answered.push(`scan of ${buckets.get('d')![0]!.partial.count}`));
+      const small = opened.store.listDevices('t', {}, { first: 10 }).then((page) => answered.push(`${page.items.length} device`));
+      await Promise.all([heavy, small]);
+      // On the calling thread the scan, issued first, would hold it until done.
+      expect(answered).toEqual(['1 device', `scan of ${HEAVY_ROWS}`]);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('fails the read of a reader that dies with a retryable BackendError, and replaces the reader', async () => {
+    const opened = openPooled(1, 10);
+    try {
+      await opened.store.ensureTenant('t', 'T');
+      seed(opened.file, 10);
+      opened.pool.crashReader(0);
+      const failed = await opened.store.queryReadings('t', everything).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failed).toBeInstanceOf(BackendError);
+      expect(failed).toMatchObject({ retryable: true, message: expect.stringContaining('reader stopped') });
+      // The replacement answers, as do reads queued behind the failed one.
+      const [again, queued] = await Promise.all([opened.store.queryReadings('t', everything), opened.store.queryReadings('t', everything)]);
+      expect(again.items).toHaveLength(10);
+      expect(queued.items).toHaveLength(10);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('refuses reads past its queue with a retryable UNAVAILABLE that says when to retry, and takes reads again once it drains', async () => {
+    const opened = openPooled(1, 2);
+    try {
+      await opened.store.ensureTenant('t', 'T');
+      seed(opened.file, 1000);
+      // Issued in one turn of the event loop: one runs, two wait, the fourth finds the queue full.
+      const reads = Array.from({ length: 4 }, () => opened.store.queryReadings('t', everything));
+      const settled = await Promise.allSettled(reads);
+      expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+      const refusal = (settled[3] as PromiseRejectedResult).reason as unknown;
+      expect(refusal).toBeInstanceOf(TelemetryError);
+      expect(refusal).toMatchObject({ code: 'UNAVAILABLE', retryable: true, details: { retryAfterSeconds: 1 } });
+      expect((await opened.store.queryReadings('t', everything)).items).toHaveLength(1000);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('sees a batch being written either not at all or whole, and reads while it is written', async () => {
+    const opened = openPooled(2, 10);
+    try {
+      await opened.store.ensureTenant('t', 'T');
+      seed(opened.file, 1000);
+      // The consumer's connection, in the middle of a large batch.
+      const writer = new Database(opened.file);
+      writer.exec('BEGIN IMMEDIATE');
+      const insert = writer.prepare(`INSERT INTO readings (tenant_id, device_id, metric, ts, value) VALUES ('t', 'd', 'm', ?, 1)`);
+      for (let i = 1000; i < 3000; i++) insert.run(BASE + i * 1000);
+      expect((await opened.store.queryReadings('t', everything)).items).toHaveLength(1000);
+      for (let i = 3000; i < 5000; i++) insert.run(BASE + i * 1000);
+      expect((await opened.store.aggregateBuckets('t', rawScan)).get('d')![0]!.partial.count).toBe(1000);
+      writer.exec('COMMIT');
+      writer.close();
+      expect((await opened.store.queryReadings('t', everything)).items).toHaveLength(5000);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it("sees the API's own writes in the next read, and never another tenant's rows", async () => {
+    const opened = openPooled(2, 10);
+    try {
+      await opened.store.ensureTenant('t', 'T');
+      await opened.store.ensureTenant('u', 'U');
+      seed(opened.file, 10, 't');
+      seed(opened.file, 20, 'u', 100);
+      await opened.store.registerDevice('t', { id: 'new', name: 'New', tags: [] });
+      expect((await opened.store.listDevices('t', {}, { first: 10 })).items.map((device) => device.id)).toEqual(['new']);
+      expect((await opened.store.listDevices('u', {}, { first: 10 })).items).toEqual([]);
+      expect((await opened.store.queryReadings('t', everything)).items).toHaveLength(10);
+      expect((await opened.store.queryReadings('u', everything)).items).toHaveLength(20);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('closes with the store: reads in flight finish, later ones fail retryably', async () => {
+    const opened = openPooled(1, 10);
+    await opened.store.ensureTenant('t', 'T');
+    seed(opened.file, 100);
+    const inFlight = opened.store.queryReadings('t', everything);
+    await opened.close();
+    expect((await inFlight).items).toHaveLength(100);
+    await expect(opened.store.queryReadings('t', everything)).rejects.toMatchObject({ name: 'BackendError', retryable: true });
+  });
+});
