@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { isTelemetryError, type ErrorCode, type TelemetryError } from '../domain/errors';
+import { BackendError, isTelemetryError, type ErrorCode, type TelemetryError } from '../domain/errors';
 import type { Logger } from '../logger';
 
 /**
@@ -96,6 +96,16 @@ export function createErrorFormatter(logger: Logger, options: { readonly hideSch
       };
     }
     const correlationId = randomUUID();
+    if (original instanceof BackendError && original.retryable) {
+      // The database or stream failed in a way that may pass (a reader thread replaced, a busy
+      // database, a stream throttling): the client retries later; what failed stays in the log.
+      logger.warn({ err: original, correlationId, path: formatted.path }, 'backend unavailable');
+      return {
+        message: `The service is temporarily unavailable; retry later (correlation id ${correlationId})`,
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { code: 'UNAVAILABLE', retryable: true, retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS, correlationId },
+      };
+    }
     logger.error({ err: original, correlationId, path: formatted.path }, 'internal error');
     return {
       message: `Internal server error (correlation id ${correlationId})`,
