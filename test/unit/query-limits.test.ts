@@ -170,6 +170,14 @@ describe('the cost check reads only the variables the cost depends on', () => {
     expect(checkCost(schema, document, { n: 'many', skip: false }, undefined, limits)).toBeUndefined();
   });
 
+  it('costs one parsed document afresh for each request, whatever it remembers of the document', () => {
+    // Apollo hands the same DocumentNode to every request with the same text.
+    const document = parse('query($n: Int) { parts(first: $n) { size } }');
+    expect(checkCost(schema, document, { n: 5 }, undefined, limits)).toBeUndefined();
+    expect(checkCost(schema, document, { n: 500 }, undefined, limits)?.extensions).toMatchObject({ cost: 501, limit: 100 });
+    expect(checkCost(schema, document, { n: 5 }, undefined, limits)).toBeUndefined();
+  });
+
   it('refuses a costly operation only when all its variables coerce, so bad ones get their precise error', () => {
     const document = parse('query($items: [Item!]!, $n: Int) { put(items: $items) parts(first: $n, items: $items) { size } }');
     expect(checkCost(schema, document, { items: items(2), n: 500 }, undefined, limits)?.extensions).toMatchObject({ cost: 502, limit: 100 });
