@@ -1,4 +1,5 @@
 import type { Metric, Reading } from './reading';
+import { utcText } from './utc-text';
 import { DEVICE_ID_PATTERN } from './validation';
 
 /** CloudEvents 1.0 structured-mode envelope of a reading, as it is stored in the stream. */
@@ -25,11 +26,38 @@ export function toEnvelope(reading: Reading, typePrefix: string): ReadingEnvelop
     id: reading.eventId,
     source: `/devices/${reading.deviceId}`,
     type: readingEventType(typePrefix),
-    time: new Date(reading.timestamp).toISOString(),
+    time: utcText(reading.timestamp),
     subject: reading.deviceId,
     datacontenttype: 'application/json',
     tenantid: reading.tenantId,
     data: { deviceId: reading.deviceId, timestamp: reading.timestamp, metrics: reading.metrics },
+  };
+}
+
+/** Printable ASCII except the quote and the backslash: a string of these is its own JSON text between quotes. */
+const PLAIN_JSON_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+const jsonString = (text: string): string => (PLAIN_JSON_TEXT.test(text) ? `"${text}"` : JSON.stringify(text));
+const jsonNumber = (value: number): string => (Number.isFinite(value) ? `${value}` : 'null');
+
+/**
+ * The stream message of a reading: exactly the text of `JSON.stringify(toEnvelope(reading,
+ * typePrefix))`, written out directly. Building the envelope object, then serialising it,
+ * cost the ingest path several times more per reading, on the thread that serves requests.
+ */
+export function envelopeEncoder(typePrefix: string): (reading: Reading) => string {
+  const type = JSON.stringify(readingEventType(typePrefix));
+  return (reading) => {
+    const device = jsonString(reading.deviceId);
+    let metrics = '';
+    for (const { name, value } of reading.metrics) {
+      metrics += `${metrics === '' ? '' : ','}{"name":${jsonString(name)},"value":${jsonNumber(value)}}`;
+    }
+    return (
+      `{"specversion":"1.0","id":${jsonString(reading.eventId)},"source":${jsonString(`/devices/${reading.deviceId}`)},"type":${type},` +
+      `"time":"${utcText(reading.timestamp)}","subject":${device},"datacontenttype":"application/json","tenantid":${jsonString(reading.tenantId)},` +
+      `"data":{"deviceId":${device},"timestamp":${jsonNumber(reading.timestamp)},"metrics":[${metrics}]}}`
+    );
   };
 }
 

@@ -1,4 +1,4 @@
-import { readingEventType, toEnvelope } from '../domain/cloud-event';
+import { envelopeEncoder, readingEventType } from '../domain/cloud-event';
 import { BackendError, TelemetryError } from '../domain/errors';
 import { uuidv7 } from '../domain/ids';
 import type { Reading, ReadingInput } from '../domain/reading';
@@ -50,8 +50,11 @@ export class IngestService {
   /** The CloudEvents type of the readings it writes, and the only one HTTP ingest accepts. */
   readonly eventType: string;
 
+  private readonly encode: (reading: Reading) => string;
+
   constructor(private readonly options: IngestServiceOptions) {
     this.eventType = readingEventType(options.eventTypePrefix);
+    this.encode = envelopeEncoder(options.eventTypePrefix);
   }
 
   /** `batchSize` is the request's item count when some items were dropped before (HTTP envelopes). */
@@ -65,23 +68,30 @@ export class IngestService {
     if (batchSize === 0) throw new TelemetryError('BAD_USER_INPUT', 'the batch is empty');
     const now = (this.options.now ?? Date.now)();
     const rejected: RejectedReading[] = [];
-    const candidates: { index: number; input: ReadingInput }[] = [];
+    // Indexes of the items that passed the checks, and their device ids.
+    const candidates: number[] = [];
+    const deviceIds: string[] = [];
     for (let index = 0; index < inputs.length; index++) {
       const input = inputs[index]!;
       const rejection = checkReading(input, rules, now) ?? checkDeviceScope(caller, input.deviceId);
       if (rejection) rejected.push({ index, code: rejection.code, message: rejection.message });
-      else candidates.push({ index, input });
+      else {
+        candidates.push(index);
+        deviceIds.push(input.deviceId);
+      }
     }
 
-    const known = await devices.existing(
-      caller.tenantId,
-      candidates.map((c) => c.input.deviceId),
-    );
+    const tenantId = caller.tenantId;
+    const known = await devices.existing(tenantId, deviceIds);
+    const keyPrefix = `${tenantId}/`;
     const clientEventIds = new Set<string>();
-    // Positions are filled in once the stream has assigned them.
-    const accepted: { -readonly [K in keyof AcceptedReading]: AcceptedReading[K] }[] = [];
+    // What will be accepted once the stream has assigned positions: item i of each array
+    // belongs to records[i]. Parallel arrays: no object per reading until then.
+    const acceptedIndexes: number[] = [];
+    const eventIds: string[] = [];
     const records: ProduceRecord[] = [];
-    for (const { index, input } of candidates) {
+    for (const index of candidates) {
+      const input = inputs[index]!;
       if (!known.has(input.deviceId)) {
         rejected.push({ index, code: 'UNKNOWN_DEVICE', message: `no device "${input.deviceId}" is registered` });
         continue;
@@ -96,11 +106,12 @@ export class IngestService {
         eventId = input.eventId;
         clientEventIds.add(eventId);
       }
-      // Copy only the known fields: HTTP clients may send extra ones, which must not reach the stream.
-      const metrics = input.metrics.map(({ name, value }) => ({ name, value }));
-      const reading: Reading = { tenantId: caller.tenantId, deviceId: input.deviceId, eventId, timestamp: input.timestamp, metrics };
-      records.push({ key: `${reading.tenantId}/${reading.deviceId}`, value: JSON.stringify(toEnvelope(reading, this.options.eventTypePrefix)) });
-      accepted.push({ index, eventId, deviceId: input.deviceId, partition: -1, offset: -1 });
+      // The encoder writes only the fields a reading and its metrics have: extra ones an HTTP
+      // client sent never reach the stream, so the metrics need no copy.
+      const reading: Reading = { tenantId, deviceId: input.deviceId, eventId, timestamp: input.timestamp, metrics: input.metrics };
+      records.push({ key: keyPrefix + input.deviceId, value: this.encode(reading) });
+      acceptedIndexes.push(index);
+      eventIds.push(eventId);
     }
     if (rejected.length > 1) rejected.sort((a, b) => a.index - b.index);
     if (records.length === 0) return { accepted: [], rejected };
@@ -121,17 +132,18 @@ export class IngestService {
     }
     this.options.onProduced?.();
     const stored: AcceptedReading[] = [];
-    accepted.forEach((item, i) => {
+    for (let i = 0; i < records.length; i++) {
       const position = positions[i];
-      if (position) stored.push({ ...item, partition: position.partition, offset: position.offset });
+      const index = acceptedIndexes[i]!;
+      if (position) stored.push({ index, eventId: eventIds[i]!, deviceId: inputs[index]!.deviceId, partition: position.partition, offset: position.offset });
       else
         rejected.push({
-          index: item.index,
+          index,
           code: 'STREAM_UNAVAILABLE',
           message: 'the stream did not accept this reading (others of the batch were stored); send it again',
         });
-    });
-    if (stored.length < accepted.length) rejected.sort((a, b) => a.index - b.index);
+    }
+    if (stored.length < records.length) rejected.sort((a, b) => a.index - b.index);
     return { accepted: stored, rejected };
   }
 }

@@ -21,6 +21,9 @@ import {
   type OperationDefinitionNode,
   type SelectionNode,
   type SelectionSetNode,
+  type ValueNode,
+  type VariableDefinitionNode,
+  visit,
 } from 'graphql';
 import { fragmentsOf } from './document-shape';
 
@@ -40,8 +43,11 @@ export interface CostResult {
   readonly evaluated: number;
 }
 
-/** Thrown when the variables do not coerce: execution reports them precisely, cost has nothing to add. */
+/** Thrown when a variable the cost reads does not coerce: execution reports it precisely, cost has nothing to add. */
 export class CostVariablesError extends Error {}
+
+/** The arguments `listSizeOf` reads: a field's cost depends on no other argument. */
+const LIST_SIZE_ARGUMENTS: ReadonlySet<string> = new Set(['first', 'deviceIds', 'points']);
 
 /**
  * How many items a field's arguments ask for: `first`, the number of `deviceIds`, or a chart's
@@ -70,7 +76,9 @@ export function queryCost(
   let evaluated = 0;
   let cost = 0;
   for (const operation of operations) {
-    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+    // Only the variables the cost reads are coerced: coercing the 500 readings of an
+    // ingestReadings call cost as much again as execution's own coercion of them.
+    const coerced = getVariableValues(schema, variablesCostReads(document, operation), variables ?? {});
     if (coerced.errors) throw new CostVariablesError(coerced.errors[0]!.message);
     const values = coerced.coerced;
     // undefined while a fragment is being costed: a spread of it then is a cycle (counts 0).
@@ -131,7 +139,7 @@ export function queryCost(
           const childCost = selection.selectionSet && isCompositeType(named) ? selectionSetCost(selection.selectionSet, named) : 0;
           let args: Record<string, unknown>;
           try {
-            args = getArgumentValues(field, selection, values);
+            args = getArgumentValues(listSizeArguments(field), selection, values);
           } catch (error) {
             throw new CostVariablesError((error as Error).message);
           }
@@ -159,4 +167,67 @@ export function queryCost(
     if (root) cost += selectionSetCost(operation.selectionSet, root);
   }
   return { cost, evaluated };
+}
+
+/**
+ * The variable definitions of an operation whose values the cost can depend on: those used
+ * in a list-size argument or in a directive (@skip, @include) anywhere in the document. Found
+ * once per parsed document (Apollo and the WebSocket path reuse the node of a known document).
+ */
+function variablesCostReads(document: DocumentNode, operation: OperationDefinitionNode): readonly VariableDefinitionNode[] {
+  const cached = costVariables.get(operation);
+  if (cached) return cached;
+  const names = new Set<string>();
+  const collect = (value: ValueNode) => {
+    visit(value, {
+      Variable(variable) {
+        names.add(variable.name.value);
+      },
+    });
+  };
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.FRAGMENT_DEFINITION && definition !== operation) continue;
+    visit(definition, {
+      Field(field) {
+        for (const argument of field.arguments ?? []) if (LIST_SIZE_ARGUMENTS.has(argument.name.value)) collect(argument.value);
+      },
+      Directive(directive) {
+        for (const argument of directive.arguments ?? []) collect(argument.value);
+      },
+    });
+  }
+  const read = (operation.variableDefinitions ?? []).filter((definition) => names.has(definition.variable.name.value));
+  costVariables.set(operation, read);
+  return read;
+}
+const costVariables = new WeakMap<OperationDefinitionNode, readonly VariableDefinitionNode[]>();
+
+/** The field with only its list-size arguments, so its other arguments are neither coerced nor needed. */
+function listSizeArguments(field: GraphQLField<unknown, unknown>): GraphQLField<unknown, unknown> {
+  let narrowed = narrowedFields.get(field);
+  if (!narrowed) {
+    narrowed = { ...field, args: field.args.filter((argument) => LIST_SIZE_ARGUMENTS.has(argument.name)) };
+    narrowedFields.set(field, narrowed);
+  }
+  return narrowed;
+}
+const narrowedFields = new WeakMap<GraphQLField<unknown, unknown>, GraphQLField<unknown, unknown>>();
+
+/**
+ * Whether every variable of the operation(s) coerces. The cost reads only some of them, so a
+ * refusal first checks the others: a request whose variables are wrong gets execution's
+ * precise error about them, whatever it would cost.
+ */
+export function variablesCoerce(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | undefined,
+): boolean {
+  return document.definitions.every(
+    (definition) =>
+      definition.kind !== Kind.OPERATION_DEFINITION ||
+      (operationName !== undefined && definition.name?.value !== operationName) ||
+      getVariableValues(schema, definition.variableDefinitions ?? [], variables ?? {}).errors === undefined,
+  );
 }

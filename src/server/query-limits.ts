@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { GraphQLError, Lexer, parse, Source, TokenKind, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { measureDocument, overlappingPairs } from './document-shape';
-import { CostVariablesError, queryCost } from './query-cost';
+import { CostVariablesError, queryCost, variablesCoerce } from './query-cost';
 
 /**
  * Limits on a GraphQL document, the same over HTTP and WebSocket, each checked in time linear
@@ -126,12 +126,12 @@ export function checkCost(
     if (error instanceof CostVariablesError) return undefined;
     throw error;
   }
-  return cost > max
-    ? refused('GRAPHQL_VALIDATION_FAILED', `the operation costs ${cost}; at most ${max} is allowed (ask for smaller pages or fewer fields)`, {
-        cost,
-        limit: max,
-      })
-    : undefined;
+  // Bad variables the cost does not read: execution reports them precisely, as for any other request.
+  if (cost <= max || !variablesCoerce(schema, document, variables, operationName)) return undefined;
+  return refused('GRAPHQL_VALIDATION_FAILED', `the operation costs ${cost}; at most ${max} is allowed (ask for smaller pages or fewer fields)`, {
+    cost,
+    limit: max,
+  });
 }
 
 /**

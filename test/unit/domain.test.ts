@@ -1,8 +1,10 @@
-import { fromEnvelope, toEnvelope } from '../../src/domain/cloud-event';
+import fc from 'fast-check';
+import { envelopeEncoder, fromEnvelope, toEnvelope } from '../../src/domain/cloud-event';
 import { decodeCursor, decodePageCursor, encodeCursor, encodePageCursor } from '../../src/domain/cursor';
 import { backoffDelay, retry } from '../../src/domain/retry';
 import { BackendError } from '../../src/domain/errors';
 import type { Reading } from '../../src/domain/reading';
+import { utcText } from '../../src/domain/utc-text';
 
 const reading: Reading = {
   tenantId: 't1',
@@ -42,6 +44,49 @@ describe('CloudEvents envelope', () => {
     const decoded = fromEnvelope(text, 'io.telemetry');
     expect(decoded.ok).toBe(false);
     expect(!decoded.ok && decoded.reason).toMatch(reason);
+  });
+});
+
+describe('the envelope encoder', () => {
+  // Any string, lone surrogates and control characters included, and any number.
+  const awkward = fc.array(fc.constantFrom('"', '\\', '\ud800', '\udfff', '\u2028', '\n', '\x7f', 'é', 'a'), { maxLength: 6 }).map((parts) => parts.join(''));
+  const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), awkward, fc.stringMatching(/^[A-Za-z0-9._:-]{1,20}$/));
+  const instant = fc.oneof(fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.integer({ min: 1.5e12, max: 2e12 }));
+  const readings = fc.record({
+    tenantId: text,
+    deviceId: text,
+    eventId: text,
+    timestamp: instant,
+    metrics: fc.array(fc.record({ name: text, value: fc.double() }), { minLength: 1, maxLength: 4 }),
+  });
+
+  it('writes exactly the JSON text of the envelope, for any reading', () => {
+    for (const prefix of ['io.telemetry', 'com.example "quoted" \\ é']) {
+      const encode = envelopeEncoder(prefix);
+      fc.assert(
+        fc.property(readings, (r) => {
+          expect(encode(r)).toBe(JSON.stringify(toEnvelope(r, prefix)));
+        }),
+        { numRuns: 2000 },
+      );
+    }
+  });
+
+  it('is decoded back to the reading', () => {
+    expect(fromEnvelope(envelopeEncoder('io.telemetry')(reading), 'io.telemetry')).toEqual({ ok: true, reading });
+  });
+});
+
+describe('utcText', () => {
+  it('is toISOString, across the whole range a Date holds and within one hour', () => {
+    const same = (ms: number) => expect({ ms, text: utcText(ms) }).toEqual({ ms, text: new Date(ms).toISOString() });
+    fc.assert(fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), same), { numRuns: 5000 });
+    fc.assert(fc.property(fc.integer({ min: 1_767_225_600_000, max: 1_767_229_200_000 }), same), { numRuns: 2000 });
+    for (const ms of [0, -0, -1, 1, 8.64e15, -8.64e15, -62_167_219_200_001, 253_402_300_799_999, 253_402_300_800_000, 1.5, -1.5]) same(ms);
+  });
+
+  it('throws what toISOString throws', () => {
+    for (const ms of [Number.NaN, 8.64e15 + 1, Infinity]) expect(() => utcText(ms)).toThrow(RangeError);
   });
 });
 

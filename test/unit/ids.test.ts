@@ -12,5 +12,11 @@ describe('uuidv7', () => {
     const ids = Array.from({ length: 1000 }, (_, i) => uuidv7(1_700_000_000_000 + i));
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(Array.from({ length: 10_000 }, () => uuidv7(1)))).toHaveProperty('size', 10_000);
+    // Every random digit takes every value: none is lost to the version and variant bits.
+    const sample = Array.from({ length: 2000 }, () => uuidv7(1).replace(/-/g, ''));
+    for (const digit of [13, 14, 15, 17, 31]) expect(new Set(sample.map((id) => id[digit])).size).toBe(16);
+    expect(new Set(sample.map((id) => id[16]))).toEqual(new Set(['8', '9', 'a', 'b']));
+    // The time prefix is reused while the time stays the same, and rebuilt when it changes.
+    for (const now of [5, 5, 1_700_000_000_000, 5]) expect(parseInt(uuidv7(now).slice(0, 8) + uuidv7(now).slice(9, 13), 16)).toBe(now);
   });
 });

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSchema, parse, visit, type DocumentNode } from 'graphql';
+import { buildSchema, GraphQLScalarType, parse, visit, type DocumentNode } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import { buildTelemetrySchema } from '../../src/schema/build-schema';
 import { measureDocument, overlappingPairs } from '../../src/server/document-shape';
 import { listSizeOf, queryCost } from '../../src/server/query-cost';
-import { checkDocument, checkSource, MAX_OVERLAPPING_PAIRS, maxNesting, parseDocument, type QueryLimits } from '../../src/server/query-limits';
+import { checkCost, checkDocument, checkSource, MAX_OVERLAPPING_PAIRS, maxNesting, parseDocument, type QueryLimits } from '../../src/server/query-limits';
 import { deepNesting, doublingFragments, fragmentChain, manyFragments, repeatedFields } from '../support/adversarial-documents';
 
 /**
@@ -127,5 +127,63 @@ describe('document limits run in time linear in the document', () => {
       const source = readFileSync(path.join(dir, file), 'utf8');
       expect({ file, error: checkSource(source, LIMITS) ?? checkDocument(parse(source), LIMITS) }).toEqual({ file, error: undefined });
     }
+  });
+});
+
+describe('the cost check reads only the variables the cost depends on', () => {
+  // A batch of readings is coerced by execution; coercing it a second time for the cost
+  // doubled the API thread's coercion work on every ingestReadings call.
+  let parsed = 0;
+  const schema = buildSchema(`
+    scalar Stamp
+    input Item { at: Stamp! }
+    type Part { size: Int }
+    type Query { put(items: [Item!]!, label: String): Int, parts(first: Int, items: [Item!]): [Part!]! }`);
+  const stamp = schema.getType('Stamp') as GraphQLScalarType;
+  stamp.parseValue = (value: unknown) => {
+    parsed++;
+    if (typeof value !== 'number') throw new TypeError('a Stamp is a number');
+    return value;
+  };
+  const items = (n: number, at: unknown = 1) => Array.from({ length: n }, () => ({ at }));
+  const limits = { maxCost: 100, maxListSize: 1000 };
+
+  beforeEach(() => {
+    parsed = 0;
+  });
+
+  it('costs a batch without coercing its items', () => {
+    const document = parse('query($items: [Item!]!, $n: Int) { put(items: $items) parts(first: $n) { size } }');
+    expect(queryCost(schema, document, { items: items(500), n: 7 }, undefined, 1000).cost).toBe(1 + 1 + 7);
+    expect(parsed).toBe(0);
+    expect(checkCost(schema, document, { items: items(500), n: 7 }, undefined, limits)).toBeUndefined();
+    expect(parsed).toBe(0);
+  });
+
+  it('still reads list sizes and @skip/@include from variables, also through fragments', () => {
+    const document = parse(
+      `query($n: Int, $skip: Boolean!) { ...F parts(first: 2) { size @include(if: $skip) } } fragment F on Query { parts(first: $n) { size } }`,
+    );
+    expect(queryCost(schema, document, { n: 300, skip: false }, undefined, 1000).cost).toBe(1 + 300 + 1 + 2);
+    expect(checkCost(schema, document, { n: 300, skip: false }, undefined, limits)?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', cost: 304 });
+    // A list-size variable that does not coerce: execution reports it.
+    expect(checkCost(schema, document, { n: 'many', skip: false }, undefined, limits)).toBeUndefined();
+  });
+
+  it('costs one parsed document afresh for each request, whatever it remembers of the document', () => {
+    // Apollo hands the same DocumentNode to every request with the same text.
+    const document = parse('query($n: Int) { parts(first: $n) { size } }');
+    expect(checkCost(schema, document, { n: 5 }, undefined, limits)).toBeUndefined();
+    expect(checkCost(schema, document, { n: 500 }, undefined, limits)?.extensions).toMatchObject({ cost: 501, limit: 100 });
+    expect(checkCost(schema, document, { n: 5 }, undefined, limits)).toBeUndefined();
+  });
+
+  it('refuses a costly operation only when all its variables coerce, so bad ones get their precise error', () => {
+    const document = parse('query($items: [Item!]!, $n: Int) { put(items: $items) parts(first: $n, items: $items) { size } }');
+    expect(checkCost(schema, document, { items: items(2), n: 500 }, undefined, limits)?.extensions).toMatchObject({ cost: 502, limit: 100 });
+    expect(checkCost(schema, document, { items: items(2, 'soon'), n: 500 }, undefined, limits)).toBeUndefined();
+    expect(checkCost(schema, document, { n: 500 }, undefined, limits)).toBeUndefined();
+    // Within the limit the items are never coerced, valid or not: execution checks them.
+    expect(checkCost(schema, document, { items: items(2, 'soon'), n: 5 }, undefined, limits)).toBeUndefined();
   });
 });
