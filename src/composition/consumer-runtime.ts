@@ -66,6 +66,8 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     logger: consumerLogger,
     batchSize: config.consumer.batchSize,
     pollIntervalMs: config.consumer.pollIntervalMs,
+    lingerMs: config.consumer.lingerMs,
+    lingerAboveMessages: config.consumer.lingerAboveMessages,
     instance: config.consumer.instance,
     eventTypePrefix: config.eventTypePrefix,
     onPartitionsGained: outputs.partitionsGained,
