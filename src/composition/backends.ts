@@ -10,6 +10,7 @@ import { OciStream } from '../stream/oci/oci-stream';
 import { routeOciRetrierWarnings } from '../stream/oci/sdk-console';
 import type { Stream } from '../stream/stream';
 import { ensureDataDir, openInDataDir } from './data-dir';
+import { WAL_BACKSTOP_PAGES } from './checkpoint-thread';
 
 /** Picks the backends from the configuration: the only place that names an implementation. */
 
@@ -25,7 +26,13 @@ export function streamFile(config: Config): string {
 export async function openStore(config: Config): Promise<Store> {
   if (config.oracle) return OracleStore.connect(config.oracle);
   ensureDataDir(config.dataDir);
-  return openInDataDir(config.dataDir, storeFile(config), 'database', () => new SqliteStore({ file: storeFile(config) }));
+  // The consumer's thread checkpoints the log in the background (startCheckpointThread).
+  return openInDataDir(
+    config.dataDir,
+    storeFile(config),
+    'database',
+    () => new SqliteStore({ file: storeFile(config), walAutocheckpointPages: WAL_BACKSTOP_PAGES }),
+  );
 }
 
 let sdkWarningsRouted = false;

@@ -32,6 +32,12 @@ export interface SqliteStoreOptions {
   readonly file: string;
   /** How long a writer waits for another connection's lock, ms. @default 5000 */
   readonly busyTimeoutMs?: number;
+  /**
+   * Log size, in pages, past which a commit of this connection copies the log back into the
+   * file itself. Raised well above SQLite's default where a WalCheckpointer runs in another
+   * thread: then it only bounds the log should that thread fall behind. @default 1000
+   */
+  readonly walAutocheckpointPages?: number;
 }
 
 /** SQLite codes that clear up on their own: locks held by another connection, full disk, I/O. */
@@ -61,6 +67,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     // 64 MiB of page cache per connection: the hot index pages of a busy fleet stay in memory.
     this.db.pragma('cache_size = -65536');
+    if (options.walAutocheckpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpointPages))}`);
     migrate(this.db);
   }
 
