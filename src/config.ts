@@ -307,6 +307,14 @@ const shape = {
     schema: integer(1, 60_000).default(10),
     doc: 'Consumer sleep when the stream is empty (ingest wakes it at once).',
   }),
+  TELEMETRY_CONSUMER_LINGER_MS: setting({
+    schema: integer(0, 10_000).default(30),
+    doc: 'Under load only (the previous consumer round read at least `TELEMETRY_CONSUMER_LINGER_ABOVE` messages): shortest time between the starts of two rounds, so a backlog is applied in fewer, larger transactions. A quiet stream is applied at once.',
+  }),
+  TELEMETRY_CONSUMER_LINGER_ABOVE: setting({
+    schema: integer(1, 1_000_000).default(1000),
+    doc: 'Messages in one consumer round from which the next round lingers (`TELEMETRY_CONSUMER_LINGER_MS`); below it, rounds follow each other at once (group commit).',
+  }),
   TELEMETRY_CONSUMER_STUCK_SECONDS: setting({
     schema: integer(1, 86_400).default(60),
     doc: 'A consumer retrying one batch (e.g. `SQLITE_FULL`, a database down) or inside one round for longer than this is reported stuck: `/healthz` degraded, `/readyz` not ready.',
@@ -436,6 +444,10 @@ export interface Config {
   readonly consumer: {
     readonly batchSize: number;
     readonly pollIntervalMs: number;
+    /** Linger between rounds under load (ReadingPersisterOptions.lingerMs, consumers/round-cadence.ts). */
+    readonly lingerMs: number;
+    /** Messages in a round from which the next one lingers. */
+    readonly lingerAboveMessages: number;
     /** This consumer's name in the stream's consumer group (unique per running consumer). */
     readonly instance: string;
     /**
@@ -629,6 +641,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     consumer: {
       batchSize: v.TELEMETRY_CONSUMER_BATCH_SIZE,
       pollIntervalMs: v.TELEMETRY_CONSUMER_POLL_MS,
+      lingerMs: v.TELEMETRY_CONSUMER_LINGER_MS,
+      lingerAboveMessages: v.TELEMETRY_CONSUMER_LINGER_ABOVE,
       // A pod's hostname is its name: unique in a Deployment, stable across its restarts.
       instance:
         v.TELEMETRY_CONSUMER_INSTANCE ??

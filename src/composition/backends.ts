@@ -11,6 +11,7 @@ import { OciStream } from '../stream/oci/oci-stream';
 import { routeOciRetrierWarnings } from '../stream/oci/sdk-console';
 import type { Stream } from '../stream/stream';
 import { ensureDataDir, openInDataDir } from './data-dir';
+import { WAL_BACKSTOP_PAGES } from './checkpoint-thread';
 
 /** Picks the backends from the configuration: the only place that names an implementation. */
 
@@ -42,7 +43,13 @@ export async function openStore(config: Config, forQueries?: { readonly logger: 
             onReaderFailure: (error) => forQueries.logger.error({ err: error }, 'a database reader thread stopped; replacing it'),
           })
       : undefined;
-  return openInDataDir(config.dataDir, storeFile(config), 'database', () => new SqliteStore({ file: storeFile(config), ...(pool ? { readers: pool } : {}) }));
+  // The consumer's thread checkpoints the log in the background (startCheckpointThread).
+  return openInDataDir(
+    config.dataDir,
+    storeFile(config),
+    'database',
+    () => new SqliteStore({ file: storeFile(config), walAutocheckpointPages: WAL_BACKSTOP_PAGES, ...(pool ? { readers: pool } : {}) }),
+  );
 }
 
 let sdkWarningsRouted = false;

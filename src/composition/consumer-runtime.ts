@@ -9,7 +9,8 @@ import type { Logger } from '../logger';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
 import type { Store } from '../store/store';
 import type { Stream } from '../stream/stream';
-import { openStore, openStream } from './backends';
+import { openStore, openStream, storeFile } from './backends';
+import { startCheckpointThread } from './checkpoint-thread';
 
 export interface Backends {
   readonly store: Store;
@@ -66,6 +67,8 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     logger: consumerLogger,
     batchSize: config.consumer.batchSize,
     pollIntervalMs: config.consumer.pollIntervalMs,
+    lingerMs: config.consumer.lingerMs,
+    lingerAboveMessages: config.consumer.lingerAboveMessages,
     instance: config.consumer.instance,
     eventTypePrefix: config.eventTypePrefix,
     onPartitionsGained: outputs.partitionsGained,
@@ -83,6 +86,8 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     }
   }, 60_000);
   retention.unref();
+  // The embedded store's log is copied back by a thread of its own, not inside the batches' commits.
+  const checkpoints = config.oracle ? undefined : startCheckpointThread(storeFile(config), consumerLogger);
   const liveness = new LivenessSweep(store, config.liveness, publishEvents, logger.child({ component: 'liveness' }));
   liveness.start();
   webhooks.start();
@@ -94,6 +99,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
       await liveness.stop();
       await webhooks.stop();
       await persister.stop();
+      await checkpoints?.stop();
       if (!backends) {
         await stream.close();
         await store.close();

@@ -10,6 +10,7 @@ import type { NewDeadLetter } from '../domain/dead-letter';
 import type { BatchStore } from '../store/ports/batch-store';
 import type { ReadingStore } from '../store/ports/reading-store';
 import { applyBatch } from './pipeline/apply-batch';
+import { lingerBeforeNextRound, type RoundCadence } from './round-cadence';
 import { randomUUID } from 'node:crypto';
 import type { ConsumerGroupMember, Stream, StreamMessage } from '../stream/stream';
 
@@ -31,11 +32,18 @@ export interface ReadingPersisterOptions {
   /** How often the partition assignment is renewed, ms (well under the group timeout). @default 5000 */
   readonly assignmentRefreshMs?: number;
   /**
-   * Shortest time between the starts of two rounds, ms. Under load this lets messages gather
-   * into larger transactions (SQLite inserts run ~3x faster at 10,000 rows per transaction
-   * than at 1,000); it adds at most this much latency. @default 30
+   * After a round of at least `lingerAboveMessages`, shortest time between its start and the
+   * next round's, ms: under load messages gather into larger transactions (round-cadence.ts).
+   * A quiet stream never waits. @default 30
    */
   readonly lingerMs?: number;
+  /** A round of at least this many messages makes the next one linger. @default 1000 */
+  readonly lingerAboveMessages?: number;
+  /**
+   * Starts a timer that calls `fire` after `ms`; returns its cancel. Tests pass a fake one to
+   * see which waits the persister asks for. @default setTimeout
+   */
+  readonly setTimer?: (ms: number, fire: () => void) => () => void;
   readonly eventTypePrefix: string;
   readonly retryPolicy?: RetryPolicy;
   /**
@@ -81,6 +89,17 @@ export interface PersisterProgress {
 }
 
 const SOURCE = 'readings';
+/**
+ * Under load the group's offsets in the stream are mirrored at most this often (and whenever
+ * the stream is found empty): they only trail the database watermark, the record of
+ * progress, and each mirror is a write (an fsync on the embedded log) competing with ingest.
+ */
+const COMMIT_EVERY_MS = 1000;
+
+const realTimer = (ms: number, fire: () => void) => {
+  const timer = setTimeout(fire, ms);
+  return () => clearTimeout(timer);
+};
 /** The persisters' consumer group on the readings topic. */
 export const PERSISTER_GROUP = 'persister';
 
@@ -99,6 +118,11 @@ export class ReadingPersister {
   private lastAssignment = 0;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
+  /** A wake() since the current round started: its poll may have missed the new messages. */
+  private woken = false;
+  private lastCommit = 0;
+  private readonly cadence: RoundCadence;
+  private readonly setTimer: (ms: number, fire: () => void) => () => void;
   private stats: { -readonly [K in keyof PersisterCounters]: PersisterCounters[K] } = { appliedReadings: 0, deadLetters: 0, duplicates: 0, retries: 0 };
   private progress: { -readonly [K in keyof PersisterProgress]: PersisterProgress[K] } = {
     roundStartedAt: null,
@@ -107,7 +131,10 @@ export class ReadingPersister {
     lastRoundAt: null,
   };
 
-  constructor(private readonly options: ReadingPersisterOptions) {}
+  constructor(private readonly options: ReadingPersisterOptions) {
+    this.cadence = { lingerMs: options.lingerMs ?? 30, lingerAboveMessages: options.lingerAboveMessages ?? 1000 };
+    this.setTimer = options.setTimer ?? realTimer;
+  }
 
   async start(): Promise<void> {
     if (this.running) return;
@@ -154,8 +181,9 @@ export class ReadingPersister {
     }
   }
 
-  /** Ends the current empty-poll sleep: new messages were produced. */
+  /** Ends the current empty-poll sleep, or the next one: new messages were produced. */
   wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 
@@ -176,17 +204,19 @@ export class ReadingPersister {
   }
 
   private async run(): Promise<void> {
-    let lastRound = 0;
+    const previous = { startedAt: 0, messages: 0 };
     while (this.running) {
-      const linger = lastRound + (this.options.lingerMs ?? 30) - Date.now();
-      if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
-      lastRound = Date.now();
-      this.progress.roundStartedAt = lastRound;
-      if (lastRound - this.lastAssignment >= (this.options.assignmentRefreshMs ?? 5000)) await this.refreshAssignment();
+      const linger = lingerBeforeNextRound(this.cadence, previous, Date.now());
+      if (linger > 0) await this.linger(linger);
+      previous.startedAt = Date.now();
+      previous.messages = 0;
+      this.woken = false;
+      this.progress.roundStartedAt = previous.startedAt;
+      if (previous.startedAt - this.lastAssignment >= (this.options.assignmentRefreshMs ?? 5000)) await this.refreshAssignment();
       try {
-        const applied = await this.round();
+        previous.messages = await this.round();
         this.progress = { roundStartedAt: null, failingSince: null, lastError: null, lastRoundAt: Date.now() };
-        if (!applied) await this.idle();
+        if (previous.messages === 0) await this.idle();
       } catch (error) {
         // The stream failing to answer a poll, a bug, or a stop during retries gets here: log,
         // keep the pipeline alive, and let health report it if it lasts.
@@ -198,26 +228,42 @@ export class ReadingPersister {
         await this.idle();
       }
     }
+    await this.commitProgress();
   }
 
+  /** Waits for a wake() or the poll interval; not at all if a wake() came during the round. */
   private idle(): Promise<void> {
+    if (this.woken || !this.running) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.options.pollIntervalMs ?? 10);
-      function done() {
-        clearTimeout(timer);
+      const cancel = this.setTimer(this.options.pollIntervalMs ?? 10, resolve);
+      this.wakeUp = () => {
+        cancel();
         resolve();
-      }
-      this.wakeUp = done;
+      };
     });
   }
 
-  /** One read-apply-publish round; false when every partition was empty. */
-  async round(): Promise<boolean> {
+  /** Waits `ms` to let a backlog gather; a wake() does not end it (that is its point), stop() does. */
+  private linger(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancel = this.setTimer(ms, resolve);
+      this.wakeUp = () => {
+        if (this.running) return;
+        cancel();
+        resolve();
+      };
+    });
+  }
+
+  /** One read-apply-publish round; the number of messages it read (0: every partition was empty). */
+  async round(): Promise<number> {
     const slices: PartitionBatch[] = [];
+    let read = 0;
     const polled = await this.member!.poll(this.next, this.options.batchSize ?? 5000);
     for (const [partition, messages] of polled) {
       const expected = this.next.get(partition);
       if (messages.length === 0 || expected === undefined) continue;
+      read += messages.length;
       if (messages[0]!.offset > expected) {
         // The stream's retention removed them before they were stored: say exactly what is gone.
         this.options.logger.error(
@@ -230,7 +276,7 @@ export class ReadingPersister {
     if (slices.length === 0) {
       // Messages below the watermark may have been skipped: the group's offsets can move on.
       await this.commitProgress();
-      return false;
+      return 0;
     }
 
     const events: DetectionEvents = { anomalies: [], statusChanges: [] };
@@ -239,12 +285,13 @@ export class ReadingPersister {
     this.options.publish(persisted);
     if (events.anomalies.length > 0 || events.statusChanges.length > 0) this.options.publishEvents?.(events);
     for (const slice of slices) this.next.set(slice.partition, slice.lastOffset + 1);
-    await this.commitProgress();
-    return true;
+    if (Date.now() - this.lastCommit >= COMMIT_EVERY_MS) await this.commitProgress();
+    return read;
   }
 
   /** Mirrors the database watermark into the stream's group offsets, after the commit. */
   private async commitProgress(): Promise<void> {
+    this.lastCommit = Date.now();
     try {
       await this.member!.commit(new Map(this.next));
     } catch (error) {

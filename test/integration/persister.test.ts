@@ -7,11 +7,24 @@ import { DeviceDirectory } from '../../src/devices/device-directory';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { Store } from '../../src/store/store';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
+import type { ConsumerGroupMember, Stream } from '../../src/stream/stream';
 import { eventually } from '../support/server';
 import { silentLogger } from '../support/logger';
 
 const envelope = (deviceId: string, timestamp: number, eventId: string) =>
   JSON.stringify(toEnvelope({ tenantId: 't', deviceId, eventId, timestamp, metrics: [{ name: 'v', value: timestamp }] }, 'io.telemetry'));
+
+/** Timers that never fire on their own: the test sees every wait the persister asks for and ends it. */
+class FakeTimers {
+  readonly pending: { ms: number; fire: () => void }[] = [];
+  readonly requested: number[] = [];
+  readonly setTimer = (ms: number, fire: () => void) => {
+    const timer = { ms, fire };
+    this.requested.push(ms);
+    this.pending.push(timer);
+    return () => void this.pending.splice(this.pending.indexOf(timer), 1);
+  };
+}
 
 describe('reading persister', () => {
   let backends: EmbeddedBackends;
@@ -86,5 +99,97 @@ describe('reading persister', () => {
     await eventually(() => (published.length >= 2 ? true : undefined));
     await second.stop();
     expect(published).toEqual(['a', 'b']);
+  });
+
+  describe('cadence', () => {
+    const POLL_MS = 7;
+    const persisterOn = (on: Stream, timers: FakeTimers, published: string[], lingerAboveMessages?: number) =>
+      new ReadingPersister({
+        stream: on,
+        store,
+        devices: new DeviceDirectory(store),
+        publish: (readings) => published.push(...readings.map((r) => r.eventId)),
+        logger: silentLogger,
+        eventTypePrefix: 'io.telemetry',
+        lingerMs: 30,
+        lingerAboveMessages,
+        pollIntervalMs: POLL_MS,
+        setTimer: timers.setTimer,
+      });
+
+    it('applies a message on a quiet stream as soon as it is woken, asking for no linger', async () => {
+      const timers = new FakeTimers();
+      const published: string[] = [];
+      const persister = persisterOn(stream, timers, published);
+      await stream.produce('readings', [{ key: 't/d1', value: envelope('d1', 1, 'a') }]);
+      await persister.start();
+      await eventually(() => (published.length === 1 ? true : undefined));
+      // No timer ever fires: the next message gets through on the wake alone.
+      await eventually(() => (timers.pending.length > 0 ? true : undefined), 15_000, 'the persister idle');
+      await stream.produce('readings', [{ key: 't/d1', value: envelope('d1', 2, 'b') }]);
+      persister.wake();
+      await eventually(() => (published.length === 2 ? true : undefined));
+      await persister.stop();
+      expect(published).toEqual(['a', 'b']);
+      // Only the empty-poll sleeps, ended by wake(): never the 30 ms linger.
+      expect(new Set(timers.requested)).toEqual(new Set([POLL_MS]));
+    });
+
+    it('does not lose a wake that comes while a round is polling', async () => {
+      let reachedPoll!: () => void;
+      let releasePoll!: () => void;
+      const reached = new Promise<void>((resolve) => (reachedPoll = resolve));
+      const release = new Promise<void>((resolve) => (releasePoll = resolve));
+      let first = true;
+      // The first poll answers (empty), then waits for the test before the round goes on.
+      const gated: Stream = Object.create(stream) as Stream;
+      gated.joinGroup = async (...args) => {
+        const member = await stream.joinGroup(...args);
+        const wrapped: ConsumerGroupMember = Object.create(member) as ConsumerGroupMember;
+        wrapped.poll = async (from, limit) => {
+          const answer = await member.poll(from, limit);
+          if (first) {
+            first = false;
+            reachedPoll();
+            await release;
+          }
+          return answer;
+        };
+        return wrapped;
+      };
+      const timers = new FakeTimers();
+      const published: string[] = [];
+      const persister = persisterOn(gated, timers, published);
+      await persister.start();
+      await reached;
+      await stream.produce('readings', [{ key: 't/d1', value: envelope('d1', 1, 'a') }]);
+      persister.wake();
+      releasePoll();
+      // The round found nothing, but the wake came after its poll: the next round starts at once.
+      await eventually(() => (published.length === 1 ? true : undefined));
+      await persister.stop();
+      expect(timers.requested.every((ms) => ms === POLL_MS)).toBe(true);
+    });
+
+    it('lingers after a round that met a backlog, so the next transaction gathers more', async () => {
+      const timers = new FakeTimers();
+      const published: string[] = [];
+      const persister = persisterOn(stream, timers, published, 3);
+      await stream.produce(
+        'readings',
+        Array.from({ length: 4 }, (_, i) => ({ key: 't/d1', value: envelope('d1', 1 + i, `a${i}`) })),
+      );
+      await persister.start();
+      await eventually(() => (published.length === 4 ? true : undefined));
+      const linger = await eventually(() => timers.pending.find((timer) => timer.ms !== POLL_MS));
+      expect(linger.ms).toBeGreaterThan(0);
+      expect(linger.ms).toBeLessThanOrEqual(30);
+      await stream.produce('readings', [{ key: 't/d1', value: envelope('d1', 10, 'b') }]);
+      persister.wake(); // does not cut the linger short
+      expect(timers.pending).toContain(linger);
+      linger.fire();
+      await eventually(() => (published.length === 5 ? true : undefined));
+      await persister.stop();
+    });
   });
 });

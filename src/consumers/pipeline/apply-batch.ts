@@ -1,5 +1,5 @@
 import type { PersistedReading } from '../../domain/reading';
-import type { DetectedValue } from '../../domain/anomalies/batch-detection';
+import { sameSeries, type DetectedValue } from '../../domain/anomalies/batch-detection';
 import { rollupDeltas } from '../../domain/timeseries/rollup-deltas';
 import type { BatchTransaction, WatermarkRow } from '../../store/batch-transaction';
 import type { AppliedBatch, ConsumerBatch } from '../../domain/consumer-batch';
@@ -75,32 +75,30 @@ export function* applyBatchSteps(tx: BatchTransaction, batch: ConsumerBatch, now
     const event = persisted.length;
     persisted.push(reading);
     for (const metric of reading.metrics)
-      candidates.push({ tenantId: reading.tenantId, deviceId: reading.deviceId, metric, timestamp: reading.timestamp, event, offset: reading.offset });
+      candidates.push({
+        tenantId: reading.tenantId,
+        deviceId: reading.deviceId,
+        metric: metric.name,
+        timestamp: reading.timestamp,
+        value: metric.value,
+        offset: reading.offset,
+        event,
+      });
   });
 
   // (3) Metric rows, sorted by primary key.
   candidates.sort(compareBySeries);
-  const rows: DetectedValue[] = candidates.map((c) => ({
-    tenantId: c.tenantId,
-    deviceId: c.deviceId,
-    metric: c.metric.name,
-    timestamp: c.timestamp,
-    value: c.metric.value,
-    offset: c.offset,
-  }));
-  const newRows = rows.length > 0 ? yield* step(tx.insertReadings(rows)) : [];
+  const newRows = candidates.length > 0 ? yield* step(tx.insertReadings(candidates)) : [];
   const stored: DetectedValue[] = [];
   const rejectedMetrics = new Map<number, Set<string>>();
-  rows.forEach((row, index) => {
+  candidates.forEach((row, index) => {
     if (newRows[index]) return void stored.push(row);
-    const event = candidates[index]!.event;
-    rejectedMetrics.set(event, (rejectedMetrics.get(event) ?? new Set()).add(row.metric));
+    rejectedMetrics.set(row.event, (rejectedMetrics.get(row.event) ?? new Set()).add(row.metric));
   });
 
   // (4) Latest values: sorted by timestamp within each series, the last row stored is the newest.
-  const latest = new Map<string, DetectedValue>();
-  for (const row of stored) latest.set(`${row.tenantId}\u0000${row.deviceId}\u0000${row.metric}`, row);
-  if (latest.size > 0) yield* step(tx.upsertLatest([...latest.values()]));
+  const latest = stored.filter((row, index) => index === stored.length - 1 || !sameSeries(row, stored[index + 1]!));
+  if (latest.length > 0) yield* step(tx.upsertLatest(latest));
 
   // (5) Rollups.
   const deltas = rollupDeltas(stored);

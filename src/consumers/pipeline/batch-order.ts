@@ -1,8 +1,10 @@
+import type { DetectedValue } from '../../domain/anomalies/batch-detection';
+
 /** A metric row of a consumer batch, as the pipeline sorts them before inserting. */
 export interface SeriesRow {
   readonly tenantId: string;
   readonly deviceId: string;
-  readonly metric: { readonly name: string };
+  readonly metric: string;
   readonly timestamp: number;
   readonly offset: number;
 }
@@ -21,15 +23,17 @@ export const compareBySeries = (a: SeriesRow, b: SeriesRow): number =>
         ? -1
         : a.deviceId > b.deviceId
           ? 1
-          : a.metric.name < b.metric.name
+          : a.metric < b.metric
             ? -1
-            : a.metric.name > b.metric.name
+            : a.metric > b.metric
               ? 1
               : a.timestamp - b.timestamp || a.offset - b.offset;
 
-/** A metric row of an event the batch stored, waiting to be inserted. */
-export interface CandidateRow extends SeriesRow {
-  readonly metric: { readonly name: string; readonly value: number };
+/**
+ * A metric row of an event the batch stored, waiting to be inserted: already the value that
+ * latest values, rollups and detection take (one object per row, not one per step).
+ */
+export interface CandidateRow extends DetectedValue {
   /** Index of its event in the batch's `persisted` list. */
   readonly event: number;
 }

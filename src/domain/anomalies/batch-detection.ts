@@ -21,7 +21,8 @@ export interface SeriesValues {
   readonly values: readonly DetectedValue[];
 }
 
-const sameSeries = (a: DetectedValue, b: DetectedValue) => a.tenantId === b.tenantId && a.deviceId === b.deviceId && a.metric === b.metric;
+/** Whether two values belong to the same series (tenant, device, metric). */
+export const sameSeries = (a: DetectedValue, b: DetectedValue): boolean => a.tenantId === b.tenantId && a.deviceId === b.deviceId && a.metric === b.metric;
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**

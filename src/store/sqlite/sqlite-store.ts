@@ -37,6 +37,12 @@ export interface SqliteStoreOptions {
    * SqliteReaderPool, which the store then owns and closes); absent: on this connection.
    */
   readonly readers?: (file: string) => ReadRunner;
+  /**
+   * Log size, in pages, past which a commit of this connection copies the log back into the
+   * file itself. Raised well above SQLite's default where a WalCheckpointer runs in another
+   * thread: then it only bounds the log should that thread fall behind. @default 1000
+   */
+  readonly walAutocheckpointPages?: number;
 }
 
 /**
@@ -59,6 +65,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     // 64 MiB of page cache per connection: the hot index pages of a busy fleet stay in memory.
     this.db.pragma('cache_size = -65536');
+    if (options.walAutocheckpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpointPages))}`);
     migrate(this.db);
     try {
       this.readers = options.readers?.(options.file);

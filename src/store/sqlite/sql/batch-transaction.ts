@@ -4,7 +4,7 @@ import type { DetectorState } from '../../../domain/anomalies/detector';
 import type { AnomalyRule } from '../../../domain/anomalies/rules';
 import type { BatchTransaction } from '../../batch-transaction';
 import { insertAnomaly, RULE_COLUMNS, toRule, type RuleRow } from './anomaly-rows';
-import { upsertRollups } from './rollups';
+import { rollupUpserter } from './rollups';
 
 /**
  * The BatchTransaction primitives on SQLite: prepared statements run row by row (in the order
@@ -60,7 +60,7 @@ export function sqliteBatchTransaction(db: Database.Database): BatchTransaction 
     upsertLatest(values) {
       for (const v of values) upsertLatest.run(v.tenantId, v.deviceId, v.metric, v.timestamp, v.value);
     },
-    mergeRollups: (deltas) => upsertRollups(db, deltas),
+    mergeRollups: rollupUpserter(db),
     anomalyRules: (tenantIds) => tenantIds.map((tenantId): AnomalyRule[] => (rulesOfTenant.all(tenantId) as RuleRow[]).map(toRule)),
     deviceTags: (devices) =>
       devices.map(({ tenantId, deviceId }) => {

@@ -29,31 +29,32 @@ const UPSERT = `
     last_value = CASE WHEN excluded.last_ts > rollups.last_ts THEN excluded.last_value ELSE rollups.last_value END,
     last_ts = max(rollups.last_ts, excluded.last_ts)`;
 
-/** Merges deltas into the stored buckets; runs inside the batch transaction. */
-export function upsertRollups(db: Database.Database, deltas: readonly RollupDelta[]): void {
-  if (deltas.length === 0) return;
+/** Merges deltas into the stored buckets, inside the batch transaction; the statement is prepared once. */
+export const rollupUpserter = (db: Database.Database): ((deltas: readonly RollupDelta[]) => void) => {
   const upsert = db.prepare(UPSERT);
-  for (const { tenantId, deviceId, metric, resolutionMs, bucketStart, partial: p } of deltas) {
-    upsert.run(
-      tenantId,
-      deviceId,
-      metric,
-      resolutionMs,
-      bucketStart,
-      p.count,
-      p.sum,
-      p.sumSq,
-      p.min,
-      p.max,
-      p.minTs,
-      p.maxTs,
-      p.firstTs,
-      p.firstValue,
-      p.lastTs,
-      p.lastValue,
-    );
-  }
-}
+  return (deltas) => {
+    for (const { tenantId, deviceId, metric, resolutionMs, bucketStart, partial: p } of deltas) {
+      upsert.run(
+        tenantId,
+        deviceId,
+        metric,
+        resolutionMs,
+        bucketStart,
+        p.count,
+        p.sum,
+        p.sumSq,
+        p.min,
+        p.max,
+        p.minTs,
+        p.maxTs,
+        p.firstTs,
+        p.firstValue,
+        p.lastTs,
+        p.lastValue,
+      );
+    }
+  };
+};
 
 export function readRollupBuckets(db: Database.Database, tenantId: string, query: AggregateQuery, resolutionMs: number): DeviceBuckets {
   const { boundaries } = query;
