@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
-import { eventually, newDataDir } from '../support/server';
+import { newDataDir } from '../support/server';
 import { describeStreamContract } from './stream-contract';
 
 describeStreamContract('embedded SQLite log', async (partitions) => {
@@ -19,37 +19,6 @@ describeStreamContract('embedded SQLite log', async (partitions) => {
 });
 
 describe('embedded log specifics', () => {
-  it("writes a member's offsets at most once per interval: the first change at once, later ones when the interval ends or the member leaves", async () => {
-    const dir = newDataDir();
-    const file = path.join(dir, 'stream.db');
-    const stream = new EmbeddedStream({ file, partitions: 2, synchronous: 'normal', offsetCommitIntervalMs: 3_600_000 });
-    const member = await stream.joinGroup('persister', 'readings', 'one');
-    await member.commit(new Map([[0, 2]]));
-    expect(await stream.committed('persister', 'readings', 0)).toBe(2);
-    await member.commit(new Map([[0, 3]]));
-    await member.commit(
-      new Map([
-        [0, 5],
-        [1, 1],
-      ]),
-    );
-    // Within the interval: held back (the write lock is the writer thread's, offsets are informational).
-    expect(await stream.committed('persister', 'readings', 0)).toBe(2);
-    await member.leave();
-    expect(await stream.committed('persister', 'readings', 0)).toBe(5);
-    expect(await stream.committed('persister', 'readings', 1)).toBe(1);
-    await stream.close();
-
-    const quick = new EmbeddedStream({ file, partitions: 2, synchronous: 'normal', offsetCommitIntervalMs: 20 });
-    const again = await quick.joinGroup('persister', 'readings', 'two');
-    await again.commit(new Map([[0, 6]]));
-    await again.commit(new Map([[0, 9]]));
-    // Nobody calls commit or leave again: the end of the interval writes the latest offsets.
-    await eventually(async () => ((await quick.committed('persister', 'readings', 0)) === 9 ? true : undefined), 10_000, 'offsets written');
-    await quick.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('stores consumer-group offsets per group and partition (informational: the database watermark is the truth)', async () => {
     const dir = newDataDir();
     const stream = new EmbeddedStream({ file: path.join(dir, 'stream.db'), partitions: 4 });

@@ -8,8 +8,6 @@ import { LogWriterThread } from './log-writer-thread';
 export interface EmbeddedStreamOptions extends LogConnectionOptions {
   /** Partitions of each topic when the log is created. @default 4 */
   readonly partitions: number;
-  /** Shortest time between two writes of a group member's offsets, ms (see joinGroup). @default 1000 */
-  readonly offsetCommitIntervalMs?: number;
 }
 
 const TOPICS: readonly TopicName[] = ['readings', 'events'];
@@ -28,13 +26,11 @@ export class EmbeddedStream implements Stream {
   /** Commits of writer threads that stopped and were replaced. */
   private retiredCommits = 0;
   private closed = false;
-  private readonly offsetCommitIntervalMs: number;
 
   constructor(private readonly options: EmbeddedStreamOptions) {
     if (!Number.isInteger(options.partitions) || options.partitions < 1 || options.partitions > MAX_PARTITIONS) {
       throw new RangeError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}`);
     }
-    this.offsetCommitIntervalMs = options.offsetCommitIntervalMs ?? 1000;
     this.db = openLogConnection(options);
     try {
       this.initialise(options.partitions);
@@ -129,35 +125,6 @@ export class EmbeddedStream implements Stream {
   async joinGroup(group: string, topic: TopicName, _instance: string): Promise<ConsumerGroupMember> {
     const partitions = await this.partitions(topic);
     const committed = new Map<number, number>();
-    // The group's offsets only inform retention and operators (the database watermark decides
-    // what applies), yet each write takes the log's write lock, which the writer thread holds
-    // for every group commit: under load the consumer spent 30-48% of its time waiting for it.
-    // So a member writes at most once per interval: a change after a quiet interval at once,
-    // later ones together when the interval ends, and whatever is left when it leaves.
-    let pending: ReadonlyMap<number, number> | undefined;
-    let lastWrite = Number.NEGATIVE_INFINITY;
-    let timer: NodeJS.Timeout | undefined;
-    const write = () => {
-      clearTimeout(timer);
-      timer = undefined;
-      const next = pending;
-      pending = undefined;
-      if (next === undefined || this.closed) return;
-      const changed = [...next].filter(([partition, offset]) => committed.get(partition) !== offset);
-      if (changed.length === 0) return;
-      lastWrite = Date.now();
-      this.db.transaction(() => {
-        for (const [partition, offset] of changed) this.commitSync(group, topic, partition, offset);
-      })();
-      for (const [partition, offset] of changed) committed.set(partition, offset);
-    };
-    const writeLater = () => {
-      try {
-        write();
-      } catch {
-        // Nothing is lost: the next commit (or leave) writes the offsets again.
-      }
-    };
     return {
       assigned: async () => partitions,
       poll: async (from, limit) => {
@@ -166,17 +133,14 @@ export class EmbeddedStream implements Stream {
         return polled;
       },
       commit: async (next) => {
-        if ([...next].every(([partition, offset]) => committed.get(partition) === offset)) return; // idle consumers commit every round
-        pending = new Map(next);
-        if (timer !== undefined) return;
-        const wait = lastWrite + this.offsetCommitIntervalMs - Date.now();
-        if (wait <= 0) write();
-        else {
-          timer = setTimeout(writeLater, wait);
-          timer.unref();
-        }
+        const changed = [...next].filter(([partition, offset]) => committed.get(partition) !== offset);
+        if (changed.length === 0) return; // idle consumers commit every round
+        this.db.transaction(() => {
+          for (const [partition, offset] of changed) this.commitSync(group, topic, partition, offset);
+        })();
+        for (const [partition, offset] of changed) committed.set(partition, offset);
       },
-      leave: async () => write(),
+      leave: async () => {},
     };
   }
 
