@@ -12,7 +12,10 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.src.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.src.json && npm prune --omit=dev
+COPY web ./web
+COPY scripts ./scripts
+# The web console and GraphiQL are bundled here (dev dependencies), then served from dist/web.
+RUN npx tsc -p tsconfig.src.json && node scripts/build-web.js && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
@@ -23,6 +26,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/web ./dist/web
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

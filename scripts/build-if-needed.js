@@ -1,5 +1,5 @@
-// Runs `tsc` only when a source file is newer than the last build, so `npm start` is fast
-// after the first run and always serves the current code.
+// Runs the build (tsc, then the web console's bundle) only when a source file is newer than the
+// last build, so `npm start` is fast after the first run and always serves the current code.
 const { statSync, readdirSync, existsSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { execFileSync } = require('node:child_process');
@@ -13,20 +13,21 @@ function newest(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) latest = Math.max(latest, newest(full));
-    else if (entry.name.endsWith('.ts')) latest = Math.max(latest, statSync(full).mtimeMs);
+    else if (/\.(ts|tsx|css|html)$/.test(entry.name)) latest = Math.max(latest, statSync(full).mtimeMs);
   }
   return latest;
 }
 
 const sources = Math.max(
-  ...['src', 'bench', 'test']
+  ...['src', 'bench', 'test', 'web']
     .map((d) => join(root, d))
     .filter(existsSync)
     .map(newest),
   statSync(join(root, 'tsconfig.json')).mtimeMs,
 );
 if (!existsSync(marker) || statSync(marker).mtimeMs < sources) {
-  process.stderr.write('building (tsc)...\n');
+  process.stderr.write('building (tsc, web console)...\n');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-web.js')], { stdio: 'inherit', cwd: root });
   writeFileSync(marker, new Date().toISOString());
 }

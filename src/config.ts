@@ -167,7 +167,11 @@ const shape = {
   }),
   TELEMETRY_INTROSPECTION: setting({
     schema: z.enum(['on', 'off'], 'must be "on" or "off"').default('on'),
-    doc: '`off` in production: no introspection, no landing page, no schema hints in errors.',
+    doc: '`off` in production: no introspection and no schema hints in errors (the error of an introspection query names this variable).',
+  }),
+  TELEMETRY_GRAPHQL_IDE: setting({
+    schema: z.enum(['graphiql', 'sandbox', 'off'], 'must be "graphiql", "sandbox" or "off"').default('graphiql'),
+    doc: "What a browser opening `/graphql` gets: `graphiql`, bundled and served by the node (works offline, signs in with the web console's key); `sandbox`, Apollo Sandbox (loaded from Apollo's CDN, needs internet); `off`, nothing (a JSON 400). The console at `/` is always served.",
   }),
   TELEMETRY_MAX_AGGREGATE_BUCKETS: setting({
     schema: integer(1, 1_000_000).default(10_000),
@@ -472,8 +476,10 @@ export interface Config {
   };
   /** Sign-in with OIDC tokens; undefined when not configured (API keys only). */
   readonly oidc: OidcSettings | undefined;
-  /** Schema introspection and the Apollo Sandbox landing page; off also drops "Did you mean" hints from errors. */
+  /** Schema introspection; off also drops "Did you mean" hints from errors. */
   readonly introspection: boolean;
+  /** The GraphQL IDE a browser's GET /graphql gets (bundled GraphiQL, Apollo Sandbox, or none). */
+  readonly graphqlIde: Variables['TELEMETRY_GRAPHQL_IDE'];
   readonly eventTypePrefix: string;
   readonly logLevel: Variables['LOG_LEVEL'];
 }
@@ -670,6 +676,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     introspection: v.TELEMETRY_INTROSPECTION === 'on',
+    graphqlIde: v.TELEMETRY_GRAPHQL_IDE,
     eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
     logLevel: v.LOG_LEVEL,
   };

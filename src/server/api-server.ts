@@ -1,7 +1,7 @@
 import { ApolloServer, type ApolloServerOptions } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate } from 'graphql';
+import { GraphQLError, specifiedRules, validate } from 'graphql';
 import type { Config } from '../config';
 import type { Caller } from '../domain/caller';
 import { createHttpIngestHandler } from './ingest-route';
@@ -18,9 +18,11 @@ import type { HealthProbes } from './health';
 import { createHttpServer } from './http-server';
 import { httpSemanticsPlugin } from './http-semantics';
 import { listen } from './listen';
+import { NoIntrospectionRule } from './introspection-rule';
 import { createOidcVerifier, looksLikeJwt } from './oidc';
 import { checkCost, checkDocument, costLimitPlugin, createDocumentGuard, parseDocument, type QueryLimits } from './query-limits';
 import { RateGuard } from './rate-limit';
+import { createWebRoute } from './web-route';
 import { attachWebSocketServer } from './websocket';
 import type { CohortStats } from './subscription-cohorts';
 import { slowSubscriber } from '../subscriptions/resumable-feed';
@@ -77,9 +79,10 @@ export async function startApiServer({ config, logger, services, store, probes }
     maxCost: config.limits.maxQueryCost,
     maxListSize: config.limits.maxPageSize,
   };
-  // Apollo refuses introspection over HTTP when it is off; graphql-ws runs queries too, so
-  // the WebSocket path applies the same rule itself.
-  const webSocketRules = config.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+  // One rule refuses introspection over HTTP (Apollo's validationRules) and WebSocket alike,
+  // with a message that names the setting (Apollo's own would name its constructor option).
+  const introspectionRules = config.introspection ? [] : [NoIntrospectionRule];
+  const webSocketRules = [...specifiedRules, ...introspectionRules];
   const rateGuard = new RateGuard({ ratePerSecond: config.limits.ratePerSecond, burst: config.limits.rateBurst });
 
   const apollo = new ApolloServer<GraphQLContext>({
@@ -88,8 +91,10 @@ export async function startApiServer({ config, logger, services, store, probes }
     // Apollo's own messages (e.g. an unexpected error in its pipeline) go to our JSON log.
     logger: apolloLogger(logger),
     includeStacktraceInErrorResponses: false,
-    // Explicit, so behaviour does not depend on NODE_ENV (see production-defaults.ts).
-    introspection: config.introspection,
+    // Explicit, so behaviour does not depend on NODE_ENV (see production-defaults.ts); when
+    // TELEMETRY_INTROSPECTION is off, NoIntrospectionRule refuses it instead.
+    introspection: true,
+    validationRules: introspectionRules,
     // Document limits are checked before Apollo parses (createDocumentGuard); cost once variables are known.
     parseOptions: { maxLexicalTokens: config.limits.maxQueryTokens },
     // Credentials travel only in the Authorization header (or connectionParams), which no
@@ -98,12 +103,14 @@ export async function startApiServer({ config, logger, services, store, probes }
     // main.ts owns SIGINT and SIGTERM: Apollo's own handlers would stop it, then re-raise the
     // signal and kill the process in the middle of the graceful shutdown.
     stopOnTerminationSignals: false,
-    // Cache hints are unused (and cost ~40% on large lists); the landing page is Apollo Sandbox.
+    // Cache hints are unused (and cost ~40% on large lists). A browser's GET /graphql gets the
+    // bundled GraphiQL from web-route.ts; Apollo's landing page (Sandbox, from Apollo's CDN)
+    // only when TELEMETRY_GRAPHQL_IDE asks for it.
     plugins: [
       ApolloServerPluginCacheControlDisabled(),
       httpSemanticsPlugin(),
       costLimitPlugin(schema, queryLimits),
-      config.introspection ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      config.graphqlIde === 'sandbox' ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -131,6 +138,8 @@ export async function startApiServer({ config, logger, services, store, probes }
       }),
       ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes, admit: (caller) => rateGuard.check(caller) }),
       probes,
+      web: createWebRoute(),
+      graphiql: config.graphqlIde === 'graphiql',
     },
   });
   const shutdown = new GracefulClose(server);

@@ -6,11 +6,15 @@ import type { Logger } from '../logger';
 import { bearerToken } from './auth';
 import { HTTP_STATUS, retryAfterSecondsOf } from './errors';
 import type { HealthProbes } from './health';
+import { wantsHtml, type WebRoute } from './web-route';
 
 export interface HttpRoutes {
   readonly graphql: (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
   readonly ingest: (request: IncomingMessage, response: ServerResponse, caller: Caller) => Promise<void>;
   readonly probes: HealthProbes;
+  /** The web console at /, its assets, and GraphiQL for a browser's GET /graphql (when `graphiql` is set). */
+  readonly web: WebRoute;
+  readonly graphiql: boolean;
 }
 
 export interface HttpServerOptions {
@@ -20,7 +24,7 @@ export interface HttpServerOptions {
   readonly timeouts: HttpSettings;
 }
 
-/** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /healthz and /readyz. */
+/** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /healthz and /readyz, the console at / and /assets/. */
 export function createHttpServer(options: HttpServerOptions): Server {
   const server = createServer((request, response) => {
     handle(options, request, response).catch((error: unknown) => sendError(response, error, options.logger));
@@ -38,8 +42,19 @@ export function applyTimeouts(server: Server, timeouts: HttpSettings): void {
 
 async function handle(options: HttpServerOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://localhost');
+  if (url.pathname.startsWith('/assets/')) {
+    options.routes.web.asset(request, response, url.pathname);
+    return;
+  }
   switch (url.pathname) {
+    case '/':
+      options.routes.web.console(request, response);
+      return;
     case '/graphql':
+      if (options.routes.graphiql && wantsHtml(request, url.search)) {
+        options.routes.web.graphiql(request, response);
+        return;
+      }
       return options.routes.graphql(request, response, url.search);
     case '/ingest': {
       if (request.method !== 'POST') {
@@ -57,7 +72,7 @@ async function handle(options: HttpServerOptions, request: IncomingMessage, resp
       return;
     }
     default:
-      throw new TelemetryError('NOT_FOUND', `no route ${url.pathname}; the API is at /graphql`);
+      throw new TelemetryError('NOT_FOUND', `no route ${url.pathname}; the API is at /graphql, the web console at /`);
   }
 }
 

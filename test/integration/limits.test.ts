@@ -159,6 +159,9 @@ describe('limits on documents, rate and introspection', () => {
       const introspection = await post(server, '{ __schema { types { name } } }');
       expect(introspection.status).toBe(400);
       expect(introspection.body.errors?.[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED' });
+      // The message says how to turn it on in this service, not which Apollo option to pass.
+      expect(introspection.body.errors?.[0]?.message).toContain('TELEMETRY_INTROSPECTION');
+      expect(introspection.body.errors?.[0]?.message).not.toMatch(/ApolloServer|introspection: true/);
       const typo = await post(server, '{ devics { edges { cursor } } }');
       expect(typo.body.errors?.[0]?.message).toBe('Cannot query field "devics" on type "Query".');
       expect((await server.gql(DevicesDocument, {})).status).toBe(200);

@@ -1,0 +1,169 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { postGraphQL } from '../support/graphql-post';
+import { startTestServer, type TestServer } from '../support/server';
+import { chromiumPath, launchChromium } from './browser';
+import { TcpProxy } from './tcp-proxy';
+
+/**
+ * The web console and GraphiQL in headless Chromium against the real server: one browser for
+ * the whole suite, pages reached through a TCP proxy the tests can cut. Screenshots of each
+ * page go to artifacts/screenshots/ (gitignored).
+ */
+const executable = chromiumPath();
+const SHOTS = path.join(__dirname, '..', '..', '..', 'artifacts', 'screenshots');
+if (!executable) process.stdout.write('browser tests skipped: no chromium found (apt-get install chromium, or set CHROMIUM_PATH)\n');
+const describeWithBrowser = executable ? describe : describe.skip;
+
+describeWithBrowser('web console (headless chromium)', () => {
+  let server: TestServer;
+  let proxy: TcpProxy;
+  let browser: Browser;
+  let origin: string;
+  let readerKey: string;
+  const foreignRequests: string[] = [];
+  const contexts: BrowserContext[] = [];
+
+  const gql = async (query: string, variables: Record<string, unknown> = {}, key = server.adminKey) => {
+    const body = (await postGraphQL(server.app.url, key, query, variables)) as { data?: any; errors?: unknown[] };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  };
+  const ingest = (deviceId: string, at: number, value: number) =>
+    gql('mutation($r: ReadingInput!) { ingestReading(reading: $r) { acceptedCount } }', {
+      r: { deviceId, timestamp: new Date(at).toISOString(), metrics: [{ name: 'temperature', value }] },
+    });
+
+  const openPage = async (key: string, hash = '#/fleet'): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('request', (request) => {
+      const url = request.url();
+      if (!url.startsWith(origin) && !url.startsWith(origin.replace('http:', 'ws:')) && !url.startsWith('data:')) foreignRequests.push(url);
+    });
+    await page.goto(`${origin}/${hash}`);
+    await page.getByLabel('API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#connection').waitFor();
+    return page;
+  };
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  /** The chart's x values (seconds) for a metric, read from the page. */
+  const chartTimes = (page: Page, metric: string) =>
+    page.evaluate((m) => [...((globalThis as any).telemetryCharts?.get(m)?.timestamps ?? [])] as number[], metric);
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    server = await startTestServer();
+    proxy = await TcpProxy.start(server.app.port);
+    origin = `http://127.0.0.1:${proxy.port}`;
+    browser = await launchChromium(executable!);
+    for (const [id, tags] of [
+      ['boiler-1', ['basement']],
+      ['pump-7', ['roof', 'water']],
+    ] as const) {
+      await gql('mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) { device { id } } }', { i: { id, tags } });
+    }
+    readerKey = (await gql('mutation { createApiKey(input: { label: "viewer", role: READER }) { secret } }')).createApiKey.secret;
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close();
+    await browser.close();
+    await proxy.close();
+    await server.close();
+  });
+
+  it('serves the console at / with a strict CSP and hashed, cacheable assets', async () => {
+    const page = await fetch(`${server.baseUrl}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('content-security-policy')).not.toMatch(/unsafe-inline|https?:/);
+    const script = /src="(\/assets\/console-[^"]+\.js)"/.exec(await page.text())![1]!;
+    const asset = await fetch(`${server.baseUrl}${script}`);
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+  });
+
+  it('signs in and shows the registered devices in the fleet', async () => {
+    const page = await openPage(server.adminKey);
+    await page.locator('#fleet tr[data-device="pump-7"]').waitFor();
+    expect(await page.locator('#fleet tr[data-device="boiler-1"]').textContent()).toContain('basement');
+    await page.getByLabel('Tag').fill('roof');
+    await page.locator('#fleet tr[data-device="boiler-1"]').waitFor({ state: 'detached' });
+    // The key lives in this tab's sessionStorage, not in the URL nor localStorage.
+    expect(page.url()).not.toContain(server.adminKey);
+    expect(await page.evaluate(() => JSON.stringify((globalThis as any).localStorage))).not.toContain('tk_');
+    await shot(page, 'fleet');
+  });
+
+  it('extends the device chart live with a reading ingested through the API, and resumes after a network drop with no gap', async () => {
+    const page = await openPage(server.adminKey, `#/device/boiler-1`);
+    const start = Date.now() - 60_000;
+    await ingest('boiler-1', start, 20);
+    await page.waitForFunction(() => ((globalThis as any).telemetryCharts?.get('temperature')?.pointCount ?? 0) >= 1);
+    await ingest('boiler-1', start + 1000, 21);
+    await page.waitForFunction(() => (globalThis as any).telemetryCharts.get('temperature').pointCount >= 2);
+    await shot(page, 'device');
+
+    proxy.drop();
+    await page.locator('#connection[data-state="reconnecting"]').waitFor();
+    for (let i = 2; i < 7; i += 1) await ingest('boiler-1', start + i * 1000, 20 + i);
+    proxy.restore();
+    await page.waitForFunction(() => (globalThis as any).telemetryCharts.get('temperature').pointCount >= 7);
+    expect(await chartTimes(page, 'temperature')).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => (start + i * 1000) / 1000));
+  });
+
+  it('an anomaly acknowledged in one browser changes for a second one watching the inbox', async () => {
+    await gql('mutation { setAnomalyRule(input: { deviceId: "pump-7", metric: "temperature", max: 50, zScore: null }) { id } }');
+    const watcher = await openPage(readerKey, '#/anomalies');
+    const actor = await openPage(server.adminKey, '#/anomalies');
+    await ingest('pump-7', Date.now() - 1000, 99);
+    const row = (page: Page) => page.locator('#inbox tr[data-anomaly]').first();
+    await row(actor).waitFor();
+    await row(watcher).waitFor();
+    await shot(actor, 'anomalies');
+    const id = await row(actor).getAttribute('data-anomaly');
+    await row(actor).getByRole('button', { name: 'Acknowledge' }).click();
+    // The watcher's inbox shows OPEN anomalies: the acknowledged one leaves it, then shows under ACKNOWLEDGED.
+    await watcher.locator(`#inbox tr[data-anomaly="${id}"]`).waitFor({ state: 'detached' });
+    await watcher.getByLabel('Status').selectOption('ACKNOWLEDGED');
+    await watcher.locator(`#inbox tr[data-anomaly="${id}"][data-status="ACKNOWLEDGED"]`).waitFor();
+  });
+
+  it('a reader key sees no admin actions', async () => {
+    const page = await openPage(readerKey, '#/anomalies');
+    await page.locator('#inbox tbody tr').first().waitFor();
+    await page.locator('#rules').waitFor();
+    expect(await page.getByRole('link', { name: 'Admin' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /Acknowledge|Resolve|Delete|Save rule/ }).count()).toBe(0);
+    await page.goto(`${origin}/#/admin`);
+    await page.locator('#fleet').waitFor();
+    expect(await page.getByRole('heading', { name: 'Admin' }).count()).toBe(0);
+  });
+
+  it('shows keys, webhooks and dead letters to an admin, and a new key once', async () => {
+    const page = await openPage(server.adminKey, '#/admin');
+    await page.getByLabel('Label').fill('dashboard');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = await page.locator('#new-secret').textContent();
+    expect(secret).toMatch(/^tk_/);
+    await page.locator('#keys tr', { hasText: 'dashboard' }).waitFor();
+    await shot(page, 'admin');
+  });
+
+  it('serves GraphiQL at a browser GET /graphql, offline, with the console key, and runs a query', async () => {
+    const page = await openPage(server.adminKey);
+    await page.goto(`${origin}/graphql`);
+    await page.locator('.graphiql-execute-button').click();
+    await page.locator('.result-window', { hasText: 'pump-7' }).waitFor();
+    await shot(page, 'graphiql');
+  });
+
+  it('sent no request to another origin', () => {
+    expect(foreignRequests).toEqual([]);
+  });
+});
