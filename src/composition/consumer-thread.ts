@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { judgeConsumer, type ConsumerCondition } from './consumer-health';
 import type { DetectionEvents, PersisterStats } from '../consumers/reading-persister';
+import { WakeSignal } from './wake-signal';
 
 /** PersisterStats as it crosses the thread boundary (a Map does not survive JSON). */
 export type ReportedStats = Omit<PersisterStats, 'positions'> & { readonly positions: Record<number, number> };
@@ -13,7 +14,14 @@ export function reportStats(stats: PersisterStats): ReportedStats {
 }
 
 /** Messages between the API thread and the consumer worker. */
-export type ToConsumer = { readonly type: 'wake' } | { readonly type: 'stop' };
+export type ToConsumer = { readonly type: 'stop' };
+
+/** What the worker starts with. */
+export interface ConsumerWorkerData {
+  readonly config: Config;
+  /** The WakeSignal the API thread rings after each produce. */
+  readonly wakeBuffer: SharedArrayBuffer;
+}
 export type FromConsumer =
   | { readonly type: 'ready' }
   /** JSON text of PersistedReading[]: one native stringify/parse beats structured clone of thousands of objects. */
@@ -30,7 +38,7 @@ export type FromConsumer =
  */
 export class ConsumerThread {
   private readonly worker: Worker;
-  private wakePending = false;
+  private readonly wakeSignal = new WakeSignal();
   private stopping = false;
   private lastStats: ReportedStats | undefined;
   private reportedAt = Date.now();
@@ -47,7 +55,9 @@ export class ConsumerThread {
     private readonly logger: Logger,
   ) {
     this.stuckAfterMs = config.consumer.stuckAfterMs;
-    this.worker = new Worker(path.join(__dirname, 'consumer-worker.js'), { workerData: { config } });
+    this.worker = new Worker(path.join(__dirname, 'consumer-worker.js'), {
+      workerData: { config, wakeBuffer: this.wakeSignal.buffer } satisfies ConsumerWorkerData,
+    });
     this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('message', (message: FromConsumer) => {
       if (message.type === 'persisted') onPersisted(message.readingsJson);
@@ -86,14 +96,9 @@ export class ConsumerThread {
     });
   }
 
-  /** Coalesced: one wake message per event-loop turn however many produces finished. */
+  /** New messages were produced: the consumer applies them now rather than at its next poll. */
   wake(): void {
-    if (this.wakePending) return;
-    this.wakePending = true;
-    setImmediate(() => {
-      this.wakePending = false;
-      this.worker.postMessage({ type: 'wake' } satisfies ToConsumer);
-    });
+    this.wakeSignal.ring();
   }
 
   /** The worker's last report (every 250 ms); empty before the first. */

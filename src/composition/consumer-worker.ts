@@ -2,15 +2,15 @@ import '../production-defaults';
 import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
 import { startConsumer, startPublishingConsumer } from './consumer-runtime';
-import { reportStats, type FromConsumer, type ToConsumer } from './consumer-thread';
-import type { Config } from '../config';
+import { reportStats, type ConsumerWorkerData, type FromConsumer, type ToConsumer } from './consumer-thread';
+import { WakeSignal } from './wake-signal';
 import { createLogger } from '../logger';
 
 /** Worker-thread entry of the consumer (started by ConsumerThread). */
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('consumer-worker must run in a worker thread');
-  const { config } = workerData as { config: Config };
+  const { config, wakeBuffer } = workerData as ConsumerWorkerData;
   const logger = createLogger(config.logLevel);
   const send = (message: FromConsumer) => port.postMessage(message);
   let runtime;
@@ -33,15 +33,15 @@ async function main(): Promise<void> {
   const report = () => send({ type: 'stats', stats: reportStats(runtime.persister.snapshot()) });
   report();
   const stats = setInterval(report, 250);
-  port.on('message', (message: ToConsumer) => {
-    if (message.type === 'wake') runtime.persister.wake();
-    if (message.type === 'stop') {
-      clearInterval(stats);
-      void runtime.close().then(() => {
-        send({ type: 'stopped' });
-        port.close();
-      });
-    }
+  const stopListening = new WakeSignal(wakeBuffer).listen(() => runtime.persister.wake());
+  // The only message is 'stop' (wake-ups come through the WakeSignal).
+  port.once('message', (_stop: ToConsumer) => {
+    stopListening();
+    clearInterval(stats);
+    void runtime.close().then(() => {
+      send({ type: 'stopped' });
+      port.close();
+    });
   });
   send({ type: 'ready' });
 }
