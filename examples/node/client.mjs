@@ -42,7 +42,7 @@ async function graphql(authKey, query, variables) {
 /** Registers the device, or gives it a new key when it exists already (keys are shown once). */
 async function deviceKeyFor(id) {
   try {
-    const data = await graphql(key, 'mutation($id: ID!) { registerDevice(input: { id: $id, name: $id }) { deviceKey } }', { id });
+    const data = await graphql(key, 'mutation($id: ID!, $name: String!) { registerDevice(input: { id: $id, name: $name }) { deviceKey } }', { id, name: id });
     return data.registerDevice.deviceKey;
   } catch (error) {
     if (error.code !== 'ALREADY_EXISTS') throw error;
@@ -68,7 +68,9 @@ function show(reading) {
 
 const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
 let cursor; // the last event's cursor: where to resume
+let stopped = false;
 function follow() {
+  if (stopped) return;
   client.subscribe(
     { query: 'subscription($deviceId: ID!, $after: String) { readingAdded(deviceId: $deviceId, after: $after) { timestamp metrics { name value } cursor } }', variables: { deviceId, after: cursor } },
     {
@@ -84,8 +86,9 @@ function follow() {
 follow();
 
 // The device: one reading per interval, timestamps one second apart in the recent past.
-const start = Date.now() - total * 1000 - 60_000;
-for (let i = 0; i < total; i++) {
+const start = Date.now() - total * 10_000 - 60_000;
+// It goes on past READINGS until the drop has happened (the subscription may start late).
+for (let i = 0; i < total || (!dropped && i < total * 10); i++) {
   const timestamp = new Date(start + i * 1000).toISOString();
   const reading = { deviceId, timestamp, metrics: [{ name: 'temperature', value: 20 + Math.sin(i / 3) }] };
   await graphql(deviceKey, 'mutation($r: ReadingInput!) { ingestReading(reading: $r) { acceptedCount rejected { code message } } }', { r: reading });
@@ -96,6 +99,7 @@ for (let i = 0; i < total; i++) {
 // Wait for the last reading, then check: everything from the first one received on arrived once, in order.
 const deadline = Date.now() + 30_000;
 while (received.at(-1) !== sent.at(-1) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+stopped = true;
 await client.dispose();
 const expected = sent.slice(sent.indexOf(received[0]));
 if (!dropped || JSON.stringify(received) !== JSON.stringify(expected)) {
