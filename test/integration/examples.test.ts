@@ -1,8 +1,9 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { print } from 'graphql';
 import { DevicesDocument, ReadingsDocument, RegisterDeviceDocument, ViewerDocument } from '../generated/graphql';
+import { hasCurl } from '../support/curl';
 import { startTestServer, eventually, type TestServer } from '../support/server';
 import { connect } from '../support/ws-client';
 
@@ -16,15 +17,6 @@ import { connect } from '../support/ws-client';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const run = promisify(execFile);
-
-const hasCurl = (() => {
-  try {
-    execFileSync('curl', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 let server: TestServer;
 beforeAll(async () => {

@@ -1,10 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Kind, OperationTypeNode, parse, print, type OperationDefinitionNode } from 'graphql';
 import type { Client } from 'graphql-ws';
 import { isExcerptOf, readExampleBlocks, valueAt, type ExampleBlock } from '../support/markdown-examples';
+import { hasCurl } from '../support/curl';
 import { startTestServer, eventually, type TestServer } from '../support/server';
 import { connect } from '../support/ws-client';
 
@@ -20,15 +21,6 @@ const ROOT = path.resolve(__dirname, '../../..');
 const DOCUMENTS = ['README.md', 'docs/PROTOCOL.md'];
 const DOC_ORIGIN = '127.0.0.1:4000';
 const run = promisify(execFile);
-
-const hasCurl = (() => {
-  try {
-    execFileSync('curl', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 interface Step {
   readonly block: ExampleBlock;
