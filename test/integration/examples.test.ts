@@ -1,0 +1,133 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { print } from 'graphql';
+import { DevicesDocument, ReadingsDocument, RegisterDeviceDocument, ViewerDocument } from '../generated/graphql';
+import { hasCurl } from '../support/curl';
+import { startTestServer, eventually, type TestServer } from '../support/server';
+import { connect } from '../support/ws-client';
+
+/**
+ * The clients in examples/ run against a real server: the Node client (register, ingest with
+ * the device key, follow readingAdded, drop the connection and resume without a gap, which it
+ * checks itself), the curl device script, and the browser page's code and server (type-checked
+ * against the generated documents; page, modules and the /graphql pass-through answered; no
+ * browser runs it). The Python client is not run: PyPI is not reachable where the tests run.
+ */
+
+const ROOT = path.resolve(__dirname, '../../..');
+const run = promisify(execFile);
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+function env(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', TELEMETRY_URL: server.baseUrl, ...extra };
+}
+
+describe('examples/node/client.mjs', () => {
+  it('registers, ingests with the device key, and resumes after its dropped connection with no gap', async () => {
+    const { stdout } = await run(process.execPath, ['examples/node/client.mjs'], {
+      cwd: ROOT,
+      env: env({ TELEMETRY_ADMIN_KEY: server.adminKey, DEVICE_ID: 'node-example', READINGS: '8', INTERVAL_MS: '100' }),
+    });
+    expect(stdout).toContain('dropping the connection');
+    expect(stdout).toMatch(/^ok: \d+ readings received in order, no gap across the dropped connection$/m);
+  });
+
+  it('run again for the same device, it takes a new key and works the same', async () => {
+    const { stdout } = await run(process.execPath, ['examples/node/client.mjs'], {
+      cwd: ROOT,
+      env: env({ TELEMETRY_ADMIN_KEY: server.adminKey, DEVICE_ID: 'node-example', READINGS: '6', INTERVAL_MS: '100' }),
+    });
+    expect(stdout).toMatch(/^ok: /m);
+  });
+});
+
+(hasCurl ? describe : describe.skip)('examples/curl/device.sh (skipped without curl)', () => {
+  it('sends each reading with the device key, and the service stores them', async () => {
+    const registered = await server.ok(RegisterDeviceDocument, { input: { id: 'curl-example', name: 'curl example' } });
+    const { stdout } = await run('bash', ['examples/curl/device.sh'], {
+      cwd: ROOT,
+      env: env({ DEVICE_KEY: registered.registerDevice.deviceKey, DEVICE_ID: 'curl-example', READINGS: '3', INTERVAL: '0' }),
+    });
+    const answers = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(answers).toEqual([1, 2, 3].map(() => expect.objectContaining({ acceptedCount: 1, rejectedCount: 0 })));
+    await eventually(async () => {
+      const stored = await server.ok(ReadingsDocument, { deviceId: 'curl-example', metric: 'temperature', first: 10 });
+      return stored.readings.edges.length === 3 ? true : undefined;
+    });
+  });
+
+  it('fails, printing the answer, when the service refuses the reading', async () => {
+    const outcome = await run('bash', ['examples/curl/device.sh'], {
+      cwd: ROOT,
+      env: env({ DEVICE_KEY: 'tk_not-a-key', DEVICE_ID: 'curl-example', READINGS: '1', INTERVAL: '0' }),
+    }).catch((error: unknown) => error as { code: number; stdout: string });
+    expect(outcome).toMatchObject({ code: 22, stdout: expect.stringContaining('UNAUTHENTICATED') });
+  });
+});
+
+describe('examples/browser', () => {
+  let page: ChildProcess | undefined;
+  afterAll(() => {
+    page?.kill();
+  });
+
+  it('type-checks against the generated documents, and serve.mjs serves it and passes /graphql through', async () => {
+    await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'examples/browser'], { cwd: ROOT });
+    const child = spawn(process.execPath, ['examples/browser/serve.mjs'], { cwd: ROOT, env: env({ PORT: '0' }), stdio: ['ignore', 'pipe', 'inherit'] });
+    page = child;
+    const origin = await new Promise<string>((resolve, reject) => {
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const url = /http:\/\/127\.0\.0\.1:\d+/.exec(output);
+        if (url) resolve(url[0]);
+      });
+      child.on('exit', (code) => reject(new Error(`serve.mjs exited with ${code}: ${output}`)));
+    });
+
+    const index = await fetch(`${origin}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-security-policy')).toMatch(/^default-src 'self'; script-src 'self' 'sha256-[^']+'; /);
+    for (const module of [
+      '/app/examples/browser/app.js',
+      '/app/test/generated/graphql.js',
+      '/modules/graphql/index.mjs',
+      '/modules/graphql-ws/dist/client.js',
+    ]) {
+      const response = await fetch(`${origin}${module}`);
+      expect({ module, status: response.status, type: response.headers.get('content-type') }).toEqual({ module, status: 200, type: 'text/javascript' });
+    }
+    expect((await fetch(`${origin}/modules/graphql/../../package.json`)).status).toBe(404);
+
+    // HTTP through the pass-through, as the page's fetch does.
+    const http = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${server.adminKey}` },
+      body: JSON.stringify({ query: print(DevicesDocument), variables: { first: 100 } }),
+    });
+    const answer = (await http.json()) as { data?: { devices: { edges: unknown } } };
+    expect(Array.isArray(answer.data?.devices.edges)).toBe(true);
+
+    // WebSocket through the pass-through, as the page's graphql-ws client does.
+    const ws = connect(`${origin.replace('http', 'ws')}/graphql`, server.adminKey);
+    try {
+      const viewer = await new Promise((resolve, reject) => {
+        ws.subscribe({ query: print(ViewerDocument) }, { next: resolve, error: reject, complete: () => undefined });
+      });
+      expect(viewer).toEqual({ data: { viewer: expect.objectContaining({ role: 'ADMIN' }) } });
+    } finally {
+      await ws.dispose();
+    }
+  });
+});
