@@ -90,11 +90,13 @@ export interface PersisterProgress {
 
 const SOURCE = 'readings';
 /**
- * Under load the group's offsets in the stream are mirrored at most this often (and whenever
- * the stream is found empty): they only trail the database watermark, the record of
+ * The group's offsets in the stream are mirrored at most this often (and once more on stop):
+ * they only trail the database watermark, the record of
  * progress, and each mirror is a write (an fsync on the embedded log) competing with ingest.
  */
 const COMMIT_EVERY_MS = 1000;
+/** Longest pause after failed rounds (the pause doubles from the poll interval), ms. */
+const FAILED_ROUND_MAX_PAUSE_MS = 5000;
 
 const realTimer = (ms: number, fire: () => void) => {
   const timer = setTimeout(fire, ms);
@@ -205,6 +207,7 @@ export class ReadingPersister {
 
   private async run(): Promise<void> {
     const previous = { startedAt: 0, messages: 0 };
+    let failedRounds = 0;
     while (this.running) {
       const linger = lingerBeforeNextRound(this.cadence, previous, Date.now());
       if (linger > 0) await this.linger(linger);
@@ -215,6 +218,7 @@ export class ReadingPersister {
       if (previous.startedAt - this.lastAssignment >= (this.options.assignmentRefreshMs ?? 5000)) await this.refreshAssignment();
       try {
         previous.messages = await this.round();
+        failedRounds = 0;
         this.progress = { roundStartedAt: null, failingSince: null, lastError: null, lastRoundAt: Date.now() };
         if (previous.messages === 0) await this.idle();
       } catch (error) {
@@ -225,7 +229,10 @@ export class ReadingPersister {
         // stop() may have cleared `running` during the awaits above; TS keeps the loop's narrowing.
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
         if (this.running) this.options.logger.error({ err: error }, 'persister round failed');
-        await this.idle();
+        // Backs off whatever wakes come meanwhile: under ingest a wake comes during nearly
+        // every round, and a lasting failure would otherwise be retried (and logged) in a loop.
+        failedRounds++;
+        await this.linger(Math.min(FAILED_ROUND_MAX_PAUSE_MS, (this.options.pollIntervalMs ?? 10) * 2 ** Math.min(failedRounds, 16)));
       }
     }
     await this.commitProgress();
@@ -274,8 +281,9 @@ export class ReadingPersister {
       slices.push(await this.decode(partition, messages));
     }
     if (slices.length === 0) {
-      // Messages below the watermark may have been skipped: the group's offsets can move on.
-      await this.commitProgress();
+      // Messages below the watermark may have been skipped: the group's offsets can move on
+      // (at the same pace as after a batch: each write contends for the log's write lock).
+      if (Date.now() - this.lastCommit >= COMMIT_EVERY_MS) await this.commitProgress();
       return 0;
     }
 

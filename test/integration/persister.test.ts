@@ -171,6 +171,35 @@ describe('reading persister', () => {
       expect(timers.requested.every((ms) => ms === POLL_MS)).toBe(true);
     });
 
+    it('backs off after a failed round, doubling, and a wake does not cut the pause short', async () => {
+      let polls = 0;
+      const failing: Stream = Object.create(stream) as Stream;
+      failing.joinGroup = async (...args) => {
+        const member = await stream.joinGroup(...args);
+        const wrapped: ConsumerGroupMember = Object.create(member) as ConsumerGroupMember;
+        wrapped.poll = async () => {
+          polls++;
+          throw new BackendError('stream unreachable', true);
+        };
+        return wrapped;
+      };
+      const timers = new FakeTimers();
+      const persister = persisterOn(failing, timers, []);
+      await persister.start();
+      const first = await eventually(() => timers.pending.find((timer) => timer.ms !== POLL_MS));
+      expect(first.ms).toBe(POLL_MS * 2);
+      // Ingest keeps waking the consumer: the failing poll is not retried until the pause ends.
+      persister.wake();
+      persister.wake();
+      expect(polls).toBe(1);
+      expect(timers.pending).toContain(first);
+      first.fire();
+      const second = await eventually(() => timers.pending.find((timer) => timer !== first && timer.ms !== POLL_MS));
+      expect(second.ms).toBe(POLL_MS * 4);
+      expect(polls).toBe(2);
+      await persister.stop();
+    });
+
     it('lingers after a round that met a backlog, so the next transaction gathers more', async () => {
       const timers = new FakeTimers();
       const published: string[] = [];
