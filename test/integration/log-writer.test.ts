@@ -88,6 +88,16 @@ describe('the embedded log writer thread', () => {
     await stream.close();
   });
 
+  it('does not start a writer thread per produce while the last one died moments ago', async () => {
+    const stream = new EmbeddedStream({ file, partitions: 2, synchronous: 'normal', writerRestartPauseMs: 3_600_000 });
+    rmSync(dir, { recursive: true, force: true });
+    const first = await stream.produce('readings', [record('a')]).catch((error: unknown) => error);
+    expect(first).toMatchObject({ name: 'BackendError', retryable: true });
+    // Within the pause: the same refusal, no new thread (a new one would fail with its own error).
+    for (let i = 0; i < 5; i++) expect(await stream.produce('readings', [record(`b${i}`)]).catch((error: unknown) => error)).toBe(first);
+    await stream.close();
+  });
+
   it('commits what is pending when closed, then refuses produces', async () => {
     const stream = new EmbeddedStream({ file, partitions: 2, synchronous: 'normal' });
     const produced = Array.from({ length: 20 }, (_, i) => stream.produce('readings', [record(`v${i}`)]));

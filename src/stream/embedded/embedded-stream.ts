@@ -8,6 +8,8 @@ import { LogWriterThread } from './log-writer-thread';
 export interface EmbeddedStreamOptions extends LogConnectionOptions {
   /** Partitions of each topic when the log is created. @default 4 */
   readonly partitions: number;
+  /** Shortest time between a writer thread stopping and the start of the next, ms. @default 1000 */
+  readonly writerRestartPauseMs?: number;
 }
 
 const TOPICS: readonly TopicName[] = ['readings', 'events'];
@@ -88,7 +90,11 @@ export class EmbeddedStream implements Stream {
     if (this.closed) return Promise.reject(new BackendError('stream is closed', true));
     if (!this.partitionCounts.has(topic)) return Promise.reject(new BackendError(`unknown topic ${topic}`, false));
     if (records.length === 0) return Promise.resolve([]);
-    if (this.writer === undefined || this.writer.stopped) {
+    const stopped = this.writer?.stoppedBecause;
+    // A writer that keeps dying (the file unwritable, the disk full) is restarted at most once
+    // a second, not on every produce; meanwhile produces fail as it did (retryable).
+    if (stopped && Date.now() - stopped.at < (this.options.writerRestartPauseMs ?? 1000)) return Promise.reject(stopped.reason);
+    if (this.writer === undefined || stopped) {
       // A writer that died has rejected what it held; the next produce gets a fresh thread.
       this.retiredCommits += this.writer?.commits ?? 0;
       this.writer = new LogWriterThread(

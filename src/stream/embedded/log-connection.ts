@@ -16,9 +16,10 @@ export interface LogConnectionOptions {
 export function openLogConnection(options: LogConnectionOptions): Database.Database {
   const db = new Database(options.file);
   try {
+    // First: switching to WAL (or recovering one) takes a lock another connection may hold.
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   } catch (error) {
     db.close();
     throw error;

@@ -41,6 +41,7 @@ export class LogWriterThread {
   /** Whether the thread keeps the process alive: only while produces await it. */
   private referenced = false;
   private committed = 0;
+  private stoppedAt = 0;
 
   constructor(connection: LogConnectionOptions, partitions: ReadonlyMap<TopicName, number>) {
     const workerData: LogWriterData = { connection, partitions: [...partitions] };
@@ -60,6 +61,11 @@ export class LogWriterThread {
   /** Whether this thread takes no more appends (it died or was closed). */
   get stopped(): boolean {
     return this.refusal !== undefined;
+  }
+
+  /** Why it takes no more appends, and since when (ms since the epoch); undefined while it runs. */
+  get stoppedBecause(): { readonly reason: BackendError; readonly at: number } | undefined {
+    return this.refusal && { reason: this.refusal, at: this.stoppedAt };
   }
 
   /** Transactions committed so far: one per group, however many produces it held. */
@@ -148,7 +154,10 @@ export class LogWriterThread {
 
   /** The thread is gone (or going): nothing it has not answered will be. */
   private stop(reason: BackendError): void {
-    if (!this.refusal) this.refusal = reason;
+    if (!this.refusal) {
+      this.refusal = reason;
+      this.stoppedAt = Date.now();
+    }
     const unanswered = [...(this.inFlight ?? []), ...this.pending];
     this.inFlight = undefined;
     this.pending = [];
