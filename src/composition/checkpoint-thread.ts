@@ -22,6 +22,8 @@ export interface CheckpointThread {
  */
 export function startCheckpointThread(file: string, logger: Logger, intervalMs = CHECKPOINT_EVERY_MS): CheckpointThread {
   const worker = new Worker(path.join(__dirname, 'checkpoint-worker.js'), { workerData: { file, intervalMs } });
+  // Housekeeping never keeps a process alive on its own.
+  worker.unref();
   let warned = false;
   worker.on('message', (message: { type: 'failed'; message: string }) => {
     if (warned) return; // once: the cause (a busy disk) would repeat every interval
@@ -33,7 +35,10 @@ export function startCheckpointThread(file: string, logger: Logger, intervalMs =
   return {
     async stop() {
       worker.postMessage({ type: 'stop' });
+      // A checkpoint waiting on a busy disk must not hold shutdown up.
+      const deadline = setTimeout(() => void worker.terminate(), 10_000);
       await exited;
+      clearTimeout(deadline);
     },
   };
 }

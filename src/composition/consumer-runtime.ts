@@ -96,13 +96,16 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     store,
     async close() {
       clearInterval(retention);
-      await liveness.stop();
-      await webhooks.stop();
-      await persister.stop();
-      await checkpoints?.stop();
-      if (!backends) {
-        await stream.close();
-        await store.close();
+      try {
+        await liveness.stop();
+        await webhooks.stop();
+        await persister.stop();
+      } finally {
+        await checkpoints?.stop();
+        if (!backends) {
+          await stream.close();
+          await store.close();
+        }
       }
     },
   };

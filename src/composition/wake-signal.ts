@@ -27,7 +27,9 @@ export class WakeSignal {
       while (!isStopped()) {
         // Returns at once ('not-equal') when a ring came since `seen` was read: none is missed.
         const wait = Atomics.waitAsync(this.cell, 0, seen);
-        if (wait.async) await wait.value;
+        // A synchronous answer yields a turn anyway: a burst of rings from the other thread
+        // must not keep this loop from letting its own thread work.
+        await (wait.async ? wait.value : new Promise<void>((resolve) => setImmediate(resolve)));
         if (isStopped()) return; // stopped during the wait
         const now = Atomics.load(this.cell, 0);
         if (now !== seen) {

@@ -98,8 +98,9 @@ export function createErrorFormatter(logger: Logger, options: { readonly hideSch
     const correlationId = randomUUID();
     if (original instanceof BackendError && original.retryable) {
       // The database or stream failed in a way that may pass (a reader thread replaced, a busy
-      // database, a stream throttling): the client retries later; what failed stays in the log.
-      logger.warn({ err: original, correlationId, path: formatted.path }, 'backend unavailable');
+      // database, a stream throttling): the client retries later. Logged as an error all the
+      // same: some of these (a full disk, an I/O error) do not pass without an operator.
+      logger.error({ err: original, correlationId, path: formatted.path }, 'backend unavailable');
       return {
         message: `The service is temporarily unavailable; retry later (correlation id ${correlationId})`,
         ...(formatted.path ? { path: formatted.path } : {}),

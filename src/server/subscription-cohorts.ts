@@ -84,7 +84,11 @@ export class SubscriptionCohorts {
     if (existing) {
       // Joined before awaiting: the cohort cannot close in between with this member outside it.
       const member = existing.join();
-      await iterator.return?.();
+      try {
+        await iterator.return?.();
+      } catch {
+        // This subscriber's own source failing to close changes nothing for the cohort it joined.
+      }
       return member;
     }
     const cohort = new Cohort(iterator, args, {

@@ -18,7 +18,7 @@ describe('error formatter: backend failures', () => {
     expect(formatted.path).toEqual(['readings']);
     // The operator finds the cause under the id the client got.
     expect(logger.lines).toEqual([
-      expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ correlationId: formatted.extensions?.['correlationId'] }) }),
+      expect.objectContaining({ level: 'error', fields: expect.objectContaining({ correlationId: formatted.extensions?.['correlationId'] }) }),
     ]);
   });
 

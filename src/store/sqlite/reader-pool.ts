@@ -125,8 +125,12 @@ export class SqliteReaderPool implements ReadRunner {
       const job = reader.job;
       if (job === undefined || job.id !== message.id) return;
       reader.job = undefined;
-      if (message.type === 'result') job.resolve(decodeResult(job.name, message.value) as never);
-      else job.reject(decodeError(message.error));
+      try {
+        if (message.type === 'result') job.resolve(decodeResult(job.name, message.value) as never);
+        else job.reject(decodeError(message.error));
+      } catch (error) {
+        job.reject(new BackendError(`a database read's answer could not be decoded: ${(error as Error).message}`, false, error));
+      }
       this.next(reader);
     });
     worker.on('error', (error) => (failure = error));
@@ -134,8 +138,14 @@ export class SqliteReaderPool implements ReadRunner {
   }
 
   private dispatch(reader: Reader, job: Job): void {
-    reader.job = job;
-    reader.worker.postMessage({ type: 'read', id: job.id, name: job.name, args: job.args } satisfies ToReader);
+    try {
+      reader.worker.postMessage({ type: 'read', id: job.id, name: job.name, args: job.args } satisfies ToReader);
+      reader.job = job;
+    } catch (error) {
+      // Arguments that cannot cross to a thread: this read fails, the reader stays free.
+      job.reject(new BackendError(`a database read could not be sent to a reader: ${(error as Error).message}`, false, error));
+      this.next(reader);
+    }
   }
 
   private next(reader: Reader): void {
