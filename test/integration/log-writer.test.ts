@@ -52,6 +52,24 @@ describe('the embedded log writer thread', () => {
     await stream.close();
   });
 
+  it('bounds what waits for a stalled commit: past the limit produces fail at once, retryably, and the waiting ones commit later', async () => {
+    const stream = new EmbeddedStream({ file, partitions: 2, synchronous: 'normal', maxPendingProduceBytes: 300 });
+    await stream.produce('readings', [record('warm-up')]);
+    const blocker = new Database(file);
+    blocker.exec('BEGIN IMMEDIATE'); // the disk "stalls": the next commit waits
+    const inFlight = stream.produce('readings', [record('x'.repeat(1000))]);
+    await nextTurn();
+    const waiting = [stream.produce('readings', [record('a'.repeat(100))]), stream.produce('readings', [record('b'.repeat(100))])];
+    const refused = await stream.produce('readings', [record('c'.repeat(100))]).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ name: 'BackendError', retryable: true, message: expect.stringContaining('retry') });
+    blocker.exec('COMMIT');
+    blocker.close();
+    await Promise.all([inFlight, ...waiting]);
+    const values = (await stream.read('readings', (await inFlight)[0]!.partition, 0, 10)).map((m) => m.value[0]);
+    expect(values).toEqual(['w', 'x', 'a', 'b']); // nothing of the refused produce
+    await stream.close();
+  });
+
   it('rejects a group whose commit fails, retryably and appending none of it, and goes on', async () => {
     const stream = new EmbeddedStream({ file, partitions: 2, synchronous: 'normal', busyTimeoutMs: 20 });
     await stream.produce('readings', [record('before')]);

@@ -10,6 +10,8 @@ export interface EmbeddedStreamOptions extends LogConnectionOptions {
   readonly partitions: number;
   /** Shortest time between a writer thread stopping and the start of the next, ms. @default 1000 */
   readonly writerRestartPauseMs?: number;
+  /** Most record bytes that may wait while a commit is in flight; more produces fail, retryable. @default 64 MiB */
+  readonly maxPendingProduceBytes?: number;
 }
 
 const TOPICS: readonly TopicName[] = ['readings', 'events'];
@@ -100,6 +102,7 @@ export class EmbeddedStream implements Stream {
       this.writer = new LogWriterThread(
         { file: this.options.file, synchronous: this.options.synchronous, busyTimeoutMs: this.options.busyTimeoutMs },
         this.partitionCounts,
+        this.options.maxPendingProduceBytes,
       );
     }
     return this.writer.append(topic, records);

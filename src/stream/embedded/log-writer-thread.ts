@@ -43,7 +43,20 @@ export class LogWriterThread {
   private committed = 0;
   private stoppedAt = 0;
 
-  constructor(connection: LogConnectionOptions, partitions: ReadonlyMap<TopicName, number>) {
+  /** Bytes of record values waiting for the next group (bounded by maxPendingBytes). */
+  private pendingBytes = 0;
+
+  /**
+   * `maxPendingBytes`: most record bytes that may wait while a commit is in flight. A disk
+   * whose fsync stalls would otherwise let every request pile up in memory without an answer
+   * (a synchronous commit used to push back by blocking the event loop); past it, produces
+   * fail at once, retryable, and ingest answers "retry later".
+   */
+  constructor(
+    connection: LogConnectionOptions,
+    partitions: ReadonlyMap<TopicName, number>,
+    private readonly maxPendingBytes = 64 * 1024 * 1024,
+  ) {
     const workerData: LogWriterData = { connection, partitions: [...partitions] };
     this.worker = new Worker(path.join(__dirname, 'log-writer-worker.js'), { workerData });
     // An idle writer must not keep a process alive that has nothing else to do.
@@ -76,6 +89,14 @@ export class LogWriterThread {
   append(topic: TopicName, records: readonly ProduceRecord[]): Promise<RecordPosition[]> {
     if (this.refusal) return Promise.reject(this.refusal);
     if (this.closeRequested) return Promise.reject(new BackendError('stream is closed', true));
+    let bytes = 0;
+    for (const record of records) bytes += record.key.length + record.value.length;
+    // One group may always wait, however large: a single big produce is never refused forever.
+    if (this.pending.length > 0 && this.pendingBytes + bytes > this.maxPendingBytes) {
+      const waiting = Math.round(this.pendingBytes / 1024 / 1024);
+      return Promise.reject(new BackendError(`the stream's disk is behind (${waiting} MiB waiting for a commit); retry`, true));
+    }
+    this.pendingBytes += bytes;
     return new Promise((resolve, reject) => {
       this.pending.push({ topic, records, resolve, reject });
       this.hold(true);
@@ -109,6 +130,7 @@ export class LogWriterThread {
     if (this.pending.length > 0) {
       const group = this.pending;
       this.pending = [];
+      this.pendingBytes = 0;
       this.inFlight = group;
       const runs: AppendRun[] = [];
       const keys: string[] = [];
@@ -161,6 +183,7 @@ export class LogWriterThread {
     const unanswered = [...(this.inFlight ?? []), ...this.pending];
     this.inFlight = undefined;
     this.pending = [];
+    this.pendingBytes = 0;
     for (const produce of unanswered) produce.reject(reason);
     this.hold(false);
   }
