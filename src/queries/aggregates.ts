@@ -1,7 +1,7 @@
 import { toAggregateBuckets, type AggregateBucket, type BucketData, type GapFill } from '../domain/timeseries/aggregate-buckets';
 import { bucketBoundaries, coarsestRollupFor, type BucketSpec } from '../domain/timeseries/buckets';
 import { mergeInto } from '../domain/timeseries/partial';
-import type { ReadingStore } from '../store/ports/reading-store';
+import type { AggregateQuery, ReadingStore } from '../store/ports/reading-store';
 
 export interface AggregateRequest {
   readonly deviceIds: readonly string[];
@@ -63,7 +63,8 @@ export interface PlannedBucketsQuery {
 
 /**
  * Each bucket from the coarsest rollup that tiles it exactly, raw readings otherwise;
- * consecutive buckets with the same source are fetched in one store call.
+ * consecutive buckets with the same source form one run, and every run is read in one store
+ * call.
  */
 export async function fetchPlannedBuckets(store: ReadingStore, tenantId: string, query: PlannedBucketsQuery): Promise<Map<string, (BucketData | undefined)[]>> {
   const { edges } = query;
@@ -73,22 +74,33 @@ export async function fetchPlannedBuckets(store: ReadingStore, tenantId: string,
   const byDevice = new Map<string, (BucketData | undefined)[]>(
     query.deviceIds.map((id) => [id, new Array<BucketData | undefined>(bucketCount).fill(undefined)]),
   );
+  const runs: { start: number; query: AggregateQuery }[] = [];
   for (let runStart = 0; runStart < bucketCount;) {
     let runEnd = runStart + 1;
     while (runEnd < bucketCount && sources[runEnd] === sources[runStart]) runEnd++;
-    const found = await store.aggregateBuckets(tenantId, {
-      deviceIds: query.deviceIds,
-      metric: query.metric,
-      boundaries: edges.slice(runStart, runEnd + 1),
-      source: sources[runStart]!,
-      withValues: query.withValues,
+    runs.push({
+      start: runStart,
+      query: {
+        deviceIds: query.deviceIds,
+        metric: query.metric,
+        boundaries: edges.slice(runStart, runEnd + 1),
+        source: sources[runStart]!,
+        withValues: query.withValues,
+      },
     });
-    for (const [deviceId, buckets] of found) {
-      const target = byDevice.get(deviceId);
-      if (target) buckets.forEach((bucket, i) => (target[runStart + i] = bucket));
-    }
     runStart = runEnd;
   }
+  // One store call for every run: one snapshot, so a batch is in all buckets or in none.
+  const found = await store.aggregateBuckets(
+    tenantId,
+    runs.map((run) => run.query),
+  );
+  runs.forEach((run, r) => {
+    for (const [deviceId, buckets] of found[r]!) {
+      const target = byDevice.get(deviceId);
+      if (target) buckets.forEach((bucket, i) => (target[run.start + i] = bucket));
+    }
+  });
   return byDevice;
 }
 

@@ -170,7 +170,7 @@ async function expectExtremeTimes(store: Store, tenantId: string, truth: Sent[])
         }
       }
       for (const source of [resolution, 'raw'] as const) {
-        const found = (await store.aggregateBuckets(tenantId, { deviceIds: [deviceId], metric: 'm', boundaries, source })).get(deviceId) ?? [];
+        const found = (await store.aggregateBuckets(tenantId, [{ deviceIds: [deviceId], metric: 'm', boundaries, source }]))[0]!.get(deviceId) ?? [];
         const actual = new Map(
           found.flatMap((bucket, i) =>
             bucket ? [[i, { min: bucket.partial.min, minTs: bucket.partial.minTs, max: bucket.partial.max, maxTs: bucket.partial.maxTs }] as const] : [],
@@ -293,7 +293,9 @@ export function describeRollupContract(name: string, create: () => Promise<Store
       // One per batch: 5 at 30 s, 50 s, then 10 s (earlier: the max moves there); then 1 at 40 s (the new min).
       await deliverFresh(harness.store, tenantId, [at(30, 5), at(50, 5), at(10, 5), at(40, 1)], [1], 1000);
       for (const source of [60_000, 3_600_000, 86_400_000, 'raw'] as const) {
-        const [bucket] = (await harness.store.aggregateBuckets(tenantId, { deviceIds: ['a'], metric: 'm', boundaries: [BASE, BASE + DAY], source })).get('a')!;
+        const [bucket] = (await harness.store.aggregateBuckets(tenantId, [{ deviceIds: ['a'], metric: 'm', boundaries: [BASE, BASE + DAY], source }]))[0]!.get(
+          'a',
+        )!;
         expect({ source, ...bucket!.partial }).toMatchObject({ source, min: 1, minTs: BASE + 40_000, max: 5, maxTs: BASE + 10_000 });
       }
     });

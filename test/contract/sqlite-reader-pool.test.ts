@@ -61,7 +61,7 @@ describe('SQLite reader pool', () => {
       await opened.store.registerDevice('t', { id: 'd', name: 'D', tags: [] });
       seed(opened.file, HEAVY_ROWS);
       const answered: string[] = [];
-      const heavy = opened.store.aggregateBuckets('t', rawScan).then((buckets) => answered.push(`scan of ${buckets.get('d')![0]!.partial.count}`));
+      const heavy = opened.store.aggregateBuckets('t', [rawScan]).then(([buckets]) => answered.push(`scan of ${buckets!.get('d')![0]!.partial.count}`));
       const small = opened.store.listDevices('t', {}, { first: 10 }).then((page) => answered.push(`${page.items.length} device`));
       await Promise.all([heavy, small]);
       // On the calling thread the scan, issued first, would hold it until done.
@@ -122,7 +122,7 @@ describe('SQLite reader pool', () => {
       for (let i = 1000; i < 3000; i++) insert.run(BASE + i * 1000);
       expect((await opened.store.queryReadings('t', everything)).items).toHaveLength(1000);
       for (let i = 3000; i < 5000; i++) insert.run(BASE + i * 1000);
-      expect((await opened.store.aggregateBuckets('t', rawScan)).get('d')![0]!.partial.count).toBe(1000);
+      expect((await opened.store.aggregateBuckets('t', [rawScan]))[0]!.get('d')![0]!.partial.count).toBe(1000);
       writer.exec('COMMIT');
       writer.close();
       expect((await opened.store.queryReadings('t', everything)).items).toHaveLength(5000);

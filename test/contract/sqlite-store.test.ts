@@ -116,7 +116,7 @@ describe('rollups written before migration 6 (no extreme times)', () => {
         },
       ],
     });
-    const [minute] = (await store.aggregateBuckets('t', { deviceIds: ['d'], metric: 'm', boundaries: [base, base + 60_000], source: 60_000 })).get('d')!;
+    const [minute] = (await store.aggregateBuckets('t', [{ deviceIds: ['d'], metric: 'm', boundaries: [base, base + 60_000], source: 60_000 }]))[0]!.get('d')!;
     expect(minute!.partial).toMatchObject({ min: -1, minTs: base + 30_500, max: 59, maxTs: null });
     const series = await runSeries(store, 't', { deviceId: 'd', metric: 'm', from: base, to: base + 7_200_000, points: 100, maxRows: 100_000 });
     expect(series).toMatchObject({ source: 'RAW', totalPoints: 7201 });

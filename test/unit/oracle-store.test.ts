@@ -165,9 +165,11 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
     }),
   readingEventsByIds: (s) => s.readingEventsByIds(T, ['e1']),
   aggregateBuckets: async (s) => {
-    await s.aggregateBuckets(T, { deviceIds: ['d1'], metric: 'temp', boundaries: [0, 3_600_000], source: 3_600_000 });
-    await s.aggregateBuckets(T, { deviceIds: ['d1'], metric: 'temp', boundaries: [0, 1000, 2000], source: 'raw' });
-    return s.aggregateBuckets(T, { deviceIds: ['d1'], metric: 'temp', boundaries: [0, 1000, 2000], source: 'raw', withValues: true });
+    return s.aggregateBuckets(T, [
+      { deviceIds: ['d1'], metric: 'temp', boundaries: [0, 3_600_000], source: 3_600_000 },
+      { deviceIds: ['d1'], metric: 'temp', boundaries: [0, 1000, 2000], source: 'raw' },
+      { deviceIds: ['d1'], metric: 'temp', boundaries: [0, 1000, 2000], source: 'raw', withValues: true },
+    ]);
   },
   seriesColumns: (s) => s.seriesColumns(T, { deviceId: 'd1', metric: 'temp', from: 0, to: 10, maxRows: 100 }),
   fanoutProgress: (s) => s.fanoutProgress(),

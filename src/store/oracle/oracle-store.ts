@@ -179,8 +179,13 @@ export class OracleStore implements Store {
   readingEventsByIds(tenantId: string, eventIds: readonly string[]): Promise<PersistedReading[]> {
     return this.tx((s) => queries.eventsByIds(s, tenantId, eventIds));
   }
-  aggregateBuckets(tenantId: string, query: AggregateQuery): Promise<DeviceBuckets> {
-    return this.tx((s) => queries.aggregate(s, tenantId, query));
+  /** One transaction; Oracle's default READ COMMITTED makes each run's statement consistent on its own. */
+  aggregateBuckets(tenantId: string, runs: readonly AggregateQuery[]): Promise<DeviceBuckets[]> {
+    return this.tx(async (s) => {
+      const found: DeviceBuckets[] = [];
+      for (const query of runs) found.push(await queries.aggregate(s, tenantId, query));
+      return found;
+    });
   }
   seriesColumns(tenantId: string, query: SeriesQuery): Promise<SeriesColumns> {
     return this.tx((s) => queries.series(s, tenantId, query));

@@ -73,8 +73,12 @@ export interface ReadingStore {
   readingEventsByIds(tenantId: string, eventIds: readonly string[]): Promise<PersistedReading[]>;
   /** Latest value of every metric of each device (loaded in one call for many devices). */
   latestReadings(tenantId: string, deviceIds: readonly string[]): Promise<Map<string, MetricPoint[]>>;
-  /** Partial aggregates per bucket, from one rollup level or from raw readings. */
-  aggregateBuckets(tenantId: string, query: AggregateQuery): Promise<DeviceBuckets>;
+  /**
+   * Partial aggregates per bucket for each run of buckets (each run from one rollup level or
+   * from raw readings), in the order given. The embedded store reads every run from one
+   * snapshot, so a batch committed meanwhile counts in all of them or in none.
+   */
+  aggregateBuckets(tenantId: string, runs: readonly AggregateQuery[]): Promise<DeviceBuckets[]>;
   /** Every stored value of one series in [from, to), in time order. */
   seriesColumns(tenantId: string, query: SeriesQuery): Promise<SeriesColumns>;
 }

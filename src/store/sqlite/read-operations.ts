@@ -22,8 +22,10 @@ export const READ_OPERATIONS = {
   latestReadings: readings.latestReadings,
   queryReadings: readings.queryReadings,
   readingEventsAfter: readings.readingEventsAfter,
-  aggregateBuckets: (db: Database.Database, tenantId: string, query: AggregateQuery) =>
-    query.source === 'raw' ? readRawBuckets(db, tenantId, query, query.withValues ?? false) : readRollupBuckets(db, tenantId, query, query.source),
+  aggregateBuckets: (db: Database.Database, tenantId: string, runs: readonly AggregateQuery[]) =>
+    runs.map((query) =>
+      query.source === 'raw' ? readRawBuckets(db, tenantId, query, query.withValues ?? false) : readRollupBuckets(db, tenantId, query, query.source),
+    ),
   seriesColumns: readSeriesColumns,
   listAnomalyRules: anomalies.listAnomalyRules,
   listAnomalies: anomalies.listAnomalies,

@@ -168,8 +168,8 @@ export class SqliteStore implements Store {
     return this.read('readingEventsAfter', query);
   }
 
-  aggregateBuckets(tenantId: string, query: AggregateQuery): Promise<DeviceBuckets> {
-    return this.read('aggregateBuckets', tenantId, query);
+  aggregateBuckets(tenantId: string, runs: readonly AggregateQuery[]): Promise<DeviceBuckets[]> {
+    return this.read('aggregateBuckets', tenantId, runs);
   }
 
   seriesColumns(tenantId: string, query: SeriesQuery): Promise<SeriesColumns> {
