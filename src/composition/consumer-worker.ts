@@ -35,6 +35,16 @@ async function main(): Promise<void> {
   const stats = setInterval(report, 250);
   port.on('message', (message: ToConsumer) => {
     if (message.type === 'wake') runtime.persister.wake();
+    if (message.type === 'metrics') {
+      // A failed look at the stream (closing) costs the scrape the consumer's metrics, never the thread.
+      void runtime.metrics.json().then(
+        (metrics) => send({ type: 'metrics', id: message.id, metrics }),
+        (error: unknown) => {
+          logger.warn({ err: error }, 'could not collect the consumer metrics');
+          send({ type: 'metrics', id: message.id, metrics: [] });
+        },
+      );
+    }
     if (message.type === 'stop') {
       clearInterval(stats);
       void runtime.close().then(() => {

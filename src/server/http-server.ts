@@ -7,6 +7,7 @@ import { bearerToken } from './auth';
 import { HTTP_STATUS, retryAfterSecondsOf } from './errors';
 import type { HealthProbes } from './health';
 import { wantsHtml, type WebRoute } from './web-route';
+import type { ApiMetrics, HttpRoute } from '../metrics/api-metrics';
 
 export interface HttpRoutes {
   readonly graphql: (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
@@ -22,15 +23,32 @@ export interface HttpServerOptions {
   readonly authenticate: (token: string | undefined) => Promise<Caller | undefined>;
   readonly logger: Logger;
   readonly timeouts: HttpSettings;
+  readonly metrics?: Pick<ApiMetrics, 'httpRequest'>;
 }
 
 /** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /healthz and /readyz, the console at / and /assets/. */
 export function createHttpServer(options: HttpServerOptions): Server {
+  const { metrics } = options;
   const server = createServer((request, response) => {
+    if (metrics) {
+      const started = performance.now();
+      response.once('finish', () => metrics.httpRequest(routeOf(request.url), response.statusCode, (performance.now() - started) / 1000));
+    }
     handle(options, request, response).catch((error: unknown) => sendError(response, error, options.logger));
   });
   applyTimeouts(server, options.timeouts);
   return server;
+}
+
+/** The route a request path belongs to: a bounded metrics label, whatever path a client sends. */
+function routeOf(url: string | undefined): HttpRoute {
+  const pathname = (url ?? '/').split('?', 1)[0]!;
+  if (pathname === '/graphql') return 'graphql';
+  if (pathname === '/ingest') return 'ingest';
+  if (pathname === '/healthz') return 'healthz';
+  if (pathname === '/readyz') return 'readyz';
+  if (pathname === '/' || pathname.startsWith('/assets/')) return 'web';
+  return 'other';
 }
 
 /** Keep-alive and request timeouts (see HttpSettings for why each value). */
