@@ -343,6 +343,10 @@ const shape = {
       .default('io.telemetry'),
     doc: 'CloudEvents type prefix (`<prefix>.reading.v1`).',
   }),
+  TELEMETRY_ACCESS_LOG: setting({
+    schema: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),
+    doc: '`on`: one info line per HTTP request answered (method, route, status, duration, `requestId`). Every answer carries its id in `X-Request-Id` (a sane one a proxy sent is kept), and the same id is on the log lines of the request and is the `correlationId` of a masked error.',
+  }),
   LOG_LEVEL: setting({
     schema: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be one of fatal, error, warn, info, debug, trace, silent')
@@ -489,6 +493,8 @@ export interface Config {
   readonly graphqlIde: Variables['TELEMETRY_GRAPHQL_IDE'];
   readonly eventTypePrefix: string;
   readonly logLevel: Variables['LOG_LEVEL'];
+  /** One info line per HTTP request answered. */
+  readonly accessLog: boolean;
 }
 
 /** Timeouts of every HTTP server the service runs (API and the consumer role's probes). */
@@ -690,5 +696,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlIde: v.TELEMETRY_GRAPHQL_IDE,
     eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
     logLevel: v.LOG_LEVEL,
+    accessLog: v.TELEMETRY_ACCESS_LOG === 'on',
   };
 }

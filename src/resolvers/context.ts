@@ -49,4 +49,6 @@ export interface GraphQLContext {
   readonly caller: Caller;
   readonly services: Services;
   readonly loaders: Loaders;
+  /** The HTTP request's id (over WebSocket, the connection's): on its log lines and masked errors. */
+  readonly requestId?: string;
 }

@@ -29,6 +29,7 @@ import { slowSubscriber } from '../subscriptions/resumable-feed';
 import type { TelemetryError } from '../domain/errors';
 import type { ApiMetrics, RateLimitedTransport } from '../metrics/api-metrics';
 import { metricsPlugin } from './metrics-plugin';
+import { requestIdOf, requestIdPlugin } from './request-id';
 
 /** What each subscription field delivers, as its SLOW_SUBSCRIBER message names it (as its feed does). */
 const SUBSCRIPTION_NOUNS: Readonly<Record<string, string>> = { readingAdded: 'readings', anomalyDetected: 'anomalies', deviceStatusChanged: 'status changes' };
@@ -70,7 +71,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
     authenticator.forget(keyIds);
     closeConnectionsOf(keyIds);
   });
-  const contextFor = (caller: Caller): GraphQLContext => ({ caller, services, loaders: createLoaders(store, caller) });
+  const contextFor = (caller: Caller, requestId: string): GraphQLContext => ({ caller, services, loaders: createLoaders(store, caller), requestId });
   const verifyToken = config.oidc ? await createOidcVerifier(config.oidc, (id) => store.tenantExists(id)) : undefined;
   // API keys start with tk_; anything shaped like a JWT goes to the OIDC verifier when enabled.
   const authenticate = (token: string | undefined) =>
@@ -122,6 +123,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
       ApolloServerPluginCacheControlDisabled(),
       httpSemanticsPlugin(),
       costLimitPlugin(schema, queryLimits),
+      requestIdPlugin<GraphQLContext>(),
       ...(metrics ? [metricsPlugin<GraphQLContext>(metrics)] : []),
       config.graphqlIde === 'sandbox' ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
     ],
@@ -133,6 +135,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
     authenticate,
     timeouts: config.http,
     metrics,
+    accessLog: config.accessLog,
     routes: {
       graphql: createGraphQLHttpHandler({
         apollo,
@@ -150,7 +153,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
             metrics?.rateLimited('graphql');
             throw limited;
           }
-          return contextFor(caller);
+          return contextFor(caller, requestIdOf(request));
         },
       }),
       ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes, admit: admitOn('http') }),

@@ -12,13 +12,15 @@ import { serveGraphQLOverWebSocket, type ConnectionExtra as TransportExtra } fro
 import { SubscriptionCohorts, type CohortStats } from './subscription-cohorts';
 import { SharedNextPayloads } from './shared-next-payload';
 import { OperationCensus } from './operation-census';
+import { requestIdOf } from './request-id';
 
 export interface WebSocketOptions<TContext> {
   readonly server: Server;
   readonly path: string;
   readonly schema: GraphQLSchema;
   readonly authenticate: (token: string | undefined) => Promise<Caller | undefined>;
-  readonly context: (caller: Caller) => TContext;
+  /** `requestId`: the connection's (its upgrade request's). */
+  readonly context: (caller: Caller, requestId: string) => TContext;
   readonly formatError: ReturnType<typeof createErrorFormatter>;
   readonly maxSubscriptionsPerConnection: number;
   /** Largest accepted WebSocket message, bytes. */
@@ -151,7 +153,7 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
       context: (ctx) => {
         const who = caller(ctx);
         if (!who) throw new Error('connection is not authenticated');
-        const contextValue = options.context(who) as Record<string, unknown>;
+        const contextValue = options.context(who, requestIdOf(ctx.extra.request)) as Record<string, unknown>;
         callerOfContext.set(contextValue, who);
         return contextValue;
       },
@@ -160,7 +162,7 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
         options.onDelivered?.();
         return nextPayloads.standIn(ctx.extra.nextPayloads, id, result);
       },
-      onError: (_ctx, _id, _payload, errors) => formatGraphQLErrors(errors, options.formatError),
+      onError: (ctx, _id, _payload, errors) => formatGraphQLErrors(errors, options.formatError, requestIdOf(ctx.extra.request)),
     },
     wss,
     options.logger,
