@@ -4,7 +4,11 @@ import { toEnvelope } from '../../src/domain/cloud-event';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
 import { IngestReadingsDocument, ReadingAddedDocument, RegisterDeviceDocument } from '../generated/graphql';
 import { scrape, total, type Sample } from '../support/metrics';
-import { eventually, startTestServer, type TestServer } from '../support/server';
+import { startApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { eventually, newDataDir, randomKey, startTestServer, type TestServer } from '../support/server';
+import { rmSync } from 'node:fs';
 import { holdWriteLock } from '../support/write-lock';
 import { connect, subscribe } from '../support/ws-client';
 
@@ -128,6 +132,46 @@ describe('GET /metrics', () => {
       expect(total(caughtUp, 'telemetry_consumer_readings_applied_total')).toBe(2);
     } finally {
       if (!released) lock.release();
+    }
+  });
+});
+
+describe('GET /metrics on the consumer role', () => {
+  it("serves the consumer's own metrics and the process's, on its metrics port", async () => {
+    const dataDir = newDataDir();
+    const config = loadConfig({
+      PORT: '0',
+      TELEMETRY_METRICS_PORT: '0',
+      TELEMETRY_DATA_DIR: dataDir,
+      TELEMETRY_ADMIN_KEY: randomKey(),
+      TELEMETRY_STREAM_SYNC: 'normal',
+      LOG_LEVEL: 'silent',
+    });
+    const consumer = await startApp(config, createLogger('silent'), 'consumer');
+    try {
+      // Nothing is registered in this store: the reading is a dead letter, counted by this role.
+      const producer = new EmbeddedStream({ file: streamFile(config), partitions: config.partitions });
+      const envelope = toEnvelope(
+        { tenantId: 'default', deviceId: 'unregistered', eventId: 'e-1', timestamp: Date.now() - 1000, metrics: [{ name: 't', value: 1 }] },
+        'io.telemetry',
+      );
+      await producer.produce('readings', [{ key: 'default/unregistered', value: JSON.stringify(envelope) }]);
+      await producer.close();
+      const samples = await eventually(
+        async () => {
+          const scraped = await scrape(consumer.metricsUrl!);
+          return total(scraped, 'telemetry_consumer_dead_letters_total') === 1 ? scraped : undefined;
+        },
+        30_000,
+        'the dead letter',
+      );
+      expect(total(samples, 'telemetry_consumer_lag_messages')).toBe(0);
+      expect(total(samples, 'telemetry_stream_file_bytes')).toBeGreaterThan(0);
+      expect(total(samples, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+      expect(total(samples, 'telemetry_http_requests_total')).toBeUndefined();
+    } finally {
+      await consumer.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
