@@ -166,6 +166,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         replayDeadLetter: (tenantId, id) =>
           replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => fanout?.wake()),
         partitions: await stream.partitions('readings'),
+        feedObserver: metrics,
         limits: config.limits,
       },
       probes,

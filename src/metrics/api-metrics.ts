@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { IngestObserver, IngestPath } from '../ingest/ingest-service';
 import type { RejectionCode } from '../domain/validation';
+import type { FeedObserver } from '../subscriptions/resumable-feed';
 
 /** The routes of the HTTP server, as a bounded label (never the raw path a client sent). */
 export type HttpRoute = 'graphql' | 'ingest' | 'healthz' | 'readyz' | 'web' | 'other';
@@ -17,7 +18,7 @@ const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * registry. Labels are bounded vocabularies: routes, status and error codes, operation types,
  * subscription root fields, ingest paths; never a device id, a tenant or a key.
  */
-export class ApiMetrics implements IngestObserver {
+export class ApiMetrics implements IngestObserver, FeedObserver {
   readonly registry = new Registry();
   private readonly httpDuration: Histogram<'route' | 'code'>;
   private readonly httpRequests: Counter<'route' | 'code'>;
@@ -25,6 +26,8 @@ export class ApiMetrics implements IngestObserver {
   private readonly rateLimitedTotal: Counter<'transport'>;
   private readonly deliveries: Counter;
   private readonly slowEnded: Counter;
+  private readonly resumes: Counter<'feed'>;
+  private readonly replayedEvents: Counter<'feed'>;
   private readonly accepted: Counter<'path'>;
   private readonly rejected: Counter<'path' | 'code'>;
   private readonly produceDuration: Histogram;
@@ -63,6 +66,18 @@ export class ApiMetrics implements IngestObserver {
     this.slowEnded = new Counter({
       name: 'telemetry_subscribers_ended_slow_total',
       help: 'Subscriptions ended because their client did not keep up (SLOW_SUBSCRIBER).',
+      registers,
+    });
+    this.resumes = new Counter({
+      name: 'telemetry_subscription_resumes_total',
+      help: 'Subscriptions opened with a cursor (they replay what they missed), by feed (readings, anomalies).',
+      labelNames: ['feed'],
+      registers,
+    });
+    this.replayedEvents = new Counter({
+      name: 'telemetry_subscription_replayed_events_total',
+      help: 'Events read back from the database for subscribers (resumes, and live feeds reading back what overflowed), by feed.',
+      labelNames: ['feed'],
       registers,
     });
     this.accepted = new Counter({
@@ -137,6 +152,14 @@ export class ApiMetrics implements IngestObserver {
 
   slowSubscriberEnded(): void {
     this.slowEnded.inc();
+  }
+
+  resumed(feed: string): void {
+    this.resumes.inc({ feed });
+  }
+
+  replayed(feed: string, events: number): void {
+    this.replayedEvents.inc({ feed }, events);
   }
 
   ingested(path: IngestPath, batchSize: number, accepted: number, rejectedCodes: readonly (RejectionCode | 'UNAVAILABLE')[]): void {

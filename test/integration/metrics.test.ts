@@ -82,6 +82,10 @@ describe('GET /metrics', () => {
       await producer.produce('readings', [{ key: 'default/never-registered', value: JSON.stringify(envelope) }]);
       await producer.close();
       await eventually(() => (live.received.length === 3 ? true : undefined), 15_000, 'three deliveries');
+      // A subscriber resuming after the first reading replays the two after it from the database.
+      const resumed = subscribe(client, ReadingAddedDocument, { deviceId: 'boiler-1', after: live.received[0]!.data!.readingAdded.cursor });
+      await eventually(() => (resumed.received.length === 2 ? true : undefined), 15_000, 'the replay');
+      resumed.stop();
 
       const samples = await scrapeUntil(server, (s) => total(s, 'telemetry_consumer_dead_letters_total') === 1, 'the dead letter');
       expect(total(samples, 'telemetry_ingest_readings_accepted_total', { path: 'graphql' })).toBe(2);
@@ -92,7 +96,9 @@ describe('GET /metrics', () => {
       expect(total(samples, 'telemetry_ingest_batch_size_count')).toBe(2);
       expect(total(samples, 'telemetry_consumer_readings_applied_total')).toBe(3);
       expect(total(samples, 'telemetry_consumer_dead_letters_total')).toBe(1);
-      expect(total(samples, 'telemetry_subscription_deliveries_total')).toBe(3);
+      expect(total(samples, 'telemetry_subscription_deliveries_total')).toBe(5);
+      expect(total(samples, 'telemetry_subscription_resumes_total', { feed: 'readings' })).toBe(1);
+      expect(total(samples, 'telemetry_subscription_replayed_events_total', { feed: 'readings' })).toBe(2);
       expect(total(samples, 'telemetry_websocket_connections')).toBe(1);
       expect(total(samples, 'telemetry_websocket_subscriptions', { kind: 'readingAdded' })).toBe(1);
       expect(total(samples, 'telemetry_http_requests_total', { route: 'ingest', code: '202' })).toBe(1);
