@@ -61,6 +61,11 @@ const shape = {
     schema: z.string().min(1).default('127.0.0.1'),
     doc: 'Interface to listen on (`0.0.0.0` for all).',
   }),
+  TELEMETRY_METRICS_PORT: setting({
+    schema: integer(0, 65535).optional(),
+    doc: "Port of `GET /metrics` (Prometheus text format), on `HOST`, on every role. A port of its own, not the API's: the API port can be public while metrics (which name the service's internals) stay on the cluster network, without a token for Prometheus to hold. The Kubernetes manifests set `9464` and carry `prometheus.io/scrape` annotations. `0`: any free port.",
+    ifUnset: 'no metrics endpoint',
+  }),
   TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: setting({
     schema: integer(1, 3600).default(65),
     doc: "How long an idle keep-alive connection stays open (Node's own default is 5 s). Keep it above the idle timeout of the load balancer and client pools in front (60 s for most; OCI's load balancer keeps idle backend connections 300 s, so the split manifest sets 310), so that they close idle connections, not the service: a pooled socket closed under a client fails its request with `ECONNRESET`. Sent as `Keep-Alive: timeout=<s>`.",
@@ -338,6 +343,10 @@ const shape = {
       .default('io.telemetry'),
     doc: 'CloudEvents type prefix (`<prefix>.reading.v1`).',
   }),
+  TELEMETRY_ACCESS_LOG: setting({
+    schema: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),
+    doc: '`on`: one info line per HTTP request answered (method, route, status, duration, `requestId`). Every answer carries its id in `X-Request-Id` (a sane one a proxy sent is kept), and the same id is on the log lines of the request and is the `correlationId` of a masked error.',
+  }),
   LOG_LEVEL: setting({
     schema: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be one of fatal, error, warn, info, debug, trace, silent')
@@ -399,6 +408,8 @@ export interface OracleConnectionOptions {
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /** Port of GET /metrics (its own listener, on `host`); undefined: no metrics endpoint. */
+  readonly metricsPort: number | undefined;
   readonly http: HttpSettings;
   readonly dataDir: string;
   /** Bootstrap admin key; generated and printed once on first start when absent. */
@@ -482,6 +493,8 @@ export interface Config {
   readonly graphqlIde: Variables['TELEMETRY_GRAPHQL_IDE'];
   readonly eventTypePrefix: string;
   readonly logLevel: Variables['LOG_LEVEL'];
+  /** One info line per HTTP request answered. */
+  readonly accessLog: boolean;
 }
 
 /** Timeouts of every HTTP server the service runs (API and the consumer role's probes). */
@@ -573,6 +586,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS=${v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS}: must be at least TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS (${v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS})`,
     ]);
   }
+  if (v.TELEMETRY_METRICS_PORT !== undefined && v.TELEMETRY_METRICS_PORT !== 0 && v.TELEMETRY_METRICS_PORT === v.PORT) {
+    throw new ConfigError([`TELEMETRY_METRICS_PORT=${v.TELEMETRY_METRICS_PORT}: must differ from PORT (metrics have a port of their own)`]);
+  }
   const oidcVariables = [v.TELEMETRY_OIDC_ISSUER, v.TELEMETRY_OIDC_JWKS_URL, v.TELEMETRY_OIDC_AUDIENCE];
   if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
     throw new ConfigError(['TELEMETRY_OIDC_ISSUER, TELEMETRY_OIDC_JWKS_URL and TELEMETRY_OIDC_AUDIENCE: set all three to enable OIDC sign-in, or none']);
@@ -580,6 +596,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: v.PORT,
     host: v.HOST,
+    metricsPort: v.TELEMETRY_METRICS_PORT,
     http: {
       keepAliveTimeoutMs: v.TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
       headersTimeoutMs: v.TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
@@ -679,5 +696,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlIde: v.TELEMETRY_GRAPHQL_IDE,
     eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
     logLevel: v.LOG_LEVEL,
+    accessLog: v.TELEMETRY_ACCESS_LOG === 'on',
   };
 }

@@ -11,6 +11,8 @@ import type { Store } from '../store/store';
 import type { Stream } from '../stream/stream';
 import { openStore, openStream, storeFile } from './backends';
 import { startCheckpointThread } from './checkpoint-thread';
+import { ConsumerMetrics } from '../metrics/consumer-metrics';
+import { embeddedStreamLag } from './stream-lag';
 
 export interface Backends {
   readonly store: Store;
@@ -19,6 +21,8 @@ export interface Backends {
 
 export interface ConsumerRuntime {
   readonly persister: ReadingPersister;
+  /** The consumer's metrics (a registry of their own, merged into the process's scrape). */
+  readonly metrics: ConsumerMetrics;
   /** The runtime's store connection (for health checks). */
   readonly store: Store;
   close(): Promise<void>;
@@ -41,6 +45,11 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
   const store = backends?.store ?? (await openStore(config));
   const stream = backends?.stream ?? (await openStream(config, logger.child({ component: 'stream' })));
   const consumerLogger = logger.child({ component: 'consumer' });
+  // The persister is made below: the metrics read it only when a scrape asks, once this runtime is returned.
+  const metrics = new ConsumerMetrics(
+    () => persister.snapshot(),
+    stream instanceof EmbeddedStream ? () => embeddedStreamLag(stream, persister.snapshot().positions) : undefined,
+  );
   const webhooks = new WebhookDeliverer(
     store,
     {
@@ -53,8 +62,10 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
       retry: { initialDelayMs: config.webhooks.retryBaseMs, multiplier: 2, maxDelayMs: 3_600_000 },
     },
     logger.child({ component: 'webhooks' }),
+    (outcome) => metrics.webhookAttempt(outcome),
   );
   const publishEvents = (events: DetectionEvents) => {
+    metrics.anomaliesRaised(events.anomalies);
     outputs.events(events);
     if (events.anomalies.length > 0) webhooks.wake();
   };
@@ -72,6 +83,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     instance: config.consumer.instance,
     eventTypePrefix: config.eventTypePrefix,
     onPartitionsGained: outputs.partitionsGained,
+    onBatchApplied: (seconds) => metrics.batchApplied(seconds),
   });
   await persister.start();
   // The embedded log trims itself here; OCI Streaming keeps messages for the stream's own
@@ -93,6 +105,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
   webhooks.start();
   return {
     persister,
+    metrics,
     store,
     async close() {
       clearInterval(retention);
@@ -145,6 +158,7 @@ async function publishingConsumer(config: Config, logger: Logger, store: Store, 
   );
   return {
     persister: runtime.persister,
+    metrics: runtime.metrics,
     store,
     async close() {
       await runtime.close();

@@ -5,6 +5,10 @@ import type { Logger } from '../logger';
 import { judgeConsumer, type ConsumerCondition } from './consumer-health';
 import type { DetectionEvents, PersisterStats } from '../consumers/reading-persister';
 import { WakeSignal } from './wake-signal';
+import type { MetricsJson } from '../metrics/consumer-metrics';
+
+/** How long a scrape waits for the consumer thread's metrics before it goes without them. */
+const METRICS_TIMEOUT_MS = 2000;
 
 /** PersisterStats as it crosses the thread boundary (a Map does not survive JSON). */
 export type ReportedStats = Omit<PersisterStats, 'positions'> & { readonly positions: Record<number, number> };
@@ -14,7 +18,7 @@ export function reportStats(stats: PersisterStats): ReportedStats {
 }
 
 /** Messages between the API thread and the consumer worker. */
-export type ToConsumer = { readonly type: 'stop' };
+export type ToConsumer = { readonly type: 'stop' } | { readonly type: 'metrics'; readonly id: number };
 
 /** What the worker starts with. */
 export interface ConsumerWorkerData {
@@ -29,6 +33,8 @@ export type FromConsumer =
   /** Anomalies and device status changes, committed (DetectionEvents). */
   | { readonly type: 'events'; readonly events: DetectionEvents }
   | { readonly type: 'stats'; readonly stats: ReportedStats }
+  /** The answer to a 'metrics' request: the consumer's registry as prom-client JSON. */
+  | { readonly type: 'metrics'; readonly id: number; readonly metrics: MetricsJson }
   | { readonly type: 'stopped' }
   | { readonly type: 'failed'; readonly message: string };
 
@@ -45,6 +51,8 @@ export class ConsumerThread {
   private readonly startedAt = Date.now();
   private readonly exited: Promise<void>;
   private readonly stuckAfterMs: number;
+  private metricsRequests = 0;
+  private readonly metricsWaiting = new Map<number, (metrics: MetricsJson) => void>();
   /** Rejects if the consumer dies on its own: the process should then exit and be restarted. */
   readonly crashed: Promise<never>;
 
@@ -62,6 +70,7 @@ export class ConsumerThread {
     this.worker.on('message', (message: FromConsumer) => {
       if (message.type === 'persisted') onPersisted(message.readingsJson);
       else if (message.type === 'events') onEvents(message.events);
+      else if (message.type === 'metrics') this.metricsWaiting.get(message.id)?.(message.metrics);
       else if (message.type === 'stats') {
         this.lastStats = message.stats;
         this.reportedAt = Date.now();
@@ -104,6 +113,27 @@ export class ConsumerThread {
   /** The worker's last report (every 250 ms); empty before the first. */
   stats(): Partial<ReportedStats> {
     return this.lastStats ?? {};
+  }
+
+  /**
+   * The consumer's metrics, asked for when a scrape comes (nothing is sent otherwise). A
+   * thread too busy to answer within 2 s, or stopped, gives none: the scrape still answers
+   * with the API thread's metrics, and the consumer's health says why.
+   */
+  metrics(): Promise<MetricsJson> {
+    const id = ++this.metricsRequests;
+    return new Promise((resolve) => {
+      const done = (metrics: MetricsJson) => {
+        clearTimeout(timeout);
+        this.metricsWaiting.delete(id);
+        resolve(metrics);
+      };
+      const timeout = setTimeout(() => done([]), METRICS_TIMEOUT_MS);
+      timeout.unref();
+      this.metricsWaiting.set(id, done);
+      if (this.stopping) done([]);
+      else this.worker.postMessage({ type: 'metrics', id } satisfies ToConsumer);
+    });
   }
 
   /** Whether the consumer makes progress, from its last report and how old that report is. */

@@ -34,8 +34,19 @@ async function main(): Promise<void> {
   report();
   const stats = setInterval(report, 250);
   const stopListening = new WakeSignal(wakeBuffer).listen(() => runtime.persister.wake());
-  // The only message is 'stop' (wake-ups come through the WakeSignal).
-  port.once('message', (_stop: ToConsumer) => {
+  // Wake-ups come through the WakeSignal; messages are scrapes and the stop.
+  port.on('message', (message: ToConsumer) => {
+    if (message.type === 'metrics') {
+      // A failed look at the stream (closing) costs the scrape the consumer's metrics, never the thread.
+      void runtime.metrics.json().then(
+        (metrics) => send({ type: 'metrics', id: message.id, metrics }),
+        (error: unknown) => {
+          logger.warn({ err: error }, 'could not collect the consumer metrics');
+          send({ type: 'metrics', id: message.id, metrics: [] });
+        },
+      );
+      return;
+    }
     stopListening();
     clearInterval(stats);
     void runtime.close().then(() => {

@@ -51,6 +51,8 @@ export interface ReadingPersisterOptions {
    * the previous owner may have committed batches it never published (it died in between).
    */
   readonly onPartitionsGained?: (partitions: readonly number[]) => Promise<void>;
+  /** Called once per batch applied, with the time its transaction took, retries included (metrics). */
+  readonly onBatchApplied?: (seconds: number) => void;
 }
 
 export interface DetectionEvents {
@@ -288,7 +290,9 @@ export class ReadingPersister {
     }
 
     const events: DetectionEvents = { anomalies: [], statusChanges: [] };
+    const applying = performance.now();
     const persisted = await this.applyWithRetry(slices, events);
+    this.options.onBatchApplied?.((performance.now() - applying) / 1000);
     this.stats.deadLetters += slices.reduce((sum, slice) => sum + slice.deadLetters.length, 0);
     this.options.publish(persisted);
     if (events.anomalies.length > 0 || events.statusChanges.length > 0) this.options.publishEvents?.(events);

@@ -27,6 +27,30 @@ export interface IngestOutcome {
   readonly rejected: RejectedReading[];
 }
 
+/** The transport a batch came through (a bounded metrics label). */
+export type IngestPath = 'graphql' | 'http';
+
+/** Told about every ingest call that got as far as validating its items (metrics). */
+export interface IngestObserver {
+  /**
+   * Per call, never per reading: one code per refused item, its RejectionCode, or UNAVAILABLE
+   * for each when the stream refused the whole call (a bounded vocabulary either way).
+   */
+  ingested(path: IngestPath, batchSize: number, accepted: number, rejectedCodes: readonly (RejectionCode | 'UNAVAILABLE')[]): void;
+  /** How long the stream took to accept the call's records. */
+  produced(seconds: number): void;
+}
+
+/** Where a call came from, and what its transport refused before the service saw it. */
+export interface IngestVia {
+  /** @default 'graphql' */
+  readonly path?: IngestPath;
+  /** The request's item count, when the transport dropped some items before (HTTP envelopes). @default inputs.length */
+  readonly batchSize?: number;
+  /** Codes of the items the transport could not read (counted with the call's own rejections). */
+  readonly refusedBefore?: readonly RejectionCode[];
+}
+
 export interface IngestServiceOptions {
   readonly stream: Stream;
   readonly devices: DeviceDirectory;
@@ -37,6 +61,7 @@ export interface IngestServiceOptions {
   readonly eventTypePrefix: string;
   /** Called after readings were durably appended (e.g. to wake the consumer). */
   readonly onProduced?: () => void;
+  readonly observer?: IngestObserver;
   readonly now?: () => number;
 }
 
@@ -57,8 +82,22 @@ export class IngestService {
     this.encode = envelopeEncoder(options.eventTypePrefix);
   }
 
-  /** `batchSize` is the request's item count when some items were dropped before (HTTP envelopes). */
-  async ingest(caller: Caller, inputs: readonly ReadingInput[], batchSize: number = inputs.length): Promise<IngestOutcome> {
+  async ingest(caller: Caller, inputs: readonly ReadingInput[], via: IngestVia = {}): Promise<IngestOutcome> {
+    const { path = 'graphql', batchSize = inputs.length, refusedBefore = [] } = via;
+    let outcome: IngestOutcome;
+    try {
+      outcome = await this.validateAndProduce(caller, inputs, batchSize);
+    } catch (error) {
+      // The whole call failed with UNAVAILABLE: the client sees every item refused, and so do the metrics.
+      if (error instanceof TelemetryError && error.code === 'UNAVAILABLE')
+        this.options.observer?.ingested(path, batchSize, 0, Array<'UNAVAILABLE'>(batchSize).fill('UNAVAILABLE'));
+      throw error;
+    }
+    this.options.observer?.ingested(path, batchSize, outcome.accepted.length, [...refusedBefore, ...outcome.rejected.map((item) => item.code)]);
+    return outcome;
+  }
+
+  private async validateAndProduce(caller: Caller, inputs: readonly ReadingInput[], batchSize: number): Promise<IngestOutcome> {
     const { rules, maxBatchSize, devices } = this.options;
     if (batchSize > maxBatchSize) {
       throw new TelemetryError('PAYLOAD_TOO_LARGE', `a batch holds at most ${maxBatchSize} readings; this one has ${batchSize}`, {
@@ -117,8 +156,10 @@ export class IngestService {
     if (records.length === 0) return { accepted: [], rejected };
 
     let positions: readonly (RecordPosition | undefined)[];
+    const producing = performance.now();
     try {
       positions = await this.options.stream.produce('readings', records);
+      this.options.observer?.produced((performance.now() - producing) / 1000);
     } catch (error) {
       if (!(error instanceof PartialProduceError)) {
         throw new TelemetryError('UNAVAILABLE', 'the stream did not accept the readings; none was stored, retry later', {

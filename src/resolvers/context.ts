@@ -14,6 +14,7 @@ import type { DeadLetterStore } from '../store/ports/dead-letter-store';
 import type { DeviceStore } from '../store/ports/device-store';
 import type { ReadingStore } from '../store/ports/reading-store';
 import type { WebhookService } from '../webhooks/webhook-service';
+import type { FeedObserver } from '../subscriptions/resumable-feed';
 
 /** What resolvers may use: ports and services, never a concrete backend. */
 export interface Services {
@@ -32,6 +33,8 @@ export interface Services {
   readonly replayDeadLetter: (tenantId: string, id: number) => Promise<DeadLetterReplay>;
   /** Partitions of the readings topic (subscription cursors cover all of them). */
   readonly partitions: readonly number[];
+  /** Told of subscription resumes and replayed events (metrics); none: not counted. */
+  readonly feedObserver?: FeedObserver;
   readonly limits: {
     readonly maxPageSize: number;
     readonly maxBatchSize: number;
@@ -49,4 +52,6 @@ export interface GraphQLContext {
   readonly caller: Caller;
   readonly services: Services;
   readonly loaders: Loaders;
+  /** The HTTP request's id (over WebSocket, the connection's): on its log lines and masked errors. */
+  readonly requestId?: string;
 }

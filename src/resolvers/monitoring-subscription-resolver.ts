@@ -35,6 +35,7 @@ async function subscribeAnomalyDetected({
     deviceId: args.deviceId ?? undefined,
     minSeverity: args.minSeverity ?? undefined,
     afterSeq,
+    observer: context.services.feedObserver,
   });
 }
 

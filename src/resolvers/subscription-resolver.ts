@@ -37,6 +37,7 @@ async function subscribeReadingAdded({ args, context }: SubscribeResolverData<un
     deviceIds,
     metric: args.metric ?? undefined,
     after,
+    observer: context.services.feedObserver,
   });
 }
 

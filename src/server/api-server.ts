@@ -26,6 +26,10 @@ import { createWebRoute } from './web-route';
 import { attachWebSocketServer } from './websocket';
 import type { CohortStats } from './subscription-cohorts';
 import { slowSubscriber } from '../subscriptions/resumable-feed';
+import type { TelemetryError } from '../domain/errors';
+import type { ApiMetrics, RateLimitedTransport } from '../metrics/api-metrics';
+import { metricsPlugin } from './metrics-plugin';
+import { requestIdOf, requestIdPlugin } from './request-id';
 
 /** What each subscription field delivers, as its SLOW_SUBSCRIBER message names it (as its feed does). */
 const SUBSCRIPTION_NOUNS: Readonly<Record<string, string>> = { readingAdded: 'readings', anomalyDetected: 'anomalies', deviceStatusChanged: 'status changes' };
@@ -38,6 +42,8 @@ export interface ApiServerOptions {
   readonly store: Store;
   /** GET /healthz and /readyz. */
   readonly probes: HealthProbes;
+  /** Where requests, operations, deliveries and refusals are counted; none: not counted. */
+  readonly metrics?: ApiMetrics;
 }
 
 export interface ApiServer {
@@ -57,7 +63,7 @@ export interface ApiServer {
  * The API on one port: GraphQL over HTTP (Apollo Server) and over WebSocket (graphql-ws) on
  * /graphql, POST /ingest, GET /healthz and /readyz, with authentication, rate, cost and document limits.
  */
-export async function startApiServer({ config, logger, services, store, probes }: ApiServerOptions): Promise<ApiServer> {
+export async function startApiServer({ config, logger, services, store, probes, metrics }: ApiServerOptions): Promise<ApiServer> {
   const authenticator = new ApiKeyAuthenticator(store, { onTouchFailed: (error) => logger.warn({ err: error }, 'could not record API key use') });
   let closeConnectionsOf: (keyIds: readonly string[]) => void = () => {};
   // A key revoked here stops working on this node at once, and its WebSockets close.
@@ -65,7 +71,7 @@ export async function startApiServer({ config, logger, services, store, probes }
     authenticator.forget(keyIds);
     closeConnectionsOf(keyIds);
   });
-  const contextFor = (caller: Caller): GraphQLContext => ({ caller, services, loaders: createLoaders(store, caller) });
+  const contextFor = (caller: Caller, requestId: string): GraphQLContext => ({ caller, services, loaders: createLoaders(store, caller), requestId });
   const verifyToken = config.oidc ? await createOidcVerifier(config.oidc, (id) => store.tenantExists(id)) : undefined;
   // API keys start with tk_; anything shaped like a JWT goes to the OIDC verifier when enabled.
   const authenticate = (token: string | undefined) =>
@@ -84,6 +90,13 @@ export async function startApiServer({ config, logger, services, store, probes }
   const introspectionRules = config.introspection ? [] : [NoIntrospectionRule];
   const webSocketRules = [...specifiedRules, ...introspectionRules];
   const rateGuard = new RateGuard({ ratePerSecond: config.limits.ratePerSecond, burst: config.limits.rateBurst });
+  const admitOn =
+    (transport: RateLimitedTransport) =>
+    (caller: Caller): TelemetryError | undefined => {
+      const refused = rateGuard.check(caller);
+      if (refused) metrics?.rateLimited(transport);
+      return refused;
+    };
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -110,6 +123,8 @@ export async function startApiServer({ config, logger, services, store, probes }
       ApolloServerPluginCacheControlDisabled(),
       httpSemanticsPlugin(),
       costLimitPlugin(schema, queryLimits),
+      requestIdPlugin<GraphQLContext>(),
+      ...(metrics ? [metricsPlugin<GraphQLContext>(metrics)] : []),
       config.graphqlIde === 'sandbox' ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
     ],
   });
@@ -119,6 +134,8 @@ export async function startApiServer({ config, logger, services, store, probes }
     logger,
     authenticate,
     timeouts: config.http,
+    metrics,
+    accessLog: config.accessLog,
     routes: {
       graphql: createGraphQLHttpHandler({
         apollo,
@@ -132,11 +149,14 @@ export async function startApiServer({ config, logger, services, store, probes }
             });
           }
           const limited = rateGuard.checkGraphQL(caller);
-          if (limited) throw limited;
-          return contextFor(caller);
+          if (limited) {
+            metrics?.rateLimited('graphql');
+            throw limited;
+          }
+          return contextFor(caller, requestIdOf(request));
         },
       }),
-      ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes, admit: (caller) => rateGuard.check(caller) }),
+      ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes, admit: admitOn('http') }),
       probes,
       web: createWebRoute(),
       graphiql: config.graphqlIde === 'graphiql',
@@ -154,15 +174,23 @@ export async function startApiServer({ config, logger, services, store, probes }
     maxPayloadBytes: config.limits.maxBodyBytes,
     maxConnectionsPerKey: config.limits.maxConnectionsPerKey,
     logger,
-    admit: (caller) => rateGuard.check(caller),
+    admit: admitOn('websocket'),
     parse: (source) => parseDocument(source, queryLimits),
     validate: (s, document) => {
       const overLimit = checkDocument(document, queryLimits);
       return overLimit ? [overLimit] : validate(s, document, webSocketRules);
     },
     checkCost: (document, variables, operationName) => checkCost(schema, document, variables, operationName, queryLimits),
-    slowSubscriber: (rootField, maxQueued) => slowSubscriber(maxQueued, SUBSCRIPTION_NOUNS[rootField] ?? 'events'),
+    slowSubscriber: (rootField, maxQueued) => {
+      metrics?.slowSubscriberEnded();
+      return slowSubscriber(maxQueued, SUBSCRIPTION_NOUNS[rootField] ?? 'events');
+    },
+    ...(metrics ? { onDelivered: () => metrics.delivered() } : {}),
   });
+  metrics?.watchWebSockets(
+    () => websocket.census.connections,
+    () => websocket.census.operations(),
+  );
   closeConnectionsOf = (keyIds) => websocket.closeConnectionsOf(keyIds);
   // ws re-emits the HTTP server's errors on its WebSocketServer, where an unheard 'error' event
   // would crash the process with a stack trace. listen() reports those of start-up (port in

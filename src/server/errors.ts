@@ -1,3 +1,4 @@
+import { requestIdOfError, tagErrors } from './request-id';
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { BackendError, isTelemetryError, type ErrorCode, type TelemetryError } from '../domain/errors';
@@ -95,19 +96,23 @@ export function createErrorFormatter(logger: Logger, options: { readonly hideSch
         extensions: { code: clientCode },
       };
     }
-    const correlationId = randomUUID();
+    // The request's id when the transport tagged the error with it (request-id.ts): the client
+    // quotes one id, and it finds every log line of that request.
+    const requestId = requestIdOfError(error) ?? requestIdOfError(original);
+    const correlationId = requestId ?? randomUUID();
+    const ids = requestId === undefined ? { correlationId } : { correlationId, requestId };
     if (original instanceof BackendError && original.retryable) {
       // The database or stream failed in a way that may pass (a reader thread replaced, a busy
       // database, a stream throttling): the client retries later. Logged as an error all the
       // same: some of these (a full disk, an I/O error) do not pass without an operator.
-      logger.error({ err: original, correlationId, path: formatted.path }, 'backend unavailable');
+      logger.error({ err: original, ...ids, path: formatted.path }, 'backend unavailable');
       return {
         message: `The service is temporarily unavailable; retry later (correlation id ${correlationId})`,
         ...(formatted.path ? { path: formatted.path } : {}),
         extensions: { code: 'UNAVAILABLE', retryable: true, retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS, correlationId },
       };
     }
-    logger.error({ err: original, correlationId, path: formatted.path }, 'internal error');
+    logger.error({ err: original, ...ids, path: formatted.path }, 'internal error');
     return {
       message: `Internal server error (correlation id ${correlationId})`,
       ...(formatted.path ? { path: formatted.path } : {}),
@@ -143,7 +148,12 @@ function unwrap(error: unknown): unknown {
   return current;
 }
 
-/** Formats bare GraphQLErrors (e.g. from the WebSocket transport) through the same rules. */
-export function formatGraphQLErrors(errors: readonly GraphQLError[], format: ReturnType<typeof createErrorFormatter>): GraphQLFormattedError[] {
+/** Formats bare GraphQLErrors (e.g. from the WebSocket transport) through the same rules; `requestId` correlates masked ones. */
+export function formatGraphQLErrors(
+  errors: readonly GraphQLError[],
+  format: ReturnType<typeof createErrorFormatter>,
+  requestId?: string,
+): GraphQLFormattedError[] {
+  if (requestId !== undefined) tagErrors(errors, requestId);
   return errors.map((error) => format(error.toJSON(), error));
 }

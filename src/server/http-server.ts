@@ -7,6 +7,8 @@ import { bearerToken } from './auth';
 import { HTTP_STATUS, retryAfterSecondsOf } from './errors';
 import type { HealthProbes } from './health';
 import { wantsHtml, type WebRoute } from './web-route';
+import type { ApiMetrics, HttpRoute } from '../metrics/api-metrics';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
 
 export interface HttpRoutes {
   readonly graphql: (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
@@ -22,15 +24,46 @@ export interface HttpServerOptions {
   readonly authenticate: (token: string | undefined) => Promise<Caller | undefined>;
   readonly logger: Logger;
   readonly timeouts: HttpSettings;
+  readonly metrics?: Pick<ApiMetrics, 'httpRequest'>;
+  /** One info line per request answered (TELEMETRY_ACCESS_LOG). */
+  readonly accessLog?: boolean;
 }
 
 /** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /healthz and /readyz, the console at / and /assets/. */
 export function createHttpServer(options: HttpServerOptions): Server {
+  const { metrics, accessLog, logger } = options;
   const server = createServer((request, response) => {
-    handle(options, request, response).catch((error: unknown) => sendError(response, error, options.logger));
+    const requestId = requestIdOf(request);
+    response.setHeader(REQUEST_ID_HEADER, requestId);
+    if (metrics || accessLog) {
+      const started = performance.now();
+      response.once('finish', () => {
+        const seconds = (performance.now() - started) / 1000;
+        const route = routeOf(request.url);
+        metrics?.httpRequest(route, response.statusCode, seconds);
+        // The path without its query string: a GET /graphql query may carry variables.
+        if (accessLog)
+          logger.info(
+            { requestId, method: request.method, route, status: response.statusCode, durationMs: Math.round(seconds * 1e4) / 10 },
+            `${request.method ?? '?'} ${route} ${response.statusCode}`,
+          );
+      });
+    }
+    handle(options, request, response).catch((error: unknown) => sendError(response, error, logger, requestId));
   });
   applyTimeouts(server, options.timeouts);
   return server;
+}
+
+/** The route a request path belongs to: a bounded metrics label, whatever path a client sends. */
+function routeOf(url: string | undefined): HttpRoute {
+  const pathname = (url ?? '/').split('?', 1)[0]!;
+  if (pathname === '/graphql') return 'graphql';
+  if (pathname === '/ingest') return 'ingest';
+  if (pathname === '/healthz') return 'healthz';
+  if (pathname === '/readyz') return 'readyz';
+  if (pathname === '/' || pathname.startsWith('/assets/')) return 'web';
+  return 'other';
 }
 
 /** Keep-alive and request timeouts (see HttpSettings for why each value). */
@@ -82,7 +115,7 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 }
 
 /** Plain-HTTP errors: `{ error: { code, message, retryable } }`, never a stack trace. */
-function sendError(response: ServerResponse, error: unknown, logger: Logger): void {
+function sendError(response: ServerResponse, error: unknown, logger: Logger, requestId: string): void {
   if (response.headersSent) {
     response.destroy();
     return;
@@ -98,8 +131,9 @@ function sendError(response: ServerResponse, error: unknown, logger: Logger): vo
     sendJson(response, status, { error: { code: error.code, message: error.message, retryable: error.retryable, ...details } });
     return;
   }
-  const correlationId = crypto.randomUUID();
-  logger.error({ err: error, correlationId }, 'internal error');
+  // The request id is the correlation id: the one the client quotes finds every line of its request.
+  const correlationId = requestId;
+  logger.error({ err: error, correlationId, requestId }, 'internal error');
   sendJson(response, 500, {
     error: { code: 'INTERNAL_SERVER_ERROR', message: `Internal server error (correlation id ${correlationId})`, retryable: false, correlationId },
   });

@@ -58,7 +58,11 @@ export function createHttpIngestHandler(options: HttpIngestOptions) {
         unreadable.push({ index, code: item.code, message: item.message });
       }
     });
-    const outcome = await options.ingest.ingest(caller, inputs, parsed.length);
+    const outcome = await options.ingest.ingest(caller, inputs, {
+      path: 'http',
+      batchSize: parsed.length,
+      refusedBefore: unreadable.map((item) => item.code),
+    });
     const accepted = outcome.accepted.map((item) => ({ ...item, index: originalIndex[item.index]! }));
     const rejected = [...unreadable, ...outcome.rejected.map((item) => ({ ...item, index: originalIndex[item.index]! }))].sort((a, b) => a.index - b.index);
     const status = accepted.length > 0 ? 202 : 422;

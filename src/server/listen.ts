@@ -7,9 +7,14 @@ import { describeSystemError, StartupError } from '../startup-error';
  * Listens on the configured host and port; returns the URLs clients should use. A port in use
  * or a host that is not this machine's is a StartupError naming HOST and PORT.
  */
-export async function listen(server: Server, config: Pick<Config, 'port' | 'host'>): Promise<{ port: number; url: string; wsUrl: string }> {
+export async function listen(
+  server: Server,
+  config: Pick<Config, 'port' | 'host'>,
+  /** The variable that set the port, named in the error. */
+  portVariable: 'PORT' | 'TELEMETRY_METRICS_PORT' = 'PORT',
+): Promise<{ port: number; url: string; wsUrl: string }> {
   await new Promise<void>((resolve, reject) => {
-    const failed = (error: NodeJS.ErrnoException) => reject(listenError(error, config));
+    const failed = (error: NodeJS.ErrnoException) => reject(listenError(error, config, portVariable));
     server.once('error', failed);
     server.listen(config.port, config.host, () => {
       server.off('error', failed);
@@ -30,11 +35,11 @@ const LISTEN_ADVICE: Readonly<Record<string, string>> = {
   EAI_AGAIN: 'set HOST to an IP address, or check DNS',
 };
 
-function listenError(error: NodeJS.ErrnoException, config: Pick<Config, 'port' | 'host'>): StartupError {
-  const advice = LISTEN_ADVICE[error.code ?? ''];
+function listenError(error: NodeJS.ErrnoException, config: Pick<Config, 'port' | 'host'>, portVariable: 'PORT' | 'TELEMETRY_METRICS_PORT'): StartupError {
+  const advice = LISTEN_ADVICE[error.code ?? '']?.replace(/\bPORT\b/, portVariable);
   return new StartupError(
-    `cannot listen on ${config.host}:${config.port} (HOST, PORT): ${describeSystemError(error)}${advice ? `; ${advice}` : ''}`,
-    ['HOST', 'PORT'],
+    `cannot listen on ${config.host}:${config.port} (HOST, ${portVariable}): ${describeSystemError(error)}${advice ? `; ${advice}` : ''}`,
+    ['HOST', portVariable],
     error,
   );
 }

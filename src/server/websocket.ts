@@ -11,13 +11,16 @@ import { formatGraphQLErrors } from './errors';
 import { serveGraphQLOverWebSocket, type ConnectionExtra as TransportExtra } from './graphql-ws-transport';
 import { SubscriptionCohorts, type CohortStats } from './subscription-cohorts';
 import { SharedNextPayloads } from './shared-next-payload';
+import { OperationCensus } from './operation-census';
+import { requestIdOf } from './request-id';
 
 export interface WebSocketOptions<TContext> {
   readonly server: Server;
   readonly path: string;
   readonly schema: GraphQLSchema;
   readonly authenticate: (token: string | undefined) => Promise<Caller | undefined>;
-  readonly context: (caller: Caller) => TContext;
+  /** `requestId`: the connection's (its upgrade request's). */
+  readonly context: (caller: Caller, requestId: string) => TContext;
   readonly formatError: ReturnType<typeof createErrorFormatter>;
   readonly maxSubscriptionsPerConnection: number;
   /** Largest accepted WebSocket message, bytes. */
@@ -34,6 +37,8 @@ export interface WebSocketOptions<TContext> {
   readonly checkCost: (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined) => GraphQLError | undefined;
   /** The SLOW_SUBSCRIBER error that ends a subscriber of this root field that fell `maxQueued` events behind. */
   readonly slowSubscriber: (rootField: string, maxQueued: number) => Error;
+  /** Called for each result sent to a client (metrics). */
+  readonly onDelivered?: () => void;
 }
 
 interface ConnectionExtra extends TransportExtra {
@@ -60,6 +65,7 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
   const socketsByKey = new Map<string, Set<TransportExtra['socket']>>();
   // Who each operation's context was made for: its tenant and role decide which cohort it may join.
   const callerOfContext = new WeakMap<object, Caller>();
+  const census = new OperationCensus();
   const nextPayloads = new SharedNextPayloads((result) =>
     result.errors ? { ...result, errors: formatGraphQLErrors(result.errors, options.formatError) } : result,
   );
@@ -97,7 +103,9 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
                 () => ctx.extra.socket.close(CLOSE_KEY_REVOKED, 'token expired'),
                 Math.min(2 ** 31 - 1, Math.max(0, authenticated.expiresAt - Date.now())),
               );
+        census.opened(ctx);
         ctx.extra.socket.once('close', () => {
+          census.closed(ctx);
           clearTimeout(expiry);
           sockets.delete(ctx.extra.socket);
           if (sockets.size === 0 && socketsByKey.get(authenticated.keyId) === sockets) socketsByKey.delete(authenticated.keyId);
@@ -107,7 +115,7 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
       },
       // Every refusal is an error message for this operation (a thrown error would close the
       // whole socket); the checks are the HTTP ones, in the same order.
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         // graphql-ws registers the new operation's id before calling onSubscribe: it is counted.
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
           return [
@@ -139,18 +147,22 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
         }
         const tooCostly = options.checkCost(document, payload.variables ?? undefined, payload.operationName ?? undefined);
         if (tooCostly) return [tooCostly];
+        census.started(ctx, id, document, payload.operationName ?? undefined);
         return { schema: options.schema, document, variableValues: payload.variables, operationName: payload.operationName };
       },
       context: (ctx) => {
         const who = caller(ctx);
         if (!who) throw new Error('connection is not authenticated');
-        const contextValue = options.context(who) as Record<string, unknown>;
+        const contextValue = options.context(who, requestIdOf(ctx.extra.request)) as Record<string, unknown>;
         callerOfContext.set(contextValue, who);
         return contextValue;
       },
       subscribe: cohorts.subscribe,
-      onNext: (ctx, id, _payload, _args, result) => nextPayloads.standIn(ctx.extra.nextPayloads, id, result),
-      onError: (_ctx, _id, _payload, errors) => formatGraphQLErrors(errors, options.formatError),
+      onNext: (ctx, id, _payload, _args, result) => {
+        options.onDelivered?.();
+        return nextPayloads.standIn(ctx.extra.nextPayloads, id, result);
+      },
+      onError: (ctx, _id, _payload, errors) => formatGraphQLErrors(errors, options.formatError, requestIdOf(ctx.extra.request)),
     },
     wss,
     options.logger,
@@ -161,6 +173,8 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
     get cohorts(): CohortStats {
       return cohorts.stats;
     },
+    /** Authenticated connections and their live operations by kind (metrics). */
+    census,
     /** Closes every connection authenticated with these keys (they were revoked). */
     closeConnectionsOf(keyIds: readonly string[]): void {
       for (const keyId of keyIds) for (const socket of socketsByKey.get(keyId) ?? []) socket.close(CLOSE_KEY_REVOKED, 'API key revoked');

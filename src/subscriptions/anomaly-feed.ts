@@ -2,7 +2,7 @@ import { atLeast, type Anomaly, type Severity } from '../domain/anomalies/anomal
 import { encodePageCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import type { AnomalyStore } from '../store/ports/anomaly-store';
-import { ResumableFeed } from './resumable-feed';
+import { ResumableFeed, type FeedObserver } from './resumable-feed';
 import type { TenantHub } from './tenant-hub';
 
 export interface AnomalyFeedItem {
@@ -22,6 +22,7 @@ export interface AnomalyFeedOptions {
   readonly replayPageSize?: number;
   /** Undelivered anomalies a slow client may accumulate before its subscription ends. @default 10000 */
   readonly maxBuffered?: number;
+  readonly observer?: FeedObserver | undefined;
 }
 
 export const anomalyCursor = (seq: number): string => encodePageCursor(seq);
@@ -56,6 +57,12 @@ export function openAnomalyFeed(options: AnomalyFeedOptions): Promise<ResumableF
       },
       present: (anomaly) => (wanted(anomaly) ? { anomaly, cursor: anomalyCursor(anomaly.seq) } : undefined),
     },
-    { replay: options.afterSeq !== undefined, pageSize: options.replayPageSize, maxBuffered: options.maxBuffered, noun: 'anomalies' },
+    {
+      replay: options.afterSeq !== undefined,
+      pageSize: options.replayPageSize,
+      maxBuffered: options.maxBuffered,
+      noun: 'anomalies',
+      observer: options.observer,
+    },
   );
 }

@@ -2,7 +2,7 @@ import { encodeCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import type { PersistedReading } from '../domain/reading';
 import type { ReadingStore } from '../store/ports/reading-store';
-import { ResumableFeed } from './resumable-feed';
+import { ResumableFeed, type FeedObserver } from './resumable-feed';
 import type { ReadingHub } from './reading-hub';
 
 /** One delivered reading and the cursor to resume right after it. */
@@ -26,6 +26,7 @@ export interface ReadingFeedOptions {
   readonly replayPageSize?: number;
   /** Undelivered events a slow client may accumulate before its subscription ends. @default 10000 */
   readonly maxBuffered?: number;
+  readonly observer?: FeedObserver | undefined;
 }
 
 /**
@@ -55,7 +56,7 @@ export function openReadingFeed(options: ReadingFeedOptions): Promise<ResumableF
         return { reading: metrics === reading.metrics ? reading : { ...reading, metrics }, cursor: encodeCursor(positions) };
       },
     },
-    { replay: options.after !== undefined, pageSize: options.replayPageSize, maxBuffered: options.maxBuffered, noun: 'readings' },
+    { replay: options.after !== undefined, pageSize: options.replayPageSize, maxBuffered: options.maxBuffered, noun: 'readings', observer: options.observer },
   );
 }
 

@@ -34,6 +34,15 @@ export interface ResumableFeedOptions {
   readonly maxBuffered?: number;
   /** Names what falls behind in the SLOW_SUBSCRIBER message ("readings", "anomalies"). */
   readonly noun: string;
+  readonly observer?: FeedObserver | undefined;
+}
+
+/** Told of resumes and of the events read back from the database (metrics), per feed noun. */
+export interface FeedObserver {
+  /** A subscription opened with a cursor: it replays what it missed first. */
+  resumed(noun: string): void;
+  /** Events one replay query read back (a resume, or a live feed reading back what overflowed). */
+  replayed(noun: string, events: number): void;
 }
 
 /** Counters that prove the feed's memory stays bounded (read by tests and gauges). */
@@ -95,6 +104,7 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T> {
   /** Listens, sets the starting position, and returns the feed, replaying or live. */
   static async open<E, T>(source: FeedSource<E, T>, options: ResumableFeedOptions): Promise<ResumableFeed<E, T>> {
     const feed = new ResumableFeed(source, options);
+    if (options.replay) options.observer?.resumed(options.noun);
     feed.stopListening = source.listen((event) => feed.onLive(event));
     try {
       await source.start();
@@ -149,6 +159,7 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T> {
     const overflowsBefore = this.stats.overflows;
     const page = await this.source.readAfter(this.pageSize);
     this.stats.pagesRead++;
+    if (page.length > 0) this.options.observer?.replayed(this.options.noun, page.length);
     if (this.done) return;
     for (const event of page) this.accept(event);
     if (page.length < this.pageSize && this.stats.overflows === overflowsBefore) this.goLive();

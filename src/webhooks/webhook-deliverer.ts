@@ -45,6 +45,9 @@ export function deliveryBody(due: DueDelivery): string {
  * POSTs, retried with exponential backoff and full jitter until a 2xx or `maxAttempts`.
  * At-least-once: a delivery in flight when the process dies is sent again after its lease.
  */
+/** How one delivery attempt ended: delivered, failed with attempts left, or failed for good. */
+export type DeliveryAttemptOutcome = 'delivered' | 'will_retry' | 'gave_up';
+
 export class WebhookDeliverer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -54,6 +57,8 @@ export class WebhookDeliverer {
     private readonly store: WebhookStore,
     private readonly settings: WebhookSettings,
     private readonly logger: Logger,
+    /** Told how each delivery attempt ended (metrics). */
+    private readonly onAttempt: (outcome: DeliveryAttemptOutcome) => void = () => {},
   ) {}
 
   start(): void {
@@ -127,5 +132,6 @@ export class WebhookDeliverer {
         outcome.nextAttemptAt ? 'webhook delivery failed; will retry' : 'webhook delivery failed for good',
       );
     await this.store.recordDeliveryAttempt(due.delivery.id, outcome);
+    this.onAttempt(outcome.delivered ? 'delivered' : outcome.nextAttemptAt ? 'will_retry' : 'gave_up');
   }
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { RegisterDeviceDocument, ReadingsDocument } from '../generated/graphql';
 import { eventually, startTestServer, type TestServer } from '../support/server';
+import { holdWriteLock } from '../support/write-lock';
 
 /**
  * /healthz (liveness) and /readyz (readiness) tell the truth: a consumer that retries a batch
@@ -17,21 +17,6 @@ interface Probe {
 async function probe(server: TestServer, path: '/healthz' | '/readyz'): Promise<Probe> {
   const response = await fetch(`${server.baseUrl}${path}`);
   return { status: response.status, body: (await response.json()) as Probe['body'] };
-}
-
-/**
- * Another connection holding the database's write lock: every write of the service then fails
- * with SQLITE_BUSY (a retryable error, like SQLITE_FULL on a full disk) until it is released.
- */
-function holdWriteLock(file: string): { release(): void } {
-  const db = new Database(file);
-  db.exec('BEGIN IMMEDIATE');
-  return {
-    release() {
-      db.exec('ROLLBACK');
-      db.close();
-    },
-  };
 }
 
 async function ingest(server: TestServer, deviceId: string, timestamp: number): Promise<Response> {

@@ -68,6 +68,29 @@ describe('deployment files', () => {
     }
   });
 
+  it('let Prometheus scrape every pod: annotations naming the metrics port that TELEMETRY_METRICS_PORT sets and the container declares', () => {
+    const pods = manifests().filter(({ doc }) => doc?.spec?.template?.spec?.containers);
+    const configMaps = manifests().filter(({ doc }) => doc?.kind === 'ConfigMap');
+    expect(pods.length).toBeGreaterThanOrEqual(3);
+    for (const { file, doc } of pods) {
+      const annotations = doc.spec.template.metadata?.annotations ?? {};
+      const port = annotations['prometheus.io/port'];
+      expect({ file, scrape: annotations['prometheus.io/scrape'], path: annotations['prometheus.io/path'] }).toEqual({
+        file,
+        scrape: 'true',
+        path: '/metrics',
+      });
+      for (const container of doc.spec.template.spec.containers) {
+        const fromEnv = (container.env ?? []).find((e: { name: string }) => e.name === 'TELEMETRY_METRICS_PORT')?.value;
+        const fromConfigMap = (container.envFrom ?? [])
+          .map((source: { configMapRef?: { name: string } }) => configMaps.find(({ doc: map }) => map.metadata.name === source.configMapRef?.name))
+          .find(Boolean)?.doc.data.TELEMETRY_METRICS_PORT;
+        const declared = (container.ports ?? []).map((p: { containerPort: number }) => String(p.containerPort));
+        expect({ file, set: fromEnv ?? fromConfigMap, declared: declared.includes(port) }).toEqual({ file, set: port, declared: true });
+      }
+    }
+  });
+
   it('set values the service accepts (with the secrets filled in): a timeout that contradicts another stops start-up', () => {
     const secrets = { TELEMETRY_ADMIN_KEY: 'k'.repeat(40), TELEMETRY_ORACLE_USER: 'telemetry', TELEMETRY_ORACLE_PASSWORD: 'secret' };
     const configMaps = manifests().filter(({ doc }) => doc?.kind === 'ConfigMap');
