@@ -147,7 +147,10 @@ export class ZScoreInput {
   @Field(() => Float, { defaultValue: DEFAULT_ZSCORE.threshold, description: 'Fires when |z| exceeds this (> 0).' })
   threshold!: number;
 
-  @Field(() => Int, { defaultValue: DEFAULT_ZSCORE.window, description: 'Most recent values the mean and deviation are taken over (2-1000).' })
+  @Field(() => Int, {
+    defaultValue: DEFAULT_ZSCORE.window,
+    description: 'Most recent changes (value minus the one before) the median and spread are taken over (2-1000).',
+  })
   window!: number;
 
   @Field(() => Int, { defaultValue: DEFAULT_ZSCORE.warmup, description: 'Values seen before the first possible firing (>= 2).' })

@@ -24,7 +24,7 @@ export type AnomalyKind =
   | 'SILENCE'
   /** Value below min or above max. */
   | 'THRESHOLD'
-  /** Value far from the rolling mean: |z| above the threshold. */
+  /** A change from the previous value far outside the recent changes: |z| (robust, median/MAD) above the threshold. */
   | 'ZSCORE';
 
 /** Give deviceId, or tag, or neither (the tenant-wide rule). A rule for the same scope and metric is replaced. */
@@ -212,7 +212,7 @@ export type ZScoreInput = {
   threshold?: number;
   /** Values seen before the first possible firing (>= 2). */
   warmup?: number;
-  /** Most recent values the mean and deviation are taken over (2-1000). */
+  /** Most recent changes (value minus the one before) the median and spread are taken over (2-1000). */
   window?: number;
 };
 

@@ -112,7 +112,7 @@ describe('anomalies, rules and device liveness', () => {
       max: 5,
       severity: 'INFO',
       metric: '*',
-      zScore: { threshold: 3, window: 60, warmup: 20 },
+      zScore: { threshold: 4, window: 60, warmup: 60 },
     });
     const rules = (await server.ok(AnomalyRulesDocument)).anomalyRules;
     expect(rules.filter((r) => r.deviceId === 'press-1')).toHaveLength(1);

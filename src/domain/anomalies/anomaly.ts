@@ -4,7 +4,7 @@ import { defineVocabulary, type ValueOf } from '../vocabulary';
 
 /** Which detector found an anomaly. */
 export const ANOMALY_KINDS = defineVocabulary({
-  ZSCORE: 'Value far from the rolling mean: |z| above the threshold.',
+  ZSCORE: 'A change from the previous value far outside the recent changes: |z| (robust, median/MAD) above the threshold.',
   THRESHOLD: 'Value below min or above max.',
   RATE_OF_CHANGE: 'Value changed faster than maxRatePerSecond since the previous reading.',
   SILENCE: 'The device sent nothing for its heartbeat timeout and went offline.',
