@@ -72,6 +72,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     instance: config.consumer.instance,
     eventTypePrefix: config.eventTypePrefix,
     onPartitionsGained: outputs.partitionsGained,
+    detection: config.anomalies,
   });
   await persister.start();
   // The embedded log trims itself here; OCI Streaming keeps messages for the stream's own

@@ -69,7 +69,7 @@ describe('z-score detection (robust, on changes)', () => {
 });
 
 describe('threshold and rate-of-change detection', () => {
-  const settings: DetectionSettings = { zScore: null, min: 0, max: 100, maxRatePerSecond: 10, severity: 'CRITICAL' };
+  const settings: DetectionSettings = { zScore: null, min: 0, max: 100, maxRatePerSecond: 10, severity: 'CRITICAL', clearAfterMs: null };
 
   it('reports values outside [min, max] with the distance past the limit', () => {
     const { found } = run([50, 55, 105, 60, 62, -3], { ...settings, maxRatePerSecond: null });
@@ -109,6 +109,7 @@ describe('rule resolution', () => {
     max,
     maxRatePerSecond: null,
     severity: 'INFO',
+    clearAfterMs: null,
     updatedAt: 0,
   });
   const rules = [

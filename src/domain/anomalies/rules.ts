@@ -25,6 +25,12 @@ export interface DetectionSettings {
   /** Largest allowed change per second, either direction. */
   readonly maxRatePerSecond: number | null;
   readonly severity: Severity;
+  /**
+   * How long (ms, in the readings' time) a series must stay normal after an anomaly's latest
+   * trigger before that anomaly clears by itself; null: the service default
+   * (TELEMETRY_ANOMALY_CLEAR_AFTER_SECONDS).
+   */
+  readonly clearAfterMs: number | null;
 }
 
 export interface AnomalyRule extends DetectionSettings {
@@ -38,7 +44,14 @@ export interface AnomalyRule extends DetectionSettings {
 
 /** detector.ts (changeSpread) gives the numbers behind these. */
 export const DEFAULT_ZSCORE: ZScoreSettings = { threshold: 4, window: 60, warmup: 60 };
-export const DEFAULT_DETECTION: DetectionSettings = { zScore: DEFAULT_ZSCORE, min: null, max: null, maxRatePerSecond: null, severity: 'WARNING' };
+export const DEFAULT_DETECTION: DetectionSettings = {
+  zScore: DEFAULT_ZSCORE,
+  min: null,
+  max: null,
+  maxRatePerSecond: null,
+  severity: 'WARNING',
+  clearAfterMs: null,
+};
 export const MAX_ZSCORE_WINDOW = 1000;
 
 function specificity(rule: AnomalyRule, deviceId: string, tags: ReadonlySet<string>, metric: string): number | undefined {
