@@ -1,4 +1,4 @@
-import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
+import { applyBatch, applyBatchSteps } from '../../src/consumers/pipeline/apply-batch';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -78,6 +78,49 @@ describe('SQLite migrations', () => {
     db.prepare('INSERT INTO schema_migrations VALUES (999, ?, 0)').run('future');
     db.close();
     expect(() => new SqliteStore({ file })).toThrow(/newer than this build/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('open anomalies read by a batch', () => {
+  it('are read only for series whose previous batch left one open (or that have no state yet)', async () => {
+    const dir = newDataDir();
+    const store = new SqliteStore({ file: path.join(dir, 'telemetry.db') });
+    await store.ensureTenant('t', 'x');
+    await store.putAnomalyRule({
+      id: 'r',
+      tenantId: 't',
+      scope: { kind: 'tenant' },
+      metric: 'temp',
+      zScore: null,
+      min: null,
+      max: 100,
+      maxRatePerSecond: null,
+      severity: 'WARNING',
+      clearAfterMs: 3_600_000,
+      updatedAt: 0,
+    });
+    const reads: number[] = [];
+    let offset = 0;
+    const apply = async (value: number) => {
+      const reading = { tenantId: 't', deviceId: 'd', eventId: `e${offset}`, timestamp: 1000 * (offset + 1), metrics: [{ name: 'temp', value }], offset };
+      const batch = { source: 'readings', partitions: [{ partition: 0, lastOffset: offset++, readings: [reading], deadLetters: [] }] };
+      let read = 0;
+      const applied = await store.transact((tx) =>
+        applyBatchSteps({ ...tx, openAnomalies: (series) => ((read += series.length), tx.openAnomalies(series)) }, batch, 0),
+      );
+      reads.push(read);
+      return applied.anomalies;
+    };
+    await apply(50); // no state yet: read
+    await apply(60); // none left open: not read
+    const [raised] = await apply(150); // not read; raises one
+    await apply(60); // one open: read
+    await store.transitionAnomaly('t', raised!.id, { action: 'resolve', by: 'k', at: 1 });
+    await apply(60); // still read (a key closed it, the state cannot know): finds none
+    await apply(60); // not read
+    expect(reads).toEqual([1, 0, 0, 1, 1, 0]);
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -2,7 +2,8 @@ import type { Anomaly } from '../../domain/anomalies/anomaly';
 import { alarmChanges, type AlarmChange } from '../../domain/anomalies/alarm-lifecycle';
 import { detectBatch, groupSeries, type DetectedValue } from '../../domain/anomalies/batch-detection';
 import { resolveDetection } from '../../domain/anomalies/rules';
-import type { BatchTransaction, DeviceKey } from '../../store/batch-transaction';
+import type { DetectorState } from '../../domain/anomalies/detector';
+import type { BatchTransaction, DeviceKey, SeriesKey } from '../../store/batch-transaction';
 import { step, type Steps } from '../../store/batch-steps';
 
 const deviceKey = (device: DeviceKey) => `${device.tenantId}\u0000${device.deviceId}`;
@@ -52,23 +53,32 @@ export function* detect(
   const states = yield* step(tx.detectorStates(series));
   const stateIndex = new Map(series.map((one, index) => [one, index]));
 
-  const open = yield* step(tx.openAnomalies(series));
+  // A series whose last batch left no anomaly open has none (DetectorState.openAlarms says
+  // why): only the others are read, so a batch of quiet series reads none.
+  const maybeOpen = series.filter((one) => states[stateIndex.get(one)!]?.openAlarms !== 0);
+  const openLists = maybeOpen.length > 0 ? yield* step(tx.openAnomalies(maybeOpen)) : [];
+  const openOf = new Map(maybeOpen.map((one, index) => [one, openLists[index]!]));
   const settings = series.map((one) => resolveDetection(rules.get(one.tenantId)!, one.deviceId, tags.get(deviceKey(one)) ?? new Set(), one.metric));
   const result = detectBatch(
     series,
     (one) => settings[stateIndex.get(one)!]!,
     (one) => states[stateIndex.get(one)!],
   );
-  yield* step(
-    tx.saveDetectorStates(
-      result.states.map(({ series: one, state }) => ({ series: { tenantId: one.tenantId, deviceId: one.deviceId, metric: one.metric }, state })),
-    ),
-  );
   const changes: AlarmChange[] = [];
-  for (const { series: one, judged } of result.states) {
+  const saved: { series: SeriesKey; state: DetectorState }[] = [];
+  for (const { series: one, state, judged } of result.states) {
     const index = stateIndex.get(one)!;
-    changes.push(...alarmChanges(judged, open[index]!, settings[index]!.clearAfterMs ?? options.clearAfterMs, detectedAt));
+    const open = openOf.get(one) ?? [];
+    const changed = alarmChanges(judged, open, settings[index]!.clearAfterMs ?? options.clearAfterMs, detectedAt);
+    changes.push(...changed);
+    const closed = changed.filter((change) => change.record.id !== undefined && change.record.status === 'RESOLVED').length;
+    const opened = changed.filter((change) => change.record.id === undefined && change.record.status !== 'RESOLVED').length;
+    saved.push({
+      series: { tenantId: one.tenantId, deviceId: one.deviceId, metric: one.metric },
+      state: { ...state, openAlarms: open.length - closed + opened },
+    });
   }
+  yield* step(tx.saveDetectorStates(saved));
   if (changes.length === 0) return [];
   // Stream order (then device, metric, kind), so seq order never depends on how the stream was batched.
   changes.sort(

@@ -14,6 +14,13 @@ export interface DetectorState {
   readonly lastValue: number | null;
   /** Values seen in total. */
   readonly seen: number;
+  /**
+   * How many anomalies of the series the batch that saved this state left OPEN or
+   * ACKNOWLEDGED. Only the batch opens them (a key only closes them), so 0 means none: the next
+   * batch need not read them. Undefined (no state yet, or one saved before the alarm
+   * lifecycle): read them.
+   */
+  readonly openAlarms?: number;
 }
 
 export const EMPTY_STATE: DetectorState = { recent: [], lastTs: null, lastValue: null, seen: 0 };

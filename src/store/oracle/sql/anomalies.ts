@@ -119,8 +119,10 @@ export const SQL = {
                     SELECT w.tenant_id, w.id, :anomaly_id, :at, :at FROM webhooks w
                     WHERE w.tenant_id = :tenant_id AND (CASE w.min_severity WHEN 'INFO' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END) <= :severity_rank
                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.anomaly_seq = :anomaly_id)`,
+  // FOR UPDATE: a key acknowledging or resolving one of them waits for the batch, which stores
+  // it again from what it read here (else the batch would undo the key's transition).
   openOfSeries: `SELECT ${ANOMALY_COLUMNS} FROM anomalies
-                 WHERE tenant_id = :tenant_id AND device_id = :device_id AND metric = :metric AND status <> 'RESOLVED' ORDER BY seq`,
+                 WHERE tenant_id = :tenant_id AND device_id = :device_id AND metric = :metric AND status <> 'RESOLVED' ORDER BY seq FOR UPDATE`,
   mergeRule: `MERGE INTO anomaly_rules r
               USING (SELECT :tenant_id AS tenant_id, :scope_kind AS scope_kind, :scope_value AS scope_value, :metric AS metric FROM dual) s
               ON (r.tenant_id = s.tenant_id AND r.scope_kind = s.scope_kind AND r.scope_value = s.scope_value AND r.metric = s.metric)
