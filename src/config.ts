@@ -190,6 +190,10 @@ const shape = {
     schema: integer(1, 30 * 86_400).default(300),
     doc: 'Silence after which a device without its own timeout goes `OFFLINE`.',
   }),
+  TELEMETRY_ANOMALY_CLEAR_AFTER_SECONDS: setting({
+    schema: integer(0, 30 * 86_400).default(300),
+    doc: "Readings' time a series must stay normal after an anomaly's latest trigger before the anomaly clears by itself (`RESOLVED` by `system`), for rules without `clearAfterSeconds`.",
+  }),
   TELEMETRY_LIVENESS_CHECK_MS: setting({
     schema: integer(10, 3_600_000).default(5000),
     doc: 'How often the consumer looks for silent devices.',
@@ -471,6 +475,10 @@ export interface Config {
      */
     readonly stuckAfterMs: number;
   };
+  readonly anomalies: {
+    /** How long a series stays normal before its anomaly clears, for rules that do not say (ms). */
+    readonly clearAfterMs: number;
+  };
   readonly liveness: {
     /** Silence after which a device without its own timeout goes offline. */
     readonly defaultHeartbeatTimeoutMs: number;
@@ -674,6 +682,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           .slice(0, 48)}-${process.pid}`,
       stuckAfterMs: v.TELEMETRY_CONSUMER_STUCK_SECONDS * 1000,
     },
+    anomalies: { clearAfterMs: v.TELEMETRY_ANOMALY_CLEAR_AFTER_SECONDS * 1000 },
     liveness: { defaultHeartbeatTimeoutMs: v.TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS * 1000, checkIntervalMs: v.TELEMETRY_LIVENESS_CHECK_MS },
     webhooks: {
       pollIntervalMs: v.TELEMETRY_WEBHOOK_POLL_MS,

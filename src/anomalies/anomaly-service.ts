@@ -18,7 +18,12 @@ export interface RuleInput {
   readonly max?: number | null | undefined;
   readonly maxRatePerSecond?: number | null | undefined;
   readonly severity: Severity;
+  /** Seconds the series must stay normal before an anomaly clears by itself; null: the service default. */
+  readonly clearAfterSeconds?: number | null | undefined;
 }
+
+/** Longest clearAfter: 30 days. */
+const MAX_CLEAR_AFTER_SECONDS = 30 * 86_400;
 
 /** Largest z-score warm-up, in values. */
 const MAX_WARMUP = 1_000_000;
@@ -41,9 +46,12 @@ function checkRuleInput(input: RuleInput): void {
   }
   if (input.min != null && input.max != null && input.min > input.max) throw bad('min', 'min must not exceed max');
   if (input.maxRatePerSecond != null && input.maxRatePerSecond <= 0) throw bad('maxRatePerSecond', 'maxRatePerSecond must be above 0');
+  const clear = input.clearAfterSeconds;
+  if (clear != null && !(Number.isFinite(clear) && clear >= 0 && clear <= MAX_CLEAR_AFTER_SECONDS))
+    throw bad('clearAfterSeconds', `clearAfterSeconds must be from 0 to ${MAX_CLEAR_AFTER_SECONDS} (30 days)`);
 }
 
-/** Anomaly ids are decimal seqs; anything else names nothing. */
+/** Anomaly ids are decimal numbers (the seq each was first stored with); anything else names nothing. */
 function parseAnomalyId(id: string): number {
   const seq = /^[1-9]\d{0,15}$/.test(id) ? Number(id) : NaN;
   if (!Number.isSafeInteger(seq)) throw new TelemetryError('NOT_FOUND', `no anomaly "${id}"`);
@@ -72,6 +80,7 @@ export class AnomalyService {
       max: input.max ?? null,
       maxRatePerSecond: input.maxRatePerSecond ?? null,
       severity: input.severity,
+      clearAfterMs: input.clearAfterSeconds == null ? null : Math.round(input.clearAfterSeconds * 1000),
       updatedAt: Date.now(),
     });
   }

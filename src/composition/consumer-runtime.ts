@@ -84,6 +84,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     eventTypePrefix: config.eventTypePrefix,
     onPartitionsGained: outputs.partitionsGained,
     onBatchApplied: (seconds) => metrics.batchApplied(seconds),
+    detection: config.anomalies,
   });
   await persister.start();
   // The embedded log trims itself here; OCI Streaming keeps messages for the stream's own

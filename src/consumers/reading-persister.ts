@@ -10,6 +10,7 @@ import type { NewDeadLetter } from '../domain/dead-letter';
 import type { BatchStore } from '../store/ports/batch-store';
 import type { ReadingStore } from '../store/ports/reading-store';
 import { applyBatch } from './pipeline/apply-batch';
+import type { DetectionOptions } from './pipeline/detection';
 import { lingerBeforeNextRound, type RoundCadence } from './round-cadence';
 import { randomUUID } from 'node:crypto';
 import type { ConsumerGroupMember, Stream, StreamMessage } from '../stream/stream';
@@ -23,6 +24,8 @@ export interface ReadingPersisterOptions {
   /** Receives the anomalies and device status changes a batch committed, after the commit. */
   readonly publishEvents?: (events: DetectionEvents) => void;
   readonly logger: Logger;
+  /** What detection takes from the configuration. @default DEFAULT_DETECTION_OPTIONS */
+  readonly detection?: DetectionOptions;
   /** Most messages read from one partition per round. @default 5000 */
   readonly batchSize?: number;
   /** Sleep between empty polls, ms (a wake() ends it early). @default 10 */
@@ -338,7 +341,7 @@ export class ReadingPersister {
 
   private async applyWithRetry(slices: PartitionBatch[], events: DetectionEvents): Promise<PersistedReading[]> {
     const apply = (batch: PartitionBatch[]) =>
-      retry(() => applyBatch(this.options.store, { source: SOURCE, partitions: batch }), {
+      retry(() => applyBatch(this.options.store, { source: SOURCE, partitions: batch }, Date.now(), this.options.detection), {
         policy: this.options.retryPolicy ?? DEFAULT_RETRY_POLICY,
         isRetryable: (error) => error instanceof BackendError && error.retryable,
         // A database that stays down must not hold up a shutdown: the batch is replayed on restart.

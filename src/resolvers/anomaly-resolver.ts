@@ -14,6 +14,7 @@ const toRule = (record: RuleRecord): AnomalyRule => ({
   ...record,
   deviceId: record.scope.kind === 'device' ? record.scope.deviceId : null,
   tag: record.scope.kind === 'tag' ? record.scope.tag : null,
+  clearAfterSeconds: record.clearAfterMs === null ? null : record.clearAfterMs / 1000,
 });
 
 @Resolver()

@@ -39,8 +39,19 @@ export class Anomaly {
   @Field(() => DateTimeScalar, { description: 'Timestamp of the reading (SILENCE: when the device was last seen).' })
   timestamp!: number;
 
-  @Field(() => DateTimeScalar)
+  @Field(() => DateTimeScalar, { description: 'When it was first detected.' })
   detectedAt!: number;
+
+  @Field(() => Int, {
+    description: 'Triggers merged into it: 1 when raised, one more for each trigger of the same series and kind while it is OPEN or ACKNOWLEDGED.',
+  })
+  occurrences!: number;
+
+  @Field(() => Float, { nullable: true, description: 'The value of the latest trigger (null for SILENCE).' })
+  lastValue!: number | null;
+
+  @Field(() => DateTimeScalar, { description: 'Timestamp of the reading of the latest trigger.' })
+  lastTimestamp!: number;
 
   @Field(() => AnomalyStatusEnum)
   status!: AnomalyStatus;
@@ -51,13 +62,16 @@ export class Anomaly {
   @Field(() => DateTimeScalar, { nullable: true })
   acknowledgedAt!: number | null;
 
-  @Field(() => String, { nullable: true, description: "API key id that resolved it, or 'system' when the device came back online." })
+  @Field(() => String, {
+    nullable: true,
+    description: "API key id that resolved it, or 'system': cleared after its rule's clearAfterSeconds of normal readings, or its device came back online.",
+  })
   resolvedBy!: string | null;
 
   @Field(() => DateTimeScalar, { nullable: true })
   resolvedAt!: number | null;
 
-  @Field(() => String, { description: 'Pass as `after` to anomalyDetected to resume after this anomaly.' })
+  @Field(() => String, { description: 'Pass as `after` to anomalyDetected to resume after this change of this anomaly.' })
   cursor!: string;
 }
 
@@ -120,6 +134,9 @@ export class AnomalyRule {
   @Field(() => SeverityEnum)
   severity!: Severity;
 
+  @Field(() => Float, { nullable: true, description: 'Seconds of normal readings after which an anomaly clears by itself; null: the service default.' })
+  clearAfterSeconds!: number | null;
+
   @Field(() => DateTimeScalar)
   updatedAt!: number;
 }
@@ -147,7 +164,10 @@ export class ZScoreInput {
   @Field(() => Float, { defaultValue: DEFAULT_ZSCORE.threshold, description: 'Fires when |z| exceeds this (> 0).' })
   threshold!: number;
 
-  @Field(() => Int, { defaultValue: DEFAULT_ZSCORE.window, description: 'Most recent values the mean and deviation are taken over (2-1000).' })
+  @Field(() => Int, {
+    defaultValue: DEFAULT_ZSCORE.window,
+    description: 'Most recent changes (value minus the one before) the median and spread are taken over (2-1000).',
+  })
   window!: number;
 
   @Field(() => Int, { defaultValue: DEFAULT_ZSCORE.warmup, description: 'Values seen before the first possible firing (>= 2).' })
@@ -179,6 +199,13 @@ export class AnomalyRuleInput {
 
   @Field(() => SeverityEnum, { defaultValue: 'WARNING' satisfies Severity })
   severity!: Severity;
+
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      "Seconds (0 to 30 days, in the readings' time) the series must stay normal after an anomaly's latest trigger before it clears by itself (RESOLVED by system); null: the service default (TELEMETRY_ANOMALY_CLEAR_AFTER_SECONDS).",
+  })
+  clearAfterSeconds?: number | null;
 }
 
 @InputType()

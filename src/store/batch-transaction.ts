@@ -1,4 +1,4 @@
-import type { Anomaly, DeviceStatus, NewAnomaly } from '../domain/anomalies/anomaly';
+import type { Anomaly, AnomalyRecord, DeviceStatus } from '../domain/anomalies/anomaly';
 import type { DetectorState } from '../domain/anomalies/detector';
 import type { AnomalyRule } from '../domain/anomalies/rules';
 import type { Metric, PersistedReading } from '../domain/reading';
@@ -48,6 +48,12 @@ export interface DeviceSeen extends DeviceKey {
   readonly seenAt: number;
 }
 
+/** An anomaly for storeAnomalies: new (no id) or changed, and whether its severity rose. */
+export interface StoredAnomaly {
+  readonly record: AnomalyRecord;
+  readonly escalated: boolean;
+}
+
 /** A partition's new applied offset. */
 export interface WatermarkRow {
   readonly partition: number;
@@ -88,11 +94,18 @@ export interface BatchTransaction {
   detectorStates(series: readonly SeriesKey[]): Step<(DetectorState | undefined)[]>;
   /** Stores (inserts or replaces) each series' detector state. */
   saveDetectorStates(rows: readonly { readonly series: SeriesKey; readonly state: DetectorState }[]): Step<void>;
+  /** Each series' anomalies (not SILENCE) that are OPEN or ACKNOWLEDGED: at most one per kind. */
+  openAnomalies(series: readonly SeriesKey[]): Step<Anomaly[][]>;
   /**
-   * Inserts the anomalies in the order given, each with the webhook deliveries its tenant's
-   * webhooks want, and returns them as stored (with their seq, increasing in that order).
+   * Stores the anomalies in the order given, each under a new seq (increasing in that order),
+   * and returns them as stored. One without an id is new: its id is its seq, and a delivery is
+   * queued for every webhook of its tenant whose minimum severity it reaches. One with an id
+   * replaces the row of that id (its old seq is gone: subscribers resuming from before see it
+   * once, as it is now); when `escalated`, a delivery is queued for every webhook whose
+   * minimum it now reaches and that had none for it (a webhook hears of an anomaly once).
+   * Deliveries are due at `at`.
    */
-  insertAnomalies(anomalies: readonly NewAnomaly[]): Step<Anomaly[]>;
+  storeAnomalies(rows: readonly StoredAnomaly[], at: number): Step<Anomaly[]>;
 
   /** Each device's liveness (undefined: not registered), locked until the transaction ends. */
   deviceLiveness(devices: readonly DeviceKey[]): Step<(DeviceLiveness | undefined)[]>;

@@ -2,8 +2,10 @@
  * Fleet simulator: registers devices and sends readings through the public GraphQL API, so a
  * newcomer sees data flowing. Usage:
  *
- *   npm run simulate -- --devices 50 --rate 10 [--duration 60] [--url http://127.0.0.1:4000/graphql] [--key <admin key>]
+ *   npm run simulate -- --devices 50 --rate 10 [--duration 60] [--anomalies] [--url http://127.0.0.1:4000/graphql] [--key <admin key>]
  *
+ * The signals are a random walk that the default detection rules leave alone; --anomalies
+ * injects spikes, stuck values and silences into every fifth device (simulated-fleet.ts).
  * --rate is readings per second per device. The key defaults to $TELEMETRY_ADMIN_KEY. Like a
  * device, it rides out restarts of the service: a batch that fails because the service is away
  * is sent again, with backoff, until it is accepted (readings are keyed by device, metric and
@@ -11,20 +13,19 @@
  */
 import { parseArgs } from 'node:util';
 import { backoffDelay, type RetryPolicy } from '../domain/retry';
+import { FAULT_RULE, HEARTBEAT_TIMEOUT_SECONDS, faultAt, faulty, isFaulty, newDevice, walk, type SimulatedDevice } from './simulated-fleet';
 
-const HELP = `usage: npm run simulate -- [--devices N] [--rate R] [--duration S] [--url URL] [--key KEY]
+const HELP = `usage: npm run simulate -- [--devices N] [--rate R] [--duration S] [--anomalies] [--url URL] [--key KEY]
 
   --devices N    devices to register and simulate (default 10)
   --rate R       readings per second per device (default 1)
   --duration S   stop after S seconds (default: run until Ctrl-C)
+  --anomalies    every fifth device (sim-001, sim-006, ...) gets a spike, a stuck value and a
+                 silence each minute, from 25 s on: ZSCORE, RATE_OF_CHANGE, THRESHOLD and
+                 SILENCE anomalies within a minute (sets a rule and a ${HEARTBEAT_TIMEOUT_SECONDS} s
+                 heartbeat timeout on those devices)
   --url URL      GraphQL endpoint (default http://127.0.0.1:$PORT/graphql, PORT defaulting to 4000)
   --key KEY      admin API key (default: $TELEMETRY_ADMIN_KEY)`;
-
-interface DeviceState {
-  readonly id: string;
-  temperature: number;
-  humidity: number;
-}
 
 class SimulatorError extends Error {}
 
@@ -98,6 +99,8 @@ async function graphqlOnce(url: string, key: string, query: string, variables: o
 }
 
 const REGISTER = 'mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { device { id } } }';
+const SET_RULE = 'mutation($input: AnomalyRuleInput!) { setAnomalyRule(input: $input) { id } }';
+const SET_HEARTBEAT = 'mutation($id: ID!, $seconds: Int) { setHeartbeatTimeout(deviceId: $id, seconds: $seconds) { id } }';
 const INGEST = 'mutation($readings: [ReadingInput!]!) { ingestReadings(readings: $readings) { acceptedCount rejectedCount rejected { index code message } } }';
 
 async function main(): Promise<void> {
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
       devices: { type: 'string', default: '10' },
       rate: { type: 'string', default: '1' },
       duration: { type: 'string' },
+      anomalies: { type: 'boolean', default: false },
       url: { type: 'string', default: `http://127.0.0.1:${process.env['PORT'] ?? '4000'}/graphql` },
       key: { type: 'string', default: process.env['TELEMETRY_ADMIN_KEY'] },
       help: { type: 'boolean', short: 'h' },
@@ -124,7 +128,7 @@ async function main(): Promise<void> {
   if (!values.key) throw new SimulatorError('no API key: pass --key or export TELEMETRY_ADMIN_KEY (printed by npm start on first run)');
   const { url, key } = values as { url: string; key: string };
 
-  const devices: DeviceState[] = [];
+  const devices: SimulatedDevice[] = [];
   for (let i = 1; i <= count; i++) {
     const id = `sim-${String(i).padStart(3, '0')}`;
     try {
@@ -132,7 +136,14 @@ async function main(): Promise<void> {
     } catch (error) {
       if (!(error instanceof SimulatorError && error.message.startsWith('ALREADY_EXISTS'))) throw error;
     }
-    devices.push({ id, temperature: 18 + Math.random() * 6, humidity: 35 + Math.random() * 20 });
+    if (values.anomalies && isFaulty(i - 1)) {
+      await graphql(url, key, SET_HEARTBEAT, { id, seconds: HEARTBEAT_TIMEOUT_SECONDS });
+      await graphql(url, key, SET_RULE, { input: { ...FAULT_RULE, deviceId: id } });
+    }
+    devices.push(newDevice(id, Math.random));
+  }
+  if (values.anomalies) {
+    console.log(`injecting faults into every fifth device (sim-001, sim-006, ...): spike, stuck value and silence each minute from 25 s on`);
   }
   console.log(`registered ${count} devices (sim-001 ... sim-${String(count).padStart(3, '0')}); sending ${rate} reading(s)/s per device to ${url}`);
   console.log(`watch one: subscription { readingAdded(deviceId: "sim-001") { timestamp metrics { name value } cursor } }`);
@@ -141,6 +152,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   let owed = 0;
   let sent = 0;
+  let turn = 0;
   let rejected = 0;
   let lastReport = started;
   while (Date.now() - started < duration * 1000) {
@@ -148,22 +160,26 @@ async function main(): Promise<void> {
     const batchSize = Math.floor(owed);
     owed -= batchSize;
     const now = Date.now();
+    const fault = values.anomalies ? faultAt((now - started) / 1000) : null;
     const readings = Array.from({ length: batchSize }, (_, i) => {
-      const device = devices[(sent + i) % devices.length]!;
+      const index = (turn + i) % devices.length;
+      const device = devices[index]!;
       // A device sending several readings in one tick gets distinct milliseconds: readings are
       // keyed by (device, metric, timestamp), so equal timestamps would be stored once.
       const timestamp = now + Math.floor(i / devices.length);
-      device.temperature += (Math.random() - 0.5) * 0.2;
-      device.humidity = Math.min(100, Math.max(0, device.humidity + (Math.random() - 0.5)));
+      const { temperature, humidity } = walk(device, Math.random);
+      const sentTemperature = isFaulty(index) ? faulty(fault, temperature) : temperature;
+      if (sentTemperature === undefined) return undefined;
       return {
         deviceId: device.id,
         timestamp: new Date(timestamp).toISOString(),
         metrics: [
-          { name: 'temperature', value: Math.round(device.temperature * 100) / 100 },
-          { name: 'humidity', value: Math.round(device.humidity * 10) / 10 },
+          { name: 'temperature', value: sentTemperature },
+          { name: 'humidity', value: humidity },
         ],
       };
-    });
+    }).filter((reading) => reading !== undefined);
+    turn += batchSize;
     for (let offset = 0; offset < readings.length; offset += 500) {
       const result = await graphql<{ ingestReadings: { acceptedCount: number; rejectedCount: number } }>(url, key, INGEST, {
         readings: readings.slice(offset, offset + 500),

@@ -25,7 +25,7 @@ export function deliveryBody(due: DueDelivery): string {
     deliveryId: due.delivery.id,
     webhookId: due.delivery.webhookId,
     anomaly: {
-      id: String(anomaly.seq),
+      id: String(anomaly.id),
       deviceId: anomaly.deviceId,
       metric: anomaly.metric,
       kind: anomaly.kind,
@@ -36,6 +36,11 @@ export function deliveryBody(due: DueDelivery): string {
       expectedMax: anomaly.expectedMax,
       timestamp: new Date(anomaly.timestamp).toISOString(),
       detectedAt: new Date(anomaly.detectedAt).toISOString(),
+      // As the anomaly is when the delivery is sent (a later trigger may have escalated it).
+      status: anomaly.status,
+      occurrences: anomaly.occurrences,
+      lastValue: anomaly.lastValue,
+      lastTimestamp: new Date(anomaly.lastTimestamp).toISOString(),
     },
   });
 }

@@ -1,4 +1,4 @@
-import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
+import { applyBatch, applyBatchSteps } from '../../src/consumers/pipeline/apply-batch';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -78,6 +78,94 @@ describe('SQLite migrations', () => {
     db.prepare('INSERT INTO schema_migrations VALUES (999, ?, 0)').run('future');
     db.close();
     expect(() => new SqliteStore({ file })).toThrow(/newer than this build/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('open anomalies read by a batch', () => {
+  it('are read only for series whose previous batch left one open (or that have no state yet)', async () => {
+    const dir = newDataDir();
+    const store = new SqliteStore({ file: path.join(dir, 'telemetry.db') });
+    await store.ensureTenant('t', 'x');
+    await store.putAnomalyRule({
+      id: 'r',
+      tenantId: 't',
+      scope: { kind: 'tenant' },
+      metric: 'temp',
+      zScore: null,
+      min: null,
+      max: 100,
+      maxRatePerSecond: null,
+      severity: 'WARNING',
+      clearAfterMs: 3_600_000,
+      updatedAt: 0,
+    });
+    const reads: number[] = [];
+    let offset = 0;
+    const apply = async (value: number) => {
+      const reading = { tenantId: 't', deviceId: 'd', eventId: `e${offset}`, timestamp: 1000 * (offset + 1), metrics: [{ name: 'temp', value }], offset };
+      const batch = { source: 'readings', partitions: [{ partition: 0, lastOffset: offset++, readings: [reading], deadLetters: [] }] };
+      let read = 0;
+      const applied = await store.transact((tx) =>
+        applyBatchSteps({ ...tx, openAnomalies: (series) => ((read += series.length), tx.openAnomalies(series)) }, batch, 0),
+      );
+      reads.push(read);
+      return applied.anomalies;
+    };
+    await apply(50); // no state yet: read
+    await apply(60); // none left open: not read
+    const [raised] = await apply(150); // not read; raises one
+    await apply(60); // one open: read
+    await store.transitionAnomaly('t', raised!.id, { action: 'resolve', by: 'k', at: 1 });
+    await apply(60); // still read (a key closed it, the state cannot know): finds none
+    await apply(60); // not read
+    expect(reads).toEqual([1, 0, 0, 1, 1, 0]);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('anomalies stored before migration 7 (the alarm lifecycle)', () => {
+  it('get their seq as id and one occurrence, and a new trigger of their series and kind updates them', async () => {
+    const dir = newDataDir();
+    const file = path.join(dir, 'telemetry.db');
+    // A database at version 6, holding an open THRESHOLD anomaly.
+    const old = new Database(file);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 6)) {
+      old.exec(migration.sql);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.description);
+    }
+    old
+      .prepare(
+        `INSERT INTO anomalies (seq, tenant_id, device_id, metric, kind, severity, score, value, expected_min, expected_max, ts, detected_at)
+         VALUES (41, 't', 'd', 'temp', 'THRESHOLD', 'WARNING', 5, 105, NULL, 100, 1000, 1001)`,
+      )
+      .run();
+    old.close();
+
+    const store = new SqliteStore({ file });
+    await store.ensureTenant('t', 'x');
+    const [migrated] = (await store.listAnomalies('t', {}, { first: 10 })).items;
+    expect(migrated).toMatchObject({ seq: 41, id: 41, occurrences: 1, value: 105, lastValue: 105, timestamp: 1000, lastTimestamp: 1000, status: 'OPEN' });
+    await store.putAnomalyRule({
+      id: 'r',
+      tenantId: 't',
+      scope: { kind: 'tenant' },
+      metric: 'temp',
+      zScore: null,
+      min: null,
+      max: 100,
+      maxRatePerSecond: null,
+      severity: 'WARNING',
+      clearAfterMs: null,
+      updatedAt: 0,
+    });
+    const reading = { tenantId: 't', deviceId: 'd', eventId: 'e', timestamp: 2000, metrics: [{ name: 'temp', value: 110 }], offset: 0 };
+    const { anomalies } = await applyBatch(store, { source: 'readings', partitions: [{ partition: 0, lastOffset: 0, readings: [reading], deadLetters: [] }] });
+    expect(anomalies).toEqual([expect.objectContaining({ id: 41, seq: 42, occurrences: 2, value: 105, lastValue: 110, lastTimestamp: 2000, score: 10 })]);
+    expect((await store.listAnomalies('t', {}, { first: 10 })).items).toEqual(anomalies);
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 });

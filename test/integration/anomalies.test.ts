@@ -103,6 +103,35 @@ describe('anomalies, rules and device liveness', () => {
     await client.dispose();
   });
 
+  it('delivers an anomaly again, same id and a new cursor, each time a trigger updates it and when it clears by itself', async () => {
+    await server.ok(RegisterDeviceDocument, { input: { id: 'press-3' } });
+    const rule = await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'press-3', zScore: null, max: 100, clearAfterSeconds: 5 } });
+    expect(rule.setAnomalyRule.clearAfterSeconds).toBe(5);
+    const client = connect(server.app.wsUrl, server.adminKey);
+    const live = subscribe(client, AnomalyDetectedDocument, { deviceId: 'press-3' });
+    await eventually(() => (server.app.anomalyHub.subscriberCount >= 1 ? true : undefined), 5000, 'subscription registered');
+    const changes = async (count: number) =>
+      (await eventually(() => (live.received.length >= count ? live.received : undefined), 10_000, `change ${count}`)).map((r) => r.data!.anomalyDetected);
+
+    await send('press-3', [150], 'pressure', base + 30_000);
+    const [raised] = await changes(1);
+    expect(raised).toMatchObject({ kind: 'THRESHOLD', status: 'OPEN', occurrences: 1, value: 150, lastValue: 150 });
+    await send('press-3', [170], 'pressure', base + 31_000);
+    const [, updated] = await changes(2);
+    expect(updated).toMatchObject({ id: raised!.id, status: 'OPEN', occurrences: 2, value: 150, lastValue: 170, score: 70, lastTimestamp: iso(base + 31_000) });
+    expect(updated!.cursor).not.toBe(raised!.cursor);
+    // Normal 4 s after the latest trigger: still open. Normal 5 s after: cleared, at that reading.
+    await send('press-3', [50, 50], 'pressure', base + 35_000);
+    const [, , cleared] = await changes(3);
+    expect(cleared).toMatchObject({ id: raised!.id, status: 'RESOLVED', resolvedBy: 'system', resolvedAt: iso(base + 36_000), occurrences: 2 });
+    expect(await nodes({ deviceId: 'press-3' })).toEqual([cleared]);
+    // Resuming from before the changes replays the anomaly once, as it is now.
+    const resumed = subscribe(client, AnomalyDetectedDocument, { deviceId: 'press-3', after: raised!.cursor });
+    expect(await eventually(() => (resumed.received.length >= 1 ? resumed.received.map((r) => r.data!.anomalyDetected) : undefined))).toEqual([cleared]);
+    expect(live.received).toHaveLength(3);
+    await client.dispose();
+  });
+
   it('lists, replaces and deletes rules, and refuses bad ones precisely', async () => {
     const first = await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'press-1', min: 1, max: 2 } });
     const replaced = await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'press-1', min: 0, max: 5, severity: 'INFO' } });
@@ -112,7 +141,7 @@ describe('anomalies, rules and device liveness', () => {
       max: 5,
       severity: 'INFO',
       metric: '*',
-      zScore: { threshold: 3, window: 60, warmup: 20 },
+      zScore: { threshold: 4, window: 60, warmup: 60 },
     });
     const rules = (await server.ok(AnomalyRulesDocument)).anomalyRules;
     expect(rules.filter((r) => r.deviceId === 'press-1')).toHaveLength(1);
@@ -125,6 +154,7 @@ describe('anomalies, rules and device liveness', () => {
       [{ zScore: { window: 1 } }, 'BAD_USER_INPUT', /window must be from 2/],
       [{ zScore: { threshold: 0 } }, 'BAD_USER_INPUT', /threshold must be a number above 0/],
       [{ maxRatePerSecond: -1 }, 'BAD_USER_INPUT', /above 0/],
+      [{ clearAfterSeconds: -1 }, 'BAD_USER_INPUT', /clearAfterSeconds must be from 0 to 2592000/],
       [{ metric: 'bad name!' }, 'BAD_USER_INPUT', /metric name/],
       [{ deviceId: 'ghost' }, 'NOT_FOUND', /no device "ghost"/],
     ] as const) {

@@ -49,6 +49,7 @@ describe('fan-out to the events topic', () => {
       max: 100,
       maxRatePerSecond: null,
       severity: 'WARNING',
+      clearAfterMs: null,
       updatedAt: 0,
     });
     // A consumer started (recording where publication stands), committed all three, then died

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  AnomaliesDocument,
   CreateWebhookDocument,
   DeleteWebhookDocument,
   IngestReadingsDocument,
@@ -130,6 +131,45 @@ describe('anomaly webhooks', () => {
 
     expect(await server.ok(DeleteWebhookDocument, { id: created[2]!.webhook.id })).toEqual({ deleteWebhook: true });
     expect((await server.gql(DeleteWebhookDocument, { id: created[2]!.webhook.id })).errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('tells a webhook of an anomaly once: when it opens at the webhook severity, or when a later trigger escalates it there', async () => {
+    await server.ok(RegisterDeviceDocument, { input: { id: 'valve-3' } });
+    await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'valve-3', zScore: null, max: 10, severity: 'WARNING' } });
+    const critical = await receiver([204]);
+    const warning = await receiver([204]);
+    receivers.push(critical, warning);
+    const hooks: string[] = [];
+    for (const [target, minSeverity] of [
+      [critical, 'CRITICAL'],
+      [warning, 'WARNING'],
+    ] as const) {
+      hooks.push((await server.ok(CreateWebhookDocument, { input: { url: target.url, minSeverity } })).createWebhook.webhook.id);
+    }
+    const start = Date.now() - 10_000;
+    const ingest = (second: number, value: number) =>
+      server.ok(IngestReadingsDocument, {
+        readings: [{ deviceId: 'valve-3', timestamp: new Date(start + second * 1000).toISOString(), metrics: [{ name: 'flow', value }] }],
+      });
+    const bodies = (target: Awaited<ReturnType<typeof receiver>>) =>
+      target.received.map((r) => JSON.parse(r.body) as { anomaly: Record<string, unknown> }).filter((body) => body.anomaly['deviceId'] === 'valve-3');
+
+    await ingest(0, 20); // opens a WARNING anomaly: the WARNING webhook is told
+    const [opened] = await eventually(() => (bodies(warning).length >= 1 ? bodies(warning) : undefined), 15_000, 'the WARNING webhook told');
+    await ingest(1, 30); // a second WARNING trigger updates it: nobody is told
+    // The rule changes only once that trigger is applied (a rule applies to values stored after it).
+    await eventually(
+      async () => ((await server.ok(AnomaliesDocument, { filter: { deviceId: 'valve-3' } })).anomalies.edges[0]?.node.occurrences === 2 ? true : undefined),
+      15_000,
+      'the second trigger applied',
+    );
+    await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'valve-3', zScore: null, max: 10, severity: 'CRITICAL' } });
+    await ingest(2, 40); // a CRITICAL trigger escalates it: the CRITICAL webhook is told, of the anomaly as it is
+    const [escalated] = await eventually(() => (bodies(critical).length >= 1 ? bodies(critical) : undefined), 15_000, 'the CRITICAL webhook told');
+    expect(escalated!.anomaly).toMatchObject({ id: opened!.anomaly['id'], severity: 'CRITICAL', status: 'OPEN', occurrences: 3, value: 20, lastValue: 40 });
+    // Deliveries are queued in the transaction of the change: the escalation's is there, so every earlier one is.
+    const deliveries = (await server.ok(WebhooksDocument, { first: 100 })).webhooks.filter((w) => hooks.includes(w.id));
+    expect(deliveries.map((w) => w.deliveries.filter((d) => d.anomalyId === opened!.anomaly['id']).length)).toEqual([1, 1]);
   });
 
   it.each([

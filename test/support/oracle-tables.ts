@@ -8,7 +8,8 @@ import { CheckingSource, type Call } from './fake-oracle';
  * Oracle backend at the driver boundary: every statement is still checked (binds, types,
  * sizes), and each is answered as its SQL says: the unique keys of reading_events and
  * readings answer ORA-00001 as batch errors (a repeat within one executeMany included), the
- * MERGEs insert or update as written, SELECT ... FOR UPDATE reads what was merged. Any other
+ * MERGEs insert or update as written, SELECT ... FOR UPDATE reads what was merged, anomalies
+ * are inserted, deleted and read as the lifecycle needs. Any other
  * statement gets the fake's default answer. No transaction is modelled: nothing rolls back.
  */
 
@@ -42,6 +43,7 @@ export class OracleTables {
   readonly detectorStates = new Map<string, string>();
   readonly rules = new Map<string, Record<string, unknown>>();
   readonly anomalies: Record<string, unknown>[] = [];
+  private lastSeq = 0;
   readonly source = new CheckingSource((call) => this.respond(call));
 
   private respond(call: Call) {
@@ -85,6 +87,7 @@ export class OracleTables {
           MAX_RATE_PER_SECOND: one['max_rate'],
           SEVERITY: one['severity'],
           UPDATED_AT: one['updated_at'],
+          CLEAR_AFTER_MS: one['clear_after_ms'],
         });
         return undefined;
       }
@@ -94,9 +97,11 @@ export class OracleTables {
       case anomalies.SQL.rulesOfTenant:
         return { rows: [...this.rules.values()].filter((rule) => rule['TENANT_ID'] === one['tenant_id']) };
       case anomalies.SQL.insertAnomaly: {
-        const seq = this.anomalies.length + 1;
+        // An identity column: never reused, even after a delete.
+        const seq = ++this.lastSeq;
         this.anomalies.push({
           SEQ: seq,
+          ID: one['id'],
           TENANT_ID: one['tenant_id'],
           DEVICE_ID: one['device_id'],
           METRIC: one['metric'],
@@ -108,14 +113,35 @@ export class OracleTables {
           EXPECTED_MAX: one['expected_max'],
           TS: one['ts'],
           DETECTED_AT: one['detected_at'],
-          STATUS: 'OPEN',
-          ACKNOWLEDGED_BY: null,
-          ACKNOWLEDGED_AT: null,
-          RESOLVED_BY: null,
-          RESOLVED_AT: null,
+          STATUS: one['status'],
+          ACKNOWLEDGED_BY: one['acknowledged_by'],
+          ACKNOWLEDGED_AT: one['acknowledged_at'],
+          RESOLVED_BY: one['resolved_by'],
+          RESOLVED_AT: one['resolved_at'],
+          OCCURRENCES: one['occurrences'],
+          LAST_VALUE: one['last_value'],
+          LAST_TS: one['last_ts'],
         });
         return { outBinds: { seq: [seq] }, rowsAffected: 1 };
       }
+      case anomalies.SQL.identifyNew: {
+        const row = this.anomalies.find((a) => a['SEQ'] === one['seq'])!;
+        row['ID'] = row['SEQ'];
+        return { rowsAffected: 1 };
+      }
+      case anomalies.SQL.deleteAnomaly: {
+        const index = this.anomalies.findIndex((a) => a['ID'] === one['id']);
+        if (index >= 0) this.anomalies.splice(index, 1);
+        return { rowsAffected: index >= 0 ? 1 : 0 };
+      }
+      case anomalies.SQL.openOfSeries:
+        return {
+          rows: this.anomalies
+            .filter(
+              (a) => a['TENANT_ID'] === one['tenant_id'] && a['DEVICE_ID'] === one['device_id'] && a['METRIC'] === one['metric'] && a['STATUS'] !== 'RESOLVED',
+            )
+            .sort((a, b) => (a['SEQ'] as number) - (b['SEQ'] as number)),
+        };
       case anomalies.SQL.listAnomalies: {
         const after = one['after_seq'] as number | null;
         const found = this.anomalies

@@ -17,42 +17,59 @@ function run(values: readonly number[], settings: DetectionSettings, state: Dete
 
 const alternating = (count: number) => Array.from({ length: count }, (_, i) => (i % 2 === 0 ? 10 : 12));
 
-describe('z-score detection', () => {
-  it('fires once on a spike after warm-up, with z from the previous window', () => {
-    const series = [...alternating(30), 20, ...alternating(10)];
+describe('z-score detection (robust, on changes)', () => {
+  it('fires on a spike after warm-up, with z from the median and spread of the previous changes', () => {
+    // Changes alternate +2/-2: median 0 (an even count of each), MAD 2, mean absolute deviation 2.
+    const series = [...alternating(70), 30, 12, ...alternating(10)];
     const { found } = run(series, DEFAULT_DETECTION);
-    expect(found).toHaveLength(1);
-    // Mean of 30 alternating 10/12 values is 11; sample deviation sqrt(30 / 29).
-    const z = 9 / Math.sqrt(30 / 29);
-    expect(found[0]).toMatchObject({ kind: 'ZSCORE', index: 30, value: 20, severity: 'WARNING' });
-    expect(found[0]!.score).toBeCloseTo(z, 12);
-    expect(found[0]!.expectedMin).toBeCloseTo(11 - 3 * Math.sqrt(30 / 29), 12);
-    expect(found[0]!.expectedMax).toBeCloseTo(11 + 3 * Math.sqrt(30 / 29), 12);
+    const spread = Math.max(1.4826 * 2, 1.2533 * 2);
+    // The previous value is 12; the jump to 30 is 18 = 18 / spread deviations.
+    expect(found[0]).toMatchObject({ kind: 'ZSCORE', index: 70, value: 30, severity: 'WARNING' });
+    expect(found[0]!.score).toBeCloseTo(18 / spread, 12);
+    expect(found[0]!.expectedMin).toBeCloseTo(12 - 4 * spread, 12);
+    expect(found[0]!.expectedMax).toBeCloseTo(12 + 4 * spread, 12);
+    // The way back (30 -> 12) is a change as far outside the recent ones: the same alarm's second trigger.
+    expect(found.map((f) => f.index)).toEqual([70, 71]);
   });
 
   it('stays quiet during warm-up', () => {
-    const series = [...alternating(10), 1000, ...alternating(5)];
+    const series = [...alternating(50), 1000, ...alternating(5)];
+    expect(run(series, DEFAULT_DETECTION).found).toEqual([]);
+  });
+
+  it('does not fire on a random walk (the simulator temperature: steps of up to +-0.1, rounded to 0.01)', () => {
+    // A seeded generator (mulberry32): the same walk every run. Judged against the mean and
+    // stddev of the last 60 values, this walk fires dozens of times.
+    let seed = 42;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    let value = 21;
+    const series = Array.from({ length: 5000 }, () => Math.round((value += (random() - 0.5) * 0.2) * 100) / 100);
     expect(run(series, DEFAULT_DETECTION).found).toEqual([]);
   });
 
   it('judges against the most recent window only', () => {
-    // 100 values around 0, then 60 around 1000: the shift fires until the 20-value window
-    // holds mostly the new level, and never after it holds only the new level.
+    // 100 small changes, then a step of 1000, then changes 100 times larger: the new scale
+    // fires until the 20-change window holds mostly the new changes, and never after.
     const settings: DetectionSettings = { ...DEFAULT_DETECTION, zScore: { threshold: 3, window: 20, warmup: 5 } };
-    const series = [...alternating(100).map((v) => v - 11), ...alternating(60).map((v) => v + 989)];
+    const series = [...alternating(100), ...alternating(60).map((v) => v * 100 + 1000)];
     const { found, state } = run(series, settings);
     expect(found[0]!.index).toBe(100);
     expect(Math.max(...found.map((f) => f.index))).toBeLessThan(120);
-    expect(state.recent).toHaveLength(20);
+    expect(state.recent).toHaveLength(21);
   });
 
-  it('judges nothing when the window has no spread', () => {
-    expect(run([...Array(30).fill(5), 6], DEFAULT_DETECTION).found).toEqual([]);
+  it('judges nothing when the changes have no spread (a constant or stuck signal)', () => {
+    expect(run([...Array(70).fill(5), 6], DEFAULT_DETECTION).found).toEqual([]);
   });
 });
 
 describe('threshold and rate-of-change detection', () => {
-  const settings: DetectionSettings = { zScore: null, min: 0, max: 100, maxRatePerSecond: 10, severity: 'CRITICAL' };
+  const settings: DetectionSettings = { zScore: null, min: 0, max: 100, maxRatePerSecond: 10, severity: 'CRITICAL', clearAfterMs: null };
 
   it('reports values outside [min, max] with the distance past the limit', () => {
     const { found } = run([50, 55, 105, 60, 62, -3], { ...settings, maxRatePerSecond: null });
@@ -92,6 +109,7 @@ describe('rule resolution', () => {
     max,
     maxRatePerSecond: null,
     severity: 'INFO',
+    clearAfterMs: null,
     updatedAt: 0,
   });
   const rules = [
@@ -117,6 +135,6 @@ describe('rule resolution', () => {
 
   it('falls back to the default z-score detection without rules', () => {
     expect(resolveDetection([], 'd', new Set(), 'm')).toBe(DEFAULT_DETECTION);
-    expect(DEFAULT_DETECTION.zScore).toEqual({ threshold: 3, window: 60, warmup: 20 });
+    expect(DEFAULT_DETECTION.zScore).toEqual({ threshold: 4, window: 60, warmup: 60 });
   });
 });

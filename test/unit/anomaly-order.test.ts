@@ -23,6 +23,10 @@ const anomaly = (seq: number): Anomaly => ({
   acknowledgedAt: null,
   resolvedBy: null,
   resolvedAt: null,
+  id: seq,
+  occurrences: 1,
+  lastValue: 1,
+  lastTimestamp: seq,
 });
 
 /** A database holding anomalies with the given seqs (committed), and a record of its queries. */

@@ -30,6 +30,10 @@ const ALL_SQL: Record<string, string> = Object.fromEntries(
 const T = 't1';
 const anomalyRow = {
   SEQ: 7,
+  ID: 7,
+  OCCURRENCES: 1,
+  LAST_VALUE: 1,
+  LAST_TS: 1,
   TENANT_ID: T,
   DEVICE_ID: 'd1',
   METRIC: 'temp',
@@ -61,6 +65,7 @@ const ruleRow = {
   MAX_RATE_PER_SECOND: null,
   SEVERITY: 'WARNING',
   UPDATED_AT: 1,
+  CLEAR_AFTER_MS: null,
 };
 const deviceRow = { TENANT_ID: T, ID: 'd1', NAME: 'D1', TAGS: '["hot"]', CREATED_AT: 1, STATUS: 'ONLINE', LAST_SEEN_AT: 5, HEARTBEAT_TIMEOUT_MS: null };
 const keyRow = { ID: 'k1', TENANT_ID: T, ROLE: 'admin', DEVICE_ID: null, LABEL: 'ops', CREATED_AT: 1, LAST_USED_AT: null, REVOKED_AT: null };
@@ -85,7 +90,8 @@ function respond(call: Call) {
   if (sql.includes('FROM user_tables')) return { rows: [{ N: 0 }] };
   if (is(anomalies.SQL.insertAnomaly)) return { outBinds: { seq: [7] }, rowsAffected: 1 };
   if (is(anomalies.SQL.ruleByScope) || is(anomalies.SQL.rulesOfTenant) || is(anomalies.SQL.listRules)) return { rows: [ruleRow] };
-  if (is(anomalies.SQL.anomalyForUpdate) || is(anomalies.SQL.anomalyBySeq) || is(anomalies.SQL.listAnomalies)) return { rows: [anomalyRow] };
+  if (is(anomalies.SQL.anomalyForUpdate) || is(anomalies.SQL.anomalyById) || is(anomalies.SQL.listAnomalies) || is(anomalies.SQL.openOfSeries))
+    return { rows: [anomalyRow] };
   if (is(anomalies.SQL.tagsOfDevice)) return { rows: [{ TAGS: '["hot"]' }] };
   if (is(devices.SQL.lockDevice)) return { rows: [{ STATUS: 'OFFLINE', LAST_SEEN_AT: 1 }] };
   if (is(devices.SQL.silentDevices)) return { rows: [{ TENANT_ID: T, ID: 'd1', LAST_SEEN_AT: 1, TIMEOUT_MS: 1000 }] };
@@ -192,6 +198,7 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
       max: 10,
       maxRatePerSecond: null,
       severity: 'WARNING',
+      clearAfterMs: null,
       updatedAt: 1,
     }),
   listAnomalyRules: (s) => s.listAnomalyRules(T),
@@ -255,12 +262,14 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     expect(result.persisted.map((r) => r.offset)).toEqual([3]);
     const rewrite = source.calls.find((call) => call.sql === batch.SQL.rewriteEventMetrics)!;
     expect(rewrite.binds).toEqual([{ metrics: '[]', tenant_id: T, event_id: 'e1' }]);
-    // The tag rule (max 10) fires on 50, and its webhook deliveries are queued in the same transaction.
-    expect(result.anomalies.map((a) => [a.kind, a.value])).toEqual([['THRESHOLD', 50]]);
+    // The tag rule (max 10) fires on 50: the fake holds an open THRESHOLD anomaly of the series
+    // (raised by 12), so the trigger updates it, stored again in the same transaction.
+    expect(result.anomalies.map((a) => [a.kind, a.id, a.value, a.lastValue, a.occurrences])).toEqual([['THRESHOLD', 7, 12, 50, 2]]);
     const insertReadings = source.calls.find((call) => call.sql === batch.SQL.insertReading)!;
     expect(insertReadings.kind).toBe('executeMany');
     expect(insertReadings.binds.map((row) => row['ts'])).toEqual([1001, 1003]);
-    expect(source.calls.filter((call) => call.sql === anomalies.SQL.queueDeliveries)).toHaveLength(1);
+    // The update did not escalate it (WARNING either way): no webhook is told again.
+    expect(source.calls.filter((call) => call.sql === anomalies.SQL.queueDeliveries)).toHaveLength(0);
     expect(source.commits).toBe(1);
   });
 
@@ -274,7 +283,8 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     const sqls = source.calls.map((call) => call.sql);
     const inserts = sqls.flatMap((sql, index) => (sql === anomalies.SQL.insertAnomaly ? [index] : []));
     expect(inserts.length).toBeGreaterThanOrEqual(1);
-    for (const index of inserts) expect(sqls[index - 1]).toBe(anomalies.SQL.lockSequencer);
+    // (An update deletes the old row between the lock and the insert.)
+    for (const index of inserts) expect(sqls[sqls[index - 1] === anomalies.SQL.deleteAnomaly ? index - 2 : index - 1]).toBe(anomalies.SQL.lockSequencer);
     // A batch that finds nothing does not take the lock.
     const before = source.calls.length;
     await applyBatch(store, { source: 'readings', partitions: [{ partition: 0, lastOffset: 3, readings: [reading('e3', 3, 5)], deadLetters: [] }] });

@@ -6,7 +6,7 @@ import type { AppliedBatch, ConsumerBatch } from '../../domain/consumer-batch';
 import type { NewDeadLetter } from '../../domain/dead-letter';
 import type { BatchStore } from '../../store/ports/batch-store';
 import { compareBySeries, type CandidateRow } from './batch-order';
-import { detect } from './detection';
+import { DEFAULT_DETECTION_OPTIONS, detect, type DetectionOptions } from './detection';
 import { markDevicesSeen, noteSeen, type SeenDevices } from './liveness';
 import { step, type Steps } from '../../store/batch-steps';
 import { beyondWatermark } from './watermark-filter';
@@ -27,13 +27,20 @@ import { beyondWatermark } from './watermark-filter';
  *     (tenant, device, metric, timestamp) is stored already is a natural-key duplicate.
  *  4. Latest values, from the rows actually stored (the last of each series is its newest).
  *  5. Rollups, from the rows actually stored: nothing is counted twice.
- *  6. Detection over the rows actually stored, its state saved with the batch.
+ *  6. Detection over the rows actually stored, its state saved with the batch; the alarm
+ *     lifecycle (a trigger updates the open anomaly of its series and kind; a normal stretch
+ *     clears it) from the anomalies stored, in the same transaction.
  *  7. Liveness of every device with a fresh reading.
  *  8. Dead letters and each applied partition's new watermark.
  *  9. An event whose metrics were all stored before keeps its id row (for event-id dedup) but
  *     publishes nothing; one with some stored before publishes only the new ones.
  */
-export function* applyBatchSteps(tx: BatchTransaction, batch: ConsumerBatch, now: number): Steps<AppliedBatch> {
+export function* applyBatchSteps(
+  tx: BatchTransaction,
+  batch: ConsumerBatch,
+  now: number,
+  detection: DetectionOptions = DEFAULT_DETECTION_OPTIONS,
+): Steps<AppliedBatch> {
   // (1) Watermark filter.
   const watermarks =
     batch.partitions.length > 0
@@ -105,7 +112,7 @@ export function* applyBatchSteps(tx: BatchTransaction, batch: ConsumerBatch, now
   if (deltas.length > 0) yield* step(tx.mergeRollups(deltas));
 
   // (6) Detection, (7) liveness.
-  const anomalies = yield* detect(tx, stored, now);
+  const anomalies = yield* detect(tx, stored, now, detection);
   const statusChanges = yield* markDevicesSeen(tx, seen);
 
   // (8) Dead letters and watermarks.
@@ -131,6 +138,11 @@ export function* applyBatchSteps(tx: BatchTransaction, batch: ConsumerBatch, now
  * letters and each partition's watermark; messages at or below a partition's stored watermark
  * are skipped. The steps above, over the store's primitives: the same on every backend.
  */
-export function applyBatch(store: BatchStore, batch: ConsumerBatch, now: number = Date.now()): Promise<AppliedBatch> {
-  return store.transact((tx) => applyBatchSteps(tx, batch, now));
+export function applyBatch(
+  store: BatchStore,
+  batch: ConsumerBatch,
+  now: number = Date.now(),
+  detection: DetectionOptions = DEFAULT_DETECTION_OPTIONS,
+): Promise<AppliedBatch> {
+  return store.transact((tx) => applyBatchSteps(tx, batch, now, detection));
 }

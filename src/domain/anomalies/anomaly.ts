@@ -4,7 +4,7 @@ import { defineVocabulary, type ValueOf } from '../vocabulary';
 
 /** Which detector found an anomaly. */
 export const ANOMALY_KINDS = defineVocabulary({
-  ZSCORE: 'Value far from the rolling mean: |z| above the threshold.',
+  ZSCORE: 'A change from the previous value far outside the recent changes: |z| (robust, median/MAD) above the threshold.',
   THRESHOLD: 'Value below min or above max.',
   RATE_OF_CHANGE: 'Value changed faster than maxRatePerSecond since the previous reading.',
   SILENCE: 'The device sent nothing for its heartbeat timeout and went offline.',
@@ -21,9 +21,10 @@ export type Severity = ValueOf<typeof SEVERITIES>;
 
 /** Where an anomaly is in its lifecycle: OPEN -> ACKNOWLEDGED -> RESOLVED (or OPEN -> RESOLVED). */
 export const ANOMALY_STATUSES = defineVocabulary({
-  OPEN: 'Found; neither acknowledged nor resolved yet.',
-  ACKNOWLEDGED: 'Acknowledged by a key (acknowledgeAnomaly): someone is on it.',
-  RESOLVED: "Closed by a key (resolveAnomaly), or by 'system' when a silent device came back online.",
+  OPEN: 'Found; neither acknowledged nor resolved yet. New triggers of the same series and kind update it.',
+  ACKNOWLEDGED: 'Acknowledged by a key (acknowledgeAnomaly): someone is on it. New triggers still update it.',
+  RESOLVED:
+    "Closed by a key (resolveAnomaly), or by 'system': when the signal stayed normal for the rule's clearAfter, or when a silent device came back online.",
 });
 export type AnomalyStatus = ValueOf<typeof ANOMALY_STATUSES>;
 
@@ -42,14 +43,25 @@ export interface Finding {
 }
 
 export interface Anomaly extends Finding {
-  /** Increases in commit order: the resume position of anomaly subscriptions. */
+  /**
+   * Increases in commit order: the resume position of anomaly subscriptions. Every change the
+   * consumer makes to an anomaly (a new trigger, an automatic clear) gives it a new seq, so a
+   * subscriber resuming after seq N sees each anomaly changed since, once, as it is now.
+   */
   readonly seq: number;
+  /** The anomaly's identity: the seq it was first stored with; it never changes. */
+  readonly id: number;
   readonly tenantId: string;
   readonly deviceId: string;
   /** null for SILENCE (a device, not a metric, went quiet). */
   readonly metric: string | null;
   /** Timestamp of the reading that raised it (SILENCE: when the device was last seen). */
   readonly timestamp: number;
+  /** Triggers merged into it: 1 when raised, one more for each later trigger while it was open or acknowledged. */
+  readonly occurrences: number;
+  /** Value and timestamp of the latest trigger (the first one's until a second comes). */
+  readonly lastValue: number | null;
+  readonly lastTimestamp: number;
   readonly detectedAt: number;
   readonly status: AnomalyStatus;
   readonly acknowledgedBy: string | null;
@@ -58,7 +70,27 @@ export interface Anomaly extends Finding {
   readonly resolvedAt: number | null;
 }
 
-export type NewAnomaly = Omit<Anomaly, 'seq' | 'status' | 'acknowledgedBy' | 'acknowledgedAt' | 'resolvedBy' | 'resolvedAt'>;
+/** An anomaly as first raised, before it is stored. */
+export type NewAnomaly = Omit<
+  Anomaly,
+  'seq' | 'id' | 'status' | 'acknowledgedBy' | 'acknowledgedAt' | 'resolvedBy' | 'resolvedAt' | 'occurrences' | 'lastValue' | 'lastTimestamp'
+>;
+
+/** An anomaly with everything but its position: what the batch inserts, or stores again under a new seq. */
+export type AnomalyRecord = Omit<Anomaly, 'seq' | 'id'> & { readonly id?: number };
+
+/** A freshly raised anomaly: open, one occurrence. */
+export const raised = (anomaly: NewAnomaly): AnomalyRecord => ({
+  ...anomaly,
+  status: 'OPEN',
+  acknowledgedBy: null,
+  acknowledgedAt: null,
+  resolvedBy: null,
+  resolvedAt: null,
+  occurrences: 1,
+  lastValue: anomaly.value,
+  lastTimestamp: anomaly.timestamp,
+});
 
 /** Liveness of a device, from its readings and its heartbeat timeout. */
 export const DEVICE_STATUSES = defineVocabulary({

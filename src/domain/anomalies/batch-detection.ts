@@ -13,6 +13,12 @@ export interface DetectedValue {
   readonly offset: number;
 }
 
+/** One value of a series as judged, with what the detectors found in it. */
+export interface JudgedValue {
+  readonly point: DetectedValue;
+  readonly findings: readonly Finding[];
+}
+
 export interface SeriesValues {
   readonly tenantId: string;
   readonly deviceId: string;
@@ -23,7 +29,6 @@ export interface SeriesValues {
 
 /** Whether two values belong to the same series (tenant, device, metric). */
 export const sameSeries = (a: DetectedValue, b: DetectedValue): boolean => a.tenantId === b.tenantId && a.deviceId === b.deviceId && a.metric === b.metric;
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Groups values by series. The batch hands them sorted by series then time; within each
@@ -47,10 +52,8 @@ export function groupSeries(values: readonly DetectedValue[]): SeriesValues[] {
 }
 
 export interface BatchDetection {
-  /** The new state of every series judged. */
-  readonly states: { readonly series: SeriesValues; readonly state: DetectorState }[];
-  /** What to store, in stream order (then device, then metric), so seq order never depends on batching. */
-  readonly findings: { readonly finding: Finding; readonly point: DetectedValue }[];
+  /** Every series judged: its new state, and each of its values (in stream order) with what was found in it. */
+  readonly states: { readonly series: SeriesValues; readonly state: DetectorState; readonly judged: JudgedValue[] }[];
 }
 
 /** Judges every series with its settings and stored state; pure, so both stores share it. */
@@ -60,17 +63,16 @@ export function detectBatch(
   stateOf: (series: SeriesValues) => DetectorState | undefined,
 ): BatchDetection {
   const states: BatchDetection['states'][number][] = [];
-  const findings: BatchDetection['findings'][number][] = [];
   for (const one of series) {
     const settings = settingsOf(one);
     let state = stateOf(one) ?? EMPTY_STATE;
+    const judged: JudgedValue[] = [];
     for (const point of one.values) {
       const result = detect(state, settings, point.timestamp, point.value);
       state = result.state;
-      for (const finding of result.findings) findings.push({ finding, point });
+      judged.push({ point, findings: result.findings });
     }
-    states.push({ series: one, state });
+    states.push({ series: one, state, judged });
   }
-  findings.sort((a, b) => a.point.offset - b.point.offset || cmp(a.point.deviceId, b.point.deviceId) || cmp(a.point.metric, b.point.metric));
-  return { states, findings };
+  return { states };
 }

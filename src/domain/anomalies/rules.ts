@@ -10,9 +10,9 @@ import type { Severity } from './anomaly';
 export type RuleScope = { readonly kind: 'tenant' } | { readonly kind: 'device'; readonly deviceId: string } | { readonly kind: 'tag'; readonly tag: string };
 
 export interface ZScoreSettings {
-  /** Fires when |z| exceeds this. */
+  /** Fires when |z| exceeds this (z: a value's change from the previous one, in robust deviations of the recent changes). */
   readonly threshold: number;
-  /** Values the mean and standard deviation are taken over (the most recent ones). */
+  /** Recent changes the median and spread are taken over (detector.ts, changeSpread). */
   readonly window: number;
   /** Values seen before the first possible firing. */
   readonly warmup: number;
@@ -25,6 +25,12 @@ export interface DetectionSettings {
   /** Largest allowed change per second, either direction. */
   readonly maxRatePerSecond: number | null;
   readonly severity: Severity;
+  /**
+   * How long (ms, in the readings' time) a series must stay normal after an anomaly's latest
+   * trigger before that anomaly clears by itself; null: the service default
+   * (TELEMETRY_ANOMALY_CLEAR_AFTER_SECONDS).
+   */
+  readonly clearAfterMs: number | null;
 }
 
 export interface AnomalyRule extends DetectionSettings {
@@ -36,8 +42,16 @@ export interface AnomalyRule extends DetectionSettings {
   readonly updatedAt: number;
 }
 
-export const DEFAULT_ZSCORE: ZScoreSettings = { threshold: 3, window: 60, warmup: 20 };
-export const DEFAULT_DETECTION: DetectionSettings = { zScore: DEFAULT_ZSCORE, min: null, max: null, maxRatePerSecond: null, severity: 'WARNING' };
+/** detector.ts (changeSpread) gives the numbers behind these. */
+export const DEFAULT_ZSCORE: ZScoreSettings = { threshold: 4, window: 60, warmup: 60 };
+export const DEFAULT_DETECTION: DetectionSettings = {
+  zScore: DEFAULT_ZSCORE,
+  min: null,
+  max: null,
+  maxRatePerSecond: null,
+  severity: 'WARNING',
+  clearAfterMs: null,
+};
 export const MAX_ZSCORE_WINDOW = 1000;
 
 function specificity(rule: AnomalyRule, deviceId: string, tags: ReadonlySet<string>, metric: string): number | undefined {

@@ -188,4 +188,18 @@ export const ORACLE_MIGRATIONS: readonly OracleMigration[] = [
     // NULL in rows written before: a series over them reads raw readings instead.
     statements: [`ALTER TABLE rollups ADD (min_ts NUMBER(15), max_ts NUMBER(15))`],
   },
+  {
+    version: 4,
+    description: "alarm lifecycle: anomalies keep an id across updates, count occurrences, and clear after a rule's clearAfter",
+    statements: [
+      // id: the anomaly's identity, the seq it was first stored with; each change the consumer
+      // makes stores the anomaly again under a new seq (subscribers resume by seq).
+      `ALTER TABLE anomalies ADD (id NUMBER, occurrences NUMBER(12) DEFAULT 1 NOT NULL, last_value BINARY_DOUBLE, last_ts NUMBER(15))`,
+      `UPDATE anomalies SET id = seq, last_value = value, last_ts = ts`,
+      `CREATE UNIQUE INDEX anomalies_by_id ON anomalies (id)`,
+      `CREATE INDEX anomalies_by_series ON anomalies (tenant_id, device_id, metric, status)`,
+      // NULL: the service default (TELEMETRY_ANOMALY_CLEAR_AFTER_SECONDS).
+      `ALTER TABLE anomaly_rules ADD (clear_after_ms NUMBER(12))`,
+    ],
+  },
 ];

@@ -221,8 +221,8 @@ export class OracleStore implements Store {
   lastAnomalySeq(): Promise<number> {
     return this.tx((s) => anomalies.lastSeq(s));
   }
-  transitionAnomaly(tenantId: string, seq: number, transition: AnomalyTransition): Promise<Anomaly | undefined> {
-    return this.tx((s) => anomalies.transition(s, tenantId, seq, transition));
+  transitionAnomaly(tenantId: string, id: number, transition: AnomalyTransition): Promise<Anomaly | undefined> {
+    return this.tx((s) => anomalies.transition(s, tenantId, id, transition));
   }
 
   // Webhooks

@@ -19,7 +19,7 @@ export interface AnomalyStore {
   deleteAnomalyRule(tenantId: string, id: string): Promise<boolean>;
 
   // Anomalies
-  /** Newest first; `afterKey` is the seq of the last item of the previous page. */
+  /** Most recently changed first (seq order, descending); `afterKey` is the seq of the last item of the previous page. */
   listAnomalies(tenantId: string, filter: AnomalyFilter, page: PageRequest): Promise<Page<Anomaly>>;
   /** The tenant's anomalies with seq > afterSeq in seq order (subscription replay). */
   anomaliesAfter(tenantId: string, afterSeq: number, limit: number): Promise<Anomaly[]>;
@@ -32,5 +32,5 @@ export interface AnomalyStore {
    * Undefined when the anomaly does not exist in the tenant; TelemetryError BAD_USER_INPUT
    * when the transition is not allowed from its status.
    */
-  transitionAnomaly(tenantId: string, seq: number, transition: AnomalyTransition): Promise<Anomaly | undefined>;
+  transitionAnomaly(tenantId: string, id: number, transition: AnomalyTransition): Promise<Anomaly | undefined>;
 }

@@ -233,4 +233,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE rollups ADD COLUMN max_ts INTEGER;
     `,
   },
+  {
+    version: 7,
+    description: "alarm lifecycle: anomalies keep an id across updates, count occurrences, and clear after a rule's clearAfter",
+    sql: `
+      -- id: the anomaly's identity, the seq it was first stored with; seq moves forward each time
+      -- the consumer changes the anomaly (subscribers resume by seq). Existing rows: id = seq.
+      ALTER TABLE anomalies ADD COLUMN id INTEGER;
+      UPDATE anomalies SET id = seq;
+      CREATE UNIQUE INDEX anomalies_by_id ON anomalies (id);
+      ALTER TABLE anomalies ADD COLUMN occurrences INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE anomalies ADD COLUMN last_value REAL;
+      ALTER TABLE anomalies ADD COLUMN last_ts INTEGER;
+      UPDATE anomalies SET last_value = value, last_ts = ts;
+      -- The open anomalies of a series, read by every batch that stores a value of it: small, as
+      -- only rows not RESOLVED are in it.
+      CREATE INDEX anomalies_open_by_series ON anomalies (tenant_id, device_id, metric) WHERE status <> 'RESOLVED';
+      -- NULL: the service default (TELEMETRY_ANOMALY_CLEAR_AFTER_SECONDS).
+      ALTER TABLE anomaly_rules ADD COLUMN clear_after_ms INTEGER;
+    `,
+  },
 ];

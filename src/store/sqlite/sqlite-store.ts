@@ -200,8 +200,8 @@ export class SqliteStore implements Store {
     return this.run(() => anomalies.lastAnomalySeq(this.db));
   }
 
-  transitionAnomaly(tenantId: string, seq: number, transition: AnomalyTransition): Promise<Anomaly | undefined> {
-    return this.run(() => this.db.transaction(() => anomalies.transitionAnomaly(this.db, tenantId, seq, transition)).immediate());
+  transitionAnomaly(tenantId: string, id: number, transition: AnomalyTransition): Promise<Anomaly | undefined> {
+    return this.run(() => this.db.transaction(() => anomalies.transitionAnomaly(this.db, tenantId, id, transition)).immediate());
   }
 
   markSilentDevices(now: number, defaultTimeoutMs: number): Promise<SilenceSweep> {

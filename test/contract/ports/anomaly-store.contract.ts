@@ -13,7 +13,20 @@ export type AnomalyStoreHarness = PortHarness<AnomalyStore & BatchStore & Device
 
 /** A rule with every detector off: each case turns on the one it means to fire. */
 function rule(tenantId: string, id: string, scope: AnomalyRule['scope'], metric: string, settings: Partial<AnomalyRule> = {}): AnomalyRule {
-  return { id, tenantId, scope, metric, zScore: null, min: null, max: null, maxRatePerSecond: null, severity: 'WARNING', updatedAt: 1, ...settings };
+  return {
+    id,
+    tenantId,
+    scope,
+    metric,
+    zScore: null,
+    min: null,
+    max: null,
+    maxRatePerSecond: null,
+    severity: 'WARNING',
+    clearAfterMs: null,
+    updatedAt: 1,
+    ...settings,
+  };
 }
 
 const byId = (rules: readonly AnomalyRule[]) => [...rules].sort((x, y) => x.id.localeCompare(y.id));
@@ -87,13 +100,18 @@ export function describeAnomalyStoreContract(name: string, create: () => Promise
     });
 
     describe('anomalies', () => {
-      /** Every anomaly raised below, in the order the batches returned them. */
+      /** Every change the batches below returned, batch by batch (an anomaly comes again each time a trigger updates it). */
+      let batches: Anomaly[][];
+      /** Each anomaly as its latest change left it, in seq order: what the store holds. */
       let raised: Anomaly[];
       let offset: number;
       const apply = async (...readings: Reading[]) => {
         const items = readings.map((one) => ({ ...one, offset: offset++ }));
         const { anomalies } = await applyBatch(store, { source: 'readings', partitions: [slice(0, items)] }, DETECTED_AT);
-        raised.push(...anomalies);
+        batches.push(anomalies);
+        const latest = new Map<number, Anomaly>();
+        for (const anomaly of batches.flat()) latest.set(anomaly.id, anomaly);
+        raised = [...latest.values()].sort((x, y) => x.seq - y.seq);
       };
       const t1 = () => raised.filter((a) => a.tenantId === T1);
       const t2 = () => raised.filter((a) => a.tenantId === T2);
@@ -108,13 +126,15 @@ export function describeAnomalyStoreContract(name: string, create: () => Promise
 
       beforeEach(async () => {
         raised = [];
+        batches = [];
         offset = 0;
         // Each device fires one detector at its own severity, so every filter selects a known set.
         await store.putAnomalyRule(rule(T1, 'a-max', { kind: 'device', deviceId: 'a' }, 'temp', { max: 50, severity: 'CRITICAL' }));
         await store.putAnomalyRule(rule(T1, 'b-rate', { kind: 'device', deviceId: 'b' }, 'temp', { maxRatePerSecond: 1, severity: 'INFO' }));
         await store.putAnomalyRule(rule(T1, 'cold-min', { kind: 'tag', tag: 'cold' }, '*', { min: 0, severity: 'WARNING' }));
         await store.putAnomalyRule(rule(T2, 't2-max', { kind: 'tenant' }, '*', { max: 50, severity: 'CRITICAL' }));
-        // Batches alternate between the tenants, so their anomalies interleave in seq order.
+        // Batches alternate between the tenants, so their anomalies interleave in seq order. A
+        // device's later triggers update its open anomaly of that kind (a: 3 triggers, b: 2, T2's a: 2).
         await apply(reading('a', 1000, { temp: 60 }), reading('b', 1000, { temp: 0 }), reading('c', 1000, { temp: -5 }));
         await apply(reading('a', 1000, { temp: 99 }, { tenantId: T2 }));
         await apply(reading('a', 2000, { temp: 70 }), reading('b', 2000, { temp: 10 }), reading('c', 2000, { hum: -1 }));
@@ -122,22 +142,25 @@ export function describeAnomalyStoreContract(name: string, create: () => Promise
         await apply(reading('a', 3000, { temp: 55 }), reading('b', 3000, { temp: 30 }));
       });
 
-      it('raises the anomalies the setup means, with seqs rising in commit order', () => {
-        expect(raised.map((a) => `${a.tenantId}/${a.deviceId}/${a.metric}@${a.timestamp}:${a.kind}:${a.severity}:${a.status}`).sort()).toEqual(
+      it('raises the anomalies the setup means, updating the open one of a series and kind, with seqs rising in commit order', () => {
+        expect(
+          raised
+            .map((a) => `${a.tenantId}/${a.deviceId}/${a.metric}@${a.timestamp}-${a.lastTimestamp}:${a.kind}:${a.severity}:${a.status}x${a.occurrences}`)
+            .sort(),
+        ).toEqual(
           [
-            `${T1}/a/temp@1000:THRESHOLD:CRITICAL:OPEN`,
-            `${T1}/a/temp@2000:THRESHOLD:CRITICAL:OPEN`,
-            `${T1}/a/temp@3000:THRESHOLD:CRITICAL:OPEN`,
-            `${T1}/b/temp@2000:RATE_OF_CHANGE:INFO:OPEN`,
-            `${T1}/b/temp@3000:RATE_OF_CHANGE:INFO:OPEN`,
-            `${T1}/c/temp@1000:THRESHOLD:WARNING:OPEN`,
-            `${T1}/c/hum@2000:THRESHOLD:WARNING:OPEN`,
-            `${T2}/a/temp@1000:THRESHOLD:CRITICAL:OPEN`,
-            `${T2}/a/temp@2000:THRESHOLD:CRITICAL:OPEN`,
+            `${T1}/a/temp@1000-3000:THRESHOLD:CRITICAL:OPENx3`,
+            `${T1}/b/temp@2000-3000:RATE_OF_CHANGE:INFO:OPENx2`,
+            `${T1}/c/temp@1000-1000:THRESHOLD:WARNING:OPENx1`,
+            `${T1}/c/hum@2000-2000:THRESHOLD:WARNING:OPENx1`,
+            `${T2}/a/temp@1000-2000:THRESHOLD:CRITICAL:OPENx2`,
           ].sort(),
         );
-        const batches = [raised.slice(0, 2), raised.slice(2, 3), raised.slice(3, 6), raised.slice(6, 7), raised.slice(7)];
-        for (let i = 1; i < batches.length; i++) expect(Math.min(...seqs(batches[i]!))).toBeGreaterThan(Math.max(...seqs(batches[i - 1]!)));
+        expect(raised.find((a) => a.deviceId === 'a' && a.tenantId === T1)).toMatchObject({ value: 60, lastValue: 55, score: 20 });
+        // An update keeps the id and takes a new seq, above every seq before it.
+        expect(batches.map((batch) => batch.map((a) => a.id))).toEqual([[1, 2], [3], [1, 5, 6], [3], [1, 5]]);
+        const all = batches.flat();
+        for (let i = 1; i < all.length; i++) expect(all[i]!.seq).toBeGreaterThan(all[i - 1]!.seq);
       });
 
       it("lists the tenant's anomalies newest first, as raised, and no other tenant's", async () => {
@@ -147,24 +170,24 @@ export function describeAnomalyStoreContract(name: string, create: () => Promise
       });
 
       it('filters by device, status, kind and minimum severity, alone and together', async () => {
-        await store.transitionAnomaly(T1, t1().find((a) => a.deviceId === 'c')!.seq, { action: 'acknowledge', by: 'k', at: 1 });
-        await store.transitionAnomaly(T1, t1().find((a) => a.deviceId === 'a')!.seq, { action: 'resolve', by: 'k', at: 2 });
+        await store.transitionAnomaly(T1, t1().find((a) => a.deviceId === 'c')!.id, { action: 'acknowledge', by: 'k', at: 1 });
+        await store.transitionAnomaly(T1, t1().find((a) => a.deviceId === 'a')!.id, { action: 'resolve', by: 'k', at: 2 });
         const now = (await store.listAnomalies(T1, {}, { first: 100 })).items;
         const expectFilter = async (filter: AnomalyFilter, keep: (a: Anomaly) => boolean, count: number) => {
           const expected = now.filter(keep);
           expect(expected).toHaveLength(count); // the filter selects some, and not all
           expect((await store.listAnomalies(T1, filter, { first: 100 })).items).toEqual(expected);
         };
-        await expectFilter({ deviceId: 'b' }, (a) => a.deviceId === 'b', 2);
-        await expectFilter({ status: 'OPEN' }, (a) => a.status === 'OPEN', 5);
+        await expectFilter({ deviceId: 'b' }, (a) => a.deviceId === 'b', 1);
+        await expectFilter({ status: 'OPEN' }, (a) => a.status === 'OPEN', 2);
         await expectFilter({ status: 'ACKNOWLEDGED' }, (a) => a.status === 'ACKNOWLEDGED', 1);
         await expectFilter({ status: 'RESOLVED' }, (a) => a.status === 'RESOLVED', 1);
-        await expectFilter({ kind: 'RATE_OF_CHANGE' }, (a) => a.kind === 'RATE_OF_CHANGE', 2);
-        await expectFilter({ kind: 'THRESHOLD' }, (a) => a.kind === 'THRESHOLD', 5);
-        await expectFilter({ minSeverity: 'INFO' }, () => true, 7);
-        await expectFilter({ minSeverity: 'WARNING' }, (a) => a.severity !== 'INFO', 5);
-        await expectFilter({ minSeverity: 'CRITICAL' }, (a) => a.severity === 'CRITICAL', 3);
-        await expectFilter({ deviceId: 'a', status: 'OPEN', kind: 'THRESHOLD', minSeverity: 'CRITICAL' }, (a) => a.deviceId === 'a' && a.status === 'OPEN', 2);
+        await expectFilter({ kind: 'RATE_OF_CHANGE' }, (a) => a.kind === 'RATE_OF_CHANGE', 1);
+        await expectFilter({ kind: 'THRESHOLD' }, (a) => a.kind === 'THRESHOLD', 3);
+        await expectFilter({ minSeverity: 'INFO' }, () => true, 4);
+        await expectFilter({ minSeverity: 'WARNING' }, (a) => a.severity !== 'INFO', 3);
+        await expectFilter({ minSeverity: 'CRITICAL' }, (a) => a.severity === 'CRITICAL', 1);
+        await expectFilter({ deviceId: 'c', status: 'OPEN', kind: 'THRESHOLD', minSeverity: 'WARNING' }, (a) => a.deviceId === 'c' && a.status === 'OPEN', 1);
         expect((await store.listAnomalies(T1, { kind: 'SILENCE' }, { first: 100 })).items).toEqual([]);
         expect((await store.listAnomalies(T1, { deviceId: 'no-such-device' }, { first: 100 })).items).toEqual([]);
         // A filter never reaches into another tenant: T2's anomalies are all on a device named 'a'.
@@ -187,7 +210,7 @@ export function describeAnomalyStoreContract(name: string, create: () => Promise
         const mine = t1();
         expect(await store.anomaliesAfter(T1, 0, 100)).toEqual(mine);
         expect(await store.anomaliesAfter(T2, 0, 100)).toEqual(t2());
-        expect(await store.anomaliesAfter(T1, mine[2]!.seq, 2)).toEqual(mine.slice(3, 5));
+        expect(await store.anomaliesAfter(T1, mine[1]!.seq, 2)).toEqual(mine.slice(2, 4));
         expect(await store.anomaliesAfter(T1, mine.at(-1)!.seq, 100)).toEqual([]);
         // Read in pages of two, from 0: the whole sequence, once.
         const replayed: Anomaly[] = [];
@@ -207,10 +230,10 @@ export function describeAnomalyStoreContract(name: string, create: () => Promise
       });
 
       it('reports the highest seq stored', async () => {
-        expect(await store.lastAnomalySeq()).toBe(Math.max(...seqs(raised)));
+        expect(await store.lastAnomalySeq()).toBe(Math.max(...seqs(batches.flat())));
         // A transition changes no seq.
-        await store.transitionAnomaly(T2, t2().at(-1)!.seq, { action: 'resolve', by: 'k', at: 1 });
-        expect(await store.lastAnomalySeq()).toBe(Math.max(...seqs(raised)));
+        await store.transitionAnomaly(T2, t2().at(-1)!.id, { action: 'resolve', by: 'k', at: 1 });
+        expect(await store.lastAnomalySeq()).toBe(Math.max(...seqs(batches.flat())));
       });
 
       describe('transitions', () => {
@@ -219,25 +242,25 @@ export function describeAnomalyStoreContract(name: string, create: () => Promise
 
         it('acknowledges an OPEN anomaly, then resolves it, recording who and when', async () => {
           const open = t1()[0]!;
-          const acknowledged = await store.transitionAnomaly(T1, open.seq, acknowledge(10));
+          const acknowledged = await store.transitionAnomaly(T1, open.id, acknowledge(10));
           expect(acknowledged).toEqual({ ...open, status: 'ACKNOWLEDGED', acknowledgedBy: 'key-ack', acknowledgedAt: 10 });
           expect(await stored(T1, open.seq)).toEqual(acknowledged);
-          const resolved = await store.transitionAnomaly(T1, open.seq, resolve(20));
+          const resolved = await store.transitionAnomaly(T1, open.id, resolve(20));
           expect(resolved).toEqual({ ...acknowledged, status: 'RESOLVED', resolvedBy: 'key-res', resolvedAt: 20 });
           expect(await stored(T1, open.seq)).toEqual(resolved);
         });
 
         it('resolves an OPEN anomaly directly', async () => {
           const open = t1()[1]!;
-          const resolved = await store.transitionAnomaly(T1, open.seq, resolve(30));
+          const resolved = await store.transitionAnomaly(T1, open.id, resolve(30));
           expect(resolved).toEqual({ ...open, status: 'RESOLVED', resolvedBy: 'key-res', resolvedAt: 30 });
           expect(await stored(T1, open.seq)).toEqual(resolved);
         });
 
         it('refuses a transition its status does not allow with BAD_USER_INPUT, and changes nothing', async () => {
           const [first, second] = t1();
-          await store.transitionAnomaly(T1, first!.seq, acknowledge(10));
-          await store.transitionAnomaly(T1, second!.seq, resolve(10));
+          await store.transitionAnomaly(T1, first!.id, acknowledge(10));
+          await store.transitionAnomaly(T1, second!.id, resolve(10));
           const refused: [Anomaly, AnomalyTransition][] = [
             [first!, acknowledge(11)], // ACKNOWLEDGED -> ACKNOWLEDGED
             [second!, acknowledge(12)], // RESOLVED -> ACKNOWLEDGED
@@ -245,7 +268,7 @@ export function describeAnomalyStoreContract(name: string, create: () => Promise
           ];
           for (const [anomaly, transition] of refused) {
             const before = await stored(T1, anomaly.seq);
-            const attempt = store.transitionAnomaly(T1, anomaly.seq, transition);
+            const attempt = store.transitionAnomaly(T1, anomaly.id, transition);
             await expect(attempt).rejects.toBeInstanceOf(TelemetryError);
             await expect(attempt).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
             expect(await stored(T1, anomaly.seq)).toEqual(before);
@@ -253,12 +276,12 @@ export function describeAnomalyStoreContract(name: string, create: () => Promise
         });
 
         it("answers undefined for an unknown seq and for another tenant's anomaly, which stays as it was", async () => {
-          const unknown = Math.max(...seqs(raised)) + 1000;
+          const unknown = Math.max(...seqs(batches.flat())) + 1000;
           expect(await store.transitionAnomaly(T1, unknown, acknowledge(10))).toBeUndefined();
           expect(await store.transitionAnomaly(T1, unknown, resolve(10))).toBeUndefined();
           const theirs = t2()[0]!;
-          expect(await store.transitionAnomaly(T1, theirs.seq, acknowledge(10))).toBeUndefined();
-          expect(await store.transitionAnomaly(T1, theirs.seq, resolve(10))).toBeUndefined();
+          expect(await store.transitionAnomaly(T1, theirs.id, acknowledge(10))).toBeUndefined();
+          expect(await store.transitionAnomaly(T1, theirs.id, resolve(10))).toBeUndefined();
           expect(await stored(T2, theirs.seq)).toEqual(theirs);
           expect(await stored(T1, theirs.seq)).toBeUndefined();
         });

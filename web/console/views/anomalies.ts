@@ -11,10 +11,11 @@ interface Anomaly {
   status: string;
   score: number;
   value: number | null;
+  occurrences: number;
   detectedAt: string;
 }
 
-const FIELDS = 'id cursor deviceId metric kind severity status score value detectedAt';
+const FIELDS = 'id cursor deviceId metric kind severity status score value occurrences detectedAt';
 const LIST = `query Inbox($filter: AnomalyFilter) { anomalies(first: 100, filter: $filter) { edges { node { ${FIELDS} } } } }`;
 const LIVE = `subscription InboxLive($after: String) { anomalyDetected(after: $after) { ${FIELDS} } }`;
 const RULES = `query Rules { anomalyRules { id deviceId tag metric min max maxRatePerSecond severity zScore { threshold window warmup } } }`;
@@ -51,7 +52,7 @@ export function anomaliesView(session: Session, main: HTMLElement): View {
       h('td', {}, anomaly.metric ?? '–'),
       h('td', {}, anomaly.kind.toLowerCase().replace(/_/g, ' ')),
       h('td', {}, h('span', { class: `severity severity-${anomaly.severity.toLowerCase()}` }, anomaly.severity.toLowerCase())),
-      h('td', {}, formatValue(anomaly.value)),
+      h('td', {}, formatValue(anomaly.value), anomaly.occurrences > 1 ? ` (×${anomaly.occurrences})` : ''),
       h('td', { class: 'anomaly-status' }, anomaly.status.toLowerCase()),
       admin &&
         h(
@@ -169,6 +170,8 @@ export function anomaliesView(session: Session, main: HTMLElement): View {
     () => ({ after: cursor }),
     ({ anomalyDetected }) => {
       cursor = anomalyDetected.cursor;
+      // An anomaly comes again each time a new trigger updates it or it clears: replace its row.
+      body.querySelector(`tr[data-anomaly="${CSS.escape(anomalyDetected.id)}"]`)?.remove();
       if (!status.value || status.value === anomalyDetected.status) {
         body.querySelector('td[colspan]')?.parentElement?.remove();
         body.prepend(row(anomalyDetected));

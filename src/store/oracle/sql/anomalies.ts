@@ -3,7 +3,7 @@ import {
   type Anomaly,
   type AnomalyKind,
   type AnomalyStatus,
-  type NewAnomaly,
+  type AnomalyRecord,
   type Severity,
   type AnomalyTransition,
 } from '../../../domain/anomalies/anomaly';
@@ -16,10 +16,11 @@ import type { Session } from '../session';
 /** Anomaly rules, anomalies with their lifecycle, and the webhook outbox rows they queue. */
 
 const ANOMALY_COLUMNS =
-  'seq, tenant_id, device_id, metric, kind, severity, score, value, expected_min, expected_max, ts, detected_at, status, acknowledged_by, acknowledged_at, resolved_by, resolved_at';
+  'seq, id, tenant_id, device_id, metric, kind, severity, score, value, expected_min, expected_max, ts, detected_at, status, acknowledged_by, acknowledged_at, resolved_by, resolved_at, occurrences, last_value, last_ts';
 
 interface AnomalyRow {
   SEQ: number;
+  ID: number;
   TENANT_ID: string;
   DEVICE_ID: string;
   METRIC: string | null;
@@ -36,10 +37,14 @@ interface AnomalyRow {
   ACKNOWLEDGED_AT: number | null;
   RESOLVED_BY: string | null;
   RESOLVED_AT: number | null;
+  OCCURRENCES: number;
+  LAST_VALUE: number | null;
+  LAST_TS: number;
 }
 
 export const toAnomaly = (row: AnomalyRow): Anomaly => ({
   seq: row.SEQ,
+  id: row.ID,
   tenantId: row.TENANT_ID,
   deviceId: row.DEVICE_ID,
   metric: row.METRIC,
@@ -56,10 +61,13 @@ export const toAnomaly = (row: AnomalyRow): Anomaly => ({
   acknowledgedAt: row.ACKNOWLEDGED_AT,
   resolvedBy: row.RESOLVED_BY,
   resolvedAt: row.RESOLVED_AT,
+  occurrences: row.OCCURRENCES,
+  lastValue: row.LAST_VALUE,
+  lastTimestamp: row.LAST_TS,
 });
 
 const RULE_COLUMNS =
-  'tenant_id, id, scope_kind, scope_value, metric, zscore_threshold, zscore_window, zscore_warmup, min_value, max_value, max_rate_per_second, severity, updated_at';
+  'tenant_id, id, scope_kind, scope_value, metric, zscore_threshold, zscore_window, zscore_warmup, min_value, max_value, max_rate_per_second, severity, updated_at, clear_after_ms';
 
 interface RuleRow {
   TENANT_ID: string;
@@ -75,6 +83,7 @@ interface RuleRow {
   MAX_RATE_PER_SECOND: number | null;
   SEVERITY: Severity;
   UPDATED_AT: number;
+  CLEAR_AFTER_MS: number | null;
 }
 
 const toRule = (row: RuleRow): AnomalyRule => ({
@@ -89,6 +98,7 @@ const toRule = (row: RuleRow): AnomalyRule => ({
   maxRatePerSecond: row.MAX_RATE_PER_SECOND,
   severity: row.SEVERITY,
   updatedAt: row.UPDATED_AT,
+  clearAfterMs: row.CLEAR_AFTER_MS,
 });
 
 const scopeValue = (scope: RuleScope): string => (scope.kind === 'device' ? scope.deviceId : scope.kind === 'tag' ? scope.tag : '-');
@@ -97,19 +107,30 @@ const SEVERITY_RANK_SQL = "CASE severity WHEN 'INFO' THEN 0 WHEN 'WARNING' THEN 
 
 export const SQL = {
   lockSequencer: 'SELECT id FROM anomaly_sequencer WHERE id = 1 FOR UPDATE',
-  insertAnomaly: `INSERT INTO anomalies (tenant_id, device_id, metric, kind, severity, score, value, expected_min, expected_max, ts, detected_at)
-                  VALUES (:tenant_id, :device_id, :metric, :kind, :severity, :score, :value, :expected_min, :expected_max, :ts, :detected_at)
+  deleteAnomaly: 'DELETE FROM anomalies WHERE id = :id',
+  insertAnomaly: `INSERT INTO anomalies (id, tenant_id, device_id, metric, kind, severity, score, value, expected_min, expected_max, ts, detected_at,
+                    status, acknowledged_by, acknowledged_at, resolved_by, resolved_at, occurrences, last_value, last_ts)
+                  VALUES (:id, :tenant_id, :device_id, :metric, :kind, :severity, :score, :value, :expected_min, :expected_max, :ts, :detected_at,
+                    :status, :acknowledged_by, :acknowledged_at, :resolved_by, :resolved_at, :occurrences, :last_value, :last_ts)
                   RETURNING seq INTO :seq`,
+  identifyNew: 'UPDATE anomalies SET id = seq WHERE seq = :seq',
+  // anomaly_seq holds the anomaly's id; NOT EXISTS: a webhook hears of an anomaly once.
   queueDeliveries: `INSERT INTO webhook_deliveries (tenant_id, webhook_id, anomaly_seq, next_attempt_at, created_at)
-                    SELECT tenant_id, id, :seq, :at, :at FROM webhooks
-                    WHERE tenant_id = :tenant_id AND (CASE min_severity WHEN 'INFO' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END) <= :severity_rank`,
+                    SELECT w.tenant_id, w.id, :anomaly_id, :at, :at FROM webhooks w
+                    WHERE w.tenant_id = :tenant_id AND (CASE w.min_severity WHEN 'INFO' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END) <= :severity_rank
+                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.anomaly_seq = :anomaly_id)`,
+  // FOR UPDATE: a key acknowledging or resolving one of them waits for the batch, which stores
+  // it again from what it read here (else the batch would undo the key's transition).
+  openOfSeries: `SELECT ${ANOMALY_COLUMNS} FROM anomalies
+                 WHERE tenant_id = :tenant_id AND device_id = :device_id AND metric = :metric AND status <> 'RESOLVED' ORDER BY seq FOR UPDATE`,
   mergeRule: `MERGE INTO anomaly_rules r
               USING (SELECT :tenant_id AS tenant_id, :scope_kind AS scope_kind, :scope_value AS scope_value, :metric AS metric FROM dual) s
               ON (r.tenant_id = s.tenant_id AND r.scope_kind = s.scope_kind AND r.scope_value = s.scope_value AND r.metric = s.metric)
               WHEN MATCHED THEN UPDATE SET zscore_threshold = :z_threshold, zscore_window = :z_window, zscore_warmup = :z_warmup,
-                min_value = :min_value, max_value = :max_value, max_rate_per_second = :max_rate, severity = :severity, updated_at = :updated_at
-              WHEN NOT MATCHED THEN INSERT (tenant_id, id, scope_kind, scope_value, metric, zscore_threshold, zscore_window, zscore_warmup, min_value, max_value, max_rate_per_second, severity, updated_at)
-                VALUES (:tenant_id, :id, :scope_kind, :scope_value, :metric, :z_threshold, :z_window, :z_warmup, :min_value, :max_value, :max_rate, :severity, :updated_at)`,
+                min_value = :min_value, max_value = :max_value, max_rate_per_second = :max_rate, severity = :severity, updated_at = :updated_at,
+                clear_after_ms = :clear_after_ms
+              WHEN NOT MATCHED THEN INSERT (tenant_id, id, scope_kind, scope_value, metric, zscore_threshold, zscore_window, zscore_warmup, min_value, max_value, max_rate_per_second, severity, updated_at, clear_after_ms)
+                VALUES (:tenant_id, :id, :scope_kind, :scope_value, :metric, :z_threshold, :z_window, :z_warmup, :min_value, :max_value, :max_rate, :severity, :updated_at, :clear_after_ms)`,
   ruleByScope: `SELECT ${RULE_COLUMNS} FROM anomaly_rules WHERE tenant_id = :tenant_id AND scope_kind = :scope_kind AND scope_value = :scope_value AND metric = :metric`,
   listRules: `SELECT ${RULE_COLUMNS} FROM anomaly_rules WHERE tenant_id = :tenant_id ORDER BY scope_kind, scope_value, metric`,
   deleteRule: 'DELETE FROM anomaly_rules WHERE tenant_id = :tenant_id AND id = :id',
@@ -124,10 +145,10 @@ export const SQL = {
   anomaliesAfter: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = :tenant_id AND seq > :after_seq ORDER BY seq FETCH FIRST :limit_rows ROWS ONLY`,
   anomaliesOfAllTenantsAfter: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq > :after_seq ORDER BY seq FETCH FIRST :limit_rows ROWS ONLY`,
   lastSeq: 'SELECT NVL(MAX(seq), 0) AS seq FROM anomalies',
-  anomalyForUpdate: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = :tenant_id AND seq = :seq FOR UPDATE`,
-  acknowledge: "UPDATE anomalies SET status = 'ACKNOWLEDGED', acknowledged_by = :by_key, acknowledged_at = :at WHERE seq = :seq",
-  resolve: "UPDATE anomalies SET status = 'RESOLVED', resolved_by = :by_key, resolved_at = :at WHERE seq = :seq",
-  anomalyBySeq: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq = :seq`,
+  anomalyForUpdate: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = :tenant_id AND id = :id FOR UPDATE`,
+  acknowledge: "UPDATE anomalies SET status = 'ACKNOWLEDGED', acknowledged_by = :by_key, acknowledged_at = :at WHERE id = :id",
+  resolve: "UPDATE anomalies SET status = 'RESOLVED', resolved_by = :by_key, resolved_at = :at WHERE id = :id",
+  anomalyById: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE id = :id`,
   rulesOfTenant: `SELECT ${RULE_COLUMNS} FROM anomaly_rules WHERE tenant_id = :tenant_id`,
   tagsOfDevice: 'SELECT tags FROM devices WHERE tenant_id = :tenant_id AND id = :id',
   readState: 'SELECT state FROM detector_state WHERE tenant_id = :tenant_id AND device_id = :device_id AND metric = :metric',
@@ -139,15 +160,20 @@ export const SQL = {
 } as const;
 
 /**
- * Inserts an anomaly and queues its webhook deliveries, in the caller's transaction. The
- * transaction first takes the anomaly_sequencer row lock and keeps it until it ends, so
- * transactions that insert anomalies commit one after another, in seq order: subscribers
- * and webhooks that resume "after seq N" never skip an anomaly committed late. (Locking a
- * row the transaction already holds costs one round trip and nothing else.)
+ * Stores an anomaly under a new seq and queues its webhook deliveries, in the caller's
+ * transaction; `at` stamps the deliveries. New (no id): its id is its seq, and every webhook
+ * whose minimum it reaches gets a delivery. Changed (an id): the row of that id is replaced,
+ * and when `escalated` the webhooks it newly reaches get one. The transaction first takes the
+ * anomaly_sequencer row lock and keeps it until it ends, so transactions that store anomalies
+ * commit one after another, in seq order: subscribers and webhooks that resume "after seq N"
+ * never skip an anomaly committed late. (Locking a row the transaction already holds costs
+ * one round trip and nothing else.)
  */
-export async function insertAnomaly(session: Session, anomaly: NewAnomaly): Promise<Anomaly> {
+export async function storeAnomaly(session: Session, anomaly: AnomalyRecord, at: number, escalated = false): Promise<Anomaly> {
   await session.execute(SQL.lockSequencer);
+  if (anomaly.id !== undefined) await session.execute(SQL.deleteAnomaly, { id: anomaly.id });
   const result = await session.execute(SQL.insertAnomaly, {
+    id: anomaly.id ?? null,
     tenant_id: anomaly.tenantId,
     device_id: anomaly.deviceId,
     metric: anomaly.metric,
@@ -159,11 +185,27 @@ export async function insertAnomaly(session: Session, anomaly: NewAnomaly): Prom
     expected_max: anomaly.expectedMax,
     ts: anomaly.timestamp,
     detected_at: anomaly.detectedAt,
+    status: anomaly.status,
+    acknowledged_by: anomaly.acknowledgedBy,
+    acknowledged_at: anomaly.acknowledgedAt,
+    resolved_by: anomaly.resolvedBy,
+    resolved_at: anomaly.resolvedAt,
+    occurrences: anomaly.occurrences,
+    last_value: anomaly.lastValue,
+    last_ts: anomaly.lastTimestamp,
     seq: { dir: 'out', type: 'number' },
   });
   const seq = Number((result.outBinds as { seq: number[] }).seq[0]);
-  await session.execute(SQL.queueDeliveries, { seq, at: anomaly.detectedAt, tenant_id: anomaly.tenantId, severity_rank: SEVERITY_RANK[anomaly.severity] });
-  return { ...anomaly, seq, status: 'OPEN', acknowledgedBy: null, acknowledgedAt: null, resolvedBy: null, resolvedAt: null };
+  if (anomaly.id === undefined) await session.execute(SQL.identifyNew, { seq });
+  const id = anomaly.id ?? seq;
+  if (anomaly.id === undefined || escalated)
+    await session.execute(SQL.queueDeliveries, { anomaly_id: id, at, tenant_id: anomaly.tenantId, severity_rank: SEVERITY_RANK[anomaly.severity] });
+  return { ...anomaly, seq, id };
+}
+
+/** Each series' anomalies that are OPEN or ACKNOWLEDGED. */
+export async function openOfSeries(session: Session, tenantId: string, deviceId: string, metric: string): Promise<Anomaly[]> {
+  return ((await session.execute<AnomalyRow>(SQL.openOfSeries, { tenant_id: tenantId, device_id: deviceId, metric })).rows ?? []).map(toAnomaly);
 }
 
 export async function putRule(session: Session, rule: AnomalyRule): Promise<AnomalyRule> {
@@ -179,6 +221,7 @@ export async function putRule(session: Session, rule: AnomalyRule): Promise<Anom
     max_rate: rule.maxRatePerSecond,
     severity: rule.severity,
     updated_at: rule.updatedAt,
+    clear_after_ms: rule.clearAfterMs,
   });
   const [row] = (await session.execute<RuleRow>(SQL.ruleByScope, scope)).rows ?? [];
   return toRule(row!);
@@ -226,14 +269,14 @@ export async function lastSeq(session: Session): Promise<number> {
 
 const ALLOWED_FROM = { acknowledge: ['OPEN'], resolve: ['OPEN', 'ACKNOWLEDGED'] } as const;
 
-export async function transition(session: Session, tenantId: string, seq: number, change: AnomalyTransition): Promise<Anomaly | undefined> {
-  const [row] = (await session.execute<AnomalyRow>(SQL.anomalyForUpdate, { tenant_id: tenantId, seq })).rows ?? [];
+export async function transition(session: Session, tenantId: string, id: number, change: AnomalyTransition): Promise<Anomaly | undefined> {
+  const [row] = (await session.execute<AnomalyRow>(SQL.anomalyForUpdate, { tenant_id: tenantId, id })).rows ?? [];
   if (!row) return undefined;
   if (!(ALLOWED_FROM[change.action] as readonly string[]).includes(row.STATUS)) {
-    throw new TelemetryError('BAD_USER_INPUT', `anomaly ${seq} is ${row.STATUS}; it cannot be ${change.action}d`, { details: { status: row.STATUS } });
+    throw new TelemetryError('BAD_USER_INPUT', `anomaly ${id} is ${row.STATUS}; it cannot be ${change.action}d`, { details: { status: row.STATUS } });
   }
-  await session.execute(change.action === 'acknowledge' ? SQL.acknowledge : SQL.resolve, { by_key: change.by, at: change.at, seq });
-  const [updated] = (await session.execute<AnomalyRow>(SQL.anomalyBySeq, { seq })).rows ?? [];
+  await session.execute(change.action === 'acknowledge' ? SQL.acknowledge : SQL.resolve, { by_key: change.by, at: change.at, id });
+  const [updated] = (await session.execute<AnomalyRow>(SQL.anomalyById, { id })).rows ?? [];
   return toAnomaly(updated!);
 }
 

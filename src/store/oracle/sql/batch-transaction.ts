@@ -4,7 +4,7 @@ import type { AnomalyRule } from '../../../domain/anomalies/rules';
 import type { BatchTransaction, DeviceLiveness } from '../../batch-transaction';
 import { ORA_UNIQUE_VIOLATION } from '../errors';
 import type { BindDef, Session } from '../session';
-import { deviceTags, insertAnomaly, readState, rulesOfTenant, writeState } from './anomalies';
+import { deviceTags, openOfSeries, readState, rulesOfTenant, storeAnomaly, writeState } from './anomalies';
 import { SQL as DEVICE_SQL } from './devices';
 
 /**
@@ -191,9 +191,14 @@ export function oracleBatchTransaction(session: Session): BatchTransaction {
     async saveDetectorStates(rows) {
       for (const { series, state } of rows) await writeState(session, series.tenantId, series.deviceId, series.metric, JSON.stringify(state));
     },
-    async insertAnomalies(anomalies) {
+    async openAnomalies(series) {
+      const open: Anomaly[][] = [];
+      for (const { tenantId, deviceId, metric } of series) open.push(await openOfSeries(session, tenantId, deviceId, metric));
+      return open;
+    },
+    async storeAnomalies(rows, at) {
       const stored: Anomaly[] = [];
-      for (const anomaly of anomalies) stored.push(await insertAnomaly(session, anomaly));
+      for (const { record, escalated } of rows) stored.push(await storeAnomaly(session, record, at, escalated));
       return stored;
     },
     async deviceLiveness(devices) {

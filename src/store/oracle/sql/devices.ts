@@ -1,10 +1,10 @@
-import type { Anomaly, DeviceStatus, DeviceStatusChange } from '../../../domain/anomalies/anomaly';
+import { raised, type Anomaly, type DeviceStatus, type DeviceStatusChange } from '../../../domain/anomalies/anomaly';
 import type { MetricPoint } from '../../../domain/reading';
 import type { Device, NewDevice } from '../../../domain/device';
 import type { DeviceFilter } from '../../ports/device-store';
 import type { Page, PageRequest } from '../../../domain/page';
 import type { Session } from '../session';
-import { insertAnomaly } from './anomalies';
+import { storeAnomaly } from './anomalies';
 
 /** Devices, their latest values and their liveness. */
 
@@ -155,19 +155,23 @@ export async function markSilent(
       lastSeenAt: device.LAST_SEEN_AT,
     });
     anomalies.push(
-      await insertAnomaly(session, {
-        tenantId: device.TENANT_ID,
-        deviceId: device.ID,
-        metric: null,
-        kind: 'SILENCE',
-        severity: 'WARNING',
-        score: (now - device.LAST_SEEN_AT) / device.TIMEOUT_MS,
-        value: null,
-        expectedMin: null,
-        expectedMax: null,
-        timestamp: device.LAST_SEEN_AT,
-        detectedAt: now,
-      }),
+      await storeAnomaly(
+        session,
+        raised({
+          tenantId: device.TENANT_ID,
+          deviceId: device.ID,
+          metric: null,
+          kind: 'SILENCE',
+          severity: 'WARNING',
+          score: (now - device.LAST_SEEN_AT) / device.TIMEOUT_MS,
+          value: null,
+          expectedMin: null,
+          expectedMax: null,
+          timestamp: device.LAST_SEEN_AT,
+          detectedAt: now,
+        }),
+        now,
+      ),
     );
   }
   return { anomalies, statusChanges };

@@ -102,7 +102,7 @@ export async function claimDue(session: Session, now: number, limit: number, lea
   for (const row of rows) {
     await session.execute(SQL.lease, { lease_until: now + leaseMs, id: row.ID });
     const [target] = (await session.execute<{ URL: string; SECRET: string }>(SQL.webhookSecret, { tenant_id: row.TENANT_ID, id: row.WEBHOOK_ID })).rows ?? [];
-    const [anomaly] = (await session.execute<Parameters<typeof toAnomaly>[0]>(ANOMALY_SQL.anomalyBySeq, { seq: row.ANOMALY_SEQ })).rows ?? [];
+    const [anomaly] = (await session.execute<Parameters<typeof toAnomaly>[0]>(ANOMALY_SQL.anomalyById, { id: row.ANOMALY_SEQ })).rows ?? [];
     if (target && anomaly)
       due.push({ delivery: toDelivery({ ...row, NEXT_ATTEMPT_AT: now + leaseMs }), url: target.URL, secret: target.SECRET, anomaly: toAnomaly(anomaly) });
   }

@@ -11,11 +11,11 @@ import { ANOMALY_COLUMNS, RULE_COLUMNS, scopeValue, toAnomaly, toRule, type Anom
 export function putAnomalyRule(db: Database.Database, rule: AnomalyRule): AnomalyRule {
   const row = db
     .prepare(
-      `INSERT INTO anomaly_rules (${RULE_COLUMNS}) VALUES (@tenantId, @id, @scopeKind, @scopeValue, @metric, @zThreshold, @zWindow, @zWarmup, @min, @max, @maxRate, @severity, @updatedAt)
+      `INSERT INTO anomaly_rules (${RULE_COLUMNS}) VALUES (@tenantId, @id, @scopeKind, @scopeValue, @metric, @zThreshold, @zWindow, @zWarmup, @min, @max, @maxRate, @severity, @updatedAt, @clearAfterMs)
        ON CONFLICT (tenant_id, scope_kind, scope_value, metric) DO UPDATE SET
          zscore_threshold = excluded.zscore_threshold, zscore_window = excluded.zscore_window, zscore_warmup = excluded.zscore_warmup,
          min_value = excluded.min_value, max_value = excluded.max_value, max_rate_per_second = excluded.max_rate_per_second,
-         severity = excluded.severity, updated_at = excluded.updated_at
+         severity = excluded.severity, updated_at = excluded.updated_at, clear_after_ms = excluded.clear_after_ms
        RETURNING ${RULE_COLUMNS}`,
     )
     .get({
@@ -32,6 +32,7 @@ export function putAnomalyRule(db: Database.Database, rule: AnomalyRule): Anomal
       maxRate: rule.maxRatePerSecond,
       severity: rule.severity,
       updatedAt: rule.updatedAt,
+      clearAfterMs: rule.clearAfterMs,
     }) as RuleRow;
   return toRule(row);
 }
@@ -86,15 +87,15 @@ export function lastAnomalySeq(db: Database.Database): number {
 
 const ALLOWED_FROM = { acknowledge: ['OPEN'], resolve: ['OPEN', 'ACKNOWLEDGED'] } as const;
 
-export function transitionAnomaly(db: Database.Database, tenantId: string, seq: number, transition: AnomalyTransition): Anomaly | undefined {
-  const row = db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = ? AND seq = ?`).get(tenantId, seq) as AnomalyRow | undefined;
+export function transitionAnomaly(db: Database.Database, tenantId: string, id: number, transition: AnomalyTransition): Anomaly | undefined {
+  const row = db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as AnomalyRow | undefined;
   if (!row) return undefined;
   if (!(ALLOWED_FROM[transition.action] as readonly string[]).includes(row.status)) {
-    throw new TelemetryError('BAD_USER_INPUT', `anomaly ${seq} is ${row.status}; it cannot be ${transition.action}d`, { details: { status: row.status } });
+    throw new TelemetryError('BAD_USER_INPUT', `anomaly ${id} is ${row.status}; it cannot be ${transition.action}d`, { details: { status: row.status } });
   }
   const updated =
     transition.action === 'acknowledge'
-      ? db.prepare(`UPDATE anomalies SET status = 'ACKNOWLEDGED', acknowledged_by = ?, acknowledged_at = ? WHERE seq = ? RETURNING ${ANOMALY_COLUMNS}`)
-      : db.prepare(`UPDATE anomalies SET status = 'RESOLVED', resolved_by = ?, resolved_at = ? WHERE seq = ? RETURNING ${ANOMALY_COLUMNS}`);
-  return toAnomaly(updated.get(transition.by, transition.at, seq) as AnomalyRow);
+      ? db.prepare(`UPDATE anomalies SET status = 'ACKNOWLEDGED', acknowledged_by = ?, acknowledged_at = ? WHERE id = ? RETURNING ${ANOMALY_COLUMNS}`)
+      : db.prepare(`UPDATE anomalies SET status = 'RESOLVED', resolved_by = ?, resolved_at = ? WHERE id = ? RETURNING ${ANOMALY_COLUMNS}`);
+  return toAnomaly(updated.get(transition.by, transition.at, id) as AnomalyRow);
 }

@@ -3,7 +3,7 @@ import type { Anomaly, DeviceStatus } from '../../../domain/anomalies/anomaly';
 import type { DetectorState } from '../../../domain/anomalies/detector';
 import type { AnomalyRule } from '../../../domain/anomalies/rules';
 import type { BatchTransaction } from '../../batch-transaction';
-import { insertAnomaly, RULE_COLUMNS, toRule, type RuleRow } from './anomaly-rows';
+import { ANOMALY_COLUMNS, storeAnomaly, RULE_COLUMNS, toAnomaly, toRule, type AnomalyRow, type RuleRow } from './anomaly-rows';
 import { rollupUpserter } from './rollups';
 
 /**
@@ -34,6 +34,10 @@ export function sqliteBatchTransaction(db: Database.Database): BatchTransaction 
   const readState = db.prepare('SELECT state FROM detector_state WHERE tenant_id = ? AND device_id = ? AND metric = ?').pluck();
   const writeState = db.prepare(
     'INSERT INTO detector_state (tenant_id, device_id, metric, state) VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, device_id, metric) DO UPDATE SET state = excluded.state',
+  );
+  const openOfSeries = db.prepare(
+    `SELECT ${ANOMALY_COLUMNS} FROM anomalies INDEXED BY anomalies_open_by_series
+     WHERE tenant_id = ? AND device_id = ? AND metric = ? AND status <> 'RESOLVED' ORDER BY seq`,
   );
   const readLiveness = db.prepare('SELECT status, last_seen_at FROM devices WHERE tenant_id = ? AND id = ?');
   const markSeen = db.prepare('UPDATE devices SET status = ?, last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE tenant_id = ? AND id = ?');
@@ -75,7 +79,8 @@ export function sqliteBatchTransaction(db: Database.Database): BatchTransaction 
     saveDetectorStates(rows) {
       for (const { series, state } of rows) writeState.run(series.tenantId, series.deviceId, series.metric, JSON.stringify(state));
     },
-    insertAnomalies: (anomalies): Anomaly[] => anomalies.map((anomaly) => insertAnomaly(db, anomaly)),
+    openAnomalies: (series) => series.map(({ tenantId, deviceId, metric }) => (openOfSeries.all(tenantId, deviceId, metric) as AnomalyRow[]).map(toAnomaly)),
+    storeAnomalies: (rows, at): Anomaly[] => rows.map(({ record, escalated }) => storeAnomaly(db, record, at, escalated)),
     deviceLiveness: (devices) =>
       devices.map(({ tenantId, deviceId }) => {
         const row = readLiveness.get(tenantId, deviceId) as { status: DeviceStatus; last_seen_at: number | null } | undefined;

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { Anomaly, DeviceStatusChange } from '../../../domain/anomalies/anomaly';
-import { insertAnomaly } from './anomaly-rows';
+import { raised, type Anomaly, type DeviceStatusChange } from '../../../domain/anomalies/anomaly';
+import { storeAnomaly } from './anomaly-rows';
 
 /** Online devices whose silence passed their timeout go OFFLINE with a SILENCE anomaly each. */
 export function markSilentDevices(db: Database.Database, now: number, defaultTimeoutMs: number): { anomalies: Anomaly[]; statusChanges: DeviceStatusChange[] } {
@@ -25,19 +25,23 @@ export function markSilentDevices(db: Database.Database, now: number, defaultTim
       lastSeenAt: device.last_seen_at,
     });
     anomalies.push(
-      insertAnomaly(db, {
-        tenantId: device.tenant_id,
-        deviceId: device.id,
-        metric: null,
-        kind: 'SILENCE',
-        severity: 'WARNING',
-        score: (now - device.last_seen_at) / device.timeout,
-        value: null,
-        expectedMin: null,
-        expectedMax: null,
-        timestamp: device.last_seen_at,
-        detectedAt: now,
-      }),
+      storeAnomaly(
+        db,
+        raised({
+          tenantId: device.tenant_id,
+          deviceId: device.id,
+          metric: null,
+          kind: 'SILENCE',
+          severity: 'WARNING',
+          score: (now - device.last_seen_at) / device.timeout,
+          value: null,
+          expectedMin: null,
+          expectedMax: null,
+          timestamp: device.last_seen_at,
+          detectedAt: now,
+        }),
+        now,
+      ),
     );
   }
   return { anomalies, statusChanges };

@@ -98,7 +98,8 @@ export function claimDueDeliveries(db: Database.Database, now: number, limit: nu
     )
     .all(now + leaseMs, now, limit) as DeliveryRow[];
   const webhook = db.prepare('SELECT url, secret FROM webhooks WHERE tenant_id = ? AND id = ?');
-  const anomaly = db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq = ?`);
+  // anomaly_seq holds the anomaly's id (its first seq), which stays when the anomaly changes.
+  const anomaly = db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE id = ?`);
   return rows.flatMap((row) => {
     const target = webhook.get(row.tenant_id, row.webhook_id) as { url: string; secret: string } | undefined;
     const found = anomaly.get(row.anomaly_seq) as AnomalyRow | undefined;
