@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { detect, EMPTY_STATE, type DetectorState } from '../../src/domain/anomalies/detector';
 import type { Finding } from '../../src/domain/anomalies/anomaly';
 import { DEFAULT_DETECTION, resolveDetection, type AnomalyRule, type DetectionSettings } from '../../src/domain/anomalies/rules';
@@ -61,6 +62,37 @@ describe('z-score detection (robust, on changes)', () => {
     expect(found[0]!.index).toBe(100);
     expect(Math.max(...found.map((f) => f.index))).toBeLessThan(120);
     expect(state.recent).toHaveLength(21);
+  });
+
+  it('scores exactly as the plain-array definition does (the typed-array scratch is only faster)', () => {
+    // The definition, written plainly: sorted copies, a map and a reduce per judgment.
+    const median = (sorted: readonly number[]) => {
+      const mid = sorted.length >> 1;
+      return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    };
+    const reference = (window: readonly number[], value: number) => {
+      const changes = window.slice(1).map((v, i) => v - window[i]!);
+      const centre = median([...changes].sort((a, b) => a - b));
+      const deviations = changes.map((change) => Math.abs(change - centre));
+      const spread = Math.max(1.4826 * median([...deviations].sort((a, b) => a - b)), 1.2533 * (deviations.reduce((sum, d) => sum + d, 0) / deviations.length));
+      return spread > 0 ? (value - (window[window.length - 1]! + centre)) / spread : undefined;
+    };
+    const settings: DetectionSettings = { ...DEFAULT_DETECTION, zScore: { threshold: 0, window: 20, warmup: 3 } };
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 4, maxLength: 60 }), (values) => {
+        let state = EMPTY_STATE;
+        values.forEach((value, index) => {
+          const expected = state.seen >= 3 && state.recent.length >= 3 ? reference(state.recent.slice(-21), value) : undefined;
+          const result = detect(state, settings, index * SECOND, value);
+          const z = result.findings.find((finding) => finding.kind === 'ZSCORE');
+          // Threshold 0: every judged value off its expectation is a finding, so the score is
+          // visible (=== so that the sign of a zero, which sorting may pick either way, is no difference).
+          const got = z?.score ?? 0;
+          expect(got === (expected ?? 0) ? 'same' : `${got} instead of ${expected}`).toBe('same');
+          state = result.state;
+        });
+      }),
+    );
   });
 
   it('judges nothing when the changes have no spread (a constant or stuck signal)', () => {

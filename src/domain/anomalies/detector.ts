@@ -25,10 +25,46 @@ export interface DetectorState {
 
 export const EMPTY_STATE: DetectorState = { recent: [], lastTs: null, lastValue: null, seen: 0 };
 
-const median = (sorted: readonly number[]): number => {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
+/**
+ * The median of buffer[start .. start + length), which it reorders: Hoare's selection
+ * (expected linear time) rather than a sort, since only the middle is needed.
+ */
+function medianInPlace(buffer: Float64Array, start: number, length: number): number {
+  const k = start + (length >> 1);
+  let low = start;
+  let high = start + length - 1;
+  while (high > low) {
+    const pivot = buffer[(low + high) >> 1]!;
+    let i = low;
+    let j = high;
+    while (i <= j) {
+      while (buffer[i]! < pivot) i++;
+      while (buffer[j]! > pivot) j--;
+      if (i <= j) {
+        const swap = buffer[i]!;
+        buffer[i++] = buffer[j]!;
+        buffer[j--] = swap;
+      }
+    }
+    if (k <= j) high = j;
+    else if (k >= i) low = i;
+    else break;
+  }
+  // buffer[k] is the middle value and nothing before it (from start) is larger.
+  if (length % 2) return buffer[k]!;
+  let lowerMiddle = buffer[start]!;
+  for (let i = start + 1; i < k; i++) if (buffer[i]! > lowerMiddle) lowerMiddle = buffer[i]!;
+  return (lowerMiddle + buffer[k]!) / 2;
+}
+
+/**
+ * Scratch space for changeSpread, reused: detection judges every stored value, one at a time
+ * on the consumer's thread. Copying the window into plain arrays and sorting them with a
+ * comparator twice per value took 11.3 µs a value (300,000 values of a random walk through
+ * detect() with the default window of 60): at 50,000 readings/s, more than half of the consumer
+ * thread. With this buffer and selection instead of sorting: 2.2-2.4 µs.
+ */
+let scratch = new Float64Array(256);
 
 /**
  * The centre and spread of the recent changes (value minus the value before it): their median,
@@ -48,14 +84,26 @@ const median = (sorted: readonly number[]): number => {
  *    (after a full window) the largest |z| was 2.97 while every injected spike of +5 scored
  *    above 30; hence the default threshold 4 and warm-up 60 (a full window of changes).
  */
-function changeSpread(values: readonly number[]): { centre: number; spread: number } {
-  const changes: number[] = [];
-  for (let i = 1; i < values.length; i++) changes.push(values[i]! - values[i - 1]!);
-  const centre = median([...changes].sort((a, b) => a - b));
-  const deviations = changes.map((change) => Math.abs(change - centre));
-  const mad = median([...deviations].sort((a, b) => a - b));
-  const meanDeviation = deviations.reduce((sum, d) => sum + d, 0) / deviations.length;
-  return { centre, spread: Math.max(1.4826 * mad, 1.2533 * meanDeviation) };
+function changeSpread(values: readonly number[], from: number): { centre: number; spread: number } {
+  const n = values.length - from - 1; // changes in values[from..]
+  if (scratch.length < 3 * n) scratch = new Float64Array(3 * n);
+  const buffer = scratch;
+  // [0, n): the changes in order; [n, 2n): a copy the selection reorders; [2n, 3n): deviations.
+  for (let i = 0; i < n; i++) {
+    const change = values[from + i + 1]! - values[from + i]!;
+    buffer[i] = change;
+    buffer[n + i] = change;
+  }
+  const centre = medianInPlace(buffer, n, n);
+  // Deviations in the changes' own order, so their sum is the same float whatever the selection reorders.
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const deviation = Math.abs(buffer[i]! - centre);
+    buffer[2 * n + i] = deviation;
+    sum += deviation;
+  }
+  const mad = medianInPlace(buffer, 2 * n, n);
+  return { centre, spread: Math.max(1.4826 * mad, 1.2533 * (sum / n)) };
 }
 
 /**
@@ -71,10 +119,10 @@ export function detect(state: DetectorState, settings: DetectionSettings, timest
   const { severity } = settings;
   const z = settings.zScore;
   if (z && state.seen >= z.warmup && state.recent.length >= 3) {
-    const window = state.recent.slice(-(z.window + 1));
-    const { centre, spread } = changeSpread(window);
+    const from = Math.max(0, state.recent.length - (z.window + 1));
+    const { centre, spread } = changeSpread(state.recent, from);
     if (spread > 0) {
-      const expected = window[window.length - 1]! + centre;
+      const expected = state.recent[state.recent.length - 1]! + centre;
       const score = (value - expected) / spread;
       if (Math.abs(score) > z.threshold) {
         findings.push({ kind: 'ZSCORE', severity, score, value, expectedMin: expected - z.threshold * spread, expectedMax: expected + z.threshold * spread });
@@ -96,7 +144,7 @@ export function detect(state: DetectorState, settings: DetectionSettings, timest
   }
   // A window of N changes needs N + 1 values.
   const keep = z ? z.window + 1 : 0;
-  const recent = keep > 0 ? [...state.recent, value].slice(-keep) : [];
+  const recent = keep === 0 ? [] : state.recent.length < keep ? [...state.recent, value] : [...state.recent.slice(state.recent.length - keep + 1), value];
   return {
     state: { recent, lastTs: late ? state.lastTs : timestamp, lastValue: late ? state.lastValue : value, seen: state.seen + 1 },
     findings,
