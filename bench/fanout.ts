@@ -23,6 +23,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FanoutClientOptions, FanoutClientResult } from './fanout-client';
+import { appliedReadings, gql } from './api';
 import { startOwnService, type OwnService } from './service';
 
 const { values: args } = parseArgs({
@@ -41,22 +42,6 @@ const SUBSCRIBERS = Number(args.subscribers);
 const DEVICES = Array.from({ length: Number(args.devices) }, (_, i) => `fanout-${String(i).padStart(4, '0')}`);
 const SCAN_DEVICE = 'fanout-scan';
 const SCAN_ROWS = Number(args['scan-rows']);
-
-async function gql(url: string, key: string, query: string, variables: object): Promise<any> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: unknown; errors?: unknown[] };
-  if (body.errors) throw new Error(`${query.slice(0, 40)}…: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
-
-async function appliedReadings(url: string): Promise<number> {
-  const health = (await (await fetch(url.replace(/\/graphql$/, '/healthz'))).json()) as { consumer?: { appliedReadings?: number } };
-  return health.consumer?.appliedReadings ?? 0;
-}
 
 /** One reading per second ending an hour ago; returns the range [from, to) they cover. */
 async function loadScanDevice(url: string, key: string): Promise<{ from: number; to: number }> {

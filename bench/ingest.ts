@@ -16,6 +16,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { appliedReadings } from './api';
 import { startOwnService, type OwnService } from './service';
 
 const { values: args } = parseArgs({
@@ -57,11 +58,6 @@ async function post(url: string, key: string, body: string): Promise<{ data?: an
 }
 
 const gql = (url: string, key: string, query: string, variables: object) => post(url, key, JSON.stringify({ query, variables }));
-
-async function appliedReadings(url: string): Promise<number> {
-  const health = (await (await fetch(url.replace(/\/graphql$/, '/healthz'))).json()) as { consumer?: { appliedReadings?: number } };
-  return health.consumer?.appliedReadings ?? 0;
-}
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { encodeCursor } from '../src/domain/cursor';
+import { appliedReadings, gql } from './api';
 import { startOwnService } from './service';
 
 const { values: args } = parseArgs({
@@ -29,17 +30,6 @@ const SUBSCRIPTION = `subscription($d: [ID!], $after: String) { readingAdded(dev
 
 let clock = Date.now() - 3_600_000;
 
-async function gql(url: string, key: string, query: string, variables: object): Promise<any> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: unknown; errors?: unknown[] };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
-
 async function ingest(url: string, key: string, count: number): Promise<void> {
   const batches = Math.ceil(count / BATCH);
   let next = 0;
@@ -54,11 +44,6 @@ async function ingest(url: string, key: string, count: number): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));
-}
-
-async function applied(url: string): Promise<number> {
-  const health = (await (await fetch(url.replace(/\/graphql$/, '/healthz'))).json()) as { consumer?: { appliedReadings?: number } };
-  return health.consumer?.appliedReadings ?? 0;
 }
 
 /** Subscribes and resolves with what arrived once `count` events did. */
@@ -99,7 +84,7 @@ async function main(): Promise<void> {
     const cursor = encodeCursor(new Map(Array.from({ length: Number(process.env['TELEMETRY_PARTITIONS'] ?? 4) }, (_, p) => [p, -1])));
     const ingestStart = Date.now();
     await ingest(service.url, key, MISSED);
-    while ((await applied(service.url)) < MISSED) await new Promise((r) => setTimeout(r, 100));
+    while ((await appliedReadings(service.url)) < MISSED) await new Promise((r) => setTimeout(r, 100));
     const toReplay = MISSED;
     console.log(
       `stored ${MISSED.toLocaleString('en')} readings for ${DEVICES.length} devices in ${((Date.now() - ingestStart) / 1000).toFixed(1)} s; peak RSS ${service.peakRssMiB().toFixed(0)} MiB`,
