@@ -91,6 +91,7 @@ function printWelcome(app: RunningApp, config: Config): void {
     `  GraphQL (HTTP):      ${app.url}`,
     `  GraphQL (WebSocket): ${app.wsUrl}   (graphql-ws protocol)`,
     `  Plain HTTP ingest:   ${app.url.replace(/\/graphql$/, '/ingest')}`,
+    `  Web console:         ${app.url.replace(/\/graphql$/, '/')}   (GraphiQL: open the GraphQL URL in a browser)`,
     `  Data directory:      ${config.dataDir}`,
     '',
   ];

@@ -31,6 +31,7 @@ async function graphql(authKey, query, variables) {
     body: JSON.stringify({ query, variables }),
   });
   const body = await response.json();
+  if (!body.errors && !body.data) throw new Error(`${httpUrl} answered HTTP ${response.status} without a GraphQL result: is TELEMETRY_URL the service's base URL (no /graphql)?`);
   if (body.errors) {
     const error = new Error(body.errors.map((e) => `${e.extensions?.code}: ${e.message}`).join('; '));
     error.code = body.errors[0].extensions?.code;

@@ -143,6 +143,8 @@ describe('graceful shutdown', () => {
       service = await startServiceProcess({ TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key }, [], { via: 'npm', asOperator: true });
       expect(service.pid).not.toBe(service.child.pid); // npm runs node as a child
       const baseUrl = service.url.replace(/\/graphql$/, '');
+      // The banner a new user reads (under npm start) names the console too.
+      await service.waitFor(/Web console: +http:\/\/127\.0\.0\.1:\d+\/ /);
       await registerDevice(service.url, key, 'boiler-1');
       const ingest = inFlightIngest(baseUrl, key, 'boiler-1');
       await ingest.received;
