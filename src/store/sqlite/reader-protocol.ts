@@ -52,7 +52,13 @@ export function transferablesOf(value: unknown): ArrayBuffer[] {
   if (typeof value !== 'object' || value === null || value instanceof Map || Array.isArray(value)) return [];
   const buffers: ArrayBuffer[] = [];
   for (const field of Object.values(value)) {
-    if (ArrayBuffer.isView(field) && field.buffer instanceof ArrayBuffer && !buffers.includes(field.buffer)) buffers.push(field.buffer);
+    if (ArrayBuffer.isView(field) && isMovable(field.buffer) && !buffers.includes(field.buffer)) buffers.push(field.buffer);
   }
   return buffers;
 }
+
+/**
+ * A plain ArrayBuffer (a SharedArrayBuffer is shared, not moved), told by its tag rather than
+ * `instanceof`, which is false for buffers from another realm (a vm context, as under Jest).
+ */
+const isMovable = (buffer: ArrayBufferLike): buffer is ArrayBuffer => Object.prototype.toString.call(buffer) === '[object ArrayBuffer]';

@@ -1,6 +1,8 @@
 import type { Page } from '../../domain/page';
 import type { MetricPoint, PersistedReading } from '../../domain/reading';
+import type { DeviceBuckets } from '../ports/reading-store';
 import type { ReadName, ReadResult } from './read-operations';
+import { decodeBucketColumns, encodeBucketColumns, type BucketColumns } from './bucket-columns';
 
 /**
  * How the result of a read crosses from a reader thread to the API thread. Structured clone,
@@ -46,8 +48,15 @@ const json: ResultCodec<PersistedReading[]> = {
   decode: (text: string) => JSON.parse(text) as PersistedReading[],
 };
 
+/** Aggregate buckets of every run of one query (bucket-columns.ts). */
+const bucketColumns: ResultCodec<DeviceBuckets[]> = {
+  encode: encodeBucketColumns,
+  decode: (columns: BucketColumns) => decodeBucketColumns(columns),
+};
+
 const CODECS: { readonly [K in ReadName]?: ResultCodec<ReadResult<K>> } = {
   queryReadings: pointColumns,
+  aggregateBuckets: bucketColumns,
   readingEventsAfter: json,
 };
 
