@@ -1,7 +1,11 @@
 /**
  * Time-series query benchmark.
  *
- *   npm run bench:timeseries -- [--days 30] [--others 200] [--iterations 50]
+ *   npm run bench:timeseries -- [--days 30] [--others 200] [--iterations 50] [--data-dir DIR]
+ *
+ * With --data-dir the database is kept in DIR: the first run loads it, later runs (of this or
+ * another commit's bench) time the same file, so that two builds can be compared on the same
+ * pages. Without it the database is loaded into a temporary directory and removed.
  *
  * Loads, through Store.applyBatch (the consumer's own write path: readings, rollups, anomaly
  * detection, liveness, in one transaction per batch):
@@ -15,7 +19,7 @@
  */
 import { applyBatch } from '../src/consumers/pipeline/apply-batch';
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +33,7 @@ const { values: args } = parseArgs({
     days: { type: 'string', default: '30' },
     others: { type: 'string', default: '200' },
     iterations: { type: 'string', default: '50' },
+    'data-dir': { type: 'string' },
   },
 });
 const DAYS = Number(args.days);
@@ -36,7 +41,9 @@ const OTHERS = Number(args.others);
 const ITERATIONS = Number(args.iterations);
 const DAY = 86_400_000;
 const TENANT = 'default';
-const END = Math.floor(Date.now() / DAY) * DAY;
+// The loaded window's end: today's midnight, or the one a kept database was loaded with.
+const WINDOW_FILE = 'bench-window.json';
+let END = Math.floor(Date.now() / DAY) * DAY;
 
 async function load(store: SqliteStore): Promise<void> {
   await store.ensureTenant(TENANT, 'Default tenant');
@@ -118,12 +125,23 @@ const AGGREGATES = `query($d: [ID!]!, $from: DateTime!, $to: DateTime!, $bucket:
 const SERIES = `query($from: DateTime!, $to: DateTime!) { series(deviceId: "dense", metric: "temperature", from: $from, to: $to, points: 1000) { totalPoints points { timestamp value } } }`;
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'telemetry-bench-ts-'));
+  const kept = args['data-dir'];
+  const dataDir = kept ?? mkdtempSync(path.join(tmpdir(), 'telemetry-bench-ts-'));
   const key = `tk_${randomBytes(32).toString('base64url')}`;
   try {
-    const store = new SqliteStore({ file: path.join(dataDir, 'telemetry.db') });
-    await load(store);
-    await store.close();
+    const file = path.join(dataDir, 'telemetry.db');
+    if (kept && existsSync(file)) {
+      const window = JSON.parse(readFileSync(path.join(dataDir, WINDOW_FILE), 'utf8')) as { end: number; days: number; others: number };
+      if (window.days !== DAYS || window.others !== OTHERS) throw new Error(`${file} was loaded with --days ${window.days} --others ${window.others}`);
+      END = window.end;
+      console.log(`timing the database already in ${file} (loaded by an earlier run)`);
+    } else {
+      mkdirSync(dataDir, { recursive: true });
+      const store = new SqliteStore({ file });
+      await load(store);
+      await store.close();
+      writeFileSync(path.join(dataDir, WINDOW_FILE), JSON.stringify({ end: END, days: DAYS, others: OTHERS }));
+    }
     const service = await startService({ TELEMETRY_DATA_DIR: dataDir, TELEMETRY_ADMIN_KEY: key });
     try {
       const from = new Date(END - DAYS * DAY).toISOString();
@@ -162,7 +180,7 @@ async function main(): Promise<void> {
       await service.stop();
     }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!kept) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
