@@ -1,9 +1,11 @@
-"""A Python client of the telemetry API with gql: registers a device, sends readings with the
-device's own key over HTTP, and follows them with the readingAdded subscription over WebSocket
-(graphql-ws protocol). When the connection drops it subscribes again after the last cursor it
-received, so no reading is missed or repeated.
+"""A Python client of the telemetry API: registers a device, sends readings with the device's
+own key over HTTP, and follows them with the readingAdded subscription over WebSocket (the
+graphql-ws protocol, spoken directly: it is four message types). Like the Node example, it
+drops its connection on purpose after three readings and resumes from the last cursor it
+received, then checks that every reading from the first one it received on arrived once, in
+order.
 
-    pip install -r examples/python/requirements.txt
+    pip install -r examples/python/requirements.txt      # or: apt-get install python3-aiohttp python3-websockets
     TELEMETRY_ADMIN_KEY=tk_... python3 examples/python/client.py
 
 Settings (environment): TELEMETRY_URL (http://127.0.0.1:4000), DEVICE_ID (python-example),
@@ -11,83 +13,138 @@ READINGS (10), INTERVAL (1 s).
 """
 
 import asyncio
+import json
 import math
 import os
+import sys
+import uuid
 from datetime import datetime, timedelta, timezone
 
-from gql import Client, gql
-from gql.transport.aiohttp import AIOHTTPTransport
-from gql.transport.exceptions import TransportQueryError
-from gql.transport.websockets import WebsocketsTransport
+import aiohttp
+import websockets
 
-BASE_URL = os.environ.get("TELEMETRY_URL", "http://127.0.0.1:4000")
+BASE_URL = os.environ.get("TELEMETRY_URL", "http://127.0.0.1:4000").rstrip("/")
 ADMIN_KEY = os.environ["TELEMETRY_ADMIN_KEY"]
 DEVICE_ID = os.environ.get("DEVICE_ID", "python-example")
 READINGS = int(os.environ.get("READINGS", "10"))
 INTERVAL = float(os.environ.get("INTERVAL", "1"))
 HTTP_URL = f"{BASE_URL}/graphql"
-WS_URL = HTTP_URL.replace("http", "ws", 1)
+WS_URL = "ws" + HTTP_URL[len("http"):]
 
-REGISTER = gql("mutation($id: ID!, $name: String!) { registerDevice(input: { id: $id, name: $name }) { deviceKey } }")
-ROTATE = gql("mutation($id: ID!) { rotateDeviceKey(deviceId: $id) { secret } }")
-INGEST = gql("mutation($r: ReadingInput!) { ingestReading(reading: $r) { acceptedCount rejected { code message } } }")
-READING_ADDED = gql(
+REGISTER = "mutation($id: ID!, $name: String!) { registerDevice(input: { id: $id, name: $name }) { deviceKey } }"
+ROTATE = "mutation($id: ID!) { rotateDeviceKey(deviceId: $id) { secret } }"
+INGEST = "mutation($r: ReadingInput!) { ingestReading(reading: $r) { acceptedCount rejected { code message } } }"
+READING_ADDED = (
     "subscription($deviceId: ID!, $after: String) {"
     " readingAdded(deviceId: $deviceId, after: $after) { timestamp metrics { name value } cursor } }"
 )
 
 
-def http_client(key: str) -> Client:
-    return Client(transport=AIOHTTPTransport(url=HTTP_URL, headers={"authorization": f"Bearer {key}"}))
+class GraphQLError(Exception):
+    def __init__(self, errors):
+        super().__init__(errors[0].get("message"))
+        self.code = errors[0].get("extensions", {}).get("code")
 
 
-async def device_key() -> str:
+async def graphql(http: aiohttp.ClientSession, key: str, query: str, variables: dict) -> dict:
+    async with http.post(HTTP_URL, json={"query": query, "variables": variables}, headers={"authorization": f"Bearer {key}"}) as response:
+        body = await response.json(content_type=None)
+    if body.get("errors"):
+        raise GraphQLError(body["errors"])
+    return body["data"]
+
+
+async def device_key(http: aiohttp.ClientSession) -> str:
     """Registers the device, or gives it a new key when it exists already (keys are shown once)."""
-    async with http_client(ADMIN_KEY) as session:
-        try:
-            result = await session.execute(REGISTER, variable_values={"id": DEVICE_ID, "name": DEVICE_ID})
-            return result["registerDevice"]["deviceKey"]
-        except TransportQueryError as error:
-            if (error.errors or [{}])[0].get("extensions", {}).get("code") != "ALREADY_EXISTS":
-                raise
-            result = await session.execute(ROTATE, variable_values={"id": DEVICE_ID})
-            return result["rotateDeviceKey"]["secret"]
-
-
-async def follow(received: list) -> None:
-    """Prints every reading of the device, resuming after the last cursor when the connection drops."""
-    cursor = None
-    while True:
-        transport = WebsocketsTransport(url=WS_URL, init_payload={"authorization": f"Bearer {ADMIN_KEY}"})
-        try:
-            async with Client(transport=transport) as session:
-                variables = {"deviceId": DEVICE_ID, "after": cursor}
-                async for event in session.subscribe(READING_ADDED, variable_values=variables):
-                    reading = event["readingAdded"]
-                    cursor = reading["cursor"]
-                    received.append(reading["timestamp"])
-                    print(reading["timestamp"], {m["name"]: m["value"] for m in reading["metrics"]})
-        except asyncio.CancelledError:
+    try:
+        return (await graphql(http, ADMIN_KEY, REGISTER, {"id": DEVICE_ID, "name": DEVICE_ID}))["registerDevice"]["deviceKey"]
+    except GraphQLError as error:
+        if error.code != "ALREADY_EXISTS":
             raise
-        except Exception as error:  # a dropped connection or a SLOW_SUBSCRIBER end: resume
-            print("subscription ended:", error, "- resuming after", cursor)
-            await asyncio.sleep(1)
+        return (await graphql(http, ADMIN_KEY, ROTATE, {"id": DEVICE_ID}))["rotateDeviceKey"]["secret"]
+
+
+class Follower:
+    """Follows readingAdded; when the connection drops, subscribes again after the last cursor."""
+
+    def __init__(self):
+        self.received: list = []
+        self.cursor = None
+        self.dropped = False
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.follow_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a dropped connection or a SLOW_SUBSCRIBER end: resume
+                print("subscription ended:", error or type(error).__name__, "- resuming after", self.cursor, flush=True)
+                await asyncio.sleep(1)
+
+    async def follow_once(self) -> None:
+        async with websockets.connect(WS_URL, subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {ADMIN_KEY}"}}))
+            ack = json.loads(await ws.recv())
+            if ack["type"] != "connection_ack":
+                raise RuntimeError(f"expected connection_ack, got {ack}")
+            subscription = str(uuid.uuid4())
+            variables = {"deviceId": DEVICE_ID, "after": self.cursor}
+            await ws.send(json.dumps({"id": subscription, "type": "subscribe", "payload": {"query": READING_ADDED, "variables": variables}}))
+            async for text in ws:
+                message = json.loads(text)
+                if message["type"] == "ping":
+                    await ws.send(json.dumps({"type": "pong"}))
+                elif message["type"] == "next":
+                    reading = message["payload"]["data"]["readingAdded"]
+                    self.cursor = reading["cursor"]
+                    self.show(reading)
+                    if len(self.received) == 3 and not self.dropped:
+                        self.dropped = True
+                        print("dropping the connection; the readings sent meanwhile arrive when it resumes", flush=True)
+                        return  # leaving the block closes the socket, as a network failure would
+                elif message["type"] == "error":
+                    raise RuntimeError(f"subscription refused: {message['payload']}")
+                elif message["type"] == "complete":
+                    raise RuntimeError("the server completed the subscription")
+
+    def show(self, reading: dict) -> None:
+        self.received.append(reading["timestamp"])
+        print(reading["timestamp"], {m["name"]: m["value"] for m in reading["metrics"]}, flush=True)
 
 
 async def main() -> None:
-    key = await device_key()
-    received: list = []
-    follower = asyncio.create_task(follow(received))
-    start = datetime.now(timezone.utc) - timedelta(seconds=READINGS + 60)
-    async with http_client(key) as device:
-        for i in range(READINGS):
-            timestamp = (start + timedelta(seconds=i)).isoformat().replace("+00:00", "Z")
+    async with aiohttp.ClientSession() as http:
+        key = await device_key(http)
+        follower = Follower()
+        following = asyncio.create_task(follower.run())
+        # The device: one reading per interval, timestamps one second apart in the recent past.
+        # It goes on past READINGS until the drop has happened (the subscription may start late).
+        start = datetime.now(timezone.utc) - timedelta(seconds=READINGS * 10 + 60)
+        sent: list = []
+        i = 0
+        while i < READINGS or (not follower.dropped and i < READINGS * 10):
+            timestamp = (start + timedelta(seconds=i)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
             reading = {"deviceId": DEVICE_ID, "timestamp": timestamp, "metrics": [{"name": "temperature", "value": 20 + math.sin(i / 3)}]}
-            await device.execute(INGEST, variable_values={"r": reading})
+            answer = (await graphql(http, key, INGEST, {"r": reading}))["ingestReading"]
+            if answer["acceptedCount"] != 1:
+                raise RuntimeError(f"reading refused: {answer['rejected']}")
+            sent.append(timestamp)
+            i += 1
             await asyncio.sleep(INTERVAL)
-    await asyncio.sleep(2)  # let the last readings arrive before stopping
-    follower.cancel()
-    print(f"received {len(received)} of {READINGS} readings")
+
+        # Wait for the last reading, then check: everything from the first one received on arrived once, in order.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while (not follower.received or follower.received[-1] != sent[-1]) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        following.cancel()
+        received = follower.received
+        expected = sent[sent.index(received[0]):] if received and received[0] in sent else sent
+        if not follower.dropped or received != expected:
+            print(f"FAILED: sent {expected}, received {received}", file=sys.stderr)
+            sys.exit(1)
+        print(f"ok: {len(received)} readings received in order, no gap across the dropped connection")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { print } from 'graphql';
 import { DevicesDocument, ReadingsDocument, RegisterDeviceDocument, ViewerDocument } from '../generated/graphql';
 import { hasCurl } from '../support/curl';
+import { pythonWithExampleLibraries } from '../support/python';
 import { startTestServer, eventually, type TestServer } from '../support/server';
 import { connect } from '../support/ws-client';
 
@@ -12,7 +13,8 @@ import { connect } from '../support/ws-client';
  * the device key, follow readingAdded, drop the connection and resume without a gap, which it
  * checks itself), the curl device script, and the browser page's code and server (type-checked
  * against the generated documents; page, modules and the /graphql pass-through answered; no
- * browser runs it). The Python client is not run: PyPI is not reachable where the tests run.
+ * browser runs it), and the Python client (the same checks as the Node client's) with Debian's
+ * python3-aiohttp and python3-websockets, which .ci/run installs.
  */
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -46,6 +48,19 @@ describe('examples/node/client.mjs', () => {
       env: env({ TELEMETRY_ADMIN_KEY: server.adminKey, DEVICE_ID: 'node-example', READINGS: '6', INTERVAL_MS: '100' }),
     });
     expect(stdout).toMatch(/^ok: /m);
+  });
+});
+
+(pythonWithExampleLibraries ? describe : describe.skip)('examples/python/client.py (skipped without a python3 that has aiohttp and websockets)', () => {
+  it('registers, ingests with the device key, and resumes after its dropped connection with no gap; run again, it takes a new key', async () => {
+    for (const readings of ['8', '5']) {
+      const { stdout } = await run(pythonWithExampleLibraries!, ['examples/python/client.py'], {
+        cwd: ROOT,
+        env: env({ TELEMETRY_ADMIN_KEY: server.adminKey, DEVICE_ID: 'python-example', READINGS: readings, INTERVAL: '0.1' }),
+      });
+      expect(stdout).toContain('dropping the connection');
+      expect(stdout).toMatch(/^ok: \d+ readings received in order, no gap across the dropped connection$/m);
+    }
   });
 });
 
