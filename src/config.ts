@@ -256,7 +256,7 @@ const shape = {
   }),
   TELEMETRY_SQLITE_READ_QUEUE: setting({
     schema: integer(1, 100_000).default(256),
-    doc: 'Embedded SQLite: most queries waiting for a free reader; more are refused with `UNAVAILABLE` (HTTP 503, `Retry-After`) until the readers catch up.',
+    doc: 'Embedded SQLite: most queries waiting for a free reader; more are refused with `UNAVAILABLE` (HTTP 503, `Retry-After`) until the readers catch up. Tenants take turns, and one tenant may hold three quarters of the places.',
   }),
   TELEMETRY_STREAM: setting({
     schema: z.enum(['embedded', 'oci'], 'must be "embedded" or "oci"').default('embedded'),

@@ -148,6 +148,49 @@ describe('SQLite reader pool', () => {
     }
   });
 
+  it("serves tenants in turn: another tenant's read waits for one of a busy tenant's reads, not for all of them", async () => {
+    const opened = openPooled(1, 10);
+    try {
+      await opened.store.ensureTenant('t', 'T');
+      await opened.store.ensureTenant('u', 'U');
+      seed(opened.file, 100, 't');
+      seed(opened.file, 100, 'u');
+      const answered: string[] = [];
+      // Issued in one turn of the event loop: t's first read runs, three more of t's wait, then u's.
+      const reads = [
+        ...[1, 2, 3, 4].map((n) => opened.store.queryReadings('t', everything).then(() => answered.push(`t${n}`))),
+        opened.store.queryReadings('u', everything).then(() => answered.push('u1')),
+      ];
+      await Promise.all(reads);
+      expect(answered).toEqual(['t1', 'u1', 't2', 't3', 't4']);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it("keeps a quarter of the waiting places for other tenants: a tenant's flood is refused while another tenant's read is queued and answered", async () => {
+    const opened = openPooled(1, 4);
+    try {
+      await opened.store.ensureTenant('t', 'T');
+      await opened.store.ensureTenant('u', 'U');
+      seed(opened.file, 100, 't');
+      seed(opened.file, 100, 'u');
+      // One runs, three wait (three quarters of four places), the fifth is t's flood: refused.
+      const flood = Array.from({ length: 5 }, () => opened.store.queryReadings('t', everything));
+      const other = opened.store.queryReadings('u', everything);
+      const settled = await Promise.allSettled([...flood, other]);
+      expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((settled[4] as PromiseRejectedResult).reason).toMatchObject({
+        code: 'UNAVAILABLE',
+        retryable: true,
+        message: expect.stringContaining('this tenant already has 3 queries waiting'),
+      });
+      expect((settled[5] as PromiseFulfilledResult<{ items: unknown[] }>).value.items).toHaveLength(100);
+    } finally {
+      await opened.close();
+    }
+  });
+
   it('closes with the store: reads in flight finish, later ones fail retryably', async () => {
     const opened = openPooled(1, 10);
     await opened.store.ensureTenant('t', 'T');

@@ -4,13 +4,18 @@ import { BackendError, TelemetryError } from '../../domain/errors';
 import type { ReadArgs, ReadName, ReadResult } from './read-operations';
 import { decodeError, type FromReader, type ToReader } from './reader-protocol';
 import { decodeResult } from './result-codecs';
+import { TenantFairQueue } from './tenant-fair-queue';
 
 export interface SqliteReaderPoolOptions {
   /** The database file, created and migrated already (by the writer's SqliteStore). */
   readonly file: string;
   /** Reader threads, each with its own connection. */
   readonly size: number;
-  /** Most reads waiting for a reader; more are refused with UNAVAILABLE (retry later). */
+  /**
+   * Most reads waiting for a reader; more are refused with UNAVAILABLE (retry later). One
+   * tenant may hold three quarters of these places (at least one): the rest stay free for
+   * the other tenants.
+   */
   readonly maxQueued: number;
   /** @default 5000 */
   readonly busyTimeoutMs?: number;
@@ -26,6 +31,7 @@ export interface ReadRunner {
 
 interface Job {
   readonly id: number;
+  readonly tenantId: string;
   readonly name: ReadName;
   readonly args: readonly unknown[];
   readonly resolve: (value: never) => void;
@@ -49,40 +55,49 @@ const SATURATED_RETRY_AFTER_SECONDS = 1;
  * Runs the store's named reads (read-operations.ts) on a few reader threads, each with its own
  * SQLite connection, so that a heavy query (a raw scan of millions of rows) holds a reader
  * thread, not the API's event loop. Each reader runs one read at a time; reads wait in a
- * bounded queue for the first free reader, and past the bound are refused as the service
+ * bounded queue, served tenant by tenant in turn (tenant-fair-queue.ts), for the first free reader, and past the bound are refused as the service
  * refuses any overload (UNAVAILABLE, retryable, with Retry-After). A reader that dies fails
  * the read it was running with a retryable BackendError and is replaced.
  */
 export class SqliteReaderPool implements ReadRunner {
   private readonly readers: (Reader | undefined)[];
-  private readonly queue: Job[] = [];
+  private readonly queue: TenantFairQueue<Job>;
   private nextId = 1;
   private closed = false;
 
   constructor(private readonly options: SqliteReaderPoolOptions) {
     if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError('a reader pool needs at least one reader');
     this.readers = Array.from({ length: options.size }, () => undefined);
+    this.queue = new TenantFairQueue(options.maxQueued, Math.max(1, Math.ceil((options.maxQueued * 3) / 4)));
     for (let slot = 0; slot < options.size; slot++) this.start(slot);
   }
 
   /** Reads waiting for a free reader. */
   get queued(): number {
-    return this.queue.length;
+    return this.queue.size;
   }
 
   run<K extends ReadName>(name: K, args: ReadArgs<K>): Promise<ReadResult<K>> {
     if (this.closed) return Promise.reject(new BackendError('the store is closed', true));
     return new Promise<ReadResult<K>>((resolve, reject) => {
-      const job: Job = { id: this.nextId++, name, args, resolve, reject };
+      // Every read names its tenant first (read-operations.ts).
+      const tenantId = args[0];
+      const job: Job = { id: this.nextId++, tenantId, name, args, resolve, reject };
       const idle = this.readers.find((reader) => reader !== undefined && reader.job === undefined);
-      if (idle) this.dispatch(idle, job);
-      else if (this.queue.length < this.options.maxQueued) this.queue.push(job);
-      else
-        reject(
-          new TelemetryError('UNAVAILABLE', `the database is busy: ${this.queue.length} queries are waiting for a reader; retry later`, {
-            details: { retryAfterSeconds: SATURATED_RETRY_AFTER_SECONDS },
-          }),
-        );
+      if (idle) {
+        this.dispatch(idle, job);
+        return;
+      }
+      const refusal = this.queue.refusal(tenantId);
+      if (refusal === undefined) {
+        this.queue.push(tenantId, job);
+        return;
+      }
+      const why =
+        refusal === 'full'
+          ? `${this.queue.size} queries are waiting for a reader`
+          : `this tenant already has ${Math.ceil((this.options.maxQueued * 3) / 4)} queries waiting for a reader`;
+      reject(new TelemetryError('UNAVAILABLE', `the database is busy: ${why}; retry later`, { details: { retryAfterSeconds: SATURATED_RETRY_AFTER_SECONDS } }));
     });
   }
 
@@ -98,7 +113,7 @@ export class SqliteReaderPool implements ReadRunner {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new BackendError('the store is closed', true));
+    for (const job of this.queue.drain()) job.reject(new BackendError('the store is closed', true));
     const readers = this.readers.filter((reader): reader is Reader => reader !== undefined);
     for (const reader of readers) reader.worker.postMessage({ type: 'close' } satisfies ToReader);
     const stopped = Promise.all(readers.map((reader) => reader.exited));
@@ -125,6 +140,7 @@ export class SqliteReaderPool implements ReadRunner {
       const job = reader.job;
       if (job === undefined || job.id !== message.id) return;
       reader.job = undefined;
+      this.queue.finished(job.tenantId);
       try {
         if (message.type === 'result') job.resolve(decodeResult(job.name, message.value) as never);
         else job.reject(decodeError(message.error));
@@ -141,6 +157,7 @@ export class SqliteReaderPool implements ReadRunner {
     try {
       reader.worker.postMessage({ type: 'read', id: job.id, name: job.name, args: job.args } satisfies ToReader);
       reader.job = job;
+      this.queue.started(job.tenantId);
     } catch (error) {
       // Arguments that cannot cross to a thread: this read fails, the reader stays free.
       job.reject(new BackendError(`a database read could not be sent to a reader: ${(error as Error).message}`, false, error));
@@ -156,7 +173,10 @@ export class SqliteReaderPool implements ReadRunner {
   /** A reader ended: its read fails (retryable: it may well succeed on another reader), a new one takes its slot. */
   private lost(slot: number, reader: Reader, cause: Error): void {
     if (this.readers[slot] === reader) this.readers[slot] = undefined;
-    reader.job?.reject(new BackendError(this.closed ? 'the store is closed' : `a database reader stopped (${cause.message}); retry`, true, cause));
+    if (reader.job) {
+      this.queue.finished(reader.job.tenantId);
+      reader.job.reject(new BackendError(this.closed ? 'the store is closed' : `a database reader stopped (${cause.message}); retry`, true, cause));
+    }
     reader.job = undefined;
     if (this.closed) return;
     this.options.onReaderFailure?.(cause);
@@ -168,7 +188,7 @@ export class SqliteReaderPool implements ReadRunner {
     // It could not even open the database: starting it again at once would spin. The reads
     // waiting fail now if no reader can take them.
     if (!this.readers.some((other) => other?.ready)) {
-      for (const job of this.queue.splice(0)) job.reject(new BackendError(`no database reader could open the database (${cause.message}); retry`, true, cause));
+      for (const job of this.queue.drain()) job.reject(new BackendError(`no database reader could open the database (${cause.message}); retry`, true, cause));
     }
     setTimeout(() => {
       if (this.closed || this.readers[slot] !== undefined) return;

@@ -165,7 +165,7 @@ export class SqliteStore implements Store {
 
   readingEventsAfter(query: EventReplayQuery): Promise<PersistedReading[]> {
     // One DEFERRED transaction, one snapshot (runRead): the windows of a page agree with each other.
-    return this.read('readingEventsAfter', query);
+    return this.read('readingEventsAfter', query.tenantId, query);
   }
 
   aggregateBuckets(tenantId: string, runs: readonly AggregateQuery[]): Promise<DeviceBuckets[]> {
