@@ -251,6 +251,14 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     expect(source.rollbacks).toBe(0);
   });
 
+  it('reads the runs of one aggregate in a READ ONLY transaction, so a batch committed meanwhile is in all buckets or none', async () => {
+    const source = new CheckingSource(respond);
+    await OPERATIONS.aggregateBuckets!(OracleStore.over(source));
+    // First in the transaction (Oracle refuses it later), then the three runs.
+    expect(source.calls.map((call) => call.sql)).toEqual(['SET TRANSACTION READ ONLY', expect.anything(), expect.anything(), expect.anything()]);
+    expect(source.commits).toBe(1);
+  });
+
   it('applies a batch with bulk statements: a repeated event id is a duplicate, not a failure', async () => {
     const source = new CheckingSource(respond);
     const result = await applyBatch(OracleStore.over(source), {

@@ -179,9 +179,14 @@ export class OracleStore implements Store {
   readingEventsByIds(tenantId: string, eventIds: readonly string[]): Promise<PersistedReading[]> {
     return this.tx((s) => queries.eventsByIds(s, tenantId, eventIds));
   }
-  /** One transaction; Oracle's default READ COMMITTED makes each run's statement consistent on its own. */
+  /**
+   * One read-only transaction: under Oracle's default READ COMMITTED each statement would see
+   * its own moment, and a batch committed between the runs (raw ends, rollups in the middle)
+   * would count in some buckets and not others. READ ONLY reads every run as of its start.
+   */
   aggregateBuckets(tenantId: string, runs: readonly AggregateQuery[]): Promise<DeviceBuckets[]> {
     return this.tx(async (s) => {
+      if (runs.length > 1) await s.execute(queries.SQL.readOnlyTransaction);
       const found: DeviceBuckets[] = [];
       for (const query of runs) found.push(await queries.aggregate(s, tenantId, query));
       return found;

@@ -12,6 +12,9 @@ import type { Session } from '../session';
 const IDS_TABLE = "SELECT j.id FROM JSON_TABLE(:ids, '$[*]' COLUMNS (id VARCHAR2(128) PATH '$')) j";
 
 export const SQL = {
+  // Transaction-level read consistency for the statements after it (Oracle's default READ
+  // COMMITTED is per statement); must be the transaction's first statement.
+  readOnlyTransaction: 'SET TRANSACTION READ ONLY',
   readingsNewestFirst: `SELECT ts, value FROM readings
                         WHERE tenant_id = :tenant_id AND device_id = :device_id AND metric = :metric AND ts >= :from_ts AND ts < :to_ts
                           AND (:after_ts IS NULL OR ts < :after_ts)
