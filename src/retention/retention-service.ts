@@ -1,4 +1,13 @@
-import { checkRetentionPolicy, effectivePolicy, RETENTION_KINDS, type RetentionKind, type RetentionOverrides, type RetentionPolicy } from '../domain/retention';
+import {
+  checkRetentionPolicy,
+  effectivePolicy,
+  horizonsOf,
+  type RetentionHorizons,
+  RETENTION_KINDS,
+  type RetentionKind,
+  type RetentionOverrides,
+  type RetentionPolicy,
+} from '../domain/retention';
 import type { RetentionStore } from '../store/ports/retention-store';
 
 /** A tenant's retention: what applies, and which kinds it set itself. */
@@ -17,6 +26,11 @@ export class RetentionService {
   async get(tenantId: string): Promise<TenantRetention> {
     const overrides = await this.store.retentionOverrides(tenantId);
     return { policy: effectivePolicy(this.defaults, overrides), overrides };
+  }
+
+  /** Where the tenant's data of each level may be gone at `now`: the query planners plan around it. */
+  async horizons(tenantId: string, now: number = Date.now()): Promise<RetentionHorizons> {
+    return horizonsOf((await this.get(tenantId)).policy, now);
   }
 
   /**

@@ -1,13 +1,16 @@
 import {
+  AggregatesDocument,
   CreateApiKeyDocument,
   IngestReadingsDocument,
   ReadingsDocument,
   RegisterDeviceDocument,
   RetentionDocument,
+  SeriesDocument,
   SetRetentionDocument,
 } from '../generated/graphql';
 import { eventually, startTestServer, type TestServer } from '../support/server';
 
+const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
 describe('Retention through the API', () => {
@@ -95,5 +98,41 @@ describe('Retention through the API', () => {
       20_000,
       'old readings gone, recent ones all stored',
     );
+  });
+
+  it('answers a range whose raw readings retention removed from the rollups that remain, and says so', async () => {
+    // Minute rollups go after 5 days, hour rollups stay 30: ten days back, only hours remain.
+    await server.ok(SetRetentionDocument, { input: { rawReadingsDays: 2, minuteRollupsDays: 5, hourRollupsDays: 30 } });
+    await server.ok(RegisterDeviceDocument, { input: { id: 'archive' } });
+    const hourStart = Math.floor((Date.now() - 10 * DAY) / HOUR) * HOUR;
+    const from = hourStart + 30 * 60_000;
+    const readings = Array.from({ length: 120 }, (_, i) => ({
+      deviceId: 'archive',
+      timestamp: new Date(from + i * 60_000).toISOString(),
+      metrics: [{ name: 'power', value: 1 }],
+    }));
+    expect((await server.ok(IngestReadingsDocument, { readings })).ingestReadings.acceptedCount).toBe(120);
+    const range = { from: new Date(from).toISOString(), to: new Date(from + 2 * HOUR).toISOString() };
+    // Once stored and then removed by a pass, the raw readings are gone; the hour rollups answer.
+    const buckets = await eventually(
+      async () => {
+        const raw = await server.ok(ReadingsDocument, { deviceId: 'archive', metric: 'power', ...range, first: 1000 });
+        const { aggregates } = await server.ok(AggregatesDocument, { deviceIds: ['archive'], metric: 'power', ...range, bucket: '1m' });
+        const found = aggregates[0]!.buckets;
+        const total = found.reduce((sum, bucket) => sum + bucket.count, 0);
+        return raw.readings.edges.length === 0 && total === 120 ? found : undefined;
+      },
+      20_000,
+      'raw readings removed and the hour rollups answering',
+    );
+    // Minute buckets over a range where only hours remain come back as the hours that cover it.
+    expect(buckets.map((bucket) => [Date.parse(bucket.start) - hourStart, Date.parse(bucket.end) - hourStart, bucket.count, bucket.source])).toEqual([
+      [0, HOUR, 30, 'ROLLUP_1H'],
+      [HOUR, 2 * HOUR, 60, 'ROLLUP_1H'],
+      [2 * HOUR, 3 * HOUR, 30, 'ROLLUP_1H'],
+    ]);
+    const { series } = await server.ok(SeriesDocument, { deviceId: 'archive', metric: 'power', ...range, points: 1000 });
+    expect(series).toMatchObject({ source: 'ROLLUPS', totalPoints: 120 });
+    expect(series.points.length).toBeGreaterThan(0);
   });
 });
