@@ -5,13 +5,18 @@ import fc from 'fast-check';
 import { effectivePolicy, RETENTION_KINDS, resolutionOf, type RetentionKind, type RetentionOverrides, type RetentionPolicy } from '../../src/domain/retention';
 import { RetentionEnforcer } from '../../src/retention/retention-enforcer';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
+import { OracleStore } from '../../src/store/oracle/oracle-store';
+import { SQL as ORACLE_SQL } from '../../src/store/oracle/sql/retention';
+import { CheckingSource, type Call } from '../support/fake-oracle';
 import { recordingLogger } from '../support/logger';
 import { newDataDir } from '../support/server';
 
 /**
- * Retention on the embedded store: after one pass, no row of any kind older than its tenant's
- * policy remains, and no newer row was removed, whatever the policies, the data and the batch
- * size (batches smaller than the data, so the pass goes through many short transactions).
+ * Retention on each backend: after one pass, no row of any kind older than its tenant's policy
+ * remains, and no newer row was removed, whatever the policies, the data and the batch size
+ * (batches smaller than the data, so the pass goes through many short transactions). Oracle runs
+ * at the driver boundary: its real statements, checked by the fake connection, against tables
+ * the fake keeps as those statements say (ROWNUM-bounded deletes, day partitions dropped).
  */
 
 const NOW = Date.UTC(2026, 5, 15, 12, 34, 56, 789);
@@ -223,5 +228,153 @@ describe('Retention on the embedded store', () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * The tables the retention statements touch, answered as their SQL says. Readings sit in day
+ * partitions (RANGE on ts, INTERVAL one day, as the schema creates them): dropping one removes
+ * its rows whatever their tenant.
+ */
+class OracleRetentionTables {
+  readonly source = new CheckingSource((call) => this.respond(call));
+  readonly settings = new Map<string, RetentionOverrides>();
+  partitionsDropped = 0;
+
+  constructor(private readonly rows: Rows) {}
+
+  private respond(call: Call) {
+    const b = call.binds[0] ?? {};
+    const limit = b['limit_rows'] as number;
+    const cutoff = b['cutoff'] as number;
+    const tenant = b['tenant_id'] as string;
+    /** Removes at most `limit` rows matching `expired` (ROWNUM <= :limit_rows) from `list`. */
+    const bounded = <T>(list: T[], expired: (row: T) => boolean) => {
+      let removed = 0;
+      for (let i = 0; i < list.length && removed < limit;) {
+        if (expired(list[i]!)) {
+          list.splice(i, 1);
+          removed++;
+        } else i++;
+      }
+      return { rowsAffected: removed };
+    };
+    switch (call.sql) {
+      case ORACLE_SQL.allTenants:
+        return { rows: TENANTS.map((id) => ({ ID: id })) };
+      case ORACLE_SQL.allSettings:
+        return {
+          rows: [...this.settings].flatMap(([tenantId, overrides]) =>
+            Object.entries(overrides).map(([kind, ms]) => ({ TENANT_ID: tenantId, KIND: kind, RETENTION_MS: ms })),
+          ),
+        };
+      case ORACLE_SQL.deleteReadings:
+        return bounded(this.rows.readings, (r) => r.tenant === tenant && r.ts < cutoff);
+      case ORACLE_SQL.deleteRollups:
+        return bounded(this.rows.rollups, (r) => r.tenant === tenant && r.resolution === b['resolution_ms'] && r.bucket <= cutoff - r.resolution);
+      case ORACLE_SQL.deleteEventIds:
+        return bounded(this.rows.events, (e) => e.tenant === tenant && e.ts < cutoff);
+      case ORACLE_SQL.deleteResolvedAnomalies:
+        return bounded(this.rows.anomalies, (a) => a.tenant === tenant && a.resolvedAt !== null && a.resolvedAt < cutoff);
+      case ORACLE_SQL.deleteDeadLetters:
+        return bounded(this.rows.deadLetters, (d) => d.tenant === tenant && d.createdAt < cutoff);
+      case ORACLE_SQL.deleteTenantlessDeadLetters:
+        return bounded(this.rows.deadLetters, (d) => d.tenant === null && d.createdAt < cutoff);
+      case ORACLE_SQL.deleteDeliveries:
+        return bounded(this.rows.deliveries, (d) => d.tenant === tenant && d.status !== 'PENDING' && d.createdAt < cutoff);
+      case ORACLE_SQL.dropPartitions: {
+        // A partition's high value is the end of its day; it goes when that end is at or before the cut-off.
+        const days = new Set(this.rows.readings.filter((r) => Math.floor(r.ts / DAY) * DAY + DAY <= cutoff).map((r) => Math.floor(r.ts / DAY)));
+        this.rows.readings = this.rows.readings.filter((r) => !days.has(Math.floor(r.ts / DAY)));
+        this.partitionsDropped += days.size;
+        return { outBinds: { dropped: days.size } };
+      }
+      default:
+        throw new Error(`a statement retention does not use: ${call.sql.slice(0, 80)}`);
+    }
+  }
+}
+
+describe('Retention on Oracle at the driver boundary', () => {
+  it('removes every row older than its tenant policy and none newer, dropping only day partitions every tenant lets go', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        rowsArb,
+        policyArb,
+        fc.record({ acme: overridesArb, globex: overridesArb }),
+        fc.integer({ min: 1, max: 7 }),
+        async (generated, defaults, overrides, batchRows) => {
+          // Unique keys, as the tables' primary keys keep them.
+          const rows: Rows = {
+            ...generated,
+            readings: [...new Map(generated.readings.map((r) => [`${r.tenant}/${r.device}/${r.metric}/${r.ts}`, r])).values()],
+            rollups: [...new Map(generated.rollups.map((r) => [`${r.tenant}/${r.device}/${r.metric}/${r.resolution}/${r.bucket}`, r])).values()],
+          };
+          const tables = new OracleRetentionTables(rows);
+          for (const tenant of TENANTS) tables.settings.set(tenant, overrides[tenant]);
+          const enforcer = new RetentionEnforcer(
+            OracleStore.over(tables.source),
+            { defaults, intervalMs: 60_000, batchRows },
+            recordingLogger(),
+            undefined,
+            () => NOW,
+          );
+          await enforcer.enforce();
+          const want = expected(generated, (tenant) => (tenant === null ? defaults : effectivePolicy(defaults, overrides[tenant as 'acme' | 'globex'])));
+          expect({
+            readings: rows.readings.map((r) => `${r.tenant}/${r.device}/${r.metric}/${r.ts}`).sort(),
+            rollups: rows.rollups.map((r) => `${r.tenant}/${r.device}/${r.metric}/${r.resolution}/${r.bucket}`).sort(),
+            events: rows.events.map((e) => `${e.tenant}/${e.id}`).sort(),
+            anomalies: rows.anomalies.length,
+            deadLetters: rows.deadLetters.length,
+            deliveries: rows.deliveries.length,
+          }).toEqual(want);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('drops the day partitions older than the most generous tenant, then deletes the rest in ranges', async () => {
+    const rows: Rows = {
+      readings: [
+        { tenant: 'acme', device: 'd1', metric: 't', ts: NOW - 20 * DAY },
+        { tenant: 'globex', device: 'd1', metric: 't', ts: NOW - 20 * DAY },
+        { tenant: 'globex', device: 'd1', metric: 't', ts: NOW - 8 * DAY },
+        { tenant: 'globex', device: 'd1', metric: 't', ts: NOW - DAY },
+      ],
+      rollups: [],
+      events: [],
+      anomalies: [],
+      deadLetters: [],
+      deliveries: [],
+    };
+    const tables = new OracleRetentionTables(rows);
+    tables.settings.set('acme', { RAW_READINGS: 10 * DAY });
+    tables.settings.set('globex', { RAW_READINGS: 5 * DAY });
+    const defaults: RetentionPolicy = {
+      RAW_READINGS: 30 * DAY,
+      MINUTE_ROLLUPS: 30 * DAY,
+      HOUR_ROLLUPS: 30 * DAY,
+      DAY_ROLLUPS: 30 * DAY,
+      RESOLVED_ANOMALIES: DAY,
+      DEAD_LETTERS: DAY,
+      WEBHOOK_DELIVERIES: DAY,
+      EVENT_IDS: DAY,
+    };
+    const removed = await new RetentionEnforcer(
+      OracleStore.over(tables.source),
+      { defaults, intervalMs: 60_000, batchRows: 100 },
+      recordingLogger(),
+      undefined,
+      () => NOW,
+    ).enforce();
+    // Day 20 is past both tenants' retention: its partition went whole. Day 8 is past globex's
+    // 5 days but not acme's 10: a ranged delete of globex's rows only.
+    expect(tables.partitionsDropped).toBe(1);
+    expect(rows.readings.map((r) => [r.tenant, (NOW - r.ts) / DAY])).toEqual([['globex', 1]]);
+    expect(removed.RAW_READINGS).toBe(1);
+    const deletes = tables.source.calls.filter((call) => call.sql === ORACLE_SQL.deleteReadings);
+    expect(deletes.map((call) => call.binds[0]!['tenant_id'])).toEqual(['acme', 'globex']);
   });
 });
