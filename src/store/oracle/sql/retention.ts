@@ -92,6 +92,6 @@ export async function deleteExpired(session: Session, { kind, tenantId, cutoff, 
 /** Drops the day partitions of readings that end at or before `cutoff`; returns how many. */
 export async function dropReadingsBefore(session: Session, cutoff: number): Promise<number> {
   const result = await session.execute(SQL.dropPartitions, { cutoff, dropped: { dir: 'out', type: 'number' } });
-  const dropped = (result.outBinds)?.['dropped'];
+  const dropped = result.outBinds?.['dropped'];
   return typeof dropped === 'number' ? dropped : 0;
 }
