@@ -46,7 +46,8 @@ export async function runAggregates(store: ReadingStore, tenantId: string, reque
     edges,
     rawOnly: request.rawOnly || request.percentiles,
     withValues: request.percentiles,
-    horizons: request.horizons,
+    // plan RAW asks for a scan of the raw readings as stored: what retention left, as it is.
+    horizons: request.rawOnly ? undefined : request.horizons,
   });
   // Widened buckets cover their rollup's span; the others keep the bucket's own start and end.
   const shown =

@@ -6,7 +6,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type AggregatePlan =
   /** Use the coarsest rollup that answers each bucket exactly; raw readings otherwise. */
   | 'AUTO'
-  /** Scan raw readings only (same answer, slower; for comparison). */
+  /** Scan raw readings only (same answer, slower; for comparison), also where retention removed them: there it finds only what remains. */
   | 'RAW';
 
 export type AnomalyFilter = {
