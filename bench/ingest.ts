@@ -3,6 +3,7 @@
  *
  *   npm run bench -- [--clients 8] [--batch 500] [--seconds 15] [--devices 100]
  *                    [--lag-rate 20000] [--lag-seconds 10] [--url URL --key KEY]
+ *                    [--expired-share 0]
  *
  * Phase 1 (throughput): `clients` concurrent loops send `ingestReadings` batches as fast as
  * the service acknowledges them; reports readings/s accepted, and readings/s persisted (until
@@ -11,6 +12,11 @@
  * device; reports the delay from ingest acknowledgement to subscriber receipt (p50/p99).
  * Also reports the service's peak RSS. Without --url it starts its own service on a fresh
  * data directory (the embedded defaults, fsync on every stream commit).
+ *
+ * `--expired-share 0.5` dates that share of the readings two days back: with
+ * `TELEMETRY_RETENTION_RAW_DAYS=1 TELEMETRY_RETENTION_INTERVAL_SECONDS=1` in the environment,
+ * retention then deletes them while the load runs (the same load with a long interval measures
+ * ingest without retention at work).
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
@@ -29,6 +35,7 @@ const { values: args } = parseArgs({
     'lag-seconds': { type: 'string', default: '10' },
     url: { type: 'string' },
     key: { type: 'string' },
+    'expired-share': { type: 'string', default: '0' },
   },
 });
 const CLIENTS = Number(args.clients);
@@ -43,11 +50,15 @@ const INGEST = `mutation($r: [ReadingInput!]!) { ingestReadings(readings: $r) { 
 /** Phase 1 asks only for the counts, as a fire-and-forget device gateway would. */
 const INGEST_COUNTS = `mutation($r: [ReadingInput!]!) { ingestReadings(readings: $r) { acceptedCount rejectedCount } }`;
 
+const EXPIRED_SHARE = Number(args['expired-share']);
+
 let clock = Date.now() - 3_600_000;
+let expiredClock = Date.now() - 2 * 86_400_000;
 function makeBatch(size: number): object[] {
+  const expired = Math.round(size * EXPIRED_SHARE);
   return Array.from({ length: size }, (_, i) => ({
     deviceId: DEVICES[i % DEVICES.length],
-    timestamp: clock++,
+    timestamp: i < expired ? expiredClock++ : clock++,
     metrics: [{ name: 'temperature', value: 20 + Math.random() * 5 }],
   }));
 }

@@ -28,6 +28,7 @@ import { bootstrapAdminKey } from './tenants/tenant-service';
 import type { Stream } from './stream/stream';
 import type { Store } from './store/store';
 import { WebhookService } from './webhooks/webhook-service';
+import { RetentionService } from './retention/retention-service';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ApiMetrics } from './metrics/api-metrics';
 import type { MetricsJson } from './metrics/consumer-metrics';
@@ -163,6 +164,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         statusHub,
         defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
         webhooks: new WebhookService(store, { allowPrivateNetworks: config.webhooks.allowPrivateNetworks }),
+        retention: new RetentionService(store, config.retention.defaults),
         replayDeadLetter: (tenantId, id) =>
           replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => fanout?.wake()),
         partitions: await stream.partitions('readings'),

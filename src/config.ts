@@ -2,6 +2,7 @@ import { availableParallelism, hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { OidcSettings } from './server/oidc';
+import { RETENTION_KINDS, retentionProblems, type RetentionKind, type RetentionPolicy } from './domain/retention';
 
 /**
  * Environment -> typed, validated configuration. Every setting has an embedded default, so
@@ -312,6 +313,46 @@ const shape = {
     schema: integer(1, 24 * 365).default(168),
     doc: 'Embedded log: messages older than this are deleted, except readings the consumer has not committed yet.',
   }),
+  TELEMETRY_RETENTION_RAW_DAYS: setting({
+    schema: integer(1, 36_500).default(30),
+    doc: 'Days raw readings are kept, for tenants that set no `rawReadingsDays` of their own (`setRetention`). Older ranges are answered from the rollups that remain.',
+  }),
+  TELEMETRY_RETENTION_MINUTE_ROLLUP_DAYS: setting({
+    schema: integer(1, 36_500).default(90),
+    doc: "Days one-minute rollups are kept (at least the raw readings' days).",
+  }),
+  TELEMETRY_RETENTION_HOUR_ROLLUP_DAYS: setting({
+    schema: integer(1, 36_500).default(730),
+    doc: "Days one-hour rollups are kept (at least the minute rollups' days).",
+  }),
+  TELEMETRY_RETENTION_DAY_ROLLUP_DAYS: setting({
+    schema: integer(1, 36_500).default(3650),
+    doc: "Days one-day rollups are kept (at least the hour rollups' days).",
+  }),
+  TELEMETRY_RETENTION_RESOLVED_ANOMALY_DAYS: setting({
+    schema: integer(1, 36_500).default(365),
+    doc: 'Days an anomaly is kept once resolved (open and acknowledged ones are always kept).',
+  }),
+  TELEMETRY_RETENTION_DEAD_LETTER_DAYS: setting({
+    schema: integer(1, 36_500).default(30),
+    doc: 'Days dead letters are kept (also those of no tenant).',
+  }),
+  TELEMETRY_RETENTION_WEBHOOK_DELIVERY_DAYS: setting({
+    schema: integer(1, 36_500).default(30),
+    doc: 'Days finished webhook deliveries (delivered or failed) are kept; pending ones are kept until they finish.',
+  }),
+  TELEMETRY_RETENTION_EVENT_ID_DAYS: setting({
+    schema: integer(1, 36_500).default(7),
+    doc: 'Event-id deduplication window, by reading timestamp: a duplicate older than this is no longer recognised by its event id (readings are still deduplicated by device, metric and timestamp while they are kept).',
+  }),
+  TELEMETRY_RETENTION_INTERVAL_SECONDS: setting({
+    schema: integer(1, 86_400).default(3600),
+    doc: 'Time between two retention passes of the consumer (each logs one line and counts `telemetry_retention_removed_rows_total`).',
+  }),
+  TELEMETRY_RETENTION_BATCH_ROWS: setting({
+    schema: integer(10, 100_000).default(1000),
+    doc: 'Most rows one retention batch deletes; each batch is its own transaction, so this bounds how long ingest can wait behind retention.',
+  }),
   TELEMETRY_CONSUMER_BATCH_SIZE: setting({
     schema: integer(1, 100_000).default(5000),
     doc: 'Most messages the consumer reads from one partition per round (on OCI, per GetMessages).',
@@ -377,6 +418,20 @@ export interface DocumentedVariable {
   /** Its row's documentation: variables documented together share the same object. */
   readonly doc: SettingDoc;
 }
+
+const DAY_MS = 86_400_000;
+
+/** The variable that sets each retention kind's service default, in days. */
+const RETENTION_VARIABLES = {
+  RAW_READINGS: 'TELEMETRY_RETENTION_RAW_DAYS',
+  MINUTE_ROLLUPS: 'TELEMETRY_RETENTION_MINUTE_ROLLUP_DAYS',
+  HOUR_ROLLUPS: 'TELEMETRY_RETENTION_HOUR_ROLLUP_DAYS',
+  DAY_ROLLUPS: 'TELEMETRY_RETENTION_DAY_ROLLUP_DAYS',
+  RESOLVED_ANOMALIES: 'TELEMETRY_RETENTION_RESOLVED_ANOMALY_DAYS',
+  DEAD_LETTERS: 'TELEMETRY_RETENTION_DEAD_LETTER_DAYS',
+  WEBHOOK_DELIVERIES: 'TELEMETRY_RETENTION_WEBHOOK_DELIVERY_DAYS',
+  EVENT_IDS: 'TELEMETRY_RETENTION_EVENT_ID_DAYS',
+} as const satisfies Record<RetentionKind, ConfigVariable>;
 
 /** An environment variable's default is a string, or what a string becomes (a number, a flag). */
 function scalarDefault(name: string, value: unknown): DocumentedVariable['defaultValue'] {
@@ -474,6 +529,12 @@ export interface Config {
      * reports it stuck (/healthz degraded, /readyz not ready), ms.
      */
     readonly stuckAfterMs: number;
+  };
+  /** Retention: the service defaults and how the consumer enforces them (retention/retention-enforcer.ts). */
+  readonly retention: {
+    readonly defaults: RetentionPolicy;
+    readonly intervalMs: number;
+    readonly batchRows: number;
   };
   readonly anomalies: {
     /** How long a series stays normal before its anomaly clears, for rules that do not say (ms). */
@@ -597,6 +658,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (v.TELEMETRY_METRICS_PORT !== undefined && v.TELEMETRY_METRICS_PORT !== 0 && v.TELEMETRY_METRICS_PORT === v.PORT) {
     throw new ConfigError([`TELEMETRY_METRICS_PORT=${v.TELEMETRY_METRICS_PORT}: must differ from PORT (metrics have a port of their own)`]);
   }
+  const retentionDefaults = Object.fromEntries(RETENTION_KINDS.values.map((kind) => [kind, v[RETENTION_VARIABLES[kind]] * DAY_MS])) as Record<
+    RetentionKind,
+    number
+  >;
+  const retentionErrors = retentionProblems(retentionDefaults, (kind) => RETENTION_VARIABLES[kind]);
+  if (retentionErrors.length > 0) throw new ConfigError(retentionErrors.map((problem) => problem.message));
   const oidcVariables = [v.TELEMETRY_OIDC_ISSUER, v.TELEMETRY_OIDC_JWKS_URL, v.TELEMETRY_OIDC_AUDIENCE];
   if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
     throw new ConfigError(['TELEMETRY_OIDC_ISSUER, TELEMETRY_OIDC_JWKS_URL and TELEMETRY_OIDC_AUDIENCE: set all three to enable OIDC sign-in, or none']);
@@ -682,6 +749,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           .slice(0, 48)}-${process.pid}`,
       stuckAfterMs: v.TELEMETRY_CONSUMER_STUCK_SECONDS * 1000,
     },
+    retention: { defaults: retentionDefaults, intervalMs: v.TELEMETRY_RETENTION_INTERVAL_SECONDS * 1000, batchRows: v.TELEMETRY_RETENTION_BATCH_ROWS },
     anomalies: { clearAfterMs: v.TELEMETRY_ANOMALY_CLEAR_AFTER_SECONDS * 1000 },
     liveness: { defaultHeartbeatTimeoutMs: v.TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS * 1000, checkIntervalMs: v.TELEMETRY_LIVENESS_CHECK_MS },
     webhooks: {

@@ -15,6 +15,8 @@ export type Component =
   | 'liveness'
   /** Webhook deliveries and their retries. */
   | 'webhooks'
+  /** The retention passes of the consumer (one line per pass: rows removed by kind). */
+  | 'retention'
   /** The events topic: publishing what the consumer committed, and tailing it on API nodes. */
   | 'events'
   /** The stream backend (the OCI SDK's own retry lines). */

@@ -3,6 +3,7 @@ import { EventPublisher } from '../consumers/event-publisher';
 import { LivenessSweep } from '../consumers/liveness-sweep';
 import { PERSISTER_GROUP, ReadingPersister, type DetectionEvents } from '../consumers/reading-persister';
 import { WebhookDeliverer } from '../webhooks/webhook-deliverer';
+import { RetentionEnforcer } from '../retention/retention-enforcer';
 import type { PersistedReading } from '../domain/reading';
 import { DeviceDirectory } from '../devices/device-directory';
 import type { Logger } from '../logger';
@@ -36,7 +37,7 @@ export interface ConsumerOutputs {
 }
 
 /**
- * Starts the persister and the liveness sweep with their own store and stream connections
+ * Starts the persister, the liveness sweep, webhook deliveries and retention with their own store and stream connections
  * (they run in the consumer thread, the only writer of readings, anomalies and statuses).
  * `logger` is the root logger: each part gets a child with its own component.
  */
@@ -104,6 +105,10 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
   const liveness = new LivenessSweep(store, config.liveness, publishEvents, logger.child({ component: 'liveness' }));
   liveness.start();
   webhooks.start();
+  const enforcer = new RetentionEnforcer(store, config.retention, logger.child({ component: 'retention' }), (kind, rows) =>
+    metrics.retentionRemoved(kind, rows),
+  );
+  enforcer.start();
   return {
     persister,
     metrics,
@@ -111,6 +116,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     async close() {
       clearInterval(retention);
       try {
+        await enforcer.stop();
         await liveness.stop();
         await webhooks.stop();
         await persister.stop();

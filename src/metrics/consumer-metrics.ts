@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnomalyKind, Severity } from '../domain/anomalies/anomaly';
 import type { DeliveryAttemptOutcome } from '../webhooks/webhook-deliverer';
+import type { RetentionKind } from '../domain/retention';
 
 /** What the persister has counted since it started (its own counters, read at scrape time). */
 export interface ConsumerTotals {
@@ -36,6 +37,7 @@ export class ConsumerMetrics {
   private readonly applyDuration: Histogram;
   private readonly anomalies: Counter<'kind' | 'severity'>;
   private readonly webhookAttempts: Counter<'outcome'>;
+  private readonly retentionRemovals: Counter<'kind'>;
   private readonly lagMessages: Gauge<'partition'>;
   private readonly lagSeconds: Gauge<'partition'>;
 
@@ -72,6 +74,12 @@ export class ConsumerMetrics {
       name: 'telemetry_webhook_deliveries_total',
       help: 'Webhook delivery attempts, by outcome (delivered, will_retry, gave_up).',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.retentionRemovals = new Counter({
+      name: 'telemetry_retention_removed_rows_total',
+      help: 'Rows removed by retention, by kind (RAW_READINGS, MINUTE_ROLLUPS, ..., EVENT_IDS).',
+      labelNames: ['kind'],
       registers,
     });
     const setLag = async () => {
@@ -113,6 +121,10 @@ export class ConsumerMetrics {
 
   webhookAttempt(outcome: DeliveryAttemptOutcome): void {
     this.webhookAttempts.inc({ outcome });
+  }
+
+  retentionRemoved(kind: RetentionKind, rows: number): void {
+    this.retentionRemovals.inc({ kind }, rows);
   }
 
   json(): Promise<MetricsJson> {

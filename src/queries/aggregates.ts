@@ -1,5 +1,7 @@
 import { toAggregateBuckets, type AggregateBucket, type BucketData, type GapFill } from '../domain/timeseries/aggregate-buckets';
-import { bucketBoundaries, coarsestRollupFor, type BucketSpec } from '../domain/timeseries/buckets';
+import { bucketBoundaries, type BucketSpec } from '../domain/timeseries/buckets';
+import { planRetainedBuckets } from '../domain/timeseries/retained-plan';
+import type { RetentionHorizons } from '../domain/retention';
 import { mergeInto } from '../domain/timeseries/partial';
 import type { AggregateQuery, ReadingStore } from '../store/ports/reading-store';
 
@@ -17,6 +19,8 @@ export interface AggregateRequest {
   /** Ignore rollups (to compare, or to measure the raw scan). */
   readonly rawOnly: boolean;
   readonly maxBuckets: number;
+  /** Where retention may have removed each level (the tenant's policy now); absent: nothing removed. */
+  readonly horizons?: RetentionHorizons | undefined;
 }
 
 export interface AggregateSeries {
@@ -25,30 +29,37 @@ export interface AggregateSeries {
   readonly buckets: AggregateBucket[];
 }
 
-type Source = number | 'raw';
-
 /**
  * Plans and runs an aggregate query. Each bucket is answered from the coarsest rollup that
  * tiles it exactly (its clipped edges are whole days, hours or minutes) and from raw readings
  * otherwise: a range starting at an odd second reads raw rows for its first bucket only.
- * Consecutive buckets with the same source are fetched in one store call.
+ * Consecutive buckets with the same source are fetched in one store call. Where retention
+ * removed the raw readings, buckets are answered from the rollups that remain and widened to
+ * their grid (domain/timeseries/retained-plan.ts): each bucket's source and span say so.
  */
 export async function runAggregates(store: ReadingStore, tenantId: string, request: AggregateRequest): Promise<AggregateSeries[]> {
   const starts = bucketBoundaries(request.bucket, request.from, request.to, request.maxBuckets);
   const edges = [request.from, ...starts.slice(1, -1), request.to];
-  const bucketCount = starts.length - 1;
-  const byDevice = await fetchPlannedBuckets(store, tenantId, {
+  const { edges: planned, byDevice } = await fetchRetainedBuckets(store, tenantId, {
     deviceIds: request.deviceIds,
     metric: request.metric,
     edges,
     rawOnly: request.rawOnly || request.percentiles,
     withValues: request.percentiles,
+    // plan RAW asks for a scan of the raw readings as stored: what retention left, as it is.
+    horizons: request.rawOnly ? undefined : request.horizons,
   });
+  // Widened buckets cover their rollup's span; the others keep the bucket's own start and end.
+  const shown =
+    planned === edges
+      ? starts
+      : [Math.min(starts[0]!, planned[0]!), ...planned.slice(1, -1), Math.max(starts[starts.length - 1]!, planned[planned.length - 1]!)];
+  const bucketCount = shown.length - 1;
 
   if (!request.combineDevices) {
-    return request.deviceIds.map((deviceId) => ({ deviceId, buckets: toAggregateBuckets(starts, byDevice.get(deviceId)!, request.fill) }));
+    return request.deviceIds.map((deviceId) => ({ deviceId, buckets: toAggregateBuckets(shown, byDevice.get(deviceId)!, request.fill) }));
   }
-  return [{ deviceId: null, buckets: toAggregateBuckets(starts, combine([...byDevice.keys()].sort(), byDevice, bucketCount), request.fill) }];
+  return [{ deviceId: null, buckets: toAggregateBuckets(shown, combine([...byDevice.keys()].sort(), byDevice, bucketCount), request.fill) }];
 }
 
 export interface PlannedBucketsQuery {
@@ -59,6 +70,8 @@ export interface PlannedBucketsQuery {
   readonly rawOnly: boolean;
   /** Keep each bucket's raw values (percentiles). */
   readonly withValues: boolean;
+  /** Where retention may have removed each level; absent: nothing removed. */
+  readonly horizons?: RetentionHorizons | undefined;
 }
 
 /**
@@ -67,10 +80,20 @@ export interface PlannedBucketsQuery {
  * call.
  */
 export async function fetchPlannedBuckets(store: ReadingStore, tenantId: string, query: PlannedBucketsQuery): Promise<Map<string, (BucketData | undefined)[]>> {
-  const { edges } = query;
+  return (await fetchRetainedBuckets(store, tenantId, query)).byDevice;
+}
+
+/**
+ * As fetchPlannedBuckets, with retention: the edges may differ from those asked (widened where
+ * only rollups remain), so they are returned with the buckets.
+ */
+export async function fetchRetainedBuckets(
+  store: ReadingStore,
+  tenantId: string,
+  query: PlannedBucketsQuery,
+): Promise<{ edges: readonly number[]; byDevice: Map<string, (BucketData | undefined)[]> }> {
+  const { edges, sources } = planRetainedBuckets(query.edges, query.rawOnly, query.horizons);
   const bucketCount = edges.length - 1;
-  const sources: Source[] = [];
-  for (let i = 0; i < bucketCount; i++) sources.push(query.rawOnly ? 'raw' : (coarsestRollupFor(edges[i]!, edges[i + 1]!) ?? 'raw'));
   const byDevice = new Map<string, (BucketData | undefined)[]>(
     query.deviceIds.map((id) => [id, new Array<BucketData | undefined>(bucketCount).fill(undefined)]),
   );
@@ -101,7 +124,7 @@ export async function fetchPlannedBuckets(store: ReadingStore, tenantId: string,
       if (target) buckets.forEach((bucket, i) => (target[run.start + i] = bucket));
     }
   });
-  return byDevice;
+  return { edges, byDevice };
 }
 
 /** Merges devices bucket by bucket, in device-id order (so ties on first/last are deterministic). */

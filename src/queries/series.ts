@@ -3,6 +3,8 @@ import { largestTriangleThreeBuckets } from '../domain/timeseries/lttb';
 import type { SeriesSource } from '../domain/timeseries/plans';
 import type { ReadingStore } from '../store/ports/reading-store';
 import { fetchPlannedBuckets } from './aggregates';
+import { finestRetainedAt } from '../domain/timeseries/retained-plan';
+import type { RetentionHorizons } from '../domain/retention';
 
 export interface SeriesRequest {
   readonly deviceId: string;
@@ -13,6 +15,8 @@ export interface SeriesRequest {
   readonly points: number;
   /** Most raw readings read for one request. */
   readonly maxRows: number;
+  /** Where retention may have removed each level (the tenant's policy now); absent: nothing removed. */
+  readonly horizons?: RetentionHorizons | undefined;
 }
 
 export interface SeriesResult {
@@ -27,11 +31,13 @@ export interface SeriesResult {
  * A chart-ready series: every stored point, or at most `points` chosen by LTTB. When a chart
  * point spans at least a minute, the candidates come from rollups instead of every raw
  * reading (see candidatesFromRollups): a month of per-second data reads 43,200 minute rows
- * instead of 2.6 million readings.
+ * instead of 2.6 million readings. A range reaching back before the raw readings kept is
+ * always drawn from the rollups that remain (source ROLLUPS), never from what raw is left.
  */
 export async function runSeries(store: ReadingStore, tenantId: string, request: SeriesRequest): Promise<SeriesResult> {
   const fromRollups = await candidatesFromRollups(store, tenantId, request);
-  if (fromRollups && fromRollups.totalPoints > request.points) {
+  const rawMayBeGone = request.horizons !== undefined && request.from < request.horizons.raw;
+  if (fromRollups && (fromRollups.totalPoints > request.points || rawMayBeGone)) {
     const kept = largestTriangleThreeBuckets(fromRollups.timestamps, fromRollups.values, request.points);
     return {
       points: kept.map((i) => ({ timestamp: fromRollups.timestamps[i]!, value: fromRollups.values[i]! })),
@@ -60,7 +66,10 @@ interface Candidates {
  */
 async function candidatesFromRollups(store: ReadingStore, tenantId: string, request: SeriesRequest): Promise<Candidates | undefined> {
   const spanMs = (request.to - request.from) / request.points;
-  const resolution = [...ROLLUP_RESOLUTIONS_MS].reverse().find((candidate) => candidate <= spanMs);
+  let resolution: number | undefined = [...ROLLUP_RESOLUTIONS_MS].reverse().find((candidate) => candidate <= spanMs);
+  // Where raw readings may be gone, no finer than the finest rollup kept at the range's start.
+  const kept = request.horizons ? finestRetainedAt(request.from, request.horizons) : 'raw';
+  if (typeof kept === 'number' && (resolution === undefined || resolution < kept)) resolution = kept;
   if (resolution === undefined) return undefined;
   const edges = [request.from];
   for (let edge = (Math.floor(request.from / resolution) + 1) * resolution; edge < request.to; edge += resolution) edges.push(edge);
@@ -71,6 +80,7 @@ async function candidatesFromRollups(store: ReadingStore, tenantId: string, requ
     edges,
     rawOnly: false,
     withValues: false,
+    horizons: request.horizons,
   });
   const timestamps: number[] = [];
   const values: number[] = [];

@@ -14,6 +14,7 @@ import type { DeadLetterStore } from '../store/ports/dead-letter-store';
 import type { DeviceStore } from '../store/ports/device-store';
 import type { ReadingStore } from '../store/ports/reading-store';
 import type { WebhookService } from '../webhooks/webhook-service';
+import type { RetentionService } from '../retention/retention-service';
 import type { FeedObserver } from '../subscriptions/resumable-feed';
 
 /** What resolvers may use: ports and services, never a concrete backend. */
@@ -27,6 +28,8 @@ export interface Services {
   readonly keys: KeyService;
   readonly anomalies: AnomalyService;
   readonly webhooks: WebhookService;
+  /** Retention settings per tenant; also tells the query planners where data may be gone. */
+  readonly retention: RetentionService;
   /** Heartbeat timeout of devices without their own. */
   readonly defaultHeartbeatTimeoutMs: number;
   /** Sends a dead letter of the tenant back to the stream. */

@@ -22,7 +22,7 @@ const MAX_SERIES_POINTS = 10_000;
 export class TimeSeriesResolver {
   @Query(() => [AggregateSeries], {
     description:
-      'Statistics of one metric per time bucket over [from, to), per device or combined. Percentiles come from raw readings; everything else from rollups whenever they answer a bucket exactly (the result is the same either way).',
+      'Statistics of one metric per time bucket over [from, to), per device or combined. Percentiles come from raw readings; everything else from rollups whenever they answer a bucket exactly (the result is the same either way). Where retention removed the raw readings, buckets come from the finest rollup kept there and widen to its grid: their `source`, `start` and `end` say so (percentiles are null there).',
   })
   async aggregates(
     @Ctx() ctx: GraphQLContext,
@@ -60,13 +60,14 @@ export class TimeSeriesResolver {
       combineDevices,
       rawOnly: plan === 'RAW',
       maxBuckets: ctx.services.limits.maxAggregateBuckets,
+      horizons: await ctx.services.retention.horizons(ctx.caller.tenantId),
     });
     return series;
   }
 
   @Query(() => Series, {
     description:
-      "One metric of one device over [from, to), downsampled to at most `points` points for charts (LTTB). When one point spans a minute or more, the candidates are each rollup bucket's first, lowest, highest and last readings instead of every reading (`source: ROLLUPS`).",
+      "One metric of one device over [from, to), downsampled to at most `points` points for charts (LTTB). When one point spans a minute or more, the candidates are each rollup bucket's first, lowest, highest and last readings instead of every reading (`source: ROLLUPS`), and so are ranges reaching back before the raw readings retention keeps.",
   })
   async series(
     @Ctx() ctx: GraphQLContext,
@@ -89,6 +90,7 @@ export class TimeSeriesResolver {
       to,
       points,
       maxRows: ctx.services.limits.maxSeriesReadings,
+      horizons: await ctx.services.retention.horizons(ctx.caller.tenantId),
     });
     return {
       deviceId,

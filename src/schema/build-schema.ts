@@ -11,6 +11,7 @@ import { AnomalyResolver } from '../resolvers/anomaly-resolver';
 import { MonitoringSubscriptionResolver } from '../resolvers/monitoring-subscription-resolver';
 import { WebhookResolver } from '../resolvers/webhook-resolver';
 import { ApiKeyResolver } from '../resolvers/api-key-resolver';
+import { RetentionResolver } from '../resolvers/retention-resolver';
 
 /**
  * type-graphql insists on a PubSub when a schema has subscriptions, even though every one
@@ -43,6 +44,7 @@ export function buildTelemetrySchema(): GraphQLSchema {
       MonitoringSubscriptionResolver,
       WebhookResolver,
       ApiKeyResolver,
+      RetentionResolver,
     ],
     pubSub: unusedPubSub,
     validate: false,

@@ -7,6 +7,7 @@ import { AGGREGATE_PLANS, SERIES_SOURCES } from '../domain/timeseries/plans';
 import { REJECTION_CODES } from '../domain/validation';
 import type { Vocabulary } from '../domain/vocabulary';
 import { DELIVERY_STATUSES } from '../domain/webhooks';
+import { RETENTION_KINDS } from '../domain/retention';
 
 /**
  * The GraphQL enums, each generated from a domain vocabulary. A GraphQL value is named by its
@@ -42,3 +43,4 @@ export const GapFillEnum = graphqlEnum(GAP_FILLS, 'GapFill', 'What to do with bu
 export const AggregatePlanEnum = graphqlEnum(AGGREGATE_PLANS, 'AggregatePlan');
 export const BucketSourceEnum = graphqlEnum(BUCKET_SOURCES, 'BucketSource', 'Where the numbers of a bucket came from.');
 export const SeriesSourceEnum = graphqlEnum(SERIES_SOURCES, 'SeriesSource', 'Where the points of a series were chosen from.');
+export const RetentionKindEnum = graphqlEnum(RETENTION_KINDS, 'RetentionKind', 'What retention removes, each kind on its own clock.');

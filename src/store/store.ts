@@ -4,6 +4,7 @@ import type { DeadLetterStore } from './ports/dead-letter-store';
 import type { DeviceStore } from './ports/device-store';
 import type { FanoutProgressStore } from './ports/fanout-progress-store';
 import type { ReadingStore } from './ports/reading-store';
+import type { RetentionStore } from './ports/retention-store';
 import type { TenantKeyStore } from './ports/tenant-key-store';
 import type { WebhookStore } from './ports/webhook-store';
 
@@ -13,6 +14,7 @@ import type { WebhookStore } from './ports/webhook-store';
  * first; no implementation may return another tenant's rows. Nothing here is specific to
  * SQLite or to Oracle. Callers take the port they need; only the composition root holds a Store.
  */
-export interface Store extends TenantKeyStore, DeviceStore, ReadingStore, BatchStore, AnomalyStore, WebhookStore, DeadLetterStore, FanoutProgressStore {
+export interface Store
+  extends TenantKeyStore, DeviceStore, ReadingStore, BatchStore, AnomalyStore, WebhookStore, DeadLetterStore, FanoutProgressStore, RetentionStore {
   close(): Promise<void>;
 }

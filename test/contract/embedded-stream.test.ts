@@ -80,4 +80,28 @@ describe('embedded log specifics', () => {
     await stream.close();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('bounds the events topic by the same retention on every partition, read or not, keeping what is newer', async () => {
+    const dir = newDataDir();
+    const stream = new EmbeddedStream({ file: path.join(dir, 'stream.db'), partitions: 3, synchronous: 'normal' });
+    const keys = ['tenant/a', 'tenant/b', 'tenant/c', 'tenant/d', 'tenant/e', 'tenant/f'];
+    await stream.produce(
+      'events',
+      keys.map((key) => ({ key, value: `old ${key}` })),
+    );
+    const cutoff = Date.now() + 1;
+    // Waits on the clock itself (no timer): the next messages are appended after the cut-off.
+    while (Date.now() <= cutoff);
+    await stream.produce(
+      'events',
+      keys.map((key) => ({ key, value: `new ${key}` })),
+    );
+    // The consumer trims with its persister group named for readings only: events go by time.
+    expect(stream.deleteOlderThan(cutoff, { readings: 'persister' })).toBe(keys.length);
+    const left: string[] = [];
+    for (let p = 0; p < 3; p++) left.push(...(await stream.read('events', p, 0, 100)).map((m) => m.value));
+    expect(left.sort()).toEqual(keys.map((key) => `new ${key}`).sort());
+    await stream.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 });

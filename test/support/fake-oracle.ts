@@ -6,7 +6,7 @@ import type { SessionSource } from '../../src/store/oracle/oracle-store';
  * so the driver boundary carries the weight: every statement's bind names must equal its
  * placeholders (no more, no fewer), no bind may be an Oracle reserved word, every value must
  * be of a type the driver binds (and, with executeMany, of its declared type and size), and
- * no statement may end with a semicolon (ORA-00911). Answers come from `respond`.
+ * no statement may end with a semicolon (ORA-00911) but a PL/SQL block, which must. Answers come from `respond`.
  */
 
 /** Oracle reserved words (V$RESERVED_WORDS, reserved = 'Y'): invalid as bind names (ORA-01745). */
@@ -27,7 +27,10 @@ export interface Call {
 export type Responder = (call: Call) => ExecuteResult<any> | ManyResult | undefined;
 
 function checkStatement(sql: string, names: readonly string[]): void {
-  if (/;\s*$/.test(sql)) throw new Error(`statement ends with a semicolon (ORA-00911): ${sql.slice(0, 80)}`);
+  // A PL/SQL block is the opposite: it must end with "END;" (without it, PLS-00103).
+  const plsql = /^\s*(DECLARE|BEGIN)\b/i.test(sql);
+  if (plsql && !/\bEND;\s*$/i.test(sql)) throw new Error(`PL/SQL block does not end with "END;" (PLS-00103): ${sql.slice(0, 80)}`);
+  if (!plsql && /;\s*$/.test(sql)) throw new Error(`statement ends with a semicolon (ORA-00911): ${sql.slice(0, 80)}`);
   if (/\$\{/.test(sql)) throw new Error(`statement holds an unexpanded template: ${sql.slice(0, 80)}`);
   const expected = placeholders(sql);
   const given = new Set(names.map((name) => name.toLowerCase()));

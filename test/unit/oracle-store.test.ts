@@ -11,6 +11,8 @@ import * as keys from '../../src/store/oracle/sql/keys';
 import * as operations from '../../src/store/oracle/sql/operations';
 import * as queries from '../../src/store/oracle/sql/queries';
 import * as webhooks from '../../src/store/oracle/sql/webhooks';
+import * as retention from '../../src/store/oracle/sql/retention';
+import { RETENTION_KINDS } from '../../src/domain/retention';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { Store } from '../../src/store/store';
 import { CheckingSource, type Call } from '../support/fake-oracle';
@@ -24,6 +26,7 @@ const ALL_SQL: Record<string, string> = Object.fromEntries(
     operations: operations.SQL,
     queries: queries.SQL,
     webhooks: webhooks.SQL,
+    retention: retention.SQL,
   }).flatMap(([module, statements]) => Object.entries(statements).map(([name, sql]) => [`${module}.${name}`, sql as string])),
 );
 
@@ -219,6 +222,15 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
   listDeadLetters: (s) => s.listDeadLetters(T, page),
   getDeadLetter: (s) => s.getDeadLetter(T, 1),
   markDeadLetterReplayed: (s) => s.markDeadLetterReplayed(T, 1, 5),
+  retentionOverrides: (s) => s.retentionOverrides(T),
+  setRetentionOverrides: (s) => s.setRetentionOverrides(T, { RAW_READINGS: 86_400_000, EVENT_IDS: 3_600_000 }, 1),
+  tenantsRetention: (s) => s.tenantsRetention(),
+  dropReadingsBefore: (s) => s.dropReadingsBefore(86_400_000),
+  // Every kind, and the dead letters of no tenant: each kind has its own statement.
+  deleteExpired: async (s) => {
+    for (const kind of RETENTION_KINDS.values) await s.deleteExpired({ kind, tenantId: T, cutoff: 86_400_000, limit: 100 });
+    return s.deleteExpired({ kind: 'DEAD_LETTERS', tenantId: null, cutoff: 86_400_000, limit: 100 });
+  },
   close: (s) => s.close(),
 };
 

@@ -13,6 +13,7 @@ import { AGGREGATE_PLANS, SERIES_SOURCES } from '../../src/domain/timeseries/pla
 import { REJECTION_CODES } from '../../src/domain/validation';
 import type { Vocabulary } from '../../src/domain/vocabulary';
 import { DELIVERY_STATUSES } from '../../src/domain/webhooks';
+import { RETENTION_KINDS } from '../../src/domain/retention';
 import type { Device } from '../../src/domain/device';
 import type { Store } from '../../src/store/store';
 
@@ -47,6 +48,7 @@ describe('GraphQL enums', () => {
     AggregatePlan: AGGREGATE_PLANS,
     BucketSource: BUCKET_SOURCES,
     SeriesSource: SERIES_SOURCES,
+    RetentionKind: RETENTION_KINDS,
   };
 
   it('are exactly the domain vocabularies: same values in the same order, named in capitals, each described', () => {

@@ -5,7 +5,7 @@ import { defineVocabulary, type ValueOf } from '../vocabulary';
 /** What an aggregates query may read. The answer is the same either way. */
 export const AGGREGATE_PLANS = defineVocabulary({
   AUTO: 'Use the coarsest rollup that answers each bucket exactly; raw readings otherwise.',
-  RAW: 'Scan raw readings only (same answer, slower; for comparison).',
+  RAW: 'Scan raw readings only (same answer, slower; for comparison), also where retention removed them: there it finds only what remains.',
 });
 export type AggregatePlan = ValueOf<typeof AGGREGATE_PLANS>;
 

@@ -202,4 +202,20 @@ export const ORACLE_MIGRATIONS: readonly OracleMigration[] = [
       `ALTER TABLE anomaly_rules ADD (clear_after_ms NUMBER(12))`,
     ],
   },
+  {
+    version: 5,
+    description: 'retention: per-tenant settings, and event ids found by timestamp',
+    statements: [
+      // One row per setting a tenant chose; a kind without a row follows the service default.
+      `CREATE TABLE tenant_retention (
+         tenant_id VARCHAR2(64) NOT NULL REFERENCES tenants (id),
+         kind VARCHAR2(32) NOT NULL,
+         retention_ms NUMBER(15) NOT NULL CHECK (retention_ms > 0),
+         updated_at NUMBER(15) NOT NULL,
+         CONSTRAINT tenant_retention_pk PRIMARY KEY (tenant_id, kind))`,
+      // The event-id window is removed oldest first, in small batches: without this index each
+      // batch would scan every event of the tenant.
+      `CREATE INDEX reading_events_by_ts ON reading_events (tenant_id, ts)`,
+    ],
+  },
 ];

@@ -25,6 +25,9 @@ import * as keys from './sql/keys';
 import * as operations from './sql/operations';
 import * as queries from './sql/queries';
 import * as webhooks from './sql/webhooks';
+import * as retention from './sql/retention';
+import type { ExpiredRows } from '../ports/retention-store';
+import type { RetentionOverrides } from '../../domain/retention';
 
 /** Something that lends sessions: a pool of real connections, or a test double. */
 export interface SessionSource {
@@ -251,6 +254,22 @@ export class OracleStore implements Store {
   }
 
   // Dead letters
+  // Retention
+  retentionOverrides(tenantId: string): Promise<RetentionOverrides> {
+    return this.tx((s) => retention.retentionOverrides(s, tenantId));
+  }
+  setRetentionOverrides(tenantId: string, overrides: RetentionOverrides, at: number): Promise<void> {
+    return this.tx((s) => retention.setRetentionOverrides(s, tenantId, overrides, at));
+  }
+  tenantsRetention(): Promise<Map<string, RetentionOverrides>> {
+    return this.tx((s) => retention.tenantsRetention(s));
+  }
+  dropReadingsBefore(cutoff: number): Promise<number> {
+    return this.tx((s) => retention.dropReadingsBefore(s, cutoff));
+  }
+  deleteExpired(rows: ExpiredRows): Promise<number> {
+    return this.tx((s) => retention.deleteExpired(s, rows));
+  }
   listDeadLetters(tenantId: string, page: PageRequest): Promise<Page<DeadLetter>> {
     return this.tx((s) => operations.listDeadLetters(s, tenantId, page.afterKey === undefined ? null : Number(page.afterKey), page.first));
   }

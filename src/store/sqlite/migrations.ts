@@ -253,4 +253,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE anomaly_rules ADD COLUMN clear_after_ms INTEGER;
     `,
   },
+  {
+    version: 8,
+    description: 'retention: per-tenant settings, and event ids found by timestamp',
+    sql: `
+      -- One row per setting a tenant chose; a kind without a row follows the service default.
+      CREATE TABLE tenant_retention (
+        tenant_id TEXT NOT NULL REFERENCES tenants (id),
+        kind TEXT NOT NULL,
+        retention_ms INTEGER NOT NULL CHECK (retention_ms > 0),
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, kind)
+      ) WITHOUT ROWID;
+      -- The event-id window: retention removes the ids older than it, oldest first, in small
+      -- batches; without this index each batch would scan every event of the tenant.
+      CREATE INDEX reading_events_by_ts ON reading_events (tenant_id, ts);
+    `,
+  },
 ];

@@ -26,6 +26,9 @@ import * as anomalies from './sql/anomalies';
 import * as webhooks from './sql/webhooks';
 import * as deadLetters from './sql/dead-letters';
 import * as fanout from './sql/fanout';
+import * as retention from './sql/retention';
+import type { ExpiredRows } from '../ports/retention-store';
+import type { RetentionOverrides } from '../../domain/retention';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (created if missing), or ':memory:'. */
@@ -242,6 +245,28 @@ export class SqliteStore implements Store {
 
   readingEventsByIds(tenantId: string, eventIds: readonly string[]): Promise<PersistedReading[]> {
     return this.run(() => readings.readingEventsByIds(this.db, tenantId, eventIds));
+  }
+
+  retentionOverrides(tenantId: string): Promise<RetentionOverrides> {
+    return this.run(() => retention.retentionOverrides(this.db, tenantId));
+  }
+
+  setRetentionOverrides(tenantId: string, overrides: RetentionOverrides, at: number): Promise<void> {
+    return this.run(() => this.db.transaction(() => retention.setRetentionOverrides(this.db, tenantId, overrides, at)).immediate());
+  }
+
+  tenantsRetention(): Promise<Map<string, RetentionOverrides>> {
+    return this.run(() => retention.tenantsRetention(this.db));
+  }
+
+  /** Readings are one table here, with nothing to drop in bulk: deleteExpired removes them. */
+  dropReadingsBefore(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
+  /** One IMMEDIATE transaction per call: the write lock is held for one bounded batch only. */
+  deleteExpired(rows: ExpiredRows): Promise<number> {
+    return this.run(() => this.db.transaction(() => retention.deleteExpired(this.db, rows)).immediate());
   }
 
   fanoutProgress(): Promise<Map<string, number>> {

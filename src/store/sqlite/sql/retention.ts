@@ -1,0 +1,90 @@
+import type Database from 'better-sqlite3';
+import { RETENTION_KINDS, resolutionOf, type RetentionKind, type RetentionOverrides } from '../../../domain/retention';
+import type { ExpiredRows } from '../../ports/retention-store';
+
+/** SQLite statements for retention settings and for removing what they let go. */
+
+interface SettingRow {
+  tenant_id: string;
+  kind: string;
+  retention_ms: number;
+}
+
+const isKind = (kind: string): kind is RetentionKind => (RETENTION_KINDS.values as readonly string[]).includes(kind);
+
+function overridesOf(rows: readonly SettingRow[]): RetentionOverrides {
+  // A kind a later version dropped is ignored rather than failing every read.
+  return Object.fromEntries(rows.filter((row) => isKind(row.kind)).map((row) => [row.kind, row.retention_ms]));
+}
+
+export function retentionOverrides(db: Database.Database, tenantId: string): RetentionOverrides {
+  return overridesOf(db.prepare('SELECT tenant_id, kind, retention_ms FROM tenant_retention WHERE tenant_id = ?').all(tenantId) as SettingRow[]);
+}
+
+export function setRetentionOverrides(db: Database.Database, tenantId: string, overrides: RetentionOverrides, at: number): void {
+  db.prepare('DELETE FROM tenant_retention WHERE tenant_id = ?').run(tenantId);
+  const insert = db.prepare('INSERT INTO tenant_retention (tenant_id, kind, retention_ms, updated_at) VALUES (?, ?, ?, ?)');
+  for (const [kind, ms] of Object.entries(overrides)) insert.run(tenantId, kind, ms, at);
+}
+
+export function tenantsRetention(db: Database.Database): Map<string, RetentionOverrides> {
+  const rows = db.prepare('SELECT tenant_id, kind, retention_ms FROM tenant_retention ORDER BY tenant_id').all() as SettingRow[];
+  const byTenant = new Map<string, RetentionOverrides>((db.prepare('SELECT id FROM tenants ORDER BY id').all() as { id: string }[]).map(({ id }) => [id, {}]));
+  for (const id of byTenant.keys()) byTenant.set(id, overridesOf(rows.filter((row) => row.tenant_id === id)));
+  return byTenant;
+}
+
+/**
+ * Readings and rollups are found series by series (latest_readings lists every series once)
+ * through their primary key, (series, ts) and (series, resolution, bucket): each batch seeks
+ * only the expired prefix of each series, never scanning what stays. CROSS JOIN keeps the series
+ * as the outer loop (SQLite never reorders it): otherwise, without statistics, it may scan every
+ * reading of the tenant instead.
+ */
+const DELETE_READINGS = `
+  DELETE FROM readings WHERE (tenant_id, device_id, metric, ts) IN (
+    SELECT r.tenant_id, r.device_id, r.metric, r.ts FROM latest_readings s
+      CROSS JOIN readings r ON r.tenant_id = s.tenant_id AND r.device_id = s.device_id AND r.metric = s.metric AND r.ts < @cutoff
+    WHERE s.tenant_id = @tenant LIMIT @limit)`;
+
+const DELETE_ROLLUPS = `
+  DELETE FROM rollups WHERE (tenant_id, device_id, metric, resolution_ms, bucket_start) IN (
+    SELECT r.tenant_id, r.device_id, r.metric, r.resolution_ms, r.bucket_start FROM latest_readings s
+      CROSS JOIN rollups r ON r.tenant_id = s.tenant_id AND r.device_id = s.device_id AND r.metric = s.metric
+        AND r.resolution_ms = @resolution AND r.bucket_start <= @cutoff - @resolution
+    WHERE s.tenant_id = @tenant LIMIT @limit)`;
+
+const DELETE_EVENT_IDS = `
+  DELETE FROM reading_events WHERE tenant_id = @tenant AND event_id IN (
+    SELECT event_id FROM reading_events INDEXED BY reading_events_by_ts WHERE tenant_id = @tenant AND ts < @cutoff LIMIT @limit)`;
+
+const DELETE_RESOLVED_ANOMALIES = `
+  DELETE FROM anomalies WHERE seq IN (
+    SELECT seq FROM anomalies WHERE tenant_id = @tenant AND status = 'RESOLVED' AND resolved_at < @cutoff ORDER BY seq LIMIT @limit)`;
+
+const DELETE_DEAD_LETTERS = `
+  DELETE FROM dead_letters WHERE id IN (
+    SELECT id FROM dead_letters WHERE tenant_id IS @tenant AND created_at < @cutoff ORDER BY id LIMIT @limit)`;
+
+const DELETE_DELIVERIES = `
+  DELETE FROM webhook_deliveries WHERE id IN (
+    SELECT id FROM webhook_deliveries WHERE tenant_id = @tenant AND status <> 'PENDING' AND created_at < @cutoff ORDER BY id LIMIT @limit)`;
+
+const BY_KIND: Readonly<Record<RetentionKind, { readonly sql: string; readonly resolution?: number }>> = {
+  RAW_READINGS: { sql: DELETE_READINGS },
+  MINUTE_ROLLUPS: { sql: DELETE_ROLLUPS, resolution: resolutionOf('MINUTE_ROLLUPS') },
+  HOUR_ROLLUPS: { sql: DELETE_ROLLUPS, resolution: resolutionOf('HOUR_ROLLUPS') },
+  DAY_ROLLUPS: { sql: DELETE_ROLLUPS, resolution: resolutionOf('DAY_ROLLUPS') },
+  RESOLVED_ANOMALIES: { sql: DELETE_RESOLVED_ANOMALIES },
+  DEAD_LETTERS: { sql: DELETE_DEAD_LETTERS },
+  WEBHOOK_DELIVERIES: { sql: DELETE_DELIVERIES },
+  EVENT_IDS: { sql: DELETE_EVENT_IDS },
+};
+
+/** Deletes at most `limit` expired rows of one kind and tenant; the caller holds the transaction. */
+export function deleteExpired(db: Database.Database, { kind, tenantId, cutoff, limit }: ExpiredRows): number {
+  // Only dead letters can lack a tenant (a message that could not be decoded).
+  if (tenantId === null && kind !== 'DEAD_LETTERS') return 0;
+  const { sql, resolution } = BY_KIND[kind];
+  return db.prepare(sql).run({ tenant: tenantId, cutoff, limit, ...(resolution === undefined ? {} : { resolution }) }).changes;
+}
