@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { postGraphQL } from '../support/graphql-post';
-import { startTestServer, type TestServer } from '../support/server';
+import { eventually, startTestServer, type TestServer } from '../support/server';
 import { chromiumPath, launchChromium } from './browser';
 import { TcpProxy } from './tcp-proxy';
 
@@ -53,6 +53,25 @@ describeWithBrowser('web console (headless chromium)', () => {
   /** The chart's x values (seconds) for a metric, read from the page. */
   const chartTimes = (page: Page, metric: string) =>
     page.evaluate((m) => [...((globalThis as any).telemetryCharts?.get(m)?.timestamps ?? [])] as number[], metric);
+  interface ChartState {
+    lines: string[];
+    times: number[];
+    columns: (number | null)[][];
+  }
+  /** Waits until a metric's chart draws `expected` (lines, x values in seconds, values per line). */
+  const chartShows = async (page: Page, metric: string, expected: ChartState) => {
+    const read = () =>
+      page.evaluate((m): ChartState | undefined => {
+        const chart = (globalThis as any).telemetryCharts?.get(m);
+        return chart && { lines: [...chart.lines], times: [...chart.timestamps], columns: chart.columns.map((column: number[]) => [...column]) };
+      }, metric);
+    let last: ChartState | undefined;
+    await eventually(async () => {
+      last = await read();
+      return JSON.stringify(last) === JSON.stringify(expected) ? true : undefined;
+    }).catch(() => undefined);
+    expect(last).toEqual(expected);
+  };
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -63,6 +82,7 @@ describeWithBrowser('web console (headless chromium)', () => {
     for (const [id, tags] of [
       ['boiler-1', ['basement']],
       ['pump-7', ['roof', 'water']],
+      ['meter-3', ['basement']],
     ] as const) {
       await gql('mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) { device { id } } }', { i: { id, tags } });
     }
@@ -115,6 +135,53 @@ describeWithBrowser('web console (headless chromium)', () => {
     proxy.restore();
     await page.waitForFunction(() => (globalThis as any).telemetryCharts.get('temperature').pointCount >= 7);
     expect(await chartTimes(page, 'temperature')).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => (start + i * 1000) / 1000));
+  });
+
+  it('draws a custom range in buckets with the chosen functions and time zone', async () => {
+    const hour = 3_600_000;
+    const t0 = Math.floor((Date.now() - 3 * hour) / hour) * hour;
+    const readings = [
+      [10_000, 1],
+      [20_000, 2],
+      [30_000, 3],
+      [70_000, 10],
+      [80_000, 20],
+    ] as const;
+    for (const [offset, value] of readings) await ingest('meter-3', t0 + offset, value);
+    await eventually(async () => {
+      const { readings: stored } = await gql('{ readings(deviceId: "meter-3", metric: "temperature") { edges { cursor } } }');
+      return stored.edges.length === readings.length ? true : undefined;
+    });
+    const page = await openPage(server.adminKey, '#/device/meter-3');
+    await page.locator('figure.chart[data-metric="temperature"]').waitFor();
+    const wall = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+    await page.getByLabel('Time zone').selectOption('UTC');
+    await page.getByLabel('Range').selectOption('custom');
+    await page.getByLabel('From', { exact: true }).fill(wall(t0));
+    await page.getByLabel('To', { exact: true }).fill(wall(t0 + 5 * 60_000));
+    const times = readings.map(([offset]) => (t0 + offset) / 1000);
+    await chartShows(page, 'temperature', { lines: ['temperature'], times, columns: [readings.map(([, value]) => value)] });
+
+    await page.getByLabel('Bucket').selectOption('1m');
+    await page.getByLabel('max', { exact: true }).check();
+    await chartShows(page, 'temperature', {
+      lines: ['avg', 'max'],
+      times: [t0 / 1000, t0 / 1000 + 60],
+      columns: [
+        [2, 15],
+        [3, 20],
+      ],
+    });
+    await shot(page, 'device-aggregates');
+
+    // Another zone keeps the range's instants (its inputs now read Tokyo's wall clock) and
+    // puts calendar buckets on Tokyo's midnight (UTC+9, no daylight saving).
+    const tokyo = 9 * hour;
+    await page.getByLabel('Time zone').selectOption('Asia/Tokyo');
+    expect(await page.getByLabel('From', { exact: true }).inputValue()).toBe(wall(t0 + tokyo));
+    await page.getByLabel('Bucket').selectOption('day');
+    const midnight = Math.floor((t0 + tokyo) / 86_400_000) * 86_400_000 - tokyo;
+    await chartShows(page, 'temperature', { lines: ['avg', 'max'], times: [midnight / 1000], columns: [[7.2], [20]] });
   });
 
   it('an anomaly acknowledged in one browser changes for a second one watching the inbox', async () => {
