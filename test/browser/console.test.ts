@@ -201,6 +201,32 @@ describeWithBrowser('web console (headless chromium)', () => {
     await watcher.locator(`#inbox tr[data-anomaly="${id}"][data-status="ACKNOWLEDGED"]`).waitFor();
   });
 
+  it('keeps the inbox current through the anomaly subscription alone, resuming after a network drop', async () => {
+    await gql('mutation { setAnomalyRule(input: { deviceId: "meter-3", metric: "*", max: 50, zScore: null }) { id } }');
+    const watcher = await openPage(readerKey, '#/anomalies');
+    await ingest('meter-3', Date.now() - 2000, 99);
+    const first = watcher.locator('#inbox tr[data-anomaly]', { hasText: 'meter-3' }).first();
+    await first.waitFor();
+    const id = await first.getAttribute('data-anomaly');
+    // From here the watcher's HTTP requests fail: only the subscription can change its inbox.
+    await watcher.route('**/graphql', (route) => route.abort());
+    await gql('mutation($id: ID!) { acknowledgeAnomaly(id: $id) { id } }', { id });
+    await watcher.locator(`#inbox tr[data-anomaly="${id}"]`).waitFor({ state: 'detached' });
+
+    proxy.drop();
+    await watcher.locator('#connection[data-state="reconnecting"]').waitFor();
+    await gql('mutation($r: ReadingInput!) { ingestReading(reading: $r) { acceptedCount } }', {
+      r: { deviceId: 'meter-3', timestamp: new Date(Date.now() - 1000).toISOString(), metrics: [{ name: 'humidity', value: 99 }] },
+    });
+    const raised = await eventually(async () => {
+      const { anomalies } = await gql('{ anomalies(first: 1, filter: { deviceId: "meter-3", status: OPEN }) { edges { node { id metric } } } }');
+      return anomalies.edges[0]?.node.metric === 'humidity' ? anomalies.edges[0].node.id : undefined;
+    });
+    proxy.restore();
+    await watcher.locator(`#inbox tr[data-anomaly="${raised}"]`, { hasText: 'humidity' }).waitFor();
+    await watcher.locator('#connection[data-state="live"]').waitFor();
+  });
+
   it('a reader key sees no admin actions', async () => {
     const page = await openPage(readerKey, '#/anomalies');
     await page.locator('#inbox tbody tr').first().waitFor();
