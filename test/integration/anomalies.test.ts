@@ -1,5 +1,6 @@
 import {
   AcknowledgeAnomalyDocument,
+  AnomalyCursorDocument,
   AnomaliesDocument,
   AnomalyDetectedDocument,
   AnomalyRulesDocument,
@@ -228,5 +229,16 @@ describe('anomalies, rules and device liveness', () => {
     expect((await server.gql(DecommissionDeviceDocument, { id: 'ghost' })).errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
     const bad = await server.gql(RegisterDeviceDocument, { input: { id: 'x-1', heartbeatTimeoutSeconds: -5 } });
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  it('gives a cursor, read before a change, from which a later subscription receives that change', async () => {
+    const { anomalyCursor } = await server.ok(AnomalyCursorDocument, {});
+    await send('press-2', [500], 'pressure', base + 60_000);
+    const changed = await eventually(async () => (await nodes({ deviceId: 'press-2' })).find((a) => a.lastValue === 500), 10_000, 'change stored');
+    const client = connect(server.app.wsUrl, server.adminKey);
+    const resumed = subscribe(client, AnomalyDetectedDocument, { after: anomalyCursor });
+    const [first] = await eventually(() => (resumed.received.length >= 1 ? resumed.received : undefined), 10_000, 'replayed change');
+    expect(first!.data!.anomalyDetected).toMatchObject({ id: changed.id, lastValue: 500 });
+    await client.dispose();
   });
 });

@@ -17,8 +17,8 @@ interface Anomaly {
 
 const FIELDS = 'id cursor deviceId metric kind severity status score value occurrences detectedAt';
 const LIST = `query Inbox($filter: AnomalyFilter) { anomalies(first: 100, filter: $filter) { edges { node { ${FIELDS} } } } }`;
-/** The newest change of any anomaly: the inbox's subscription replays everything after it. */
-const HEAD = `query InboxHead { anomalies(first: 1) { edges { node { cursor } } } }`;
+/** Where the inbox's subscription starts: it replays every change after it. */
+const HEAD = `query InboxHead { anomalyCursor }`;
 const LIVE = `subscription InboxLive($after: String) { anomalyDetected(after: $after) { ${FIELDS} } }`;
 const RULES = `query Rules { anomalyRules { id deviceId tag metric min max maxRatePerSecond severity zScore { threshold window warmup } } }`;
 const SET_RULE = `mutation SetRule($input: AnomalyRuleInput!) { setAnomalyRule(input: $input) { id } }`;
@@ -27,7 +27,7 @@ const DELETE_RULE = `mutation DeleteRule($id: ID!) { deleteAnomalyRule(id: $id) 
 /**
  * Anomalies: an inbox kept current by `anomalyDetected` alone (it delivers every change,
  * acknowledge and resolve included), with acknowledge and resolve for admins, and the
- * detection rules. The subscription starts after the newest change read before the list, so
+ * detection rules. The subscription starts from `anomalyCursor`, read before the list, so
  * nothing between the two is missed, and resumes with its cursor after a network drop.
  */
 export function anomaliesView(session: Session, main: HTMLElement): View {
@@ -182,8 +182,7 @@ export function anomaliesView(session: Session, main: HTMLElement): View {
   let disposed = false;
   const start = async () => {
     try {
-      const head = await session.api.request<{ anomalies: { edges: { node: { cursor: string } }[] } }>(HEAD);
-      cursor = head.anomalies.edges[0]?.node.cursor;
+      cursor = (await session.api.request<{ anomalyCursor: string }>(HEAD)).anomalyCursor;
     } catch (error) {
       showError(error);
     }
@@ -196,7 +195,7 @@ export function anomaliesView(session: Session, main: HTMLElement): View {
         cursor = anomalyDetected.cursor;
         show(anomalyDetected);
       },
-      // Without a cursor yet (no anomaly at all so far) a resume cannot replay: read the list again.
+      // Without a cursor (its query failed) a resume cannot replay: read the list again.
       () => {
         if (cursor === undefined) void load();
       },
