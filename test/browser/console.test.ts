@@ -256,6 +256,43 @@ describeWithBrowser('web console (headless chromium)', () => {
     await shot(page, 'graphiql');
   });
 
+  it('shows the latest value of each metric with a sparkline of the last hour, all from one query, extended live', async () => {
+    const sparkCount = async (deviceId: string) => {
+      const to = Date.now() + 60_000;
+      const { aggregates } = await gql(
+        'query($ids: [ID!]!, $from: DateTime!, $to: DateTime!) { aggregates(deviceIds: $ids, metric: "temperature", from: $from, to: $to, bucket: "2m") { buckets { avg } } }',
+        { ids: [deviceId], from: new Date(to - 3_600_000).toISOString(), to: new Date(to).toISOString() },
+      );
+      return aggregates[0].buckets.length as number;
+    };
+    const expected = { 'boiler-1': await sparkCount('boiler-1'), 'pump-7': await sparkCount('pump-7') };
+    expect(expected['boiler-1']).toBeGreaterThan(0);
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    const sparkRequests: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.postData()?.includes('aggregates')) sparkRequests.push(request.postData()!);
+    });
+    await page.goto(`${origin}/#/fleet`);
+    await page.getByLabel('API key').fill(server.adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const spark = (deviceId: string) => page.locator(`#fleet tr[data-device="${deviceId}"] svg.sparkline[data-metric="temperature"]`);
+    for (const [deviceId, count] of Object.entries(expected))
+      await spark(deviceId)
+        .and(page.locator(`[data-count="${count}"]`))
+        .waitFor();
+    expect(await spark('boiler-1').getAttribute('aria-label')).toMatch(/^temperature over the last hour, \d+ points from /);
+    expect(sparkRequests).toHaveLength(1);
+
+    await ingest('boiler-1', Date.now(), 30);
+    await spark('boiler-1')
+      .and(page.locator(`[data-count="${expected['boiler-1'] + 1}"]`))
+      .waitFor();
+    expect(await page.locator('#fleet tr[data-device="boiler-1"] .metric[data-metric="temperature"] b').textContent()).toBe('30');
+    await shot(page, 'fleet-sparklines');
+  });
+
   it('sent no request to another origin', () => {
     expect(foreignRequests).toEqual([]);
   });
