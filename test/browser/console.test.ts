@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { postGraphQL } from '../support/graphql-post';
@@ -75,7 +77,8 @@ describeWithBrowser('web console (headless chromium)', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    server = await startTestServer();
+    // Webhooks may reach this machine's receiver, and give up after one attempt.
+    server = await startTestServer({ TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'on', TELEMETRY_WEBHOOK_POLL_MS: '50', TELEMETRY_WEBHOOK_MAX_ATTEMPTS: '1' });
     proxy = await TcpProxy.start(server.app.port);
     origin = `http://127.0.0.1:${proxy.port}`;
     browser = await launchChromium(executable!);
@@ -291,6 +294,34 @@ describeWithBrowser('web console (headless chromium)', () => {
       .waitFor();
     expect(await page.locator('#fleet tr[data-device="boiler-1"] .metric[data-metric="temperature"] b').textContent()).toBe('30');
     await shot(page, 'fleet-sparklines');
+  });
+
+  it("shows each webhook's deliveries with their status, attempts, HTTP status and error", async () => {
+    const receiver = createServer((_request, response) => response.writeHead(503).end());
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const { createWebhook } = await gql('mutation($url: String!) { createWebhook(input: { url: $url }) { webhook { id } } }', { url });
+      const webhookId = createWebhook.webhook.id as string;
+      // Above the rule's max: an anomaly of a new series, delivered to the webhook.
+      await gql('mutation { setAnomalyRule(input: { deviceId: "meter-3", metric: "*", max: 50, zScore: null }) { id } }');
+      await gql('mutation($r: ReadingInput!) { ingestReading(reading: $r) { acceptedCount } }', {
+        r: { deviceId: 'meter-3', timestamp: new Date().toISOString(), metrics: [{ name: 'pressure', value: 77 }] },
+      });
+      const failed = await eventually(async () => {
+        const { webhooks } = await gql('{ webhooks { id deliveries { id anomalyId status } } }');
+        return webhooks.find((hook: { id: string }) => hook.id === webhookId)?.deliveries.find((d: { status: string }) => d.status === 'FAILED');
+      });
+      const page = await openPage(server.adminKey, '#/admin');
+      const detail = page.locator(`details[data-webhook="${webhookId}"]`);
+      await detail.locator('summary').click();
+      const row = detail.locator(`tr[data-delivery="${failed.id}"]`);
+      await row.waitFor();
+      expect((await row.locator('td').allTextContents()).slice(1, 6)).toEqual([failed.anomalyId, 'failed', '1', '503', expect.stringMatching(/503/)]);
+      await shot(page, 'admin-webhook-deliveries');
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 
   it('sent no request to another origin', () => {
