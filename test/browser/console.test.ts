@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { postGraphQL } from '../support/graphql-post';
 import { eventually, startTestServer, type TestServer } from '../support/server';
+import { accessibilityProblems, unreachableByTab } from './a11y';
 import { chromiumPath, launchChromium } from './browser';
 import { TcpProxy } from './tcp-proxy';
 
@@ -322,6 +323,45 @@ describeWithBrowser('web console (headless chromium)', () => {
     } finally {
       await new Promise((resolve) => receiver.close(resolve));
     }
+  });
+
+  it('names every control and lets a keyboard reach each one, skip to the content and move between views', async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${origin}/`);
+    await page.getByLabel('API key').waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.getByLabel('API key').fill(server.adminKey);
+    await page.keyboard.press('Enter');
+    const views: [string, string][] = [
+      ['#/fleet', '#fleet tr[data-device]'],
+      ['#/device/boiler-1', '.device-header h1'],
+      ['#/anomalies', '#rules'],
+      ['#/admin', '#keys'],
+    ];
+    for (const [hash, ready] of views) {
+      await page.evaluate((to) => ((globalThis as any).location.hash = to), hash);
+      await page.locator(ready).first().waitFor();
+      if (hash.startsWith('#/device')) await page.getByLabel('Range').selectOption('custom');
+      expect({ hash, problems: await accessibilityProblems(page) }).toEqual({ hash, problems: [] });
+      expect({ hash, unreachable: await unreachableByTab(page) }).toEqual({ hash, unreachable: [] });
+    }
+
+    // The first Tab reaches the skip link; it moves focus to the content and stays on the page.
+    await page.evaluate(() => ((globalThis as any).location.hash = '#/anomalies'));
+    await page.locator('#inbox').waitFor();
+    await page.evaluate(() => (globalThis as any).document.activeElement?.blur());
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => [(globalThis as any).document.activeElement?.id, (globalThis as any).location.hash])).toEqual(['main', '#/anomalies']);
+    // Tab on to the navigation's Fleet link and follow it with Enter.
+    for (let i = 0; i < 10 && (await page.evaluate(() => (globalThis as any).document.activeElement?.textContent)) !== 'Fleet'; i += 1)
+      await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await page.locator('#fleet').waitFor();
+    await shot(page, 'keyboard-fleet');
   });
 
   it('sent no request to another origin', () => {
