@@ -21,12 +21,12 @@ import { reportStats, type ReportedStats } from './composition/consumer-thread';
 import { consumerCheck, storeCheck, streamCheck } from './composition/health-checks';
 import { watchProduces } from './stream/produce-watch';
 import { AnomalyOrder } from './subscriptions/anomaly-order';
+import { anomalyChangePublisher } from './composition/anomaly-changes';
 import { EventTail } from './subscriptions/event-tail';
 import { openStore, openStream } from './composition/backends';
 import { startPublishingConsumer, type ConsumerRuntime } from './composition/consumer-runtime';
 import { bootstrapAdminKey } from './tenants/tenant-service';
 import type { Stream } from './stream/stream';
-import type { Store } from './store/store';
 import { WebhookService } from './webhooks/webhook-service';
 import { RetentionService } from './retention/retention-service';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -116,7 +116,10 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     const hub = new ReadingHub();
     const anomalyHub = new TenantHub<Anomaly>();
     const statusHub = new TenantHub<DeviceStatusChange>();
-    const hubs = { hub, anomalyHub, statusHub };
+    // Anomalies reach subscribers in seq order, from the consumer and from admins' transitions.
+    const anomalyOrder = new AnomalyOrder(store, (ordered) => anomalyHub.publish(ordered), logger.child({ component: 'events' }));
+    await anomalyOrder.start();
+    const hubs = { hub, anomalyHub, statusHub, anomalyOrder };
     // The API listens before the consumer starts, so that a port in use or a wrong HOST stops
     // start-up before anything was read or applied; readings ingested meanwhile wait in the stream.
     // Set once started; the probes and callbacks below may read it before (undefined: starting).
@@ -158,7 +161,11 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         store,
         devices,
         keys,
-        anomalies: new AnomalyService(store, directory),
+        anomalies: new AnomalyService(
+          store,
+          directory,
+          anomalyChangePublisher({ viaEventsTopic: role === 'api' || config.stream.oci !== undefined, stream, order: anomalyOrder, logger: service }),
+        ),
         hub,
         anomalyHub,
         statusHub,
@@ -184,9 +191,9 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     const generatedAdminKey = await bootstrapAdminKey(store, config.adminKey);
     const started =
       role === 'api'
-        ? await eventsTopicTail(rawStream, store, logger, hubs)
+        ? await eventsTopicTail(rawStream, logger, hubs)
         : config.stream.oci
-          ? await consumerThreadOnSharedStream(config, rawStream, store, logger, hubs)
+          ? await consumerThreadOnSharedStream(config, rawStream, logger, hubs)
           : await inProcessConsumer(config, logger, hubs);
     fanout = started;
     summary.start();
@@ -225,6 +232,8 @@ interface Hubs {
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
+  /** The way into anomalyHub: puts anomalies in seq order first. */
+  readonly anomalyOrder: AnomalyOrder;
 }
 
 async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Promise<Fanout> {
@@ -234,7 +243,7 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
     // from the database watermark, so it needs none of these).
     (json) => hubs.hub.activeSubscriptions > 0 && hubs.hub.publish(JSON.parse(json) as PersistedReading[]),
     (events) => {
-      hubs.anomalyHub.publish(events.anomalies);
+      hubs.anomalyOrder.push(events.anomalies);
       hubs.statusHub.publish(events.statusChanges);
     },
     logger.child({ component: 'consumer' }),
@@ -246,7 +255,10 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
     metrics: () => consumer.metrics(),
     condition: () => consumer.condition(),
     failed: consumer.crashed,
-    stop: () => consumer.stop(),
+    stop: async () => {
+      await consumer.stop();
+      await hubs.anomalyOrder.settled();
+    },
   };
 }
 
@@ -255,8 +267,8 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
  * subscribers are fed from the events topic like on API nodes, and the consumer thread
  * publishes there (consumer-worker.ts), never only to this process.
  */
-async function consumerThreadOnSharedStream(config: Config, stream: Stream, store: Store, logger: Logger, hubs: Hubs): Promise<Fanout> {
-  const tail = await eventsTopicTail(stream, store, logger, hubs);
+async function consumerThreadOnSharedStream(config: Config, stream: Stream, logger: Logger, hubs: Hubs): Promise<Fanout> {
+  const tail = await eventsTopicTail(stream, logger, hubs);
   const consumer = new ConsumerThread(
     config,
     () => {},
@@ -282,10 +294,9 @@ async function consumerThreadOnSharedStream(config: Config, stream: Stream, stor
   };
 }
 
-async function eventsTopicTail(stream: Stream, store: Store, logger: Logger, hubs: Hubs): Promise<Fanout> {
+async function eventsTopicTail(stream: Stream, logger: Logger, hubs: Hubs): Promise<Fanout> {
   const events = logger.child({ component: 'events' });
-  const anomalies = new AnomalyOrder(store, (ordered) => hubs.anomalyHub.publish(ordered), events);
-  await anomalies.start();
+  const anomalies = hubs.anomalyOrder;
   const tail = new EventTail(
     stream,
     {

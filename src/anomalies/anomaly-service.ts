@@ -60,9 +60,14 @@ function parseAnomalyId(id: string): number {
 
 /** Detection rules and the anomaly lifecycle (open -> acknowledged -> resolved), with their rules. */
 export class AnomalyService {
+  /**
+   * @param publishChange hears each anomaly an acknowledge or resolve stored (under a new seq),
+   * for `anomalyDetected`; the consumer publishes the changes detection makes. @default none
+   */
   constructor(
     private readonly store: AnomalyStore,
     private readonly devices: Pick<DeviceDirectory, 'require'>,
+    private readonly publishChange: (anomaly: Anomaly) => void = () => {},
   ) {}
 
   /** Creates or replaces the rule for a scope and metric. */
@@ -94,6 +99,7 @@ export class AnomalyService {
   async transition(tenantId: string, id: string, action: 'acknowledge' | 'resolve', by: string): Promise<Anomaly> {
     const updated = await this.store.transitionAnomaly(tenantId, parseAnomalyId(id), { action, by, at: Date.now() });
     if (!updated) throw new TelemetryError('NOT_FOUND', `no anomaly "${id}"`);
+    this.publishChange(updated);
     return updated;
   }
 }

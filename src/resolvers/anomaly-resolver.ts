@@ -44,6 +44,15 @@ export class AnomalyResolver {
     return { edges, pageInfo: { hasNextPage: page.hasMore, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 
+  @Query(() => String, {
+    description:
+      'An `anomalyDetected` cursor at the newest anomaly change stored now (the start when there is none yet). Read it before a list of anomalies and subscribe with it as `after`: every change from then on arrives, none lost between the query and the subscription.',
+  })
+  async anomalyCursor(@Ctx() ctx: GraphQLContext): Promise<string> {
+    authorize(ctx.caller, 'read');
+    return anomalyCursor(await ctx.services.store.lastAnomalySeq());
+  }
+
   @Query(() => [AnomalyRule], { description: 'Detection rules of your tenant. Series without a matching rule use z-score (3, window 60, warm-up 20).' })
   async anomalyRules(@Ctx() ctx: GraphQLContext): Promise<AnomalyRule[]> {
     authorize(ctx.caller, 'read');

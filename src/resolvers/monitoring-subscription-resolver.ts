@@ -65,7 +65,8 @@ async function subscribeDeviceStatusChanged({
 export class MonitoringSubscriptionResolver {
   @Subscription(() => Anomaly, {
     subscribe: subscribeAnomalyDetected,
-    description: 'Anomalies as they are stored. Pass `after` (the cursor of an anomaly) to first receive what you missed, with no gap and no duplicate.',
+    description:
+      'Anomalies as they are stored: raised, then again (same id, new cursor) each time a trigger updates one, it clears, or a key acknowledges or resolves it. Pass `after` (the cursor of an anomaly) to first receive what you missed, with no gap and no duplicate.',
   })
   anomalyDetected(
     @Root() item: AnomalyFeedItem,

@@ -1,5 +1,6 @@
 import {
   AcknowledgeAnomalyDocument,
+  AnomalyCursorDocument,
   AnomaliesDocument,
   AnomalyDetectedDocument,
   AnomalyRulesDocument,
@@ -82,12 +83,25 @@ describe('anomalies, rules and device liveness', () => {
     });
     const resolved = (await server.ok(ResolveAnomalyDocument, { id: anomaly.id })).resolveAnomaly;
     expect(resolved).toMatchObject({ status: 'RESOLVED', resolvedBy: acknowledged.acknowledgedBy });
+    // Subscribers hear of each transition: the same anomaly again, with a new cursor.
+    const changes = await eventually(
+      () => (critical.received.length >= 3 ? critical.received.map((r) => r.data!.anomalyDetected) : undefined),
+      10_000,
+      'transitions',
+    );
+    expect(changes.map((change) => [change.id, change.status])).toEqual([
+      [anomaly.id, 'OPEN'],
+      [anomaly.id, 'ACKNOWLEDGED'],
+      [anomaly.id, 'RESOLVED'],
+    ]);
+    expect(new Set(changes.map((change) => change.cursor)).size).toBe(3);
     expect((await server.gql(ResolveAnomalyDocument, { id: anomaly.id })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
     for (const id of ['999999', 'abc', '0'])
       expect((await server.gql(ResolveAnomalyDocument, { id })).errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
     expect(await nodes({ status: 'OPEN', kind: 'THRESHOLD' })).toEqual([]);
 
-    // Resuming from the first anomaly's cursor replays only what came after it, then goes live.
+    // Resuming from the first anomaly's cursor replays only what came after it (the anomaly as
+    // it is now, resolved, and the second one), then goes live.
     await send('press-2', [200], 'pressure', base + 10_000);
     const second = await eventually(
       () => (otherDevice.received.length >= 1 ? otherDevice.received[0]!.data!.anomalyDetected : undefined),
@@ -96,10 +110,14 @@ describe('anomalies, rules and device liveness', () => {
     );
     const resumed = subscribe(client, AnomalyDetectedDocument, { after: anomaly.cursor });
     const replayed = await eventually(() => (resumed.received.length >= 1 ? resumed.received : undefined), 10_000, 'replay');
-    expect(replayed.map((r) => (r.data as AnomalyDetectedSubscription).anomalyDetected.id)).toEqual([second.id]);
+    await eventually(() => (resumed.received.length >= 2 ? true : undefined), 10_000, 'replay of both');
+    expect(replayed.map((r) => [(r.data as AnomalyDetectedSubscription).anomalyDetected.id, r.data!.anomalyDetected.status])).toEqual([
+      [anomaly.id, 'RESOLVED'],
+      [second.id, 'OPEN'],
+    ]);
     await send('press-1', [300], 'pressure', base + 20_000);
-    await eventually(() => (resumed.received.length >= 2 ? true : undefined), 10_000, 'live after replay');
-    expect(resumed.received.map((r) => r.data!.anomalyDetected.value)).toEqual([200, 300]);
+    await eventually(() => (resumed.received.length >= 3 ? true : undefined), 10_000, 'live after replay');
+    expect(resumed.received.map((r) => r.data!.anomalyDetected.value)).toEqual([150, 200, 300]);
     await client.dispose();
   });
 
@@ -211,5 +229,16 @@ describe('anomalies, rules and device liveness', () => {
     expect((await server.gql(DecommissionDeviceDocument, { id: 'ghost' })).errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
     const bad = await server.gql(RegisterDeviceDocument, { input: { id: 'x-1', heartbeatTimeoutSeconds: -5 } });
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  it('gives a cursor, read before a change, from which a later subscription receives that change', async () => {
+    const { anomalyCursor } = await server.ok(AnomalyCursorDocument, {});
+    await send('press-2', [500], 'pressure', base + 60_000);
+    const changed = await eventually(async () => (await nodes({ deviceId: 'press-2' })).find((a) => a.lastValue === 500), 10_000, 'change stored');
+    const client = connect(server.app.wsUrl, server.adminKey);
+    const resumed = subscribe(client, AnomalyDetectedDocument, { after: anomalyCursor });
+    const [first] = await eventually(() => (resumed.received.length >= 1 ? resumed.received : undefined), 10_000, 'replayed change');
+    expect(first!.data!.anomalyDetected).toMatchObject({ id: changed.id, lastValue: 500 });
+    await client.dispose();
   });
 });

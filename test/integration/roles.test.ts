@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import {
+  AcknowledgeAnomalyDocument,
   AnomalyDetectedDocument,
   IngestReadingsDocument,
   ReadingAddedDocument,
@@ -112,6 +113,14 @@ describe('running split by role', () => {
       'anomaly on node B',
     );
     expect(anomaly).toMatchObject({ deviceId: 'split-0', kind: 'THRESHOLD', value: 150 });
+    // An acknowledge answered by node A reaches the subscriber on node B (through the events topic).
+    await post(apiA.url, key, AcknowledgeAnomalyDocument, { id: anomaly.id });
+    const acknowledged = await eventually(
+      () => anomalies.received.map((r) => r.data?.anomalyDetected).find((a) => a?.id === anomaly.id && a.status === 'ACKNOWLEDGED'),
+      15_000,
+      'acknowledge on node B',
+    );
+    expect(acknowledged.cursor).not.toBe(anomaly.cursor);
     await client.dispose();
     await eventually(async () => ((await readingSubscriptions(apiB)) === 0 ? true : undefined), 10_000, 'subscription cleaned up on B');
   });

@@ -77,7 +77,19 @@ function shell(active: Session): { main: HTMLElement } {
   const main = h('main', { id: 'main', tabindex: '-1' });
   replace(
     root,
-    h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
+    // The hash is the router's: following '#main' would leave the page. Move focus instead.
+    h(
+      'a',
+      {
+        class: 'skip',
+        href: '#main',
+        onclick: (event: Event) => {
+          event.preventDefault();
+          main.focus();
+        },
+      },
+      'Skip to content',
+    ),
     h(
       'header',
       {},

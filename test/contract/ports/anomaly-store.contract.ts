@@ -231,9 +231,9 @@ export function describeAnomalyStoreContract(name: string, create: () => Promise
 
       it('reports the highest seq stored', async () => {
         expect(await store.lastAnomalySeq()).toBe(Math.max(...seqs(batches.flat())));
-        // A transition changes no seq.
-        await store.transitionAnomaly(T2, t2().at(-1)!.id, { action: 'resolve', by: 'k', at: 1 });
-        expect(await store.lastAnomalySeq()).toBe(Math.max(...seqs(batches.flat())));
+        // A transition is a change like any other: it moves the anomaly to a new seq.
+        const resolved = await store.transitionAnomaly(T2, t2().at(-1)!.id, { action: 'resolve', by: 'k', at: 1 });
+        expect(await store.lastAnomalySeq()).toBe(resolved!.seq);
       });
 
       describe('transitions', () => {
@@ -242,29 +242,36 @@ export function describeAnomalyStoreContract(name: string, create: () => Promise
 
         it('acknowledges an OPEN anomaly, then resolves it, recording who and when', async () => {
           const open = t1()[0]!;
+          const newest = Math.max(...seqs(batches.flat()));
           const acknowledged = await store.transitionAnomaly(T1, open.id, acknowledge(10));
-          expect(acknowledged).toEqual({ ...open, status: 'ACKNOWLEDGED', acknowledgedBy: 'key-ack', acknowledgedAt: 10 });
-          expect(await stored(T1, open.seq)).toEqual(acknowledged);
+          // Same id, a new seq after every other change: anomalyDetected delivers (and a resume replays) it.
+          expect(acknowledged).toEqual({ ...open, seq: expect.any(Number), status: 'ACKNOWLEDGED', acknowledgedBy: 'key-ack', acknowledgedAt: 10 });
+          expect(acknowledged!.seq).toBeGreaterThan(newest);
+          expect(await stored(T1, acknowledged!.seq)).toEqual(acknowledged);
+          expect(await stored(T1, open.seq)).toBeUndefined();
+          expect(await store.anomaliesAfter(T1, newest, 10)).toEqual([acknowledged]);
           const resolved = await store.transitionAnomaly(T1, open.id, resolve(20));
-          expect(resolved).toEqual({ ...acknowledged, status: 'RESOLVED', resolvedBy: 'key-res', resolvedAt: 20 });
-          expect(await stored(T1, open.seq)).toEqual(resolved);
+          expect(resolved).toEqual({ ...acknowledged, seq: expect.any(Number), status: 'RESOLVED', resolvedBy: 'key-res', resolvedAt: 20 });
+          expect(resolved!.seq).toBeGreaterThan(acknowledged!.seq);
+          expect(await store.anomaliesAfter(T1, newest, 10)).toEqual([resolved]);
         });
 
         it('resolves an OPEN anomaly directly', async () => {
           const open = t1()[1]!;
           const resolved = await store.transitionAnomaly(T1, open.id, resolve(30));
-          expect(resolved).toEqual({ ...open, status: 'RESOLVED', resolvedBy: 'key-res', resolvedAt: 30 });
-          expect(await stored(T1, open.seq)).toEqual(resolved);
+          expect(resolved).toEqual({ ...open, seq: expect.any(Number), status: 'RESOLVED', resolvedBy: 'key-res', resolvedAt: 30 });
+          expect(resolved!.seq).toBeGreaterThan(Math.max(...seqs(batches.flat())));
+          expect(await stored(T1, resolved!.seq)).toEqual(resolved);
         });
 
         it('refuses a transition its status does not allow with BAD_USER_INPUT, and changes nothing', async () => {
           const [first, second] = t1();
-          await store.transitionAnomaly(T1, first!.id, acknowledge(10));
-          await store.transitionAnomaly(T1, second!.id, resolve(10));
+          const acknowledged = (await store.transitionAnomaly(T1, first!.id, acknowledge(10)))!;
+          const resolved = (await store.transitionAnomaly(T1, second!.id, resolve(10)))!;
           const refused: [Anomaly, AnomalyTransition][] = [
-            [first!, acknowledge(11)], // ACKNOWLEDGED -> ACKNOWLEDGED
-            [second!, acknowledge(12)], // RESOLVED -> ACKNOWLEDGED
-            [second!, resolve(13)], // RESOLVED -> RESOLVED
+            [acknowledged, acknowledge(11)], // ACKNOWLEDGED -> ACKNOWLEDGED
+            [resolved, acknowledge(12)], // RESOLVED -> ACKNOWLEDGED
+            [resolved, resolve(13)], // RESOLVED -> RESOLVED
           ];
           for (const [anomaly, transition] of refused) {
             const before = await stored(T1, anomaly.seq);

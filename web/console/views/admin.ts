@@ -4,13 +4,64 @@ import type { Session, View } from './view';
 const KEYS = `query Keys { apiKeys(includeRevoked: true) { id label role deviceId createdAt lastUsedAt revokedAt } }`;
 const CREATE_KEY = `mutation CreateKey($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret key { id } } }`;
 const REVOKE_KEY = `mutation RevokeKey($id: ID!) { revokeApiKey(id: $id) { id } }`;
-const WEBHOOKS = `query Webhooks { webhooks { id url minSeverity createdAt deliveries(first: 20) { status lastStatusCode lastError } } }`;
+const WEBHOOKS = `query Webhooks { webhooks { id url minSeverity createdAt deliveries(first: 20) { id anomalyId status attempts lastStatusCode lastError createdAt nextAttemptAt deliveredAt } } }`;
 const CREATE_WEBHOOK = `mutation CreateWebhook($input: CreateWebhookInput!) { createWebhook(input: $input) { secret webhook { id } } }`;
 const DELETE_WEBHOOK = `mutation DeleteWebhook($id: ID!) { deleteWebhook(id: $id) }`;
 const DEAD_LETTERS = `query DeadLetters { deadLetters(first: 50) { edges { node { id reason createdAt replayedAt partition offset } } } }`;
 const REPLAY = `mutation Replay($id: ID!) { replayDeadLetter(id: $id) { offset } }`;
 
-/** Admin: keys (a new secret shown once), webhooks with their delivery status, dead letters with replay. */
+interface Delivery {
+  id: string;
+  anomalyId: string;
+  status: string;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: string;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+}
+
+/** A webhook's recent deliveries, one row each, folded under a summary until opened. */
+function deliveryDetail(webhookId: string, url: string, deliveries: readonly Delivery[]): HTMLElement {
+  if (deliveries.length === 0) return h('span', {}, 'none yet');
+  const when = (delivery: Delivery) =>
+    delivery.deliveredAt
+      ? `delivered ${ago(delivery.deliveredAt)}`
+      : delivery.nextAttemptAt
+        ? `next try ${new Date(delivery.nextAttemptAt).toLocaleString()}`
+        : '–';
+  return h(
+    'details',
+    { class: 'deliveries', 'data-webhook': webhookId },
+    h('summary', {}, `${deliveries.length} recent`),
+    h(
+      'table',
+      {},
+      h('caption', { class: 'visually-hidden' }, `Recent deliveries to ${url}`),
+      h('thead', {}, h('tr', {}, ...['Queued', 'Anomaly', 'Status', 'Attempts', 'HTTP', 'Error', 'When'].map((title) => h('th', { scope: 'col' }, title)))),
+      h(
+        'tbody',
+        {},
+        ...deliveries.map((delivery) =>
+          h(
+            'tr',
+            { 'data-delivery': delivery.id, 'data-status': delivery.status },
+            h('td', {}, ago(delivery.createdAt)),
+            h('td', {}, delivery.anomalyId),
+            h('td', {}, delivery.status.toLowerCase()),
+            h('td', {}, delivery.attempts),
+            h('td', {}, delivery.lastStatusCode ?? '–'),
+            h('td', {}, delivery.lastError ?? '–'),
+            h('td', {}, when(delivery)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Admin: keys (a new secret shown once), webhooks with their delivery status and detail, dead letters with replay. */
 export function adminView(session: Session, main: HTMLElement): View {
   const note = h('p', { class: 'note', role: 'status' });
   const secret = h('div', { id: 'secret', 'aria-live': 'polite' });
@@ -83,9 +134,7 @@ export function adminView(session: Session, main: HTMLElement): View {
   };
 
   const loadWebhooks = async () => {
-    const { webhooks } = await session.api.request<{
-      webhooks: { id: string; url: string; minSeverity: string; deliveries: { status: string; lastStatusCode: number | null; lastError: string | null }[] }[];
-    }>(WEBHOOKS);
+    const { webhooks } = await session.api.request<{ webhooks: { id: string; url: string; minSeverity: string; deliveries: Delivery[] }[] }>(WEBHOOKS);
     const url = h('input', { id: 'webhook-url', type: 'url', required: true });
     const form = h('form', { class: 'inline-form' }, h('label', { for: 'webhook-url' }, 'URL'), url, h('button', { type: 'submit' }, 'Add webhook'));
     form.addEventListener('submit', (event) => {
@@ -102,9 +151,10 @@ export function adminView(session: Session, main: HTMLElement): View {
     replace(
       hooksBox,
       h('h2', { id: 'webhooks-title' }, 'Webhooks'),
+      button('Refresh deliveries', loadWebhooks),
       table(
         'webhooks',
-        ['URL', 'Min severity', 'Recent deliveries', 'Last error', ''],
+        ['URL', 'Min severity', 'Recent deliveries', 'Last error', 'Deliveries', ''],
         webhooks.map((hook) =>
           h(
             'tr',
@@ -117,6 +167,7 @@ export function adminView(session: Session, main: HTMLElement): View {
               `${count(hook.deliveries, 'DELIVERED')} delivered, ${count(hook.deliveries, 'PENDING')} pending, ${count(hook.deliveries, 'FAILED')} failed`,
             ),
             h('td', {}, hook.deliveries.find((d) => d.lastError)?.lastError ?? '–'),
+            h('td', {}, deliveryDetail(hook.id, hook.url, hook.deliveries)),
             h(
               'td',
               {},

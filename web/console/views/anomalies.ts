@@ -17,17 +17,19 @@ interface Anomaly {
 
 const FIELDS = 'id cursor deviceId metric kind severity status score value occurrences detectedAt';
 const LIST = `query Inbox($filter: AnomalyFilter) { anomalies(first: 100, filter: $filter) { edges { node { ${FIELDS} } } } }`;
+/** Where the inbox's subscription starts: it replays every change after it. */
+const HEAD = `query InboxHead { anomalyCursor }`;
 const LIVE = `subscription InboxLive($after: String) { anomalyDetected(after: $after) { ${FIELDS} } }`;
 const RULES = `query Rules { anomalyRules { id deviceId tag metric min max maxRatePerSecond severity zScore { threshold window warmup } } }`;
 const SET_RULE = `mutation SetRule($input: AnomalyRuleInput!) { setAnomalyRule(input: $input) { id } }`;
 const DELETE_RULE = `mutation DeleteRule($id: ID!) { deleteAnomalyRule(id: $id) }`;
-/**
- * A transition (acknowledge, resolve) is not an event of anomalyDetected, so the inbox reads
- * the list again this often to show what other people did.
- */
-const REFRESH_MS = 3000;
 
-/** Anomalies: a live inbox with acknowledge and resolve (admins), and the detection rules. */
+/**
+ * Anomalies: an inbox kept current by `anomalyDetected` alone (it delivers every change,
+ * acknowledge and resolve included), with acknowledge and resolve for admins, and the
+ * detection rules. The subscription starts from `anomalyCursor`, read before the list, so
+ * nothing between the two is missed, and resumes with its cursor after a network drop.
+ */
 export function anomaliesView(session: Session, main: HTMLElement): View {
   const admin = session.role === 'ADMIN';
   const status = h(
@@ -41,7 +43,19 @@ export function anomaliesView(session: Session, main: HTMLElement): View {
   let cursor: string | undefined;
 
   const act = (anomaly: Anomaly, action: 'acknowledgeAnomaly' | 'resolveAnomaly') => () => {
-    session.api.request(`mutation Transition($id: ID!) { ${action}(id: $id) { id status } }`, { id: anomaly.id }).then(load, showError);
+    // The answer shows at once; the cursor stays the subscription's (its delivery of the same
+    // change replaces the row again, and nothing committed before it is skipped).
+    session.api
+      .request<Record<typeof action, Anomaly>>(`mutation Transition($id: ID!) { ${action}(id: $id) { ${FIELDS} } }`, { id: anomaly.id })
+      .then((answer) => show(answer[action]), showError);
+  };
+  /** Puts a change of an anomaly at the top of the inbox (or removes it when the filter hides it). */
+  const show = (anomaly: Anomaly) => {
+    body.querySelector(`tr[data-anomaly="${CSS.escape(anomaly.id)}"]`)?.remove();
+    if (!status.value || status.value === anomaly.status) {
+      body.querySelector('td[colspan]')?.parentElement?.remove();
+      body.prepend(row(anomaly));
+    }
   };
   const row = (anomaly: Anomaly) =>
     h(
@@ -70,7 +84,6 @@ export function anomaliesView(session: Session, main: HTMLElement): View {
       const nodes = data.anomalies.edges.map((edge) => edge.node);
       replace(body, ...nodes.map(row));
       if (nodes.length === 0) replace(body, h('tr', {}, h('td', { colspan: admin ? 8 : 7 }, 'Nothing here.')));
-      if (cursor === undefined && nodes[0] && !status.value) cursor = nodes[0].cursor;
     } catch (error) {
       replace(note, messageOf(error));
     }
@@ -165,20 +178,29 @@ export function anomaliesView(session: Session, main: HTMLElement): View {
     return form;
   };
 
-  const stopLive = session.api.live<{ anomalyDetected: Anomaly }>(
-    LIVE,
-    () => ({ after: cursor }),
-    ({ anomalyDetected }) => {
-      cursor = anomalyDetected.cursor;
-      // An anomaly comes again each time a new trigger updates it or it clears: replace its row.
-      body.querySelector(`tr[data-anomaly="${CSS.escape(anomalyDetected.id)}"]`)?.remove();
-      if (!status.value || status.value === anomalyDetected.status) {
-        body.querySelector('td[colspan]')?.parentElement?.remove();
-        body.prepend(row(anomalyDetected));
-      }
-    },
-  );
-  const timer = setInterval(() => void load(), REFRESH_MS);
+  let stopLive: (() => void) | undefined;
+  let disposed = false;
+  const start = async () => {
+    try {
+      cursor = (await session.api.request<{ anomalyCursor: string }>(HEAD)).anomalyCursor;
+    } catch (error) {
+      showError(error);
+    }
+    await load();
+    if (disposed) return;
+    stopLive = session.api.live<{ anomalyDetected: Anomaly }>(
+      LIVE,
+      () => ({ after: cursor }),
+      ({ anomalyDetected }) => {
+        cursor = anomalyDetected.cursor;
+        show(anomalyDetected);
+      },
+      // Without a cursor (its query failed) a resume cannot replay: read the list again.
+      () => {
+        if (cursor === undefined) void load();
+      },
+    );
+  };
   status.addEventListener('change', () => void load());
 
   replace(
@@ -208,12 +230,12 @@ export function anomaliesView(session: Session, main: HTMLElement): View {
     ),
     rulesBox,
   );
-  void load();
+  void start();
   void loadRules();
   return {
     dispose() {
-      stopLive();
-      clearInterval(timer);
+      disposed = true;
+      stopLive?.();
     },
   };
 }

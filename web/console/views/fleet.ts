@@ -1,4 +1,5 @@
 import { ago, formatValue, h, messageOf, replace } from '../dom';
+import { sparkline, type SparkPoint } from '../sparkline';
 import type { Session, View } from './view';
 
 interface Device {
@@ -17,8 +18,22 @@ const STATUS = `subscription FleetStatus { deviceStatusChanged { deviceId status
 const READINGS = `subscription FleetReadings($deviceIds: [ID!], $after: String) { readingAdded(deviceIds: $deviceIds, after: $after) { cursor deviceId timestamp metrics { name value } } }`;
 /** readingAdded names at most this many devices: the fleet page shows as many. */
 const PAGE = 100;
+/** Sparklines: the last hour in buckets of 2 minutes, for at most this many distinct metrics (one alias each). */
+const SPARK_SECONDS = 3600;
+const SPARK_BUCKET = '2m';
+const SPARK_METRICS = 20;
+/**
+ * One document for every sparkline of the page: an `aggregates` per distinct metric (the
+ * metric in a variable), each over all the page's devices.
+ */
+const sparkQuery = (metrics: number) => {
+  const indexes = [...Array(metrics).keys()];
+  return `query FleetSparklines($ids: [ID!]!, $from: DateTime!, $to: DateTime!${indexes.map((i) => `, $m${i}: String!`).join('')}) { ${indexes
+    .map((i) => `m${i}: aggregates(deviceIds: $ids, metric: $m${i}, from: $from, to: $to, bucket: "${SPARK_BUCKET}") { deviceId buckets { start avg } }`)
+    .join(' ')} }`;
+};
 
-/** Fleet: devices with status, tags, last seen and latest values; filtered; updated live. */
+/** Fleet: devices with status, tags, last seen and latest values with a sparkline each; filtered; updated live. */
 export function fleetView(session: Session, main: HTMLElement): View {
   const stops: (() => void)[] = [];
   const devices = new Map<string, Device>();
@@ -39,6 +54,15 @@ export function fleetView(session: Session, main: HTMLElement): View {
     body,
   );
   let cursor: string | undefined;
+  /** Per device, per metric: the sparkline's points (seconds, value), oldest first. */
+  const sparks = new Map<string, Map<string, SparkPoint[]>>();
+  const sparkOf = (deviceId: string, metric: string) => {
+    let byMetric = sparks.get(deviceId);
+    if (!byMetric) sparks.set(deviceId, (byMetric = new Map<string, SparkPoint[]>()));
+    let points = byMetric.get(metric);
+    if (!points) byMetric.set(metric, (points = []));
+    return points;
+  };
 
   const row = (device: Device) =>
     h(
@@ -56,7 +80,16 @@ export function fleetView(session: Session, main: HTMLElement): View {
       h(
         'td',
         { class: 'latest' },
-        ...device.latest.map((point) => h('span', { class: 'metric', 'data-metric': point.metric }, `${point.metric} `, h('b', {}, formatValue(point.value)))),
+        ...device.latest.map((point) =>
+          h(
+            'span',
+            { class: 'metric', 'data-metric': point.metric },
+            `${point.metric} `,
+            h('b', {}, formatValue(point.value)),
+            ' ',
+            sparkline(point.metric, sparks.get(device.id)?.get(point.metric) ?? [], formatValue),
+          ),
+        ),
       ),
     );
   const draw = () => {
@@ -75,9 +108,31 @@ export function fleetView(session: Session, main: HTMLElement): View {
       replace(note, data.devices.pageInfo.hasNextPage ? `Showing the first ${PAGE} devices: narrow the filter to see others.` : '');
       draw();
       subscribeReadings();
+      await loadSparklines();
     } catch (error) {
       replace(note, messageOf(error));
     }
+  };
+
+  const loadSparklines = async () => {
+    const ids = [...devices.keys()];
+    const metrics = [...new Set([...devices.values()].flatMap((device) => device.latest.map((point) => point.metric)))].slice(0, SPARK_METRICS);
+    if (ids.length === 0 || metrics.length === 0) return;
+    const to = Date.now() + 60_000;
+    const variables: Record<string, unknown> = { ids, from: new Date(to - SPARK_SECONDS * 1000).toISOString(), to: new Date(to).toISOString() };
+    metrics.forEach((metric, i) => (variables[`m${i}`] = metric));
+    const data = await session.api.request<Record<string, { deviceId: string; buckets: { start: string; avg: number | null }[] }[]>>(
+      sparkQuery(metrics.length),
+      variables,
+    );
+    sparks.clear();
+    metrics.forEach((metric, i) => {
+      for (const series of data[`m${i}`] ?? []) {
+        const points = sparkOf(series.deviceId, metric);
+        for (const bucket of series.buckets) if (bucket.avg !== null) points.push({ t: Date.parse(bucket.start) / 1000, value: bucket.avg });
+      }
+    });
+    draw();
   };
 
   let stopReadings: (() => void) | undefined;
@@ -98,6 +153,11 @@ export function fleetView(session: Session, main: HTMLElement): View {
           const point = device.latest.find((p) => p.metric === metric.name);
           if (!point) device.latest.push({ metric: metric.name, value: metric.value, timestamp: event.timestamp });
           else if (event.timestamp >= point.timestamp) Object.assign(point, { value: metric.value, timestamp: event.timestamp });
+          // The sparkline gains the reading itself (its buckets hold averages): the newest end stays live.
+          const points = sparkOf(event.deviceId, metric.name);
+          const t = Date.parse(event.timestamp) / 1000;
+          if (t >= (points[points.length - 1]?.t ?? -Infinity)) points.push({ t, value: metric.value });
+          while (points.length > 0 && points[0]!.t < Date.now() / 1000 - SPARK_SECONDS) points.shift();
         }
         if (device.status === 'NEVER_SEEN' || device.status === 'OFFLINE') device.status = 'ONLINE';
         draw();

@@ -8,7 +8,7 @@ import {
   type AnomalyTransition,
 } from '../../../domain/anomalies/anomaly';
 import { scopeFromColumns, zScoreFromColumns, type AnomalyRule, type RuleScope } from '../../../domain/anomalies/rules';
-import { TelemetryError } from '../../../domain/errors';
+import { transitioned } from '../../../domain/anomalies/transition';
 import type { AnomalyFilter } from '../../ports/anomaly-store';
 import type { Page, PageRequest } from '../../../domain/page';
 import type { Session } from '../session';
@@ -146,8 +146,6 @@ export const SQL = {
   anomaliesOfAllTenantsAfter: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE seq > :after_seq ORDER BY seq FETCH FIRST :limit_rows ROWS ONLY`,
   lastSeq: 'SELECT NVL(MAX(seq), 0) AS seq FROM anomalies',
   anomalyForUpdate: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = :tenant_id AND id = :id FOR UPDATE`,
-  acknowledge: "UPDATE anomalies SET status = 'ACKNOWLEDGED', acknowledged_by = :by_key, acknowledged_at = :at WHERE id = :id",
-  resolve: "UPDATE anomalies SET status = 'RESOLVED', resolved_by = :by_key, resolved_at = :at WHERE id = :id",
   anomalyById: `SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE id = :id`,
   rulesOfTenant: `SELECT ${RULE_COLUMNS} FROM anomaly_rules WHERE tenant_id = :tenant_id`,
   tagsOfDevice: 'SELECT tags FROM devices WHERE tenant_id = :tenant_id AND id = :id',
@@ -267,17 +265,11 @@ export async function lastSeq(session: Session): Promise<number> {
   return (await session.execute<{ SEQ: number }>(SQL.lastSeq)).rows?.[0]?.SEQ ?? 0;
 }
 
-const ALLOWED_FROM = { acknowledge: ['OPEN'], resolve: ['OPEN', 'ACKNOWLEDGED'] } as const;
-
+/** Stores the anomaly after the transition under a new seq; its row stays locked from the read to the write. */
 export async function transition(session: Session, tenantId: string, id: number, change: AnomalyTransition): Promise<Anomaly | undefined> {
   const [row] = (await session.execute<AnomalyRow>(SQL.anomalyForUpdate, { tenant_id: tenantId, id })).rows ?? [];
   if (!row) return undefined;
-  if (!(ALLOWED_FROM[change.action] as readonly string[]).includes(row.STATUS)) {
-    throw new TelemetryError('BAD_USER_INPUT', `anomaly ${id} is ${row.STATUS}; it cannot be ${change.action}d`, { details: { status: row.STATUS } });
-  }
-  await session.execute(change.action === 'acknowledge' ? SQL.acknowledge : SQL.resolve, { by_key: change.by, at: change.at, id });
-  const [updated] = (await session.execute<AnomalyRow>(SQL.anomalyById, { id })).rows ?? [];
-  return toAnomaly(updated!);
+  return storeAnomaly(session, transitioned(toAnomaly(row), change), change.at);
 }
 
 export async function deviceTags(session: Session, tenantId: string, deviceId: string): Promise<Set<string>> {

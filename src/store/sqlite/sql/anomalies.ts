@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
 import { SEVERITY_RANK, type Anomaly, type AnomalyTransition } from '../../../domain/anomalies/anomaly';
 import type { AnomalyRule } from '../../../domain/anomalies/rules';
-import { TelemetryError } from '../../../domain/errors';
+import { transitioned } from '../../../domain/anomalies/transition';
 import type { AnomalyFilter } from '../../ports/anomaly-store';
 import type { Page, PageRequest } from '../../../domain/page';
-import { ANOMALY_COLUMNS, RULE_COLUMNS, scopeValue, toAnomaly, toRule, type AnomalyRow, type RuleRow } from './anomaly-rows';
+import { ANOMALY_COLUMNS, RULE_COLUMNS, scopeValue, storeAnomaly, toAnomaly, toRule, type AnomalyRow, type RuleRow } from './anomaly-rows';
 
 /** SQLite statements for anomaly rules and the anomaly lifecycle (outside the batch path). */
 
@@ -85,17 +85,9 @@ export function lastAnomalySeq(db: Database.Database): number {
   return (db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM anomalies').get() as { seq: number }).seq;
 }
 
-const ALLOWED_FROM = { acknowledge: ['OPEN'], resolve: ['OPEN', 'ACKNOWLEDGED'] } as const;
-
+/** Stores the anomaly after the transition under a new seq (inside the caller's transaction). */
 export function transitionAnomaly(db: Database.Database, tenantId: string, id: number, transition: AnomalyTransition): Anomaly | undefined {
   const row = db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as AnomalyRow | undefined;
   if (!row) return undefined;
-  if (!(ALLOWED_FROM[transition.action] as readonly string[]).includes(row.status)) {
-    throw new TelemetryError('BAD_USER_INPUT', `anomaly ${id} is ${row.status}; it cannot be ${transition.action}d`, { details: { status: row.status } });
-  }
-  const updated =
-    transition.action === 'acknowledge'
-      ? db.prepare(`UPDATE anomalies SET status = 'ACKNOWLEDGED', acknowledged_by = ?, acknowledged_at = ? WHERE id = ? RETURNING ${ANOMALY_COLUMNS}`)
-      : db.prepare(`UPDATE anomalies SET status = 'RESOLVED', resolved_by = ?, resolved_at = ? WHERE id = ? RETURNING ${ANOMALY_COLUMNS}`);
-  return toAnomaly(updated.get(transition.by, transition.at, id) as AnomalyRow);
+  return storeAnomaly(db, transitioned(toAnomaly(row), transition), transition.at);
 }
