@@ -139,7 +139,7 @@ export class OracleStore implements Store {
     return this.source
       .transaction((s) => devices.insertDevice(s, tenantId, device, Date.now()))
       .catch((error: unknown) => {
-        if (oraCode(error) === ORA_UNIQUE_VIOLATION) throw new TelemetryError('ALREADY_EXISTS', `device ${device.id} is already registered`);
+        if (oraCode(error) === ORA_UNIQUE_VIOLATION) throw new TelemetryError('ALREADY_EXISTS', `device "${device.id}" is already registered`);
         throw toStoreError(error);
       });
   }

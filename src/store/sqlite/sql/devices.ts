@@ -52,7 +52,7 @@ export function registerDevice(db: Database.Database, tenantId: string, device: 
       JSON.stringify(attributes),
       JSON.stringify(attributeIndex(attributes)),
     ) as DeviceRow | undefined;
-  if (!row) throw new TelemetryError('ALREADY_EXISTS', `device ${device.id} is already registered`);
+  if (!row) throw new TelemetryError('ALREADY_EXISTS', `device "${device.id}" is already registered`);
   db.prepare('DELETE FROM deleted_devices WHERE tenant_id = ? AND device_id = ?').run(tenantId, device.id);
   return toDevice(row);
 }
