@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { AggregatesDocument, CreateApiKeyDocument, IngestReadingDocument, ReadingsDocument, RegisterDeviceDocument } from '../generated/graphql';
 import { eventually, startTestServer, type TestServer } from '../support/server';
 
@@ -135,6 +139,21 @@ describe('export and import', () => {
       [6, 'UNKNOWN_DEVICE'],
     ]);
     expect(report.lines.at(-1)).toEqual({ done: { lines: 8, accepted: 2, rejected: 5 } });
+  });
+
+  it('exports and imports from the command line, with a report of the lines not stored', async () => {
+    const tool = (name: string) => path.join(__dirname, '../../src/tools', `${name}.js`);
+    const run = (name: string, args: string[], server: TestServer) =>
+      promisify(execFile)(process.execPath, [tool(name), ...args, '--url', server.baseUrl, '--key', server.adminKey]);
+    const out = path.join(source.dataDir, 'pump.csv');
+    await run('export', ['--devices', 'pump', '--metric', 'rpm', '--to', new Date(END).toISOString(), '--format', 'csv', '--out', out], source);
+    const exported = readFileSync(out, 'utf8').trimEnd().split('\n');
+    expect(exported).toHaveLength(HISTORY.length / 2 + 1);
+    writeFileSync(out, [...exported, 'pump,rpm,not-a-time,1'].join('\n'));
+    const imported = await run('import', [out, '--allow-old-timestamps'], target);
+    expect(JSON.parse(imported.stdout)).toEqual({ done: { lines: exported.length + 1, accepted: exported.length - 1, rejected: 1 } });
+    expect(imported.stderr).toMatch(/1 line\(s\) not stored/);
+    expect(JSON.parse(readFileSync(`${out}.errors.ndjson`, 'utf8'))).toMatchObject({ line: exported.length + 1, code: 'INVALID_LINE' });
   });
 
   it('lets readers export and only admins import, within their own tenant; bad parameters are BAD_USER_INPUT', async () => {
