@@ -7,7 +7,7 @@ import { ReadingHub } from './subscriptions/reading-hub';
 import { TenantHub } from './subscriptions/tenant-hub';
 import type { Anomaly, DeviceStatusChange } from './domain/anomalies/anomaly';
 import { DeviceDirectory } from './devices/device-directory';
-import { DeviceService } from './devices/device-service';
+import { DeviceService, deviceDeleted } from './devices/device-service';
 import type { PersistedReading } from './domain/reading';
 import { IngestService } from './ingest/ingest-service';
 import { KeyService } from './keys/key-service';
@@ -143,7 +143,17 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     watchDataFiles(metrics.registry, config);
     const directory = new DeviceDirectory(store);
     const keys = new KeyService(store, directory);
-    const devices = new DeviceService({ store, directory, keys, publishStatus: (changes) => statusHub.publish(changes) });
+    const devices = new DeviceService({
+      store,
+      directory,
+      keys,
+      publishStatus: (changes) => statusHub.publish(changes),
+      // Its keys stop working and their WebSockets close; its readings subscriptions end.
+      onDeleted: (tenantId, deviceId, revokedKeyIds) => {
+        keys.announceRevoked(revokedKeyIds);
+        hub.endDevice(tenantId, deviceId, deviceDeleted(deviceId));
+      },
+    });
     const api = await startApiServer({
       config,
       logger: logger.child({ component: 'api' }),

@@ -331,9 +331,9 @@ export class ReadingPersister {
     const known = new Map<string, Set<string>>();
     for (const [tenantId, ids] of byTenant) known.set(tenantId, await this.options.devices.existing(tenantId, ids));
 
-    const readings: (Reading & { offset: number; receivedAt: number })[] = [];
+    const readings: (Reading & { offset: number; receivedAt: number; payload: string })[] = [];
     for (const { reading, payload } of decoded) {
-      if (known.get(reading.tenantId)?.has(reading.deviceId)) readings.push(reading);
+      if (known.get(reading.tenantId)?.has(reading.deviceId)) readings.push({ ...reading, payload });
       else poison(reading.offset, payload, `UNKNOWN_DEVICE: no device "${reading.deviceId}" in tenant "${reading.tenantId}"`, reading.tenantId);
     }
     return { partition, lastOffset: messages[messages.length - 1]!.offset, readings, deadLetters };

@@ -3,8 +3,10 @@ import type { DeviceStore } from '../store/ports/device-store';
 
 /**
  * Answers "which of these device ids exist in this tenant?" on the ingest and consume hot
- * paths. Devices are never deleted, so positive answers are cached for the life of the
- * process; negative answers are not, so a device registered on another node is seen at once.
+ * paths. Positive answers are cached for the life of the process (a device deleted here is
+ * forgotten at once; one deleted through another process is still accepted by ingest here,
+ * and the consumer turns its readings into DEVICE_DELETED dead letters inside its batch
+ * transaction); negative answers are not, so a device registered on another node is seen at once.
  */
 export class DeviceDirectory {
   private readonly known = new Map<string, Set<string>>();
@@ -34,6 +36,11 @@ export class DeviceDirectory {
     const known = await this.existing(tenantId, deviceIds);
     const unknown = deviceIds.filter((id) => !known.has(id));
     if (unknown.length > 0) throw new TelemetryError('NOT_FOUND', `no device ${unknown.map((id) => `"${id}"`).join(', ')}`);
+  }
+
+  /** Called after a deletion in this process: the next ingest for it is refused. */
+  forget(tenantId: string, deviceId: string): void {
+    this.known.get(tenantId)?.delete(deviceId);
   }
 
   /** Called after a registration in this process, so the next ingest needs no lookup. */

@@ -7,8 +7,12 @@ export interface PartitionBatch {
   readonly partition: number;
   /** Offset of the last message in the slice: the partition's watermark after commit. */
   readonly lastOffset: number;
-  /** `receivedAt`: when the stream accepted the message (device liveness); defaults to the reading's timestamp. */
-  readonly readings: readonly (Reading & { readonly offset: number; readonly receivedAt?: number })[];
+  /**
+   * `receivedAt`: when the stream accepted the message (device liveness); defaults to the
+   * reading's timestamp. `payload`: the message as the stream holds it, kept if the reading
+   * becomes a dead letter in the transaction (its device was deleted); else its JSON.
+   */
+  readonly readings: readonly (Reading & { readonly offset: number; readonly receivedAt?: number; readonly payload?: string })[];
   readonly deadLetters: readonly NewDeadLetter[];
 }
 

@@ -28,7 +28,7 @@ export interface IngestOutcome {
 }
 
 /** The transport a batch came through (a bounded metrics label). */
-export type IngestPath = 'graphql' | 'http';
+export type IngestPath = 'graphql' | 'http' | 'import';
 
 /** Told about every ingest call that got as far as validating its items (metrics). */
 export interface IngestObserver {
@@ -49,6 +49,11 @@ export interface IngestVia {
   readonly batchSize?: number;
   /** Codes of the items the transport could not read (counted with the call's own rejections). */
   readonly refusedBefore?: readonly RejectionCode[];
+  /**
+   * How old a timestamp may be in this call, replacing the configured maximum age: an admin's
+   * history import (ingest/history-import.ts) loads what normal ingest refuses.
+   */
+  readonly maxAgeMs?: number;
 }
 
 export interface IngestServiceOptions {
@@ -83,10 +88,11 @@ export class IngestService {
   }
 
   async ingest(caller: Caller, inputs: readonly ReadingInput[], via: IngestVia = {}): Promise<IngestOutcome> {
-    const { path = 'graphql', batchSize = inputs.length, refusedBefore = [] } = via;
+    const { path = 'graphql', batchSize = inputs.length, refusedBefore = [], maxAgeMs } = via;
     let outcome: IngestOutcome;
     try {
-      outcome = await this.validateAndProduce(caller, inputs, batchSize);
+      const rules = maxAgeMs === undefined ? this.options.rules : { ...this.options.rules, maxAgeMs };
+      outcome = await this.validateAndProduce(caller, inputs, batchSize, rules);
     } catch (error) {
       // The whole call failed with UNAVAILABLE: the client sees every item refused, and so do the metrics.
       if (error instanceof TelemetryError && error.code === 'UNAVAILABLE')
@@ -97,8 +103,8 @@ export class IngestService {
     return outcome;
   }
 
-  private async validateAndProduce(caller: Caller, inputs: readonly ReadingInput[], batchSize: number): Promise<IngestOutcome> {
-    const { rules, maxBatchSize, devices } = this.options;
+  private async validateAndProduce(caller: Caller, inputs: readonly ReadingInput[], batchSize: number, rules: ValidationRules): Promise<IngestOutcome> {
+    const { maxBatchSize, devices } = this.options;
     if (batchSize > maxBatchSize) {
       throw new TelemetryError('PAYLOAD_TOO_LARGE', `a batch holds at most ${maxBatchSize} readings; this one has ${batchSize}`, {
         details: { limit: maxBatchSize, size: batchSize },

@@ -94,6 +94,11 @@ export class KeyService {
     return this.issueDeviceKey(tenantId, deviceId);
   }
 
+  /** Tells the listeners of keys revoked by another rule (their device was deleted). */
+  announceRevoked(keyIds: readonly string[]): void {
+    this.revoked(keyIds);
+  }
+
   private revoked(keyIds: readonly string[]): void {
     if (keyIds.length === 0) return;
     for (const listener of this.listeners) listener(keyIds);

@@ -4,7 +4,7 @@ import type { RejectionCode } from '../domain/validation';
 import type { FeedObserver } from '../subscriptions/resumable-feed';
 
 /** The routes of the HTTP server, as a bounded label (never the raw path a client sent). */
-export type HttpRoute = 'graphql' | 'ingest' | 'healthz' | 'readyz' | 'web' | 'other';
+export type HttpRoute = 'graphql' | 'ingest' | 'export' | 'import' | 'healthz' | 'readyz' | 'web' | 'other';
 
 /** Where a request was refused for its rate. */
 export type RateLimitedTransport = 'http' | 'graphql' | 'websocket';

@@ -1,7 +1,11 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { decodePageCursor, encodePageCursor } from '../domain/cursor';
 import type { Device as DeviceRecord } from '../domain/device';
-import { DeviceFilter, RegisterDeviceInput } from '../schema/inputs';
+import { attributeEntry } from '../domain/device-attributes';
+import type { JsonValue } from '../domain/device';
+import { TelemetryError } from '../domain/errors';
+import { DeviceFilter, RegisterDeviceInput, UpdateDeviceInput } from '../schema/inputs';
+import { DeviceDeletionResult, DeviceRegistrationResult } from '../schema/device-types';
 import { Device, DeviceConnection, MetricPoint } from '../schema/types';
 import { RegisteredDevice } from '../schema/api-key-types';
 import { authorize } from './authorize';
@@ -18,7 +22,15 @@ const toDevice = (record: DeviceRecord, defaultHeartbeatTimeoutMs: number): Devi
   status: record.status,
   lastSeenAt: record.lastSeenAt,
   heartbeatTimeoutSeconds: Math.round((record.heartbeatTimeoutMs ?? defaultHeartbeatTimeoutMs) / 1000),
+  attributes: record.attributes,
 });
+
+/** The store's attribute filter from the GraphQL one. */
+function attributeFilter(filter: DeviceFilter['attribute']): string | undefined {
+  if (!filter) return undefined;
+  if (filter.equals === undefined) throw new TelemetryError('BAD_USER_INPUT', 'attribute.equals is required', { details: { field: 'attribute.equals' } });
+  return attributeEntry(filter.key, filter.equals as JsonValue);
+}
 
 @Resolver(() => Device)
 export class DeviceResolver {
@@ -42,7 +54,12 @@ export class DeviceResolver {
     if (after && afterKey === undefined) throw invalidCursor('after');
     const page = await ctx.services.store.listDevices(
       ctx.caller.tenantId,
-      { tag: filter?.tag ?? undefined, nameContains: filter?.nameContains ?? undefined },
+      {
+        tag: filter?.tag ?? undefined,
+        nameContains: filter?.nameContains ?? undefined,
+        status: filter?.status ?? undefined,
+        attributeEntry: attributeFilter(filter?.attribute),
+      },
       { first: size, afterKey },
     );
     const edges = page.items.map((record) => ({ cursor: encodePageCursor(record.id), node: toDevice(record, ctx.services.defaultHeartbeatTimeoutMs) }));
@@ -56,6 +73,52 @@ export class DeviceResolver {
     authorize(ctx.caller, 'manage');
     const { device, deviceKey } = await ctx.services.devices.register(ctx.caller.tenantId, input);
     return { device: toDevice(device, ctx.services.defaultHeartbeatTimeoutMs), deviceKey };
+  }
+
+  @Mutation(() => [DeviceRegistrationResult], {
+    description: 'Registers 1-100 devices, each on its own: one refused (bad input, id taken) does not stop the others. One result per input, in order.',
+  })
+  async registerDevices(
+    @Arg('inputs', () => [RegisterDeviceInput]) inputs: RegisterDeviceInput[],
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<DeviceRegistrationResult[]> {
+    authorize(ctx.caller, 'manage');
+    const results = await ctx.services.devices.registerMany(ctx.caller.tenantId, inputs);
+    return results.map((result) =>
+      'error' in result
+        ? { index: result.index, registered: null, error: { code: result.error.code, message: result.error.message } }
+        : {
+            index: result.index,
+            registered: { device: toDevice(result.device, ctx.services.defaultHeartbeatTimeoutMs), deviceKey: result.deviceKey },
+            error: null,
+          },
+    );
+  }
+
+  @Mutation(() => Device, { description: 'Changes the name, tags, heartbeat timeout or attributes of a device; a field left out stays as it is.' })
+  async updateDevice(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateDeviceInput) input: UpdateDeviceInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Device> {
+    authorize(ctx.caller, 'manage');
+    const record = await ctx.services.devices.update(ctx.caller.tenantId, id, input);
+    return toDevice(record, ctx.services.defaultHeartbeatTimeoutMs);
+  }
+
+  @Mutation(() => DeviceDeletionResult, {
+    description:
+      'Deletes a device: its keys are revoked (their WebSockets close), its readings subscriptions end, and readings of it still in flight become DEVICE_DELETED dead letters. ' +
+      'With keepData: false its readings, rollups, anomalies, detector state and latest values go too; with keepData: true they stay (registering the id again shows them).',
+  })
+  async deleteDevice(
+    @Arg('id', () => ID) id: string,
+    @Arg('keepData', () => Boolean) keepData: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<DeviceDeletionResult> {
+    authorize(ctx.caller, 'manage');
+    const { deletedRows } = await ctx.services.devices.delete(ctx.caller.tenantId, id, keepData);
+    return { id, keptData: keepData, deletedRows };
   }
 
   @Mutation(() => Device, { description: 'Sets the silence after which the device goes OFFLINE; null restores the service default.' })

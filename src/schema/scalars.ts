@@ -1,4 +1,5 @@
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import type { Maybe } from 'graphql/jsutils/Maybe';
 import { readTimestamp } from '../domain/timestamp';
 
 /** Every DateTime input (readings' `timestamp`, queries' `from`/`to`) goes through the one domain parser. */
@@ -33,4 +34,35 @@ export const DateTimeScalar = new GraphQLScalarType<number, string>({
     if (ast.kind === Kind.INT) return parseDateTime(Number(ast.value));
     throw invalid(`a ${ast.kind} literal is not a timestamp`);
   },
+});
+
+/** Any JSON value read from a literal (variables arrive parsed already). */
+function jsonLiteral(ast: ValueNode, variables: Maybe<{ readonly [name: string]: unknown }>): unknown {
+  switch (ast.kind) {
+    case Kind.STRING:
+    case Kind.BOOLEAN:
+      return ast.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(ast.value);
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return ast.values.map((value) => jsonLiteral(value, variables));
+    case Kind.OBJECT:
+      return Object.fromEntries(ast.fields.map((field) => [field.name.value, jsonLiteral(field.value, variables)]));
+    case Kind.VARIABLE:
+      return variables?.[ast.name.value];
+    default:
+      throw new GraphQLError(`JSON cannot represent a ${ast.kind} literal`, { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+}
+
+/** A JSON value (device attributes): any JSON in, the stored JSON out. */
+export const JsonScalar = new GraphQLScalarType<unknown, unknown>({
+  name: 'JSON',
+  description: 'Any JSON value: an object, array, string, number, boolean or null.',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: jsonLiteral,
 });

@@ -2,7 +2,7 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { DeviceStatus } from '../domain/anomalies/anomaly';
 import type { RejectionCode } from '../domain/validation';
 import { DeviceStatusEnum, RejectionCodeEnum } from './enums';
-import { DateTimeScalar } from './scalars';
+import { DateTimeScalar, JsonScalar } from './scalars';
 
 @ObjectType({ description: 'One named value of a reading.' })
 export class Metric {
@@ -50,6 +50,9 @@ export class Device {
 
   @Field(() => Int, { description: 'Silence after which the device goes OFFLINE (its own setting or the service default).' })
   heartbeatTimeoutSeconds!: number;
+
+  @Field(() => JsonScalar, { description: 'Free-form attributes: an object of key -> JSON value ({} when none).' })
+  attributes!: unknown;
 }
 
 @ObjectType()

@@ -4,6 +4,8 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { GraphQLError, specifiedRules, validate } from 'graphql';
 import type { Config } from '../config';
 import type { Caller } from '../domain/caller';
+import { createExportHandler } from './export-route';
+import { createImportHandler } from './import-route';
 import { createHttpIngestHandler } from './ingest-route';
 import type { LogFields, Logger } from '../logger';
 import type { GraphQLContext, Services } from '../resolvers/context';
@@ -157,6 +159,8 @@ export async function startApiServer({ config, logger, services, store, probes, 
         },
       }),
       ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes, admit: admitOn('http') }),
+      export: createExportHandler({ store: services.store, devices: services.devices, admit: admitOn('http') }),
+      import: createImportHandler({ ingest: services.ingest, batchSize: config.limits.maxBatchSize, admit: admitOn('http') }),
       probes,
       web: createWebRoute(),
       graphiql: config.graphqlIde === 'graphiql',

@@ -13,6 +13,10 @@ import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
 export interface HttpRoutes {
   readonly graphql: (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
   readonly ingest: (request: IncomingMessage, response: ServerResponse, caller: Caller) => Promise<void>;
+  /** GET /export: readings as CSV or NDJSON (export-route.ts). */
+  readonly export: (request: IncomingMessage, response: ServerResponse, caller: Caller, search: string) => Promise<void>;
+  /** POST /import: history through the ingest path (import-route.ts). */
+  readonly import: (request: IncomingMessage, response: ServerResponse, caller: Caller, search: string) => Promise<void>;
   readonly probes: HealthProbes;
   /** The web console at /, its assets, and GraphiQL for a browser's GET /graphql (when `graphiql` is set). */
   readonly web: WebRoute;
@@ -29,7 +33,7 @@ export interface HttpServerOptions {
   readonly accessLog?: boolean;
 }
 
-/** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /healthz and /readyz, the console at / and /assets/. */
+/** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /export, POST /import, GET /healthz and /readyz, the console at / and /assets/. */
 export function createHttpServer(options: HttpServerOptions): Server {
   const { metrics, accessLog, logger } = options;
   const server = createServer((request, response) => {
@@ -60,6 +64,8 @@ function routeOf(url: string | undefined): HttpRoute {
   const pathname = (url ?? '/').split('?', 1)[0]!;
   if (pathname === '/graphql') return 'graphql';
   if (pathname === '/ingest') return 'ingest';
+  if (pathname === '/export') return 'export';
+  if (pathname === '/import') return 'import';
   if (pathname === '/healthz') return 'healthz';
   if (pathname === '/readyz') return 'readyz';
   if (pathname === '/' || pathname.startsWith('/assets/')) return 'web';
@@ -97,6 +103,12 @@ async function handle(options: HttpServerOptions, request: IncomingMessage, resp
       const caller = await options.authenticate(bearerToken(request.headers.authorization));
       if (!caller) throw new TelemetryError('UNAUTHENTICATED', 'send a valid API key as "Authorization: Bearer <key>"');
       return options.routes.ingest(request, response, caller);
+    }
+    case '/export':
+    case '/import': {
+      const caller = await options.authenticate(bearerToken(request.headers.authorization));
+      if (!caller) throw new TelemetryError('UNAUTHENTICATED', 'send a valid API key as "Authorization: Bearer <key>"');
+      return options.routes[url.pathname === '/export' ? 'export' : 'import'](request, response, caller, url.search);
     }
     case '/healthz':
     case '/readyz': {

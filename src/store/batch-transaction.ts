@@ -107,6 +107,12 @@ export interface BatchTransaction {
    */
   storeAnomalies(rows: readonly StoredAnomaly[], at: number): Step<Anomaly[]>;
 
+  /**
+   * Per device: true when it was deleted (and its id not registered again). Serialised with
+   * deleteDevice (a backend that does not serialise writers locks the device first), so no
+   * reading of a deleted device is stored after its data was removed.
+   */
+  deletedDevices(devices: readonly DeviceKey[]): Step<boolean[]>;
   /** Each device's liveness (undefined: not registered), locked until the transaction ends. */
   deviceLiveness(devices: readonly DeviceKey[]): Step<(DeviceLiveness | undefined)[]>;
   /** Sets each device's status and raises its last-seen time to `seenAt` (never lowers it). */

@@ -38,7 +38,7 @@ export function openReadingFeed(options: ReadingFeedOptions): Promise<ResumableF
   const positions = new Map<number, number>();
   return ResumableFeed.open<PersistedReading, FeedItem>(
     {
-      listen: (onEvent) => options.hub.subscribe(options.tenantId, options.deviceIds, onEvent),
+      listen: (onEvent, onEnd) => options.hub.subscribe(options.tenantId, options.deviceIds, onEvent, onEnd),
       async start() {
         const watermarks = await options.store.watermarks('readings');
         if (options.after) checkCursor(options.after, options.partitions, watermarks);

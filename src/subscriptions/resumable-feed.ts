@@ -4,9 +4,10 @@ import { TelemetryError } from '../domain/errors';
 export interface FeedSource<E, T> {
   /**
    * Starts routing live events (published only after their commit, in commit order) to
-   * `onEvent`; returns the function that stops it.
+   * `onEvent`; returns the function that stops it. `onEnd` ends the feed with an error (after
+   * what is queued), when what it follows is gone (a deleted device).
    */
-  listen(onEvent: (event: E) => void): () => void;
+  listen(onEvent: (event: E) => void, onEnd: (error: Error) => void): () => void;
   /**
    * Sets the starting position (the resume cursor, or "now" for a live-only feed). Runs after
    * `listen`, so nothing committed in between is missed. Throws to refuse the subscription
@@ -105,7 +106,10 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T> {
   static async open<E, T>(source: FeedSource<E, T>, options: ResumableFeedOptions): Promise<ResumableFeed<E, T>> {
     const feed = new ResumableFeed(source, options);
     if (options.replay) options.observer?.resumed(options.noun);
-    feed.stopListening = source.listen((event) => feed.onLive(event));
+    feed.stopListening = source.listen(
+      (event) => feed.onLive(event),
+      (error) => feed.end(error),
+    );
     try {
       await source.start();
     } catch (error) {
@@ -200,6 +204,14 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T> {
     if (!this.source.advance(event)) return;
     const item = this.source.present(event);
     if (item !== undefined) this.ready.push(item);
+  }
+
+  /** Ends the feed with `error` after what is queued (and stops listening). */
+  private end(error: Error): void {
+    if (this.done || this.failure !== undefined) return;
+    this.failure = error;
+    this.stopListening();
+    this.wake();
   }
 
   private checkBacklog(): void {

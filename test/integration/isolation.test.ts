@@ -93,6 +93,11 @@ const PROBES: Record<string, Probe> = {
     document: 'mutation($id: ID!) { decommissionDevice(id: $id) { id status } }',
     variables: (ids) => ({ id: ids.device }),
   },
+  updateDevice: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { updateDevice(id: $id, input: { name: "probe", tags: ["p"], attributes: { a: 1 } }) { id name attributes } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
   createApiKey: {
     kind: 'mutation',
     document: 'mutation($id: ID!) { createApiKey(input: { role: DEVICE, label: "probe", deviceId: $id }) { key { deviceId } } }',
@@ -114,10 +119,23 @@ const PROBES: Record<string, Probe> = {
     document: 'mutation($id: ID!) { replayDeadLetter(id: $id) { partition } }',
     variables: (ids) => ({ id: ids.deadLetter }),
   },
+  // keepData: true, and after every probe that reads the device: for tenant B's id the answer
+  // must be NOT_FOUND, exactly as for a ghost; nothing of B's may go.
+  deleteDevice: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { deleteDevice(id: $id, keepData: true) { id keptData deletedRows } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
   // Last: it creates a device with the probed id in the caller's own tenant.
   registerDevice: {
     kind: 'mutation',
     document: 'mutation($id: ID!) { registerDevice(input: { id: $id }) { device { id } } }',
+    variables: (ids) => ({ id: ids.newDevice }),
+  },
+  // After registerDevice: the same id again is ALREADY_EXISTS in the caller's tenant, B's or not.
+  registerDevices: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { registerDevices(inputs: [{ id: $id }]) { index registered { device { id } } error { code message } } }',
     variables: (ids) => ({ id: ids.newDevice }),
   },
   readingAdded: {
@@ -191,7 +209,11 @@ describe('tenant isolation matrix', () => {
 
     const b = await createTenantWithCli(server.dataDir, 'tenant-b');
     theirAdminKey = b;
-    const registered = await gqlAs(b, 'mutation { registerDevice(input: { id: "b-secret-device", name: "B secret" }) { deviceKey } }', {});
+    const registered = await gqlAs(
+      b,
+      'mutation { registerDevice(input: { id: "b-secret-device", name: "B secret", attributes: { site: "shared-site" } }) { deviceKey } }',
+      {},
+    );
     await gqlAs(b, 'mutation { registerDevice(input: { id: "b-other-device", name: "B secret too" }) { deviceKey } }', {});
     theirDeviceKey = registered.data!['registerDevice'].deviceKey;
     const rule = await gqlAs(b, 'mutation { setAnomalyRule(input: { deviceId: "b-secret-device", zScore: null, max: 0 }) { id } }', {});
@@ -265,6 +287,17 @@ describe('tenant isolation matrix', () => {
       expect(differences).toEqual([]);
     });
   }
+
+  it("never lists tenant B's devices in tenant A's filtered lists (attribute, status)", async () => {
+    await gqlAs(keys['admin']!, 'mutation { registerDevice(input: { id: "a-sited", attributes: { site: "shared-site" } }) { device { id } } }', {});
+    for (const filter of ['{ attribute: { key: "site", equals: "shared-site" } }', '{ status: ONLINE }', '{ status: NEVER_SEEN }']) {
+      const listed = await gqlAs(keys['admin']!, `{ devices(first: 100, filter: ${filter}) { edges { node { id name } } } }`, {});
+      const ids = (listed.data?.['devices'].edges as { node: { id: string } }[]).map((edge) => edge.node.id);
+      expect([filter, ids.filter((id) => id.startsWith('b-secret'))]).toEqual([filter, []]);
+    }
+    const sited = await gqlAs(keys['admin']!, '{ devices(filter: { attribute: { key: "site", equals: "shared-site" } }) { edges { node { id } } } }', {});
+    expect(sited.data?.['devices'].edges).toEqual([{ node: { id: 'a-sited' } }]);
+  });
 
   it("never delivers tenant B's events to tenant A's subscriptions", async () => {
     const client = connect(server.app.wsUrl, keys['admin']);

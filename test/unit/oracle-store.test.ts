@@ -70,7 +70,17 @@ const ruleRow = {
   UPDATED_AT: 1,
   CLEAR_AFTER_MS: null,
 };
-const deviceRow = { TENANT_ID: T, ID: 'd1', NAME: 'D1', TAGS: '["hot"]', CREATED_AT: 1, STATUS: 'ONLINE', LAST_SEEN_AT: 5, HEARTBEAT_TIMEOUT_MS: null };
+const deviceRow = {
+  TENANT_ID: T,
+  ID: 'd1',
+  NAME: 'D1',
+  TAGS: '["hot"]',
+  CREATED_AT: 1,
+  STATUS: 'ONLINE',
+  LAST_SEEN_AT: 5,
+  HEARTBEAT_TIMEOUT_MS: null,
+  ATTRIBUTES: '{"site":"paris"}',
+};
 const keyRow = { ID: 'k1', TENANT_ID: T, ROLE: 'admin', DEVICE_ID: null, LABEL: 'ops', CREATED_AT: 1, LAST_USED_AT: null, REVOKED_AT: null };
 const deliveryRow = {
   ID: 3,
@@ -138,9 +148,17 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
   replaceDeviceKeys: (s) =>
     s.replaceDeviceKeys(T, 'd1', { id: 'k3', tenantId: T, role: 'device', deviceId: 'd1', label: 'device d1', secretHash: 'e'.repeat(64) }, 5),
   touchApiKey: (s) => s.touchApiKey('k1', 5),
-  registerDevice: (s) => s.registerDevice(T, { id: 'd1', name: 'D1', tags: ['hot'], heartbeatTimeoutMs: null }),
+  registerDevice: (s) => s.registerDevice(T, { id: 'd1', name: 'D1', tags: ['hot'], heartbeatTimeoutMs: null, attributes: { site: 'paris' } }),
   getDevices: (s) => s.getDevices(T, ['d1', 'd2']),
-  listDevices: (s) => s.listDevices(T, { tag: 'hot', nameContains: 'd' }, { first: 10, afterKey: 'a' }),
+  listDevices: (s) => s.listDevices(T, { tag: 'hot', nameContains: 'd', status: 'ONLINE', attributeEntry: 'site="paris"' }, { first: 10, afterKey: 'a' }),
+  updateDevice: async (s) => {
+    await s.updateDevice(T, 'd1', { name: 'D1', tags: ['x'], heartbeatTimeoutMs: null, attributes: { a: [1] } });
+    return s.updateDevice(T, 'd1', {});
+  },
+  deleteDevice: async (s) => {
+    await s.deleteDevice(T, 'd1', true, 5);
+    return s.deleteDevice(T, 'd1', false, 5);
+  },
   latestReadings: (s) => s.latestReadings(T, ['d1']),
   setHeartbeatTimeout: (s) => s.setHeartbeatTimeout(T, 'd1', 60_000),
   decommissionDevice: (s) => s.decommissionDevice(T, 'd1', 5),

@@ -80,6 +80,7 @@ describe('Device.latest', () => {
       status: 'NEVER_SEEN',
       lastSeenAt: null,
       heartbeatTimeoutMs: null,
+      attributes: {},
     }));
     const calls: (readonly string[])[] = [];
     const store = {

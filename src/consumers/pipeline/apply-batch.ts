@@ -1,8 +1,8 @@
 import type { PersistedReading } from '../../domain/reading';
 import { sameSeries, type DetectedValue } from '../../domain/anomalies/batch-detection';
 import { rollupDeltas } from '../../domain/timeseries/rollup-deltas';
-import type { BatchTransaction, WatermarkRow } from '../../store/batch-transaction';
-import type { AppliedBatch, ConsumerBatch } from '../../domain/consumer-batch';
+import type { BatchTransaction, DeviceKey, WatermarkRow } from '../../store/batch-transaction';
+import type { AppliedBatch, ConsumerBatch, PartitionBatch } from '../../domain/consumer-batch';
 import type { NewDeadLetter } from '../../domain/dead-letter';
 import type { BatchStore } from '../../store/ports/batch-store';
 import { compareBySeries, type CandidateRow } from './batch-order';
@@ -19,7 +19,8 @@ import { beyondWatermark } from './watermark-filter';
  *
  * Exactly-once effect, step by step:
  *  1. Watermark filter: each partition's applied offset is read (and locked); messages at or
- *     below it were applied before (a replay) and are skipped.
+ *     below it were applied before (a replay) and are skipped. Readings of a deleted device
+ *     become dead letters (DEVICE_DELETED).
  *  2. Event-id dedup: each fresh reading's event id is recorded; one stored already (an
  *     earlier batch, or an earlier copy in this one) is a duplicate and goes no further.
  *  3. Sorted inserts: the new events' metric rows, in primary-key order (several times faster
@@ -56,18 +57,35 @@ export function* applyBatchSteps(
   const applied: WatermarkRow[] = [];
   const seen: SeenDevices = new Map();
   let skippedAsReplayed = 0;
+  const beyondAll: (PartitionBatch['readings'][number] & { partition: number })[] = [];
   batch.partitions.forEach((slice, index) => {
     const watermark = watermarks[index]!;
     const beyond = beyondWatermark(slice, watermark);
     skippedAsReplayed += beyond.skipped;
     if (slice.lastOffset <= watermark) return;
-    for (const reading of beyond.readings) {
-      noteSeen(seen, reading);
-      fresh.push({ ...reading, partition: slice.partition });
-    }
+    for (const reading of beyond.readings) beyondAll.push({ ...reading, partition: slice.partition });
     for (const letter of beyond.deadLetters) deadLetters.push(letter);
     applied.push({ partition: slice.partition, offset: slice.lastOffset });
   });
+
+  // (1b) Readings of a deleted device (still in the stream when it was deleted) become dead
+  // letters: asked inside the transaction, so a delete cannot slip between check and insert.
+  const deleted = yield* deletedDevicesOf(tx, beyondAll);
+  for (const { payload, ...reading } of beyondAll) {
+    if (deleted.has(deviceKeyOf(reading))) {
+      deadLetters.push({
+        tenantId: reading.tenantId,
+        topic: batch.source,
+        partition: reading.partition,
+        offset: reading.offset,
+        reason: `DEVICE_DELETED: device "${reading.deviceId}" of tenant "${reading.tenantId}" was deleted; register it again, then replay this dead letter to apply it`,
+        payload: payload ?? JSON.stringify(reading),
+      });
+      continue;
+    }
+    noteSeen(seen, reading);
+    fresh.push(reading);
+  }
 
   // (2) Event ids.
   const persisted: PersistedReading[] = [];
@@ -130,6 +148,18 @@ export function* applyBatchSteps(
   if (rewrites.length > 0) yield* step(tx.rewriteEventMetrics(rewrites));
 
   return { persisted: persisted.filter((reading) => reading.metrics.length > 0), skippedAsReplayed, duplicateEvents, anomalies, statusChanges };
+}
+
+const deviceKeyOf = (reading: { readonly tenantId: string; readonly deviceId: string }) => `${reading.tenantId}\u0000${reading.deviceId}`;
+
+/** The devices of these readings that were deleted, by deviceKeyOf. */
+function* deletedDevicesOf(tx: BatchTransaction, readings: readonly { readonly tenantId: string; readonly deviceId: string }[]): Steps<Set<string>> {
+  if (readings.length === 0) return new Set();
+  const devices = new Map<string, DeviceKey>();
+  for (const { tenantId, deviceId } of readings) devices.set(deviceKeyOf({ tenantId, deviceId }), { tenantId, deviceId });
+  const keys = [...devices.keys()];
+  const deleted = yield* step(tx.deletedDevices([...devices.values()]));
+  return new Set(keys.filter((_, index) => deleted[index]));
 }
 
 /**

@@ -218,4 +218,21 @@ export const ORACLE_MIGRATIONS: readonly OracleMigration[] = [
       `CREATE INDEX reading_events_by_ts ON reading_events (tenant_id, ts)`,
     ],
   },
+  {
+    version: 6,
+    description: 'devices that change: free-form attributes (and their index), deleted devices',
+    statements: [
+      // attribute_index: "key=<canonical JSON>" entries (domain/device-attributes.ts), so
+      // "attribute equals" is a JSON_EXISTS membership test like a tag's, with no dynamic path.
+      `ALTER TABLE devices ADD (attributes VARCHAR2(4000) DEFAULT '{}' NOT NULL CHECK (attributes IS JSON),
+                               attribute_index CLOB DEFAULT '[]' NOT NULL CHECK (attribute_index IS JSON))`,
+      // A device deleted, until its id is registered again: the consumer dead-letters readings
+      // of it still in the stream, inside its batch transaction.
+      `CREATE TABLE deleted_devices (
+         tenant_id VARCHAR2(64) NOT NULL,
+         device_id VARCHAR2(128) NOT NULL,
+         deleted_at NUMBER(15) NOT NULL,
+         CONSTRAINT deleted_devices_pk PRIMARY KEY (tenant_id, device_id))`,
+    ],
+  },
 ];

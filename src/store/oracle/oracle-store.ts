@@ -11,7 +11,7 @@ import type { DeviceFilter } from '../ports/device-store';
 import type { Store } from '../store';
 import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey } from '../../domain/api-key';
 import type { DeadLetter } from '../../domain/dead-letter';
-import type { Device, NewDevice } from '../../domain/device';
+import type { Device, DeviceDeletion, DevicePatch, NewDevice } from '../../domain/device';
 import type { Page, PageRequest } from '../../domain/page';
 import { createPool, sessionOf, type OracleConnectionOptions } from './connection';
 import { ORA_UNIQUE_VIOLATION, oraCode, toStoreError } from './errors';
@@ -142,7 +142,7 @@ export class OracleStore implements Store {
     return this.source
       .transaction((s) => devices.insertDevice(s, tenantId, device, Date.now()))
       .catch((error: unknown) => {
-        if (oraCode(error) === ORA_UNIQUE_VIOLATION) throw new TelemetryError('ALREADY_EXISTS', `device ${device.id} is already registered`);
+        if (oraCode(error) === ORA_UNIQUE_VIOLATION) throw new TelemetryError('ALREADY_EXISTS', `device "${device.id}" is already registered`);
         throw toStoreError(error);
       });
   }
@@ -154,6 +154,12 @@ export class OracleStore implements Store {
   }
   latestReadings(tenantId: string, deviceIds: readonly string[]): Promise<Map<string, MetricPoint[]>> {
     return this.tx((s) => devices.latestByDevices(s, tenantId, deviceIds));
+  }
+  updateDevice(tenantId: string, deviceId: string, patch: DevicePatch): Promise<Device | undefined> {
+    return this.tx((s) => devices.updateDevice(s, tenantId, deviceId, patch));
+  }
+  deleteDevice(tenantId: string, deviceId: string, keepData: boolean, at: number): Promise<DeviceDeletion | undefined> {
+    return this.tx((s) => devices.deleteDevice(s, tenantId, deviceId, keepData, at));
   }
   setHeartbeatTimeout(tenantId: string, deviceId: string, timeoutMs: number | null): Promise<Device | undefined> {
     return this.tx((s) => devices.setHeartbeat(s, tenantId, deviceId, timeoutMs));

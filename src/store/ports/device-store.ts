@@ -1,5 +1,5 @@
-import type { DeviceStatusChange, SilenceSweep } from '../../domain/anomalies/anomaly';
-import type { Device, NewDevice } from '../../domain/device';
+import type { DeviceStatus, DeviceStatusChange, SilenceSweep } from '../../domain/anomalies/anomaly';
+import type { Device, DeviceDeletion, DevicePatch, NewDevice } from '../../domain/device';
 import type { Page, PageRequest } from '../../domain/page';
 
 export interface DeviceFilter {
@@ -7,14 +7,31 @@ export interface DeviceFilter {
   readonly tag?: string | undefined;
   /** Devices whose name contains this text, case-insensitively. */
   readonly nameContains?: string | undefined;
+  /** Devices in this status. */
+  readonly status?: DeviceStatus | undefined;
+  /** Devices whose attribute index holds this entry (domain/device-attributes.ts attributeEntry). */
+  readonly attributeEntry?: string | undefined;
 }
 
 /** The device directory and device liveness. */
 export interface DeviceStore {
-  /** Rejects with TelemetryError ALREADY_EXISTS when the id is taken in the tenant. */
+  /**
+   * Rejects with TelemetryError ALREADY_EXISTS when the id is taken in the tenant. A device
+   * registered under the id of a deleted one starts empty (unless that one's data was kept)
+   * and its readings are applied again.
+   */
   registerDevice(tenantId: string, device: NewDevice): Promise<Device>;
   getDevices(tenantId: string, ids: readonly string[]): Promise<Device[]>;
   listDevices(tenantId: string, filter: DeviceFilter, page: PageRequest): Promise<Page<Device>>;
+  /** Changes the fields the patch names; undefined when the device does not exist in the tenant. */
+  updateDevice(tenantId: string, deviceId: string, patch: DevicePatch): Promise<Device | undefined>;
+  /**
+   * In one transaction: removes the device, revokes its device keys, and records it deleted
+   * (the consumer then dead-letters its readings still in the stream). Unless `keepData`, its
+   * readings, events, latest values, rollups, detector state, anomalies and their pending
+   * webhook deliveries go too. Undefined when the device does not exist in the tenant.
+   */
+  deleteDevice(tenantId: string, deviceId: string, keepData: boolean, at: number): Promise<DeviceDeletion | undefined>;
   /** Undefined when the device does not exist in the tenant. */
   setHeartbeatTimeout(tenantId: string, deviceId: string, timeoutMs: number | null): Promise<Device | undefined>;
   /** Marks the device DECOMMISSIONED (no liveness checks); undefined when it does not exist. */

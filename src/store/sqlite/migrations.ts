@@ -268,6 +268,24 @@ export const MIGRATIONS: readonly Migration[] = [
       -- The event-id window: retention removes the ids older than it, oldest first, in small
       -- batches; without this index each batch would scan every event of the tenant.
       CREATE INDEX reading_events_by_ts ON reading_events (tenant_id, ts);
+      `,
+  },
+  {
+    version: 9,
+    description: 'devices that change: free-form attributes (and their index), deleted devices',
+    sql: `
+      -- attributes: key -> JSON value. attribute_index: the same as "key=<canonical JSON>" entries
+      -- (domain/device-attributes.ts), so "attribute equals" is a membership test like a tag's.
+      ALTER TABLE devices ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(attributes));
+      ALTER TABLE devices ADD COLUMN attribute_index TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(attribute_index));
+      -- A device deleted, until its id is registered again: the consumer dead-letters readings
+      -- of it still in the stream, inside its batch transaction (a cache cannot race a delete).
+      CREATE TABLE deleted_devices (
+        tenant_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        deleted_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, device_id)
+      ) WITHOUT ROWID;
     `,
   },
 ];

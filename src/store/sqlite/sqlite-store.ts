@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import type { MetricPoint, PersistedReading } from '../../domain/reading';
 import type { ApiKeyRecord, ApiKeyInfo, NewApiKey, KeyRevocation } from '../../domain/api-key';
 import type { DeadLetter } from '../../domain/dead-letter';
-import type { Device, NewDevice } from '../../domain/device';
+import type { Device, DeviceDeletion, DevicePatch, NewDevice } from '../../domain/device';
 import type { DeviceFilter } from '../ports/device-store';
 import type { EventReplayQuery, ReadingQuery, AggregateQuery, DeviceBuckets, SeriesColumns, SeriesQuery } from '../ports/reading-store';
 import type { Store } from '../store';
@@ -134,7 +134,15 @@ export class SqliteStore implements Store {
   }
 
   registerDevice(tenantId: string, device: NewDevice): Promise<Device> {
-    return this.run(() => devices.registerDevice(this.db, tenantId, device, Date.now()));
+    return this.run(() => this.db.transaction(() => devices.registerDevice(this.db, tenantId, device, Date.now())).immediate());
+  }
+
+  updateDevice(tenantId: string, deviceId: string, patch: DevicePatch): Promise<Device | undefined> {
+    return this.run(() => devices.updateDevice(this.db, tenantId, deviceId, patch));
+  }
+
+  deleteDevice(tenantId: string, deviceId: string, keepData: boolean, at: number): Promise<DeviceDeletion | undefined> {
+    return this.run(() => this.db.transaction(() => devices.deleteDevice(this.db, tenantId, deviceId, keepData, at)).immediate());
   }
 
   getDevices(tenantId: string, ids: readonly string[]): Promise<Device[]> {

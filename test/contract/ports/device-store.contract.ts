@@ -1,9 +1,27 @@
+import { applyBatch } from '../../../src/consumers/pipeline/apply-batch';
+import { attributeEntry } from '../../../src/domain/device-attributes';
 import { TelemetryError } from '../../../src/domain/errors';
+import type { AnomalyStore } from '../../../src/store/ports/anomaly-store';
+import type { BatchStore } from '../../../src/store/ports/batch-store';
+import type { DeadLetterStore } from '../../../src/store/ports/dead-letter-store';
 import type { DeviceStore } from '../../../src/store/ports/device-store';
-import { ensureTenantsAndDevices, T1, T2, type PortHarness, type TenantSetup } from './fixtures';
+import type { ReadingStore } from '../../../src/store/ports/reading-store';
+import type { TenantKeyStore } from '../../../src/store/ports/tenant-key-store';
+import { ensureTenantsAndDevices, reading, slice, T1, T2, type PortHarness, type TenantSetup } from './fixtures';
 
-/** DeviceStore, plus ensureTenant (tenant-key port) for setup. */
-export type DeviceStoreHarness = PortHarness<DeviceStore & TenantSetup>;
+/**
+ * DeviceStore, plus ensureTenant (tenant-key port) for setup, and what deleting a device must
+ * reach: keys, readings written by a batch, anomalies, dead letters.
+ */
+export type DeviceStoreHarness = PortHarness<
+  DeviceStore &
+    TenantSetup &
+    BatchStore &
+    Pick<ReadingStore, 'queryReadings' | 'latestReadings'> &
+    Pick<TenantKeyStore, 'createApiKey' | 'listApiKeys'> &
+    Pick<AnomalyStore, 'putAnomalyRule' | 'listAnomalies'> &
+    Pick<DeadLetterStore, 'listDeadLetters'>
+>;
 
 /** The DeviceStore contract, against the port only (setup: ensureTenantsAndDevices). */
 export function describeDeviceStoreContract(name: string, create: () => Promise<DeviceStoreHarness>): void {
@@ -38,6 +56,116 @@ export function describeDeviceStoreContract(name: string, create: () => Promise<
         expect(second).toMatchObject({ items: [{ id: 'c', tags: ['cold'] }], hasMore: false });
         expect((await store.listDevices(T1, { tag: 'hot' }, { first: 10 })).items.map((d) => d.id)).toEqual(['a', 'b']);
         expect((await store.listDevices(T1, { nameContains: 'device c' }, { first: 10 })).items.map((d) => d.id)).toEqual(['c']);
+      });
+
+      it('filters by status and by attribute value (any JSON value, object keys in any order)', async () => {
+        await store.registerDevice(T1, { id: 'd', name: 'Device D', tags: [], attributes: { site: 'paris', floor: 3, spec: { a: 1, b: [true, null] } } });
+        await store.updateDevice(T1, 'b', { attributes: { site: 'lyon', floor: 3 } });
+        await store.decommissionDevice(T1, 'c', 1);
+        const ids = async (filter: Parameters<DeviceStore['listDevices']>[1]) => (await store.listDevices(T1, filter, { first: 10 })).items.map((d) => d.id);
+        expect(await ids({ status: 'DECOMMISSIONED' })).toEqual(['c']);
+        expect(await ids({ status: 'NEVER_SEEN' })).toEqual(['a', 'b', 'd']);
+        expect(await ids({ attributeEntry: attributeEntry('floor', 3) })).toEqual(['b', 'd']);
+        expect(await ids({ attributeEntry: attributeEntry('floor', '3') })).toEqual([]);
+        expect(await ids({ attributeEntry: attributeEntry('site', 'paris') })).toEqual(['d']);
+        expect(await ids({ attributeEntry: attributeEntry('spec', { b: [true, null], a: 1 }) })).toEqual(['d']);
+        expect(await ids({ attributeEntry: attributeEntry('floor', 3), tag: 'hot' })).toEqual(['b']);
+        expect((await store.listDevices(T2, { attributeEntry: attributeEntry('floor', 3) }, { first: 10 })).items).toEqual([]);
+      });
+    });
+
+    describe('changing and deleting devices', () => {
+      it('updates only the fields named, a heartbeat timeout of null included, and only in the tenant', async () => {
+        await store.setHeartbeatTimeout(T1, 'a', 60_000);
+        expect(await store.updateDevice(T1, 'a', { name: 'Renamed' })).toMatchObject({
+          name: 'Renamed',
+          tags: ['hot'],
+          heartbeatTimeoutMs: 60_000,
+          attributes: {},
+        });
+        expect(await store.updateDevice(T1, 'a', { tags: ['x', 'y'], attributes: { k: [1, 'two'] } })).toMatchObject({
+          name: 'Renamed',
+          tags: ['x', 'y'],
+          heartbeatTimeoutMs: 60_000,
+          attributes: { k: [1, 'two'] },
+        });
+        expect(await store.updateDevice(T1, 'a', { heartbeatTimeoutMs: null })).toMatchObject({ heartbeatTimeoutMs: null, tags: ['x', 'y'] });
+        expect(await store.updateDevice(T2, 'a', { name: 'not yours' })).toBeUndefined();
+        expect(await store.updateDevice(T1, 'nope', { name: 'x' })).toBeUndefined();
+        expect((await store.getDevices(T1, ['a']))[0]).toMatchObject({ name: 'Renamed', attributes: { k: [1, 'two'] } });
+      });
+
+      async function storeSomeData(): Promise<void> {
+        await store.putAnomalyRule({
+          tenantId: T1,
+          id: 'r1',
+          scope: { kind: 'tenant' },
+          metric: 'temp',
+          zScore: null,
+          min: null,
+          max: 10,
+          maxRatePerSecond: null,
+          severity: 'WARNING',
+          clearAfterMs: null,
+          updatedAt: 1,
+        });
+        await store.createApiKey({ id: 'ka', tenantId: T1, role: 'device', deviceId: 'a', label: 'a', secretHash: 'a'.repeat(64) });
+        await store.createApiKey({ id: 'kb', tenantId: T1, role: 'device', deviceId: 'b', label: 'b', secretHash: 'b'.repeat(64) });
+        await applyBatch(store, {
+          source: 'readings',
+          partitions: [
+            slice(0, [
+              { ...reading('a', 1000, { temp: 50 }), offset: 0 },
+              { ...reading('b', 1000, { temp: 50 }), offset: 1 },
+            ]),
+          ],
+        });
+      }
+
+      it("deletes a device with its data, revokes its keys, and touches no other device's", async () => {
+        await storeSomeData();
+        expect((await store.listAnomalies(T1, { deviceId: 'a' }, { first: 10 })).items).toHaveLength(1);
+        const deletion = await store.deleteDevice(T1, 'a', false, 5000);
+        expect(deletion?.revokedKeyIds).toEqual(['ka']);
+        expect(deletion?.deletedRows).toBeGreaterThan(0);
+        expect(await store.getDevices(T1, ['a'])).toEqual([]);
+        expect((await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toEqual([]);
+        expect((await store.latestReadings(T1, ['a'])).get('a') ?? []).toEqual([]);
+        expect((await store.listAnomalies(T1, { deviceId: 'a' }, { first: 10 })).items).toEqual([]);
+        expect((await store.listApiKeys(T1, true)).find((k) => k.id === 'ka')?.revokedAt).toBe(5000);
+        // Device b keeps everything.
+        expect((await store.queryReadings(T1, { deviceId: 'b', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toHaveLength(1);
+        expect((await store.listAnomalies(T1, { deviceId: 'b' }, { first: 10 })).items).toHaveLength(1);
+        expect((await store.listApiKeys(T1, false)).map((k) => k.id)).toContain('kb');
+        expect(await store.deleteDevice(T1, 'a', false, 6000)).toBeUndefined();
+      });
+
+      it('keeps the data when asked, and a device of the same id in another tenant is untouched', async () => {
+        await store.registerDevice(T2, { id: 'a', name: 'other', tags: [] });
+        await storeSomeData();
+        expect(await store.deleteDevice(T2, 'zz', false, 1)).toBeUndefined();
+        const deletion = await store.deleteDevice(T1, 'a', true, 5000);
+        expect(deletion).toEqual({ revokedKeyIds: ['ka'], deletedRows: 0 });
+        expect(await store.getDevices(T1, ['a'])).toEqual([]);
+        expect((await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toHaveLength(1);
+        expect(await store.getDevices(T2, ['a'])).toHaveLength(1);
+      });
+
+      it('dead-letters readings of a deleted device in the batch transaction, and applies them again once its id is registered again', async () => {
+        await store.deleteDevice(T1, 'a', false, 5000);
+        const late = { ...reading('a', 2000, { temp: 1 }), offset: 0, payload: '{"the":"original message"}' };
+        const other = { ...reading('b', 2000, { temp: 1 }), offset: 1 };
+        const result = await applyBatch(store, { source: 'readings', partitions: [slice(0, [late, other])] });
+        expect(result.persisted.map((r) => r.deviceId)).toEqual(['b']);
+        const letters = (await store.listDeadLetters(T1, { first: 10 })).items;
+        expect(letters).toHaveLength(1);
+        expect(letters[0]).toMatchObject({ offset: 0, payload: '{"the":"original message"}' });
+        expect(letters[0]!.reason).toMatch(/^DEVICE_DELETED: device "a" of tenant "tenant-one" was deleted/);
+        expect((await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toEqual([]);
+
+        await store.registerDevice(T1, { id: 'a', name: 'again', tags: [] });
+        const again = { ...reading('a', 3000, { temp: 1 }), offset: 2 };
+        expect((await applyBatch(store, { source: 'readings', partitions: [slice(0, [again])] })).persisted.map((r) => r.deviceId)).toEqual(['a']);
       });
     });
   });

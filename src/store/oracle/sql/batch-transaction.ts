@@ -45,6 +45,7 @@ export const SQL = {
                   r.last_ts = GREATEST(r.last_ts, s.last_ts)
                 WHEN NOT MATCHED THEN INSERT (tenant_id, device_id, metric, resolution_ms, bucket_start, cnt, sum_value, sum_sq, min_value, max_value, min_ts, max_ts, first_ts, first_value, last_ts, last_value)
                   VALUES (s.tenant_id, s.device_id, s.metric, s.resolution_ms, s.bucket_start, s.cnt, s.sum_value, s.sum_sq, s.min_value, s.max_value, s.min_ts, s.max_ts, s.first_ts, s.first_value, s.last_ts, s.last_value)`,
+  deletedDevice: 'SELECT 1 AS deleted FROM deleted_devices WHERE tenant_id = :tenant_id AND device_id = :device_id',
   insertDeadLetter: `INSERT INTO dead_letters (tenant_id, topic, stream_partition, stream_offset, reason, payload, created_at)
                      VALUES (:tenant_id, :topic, :stream_partition, :stream_offset, :reason, :payload, :created_at)`,
   mergeWatermark: `MERGE INTO stream_watermarks w
@@ -200,6 +201,16 @@ export function oracleBatchTransaction(session: Session): BatchTransaction {
       const stored: Anomaly[] = [];
       for (const { record, escalated } of rows) stored.push(await storeAnomaly(session, record, at, escalated));
       return stored;
+    },
+    async deletedDevices(devices) {
+      const deleted: boolean[] = [];
+      for (const { tenantId, deviceId } of devices) {
+        // Lock the device row first (deleteDevice locks it too): a delete either committed before
+        // (its tombstone is read below) or waits for this batch and then removes what it stored.
+        await session.execute(DEVICE_SQL.lockDevice, { tenant_id: tenantId, id: deviceId });
+        deleted.push(((await session.execute(SQL.deletedDevice, { tenant_id: tenantId, device_id: deviceId })).rows ?? []).length > 0);
+      }
+      return deleted;
     },
     async deviceLiveness(devices) {
       const rows: (DeviceLiveness | undefined)[] = [];

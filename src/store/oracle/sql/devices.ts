@@ -1,10 +1,12 @@
 import { raised, type Anomaly, type DeviceStatus, type DeviceStatusChange } from '../../../domain/anomalies/anomaly';
 import type { MetricPoint } from '../../../domain/reading';
-import type { Device, NewDevice } from '../../../domain/device';
+import type { Device, DeviceAttributes, DeviceDeletion, DevicePatch, NewDevice } from '../../../domain/device';
+import { attributeIndex } from '../../../domain/device-attributes';
 import type { DeviceFilter } from '../../ports/device-store';
 import type { Page, PageRequest } from '../../../domain/page';
 import type { Session } from '../session';
 import { storeAnomaly } from './anomalies';
+import { SQL as KEY_SQL } from './keys';
 
 /** Devices, their latest values and their liveness. */
 
@@ -17,9 +19,10 @@ interface DeviceRow {
   STATUS: DeviceStatus;
   LAST_SEEN_AT: number | null;
   HEARTBEAT_TIMEOUT_MS: number | null;
+  ATTRIBUTES: string;
 }
 
-const DEVICE_COLUMNS = 'tenant_id, id, name, tags, created_at, status, last_seen_at, heartbeat_timeout_ms';
+const DEVICE_COLUMNS = 'tenant_id, id, name, tags, created_at, status, last_seen_at, heartbeat_timeout_ms, attributes';
 
 const toDevice = (row: DeviceRow): Device => ({
   tenantId: row.TENANT_ID,
@@ -30,11 +33,39 @@ const toDevice = (row: DeviceRow): Device => ({
   status: row.STATUS,
   lastSeenAt: row.LAST_SEEN_AT,
   heartbeatTimeoutMs: row.HEARTBEAT_TIMEOUT_MS,
+  attributes: JSON.parse(row.ATTRIBUTES) as DeviceAttributes,
 });
 
+/** The tables that hold a device's data, each with tenant_id and device_id columns. */
+const DEVICE_DATA_TABLES = ['readings', 'reading_events', 'latest_readings', 'rollups', 'detector_state'] as const;
+const deleteDataSql = Object.fromEntries(
+  DEVICE_DATA_TABLES.map((table) => [table, `DELETE FROM ${table} WHERE tenant_id = :tenant_id AND device_id = :device_id`]),
+) as Record<(typeof DEVICE_DATA_TABLES)[number], string>;
+
 export const SQL = {
-  insertDevice: `INSERT INTO devices (tenant_id, id, name, tags, created_at, heartbeat_timeout_ms)
-                 VALUES (:tenant_id, :id, :name, :tags, :created_at, :heartbeat_timeout_ms)`,
+  insertDevice: `INSERT INTO devices (tenant_id, id, name, tags, created_at, heartbeat_timeout_ms, attributes, attribute_index)
+                 VALUES (:tenant_id, :id, :name, :tags, :created_at, :heartbeat_timeout_ms, :attributes, :attribute_index)`,
+  undelete: 'DELETE FROM deleted_devices WHERE tenant_id = :tenant_id AND device_id = :device_id',
+  updateDevice: `UPDATE devices SET
+                   name = NVL(:name, name),
+                   tags = NVL(:tags, tags),
+                   heartbeat_timeout_ms = CASE WHEN :set_heartbeat = 1 THEN :heartbeat_ms ELSE heartbeat_timeout_ms END,
+                   attributes = NVL(:attributes, attributes),
+                   attribute_index = NVL(:attribute_index, attribute_index)
+                 WHERE tenant_id = :tenant_id AND id = :id`,
+  deleteDevice: 'DELETE FROM devices WHERE tenant_id = :tenant_id AND id = :id',
+  markDeleted: `MERGE INTO deleted_devices d USING (SELECT :tenant_id AS tenant_id, :device_id AS device_id FROM dual) s
+                ON (d.tenant_id = s.tenant_id AND d.device_id = s.device_id)
+                WHEN MATCHED THEN UPDATE SET d.deleted_at = :deleted_at
+                WHEN NOT MATCHED THEN INSERT (tenant_id, device_id, deleted_at) VALUES (s.tenant_id, s.device_id, :deleted_at)`,
+  deleteDeliveries: `DELETE FROM webhook_deliveries
+                     WHERE tenant_id = :tenant_id AND anomaly_seq IN (SELECT id FROM anomalies WHERE tenant_id = :tenant_id AND device_id = :device_id)`,
+  deleteAnomalies: 'DELETE FROM anomalies WHERE tenant_id = :tenant_id AND device_id = :device_id',
+  deleteReadings: deleteDataSql.readings,
+  deleteReadingEvents: deleteDataSql.reading_events,
+  deleteLatest: deleteDataSql.latest_readings,
+  deleteRollups: deleteDataSql.rollups,
+  deleteDetectorState: deleteDataSql.detector_state,
   // Id lists travel as one JSON array bind: one statement whatever the list length.
   devicesByIds: `SELECT ${DEVICE_COLUMNS} FROM devices
                  WHERE tenant_id = :tenant_id AND id IN (SELECT j.id FROM JSON_TABLE(:ids, '$[*]' COLUMNS (id VARCHAR2(128) PATH '$')) j)`,
@@ -43,6 +74,8 @@ export const SQL = {
                   AND (:after IS NULL OR id > :after)
                   AND (:tag IS NULL OR JSON_EXISTS(tags, '$[*]?(@ == $tag)' PASSING :tag AS "tag"))
                   AND (:name_contains IS NULL OR INSTR(LOWER(name), LOWER(:name_contains)) > 0)
+                  AND (:status IS NULL OR status = :status)
+                  AND (:attribute IS NULL OR JSON_EXISTS(attribute_index, '$[*]?(@ == $attr)' PASSING :attribute AS "attr"))
                 ORDER BY id FETCH FIRST :limit_rows ROWS ONLY`,
   latestByDevices: `SELECT device_id, metric, ts, value FROM latest_readings
                     WHERE tenant_id = :tenant_id AND device_id IN (SELECT j.id FROM JSON_TABLE(:ids, '$[*]' COLUMNS (id VARCHAR2(128) PATH '$')) j)
@@ -63,6 +96,7 @@ export const SQL = {
 
 /** Undefined when the id is taken in the tenant (a unique violation the caller maps). */
 export async function insertDevice(session: Session, tenantId: string, device: NewDevice, at: number): Promise<Device> {
+  const attributes = device.attributes ?? {};
   await session.execute(SQL.insertDevice, {
     tenant_id: tenantId,
     id: device.id,
@@ -70,7 +104,11 @@ export async function insertDevice(session: Session, tenantId: string, device: N
     tags: JSON.stringify(device.tags),
     created_at: at,
     heartbeat_timeout_ms: device.heartbeatTimeoutMs ?? null,
+    attributes: JSON.stringify(attributes),
+    attribute_index: JSON.stringify(attributeIndex(attributes)),
   });
+  // Its id no longer counts as deleted: its readings are applied again.
+  await session.execute(SQL.undelete, { tenant_id: tenantId, device_id: device.id });
   return {
     tenantId,
     id: device.id,
@@ -80,6 +118,7 @@ export async function insertDevice(session: Session, tenantId: string, device: N
     status: 'NEVER_SEEN',
     lastSeenAt: null,
     heartbeatTimeoutMs: device.heartbeatTimeoutMs ?? null,
+    attributes,
   };
 }
 
@@ -96,6 +135,8 @@ export async function listDevices(session: Session, tenantId: string, filter: De
         after: page.afterKey ?? null,
         tag: filter.tag ?? null,
         name_contains: filter.nameContains ?? null,
+        status: filter.status ?? null,
+        attribute: filter.attributeEntry ?? null,
         limit_rows: page.first + 1,
       })
     ).rows ?? [];
@@ -121,6 +162,47 @@ export async function setHeartbeat(session: Session, tenantId: string, id: strin
   await session.execute(SQL.setHeartbeat, { timeout_ms: timeoutMs, tenant_id: tenantId, id });
   const [row] = (await session.execute<DeviceRow>(SQL.deviceById, { tenant_id: tenantId, id })).rows ?? [];
   return row && toDevice(row);
+}
+
+export async function updateDevice(session: Session, tenantId: string, id: string, patch: DevicePatch): Promise<Device | undefined> {
+  await session.execute(SQL.updateDevice, {
+    tenant_id: tenantId,
+    id,
+    name: patch.name ?? null,
+    tags: patch.tags ? JSON.stringify(patch.tags) : null,
+    set_heartbeat: patch.heartbeatTimeoutMs === undefined ? 0 : 1,
+    heartbeat_ms: patch.heartbeatTimeoutMs ?? null,
+    attributes: patch.attributes ? JSON.stringify(patch.attributes) : null,
+    attribute_index: patch.attributes ? JSON.stringify(attributeIndex(patch.attributes)) : null,
+  });
+  const [row] = (await session.execute<DeviceRow>(SQL.deviceById, { tenant_id: tenantId, id })).rows ?? [];
+  return row && toDevice(row);
+}
+
+/** DeviceStore.deleteDevice, in the caller's transaction; the device row is locked first. */
+export async function deleteDevice(session: Session, tenantId: string, id: string, keepData: boolean, at: number): Promise<DeviceDeletion | undefined> {
+  const [locked] = (await session.execute(SQL.lockDevice, { tenant_id: tenantId, id })).rows ?? [];
+  if (!locked) return undefined;
+  await session.execute(SQL.deleteDevice, { tenant_id: tenantId, id });
+  const revoked = ((await session.execute<{ ID: string }>(KEY_SQL.activeDeviceKeys, { tenant_id: tenantId, device_id: id })).rows ?? []).map((row) => row.ID);
+  await session.execute(KEY_SQL.revokeDeviceKeys, { at, tenant_id: tenantId, device_id: id });
+  await session.execute(SQL.markDeleted, { tenant_id: tenantId, device_id: id, deleted_at: at });
+  let deletedRows = 0;
+  if (!keepData) {
+    const binds = { tenant_id: tenantId, device_id: id };
+    // Deliveries name the anomaly by its id: they go before the anomalies they would announce.
+    for (const sql of [
+      SQL.deleteDeliveries,
+      SQL.deleteAnomalies,
+      SQL.deleteReadings,
+      SQL.deleteReadingEvents,
+      SQL.deleteLatest,
+      SQL.deleteRollups,
+      SQL.deleteDetectorState,
+    ])
+      deletedRows += (await session.execute(sql, binds)).rowsAffected ?? 0;
+  }
+  return { revokedKeyIds: revoked, deletedRows };
 }
 
 export async function decommission(session: Session, tenantId: string, id: string, at: number): Promise<DeviceStatusChange | undefined> {

@@ -39,6 +39,7 @@ export function sqliteBatchTransaction(db: Database.Database): BatchTransaction 
     `SELECT ${ANOMALY_COLUMNS} FROM anomalies INDEXED BY anomalies_open_by_series
      WHERE tenant_id = ? AND device_id = ? AND metric = ? AND status <> 'RESOLVED' ORDER BY seq`,
   );
+  const isDeleted = db.prepare('SELECT 1 FROM deleted_devices WHERE tenant_id = ? AND device_id = ?').pluck();
   const readLiveness = db.prepare('SELECT status, last_seen_at FROM devices WHERE tenant_id = ? AND id = ?');
   const markSeen = db.prepare('UPDATE devices SET status = ?, last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE tenant_id = ? AND id = ?');
   const resolveSilence = db.prepare(
@@ -81,6 +82,8 @@ export function sqliteBatchTransaction(db: Database.Database): BatchTransaction 
     },
     openAnomalies: (series) => series.map(({ tenantId, deviceId, metric }) => (openOfSeries.all(tenantId, deviceId, metric) as AnomalyRow[]).map(toAnomaly)),
     storeAnomalies: (rows, at): Anomaly[] => rows.map(({ record, escalated }) => storeAnomaly(db, record, at, escalated)),
+    // The IMMEDIATE transaction holds the write lock: no delete can commit meanwhile.
+    deletedDevices: (devices) => devices.map(({ tenantId, deviceId }) => isDeleted.get(tenantId, deviceId) !== undefined),
     deviceLiveness: (devices) =>
       devices.map(({ tenantId, deviceId }) => {
         const row = readLiveness.get(tenantId, deviceId) as { status: DeviceStatus; last_seen_at: number | null } | undefined;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { TelemetryError } from '../../../domain/errors';
-import type { Device, NewDevice } from '../../../domain/device';
+import type { Device, DeviceAttributes, DeviceDeletion, DevicePatch, NewDevice } from '../../../domain/device';
+import { attributeIndex } from '../../../domain/device-attributes';
 import type { DeviceStatus, DeviceStatusChange } from '../../../domain/anomalies/anomaly';
 import type { Page, PageRequest } from '../../../domain/page';
 import type { DeviceFilter } from '../../ports/device-store';
@@ -16,9 +17,10 @@ interface DeviceRow {
   status: DeviceStatus;
   last_seen_at: number | null;
   heartbeat_timeout_ms: number | null;
+  attributes: string;
 }
 
-const DEVICE_COLUMNS = 'tenant_id, id, name, tags, created_at, status, last_seen_at, heartbeat_timeout_ms';
+const DEVICE_COLUMNS = 'tenant_id, id, name, tags, created_at, status, last_seen_at, heartbeat_timeout_ms, attributes';
 
 const toDevice = (row: DeviceRow): Device => ({
   tenantId: row.tenant_id,
@@ -29,16 +31,29 @@ const toDevice = (row: DeviceRow): Device => ({
   status: row.status,
   lastSeenAt: row.last_seen_at,
   heartbeatTimeoutMs: row.heartbeat_timeout_ms,
+  attributes: JSON.parse(row.attributes) as DeviceAttributes,
 });
 
+/** Registers a device (its id no longer counts as deleted); the caller runs it in an IMMEDIATE transaction. */
 export function registerDevice(db: Database.Database, tenantId: string, device: NewDevice, createdAt: number): Device {
+  const attributes = device.attributes ?? {};
   const row = db
     .prepare(
-      `INSERT INTO devices (tenant_id, id, name, tags, created_at, heartbeat_timeout_ms) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO devices (tenant_id, id, name, tags, created_at, heartbeat_timeout_ms, attributes, attribute_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (tenant_id, id) DO NOTHING RETURNING ${DEVICE_COLUMNS}`,
     )
-    .get(tenantId, device.id, device.name, JSON.stringify(device.tags), createdAt, device.heartbeatTimeoutMs ?? null) as DeviceRow | undefined;
-  if (!row) throw new TelemetryError('ALREADY_EXISTS', `device ${device.id} is already registered`);
+    .get(
+      tenantId,
+      device.id,
+      device.name,
+      JSON.stringify(device.tags),
+      createdAt,
+      device.heartbeatTimeoutMs ?? null,
+      JSON.stringify(attributes),
+      JSON.stringify(attributeIndex(attributes)),
+    ) as DeviceRow | undefined;
+  if (!row) throw new TelemetryError('ALREADY_EXISTS', `device "${device.id}" is already registered`);
+  db.prepare('DELETE FROM deleted_devices WHERE tenant_id = ? AND device_id = ?').run(tenantId, device.id);
   return toDevice(row);
 }
 
@@ -58,9 +73,19 @@ export function listDevices(db: Database.Database, tenantId: string, filter: Dev
              AND (@after IS NULL OR id > @after)
              AND (@tag IS NULL OR EXISTS (SELECT 1 FROM json_each(devices.tags) WHERE json_each.value = @tag))
              AND (@name IS NULL OR instr(lower(name), lower(@name)) > 0)
+             AND (@status IS NULL OR status = @status)
+             AND (@attribute IS NULL OR EXISTS (SELECT 1 FROM json_each(devices.attribute_index) WHERE json_each.value = @attribute))
            ORDER BY id LIMIT @limit`,
     )
-    .all({ tenantId, after: page.afterKey ?? null, tag: filter.tag ?? null, name: filter.nameContains ?? null, limit: page.first + 1 }) as DeviceRow[];
+    .all({
+      tenantId,
+      after: page.afterKey ?? null,
+      tag: filter.tag ?? null,
+      name: filter.nameContains ?? null,
+      status: filter.status ?? null,
+      attribute: filter.attributeEntry ?? null,
+      limit: page.first + 1,
+    }) as DeviceRow[];
   return { items: rows.slice(0, page.first).map(toDevice), hasMore: rows.length > page.first };
 }
 
@@ -79,4 +104,54 @@ export function decommissionDevice(db: Database.Database, tenantId: string, devi
   db.prepare("UPDATE devices SET status = 'DECOMMISSIONED' WHERE tenant_id = ? AND id = ?").run(tenantId, deviceId);
   const change: DeviceStatusChange = { tenantId, deviceId, status: 'DECOMMISSIONED', previousStatus: row.status, at, lastSeenAt: row.last_seen_at };
   return change;
+}
+
+/** Changes the fields the patch names (a heartbeat timeout of null included). */
+export function updateDevice(db: Database.Database, tenantId: string, deviceId: string, patch: DevicePatch): Device | undefined {
+  const row = db
+    .prepare(
+      `UPDATE devices SET
+         name = coalesce(@name, name),
+         tags = coalesce(@tags, tags),
+         heartbeat_timeout_ms = CASE WHEN @setHeartbeat = 1 THEN @heartbeat ELSE heartbeat_timeout_ms END,
+         attributes = coalesce(@attributes, attributes),
+         attribute_index = coalesce(@attributeIndex, attribute_index)
+       WHERE tenant_id = @tenantId AND id = @deviceId RETURNING ${DEVICE_COLUMNS}`,
+    )
+    .get({
+      tenantId,
+      deviceId,
+      name: patch.name ?? null,
+      tags: patch.tags ? JSON.stringify(patch.tags) : null,
+      setHeartbeat: patch.heartbeatTimeoutMs === undefined ? 0 : 1,
+      heartbeat: patch.heartbeatTimeoutMs ?? null,
+      attributes: patch.attributes ? JSON.stringify(patch.attributes) : null,
+      attributeIndex: patch.attributes ? JSON.stringify(attributeIndex(patch.attributes)) : null,
+    }) as DeviceRow | undefined;
+  return row && toDevice(row);
+}
+
+/** The tables that hold a device's data, each keyed by (tenant_id, device_id). */
+const DEVICE_DATA_TABLES = ['readings', 'reading_events', 'latest_readings', 'rollups', 'detector_state'] as const;
+
+/** Deletes a device (DeviceStore.deleteDevice); the caller runs it in an IMMEDIATE transaction. */
+export function deleteDevice(db: Database.Database, tenantId: string, deviceId: string, keepData: boolean, at: number): DeviceDeletion | undefined {
+  if (db.prepare('DELETE FROM devices WHERE tenant_id = ? AND id = ?').run(tenantId, deviceId).changes === 0) return undefined;
+  const revoked = db
+    .prepare("UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND device_id = ? AND role = 'device' AND revoked_at IS NULL RETURNING id")
+    .all(at, tenantId, deviceId) as { id: string }[];
+  db.prepare(
+    'INSERT INTO deleted_devices (tenant_id, device_id, deleted_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id, device_id) DO UPDATE SET deleted_at = excluded.deleted_at',
+  ).run(tenantId, deviceId, at);
+  let deletedRows = 0;
+  if (!keepData) {
+    // Deliveries name the anomaly by its id: they go before the anomalies they would announce.
+    deletedRows += db
+      .prepare('DELETE FROM webhook_deliveries WHERE tenant_id = ? AND anomaly_seq IN (SELECT id FROM anomalies WHERE tenant_id = ? AND device_id = ?)')
+      .run(tenantId, tenantId, deviceId).changes;
+    deletedRows += db.prepare('DELETE FROM anomalies WHERE tenant_id = ? AND device_id = ?').run(tenantId, deviceId).changes;
+    for (const table of DEVICE_DATA_TABLES)
+      deletedRows += db.prepare(`DELETE FROM ${table} WHERE tenant_id = ? AND device_id = ?`).run(tenantId, deviceId).changes;
+  }
+  return { revokedKeyIds: revoked.map((row) => row.id), deletedRows };
 }

@@ -1,0 +1,35 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { RegisteredDevice } from './api-key-types';
+
+@ObjectType({ description: 'Why one device of a registerDevices call was refused.' })
+export class DeviceRegistrationError {
+  @Field(() => String, { description: 'BAD_USER_INPUT or ALREADY_EXISTS.' })
+  code!: string;
+
+  @Field(() => String)
+  message!: string;
+}
+
+@ObjectType({ description: 'One input of registerDevices: the device and its key, or the error (exactly one of the two).' })
+export class DeviceRegistrationResult {
+  @Field(() => Int, { description: 'Position of the input in the list.' })
+  index!: number;
+
+  @Field(() => RegisteredDevice, { nullable: true })
+  registered!: RegisteredDevice | null;
+
+  @Field(() => DeviceRegistrationError, { nullable: true })
+  error!: DeviceRegistrationError | null;
+}
+
+@ObjectType({ description: 'What deleteDevice did.' })
+export class DeviceDeletionResult {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Boolean, { description: 'True when the data was kept (registering the id again shows it).' })
+  keptData!: boolean;
+
+  @Field(() => Int, { description: 'Rows removed with the device (readings, events, rollups, anomalies, ...); 0 when the data was kept.' })
+  deletedRows!: number;
+}
