@@ -1,7 +1,8 @@
 import type { Config } from '../config';
 import { EventPublisher } from '../consumers/event-publisher';
 import { LivenessSweep } from '../consumers/liveness-sweep';
-import { PERSISTER_GROUP, ReadingPersister, type DetectionEvents } from '../consumers/reading-persister';
+import type { DetectionEvents } from '../consumers/batch-applier';
+import { PERSISTER_GROUP, ReadingPersister } from '../consumers/reading-persister';
 import { WebhookDeliverer } from '../webhooks/webhook-deliverer';
 import type { PersistedReading } from '../domain/reading';
 import { DeviceDirectory } from '../devices/device-directory';
