@@ -16,12 +16,18 @@ import type { ConsumerFunction } from '../composition/function-runtime';
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
 let consumer: ConsumerFunction | undefined;
+let coldStartReported = false;
 
 handle(
   async (body) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on the first call, see above
     consumer ??= (require('../composition/function-runtime') as typeof import('../composition/function-runtime')).createConsumerFunction(config, logger);
-    return consumer.invoke(body);
+    const result = await consumer.invoke(body);
+    // The cost of a cold start as the platform sees it: from the process's start to the first
+    // batch committed and published (performance.now() counts from the process's start).
+    if (!coldStartReported) logger.info({ coldStartMs: Math.round(performance.now()) }, 'first batch applied since the function started');
+    coldStartReported = true;
+    return result;
   },
   { inputMode: 'json' },
 );

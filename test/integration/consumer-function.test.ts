@@ -7,6 +7,7 @@ import { DeviceDirectory } from '../../src/devices/device-directory';
 import type { FanoutMessage } from '../../src/domain/events-topic';
 import type { Store } from '../../src/store/store';
 import type { StreamMessage } from '../../src/stream/stream';
+import { asConnectorBatch } from '../support/fdk-client';
 import { openEmbeddedBackends, type EmbeddedBackends } from '../support/embedded';
 import { silentLogger } from '../support/logger';
 import { eventually } from '../support/server';
@@ -21,17 +22,6 @@ const eventIdOf = (message: StreamMessage) => {
   return decoded.reading.eventId;
 };
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
-
-/** Stream messages as a Connector Hub stream -> function connector delivers them. */
-const asDelivered = (messages: readonly StreamMessage[]) =>
-  messages.map((message) => ({
-    stream: 'telemetry-readings',
-    partition: String(message.partition),
-    key: base64(message.key),
-    value: base64(message.value),
-    offset: message.offset,
-    timestamp: new Date(message.timestamp).toISOString(),
-  }));
 
 describe('the consumer as an OCI Function (handler invoked in-process with Connector Hub batches)', () => {
   let backends: EmbeddedBackends;
@@ -95,15 +85,15 @@ describe('the consumer as an OCI Function (handler invoked in-process with Conne
 
     // Interleaved partitions.
     const first = [...slice(p, 0, 2), ...slice(q, 0, 1)].sort((a, b) => a.offset - b.offset);
-    expect(await fn.invoke(asDelivered(first))).toMatchObject({ applied: 5, alreadyApplied: 0, filled: 0 });
+    expect(await fn.invoke(asConnectorBatch(first))).toMatchObject({ applied: 5, alreadyApplied: 0, filled: 0 });
     // The same batch delivered again (at-least-once).
-    expect(await fn.invoke(asDelivered(first))).toMatchObject({ applied: 0, alreadyApplied: 5 });
+    expect(await fn.invoke(asConnectorBatch(first))).toMatchObject({ applied: 0, alreadyApplied: 5 });
     // An overlapping batch: 1 and 2 were applied, 3 and 4 are new.
-    expect(await fn.invoke(asDelivered(slice(p, 1, 4)))).toMatchObject({ applied: 2, alreadyApplied: 2 });
+    expect(await fn.invoke(asConnectorBatch(slice(p, 1, 4)))).toMatchObject({ applied: 2, alreadyApplied: 2 });
     // Out of order, with a gap (5 and 6 never delivered): they are read from the stream first.
-    expect(await fn.invoke(asDelivered([...slice(p, 8, 8), ...slice(p, 7, 7)]))).toMatchObject({ applied: 4, filled: 2, watermarks: { [p]: 8 } });
+    expect(await fn.invoke(asConnectorBatch([...slice(p, 8, 8), ...slice(p, 7, 7)]))).toMatchObject({ applied: 4, filled: 2, watermarks: { [p]: 8 } });
     // A partial batch of the other partition, with one message twice.
-    expect(await fn.invoke(asDelivered([...slice(q, 2, 3), ...slice(q, 3, 3)]))).toMatchObject({ applied: 2, watermarks: { [p]: 8, [q]: 3 } });
+    expect(await fn.invoke(asConnectorBatch([...slice(q, 2, 3), ...slice(q, 3, 3)]))).toMatchObject({ applied: 2, watermarks: { [p]: 8, [q]: 3 } });
 
     // The long-running consumer takes the stream over: it resumes from the same watermarks.
     const published: string[] = [];
@@ -140,7 +130,7 @@ describe('the consumer as an OCI Function (handler invoked in-process with Conne
     ]);
     const partition = produced[0]!.partition;
     const everything = await backends.stream.read('readings', partition, 0, 1000);
-    const result = await fn.invoke(asDelivered(everything));
+    const result = await fn.invoke(asConnectorBatch(everything));
     expect(result).toMatchObject({ applied: 10, deadLetters: 2, watermarks: { [partition]: produced[1]!.offset } });
     const letters = await backends.store.listDeadLetters('t', { first: 10 });
     expect(letters.items.map((letter) => letter.reason.split(':')[0]).sort()).toEqual(['UNKNOWN_DEVICE']);
@@ -149,11 +139,11 @@ describe('the consumer as an OCI Function (handler invoked in-process with Conne
   it('fails the invocation while the database is down, and the retried delivery applies the batch once', async () => {
     const [p] = [...log.keys()].filter((partition) => log.get(partition)!.length > 0) as [number];
     failuresLeft = 2; // both attempts of the invocation
-    await expect(fn.invoke(asDelivered(slice(p, 0, 4)))).rejects.toThrow('database unavailable');
+    await expect(fn.invoke(asConnectorBatch(slice(p, 0, 4)))).rejects.toThrow('database unavailable');
     expect((await backends.store.watermarks('readings')).get(p)).toBeUndefined();
     // The connector delivers the batch again (here with the next messages too).
-    expect(await fn.invoke(asDelivered(slice(p, 0, 6)))).toMatchObject({ applied: 7, alreadyApplied: 0 });
-    expect(await fn.invoke(asDelivered(slice(p, 0, 6)))).toMatchObject({ applied: 0, alreadyApplied: 7 });
+    expect(await fn.invoke(asConnectorBatch(slice(p, 0, 6)))).toMatchObject({ applied: 7, alreadyApplied: 0 });
+    expect(await fn.invoke(asConnectorBatch(slice(p, 0, 6)))).toMatchObject({ applied: 0, alreadyApplied: 7 });
     expect(await publishedEventIds()).toHaveLength(7);
   });
 
@@ -162,7 +152,7 @@ describe('the consumer as an OCI Function (handler invoked in-process with Conne
     const small = createConsumerFunction(config, silentLogger, { backends, maxFilledMessages: 3 });
     try {
       // The connector starts at the end (read position "latest"): the first batch carries offset 9 only.
-      const last = asDelivered(slice(p, 9, 9));
+      const last = asConnectorBatch(slice(p, 9, 9));
       for (const appliedUpTo of [2, 5]) {
         await expect(small.invoke(last)).rejects.toThrow(`partition ${p} applied up to offset ${appliedUpTo}`);
         expect((await backends.store.watermarks('readings')).get(p)).toBe(appliedUpTo);
