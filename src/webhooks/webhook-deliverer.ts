@@ -1,3 +1,4 @@
+import { anomalyDetails } from '../domain/anomalies/anomaly-details';
 import { backoffDelay, type RetryPolicy } from '../domain/retry';
 import { signWebhookBody, SIGNATURE_HEADER, type DeliveryOutcome, type DueDelivery } from '../domain/webhooks';
 import type { Logger } from '../logger';
@@ -19,29 +20,11 @@ export interface WebhookSettings {
 
 /** JSON body of a delivery; receivers verify the signature header over it. */
 export function deliveryBody(due: DueDelivery): string {
-  const { anomaly } = due;
   return JSON.stringify({
     type: 'anomaly.detected',
     deliveryId: due.delivery.id,
     webhookId: due.delivery.webhookId,
-    anomaly: {
-      id: String(anomaly.id),
-      deviceId: anomaly.deviceId,
-      metric: anomaly.metric,
-      kind: anomaly.kind,
-      severity: anomaly.severity,
-      score: anomaly.score,
-      value: anomaly.value,
-      expectedMin: anomaly.expectedMin,
-      expectedMax: anomaly.expectedMax,
-      timestamp: new Date(anomaly.timestamp).toISOString(),
-      detectedAt: new Date(anomaly.detectedAt).toISOString(),
-      // As the anomaly is when the delivery is sent (a later trigger may have escalated it).
-      status: anomaly.status,
-      occurrences: anomaly.occurrences,
-      lastValue: anomaly.lastValue,
-      lastTimestamp: new Date(anomaly.lastTimestamp).toISOString(),
-    },
+    anomaly: anomalyDetails(due.anomaly),
   });
 }
 
