@@ -6,6 +6,7 @@ import { SqliteStore } from '../store/sqlite/sqlite-store';
 import type { Store } from '../store/store';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
 import type { Stream } from '../stream/stream';
+import type { NotificationPublisher } from '../notifications/notification-publisher';
 import { ensureDataDir, openInDataDir } from './data-dir';
 import { WAL_BACKSTOP_PAGES } from './checkpoint-thread';
 
@@ -87,4 +88,19 @@ export async function openStream(config: Config, logger: Logger): Promise<Stream
     'stream log',
     () => new EmbeddedStream({ file: streamFile(config), partitions: config.partitions, synchronous: config.stream.synchronous }),
   );
+}
+
+/**
+ * The publisher to OCI Notifications topics (ONS channels) when TELEMETRY_ONS_ENDPOINT is set,
+ * authenticated like the stream; undefined otherwise. `logger` receives the OCI SDK's retry lines.
+ */
+export async function openNotifications(config: Config, logger: Logger): Promise<NotificationPublisher | undefined> {
+  const ons = config.webhooks.ons;
+  if (!ons) return undefined;
+  const { ociAuthentication } = require('../stream/oci/oci-auth') as typeof import('../stream/oci/oci-auth');
+  const { OnsPublisher } = require('../notifications/oci/ons-publisher') as typeof import('../notifications/oci/ons-publisher');
+  const { routeOciRetrierWarnings } = require('../stream/oci/sdk-console') as typeof import('../stream/oci/sdk-console');
+  if (!sdkWarningsRouted) routeOciRetrierWarnings(logger); // once per thread
+  sdkWarningsRouted = true;
+  return new OnsPublisher({ endpoint: ons.endpoint, auth: await ociAuthentication(ons) });
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../logger';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
 import type { Store } from '../store/store';
 import type { Stream } from '../stream/stream';
-import { openStore, openStream, storeFile } from './backends';
+import { openNotifications, openStore, openStream, storeFile } from './backends';
 import { startCheckpointThread } from './checkpoint-thread';
 import { ConsumerMetrics } from '../metrics/consumer-metrics';
 import { embeddedStreamLag } from './stream-lag';
@@ -58,6 +58,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
       maxAttempts: config.webhooks.maxAttempts,
       timeoutMs: config.webhooks.timeoutMs,
       allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
+      notifications: await openNotifications(config, logger.child({ component: 'webhooks' })),
       // Doubling from the base (full jitter), capped at one hour: at the default base, 8 attempts
       // are spread over at most about 4 minutes.
       retry: { initialDelayMs: config.webhooks.retryBaseMs, multiplier: 2, maxDelayMs: 3_600_000 },
