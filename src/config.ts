@@ -219,6 +219,11 @@ const shape = {
     schema: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),
     doc: '`on` lets webhooks reach loopback, private, link-local and other non-public addresses (development only).',
   }),
+  TELEMETRY_ONS_ENDPOINT: setting({
+    schema: z.url('must be a URL').optional(),
+    doc: "The OCI Notifications endpoint of the channels' topics, e.g. `https://notification.eu-frankfurt-1.oci.oraclecloud.com`; authenticated like the stream (`TELEMETRY_OCI_AUTH`). See [Notifications](#notifications).",
+    ifUnset: 'ONS channels fail their deliveries, saying so',
+  }),
   TELEMETRY_STORE: setting({
     schema: z.enum(['sqlite', 'oracle'], 'must be "sqlite" or "oracle"').default('sqlite'),
     doc: '`oracle` to use Oracle (Autonomous) Database instead of the embedded SQLite file.',
@@ -553,6 +558,8 @@ export interface Config {
     readonly timeoutMs: number;
     /** Deliver to loopback, private and link-local addresses (development only). */
     readonly allowPrivateNetworks: boolean;
+    /** OCI Notifications for ONS channels; undefined when TELEMETRY_ONS_ENDPOINT is unset. */
+    readonly ons: OnsSettings | undefined;
   };
   /** Sign-in with OIDC tokens; undefined when not configured (API keys only). */
   readonly oidc: OidcSettings | undefined;
@@ -590,6 +597,11 @@ export interface HttpSettings {
    * stream) may take to finish before their connections are closed, ms.
    */
   readonly drainTimeoutMs: number;
+}
+
+/** OCI Notifications: the endpoint, and the same OCI identity settings as the stream's. */
+export interface OnsSettings extends Pick<OciStreamSettings, 'auth' | 'configFile' | 'profile'> {
+  readonly endpoint: string;
 }
 
 export interface OciStreamSettings {
@@ -758,6 +770,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryBaseMs: v.TELEMETRY_WEBHOOK_RETRY_BASE_MS,
       timeoutMs: v.TELEMETRY_WEBHOOK_TIMEOUT_MS,
       allowPrivateNetworks: v.TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'on',
+      ons: v.TELEMETRY_ONS_ENDPOINT
+        ? { endpoint: v.TELEMETRY_ONS_ENDPOINT, auth: v.TELEMETRY_OCI_AUTH, configFile: v.TELEMETRY_OCI_CONFIG_FILE, profile: v.TELEMETRY_OCI_PROFILE }
+        : undefined,
     },
     oidc:
       v.TELEMETRY_OIDC_ISSUER && v.TELEMETRY_OIDC_JWKS_URL && v.TELEMETRY_OIDC_AUDIENCE

@@ -1,19 +1,22 @@
 import path from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
-import { OracleStore } from '../store/oracle/oracle-store';
 import { SqliteReaderPool } from '../store/sqlite/reader-pool';
 import { SqliteStore } from '../store/sqlite/sqlite-store';
 import type { Store } from '../store/store';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
-import { ociAuthentication } from '../stream/oci/oci-auth';
-import { OciStream } from '../stream/oci/oci-stream';
-import { routeOciRetrierWarnings } from '../stream/oci/sdk-console';
 import type { Stream } from '../stream/stream';
+import type { NotificationPublisher } from '../notifications/notification-publisher';
 import { ensureDataDir, openInDataDir } from './data-dir';
 import { WAL_BACKSTOP_PAGES } from './checkpoint-thread';
 
-/** Picks the backends from the configuration: the only place that names an implementation. */
+/**
+ * Picks the backends from the configuration: the only place that names an implementation.
+ * The Oracle driver and the OCI SDK are loaded only when configured (require at the point of
+ * use): together they are a large part of a process's start-up, which a function's cold start
+ * and every embedded node would otherwise pay for nothing.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded when configured, see above */
 
 export function storeFile(config: Config): string {
   return path.join(config.dataDir, 'telemetry.db');
@@ -30,7 +33,10 @@ export function streamFile(config: Config): string {
  * pool already. The consumer and the CLI read and write on their own thread.
  */
 export async function openStore(config: Config, forQueries?: { readonly logger: Logger }): Promise<Store> {
-  if (config.oracle) return OracleStore.connect(config.oracle);
+  if (config.oracle) {
+    const { OracleStore } = require('../store/oracle/oracle-store') as typeof import('../store/oracle/oracle-store');
+    return OracleStore.connect(config.oracle);
+  }
   ensureDataDir(config.dataDir);
   const { readers, maxQueuedReads } = config.sqlite;
   const pool =
@@ -61,6 +67,9 @@ let sdkWarningsRouted = false;
 export async function openStream(config: Config, logger: Logger): Promise<Stream> {
   const oci = config.stream.oci;
   if (oci) {
+    const { ociAuthentication } = require('../stream/oci/oci-auth') as typeof import('../stream/oci/oci-auth');
+    const { OciStream } = require('../stream/oci/oci-stream') as typeof import('../stream/oci/oci-stream');
+    const { routeOciRetrierWarnings } = require('../stream/oci/sdk-console') as typeof import('../stream/oci/sdk-console');
     if (!sdkWarningsRouted) routeOciRetrierWarnings(logger); // once per thread
     sdkWarningsRouted = true;
     return new OciStream({
@@ -79,4 +88,19 @@ export async function openStream(config: Config, logger: Logger): Promise<Stream
     'stream log',
     () => new EmbeddedStream({ file: streamFile(config), partitions: config.partitions, synchronous: config.stream.synchronous }),
   );
+}
+
+/**
+ * The publisher to OCI Notifications topics (ONS channels) when TELEMETRY_ONS_ENDPOINT is set,
+ * authenticated like the stream; undefined otherwise. `logger` receives the OCI SDK's retry lines.
+ */
+export async function openNotifications(config: Config, logger: Logger): Promise<NotificationPublisher | undefined> {
+  const ons = config.webhooks.ons;
+  if (!ons) return undefined;
+  const { ociAuthentication } = require('../stream/oci/oci-auth') as typeof import('../stream/oci/oci-auth');
+  const { OnsPublisher } = require('../notifications/oci/ons-publisher') as typeof import('../notifications/oci/ons-publisher');
+  const { routeOciRetrierWarnings } = require('../stream/oci/sdk-console') as typeof import('../stream/oci/sdk-console');
+  if (!sdkWarningsRouted) routeOciRetrierWarnings(logger); // once per thread
+  sdkWarningsRouted = true;
+  return new OnsPublisher({ endpoint: ons.endpoint, auth: await ociAuthentication(ons) });
 }

@@ -1,7 +1,8 @@
 import type { Config } from '../config';
 import { EventPublisher } from '../consumers/event-publisher';
 import { LivenessSweep } from '../consumers/liveness-sweep';
-import { PERSISTER_GROUP, ReadingPersister, type DetectionEvents } from '../consumers/reading-persister';
+import type { DetectionEvents } from '../consumers/batch-applier';
+import { PERSISTER_GROUP, ReadingPersister } from '../consumers/reading-persister';
 import { WebhookDeliverer } from '../webhooks/webhook-deliverer';
 import { RetentionEnforcer } from '../retention/retention-enforcer';
 import type { PersistedReading } from '../domain/reading';
@@ -10,7 +11,7 @@ import type { Logger } from '../logger';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
 import type { Store } from '../store/store';
 import type { Stream } from '../stream/stream';
-import { openStore, openStream, storeFile } from './backends';
+import { openNotifications, openStore, openStream, storeFile } from './backends';
 import { startCheckpointThread } from './checkpoint-thread';
 import { ConsumerMetrics } from '../metrics/consumer-metrics';
 import { embeddedStreamLag } from './stream-lag';
@@ -58,6 +59,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
       maxAttempts: config.webhooks.maxAttempts,
       timeoutMs: config.webhooks.timeoutMs,
       allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
+      notifications: await openNotifications(config, logger.child({ component: 'webhooks' })),
       // Doubling from the base (full jitter), capped at one hour: at the default base, 8 attempts
       // are spread over at most about 4 minutes.
       retry: { initialDelayMs: config.webhooks.retryBaseMs, multiplier: 2, maxDelayMs: 3_600_000 },

@@ -3,7 +3,8 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { judgeConsumer, type ConsumerCondition } from './consumer-health';
-import type { DetectionEvents, PersisterStats } from '../consumers/reading-persister';
+import type { DetectionEvents } from '../consumers/batch-applier';
+import type { PersisterStats } from '../consumers/reading-persister';
 import { WakeSignal } from './wake-signal';
 import type { MetricsJson } from '../metrics/consumer-metrics';
 

@@ -7,7 +7,7 @@ import type { AnomalyStore } from '../store/ports/anomaly-store';
 import type { FanoutProgressStore } from '../store/ports/fanout-progress-store';
 import type { ReadingStore } from '../store/ports/reading-store';
 import type { Stream } from '../stream/stream';
-import type { DetectionEvents } from './reading-persister';
+import type { DetectionEvents } from './batch-applier';
 
 /**
  * Fan-out for split deployments: the consumer publishes what it committed to the `events`

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger';
 import type { DeviceStore } from '../store/ports/device-store';
-import type { DetectionEvents } from './reading-persister';
+import type { DetectionEvents } from './batch-applier';
 
 export interface LivenessSettings {
   readonly defaultHeartbeatTimeoutMs: number;

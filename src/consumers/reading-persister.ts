@@ -1,19 +1,15 @@
-import { fromEnvelope } from '../domain/cloud-event';
-import { BackendError } from '../domain/errors';
-import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
-import type { PersistedReading, Reading } from '../domain/reading';
-import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../domain/retry';
+import type { PersistedReading } from '../domain/reading';
+import type { RetryPolicy } from '../domain/retry';
 import type { DeviceDirectory } from '../devices/device-directory';
 import type { Logger } from '../logger';
-import type { AppliedBatch, PartitionBatch } from '../domain/consumer-batch';
-import type { NewDeadLetter } from '../domain/dead-letter';
+import type { PartitionBatch } from '../domain/consumer-batch';
 import type { BatchStore } from '../store/ports/batch-store';
 import type { ReadingStore } from '../store/ports/reading-store';
-import { applyBatch } from './pipeline/apply-batch';
+import { BatchApplier, READINGS_SOURCE, type DetectionEvents } from './batch-applier';
 import type { DetectionOptions } from './pipeline/detection';
 import { lingerBeforeNextRound, type RoundCadence } from './round-cadence';
 import { randomUUID } from 'node:crypto';
-import type { ConsumerGroupMember, Stream, StreamMessage } from '../stream/stream';
+import type { ConsumerGroupMember, Stream } from '../stream/stream';
 
 export interface ReadingPersisterOptions {
   readonly stream: Stream;
@@ -58,11 +54,6 @@ export interface ReadingPersisterOptions {
   readonly onBatchApplied?: (seconds: number) => void;
 }
 
-export interface DetectionEvents {
-  readonly anomalies: Anomaly[];
-  readonly statusChanges: DeviceStatusChange[];
-}
-
 /** What the persister has done since it started. */
 export interface PersisterCounters {
   /** Readings stored. */
@@ -93,7 +84,6 @@ export interface PersisterProgress {
   readonly lastRoundAt: number | null;
 }
 
-const SOURCE = 'readings';
 /**
  * The group's offsets in the stream are mirrored at most this often (and once more on stop):
  * they only trail the database watermark, the record of
@@ -138,7 +128,23 @@ export class ReadingPersister {
     lastRoundAt: null,
   };
 
+  private readonly applier: BatchApplier;
+
   constructor(private readonly options: ReadingPersisterOptions) {
+    this.applier = new BatchApplier({
+      store: options.store,
+      devices: options.devices,
+      logger: options.logger,
+      eventTypePrefix: options.eventTypePrefix,
+      detection: options.detection,
+      retryPolicy: options.retryPolicy,
+      // A database that stays down must not hold up a shutdown: the batch is replayed on restart.
+      shouldStopRetrying: () => !this.running,
+      onRetry: (error) => {
+        this.stats.retries++;
+        this.failed(error);
+      },
+    });
     this.cadence = { lingerMs: options.lingerMs ?? 30, lingerAboveMessages: options.lingerAboveMessages ?? 1000 };
     this.setTimer = options.setTimer ?? realTimer;
   }
@@ -173,7 +179,7 @@ export class ReadingPersister {
     const gained = assigned.filter((partition) => !this.next.has(partition));
     for (const partition of [...this.next.keys()]) if (!assigned.includes(partition)) this.next.delete(partition);
     if (gained.length > 0) {
-      const watermarks = await this.options.store.watermarks(SOURCE);
+      const watermarks = await this.options.store.watermarks(READINGS_SOURCE);
       for (const partition of gained) this.next.set(partition, (watermarks.get(partition) ?? -1) + 1);
       if (this.running) await this.takeOver(gained);
     }
@@ -283,7 +289,7 @@ export class ReadingPersister {
           'messages expired from the stream before they were stored; continuing from the oldest one left',
         );
       }
-      slices.push(await this.decode(partition, messages));
+      slices.push(await this.applier.decode(partition, messages));
     }
     if (slices.length === 0) {
       // Messages below the watermark may have been skipped: the group's offsets can move on
@@ -292,11 +298,12 @@ export class ReadingPersister {
       return 0;
     }
 
-    const events: DetectionEvents = { anomalies: [], statusChanges: [] };
     const applying = performance.now();
-    const persisted = await this.applyWithRetry(slices, events);
+    const { persisted, events, duplicates, deadLetters } = await this.applier.apply(slices);
     this.options.onBatchApplied?.((performance.now() - applying) / 1000);
-    this.stats.deadLetters += slices.reduce((sum, slice) => sum + slice.deadLetters.length, 0);
+    this.stats.appliedReadings += persisted.length;
+    this.stats.duplicates += duplicates;
+    this.stats.deadLetters += deadLetters;
     this.options.publish(persisted);
     if (events.anomalies.length > 0 || events.statusChanges.length > 0) this.options.publishEvents?.(events);
     for (const slice of slices) this.next.set(slice.partition, slice.lastOffset + 1);
@@ -313,93 +320,5 @@ export class ReadingPersister {
       // Nothing is lost: the watermark is the record; the stream's offsets only lag behind it.
       this.options.logger.warn({ err: error }, 'could not commit the consumer group offsets; will retry after the next batch');
     }
-  }
-
-  private async decode(partition: number, messages: StreamMessage[]): Promise<PartitionBatch> {
-    const decoded: { reading: Reading & { offset: number; receivedAt: number }; payload: string }[] = [];
-    const deadLetters: NewDeadLetter[] = [];
-    const poison = (offset: number, payload: string, reason: string, tenantId: string | null) =>
-      deadLetters.push({ tenantId, topic: 'readings', partition, offset, reason, payload });
-
-    for (const message of messages) {
-      const result = fromEnvelope(message.value, this.options.eventTypePrefix);
-      if (result.ok) decoded.push({ reading: { ...result.reading, offset: message.offset, receivedAt: message.timestamp }, payload: message.value });
-      else poison(message.offset, message.value, `MALFORMED: ${result.reason}`, result.tenantId ?? null);
-    }
-    const byTenant = new Map<string, Set<string>>();
-    for (const { reading } of decoded) byTenant.set(reading.tenantId, (byTenant.get(reading.tenantId) ?? new Set()).add(reading.deviceId));
-    const known = new Map<string, Set<string>>();
-    for (const [tenantId, ids] of byTenant) known.set(tenantId, await this.options.devices.existing(tenantId, ids));
-
-    const readings: (Reading & { offset: number; receivedAt: number; payload: string })[] = [];
-    for (const { reading, payload } of decoded) {
-      if (known.get(reading.tenantId)?.has(reading.deviceId)) readings.push({ ...reading, payload });
-      else poison(reading.offset, payload, `UNKNOWN_DEVICE: no device "${reading.deviceId}" in tenant "${reading.tenantId}"`, reading.tenantId);
-    }
-    return { partition, lastOffset: messages[messages.length - 1]!.offset, readings, deadLetters };
-  }
-
-  private async applyWithRetry(slices: PartitionBatch[], events: DetectionEvents): Promise<PersistedReading[]> {
-    const apply = (batch: PartitionBatch[]) =>
-      retry(() => applyBatch(this.options.store, { source: SOURCE, partitions: batch }, Date.now(), this.options.detection), {
-        policy: this.options.retryPolicy ?? DEFAULT_RETRY_POLICY,
-        isRetryable: (error) => error instanceof BackendError && error.retryable,
-        // A database that stays down must not hold up a shutdown: the batch is replayed on restart.
-        shouldStop: () => !this.running,
-        onRetry: (error, attempt, delayMs) => {
-          this.stats.retries++;
-          this.failed(error);
-          this.options.logger.warn({ err: error, attempt, delayMs }, 'database unavailable; retrying batch');
-        },
-      });
-    try {
-      return this.account(await apply(slices), events);
-    } catch (error) {
-      if (!(error instanceof BackendError) || error.retryable) throw error;
-      // A batch the database refuses for good: isolate the culprit message by message.
-      this.options.logger.warn({ err: error }, 'batch rejected by the database; applying message by message');
-      const persisted: PersistedReading[] = [];
-      for (const slice of slices) persisted.push(...(await this.applyOneByOne(slice, apply, events)));
-      return persisted;
-    }
-  }
-
-  private async applyOneByOne(
-    slice: PartitionBatch,
-    apply: (batch: PartitionBatch[]) => Promise<AppliedBatch>,
-    events: DetectionEvents,
-  ): Promise<PersistedReading[]> {
-    const persisted: PersistedReading[] = [];
-    const items = [
-      ...slice.readings.map((reading) => ({ offset: reading.offset, readings: [reading], deadLetters: [] as NewDeadLetter[] })),
-      ...slice.deadLetters.map((letter) => ({ offset: letter.offset, readings: [], deadLetters: [letter] })),
-    ].sort((a, b) => a.offset - b.offset);
-    for (const item of items) {
-      const single: PartitionBatch = { partition: slice.partition, lastOffset: item.offset, readings: item.readings, deadLetters: item.deadLetters };
-      try {
-        persisted.push(...this.account(await apply([single]), events));
-      } catch (error) {
-        if (!(error instanceof BackendError) || error.retryable) throw error;
-        const reading = item.readings[0]!;
-        const letter: NewDeadLetter = {
-          tenantId: reading.tenantId,
-          topic: 'readings',
-          partition: slice.partition,
-          offset: item.offset,
-          reason: `REJECTED_BY_DATABASE: ${error.message}`,
-          payload: JSON.stringify(reading),
-        };
-        this.account(await apply([{ partition: slice.partition, lastOffset: item.offset, readings: [], deadLetters: [letter] }]), events);
-      }
-    }
-    return persisted;
-  }
-
-  private account(result: AppliedBatch, events: DetectionEvents): PersistedReading[] {
-    events.anomalies.push(...result.anomalies);
-    events.statusChanges.push(...result.statusChanges);
-    this.stats.appliedReadings += result.persisted.length;
-    this.stats.duplicates += result.duplicateEvents;
-    return result.persisted;
   }
 }

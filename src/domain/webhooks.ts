@@ -1,14 +1,31 @@
 import { createHmac } from 'node:crypto';
-import type { Anomaly, Severity } from './anomalies/anomaly';
+import type { Anomaly, AnomalyKind, Severity } from './anomalies/anomaly';
 import { defineVocabulary, type ValueOf } from './vocabulary';
 
-/** Webhooks: where anomalies are pushed, and how each delivery went. */
+/**
+ * Notification channels: where anomalies are pushed (a webhook, or an OCI Notifications topic),
+ * and how each delivery went. Both kinds share one outbox: a delivery row is written in the
+ * transaction that stores its anomaly, and sent, retried and reported the same way.
+ */
+
+/** What a channel delivers to. */
+export const CHANNEL_KINDS = defineVocabulary({
+  WEBHOOK: 'An http(s) URL: each anomaly is POSTed as JSON, signed with HMAC-SHA256.',
+  ONS: "An OCI Notifications topic (its OCID in `url`): a readable message with the JSON details, fanned out by the topic's subscriptions (email, SMS, Slack, PagerDuty...).",
+});
+export type ChannelKind = ValueOf<typeof CHANNEL_KINDS>;
 
 export interface Webhook {
   readonly tenantId: string;
   readonly id: string;
+  readonly channel: ChannelKind;
+  /** Where deliveries go: the URL (WEBHOOK), the topic OCID (ONS). */
   readonly url: string;
   readonly minSeverity: Severity;
+  /** Only anomalies of these kinds; null: every kind. */
+  readonly kinds: readonly AnomalyKind[] | null;
+  /** Only anomalies of devices with at least one of these tags; null: every device. */
+  readonly tags: readonly string[] | null;
   readonly createdAt: number;
 }
 
@@ -37,6 +54,7 @@ export interface WebhookDelivery {
 /** A delivery due now, with what it takes to send it. */
 export interface DueDelivery {
   readonly delivery: WebhookDelivery;
+  readonly channel: ChannelKind;
   readonly url: string;
   readonly secret: string;
   readonly anomaly: Anomaly;

@@ -6,7 +6,7 @@ import { BUCKET_SOURCES, GAP_FILLS } from '../domain/timeseries/aggregate-bucket
 import { AGGREGATE_PLANS, SERIES_SOURCES } from '../domain/timeseries/plans';
 import { REJECTION_CODES } from '../domain/validation';
 import type { Vocabulary } from '../domain/vocabulary';
-import { DELIVERY_STATUSES } from '../domain/webhooks';
+import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../domain/webhooks';
 import { RETENTION_KINDS } from '../domain/retention';
 
 /**
@@ -33,6 +33,7 @@ export const AnomalyStatusEnum = graphqlEnum(ANOMALY_STATUSES, 'AnomalyStatus', 
 export const DeviceStatusEnum = graphqlEnum(DEVICE_STATUSES, 'DeviceStatus');
 export const KeyRoleEnum = graphqlEnum(ROLES, 'KeyRole');
 export const DeliveryStatusEnum = graphqlEnum(DELIVERY_STATUSES, 'DeliveryStatus', 'How the delivery of one anomaly to one webhook stands.');
+export const ChannelKindEnum = graphqlEnum(CHANNEL_KINDS, 'ChannelKind', 'What a notification channel delivers to.');
 export const RejectionCodeEnum = graphqlEnum(
   REJECTION_CODES,
   'RejectionCode',

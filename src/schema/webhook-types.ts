@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import type { Severity } from '../domain/anomalies/anomaly';
-import type { DeliveryStatus } from '../domain/webhooks';
-import { DeliveryStatusEnum, SeverityEnum } from './enums';
+import type { AnomalyKind, Severity } from '../domain/anomalies/anomaly';
+import type { ChannelKind, DeliveryStatus } from '../domain/webhooks';
+import { AnomalyKindEnum, ChannelKindEnum, DeliveryStatusEnum, SeverityEnum } from './enums';
 import { DateTimeScalar } from './scalars';
 
 @ObjectType({ description: 'One anomaly sent (or being sent) to a webhook.' })
@@ -34,16 +34,28 @@ export class WebhookDelivery {
   createdAt!: number;
 }
 
-@ObjectType({ description: 'Anomalies at or above minSeverity are POSTed here, signed with HMAC-SHA256 (docs/PROTOCOL.md).' })
+@ObjectType({
+  description:
+    'A notification channel: anomalies at or above minSeverity (and matching kinds and tags) are POSTed to a WEBHOOK, signed with HMAC-SHA256 (docs/PROTOCOL.md), or published to an OCI Notifications topic (ONS).',
+})
 export class Webhook {
   @Field(() => ID)
   id!: string;
 
-  @Field(() => String)
+  @Field(() => ChannelKindEnum)
+  channel!: ChannelKind;
+
+  @Field(() => String, { description: 'The URL (WEBHOOK) or the topic OCID (ONS).' })
   url!: string;
 
   @Field(() => SeverityEnum)
   minSeverity!: Severity;
+
+  @Field(() => [AnomalyKindEnum], { nullable: true, description: 'Only anomalies of these kinds; null: every kind.' })
+  kinds!: readonly AnomalyKind[] | null;
+
+  @Field(() => [String], { nullable: true, description: 'Only anomalies of devices with at least one of these tags; null: every device.' })
+  tags!: readonly string[] | null;
 
   @Field(() => DateTimeScalar)
   createdAt!: number;
@@ -58,11 +70,30 @@ export class CreatedWebhook {
   secret!: string;
 }
 
-@InputType()
-export class CreateWebhookInput {
-  @Field(() => String, { description: 'http(s) URL, at most 2048 characters.' })
-  url!: string;
-
+/**
+ * What every channel may filter on (webhooks and ONS channels alike): fields inherited by their
+ * inputs. Decorated so type-graphql records the fields; no operation takes it by itself.
+ */
+@InputType('ChannelFilters', { description: 'Filters of a notification channel (webhook or ONS).' })
+class ChannelFiltersInput {
   @Field(() => SeverityEnum, { defaultValue: 'WARNING' satisfies Severity })
   minSeverity!: Severity;
+
+  @Field(() => [AnomalyKindEnum], { nullable: true, description: 'Only anomalies of these kinds (default: every kind).' })
+  kinds?: AnomalyKind[] | null;
+
+  @Field(() => [String], { nullable: true, description: 'Only anomalies of devices with at least one of these tags (default: every device).' })
+  tags?: string[] | null;
+}
+
+@InputType()
+export class CreateWebhookInput extends ChannelFiltersInput {
+  @Field(() => String, { description: 'http(s) URL, at most 2048 characters.' })
+  url!: string;
+}
+
+@InputType()
+export class CreateOnsChannelInput extends ChannelFiltersInput {
+  @Field(() => String, { description: 'The OCI Notifications topic OCID (ocid1.onstopic...).' })
+  topicId!: string;
 }

@@ -1,6 +1,9 @@
+import { anomalyDetails } from '../domain/anomalies/anomaly-details';
 import { backoffDelay, type RetryPolicy } from '../domain/retry';
 import { signWebhookBody, SIGNATURE_HEADER, type DeliveryOutcome, type DueDelivery } from '../domain/webhooks';
+import { anomalyNotification } from '../domain/anomalies/anomaly-notification';
 import type { Logger } from '../logger';
+import type { NotificationPublisher } from '../notifications/notification-publisher';
 import type { WebhookStore } from '../store/ports/webhook-store';
 import { postJson } from './webhook-post';
 
@@ -15,40 +18,43 @@ export interface WebhookSettings {
   readonly timeoutMs: number;
   /** Deliver to loopback, private and link-local addresses too (development only). */
   readonly allowPrivateNetworks: boolean;
+  /** Publishes to OCI Notifications topics (ONS channels); undefined: not configured, their deliveries fail saying so. */
+  readonly notifications?: NotificationPublisher;
+}
+
+/**
+ * Shortest wait after a throttled publication, ms: OCI Notifications takes 60 messages per
+ * minute per topic, so retrying sooner than a second only meets the same limit.
+ */
+const THROTTLED_MIN_DELAY_MS = 1000;
+
+/** How one attempt went, whatever the channel. */
+interface Attempt {
+  readonly statusCode: number | null;
+  /** null: delivered. */
+  readonly error: string | null;
+  /** false: trying again cannot help (the identity or topic is refused). @default true */
+  readonly retryable?: boolean;
+  /** Throttled: wait at least THROTTLED_MIN_DELAY_MS. */
+  readonly throttled?: boolean;
 }
 
 /** JSON body of a delivery; receivers verify the signature header over it. */
 export function deliveryBody(due: DueDelivery): string {
-  const { anomaly } = due;
   return JSON.stringify({
     type: 'anomaly.detected',
     deliveryId: due.delivery.id,
     webhookId: due.delivery.webhookId,
-    anomaly: {
-      id: String(anomaly.id),
-      deviceId: anomaly.deviceId,
-      metric: anomaly.metric,
-      kind: anomaly.kind,
-      severity: anomaly.severity,
-      score: anomaly.score,
-      value: anomaly.value,
-      expectedMin: anomaly.expectedMin,
-      expectedMax: anomaly.expectedMax,
-      timestamp: new Date(anomaly.timestamp).toISOString(),
-      detectedAt: new Date(anomaly.detectedAt).toISOString(),
-      // As the anomaly is when the delivery is sent (a later trigger may have escalated it).
-      status: anomaly.status,
-      occurrences: anomaly.occurrences,
-      lastValue: anomaly.lastValue,
-      lastTimestamp: new Date(anomaly.lastTimestamp).toISOString(),
-    },
+    anomaly: anomalyDetails(due.anomaly),
   });
 }
 
 /**
- * Sends queued webhook deliveries (the outbox rows written with their anomalies): HMAC-signed
- * POSTs, retried with exponential backoff and full jitter until a 2xx or `maxAttempts`.
- * At-least-once: a delivery in flight when the process dies is sent again after its lease.
+ * Sends queued deliveries (the outbox rows written with their anomalies) to their channel:
+ * HMAC-signed POSTs to webhooks, PublishMessage to OCI Notifications topics. Each is retried
+ * with exponential backoff and full jitter until it succeeds or `maxAttempts`; a throttled
+ * topic waits at least a second. At-least-once: a delivery in flight when the process dies is
+ * sent again after its lease.
  */
 /** How one delivery attempt ended: delivered, failed with attempts left, or failed for good. */
 export type DeliveryAttemptOutcome = 'delivered' | 'will_retry' | 'gave_up';
@@ -106,37 +112,51 @@ export class WebhookDeliverer {
   }
 
   private async send(due: DueDelivery): Promise<void> {
+    const attempt = due.channel === 'ONS' ? await this.publish(due) : await this.post(due);
+    const attempts = due.delivery.attempts + 1;
+    const now = Date.now();
+    const retry = attempt.error !== null && (attempt.retryable ?? true) && attempts < this.settings.maxAttempts;
+    const delay = Math.max(backoffDelay(this.settings.retry, attempts - 1), attempt.throttled ? THROTTLED_MIN_DELAY_MS : 0);
+    const outcome: DeliveryOutcome = {
+      at: now,
+      delivered: attempt.error === null,
+      statusCode: attempt.statusCode,
+      error: attempt.error,
+      nextAttemptAt: retry ? now + delay : null,
+    };
+    if (attempt.error !== null)
+      this.logger.warn(
+        { deliveryId: due.delivery.id, channel: due.channel, url: due.url, attempts, error: attempt.error },
+        outcome.nextAttemptAt ? 'delivery failed; will retry' : 'delivery failed for good',
+      );
+    await this.store.recordDeliveryAttempt(due.delivery.id, outcome);
+    this.onAttempt(outcome.delivered ? 'delivered' : outcome.nextAttemptAt ? 'will_retry' : 'gave_up');
+  }
+
+  private async post(due: DueDelivery): Promise<Attempt> {
     const body = deliveryBody(due);
-    const sentAt = Date.now();
-    let statusCode: number | null = null;
-    let error: string | null = null;
     try {
       const headers = {
         'content-type': 'application/json',
         'user-agent': 'iot-telemetry-webhooks/1',
         'x-telemetry-delivery': String(due.delivery.id),
-        [SIGNATURE_HEADER]: signWebhookBody(due.secret, sentAt, body),
+        [SIGNATURE_HEADER]: signWebhookBody(due.secret, Date.now(), body),
       };
-      statusCode = await postJson(due.url, headers, body, { timeoutMs: this.settings.timeoutMs, allowPrivateNetworks: this.settings.allowPrivateNetworks });
-      if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
+      const statusCode = await postJson(due.url, headers, body, {
+        timeoutMs: this.settings.timeoutMs,
+        allowPrivateNetworks: this.settings.allowPrivateNetworks,
+      });
+      return { statusCode, error: statusCode < 200 || statusCode >= 300 ? `HTTP ${statusCode}` : null };
     } catch (failure) {
-      error = (failure as Error).message;
+      return { statusCode: null, error: (failure as Error).message };
     }
-    const attempts = due.delivery.attempts + 1;
-    const now = Date.now();
-    const outcome: DeliveryOutcome = {
-      at: now,
-      delivered: error === null,
-      statusCode,
-      error,
-      nextAttemptAt: error === null || attempts >= this.settings.maxAttempts ? null : now + backoffDelay(this.settings.retry, attempts - 1),
-    };
-    if (error !== null)
-      this.logger.warn(
-        { deliveryId: due.delivery.id, url: due.url, attempts, error },
-        outcome.nextAttemptAt ? 'webhook delivery failed; will retry' : 'webhook delivery failed for good',
-      );
-    await this.store.recordDeliveryAttempt(due.delivery.id, outcome);
-    this.onAttempt(outcome.delivered ? 'delivered' : outcome.nextAttemptAt ? 'will_retry' : 'gave_up');
+  }
+
+  private async publish(due: DueDelivery): Promise<Attempt> {
+    // Retried: the setting may be added and the service restarted before attempts run out.
+    if (!this.settings.notifications) return { statusCode: null, error: 'OCI Notifications is not configured here (TELEMETRY_ONS_ENDPOINT)' };
+    const outcome = await this.settings.notifications.publish(due.url, anomalyNotification(due.anomaly));
+    if (outcome.published) return { statusCode: outcome.statusCode, error: null };
+    return { statusCode: outcome.statusCode, error: outcome.error, retryable: outcome.retryable, throttled: outcome.statusCode === 429 };
   }
 }

@@ -55,7 +55,7 @@ const under = (folder: string) => (module: string) => module === folder || modul
 /** Packages the pure domain may use: computation only, no I/O. */
 const PURE_PACKAGES = new Set(['luxon', 'ipaddr.js', 'node:net', 'node:crypto']);
 const GRAPHQL_PACKAGES = new Set(['graphql', 'type-graphql', '@apollo/server', 'graphql-ws', 'dataloader']);
-const CONCRETE_BACKENDS = ['store/sqlite', 'store/oracle', 'stream/embedded', 'stream/oci'].map(under);
+const CONCRETE_BACKENDS = ['store/sqlite', 'store/oracle', 'stream/embedded', 'stream/oci', 'notifications/oci'].map(under);
 const isConcreteBackend = (module: string) => CONCRETE_BACKENDS.some((inside) => inside(module));
 const isBackend = (module: string) => under('store')(module) || under('stream')(module);
 /** Rooms that use the domain and the ports, and that transports and resolvers call. */

@@ -113,4 +113,32 @@ describe('deployment files', () => {
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
     expect(dockerfile).toMatch(/npm prune --omit=dev/);
   });
+
+  describe('the consumer function (deploy/oci/function)', () => {
+    const dir = path.join(root, 'deploy', 'oci', 'function');
+    const func = parseAllDocuments(readFileSync(path.join(dir, 'func.yaml'), 'utf8'))[0]!.toJS() as {
+      runtime: string;
+      memory: number;
+      timeout: number;
+      config: Record<string, string>;
+    };
+
+    it("declares a docker-runtime function whose config sets only variables the service reads, with the stream's resource principal", () => {
+      expect(func.runtime).toBe('docker');
+      expect(Object.keys(func.config).filter((name) => !KNOWN.has(name))).toEqual([]);
+      expect(func.config).toMatchObject({ TELEMETRY_STREAM: 'oci', TELEMETRY_OCI_AUTH: 'resource-principal' });
+      // OCI Functions: 128 MB to 3 GB of memory, and at most 300 s per invocation.
+      expect(func.memory).toBeGreaterThanOrEqual(128);
+      expect(func.timeout).toBeLessThanOrEqual(300);
+    });
+
+    it('builds its image in stages, without dev dependencies, running the entry point the tests run as a non-root user', () => {
+      const dockerfile = readFileSync(path.join(dir, 'Dockerfile'), 'utf8');
+      expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+      expect(dockerfile).toMatch(/^USER node$/m);
+      expect(dockerfile).toMatch(/npm prune --omit=dev/);
+      const entry = /^ENTRYPOINT \[.*"(dist\/src\/[^"]+\.js)"\]$/m.exec(dockerfile)?.[1];
+      expect(entry).toBe('dist/src/functions/consumer-function.js');
+    });
+  });
 });

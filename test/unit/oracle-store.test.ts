@@ -231,7 +231,21 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
     await s.transitionAnomaly(T, 7, { action: 'acknowledge', by: 'k1', at: 5 });
     return s.transitionAnomaly(T, 7, { action: 'resolve', by: 'k1', at: 6 });
   },
-  createWebhook: (s) => s.createWebhook({ tenantId: T, id: 'w1', url: 'https://example.com/h', minSeverity: 'WARNING', createdAt: 1, secret: 's' }, 20),
+  createWebhook: (s) =>
+    s.createWebhook(
+      {
+        tenantId: T,
+        id: 'w1',
+        channel: 'ONS',
+        url: 'ocid1.onstopic.oc1.eu-frankfurt-1.abc',
+        minSeverity: 'WARNING',
+        kinds: ['THRESHOLD'],
+        tags: ['hall-a'],
+        createdAt: 1,
+        secret: 's',
+      },
+      20,
+    ),
   listWebhooks: (s) => s.listWebhooks(T),
   deleteWebhook: (s) => s.deleteWebhook(T, 'w1'),
   listWebhookDeliveries: (s) => s.listWebhookDeliveries(T, 'w1', 10),

@@ -235,4 +235,13 @@ export const ORACLE_MIGRATIONS: readonly OracleMigration[] = [
          CONSTRAINT deleted_devices_pk PRIMARY KEY (tenant_id, device_id))`,
     ],
   },
+  {
+    version: 7,
+    description: 'notification channels: a webhook row is a WEBHOOK or an OCI Notifications (ONS) channel, with kind and device-tag filters',
+    // ONS: url holds the topic OCID. kinds, tags: JSON arrays; NULL matches every anomaly.
+    statements: [
+      `ALTER TABLE webhooks ADD (channel VARCHAR2(16) DEFAULT 'WEBHOOK' NOT NULL CHECK (channel IN ('WEBHOOK', 'ONS')),
+        kinds VARCHAR2(4000) CHECK (kinds IS JSON), tags VARCHAR2(4000) CHECK (tags IS JSON))`,
+    ],
+  },
 ];

@@ -286,6 +286,16 @@ export const MIGRATIONS: readonly Migration[] = [
         deleted_at INTEGER NOT NULL,
         PRIMARY KEY (tenant_id, device_id)
       ) WITHOUT ROWID;
+      `,
+  },
+  {
+    version: 10,
+    description: 'notification channels: a webhook row is a WEBHOOK or an OCI Notifications (ONS) channel, with kind and device-tag filters',
+    sql: `
+      -- ONS: url holds the topic OCID. kinds, tags: JSON arrays; NULL matches every anomaly.
+      ALTER TABLE webhooks ADD COLUMN channel TEXT NOT NULL DEFAULT 'WEBHOOK' CHECK (channel IN ('WEBHOOK', 'ONS'));
+      ALTER TABLE webhooks ADD COLUMN kinds TEXT CHECK (kinds IS NULL OR json_valid(kinds));
+      ALTER TABLE webhooks ADD COLUMN tags TEXT CHECK (tags IS NULL OR json_valid(tags));
     `,
   },
 ];

@@ -118,6 +118,10 @@ export const SQL = {
   queueDeliveries: `INSERT INTO webhook_deliveries (tenant_id, webhook_id, anomaly_seq, next_attempt_at, created_at)
                     SELECT w.tenant_id, w.id, :anomaly_id, :at, :at FROM webhooks w
                     WHERE w.tenant_id = :tenant_id AND (CASE w.min_severity WHEN 'INFO' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END) <= :severity_rank
+                      AND (w.kinds IS NULL OR EXISTS (SELECT 1 FROM JSON_TABLE(w.kinds, '$[*]' COLUMNS (value VARCHAR2(64) PATH '$')) k WHERE k.value = :anomaly_kind))
+                      AND (w.tags IS NULL OR EXISTS (SELECT 1 FROM JSON_TABLE(w.tags, '$[*]' COLUMNS (value VARCHAR2(256) PATH '$')) t, devices dv,
+                                                       JSON_TABLE(dv.tags, '$[*]' COLUMNS (value VARCHAR2(256) PATH '$')) dt
+                                                     WHERE dv.tenant_id = w.tenant_id AND dv.id = :device_id AND dt.value = t.value))
                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.anomaly_seq = :anomaly_id)`,
   // FOR UPDATE: a key acknowledging or resolving one of them waits for the batch, which stores
   // it again from what it read here (else the batch would undo the key's transition).
@@ -197,7 +201,14 @@ export async function storeAnomaly(session: Session, anomaly: AnomalyRecord, at:
   if (anomaly.id === undefined) await session.execute(SQL.identifyNew, { seq });
   const id = anomaly.id ?? seq;
   if (anomaly.id === undefined || escalated)
-    await session.execute(SQL.queueDeliveries, { anomaly_id: id, at, tenant_id: anomaly.tenantId, severity_rank: SEVERITY_RANK[anomaly.severity] });
+    await session.execute(SQL.queueDeliveries, {
+      anomaly_id: id,
+      at,
+      tenant_id: anomaly.tenantId,
+      severity_rank: SEVERITY_RANK[anomaly.severity],
+      anomaly_kind: anomaly.kind,
+      device_id: anomaly.deviceId,
+    });
   return { ...anomaly, seq, id };
 }
 

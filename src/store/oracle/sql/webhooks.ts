@@ -1,5 +1,5 @@
-import type { Severity } from '../../../domain/anomalies/anomaly';
-import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery, WebhookCreation } from '../../../domain/webhooks';
+import type { AnomalyKind, Severity } from '../../../domain/anomalies/anomaly';
+import type { ChannelKind, DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery, WebhookCreation } from '../../../domain/webhooks';
 import type { Session } from '../session';
 import { SQL as ANOMALY_SQL, toAnomaly } from './anomalies';
 
@@ -39,9 +39,9 @@ export const SQL = {
   // Serialises a tenant's webhook creations: the count holds until the transaction ends.
   lockTenant: 'SELECT id FROM tenants WHERE id = :tenant_id FOR UPDATE',
   countWebhooks: 'SELECT COUNT(*) AS n FROM webhooks WHERE tenant_id = :tenant_id',
-  insertWebhook:
-    'INSERT INTO webhooks (tenant_id, id, url, min_severity, secret, created_at) VALUES (:tenant_id, :id, :url, :min_severity, :secret, :created_at)',
-  listWebhooks: 'SELECT tenant_id, id, url, min_severity, created_at FROM webhooks WHERE tenant_id = :tenant_id ORDER BY created_at, id',
+  insertWebhook: `INSERT INTO webhooks (tenant_id, id, channel, url, min_severity, kinds, tags, secret, created_at)
+                  VALUES (:tenant_id, :id, :channel, :url, :min_severity, :kinds, :tags, :secret, :created_at)`,
+  listWebhooks: 'SELECT tenant_id, id, channel, url, min_severity, kinds, tags, created_at FROM webhooks WHERE tenant_id = :tenant_id ORDER BY created_at, id',
   deleteWebhook: 'DELETE FROM webhooks WHERE tenant_id = :tenant_id AND id = :id',
   deleteDeliveries: 'DELETE FROM webhook_deliveries WHERE tenant_id = :tenant_id AND webhook_id = :id',
   listDeliveries: `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE tenant_id = :tenant_id AND webhook_id = :webhook_id ORDER BY id DESC FETCH FIRST :limit_rows ROWS ONLY`,
@@ -49,7 +49,7 @@ export const SQL = {
   dueDeliveries: `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= :now_ms
                   ORDER BY next_attempt_at, id FETCH FIRST :limit_rows ROWS ONLY FOR UPDATE SKIP LOCKED`,
   lease: 'UPDATE webhook_deliveries SET next_attempt_at = :lease_until WHERE id = :id',
-  webhookSecret: 'SELECT url, secret FROM webhooks WHERE tenant_id = :tenant_id AND id = :id',
+  webhookSecret: 'SELECT channel, url, secret FROM webhooks WHERE tenant_id = :tenant_id AND id = :id',
   recordAttempt: `UPDATE webhook_deliveries SET status = :status, attempts = attempts + 1, next_attempt_at = :next_attempt_at,
                     last_status_code = :status_code, last_error = :last_error, delivered_at = :delivered_at
                   WHERE id = :id`,
@@ -63,25 +63,42 @@ export async function createWebhook(session: Session, webhook: Webhook & { secre
   await session.execute(SQL.insertWebhook, {
     tenant_id: webhook.tenantId,
     id: webhook.id,
+    channel: webhook.channel,
     url: webhook.url,
     min_severity: webhook.minSeverity,
+    kinds: webhook.kinds === null ? null : JSON.stringify(webhook.kinds),
+    tags: webhook.tags === null ? null : JSON.stringify(webhook.tags),
     secret: webhook.secret,
     created_at: webhook.createdAt,
   });
-  return {
-    outcome: 'CREATED',
-    webhook: { tenantId: webhook.tenantId, id: webhook.id, url: webhook.url, minSeverity: webhook.minSeverity, createdAt: webhook.createdAt },
-  };
+  const { secret: _secret, ...created } = webhook;
+  return { outcome: 'CREATED', webhook: created };
 }
 
 export async function listWebhooks(session: Session, tenantId: string): Promise<Webhook[]> {
   const rows =
     (
-      await session.execute<{ TENANT_ID: string; ID: string; URL: string; MIN_SEVERITY: Severity; CREATED_AT: number }>(SQL.listWebhooks, {
-        tenant_id: tenantId,
-      })
+      await session.execute<{
+        TENANT_ID: string;
+        ID: string;
+        CHANNEL: ChannelKind;
+        URL: string;
+        MIN_SEVERITY: Severity;
+        KINDS: string | null;
+        TAGS: string | null;
+        CREATED_AT: number;
+      }>(SQL.listWebhooks, { tenant_id: tenantId })
     ).rows ?? [];
-  return rows.map((row) => ({ tenantId: row.TENANT_ID, id: row.ID, url: row.URL, minSeverity: row.MIN_SEVERITY, createdAt: row.CREATED_AT }));
+  return rows.map((row) => ({
+    tenantId: row.TENANT_ID,
+    id: row.ID,
+    channel: row.CHANNEL,
+    url: row.URL,
+    minSeverity: row.MIN_SEVERITY,
+    kinds: row.KINDS === null ? null : (JSON.parse(row.KINDS) as AnomalyKind[]),
+    tags: row.TAGS === null ? null : (JSON.parse(row.TAGS) as string[]),
+    createdAt: row.CREATED_AT,
+  }));
 }
 
 export async function deleteWebhook(session: Session, tenantId: string, id: string): Promise<boolean> {
@@ -101,10 +118,18 @@ export async function claimDue(session: Session, now: number, limit: number, lea
   const due: DueDelivery[] = [];
   for (const row of rows) {
     await session.execute(SQL.lease, { lease_until: now + leaseMs, id: row.ID });
-    const [target] = (await session.execute<{ URL: string; SECRET: string }>(SQL.webhookSecret, { tenant_id: row.TENANT_ID, id: row.WEBHOOK_ID })).rows ?? [];
+    const [target] =
+      (await session.execute<{ CHANNEL: ChannelKind; URL: string; SECRET: string }>(SQL.webhookSecret, { tenant_id: row.TENANT_ID, id: row.WEBHOOK_ID }))
+        .rows ?? [];
     const [anomaly] = (await session.execute<Parameters<typeof toAnomaly>[0]>(ANOMALY_SQL.anomalyById, { id: row.ANOMALY_SEQ })).rows ?? [];
     if (target && anomaly)
-      due.push({ delivery: toDelivery({ ...row, NEXT_ATTEMPT_AT: now + leaseMs }), url: target.URL, secret: target.SECRET, anomaly: toAnomaly(anomaly) });
+      due.push({
+        delivery: toDelivery({ ...row, NEXT_ATTEMPT_AT: now + leaseMs }),
+        channel: target.CHANNEL,
+        url: target.URL,
+        secret: target.SECRET,
+        anomaly: toAnomaly(anomaly),
+      });
   }
   return due;
 }

@@ -100,10 +100,13 @@ export function storeAnomaly(db: Database.Database, anomaly: AnomalyRecord, at: 
   if (anomaly.id === undefined || escalated) {
     db.prepare(
       `INSERT INTO webhook_deliveries (tenant_id, webhook_id, anomaly_seq, next_attempt_at, created_at)
-       SELECT tenant_id, id, ?, ?, ? FROM webhooks
-       WHERE tenant_id = ? AND (CASE min_severity WHEN 'INFO' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END) <= ?
+       SELECT w.tenant_id, w.id, ?, ?, ? FROM webhooks w
+       WHERE w.tenant_id = ? AND (CASE w.min_severity WHEN 'INFO' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 END) <= ?
+         AND (w.kinds IS NULL OR EXISTS (SELECT 1 FROM json_each(w.kinds) k WHERE k.value = ?))
+         AND (w.tags IS NULL OR EXISTS (SELECT 1 FROM json_each(w.tags) t, devices d, json_each(d.tags) dt
+                                        WHERE d.tenant_id = w.tenant_id AND d.id = ? AND dt.value = t.value))
        ON CONFLICT (webhook_id, anomaly_seq) DO NOTHING`,
-    ).run(id, at, at, anomaly.tenantId, SEVERITY_RANK[anomaly.severity]);
+    ).run(id, at, at, anomaly.tenantId, SEVERITY_RANK[anomaly.severity], anomaly.kind, anomaly.deviceId);
   }
   return { ...anomaly, seq: inserted, id };
 }

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery, WebhookCreation } from '../../../domain/webhooks';
-import type { Severity } from '../../../domain/anomalies/anomaly';
+import type { ChannelKind, DeliveryOutcome, DueDelivery, Webhook, WebhookDelivery, WebhookCreation } from '../../../domain/webhooks';
+import type { AnomalyKind, Severity } from '../../../domain/anomalies/anomaly';
 import { ANOMALY_COLUMNS, toAnomaly, type AnomalyRow } from './anomaly-rows';
 
 /** SQLite statements for webhooks and the delivery outbox. */
@@ -8,16 +8,24 @@ import { ANOMALY_COLUMNS, toAnomaly, type AnomalyRow } from './anomaly-rows';
 interface WebhookRow {
   tenant_id: string;
   id: string;
+  channel: ChannelKind;
   url: string;
   min_severity: Severity;
+  kinds: string | null;
+  tags: string | null;
   created_at: number;
 }
+
+const WEBHOOK_COLUMNS = 'tenant_id, id, channel, url, min_severity, kinds, tags, created_at';
 
 const toWebhook = (row: WebhookRow): Webhook => ({
   tenantId: row.tenant_id,
   id: row.id,
+  channel: row.channel,
   url: row.url,
   minSeverity: row.min_severity,
+  kinds: row.kinds === null ? null : (JSON.parse(row.kinds) as AnomalyKind[]),
+  tags: row.tags === null ? null : (JSON.parse(row.tags) as string[]),
   createdAt: row.created_at,
 });
 
@@ -55,24 +63,23 @@ const toDelivery = (row: DeliveryRow): WebhookDelivery => ({
 export function createWebhook(db: Database.Database, webhook: Webhook & { secret: string }, maxPerTenant: number): WebhookCreation {
   const existing = db.prepare('SELECT COUNT(*) AS n FROM webhooks WHERE tenant_id = ?').get(webhook.tenantId) as { n: number };
   if (existing.n >= maxPerTenant) return { outcome: 'LIMIT_REACHED' };
-  db.prepare('INSERT INTO webhooks (tenant_id, id, url, min_severity, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+  db.prepare('INSERT INTO webhooks (tenant_id, id, channel, url, min_severity, kinds, tags, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
     webhook.tenantId,
     webhook.id,
+    webhook.channel,
     webhook.url,
     webhook.minSeverity,
+    webhook.kinds === null ? null : JSON.stringify(webhook.kinds),
+    webhook.tags === null ? null : JSON.stringify(webhook.tags),
     webhook.secret,
     webhook.createdAt,
   );
-  return {
-    outcome: 'CREATED',
-    webhook: { tenantId: webhook.tenantId, id: webhook.id, url: webhook.url, minSeverity: webhook.minSeverity, createdAt: webhook.createdAt },
-  };
+  const { secret: _secret, ...created } = webhook;
+  return { outcome: 'CREATED', webhook: created };
 }
 
 export function listWebhooks(db: Database.Database, tenantId: string): Webhook[] {
-  return (
-    db.prepare('SELECT tenant_id, id, url, min_severity, created_at FROM webhooks WHERE tenant_id = ? ORDER BY created_at, id').all(tenantId) as WebhookRow[]
-  ).map(toWebhook);
+  return (db.prepare(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE tenant_id = ? ORDER BY created_at, id`).all(tenantId) as WebhookRow[]).map(toWebhook);
 }
 
 export function deleteWebhook(db: Database.Database, tenantId: string, id: string): boolean {
@@ -97,13 +104,13 @@ export function claimDueDeliveries(db: Database.Database, now: number, limit: nu
        RETURNING ${DELIVERY_COLUMNS}`,
     )
     .all(now + leaseMs, now, limit) as DeliveryRow[];
-  const webhook = db.prepare('SELECT url, secret FROM webhooks WHERE tenant_id = ? AND id = ?');
+  const webhook = db.prepare('SELECT channel, url, secret FROM webhooks WHERE tenant_id = ? AND id = ?');
   // anomaly_seq holds the anomaly's id (its first seq), which stays when the anomaly changes.
   const anomaly = db.prepare(`SELECT ${ANOMALY_COLUMNS} FROM anomalies WHERE id = ?`);
   return rows.flatMap((row) => {
-    const target = webhook.get(row.tenant_id, row.webhook_id) as { url: string; secret: string } | undefined;
+    const target = webhook.get(row.tenant_id, row.webhook_id) as { channel: ChannelKind; url: string; secret: string } | undefined;
     const found = anomaly.get(row.anomaly_seq) as AnomalyRow | undefined;
-    return target && found ? [{ delivery: toDelivery(row), url: target.url, secret: target.secret, anomaly: toAnomaly(found) }] : [];
+    return target && found ? [{ delivery: toDelivery(row), channel: target.channel, url: target.url, secret: target.secret, anomaly: toAnomaly(found) }] : [];
   });
 }
 
