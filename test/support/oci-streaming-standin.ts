@@ -1,6 +1,6 @@
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ociSignatureChecker, type OciSigners } from './oci-signature';
 
 /**
  * A local stand-in for the OCI Streaming messages API (version 20180418), for tests: the real
@@ -44,16 +44,8 @@ interface GroupState {
   readonly committed: Map<number, number>;
 }
 
-export interface StandinOptions {
+export interface StandinOptions extends OciSigners {
   readonly partitions: number;
-  /** The API key accepted: keyId "<tenancy>/<user>/<fingerprint>" and its public key. */
-  readonly keyId: string;
-  readonly publicKeyPem: string;
-  /**
-   * Resource-principal session tokens the stand-in "issued" (token -> public key of the
-   * session key): requests signed with keyId "ST$<token>" and that key are accepted.
-   */
-  readonly sessionTokens?: ReadonlyMap<string, string>;
 }
 
 export interface StreamingStandin {
@@ -96,7 +88,6 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
   const streams = new Map<string, StoredMessage[][]>();
   const groups = new Map<string, GroupState>(); // `${streamId}/${group}`
   const calls = new Map<string, number>();
-  const publicKey: KeyObject = createPublicKey(options.publicKeyPem);
   let throttle = 0;
   let badSignatures = 0;
   let nextRoundRobin = 0;
@@ -120,36 +111,10 @@ export async function startStreamingStandin(options: StandinOptions): Promise<St
   };
   const fail = (response: ServerResponse, status: number, code: string, message: string) => send(response, status, { code, message });
 
-  function signatureValid(request: IncomingMessage, body: Buffer): boolean {
-    const header = request.headers.authorization ?? '';
-    const params = Object.fromEntries([...header.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
-    if (!header.startsWith('Signature ') || params['version'] !== '1' || params['algorithm'] !== 'rsa-sha256') return false;
-    const keyId = params['keyId'] ?? '';
-    const sessionKey = keyId.startsWith('ST$') ? options.sessionTokens?.get(keyId.slice(3)) : undefined;
-    if (keyId !== options.keyId && sessionKey === undefined) return false;
-    const signerKey = sessionKey === undefined ? publicKey : createPublicKey(sessionKey);
-    // The SDK lists some names capitalised (Content-Type); the signing string uses them lowercased.
-    const signed = (params['headers'] ?? '').toLowerCase().split(' ');
-    // PutMessages is signed without its body (the SDK excludes it, as OCI allows for that
-    // operation); other POSTs sign content-type, content-length and x-content-sha256 too.
-    const required = [
-      'x-date',
-      '(request-target)',
-      'host',
-      ...(request.method === 'POST' && !request.url?.endsWith('/messages') ? ['content-type', 'content-length', 'x-content-sha256'] : []),
-    ];
-    if (!required.every((name) => signed.includes(name))) return false;
-    if (signed.includes('x-content-sha256')) {
-      if (request.headers['x-content-sha256'] !== createHash('sha256').update(body).digest('base64')) return false;
-      if (Number(request.headers['content-length']) !== body.length) return false;
-    }
-    const signingString = signed
-      .map((name) =>
-        name === '(request-target)' ? `(request-target): ${request.method!.toLowerCase()} ${request.url}` : `${name}: ${String(request.headers[name] ?? '')}`,
-      )
-      .join('\n');
-    return verify('RSA-SHA256', Buffer.from(signingString), signerKey, Buffer.from(params['signature'] ?? '', 'base64'));
-  }
+  // PutMessages is signed without its body (the SDK excludes it, as OCI allows for that
+  // operation); other POSTs sign their body too.
+  const signedBy = ociSignatureChecker(options);
+  const signatureValid = (request: IncomingMessage, body: Buffer) => signedBy(request, body, request.method === 'POST' && !request.url?.endsWith('/messages'));
 
   /**
    * OCI-like partition assignment: live instances (seen within the group timeout) share the
