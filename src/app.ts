@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { contextOf, inSpanSync, SpanKind } from './tracing/tracing';
 import { AnomalyService } from './anomalies/anomaly-service';
 import type { Config } from './config';
 import { ConsumerThread } from './composition/consumer-thread';
@@ -230,7 +231,9 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
     config,
     // With nobody subscribed there is nothing to route: skip parsing (a new subscriber starts
     // from the database watermark, so it needs none of these).
-    (json) => hubs.hub.activeSubscriptions > 0 && hubs.hub.publish(JSON.parse(json) as PersistedReading[]),
+    (json, trace) =>
+      hubs.hub.activeSubscriptions > 0 &&
+      inSpanSync('deliver readings', { kind: SpanKind.CONSUMER }, () => hubs.hub.publish(JSON.parse(json) as PersistedReading[]), contextOf(trace)),
     (events) => {
       hubs.anomalyHub.publish(events.anomalies);
       hubs.statusHub.publish(events.statusChanges);

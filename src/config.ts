@@ -351,6 +351,28 @@ const shape = {
     schema: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),
     doc: '`on`: one info line per HTTP request answered (method, route, status, duration, `requestId`). Every answer carries its id in `X-Request-Id` (a sane one a proxy sent is kept), and the same id is on the log lines of the request and is the `correlationId` of a masked error.',
   }),
+  OTEL_TRACES_EXPORTER: setting({
+    schema: z.enum(['none', 'otlp', 'console'], 'must be "none", "otlp" or "console"').default('none'),
+    doc: 'OpenTelemetry tracing (see [Tracing](#tracing-opentelemetry)): `otlp` exports spans over OTLP/HTTP (JSON) to `OTEL_EXPORTER_OTLP_ENDPOINT`, from the API thread and the consumer thread each; `console` prints them; `none` loads no SDK and writes no trace context into messages.',
+  }),
+  ...together({
+    doc: "Where `otlp` sends spans: the base URL (`/v1/traces` is appended), or the full traces URL, and the headers of each export as `name=value` pairs separated by commas (e.g. OCI APM's `authorization=dataKey <private data key>`). The standard OpenTelemetry variables.",
+    ifUnset: '`http://localhost:4318`',
+    variables: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: z.url('must be an http(s) URL').optional(),
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url('must be an http(s) URL').optional(),
+      OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
+    },
+  }),
+  OTEL_SERVICE_NAME: setting({
+    schema: z.string().min(1).default('iot-telemetry-api'),
+    doc: 'The `service.name` of the spans (the consumer thread reports as the same service).',
+  }),
+  OTEL_TRACES_SAMPLER_ARG: setting({
+    schema: z.coerce.number('must be a number from 0 to 1').min(0, 'must be a number from 0 to 1').max(1, 'must be a number from 0 to 1').default(1),
+    doc: 'Share of new traces recorded (parent-based: a request whose `traceparent` says sampled is always recorded, one that says not sampled never is).',
+  }),
   LOG_LEVEL: setting({
     schema: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be one of fatal, error, warn, info, debug, trace, silent')
@@ -503,6 +525,8 @@ export interface Config {
   readonly logLevel: Variables['LOG_LEVEL'];
   /** One info line per HTTP request answered. */
   readonly accessLog: boolean;
+  /** OpenTelemetry tracing; undefined when off (no SDK is loaded). */
+  readonly tracing: TracingSettings | undefined;
 }
 
 /** Timeouts of every HTTP server the service runs (API and the consumer role's probes). */
@@ -529,6 +553,28 @@ export interface HttpSettings {
    * stream) may take to finish before their connections are closed, ms.
    */
   readonly drainTimeoutMs: number;
+}
+
+export interface TracingSettings {
+  readonly exporter: 'otlp' | 'console';
+  /** The OTLP/HTTP traces URL. */
+  readonly url: string;
+  /** Headers of each export (e.g. OCI APM's data key). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly serviceName: string;
+  /** Share of new traces sampled (parent-based). */
+  readonly sampleRatio: number;
+}
+
+/** `name=value,name=value` (values URL-encoded, as the OpenTelemetry specification says) -> headers. */
+function parseOtlpHeaders(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    headers[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
 }
 
 export interface OciStreamSettings {
@@ -706,5 +752,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
     logLevel: v.LOG_LEVEL,
     accessLog: v.TELEMETRY_ACCESS_LOG === 'on',
+    tracing:
+      v.OTEL_TRACES_EXPORTER === 'none'
+        ? undefined
+        : {
+            exporter: v.OTEL_TRACES_EXPORTER,
+            url: v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${(v.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`,
+            headers: parseOtlpHeaders(v.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? v.OTEL_EXPORTER_OTLP_HEADERS),
+            serviceName: v.OTEL_SERVICE_NAME,
+            sampleRatio: v.OTEL_TRACES_SAMPLER_ARG,
+          },
   };
 }

@@ -20,7 +20,9 @@ export type Component =
   /** The stream backend (the OCI SDK's own retry lines). */
   | 'stream'
   /** The store backend (the embedded store's reader threads). */
-  | 'store';
+  | 'store'
+  /** The OpenTelemetry SDK: exports refused, a collector unreachable. */
+  | 'tracing';
 
 /** What a child logger adds to every line it writes. */
 export interface LogBindings {

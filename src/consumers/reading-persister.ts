@@ -14,6 +14,8 @@ import type { DetectionOptions } from './pipeline/detection';
 import { lingerBeforeNextRound, type RoundCadence } from './round-cadence';
 import { randomUUID } from 'node:crypto';
 import type { ConsumerGroupMember, Stream, StreamMessage } from '../stream/stream';
+import type { TraceCarrier } from '../domain/cloud-event';
+import { inSpan, inSpanSync, linksTo, NEW_TRACE, SpanKind } from '../tracing/tracing';
 
 export interface ReadingPersisterOptions {
   readonly stream: Stream;
@@ -270,6 +272,8 @@ export class ReadingPersister {
   /** One read-apply-publish round; the number of messages it read (0: every partition was empty). */
   async round(): Promise<number> {
     const slices: PartitionBatch[] = [];
+    // The trace context of each message that carries one (its ingest request's send span).
+    const carriers: TraceCarrier[] = [];
     let read = 0;
     const polled = await this.member!.poll(this.next, this.options.batchSize ?? 5000);
     for (const [partition, messages] of polled) {
@@ -283,7 +287,7 @@ export class ReadingPersister {
           'messages expired from the stream before they were stored; continuing from the oldest one left',
         );
       }
-      slices.push(await this.decode(partition, messages));
+      slices.push(await this.decode(partition, messages, carriers));
     }
     if (slices.length === 0) {
       // Messages below the watermark may have been skipped: the group's offsets can move on
@@ -292,13 +296,29 @@ export class ReadingPersister {
       return 0;
     }
 
-    const events: DetectionEvents = { anomalies: [], statusChanges: [] };
-    const applying = performance.now();
-    const persisted = await this.applyWithRetry(slices, events);
-    this.options.onBatchApplied?.((performance.now() - applying) / 1000);
-    this.stats.deadLetters += slices.reduce((sum, slice) => sum + slice.deadLetters.length, 0);
-    this.options.publish(persisted);
-    if (events.anomalies.length > 0 || events.statusChanges.length > 0) this.options.publishEvents?.(events);
+    // A batch mixes the messages of many requests: its span starts a trace of its own, linked
+    // to each request's (the OpenTelemetry messaging conventions for batch receivers).
+    await inSpan(
+      'process readings',
+      { kind: SpanKind.CONSUMER, links: linksTo(carriers), attributes: { 'messaging.operation.type': 'process', 'messaging.batch.message_count': read } },
+      async () => {
+        const events: DetectionEvents = { anomalies: [], statusChanges: [] };
+        const applying = performance.now();
+        const persisted = await inSpan('apply batch', { kind: SpanKind.INTERNAL }, async (span) => {
+          const applied = await this.applyWithRetry(slices, events);
+          span.setAttribute('telemetry.readings.applied', applied.length);
+          return applied;
+        });
+        this.options.onBatchApplied?.((performance.now() - applying) / 1000);
+        this.stats.deadLetters += slices.reduce((sum, slice) => sum + slice.deadLetters.length, 0);
+        // Subscribers' delivery spans continue this one (the outputs carry its context).
+        inSpanSync('publish committed', { kind: SpanKind.PRODUCER, attributes: { 'telemetry.readings.published': persisted.length } }, () => {
+          this.options.publish(persisted);
+          if (events.anomalies.length > 0 || events.statusChanges.length > 0) this.options.publishEvents?.(events);
+        });
+      },
+      NEW_TRACE,
+    );
     for (const slice of slices) this.next.set(slice.partition, slice.lastOffset + 1);
     if (Date.now() - this.lastCommit >= COMMIT_EVERY_MS) await this.commitProgress();
     return read;
@@ -315,7 +335,7 @@ export class ReadingPersister {
     }
   }
 
-  private async decode(partition: number, messages: StreamMessage[]): Promise<PartitionBatch> {
+  private async decode(partition: number, messages: StreamMessage[], carriers: TraceCarrier[]): Promise<PartitionBatch> {
     const decoded: { reading: Reading & { offset: number; receivedAt: number }; payload: string }[] = [];
     const deadLetters: NewDeadLetter[] = [];
     const poison = (offset: number, payload: string, reason: string, tenantId: string | null) =>
@@ -323,6 +343,7 @@ export class ReadingPersister {
 
     for (const message of messages) {
       const result = fromEnvelope(message.value, this.options.eventTypePrefix);
+      if (result.ok && result.trace) carriers.push(result.trace);
       if (result.ok) decoded.push({ reading: { ...result.reading, offset: message.offset, receivedAt: message.timestamp }, payload: message.value });
       else poison(message.offset, message.value, `MALFORMED: ${result.reason}`, result.tenantId ?? null);
     }

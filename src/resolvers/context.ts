@@ -15,6 +15,7 @@ import type { DeviceStore } from '../store/ports/device-store';
 import type { ReadingStore } from '../store/ports/reading-store';
 import type { WebhookService } from '../webhooks/webhook-service';
 import type { FeedObserver } from '../subscriptions/resumable-feed';
+import type { TraceHeaders } from '../tracing/tracing';
 
 /** What resolvers may use: ports and services, never a concrete backend. */
 export interface Services {
@@ -54,4 +55,6 @@ export interface GraphQLContext {
   readonly loaders: Loaders;
   /** The HTTP request's id (over WebSocket, the connection's): on its log lines and masked errors. */
   readonly requestId?: string;
+  /** The HTTP request's headers, for a W3C `traceparent` (none over WebSocket). */
+  readonly traceHeaders?: TraceHeaders;
 }
