@@ -304,6 +304,29 @@ const shape = {
     schema: z.coerce.number('must be a number from 0.1 to 5').min(0.1, 'must be a number from 0.1 to 5').max(5, 'must be a number from 0.1 to 5').default(2),
     doc: "GetMessages per second per events partition for each API node's live tail (0.1–5). OCI allows 5 per partition across all readers: keep this × API nodes ≤ 5. Subscribers on OCI wait up to 1/this seconds longer.",
   }),
+  TELEMETRY_OCI_MONITORING_ENDPOINT: setting({
+    schema: z.url('must be an https URL').optional(),
+    doc: "Publishes readings accepted and applied, consumer lag, anomalies and dead letters to OCI Monitoring as custom metrics, once a minute (see [OCI Monitoring](#oci-monitoring)): the region's telemetry-ingestion endpoint, e.g. `https://telemetry-ingestion.eu-frankfurt-1.oraclecloud.com`. Authenticates like the stream (`TELEMETRY_OCI_AUTH`).",
+    ifUnset: 'not published',
+  }),
+  TELEMETRY_OCI_MONITORING_COMPARTMENT_OCID: setting({
+    schema: z
+      .string()
+      .regex(/^ocid1\.(compartment|tenancy)\./, 'must be a compartment OCID (ocid1.compartment...)')
+      .optional(),
+    doc: 'The compartment the metrics are posted to; required with `TELEMETRY_OCI_MONITORING_ENDPOINT`.',
+  }),
+  TELEMETRY_OCI_MONITORING_NAMESPACE: setting({
+    schema: z
+      .string()
+      .regex(/^(?!oci_|oracle_)[a-z][a-z0-9_]*[a-z0-9]$/, 'must be lowercase letters, digits and _, start with a letter, and not start with oci_ or oracle_')
+      .default('iot_telemetry'),
+    doc: 'The custom metric namespace (OCI reserves `oci_` and `oracle_`).',
+  }),
+  TELEMETRY_OCI_MONITORING_INTERVAL_SECONDS: setting({
+    schema: integer(10, 3600).default(60),
+    doc: 'How often a batch of datapoints is posted. A failed post is retried at the next interval, at most 3 times, then dropped (logged and counted in `telemetry_oci_monitoring_posts_total`).',
+  }),
   TELEMETRY_STREAM_SYNC: setting({
     schema: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
     doc: '`full`: fsync every stream commit (survives power loss); `normal`: survives process crashes only.',
@@ -525,6 +548,8 @@ export interface Config {
   readonly logLevel: Variables['LOG_LEVEL'];
   /** One info line per HTTP request answered. */
   readonly accessLog: boolean;
+  /** Publishing key metrics to OCI Monitoring; undefined when off. */
+  readonly ociMonitoring: OciMonitoringSettings | undefined;
   /** OpenTelemetry tracing; undefined when off (no SDK is loaded). */
   readonly tracing: TracingSettings | undefined;
 }
@@ -553,6 +578,18 @@ export interface HttpSettings {
    * stream) may take to finish before their connections are closed, ms.
    */
   readonly drainTimeoutMs: number;
+}
+
+export interface OciMonitoringSettings {
+  /** The region's telemetry-ingestion endpoint (PostMetricData). */
+  readonly endpoint: string;
+  readonly compartmentId: string;
+  readonly namespace: string;
+  readonly intervalMs: number;
+  /** The stream's authentication settings (TELEMETRY_OCI_AUTH and its file and profile). */
+  readonly auth: OciStreamSettings['auth'];
+  readonly configFile: string | undefined;
+  readonly profile: string;
 }
 
 export interface TracingSettings {
@@ -642,6 +679,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (v.TELEMETRY_METRICS_PORT !== undefined && v.TELEMETRY_METRICS_PORT !== 0 && v.TELEMETRY_METRICS_PORT === v.PORT) {
     throw new ConfigError([`TELEMETRY_METRICS_PORT=${v.TELEMETRY_METRICS_PORT}: must differ from PORT (metrics have a port of their own)`]);
+  }
+  if (v.TELEMETRY_OCI_MONITORING_ENDPOINT !== undefined && v.TELEMETRY_OCI_MONITORING_COMPARTMENT_OCID === undefined) {
+    throw new ConfigError(['TELEMETRY_OCI_MONITORING_COMPARTMENT_OCID: required when TELEMETRY_OCI_MONITORING_ENDPOINT is set']);
   }
   const oidcVariables = [v.TELEMETRY_OIDC_ISSUER, v.TELEMETRY_OIDC_JWKS_URL, v.TELEMETRY_OIDC_AUDIENCE];
   if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
@@ -752,6 +792,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
     logLevel: v.LOG_LEVEL,
     accessLog: v.TELEMETRY_ACCESS_LOG === 'on',
+    ociMonitoring: v.TELEMETRY_OCI_MONITORING_ENDPOINT
+      ? {
+          endpoint: v.TELEMETRY_OCI_MONITORING_ENDPOINT,
+          compartmentId: v.TELEMETRY_OCI_MONITORING_COMPARTMENT_OCID!,
+          namespace: v.TELEMETRY_OCI_MONITORING_NAMESPACE,
+          intervalMs: v.TELEMETRY_OCI_MONITORING_INTERVAL_SECONDS * 1000,
+          auth: v.TELEMETRY_OCI_AUTH,
+          configFile: v.TELEMETRY_OCI_CONFIG_FILE,
+          profile: v.TELEMETRY_OCI_PROFILE,
+        }
+      : undefined,
     tracing:
       v.OTEL_TRACES_EXPORTER === 'none'
         ? undefined

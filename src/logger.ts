@@ -22,7 +22,9 @@ export type Component =
   /** The store backend (the embedded store's reader threads). */
   | 'store'
   /** The OpenTelemetry SDK: exports refused, a collector unreachable. */
-  | 'tracing';
+  | 'tracing'
+  /** Posting metrics to OCI Monitoring. */
+  | 'oci-monitoring';
 
 /** What a child logger adds to every line it writes. */
 export interface LogBindings {
