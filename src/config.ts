@@ -310,6 +310,29 @@ const shape = {
     schema: z.coerce.number('must be a number from 0.1 to 5').min(0.1, 'must be a number from 0.1 to 5').max(5, 'must be a number from 0.1 to 5').default(2),
     doc: "GetMessages per second per events partition for each API node's live tail (0.1–5). OCI allows 5 per partition across all readers: keep this × API nodes ≤ 5. Subscribers on OCI wait up to 1/this seconds longer.",
   }),
+  TELEMETRY_OCI_MONITORING_ENDPOINT: setting({
+    schema: z.url('must be an https URL').optional(),
+    doc: "Publishes readings accepted and applied, consumer lag, anomalies and dead letters to OCI Monitoring as custom metrics, once a minute (see [OCI Monitoring](#oci-monitoring)): the region's telemetry-ingestion endpoint, e.g. `https://telemetry-ingestion.eu-frankfurt-1.oraclecloud.com`. Authenticates like the stream (`TELEMETRY_OCI_AUTH`).",
+    ifUnset: 'not published',
+  }),
+  TELEMETRY_OCI_MONITORING_COMPARTMENT_OCID: setting({
+    schema: z
+      .string()
+      .regex(/^ocid1\.(compartment|tenancy)\./, 'must be a compartment OCID (ocid1.compartment...)')
+      .optional(),
+    doc: 'The compartment the metrics are posted to; required with `TELEMETRY_OCI_MONITORING_ENDPOINT`.',
+  }),
+  TELEMETRY_OCI_MONITORING_NAMESPACE: setting({
+    schema: z
+      .string()
+      .regex(/^(?!oci_|oracle_)[a-z][a-z0-9_]*[a-z0-9]$/, 'must be lowercase letters, digits and _, start with a letter, and not start with oci_ or oracle_')
+      .default('iot_telemetry'),
+    doc: 'The custom metric namespace (OCI reserves `oci_` and `oracle_`).',
+  }),
+  TELEMETRY_OCI_MONITORING_INTERVAL_SECONDS: setting({
+    schema: integer(10, 3600).default(60),
+    doc: 'How often a batch of datapoints is posted. A failed post is retried at the next interval, at most 3 times, then dropped (logged and counted in `telemetry_oci_monitoring_posts_total`).',
+  }),
   TELEMETRY_STREAM_SYNC: setting({
     schema: z.enum(['full', 'normal'], 'must be "full" or "normal"').default('full'),
     doc: '`full`: fsync every stream commit (survives power loss); `normal`: survives process crashes only.',
@@ -396,6 +419,28 @@ const shape = {
   TELEMETRY_ACCESS_LOG: setting({
     schema: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),
     doc: '`on`: one info line per HTTP request answered (method, route, status, duration, `requestId`). Every answer carries its id in `X-Request-Id` (a sane one a proxy sent is kept), and the same id is on the log lines of the request and is the `correlationId` of a masked error.',
+  }),
+  OTEL_TRACES_EXPORTER: setting({
+    schema: z.enum(['none', 'otlp', 'console'], 'must be "none", "otlp" or "console"').default('none'),
+    doc: 'OpenTelemetry tracing (see [Tracing](#tracing-opentelemetry)): `otlp` exports spans over OTLP/HTTP (JSON) to `OTEL_EXPORTER_OTLP_ENDPOINT`, from the API thread and the consumer thread each; `console` prints them; `none` loads no SDK and writes no trace context into messages.',
+  }),
+  ...together({
+    doc: "Where `otlp` sends spans: the base URL (`/v1/traces` is appended), or the full traces URL, and the headers of each export as `name=value` pairs separated by commas (e.g. OCI APM's `authorization=dataKey <private data key>`). The standard OpenTelemetry variables.",
+    ifUnset: '`http://localhost:4318`',
+    variables: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: z.url('must be an http(s) URL').optional(),
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url('must be an http(s) URL').optional(),
+      OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
+    },
+  }),
+  OTEL_SERVICE_NAME: setting({
+    schema: z.string().min(1).default('iot-telemetry-api'),
+    doc: 'The `service.name` of the spans (the consumer thread reports as the same service).',
+  }),
+  OTEL_TRACES_SAMPLER_ARG: setting({
+    schema: z.coerce.number('must be a number from 0 to 1').min(0, 'must be a number from 0 to 1').max(1, 'must be a number from 0 to 1').default(1),
+    doc: 'Share of new traces recorded (parent-based: a request whose `traceparent` says sampled is always recorded, one that says not sampled never is).',
   }),
   LOG_LEVEL: setting({
     schema: z
@@ -571,6 +616,10 @@ export interface Config {
   readonly logLevel: Variables['LOG_LEVEL'];
   /** One info line per HTTP request answered. */
   readonly accessLog: boolean;
+  /** Publishing key metrics to OCI Monitoring; undefined when off. */
+  readonly ociMonitoring: OciMonitoringSettings | undefined;
+  /** OpenTelemetry tracing; undefined when off (no SDK is loaded). */
+  readonly tracing: TracingSettings | undefined;
 }
 
 /** Timeouts of every HTTP server the service runs (API and the consumer role's probes). */
@@ -602,6 +651,40 @@ export interface HttpSettings {
 /** OCI Notifications: the endpoint, and the same OCI identity settings as the stream's. */
 export interface OnsSettings extends Pick<OciStreamSettings, 'auth' | 'configFile' | 'profile'> {
   readonly endpoint: string;
+}
+
+export interface OciMonitoringSettings {
+  /** The region's telemetry-ingestion endpoint (PostMetricData). */
+  readonly endpoint: string;
+  readonly compartmentId: string;
+  readonly namespace: string;
+  readonly intervalMs: number;
+  /** The stream's authentication settings (TELEMETRY_OCI_AUTH and its file and profile). */
+  readonly auth: OciStreamSettings['auth'];
+  readonly configFile: string | undefined;
+  readonly profile: string;
+}
+
+export interface TracingSettings {
+  readonly exporter: 'otlp' | 'console';
+  /** The OTLP/HTTP traces URL. */
+  readonly url: string;
+  /** Headers of each export (e.g. OCI APM's data key). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly serviceName: string;
+  /** Share of new traces sampled (parent-based). */
+  readonly sampleRatio: number;
+}
+
+/** `name=value,name=value` (values URL-encoded, as the OpenTelemetry specification says) -> headers. */
+function parseOtlpHeaders(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    headers[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
 }
 
 export interface OciStreamSettings {
@@ -676,6 +759,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   >;
   const retentionErrors = retentionProblems(retentionDefaults, (kind) => RETENTION_VARIABLES[kind]);
   if (retentionErrors.length > 0) throw new ConfigError(retentionErrors.map((problem) => problem.message));
+  if (v.TELEMETRY_OCI_MONITORING_ENDPOINT !== undefined && v.TELEMETRY_OCI_MONITORING_COMPARTMENT_OCID === undefined) {
+    throw new ConfigError(['TELEMETRY_OCI_MONITORING_COMPARTMENT_OCID: required when TELEMETRY_OCI_MONITORING_ENDPOINT is set']);
+  }
   const oidcVariables = [v.TELEMETRY_OIDC_ISSUER, v.TELEMETRY_OIDC_JWKS_URL, v.TELEMETRY_OIDC_AUDIENCE];
   if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
     throw new ConfigError(['TELEMETRY_OIDC_ISSUER, TELEMETRY_OIDC_JWKS_URL and TELEMETRY_OIDC_AUDIENCE: set all three to enable OIDC sign-in, or none']);
@@ -789,5 +875,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
     logLevel: v.LOG_LEVEL,
     accessLog: v.TELEMETRY_ACCESS_LOG === 'on',
+    ociMonitoring: v.TELEMETRY_OCI_MONITORING_ENDPOINT
+      ? {
+          endpoint: v.TELEMETRY_OCI_MONITORING_ENDPOINT,
+          compartmentId: v.TELEMETRY_OCI_MONITORING_COMPARTMENT_OCID!,
+          namespace: v.TELEMETRY_OCI_MONITORING_NAMESPACE,
+          intervalMs: v.TELEMETRY_OCI_MONITORING_INTERVAL_SECONDS * 1000,
+          auth: v.TELEMETRY_OCI_AUTH,
+          configFile: v.TELEMETRY_OCI_CONFIG_FILE,
+          profile: v.TELEMETRY_OCI_PROFILE,
+        }
+      : undefined,
+    tracing:
+      v.OTEL_TRACES_EXPORTER === 'none'
+        ? undefined
+        : {
+            exporter: v.OTEL_TRACES_EXPORTER,
+            url: v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${(v.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`,
+            headers: parseOtlpHeaders(v.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? v.OTEL_EXPORTER_OTLP_HEADERS),
+            serviceName: v.OTEL_SERVICE_NAME,
+            sampleRatio: v.OTEL_TRACES_SAMPLER_ARG,
+          },
   };
 }

@@ -22,7 +22,11 @@ export type Component =
   /** The stream backend (the OCI SDK's own retry lines). */
   | 'stream'
   /** The store backend (the embedded store's reader threads). */
-  | 'store';
+  | 'store'
+  /** The OpenTelemetry SDK: exports refused, a collector unreachable. */
+  | 'tracing'
+  /** Posting metrics to OCI Monitoring. */
+  | 'oci-monitoring';
 
 /** What a child logger adds to every line it writes. */
 export interface LogBindings {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApp, type Role, type RunningApp } from './app';
 import { openStore } from './composition/backends';
+import { startTracing, type Tracing } from './composition/tracing-sdk';
 import { createTenant, TENANT_ID_PATTERN } from './tenants/tenant-service';
 import { ConfigError, loadConfig, type Config } from './config';
 import { isTelemetryError } from './domain/errors';
@@ -77,12 +78,20 @@ let failure = 'failed to start';
 async function start(role: Role): Promise<void> {
   const config = loadConfig();
   const root = createLogger(config.logLevel);
-  const app = await startApp(config, root, role);
+  // Before the app, so that its first requests are traced; the consumer thread starts its own.
+  const tracing = startTracing(config.tracing, root);
+  let app: RunningApp;
+  try {
+    app = await startApp(config, root, role);
+  } catch (error) {
+    await tracing?.shutdown();
+    throw error;
+  }
   const logger = root.child({ component: 'service' });
   logger.info({ url: app.url, dataDir: config.dataDir, role }, role === 'consumer' ? 'telemetry consumer started' : 'telemetry API started');
   if (role === 'consumer') process.stderr.write(`\n  Consumer running. Health: ${app.url}\n  Data directory: ${config.dataDir}\n\n`);
   else printWelcome(app, config);
-  handleLifecycle(app, logger);
+  handleLifecycle(app, logger, tracing);
 }
 
 function printWelcome(app: RunningApp, config: Config): void {
@@ -121,7 +130,7 @@ function printWelcome(app: RunningApp, config: Config): void {
  * the process group, once forwarded by npm), and a second one must not kill the process
  * halfway through.
  */
-function handleLifecycle(app: RunningApp, logger: pino.Logger): void {
+function handleLifecycle(app: RunningApp, logger: pino.Logger, tracing: Tracing | undefined): void {
   app.failed.catch((error: unknown) => {
     logger.fatal({ err: error }, 'a part of the service failed; exiting so that it is restarted (accepted readings are safe in the stream)');
     process.exit(1);
@@ -135,16 +144,20 @@ function handleLifecycle(app: RunningApp, logger: pino.Logger): void {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down: answering requests in flight, then stopping');
-    app.close().then(
-      () => {
-        logger.info({ signal }, 'stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // The spans of the last requests and batches are exported before the process exits.
+    app
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => {
+          logger.info({ signal }, 'stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { TraceCarrier } from '../domain/cloud-event';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -30,7 +31,7 @@ export interface ConsumerWorkerData {
 export type FromConsumer =
   | { readonly type: 'ready' }
   /** JSON text of PersistedReading[]: one native stringify/parse beats structured clone of thousands of objects. */
-  | { readonly type: 'persisted'; readonly readingsJson: string }
+  | { readonly type: 'persisted'; readonly readingsJson: string; /** The consumer's publish span, when tracing. */ readonly trace?: TraceCarrier }
   /** Anomalies and device status changes, committed (DetectionEvents). */
   | { readonly type: 'events'; readonly events: DetectionEvents }
   | { readonly type: 'stats'; readonly stats: ReportedStats }
@@ -59,7 +60,7 @@ export class ConsumerThread {
 
   constructor(
     config: Config,
-    onPersisted: (readingsJson: string) => void,
+    onPersisted: (readingsJson: string, trace: TraceCarrier | undefined) => void,
     onEvents: (events: DetectionEvents) => void,
     private readonly logger: Logger,
   ) {
@@ -69,7 +70,7 @@ export class ConsumerThread {
     });
     this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('message', (message: FromConsumer) => {
-      if (message.type === 'persisted') onPersisted(message.readingsJson);
+      if (message.type === 'persisted') onPersisted(message.readingsJson, message.trace);
       else if (message.type === 'events') onEvents(message.events);
       else if (message.type === 'metrics') this.metricsWaiting.get(message.id)?.(message.metrics);
       else if (message.type === 'stats') {

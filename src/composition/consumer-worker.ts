@@ -5,6 +5,8 @@ import { startConsumer, startPublishingConsumer } from './consumer-runtime';
 import { reportStats, type ConsumerWorkerData, type FromConsumer, type ToConsumer } from './consumer-thread';
 import { WakeSignal } from './wake-signal';
 import { createLogger } from '../logger';
+import { carrierOf } from '../tracing/tracing';
+import { startTracing } from './tracing-sdk';
 
 /** Worker-thread entry of the consumer (started by ConsumerThread). */
 async function main(): Promise<void> {
@@ -12,6 +14,8 @@ async function main(): Promise<void> {
   if (!port) throw new Error('consumer-worker must run in a worker thread');
   const { config, wakeBuffer } = workerData as ConsumerWorkerData;
   const logger = createLogger(config.logLevel);
+  // This thread's spans go out through its own exporter (a provider is per thread).
+  const tracing = startTracing(config.tracing, logger);
   const send = (message: FromConsumer) => port.postMessage(message);
   let runtime;
   try {
@@ -21,12 +25,13 @@ async function main(): Promise<void> {
       : await startConsumer(
           config,
           {
-            readings: (readings) => readings.length > 0 && send({ type: 'persisted', readingsJson: JSON.stringify(readings) }),
+            readings: (readings) => readings.length > 0 && send({ type: 'persisted', readingsJson: JSON.stringify(readings), trace: carrierOf() }),
             events: (events) => send({ type: 'events', events }),
           },
           logger,
         );
   } catch (error) {
+    await tracing?.shutdown();
     send({ type: 'failed', message: (error as Error).message });
     return;
   }
@@ -49,10 +54,13 @@ async function main(): Promise<void> {
     }
     stopListening();
     clearInterval(stats);
-    void runtime.close().then(() => {
-      send({ type: 'stopped' });
-      port.close();
-    });
+    void runtime
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(() => {
+        send({ type: 'stopped' });
+        port.close();
+      });
   });
   send({ type: 'ready' });
 }

@@ -1,4 +1,4 @@
-import { fromEnvelope } from '../domain/cloud-event';
+import { fromEnvelope, type TraceCarrier } from '../domain/cloud-event';
 import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
 import type { AppliedBatch, PartitionBatch } from '../domain/consumer-batch';
 import type { NewDeadLetter } from '../domain/dead-letter';
@@ -61,7 +61,8 @@ export class BatchApplier {
   constructor(private readonly options: BatchApplierOptions) {}
 
   /** One partition's messages (in offset order) as a consumer batch slice. */
-  async decode(partition: number, messages: readonly StreamMessage[]): Promise<PartitionBatch> {
+  /** `carriers` collects the trace context each message carries (for the batch span's links). */
+  async decode(partition: number, messages: readonly StreamMessage[], carriers?: TraceCarrier[]): Promise<PartitionBatch> {
     const decoded: { reading: Reading & { offset: number; receivedAt: number }; payload: string }[] = [];
     const deadLetters: NewDeadLetter[] = [];
     const poison = (offset: number, payload: string, reason: string, tenantId: string | null) =>
@@ -69,6 +70,7 @@ export class BatchApplier {
 
     for (const message of messages) {
       const result = fromEnvelope(message.value, this.options.eventTypePrefix);
+      if (result.ok && result.trace) carriers?.push(result.trace);
       if (result.ok) decoded.push({ reading: { ...result.reading, offset: message.offset, receivedAt: message.timestamp }, payload: message.value });
       else poison(message.offset, message.value, `MALFORMED: ${result.reason}`, result.tenantId ?? null);
     }

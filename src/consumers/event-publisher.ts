@@ -8,6 +8,8 @@ import type { FanoutProgressStore } from '../store/ports/fanout-progress-store';
 import type { ReadingStore } from '../store/ports/reading-store';
 import type { Stream } from '../stream/stream';
 import type { DetectionEvents } from './batch-applier';
+import type { TraceCarrier } from '../domain/cloud-event';
+import { activeContext, startSend, withContext } from '../tracing/tracing';
 
 /**
  * Fan-out for split deployments: the consumer publishes what it committed to the `events`
@@ -26,21 +28,21 @@ import type { DetectionEvents } from './batch-applier';
 const MAX_MESSAGE_BYTES = 512 * 1024;
 
 /** Splits items into JSON messages of at most MAX_MESSAGE_BYTES each. */
-function chunk<T>(items: readonly T[], wrap: (part: T[]) => FanoutMessage): string[] {
+function chunk<T>(items: readonly T[], wrap: (part: T[]) => FanoutMessage, trace: TraceCarrier | undefined): string[] {
   const messages: string[] = [];
   let part: T[] = [];
   let size = 0;
   for (const item of items) {
     const itemSize = JSON.stringify(item).length + 1;
     if (part.length > 0 && size + itemSize > MAX_MESSAGE_BYTES) {
-      messages.push(JSON.stringify(wrap(part)));
+      messages.push(JSON.stringify({ ...wrap(part), ...trace }));
       part = [];
       size = 0;
     }
     part.push(item);
     size += itemSize;
   }
-  if (part.length > 0) messages.push(JSON.stringify(wrap(part)));
+  if (part.length > 0) messages.push(JSON.stringify({ ...wrap(part), ...trace }));
   return messages;
 }
 
@@ -57,7 +59,9 @@ export class EventPublisher {
   /** Queues a committed batch for publication (in commit order). */
   publish(readings: readonly PersistedReading[], events: DetectionEvents = { anomalies: [], statusChanges: [] }): void {
     if (readings.length === 0 && events.anomalies.length === 0 && events.statusChanges.length === 0) return;
-    this.chain = this.chain.then(() => this.send(readings, events));
+    // Sent later, in the trace of the batch that committed them (the caller's span).
+    const ctx = activeContext();
+    this.chain = this.chain.then(() => withContext(ctx, () => this.send(readings, events)));
   }
 
   /** Resolves when everything queued so far is published. */
@@ -66,17 +70,28 @@ export class EventPublisher {
   }
 
   private async send(readings: readonly PersistedReading[], events: DetectionEvents): Promise<void> {
+    const span = startSend('events', readings.length + events.anomalies.length + events.statusChanges.length);
+    try {
+      await this.sendIn(readings, events, span.carrier);
+      span.end();
+    } catch (error) {
+      span.end(error);
+      throw error;
+    }
+  }
+
+  private async sendIn(readings: readonly PersistedReading[], events: DetectionEvents, trace: TraceCarrier | undefined): Promise<void> {
     const byPartition = new Map<number, PersistedReading[]>();
     for (const reading of readings) byPartition.set(reading.partition, [...(byPartition.get(reading.partition) ?? []), reading]);
     const records: { key: string; value: string }[] = [];
     const progress = new Map<string, number>();
     for (const [partition, group] of byPartition) {
-      for (const value of chunk(group, (part) => ({ kind: 'readings', readings: part }))) records.push({ key: `readings/${partition}`, value });
+      for (const value of chunk(group, (part) => ({ kind: 'readings', readings: part }), trace)) records.push({ key: `readings/${partition}`, value });
       progress.set(`readings:${partition}`, group[group.length - 1]!.offset);
     }
-    for (const value of chunk(events.anomalies, (part) => ({ kind: 'anomalies', anomalies: part }))) records.push({ key: 'anomalies', value });
+    for (const value of chunk(events.anomalies, (part) => ({ kind: 'anomalies', anomalies: part }), trace)) records.push({ key: 'anomalies', value });
     if (events.anomalies.length > 0) progress.set('anomalies', events.anomalies[events.anomalies.length - 1]!.seq);
-    for (const value of chunk(events.statusChanges, (part) => ({ kind: 'status', changes: part }))) records.push({ key: 'status', value });
+    for (const value of chunk(events.statusChanges, (part) => ({ kind: 'status', changes: part }), trace)) records.push({ key: 'status', value });
     // The stream shares the readings' fate: while it is down, ingest is refused too. Keep trying.
     await retry(() => this.stream.produce('events', records), {
       policy: DEFAULT_RETRY_POLICY,

@@ -10,6 +10,8 @@ import type { DetectionOptions } from './pipeline/detection';
 import { lingerBeforeNextRound, type RoundCadence } from './round-cadence';
 import { randomUUID } from 'node:crypto';
 import type { ConsumerGroupMember, Stream } from '../stream/stream';
+import type { TraceCarrier } from '../domain/cloud-event';
+import { inSpan, inSpanSync, linksTo, NEW_TRACE, SpanKind } from '../tracing/tracing';
 
 export interface ReadingPersisterOptions {
   readonly stream: Stream;
@@ -276,6 +278,8 @@ export class ReadingPersister {
   /** One read-apply-publish round; the number of messages it read (0: every partition was empty). */
   async round(): Promise<number> {
     const slices: PartitionBatch[] = [];
+    // The trace context of each message that carries one (its ingest request's send span).
+    const carriers: TraceCarrier[] = [];
     let read = 0;
     const polled = await this.member!.poll(this.next, this.options.batchSize ?? 5000);
     for (const [partition, messages] of polled) {
@@ -289,7 +293,7 @@ export class ReadingPersister {
           'messages expired from the stream before they were stored; continuing from the oldest one left',
         );
       }
-      slices.push(await this.applier.decode(partition, messages));
+      slices.push(await this.applier.decode(partition, messages, carriers));
     }
     if (slices.length === 0) {
       // Messages below the watermark may have been skipped: the group's offsets can move on
@@ -298,14 +302,30 @@ export class ReadingPersister {
       return 0;
     }
 
-    const applying = performance.now();
-    const { persisted, events, duplicates, deadLetters } = await this.applier.apply(slices);
-    this.options.onBatchApplied?.((performance.now() - applying) / 1000);
-    this.stats.appliedReadings += persisted.length;
-    this.stats.duplicates += duplicates;
-    this.stats.deadLetters += deadLetters;
-    this.options.publish(persisted);
-    if (events.anomalies.length > 0 || events.statusChanges.length > 0) this.options.publishEvents?.(events);
+    // A batch mixes the messages of many requests: its span starts a trace of its own, linked
+    // to each request's (the OpenTelemetry messaging conventions for batch receivers).
+    await inSpan(
+      'process readings',
+      { kind: SpanKind.CONSUMER, links: linksTo(carriers), attributes: { 'messaging.operation.type': 'process', 'messaging.batch.message_count': read } },
+      async () => {
+        const applying = performance.now();
+        const { persisted, events, duplicates, deadLetters } = await inSpan('apply batch', { kind: SpanKind.INTERNAL }, async (span) => {
+          const round = await this.applier.apply(slices);
+          span.setAttribute('telemetry.readings.applied', round.persisted.length);
+          return round;
+        });
+        this.options.onBatchApplied?.((performance.now() - applying) / 1000);
+        this.stats.appliedReadings += persisted.length;
+        this.stats.duplicates += duplicates;
+        this.stats.deadLetters += deadLetters;
+        // Subscribers' delivery spans continue this one (the outputs carry its context).
+        inSpanSync('publish committed', { kind: SpanKind.PRODUCER, attributes: { 'telemetry.readings.published': persisted.length } }, () => {
+          this.options.publish(persisted);
+          if (events.anomalies.length > 0 || events.statusChanges.length > 0) this.options.publishEvents?.(events);
+        });
+      },
+      NEW_TRACE,
+    );
     for (const slice of slices) this.next.set(slice.partition, slice.lastOffset + 1);
     if (Date.now() - this.lastCommit >= COMMIT_EVERY_MS) await this.commitProgress();
     return read;

@@ -13,14 +13,26 @@ export interface ReadingEnvelope {
   readonly datacontenttype: 'application/json';
   /** Extension attribute: the tenant that owns the device. */
   readonly tenantid: string;
+  /** CloudEvents distributed-tracing extension: the W3C trace context of the request that produced it (absent when tracing is off). */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
   readonly data: { readonly deviceId: string; readonly timestamp: number; readonly metrics: readonly Metric[] };
+}
+
+/**
+ * The W3C trace context a message carries (CloudEvents distributed-tracing extension), as
+ * plain text: the domain knows nothing of tracing, it only keeps the two fields intact.
+ */
+export interface TraceCarrier {
+  readonly traceparent: string;
+  readonly tracestate?: string;
 }
 
 export function readingEventType(prefix: string): string {
   return `${prefix}.reading.v1`;
 }
 
-export function toEnvelope(reading: Reading, typePrefix: string): ReadingEnvelope {
+export function toEnvelope(reading: Reading, typePrefix: string, trace?: TraceCarrier): ReadingEnvelope {
   return {
     specversion: '1.0',
     id: reading.eventId,
@@ -30,6 +42,7 @@ export function toEnvelope(reading: Reading, typePrefix: string): ReadingEnvelop
     subject: reading.deviceId,
     datacontenttype: 'application/json',
     tenantid: reading.tenantId,
+    ...(trace && { traceparent: trace.traceparent, ...(trace.tracestate !== undefined && { tracestate: trace.tracestate }) }),
     data: { deviceId: reading.deviceId, timestamp: reading.timestamp, metrics: reading.metrics },
   };
 }
@@ -42,12 +55,12 @@ const jsonNumber = (value: number): string => (Number.isFinite(value) ? `${value
 
 /**
  * The stream message of a reading: exactly the text of `JSON.stringify(toEnvelope(reading,
- * typePrefix))`, written out directly. Building the envelope object, then serialising it,
+ * typePrefix, trace))`, written out directly. Building the envelope object, then serialising it,
  * cost the ingest path several times more per reading, on the thread that serves requests.
  */
-export function envelopeEncoder(typePrefix: string): (reading: Reading) => string {
+export function envelopeEncoder(typePrefix: string): (reading: Reading, trace?: TraceCarrier) => string {
   const type = JSON.stringify(readingEventType(typePrefix));
-  return (reading) => {
+  return (reading, trace) => {
     const device = jsonString(reading.deviceId);
     let metrics = '';
     for (const { name, value } of reading.metrics) {
@@ -56,13 +69,20 @@ export function envelopeEncoder(typePrefix: string): (reading: Reading) => strin
     return (
       `{"specversion":"1.0","id":${jsonString(reading.eventId)},"source":${jsonString(`/devices/${reading.deviceId}`)},"type":${type},` +
       `"time":"${utcText(reading.timestamp)}","subject":${device},"datacontenttype":"application/json","tenantid":${jsonString(reading.tenantId)},` +
+      (trace ? traceFields(trace) : '') +
       `"data":{"deviceId":${device},"timestamp":${jsonNumber(reading.timestamp)},"metrics":[${metrics}]}}`
     );
   };
 }
 
+function traceFields(trace: TraceCarrier): string {
+  return `"traceparent":${jsonString(trace.traceparent)},` + (trace.tracestate === undefined ? '' : `"tracestate":${jsonString(trace.tracestate)},`);
+}
+
 /** Result of decoding a stream message: a reading, or the reason it can never be applied. */
-export type DecodedEnvelope = { readonly ok: true; readonly reading: Reading } | { readonly ok: false; readonly reason: string; readonly tenantId?: string };
+export type DecodedEnvelope =
+  | { readonly ok: true; readonly reading: Reading; /** Present only when the message carries a traceparent. */ readonly trace?: TraceCarrier }
+  | { readonly ok: false; readonly reason: string; readonly tenantId?: string };
 
 /**
  * Decodes and re-checks a stream message. The stream may hold messages from other
@@ -94,8 +114,11 @@ export function fromEnvelope(text: string, typePrefix: string): DecodedEnvelope 
       return fail('data.metrics holds an invalid metric');
     }
   }
-  return {
-    ok: true,
-    reading: { tenantId, deviceId: data.deviceId, eventId: event.id, timestamp: data.timestamp, metrics: data.metrics as Metric[] },
-  };
+  const reading: Reading = { tenantId, deviceId: data.deviceId, eventId: event.id, timestamp: data.timestamp, metrics: data.metrics as Metric[] };
+  // Tracing is an extension: a message without it (older, or tracing off) or with a malformed
+  // one is still a reading; the tracer ignores a traceparent it cannot parse.
+  if (typeof event.traceparent !== 'string') return { ok: true, reading };
+  const trace: TraceCarrier =
+    typeof event.tracestate === 'string' ? { traceparent: event.traceparent, tracestate: event.tracestate } : { traceparent: event.traceparent };
+  return { ok: true, reading, trace };
 }

@@ -1,5 +1,6 @@
 import type { Anomaly, DeviceStatusChange } from './anomalies/anomaly';
 import type { PersistedReading } from './reading';
+import type { TraceCarrier } from './cloud-event';
 
 /**
  * The messages of the `events` topic: what the consumer committed, published for every API
@@ -10,8 +11,12 @@ import type { PersistedReading } from './reading';
  */
 export type FanoutMessage =
   /** Readings as stored, in stream order within their readings partition. */
-  | { readonly kind: 'readings'; readonly readings: PersistedReading[] }
-  /** Anomalies opened or updated by a commit, in seq order. */
-  | { readonly kind: 'anomalies'; readonly anomalies: Anomaly[] }
-  /** Devices that went online, offline or were decommissioned. */
-  | { readonly kind: 'status'; readonly changes: DeviceStatusChange[] };
+  (
+    | { readonly kind: 'readings'; readonly readings: PersistedReading[] }
+    /** Anomalies opened or updated by a commit, in seq order. */
+    | { readonly kind: 'anomalies'; readonly anomalies: Anomaly[] }
+    /** Devices that went online, offline or were decommissioned. */
+    | { readonly kind: 'status'; readonly changes: DeviceStatusChange[] }
+  ) &
+    /** The trace context of the publishing consumer's span (CloudEvents distributed tracing), when tracing. */
+    Partial<TraceCarrier>;

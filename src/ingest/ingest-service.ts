@@ -6,6 +6,7 @@ import { checkReading, type Rejection, type RejectionCode, type ValidationRules 
 import type { Caller } from '../domain/caller';
 import { PartialProduceError, type ProduceRecord, type RecordPosition, type Stream } from '../stream/stream';
 import type { DeviceDirectory } from '../devices/device-directory';
+import { contextFromHeaders, inSpan, SpanKind, startSend, type TraceHeaders } from '../tracing/tracing';
 
 export interface AcceptedReading {
   /** Position of the item in the request. */
@@ -54,6 +55,8 @@ export interface IngestVia {
    * history import (ingest/history-import.ts) loads what normal ingest refuses.
    */
   readonly maxAgeMs?: number;
+  /** The request's headers, for a W3C `traceparent` (the ingest span continues the client's trace). */
+  readonly traceHeaders?: TraceHeaders;
 }
 
 export interface IngestServiceOptions {
@@ -80,27 +83,39 @@ export class IngestService {
   /** The CloudEvents type of the readings it writes, and the only one HTTP ingest accepts. */
   readonly eventType: string;
 
-  private readonly encode: (reading: Reading) => string;
+  private readonly encode: ReturnType<typeof envelopeEncoder>;
 
   constructor(private readonly options: IngestServiceOptions) {
     this.eventType = readingEventType(options.eventTypePrefix);
     this.encode = envelopeEncoder(options.eventTypePrefix);
   }
 
-  async ingest(caller: Caller, inputs: readonly ReadingInput[], via: IngestVia = {}): Promise<IngestOutcome> {
+  ingest(caller: Caller, inputs: readonly ReadingInput[], via: IngestVia = {}): Promise<IngestOutcome> {
     const { path = 'graphql', batchSize = inputs.length, refusedBefore = [], maxAgeMs } = via;
-    let outcome: IngestOutcome;
-    try {
-      const rules = maxAgeMs === undefined ? this.options.rules : { ...this.options.rules, maxAgeMs };
-      outcome = await this.validateAndProduce(caller, inputs, batchSize, rules);
-    } catch (error) {
-      // The whole call failed with UNAVAILABLE: the client sees every item refused, and so do the metrics.
-      if (error instanceof TelemetryError && error.code === 'UNAVAILABLE')
-        this.options.observer?.ingested(path, batchSize, 0, Array<'UNAVAILABLE'>(batchSize).fill('UNAVAILABLE'));
-      throw error;
-    }
-    this.options.observer?.ingested(path, batchSize, outcome.accepted.length, [...refusedBefore, ...outcome.rejected.map((item) => item.code)]);
-    return outcome;
+    const attributes = { 'telemetry.ingest.path': path, 'telemetry.tenant': caller.tenantId, 'messaging.batch.message_count': batchSize };
+    return inSpan(
+      'ingest readings',
+      { kind: SpanKind.SERVER, attributes },
+      async (span) => {
+        let outcome: IngestOutcome;
+        try {
+          const rules = maxAgeMs === undefined ? this.options.rules : { ...this.options.rules, maxAgeMs };
+          outcome = await this.validateAndProduce(caller, inputs, batchSize, rules);
+        } catch (error) {
+          // The whole call failed with UNAVAILABLE: the client sees every item refused, and so do the metrics.
+          if (error instanceof TelemetryError && error.code === 'UNAVAILABLE')
+            this.options.observer?.ingested(path, batchSize, 0, Array<'UNAVAILABLE'>(batchSize).fill('UNAVAILABLE'));
+          throw error;
+        }
+        span.setAttributes({
+          'telemetry.ingest.accepted': outcome.accepted.length,
+          'telemetry.ingest.rejected': outcome.rejected.length + refusedBefore.length,
+        });
+        this.options.observer?.ingested(path, batchSize, outcome.accepted.length, [...refusedBefore, ...outcome.rejected.map((item) => item.code)]);
+        return outcome;
+      },
+      contextFromHeaders(via.traceHeaders),
+    );
   }
 
   private async validateAndProduce(caller: Caller, inputs: readonly ReadingInput[], batchSize: number, rules: ValidationRules): Promise<IngestOutcome> {
@@ -130,6 +145,8 @@ export class IngestService {
     const known = await devices.existing(tenantId, deviceIds);
     const keyPrefix = `${tenantId}/`;
     const clientEventIds = new Set<string>();
+    // Every message of the call carries the send span's context (the same text for all).
+    const send = startSend('readings', candidates.length);
     // What will be accepted once the stream has assigned positions: item i of each array
     // belongs to records[i]. Parallel arrays: no object per reading until then.
     const acceptedIndexes: number[] = [];
@@ -154,19 +171,24 @@ export class IngestService {
       // The encoder writes only the fields a reading and its metrics have: extra ones an HTTP
       // client sent never reach the stream, so the metrics need no copy.
       const reading: Reading = { tenantId, deviceId: input.deviceId, eventId, timestamp: input.timestamp, metrics: input.metrics };
-      records.push({ key: keyPrefix + input.deviceId, value: this.encode(reading) });
+      records.push({ key: keyPrefix + input.deviceId, value: this.encode(reading, send.carrier) });
       acceptedIndexes.push(index);
       eventIds.push(eventId);
     }
     if (rejected.length > 1) rejected.sort((a, b) => a.index - b.index);
-    if (records.length === 0) return { accepted: [], rejected };
+    if (records.length === 0) {
+      send.end();
+      return { accepted: [], rejected };
+    }
 
     let positions: readonly (RecordPosition | undefined)[];
     const producing = performance.now();
     try {
       positions = await this.options.stream.produce('readings', records);
       this.options.observer?.produced((performance.now() - producing) / 1000);
+      send.end();
     } catch (error) {
+      send.end(error);
       if (!(error instanceof PartialProduceError)) {
         throw new TelemetryError('UNAVAILABLE', 'the stream did not accept the readings; none was stored, retry later', {
           retryable: error instanceof BackendError ? error.retryable : true,

@@ -10,6 +10,8 @@ export interface TrafficTotals {
   /** HTTP 5xx answers, and GraphQL operations that ended INTERNAL_SERVER_ERROR or UNAVAILABLE. */
   readonly errors: number;
   readonly deadLetters: number;
+  /** Anomalies opened or escalated (every kind and severity). */
+  readonly anomalies: number;
   readonly retries: number;
   readonly connections: number;
   readonly lagMessages: number;
@@ -41,6 +43,7 @@ export function trafficTotals(metrics: MetricsJson): TrafficTotals {
       read(metrics, 'telemetry_http_requests_total', (sample) => String(sample.labels['code']).startsWith('5')) +
       read(metrics, 'telemetry_graphql_operation_duration_seconds', (sample) => countOf(sample) && SERVER_FAULTS.has(String(sample.labels['outcome']))),
     deadLetters: read(metrics, 'telemetry_consumer_dead_letters_total'),
+    anomalies: read(metrics, 'telemetry_anomalies_raised_total'),
     retries: read(metrics, 'telemetry_consumer_retries_total'),
     connections: read(metrics, 'telemetry_websocket_connections'),
     lagMessages: read(metrics, 'telemetry_consumer_lag_messages'),
@@ -48,13 +51,14 @@ export function trafficTotals(metrics: MetricsJson): TrafficTotals {
   };
 }
 
-const NONE: TrafficTotals = {
+export const NO_TRAFFIC: TrafficTotals = {
   accepted: 0,
   rejected: 0,
   applied: 0,
   requests: 0,
   errors: 0,
   deadLetters: 0,
+  anomalies: 0,
   retries: 0,
   connections: 0,
   lagMessages: 0,
@@ -68,7 +72,7 @@ const NONE: TrafficTotals = {
  * `lagWarnSeconds` or retried batches. Silent while nothing happens and nothing is pending.
  */
 export class TrafficSummary {
-  private last: TrafficTotals = NONE;
+  private last: TrafficTotals = NO_TRAFFIC;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(

@@ -16,6 +16,7 @@ import type { ReadingStore } from '../store/ports/reading-store';
 import type { WebhookService } from '../webhooks/webhook-service';
 import type { RetentionService } from '../retention/retention-service';
 import type { FeedObserver } from '../subscriptions/resumable-feed';
+import type { TraceHeaders } from '../tracing/tracing';
 
 /** What resolvers may use: ports and services, never a concrete backend. */
 export interface Services {
@@ -57,4 +58,6 @@ export interface GraphQLContext {
   readonly loaders: Loaders;
   /** The HTTP request's id (over WebSocket, the connection's): on its log lines and masked errors. */
   readonly requestId?: string;
+  /** The HTTP request's headers, for a W3C `traceparent` (none over WebSocket). */
+  readonly traceHeaders?: TraceHeaders;
 }

@@ -16,7 +16,7 @@ const toResult = (outcome: IngestOutcome): IngestResult => ({
 
 async function ingest(readings: readonly DomainReadingInput[], ctx: GraphQLContext): Promise<IngestResult> {
   authorize(ctx.caller, 'ingest');
-  return toResult(await ctx.services.ingest.ingest(ctx.caller, readings));
+  return toResult(await ctx.services.ingest.ingest(ctx.caller, readings, { traceHeaders: ctx.traceHeaders }));
 }
 
 @Resolver()

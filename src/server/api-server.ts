@@ -1,4 +1,5 @@
 import { ApolloServer, type ApolloServerOptions } from '@apollo/server';
+import type { TraceHeaders } from '../tracing/tracing';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError, specifiedRules, validate } from 'graphql';
@@ -73,7 +74,13 @@ export async function startApiServer({ config, logger, services, store, probes, 
     authenticator.forget(keyIds);
     closeConnectionsOf(keyIds);
   });
-  const contextFor = (caller: Caller, requestId: string): GraphQLContext => ({ caller, services, loaders: createLoaders(store, caller), requestId });
+  const contextFor = (caller: Caller, requestId: string, traceHeaders?: TraceHeaders): GraphQLContext => ({
+    caller,
+    services,
+    loaders: createLoaders(store, caller),
+    requestId,
+    traceHeaders,
+  });
   const verifyToken = config.oidc ? await createOidcVerifier(config.oidc, (id) => store.tenantExists(id)) : undefined;
   // API keys start with tk_; anything shaped like a JWT goes to the OIDC verifier when enabled.
   const authenticate = (token: string | undefined) =>
@@ -155,7 +162,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
             metrics?.rateLimited('graphql');
             throw limited;
           }
-          return contextFor(caller, requestIdOf(request));
+          return contextFor(caller, requestIdOf(request), request.headers);
         },
       }),
       ingest: createHttpIngestHandler({ ingest: services.ingest, maxBodyBytes: config.limits.maxBodyBytes, admit: admitOn('http') }),

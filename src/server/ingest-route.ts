@@ -62,6 +62,7 @@ export function createHttpIngestHandler(options: HttpIngestOptions) {
       path: 'http',
       batchSize: parsed.length,
       refusedBefore: unreadable.map((item) => item.code),
+      traceHeaders: request.headers,
     });
     const accepted = outcome.accepted.map((item) => ({ ...item, index: originalIndex[item.index]! }));
     const rejected = [...unreadable, ...outcome.rejected.map((item) => ({ ...item, index: originalIndex[item.index]! }))].sort((a, b) => a.index - b.index);

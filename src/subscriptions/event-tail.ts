@@ -3,6 +3,7 @@ import type { FanoutMessage } from '../domain/events-topic';
 import type { PersistedReading } from '../domain/reading';
 import type { Logger } from '../logger';
 import type { Stream, StreamTail } from '../stream/stream';
+import { contextOf, inSpanSync, SpanKind } from '../tracing/tracing';
 
 /**
  * The reading side of the `events` topic (consumers/event-publisher.ts writes it): every API
@@ -65,6 +66,18 @@ export class EventTail {
       this.logger.warn({}, 'skipping an events message that is not JSON');
       return;
     }
+    // A message without trace fields (tracing off, or an older publisher) starts no trace of its own.
+    if (message.traceparent === undefined) this.route(message);
+    else
+      inSpanSync(
+        `deliver ${message.kind}`,
+        { kind: SpanKind.CONSUMER },
+        () => this.route(message),
+        contextOf({ traceparent: message.traceparent, tracestate: message.tracestate }),
+      );
+  }
+
+  private route(message: FanoutMessage): void {
     // A kind this version does not know (a newer one publishes it during a rolling deploy) is skipped.
     switch (message.kind) {
       case 'readings':

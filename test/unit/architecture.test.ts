@@ -116,6 +116,12 @@ describe('import rules (DESIGN §4)', () => {
     expect(violations((i) => i.internal && isConcreteBackend(i.to) && !isCompositionRoot(i.from) && !sameBackend(i) && !isConcreteBackend(i.from))).toEqual([]);
   });
 
+  it('only the composition root loads an OpenTelemetry SDK (the rest uses the API, a no-op while tracing is off)', () => {
+    const isSdk = (i: Import) => !i.internal && i.to.startsWith('@opentelemetry/') && i.to !== '@opentelemetry/api';
+    expect(violations((i) => isSdk(i) && !isCompositionRoot(i.from))).toEqual([]);
+    expect(imports.some((i) => isSdk(i) && i.from === 'composition/tracing-sdk.ts')).toBe(true);
+  });
+
   it('has no import cycles', () => {
     const graph = new Map<string, string[]>();
     for (const i of imports) if (i.internal) graph.set(i.from, [...(graph.get(i.from) ?? []), i.to]);

@@ -60,12 +60,21 @@ describe('the envelope encoder', () => {
     metrics: fc.array(fc.record({ name: text, value: fc.double() }), { minLength: 1, maxLength: 4 }),
   });
 
-  it('writes exactly the JSON text of the envelope, for any reading', () => {
+  // A trace context as a propagator writes it, or any text (the encoder must not care).
+  const traces = fc.option(
+    fc.record(
+      { traceparent: fc.oneof(fc.constant('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'), text), tracestate: fc.option(text, { nil: undefined }) },
+      { requiredKeys: ['traceparent'] },
+    ),
+    { nil: undefined },
+  );
+
+  it('writes exactly the JSON text of the envelope, for any reading and trace context', () => {
     for (const prefix of ['io.telemetry', 'com.example "quoted" \\ é']) {
       const encode = envelopeEncoder(prefix);
       fc.assert(
-        fc.property(readings, (r) => {
-          expect(encode(r)).toBe(JSON.stringify(toEnvelope(r, prefix)));
+        fc.property(readings, traces, (r, trace) => {
+          expect(encode(r, trace)).toBe(JSON.stringify(toEnvelope(r, prefix, trace)));
         }),
         { numRuns: 2000 },
       );
@@ -74,6 +83,21 @@ describe('the envelope encoder', () => {
 
   it('is decoded back to the reading', () => {
     expect(fromEnvelope(envelopeEncoder('io.telemetry')(reading), 'io.telemetry')).toEqual({ ok: true, reading });
+  });
+
+  it('carries the trace context as the CloudEvents distributed-tracing extension, and a message without it still decodes', () => {
+    const trace = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'apm=1' };
+    const text = envelopeEncoder('io.telemetry')(reading, trace);
+    expect(JSON.parse(text)).toMatchObject(trace);
+    expect(fromEnvelope(text, 'io.telemetry')).toEqual({ ok: true, reading, trace });
+    const withoutState = envelopeEncoder('io.telemetry')(reading, { traceparent: trace.traceparent });
+    expect(fromEnvelope(withoutState, 'io.telemetry')).toEqual({ ok: true, reading, trace: { traceparent: trace.traceparent } });
+    // Written before tracing existed (or with tracing off): no trace, same reading.
+    const decoded = fromEnvelope(JSON.stringify(toEnvelope(reading, 'io.telemetry')), 'io.telemetry');
+    expect(decoded).toEqual({ ok: true, reading });
+    expect('trace' in decoded).toBe(false);
+    // A malformed extension is the tracer's business (it ignores it), never a dead letter.
+    expect(fromEnvelope(JSON.stringify({ ...toEnvelope(reading, 'io.telemetry'), traceparent: 42 }), 'io.telemetry')).toEqual({ ok: true, reading });
   });
 });
 
