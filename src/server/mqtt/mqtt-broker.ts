@@ -14,7 +14,7 @@ export interface MqttBrokerOptions {
   /** Resolves an API key to its caller (the same authenticator, and cache, as HTTP). */
   readonly authenticate: (secret: string) => Promise<Caller | undefined>;
   readonly ingest: IngestService;
-  /** The per-key rate limit: the error to refuse a message with, or undefined to admit it. */
+  /** The per-key rate limit: the error to refuse a message with (RATE_LIMITED: it waits), or undefined to admit it. */
   readonly admit: (caller: Caller) => TelemetryError | undefined;
   /** Largest payload ingested; a larger one is refused with PAYLOAD_TOO_LARGE on the errors topic. */
   readonly maxPayloadBytes: number;
@@ -54,9 +54,9 @@ export const hardPacketLimit = (maxPayloadBytes: number): number => 2 * maxPaylo
  * holds its readings (aedes sends PUBACK after authorizePublish calls back, and this one calls
  * back only then); when the stream is unavailable the connection is closed without PUBACK, so
  * the device sends the message again, and event-id and natural-key dedup keep it stored once.
- * A message refused for its content (bad JSON, a bad reading, over size or rate) is
- * acknowledged and answered on `devices/{id}/errors` with the codes and messages GraphQL and
- * POST /ingest give; sending it again would be refused again.
+ * A message refused for its content (bad JSON, a bad reading, over size) is acknowledged and
+ * answered on `devices/{id}/errors` with the codes and messages GraphQL and POST /ingest give;
+ * sending it again would be refused again. Over the key's rate, a message waits (see admitted).
  *
  * Topics are global inside aedes while device ids are unique per tenant only, so nothing is
  * routed between clients: readings are never forwarded, and what the service says to a device
@@ -102,6 +102,21 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
     if (!subscribed.some((filter) => topicMatches(filter, topic))) return;
     const packet = { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false, dup: false } as PublishPacket;
     client.publish(packet, () => {});
+  };
+
+  /**
+   * Waits until the key's rate admits one more message. Over the rate a message is delayed, not
+   * refused: its PUBACK is held (and aedes reads no further packets of the connection meanwhile),
+   * so the device slows to the rate and nothing it was told is stored is lost; it hears
+   * RATE_LIMITED on its errors topic for each wait. (A refused and acknowledged message would
+   * be lost for a device that does not watch its errors topic.)
+   */
+  const admitted = async (caller: Caller, answer: (body: Record<string, unknown>) => void): Promise<void> => {
+    for (let refused = options.admit(caller); refused; refused = options.admit(caller)) {
+      answer({ error: errorBody(refused) });
+      const seconds = typeof refused.details?.['retryAfterSeconds'] === 'number' ? refused.details['retryAfterSeconds'] : 1;
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    }
   };
 
   const errorBody = (error: TelemetryError) => ({ code: error.code, message: error.message, retryable: error.retryable, ...error.details });
@@ -153,28 +168,30 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
       // A retained reading would be replayed to whoever subscribes to the topic next.
       packet.retain = false;
       const answer = (body: Record<string, unknown>) => tell(client, deviceId, { topic: packet.topic, messageId: packet.messageId, ...body });
-      const refused = options.admit(caller) ?? payloadRefusal(packet.payload, options.maxPayloadBytes);
-      if (refused) {
-        answer({ error: errorBody(refused) });
+      const tooLarge = payloadRefusal(packet.payload, options.maxPayloadBytes);
+      if (tooLarge) {
+        answer({ error: errorBody(tooLarge) });
         callback(null);
         return;
       }
-      ingestMqttPayload(options.ingest, caller, toBytes(packet.payload)).then(
-        ({ accepted, rejected }) => {
-          if (rejected.length > 0) answer({ acceptedCount: accepted.length, rejectedCount: rejected.length, rejected });
-          callback(null);
-        },
-        (error: unknown) => {
-          if (isTelemetryError(error) && error.code !== 'UNAVAILABLE') {
-            answer({ error: errorBody(error) });
+      admitted(caller, answer)
+        .then(() => ingestMqttPayload(options.ingest, caller, toBytes(packet.payload)))
+        .then(
+          ({ accepted, rejected }) => {
+            if (rejected.length > 0) answer({ acceptedCount: accepted.length, rejectedCount: rejected.length, rejected });
             callback(null);
-            return;
-          }
-          // Nothing stored (or not known to be): no PUBACK; the device sends it again once reconnected.
-          options.logger.warn({ err: error, deviceId }, 'MQTT message not acknowledged: the stream did not take it');
-          callback(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
+          },
+          (error: unknown) => {
+            if (isTelemetryError(error) && error.code !== 'UNAVAILABLE') {
+              answer({ error: errorBody(error) });
+              callback(null);
+              return;
+            }
+            // Nothing stored (or not known to be): no PUBACK; the device sends it again once reconnected.
+            options.logger.warn({ err: error, deviceId }, 'MQTT message not acknowledged: the stream did not take it');
+            callback(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
     },
     authorizeSubscribe: (client, subscription, callback) => {
       const deviceId = callers.get(client)?.deviceId;
