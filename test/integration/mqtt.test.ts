@@ -1,6 +1,8 @@
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { CreateApiKeyDocument, ReadingAddedDocument, ReadingsDocument, RegisterDeviceDocument, RevokeApiKeyDocument } from '../generated/graphql';
+import { parseExposition } from '../support/metrics';
 import { eventually, startTestServer, type TestServer } from '../support/server';
+import { createTenantWithCli } from '../support/service-process';
 import { connect, subscribe } from '../support/ws-client';
 
 /**
@@ -57,7 +59,7 @@ describe('MQTT: the built-in broker', () => {
   const closed = (client: MqttClient) => new Promise<void>((resolve) => (client.connected ? client.once('close', () => resolve()) : resolve()));
 
   beforeAll(async () => {
-    server = await startTestServer({ TELEMETRY_MQTT_PORT: '0', TELEMETRY_MQTT_MAX_PAYLOAD_BYTES: '2048' });
+    server = await startTestServer({ TELEMETRY_MQTT_PORT: '0', TELEMETRY_MQTT_MAX_PAYLOAD_BYTES: '2048', TELEMETRY_METRICS_PORT: '0' });
     mqttUrl = server.app.mqttUrl!;
   });
   afterEach(async () => {
@@ -247,6 +249,36 @@ describe('MQTT: the built-in broker', () => {
       (error: unknown) => (error as { code?: number }).code,
     );
     expect(again).toBe(4);
+  });
+
+  it("keeps tenants apart: two tenants' devices with one id and one client id neither see nor displace each other", async () => {
+    const ourKey = await device('shared-id');
+    const theirAdmin = await createTenantWithCli(server.dataDir, 'tenant-mqtt-b');
+    const theirs = await server.gql(RegisterDeviceDocument, { input: { id: 'shared-id' } }, theirAdmin);
+    const theirKey = theirs.data!.registerDevice.deviceKey;
+    const ours = await open('shared-id', ourKey, { clientId: 'same-client' });
+    const ourErrors = await errorsOf(ours, 'shared-id');
+    const them = await open('shared-id', theirKey, { clientId: 'same-client' });
+    const theirErrors = await errorsOf(them, 'shared-id');
+    await them.publishAsync('devices/shared-id/readings', '{"not json', { qos: 1 });
+    await them.publishAsync('devices/shared-id/readings', JSON.stringify({ timestamp: minutesAgo(1), metrics: { tenantB: 2 } }), { qos: 1 });
+    await eventually(() => (theirErrors.length === 1 ? true : undefined), 10_000, "tenant B's error message");
+    await applied(ours, 'shared-id');
+    // Our connection is still open (same client id, other tenant), heard nothing of theirs, and sees none of their readings.
+    expect(ours.connected).toBe(true);
+    expect(ourErrors).toEqual([]);
+    expect(await stored('shared-id', 'tenantB')).toEqual([]);
+    const theirReadings = await server.gql(ReadingsDocument, { deviceId: 'shared-id', metric: 'tenantB', first: 10 }, theirAdmin);
+    expect(theirReadings.data?.readings.edges.map((edge) => edge.node.value)).toEqual([2]);
+  });
+
+  it('counts MQTT readings under path="mqtt" in the ingest metrics', async () => {
+    const response = await fetch(server.app.metricsUrl!);
+    const samples = parseExposition(await response.text());
+    const accepted = samples.find((sample) => sample.name === 'telemetry_ingest_readings_accepted_total' && sample.labels['path'] === 'mqtt');
+    const rejected = samples.filter((sample) => sample.name === 'telemetry_ingest_readings_rejected_total' && sample.labels['path'] === 'mqtt');
+    expect(accepted?.value).toBeGreaterThan(0);
+    expect(rejected.map((sample) => sample.labels['code'])).toEqual(expect.arrayContaining(['INVALID_TIMESTAMP', 'INVALID_VALUE', 'UNKNOWN_DEVICE']));
   });
 
   it('speaks MQTT over WebSocket on the HTTP port at /mqtt', async () => {
