@@ -15,7 +15,7 @@ export interface BenchService {
 /** Starts the service exactly as `npm start` does, in its own process, on a free port. */
 export function startService(env: Record<string, string>): Promise<BenchService> {
   const child = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'main.js')], {
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PORT: '0', TELEMETRY_MQTT_PORT: 'off', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

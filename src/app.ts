@@ -51,6 +51,8 @@ export interface RunningApp {
   readonly port: number;
   readonly url: string;
   readonly wsUrl: string;
+  /** The built-in MQTT broker (`mqtt://` or `mqtts://`); undefined when off, and on the consumer role. */
+  readonly mqttUrl: string | undefined;
   /** GET /metrics, on TELEMETRY_METRICS_PORT; undefined when that is not set. */
   readonly metricsUrl: string | undefined;
   /** Set on first start when no admin key existed and none was configured: show it once. */
@@ -407,6 +409,7 @@ async function startConsumerRole(config: Config, logger: Logger): Promise<Runnin
     port: health.port,
     url: health.url,
     wsUrl: health.url.replace(/^http/, 'ws'),
+    mqttUrl: undefined,
     metricsUrl: metricsEndpoint?.url,
     generatedAdminKey: undefined,
     hub: new ReadingHub(),

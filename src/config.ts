@@ -67,6 +67,30 @@ const shape = {
     doc: "Port of `GET /metrics` (Prometheus text format), on `HOST`, on every role. A port of its own, not the API's: the API port can be public while metrics (which name the service's internals) stay on the cluster network, without a token for Prometheus to hold. The Kubernetes manifests set `9464` and carry `prometheus.io/scrape` annotations. `0`: any free port.",
     ifUnset: 'no metrics endpoint',
   }),
+  TELEMETRY_MQTT_PORT: setting({
+    schema: z.union([z.literal('off'), integer(0, 65535)], 'must be "off" or an integer from 0 to 65535').default(1883),
+    doc: 'Port of the built-in MQTT broker for devices (MQTT 3.1.1 and 5 over TCP, on `HOST`, on the `all` and `api` roles); `off`: none. MQTT over WebSocket is served on `PORT` at `/mqtt` whenever the broker runs. `0`: any free port. See [MQTT](#mqtt).',
+  }),
+  ...together({
+    doc: 'PEM files of a certificate (with its chain) and its private key: the MQTT port then speaks TLS (`mqtts`, usually port 8883).',
+    ifUnset: 'plain TCP',
+    variables: {
+      TELEMETRY_MQTT_TLS_CERT: z.string().min(1).optional(),
+      TELEMETRY_MQTT_TLS_KEY: z.string().min(1).optional(),
+    },
+  }),
+  TELEMETRY_MQTT_MAX_PAYLOAD_BYTES: setting({
+    schema: integer(64, 64 * 1024 * 1024).default(256 * 1024),
+    doc: 'Largest MQTT message payload ingested; a larger one is refused with `PAYLOAD_TOO_LARGE` on `devices/{id}/errors`, and a packet over twice this (plus 64 KiB) closes the connection unread.',
+  }),
+  TELEMETRY_MQTT_MAX_CONNECTIONS_PER_TENANT: setting({
+    schema: integer(1, 10_000_000).default(10_000),
+    doc: 'Open MQTT connections per tenant on one node; more are refused at CONNECT (return code 3, server unavailable).',
+  }),
+  TELEMETRY_MQTT_KEEPALIVE_LIMIT_SECONDS: setting({
+    schema: integer(1, 65_535).default(600),
+    doc: 'Longest MQTT keep-alive a device may ask for: an MQTT 3.1.1 CONNECT asking for more (or for none, `0`) is refused; MQTT 5 clients are told this value instead. A silent connection is closed after 1.5 × its keep-alive.',
+  }),
   TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: setting({
     schema: integer(1, 3600).default(65),
     doc: "How long an idle keep-alive connection stays open (Node's own default is 5 s). Keep it above the idle timeout of the load balancer and client pools in front (60 s for most; OCI's load balancer keeps idle backend connections 300 s, so the split manifest sets 310), so that they close idle connections, not the service: a pooled socket closed under a client fails its request with `ECONNRESET`. Sent as `Keep-Alive: timeout=<s>`.",
@@ -520,6 +544,8 @@ export interface Config {
   /** Port of GET /metrics (its own listener, on `host`); undefined: no metrics endpoint. */
   readonly metricsPort: number | undefined;
   readonly http: HttpSettings;
+  /** The built-in MQTT broker; undefined when TELEMETRY_MQTT_PORT is off. */
+  readonly mqtt: MqttSettings | undefined;
   readonly dataDir: string;
   /** Bootstrap admin key; generated and printed once on first start when absent. */
   readonly adminKey: string | undefined;
@@ -687,6 +713,16 @@ function parseOtlpHeaders(text: string | undefined): Record<string, string> {
   return headers;
 }
 
+/** The built-in MQTT broker's listener and limits. */
+export interface MqttSettings {
+  readonly port: number;
+  /** PEM files: the port speaks TLS; undefined: plain TCP. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly maxPayloadBytes: number;
+  readonly maxConnectionsPerTenant: number;
+  readonly keepAliveLimitSeconds: number;
+}
+
 export interface OciStreamSettings {
   readonly messagesEndpoint: string;
   readonly readingsStreamId: string;
@@ -762,6 +798,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (v.TELEMETRY_OCI_MONITORING_ENDPOINT !== undefined && v.TELEMETRY_OCI_MONITORING_COMPARTMENT_OCID === undefined) {
     throw new ConfigError(['TELEMETRY_OCI_MONITORING_COMPARTMENT_OCID: required when TELEMETRY_OCI_MONITORING_ENDPOINT is set']);
   }
+  if ((v.TELEMETRY_MQTT_TLS_CERT === undefined) !== (v.TELEMETRY_MQTT_TLS_KEY === undefined)) {
+    throw new ConfigError(['TELEMETRY_MQTT_TLS_CERT and TELEMETRY_MQTT_TLS_KEY: set both for MQTT over TLS, or neither']);
+  }
+  if (
+    v.TELEMETRY_MQTT_PORT !== 'off' &&
+    v.TELEMETRY_MQTT_PORT !== 0 &&
+    (v.TELEMETRY_MQTT_PORT === v.PORT || v.TELEMETRY_MQTT_PORT === v.TELEMETRY_METRICS_PORT)
+  ) {
+    throw new ConfigError([
+      `TELEMETRY_MQTT_PORT=${v.TELEMETRY_MQTT_PORT}: must differ from PORT and TELEMETRY_METRICS_PORT (MQTT over WebSocket is served on PORT at /mqtt)`,
+    ]);
+  }
   const oidcVariables = [v.TELEMETRY_OIDC_ISSUER, v.TELEMETRY_OIDC_JWKS_URL, v.TELEMETRY_OIDC_AUDIENCE];
   if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
     throw new ConfigError(['TELEMETRY_OIDC_ISSUER, TELEMETRY_OIDC_JWKS_URL and TELEMETRY_OIDC_AUDIENCE: set all three to enable OIDC sign-in, or none']);
@@ -776,6 +824,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: v.TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
       drainTimeoutMs: v.TELEMETRY_SHUTDOWN_DRAIN_SECONDS * 1000,
     },
+    mqtt:
+      v.TELEMETRY_MQTT_PORT === 'off'
+        ? undefined
+        : {
+            port: v.TELEMETRY_MQTT_PORT,
+            tls: v.TELEMETRY_MQTT_TLS_CERT && v.TELEMETRY_MQTT_TLS_KEY ? { certFile: v.TELEMETRY_MQTT_TLS_CERT, keyFile: v.TELEMETRY_MQTT_TLS_KEY } : undefined,
+            maxPayloadBytes: v.TELEMETRY_MQTT_MAX_PAYLOAD_BYTES,
+            maxConnectionsPerTenant: v.TELEMETRY_MQTT_MAX_CONNECTIONS_PER_TENANT,
+            keepAliveLimitSeconds: v.TELEMETRY_MQTT_KEEPALIVE_LIMIT_SECONDS,
+          },
     dataDir: path.resolve(v.TELEMETRY_DATA_DIR),
     adminKey: v.TELEMETRY_ADMIN_KEY,
     partitions: v.TELEMETRY_PARTITIONS,

@@ -88,7 +88,10 @@ async function start(role: Role): Promise<void> {
     throw error;
   }
   const logger = root.child({ component: 'service' });
-  logger.info({ url: app.url, dataDir: config.dataDir, role }, role === 'consumer' ? 'telemetry consumer started' : 'telemetry API started');
+  logger.info(
+    { url: app.url, mqttUrl: app.mqttUrl, dataDir: config.dataDir, role },
+    role === 'consumer' ? 'telemetry consumer started' : 'telemetry API started',
+  );
   if (role === 'consumer') process.stderr.write(`\n  Consumer running. Health: ${app.url}\n  Data directory: ${config.dataDir}\n\n`);
   else printWelcome(app, config);
   handleLifecycle(app, logger, tracing);
@@ -101,6 +104,7 @@ function printWelcome(app: RunningApp, config: Config): void {
     `  GraphQL (WebSocket): ${app.wsUrl}   (graphql-ws protocol)`,
     `  Plain HTTP ingest:   ${app.url.replace(/\/graphql$/, '/ingest')}`,
     `  Web console:         ${app.url.replace(/\/graphql$/, '/')}   (GraphiQL: open the GraphQL URL in a browser)`,
+    ...(app.mqttUrl ? [`  MQTT (devices):      ${app.mqttUrl}, and over WebSocket at ${app.wsUrl.replace(/\/graphql$/, '/mqtt')}`] : []),
     `  Data directory:      ${config.dataDir}`,
     '',
   ];

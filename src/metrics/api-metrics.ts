@@ -7,7 +7,7 @@ import type { FeedObserver } from '../subscriptions/resumable-feed';
 export type HttpRoute = 'graphql' | 'ingest' | 'export' | 'import' | 'healthz' | 'readyz' | 'web' | 'other';
 
 /** Where a request was refused for its rate. */
-export type RateLimitedTransport = 'http' | 'graphql' | 'websocket';
+export type RateLimitedTransport = 'http' | 'graphql' | 'websocket' | 'mqtt';
 
 /** Readings per ingest request, and seconds, buckets chosen for the service's scale. */
 const BATCH_BUCKETS = [1, 10, 50, 100, 500, 1000, 5000];

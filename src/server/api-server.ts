@@ -33,6 +33,10 @@ import type { TelemetryError } from '../domain/errors';
 import type { ApiMetrics, RateLimitedTransport } from '../metrics/api-metrics';
 import { metricsPlugin } from './metrics-plugin';
 import { requestIdOf, requestIdPlugin } from './request-id';
+import { createMqttBroker, hardPacketLimit, type MqttBroker } from './mqtt/mqtt-broker';
+import { startMqttListener, type MqttListener } from './mqtt/mqtt-listener';
+import { mqttOverWebSocket } from './mqtt/mqtt-websocket';
+import { routeUpgrades } from './upgrade-router';
 
 /** What each subscription field delivers, as its SLOW_SUBSCRIBER message names it (as its feed does). */
 const SUBSCRIPTION_NOUNS: Readonly<Record<string, string>> = { readingAdded: 'readings', anomalyDetected: 'anomalies', deviceStatusChanged: 'status changes' };
@@ -53,10 +57,12 @@ export interface ApiServer {
   readonly port: number;
   readonly url: string;
   readonly wsUrl: string;
+  /** The built-in MQTT broker's URL (`mqtt://` or `mqtts://`); undefined when TELEMETRY_MQTT_PORT is off. */
+  readonly mqttUrl: string | undefined;
   /** WebSocket subscriptions sharing an execution (DESIGN §9): cohorts and their members. */
   subscriptionCohorts(): CohortStats;
   /**
-   * Stops taking connections, closes WebSockets (1001), answers the requests already received
+   * Stops taking connections, closes WebSockets (1001) and MQTT connections, answers the requests already received
    * (for at most TELEMETRY_SHUTDOWN_DRAIN_SECONDS), then stops.
    */
   close(): Promise<void>;
@@ -64,12 +70,13 @@ export interface ApiServer {
 
 /**
  * The API on one port: GraphQL over HTTP (Apollo Server) and over WebSocket (graphql-ws) on
- * /graphql, POST /ingest, GET /healthz and /readyz, with authentication, rate, cost and document limits.
+ * /graphql, POST /ingest, GET /healthz and /readyz, MQTT over WebSocket on /mqtt, with
+ * authentication, rate, cost and document limits; and the MQTT broker on its own port.
  */
 export async function startApiServer({ config, logger, services, store, probes, metrics }: ApiServerOptions): Promise<ApiServer> {
   const authenticator = new ApiKeyAuthenticator(store, { onTouchFailed: (error) => logger.warn({ err: error }, 'could not record API key use') });
   let closeConnectionsOf: (keyIds: readonly string[]) => void = () => {};
-  // A key revoked here stops working on this node at once, and its WebSockets close.
+  // A key revoked here stops working on this node at once, and its WebSockets and MQTT connections close.
   const stopListening = services.keys.onRevoked((keyIds) => {
     authenticator.forget(keyIds);
     closeConnectionsOf(keyIds);
@@ -175,8 +182,6 @@ export async function startApiServer({ config, logger, services, store, probes, 
   });
   const shutdown = new GracefulClose(server);
   const websocket = attachWebSocketServer({
-    server,
-    path: '/graphql',
     schema,
     authenticate,
     context: contextFor,
@@ -202,28 +207,62 @@ export async function startApiServer({ config, logger, services, store, probes, 
     () => websocket.census.connections,
     () => websocket.census.operations(),
   );
-  closeConnectionsOf = (keyIds) => websocket.closeConnectionsOf(keyIds);
-  // ws re-emits the HTTP server's errors on its WebSocketServer, where an unheard 'error' event
-  // would crash the process with a stack trace. listen() reports those of start-up (port in
-  // use, bad host); later ones (accept failing with EMFILE) are logged and the server goes on.
+  const mqtt: MqttBroker | undefined = config.mqtt
+    ? await createMqttBroker({
+        authenticate: (secret) => authenticator.authenticate(secret),
+        ingest: services.ingest,
+        admit: admitOn('mqtt'),
+        maxPayloadBytes: config.mqtt.maxPayloadBytes,
+        maxConnectionsPerTenant: config.mqtt.maxConnectionsPerTenant,
+        keepAliveLimitSeconds: config.mqtt.keepAliveLimitSeconds,
+        logger,
+      })
+    : undefined;
+  const mqttWebSocket = mqtt && config.mqtt ? mqttOverWebSocket(mqtt, hardPacketLimit(config.mqtt.maxPayloadBytes)) : undefined;
+  routeUpgrades(server, {
+    '/graphql': (request, socket, head) => websocket.handleUpgrade(request, socket, head),
+    ...(mqttWebSocket ? { '/mqtt': (request, socket, head) => mqttWebSocket.handleUpgrade(request, socket, head) } : {}),
+  });
+  closeConnectionsOf = (keyIds) => {
+    websocket.closeConnectionsOf(keyIds);
+    mqtt?.closeConnectionsOf(keyIds);
+  };
+  // listen() reports the errors of start-up (port in use, bad host); later ones (accept
+  // failing with EMFILE) are logged and the server goes on.
   let listening = false;
-  websocket.wss.on('error', (error) => {
+  server.on('error', (error) => {
     if (listening) logger.error({ err: error }, 'HTTP server error');
   });
 
-  const address = await listen(server, config);
-  listening = true;
-  return {
-    ...address,
-    subscriptionCohorts: () => websocket.cohorts,
-    async close() {
-      stopListening();
-      const drained = shutdown.close(config.http.drainTimeoutMs);
-      await websocket.close();
-      await drained;
-      await apollo.stop();
-    },
-  };
+  let mqttListener: MqttListener | undefined;
+  try {
+    if (mqtt && config.mqtt) mqttListener = await startMqttListener(mqtt, { host: config.host, port: config.mqtt.port, tls: config.mqtt.tls });
+    const address = await listen(server, config);
+    listening = true;
+    return {
+      ...address,
+      mqttUrl: mqttListener?.url,
+      subscriptionCohorts: () => websocket.cohorts,
+      async close() {
+        stopListening();
+        const drained = shutdown.close(config.http.drainTimeoutMs);
+        await mqttListener?.close();
+        await mqttWebSocket?.close();
+        await mqtt?.close();
+        await websocket.close();
+        await drained;
+        await apollo.stop();
+      },
+    };
+  } catch (error) {
+    // A port in use: nothing this start opened stays behind.
+    stopListening();
+    await mqttListener?.close();
+    await mqtt?.close();
+    await websocket.close();
+    await apollo.stop();
+    throw error;
+  }
 }
 
 /** Apollo logs a bare message (a string, sometimes an Error): ours takes fields, then the message. */

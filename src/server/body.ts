@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { TelemetryError } from '../domain/errors';
+import { parseJsonBytes } from '../ingest/json-payload';
 
 /** Reads a request body, failing fast with PAYLOAD_TOO_LARGE once it passes `limit` bytes. */
 export function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
@@ -30,17 +31,7 @@ const tooLarge = (limit: number) => new TelemetryError('PAYLOAD_TOO_LARGE', `req
 
 /** Parses a JSON body; rejects invalid UTF-8 and malformed JSON with BAD_USER_INPUT. */
 export function parseJsonBody(body: Buffer): unknown {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
-  } catch {
-    throw new TelemetryError('BAD_USER_INPUT', 'request body is not valid UTF-8');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new TelemetryError('BAD_USER_INPUT', `request body is not valid JSON: ${(error as Error).message}`);
-  }
+  return parseJsonBytes(body, 'request body');
 }
 
 /** The media type of a request without parameters, lower-cased ('' when absent). */

@@ -1,7 +1,10 @@
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config';
 import { describeSystemError, StartupError } from '../startup-error';
+
+/** The variables that set a port the service listens on. */
+export type PortVariable = 'PORT' | 'TELEMETRY_METRICS_PORT' | 'TELEMETRY_MQTT_PORT';
 
 /**
  * Listens on the configured host and port; returns the URLs clients should use. A port in use
@@ -11,7 +14,7 @@ export async function listen(
   server: Server,
   config: Pick<Config, 'port' | 'host'>,
   /** The variable that set the port, named in the error. */
-  portVariable: 'PORT' | 'TELEMETRY_METRICS_PORT' = 'PORT',
+  portVariable: PortVariable = 'PORT',
 ): Promise<{ port: number; url: string; wsUrl: string }> {
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => reject(listenError(error, config, portVariable));
@@ -35,7 +38,7 @@ const LISTEN_ADVICE: Readonly<Record<string, string>> = {
   EAI_AGAIN: 'set HOST to an IP address, or check DNS',
 };
 
-function listenError(error: NodeJS.ErrnoException, config: Pick<Config, 'port' | 'host'>, portVariable: 'PORT' | 'TELEMETRY_METRICS_PORT'): StartupError {
+function listenError(error: NodeJS.ErrnoException, config: Pick<Config, 'port' | 'host'>, portVariable: PortVariable): StartupError {
   const advice = LISTEN_ADVICE[error.code ?? '']?.replace(/\bPORT\b/, portVariable);
   return new StartupError(
     `cannot listen on ${config.host}:${config.port} (HOST, ${portVariable}): ${describeSystemError(error)}${advice ? `; ${advice}` : ''}`,

@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
@@ -15,8 +16,6 @@ import { OperationCensus } from './operation-census';
 import { requestIdOf } from './request-id';
 
 export interface WebSocketOptions<TContext> {
-  readonly server: Server;
-  readonly path: string;
   readonly schema: GraphQLSchema;
   readonly authenticate: (token: string | undefined) => Promise<Caller | undefined>;
   /** `requestId`: the connection's (its upgrade request's). */
@@ -54,13 +53,13 @@ export const CLOSE_KEY_REVOKED = 4403;
 export const CLOSE_TOO_MANY_CONNECTIONS = 1008;
 
 /**
- * graphql-ws on the HTTP server's port and path. Credentials come in `connectionParams`
+ * graphql-ws for the upgrades the HTTP server routes to it (handleUpgrade: upgrade-router.ts). Credentials come in `connectionParams`
  * (`{ authorization: "Bearer <key>" }` or `{ apiKey: "<key>" }`) and are checked in onConnect;
  * a refused connection is closed with 4403 Forbidden, one over the key's connection limit with
  * 1008, and every connection of a key that gets revoked with 4403 "API key revoked".
  */
 export function attachWebSocketServer<TContext>(options: WebSocketOptions<TContext>) {
-  const wss = new WebSocketServer({ server: options.server, path: options.path, maxPayload: options.maxPayloadBytes });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const caller = (ctx: Context<Record<string, unknown> | undefined, ConnectionExtra>) => ctx.extra.caller;
   const socketsByKey = new Map<string, Set<TransportExtra['socket']>>();
   // Who each operation's context was made for: its tenant and role decide which cohort it may join.
@@ -168,7 +167,10 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
     options.logger,
   );
   return {
-    wss,
+    /** Completes an upgrade request routed here. */
+    handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+      wss.handleUpgrade(request, socket, head, (webSocket) => wss.emit('connection', webSocket, request));
+    },
     /** Subscriptions sharing an execution: cohorts and their members. */
     get cohorts(): CohortStats {
       return cohorts.stats;

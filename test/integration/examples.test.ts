@@ -11,7 +11,7 @@ import { connect } from '../support/ws-client';
 /**
  * The clients in examples/ run against a real server: the Node client (register, ingest with
  * the device key, follow readingAdded, drop the connection and resume without a gap, which it
- * checks itself), the curl device script, and the browser page's code and server (type-checked
+ * checks itself), the curl device script, the MQTT device, and the browser page's code and server (type-checked
  * against the generated documents; page, modules and the /graphql pass-through answered; no
  * browser runs it), and the Python client (the same checks as the Node client's) with Debian's
  * python3-aiohttp and python3-websockets, which .ci/run installs.
@@ -22,7 +22,7 @@ const run = promisify(execFile);
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ TELEMETRY_MQTT_PORT: '0' });
 });
 afterAll(async () => {
   await server.close();
@@ -88,6 +88,30 @@ describe('examples/node/client.mjs', () => {
       env: env({ DEVICE_KEY: 'tk_not-a-key', DEVICE_ID: 'curl-example', READINGS: '1', INTERVAL: '0' }),
     }).catch((error: unknown) => error as { code: number; stdout: string });
     expect(outcome).toMatchObject({ code: 22, stdout: expect.stringContaining('UNAUTHENTICATED') });
+  });
+});
+
+describe('examples/mqtt-device/device.mjs', () => {
+  it('publishes readings over MQTT with the device key, each acknowledged, and the service stores them', async () => {
+    const registered = await server.ok(RegisterDeviceDocument, { input: { id: 'mqtt-example' } });
+    const { stdout } = await run(process.execPath, ['examples/mqtt-device/device.mjs'], {
+      cwd: ROOT,
+      env: env({ MQTT_URL: server.app.mqttUrl!, DEVICE_KEY: registered.registerDevice.deviceKey, DEVICE_ID: 'mqtt-example', READINGS: '3', INTERVAL_MS: '0' }),
+    });
+    expect(stdout).toMatch(/^ok: 3 readings acknowledged$/m);
+    // Acknowledged means durably in the stream; the consumer applies it moments later.
+    await eventually(async () => {
+      const stored = await server.ok(ReadingsDocument, { deviceId: 'mqtt-example', metric: 'temperature', first: 10 });
+      return stored.readings.edges.length === 3 ? true : undefined;
+    });
+  });
+
+  it('fails, saying why, when the key is not the device key', async () => {
+    const outcome = await run(process.execPath, ['examples/mqtt-device/device.mjs'], {
+      cwd: ROOT,
+      env: env({ MQTT_URL: server.app.mqttUrl!, DEVICE_KEY: 'tk_not-a-key', DEVICE_ID: 'mqtt-example', READINGS: '1' }),
+    }).catch((error: unknown) => error as { code: number; stderr: string });
+    expect(outcome).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot connect') });
   });
 });
 

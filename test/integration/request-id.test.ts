@@ -25,6 +25,7 @@ async function start(env: Record<string, string> = {}): Promise<Started> {
   const adminKey = randomKey();
   const config = loadConfig({
     PORT: '0',
+    TELEMETRY_MQTT_PORT: 'off',
     TELEMETRY_DATA_DIR: dataDir,
     TELEMETRY_ADMIN_KEY: adminKey,
     TELEMETRY_STREAM_SYNC: 'normal',

@@ -26,7 +26,7 @@ function run(env: Record<string, string>, args: readonly string[] = [], command:
     execFile(
       command[0]!,
       [...command.slice(1), ...args],
-      { env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env }, timeout: 30_000 },
+      { env: { ...process.env, PORT: '0', TELEMETRY_MQTT_PORT: 'off', LOG_LEVEL: 'info', ...env }, timeout: 30_000 },
       (error, stdout, stderr) => {
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
       },

@@ -47,6 +47,8 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir:
     TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000',
     TELEMETRY_RATE_LIMIT_BURST: '1000000',
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+    // No broker on 1883 per test server: the MQTT suites ask for one on an ephemeral port ('0').
+    TELEMETRY_MQTT_PORT: 'off',
     ...env,
   });
   const app = await startApp(config, createLogger(config.logLevel));

@@ -40,7 +40,7 @@ export const PACKAGE_ROOT = path.join(__dirname, '..', '..', '..');
 
 /** Spawns the service and waits for its "started" log line (the URL it serves). */
 export function startServiceProcess(env: Record<string, string>, args: readonly string[] = [], options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', TELEMETRY_MQTT_PORT: 'off', LOG_LEVEL: 'info', ...env };
   if (options.asOperator) delete childEnv['NODE_ENV'];
   const child =
     options.via === 'npm'
