@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Caller } from '../domain/caller';
 import { TelemetryError } from '../domain/errors';
-import type { ReadingInput } from '../domain/reading';
 import { parseJsonBody, readBody } from './body';
 import { BATCH_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE, contentMode, parseContentType } from '../ingest/http-binding';
-import { parseBinaryEvent, parseIngestItem, type ParsedItem } from '../ingest/http-envelope';
-import type { IngestService, RejectedReading } from '../ingest/ingest-service';
+import { parseBinaryEvent, parseJsonItems, type ParsedItem } from '../ingest/http-envelope';
+import type { IngestService } from '../ingest/ingest-service';
+import { ingestParsedItems } from '../ingest/parsed-ingest';
 
 export interface HttpIngestOptions {
   /** Validates and stores the readings; its `eventType` is the only CloudEvents type accepted. */
@@ -40,31 +40,10 @@ export function createHttpIngestHandler(options: HttpIngestOptions) {
       if (mode === 'structured' && Array.isArray(body)) {
         throw new TelemetryError('BAD_USER_INPUT', `${STRUCTURED_MEDIA_TYPE} carries one event; send an array as ${BATCH_MEDIA_TYPE}`);
       }
-      const items: unknown[] = Array.isArray(body) ? body : [body];
-      if (items.length === 0) throw new TelemetryError('BAD_USER_INPUT', 'the batch is empty');
-      const cloudEventsOnly = mode !== 'plain';
-      parsed = items.map((item) => parseIngestItem(item, acceptedType, cloudEventsOnly));
+      parsed = parseJsonItems(body, acceptedType, mode !== 'plain');
     }
 
-    // Items that cannot even be read keep their index; the rest go through the shared rules.
-    const unreadable: RejectedReading[] = [];
-    const inputs: ReadingInput[] = [];
-    const originalIndex: number[] = [];
-    parsed.forEach((item, index) => {
-      if (item.ok) {
-        originalIndex.push(index);
-        inputs.push(item.input);
-      } else {
-        unreadable.push({ index, code: item.code, message: item.message });
-      }
-    });
-    const outcome = await options.ingest.ingest(caller, inputs, {
-      path: 'http',
-      batchSize: parsed.length,
-      refusedBefore: unreadable.map((item) => item.code),
-    });
-    const accepted = outcome.accepted.map((item) => ({ ...item, index: originalIndex[item.index]! }));
-    const rejected = [...unreadable, ...outcome.rejected.map((item) => ({ ...item, index: originalIndex[item.index]! }))].sort((a, b) => a.index - b.index);
+    const { accepted, rejected } = await ingestParsedItems(options.ingest, caller, parsed, 'http');
     const status = accepted.length > 0 ? 202 : 422;
     response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
     response.end(JSON.stringify({ acceptedCount: accepted.length, rejectedCount: rejected.length, accepted, rejected }));
