@@ -35,6 +35,7 @@ import { exposition } from './metrics/exposition';
 import { TrafficSummary } from './metrics/traffic-summary';
 import { startMetricsServer, type MetricsServer } from './server/metrics-server';
 import { watchDataFiles } from './composition/data-file-metrics';
+import { createMqttBridge } from './composition/mqtt-bridge-runtime';
 
 /**
  * The composition root: starts the service in its role and wires the API, the ingest path
@@ -140,20 +141,24 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     const directory = new DeviceDirectory(store);
     const keys = new KeyService(store, directory);
     const devices = new DeviceService({ store, directory, keys, publishStatus: (changes) => statusHub.publish(changes) });
+    // One ingest service for every transport: GraphQL, POST /ingest and the MQTT bridge.
+    const ingest = new IngestService({
+      stream,
+      devices: directory,
+      rules: config.validation,
+      maxBatchSize: config.limits.maxBatchSize,
+      eventTypePrefix: config.eventTypePrefix,
+      onProduced: () => fanout?.wake(),
+      observer: metrics,
+    });
+    const bridge = createMqttBridge(config, ingest, metrics, logger.child({ component: 'mqtt-bridge' }));
+    if (bridge) opened.push(() => bridge.close());
     const api = await startApiServer({
       config,
       logger: logger.child({ component: 'api' }),
       store,
       services: {
-        ingest: new IngestService({
-          stream,
-          devices: directory,
-          rules: config.validation,
-          maxBatchSize: config.limits.maxBatchSize,
-          eventTypePrefix: config.eventTypePrefix,
-          onProduced: () => fanout?.wake(),
-          observer: metrics,
-        }),
+        ingest,
         store,
         devices,
         keys,
@@ -188,6 +193,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
           : await inProcessConsumer(config, logger, hubs);
     fanout = started;
     summary.start();
+    // Once the consumer runs: what the bridge ingests is then applied as it arrives.
+    bridge?.start();
 
     let closing: Promise<void> | undefined;
     return {
@@ -203,6 +210,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         // Requests in flight are answered first (they need the stream), then the consumer stops.
         closing ??= (async () => {
           summary.stop();
+          // First: a message it is handing to the stream stays unacknowledged, for the broker to redeliver.
+          await bridge?.close();
           await metricsServer?.close();
           await api.close();
           await started.stop();

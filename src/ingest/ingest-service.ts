@@ -28,7 +28,7 @@ export interface IngestOutcome {
 }
 
 /** The transport a batch came through (a bounded metrics label). */
-export type IngestPath = 'graphql' | 'http';
+export type IngestPath = 'graphql' | 'http' | 'mqtt-bridge';
 
 /** Told about every ingest call that got as far as validating its items (metrics). */
 export interface IngestObserver {
