@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { OidcSettings } from './server/oidc';
 import { parseTopicPattern } from './domain/topic-pattern';
+import { parseTrustedProxies } from './domain/trusted-proxies';
 import { DEFAULT_TENANT_ID, TENANT_ID_PATTERN } from './tenants/tenant-service';
 
 /**
@@ -364,6 +365,11 @@ const shape = {
     schema: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),
     doc: '`on`: one info line per HTTP request answered (method, route, status, duration, `requestId`). Every answer carries its id in `X-Request-Id` (a sane one a proxy sent is kept), and the same id is on the log lines of the request and is the `correlationId` of a masked error.',
   }),
+  TELEMETRY_TRUSTED_PROXIES: setting({
+    schema: z.string().superRefine(checkWith(parseTrustedProxies)).optional(),
+    doc: "Comma-separated CIDR ranges and addresses of the proxies in front (API Gateway, load balancer, ingress), e.g. `10.0.0.0/16`. `X-Forwarded-For` and `X-Forwarded-Proto` are believed only from these peers, so logs show the real client address; from any other peer they are the client's own claim and are ignored.",
+    ifUnset: 'no proxy trusted: the peer is the client',
+  }),
   TELEMETRY_MQTT_BRIDGE_URL: setting({
     schema: z
       .string()
@@ -562,6 +568,8 @@ export interface Config {
   readonly logLevel: Variables['LOG_LEVEL'];
   /** One info line per HTTP request answered. */
   readonly accessLog: boolean;
+  /** Proxies whose X-Forwarded-For/-Proto are believed: CIDR ranges and addresses, comma-separated ('' trusts none). */
+  readonly trustedProxies: string;
   /** The bridge to an existing MQTT broker; undefined when TELEMETRY_MQTT_BRIDGE_URL is unset. */
   readonly mqttBridge: MqttBridgeSettings | undefined;
 }
@@ -785,6 +793,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventTypePrefix: v.TELEMETRY_EVENT_TYPE_PREFIX,
     logLevel: v.LOG_LEVEL,
     accessLog: v.TELEMETRY_ACCESS_LOG === 'on',
+    trustedProxies: v.TELEMETRY_TRUSTED_PROXIES ?? '',
     mqttBridge: v.TELEMETRY_MQTT_BRIDGE_URL
       ? {
           url: v.TELEMETRY_MQTT_BRIDGE_URL,
