@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { ReadingsDocument, RegisterDeviceDocument } from '../generated/graphql';
@@ -58,7 +59,7 @@ describe('MQTT bridge to an existing broker', () => {
     device.publishAsync(`fleet/${deviceId}/telemetry`, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1 });
 
   beforeAll(async () => {
-    broker = await startTestBroker(CREDENTIALS);
+    broker = await startTestBroker({ credentials: CREDENTIALS });
     device = await connectAsync(broker.url, { ...CREDENTIALS, clientId: 'device-simulator', reconnectPeriod: 100 });
   });
   afterAll(async () => {
@@ -178,4 +179,59 @@ describe('MQTT bridge to an existing broker', () => {
       await server.close();
     }
   }, 90_000);
+
+  describe('over TLS (mqtts)', () => {
+    /**
+     * Test-only certificates (test/fixtures/mqtt-tls): a CA, and the broker's certificate for
+     * IP 127.0.0.1 that it signed, valid until 2126; the CA's key was thrown away.
+     */
+    const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'mqtt-tls');
+    let tlsBroker: TestBroker;
+    beforeAll(async () => {
+      tlsBroker = await startTestBroker({ tls: { certFile: path.join(FIXTURES, 'broker.pem'), keyFile: path.join(FIXTURES, 'broker.key') } });
+    });
+    afterAll(() => tlsBroker.close());
+
+    it('trusts the broker through TELEMETRY_MQTT_BRIDGE_CA_FILE, and ingests', async () => {
+      const clientId = `bridge-${++bridgeSequence}`;
+      const env = {
+        TELEMETRY_MQTT_BRIDGE_URL: tlsBroker.url,
+        TELEMETRY_MQTT_BRIDGE_CLIENT_ID: clientId,
+        TELEMETRY_MQTT_BRIDGE_CA_FILE: path.join(FIXTURES, 'ca.pem'),
+      };
+      const server = await startTestServer(env);
+      try {
+        await server.ok(RegisterDeviceDocument, { input: { id: 'pump-tls' } });
+        await eventually(() => (subscribedCount(tlsBroker, clientId) > 0 ? true : undefined), 15_000, 'the bridge to subscribe');
+        const publisher = await connectAsync(tlsBroker.url, { clientId: 'tls-device', ca: readFileSync(path.join(FIXTURES, 'ca.pem')) });
+        try {
+          await publisher.publishAsync('devices/pump-tls/readings', JSON.stringify({ timestamp: iso(1), metrics: { seq: 1 } }), { qos: 1 });
+        } finally {
+          await publisher.endAsync();
+        }
+        expect(await eventuallyStored(server, 'pump-tls', 'seq', 1)).toEqual([1]);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('does not connect to a broker whose certificate it cannot verify (no CA given), and says why', async () => {
+      const clientId = `bridge-${++bridgeSequence}`;
+      const logger = recordingLogger();
+      const server = await startTestServer({ TELEMETRY_MQTT_BRIDGE_URL: tlsBroker.url, TELEMETRY_MQTT_BRIDGE_CLIENT_ID: clientId }, newDataDir(), logger);
+      try {
+        const failure = await eventually(() => logger.lines.find((line) => line.message === 'MQTT bridge connection failed'), 15_000, 'the connection to fail');
+        expect((failure.fields['err'] as Error).message).toMatch(/certificate/);
+        expect(eventsOf(tlsBroker, 'client').filter((event) => event.clientId === clientId)).toEqual([]);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('stops start-up naming the variable when a PEM file cannot be read', async () => {
+      await expect(startTestServer({ TELEMETRY_MQTT_BRIDGE_URL: tlsBroker.url, TELEMETRY_MQTT_BRIDGE_CA_FILE: '/nonexistent/ca.pem' })).rejects.toThrow(
+        'TELEMETRY_MQTT_BRIDGE_CA_FILE=/nonexistent/ca.pem: cannot read it (ENOENT)',
+      );
+    });
+  });
 });

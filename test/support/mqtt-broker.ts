@@ -18,11 +18,23 @@ export interface TestBroker {
 
 const PROCESS = path.join(__dirname, 'mqtt-broker-process.js');
 
-export async function startTestBroker(credentials?: { readonly username: string; readonly password: string }): Promise<TestBroker> {
+export interface TestBrokerOptions {
+  /** The only credentials it accepts. @default any */
+  readonly credentials?: { readonly username: string; readonly password: string };
+  /** Listen for mqtts with this certificate and key (PEM files). @default plain TCP */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+}
+
+export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
+  const { credentials, tls } = options;
   const events: BrokerEvent[] = [];
   let child: ChildProcess | undefined;
   const spawn = async (port: number): Promise<number> => {
-    const env = { ...process.env, ...(credentials ? { BROKER_USERNAME: credentials.username, BROKER_PASSWORD: credentials.password } : {}) };
+    const env = {
+      ...process.env,
+      ...(credentials ? { BROKER_USERNAME: credentials.username, BROKER_PASSWORD: credentials.password } : {}),
+      ...(tls ? { BROKER_TLS_CERT: tls.certFile, BROKER_TLS_KEY: tls.keyFile } : {}),
+    };
     const started = fork(PROCESS, [String(port)], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child = started;
     const listening = new Promise<number>((resolve, reject) => {
@@ -44,7 +56,7 @@ export async function startTestBroker(credentials?: { readonly username: string;
   };
   return {
     port,
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     events,
     kill,
     async restart() {
