@@ -122,7 +122,12 @@ export class MqttBridge {
           // instead (stored once). Not acknowledged either when the bridge closed first.
           if (acknowledge && delivered === this.connection) done();
         },
-        (error: unknown) => this.options.logger.error({ err: error, topic: packet.topic }, 'the MQTT bridge failed on a message'),
+        (error: unknown) => {
+          // Unforeseen: nothing is acknowledged, and the connection is dropped so that the
+          // reconnection (below) gets the message redelivered instead of the client waiting forever.
+          this.options.logger.error({ err: error, topic: packet.topic }, 'the MQTT bridge failed on a message');
+          client.stream.destroy();
+        },
       );
     };
     client.on('connect', (connack) => {
@@ -190,7 +195,9 @@ export class MqttBridge {
     try {
       const outcome = await retry(() => this.ingestWhole(deviceId, parsed), {
         policy: this.options.streamRetry,
-        isRetryable: (error) => error instanceof PartlyProduced || (error instanceof TelemetryError && error.code === 'UNAVAILABLE' && error.retryable),
+        // Anything but a refusal of the payload itself: the message waits at the broker, never
+        // dropped, even when the stream calls its failure lasting (disk full) or it is unforeseen.
+        isRetryable: (error) => !isPayloadRefusal(error),
         shouldStop: () => this.closing,
         onRetry: (error, attempt, delayMs) =>
           logger.warn({ err: error, topic, attempt, delayMs }, 'MQTT bridge: the stream did not take the readings; retrying, not acknowledged'),
@@ -198,12 +205,9 @@ export class MqttBridge {
       rejected = outcome.rejected;
       acceptedCount = outcome.accepted.length;
     } catch (error) {
-      if (this.closing) return false;
-      if (error instanceof TelemetryError && !error.retryable) {
-        logger.warn({ topic, deviceId, code: error.code, reason: error.message }, 'MQTT bridge: bad payload; message dropped');
-        return this.done('bad_payload');
-      }
-      throw error;
+      if (this.closing || !isPayloadRefusal(error)) return false;
+      logger.warn({ topic, deviceId, code: error.code, reason: error.message }, 'MQTT bridge: bad payload; message dropped');
+      return this.done('bad_payload');
     }
     if (rejected.length === 0) return this.done('stored');
     const outcome: BridgeOutcome =
@@ -245,6 +249,9 @@ export class MqttBridge {
     return outcome;
   }
 }
+
+/** The ingest service refused the payload as a whole (too many readings, an empty batch): sending it again would not help. */
+const isPayloadRefusal = (error: unknown): error is TelemetryError => error instanceof TelemetryError && error.code !== 'UNAVAILABLE';
 
 /** Whether a payload named its device (parsed JSON: the typed string may be absent). */
 const named = (deviceId: unknown): boolean => deviceId !== undefined && deviceId !== null;
