@@ -38,6 +38,7 @@ import { TrafficSummary } from './metrics/traffic-summary';
 import { startMetricsServer, type MetricsServer } from './server/metrics-server';
 import { watchDataFiles } from './composition/data-file-metrics';
 import { startOciMonitoring } from './composition/oci-monitoring';
+import { createMqttBridge } from './composition/mqtt-bridge-runtime';
 
 /**
  * The composition root: starts the service in its role and wires the API, the ingest path
@@ -158,20 +159,24 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         hub.endDevice(tenantId, deviceId, deviceDeleted(deviceId));
       },
     });
+    // One ingest service for every transport: GraphQL, POST /ingest and the MQTT bridge.
+    const ingest = new IngestService({
+      stream,
+      devices: directory,
+      rules: config.validation,
+      maxBatchSize: config.limits.maxBatchSize,
+      eventTypePrefix: config.eventTypePrefix,
+      onProduced: () => fanout?.wake(),
+      observer: metrics,
+    });
+    const bridge = createMqttBridge(config, ingest, metrics, logger.child({ component: 'mqtt-bridge' }));
+    if (bridge) opened.push(() => bridge.close());
     const api = await startApiServer({
       config,
       logger: logger.child({ component: 'api' }),
       store,
       services: {
-        ingest: new IngestService({
-          stream,
-          devices: directory,
-          rules: config.validation,
-          maxBatchSize: config.limits.maxBatchSize,
-          eventTypePrefix: config.eventTypePrefix,
-          onProduced: () => fanout?.wake(),
-          observer: metrics,
-        }),
+        ingest,
         store,
         devices,
         keys,
@@ -215,6 +220,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
           : await inProcessConsumer(config, logger, hubs);
     fanout = started;
     summary.start();
+    // Once the consumer runs: what the bridge ingests is then applied as it arrives.
+    bridge?.start();
 
     let closing: Promise<void> | undefined;
     return {
@@ -230,6 +237,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         // Requests in flight are answered first (they need the stream), then the consumer stops.
         closing ??= (async () => {
           summary.stop();
+          // First: a message it is handing to the stream stays unacknowledged, for the broker to redeliver.
+          await bridge?.close();
           await metricsServer?.close();
           await api.close();
           // After the last requests, before the consumer stops: the final minute is published with both threads' counts.

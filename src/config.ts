@@ -3,6 +3,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { OidcSettings } from './server/oidc';
 import { RETENTION_KINDS, retentionProblems, type RetentionKind, type RetentionPolicy } from './domain/retention';
+import { parseTopicPattern } from './domain/topic-pattern';
+import { parseTrustedProxies } from './domain/trusted-proxies';
+import { DEFAULT_TENANT_ID, TENANT_ID_PATTERN } from './tenants/tenant-service';
 
 /**
  * Environment -> typed, validated configuration. Every setting has an embedded default, so
@@ -51,6 +54,17 @@ function together<V extends Record<string, z.ZodType>>({ variables, ...doc }: Se
   for (const schema of Object.values(variables)) documentWith(schema, doc);
   return variables as { [K in keyof V]: Documented<V[K]> };
 }
+
+/** A zod check that runs a parser of the domain and reports its Error's message as the issue. */
+const checkWith =
+  (parse: (text: string) => unknown) =>
+  (value: string, context: z.RefinementCtx): void => {
+    try {
+      parse(value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+    }
+  };
 
 /** Every environment variable the service reads, in the order the README's table lists them. */
 const shape = {
@@ -466,6 +480,57 @@ const shape = {
     schema: z.coerce.number('must be a number from 0 to 1').min(0, 'must be a number from 0 to 1').max(1, 'must be a number from 0 to 1').default(1),
     doc: 'Share of new traces recorded (parent-based: a request whose `traceparent` says sampled is always recorded, one that says not sampled never is).',
   }),
+  TELEMETRY_TRUSTED_PROXIES: setting({
+    schema: z.string().superRefine(checkWith(parseTrustedProxies)).optional(),
+    doc: "Comma-separated CIDR ranges and addresses of the proxies in front (API Gateway, load balancer, ingress), e.g. `10.0.0.0/16`. `X-Forwarded-For` and `X-Forwarded-Proto` are believed only from these peers, so logs show the real client address; from any other peer they are the client's own claim and are ignored.",
+    ifUnset: 'no proxy trusted: the peer is the client',
+  }),
+  TELEMETRY_MQTT_BRIDGE_URL: setting({
+    schema: z
+      .string()
+      .regex(/^(mqtts?|wss?):\/\/[^/?#]+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL with a host')
+      .optional(),
+    doc: 'An existing MQTT broker (Mosquitto, EMQX, HiveMQ, the OCI IoT Platform) whose readings the API role ingests as a client: it subscribes to `TELEMETRY_MQTT_BRIDGE_TOPIC` and acknowledges each QoS 1 message once the stream holds it (README, "MQTT bridge").',
+    ifUnset: 'no bridge',
+  }),
+  ...together({
+    doc: "The bridge's credentials at the broker.",
+    ifUnset: 'none',
+    variables: {
+      TELEMETRY_MQTT_BRIDGE_USERNAME: z.string().min(1).optional(),
+      TELEMETRY_MQTT_BRIDGE_PASSWORD: z.string().min(1).optional(),
+    },
+  }),
+  ...together({
+    doc: "PEM files for `mqtts://` and `wss://`: the CA that signed the broker's certificate (else the system's), and a client certificate and key for mutual TLS.",
+    ifUnset: 'none',
+    variables: {
+      TELEMETRY_MQTT_BRIDGE_CA_FILE: z.string().min(1).optional(),
+      TELEMETRY_MQTT_BRIDGE_CERT_FILE: z.string().min(1).optional(),
+      TELEMETRY_MQTT_BRIDGE_KEY_FILE: z.string().min(1).optional(),
+    },
+  }),
+  TELEMETRY_MQTT_BRIDGE_TOPIC: setting({
+    schema: z.string().min(1).superRefine(checkWith(parseTopicPattern)).default('devices/+deviceId/readings'),
+    doc: 'The topics the bridge takes, as an MQTT filter whose `+deviceId` level is the device id (`fleet/+deviceId/telemetry`; `+` and a final `#` as in MQTT).',
+  }),
+  TELEMETRY_MQTT_BRIDGE_TENANT: setting({
+    schema: z.string().regex(TENANT_ID_PATTERN, 'must be a tenant id (1-64 characters of [a-z0-9-])').default(DEFAULT_TENANT_ID),
+    doc: "The tenant of every reading the bridge ingests (one bridge per tenant's broker); its devices must be registered there.",
+  }),
+  TELEMETRY_MQTT_BRIDGE_CLIENT_ID: setting({
+    schema: z.string().min(1).max(128).optional(),
+    doc: "The bridge's MQTT client id. The session is persistent, so a restarted bridge gets what it had not acknowledged: keep it stable per API node and unique across nodes.",
+    ifUnset: '`telemetry-bridge-<hostname>`',
+  }),
+  TELEMETRY_MQTT_BRIDGE_SHARE_GROUP: setting({
+    schema: z
+      .string()
+      .regex(/^[^/+#]+$/, 'must be a name without /, + or #')
+      .optional(),
+    doc: 'Several API nodes: subscribe as `$share/<group>/<filter>` so the broker gives each message to one node (MQTT 5 shared subscriptions; Mosquitto 2, EMQX and HiveMQ accept them from MQTT 3.1.1 clients too). Unset with several nodes, each node ingests every message (stored once, but the work is repeated).',
+    ifUnset: 'not shared',
+  }),
   LOG_LEVEL: setting({
     schema: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be one of fatal, error, warn, info, debug, trace, silent')
@@ -646,6 +711,25 @@ export interface Config {
   readonly ociMonitoring: OciMonitoringSettings | undefined;
   /** OpenTelemetry tracing; undefined when off (no SDK is loaded). */
   readonly tracing: TracingSettings | undefined;
+  /** Proxies whose X-Forwarded-For/-Proto are believed: CIDR ranges and addresses, comma-separated ('' trusts none). */
+  readonly trustedProxies: string;
+  /** The bridge to an existing MQTT broker; undefined when TELEMETRY_MQTT_BRIDGE_URL is unset. */
+  readonly mqttBridge: MqttBridgeSettings | undefined;
+}
+
+/** TELEMETRY_MQTT_BRIDGE_*: see the README's configuration table. */
+export interface MqttBridgeSettings {
+  readonly url: string;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly caFile: string | undefined;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+  /** The topic pattern, with its `+deviceId` level. */
+  readonly topic: string;
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly shareGroup: string | undefined;
 }
 
 /** Timeouts of every HTTP server the service runs (API and the consumer role's probes). */
@@ -810,6 +894,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `TELEMETRY_MQTT_PORT=${v.TELEMETRY_MQTT_PORT}: must differ from PORT and TELEMETRY_METRICS_PORT (MQTT over WebSocket is served on PORT at /mqtt)`,
     ]);
   }
+  if ((v.TELEMETRY_MQTT_BRIDGE_CERT_FILE === undefined) !== (v.TELEMETRY_MQTT_BRIDGE_KEY_FILE === undefined)) {
+    throw new ConfigError(['TELEMETRY_MQTT_BRIDGE_CERT_FILE and TELEMETRY_MQTT_BRIDGE_KEY_FILE: set both for mutual TLS, or neither']);
+  }
   const oidcVariables = [v.TELEMETRY_OIDC_ISSUER, v.TELEMETRY_OIDC_JWKS_URL, v.TELEMETRY_OIDC_AUDIENCE];
   if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
     throw new ConfigError(['TELEMETRY_OIDC_ISSUER, TELEMETRY_OIDC_JWKS_URL and TELEMETRY_OIDC_AUDIENCE: set all three to enable OIDC sign-in, or none']);
@@ -954,5 +1041,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             serviceName: v.OTEL_SERVICE_NAME,
             sampleRatio: v.OTEL_TRACES_SAMPLER_ARG,
           },
+    trustedProxies: v.TELEMETRY_TRUSTED_PROXIES ?? '',
+    mqttBridge: v.TELEMETRY_MQTT_BRIDGE_URL
+      ? {
+          url: v.TELEMETRY_MQTT_BRIDGE_URL,
+          username: v.TELEMETRY_MQTT_BRIDGE_USERNAME,
+          password: v.TELEMETRY_MQTT_BRIDGE_PASSWORD,
+          caFile: v.TELEMETRY_MQTT_BRIDGE_CA_FILE,
+          certFile: v.TELEMETRY_MQTT_BRIDGE_CERT_FILE,
+          keyFile: v.TELEMETRY_MQTT_BRIDGE_KEY_FILE,
+          topic: v.TELEMETRY_MQTT_BRIDGE_TOPIC,
+          tenantId: v.TELEMETRY_MQTT_BRIDGE_TENANT,
+          clientId: v.TELEMETRY_MQTT_BRIDGE_CLIENT_ID ?? `telemetry-bridge-${hostname()}`,
+          shareGroup: v.TELEMETRY_MQTT_BRIDGE_SHARE_GROUP,
+        }
+      : undefined,
   };
 }

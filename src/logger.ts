@@ -19,6 +19,8 @@ export type Component =
   | 'retention'
   /** The events topic: publishing what the consumer committed, and tailing it on API nodes. */
   | 'events'
+  /** The MQTT bridge: its connection to an existing broker, and the messages it could not ingest. */
+  | 'mqtt-bridge'
   /** The stream backend (the OCI SDK's own retry lines). */
   | 'stream'
   /** The store backend (the embedded store's reader threads). */

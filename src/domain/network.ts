@@ -63,7 +63,7 @@ const rangeName = (range: string): string => RANGE_NAMES[range] ?? range;
  * first (the one that parsed the webhook URL), which writes it in plain hexadecimal groups,
  * and ipaddr.js must read that back to the same text. Zone indexes (`%eth0`) are refused.
  */
-function parse(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+export function parseIpAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   const family = isIP(text);
   if (family === 4) return ipaddr.IPv4.isValidFourPartDecimal(text) ? ipaddr.IPv4.parse(text) : null;
   if (family !== 6 || text.includes('%')) return null;
@@ -105,7 +105,7 @@ function classifyIPv4(address: ipaddr.IPv4): AddressClass {
 }
 
 export function classifyAddress(text: string): AddressClass {
-  const address = parse(text);
+  const address = parseIpAddress(text);
   if (!address) return { public: false, address: text, reason: `${JSON.stringify(text)} is not an IP address in canonical form` };
   if (address.kind() === 'ipv4') return classifyIPv4(address as ipaddr.IPv4);
   const v6 = address as ipaddr.IPv6;

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { TelemetryError } from '../domain/errors';
 import { checkContextAttributes, type ContextAttributes } from '../domain/cloud-event-input';
 import type { Metric, ReadingInput } from '../domain/reading';
 import { readTimestamp } from '../domain/timestamp';
@@ -9,6 +10,16 @@ import { binaryAttributeName, binaryAttributes, type ContentType } from './http-
 export type ParsedItem = { readonly ok: true; readonly input: ReadingInput } | ({ readonly ok: false } & Rejection);
 
 const invalidEnvelope = (message: string): ParsedItem => ({ ok: false, code: 'INVALID_ENVELOPE', message });
+
+/**
+ * A JSON body or message that is one item or an array of them, item by item (an empty array
+ * is refused as a whole: there is nothing to answer per item).
+ */
+export function parseJsonItems(body: unknown, acceptedType: string, cloudEventsOnly: boolean): ParsedItem[] {
+  const items: unknown[] = Array.isArray(body) ? body : [body];
+  if (items.length === 0) throw new TelemetryError('BAD_USER_INPUT', 'the batch is empty');
+  return items.map((item) => parseIngestItem(item, acceptedType, cloudEventsOnly));
+}
 
 /**
  * Turns one JSON item of POST /ingest into a ReadingInput. Accepted shapes:

@@ -29,7 +29,7 @@ export interface IngestOutcome {
 }
 
 /** The transport a batch came through (a bounded metrics label). */
-export type IngestPath = 'graphql' | 'http' | 'mqtt' | 'import';
+export type IngestPath = 'graphql' | 'http' | 'mqtt' | 'mqtt-bridge' | 'import';
 
 /** Told about every ingest call that got as far as validating its items (metrics). */
 export interface IngestObserver {

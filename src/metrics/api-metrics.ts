@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { IngestObserver, IngestPath } from '../ingest/ingest-service';
+import type { BridgeObserver, BridgeOutcome } from '../mqtt-bridge/mqtt-bridge';
 import type { RejectionCode } from '../domain/validation';
 import type { FeedObserver } from '../subscriptions/resumable-feed';
 
@@ -18,7 +19,7 @@ const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * registry. Labels are bounded vocabularies: routes, status and error codes, operation types,
  * subscription root fields, ingest paths; never a device id, a tenant or a key.
  */
-export class ApiMetrics implements IngestObserver, FeedObserver {
+export class ApiMetrics implements IngestObserver, FeedObserver, BridgeObserver {
   readonly registry = new Registry();
   private readonly httpDuration: Histogram<'route' | 'code'>;
   private readonly httpRequests: Counter<'route' | 'code'>;
@@ -32,6 +33,8 @@ export class ApiMetrics implements IngestObserver, FeedObserver {
   private readonly rejected: Counter<'path' | 'code'>;
   private readonly produceDuration: Histogram;
   private readonly batchSize: Histogram<'path'>;
+  private readonly bridgeMessages: Counter<'outcome'>;
+  private readonly bridgeConnected: Gauge;
 
   constructor() {
     const registers = [this.registry];
@@ -105,6 +108,17 @@ export class ApiMetrics implements IngestObserver, FeedObserver {
       buckets: BATCH_BUCKETS,
       registers,
     });
+    this.bridgeMessages = new Counter({
+      name: 'telemetry_mqtt_bridge_messages_total',
+      help: 'Messages the MQTT bridge took from the broker, by outcome (stored, partly_rejected, rejected, unknown_device, bad_payload, unmatched_topic).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.bridgeConnected = new Gauge({
+      name: 'telemetry_mqtt_bridge_connected',
+      help: '1 while the MQTT bridge is connected to its broker, 0 while it is reconnecting.',
+      registers,
+    });
   }
 
   /**
@@ -166,6 +180,14 @@ export class ApiMetrics implements IngestObserver, FeedObserver {
     this.batchSize.observe({ path }, batchSize);
     if (accepted > 0) this.accepted.inc({ path }, accepted);
     for (const code of rejectedCodes) this.rejected.inc({ path, code });
+  }
+
+  message(outcome: BridgeOutcome): void {
+    this.bridgeMessages.inc({ outcome });
+  }
+
+  connection(up: boolean): void {
+    this.bridgeConnected.set(up ? 1 : 0);
   }
 
   produced(seconds: number): void {

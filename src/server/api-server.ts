@@ -19,6 +19,8 @@ import { createGraphQLHttpHandler } from './graphql-http';
 import { GracefulClose } from './graceful-close';
 import type { HealthProbes } from './health';
 import { createHttpServer } from './http-server';
+import { clientOriginOf } from './client-origin';
+import { parseTrustedProxies } from '../domain/trusted-proxies';
 import { httpSemanticsPlugin } from './http-semantics';
 import { listen } from './listen';
 import { NoIntrospectionRule } from './introspection-rule';
@@ -152,6 +154,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
     timeouts: config.http,
     metrics,
     accessLog: config.accessLog,
+    clientOrigin: clientOriginOf(parseTrustedProxies(config.trustedProxies)),
     routes: {
       graphql: createGraphQLHttpHandler({
         apollo,

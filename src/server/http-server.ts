@@ -9,6 +9,7 @@ import type { HealthProbes } from './health';
 import { wantsHtml, type WebRoute } from './web-route';
 import type { ApiMetrics, HttpRoute } from '../metrics/api-metrics';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
+import type { ClientOrigin } from '../domain/trusted-proxies';
 
 export interface HttpRoutes {
   readonly graphql: (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
@@ -31,11 +32,13 @@ export interface HttpServerOptions {
   readonly metrics?: Pick<ApiMetrics, 'httpRequest'>;
   /** One info line per request answered (TELEMETRY_ACCESS_LOG). */
   readonly accessLog?: boolean;
+  /** Who a request came from, through the trusted proxies (client-origin.ts). */
+  readonly clientOrigin: (request: IncomingMessage) => ClientOrigin;
 }
 
 /** One Node HTTP server: /graphql (HTTP and WebSocket), POST /ingest, GET /export, POST /import, GET /healthz and /readyz, the console at / and /assets/. */
 export function createHttpServer(options: HttpServerOptions): Server {
-  const { metrics, accessLog, logger } = options;
+  const { metrics, accessLog, logger, clientOrigin } = options;
   const server = createServer((request, response) => {
     const requestId = requestIdOf(request);
     response.setHeader(REQUEST_ID_HEADER, requestId);
@@ -46,14 +49,16 @@ export function createHttpServer(options: HttpServerOptions): Server {
         const route = routeOf(request.url);
         metrics?.httpRequest(route, response.statusCode, seconds);
         // The path without its query string: a GET /graphql query may carry variables.
-        if (accessLog)
+        if (accessLog) {
+          const { address: client, protocol } = clientOrigin(request);
           logger.info(
-            { requestId, method: request.method, route, status: response.statusCode, durationMs: Math.round(seconds * 1e4) / 10 },
+            { requestId, client, protocol, method: request.method, route, status: response.statusCode, durationMs: Math.round(seconds * 1e4) / 10 },
             `${request.method ?? '?'} ${route} ${response.statusCode}`,
           );
+        }
       });
     }
-    handle(options, request, response).catch((error: unknown) => sendError(response, error, logger, requestId));
+    handle(options, request, response).catch((error: unknown) => sendError(response, error, logger, requestId, () => clientOrigin(request).address));
   });
   applyTimeouts(server, options.timeouts);
   return server;
@@ -127,7 +132,7 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 }
 
 /** Plain-HTTP errors: `{ error: { code, message, retryable } }`, never a stack trace. */
-function sendError(response: ServerResponse, error: unknown, logger: Logger, requestId: string): void {
+function sendError(response: ServerResponse, error: unknown, logger: Logger, requestId: string, client: () => string): void {
   if (response.headersSent) {
     response.destroy();
     return;
@@ -145,7 +150,7 @@ function sendError(response: ServerResponse, error: unknown, logger: Logger, req
   }
   // The request id is the correlation id: the one the client quotes finds every line of its request.
   const correlationId = requestId;
-  logger.error({ err: error, correlationId, requestId }, 'internal error');
+  logger.error({ err: error, correlationId, requestId, client: client() }, 'internal error');
   sendJson(response, 500, {
     error: { code: 'INTERNAL_SERVER_ERROR', message: `Internal server error (correlation id ${correlationId})`, retryable: false, correlationId },
   });

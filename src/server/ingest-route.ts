@@ -3,7 +3,7 @@ import type { Caller } from '../domain/caller';
 import { TelemetryError } from '../domain/errors';
 import { parseJsonBody, readBody } from './body';
 import { BATCH_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE, contentMode, parseContentType } from '../ingest/http-binding';
-import { parseBinaryEvent, parseIngestItem, type ParsedItem } from '../ingest/http-envelope';
+import { parseBinaryEvent, parseJsonItems, type ParsedItem } from '../ingest/http-envelope';
 import type { IngestService } from '../ingest/ingest-service';
 import { ingestParsedItems } from '../ingest/ingest-items';
 
@@ -40,10 +40,7 @@ export function createHttpIngestHandler(options: HttpIngestOptions) {
       if (mode === 'structured' && Array.isArray(body)) {
         throw new TelemetryError('BAD_USER_INPUT', `${STRUCTURED_MEDIA_TYPE} carries one event; send an array as ${BATCH_MEDIA_TYPE}`);
       }
-      const items: unknown[] = Array.isArray(body) ? body : [body];
-      if (items.length === 0) throw new TelemetryError('BAD_USER_INPUT', 'the batch is empty');
-      const cloudEventsOnly = mode !== 'plain';
-      parsed = items.map((item) => parseIngestItem(item, acceptedType, cloudEventsOnly));
+      parsed = parseJsonItems(body, acceptedType, mode !== 'plain');
     }
 
     const { accepted, rejected } = await ingestParsedItems(options.ingest, caller, parsed, 'http', { traceHeaders: request.headers });

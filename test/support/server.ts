@@ -6,7 +6,7 @@ import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { startApp, type RunningApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 
 export interface GraphQLResponse<T> {
   readonly status: number;
@@ -35,8 +35,8 @@ export function randomKey(): string {
   return `tk_${randomBytes(32).toString('base64url')}`;
 }
 
-/** Starts the real service (API, consumer worker, embedded stream and store) on an ephemeral port. */
-export async function startTestServer(env: Record<string, string> = {}, dataDir: string = newDataDir()): Promise<TestServer> {
+/** Starts the real service (API, consumer worker, embedded stream and store) on an ephemeral port; `logger` to read its log lines. */
+export async function startTestServer(env: Record<string, string> = {}, dataDir: string = newDataDir(), logger?: Logger): Promise<TestServer> {
   const adminKey = env['TELEMETRY_ADMIN_KEY'] ?? randomKey();
   const config = loadConfig({
     PORT: '0',
@@ -51,7 +51,7 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir:
     TELEMETRY_MQTT_PORT: 'off',
     ...env,
   });
-  const app = await startApp(config, createLogger(config.logLevel));
+  const app = await startApp(config, logger ?? createLogger(config.logLevel));
   const baseUrl = app.url.replace(/\/graphql$/, '');
   const gql = async <TData, TVariables>(document: TypedDocumentNode<TData, TVariables>, variables?: TVariables, key: string | null = adminKey) => {
     const response = await fetch(app.url, {
