@@ -27,7 +27,7 @@ const ALL_SQL: Record<string, string> = Object.fromEntries(
     queries: queries.SQL,
     webhooks: webhooks.SQL,
     retention: retention.SQL,
-  }).flatMap(([module, statements]) => Object.entries(statements).map(([name, sql]) => [`${module}.${name}`, sql as string])),
+  }).flatMap(([module, statements]) => Object.entries(statements).map(([name, sql]) => [`${module}.${name}`, sql])),
 );
 
 const T = 't1';
