@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { AggregatesDocument, CreateApiKeyDocument, IngestReadingDocument, ReadingsDocument, RegisterDeviceDocument } from '../generated/graphql';
+import { createTenantWithCli } from '../support/service-process';
 import { eventually, startTestServer, type TestServer } from '../support/server';
 
 const DAY = 86_400_000;
@@ -162,8 +163,13 @@ describe('export and import', () => {
     expect((await importFile(source, '', 'format=csv', reader)).status).toBe(403);
     const deviceKey = (await source.ok(RegisterDeviceDocument, { input: { id: 'meter' } })).registerDevice.deviceKey;
     expect((await exportText(source, 'devices=meter', deviceKey)).status).toBe(403);
-    // A device of another service's tenant... and of none: the same NOT_FOUND.
-    expect(await exportText(source, 'devices=ghost')).toMatchObject({ status: 404 });
+    // A device of another tenant answers exactly as one of no tenant; its data never shows.
+    const other = await createTenantWithCli(source.dataDir, 'tenant-b');
+    await source.gql(RegisterDeviceDocument, { input: { id: 'b-device' } }, other);
+    const [foreign, ghost] = [await exportText(source, 'devices=b-device'), await exportText(source, 'devices=ghost')];
+    expect(foreign.status).toBe(404);
+    expect(foreign.text.replace('b-device', 'ghost')).toBe(ghost.text);
+    expect((await exportText(source, 'devices=b-device', other)).status).toBe(200);
     for (const query of [
       '',
       'devices=',

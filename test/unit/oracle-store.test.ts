@@ -325,6 +325,30 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     expect(source.commits).toBe(1);
   });
 
+  it('dead-letters readings of a deleted device with two statements per batch, whatever it holds: lock the devices, read the tombstones', async () => {
+    const source = new CheckingSource((call) => (call.sql === batch.SQL.deletedDevices ? { rows: [{ TENANT_ID: T, DEVICE_ID: 'gone' }] } : respond(call)));
+    const gone = { ...reading('e9', 4, 5), deviceId: 'gone', payload: '{"original":true}' };
+    await applyBatch(OracleStore.over(source), {
+      source: 'readings',
+      partitions: [{ partition: 0, lastOffset: 4, readings: [reading('e1', 1, 5), gone, reading('e2', 2, 5)], deadLetters: [] }],
+    });
+    const events = source.calls.find((call) => call.sql === batch.SQL.insertEvent)!;
+    expect(events.binds.map((row) => row['event_id'])).toEqual(['e1', 'e2']);
+    const lock = source.calls.filter((call) => call.sql === batch.SQL.lockBatchDevices);
+    const tombstones = source.calls.filter((call) => call.sql === batch.SQL.deletedDevices);
+    expect(lock).toHaveLength(1);
+    expect(tombstones).toHaveLength(1);
+    expect(source.calls.indexOf(lock[0]!)).toBeLessThan(source.calls.indexOf(tombstones[0]!));
+    expect(JSON.parse(tombstones[0]!.binds[0]!['devices'] as string)).toEqual([
+      [T, 'd1'],
+      [T, 'gone'],
+    ]);
+    const letter = source.calls.find((call) => call.sql === batch.SQL.insertDeadLetter)!;
+    expect(letter.binds).toEqual([
+      expect.objectContaining({ payload: '{"original":true}', stream_offset: 4, reason: expect.stringMatching(/^DEVICE_DELETED: /) }),
+    ]);
+  });
+
   it('locks the anomaly sequencer before every anomaly insert, so transactions with anomalies commit in seq order', async () => {
     const source = new CheckingSource(respond);
     const store = OracleStore.over(source);

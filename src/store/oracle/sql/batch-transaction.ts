@@ -45,7 +45,15 @@ export const SQL = {
                   r.last_ts = GREATEST(r.last_ts, s.last_ts)
                 WHEN NOT MATCHED THEN INSERT (tenant_id, device_id, metric, resolution_ms, bucket_start, cnt, sum_value, sum_sq, min_value, max_value, min_ts, max_ts, first_ts, first_value, last_ts, last_value)
                   VALUES (s.tenant_id, s.device_id, s.metric, s.resolution_ms, s.bucket_start, s.cnt, s.sum_value, s.sum_sq, s.min_value, s.max_value, s.min_ts, s.max_ts, s.first_ts, s.first_value, s.last_ts, s.last_value)`,
-  deletedDevice: 'SELECT 1 AS deleted FROM deleted_devices WHERE tenant_id = :tenant_id AND device_id = :device_id',
+  // The batch's devices travel as one JSON array of [tenant, device] pairs: one statement each,
+  // whatever the batch holds. The lock comes first (deleteDevice locks the device row too).
+  lockBatchDevices: `SELECT d.id FROM devices d
+                     WHERE (d.tenant_id, d.id) IN (SELECT j.tenant_id, j.device_id FROM JSON_TABLE(:devices, '$[*]'
+                             COLUMNS (tenant_id VARCHAR2(64) PATH '$[0]', device_id VARCHAR2(128) PATH '$[1]')) j)
+                     FOR UPDATE`,
+  deletedDevices: `SELECT x.tenant_id, x.device_id FROM deleted_devices x
+                   WHERE (x.tenant_id, x.device_id) IN (SELECT j.tenant_id, j.device_id FROM JSON_TABLE(:devices, '$[*]'
+                           COLUMNS (tenant_id VARCHAR2(64) PATH '$[0]', device_id VARCHAR2(128) PATH '$[1]')) j)`,
   insertDeadLetter: `INSERT INTO dead_letters (tenant_id, topic, stream_partition, stream_offset, reason, payload, created_at)
                      VALUES (:tenant_id, :topic, :stream_partition, :stream_offset, :reason, :payload, :created_at)`,
   mergeWatermark: `MERGE INTO stream_watermarks w
@@ -203,14 +211,13 @@ export function oracleBatchTransaction(session: Session): BatchTransaction {
       return stored;
     },
     async deletedDevices(devices) {
-      const deleted: boolean[] = [];
-      for (const { tenantId, deviceId } of devices) {
-        // Lock the device row first (deleteDevice locks it too): a delete either committed before
-        // (its tombstone is read below) or waits for this batch and then removes what it stored.
-        await session.execute(DEVICE_SQL.lockDevice, { tenant_id: tenantId, id: deviceId });
-        deleted.push(((await session.execute(SQL.deletedDevice, { tenant_id: tenantId, device_id: deviceId })).rows ?? []).length > 0);
-      }
-      return deleted;
+      const pairs = JSON.stringify(devices.map(({ tenantId, deviceId }) => [tenantId, deviceId]));
+      // Locked first: a delete either committed before (its tombstone is read below) or waits
+      // for this batch and then removes what it stored.
+      await session.execute(SQL.lockBatchDevices, { devices: pairs });
+      const rows = (await session.execute<{ TENANT_ID: string; DEVICE_ID: string }>(SQL.deletedDevices, { devices: pairs })).rows ?? [];
+      const deleted = new Set(rows.map((row) => `${row.TENANT_ID}\u0000${row.DEVICE_ID}`));
+      return devices.map(({ tenantId, deviceId }) => deleted.has(`${tenantId}\u0000${deviceId}`));
     },
     async deviceLiveness(devices) {
       const rows: (DeviceLiveness | undefined)[] = [];
