@@ -160,7 +160,9 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
       },
     });
     // One ingest service for every transport: GraphQL, POST /ingest and the MQTT bridge.
+    const retention = new RetentionService(store, config.retention.defaults);
     const ingest = new IngestService({
+      rawRetentionMs: (tenantId) => retention.rawReadingsRetentionMs(tenantId),
       stream,
       devices: directory,
       rules: config.validation,
@@ -190,7 +192,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         statusHub,
         defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
         webhooks: new WebhookService(store, { allowPrivateNetworks: config.webhooks.allowPrivateNetworks }),
-        retention: new RetentionService(store, config.retention.defaults),
+        retention,
         replayDeadLetter: (tenantId, id) =>
           replayDeadLetter({ store, stream, eventTypePrefix: config.eventTypePrefix }, tenantId, id).finally(() => fanout?.wake()),
         partitions: await stream.partitions('readings'),

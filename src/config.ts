@@ -380,11 +380,11 @@ const shape = {
     doc: 'Embedded log: messages older than this are deleted, except readings the consumer has not committed yet.',
   }),
   TELEMETRY_RETENTION_RAW_DAYS: setting({
-    schema: integer(1, 36_500).default(30),
-    doc: 'Days raw readings are kept, for tenants that set no `rawReadingsDays` of their own (`setRetention`). Older ranges are answered from the rollups that remain.',
+    schema: integer(1, 36_500).default(730),
+    doc: 'Days raw readings are kept, for tenants that set no `rawReadingsDays` of their own (`setRetention`). Older ranges are answered from the rollups that remain, and ingest refuses readings older than this (`TIMESTAMP_TOO_OLD`), history imports included. The default is twice `TELEMETRY_MAX_READING_AGE_DAYS`: an upgrade removes nothing a client could still send, and an import may load a second year of history.',
   }),
   TELEMETRY_RETENTION_MINUTE_ROLLUP_DAYS: setting({
-    schema: integer(1, 36_500).default(90),
+    schema: integer(1, 36_500).default(730),
     doc: "Days one-minute rollups are kept (at least the raw readings' days).",
   }),
   TELEMETRY_RETENTION_HOUR_ROLLUP_DAYS: setting({

@@ -67,6 +67,12 @@ export interface IngestServiceOptions {
   readonly maxBatchSize: number;
   /** CloudEvents type prefix: events are typed `<prefix>.reading.v1`. */
   readonly eventTypePrefix: string;
+  /**
+   * How long the caller's tenant keeps raw readings, ms: older readings are refused
+   * (TIMESTAMP_TOO_OLD), even on a history import, since retention would remove them and a
+   * second copy would then be counted again. Unset: only `rules.maxAgeMs` applies.
+   */
+  readonly rawRetentionMs?: (tenantId: string) => Promise<number>;
   /** Called after readings were durably appended (e.g. to wake the consumer). */
   readonly onProduced?: () => void;
   readonly observer?: IngestObserver;
@@ -99,7 +105,9 @@ export class IngestService {
       async (span) => {
         let outcome: IngestOutcome;
         try {
-          const rules = maxAgeMs === undefined ? this.options.rules : { ...this.options.rules, maxAgeMs };
+          const retained = (await this.options.rawRetentionMs?.(caller.tenantId)) ?? Infinity;
+          const oldest = Math.min(maxAgeMs ?? this.options.rules.maxAgeMs, retained);
+          const rules = oldest === this.options.rules.maxAgeMs ? this.options.rules : { ...this.options.rules, maxAgeMs: oldest };
           outcome = await this.validateAndProduce(caller, inputs, batchSize, rules);
         } catch (error) {
           // The whole call failed with UNAVAILABLE: the client sees every item refused, and so do the metrics.

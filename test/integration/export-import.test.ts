@@ -64,7 +64,10 @@ describe('export and import', () => {
   let source: TestServer;
   let target: TestServer;
   beforeAll(async () => {
-    [source, target] = await Promise.all([startTestServer(), startTestServer()]);
+    // Services that keep two years of raw readings: a history import may load what normal
+    // ingest refuses, but never what the tenant's retention would remove (ingest refuses that).
+    const keepTwoYears = { TELEMETRY_RETENTION_RAW_DAYS: '730', TELEMETRY_RETENTION_MINUTE_ROLLUP_DAYS: '730' };
+    [source, target] = await Promise.all([startTestServer(keepTwoYears), startTestServer(keepTwoYears)]);
     for (const server of [source, target]) await server.ok(RegisterDeviceDocument, { input: { id: 'pump' } });
   });
   afterAll(async () => {

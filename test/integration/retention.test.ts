@@ -25,8 +25,8 @@ describe('Retention through the API', () => {
   it('answers the service defaults until an admin sets the tenant’s own, then those', async () => {
     const { retention } = await server.ok(RetentionDocument);
     expect(retention).toEqual({
-      rawReadingsDays: 30,
-      minuteRollupsDays: 90,
+      rawReadingsDays: 730,
+      minuteRollupsDays: 730,
       hourRollupsDays: 730,
       dayRollupsDays: 3650,
       resolvedAnomaliesDays: 365,
@@ -36,7 +36,7 @@ describe('Retention through the API', () => {
       overridden: [],
     });
     const { setRetention } = await server.ok(SetRetentionDocument, { input: { rawReadingsDays: 7, eventIdsDays: 2 } });
-    expect(setRetention).toMatchObject({ rawReadingsDays: 7, eventIdsDays: 2, minuteRollupsDays: 90, overridden: ['RAW_READINGS', 'EVENT_IDS'] });
+    expect(setRetention).toMatchObject({ rawReadingsDays: 7, eventIdsDays: 2, minuteRollupsDays: 730, overridden: ['RAW_READINGS', 'EVENT_IDS'] });
     expect((await server.ok(RetentionDocument)).retention).toEqual(setRetention);
   });
 
@@ -46,7 +46,7 @@ describe('Retention through the API', () => {
     const shorter = await server.gql(SetRetentionDocument, { input: { rawReadingsDays: 5, minuteRollupsDays: 10, hourRollupsDays: 5 } });
     expect(shorter.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'hourRollupsDays' });
     expect(shorter.errors?.[0]?.message).toMatch(/hourRollupsDays \(5 days\) must be at least minuteRollupsDays \(10 days\)/);
-    const belowRaw = await server.gql(SetRetentionDocument, { input: { rawReadingsDays: 100 } });
+    const belowRaw = await server.gql(SetRetentionDocument, { input: { rawReadingsDays: 800 } });
     expect(belowRaw.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'minuteRollupsDays' });
   });
 
@@ -58,8 +58,7 @@ describe('Retention through the API', () => {
     expect(write.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
   });
 
-  it('keeps ingesting while retention runs: every reading inside the window stays, every one older goes', async () => {
-    await server.ok(SetRetentionDocument, { input: { rawReadingsDays: 2 } });
+  it('keeps ingesting while retention runs: every reading inside the window stays, every one older goes, and older ones are refused', async () => {
     const now = Date.now();
     const recentFrom = now - DAY;
     const oldFrom = now - 3 * DAY;
@@ -73,23 +72,27 @@ describe('Retention through the API', () => {
           first: 1000,
         })
       ).readings.edges.length;
+    const reading = (at: number, value: number) => ({ deviceId: 'boiler', timestamp: new Date(at).toISOString(), metrics: [{ name: 'temperature', value }] });
+    // Stored while the tenant keeps ten days, then the tenant keeps two: a pass removes them.
+    await server.ok(SetRetentionDocument, { input: { rawReadingsDays: 10 } });
+    const old = Array.from({ length: 200 }, (_, i) => reading(oldFrom + i * 1000, i));
+    for (let i = 0; i < old.length; i += 100)
+      expect((await server.ok(IngestReadingsDocument, { readings: old.slice(i, i + 100) })).ingestReadings.acceptedCount).toBe(100);
+    await eventually(async () => ((await count(oldFrom, oldFrom + DAY)) === 200 ? true : undefined), 20_000, 'old readings stored');
+    await server.ok(SetRetentionDocument, { input: { rawReadingsDays: 2 } });
+
     let sent = 0;
     let removalSeen = false;
-    // Ingest rounds go on until a pass has removed old readings, and ten rounds beyond, so
+    // Ingest rounds go on until a pass has removed the old readings, and ten rounds beyond, so
     // batches of the consumer and of retention interleave.
     for (let round = 0, extra = 10; extra > 0; round++) {
-      const readings = Array.from({ length: 10 }, (_, i) => [
-        { deviceId: 'boiler', timestamp: new Date(recentFrom + (round * 10 + i) * 1000).toISOString(), metrics: [{ name: 'temperature', value: i }] },
-        { deviceId: 'boiler', timestamp: new Date(oldFrom + (round * 10 + i) * 1000).toISOString(), metrics: [{ name: 'temperature', value: i }] },
-      ]).flat();
+      const readings = [...Array.from({ length: 10 }, (_, i) => reading(recentFrom + (round * 10 + i) * 1000, i)), reading(oldFrom + 500, 1)];
       const { ingestReadings } = await server.ok(IngestReadingsDocument, { readings });
-      expect(ingestReadings.acceptedCount).toBe(20);
+      // Older than the tenant keeps raw readings: refused, it would be counted again in the rollups.
+      expect(ingestReadings.acceptedCount).toBe(10);
+      expect(ingestReadings.rejected).toEqual([expect.objectContaining({ index: 10, code: 'TIMESTAMP_TOO_OLD' })]);
       sent += 10;
-      // One device, one partition, applied in order: once round 1's recent readings are stored,
-      // all of round 0 was; its old readings missing then means a pass removed them.
-      if (!removalSeen && round >= 1 && (await count(recentFrom + 10_000, recentFrom + 20_000)) === 10) {
-        removalSeen = (await count(oldFrom, oldFrom + 10_000)) === 0;
-      }
+      if (!removalSeen) removalSeen = (await count(oldFrom, oldFrom + DAY)) === 0;
       if (removalSeen) extra--;
       if (round > 2000) throw new Error('no retention pass removed anything');
     }
@@ -101,8 +104,9 @@ describe('Retention through the API', () => {
   });
 
   it('answers a range whose raw readings retention removed from the rollups that remain, and says so', async () => {
-    // Minute rollups go after 5 days, hour rollups stay 30: ten days back, only hours remain.
-    await server.ok(SetRetentionDocument, { input: { rawReadingsDays: 2, minuteRollupsDays: 5, hourRollupsDays: 30 } });
+    // Stored while the tenant keeps 20 days; then minute rollups go after 5 days and hour
+    // rollups stay 30: ten days back, only hours remain.
+    await server.ok(SetRetentionDocument, { input: { rawReadingsDays: 20, minuteRollupsDays: 20, hourRollupsDays: 30 } });
     await server.ok(RegisterDeviceDocument, { input: { id: 'archive' } });
     const hourStart = Math.floor((Date.now() - 10 * DAY) / HOUR) * HOUR;
     const from = hourStart + 30 * 60_000;
@@ -113,6 +117,13 @@ describe('Retention through the API', () => {
     }));
     expect((await server.ok(IngestReadingsDocument, { readings })).ingestReadings.acceptedCount).toBe(120);
     const range = { from: new Date(from).toISOString(), to: new Date(from + 2 * HOUR).toISOString() };
+    await eventually(
+      async () =>
+        (await server.ok(ReadingsDocument, { deviceId: 'archive', metric: 'power', ...range, first: 1000 })).readings.edges.length === 120 ? true : undefined,
+      20_000,
+      'archive readings stored',
+    );
+    await server.ok(SetRetentionDocument, { input: { rawReadingsDays: 2, minuteRollupsDays: 5, hourRollupsDays: 30 } });
     // Once stored and then removed by a pass, the raw readings are gone; the hour rollups answer.
     const buckets = await eventually(
       async () => {
