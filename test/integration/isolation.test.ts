@@ -55,6 +55,8 @@ const PROBES: Record<string, Probe> = {
     document: 'query($id: ID) { anomalies(filter: { deviceId: $id }) { edges { node { id deviceId } } } }',
     variables: (ids) => ({ id: ids.device }),
   },
+  // A position in the anomaly sequence, not an anomaly: what it reveals, any anomaly id reveals too.
+  anomalyCursor: { kind: 'query', document: '{ anomalyCursor }', variables: () => ({}) },
   anomalyRules: { kind: 'query', document: '{ anomalyRules { id deviceId } }', variables: () => ({}) },
   apiKeys: { kind: 'query', document: '{ apiKeys(includeRevoked: true) { id label deviceId } }', variables: () => ({}) },
   deadLetters: { kind: 'query', document: '{ deadLetters { edges { node { id } } } }', variables: () => ({}) },

@@ -58,7 +58,12 @@ export function chartControls(onChange: () => void): { element: HTMLElement; set
   );
   const from = h('input', { id: 'range-from', type: 'datetime-local', step: 60 });
   const to = h('input', { id: 'range-to', type: 'datetime-local', step: 60 });
-  const custom = h('span', { class: 'custom-range', hidden: true }, h('label', { for: 'range-from' }, 'From'), from, h('label', { for: 'range-to' }, 'To'), to);
+  const custom = h(
+    'span',
+    { class: 'custom-range', hidden: true },
+    h('span', { class: 'field' }, h('label', { for: 'range-from' }, 'From'), from),
+    h('span', { class: 'field' }, h('label', { for: 'range-to' }, 'To'), to),
+  );
   const bucket = h('select', { id: 'bucket' }, ...BUCKETS.map(([value, label]) => h('option', { value }, label)));
   const boxes = AGGREGATE_FUNCTIONS.map((name) => h('input', { type: 'checkbox', id: `fn-${name}`, value: name, checked: name === 'avg' }));
   const functions = h(
@@ -116,13 +121,11 @@ export function chartControls(onChange: () => void): { element: HTMLElement; set
   const element = h(
     'form',
     { class: 'filters chart-controls', 'aria-label': 'Chart settings', onsubmit: (event: Event) => event.preventDefault() },
-    h('label', { for: 'range' }, 'Range'),
-    range,
+    // Each label stays on the line of its control when the row wraps.
+    h('span', { class: 'field' }, h('label', { for: 'range' }, 'Range'), range),
     custom,
-    h('label', { for: 'bucket' }, 'Bucket'),
-    bucket,
-    h('label', { for: 'time-zone' }, 'Time zone'),
-    zone,
+    h('span', { class: 'field' }, h('label', { for: 'bucket' }, 'Bucket'), bucket),
+    h('span', { class: 'field' }, h('label', { for: 'time-zone' }, 'Time zone'), zone),
     functions,
   );
   return { element, settings };
