@@ -4,13 +4,17 @@
  *   npm run bench -- [--clients 8] [--batch 500] [--seconds 15] [--devices 100]
  *                    [--lag-rate 20000] [--lag-seconds 10] [--url URL --key KEY]
  *                    [--expired-share 0]
+ *                    [--mqtt-connections 100] [--mqtt-batch 10] [--mqtt-url URL]
  *
  * Phase 1 (throughput): `clients` concurrent loops send `ingestReadings` batches as fast as
  * the service acknowledges them; reports readings/s accepted, and readings/s persisted (until
  * the consumer has applied everything that was accepted).
  * Phase 2 (lag): a paced load of `lag-rate` readings/s with a graphql-ws subscriber on every
  * device; reports the delay from ingest acknowledgement to subscriber receipt (p50/p99).
- * Also reports the service's peak RSS. Without --url it starts its own service on a fresh
+ * Phase 3 (MQTT): `mqtt-connections` devices, each on its own MQTT connection with its own
+ * device key, publish messages of `mqtt-batch` readings with QoS 1 (a window of 10 unacknowledged
+ * per connection) for `seconds`; reports readings/s acknowledged (PUBACK: in the stream).
+ * `--mqtt-connections 0` skips it. Also reports the service's peak RSS. Without --url it starts its own service on a fresh
  * data directory (the embedded defaults, fsync on every stream commit).
  *
  * `--expired-share 0.5` dates that share of the readings two days back: with
@@ -22,6 +26,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { connectAsync, type MqttClient } from 'mqtt';
 import { appliedReadings } from './api';
 import { startOwnService, type OwnService } from './service';
 
@@ -36,6 +41,9 @@ const { values: args } = parseArgs({
     url: { type: 'string' },
     key: { type: 'string' },
     'expired-share': { type: 'string', default: '0' },
+    'mqtt-connections': { type: 'string', default: '100' },
+    'mqtt-batch': { type: 'string', default: '10' },
+    'mqtt-url': { type: 'string' },
   },
 });
 const CLIENTS = Number(args.clients);
@@ -44,6 +52,10 @@ const SECONDS = Number(args.seconds);
 const DEVICES = Array.from({ length: Number(args.devices) }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
 const LAG_RATE = Number(args['lag-rate']);
 const LAG_SECONDS = Number(args['lag-seconds']);
+const MQTT_CONNECTIONS = Math.min(Number(args['mqtt-connections']), DEVICES.length);
+const MQTT_BATCH = Number(args['mqtt-batch']);
+/** Unacknowledged QoS 1 messages per connection. */
+const MQTT_WINDOW = 10;
 
 /** Phase 2 needs each event id to match acknowledgements with deliveries. */
 const INGEST = `mutation($r: [ReadingInput!]!) { ingestReadings(readings: $r) { acceptedCount rejectedCount accepted { eventId } } }`;
@@ -166,6 +178,36 @@ async function lagPhase(url: string, key: string) {
   return { sent, received, rate: sent / sendSeconds, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.at(-1) ?? Number.NaN };
 }
 
+async function mqttPhase(mqttUrl: string, deviceKeys: ReadonlyMap<string, string>) {
+  const devices = DEVICES.slice(0, MQTT_CONNECTIONS);
+  const clients: MqttClient[] = [];
+  for (const id of devices) clients.push(await connectAsync(mqttUrl, { username: id, password: deviceKeys.get(id)!, reconnectPeriod: 0 }));
+  let acknowledged = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  const deadline = started + SECONDS * 1000;
+  await Promise.all(
+    clients.flatMap((client, index) =>
+      Array.from({ length: MQTT_WINDOW }, async () => {
+        const topic = `devices/${devices[index]!}/readings`;
+        while (performance.now() < deadline) {
+          const payload = JSON.stringify(
+            Array.from({ length: MQTT_BATCH }, () => ({ timestamp: clock++, metrics: [{ name: 'temperature', value: 20 + Math.random() * 5 }] })),
+          );
+          const t0 = performance.now();
+          await client.publishAsync(topic, payload, { qos: 1 });
+          latencies.push(performance.now() - t0);
+          acknowledged += MQTT_BATCH;
+        }
+      }),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(clients.map((client) => client.endAsync()));
+  latencies.sort((a, b) => a - b);
+  return { acknowledged, seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
 async function main(): Promise<void> {
   let own: OwnService | undefined;
   let url = args.url;
@@ -176,7 +218,17 @@ async function main(): Promise<void> {
     key = own.key;
   }
   if (!key) throw new Error('pass --key or set TELEMETRY_ADMIN_KEY when benchmarking a running service');
-  for (const id of DEVICES) await gql(url, key, 'mutation($id: ID!) { registerDevice(input: { id: $id }) { device { id } } }', { id });
+  // Each device's key, for the MQTT phase (a device registered by an earlier run gets a new one).
+  const deviceKeys = new Map<string, string>();
+  for (const id of DEVICES) {
+    const registered = await gql(url, key, 'mutation($id: ID!) { registerDevice(input: { id: $id }) { deviceKey } }', { id });
+    const deviceKey = (registered.data as { registerDevice: { deviceKey: string } } | null)?.registerDevice.deviceKey;
+    if (deviceKey) deviceKeys.set(id, deviceKey);
+    else if (MQTT_CONNECTIONS > 0) {
+      const rotated = await gql(url, key, 'mutation($id: ID!) { rotateDeviceKey(deviceId: $id) { secret } }', { id });
+      deviceKeys.set(id, (rotated.data as { rotateDeviceKey: { secret: string } }).rotateDeviceKey.secret);
+    }
+  }
 
   console.log(`ingest benchmark: ${CLIENTS} clients x batches of ${BATCH}, ${SECONDS}s; ${DEVICES.length} devices; ${url}`);
   const throughput = await throughputPhase(url, key);
@@ -191,6 +243,14 @@ async function main(): Promise<void> {
     `lag at ${Math.round(lag.rate).toLocaleString('en')} readings/s: ack -> subscriber p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms ` +
       `(${lag.received.toLocaleString('en')}/${lag.sent.toLocaleString('en')} received)`,
   );
+  const mqttUrl = args['mqtt-url'] ?? own?.service.mqttUrl;
+  if (MQTT_CONNECTIONS > 0 && mqttUrl) {
+    const mqtt = await mqttPhase(mqttUrl, deviceKeys);
+    console.log(
+      `mqtt: ${Math.round(mqtt.acknowledged / mqtt.seconds).toLocaleString('en')} readings/s acknowledged over QoS 1 ` +
+        `(${MQTT_CONNECTIONS} connections x ${MQTT_WINDOW} in flight, ${MQTT_BATCH} readings per message; PUBACK p50 ${mqtt.p50.toFixed(1)} ms, p99 ${mqtt.p99.toFixed(1)} ms)`,
+    );
+  } else if (MQTT_CONNECTIONS > 0) console.log('mqtt: skipped (pass --mqtt-url for a running service)');
   if (own) {
     console.log(`service peak RSS: ${own.service.peakRssMiB().toFixed(0)} MiB`);
     await own.stop();

@@ -7,6 +7,8 @@ import path from 'node:path';
 export interface BenchService {
   readonly child: ChildProcess;
   readonly url: string;
+  /** The built-in MQTT broker (`TELEMETRY_MQTT_PORT`, an ephemeral port here). */
+  readonly mqttUrl: string | undefined;
   /** Peak resident set size of the service process so far, MiB (Linux VmHWM). */
   peakRssMiB(): number;
   stop(): Promise<void>;
@@ -15,18 +17,20 @@ export interface BenchService {
 /** Starts the service exactly as `npm start` does, in its own process, on a free port. */
 export function startService(env: Record<string, string>): Promise<BenchService> {
   const child = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'main.js')], {
-    env: { ...process.env, PORT: '0', TELEMETRY_MQTT_PORT: 'off', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PORT: '0', TELEMETRY_MQTT_PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /GraphQL \(HTTP\):\s+(http:\/\/\S+)/.exec(output);
+      // The banner's last address line: every URL above it has been written by then.
+      const match = /GraphQL \(HTTP\):\s+(http:\/\/\S+)[\s\S]*Data directory:/.exec(output);
       if (!match) return;
       resolve({
         child,
         url: match[1]!,
+        mqttUrl: /MQTT \(devices\):\s+(mqtts?:\/\/[^\s,]+)/.exec(output)?.[1],
         peakRssMiB: () => {
           const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
           return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;

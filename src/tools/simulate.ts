@@ -2,7 +2,7 @@
  * Fleet simulator: registers devices and sends readings through the public GraphQL API, so a
  * newcomer sees data flowing. Usage:
  *
- *   npm run simulate -- --devices 50 --rate 10 [--duration 60] [--anomalies] [--url http://127.0.0.1:4000/graphql] [--key <admin key>]
+ *   npm run simulate -- --devices 50 --rate 10 [--duration 60] [--anomalies] [--url http://127.0.0.1:4000/graphql] [--key <admin key>] [--mqtt [--mqtt-url mqtt://127.0.0.1:1883]]
  *
  * The signals are a random walk that the default detection rules leave alone; --anomalies
  * injects spikes, stuck values and silences into every fifth device (simulated-fleet.ts).
@@ -13,9 +13,10 @@
  */
 import { parseArgs } from 'node:util';
 import { backoffDelay, type RetryPolicy } from '../domain/retry';
+import { connectMqttFleet, type MqttFleet } from './mqtt-fleet';
 import { FAULT_RULE, HEARTBEAT_TIMEOUT_SECONDS, faultAt, faulty, isFaulty, newDevice, walk, type SimulatedDevice } from './simulated-fleet';
 
-const HELP = `usage: npm run simulate -- [--devices N] [--rate R] [--duration S] [--anomalies] [--url URL] [--key KEY]
+const HELP = `usage: npm run simulate -- [--devices N] [--rate R] [--duration S] [--anomalies] [--url URL] [--key KEY] [--mqtt [--mqtt-url URL]]
 
   --devices N    devices to register and simulate (default 10)
   --rate R       readings per second per device (default 1)
@@ -25,7 +26,10 @@ const HELP = `usage: npm run simulate -- [--devices N] [--rate R] [--duration S]
                  SILENCE anomalies within a minute (sets a rule and a ${HEARTBEAT_TIMEOUT_SECONDS} s
                  heartbeat timeout on those devices)
   --url URL      GraphQL endpoint (default http://127.0.0.1:$PORT/graphql, PORT defaulting to 4000)
-  --key KEY      admin API key (default: $TELEMETRY_ADMIN_KEY)`;
+  --key KEY      admin API key (default: $TELEMETRY_ADMIN_KEY)
+  --mqtt         devices send their readings over MQTT (QoS 1), each with its own device key,
+                 instead of GraphQL (devices are still registered over GraphQL)
+  --mqtt-url URL the built-in broker (default mqtt://127.0.0.1:1883)`;
 
 class SimulatorError extends Error {}
 
@@ -98,7 +102,8 @@ async function graphqlOnce(url: string, key: string, query: string, variables: o
   return { data: body.data };
 }
 
-const REGISTER = 'mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { device { id } } }';
+const REGISTER = 'mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { device { id } deviceKey } }';
+const ROTATE = 'mutation($id: ID!) { rotateDeviceKey(deviceId: $id) { secret } }';
 const SET_RULE = 'mutation($input: AnomalyRuleInput!) { setAnomalyRule(input: $input) { id } }';
 const SET_HEARTBEAT = 'mutation($id: ID!, $seconds: Int) { setHeartbeatTimeout(deviceId: $id, seconds: $seconds) { id } }';
 const INGEST = 'mutation($readings: [ReadingInput!]!) { ingestReadings(readings: $readings) { acceptedCount rejectedCount rejected { index code message } } }';
@@ -112,6 +117,8 @@ async function main(): Promise<void> {
       anomalies: { type: 'boolean', default: false },
       url: { type: 'string', default: `http://127.0.0.1:${process.env['PORT'] ?? '4000'}/graphql` },
       key: { type: 'string', default: process.env['TELEMETRY_ADMIN_KEY'] },
+      mqtt: { type: 'boolean', default: false },
+      'mqtt-url': { type: 'string', default: 'mqtt://127.0.0.1:1883' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -129,12 +136,18 @@ async function main(): Promise<void> {
   const { url, key } = values as { url: string; key: string };
 
   const devices: SimulatedDevice[] = [];
+  // Each device's key, for MQTT: a device registered by an earlier run gets a new one.
+  const deviceKeys = new Map<string, string>();
   for (let i = 1; i <= count; i++) {
     const id = `sim-${String(i).padStart(3, '0')}`;
     try {
-      await graphql(url, key, REGISTER, { input: { id, name: `Simulated sensor ${i}`, tags: ['simulated', i % 2 ? 'floor-1' : 'floor-2'] } });
+      const registered = await graphql<{ registerDevice: { deviceKey: string } }>(url, key, REGISTER, {
+        input: { id, name: `Simulated sensor ${i}`, tags: ['simulated', i % 2 ? 'floor-1' : 'floor-2'] },
+      });
+      deviceKeys.set(id, registered.registerDevice.deviceKey);
     } catch (error) {
       if (!(error instanceof SimulatorError && error.message.startsWith('ALREADY_EXISTS'))) throw error;
+      if (values.mqtt) deviceKeys.set(id, (await graphql<{ rotateDeviceKey: { secret: string } }>(url, key, ROTATE, { id })).rotateDeviceKey.secret);
     }
     if (values.anomalies && isFaulty(i - 1)) {
       await graphql(url, key, SET_HEARTBEAT, { id, seconds: HEARTBEAT_TIMEOUT_SECONDS });
@@ -145,7 +158,16 @@ async function main(): Promise<void> {
   if (values.anomalies) {
     console.log(`injecting faults into every fifth device (sim-001, sim-006, ...): spike, stuck value and silence each minute from 25 s on`);
   }
-  console.log(`registered ${count} devices (sim-001 ... sim-${String(count).padStart(3, '0')}); sending ${rate} reading(s)/s per device to ${url}`);
+  let fleet: MqttFleet | undefined;
+  if (values.mqtt) {
+    try {
+      fleet = await connectMqttFleet(values['mqtt-url'], deviceKeys);
+    } catch (error) {
+      throw new SimulatorError((error as Error).message, { cause: error });
+    }
+  }
+  const target = fleet ? `${values['mqtt-url']} (MQTT, QoS 1)` : url;
+  console.log(`registered ${count} devices (sim-001 ... sim-${String(count).padStart(3, '0')}); sending ${rate} reading(s)/s per device to ${target}`);
   console.log(`watch one: subscription { readingAdded(deviceId: "sim-001") { timestamp metrics { name value } cursor } }`);
 
   const tickMs = 100;
@@ -180,20 +202,35 @@ async function main(): Promise<void> {
       };
     }).filter((reading) => reading !== undefined);
     turn += batchSize;
-    for (let offset = 0; offset < readings.length; offset += 500) {
-      const result = await graphql<{ ingestReadings: { acceptedCount: number; rejectedCount: number } }>(url, key, INGEST, {
-        readings: readings.slice(offset, offset + 500),
-      });
-      sent += result.ingestReadings.acceptedCount;
-      rejected += result.ingestReadings.rejectedCount;
-    }
+    if (fleet) {
+      sent += await publishByDevice(fleet, readings);
+      rejected = fleet.rejected;
+    } else
+      for (let offset = 0; offset < readings.length; offset += 500) {
+        const result = await graphql<{ ingestReadings: { acceptedCount: number; rejectedCount: number } }>(url, key, INGEST, {
+          readings: readings.slice(offset, offset + 500),
+        });
+        sent += result.ingestReadings.acceptedCount;
+        rejected += result.ingestReadings.rejectedCount;
+      }
     if (Date.now() - lastReport >= 5000) {
       lastReport = Date.now();
       console.log(`${new Date().toISOString()}  ${sent} readings accepted${rejected ? `, ${rejected} rejected` : ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, tickMs - (Date.now() - now))));
   }
-  console.log(`done: ${sent} readings accepted, ${rejected} rejected`);
+  await fleet?.close();
+  if (fleet) rejected = fleet.rejected;
+  // Over MQTT a PUBACK means the message was handled: refused readings are reported apart.
+  console.log(`done: ${sent - rejected} readings accepted, ${rejected} rejected`);
+}
+
+/** One message per device per tick (its readings as an array, the topic naming the device); resolves once all are acknowledged. */
+async function publishByDevice(fleet: MqttFleet, readings: readonly { deviceId: string }[]): Promise<number> {
+  const byDevice = new Map<string, object[]>();
+  for (const { deviceId, ...reading } of readings) byDevice.set(deviceId, [...(byDevice.get(deviceId) ?? []), reading]);
+  await Promise.all([...byDevice].map(([deviceId, items]) => fleet.publish(deviceId, items)));
+  return readings.length;
 }
 
 main().catch((error: unknown) => {

@@ -41,6 +41,29 @@ describe('npm run simulate', () => {
     }
   });
 
+  it('with --mqtt, each device publishes over MQTT with its own key, and every acknowledged reading is stored', async () => {
+    const server = await startTestServer({ TELEMETRY_MQTT_PORT: '0' });
+    try {
+      const args = ['--devices', '2', '--rate', '20', '--duration', '1', '--url', server.app.url, '--mqtt', '--mqtt-url', server.app.mqttUrl!];
+      const { stdout } = await run(process.execPath, [SIMULATE, ...args], { env: { ...process.env, TELEMETRY_ADMIN_KEY: server.adminKey } });
+      expect(stdout).toContain('(MQTT, QoS 1)');
+      const accepted = Number(/done: (\d+) readings accepted, 0 rejected/.exec(stdout)?.[1]);
+      expect(accepted).toBeGreaterThanOrEqual(4);
+      await eventually(async () => {
+        let stored = 0;
+        for (const id of ['sim-001', 'sim-002'])
+          stored += (await allNodes(async (after) => (await server.ok(ReadingsDocument, { deviceId: id, metric: 'temperature', first: 1000, after })).readings))
+            .length;
+        return stored === accepted ? true : undefined;
+      });
+      // Run again: the devices exist, so each takes a new key (rotateDeviceKey) and connects with it.
+      const again = await run(process.execPath, [SIMULATE, ...args], { env: { ...process.env, TELEMETRY_ADMIN_KEY: server.adminKey } });
+      expect(again.stdout).toMatch(/done: \d+ readings accepted, 0 rejected/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('explains a missing or wrong key instead of failing obscurely', async () => {
     const server = await startTestServer();
     try {
