@@ -105,6 +105,7 @@ const PROBES: Record<string, Probe> = {
     variables: (ids) => ({ id: ids.device }),
   },
   createWebhook: { kind: 'mutation', document: '{ __typename }', variables: () => ({}) },
+  createOnsChannel: { kind: 'mutation', document: '{ __typename }', variables: () => ({}) },
   deleteWebhook: { kind: 'mutation', document: 'mutation($id: ID!) { deleteWebhook(id: $id) }', variables: (ids) => ({ id: ids.webhook }) },
   replayDeadLetter: {
     kind: 'mutation',
