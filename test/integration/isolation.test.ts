@@ -115,6 +115,7 @@ const PROBES: Record<string, Probe> = {
   // Retention names no id: each caller reads its own tenant's (test/contract/retention.test.ts keeps tenants' settings apart).
   retention: { kind: 'query', document: '{ retention { rawReadingsDays overridden } }', variables: () => ({}) },
   setRetention: { kind: 'mutation', document: '{ __typename }', variables: () => ({}) },
+  createOnsChannel: { kind: 'mutation', document: '{ __typename }', variables: () => ({}) },
   deleteWebhook: { kind: 'mutation', document: 'mutation($id: ID!) { deleteWebhook(id: $id) }', variables: (ids) => ({ id: ids.webhook }) },
   replayDeadLetter: {
     kind: 'mutation',

@@ -12,7 +12,7 @@ import { BUCKET_SOURCES, GAP_FILLS } from '../../src/domain/timeseries/aggregate
 import { AGGREGATE_PLANS, SERIES_SOURCES } from '../../src/domain/timeseries/plans';
 import { REJECTION_CODES } from '../../src/domain/validation';
 import type { Vocabulary } from '../../src/domain/vocabulary';
-import { DELIVERY_STATUSES } from '../../src/domain/webhooks';
+import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../../src/domain/webhooks';
 import { RETENTION_KINDS } from '../../src/domain/retention';
 import type { Device } from '../../src/domain/device';
 import type { Store } from '../../src/store/store';
@@ -42,6 +42,7 @@ describe('GraphQL enums', () => {
     DeviceStatus: DEVICE_STATUSES,
     KeyRole: ROLES,
     DeliveryStatus: DELIVERY_STATUSES,
+    ChannelKind: CHANNEL_KINDS,
     RejectionCode: REJECTION_CODES,
     SortOrder: SORT_ORDERS,
     GapFill: GAP_FILLS,
