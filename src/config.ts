@@ -155,7 +155,7 @@ const shape = {
   }),
   TELEMETRY_MAX_READING_AGE_DAYS: setting({
     schema: integer(1, 36_500).default(365),
-    doc: 'How old a reading may be.',
+    doc: "How old a reading may be (and never older than the tenant's raw-readings retention, `TELEMETRY_RETENTION_RAW_DAYS`).",
   }),
   TELEMETRY_MAX_PAGE_SIZE: setting({
     schema: integer(1, 100_000).default(1000),

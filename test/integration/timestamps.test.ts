@@ -25,7 +25,15 @@ describe('impossible timestamps are refused, never moved', () => {
 
   beforeAll(async () => {
     // Every example would be a storable age: refusing them is the parser's doing, not the age rule's.
-    server = await startTestServer({ TELEMETRY_MAX_READING_AGE_DAYS: '36500' });
+    // Old dates are accepted only within both the maximum age and the raw-readings retention.
+    const century = '36500';
+    server = await startTestServer({
+      TELEMETRY_MAX_READING_AGE_DAYS: century,
+      TELEMETRY_RETENTION_RAW_DAYS: century,
+      TELEMETRY_RETENTION_MINUTE_ROLLUP_DAYS: century,
+      TELEMETRY_RETENTION_HOUR_ROLLUP_DAYS: century,
+      TELEMETRY_RETENTION_DAY_ROLLUP_DAYS: century,
+    });
     await server.ok(RegisterDeviceDocument, { input: { id: 'clock-1' } });
   });
   afterAll(() => server.close());
