@@ -1,6 +1,5 @@
 import type { Caller } from '../domain/caller';
-import { TelemetryError } from '../domain/errors';
-import { parseIngestItem, type ParsedItem } from './http-envelope';
+import { parseJsonItems, type ParsedItem } from './http-envelope';
 import { ingestParsedItems, type ItemsOutcome } from './ingest-items';
 import type { IngestService } from './ingest-service';
 import { parseJsonBytes } from './json-payload';
@@ -18,15 +17,21 @@ import { parseJsonBytes } from './json-payload';
  * message must not be acknowledged, so that the device sends it again).
  */
 export async function ingestMqttPayload(ingest: IngestService, device: Caller, payload: Uint8Array): Promise<ItemsOutcome> {
+  return ingestParsedItems(ingest, device, parseMqttPayload(payload, ingest.eventType, device.deviceId), 'mqtt');
+}
+
+/**
+ * An MQTT payload as ingest items, for the built-in broker and the bridge alike: JSON in any
+ * form POST /ingest takes as `application/json`; an item without a device id (absent or null)
+ * belongs to `topicDeviceId`. Throws BAD_USER_INPUT for a payload that is not UTF-8 JSON or an
+ * empty batch.
+ */
+export function parseMqttPayload(payload: Uint8Array, eventType: string, topicDeviceId: string | null): ParsedItem[] {
   const body = parseJsonBytes(payload, 'the MQTT payload');
-  const items: unknown[] = Array.isArray(body) ? body : [body];
-  if (items.length === 0) throw new TelemetryError('BAD_USER_INPUT', 'the batch is empty');
-  const parsed = items.map((item): ParsedItem => {
-    const read = parseIngestItem(item, ingest.eventType, false);
+  return parseJsonItems(body, eventType, false).map((item) => {
     // The parser passes a missing deviceId on for validation to report; here the topic gives it.
-    const given: unknown = read.ok ? read.input.deviceId : undefined;
-    if (!read.ok || given !== undefined || device.deviceId === null) return read;
-    return { ok: true, input: { ...read.input, deviceId: device.deviceId } };
+    const given: unknown = item.ok ? item.input.deviceId : undefined;
+    if (!item.ok || (given !== undefined && given !== null) || topicDeviceId === null) return item;
+    return { ok: true, input: { ...item.input, deviceId: topicDeviceId } };
   });
-  return ingestParsedItems(ingest, device, parsed, 'mqtt');
 }

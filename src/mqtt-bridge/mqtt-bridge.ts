@@ -3,7 +3,8 @@ import type { Caller } from '../domain/caller';
 import { TelemetryError } from '../domain/errors';
 import { backoffDelay, retry, type RetryPolicy } from '../domain/retry';
 import type { TopicPattern } from '../domain/topic-pattern';
-import { parseJsonItems, type ParsedItem } from '../ingest/http-envelope';
+import type { ParsedItem } from '../ingest/http-envelope';
+import { parseMqttPayload } from '../ingest/mqtt-payload';
 import type { IngestService, RejectedReading } from '../ingest/ingest-service';
 import { ingestParsedItems } from '../ingest/ingest-items';
 import type { Logger } from '../logger';
@@ -231,15 +232,7 @@ export class MqttBridge {
   private parse(payload: Buffer | string, deviceId: string): ParsedItem[] {
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
     if (bytes.length > this.options.maxPayloadBytes) throw new TelemetryError('PAYLOAD_TOO_LARGE', `the payload exceeds ${this.options.maxPayloadBytes} bytes`);
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    } catch {
-      throw new TelemetryError('BAD_USER_INPUT', 'the payload is not UTF-8 JSON');
-    }
-    return parseJsonItems(body, this.options.ingest.eventType, false).map((item) =>
-      item.ok && named(item.input.deviceId) ? item : withDevice(item, deviceId),
-    );
+    return parseMqttPayload(bytes, this.options.ingest.eventType, deviceId);
   }
 
   /** One attempt; a message the stream took only in part is retried as a whole (redelivered readings are stored once). */
@@ -254,11 +247,6 @@ export class MqttBridge {
 const isPayloadRefusal = (error: unknown): error is TelemetryError => error instanceof TelemetryError && error.code !== 'UNAVAILABLE';
 
 /** Whether a payload named its device (parsed JSON: the typed string may be absent). */
-const named = (deviceId: unknown): boolean => deviceId !== undefined && deviceId !== null;
-
-/** A readable item without a device id belongs to the topic's device; an unreadable one stays as it is. */
-const withDevice = (item: ParsedItem, deviceId: string): ParsedItem => (item.ok ? { ok: true, input: { ...item.input, deviceId } } : item);
-
 /** The URL without its password, for logs. */
 function redact(url: string): string {
   try {
