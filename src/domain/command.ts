@@ -70,9 +70,9 @@ export function parseCommandResponse(payload: Uint8Array): CommandResponse {
 }
 
 /**
- * The next state of a command given an event, or undefined when the event changes nothing
- * (the command is final already, or it was not yet delivered for an answer... an answer to a
- * PENDING command is taken: the device got it, its DELIVERED write simply lost the race).
+ * The next state of a command given an event, or undefined when the event changes nothing (the
+ * command is final already, or not yet past its deadline). An answer to a PENDING command is
+ * taken: the device got it, and only the write of DELIVERED had not happened yet.
  */
 export function commandAfter(
   command: Command,
