@@ -4,19 +4,31 @@
  *
  *  - `devices/{id}/readings`: the device publishes readings (any POST /ingest JSON payload);
  *  - `devices/{id}/errors`: the service tells the device why a message was refused;
- *  - `devices/{id}/commands/{name}`: commands to the device (sent by the service only).
+ *  - `devices/{id}/commands/{name}`: commands to the device (sent by the service only);
+ *  - `devices/{id}/commands/{commandId}/response`: the device answers a command (domain/command.ts).
  */
 
 export const readingsTopic = (deviceId: string): string => `devices/${deviceId}/readings`;
 export const errorsTopic = (deviceId: string): string => `devices/${deviceId}/errors`;
+export const commandTopic = (deviceId: string, name: string): string => `devices/${deviceId}/commands/${name}`;
+export const commandResponseTopic = (deviceId: string, commandId: string): string => `devices/${deviceId}/commands/${commandId}/response`;
+
+/** The command a topic answers when it is this device's `commands/{commandId}/response`; undefined otherwise. */
+export function answeredCommandId(deviceId: string, topic: string): string | undefined {
+  const prefix = `devices/${deviceId}/commands/`;
+  if (!topic.startsWith(prefix) || !topic.endsWith('/response')) return undefined;
+  const commandId = topic.slice(prefix.length, -'/response'.length);
+  // One topic level of printable non-wildcard characters (ids are UUIDs; a stranger one names no command).
+  return /^[A-Za-z0-9-]{1,64}$/.test(commandId) ? commandId : undefined;
+}
 
 /** Why a device may not publish to or subscribe to a topic; undefined when it may. */
 export type TopicRefusal = string | undefined;
 
-/** A device publishes only its own readings. */
+/** A device publishes only its own readings, and answers to its own commands. */
 export function checkDevicePublish(deviceId: string, topic: string): TopicRefusal {
-  if (topic === readingsTopic(deviceId)) return undefined;
-  return `a device publishes only to ${readingsTopic(deviceId)}`;
+  if (topic === readingsTopic(deviceId) || answeredCommandId(deviceId, topic)) return undefined;
+  return `a device publishes only to ${readingsTopic(deviceId)} or ${commandResponseTopic(deviceId, '{commandId}')}`;
 }
 
 /**

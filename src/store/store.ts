@@ -1,5 +1,6 @@
 import type { AnomalyStore } from './ports/anomaly-store';
 import type { BatchStore } from './ports/batch-store';
+import type { CommandStore } from './ports/command-store';
 import type { DeadLetterStore } from './ports/dead-letter-store';
 import type { DeviceStore } from './ports/device-store';
 import type { FanoutProgressStore } from './ports/fanout-progress-store';
@@ -15,6 +16,16 @@ import type { WebhookStore } from './ports/webhook-store';
  * SQLite or to Oracle. Callers take the port they need; only the composition root holds a Store.
  */
 export interface Store
-  extends TenantKeyStore, DeviceStore, ReadingStore, BatchStore, AnomalyStore, WebhookStore, DeadLetterStore, FanoutProgressStore, RetentionStore {
+  extends
+    TenantKeyStore,
+    DeviceStore,
+    ReadingStore,
+    BatchStore,
+    AnomalyStore,
+    WebhookStore,
+    DeadLetterStore,
+    FanoutProgressStore,
+    RetentionStore,
+    CommandStore {
   close(): Promise<void>;
 }

@@ -14,6 +14,7 @@ const configured = ['TELEMETRY_ORACLE_USER', 'TELEMETRY_ORACLE_PASSWORD', 'TELEM
 
 /** Child tables first (foreign keys). */
 const TABLES = [
+  'commands',
   'webhook_deliveries',
   'webhooks',
   'anomalies',

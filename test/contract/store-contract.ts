@@ -1,6 +1,7 @@
 import type { Store } from '../../src/store/store';
 import { describeAnomalyStoreContract } from './ports/anomaly-store.contract';
 import { describeBatchStoreContract } from './ports/batch-store.contract';
+import { describeCommandStoreContract } from './ports/command-store.contract';
 import { describeDeadLetterStoreContract } from './ports/dead-letter-store.contract';
 import { describeDeviceStoreContract } from './ports/device-store.contract';
 import { describeFanoutProgressStoreContract } from './ports/fanout-progress-store.contract';
@@ -29,5 +30,6 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
     describeDeadLetterStoreContract(name, create);
     describeWebhookStoreContract(name, create);
     describeFanoutProgressStoreContract(name, create);
+    describeCommandStoreContract(name, create);
   });
 }

@@ -190,6 +190,27 @@ describe('MQTT: the built-in broker', () => {
     expect(await stored('mq-victim', 'stolen')).toEqual([]);
   });
 
+  it('takes command responses on devices/{id}/commands/{commandId}/response: never ingested, bad ones and unknown commands told on errors', async () => {
+    const key = await device('mq-answer');
+    await device('mq-answer-other');
+    const client = await open('mq-answer', key);
+    const errors = await errorsOf(client, 'mq-answer');
+    const topic = 'devices/mq-answer/commands/0190aa00-0000-7000-8000-000000000000/response';
+    // A reading-shaped payload: were it ingested, `hijack` would be stored.
+    const readingShaped = JSON.stringify({ timestamp: minutesAgo(1), metrics: { hijack: 1 } });
+    for (const payload of ['not json', '[1]', '{"status":"DONE"}', readingShaped, '{"status":"SUCCEEDED","result":{"ok":true}}'])
+      await client.publishAsync(topic, payload, { qos: 1 });
+    await eventually(() => (errors.length === 5 ? true : undefined), 10_000, 'five error messages');
+    expect(errors.map((message) => message.error?.code)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT', 'NOT_FOUND']);
+    expect(errors[2]).toMatchObject({ topic, error: { message: 'a command response status must be "SUCCEEDED" or "FAILED"' } });
+    await applied(client, 'mq-answer');
+    expect(await stored('mq-answer', 'hijack')).toEqual([]);
+    // Answering another device's command closes the connection, as any foreign topic does.
+    const gone = closed(client);
+    client.publish('devices/mq-answer-other/commands/0190aa00-0000-7000-8000-000000000000/response', '{"status":"SUCCEEDED"}', { qos: 1 });
+    await gone;
+  });
+
   it('grants subscriptions under the own prefix only: wildcards over other devices are refused (SUBACK 0x80)', async () => {
     const key = await device('mq-sub');
     const client = await open('mq-sub', key);

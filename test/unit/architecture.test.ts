@@ -59,7 +59,20 @@ const CONCRETE_BACKENDS = ['store/sqlite', 'store/oracle', 'stream/embedded', 's
 const isConcreteBackend = (module: string) => CONCRETE_BACKENDS.some((inside) => inside(module));
 const isBackend = (module: string) => under('store')(module) || under('stream')(module);
 /** Rooms that use the domain and the ports, and that transports and resolvers call. */
-const CORE_ROOMS = ['ingest', 'consumers', 'subscriptions', 'queries', 'webhooks', 'devices', 'keys', 'tenants', 'dead-letters', 'anomalies', 'retention'];
+const CORE_ROOMS = [
+  'ingest',
+  'commands',
+  'consumers',
+  'subscriptions',
+  'queries',
+  'webhooks',
+  'devices',
+  'keys',
+  'tenants',
+  'dead-letters',
+  'anomalies',
+  'retention',
+];
 const CORE = CORE_ROOMS.map(under);
 /** The composition root: the one place that picks implementations. */
 const isCompositionRoot = (module: string) => under('composition')(module) || module === 'app.ts';

@@ -6,6 +6,7 @@ import { OracleStore } from '../../src/store/oracle/oracle-store';
 import { placeholders } from '../../src/store/oracle/session';
 import * as anomalies from '../../src/store/oracle/sql/anomalies';
 import * as batch from '../../src/store/oracle/sql/batch-transaction';
+import * as commands from '../../src/store/oracle/sql/commands';
 import * as devices from '../../src/store/oracle/sql/devices';
 import * as keys from '../../src/store/oracle/sql/keys';
 import * as operations from '../../src/store/oracle/sql/operations';
@@ -21,6 +22,7 @@ const ALL_SQL: Record<string, string> = Object.fromEntries(
   Object.entries({
     anomalies: anomalies.SQL,
     batch: batch.SQL,
+    commands: commands.SQL,
     devices: devices.SQL,
     keys: keys.SQL,
     operations: operations.SQL,
@@ -96,6 +98,30 @@ const deliveryRow = {
   CREATED_AT: 1,
 };
 
+const commandRow = {
+  TENANT_ID: T,
+  ID: 'c1',
+  DEVICE_ID: 'd1',
+  NAME: 'reboot',
+  PAYLOAD: '{"delay":1}',
+  STATUS: 'DELIVERED',
+  RESULT: null,
+  CREATED_AT: 1,
+  EXPIRES_AT: 10,
+  UPDATED_AT: 2,
+};
+const command = {
+  id: 'c1',
+  tenantId: T,
+  deviceId: 'd1',
+  name: 'reboot',
+  payload: { delay: 1 },
+  status: 'PENDING',
+  createdAt: 1,
+  expiresAt: 10,
+  updatedAt: 1,
+} as const;
+
 /** Plausible answers, so every code path after each statement runs too. */
 function respond(call: Call) {
   const sql = call.sql;
@@ -115,6 +141,9 @@ function respond(call: Call) {
   // Two active admins: revoking one of them is allowed (so the revoke statement runs).
   if (is(keys.SQL.countTenantAdmins)) return { rows: [{ N: 2 }] };
   if (is(webhooks.SQL.dueDeliveries) || is(webhooks.SQL.listDeliveries)) return { rows: [deliveryRow] };
+  if (is(commands.SQL.commandById) || is(commands.SQL.commandsOf) || is(commands.SQL.pendingCommands) || is(commands.SQL.dueCommands))
+    return { rows: [commandRow] };
+  if (is(commands.SQL.updateCommand)) return { rowsAffected: 1 };
   if (is(webhooks.SQL.webhookSecret)) return { rows: [{ URL: 'https://example.com/h', SECRET: 's' }] };
   // The second event of the batch was applied before: its insert is a unique violation.
   if (is(batch.SQL.insertEvent))
@@ -263,6 +292,12 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
     for (const kind of RETENTION_KINDS.values) await s.deleteExpired({ kind, tenantId: T, cutoff: 86_400_000, limit: 100 });
     return s.deleteExpired({ kind: 'DEAD_LETTERS', tenantId: null, cutoff: 86_400_000, limit: 100 });
   },
+  insertCommand: (s) => s.insertCommand(command),
+  command: (s) => s.command(T, 'c1'),
+  commandsOf: (s) => s.commandsOf(T, 'd1', 10),
+  pendingCommands: (s) => s.pendingCommands(T, 'd1', 5),
+  dueCommands: (s) => s.dueCommands(20, 100),
+  updateCommand: (s) => s.updateCommand({ ...command, status: 'SUCCEEDED', result: { ok: true }, updatedAt: 5 }, 'DELIVERED'),
   close: (s) => s.close(),
 };
 

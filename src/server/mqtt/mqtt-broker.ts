@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { AedesPublishPacket, AuthenticateError, Client, PublishPacket } from 'aedes' with { 'resolution-mode': 'import' };
 import type { Caller } from '../../domain/caller';
 import { isTelemetryError, TelemetryError } from '../../domain/errors';
-import { checkDevicePublish, checkDeviceSubscribe, errorsTopic, readingsTopic, topicMatches } from '../../domain/mqtt-topics';
+import { parseCommandResponse, type CommandResponse } from '../../domain/command';
+import { answeredCommandId, checkDevicePublish, checkDeviceSubscribe, errorsTopic, readingsTopic, topicMatches } from '../../domain/mqtt-topics';
 import type { IngestService } from '../../ingest/ingest-service';
 import { ingestMqttPayload } from '../../ingest/mqtt-payload';
 import type { Logger } from '../../logger';
@@ -21,6 +22,11 @@ export interface MqttBrokerOptions {
   readonly maxConnectionsPerTenant: number;
   /** Longest keep-alive a client may ask for (MQTT 3.1.1: refused above; MQTT 5: imposed). */
   readonly keepAliveLimitSeconds: number;
+  /**
+   * Records a device's answer to one of its commands (a TelemetryError, e.g. NOT_FOUND, is told
+   * to the device on its errors topic). Absent: no command service, every answer is NOT_FOUND.
+   */
+  readonly answerCommand?: (caller: Caller, commandId: string, response: CommandResponse) => Promise<void>;
   readonly logger: Logger;
 }
 
@@ -172,6 +178,26 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
       if (tooLarge) {
         answer({ error: errorBody(tooLarge) });
         callback(null);
+        return;
+      }
+      const commandId = answeredCommandId(deviceId, packet.topic);
+      if (commandId !== undefined) {
+        // Never ingested as readings. Refused for its content: acknowledged, told on the errors topic.
+        const answerCommand = options.answerCommand ?? (() => Promise.reject(new TelemetryError('NOT_FOUND', 'no such command')));
+        Promise.resolve()
+          .then(() => answerCommand(caller, commandId, parseCommandResponse(toBytes(packet.payload))))
+          .then(
+            () => callback(null),
+            (error: unknown) => {
+              if (isTelemetryError(error) && error.code !== 'UNAVAILABLE') {
+                answer({ error: errorBody(error) });
+                callback(null);
+                return;
+              }
+              options.logger.warn({ err: error, deviceId, commandId }, 'MQTT command response not acknowledged: it was not stored');
+              callback(error instanceof Error ? error : new Error(String(error)));
+            },
+          );
         return;
       }
       admitted(caller, answer)

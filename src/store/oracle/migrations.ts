@@ -244,4 +244,26 @@ export const ORACLE_MIGRATIONS: readonly OracleMigration[] = [
         kinds VARCHAR2(4000) CHECK (kinds IS JSON), tags VARCHAR2(4000) CHECK (tags IS JSON))`,
     ],
   },
+  {
+    version: 8,
+    description: 'commands to devices over MQTT, with their status',
+    statements: [
+      `CREATE TABLE commands (
+         tenant_id VARCHAR2(64) NOT NULL,
+         id VARCHAR2(64) NOT NULL,
+         device_id VARCHAR2(128) NOT NULL,
+         name VARCHAR2(64) NOT NULL,
+         payload CLOB NOT NULL CHECK (payload IS JSON),
+         status VARCHAR2(16) NOT NULL CHECK (status IN ('PENDING', 'DELIVERED', 'SUCCEEDED', 'FAILED', 'EXPIRED')),
+         result CLOB CHECK (result IS JSON),
+         created_at NUMBER(15) NOT NULL,
+         expires_at NUMBER(15) NOT NULL,
+         updated_at NUMBER(15) NOT NULL,
+         CONSTRAINT commands_pk PRIMARY KEY (tenant_id, id))`,
+      // commands(deviceId), newest first, and the PENDING ones delivered when the device connects.
+      'CREATE INDEX commands_by_device ON commands (tenant_id, device_id, created_at)',
+      // The expiry sweep: open commands by deadline (NULL for final ones keeps them out of the index).
+      "CREATE INDEX commands_open_by_deadline ON commands (CASE WHEN status IN ('PENDING', 'DELIVERED') THEN expires_at END)",
+    ],
+  },
 ];

@@ -28,6 +28,8 @@ import * as webhooks from './sql/webhooks';
 import * as retention from './sql/retention';
 import type { ExpiredRows } from '../ports/retention-store';
 import type { RetentionOverrides } from '../../domain/retention';
+import type { Command, CommandStatus } from '../../domain/command';
+import * as commands from './sql/commands';
 
 /** Something that lends sessions: a pool of real connections, or a test double. */
 export interface SessionSource {
@@ -293,6 +295,26 @@ export class OracleStore implements Store {
         await session.execute(`DELETE FROM ${table}`);
       }
     });
+  }
+
+  // Commands
+  insertCommand(command: Command): Promise<void> {
+    return this.tx((s) => commands.insertCommand(s, command));
+  }
+  command(tenantId: string, id: string): Promise<Command | undefined> {
+    return this.tx((s) => commands.command(s, tenantId, id));
+  }
+  commandsOf(tenantId: string, deviceId: string, limit: number): Promise<Command[]> {
+    return this.tx((s) => commands.commandsOf(s, tenantId, deviceId, limit));
+  }
+  pendingCommands(tenantId: string, deviceId: string, now: number): Promise<Command[]> {
+    return this.tx((s) => commands.pendingCommands(s, tenantId, deviceId, now));
+  }
+  dueCommands(now: number, limit: number): Promise<Command[]> {
+    return this.tx((s) => commands.dueCommands(s, now, limit));
+  }
+  updateCommand(next: Command, from: CommandStatus): Promise<boolean> {
+    return this.tx((s) => commands.updateCommand(s, next, from));
   }
 
   close(): Promise<void> {

@@ -298,4 +298,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE webhooks ADD COLUMN tags TEXT CHECK (tags IS NULL OR json_valid(tags));
     `,
   },
+  {
+    version: 11,
+    description: 'commands to devices over MQTT, with their status',
+    sql: `
+      CREATE TABLE commands (
+        tenant_id TEXT NOT NULL REFERENCES tenants (id),
+        id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL CHECK (json_valid(payload)),
+        status TEXT NOT NULL CHECK (status IN ('PENDING', 'DELIVERED', 'SUCCEEDED', 'FAILED', 'EXPIRED')),
+        result TEXT CHECK (result IS NULL OR json_valid(result)),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+      ) WITHOUT ROWID;
+      -- commands(deviceId), newest first, and the PENDING ones delivered when the device connects.
+      CREATE INDEX commands_by_device ON commands (tenant_id, device_id, created_at);
+      -- The expiry sweep reads only commands still open, by deadline.
+      CREATE INDEX commands_open_by_deadline ON commands (expires_at) WHERE status IN ('PENDING', 'DELIVERED');
+      `,
+  },
 ];

@@ -29,6 +29,8 @@ import * as fanout from './sql/fanout';
 import * as retention from './sql/retention';
 import type { ExpiredRows } from '../ports/retention-store';
 import type { RetentionOverrides } from '../../domain/retention';
+import type { Command, CommandStatus } from '../../domain/command';
+import * as commands from './sql/commands';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (created if missing), or ':memory:'. */
@@ -275,6 +277,30 @@ export class SqliteStore implements Store {
   /** One IMMEDIATE transaction per call: the write lock is held for one bounded batch only. */
   deleteExpired(rows: ExpiredRows): Promise<number> {
     return this.run(() => this.db.transaction(() => retention.deleteExpired(this.db, rows)).immediate());
+  }
+
+  insertCommand(command: Command): Promise<void> {
+    return this.run(() => commands.insertCommand(this.db, command));
+  }
+
+  command(tenantId: string, id: string): Promise<Command | undefined> {
+    return this.run(() => commands.command(this.db, tenantId, id));
+  }
+
+  commandsOf(tenantId: string, deviceId: string, limit: number): Promise<Command[]> {
+    return this.run(() => commands.commandsOf(this.db, tenantId, deviceId, limit));
+  }
+
+  pendingCommands(tenantId: string, deviceId: string, now: number): Promise<Command[]> {
+    return this.run(() => commands.pendingCommands(this.db, tenantId, deviceId, now));
+  }
+
+  dueCommands(now: number, limit: number): Promise<Command[]> {
+    return this.run(() => commands.dueCommands(this.db, now, limit));
+  }
+
+  updateCommand(next: Command, from: CommandStatus): Promise<boolean> {
+    return this.run(() => commands.updateCommand(this.db, next, from));
   }
 
   fanoutProgress(): Promise<Map<string, number>> {
