@@ -70,8 +70,9 @@ export const hardPacketLimit = (maxPayloadBytes: number): number => 2 * maxPaylo
  * routed between clients: readings are never forwarded, and what the service says to a device
  * is written to that connection alone. A device's last will is therefore delivered to nobody:
  * its status, which the service changes itself when a connection opens or closes
- * (`presence`, published on `deviceStatusChanged`), takes the will's place. Client ids are prefixed with the tenant, so devices of two
- * tenants with the same client id do not take each other's session over.
+ * (`presence`, published on `deviceStatusChanged`), takes the will's place. Client ids are
+ * prefixed with the tenant, so devices of two tenants with the same client id do not take
+ * each other's session over.
  */
 export async function createMqttBroker(options: MqttBrokerOptions): Promise<MqttBroker> {
   const Aedes = await loadAedes();
