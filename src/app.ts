@@ -14,6 +14,8 @@ import { IngestService } from './ingest/ingest-service';
 import { KeyService } from './keys/key-service';
 import type { Logger } from './logger';
 import { startApiServer } from './server/api-server';
+import { DevicePresence } from './devices/device-presence';
+import { statusChangePublisher } from './composition/status-changes';
 import type { CohortStats } from './server/subscription-cohorts';
 import { createHealthProbes } from './server/health';
 import { startHealthServer } from './server/health-server';
@@ -144,6 +146,18 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
       details: () => ({ consumer: fanout?.stats() ?? {}, subscriptions: hub.activeSubscriptions, cohorts: cohortStats() }),
     });
 
+    // A device's MQTT connections drive its status too (the broker's last-will moment).
+    const presence = new DevicePresence(
+      store,
+      statusChangePublisher({
+        viaEventsTopic: role === 'api' || config.stream.oci !== undefined,
+        stream,
+        local: (changes) => statusHub.publish(changes),
+        logger: service,
+      }),
+      logger.child({ component: 'liveness' }),
+    );
+    opened.push(() => presence.settled());
     const metrics = new ApiMetrics();
     watchDataFiles(metrics.registry, config);
     const directory = new DeviceDirectory(store);
@@ -201,6 +215,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
       },
       probes,
       metrics,
+      presence,
     });
     opened.push(() => api.close());
     const consumerMetrics = async () => [await (fanout?.metrics() ?? Promise.resolve([]))];
@@ -243,6 +258,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
           await bridge?.close();
           await metricsServer?.close();
           await api.close();
+          // The connections just closed took their devices OFFLINE: written before the store closes.
+          await presence.settled();
           // After the last requests, before the consumer stops: the final minute is published with both threads' counts.
           await monitoring?.stop();
           await started.stop();

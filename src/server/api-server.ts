@@ -35,7 +35,7 @@ import type { TelemetryError } from '../domain/errors';
 import type { ApiMetrics, RateLimitedTransport } from '../metrics/api-metrics';
 import { metricsPlugin } from './metrics-plugin';
 import { requestIdOf, requestIdPlugin } from './request-id';
-import { createMqttBroker, hardPacketLimit, type MqttBroker } from './mqtt/mqtt-broker';
+import { createMqttBroker, hardPacketLimit, type ConnectionPresence, type MqttBroker } from './mqtt/mqtt-broker';
 import { startMqttListener, type MqttListener } from './mqtt/mqtt-listener';
 import { mqttOverWebSocket } from './mqtt/mqtt-websocket';
 import { routeUpgrades } from './upgrade-router';
@@ -53,6 +53,8 @@ export interface ApiServerOptions {
   readonly probes: HealthProbes;
   /** Where requests, operations, deliveries and refusals are counted; none: not counted. */
   readonly metrics?: ApiMetrics;
+  /** Told of devices' MQTT connections opening and closing; none: connections change no status. */
+  readonly presence?: ConnectionPresence;
 }
 
 export interface ApiServer {
@@ -75,7 +77,7 @@ export interface ApiServer {
  * /graphql, POST /ingest, GET /healthz and /readyz, MQTT over WebSocket on /mqtt, with
  * authentication, rate, cost and document limits; and the MQTT broker on its own port.
  */
-export async function startApiServer({ config, logger, services, store, probes, metrics }: ApiServerOptions): Promise<ApiServer> {
+export async function startApiServer({ config, logger, services, store, probes, metrics, presence }: ApiServerOptions): Promise<ApiServer> {
   const authenticator = new ApiKeyAuthenticator(store, { onTouchFailed: (error) => logger.warn({ err: error }, 'could not record API key use') });
   let closeConnectionsOf: (keyIds: readonly string[]) => void = () => {};
   // A key revoked here stops working on this node at once, and its WebSockets and MQTT connections close.
@@ -218,6 +220,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
         maxPayloadBytes: config.mqtt.maxPayloadBytes,
         maxConnectionsPerTenant: config.mqtt.maxConnectionsPerTenant,
         keepAliveLimitSeconds: config.mqtt.keepAliveLimitSeconds,
+        presence,
         logger,
       })
     : undefined;

@@ -192,6 +192,10 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
   setHeartbeatTimeout: (s) => s.setHeartbeatTimeout(T, 'd1', 60_000),
   decommissionDevice: (s) => s.decommissionDevice(T, 'd1', 5),
   markSilentDevices: (s) => s.markSilentDevices(10_000, 300_000),
+  markConnection: async (s) => {
+    await s.markConnection(T, 'd1', true, 5);
+    return s.markConnection(T, 'd1', false, 6);
+  },
   transact: (s) =>
     applyBatch(s, {
       source: 'readings',

@@ -27,7 +27,15 @@ export interface MqttBrokerOptions {
    * to the device on its errors topic). Absent: no command service, every answer is NOT_FOUND.
    */
   readonly answerCommand?: (caller: Caller, commandId: string, response: CommandResponse) => Promise<void>;
+  /** Told of each device's connections opening and closing (devices/device-presence.ts). */
+  readonly presence?: ConnectionPresence | undefined;
   readonly logger: Logger;
+}
+
+/** What follows a device's MQTT connections: its status (ONLINE while one is open). */
+export interface ConnectionPresence {
+  connected(tenantId: string, deviceId: string): void;
+  disconnected(tenantId: string, deviceId: string): void;
 }
 
 export interface MqttBroker {
@@ -66,8 +74,11 @@ export const hardPacketLimit = (maxPayloadBytes: number): number => 2 * maxPaylo
  *
  * Topics are global inside aedes while device ids are unique per tenant only, so nothing is
  * routed between clients: readings are never forwarded, and what the service says to a device
- * is written to that connection alone. Client ids are prefixed with the tenant, so devices of two
- * tenants with the same client id do not take each other's session over.
+ * is written to that connection alone. A device's last will is therefore delivered to nobody:
+ * its status, which the service changes itself when a connection opens or closes
+ * (`presence`, published on `deviceStatusChanged`), takes the will's place. Client ids are
+ * prefixed with the tenant, so devices of two tenants with the same client id do not take
+ * each other's session over.
  */
 export async function createMqttBroker(options: MqttBrokerOptions): Promise<MqttBroker> {
   const Aedes = await loadAedes();
@@ -91,7 +102,11 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
     const ofKey = clientsByKey.get(caller.keyId) ?? new Set<Client>();
     ofKey.add(client);
     clientsByKey.set(caller.keyId, ofKey);
+    const deviceId = caller.deviceId;
+    if (deviceId) options.presence?.connected(caller.tenantId, deviceId);
+    // However the connection ends (DISCONNECT, keep-alive timeout, lost socket, closed here).
     client.conn.once('close', () => {
+      if (deviceId) options.presence?.disconnected(caller.tenantId, deviceId);
       connections--;
       const left = (connectionsByTenant.get(caller.tenantId) ?? 1) - 1;
       if (left === 0) connectionsByTenant.delete(caller.tenantId);

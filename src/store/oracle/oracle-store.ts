@@ -169,6 +169,9 @@ export class OracleStore implements Store {
   decommissionDevice(tenantId: string, deviceId: string, at: number): Promise<DeviceStatusChange | undefined> {
     return this.tx((s) => devices.decommission(s, tenantId, deviceId, at));
   }
+  markConnection(tenantId: string, deviceId: string, connected: boolean, at: number): Promise<DeviceStatusChange | undefined> {
+    return this.tx((s) => devices.markConnection(s, tenantId, deviceId, connected, at));
+  }
   markSilentDevices(now: number, defaultTimeoutMs: number): Promise<SilenceSweep> {
     return this.tx((s) => devices.markSilent(s, now, defaultTimeoutMs));
   }

@@ -38,4 +38,10 @@ export interface DeviceStore {
   decommissionDevice(tenantId: string, deviceId: string, at: number): Promise<DeviceStatusChange | undefined>;
   /** Online devices silent past their timeout go OFFLINE, each with a SILENCE anomaly. */
   markSilentDevices(now: number, defaultTimeoutMs: number): Promise<SilenceSweep>;
+  /**
+   * A device's MQTT connection opened (`connected`: ONLINE, seen at `at`, open SILENCE
+   * anomalies resolved) or its last one closed (OFFLINE), in one transaction
+   * (domain/device-connection.ts). Undefined when nothing changed or the device does not exist.
+   */
+  markConnection(tenantId: string, deviceId: string, connected: boolean, at: number): Promise<DeviceStatusChange | undefined>;
 }

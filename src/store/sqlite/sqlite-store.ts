@@ -229,6 +229,10 @@ export class SqliteStore implements Store {
     return this.run(() => this.db.transaction(() => devices.decommissionDevice(this.db, tenantId, deviceId, at)).immediate());
   }
 
+  markConnection(tenantId: string, deviceId: string, connected: boolean, at: number): Promise<DeviceStatusChange | undefined> {
+    return this.run(() => this.db.transaction(() => devices.markConnection(this.db, tenantId, deviceId, connected, at)).immediate());
+  }
+
   createWebhook(webhook: Webhook & { readonly secret: string }, maxPerTenant: number): Promise<WebhookCreation> {
     return this.run(() => this.db.transaction(() => webhooks.createWebhook(this.db, webhook, maxPerTenant)).immediate());
   }

@@ -74,6 +74,47 @@ export function describeDeviceStoreContract(name: string, create: () => Promise<
       });
     });
 
+    describe('MQTT connections', () => {
+      it('a connection brings a device ONLINE and the last one closing takes it OFFLINE, each change once', async () => {
+        expect(await store.markConnection(T1, 'a', false, 500)).toBeUndefined();
+        expect(await store.markConnection(T1, 'a', true, 1000)).toEqual({
+          tenantId: T1,
+          deviceId: 'a',
+          status: 'ONLINE',
+          previousStatus: 'NEVER_SEEN',
+          at: 1000,
+          lastSeenAt: 1000,
+        });
+        expect(await store.markConnection(T1, 'a', true, 1500)).toBeUndefined();
+        expect(await store.markConnection(T1, 'a', false, 2000)).toEqual({
+          tenantId: T1,
+          deviceId: 'a',
+          status: 'OFFLINE',
+          previousStatus: 'ONLINE',
+          at: 2000,
+          lastSeenAt: 1000,
+        });
+        expect(await store.markConnection(T1, 'a', false, 2500)).toBeUndefined();
+        expect((await store.getDevices(T1, ['a']))[0]).toMatchObject({ status: 'OFFLINE', lastSeenAt: 1000 });
+        expect(await store.markConnection(T1, 'a', true, 3000)).toMatchObject({ status: 'ONLINE', previousStatus: 'OFFLINE', lastSeenAt: 3000 });
+      });
+
+      it('resolves open SILENCE anomalies on reconnecting, leaves a decommissioned device alone, and stays in the tenant', async () => {
+        await store.markConnection(T1, 'a', true, 1000);
+        await store.markSilentDevices(1000 + 10 * 60_000, 60_000);
+        const silence = async () => (await store.listAnomalies(T1, { deviceId: 'a' }, { first: 10 })).items.map((a) => [a.kind, a.status]);
+        expect(await silence()).toEqual([['SILENCE', 'OPEN']]);
+        await store.markConnection(T1, 'a', true, 1000 + 11 * 60_000);
+        expect(await silence()).toEqual([['SILENCE', 'RESOLVED']]);
+
+        await store.decommissionDevice(T1, 'c', 1);
+        expect(await store.markConnection(T1, 'c', true, 2000)).toBeUndefined();
+        expect((await store.getDevices(T1, ['c']))[0]).toMatchObject({ status: 'DECOMMISSIONED' });
+        expect(await store.markConnection(T2, 'b', true, 2000)).toBeUndefined();
+        expect((await store.getDevices(T1, ['b']))[0]).toMatchObject({ status: 'NEVER_SEEN' });
+      });
+    });
+
     describe('changing and deleting devices', () => {
       it('updates only the fields named, a heartbeat timeout of null included, and only in the tenant', async () => {
         await store.setHeartbeatTimeout(T1, 'a', 60_000);

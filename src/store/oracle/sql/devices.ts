@@ -2,6 +2,7 @@ import { raised, type Anomaly, type DeviceStatus, type DeviceStatusChange } from
 import type { MetricPoint } from '../../../domain/reading';
 import type { Device, DeviceAttributes, DeviceDeletion, DevicePatch, NewDevice } from '../../../domain/device';
 import { attributeIndex } from '../../../domain/device-attributes';
+import { connectionStatusChange } from '../../../domain/device-connection';
 import type { DeviceFilter } from '../../ports/device-store';
 import type { Page, PageRequest } from '../../../domain/page';
 import type { Session } from '../session';
@@ -91,6 +92,7 @@ export const SQL = {
   silentDevices: `SELECT tenant_id, id, last_seen_at, NVL(heartbeat_timeout_ms, :default_timeout_ms) AS timeout_ms FROM devices
                   WHERE status = 'ONLINE' AND last_seen_at + NVL(heartbeat_timeout_ms, :default_timeout_ms) < :now_ms
                   ORDER BY tenant_id, id FOR UPDATE SKIP LOCKED`,
+  setLiveness: 'UPDATE devices SET status = :status, last_seen_at = :last_seen_at WHERE tenant_id = :tenant_id AND id = :id',
   goOffline: "UPDATE devices SET status = 'OFFLINE' WHERE tenant_id = :tenant_id AND id = :id AND status = 'ONLINE'",
 } as const;
 
@@ -210,6 +212,17 @@ export async function decommission(session: Session, tenantId: string, id: strin
   if (!row) return undefined;
   await session.execute(SQL.decommission, { tenant_id: tenantId, id });
   return { tenantId, deviceId: id, status: 'DECOMMISSIONED', previousStatus: row.STATUS, at, lastSeenAt: row.LAST_SEEN_AT };
+}
+
+/** See DeviceStore.markConnection. */
+export async function markConnection(session: Session, tenantId: string, id: string, connected: boolean, at: number): Promise<DeviceStatusChange | undefined> {
+  const [row] = (await session.execute<{ STATUS: DeviceStatus; LAST_SEEN_AT: number | null }>(SQL.lockDevice, { tenant_id: tenantId, id })).rows ?? [];
+  if (!row) return undefined;
+  const change = connectionStatusChange(tenantId, id, { status: row.STATUS, lastSeenAt: row.LAST_SEEN_AT }, connected, at);
+  if (!change) return undefined;
+  await session.execute(SQL.setLiveness, { status: change.status, last_seen_at: change.lastSeenAt, tenant_id: tenantId, id });
+  if (change.previousStatus === 'OFFLINE') await session.execute(SQL.resolveSilence, { at, tenant_id: tenantId, device_id: id });
+  return change;
 }
 
 export async function markSilent(

@@ -3,6 +3,7 @@ import { TelemetryError } from '../../../domain/errors';
 import type { Device, DeviceAttributes, DeviceDeletion, DevicePatch, NewDevice } from '../../../domain/device';
 import { attributeIndex } from '../../../domain/device-attributes';
 import type { DeviceStatus, DeviceStatusChange } from '../../../domain/anomalies/anomaly';
+import { connectionStatusChange } from '../../../domain/device-connection';
 import type { Page, PageRequest } from '../../../domain/page';
 import type { DeviceFilter } from '../../ports/device-store';
 
@@ -103,6 +104,22 @@ export function decommissionDevice(db: Database.Database, tenantId: string, devi
   if (!row) return undefined;
   db.prepare("UPDATE devices SET status = 'DECOMMISSIONED' WHERE tenant_id = ? AND id = ?").run(tenantId, deviceId);
   const change: DeviceStatusChange = { tenantId, deviceId, status: 'DECOMMISSIONED', previousStatus: row.status, at, lastSeenAt: row.last_seen_at };
+  return change;
+}
+
+/** See DeviceStore.markConnection. */
+export function markConnection(db: Database.Database, tenantId: string, deviceId: string, connected: boolean, at: number): DeviceStatusChange | undefined {
+  const row = db.prepare('SELECT status, last_seen_at FROM devices WHERE tenant_id = ? AND id = ?').get(tenantId, deviceId) as
+    { status: DeviceStatus; last_seen_at: number | null } | undefined;
+  if (!row) return undefined;
+  const change = connectionStatusChange(tenantId, deviceId, { status: row.status, lastSeenAt: row.last_seen_at }, connected, at);
+  if (!change) return undefined;
+  db.prepare('UPDATE devices SET status = ?, last_seen_at = ? WHERE tenant_id = ? AND id = ?').run(change.status, change.lastSeenAt, tenantId, deviceId);
+  if (change.previousStatus === 'OFFLINE')
+    db.prepare(
+      `UPDATE anomalies SET status = 'RESOLVED', resolved_by = 'system', resolved_at = ?
+       WHERE tenant_id = ? AND device_id = ? AND kind = 'SILENCE' AND status <> 'RESOLVED'`,
+    ).run(at, tenantId, deviceId);
   return change;
 }
 
