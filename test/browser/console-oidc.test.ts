@@ -25,7 +25,8 @@ describeWithBrowser('web console: sign-in with an OIDC issuer (headless chromium
   let service: ServiceProcess;
   let origin: string;
   const adminKey = randomKey();
-  let browser: Browser;
+  // Unset when the service fails to start: afterAll still stops the rest.
+  let browser: Browser | undefined;
   /** The claims the next sign-in's token carries, as the issuer's user directory would give them. */
   let user: { sub: string; role: string; lifetimeSeconds: number };
   const codes = new Map<string, { challenge: string; redirectUri: string; clientId: string }>();
@@ -38,7 +39,7 @@ describeWithBrowser('web console: sign-in with an OIDC issuer (headless chromium
   };
 
   const signIn = async (): Promise<Page> => {
-    const context = await browser.newContext();
+    const context = await browser!.newContext();
     const page = await context.newPage();
     await page.goto(`${origin}/#/fleet`);
     await page.locator('#oidc-sign-in').click();
@@ -171,7 +172,7 @@ describeWithBrowser('web console: sign-in with an OIDC issuer (headless chromium
   });
 
   it('refuses a redirect back that this tab did not start', async () => {
-    const context = await browser.newContext();
+    const context = await browser!.newContext();
     const page = await context.newPage();
     await page.goto(`${origin}/?code=stolen&state=forged`);
     await page.locator('#sign-in-error', { hasText: 'state mismatch' }).waitFor();
