@@ -209,6 +209,15 @@ const shape = {
       TELEMETRY_OIDC_ROLE_CLAIM: z.string().min(1).default('role'),
     },
   }),
+  ...together({
+    doc: 'The web console\'s "Sign in with <issuer>" (authorization code + PKCE): its public client id, and the endpoints when the issuer\'s discovery document should not be read.',
+    ifUnset: "unset: the console signs in with API keys only; the endpoints default to the discovery document's",
+    variables: {
+      TELEMETRY_OIDC_CLIENT_ID: z.string().min(1).optional(),
+      TELEMETRY_OIDC_AUTHORIZATION_URL: z.url('must be a URL').optional(),
+      TELEMETRY_OIDC_TOKEN_URL: z.url('must be a URL').optional(),
+    },
+  }),
   TELEMETRY_INTROSPECTION: setting({
     schema: z.enum(['on', 'off'], 'must be "on" or "off"').default('on'),
     doc: '`off` in production: no introspection and no schema hints in errors (the error of an introspection query names this variable).',
@@ -901,6 +910,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (oidcVariables.some((value) => value !== undefined) && oidcVariables.some((value) => value === undefined)) {
     throw new ConfigError(['TELEMETRY_OIDC_ISSUER, TELEMETRY_OIDC_JWKS_URL and TELEMETRY_OIDC_AUDIENCE: set all three to enable OIDC sign-in, or none']);
   }
+  if (v.TELEMETRY_OIDC_CLIENT_ID !== undefined && v.TELEMETRY_OIDC_ISSUER === undefined) {
+    throw new ConfigError(['TELEMETRY_OIDC_CLIENT_ID: the console signs in with the issuer TELEMETRY_OIDC_ISSUER names: set it too']);
+  }
   return {
     port: v.PORT,
     host: v.HOST,
@@ -1013,6 +1025,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             audience: v.TELEMETRY_OIDC_AUDIENCE,
             tenantClaim: v.TELEMETRY_OIDC_TENANT_CLAIM,
             roleClaim: v.TELEMETRY_OIDC_ROLE_CLAIM,
+            clientId: v.TELEMETRY_OIDC_CLIENT_ID,
+            authorizationUrl: v.TELEMETRY_OIDC_AUTHORIZATION_URL,
+            tokenUrl: v.TELEMETRY_OIDC_TOKEN_URL,
           }
         : undefined,
     introspection: v.TELEMETRY_INTROSPECTION === 'on',

@@ -28,6 +28,7 @@ import { createOidcVerifier, looksLikeJwt } from './oidc';
 import { checkCost, checkDocument, costLimitPlugin, createDocumentGuard, parseDocument, type QueryLimits } from './query-limits';
 import { RateGuard } from './rate-limit';
 import { createWebRoute } from './web-route';
+import { createOidcConsoleRoute } from './oidc-console-route';
 import { attachWebSocketServer } from './websocket';
 import type { CohortStats } from './subscription-cohorts';
 import { slowSubscriber } from '../subscriptions/resumable-feed';
@@ -183,6 +184,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
       probes,
       web: createWebRoute(),
       graphiql: config.graphqlIde === 'graphiql',
+      oidcConsole: config.oidc?.clientId ? createOidcConsoleRoute({ ...config.oidc, clientId: config.oidc.clientId }) : undefined,
     },
   });
   const shutdown = new GracefulClose(server);

@@ -7,6 +7,7 @@ import { bearerToken } from './auth';
 import { HTTP_STATUS, retryAfterSecondsOf } from './errors';
 import type { HealthProbes } from './health';
 import { wantsHtml, type WebRoute } from './web-route';
+import type { OidcConsoleRoute } from './oidc-console-route';
 import type { ApiMetrics, HttpRoute } from '../metrics/api-metrics';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
 import type { ClientOrigin } from '../domain/trusted-proxies';
@@ -22,6 +23,8 @@ export interface HttpRoutes {
   /** The web console at /, its assets, and GraphiQL for a browser's GET /graphql (when `graphiql` is set). */
   readonly web: WebRoute;
   readonly graphiql: boolean;
+  /** The console's OIDC sign-in at /console/oidc (oidc-console-route.ts), when a client id is set. */
+  readonly oidcConsole?: OidcConsoleRoute | undefined;
 }
 
 export interface HttpServerOptions {
@@ -73,7 +76,7 @@ function routeOf(url: string | undefined): HttpRoute {
   if (pathname === '/import') return 'import';
   if (pathname === '/healthz') return 'healthz';
   if (pathname === '/readyz') return 'readyz';
-  if (pathname === '/' || pathname.startsWith('/assets/')) return 'web';
+  if (pathname === '/' || pathname.startsWith('/assets/') || pathname.startsWith('/console/')) return 'web';
   return 'other';
 }
 
@@ -114,6 +117,12 @@ async function handle(options: HttpServerOptions, request: IncomingMessage, resp
       const caller = await options.authenticate(bearerToken(request.headers.authorization));
       if (!caller) throw new TelemetryError('UNAUTHENTICATED', 'send a valid API key as "Authorization: Bearer <key>"');
       return options.routes[url.pathname === '/export' ? 'export' : 'import'](request, response, caller, url.search);
+    }
+    case '/console/oidc':
+    case '/console/oidc/token': {
+      const route = options.routes.oidcConsole;
+      if (!route) throw new TelemetryError('NOT_FOUND', 'OIDC sign-in is not configured here (TELEMETRY_OIDC_CLIENT_ID): sign in with an API key');
+      return url.pathname === '/console/oidc' ? route.config(request, response) : route.token(request, response);
     }
     case '/healthz':
     case '/readyz': {

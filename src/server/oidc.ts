@@ -14,6 +14,11 @@ export interface OidcSettings {
   readonly tenantClaim: string;
   /** Claim holding the role: a string, or an array of strings of which the strongest counts. @default 'role' */
   readonly roleClaim: string;
+  /** The console's public client id: set, the console offers "Sign in with <issuer>" (oidc-console-route.ts). */
+  readonly clientId?: string | undefined;
+  /** Authorization and token endpoints; unset, read from the issuer's discovery document. */
+  readonly authorizationUrl?: string | undefined;
+  readonly tokenUrl?: string | undefined;
 }
 
 /** Undefined when the token is not valid for this service (the caller answers UNAUTHENTICATED). */

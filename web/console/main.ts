@@ -2,6 +2,7 @@ import './console.css';
 import { forgetKey, storedKey, storeKey } from '../shared/session';
 import { Api, ApiError } from './api';
 import { h, messageOf, replace } from './dom';
+import { expiresIn, finishOidcSignIn, oidcConfig, startOidcSignIn } from './oidc';
 import { adminView } from './views/admin';
 import { anomaliesView } from './views/anomalies';
 import { deviceView } from './views/device';
@@ -16,6 +17,7 @@ import type { Session, View } from './views/view';
 const root = document.getElementById('app')!;
 let session: Session | undefined;
 let current: View | undefined;
+let expiry: ReturnType<typeof setTimeout> | undefined;
 
 async function signIn(key: string): Promise<Session> {
   const api = new Api(key);
@@ -24,6 +26,10 @@ async function signIn(key: string): Promise<Session> {
     api.close();
     throw new ApiError('a DEVICE key only sends readings: sign in with a READER or ADMIN key', 'FORBIDDEN');
   }
+  // A token stops working when it expires: say so rather than let every view fail one by one.
+  const remaining = expiresIn(key);
+  clearTimeout(expiry);
+  if (remaining !== undefined) expiry = setTimeout(() => signOut('Your sign-in has expired: sign in again.'), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
   return { api, role: viewer.role, keyId: viewer.keyId };
 }
 
@@ -57,14 +63,22 @@ function signInForm(message?: string): void {
   });
   replace(root, h('main', { id: 'main' }, form));
   input.focus();
+  void oidcConfig().then((config) => {
+    if (!config || !form.isConnected) return;
+    const button = h('button', { type: 'button', class: 'secondary', id: 'oidc-sign-in' }, `Sign in with ${new URL(config.issuer).host}`);
+    button.addEventListener('click', () => void startOidcSignIn(config).catch((caught: unknown) => replace(error, messageOf(caught))));
+    form.insertBefore(button, error);
+  });
 }
 
-function signOut(): void {
+function signOut(message?: string): void {
+  clearTimeout(expiry);
   session?.api.close();
   session = undefined;
   forgetKey();
-  location.hash = '';
-  signInForm();
+  // Not `location.hash = ''`: its hashchange would render the form again and drop the message.
+  history.replaceState(null, '', location.pathname);
+  signInForm(message);
 }
 
 function shell(active: Session): { main: HTMLElement } {
@@ -101,9 +115,9 @@ function shell(active: Session): { main: HTMLElement } {
         active.role === 'ADMIN' && link('#/admin', 'Admin'),
         h('a', { href: '/graphql' }, 'GraphiQL'),
       ),
-      h('span', { class: 'who' }, `${active.role.toLowerCase()} key`),
+      h('span', { class: 'who' }, `${active.role.toLowerCase()} ${active.keyId.startsWith('oidc:') ? active.keyId.slice(5) : 'key'}`),
       connection,
-      h('button', { type: 'button', class: 'secondary', id: 'sign-out', onclick: signOut }, 'Sign out'),
+      h('button', { type: 'button', class: 'secondary', id: 'sign-out', onclick: () => signOut() }, 'Sign out'),
     ),
     main,
   );
@@ -128,6 +142,14 @@ function render(): void {
 window.addEventListener('hashchange', render);
 
 void (async () => {
+  let returned: string | undefined;
+  try {
+    returned = await finishOidcSignIn();
+  } catch (caught) {
+    signInForm(messageOf(caught));
+    return;
+  }
+  if (returned) storeKey(returned);
   const key = storedKey();
   if (!key) {
     signInForm();
@@ -135,6 +157,7 @@ void (async () => {
   }
   try {
     session = await signIn(key);
+    if (returned && (!location.hash || location.hash === '#/')) location.hash = '#/fleet';
     render();
   } catch (caught) {
     forgetKey();
