@@ -77,3 +77,54 @@ export async function unreachableByTab(page: Page): Promise<string[]> {
     [...reached],
   );
 }
+
+/**
+ * What a phone user or a low-vision reader would meet: the page wider than the screen
+ * (horizontal scrolling; a table may scroll inside its own box), and visible text whose
+ * contrast with its background is under WCAG AA (4.5:1, or 3:1 for large text). One line each.
+ */
+export function layoutAndContrastProblems(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const window = globalThis as any;
+    const document = window.document;
+    const problems: string[] = [];
+    const root = document.documentElement;
+    const [pageWidth, screenWidth] = [Number(root.scrollWidth), Number(root.clientWidth)];
+    if (pageWidth > screenWidth + 1) problems.push(`page ${pageWidth}px wide on a ${screenWidth}px screen`);
+    const rgba = (css: string): number[] => (css.match(/[\d.]+/g) ?? ['0', '0', '0', '0']).map(Number).concat(1).slice(0, 4);
+    const luminance = ([r, g, b]: number[]) => {
+      const channel = (c: number) => {
+        const s = c / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * channel(r!) + 0.7152 * channel(g!) + 0.0722 * channel(b!);
+    };
+    // The colour behind an element: the first ancestor background that is not transparent (white at the top).
+    const background = (element: any): number[] => {
+      for (let at = element; at; at = at.parentElement) {
+        const colour = rgba(window.getComputedStyle(at).backgroundColor);
+        if (colour[3]! > 0.5) return colour;
+      }
+      return [255, 255, 255, 1];
+    };
+    const seen = new Set<string>();
+    for (const element of document.querySelectorAll('body *') as any[]) {
+      const ownText = [...element.childNodes].some((node: any) => node.nodeType === 3 && node.textContent.trim() !== '');
+      if (!ownText || element.getClientRects().length === 0 || element.closest('[hidden], [aria-hidden="true"], :disabled')) continue;
+      const style = window.getComputedStyle(element);
+      if (style.visibility === 'hidden' || Number(style.opacity) === 0) continue;
+      const fore = luminance(rgba(style.color));
+      const back = luminance(background(element));
+      const ratio = (Math.max(fore, back) + 0.05) / (Math.min(fore, back) + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      const needed = large ? 3 : 4.5;
+      const where = `${element.tagName.toLowerCase()}${element.className && typeof element.className === 'string' ? `.${element.className.split(' ').join('.')}` : ''}`;
+      if (ratio < needed && !seen.has(where)) {
+        seen.add(where);
+        problems.push(`contrast ${ratio.toFixed(2)}:1 < ${needed}:1: ${where} "${element.textContent.trim().slice(0, 30)}"`);
+      }
+    }
+    return problems;
+  });
+}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { postGraphQL } from '../support/graphql-post';
 import { eventually, startTestServer, type TestServer } from '../support/server';
-import { accessibilityProblems, unreachableByTab } from './a11y';
+import { accessibilityProblems, layoutAndContrastProblems, unreachableByTab } from './a11y';
 import { chromiumPath, launchChromium } from './browser';
 import { TcpProxy } from './tcp-proxy';
 
@@ -362,6 +362,28 @@ describeWithBrowser('web console (headless chromium)', () => {
     await page.keyboard.press('Enter');
     await page.locator('#fleet').waitFor();
     await shot(page, 'keyboard-fleet');
+  });
+
+  it('fits a phone screen without horizontal scrolling, with text contrast of at least WCAG AA, on every view', async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${origin}/`);
+    await page.getByLabel('API key').waitFor();
+    expect(await layoutAndContrastProblems(page)).toEqual([]);
+    await page.getByLabel('API key').fill(server.adminKey);
+    await page.keyboard.press('Enter');
+    for (const [hash, ready] of [
+      ['#/fleet', '#fleet tr[data-device]'],
+      ['#/device/boiler-1', '.device-header h1'],
+      ['#/anomalies', '#rules'],
+      ['#/admin', '#keys'],
+    ] as const) {
+      await page.evaluate((to) => ((globalThis as any).location.hash = to), hash);
+      await page.locator(ready).first().waitFor();
+      expect({ hash, problems: await layoutAndContrastProblems(page) }).toEqual({ hash, problems: [] });
+      await shot(page, `phone-${hash.split('/')[1]}`);
+    }
   });
 
   it('sent no request to another origin', () => {
