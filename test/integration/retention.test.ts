@@ -62,16 +62,24 @@ describe('Retention through the API', () => {
     const now = Date.now();
     const recentFrom = now - DAY;
     const oldFrom = now - 3 * DAY;
-    const count = async (from: number, to: number) =>
-      (
-        await server.ok(ReadingsDocument, {
+    // Every page: the recent readings may pass one page's 1,000 before a pass runs.
+    const count = async (from: number, to: number) => {
+      let total = 0;
+      let after: string | undefined;
+      for (;;) {
+        const { readings } = await server.ok(ReadingsDocument, {
           deviceId: 'boiler',
           metric: 'temperature',
           from: new Date(from).toISOString(),
           to: new Date(to).toISOString(),
           first: 1000,
-        })
-      ).readings.edges.length;
+          after,
+        });
+        total += readings.edges.length;
+        if (!readings.pageInfo.hasNextPage) return total;
+        after = readings.edges[readings.edges.length - 1]!.cursor;
+      }
+    };
     const reading = (at: number, value: number) => ({ deviceId: 'boiler', timestamp: new Date(at).toISOString(), metrics: [{ name: 'temperature', value }] });
     // Stored while the tenant keeps ten days, then the tenant keeps two: a pass removes them.
     await server.ok(SetRetentionDocument, { input: { rawReadingsDays: 10 } });

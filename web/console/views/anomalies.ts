@@ -98,35 +98,43 @@ export function anomaliesView(session: Session, main: HTMLElement): View {
         rulesBox,
         h('h2', { id: 'rules-title' }, 'Detection rules'),
         h(
-          'table',
-          { id: 'rules' },
+          'div',
+          { class: 'scroll' },
           h(
-            'thead',
-            {},
-            h('tr', {}, ...['Scope', 'Metric', 'Min', 'Max', 'Severity', ...(admin ? [''] : [])].map((title) => h('th', { scope: 'col' }, title))),
-          ),
-          h(
-            'tbody',
-            {},
-            ...anomalyRules.map((rule) =>
-              h(
-                'tr',
-                {},
-                h('td', {}, rule.deviceId ? `device ${rule.deviceId}` : rule.tag ? `tag ${rule.tag}` : 'tenant'),
-                h('td', {}, rule.metric),
-                h('td', {}, formatValue(rule.min)),
-                h('td', {}, formatValue(rule.max)),
-                h('td', {}, rule.severity.toLowerCase()),
-                admin &&
-                  h(
-                    'td',
-                    {},
+            'table',
+            { id: 'rules' },
+            h(
+              'thead',
+              {},
+              h('tr', {}, ...['Scope', 'Metric', 'Min', 'Max', 'Severity', ...(admin ? [''] : [])].map((title) => h('th', { scope: 'col' }, title))),
+            ),
+            h(
+              'tbody',
+              {},
+              ...anomalyRules.map((rule) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', {}, rule.deviceId ? `device ${rule.deviceId}` : rule.tag ? `tag ${rule.tag}` : 'tenant'),
+                  h('td', {}, rule.metric),
+                  h('td', {}, formatValue(rule.min)),
+                  h('td', {}, formatValue(rule.max)),
+                  h('td', {}, rule.severity.toLowerCase()),
+                  admin &&
                     h(
-                      'button',
-                      { type: 'button', class: 'secondary', onclick: () => void session.api.request(DELETE_RULE, { id: rule.id }).then(loadRules, showError) },
-                      'Delete',
+                      'td',
+                      {},
+                      h(
+                        'button',
+                        {
+                          type: 'button',
+                          class: 'secondary',
+                          onclick: () => void session.api.request(DELETE_RULE, { id: rule.id }).then(loadRules, showError),
+                        },
+                        'Delete',
+                      ),
                     ),
-                  ),
+                ),
               ),
             ),
           ),
