@@ -2,18 +2,22 @@ import type { Caller } from '../domain/caller';
 import { checkCommandInput, commandAfter, type Command, type CommandResponse } from '../domain/command';
 import { TelemetryError } from '../domain/errors';
 import { uuidv7 } from '../domain/ids';
-import type { CommandStore } from '../store/ports/command-store';
+import type { Page } from '../domain/page';
+import type { CommandPageRequest, CommandStore } from '../store/ports/command-store';
 import type { DeviceStore } from '../store/ports/device-store';
 
 /**
- * Writes a command to a device's own connection on this node (the MQTT broker); false when the
- * device has no connection here (it stays PENDING and is delivered when it connects).
+ * Writes a command to the device's own connections on this node (the MQTT broker) that
+ * subscribed to its topic; false when it has none here (the command stays PENDING, for the
+ * node it connects to). Writing is not delivering: the broker calls `delivered` once the device
+ * acknowledged it (PUBACK), and a command written to a connection that closed first stays
+ * PENDING, to be written again.
  */
-export type CommandWriter = (command: Command) => Promise<boolean>;
+export type CommandWriter = (command: Command) => boolean;
 
 /**
- * Commands to devices: stored first, then written to the device, then moved by its answer or
- * its deadline (domain/command.ts). Every move is a compare-and-set in the store, so a move
+ * Commands to devices: stored first, then written to the device, DELIVERED once it
+ * acknowledged, then moved by its answer or its deadline (domain/command.ts). Every move is a compare-and-set in the store, so a move
  * raced by another (an answer and the expiry sweep, two nodes) takes effect once, and only the
  * winner tells `onChange` (the commandUpdated feed).
  */
@@ -25,9 +29,9 @@ export class CommandService {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Stores a PENDING command for a device of the caller's tenant, then tries to deliver it. */
+  /** Stores a PENDING command for a device of the caller's tenant, then writes it to the device if it is connected here. */
   async send(caller: Caller, deviceId: string, name: string, payload: unknown, timeoutSeconds: number): Promise<Command> {
-    checkCommandInput(name, timeoutSeconds);
+    checkCommandInput(name, timeoutSeconds, payload);
     // Device ids are unique per tenant only: another tenant's device is simply not found.
     if ((await this.store.getDevices(caller.tenantId, [deviceId])).length === 0)
       throw new TelemetryError('NOT_FOUND', `no device "${deviceId}" is registered`, { details: { field: 'deviceId' } });
@@ -45,20 +49,38 @@ export class CommandService {
     };
     await this.store.insertCommand(command);
     this.onChange(command);
-    return (await this.deliver(command)) ?? command;
+    this.write(command);
+    return command;
   }
 
   command(tenantId: string, id: string): Promise<Command | undefined> {
     return this.store.command(tenantId, id);
   }
 
-  commandsOf(tenantId: string, deviceId: string, limit: number): Promise<Command[]> {
-    return this.store.commandsOf(tenantId, deviceId, limit);
+  commandsOf(tenantId: string, deviceId: string, page: CommandPageRequest): Promise<Page<Command>> {
+    return this.store.commandsOf(tenantId, deviceId, page);
   }
 
-  /** Delivers the device's PENDING commands, oldest first: called when it connects. */
+  /** Writes the device's PENDING commands, oldest first: called when it subscribes to its commands. */
   async deliverPending(tenantId: string, deviceId: string): Promise<void> {
-    for (const command of await this.store.pendingCommands(tenantId, deviceId, this.clock())) await this.deliver(command);
+    for (const command of await this.store.pendingCommands(tenantId, deviceId, this.clock())) this.write(command);
+  }
+
+  /**
+   * A command another node stored (heard through the events topic): written if the device is
+   * connected here and the command is still PENDING (read again: the node that sent it may
+   * have delivered it meanwhile).
+   */
+  async offer(command: Command): Promise<void> {
+    if (command.status !== 'PENDING') return;
+    const current = await this.store.command(command.tenantId, command.id);
+    if (current?.status === 'PENDING' && current.expiresAt > this.clock()) this.write(current);
+  }
+
+  /** The device acknowledged the command (its PUBACK): PENDING -> DELIVERED, once. */
+  async delivered(tenantId: string, commandId: string): Promise<void> {
+    const command = await this.store.command(tenantId, commandId);
+    if (command) await this.move(command, commandAfter(command, { kind: 'delivered' }, this.clock()));
   }
 
   /** Records a device's answer; NOT_FOUND for a command that is not its own. */
@@ -78,13 +100,6 @@ export class CommandService {
     let moved = 0;
     for (const command of await this.store.dueCommands(now, limit)) if (await this.move(command, commandAfter(command, { kind: 'expired' }, now))) moved++;
     return moved;
-  }
-
-  /** Writes a PENDING command to the device; DELIVERED once written. Undefined when not written. */
-  private async deliver(command: Command): Promise<Command | undefined> {
-    if (!(await this.write(command))) return undefined;
-    const delivered = commandAfter(command, { kind: 'delivered' }, this.clock());
-    return (await this.move(command, delivered)) ? delivered : undefined;
   }
 
   private async move(from: Command, next: Command | undefined): Promise<boolean> {

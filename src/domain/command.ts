@@ -29,11 +29,13 @@ export interface Command {
 /** Command names become one topic level: no `/`, no wildcards, nothing MQTT treats specially. */
 export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const MAX_COMMAND_TIMEOUT_SECONDS = 7 * 24 * 3600;
+/** Largest payload, as JSON text: it travels in one MQTT message to a small device. */
+export const MAX_COMMAND_PAYLOAD_BYTES = 16 * 1024;
 
 export const isFinal = (status: CommandStatus): boolean => status === 'SUCCEEDED' || status === 'FAILED' || status === 'EXPIRED';
 
 /** Checks what an admin asks to send; throws BAD_USER_INPUT naming the field at fault. */
-export function checkCommandInput(name: string, timeoutSeconds: number): void {
+export function checkCommandInput(name: string, timeoutSeconds: number, payload: unknown = null): void {
   if (!COMMAND_NAME_PATTERN.test(name))
     throw new TelemetryError('BAD_USER_INPUT', 'name must be 1-64 characters of A-Z a-z 0-9 . _ - (it is one MQTT topic level)', {
       details: { field: 'name' },
@@ -41,6 +43,11 @@ export function checkCommandInput(name: string, timeoutSeconds: number): void {
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > MAX_COMMAND_TIMEOUT_SECONDS)
     throw new TelemetryError('BAD_USER_INPUT', `timeoutSeconds must be an integer from 1 to ${MAX_COMMAND_TIMEOUT_SECONDS}`, {
       details: { field: 'timeoutSeconds' },
+    });
+  const payloadBytes = Buffer.byteLength(JSON.stringify(payload) ?? 'null');
+  if (payloadBytes > MAX_COMMAND_PAYLOAD_BYTES)
+    throw new TelemetryError('BAD_USER_INPUT', `payload must be at most ${MAX_COMMAND_PAYLOAD_BYTES} bytes as JSON (it is ${payloadBytes})`, {
+      details: { field: 'payload', limit: MAX_COMMAND_PAYLOAD_BYTES },
     });
 }
 

@@ -33,7 +33,7 @@ describe('CommandService over the embedded store', () => {
       store,
       (command) => {
         if (connected) written.push(command);
-        return Promise.resolve(connected);
+        return connected;
       },
       (command) => changes.push(command),
       () => now,
@@ -44,10 +44,13 @@ describe('CommandService over the embedded store', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('stores, delivers to a connected device, and takes its answer once', async () => {
+  it('stores, writes to a connected device, is DELIVERED once acknowledged, and takes its answer once', async () => {
     const sent = await service.send(admin, 'pump-1', 'reboot', { delay: 5 }, 30);
-    expect(sent).toMatchObject({ status: 'DELIVERED', deviceId: 'pump-1', payload: { delay: 5 }, expiresAt: now + 30_000 });
+    expect(sent).toMatchObject({ status: 'PENDING', deviceId: 'pump-1', payload: { delay: 5 }, expiresAt: now + 30_000 });
     expect(written.map((c) => c.id)).toEqual([sent.id]);
+    await service.delivered('t1', sent.id);
+    await service.delivered('t1', sent.id);
+    expect((await service.command('t1', sent.id))?.status).toBe('DELIVERED');
     await service.answer(pump, sent.id, { status: 'SUCCEEDED', result: { up: true } });
     await service.answer(pump, sent.id, { status: 'FAILED' });
     expect(await service.command('t1', sent.id)).toMatchObject({ status: 'SUCCEEDED', result: { up: true } });
@@ -65,8 +68,9 @@ describe('CommandService over the embedded store', () => {
     connected = true;
     await service.deliverPending('t1', 'pump-1');
     expect(written.map((c) => c.name)).toEqual(['close']);
+    await service.delivered('t1', second.id);
     expect(await service.expireDue(100)).toBe(1);
-    expect((await service.commandsOf('t1', 'pump-1', 10)).map((c) => [c.name, c.status])).toEqual([
+    expect((await service.commandsOf('t1', 'pump-1', { first: 10 })).items.map((c) => [c.name, c.status])).toEqual([
       ['close', 'DELIVERED'],
       ['open', 'EXPIRED'],
     ]);
@@ -79,11 +83,27 @@ describe('CommandService over the embedded store', () => {
   it("refuses another tenant's device id, and a device's answer to a command not its own", async () => {
     await expect(service.send({ ...admin, tenantId: 't3' }, 'pump-1', 'reboot', {}, 30)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(service.send(admin, 'pump-9', 'reboot', {}, 30)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(service.send(admin, 'pump-1', 'a/b', {}, 30)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(service.send(admin, 'pump-1', 'a/b', {}, 30)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { field: 'name' } });
+    await expect(service.send(admin, 'pump-1', 'big', 'x'.repeat(20_000), 30)).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { field: 'payload' },
+    });
     const sent = await service.send(admin, 'pump-1', 'reboot', {}, 30);
     await expect(service.answer({ ...pump, tenantId: 't2' }, sent.id, { status: 'FAILED' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(service.answer({ ...pump, deviceId: 'pump-2' }, sent.id, { status: 'FAILED' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect((await service.command('t1', sent.id))?.status).toBe('DELIVERED');
+    expect((await service.command('t1', sent.id))?.status).toBe('PENDING');
     expect(await service.command('t2', sent.id)).toBeUndefined();
+  });
+
+  it('writes a command heard from another node only while it is still PENDING here', async () => {
+    connected = false;
+    const sent = await service.send(admin, 'pump-1', 'reboot', {}, 30);
+    connected = true;
+    await service.offer(sent);
+    expect(written.map((c) => c.id)).toEqual([sent.id]);
+    await service.delivered('t1', sent.id);
+    // The sending node's own echo of PENDING arrives after the device acknowledged: not written again.
+    await service.offer(sent);
+    expect(written).toHaveLength(1);
   });
 });

@@ -298,7 +298,7 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
   },
   insertCommand: (s) => s.insertCommand(command),
   command: (s) => s.command(T, 'c1'),
-  commandsOf: (s) => s.commandsOf(T, 'd1', 10),
+  commandsOf: (s) => s.commandsOf(T, 'd1', { first: 10, after: { createdAt: 5, id: 'c0' } }),
   pendingCommands: (s) => s.pendingCommands(T, 'd1', 5),
   dueCommands: (s) => s.dueCommands(20, 100),
   updateCommand: (s) => s.updateCommand({ ...command, status: 'SUCCEEDED', result: { ok: true }, updatedAt: 5 }, 'DELIVERED'),

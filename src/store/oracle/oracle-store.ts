@@ -29,6 +29,7 @@ import * as retention from './sql/retention';
 import type { ExpiredRows } from '../ports/retention-store';
 import type { RetentionOverrides } from '../../domain/retention';
 import type { Command, CommandStatus } from '../../domain/command';
+import type { CommandPageRequest } from '../ports/command-store';
 import * as commands from './sql/commands';
 
 /** Something that lends sessions: a pool of real connections, or a test double. */
@@ -307,8 +308,8 @@ export class OracleStore implements Store {
   command(tenantId: string, id: string): Promise<Command | undefined> {
     return this.tx((s) => commands.command(s, tenantId, id));
   }
-  commandsOf(tenantId: string, deviceId: string, limit: number): Promise<Command[]> {
-    return this.tx((s) => commands.commandsOf(s, tenantId, deviceId, limit));
+  commandsOf(tenantId: string, deviceId: string, page: CommandPageRequest): Promise<Page<Command>> {
+    return this.tx((s) => commands.commandsOf(s, tenantId, deviceId, page));
   }
   pendingCommands(tenantId: string, deviceId: string, now: number): Promise<Command[]> {
     return this.tx((s) => commands.pendingCommands(s, tenantId, deviceId, now));

@@ -1,4 +1,12 @@
 import type { Command, CommandStatus } from '../../domain/command';
+import type { Page } from '../../domain/page';
+
+/** A page of one device's commands, newest first: the first `first` after the command `after` (exclusive). */
+export interface CommandPageRequest {
+  readonly first: number;
+  /** The last command of the previous page: its creation time and id (ties on the time are ordered by id). */
+  readonly after?: { readonly createdAt: number; readonly id: string } | undefined;
+}
 
 /**
  * Commands to devices (domain/command.ts). A status changes only by compare-and-set on the
@@ -8,8 +16,8 @@ import type { Command, CommandStatus } from '../../domain/command';
 export interface CommandStore {
   insertCommand(command: Command): Promise<void>;
   command(tenantId: string, id: string): Promise<Command | undefined>;
-  /** The device's commands, newest first. */
-  commandsOf(tenantId: string, deviceId: string, limit: number): Promise<Command[]>;
+  /** The device's commands, newest first (by creation time, then id), one page at a time. */
+  commandsOf(tenantId: string, deviceId: string, page: CommandPageRequest): Promise<Page<Command>>;
   /** The device's PENDING commands not yet expired at `now`, oldest first: delivered on connect. */
   pendingCommands(tenantId: string, deviceId: string, now: number): Promise<Command[]>;
   /** Commands of every tenant, neither final nor answered, whose deadline passed at `now`, oldest first. */

@@ -30,6 +30,7 @@ import * as retention from './sql/retention';
 import type { ExpiredRows } from '../ports/retention-store';
 import type { RetentionOverrides } from '../../domain/retention';
 import type { Command, CommandStatus } from '../../domain/command';
+import type { CommandPageRequest } from '../ports/command-store';
 import * as commands from './sql/commands';
 
 export interface SqliteStoreOptions {
@@ -291,8 +292,8 @@ export class SqliteStore implements Store {
     return this.run(() => commands.command(this.db, tenantId, id));
   }
 
-  commandsOf(tenantId: string, deviceId: string, limit: number): Promise<Command[]> {
-    return this.run(() => commands.commandsOf(this.db, tenantId, deviceId, limit));
+  commandsOf(tenantId: string, deviceId: string, page: CommandPageRequest): Promise<Page<Command>> {
+    return this.run(() => commands.commandsOf(this.db, tenantId, deviceId, page));
   }
 
   pendingCommands(tenantId: string, deviceId: string, now: number): Promise<Command[]> {

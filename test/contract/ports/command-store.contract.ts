@@ -35,9 +35,26 @@ export function describeCommandStoreContract(name: string, create: () => Promise
       await store.insertCommand(command('c3', { tenantId: 'ct2' }));
       expect(await store.command('ct1', 'c1')).toEqual(command('c1'));
       expect(await store.command('ct2', 'c1')).toBeUndefined();
-      expect((await store.commandsOf('ct1', 'pump-1', 10)).map((c) => c.id)).toEqual(['c2', 'c1']);
-      expect((await store.commandsOf('ct1', 'pump-1', 1)).map((c) => c.id)).toEqual(['c2']);
-      expect((await store.commandsOf('ct2', 'pump-1', 10)).map((c) => c.id)).toEqual(['c3']);
+      expect((await store.commandsOf('ct1', 'pump-1', { first: 10 })).items.map((c) => c.id)).toEqual(['c2', 'c1']);
+      expect(await store.commandsOf('ct1', 'pump-1', { first: 1 })).toMatchObject({ items: [{ id: 'c2' }], hasMore: true });
+      expect((await store.commandsOf('ct2', 'pump-1', { first: 10 })).items.map((c) => c.id)).toEqual(['c3']);
+    });
+
+    it('pages the commands of a device newest first, ties on the creation time by id, every command on exactly one page', async () => {
+      const store = harness.store;
+      const created = [300, 100, 200, 200, 200, 100];
+      for (const [i, createdAt] of created.entries()) await store.insertCommand(command(`p${i}`, { createdAt }));
+      await store.insertCommand(command('elsewhere', { deviceId: 'pump-2', createdAt: 250 }));
+      const seen: string[] = [];
+      let after: { createdAt: number; id: string } | undefined;
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await store.commandsOf('ct1', 'pump-1', { first: 2, after });
+        seen.push(...page.items.map((c) => c.id));
+        const last = page.items.at(-1);
+        if (!page.hasMore || !last) break;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      expect(seen).toEqual(['p0', 'p4', 'p3', 'p2', 'p5', 'p1']);
     });
 
     it('moves a status only from the one it was read with, keeping the result', async () => {

@@ -1,4 +1,6 @@
 import type { Command, CommandStatus } from '../../../domain/command';
+import type { Page } from '../../../domain/page';
+import type { CommandPageRequest } from '../../ports/command-store';
 import type { Session } from '../session';
 
 /** Commands to devices (store/ports/command-store.ts). */
@@ -23,6 +25,7 @@ export const SQL = {
                   VALUES (:tenant_id, :id, :device_id, :name, :payload, :status, :result, :created_at, :expires_at, :updated_at)`,
   commandById: `SELECT ${COLUMNS} FROM commands WHERE tenant_id = :tenant_id AND id = :id`,
   commandsOf: `SELECT ${COLUMNS} FROM commands WHERE tenant_id = :tenant_id AND device_id = :device_id
+                 AND (:after_created IS NULL OR created_at < :after_created OR (created_at = :after_created AND id < :after_id))
                ORDER BY created_at DESC, id DESC FETCH FIRST :limit_rows ROWS ONLY`,
   pendingCommands: `SELECT ${COLUMNS} FROM commands WHERE tenant_id = :tenant_id AND device_id = :device_id AND status = 'PENDING'
                     AND expires_at > :now_ms ORDER BY created_at, id`,
@@ -68,8 +71,18 @@ export async function command(session: Session, tenantId: string, id: string): P
   return row && toCommand(row);
 }
 
-export async function commandsOf(session: Session, tenantId: string, deviceId: string, limit: number): Promise<Command[]> {
-  return ((await session.execute<CommandRow>(SQL.commandsOf, { tenant_id: tenantId, device_id: deviceId, limit_rows: limit })).rows ?? []).map(toCommand);
+export async function commandsOf(session: Session, tenantId: string, deviceId: string, page: CommandPageRequest): Promise<Page<Command>> {
+  const rows =
+    (
+      await session.execute<CommandRow>(SQL.commandsOf, {
+        tenant_id: tenantId,
+        device_id: deviceId,
+        after_created: page.after?.createdAt ?? null,
+        after_id: page.after?.id ?? null,
+        limit_rows: page.first + 1,
+      })
+    ).rows ?? [];
+  return { items: rows.slice(0, page.first).map(toCommand), hasMore: rows.length > page.first };
 }
 
 export async function pendingCommands(session: Session, tenantId: string, deviceId: string, now: number): Promise<Command[]> {

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Command, CommandStatus } from '../../../domain/command';
+import type { Page } from '../../../domain/page';
+import type { CommandPageRequest } from '../../ports/command-store';
 
 /** SQLite statements for commands to devices (store/ports/command-store.ts). */
 
@@ -53,11 +55,21 @@ export function command(db: Database.Database, tenantId: string, id: string): Co
   return row && commandOf(row);
 }
 
-export function commandsOf(db: Database.Database, tenantId: string, deviceId: string, limit: number): Command[] {
+export function commandsOf(db: Database.Database, tenantId: string, deviceId: string, page: CommandPageRequest): Page<Command> {
   const rows = db
-    .prepare(`SELECT ${COLUMNS} FROM commands WHERE tenant_id = ? AND device_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`)
-    .all(tenantId, deviceId, limit) as CommandRow[];
-  return rows.map(commandOf);
+    .prepare(
+      `SELECT ${COLUMNS} FROM commands WHERE tenant_id = @tenant_id AND device_id = @device_id
+         AND (@after_created IS NULL OR created_at < @after_created OR (created_at = @after_created AND id < @after_id))
+       ORDER BY created_at DESC, id DESC LIMIT @limit_rows`,
+    )
+    .all({
+      tenant_id: tenantId,
+      device_id: deviceId,
+      after_created: page.after?.createdAt ?? null,
+      after_id: page.after?.id ?? null,
+      limit_rows: page.first + 1,
+    }) as CommandRow[];
+  return { items: rows.slice(0, page.first).map(commandOf), hasMore: rows.length > page.first };
 }
 
 export function pendingCommands(db: Database.Database, tenantId: string, deviceId: string, now: number): Command[] {
