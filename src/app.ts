@@ -41,6 +41,9 @@ import { startMetricsServer, type MetricsServer } from './server/metrics-server'
 import { watchDataFiles } from './composition/data-file-metrics';
 import { startOciMonitoring } from './composition/oci-monitoring';
 import { createMqttBridge } from './composition/mqtt-bridge-runtime';
+import { CommandService, type CommandWriter } from './commands/command-service';
+import { commandChangePublisher } from './composition/command-changes';
+import type { Command } from './domain/command';
 
 /**
  * The composition root: starts the service in its role and wires the API, the ingest path
@@ -63,6 +66,8 @@ export interface RunningApp {
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
+  /** Status changes of commands to devices (commandUpdated). */
+  readonly commandHub: TenantHub<Command>;
   /** WebSocket subscriptions sharing an execution (DESIGN §9): cohorts and their members. */
   subscriptionCohorts(): CohortStats;
   /**
@@ -123,10 +128,22 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     const hub = new ReadingHub();
     const anomalyHub = new TenantHub<Anomaly>();
     const statusHub = new TenantHub<DeviceStatusChange>();
+    const commandHub = new TenantHub<Command>();
     // Anomalies reach subscribers in seq order, from the consumer and from admins' transitions.
     const anomalyOrder = new AnomalyOrder(store, (ordered) => anomalyHub.publish(ordered), logger.child({ component: 'events' }));
     await anomalyOrder.start();
-    const hubs = { hub, anomalyHub, statusHub, anomalyOrder };
+    // Commands are written through the MQTT broker, which the API server starts below: until
+    // then (and with MQTT off) no device is connected here, and a command stays PENDING.
+    let writeCommand: CommandWriter = () => false;
+    const viaEventsTopic = role === 'api' || config.stream.oci !== undefined;
+    const commands = new CommandService(
+      store,
+      (command) => writeCommand(command),
+      commandChangePublisher({ viaEventsTopic, stream, local: (changed) => commandHub.publish(changed), logger: logger.child({ component: 'commands' }) }),
+    );
+    const offerCommand = (command: Command) =>
+      void commands.offer(command).catch((error: unknown) => service.warn({ err: error, commandId: command.id }, 'could not offer a command to its device'));
+    const hubs: Hubs = { hub, anomalyHub, statusHub, anomalyOrder, commandHub, offerCommand };
     // The API listens before the consumer starts, so that a port in use or a wrong HOST stops
     // start-up before anything was read or applied; readings ingested meanwhile wait in the stream.
     // Set once started; the probes and callbacks below may read it before (undefined: starting).
@@ -150,7 +167,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     const presence = new DevicePresence(
       store,
       statusChangePublisher({
-        viaEventsTopic: role === 'api' || config.stream.oci !== undefined,
+        viaEventsTopic,
         stream,
         local: (changes) => statusHub.publish(changes),
         logger: service,
@@ -196,14 +213,12 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         store,
         devices,
         keys,
-        anomalies: new AnomalyService(
-          store,
-          directory,
-          anomalyChangePublisher({ viaEventsTopic: role === 'api' || config.stream.oci !== undefined, stream, order: anomalyOrder, logger: service }),
-        ),
+        anomalies: new AnomalyService(store, directory, anomalyChangePublisher({ viaEventsTopic, stream, order: anomalyOrder, logger: service })),
         hub,
         anomalyHub,
         statusHub,
+        commands,
+        commandHub,
         defaultHeartbeatTimeoutMs: config.liveness.defaultHeartbeatTimeoutMs,
         webhooks: new WebhookService(store, { allowPrivateNetworks: config.webhooks.allowPrivateNetworks }),
         retention,
@@ -218,6 +233,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
       presence,
     });
     opened.push(() => api.close());
+    writeCommand = (command) => api.writeCommand(command);
     const consumerMetrics = async () => [await (fanout?.metrics() ?? Promise.resolve([]))];
     const metricsServer = await startMetricsEndpoint(config, metrics.registry, consumerMetrics, logger);
     if (metricsServer) opened.push(() => metricsServer.close());
@@ -249,6 +265,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
       hub,
       anomalyHub,
       statusHub,
+      commandHub,
       failed: started.failed,
       close() {
         // Requests in flight are answered first (they need the stream), then the consumer stops.
@@ -282,6 +299,9 @@ interface Hubs {
   readonly statusHub: TenantHub<DeviceStatusChange>;
   /** The way into anomalyHub: puts anomalies in seq order first. */
   readonly anomalyOrder: AnomalyOrder;
+  readonly commandHub: TenantHub<Command>;
+  /** A command heard from elsewhere (the events topic): written if its device is connected here and it is still PENDING. */
+  readonly offerCommand: (command: Command) => void;
 }
 
 async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Promise<Fanout> {
@@ -296,6 +316,7 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
       hubs.anomalyOrder.push(events.anomalies);
       hubs.statusHub.publish(events.statusChanges);
     },
+    (expired) => hubs.commandHub.publish(expired),
     logger.child({ component: 'consumer' }),
   );
   await startedOrStopped(consumer);
@@ -321,6 +342,7 @@ async function consumerThreadOnSharedStream(config: Config, stream: Stream, logg
   const tail = await eventsTopicTail(stream, logger, hubs);
   const consumer = new ConsumerThread(
     config,
+    () => {},
     () => {},
     () => {},
     logger.child({ component: 'consumer' }),
@@ -353,6 +375,10 @@ async function eventsTopicTail(stream: Stream, logger: Logger, hubs: Hubs): Prom
       readings: (readings) => hubs.hub.activeSubscriptions > 0 && hubs.hub.publish(readings),
       anomalies: (published) => anomalies.push(published),
       statusChanges: (changes) => hubs.statusHub.publish(changes),
+      commands: (changed) => {
+        hubs.commandHub.publish(changed);
+        for (const command of changed) if (command.status === 'PENDING') hubs.offerCommand(command);
+      },
     },
     events,
   );
@@ -443,6 +469,7 @@ async function startConsumerRole(config: Config, logger: Logger): Promise<Runnin
     hub: new ReadingHub(),
     anomalyHub: new TenantHub<Anomaly>(),
     statusHub: new TenantHub<DeviceStatusChange>(),
+    commandHub: new TenantHub<Command>(),
     subscriptionCohorts: () => ({ cohorts: 0, members: 0 }),
     failed: new Promise<never>(() => {}),
     close() {

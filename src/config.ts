@@ -246,6 +246,10 @@ const shape = {
     schema: integer(10, 3_600_000).default(5000),
     doc: 'How often the consumer looks for silent devices.',
   }),
+  TELEMETRY_COMMAND_EXPIRY_CHECK_MS: setting({
+    schema: integer(10, 3_600_000).default(1000),
+    doc: 'How often the consumer marks EXPIRED the commands to devices that were not answered within their `timeoutSeconds` (so an expiry is seen at most this late).',
+  }),
   TELEMETRY_WEBHOOK_POLL_MS: setting({
     schema: integer(10, 3_600_000).default(1000),
     doc: 'How often due webhook deliveries are looked for (new anomalies wake it sooner).',
@@ -696,6 +700,10 @@ export interface Config {
     /** How often the consumer looks for silent devices. */
     readonly checkIntervalMs: number;
   };
+  readonly commands: {
+    /** How often the consumer looks for commands past their deadline (commands/command-expiry.ts). */
+    readonly expiryCheckMs: number;
+  };
   readonly webhooks: {
     readonly pollIntervalMs: number;
     readonly maxAttempts: number;
@@ -1007,6 +1015,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retention: { defaults: retentionDefaults, intervalMs: v.TELEMETRY_RETENTION_INTERVAL_SECONDS * 1000, batchRows: v.TELEMETRY_RETENTION_BATCH_ROWS },
     anomalies: { clearAfterMs: v.TELEMETRY_ANOMALY_CLEAR_AFTER_SECONDS * 1000 },
     liveness: { defaultHeartbeatTimeoutMs: v.TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS * 1000, checkIntervalMs: v.TELEMETRY_LIVENESS_CHECK_MS },
+    commands: { expiryCheckMs: v.TELEMETRY_COMMAND_EXPIRY_CHECK_MS },
     webhooks: {
       pollIntervalMs: v.TELEMETRY_WEBHOOK_POLL_MS,
       maxAttempts: v.TELEMETRY_WEBHOOK_MAX_ATTEMPTS,

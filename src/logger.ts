@@ -17,6 +17,8 @@ export type Component =
   | 'webhooks'
   /** The retention passes of the consumer (one line per pass: rows removed by kind). */
   | 'retention'
+  /** Commands to devices: the consumer's expiry sweep, and deliveries that could not be recorded. */
+  | 'commands'
   /** The events topic: publishing what the consumer committed, and tailing it on API nodes. */
   | 'events'
   /** The MQTT bridge: its connection to an existing broker, and the messages it could not ingest. */

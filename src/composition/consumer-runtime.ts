@@ -5,6 +5,10 @@ import type { DetectionEvents } from '../consumers/batch-applier';
 import { PERSISTER_GROUP, ReadingPersister } from '../consumers/reading-persister';
 import { WebhookDeliverer } from '../webhooks/webhook-deliverer';
 import { RetentionEnforcer } from '../retention/retention-enforcer';
+import { CommandService } from '../commands/command-service';
+import { CommandExpiry } from '../commands/command-expiry';
+import type { Command } from '../domain/command';
+import { commandChangePublisher } from './command-changes';
 import type { PersistedReading } from '../domain/reading';
 import { DeviceDirectory } from '../devices/device-directory';
 import type { Logger } from '../logger';
@@ -33,12 +37,17 @@ export interface ConsumerRuntime {
 export interface ConsumerOutputs {
   readonly readings: (readings: PersistedReading[]) => void;
   readonly events: (events: DetectionEvents) => void;
+  /** Commands the expiry sweep moved to EXPIRED, for commandUpdated. */
+  readonly commands: (commands: Command[]) => void;
   /** Partitions taken over from another consumer (see ReadingPersisterOptions.onPartitionsGained). */
   readonly partitionsGained?: (partitions: readonly number[]) => Promise<void>;
 }
 
+/** Most commands one expiry batch moves (each is its own small write). */
+const COMMAND_EXPIRY_BATCH = 100;
+
 /**
- * Starts the persister, the liveness sweep, webhook deliveries and retention with their own store and stream connections
+ * Starts the persister, the liveness sweep, webhook deliveries, retention and command expiry with their own store and stream connections
  * (they run in the consumer thread, the only writer of readings, anomalies and statuses).
  * `logger` is the root logger: each part gets a child with its own component.
  */
@@ -111,6 +120,18 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     metrics.retentionRemoved(kind, rows),
   );
   enforcer.start();
+  // The consumer holds no device connection: this service only expires commands.
+  const commands = new CommandService(
+    store,
+    () => false,
+    (command) => outputs.commands([command]),
+  );
+  const expiry = new CommandExpiry(
+    commands,
+    { intervalMs: config.commands.expiryCheckMs, batchSize: COMMAND_EXPIRY_BATCH },
+    logger.child({ component: 'commands' }),
+  );
+  expiry.start();
   return {
     persister,
     metrics,
@@ -118,6 +139,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     async close() {
       clearInterval(retention);
       try {
+        await expiry.stop();
         await enforcer.stop();
         await liveness.stop();
         await webhooks.stop();
@@ -155,11 +177,13 @@ export async function startPublishingConsumer(config: Config, logger: Logger): P
 async function publishingConsumer(config: Config, logger: Logger, store: Store, stream: Stream): Promise<ConsumerRuntime> {
   const publisher = new EventPublisher(stream, store, logger.child({ component: 'events' }), config.eventTypePrefix);
   await publisher.recover(await stream.partitions('readings'));
+  const publishCommand = commandChangePublisher({ viaEventsTopic: true, stream, local: () => {}, logger: logger.child({ component: 'events' }) });
   const runtime = await startConsumer(
     config,
     {
       readings: (readings) => publisher.publish(readings),
       events: (events) => publisher.publish([], events),
+      commands: (commands) => commands.forEach(publishCommand),
       partitionsGained: (partitions) => publisher.recover(partitions),
     },
     logger,

@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { judgeConsumer, type ConsumerCondition } from './consumer-health';
 import type { DetectionEvents } from '../consumers/batch-applier';
+import type { Command } from '../domain/command';
 import type { PersisterStats } from '../consumers/reading-persister';
 import { WakeSignal } from './wake-signal';
 import type { MetricsJson } from '../metrics/consumer-metrics';
@@ -34,6 +35,8 @@ export type FromConsumer =
   | { readonly type: 'persisted'; readonly readingsJson: string; /** The consumer's publish span, when tracing. */ readonly trace?: TraceCarrier }
   /** Anomalies and device status changes, committed (DetectionEvents). */
   | { readonly type: 'events'; readonly events: DetectionEvents }
+  /** Commands the expiry sweep moved to EXPIRED. */
+  | { readonly type: 'commands'; readonly commands: Command[] }
   | { readonly type: 'stats'; readonly stats: ReportedStats }
   /** The answer to a 'metrics' request: the consumer's registry as prom-client JSON. */
   | { readonly type: 'metrics'; readonly id: number; readonly metrics: MetricsJson }
@@ -62,6 +65,7 @@ export class ConsumerThread {
     config: Config,
     onPersisted: (readingsJson: string, trace: TraceCarrier | undefined) => void,
     onEvents: (events: DetectionEvents) => void,
+    onCommands: (commands: Command[]) => void,
     private readonly logger: Logger,
   ) {
     this.stuckAfterMs = config.consumer.stuckAfterMs;
@@ -72,6 +76,7 @@ export class ConsumerThread {
     this.worker.on('message', (message: FromConsumer) => {
       if (message.type === 'persisted') onPersisted(message.readingsJson, message.trace);
       else if (message.type === 'events') onEvents(message.events);
+      else if (message.type === 'commands') onCommands(message.commands);
       else if (message.type === 'metrics') this.metricsWaiting.get(message.id)?.(message.metrics);
       else if (message.type === 'stats') {
         this.lastStats = message.stats;

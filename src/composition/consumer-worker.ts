@@ -27,6 +27,7 @@ async function main(): Promise<void> {
           {
             readings: (readings) => readings.length > 0 && send({ type: 'persisted', readingsJson: JSON.stringify(readings), trace: carrierOf() }),
             events: (events) => send({ type: 'events', events }),
+            commands: (commands) => send({ type: 'commands', commands }),
           },
           logger,
         );

@@ -1,14 +1,21 @@
 import { TelemetryError } from './errors';
+import { defineVocabulary, type ValueOf } from './vocabulary';
 
 /**
  * A command sent to one device over MQTT (issue 15, section 3), and its lifecycle:
- *  PENDING -> DELIVERED (written to the device's own connection) -> SUCCEEDED | FAILED (the
+ *  PENDING -> DELIVERED (acknowledged by the device: its PUBACK) -> SUCCEEDED | FAILED (the
  *  device answered on `devices/{id}/commands/{commandId}/response`), or -> EXPIRED when its
  *  deadline passed before an answer. SUCCEEDED, FAILED and EXPIRED are final: a late answer or
  *  a second one changes nothing, so a device that repeats its answer (QoS 1) is harmless.
  */
-export const COMMAND_STATUSES = ['PENDING', 'DELIVERED', 'SUCCEEDED', 'FAILED', 'EXPIRED'] as const;
-export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+export const COMMAND_STATUSES = defineVocabulary({
+  PENDING: 'Stored, not yet acknowledged by the device: it is not connected, not subscribed to its commands, or its PUBACK has not come.',
+  DELIVERED: 'The device acknowledged it (its PUBACK; at QoS 0, once written to its connection).',
+  SUCCEEDED: 'The device answered that it succeeded. Final.',
+  FAILED: 'The device answered that it failed. Final.',
+  EXPIRED: 'Its timeout passed before the device answered. Final.',
+});
+export type CommandStatus = ValueOf<typeof COMMAND_STATUSES>;
 
 export interface Command {
   readonly id: string;
@@ -44,7 +51,9 @@ export function checkCommandInput(name: string, timeoutSeconds: number, payload:
     throw new TelemetryError('BAD_USER_INPUT', `timeoutSeconds must be an integer from 1 to ${MAX_COMMAND_TIMEOUT_SECONDS}`, {
       details: { field: 'timeoutSeconds' },
     });
-  const payloadBytes = Buffer.byteLength(JSON.stringify(payload) ?? 'null');
+  // JSON.stringify gives undefined (not text) for undefined, which the device receives as null.
+  const payloadText: string | undefined = JSON.stringify(payload);
+  const payloadBytes = Buffer.byteLength(payloadText ?? 'null');
   if (payloadBytes > MAX_COMMAND_PAYLOAD_BYTES)
     throw new TelemetryError('BAD_USER_INPUT', `payload must be at most ${MAX_COMMAND_PAYLOAD_BYTES} bytes as JSON (it is ${payloadBytes})`, {
       details: { field: 'payload', limit: MAX_COMMAND_PAYLOAD_BYTES },

@@ -17,6 +17,8 @@ import type { WebhookService } from '../webhooks/webhook-service';
 import type { RetentionService } from '../retention/retention-service';
 import type { FeedObserver } from '../subscriptions/resumable-feed';
 import type { TraceHeaders } from '../tracing/tracing';
+import type { CommandService } from '../commands/command-service';
+import type { Command } from '../domain/command';
 
 /** What resolvers may use: ports and services, never a concrete backend. */
 export interface Services {
@@ -26,6 +28,10 @@ export interface Services {
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
+  /** Commands to devices: sent, read, and moved by devices (through the MQTT broker). */
+  readonly commands: CommandService;
+  /** Status changes of commands (commandUpdated). */
+  readonly commandHub: TenantHub<Command>;
   readonly keys: KeyService;
   readonly anomalies: AnomalyService;
   readonly webhooks: WebhookService;

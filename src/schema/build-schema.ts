@@ -12,6 +12,7 @@ import { MonitoringSubscriptionResolver } from '../resolvers/monitoring-subscrip
 import { WebhookResolver } from '../resolvers/webhook-resolver';
 import { ApiKeyResolver } from '../resolvers/api-key-resolver';
 import { RetentionResolver } from '../resolvers/retention-resolver';
+import { CommandResolver } from '../resolvers/command-resolver';
 
 /**
  * type-graphql insists on a PubSub when a schema has subscriptions, even though every one
@@ -45,6 +46,7 @@ export function buildTelemetrySchema(): GraphQLSchema {
       WebhookResolver,
       ApiKeyResolver,
       RetentionResolver,
+      CommandResolver,
     ],
     pubSub: unusedPubSub,
     validate: false,

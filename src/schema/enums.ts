@@ -8,6 +8,7 @@ import { REJECTION_CODES } from '../domain/validation';
 import type { Vocabulary } from '../domain/vocabulary';
 import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../domain/webhooks';
 import { RETENTION_KINDS } from '../domain/retention';
+import { COMMAND_STATUSES } from '../domain/command';
 
 /**
  * The GraphQL enums, each generated from a domain vocabulary. A GraphQL value is named by its
@@ -45,3 +46,8 @@ export const AggregatePlanEnum = graphqlEnum(AGGREGATE_PLANS, 'AggregatePlan');
 export const BucketSourceEnum = graphqlEnum(BUCKET_SOURCES, 'BucketSource', 'Where the numbers of a bucket came from.');
 export const SeriesSourceEnum = graphqlEnum(SERIES_SOURCES, 'SeriesSource', 'Where the points of a series were chosen from.');
 export const RetentionKindEnum = graphqlEnum(RETENTION_KINDS, 'RetentionKind', 'What retention removes, each kind on its own clock.');
+export const CommandStatusEnum = graphqlEnum(
+  COMMAND_STATUSES,
+  'CommandStatus',
+  'Lifecycle of a command to a device: PENDING -> DELIVERED -> SUCCEEDED | FAILED, or EXPIRED from PENDING or DELIVERED.',
+);

@@ -40,9 +40,15 @@ import { createMqttBroker, hardPacketLimit, type ConnectionPresence, type MqttBr
 import { startMqttListener, type MqttListener } from './mqtt/mqtt-listener';
 import { mqttOverWebSocket } from './mqtt/mqtt-websocket';
 import { routeUpgrades } from './upgrade-router';
+import type { Command } from '../domain/command';
 
 /** What each subscription field delivers, as its SLOW_SUBSCRIBER message names it (as its feed does). */
-const SUBSCRIPTION_NOUNS: Readonly<Record<string, string>> = { readingAdded: 'readings', anomalyDetected: 'anomalies', deviceStatusChanged: 'status changes' };
+const SUBSCRIPTION_NOUNS: Readonly<Record<string, string>> = {
+  readingAdded: 'readings',
+  anomalyDetected: 'anomalies',
+  deviceStatusChanged: 'status changes',
+  commandUpdated: 'command changes',
+};
 
 export interface ApiServerOptions {
   readonly config: Config;
@@ -66,6 +72,8 @@ export interface ApiServer {
   readonly mqttUrl: string | undefined;
   /** WebSocket subscriptions sharing an execution (DESIGN §9): cohorts and their members. */
   subscriptionCohorts(): CohortStats;
+  /** Writes a command to its device's MQTT connections on this node; false when it has none here (or MQTT is off). */
+  writeCommand(command: Command): boolean;
   /**
    * Stops taking connections, closes WebSockets (1001) and MQTT connections, answers the requests already received
    * (for at most TELEMETRY_SHUTDOWN_DRAIN_SECONDS), then stops.
@@ -223,6 +231,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
         maxConnectionsPerTenant: config.mqtt.maxConnectionsPerTenant,
         keepAliveLimitSeconds: config.mqtt.keepAliveLimitSeconds,
         presence,
+        commands: services.commands,
         logger,
       })
     : undefined;
@@ -251,6 +260,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
       ...address,
       mqttUrl: mqttListener?.url,
       subscriptionCohorts: () => websocket.cohorts,
+      writeCommand: (command) => mqtt?.writeCommand(command) ?? false,
       async close() {
         stopListening();
         const drained = shutdown.close(config.http.drainTimeoutMs);

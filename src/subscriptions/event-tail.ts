@@ -1,4 +1,5 @@
 import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
+import type { Command } from '../domain/command';
 import type { FanoutMessage } from '../domain/events-topic';
 import type { PersistedReading } from '../domain/reading';
 import type { Logger } from '../logger';
@@ -16,6 +17,7 @@ export interface FanoutTargets {
   readonly readings: (readings: PersistedReading[]) => void;
   readonly anomalies: (anomalies: Anomaly[]) => void;
   readonly statusChanges: (changes: DeviceStatusChange[]) => void;
+  readonly commands: (commands: Command[]) => void;
 }
 
 /** API side: tails every partition of the events topic from its end and feeds the hubs. */
@@ -88,6 +90,9 @@ export class EventTail {
         break;
       case 'status':
         this.targets.statusChanges(message.changes);
+        break;
+      case 'commands':
+        this.targets.commands(message.commands);
         break;
     }
   }

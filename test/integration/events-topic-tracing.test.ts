@@ -52,7 +52,11 @@ describe('tracing through the events topic', () => {
   it('carries the publish span in the message, and the API node delivers in its trace', async () => {
     const { stream, store } = backends;
     const delivered: PersistedReading[] = [];
-    const tail = new EventTail(stream, { readings: (readings) => delivered.push(...readings), anomalies: () => {}, statusChanges: () => {} }, silentLogger);
+    const tail = new EventTail(
+      stream,
+      { readings: (readings) => delivered.push(...readings), anomalies: () => {}, statusChanges: () => {}, commands: () => {} },
+      silentLogger,
+    );
     await tail.start();
     try {
       const publisher = new EventPublisher(stream, store, silentLogger, 'io.telemetry');

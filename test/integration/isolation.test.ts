@@ -19,6 +19,7 @@ interface Ids {
   readonly webhook: string;
   readonly key: string;
   readonly deadLetter: string;
+  readonly command: string;
 }
 
 interface Probe {
@@ -156,6 +157,22 @@ const PROBES: Record<string, Probe> = {
     document: 'subscription($id: ID) { deviceStatusChanged(deviceId: $id) { deviceId } }',
     variables: (ids) => ({ id: ids.device }),
   },
+  sendCommand: {
+    kind: 'mutation',
+    document: 'mutation($id: ID!) { sendCommand(deviceId: $id, name: "probe", payload: { a: 1 }, timeoutSeconds: 60) { id status } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
+  command: { kind: 'query', document: 'query($id: ID!) { command(id: $id) { id deviceId name payload status } }', variables: (ids) => ({ id: ids.command }) },
+  commands: {
+    kind: 'query',
+    document: 'query($id: ID!) { commands(deviceId: $id) { edges { node { id name payload } } } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
+  commandUpdated: {
+    kind: 'subscription',
+    document: 'subscription($id: ID) { commandUpdated(deviceId: $id) { id deviceId } }',
+    variables: (ids) => ({ id: ids.device }),
+  },
 };
 
 describe('tenant isolation matrix', () => {
@@ -175,7 +192,8 @@ describe('tenant isolation matrix', () => {
   }
 
   /** Subscribers registered on the server, all hubs together. */
-  const subscribers = () => server.app.hub.activeSubscriptions + server.app.anomalyHub.subscriberCount + server.app.statusHub.subscriberCount;
+  const subscribers = () =>
+    server.app.hub.activeSubscriptions + server.app.anomalyHub.subscriberCount + server.app.statusHub.subscriberCount + server.app.commandHub.subscriberCount;
 
   /**
    * First result of a subscription: its first event or its error, or 'registered' once the
@@ -222,6 +240,11 @@ describe('tenant isolation matrix', () => {
     const rule = await gqlAs(b, 'mutation { setAnomalyRule(input: { deviceId: "b-secret-device", zScore: null, max: 0 }) { id } }', {});
     const webhook = await gqlAs(b, 'mutation { createWebhook(input: { url: "https://hooks.example.com/b-secret-hook" }) { webhook { id } } }', {});
     const key = await gqlAs(b, 'mutation { createApiKey(input: { role: READER, label: "b-secret-key" }) { key { id } } }', {});
+    const command = await gqlAs(
+      b,
+      'mutation { sendCommand(deviceId: "b-secret-device", name: "b-secret-command", payload: "B secret payload", timeoutSeconds: 600) { id } }',
+      {},
+    );
     await gqlAs(theirDeviceKey, PROBES['ingestReading']!.document, { id: 'b-secret-device', t: now() });
     const anomaly = await eventually(
       async () => {
@@ -239,6 +262,7 @@ describe('tenant isolation matrix', () => {
       webhook: webhook.data!['createWebhook'].webhook.id,
       key: key.data!['createApiKey'].key.id,
       deadLetter: '1',
+      command: command.data!['sendCommand'].id,
     };
   });
   afterAll(() => server.close());
@@ -251,6 +275,7 @@ describe('tenant isolation matrix', () => {
     webhook: '01234567-0000-7000-8000-000000000001',
     key: 'no-such-key',
     deadLetter: '987654321',
+    command: '01234567-0000-7000-8000-000000000002',
   };
 
   it('has a probe for every query, mutation and subscription of the schema', () => {
@@ -279,7 +304,7 @@ describe('tenant isolation matrix', () => {
         const foreign = await run(theirs);
         const nowhere = await run({ ...ghost, newDevice: `${ghost.newDevice}-${role}` });
         // Ids the caller sent may be echoed in messages; B's names, URLs and labels never.
-        if (/B secret|b-secret-hook|b-secret-key/.test(JSON.stringify(foreign)))
+        if (/B secret|b-secret-hook|b-secret-key|b-secret-command/.test(JSON.stringify(foreign)))
           differences.push(`${field}: leaks tenant B data: ${JSON.stringify(foreign).slice(0, 200)}`);
         const masked = [
           JSON.stringify(mask(foreign, probe, theirs)),
@@ -313,7 +338,19 @@ describe('tenant isolation matrix', () => {
       { query: 'subscription { deviceStatusChanged { deviceId } }' },
       { next: (value) => void seen.push(value as never), error: (error) => seen.push({ error } as never), complete: () => {} },
     );
-    await eventually(() => (server.app.anomalyHub.subscriberCount >= 1 && server.app.statusHub.subscriberCount >= 1 ? true : undefined), 5000, 'subscribed');
+    client.subscribe(
+      { query: 'subscription { commandUpdated { deviceId } }' },
+      { next: (value) => void seen.push(value as never), error: (error) => seen.push({ error } as never), complete: () => {} },
+    );
+    await eventually(
+      () =>
+        server.app.anomalyHub.subscriberCount >= 1 && server.app.statusHub.subscriberCount >= 1 && server.app.commandHub.subscriberCount >= 1
+          ? true
+          : undefined,
+      5000,
+      'subscribed',
+    );
+    await gqlAs(theirAdminKey, 'mutation { sendCommand(deviceId: "b-secret-device", name: "b-secret-command", timeoutSeconds: 600) { id } }', {});
     // Tenant B: an anomaly (b-secret-device) and a status change (b-other-device, never seen before).
     // Counted in triggers: a trigger while B's earlier anomaly is open updates it (one more occurrence).
     const anomaliesOfB = async () =>
@@ -334,8 +371,13 @@ describe('tenant isolation matrix', () => {
     await gqlAs(keys['admin']!, 'mutation { registerDevice(input: { id: "a-barrier" }) { device { id } } }', {});
     await gqlAs(keys['admin']!, 'mutation { setAnomalyRule(input: { deviceId: "a-barrier", zScore: null, max: 0 }) { id } }', {});
     await gqlAs(keys['admin']!, PROBES['ingestReading']!.document, { id: 'a-barrier', t: now() });
+    await gqlAs(keys['admin']!, 'mutation { sendCommand(deviceId: "a-barrier", name: "barrier", timeoutSeconds: 600) { id } }', {});
     const ofA = (field: string) => seen.some((event) => event.data?.[field]?.deviceId === 'a-barrier');
-    await eventually(() => (ofA('anomalyDetected') && ofA('deviceStatusChanged') ? true : undefined), 10_000, "tenant A's own anomaly and status change");
+    await eventually(
+      () => (ofA('anomalyDetected') && ofA('deviceStatusChanged') && ofA('commandUpdated') ? true : undefined),
+      10_000,
+      "tenant A's own anomaly, status change and command",
+    );
     // Anything else (B's events, or an error) is a failure.
     expect(seen.filter((event) => !event.data || Object.values(event.data).some((payload) => payload?.deviceId !== 'a-barrier'))).toEqual([]);
     await client.dispose();

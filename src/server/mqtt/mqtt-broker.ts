@@ -3,13 +3,14 @@ import type { Duplex } from 'node:stream';
 import type { AedesPublishPacket, AuthenticateError, Client, PublishPacket } from 'aedes' with { 'resolution-mode': 'import' };
 import type { Caller } from '../../domain/caller';
 import { isTelemetryError, TelemetryError } from '../../domain/errors';
-import { parseCommandResponse, type CommandResponse } from '../../domain/command';
+import { parseCommandResponse, type Command } from '../../domain/command';
 import { answeredCommandId, checkDevicePublish, checkDeviceSubscribe, errorsTopic, readingsTopic, topicMatches } from '../../domain/mqtt-topics';
 import type { IngestService } from '../../ingest/ingest-service';
 import { ingestMqttPayload } from '../../ingest/mqtt-payload';
 import type { Logger } from '../../logger';
 import { loadAedes } from './load-aedes';
 import { PacketSizeGuard } from './packet-size-guard';
+import { CommandDelivery, type DeviceCommands } from './command-delivery';
 
 export interface MqttBrokerOptions {
   /** Resolves an API key to its caller (the same authenticator, and cache, as HTTP). */
@@ -23,10 +24,10 @@ export interface MqttBrokerOptions {
   /** Longest keep-alive a client may ask for (MQTT 3.1.1: refused above; MQTT 5: imposed). */
   readonly keepAliveLimitSeconds: number;
   /**
-   * Records a device's answer to one of its commands (a TelemetryError, e.g. NOT_FOUND, is told
-   * to the device on its errors topic). Absent: no command service, every answer is NOT_FOUND.
+   * The command service: devices' answers, acknowledgements and subscriptions go to it
+   * (command-delivery.ts). Absent: commands are never written, every answer is NOT_FOUND.
    */
-  readonly answerCommand?: (caller: Caller, commandId: string, response: CommandResponse) => Promise<void>;
+  readonly commands?: DeviceCommands | undefined;
   /** Told of each device's connections opening and closing (devices/device-presence.ts). */
   readonly presence?: ConnectionPresence | undefined;
   readonly logger: Logger;
@@ -41,6 +42,11 @@ export interface ConnectionPresence {
 export interface MqttBroker {
   /** Serves one MQTT connection (TCP, TLS, or a WebSocket's stream). */
   handle(stream: Duplex, request?: IncomingMessage): void;
+  /**
+   * Writes a command to the device's connections on this node subscribed to its topic; false
+   * when it has none here. DELIVERED follows from the device's PUBACK (command-delivery.ts).
+   */
+  writeCommand(command: Command): boolean;
   /** Closes every connection authenticated with these keys (they were revoked). */
   closeConnectionsOf(keyIds: readonly string[]): void;
   /** Authenticated connections open now. */
@@ -86,6 +92,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
   const clientsByKey = new Map<string, Set<Client>>();
   const connectionsByTenant = new Map<string, number>();
   let connections = 0;
+  const delivery = options.commands ? new CommandDelivery(options.commands, options.logger) : undefined;
 
   const refuseConnect = (client: Client, returnCode: number, message: string, done: (error: AuthenticateError | null, success: boolean | null) => void) => {
     options.logger.debug({ clientId: client.id, returnCode }, `MQTT connection refused: ${message}`);
@@ -103,7 +110,10 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
     ofKey.add(client);
     clientsByKey.set(caller.keyId, ofKey);
     const deviceId = caller.deviceId;
-    if (deviceId) options.presence?.connected(caller.tenantId, deviceId);
+    if (deviceId) {
+      options.presence?.connected(caller.tenantId, deviceId);
+      delivery?.track(client, caller.tenantId, deviceId);
+    }
     // However the connection ends (DISCONNECT, keep-alive timeout, lost socket, closed here).
     client.conn.once('close', () => {
       if (deviceId) options.presence?.disconnected(caller.tenantId, deviceId);
@@ -198,9 +208,13 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
       const commandId = answeredCommandId(deviceId, packet.topic);
       if (commandId !== undefined) {
         // Never ingested as readings. Refused for its content: acknowledged, told on the errors topic.
-        const answerCommand = options.answerCommand ?? (() => Promise.reject(new TelemetryError('NOT_FOUND', 'no such command')));
+        const commands = options.commands;
         Promise.resolve()
-          .then(() => answerCommand(caller, commandId, parseCommandResponse(toBytes(packet.payload))))
+          .then(() => {
+            const response = parseCommandResponse(toBytes(packet.payload));
+            if (!commands) throw new TelemetryError('NOT_FOUND', `no command "${commandId}" for this device`);
+            return commands.answer(caller, commandId, response);
+          })
           .then(
             () => callback(null),
             (error: unknown) => {
@@ -252,6 +266,16 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
     },
   });
   await broker.listen();
+  if (delivery) {
+    // Whichever way a device comes to listen for its commands: a SUBSCRIBE, or a persistent session restored on CONNECT.
+    const subscribed = (client: Client) => {
+      const caller = callers.get(client);
+      if (caller?.deviceId) delivery.onSubscriptions(client, caller.tenantId, caller.deviceId);
+    };
+    broker.on('subscribe', (_subscriptions, client) => subscribed(client));
+    broker.on('clientReady', subscribed);
+    broker.on('ack', (packet, client) => delivery.onAck(packet as AedesPublishPacket | undefined, client));
+  }
   broker.on('clientError', (client, error) => options.logger.debug({ clientId: client.id, err: error }, 'MQTT connection closed on error'));
   broker.on('connectionError', (_client, error) => options.logger.debug({ err: error }, 'MQTT connection failed before CONNECT'));
 
@@ -268,6 +292,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
         }
       });
     },
+    writeCommand: (command) => delivery?.write(command) ?? false,
     closeConnectionsOf(keyIds) {
       for (const keyId of keyIds) for (const client of clientsByKey.get(keyId) ?? []) client.close();
     },
