@@ -51,9 +51,8 @@ export function checkCommandInput(name: string, timeoutSeconds: number, payload:
     throw new TelemetryError('BAD_USER_INPUT', `timeoutSeconds must be an integer from 1 to ${MAX_COMMAND_TIMEOUT_SECONDS}`, {
       details: { field: 'timeoutSeconds' },
     });
-  // JSON.stringify gives undefined (not text) for undefined, which the device receives as null.
-  const payloadText: string | undefined = JSON.stringify(payload);
-  const payloadBytes = Buffer.byteLength(payloadText ?? 'null');
+  // An undefined payload reaches the device as null (JSON.stringify would give no text at all).
+  const payloadBytes = Buffer.byteLength(payload === undefined ? 'null' : JSON.stringify(payload));
   if (payloadBytes > MAX_COMMAND_PAYLOAD_BYTES)
     throw new TelemetryError('BAD_USER_INPUT', `payload must be at most ${MAX_COMMAND_PAYLOAD_BYTES} bytes as JSON (it is ${payloadBytes})`, {
       details: { field: 'payload', limit: MAX_COMMAND_PAYLOAD_BYTES },
