@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { print } from 'graphql';
-import { DevicesDocument, ReadingsDocument, RegisterDeviceDocument, ViewerDocument } from '../generated/graphql';
+import { CommandDocument, DevicesDocument, ReadingsDocument, RegisterDeviceDocument, SendCommandDocument, ViewerDocument } from '../generated/graphql';
 import { hasCurl } from '../support/curl';
 import { pythonWithExampleLibraries } from '../support/python';
 import { startTestServer, eventually, type TestServer } from '../support/server';
@@ -104,6 +104,29 @@ describe('examples/mqtt-device/device.mjs', () => {
       const stored = await server.ok(ReadingsDocument, { deviceId: 'mqtt-example', metric: 'temperature', first: 10 });
       return stored.readings.edges.length === 3 ? true : undefined;
     });
+  });
+
+  it('answers the commands sent to it: ping SUCCEEDED, one it does not know FAILED', async () => {
+    const registered = await server.ok(RegisterDeviceDocument, { input: { id: 'mqtt-commanded' } });
+    const child = spawn(process.execPath, ['examples/mqtt-device/device.mjs'], {
+      cwd: ROOT,
+      env: env({ MQTT_URL: server.app.mqttUrl!, DEVICE_KEY: registered.registerDevice.deviceKey, DEVICE_ID: 'mqtt-commanded', READINGS: '1', COMMANDS: '2' }),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await eventually(() => (stdout.includes('listening for commands') ? true : undefined), 15_000, 'the device listening for commands');
+      const ping = (await server.ok(SendCommandDocument, { deviceId: 'mqtt-commanded', name: 'ping', timeoutSeconds: 60 })).sendCommand;
+      const reboot = (await server.ok(SendCommandDocument, { deviceId: 'mqtt-commanded', name: 'reboot', payload: { now: true }, timeoutSeconds: 60 }))
+        .sendCommand;
+      expect(await exited).toBe(0);
+      expect((await server.ok(CommandDocument, { id: ping.id })).command).toMatchObject({ status: 'SUCCEEDED', result: { pong: true } });
+      expect((await server.ok(CommandDocument, { id: reboot.id })).command).toMatchObject({ status: 'FAILED', result: 'unknown command reboot' });
+    } finally {
+      child.kill();
+    }
   });
 
   it('fails, saying why, when the key is not the device key', async () => {
