@@ -93,7 +93,9 @@ function expectClean(where: string, answer: unknown): void {
 }
 
 function totalSubscribers(server: TestServer): number {
-  return server.app.hub.activeSubscriptions + server.app.anomalyHub.subscriberCount + server.app.statusHub.subscriberCount;
+  return (
+    server.app.hub.activeSubscriptions + server.app.anomalyHub.subscriberCount + server.app.statusHub.subscriberCount + server.app.commandHub.subscriberCount
+  );
 }
 
 async function runGraphQL(step: Step, server: TestServer, ws: Client, state: State): Promise<void> {
