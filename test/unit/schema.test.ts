@@ -14,6 +14,7 @@ import { REJECTION_CODES } from '../../src/domain/validation';
 import type { Vocabulary } from '../../src/domain/vocabulary';
 import { CHANNEL_KINDS, DELIVERY_STATUSES } from '../../src/domain/webhooks';
 import { RETENTION_KINDS } from '../../src/domain/retention';
+import { COMMAND_STATUSES } from '../../src/domain/command';
 import type { Device } from '../../src/domain/device';
 import type { Store } from '../../src/store/store';
 
@@ -42,6 +43,7 @@ describe('GraphQL enums', () => {
     DeviceStatus: DEVICE_STATUSES,
     KeyRole: ROLES,
     DeliveryStatus: DELIVERY_STATUSES,
+    CommandStatus: COMMAND_STATUSES,
     ChannelKind: CHANNEL_KINDS,
     RejectionCode: REJECTION_CODES,
     SortOrder: SORT_ORDERS,
