@@ -84,7 +84,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
         reading(0),
       ]).then(
         () => 'accepted',
-        (error: { code?: number }) => error.code,
+        (error: unknown) => (error as { code?: number }).code,
       );
       expect(refused).toBe(5); // CONNACK 5, not authorised
     });
