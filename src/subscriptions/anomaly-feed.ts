@@ -1,5 +1,6 @@
 import { atLeast, type Anomaly, type Severity } from '../domain/anomalies/anomaly';
 import { encodePageCursor } from '../domain/cursor';
+import { checkAnomalyCursorNotExpired } from '../domain/cursor-expiry';
 import { TelemetryError } from '../domain/errors';
 import type { AnomalyStore } from '../store/ports/anomaly-store';
 import { ResumableFeed, type FeedObserver } from './resumable-feed';
@@ -47,9 +48,16 @@ export function openAnomalyFeed(options: AnomalyFeedOptions): Promise<ResumableF
             details: { argument: 'after', reason: 'CURSOR_UNKNOWN' },
           });
         }
+        if (options.afterSeq !== undefined) checkAnomalyCursorNotExpired(options.afterSeq, await options.store.prunedAnomalySeq(options.tenantId));
         position = options.afterSeq ?? last;
       },
-      readAfter: (limit) => options.store.anomaliesAfter(options.tenantId, position, limit),
+      async readAfter(limit) {
+        const from = position;
+        const page = await options.store.anomaliesAfter(options.tenantId, from, limit);
+        // A retention pass since the start may have removed anomalies beyond the position.
+        checkAnomalyCursorNotExpired(from, await options.store.prunedAnomalySeq(options.tenantId));
+        return page;
+      },
       advance(anomaly) {
         if (anomaly.seq <= position) return false;
         position = anomaly.seq;

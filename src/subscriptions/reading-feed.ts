@@ -1,4 +1,5 @@
 import { encodeCursor } from '../domain/cursor';
+import { checkReadingCursorNotExpired } from '../domain/cursor-expiry';
 import { TelemetryError } from '../domain/errors';
 import type { PersistedReading } from '../domain/reading';
 import type { ReadingStore } from '../store/ports/reading-store';
@@ -41,10 +42,21 @@ export function openReadingFeed(options: ReadingFeedOptions): Promise<ResumableF
       listen: (onEvent, onEnd) => options.hub.subscribe(options.tenantId, options.deviceIds, onEvent, onEnd),
       async start() {
         const watermarks = await options.store.watermarks('readings');
-        if (options.after) checkCursor(options.after, options.partitions, watermarks);
+        if (options.after) {
+          checkCursor(options.after, options.partitions, watermarks);
+          checkReadingCursorNotExpired(options.after, await options.store.prunedReadingEvents(options.tenantId, options.deviceIds));
+        }
         for (const partition of options.partitions) positions.set(partition, options.after?.get(partition) ?? watermarks.get(partition) ?? -1);
       },
-      readAfter: (limit) => options.store.readingEventsAfter({ tenantId: options.tenantId, deviceIds: options.deviceIds, after: new Map(positions), limit }),
+      async readAfter(limit) {
+        const from = new Map(positions);
+        const page = await options.store.readingEventsAfter({ tenantId: options.tenantId, deviceIds: options.deviceIds, after: from, limit });
+        // A retention pass may have removed events beyond the position since the start: read
+        // after the page, a removal the page missed is seen here, and the feed ends rather
+        // than skip it.
+        checkReadingCursorNotExpired(from, await options.store.prunedReadingEvents(options.tenantId, options.deviceIds));
+        return page;
+      },
       advance(reading) {
         if (reading.offset <= (positions.get(reading.partition) ?? -1)) return false;
         positions.set(reading.partition, reading.offset);

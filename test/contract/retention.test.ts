@@ -29,7 +29,9 @@ const RESOLUTIONS = [MINUTE, HOUR, DAY];
 interface Rows {
   readings: { tenant: string; device: string; metric: string; ts: number }[];
   rollups: { tenant: string; device: string; metric: string; resolution: number; bucket: number }[];
-  events: { tenant: string; id: string; device: string; ts: number }[];
+  /** offset: unique, in no relation to ts (a late reading sits at a recent offset). */
+  events: { tenant: string; id: string; device: string; partition: number; offset: number; ts: number }[];
+  /** Their seq is their place in the list, from 1 (the order they are inserted). */
   anomalies: { tenant: string; device: string; resolvedAt: number | null }[];
   deadLetters: { tenant: string | null; createdAt: number }[];
   deliveries: { tenant: string; status: 'PENDING' | 'DELIVERED' | 'FAILED'; createdAt: number }[];
@@ -47,8 +49,11 @@ const rowsArb: fc.Arbitrary<Rows> = fc.record({
     .array(fc.record({ series: seriesArb, resolution: fc.constantFrom(...RESOLUTIONS), age: ageArb }), { maxLength: 60 })
     .map((list) => list.map(({ series, resolution, age }) => ({ ...series, resolution, bucket: Math.floor((NOW - age) / resolution) * resolution }))),
   events: fc
-    .array(fc.record({ tenant: tenantArb, age: ageArb }), { maxLength: 40 })
-    .map((list) => list.map(({ tenant, age }, i) => ({ tenant, id: `e${i}`, device: 'd1', ts: NOW - age }))),
+    .uniqueArray(
+      fc.record({ tenant: tenantArb, device: fc.constantFrom('d1', 'd2'), partition: fc.integer({ min: 0, max: 1 }), offset: fc.nat(10_000), age: ageArb }),
+      { maxLength: 40, selector: (e) => `${e.partition}/${e.offset}` },
+    )
+    .map((list) => list.map(({ age, ...e }, i) => ({ ...e, id: `e${i}`, ts: NOW - age }))),
   anomalies: fc.array(fc.record({ tenant: tenantArb, device: fc.constant('d1'), resolvedAt: fc.option(ageArb.map((age) => NOW - age)) }), { maxLength: 20 }),
   deadLetters: fc.array(fc.record({ tenant: fc.option(tenantArb), createdAt: ageArb.map((age) => NOW - age) }), { maxLength: 20 }),
   deliveries: fc.array(fc.record({ tenant: tenantArb, status: fc.constantFrom('PENDING', 'DELIVERED', 'FAILED'), createdAt: ageArb.map((age) => NOW - age) }), {
@@ -100,10 +105,12 @@ function insert(db: Database.Database, rows: Rows): void {
     ).run(r.tenant, r.device, r.metric, r.resolution, r.bucket, r.bucket, r.bucket);
   }
   for (const e of rows.events) {
-    db.prepare("INSERT INTO reading_events (tenant_id, event_id, device_id, stream_partition, stream_offset, ts, metrics) VALUES (?, ?, ?, 0, 0, ?, '{}')").run(
+    db.prepare("INSERT INTO reading_events (tenant_id, event_id, device_id, stream_partition, stream_offset, ts, metrics) VALUES (?, ?, ?, ?, ?, ?, '{}')").run(
       e.tenant,
       e.id,
       e.device,
+      e.partition,
+      e.offset,
       e.ts,
     );
   }
@@ -149,6 +156,41 @@ function expected(rows: Rows, policyOf: (tenant: string | null) => RetentionPoli
   };
 }
 
+type Pruned = Record<string, number>;
+
+/**
+ * What a pass must record as removed, for resumes (expired cursors): per tenant, device and
+ * partition the highest offset of a removed event (and per tenant and partition over both
+ * devices, as a subscription to several reads it), per tenant the highest removed anomaly seq.
+ */
+function expectedPruned(rows: Rows, policyOf: (tenant: string) => RetentionPolicy): Pruned {
+  const pruned: Pruned = {};
+  const raise = (key: string, value: number) => (pruned[key] = Math.max(pruned[key] ?? 0, value));
+  for (const e of rows.events) {
+    if (e.ts >= NOW - policyOf(e.tenant).EVENT_IDS) continue;
+    raise(`${e.tenant}/${e.device}/${e.partition}`, e.offset);
+    raise(`${e.tenant}/*/${e.partition}`, e.offset);
+  }
+  rows.anomalies.forEach((a, i) => {
+    if (a.resolvedAt !== null && a.resolvedAt < NOW - policyOf(a.tenant).RESOLVED_ANOMALIES) raise(`${a.tenant}/anomalies`, i + 1);
+  });
+  return pruned;
+}
+
+/** What the store answers a resume with, in expectedPruned's shape. */
+async function recordedPruned(store: Pick<SqliteStore, 'prunedReadingEvents' | 'prunedAnomalySeq'>): Promise<Pruned> {
+  const pruned: Pruned = {};
+  for (const tenant of TENANTS) {
+    for (const device of ['d1', 'd2', '*']) {
+      const positions = await store.prunedReadingEvents(tenant, device === '*' ? ['d1', 'd2'] : [device]);
+      for (const [partition, offset] of positions) pruned[`${tenant}/${device}/${partition}`] = offset;
+    }
+    const seq = await store.prunedAnomalySeq(tenant);
+    if (seq > 0) pruned[`${tenant}/anomalies`] = seq;
+  }
+  return pruned;
+}
+
 function remaining(db: Database.Database) {
   const keys = (sql: string) => (db.prepare(sql).pluck().all() as string[]).sort();
   const count = (table: string) => db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
@@ -191,6 +233,7 @@ describe('Retention on the embedded store', () => {
             const removed = await enforcer.enforce();
             const after = remaining(db);
             expect(after).toEqual(expected(rows, (tenant) => (tenant === null ? defaults : effectivePolicy(defaults, overrides[tenant as 'acme' | 'globex']))));
+            expect(await recordedPruned(store)).toEqual(expectedPruned(rows, (tenant) => effectivePolicy(defaults, overrides[tenant as 'acme' | 'globex'])));
             // The pass reports what it removed: per kind in its log line, and to the metrics.
             expect(removed.RAW_READINGS).toBe(before.readings.length - after.readings.length);
             expect(removed.EVENT_IDS).toBe(before.events.length - after.events.length);
@@ -240,8 +283,15 @@ class OracleRetentionTables {
   readonly source = new CheckingSource((call) => this.respond(call));
   readonly settings = new Map<string, RetentionOverrides>();
   partitionsDropped = 0;
+  /** pruned_reading_events by (tenant, device, partition); pruned_anomalies by tenant. */
+  readonly prunedEvents = new Map<string, { tenant: string; device: string; partition: number; offset: number }>();
+  readonly prunedAnomalies = new Map<string, number>();
+  /** Each anomaly's seq (the identity column), by its row. */
+  private readonly seqs: Map<Rows['anomalies'][number], number>;
 
-  constructor(private readonly rows: Rows) {}
+  constructor(private readonly rows: Rows) {
+    this.seqs = new Map(rows.anomalies.map((a, i) => [a, i + 1]));
+  }
 
   private respond(call: Call) {
     const b = call.binds[0] ?? {};
@@ -249,16 +299,15 @@ class OracleRetentionTables {
     const cutoff = b['cutoff'] as number;
     const tenant = b['tenant_id'] as string;
     /** Removes at most `limit` rows matching `expired` (ROWNUM <= :limit_rows) from `list`. */
-    const bounded = <T>(list: T[], expired: (row: T) => boolean) => {
-      let removed = 0;
-      for (let i = 0; i < list.length && removed < limit;) {
-        if (expired(list[i]!)) {
-          list.splice(i, 1);
-          removed++;
-        } else i++;
+    const removing = <T>(list: T[], expired: (row: T) => boolean): T[] => {
+      const removed: T[] = [];
+      for (let i = 0; i < list.length && removed.length < limit;) {
+        if (expired(list[i]!)) removed.push(...list.splice(i, 1));
+        else i++;
       }
-      return { rowsAffected: removed };
+      return removed;
     };
+    const bounded = <T>(list: T[], expired: (row: T) => boolean) => ({ rowsAffected: removing(list, expired).length });
     switch (call.sql) {
       case ORACLE_SQL.allTenants:
         return { rows: TENANTS.map((id) => ({ ID: id })) };
@@ -272,10 +321,49 @@ class OracleRetentionTables {
         return bounded(this.rows.readings, (r) => r.tenant === tenant && r.ts < cutoff);
       case ORACLE_SQL.deleteRollups:
         return bounded(this.rows.rollups, (r) => r.tenant === tenant && r.resolution === b['resolution_ms'] && r.bucket <= cutoff - r.resolution);
-      case ORACLE_SQL.deleteEventIds:
-        return bounded(this.rows.events, (e) => e.tenant === tenant && e.ts < cutoff);
-      case ORACLE_SQL.deleteResolvedAnomalies:
-        return bounded(this.rows.anomalies, (a) => a.tenant === tenant && a.resolvedAt !== null && a.resolvedAt < cutoff);
+      case ORACLE_SQL.deleteEventIds: {
+        // RETURNING ... INTO: one array element per deleted row, as the driver answers a DML RETURNING.
+        const removed = removing(this.rows.events, (e) => e.tenant === tenant && e.ts < cutoff);
+        return {
+          rowsAffected: removed.length,
+          outBinds: {
+            removed_devices: removed.map((e) => e.device),
+            removed_partitions: removed.map((e) => e.partition),
+            removed_offsets: removed.map((e) => e.offset),
+          },
+        };
+      }
+      case ORACLE_SQL.deleteResolvedAnomalies: {
+        const removed = removing(this.rows.anomalies, (a) => a.tenant === tenant && a.resolvedAt !== null && a.resolvedAt < cutoff);
+        return { rowsAffected: removed.length, outBinds: { removed_seqs: removed.map((a) => this.seqs.get(a)!) } };
+      }
+      case ORACLE_SQL.mergePrunedEvent:
+        // MERGE ... GREATEST: the highest offset removed so far stays.
+        for (const row of call.binds) {
+          const id = `${String(row['tenant_id'])}/${String(row['device_id'])}/${String(row['stream_partition'])}`;
+          const offset = Math.max(this.prunedEvents.get(id)?.offset ?? -Infinity, row['max_offset'] as number);
+          this.prunedEvents.set(id, {
+            tenant: row['tenant_id'] as string,
+            device: row['device_id'] as string,
+            partition: row['stream_partition'] as number,
+            offset,
+          });
+        }
+        return undefined;
+      case ORACLE_SQL.mergePrunedAnomaly:
+        this.prunedAnomalies.set(tenant, Math.max(this.prunedAnomalies.get(tenant) ?? 0, b['max_seq'] as number));
+        return undefined;
+      case ORACLE_SQL.prunedEvents: {
+        const devices = JSON.parse(b['ids'] as string) as string[];
+        const highest = new Map<number, number>();
+        for (const p of this.prunedEvents.values())
+          if (p.tenant === tenant && devices.includes(p.device)) highest.set(p.partition, Math.max(highest.get(p.partition) ?? -Infinity, p.offset));
+        return { rows: [...highest].map(([partition, offset]) => ({ STREAM_PARTITION: partition, MAX_OFFSET: offset })) };
+      }
+      case ORACLE_SQL.prunedAnomalySeq: {
+        const seq = this.prunedAnomalies.get(tenant);
+        return { rows: seq === undefined ? [] : [{ MAX_SEQ: seq }] };
+      }
       case ORACLE_SQL.deleteDeadLetters:
         return bounded(this.rows.deadLetters, (d) => d.tenant === tenant && d.createdAt < cutoff);
       case ORACLE_SQL.deleteTenantlessDeadLetters:
@@ -312,13 +400,10 @@ describe('Retention on Oracle at the driver boundary', () => {
           };
           const tables = new OracleRetentionTables(rows);
           for (const tenant of TENANTS) tables.settings.set(tenant, overrides[tenant]);
-          const enforcer = new RetentionEnforcer(
-            OracleStore.over(tables.source),
-            { defaults, intervalMs: 60_000, batchRows },
-            recordingLogger(),
-            undefined,
-            () => NOW,
-          );
+          const store = OracleStore.over(tables.source);
+          // Before the pass: the fake tables remove from these very lists.
+          const wantPruned = expectedPruned(generated, (tenant) => effectivePolicy(defaults, overrides[tenant as 'acme' | 'globex']));
+          const enforcer = new RetentionEnforcer(store, { defaults, intervalMs: 60_000, batchRows }, recordingLogger(), undefined, () => NOW);
           await enforcer.enforce();
           const want = expected(generated, (tenant) => (tenant === null ? defaults : effectivePolicy(defaults, overrides[tenant as 'acme' | 'globex'])));
           expect({
@@ -329,6 +414,7 @@ describe('Retention on Oracle at the driver boundary', () => {
             deadLetters: rows.deadLetters.length,
             deliveries: rows.deliveries.length,
           }).toEqual(want);
+          expect(await recordedPruned(store)).toEqual(wantPruned);
         },
       ),
       { numRuns: 60 },

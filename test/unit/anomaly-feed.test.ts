@@ -21,6 +21,7 @@ describe('anomalyDetected resume', () => {
         return page;
       },
       lastAnomalySeq: async () => stored.length,
+      prunedAnomalySeq: async () => 0,
     });
     const expected = stored.filter((a) => a.tenantId === T && a.seq > 10).map((a) => a.seq);
     const feed = await openAnomalyFeed({ hub: new TenantHub<Anomaly>(), store, tenantId: T, afterSeq: 10 });
@@ -41,6 +42,7 @@ describe('anomalyDetected resume', () => {
     const store = fakePort<AnomalyStore>({
       anomaliesAfter: async (_t: string, afterSeq: number, limit: number) => stored.filter((a) => a.seq > afterSeq).slice(0, limit),
       lastAnomalySeq: async () => stored.length,
+      prunedAnomalySeq: async () => 0,
     });
     const feed = await openAnomalyFeed({ hub: new TenantHub<Anomaly>(), store, tenantId: T, deviceId: 'pump-3', afterSeq: 0, replayPageSize: 7 });
     const seqs: number[] = [];

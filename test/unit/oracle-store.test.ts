@@ -145,6 +145,10 @@ function respond(call: Call) {
     return { rows: [commandRow] };
   if (is(commands.SQL.updateCommand)) return { rowsAffected: 1 };
   if (is(webhooks.SQL.webhookSecret)) return { rows: [{ URL: 'https://example.com/h', SECRET: 's' }] };
+  // Retention removed two events of d1 and one anomaly: what they reached is recorded.
+  if (is(retention.SQL.deleteEventIds))
+    return { rowsAffected: 2, outBinds: { removed_devices: ['d1', 'd1'], removed_partitions: [0, 0], removed_offsets: [4, 9] } };
+  if (is(retention.SQL.deleteResolvedAnomalies)) return { rowsAffected: 1, outBinds: { removed_seqs: [3] } };
   // The second event of the batch was applied before: its insert is a unique violation.
   if (is(batch.SQL.insertEvent))
     return { rowsAffected: call.binds.length - 1, batchErrors: [{ errorNum: 1, offset: 1, message: 'ORA-00001: unique constraint violated' }] };
@@ -209,6 +213,7 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
       ],
     }),
   watermarks: (s) => s.watermarks('readings'),
+  prunedReadingEvents: (s) => s.prunedReadingEvents(T, ['d1', 'd2']),
   queryReadings: async (s) => {
     await s.queryReadings(T, { deviceId: 'd1', metric: 'temp', first: 10, order: 'NEWEST_FIRST' });
     return s.queryReadings(T, { deviceId: 'd1', metric: 'temp', from: 0, to: 10, first: 10, afterTimestamp: 5, order: 'OLDEST_FIRST' });
@@ -260,6 +265,7 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
   listAnomalies: (s) => s.listAnomalies(T, { deviceId: 'd1', status: 'OPEN', kind: 'THRESHOLD', minSeverity: 'WARNING' }, { first: 10, afterKey: '9' }),
   anomaliesAfter: (s) => s.anomaliesAfter(T, 0, 10),
   lastAnomalySeq: (s) => s.lastAnomalySeq(),
+  prunedAnomalySeq: (s) => s.prunedAnomalySeq(T),
   transitionAnomaly: async (s) => {
     await s.transitionAnomaly(T, 7, { action: 'acknowledge', by: 'k1', at: 5 });
     return s.transitionAnomaly(T, 7, { action: 'resolve', by: 'k1', at: 6 });

@@ -16,9 +16,11 @@ const TYPES: Readonly<Record<BindDef['type'], number>> = {
 function driverBinds(binds: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
   const result: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(binds ?? {})) {
-    const descriptor = value as { dir?: unknown; type?: BindDef['type'] } | null;
+    const descriptor = value as { dir?: unknown; type?: BindDef['type']; maxSize?: number } | null;
     result[name] =
-      descriptor && typeof descriptor === 'object' && descriptor.dir === 'out' ? { dir: oracledb.BIND_OUT, type: TYPES[descriptor.type ?? 'number'] } : value;
+      descriptor && typeof descriptor === 'object' && descriptor.dir === 'out'
+        ? { dir: oracledb.BIND_OUT, type: TYPES[descriptor.type ?? 'number'], ...(descriptor.maxSize ? { maxSize: descriptor.maxSize } : {}) }
+        : value;
   }
   return result;
 }

@@ -266,4 +266,24 @@ export const ORACLE_MIGRATIONS: readonly OracleMigration[] = [
       "CREATE INDEX commands_open_by_deadline ON commands (CASE WHEN status IN ('PENDING', 'DELIVERED') THEN expires_at END)",
     ],
   },
+  {
+    version: 9,
+    description: 'how far retention removed the events that subscriptions resume from (expired cursors)',
+    statements: [
+      // The highest stream offset of a removed event, per device and partition, written in the
+      // transaction that removes it: a readingAdded cursor before it would miss that event.
+      `CREATE TABLE pruned_reading_events (
+         tenant_id VARCHAR2(64) NOT NULL,
+         device_id VARCHAR2(128) NOT NULL,
+         stream_partition NUMBER(5) NOT NULL,
+         max_offset NUMBER(19) NOT NULL,
+         CONSTRAINT pruned_reading_events_pk PRIMARY KEY (tenant_id, device_id, stream_partition))`,
+      // The highest seq of a removed (resolved) anomaly, per tenant: an anomalyDetected cursor
+      // before it would miss that anomaly's last state.
+      `CREATE TABLE pruned_anomalies (
+         tenant_id VARCHAR2(64) NOT NULL,
+         max_seq NUMBER(19) NOT NULL,
+         CONSTRAINT pruned_anomalies_pk PRIMARY KEY (tenant_id))`,
+    ],
+  },
 ];

@@ -188,6 +188,10 @@ export class OracleStore implements Store {
   queryReadings(tenantId: string, query: ReadingQuery): Promise<Page<MetricPoint>> {
     return this.tx((s) => queries.readings(s, tenantId, query));
   }
+  prunedReadingEvents(tenantId: string, deviceIds: readonly string[]): Promise<Map<number, number>> {
+    return this.tx((s) => retention.prunedReadingEvents(s, tenantId, deviceIds));
+  }
+
   readingEventsAfter(query: EventReplayQuery): Promise<PersistedReading[]> {
     return this.tx((s) => queries.eventsAfter(s, query));
   }
@@ -238,6 +242,10 @@ export class OracleStore implements Store {
   anomaliesAfter(tenantId: string, afterSeq: number, limit: number): Promise<Anomaly[]> {
     return this.tx((s) => anomalies.anomaliesAfter(s, tenantId, afterSeq, limit));
   }
+  prunedAnomalySeq(tenantId: string): Promise<number> {
+    return this.tx((s) => retention.prunedAnomalySeq(s, tenantId));
+  }
+
   lastAnomalySeq(): Promise<number> {
     return this.tx((s) => anomalies.lastSeq(s));
   }

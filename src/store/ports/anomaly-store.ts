@@ -27,6 +27,8 @@ export interface AnomalyStore {
   anomaliesOfAllTenantsAfter(afterSeq: number, limit: number): Promise<Anomaly[]>;
   /** Highest seq stored (0 when none): where a live-only subscription starts. */
   lastAnomalySeq(): Promise<number>;
+  /** Highest seq of the tenant's anomalies that retention removed (0: none): a resume from before it is refused. */
+  prunedAnomalySeq(tenantId: string): Promise<number>;
   /**
    * acknowledge: OPEN -> ACKNOWLEDGED; resolve: OPEN or ACKNOWLEDGED -> RESOLVED.
    * Undefined when the anomaly does not exist in the tenant; TelemetryError BAD_USER_INPUT

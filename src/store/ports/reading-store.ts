@@ -69,6 +69,11 @@ export interface ReadingStore {
   queryReadings(tenantId: string, query: ReadingQuery): Promise<Page<MetricPoint>>;
   /** Persisted reading events after the given positions, ordered by partition then offset. */
   readingEventsAfter(query: EventReplayQuery): Promise<PersistedReading[]>;
+  /**
+   * Per partition, the highest offset of an event of these devices that retention removed
+   * (absent: none removed): a resume from before it would miss that event (CURSOR_EXPIRED).
+   */
+  prunedReadingEvents(tenantId: string, deviceIds: readonly string[]): Promise<Map<number, number>>;
   /** The stored events of these event ids (those that exist), with their stored metrics. */
   readingEventsByIds(tenantId: string, eventIds: readonly string[]): Promise<PersistedReading[]>;
   /** Latest value of every metric of each device (loaded in one call for many devices). */

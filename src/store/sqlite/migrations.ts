@@ -321,4 +321,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX commands_open_by_deadline ON commands (expires_at) WHERE status IN ('PENDING', 'DELIVERED');
       `,
   },
+  {
+    version: 12,
+    description: 'how far retention removed the events that subscriptions resume from (expired cursors)',
+    sql: `
+      -- The highest stream offset of a removed event, per device and partition, written in the
+      -- transaction that removes it: a readingAdded cursor before it would miss that event.
+      CREATE TABLE pruned_reading_events (
+        tenant_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        stream_partition INTEGER NOT NULL,
+        max_offset INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, device_id, stream_partition)
+      ) WITHOUT ROWID;
+      -- The highest seq of a removed (resolved) anomaly, per tenant: an anomalyDetected cursor
+      -- before it would miss that anomaly's last state.
+      CREATE TABLE pruned_anomalies (
+        tenant_id TEXT NOT NULL PRIMARY KEY,
+        max_seq INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      `,
+  },
 ];

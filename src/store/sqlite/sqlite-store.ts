@@ -214,6 +214,10 @@ export class SqliteStore implements Store {
     return this.run(() => anomalies.lastAnomalySeq(this.db));
   }
 
+  prunedAnomalySeq(tenantId: string): Promise<number> {
+    return this.run(() => retention.prunedAnomalySeq(this.db, tenantId));
+  }
+
   transitionAnomaly(tenantId: string, id: number, transition: AnomalyTransition): Promise<Anomaly | undefined> {
     return this.run(() => this.db.transaction(() => anomalies.transitionAnomaly(this.db, tenantId, id, transition)).immediate());
   }
@@ -256,6 +260,10 @@ export class SqliteStore implements Store {
 
   recordDeliveryAttempt(deliveryId: number, outcome: DeliveryOutcome): Promise<void> {
     return this.run(() => webhooks.recordDeliveryAttempt(this.db, deliveryId, outcome));
+  }
+
+  prunedReadingEvents(tenantId: string, deviceIds: readonly string[]): Promise<Map<number, number>> {
+    return this.run(() => retention.prunedReadingEvents(this.db, tenantId, deviceIds));
   }
 
   readingEventsByIds(tenantId: string, eventIds: readonly string[]): Promise<PersistedReading[]> {

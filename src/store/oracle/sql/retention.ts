@@ -1,6 +1,7 @@
 import { RETENTION_KINDS, resolutionOf, type RetentionKind, type RetentionOverrides } from '../../../domain/retention';
+import { highestPerSeries } from '../../../domain/cursor-expiry';
 import type { ExpiredRows } from '../../ports/retention-store';
-import type { Session } from '../session';
+import type { BindDef, ExecuteResult, Session } from '../session';
 
 /**
  * Retention settings and the removal of what they let go. Raw readings are partitioned by day
@@ -18,8 +19,26 @@ export const SQL = {
   deleteReadings: 'DELETE FROM readings WHERE tenant_id = :tenant_id AND ts < :cutoff AND ROWNUM <= :limit_rows',
   deleteRollups:
     'DELETE FROM rollups WHERE tenant_id = :tenant_id AND resolution_ms = :resolution_ms AND bucket_start <= :cutoff - :resolution_ms AND ROWNUM <= :limit_rows',
-  deleteEventIds: 'DELETE FROM reading_events WHERE tenant_id = :tenant_id AND ts < :cutoff AND ROWNUM <= :limit_rows',
-  deleteResolvedAnomalies: "DELETE FROM anomalies WHERE tenant_id = :tenant_id AND status = 'RESOLVED' AND resolved_at < :cutoff AND ROWNUM <= :limit_rows",
+  // Events and anomalies are what subscriptions resume from: their deletes return the positions
+  // removed (one array element per row), recorded in the same transaction (expired cursors).
+  deleteEventIds: `DELETE FROM reading_events WHERE tenant_id = :tenant_id AND ts < :cutoff AND ROWNUM <= :limit_rows
+                   RETURNING device_id, stream_partition, stream_offset INTO :removed_devices, :removed_partitions, :removed_offsets`,
+  deleteResolvedAnomalies: `DELETE FROM anomalies WHERE tenant_id = :tenant_id AND status = 'RESOLVED' AND resolved_at < :cutoff AND ROWNUM <= :limit_rows
+                            RETURNING seq INTO :removed_seqs`,
+  mergePrunedEvent: `MERGE INTO pruned_reading_events p
+                     USING (SELECT :tenant_id AS tenant_id, :device_id AS device_id, :stream_partition AS stream_partition, :max_offset AS max_offset FROM dual) s
+                     ON (p.tenant_id = s.tenant_id AND p.device_id = s.device_id AND p.stream_partition = s.stream_partition)
+                     WHEN MATCHED THEN UPDATE SET p.max_offset = GREATEST(p.max_offset, s.max_offset)
+                     WHEN NOT MATCHED THEN INSERT (tenant_id, device_id, stream_partition, max_offset) VALUES (s.tenant_id, s.device_id, s.stream_partition, s.max_offset)`,
+  mergePrunedAnomaly: `MERGE INTO pruned_anomalies p
+                       USING (SELECT :tenant_id AS tenant_id, :max_seq AS max_seq FROM dual) s
+                       ON (p.tenant_id = s.tenant_id)
+                       WHEN MATCHED THEN UPDATE SET p.max_seq = GREATEST(p.max_seq, s.max_seq)
+                       WHEN NOT MATCHED THEN INSERT (tenant_id, max_seq) VALUES (s.tenant_id, s.max_seq)`,
+  prunedEvents: `SELECT stream_partition, MAX(max_offset) AS max_offset FROM pruned_reading_events
+                 WHERE tenant_id = :tenant_id AND device_id IN (SELECT j.id FROM JSON_TABLE(:ids, '$[*]' COLUMNS (id VARCHAR2(128) PATH '$')) j)
+                 GROUP BY stream_partition`,
+  prunedAnomalySeq: 'SELECT max_seq FROM pruned_anomalies WHERE tenant_id = :tenant_id',
   deleteDeadLetters: 'DELETE FROM dead_letters WHERE tenant_id = :tenant_id AND created_at < :cutoff AND ROWNUM <= :limit_rows',
   deleteTenantlessDeadLetters: 'DELETE FROM dead_letters WHERE tenant_id IS NULL AND created_at < :cutoff AND ROWNUM <= :limit_rows',
   deleteDeliveries: "DELETE FROM webhook_deliveries WHERE tenant_id = :tenant_id AND status <> 'PENDING' AND created_at < :cutoff AND ROWNUM <= :limit_rows",
@@ -79,14 +98,73 @@ export async function deleteExpired(session: Session, { kind, tenantId, cutoff, 
     case 'DAY_ROLLUPS':
       return (await session.execute(SQL.deleteRollups, { ...binds, resolution_ms: resolutionOf(kind) })).rowsAffected ?? 0;
     case 'EVENT_IDS':
-      return (await session.execute(SQL.deleteEventIds, binds)).rowsAffected ?? 0;
+      return deleteEvents(session, binds);
     case 'RESOLVED_ANOMALIES':
-      return (await session.execute(SQL.deleteResolvedAnomalies, binds)).rowsAffected ?? 0;
+      return deleteResolvedAnomalies(session, binds);
     case 'DEAD_LETTERS':
       return (await session.execute(SQL.deleteDeadLetters, binds)).rowsAffected ?? 0;
     case 'WEBHOOK_DELIVERIES':
       return (await session.execute(SQL.deleteDeliveries, binds)).rowsAffected ?? 0;
   }
+}
+
+const BIND_DEFS = {
+  mergePrunedEvent: {
+    tenant_id: { type: 'string', maxSize: 64 },
+    device_id: { type: 'string', maxSize: 128 },
+    stream_partition: { type: 'number' },
+    max_offset: { type: 'number' },
+  },
+} as const satisfies Record<string, Record<string, BindDef>>;
+
+/** A DML RETURNING INTO out bind: one array element per row the statement touched. */
+const returned = (result: ExecuteResult<unknown>, name: string): unknown[] => {
+  const values = result.outBinds?.[name];
+  return Array.isArray(values) ? values : [];
+};
+
+/** Deletes a batch of expired event ids and records, per device and partition, the highest offset removed. */
+async function deleteEvents(session: Session, binds: { tenant_id: string; cutoff: number; limit_rows: number }): Promise<number> {
+  const result = await session.execute(SQL.deleteEventIds, {
+    ...binds,
+    removed_devices: { dir: 'out', type: 'string', maxSize: 128 },
+    removed_partitions: { dir: 'out', type: 'number' },
+    removed_offsets: { dir: 'out', type: 'number' },
+  });
+  const devices = returned(result, 'removed_devices');
+  const partitions = returned(result, 'removed_partitions');
+  const offsets = returned(result, 'removed_offsets');
+  const removed = devices.map((device, i) => ({ device_id: String(device), stream_partition: Number(partitions[i]), stream_offset: Number(offsets[i]) }));
+  const highest = highestPerSeries(removed);
+  if (highest.length > 0) {
+    await session.executeMany(
+      SQL.mergePrunedEvent,
+      highest.map((pruned) => ({ tenant_id: binds.tenant_id, device_id: pruned.deviceId, stream_partition: pruned.partition, max_offset: pruned.offset })),
+      { bindDefs: BIND_DEFS.mergePrunedEvent },
+    );
+  }
+  return result.rowsAffected ?? removed.length;
+}
+
+/** Deletes a batch of expired resolved anomalies and records the highest seq removed. */
+async function deleteResolvedAnomalies(session: Session, binds: { tenant_id: string; cutoff: number; limit_rows: number }): Promise<number> {
+  const result = await session.execute(SQL.deleteResolvedAnomalies, { ...binds, removed_seqs: { dir: 'out', type: 'number' } });
+  const seqs = returned(result, 'removed_seqs').map(Number);
+  if (seqs.length > 0) await session.execute(SQL.mergePrunedAnomaly, { tenant_id: binds.tenant_id, max_seq: Math.max(...seqs) });
+  return result.rowsAffected ?? seqs.length;
+}
+
+/** Per partition, the highest offset retention removed of an event of these devices. */
+export async function prunedReadingEvents(session: Session, tenantId: string, deviceIds: readonly string[]): Promise<Map<number, number>> {
+  const rows =
+    (await session.execute<{ STREAM_PARTITION: number; MAX_OFFSET: number }>(SQL.prunedEvents, { tenant_id: tenantId, ids: JSON.stringify(deviceIds) })).rows ??
+    [];
+  return new Map(rows.map((row) => [row.STREAM_PARTITION, row.MAX_OFFSET]));
+}
+
+/** The highest seq of the tenant's anomalies that retention removed (0: none). */
+export async function prunedAnomalySeq(session: Session, tenantId: string): Promise<number> {
+  return (await session.execute<{ MAX_SEQ: number }>(SQL.prunedAnomalySeq, { tenant_id: tenantId })).rows?.[0]?.MAX_SEQ ?? 0;
 }
 
 /** Drops the day partitions of readings that end at or before `cutoff`; returns how many. */
