@@ -10,6 +10,7 @@ import { SQL as ORACLE_SQL } from '../../src/store/oracle/sql/retention';
 import { CheckingSource, type Call } from '../support/fake-oracle';
 import { recordingLogger } from '../support/logger';
 import { newDataDir } from '../support/server';
+import { seriesIdOf, storedSampleKeys } from '../support/sqlite-samples';
 
 /**
  * Retention on each backend: after one pass, no row of any kind older than its tenant's policy
@@ -83,7 +84,7 @@ function insert(db: Database.Database, rows: Rows): void {
     "INSERT INTO webhooks (tenant_id, id, url, min_severity, secret, created_at) SELECT id, 'w', 'https://example.com', 'INFO', 's', 0 FROM tenants",
   ).run();
   for (const r of rows.readings) {
-    db.prepare('INSERT OR IGNORE INTO readings (tenant_id, device_id, metric, ts, value) VALUES (?, ?, ?, ?, 1)').run(r.tenant, r.device, r.metric, r.ts);
+    db.prepare('INSERT OR IGNORE INTO samples (series_id, ts, value) VALUES (?, ?, 1)').run(seriesIdOf(db, r.tenant, r.device, r.metric), r.ts);
     db.prepare('INSERT OR IGNORE INTO latest_readings (tenant_id, device_id, metric, ts, value) VALUES (?, ?, ?, ?, 1)').run(
       r.tenant,
       r.device,
@@ -153,7 +154,7 @@ function remaining(db: Database.Database) {
   const keys = (sql: string) => (db.prepare(sql).pluck().all() as string[]).sort();
   const count = (table: string) => db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
   return {
-    readings: keys("SELECT tenant_id || '/' || device_id || '/' || metric || '/' || ts FROM readings"),
+    readings: storedSampleKeys(db),
     rollups: keys("SELECT tenant_id || '/' || device_id || '/' || metric || '/' || resolution_ms || '/' || bucket_start FROM rollups"),
     events: keys("SELECT tenant_id || '/' || event_id FROM reading_events"),
     anomalies: count('anomalies'),

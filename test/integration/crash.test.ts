@@ -94,7 +94,7 @@ describe('crash safety (kill -9 of the whole service mid-flow)', () => {
     const lost = [...acknowledged].filter((id) => !storedIds.has(id));
     expect({ lost: lost.length, acknowledged: acknowledged.size, delays }).toEqual({ lost: 0, acknowledged: acknowledged.size, delays });
     // One row per metric per stored event: nothing double-counted.
-    const readingRows = (storeDb.prepare('SELECT COUNT(*) AS n FROM readings').get() as { n: number }).n;
+    const readingRows = (storeDb.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }).n;
     expect(readingRows).toBe(stored.length);
     expect(acknowledged.size).toBeGreaterThan(KILLS * 200);
     streamDb.close();

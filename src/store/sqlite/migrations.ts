@@ -321,4 +321,34 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX commands_open_by_deadline ON commands (expires_at) WHERE status IN ('PENDING', 'DELIVERED');
       `,
   },
+  {
+    version: 12,
+    description: 'raw readings keyed by an integer series id: series (tenant, device, metric) and samples (series, ts, value)',
+    sql: `
+      -- One row per series ever stored. Rows are never deleted (not by retention, not by a device
+      -- delete): the consumer caches name -> id, and an id must never come to mean another series.
+      CREATE TABLE series (
+        id INTEGER PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        UNIQUE (tenant_id, device_id, metric)
+      );
+      -- The raw values, keyed (series, ts): a repeated measurement is stored once, as before, in
+      -- about a third of the bytes of a row that repeats the tenant, device and metric names.
+      CREATE TABLE samples (
+        series_id INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY (series_id, ts)
+      ) WITHOUT ROWID;
+      -- Ids in the old key order, then the values in the new key order: both copies append.
+      INSERT INTO series (tenant_id, device_id, metric)
+        SELECT tenant_id, device_id, metric FROM readings GROUP BY tenant_id, device_id, metric ORDER BY tenant_id, device_id, metric;
+      INSERT INTO samples (series_id, ts, value)
+        SELECT s.id, r.ts, r.value FROM series s CROSS JOIN readings r ON r.tenant_id = s.tenant_id AND r.device_id = s.device_id AND r.metric = s.metric
+        ORDER BY s.id, r.ts;
+      DROP TABLE readings;
+    `,
+  },
 ];

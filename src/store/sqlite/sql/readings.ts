@@ -51,8 +51,8 @@ export function queryReadings(db: Database.Database, tenantId: string, query: Re
   const newestFirst = query.order === 'NEWEST_FIRST';
   const rows = db
     .prepare(
-      `SELECT ts, value FROM readings
-           WHERE tenant_id = @tenantId AND device_id = @deviceId AND metric = @metric
+      `SELECT ts, value FROM samples
+           WHERE series_id = (SELECT id FROM series WHERE tenant_id = @tenantId AND device_id = @deviceId AND metric = @metric)
              AND ts >= @from AND ts < @to
              AND (@after IS NULL OR ts ${newestFirst ? '<' : '>'} @after)
            ORDER BY ts ${newestFirst ? 'DESC' : 'ASC'} LIMIT @limit`,

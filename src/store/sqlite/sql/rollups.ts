@@ -98,12 +98,12 @@ export function readRawBuckets(db: Database.Database, tenantId: string, query: A
   const { boundaries } = query;
   const rows = db
     .prepare(
-      `SELECT device_id, ts, value FROM readings
-       WHERE tenant_id = ? AND device_id IN (SELECT value FROM json_each(?)) AND metric = ? AND ts >= ? AND ts < ?
-       ORDER BY device_id, ts`,
+      `SELECT s.device_id, r.ts, r.value FROM series s CROSS JOIN samples r ON r.series_id = s.id AND r.ts >= ? AND r.ts < ?
+       WHERE s.tenant_id = ? AND s.device_id IN (SELECT value FROM json_each(?)) AND s.metric = ?
+       ORDER BY s.device_id, r.ts`,
     )
     .raw()
-    .iterate(tenantId, JSON.stringify(query.deviceIds), query.metric, boundaries[0], boundaries[boundaries.length - 1]) as IterableIterator<
+    .iterate(boundaries[0], boundaries[boundaries.length - 1], tenantId, JSON.stringify(query.deviceIds), query.metric) as IterableIterator<
     [string, number, number]
   >;
   const result: DeviceBuckets = new Map();
