@@ -351,4 +351,34 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE readings;
     `,
   },
+  {
+    version: 13,
+    description: 'event ids: a canonical UUID as its 16 bytes, metrics as [name, value] pairs (sql/event-rows.ts)',
+    sql: `
+      -- event_id has no declared type, so that a BLOB (a canonical lowercase UUID's 16 bytes) and a
+      -- TEXT (any other id) are each stored as they are; the two never compare equal.
+      CREATE TABLE reading_events_compact (
+        tenant_id TEXT NOT NULL,
+        event_id NOT NULL,
+        device_id TEXT NOT NULL,
+        stream_partition INTEGER NOT NULL,
+        stream_offset INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        metrics TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, event_id)
+      ) WITHOUT ROWID;
+      -- '->' keeps each number's JSON text as it was written, so every value reads back exactly.
+      INSERT INTO reading_events_compact (tenant_id, event_id, device_id, stream_partition, stream_offset, ts, metrics)
+        SELECT e.tenant_id,
+               CASE WHEN e.event_id GLOB '[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
+                    THEN unhex(replace(e.event_id, '-', '')) ELSE e.event_id END,
+               e.device_id, e.stream_partition, e.stream_offset, e.ts,
+               (SELECT json_group_array(json_array(m.value ->> '$.name', m.value -> '$.value') ORDER BY m.key) FROM json_each(e.metrics) m)
+        FROM reading_events e;
+      DROP TABLE reading_events;
+      ALTER TABLE reading_events_compact RENAME TO reading_events;
+      CREATE INDEX reading_events_by_position ON reading_events (tenant_id, device_id, stream_partition, stream_offset);
+      CREATE INDEX reading_events_by_ts ON reading_events (tenant_id, ts);
+    `,
+  },
 ];

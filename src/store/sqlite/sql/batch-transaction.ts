@@ -6,6 +6,7 @@ import type { BatchTransaction } from '../../batch-transaction';
 import { ANOMALY_COLUMNS, storeAnomaly, RULE_COLUMNS, toAnomaly, toRule, type AnomalyRow, type RuleRow } from './anomaly-rows';
 import { rollupUpserter } from './rollups';
 import type { SeriesIds } from '../series-ids';
+import { encodeMetrics, eventKey } from './event-rows';
 
 /**
  * The BatchTransaction primitives on SQLite: prepared statements run row by row (in the order
@@ -59,9 +60,9 @@ export function sqliteBatchTransaction(db: Database.Database, seriesIds: SeriesI
       for (const row of rows) writeWatermark.run(source, row.partition, row.offset, at);
     },
     insertEvents: (events) =>
-      events.map((e) => insertEvent.run(e.tenantId, e.eventId, e.deviceId, e.partition, e.offset, e.timestamp, JSON.stringify(e.metrics)).changes > 0),
+      events.map((e) => insertEvent.run(e.tenantId, eventKey(e.eventId), e.deviceId, e.partition, e.offset, e.timestamp, encodeMetrics(e.metrics)).changes > 0),
     rewriteEventMetrics(rows) {
-      for (const row of rows) rewriteEventMetrics.run(JSON.stringify(row.metrics), row.tenantId, row.eventId);
+      for (const row of rows) rewriteEventMetrics.run(encodeMetrics(row.metrics), row.tenantId, eventKey(row.eventId));
     },
     insertReadings: (values) => values.map((v) => insertSample.run(seriesIds.idOf(v.tenantId, v.deviceId, v.metric), v.timestamp, v.value).changes > 0),
     upsertLatest(values) {
