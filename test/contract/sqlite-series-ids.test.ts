@@ -145,6 +145,92 @@ describe('raw readings stored before migration 12 (keyed by tenant, device and m
   });
 });
 
+describe('rollups stored before migration 14 (keyed by names)', () => {
+  it('read back exactly after it, a series with rollups only gets its id, and new values merge into the migrated buckets', async () => {
+    const { dir, file } = newFile();
+    const old = new Database(file);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 13)) {
+      old.exec(migration.sql);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.description);
+    }
+    // (t1, d1) has raw values too; (t1, gone)'s raw values were removed by retention; t2 has the same names as t1.
+    old.prepare("INSERT INTO series (tenant_id, device_id, metric) VALUES ('t1', 'd1', 'temp')").run();
+    const insert = old.prepare(
+      `INSERT INTO rollups (tenant_id, device_id, metric, resolution_ms, bucket_start, count, sum, sum_sq, min, max, first_ts, first_value, last_ts, last_value, min_ts, max_ts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const partial = (start: number, k: number, minTs: number | null) => ({
+      count: k,
+      sum: k * 1.5,
+      sumSq: k * 2.25,
+      min: -k,
+      max: k + 0.25,
+      minTs,
+      maxTs: minTs === null ? null : start + 2,
+      firstTs: start,
+      firstValue: k / 3,
+      lastTs: start + 59_000,
+      lastValue: k / 7,
+    });
+    const stored: [string, string, number, number, ReturnType<typeof partial>][] = [];
+    for (const [tenant, device, k] of [
+      ['t1', 'd1', 1],
+      ['t1', 'gone', 2],
+      ['t2', 'd1', 3],
+    ] as const) {
+      for (const [resolution, start, minTs] of [
+        [60_000, BASE, BASE + 1],
+        [60_000, BASE + 60_000, null],
+        [HOUR, BASE, BASE + 1],
+      ] as const) {
+        const p = partial(start, k + resolution / 60_000, minTs);
+        stored.push([tenant, device, resolution, start, p]);
+        insert.run(
+          tenant,
+          device,
+          'temp',
+          resolution,
+          start,
+          p.count,
+          p.sum,
+          p.sumSq,
+          p.min,
+          p.max,
+          p.firstTs,
+          p.firstValue,
+          p.lastTs,
+          p.lastValue,
+          p.minTs,
+          p.maxTs,
+        );
+      }
+    }
+    old.close();
+
+    const store = new SqliteStore({ file });
+    try {
+      for (const [tenant, device, resolution, start, p] of stored) {
+        const [buckets] = await store.aggregateBuckets(tenant, [
+          { deviceIds: [device], metric: 'temp', boundaries: [start, start + resolution], source: resolution },
+        ]);
+        expect(buckets!.get(device)![0]!.partial).toEqual(p);
+      }
+      expect(seriesRows(file).map((r) => `${r.tenant}/${r.device}`)).toEqual(['t1/d1', 't1/gone', 't2/d1']);
+      // A new value of (t1, d1) in the first minute merges into its migrated bucket, not t2's.
+      await store.ensureTenant('t1', 't1');
+      await ingest(store, [reading('t1', 'd1', BASE + 30_000, { temp: 100 })]);
+      const [t1] = await store.aggregateBuckets('t1', [{ deviceIds: ['d1'], metric: 'temp', boundaries: [BASE, BASE + 60_000], source: 60_000 }]);
+      expect(t1!.get('d1')![0]!.partial).toMatchObject({ count: 3, max: 100 });
+      const [t2] = await store.aggregateBuckets('t2', [{ deviceIds: ['d1'], metric: 'temp', boundaries: [BASE, BASE + 60_000], source: 60_000 }]);
+      expect(t2!.get('d1')![0]!.partial.count).toBe(4);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('series ids', () => {
   let opened: Opened;
   let store: SqliteStore;

@@ -381,4 +381,36 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX reading_events_by_ts ON reading_events (tenant_id, ts);
     `,
   },
+  {
+    version: 14,
+    description: 'rollups keyed by series id: (series_id, resolution_ms, bucket_start)',
+    sql: `
+      -- A series whose raw values retention removed may still have rollups: give it its id.
+      INSERT OR IGNORE INTO series (tenant_id, device_id, metric)
+        SELECT tenant_id, device_id, metric FROM rollups GROUP BY tenant_id, device_id, metric ORDER BY tenant_id, device_id, metric;
+      CREATE TABLE series_rollups (
+        series_id INTEGER NOT NULL,
+        resolution_ms INTEGER NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        sum REAL NOT NULL,
+        sum_sq REAL NOT NULL,
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        first_ts INTEGER NOT NULL,
+        first_value REAL NOT NULL,
+        last_ts INTEGER NOT NULL,
+        last_value REAL NOT NULL,
+        min_ts INTEGER,
+        max_ts INTEGER,
+        PRIMARY KEY (series_id, resolution_ms, bucket_start)
+      ) WITHOUT ROWID;
+      INSERT INTO series_rollups (series_id, resolution_ms, bucket_start, count, sum, sum_sq, min, max, first_ts, first_value, last_ts, last_value, min_ts, max_ts)
+        SELECT s.id, r.resolution_ms, r.bucket_start, r.count, r.sum, r.sum_sq, r.min, r.max, r.first_ts, r.first_value, r.last_ts, r.last_value, r.min_ts, r.max_ts
+        FROM series s CROSS JOIN rollups r ON r.tenant_id = s.tenant_id AND r.device_id = s.device_id AND r.metric = s.metric
+        ORDER BY s.id, r.resolution_ms, r.bucket_start;
+      DROP TABLE rollups;
+      ALTER TABLE series_rollups RENAME TO rollups;
+    `,
+  },
 ];

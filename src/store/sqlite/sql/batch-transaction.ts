@@ -68,7 +68,7 @@ export function sqliteBatchTransaction(db: Database.Database, seriesIds: SeriesI
     upsertLatest(values) {
       for (const v of values) upsertLatest.run(v.tenantId, v.deviceId, v.metric, v.timestamp, v.value);
     },
-    mergeRollups: rollupUpserter(db),
+    mergeRollups: rollupUpserter(db, seriesIds),
     anomalyRules: (tenantIds) => tenantIds.map((tenantId): AnomalyRule[] => (rulesOfTenant.all(tenantId) as RuleRow[]).map(toRule)),
     deviceTags: (devices) =>
       devices.map(({ tenantId, deviceId }) => {

@@ -35,10 +35,9 @@ export function tenantsRetention(db: Database.Database): Map<string, RetentionOv
 }
 
 /**
- * Readings and rollups are found series by series (the tenant's rows of `series`, and of
- * latest_readings, which lists every series once) through their primary key, (series id, ts)
- * and (series, resolution, bucket): each batch seeks only the expired prefix of each series,
- * never scanning what stays. CROSS JOIN keeps the series as the outer loop (SQLite never
+ * Readings and rollups are found series by series (the tenant's rows of `series`) through
+ * their primary keys, (series id, ts) and (series id, resolution, bucket): each batch seeks
+ * only the expired prefix of each series, never scanning what stays. CROSS JOIN keeps the series as the outer loop (SQLite never
  * reorders it): otherwise, without statistics, it may scan every reading of the tenant instead.
  * The `series` rows themselves stay (migration 12 says why).
  */
@@ -48,10 +47,9 @@ const DELETE_READINGS = `
     WHERE s.tenant_id = @tenant LIMIT @limit)`;
 
 const DELETE_ROLLUPS = `
-  DELETE FROM rollups WHERE (tenant_id, device_id, metric, resolution_ms, bucket_start) IN (
-    SELECT r.tenant_id, r.device_id, r.metric, r.resolution_ms, r.bucket_start FROM latest_readings s
-      CROSS JOIN rollups r ON r.tenant_id = s.tenant_id AND r.device_id = s.device_id AND r.metric = s.metric
-        AND r.resolution_ms = @resolution AND r.bucket_start <= @cutoff - @resolution
+  DELETE FROM rollups WHERE (series_id, resolution_ms, bucket_start) IN (
+    SELECT r.series_id, r.resolution_ms, r.bucket_start FROM series s
+      CROSS JOIN rollups r ON r.series_id = s.id AND r.resolution_ms = @resolution AND r.bucket_start <= @cutoff - @resolution
     WHERE s.tenant_id = @tenant LIMIT @limit)`;
 
 const DELETE_EVENT_IDS = `
