@@ -55,8 +55,8 @@ describe('Rollup property: Oracle at the driver boundary', () => {
     try {
       const rows = db
         .prepare(
-          `SELECT device_id, metric, resolution_ms, bucket_start, count AS cnt, sum AS sum_value, sum_sq, min AS min_value, max AS max_value,
-                  min_ts, max_ts, first_ts, first_value, last_ts, last_value FROM rollups WHERE tenant_id = ?`,
+          `SELECT s.device_id, s.metric, r.resolution_ms, r.bucket_start, r.count AS cnt, r.sum AS sum_value, r.sum_sq, r.min AS min_value, r.max AS max_value,
+                  r.min_ts, r.max_ts, r.first_ts, r.first_value, r.last_ts, r.last_value FROM rollups r JOIN series s ON s.id = r.series_id WHERE s.tenant_id = ?`,
         )
         .all(tenantId) as (RollupRow & { device_id: string; metric: string; resolution_ms: number; bucket_start: number })[];
       return new Map(

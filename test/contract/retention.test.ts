@@ -10,6 +10,7 @@ import { SQL as ORACLE_SQL } from '../../src/store/oracle/sql/retention';
 import { CheckingSource, type Call } from '../support/fake-oracle';
 import { recordingLogger } from '../support/logger';
 import { newDataDir } from '../support/server';
+import { seriesIdOf, storedSampleKeys } from '../support/sqlite-samples';
 
 /**
  * Retention on each backend: after one pass, no row of any kind older than its tenant's policy
@@ -88,7 +89,7 @@ function insert(db: Database.Database, rows: Rows): void {
     "INSERT INTO webhooks (tenant_id, id, url, min_severity, secret, created_at) SELECT id, 'w', 'https://example.com', 'INFO', 's', 0 FROM tenants",
   ).run();
   for (const r of rows.readings) {
-    db.prepare('INSERT OR IGNORE INTO readings (tenant_id, device_id, metric, ts, value) VALUES (?, ?, ?, ?, 1)').run(r.tenant, r.device, r.metric, r.ts);
+    db.prepare('INSERT OR IGNORE INTO samples (series_id, ts, value) VALUES (?, ?, 1)').run(seriesIdOf(db, r.tenant, r.device, r.metric), r.ts);
     db.prepare('INSERT OR IGNORE INTO latest_readings (tenant_id, device_id, metric, ts, value) VALUES (?, ?, ?, ?, 1)').run(
       r.tenant,
       r.device,
@@ -97,12 +98,10 @@ function insert(db: Database.Database, rows: Rows): void {
     );
   }
   for (const r of rows.rollups) {
-    // A rollup exists only for a series that has had readings: latest_readings lists it.
-    db.prepare('INSERT OR IGNORE INTO latest_readings (tenant_id, device_id, metric, ts, value) VALUES (?, ?, ?, ?, 1)').run(r.tenant, r.device, r.metric, NOW);
     db.prepare(
-      `INSERT OR IGNORE INTO rollups (tenant_id, device_id, metric, resolution_ms, bucket_start, count, sum, sum_sq, min, max, first_ts, first_value, last_ts, last_value)
-       VALUES (?, ?, ?, ?, ?, 1, 1, 1, 1, 1, ?, 1, ?, 1)`,
-    ).run(r.tenant, r.device, r.metric, r.resolution, r.bucket, r.bucket, r.bucket);
+      `INSERT OR IGNORE INTO rollups (series_id, resolution_ms, bucket_start, count, sum, sum_sq, min, max, first_ts, first_value, last_ts, last_value)
+       VALUES (?, ?, ?, 1, 1, 1, 1, 1, ?, 1, ?, 1)`,
+    ).run(seriesIdOf(db, r.tenant, r.device, r.metric), r.resolution, r.bucket, r.bucket, r.bucket);
   }
   for (const e of rows.events) {
     db.prepare("INSERT INTO reading_events (tenant_id, event_id, device_id, stream_partition, stream_offset, ts, metrics) VALUES (?, ?, ?, ?, ?, ?, '{}')").run(
@@ -195,8 +194,10 @@ function remaining(db: Database.Database) {
   const keys = (sql: string) => (db.prepare(sql).pluck().all() as string[]).sort();
   const count = (table: string) => db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
   return {
-    readings: keys("SELECT tenant_id || '/' || device_id || '/' || metric || '/' || ts FROM readings"),
-    rollups: keys("SELECT tenant_id || '/' || device_id || '/' || metric || '/' || resolution_ms || '/' || bucket_start FROM rollups"),
+    readings: storedSampleKeys(db),
+    rollups: keys(
+      "SELECT s.tenant_id || '/' || s.device_id || '/' || s.metric || '/' || r.resolution_ms || '/' || r.bucket_start FROM rollups r JOIN series s ON s.id = r.series_id",
+    ),
     events: keys("SELECT tenant_id || '/' || event_id FROM reading_events"),
     anomalies: count('anomalies'),
     deadLetters: count('dead_letters'),

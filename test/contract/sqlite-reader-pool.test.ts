@@ -6,6 +6,7 @@ import type { AggregateQuery, ReadingQuery } from '../../src/store/ports/reading
 import { SqliteReaderPool } from '../../src/store/sqlite/reader-pool';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { newDataDir } from '../support/server';
+import { seriesIdOf } from '../support/sqlite-samples';
 
 /**
  * The embedded store's reader threads (SqliteReaderPool): reads that serve queries leave the
@@ -45,8 +46,8 @@ function seed(file: string, rows: number, tenantId = 't', from = 0): void {
   const db = new Database(file);
   db.prepare(
     `WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?)
-     INSERT INTO readings (tenant_id, device_id, metric, ts, value) SELECT ?, 'd', 'm', ? + i * 1000, i % 97 FROM s`,
-  ).run(from, from + rows - 1, tenantId, BASE);
+     INSERT INTO samples (series_id, ts, value) SELECT ?, ? + i * 1000, i % 97 FROM s`,
+  ).run(from, from + rows - 1, seriesIdOf(db, tenantId, 'd', 'm'), BASE);
   db.close();
 }
 
@@ -118,10 +119,11 @@ describe('SQLite reader pool', () => {
       // The consumer's connection, in the middle of a large batch.
       const writer = new Database(opened.file);
       writer.exec('BEGIN IMMEDIATE');
-      const insert = writer.prepare(`INSERT INTO readings (tenant_id, device_id, metric, ts, value) VALUES ('t', 'd', 'm', ?, 1)`);
-      for (let i = 1000; i < 3000; i++) insert.run(BASE + i * 1000);
+      const series = seriesIdOf(writer, 't', 'd', 'm');
+      const insert = writer.prepare('INSERT INTO samples (series_id, ts, value) VALUES (?, ?, 1)');
+      for (let i = 1000; i < 3000; i++) insert.run(series, BASE + i * 1000);
       expect((await opened.store.queryReadings('t', everything)).items).toHaveLength(1000);
-      for (let i = 3000; i < 5000; i++) insert.run(BASE + i * 1000);
+      for (let i = 3000; i < 5000; i++) insert.run(series, BASE + i * 1000);
       expect((await opened.store.aggregateBuckets('t', [rawScan]))[0]!.get('d')![0]!.partial.count).toBe(1000);
       writer.exec('COMMIT');
       writer.close();

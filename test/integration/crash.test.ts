@@ -6,6 +6,7 @@ import { IngestReadingsDocument, RegisterDeviceDocument } from '../generated/gra
 import { eventually, newDataDir, randomKey } from '../support/server';
 import { killHard, startServiceProcess, stopGracefully, type ServiceProcess } from '../support/service-process';
 import { postGraphQL } from '../support/graphql-post';
+import { eventIdOf, type EventKey } from '../../src/store/sqlite/sql/event-rows';
 
 const DEVICES = Array.from({ length: 6 }, (_, i) => `crash-${i}`);
 const KILLS = 3;
@@ -88,13 +89,13 @@ describe('crash safety (kill -9 of the whole service mid-flow)', () => {
     const [h, m] = [heads(), marks()];
     for (const [partition, last] of h) if (last >= 0) expect(m.get(partition)).toBe(last);
 
-    const stored = storeDb.prepare('SELECT event_id, COUNT(*) AS n FROM reading_events GROUP BY event_id').all() as { event_id: string; n: number }[];
-    const storedIds = new Set(stored.map((row) => row.event_id));
+    const stored = storeDb.prepare('SELECT event_id, COUNT(*) AS n FROM reading_events GROUP BY event_id').all() as { event_id: EventKey; n: number }[];
+    const storedIds = new Set(stored.map((row) => eventIdOf(row.event_id)));
     expect(stored.filter((row) => row.n !== 1)).toEqual([]);
     const lost = [...acknowledged].filter((id) => !storedIds.has(id));
     expect({ lost: lost.length, acknowledged: acknowledged.size, delays }).toEqual({ lost: 0, acknowledged: acknowledged.size, delays });
     // One row per metric per stored event: nothing double-counted.
-    const readingRows = (storeDb.prepare('SELECT COUNT(*) AS n FROM readings').get() as { n: number }).n;
+    const readingRows = (storeDb.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }).n;
     expect(readingRows).toBe(stored.length);
     expect(acknowledged.size).toBeGreaterThan(KILLS * 200);
     streamDb.close();

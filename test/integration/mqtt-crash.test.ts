@@ -95,7 +95,7 @@ describe('MQTT crash safety (kill -9 between PUBLISH and PUBACK)', () => {
     const stored = storeDb.prepare('SELECT event_id, COUNT(*) AS n FROM reading_events GROUP BY event_id').all() as { event_id: string; n: number }[];
     expect(stored.filter((row) => row.n !== 1)).toEqual([]);
     expect(new Set(stored.map((row) => row.event_id))).toEqual(new Set(Array.from({ length: MESSAGES }, (_, n) => `mq-crash-${n}`)));
-    expect((storeDb.prepare('SELECT COUNT(*) AS n FROM readings').get() as { n: number }).n).toBe(MESSAGES);
+    expect((storeDb.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }).n).toBe(MESSAGES);
     // The kills fell between PUBLISH and PUBACK: the device had to send messages again.
     expect(resent).toBeGreaterThan(0);
     storeDb.close();

@@ -5,6 +5,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { DEFAULT_TENANT_ID } from '../../src/tenants/tenant-service';
 import { AggregatesDocument } from '../generated/graphql';
 import { newDataDir, startTestServer, type TestServer } from '../support/server';
+import { seriesIdOf } from '../support/sqlite-samples';
 
 /**
  * The API's queries read on reader threads (TELEMETRY_SQLITE_READERS): a raw scan of many rows
@@ -26,8 +27,8 @@ async function seededDataDir(): Promise<string> {
   const db = new Database(file);
   db.prepare(
     `WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < ?)
-     INSERT INTO readings (tenant_id, device_id, metric, ts, value) SELECT ?, 'd', 'm', ? + i * 1000, i % 97 FROM s`,
-  ).run(ROWS - 1, DEFAULT_TENANT_ID, BASE);
+     INSERT INTO samples (series_id, ts, value) SELECT ?, ? + i * 1000, i % 97 FROM s`,
+  ).run(ROWS - 1, seriesIdOf(db, DEFAULT_TENANT_ID, 'd', 'm'), BASE);
   db.close();
   return dir;
 }

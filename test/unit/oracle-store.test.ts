@@ -479,6 +479,23 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     ).rejects.toMatchObject({ retryable: false });
   });
 
+  it('upgrades a schema at version 9 with table compression only, recording version 10 (docs/STORAGE.md)', async () => {
+    const source = new CheckingSource((call) => {
+      if (call.sql.includes('FROM user_tables')) return { rows: [{ N: 1 }] };
+      if (call.sql.startsWith('SELECT version FROM schema_migrations')) return { rows: [1, 2, 3, 4, 5, 6, 7, 8, 9].map((version) => ({ VERSION: version })) };
+      return undefined;
+    });
+    expect(await OracleStore.over(source).migrate()).toBe(10);
+    const ddl = source.calls.map((call) => call.sql).filter((sql) => !sql.startsWith('SELECT') && !sql.startsWith('INSERT INTO schema_migrations'));
+    expect(ddl).toEqual([
+      'ALTER TABLE readings MODIFY DEFAULT ATTRIBUTES ROW STORE COMPRESS ADVANCED',
+      'ALTER TABLE rollups ROW STORE COMPRESS ADVANCED',
+      'ALTER TABLE reading_events ROW STORE COMPRESS ADVANCED',
+    ]);
+    expect(source.calls.filter((call) => call.sql.startsWith('INSERT INTO schema_migrations')).map((call) => call.binds[0]!['version'])).toEqual([10]);
+    expect(source.commits).toBe(1);
+  });
+
   it('keeps its DDL executable statement by statement', () => {
     for (const statement of ORACLE_MIGRATIONS.flatMap((m) => m.statements)) {
       expect(statement.trim()).not.toMatch(/;$/);

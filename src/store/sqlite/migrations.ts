@@ -342,4 +342,96 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
       `,
   },
+  {
+    version: 13,
+    description: 'raw readings keyed by an integer series id: series (tenant, device, metric) and samples (series, ts, value)',
+    sql: `
+      -- One row per series ever stored. Rows are never deleted (not by retention, not by a device
+      -- delete): the consumer caches name -> id, and an id must never come to mean another series.
+      CREATE TABLE series (
+        id INTEGER PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        UNIQUE (tenant_id, device_id, metric)
+      );
+      -- The raw values, keyed (series, ts): a repeated measurement is stored once, as before, in
+      -- about a third of the bytes of a row that repeats the tenant, device and metric names.
+      CREATE TABLE samples (
+        series_id INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY (series_id, ts)
+      ) WITHOUT ROWID;
+      -- Ids in the old key order, then the values in the new key order: both copies append.
+      INSERT INTO series (tenant_id, device_id, metric)
+        SELECT tenant_id, device_id, metric FROM readings GROUP BY tenant_id, device_id, metric ORDER BY tenant_id, device_id, metric;
+      INSERT INTO samples (series_id, ts, value)
+        SELECT s.id, r.ts, r.value FROM series s CROSS JOIN readings r ON r.tenant_id = s.tenant_id AND r.device_id = s.device_id AND r.metric = s.metric
+        ORDER BY s.id, r.ts;
+      DROP TABLE readings;
+    `,
+  },
+  {
+    version: 14,
+    description: 'event ids: a canonical UUID as its 16 bytes, metrics as [name, value] pairs (sql/event-rows.ts)',
+    sql: `
+      -- event_id has no declared type, so that a BLOB (a canonical lowercase UUID's 16 bytes) and a
+      -- TEXT (any other id) are each stored as they are; the two never compare equal.
+      CREATE TABLE reading_events_compact (
+        tenant_id TEXT NOT NULL,
+        event_id NOT NULL,
+        device_id TEXT NOT NULL,
+        stream_partition INTEGER NOT NULL,
+        stream_offset INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        metrics TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, event_id)
+      ) WITHOUT ROWID;
+      -- '->' keeps each number's JSON text as it was written, so every value reads back exactly.
+      INSERT INTO reading_events_compact (tenant_id, event_id, device_id, stream_partition, stream_offset, ts, metrics)
+        SELECT e.tenant_id,
+               CASE WHEN e.event_id GLOB '[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
+                    THEN unhex(replace(e.event_id, '-', '')) ELSE e.event_id END,
+               e.device_id, e.stream_partition, e.stream_offset, e.ts,
+               (SELECT json_group_array(json_array(m.value ->> '$.name', m.value -> '$.value') ORDER BY m.key) FROM json_each(e.metrics) m)
+        FROM reading_events e;
+      DROP TABLE reading_events;
+      ALTER TABLE reading_events_compact RENAME TO reading_events;
+      CREATE INDEX reading_events_by_position ON reading_events (tenant_id, device_id, stream_partition, stream_offset);
+      CREATE INDEX reading_events_by_ts ON reading_events (tenant_id, ts);
+    `,
+  },
+  {
+    version: 15,
+    description: 'rollups keyed by series id: (series_id, resolution_ms, bucket_start)',
+    sql: `
+      -- A series whose raw values retention removed may still have rollups: give it its id.
+      INSERT OR IGNORE INTO series (tenant_id, device_id, metric)
+        SELECT tenant_id, device_id, metric FROM rollups GROUP BY tenant_id, device_id, metric ORDER BY tenant_id, device_id, metric;
+      CREATE TABLE series_rollups (
+        series_id INTEGER NOT NULL,
+        resolution_ms INTEGER NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        sum REAL NOT NULL,
+        sum_sq REAL NOT NULL,
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        first_ts INTEGER NOT NULL,
+        first_value REAL NOT NULL,
+        last_ts INTEGER NOT NULL,
+        last_value REAL NOT NULL,
+        min_ts INTEGER,
+        max_ts INTEGER,
+        PRIMARY KEY (series_id, resolution_ms, bucket_start)
+      ) WITHOUT ROWID;
+      INSERT INTO series_rollups (series_id, resolution_ms, bucket_start, count, sum, sum_sq, min, max, first_ts, first_value, last_ts, last_value, min_ts, max_ts)
+        SELECT s.id, r.resolution_ms, r.bucket_start, r.count, r.sum, r.sum_sq, r.min, r.max, r.first_ts, r.first_value, r.last_ts, r.last_value, r.min_ts, r.max_ts
+        FROM series s CROSS JOIN rollups r ON r.tenant_id = s.tenant_id AND r.device_id = s.device_id AND r.metric = s.metric
+        ORDER BY s.id, r.resolution_ms, r.bucket_start;
+      DROP TABLE rollups;
+      ALTER TABLE series_rollups RENAME TO rollups;
+    `,
+  },
 ];

@@ -15,6 +15,7 @@ import { migrate } from './migrate';
 import { runSync, type Steps } from '../batch-steps';
 import type { BatchTransaction } from '../batch-transaction';
 import { sqliteBatchTransaction } from './sql/batch-transaction';
+import { SeriesIds } from './series-ids';
 import { runRead, type ReadArgs, type ReadName, type ReadResult } from './read-operations';
 import type { ReadRunner } from './reader-pool';
 import { toStoreError } from './store-error';
@@ -60,6 +61,8 @@ export class SqliteStore implements Store {
   private readonly readers: ReadRunner | undefined;
   /** The batch primitives, their statements prepared on first use. */
   private batchTransaction: BatchTransaction | undefined;
+  /** The series ids the batch transactions resolved, kept across batches. */
+  private seriesIds: SeriesIds | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.file);
@@ -163,9 +166,16 @@ export class SqliteStore implements Store {
   /** Runs synchronously in one IMMEDIATE transaction (store/batch-steps.ts says why). */
   transact<T>(work: (tx: BatchTransaction) => Steps<T>): Promise<T> {
     return this.run(() => {
-      this.batchTransaction ??= sqliteBatchTransaction(this.db);
-      const tx = this.batchTransaction;
-      return this.db.transaction(() => runSync(work(tx))).immediate();
+      const seriesIds = (this.seriesIds ??= new SeriesIds(this.db));
+      const tx = (this.batchTransaction ??= sqliteBatchTransaction(this.db, seriesIds));
+      try {
+        const result = this.db.transaction(() => runSync(work(tx))).immediate();
+        seriesIds.commit();
+        return result;
+      } catch (error) {
+        seriesIds.rollback();
+        throw error;
+      }
     });
   }
 

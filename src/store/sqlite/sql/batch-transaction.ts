@@ -5,15 +5,18 @@ import type { AnomalyRule } from '../../../domain/anomalies/rules';
 import type { BatchTransaction } from '../../batch-transaction';
 import { ANOMALY_COLUMNS, storeAnomaly, RULE_COLUMNS, toAnomaly, toRule, type AnomalyRow, type RuleRow } from './anomaly-rows';
 import { rollupUpserter } from './rollups';
+import type { SeriesIds } from '../series-ids';
+import { encodeMetrics, eventKey } from './event-rows';
 
 /**
  * The BatchTransaction primitives on SQLite: prepared statements run row by row (in the order
  * the pipeline sorted them), every answer synchronous, so the pipeline runs in one call inside
  * the store's `db.transaction(...).immediate()` (store/batch-steps.ts says why).
  * Duplicates are told by ON CONFLICT DO NOTHING changing no row. The statements are prepared
- * once per connection.
+ * once per connection. Raw values are stored under their series id (`seriesIds`, whose new ids
+ * the store commits or forgets with the transaction).
  */
-export function sqliteBatchTransaction(db: Database.Database): BatchTransaction {
+export function sqliteBatchTransaction(db: Database.Database, seriesIds: SeriesIds): BatchTransaction {
   const readWatermark = db.prepare('SELECT applied_offset FROM stream_watermarks WHERE source = ? AND stream_partition = ?').pluck();
   const writeWatermark = db.prepare(
     `INSERT INTO stream_watermarks (source, stream_partition, applied_offset, updated_at) VALUES (?, ?, ?, ?)
@@ -24,7 +27,7 @@ export function sqliteBatchTransaction(db: Database.Database): BatchTransaction 
      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   );
   const rewriteEventMetrics = db.prepare('UPDATE reading_events SET metrics = ? WHERE tenant_id = ? AND event_id = ?');
-  const insertReading = db.prepare('INSERT INTO readings (tenant_id, device_id, metric, ts, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const insertSample = db.prepare('INSERT INTO samples (series_id, ts, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
   const upsertLatest = db.prepare(
     `INSERT INTO latest_readings (tenant_id, device_id, metric, ts, value) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (tenant_id, device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value WHERE excluded.ts >= latest_readings.ts`,
@@ -57,15 +60,15 @@ export function sqliteBatchTransaction(db: Database.Database): BatchTransaction 
       for (const row of rows) writeWatermark.run(source, row.partition, row.offset, at);
     },
     insertEvents: (events) =>
-      events.map((e) => insertEvent.run(e.tenantId, e.eventId, e.deviceId, e.partition, e.offset, e.timestamp, JSON.stringify(e.metrics)).changes > 0),
+      events.map((e) => insertEvent.run(e.tenantId, eventKey(e.eventId), e.deviceId, e.partition, e.offset, e.timestamp, encodeMetrics(e.metrics)).changes > 0),
     rewriteEventMetrics(rows) {
-      for (const row of rows) rewriteEventMetrics.run(JSON.stringify(row.metrics), row.tenantId, row.eventId);
+      for (const row of rows) rewriteEventMetrics.run(encodeMetrics(row.metrics), row.tenantId, eventKey(row.eventId));
     },
-    insertReadings: (values) => values.map((v) => insertReading.run(v.tenantId, v.deviceId, v.metric, v.timestamp, v.value).changes > 0),
+    insertReadings: (values) => values.map((v) => insertSample.run(seriesIds.idOf(v.tenantId, v.deviceId, v.metric), v.timestamp, v.value).changes > 0),
     upsertLatest(values) {
       for (const v of values) upsertLatest.run(v.tenantId, v.deviceId, v.metric, v.timestamp, v.value);
     },
-    mergeRollups: rollupUpserter(db),
+    mergeRollups: rollupUpserter(db, seriesIds),
     anomalyRules: (tenantIds) => tenantIds.map((tenantId): AnomalyRule[] => (rulesOfTenant.all(tenantId) as RuleRow[]).map(toRule)),
     deviceTags: (devices) =>
       devices.map(({ tenantId, deviceId }) => {

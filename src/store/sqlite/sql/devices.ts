@@ -148,8 +148,9 @@ export function updateDevice(db: Database.Database, tenantId: string, deviceId: 
   return row && toDevice(row);
 }
 
-/** The tables that hold a device's data, each keyed by (tenant_id, device_id). */
-const DEVICE_DATA_TABLES = ['readings', 'reading_events', 'latest_readings', 'rollups', 'detector_state'] as const;
+/** The tables that hold a device's data, each keyed by (tenant_id, device_id); its raw values and rollups are found by series. */
+const DEVICE_DATA_TABLES = ['reading_events', 'latest_readings', 'detector_state'] as const;
+const SERIES_DATA_TABLES = ['samples', 'rollups'] as const;
 
 /** Deletes a device (DeviceStore.deleteDevice); the caller runs it in an IMMEDIATE transaction. */
 export function deleteDevice(db: Database.Database, tenantId: string, deviceId: string, keepData: boolean, at: number): DeviceDeletion | undefined {
@@ -167,6 +168,11 @@ export function deleteDevice(db: Database.Database, tenantId: string, deviceId: 
       .prepare('DELETE FROM webhook_deliveries WHERE tenant_id = ? AND anomaly_seq IN (SELECT id FROM anomalies WHERE tenant_id = ? AND device_id = ?)')
       .run(tenantId, tenantId, deviceId).changes;
     deletedRows += db.prepare('DELETE FROM anomalies WHERE tenant_id = ? AND device_id = ?').run(tenantId, deviceId).changes;
+    // The series rows stay, so that a re-registered device's series keep their ids (migration 13 says why).
+    for (const table of SERIES_DATA_TABLES)
+      deletedRows += db
+        .prepare(`DELETE FROM ${table} WHERE series_id IN (SELECT id FROM series WHERE tenant_id = ? AND device_id = ?)`)
+        .run(tenantId, deviceId).changes;
     for (const table of DEVICE_DATA_TABLES)
       deletedRows += db.prepare(`DELETE FROM ${table} WHERE tenant_id = ? AND device_id = ?`).run(tenantId, deviceId).changes;
   }

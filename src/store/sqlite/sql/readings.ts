@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
-import type { Metric, MetricPoint, PersistedReading } from '../../../domain/reading';
+import type { MetricPoint, PersistedReading } from '../../../domain/reading';
 import type { Page } from '../../../domain/page';
 import type { EventReplayQuery, ReadingQuery } from '../../ports/reading-store';
+import { decodeMetrics, eventIdOf, eventKey, type EventKey } from './event-rows';
 
 /** SQLite statements for reading queries, event replay, latest values and stream watermarks. */
 
@@ -9,7 +10,7 @@ interface EventRow {
   device_id: string;
   stream_partition: number;
   stream_offset: number;
-  event_id: string;
+  event_id: EventKey;
   ts: number;
   metrics: string;
 }
@@ -19,9 +20,9 @@ const toPersistedReading = (tenantId: string, row: EventRow): PersistedReading =
   deviceId: row.device_id,
   partition: row.stream_partition,
   offset: row.stream_offset,
-  eventId: row.event_id,
+  eventId: eventIdOf(row.event_id),
   timestamp: row.ts,
-  metrics: JSON.parse(row.metrics) as Metric[],
+  metrics: decodeMetrics(row.metrics),
 });
 
 export function latestReadings(db: Database.Database, tenantId: string, deviceIds: readonly string[]): Map<string, MetricPoint[]> {
@@ -51,8 +52,8 @@ export function queryReadings(db: Database.Database, tenantId: string, query: Re
   const newestFirst = query.order === 'NEWEST_FIRST';
   const rows = db
     .prepare(
-      `SELECT ts, value FROM readings
-           WHERE tenant_id = @tenantId AND device_id = @deviceId AND metric = @metric
+      `SELECT ts, value FROM samples
+           WHERE series_id = (SELECT id FROM series WHERE tenant_id = @tenantId AND device_id = @deviceId AND metric = @metric)
              AND ts >= @from AND ts < @to
              AND (@after IS NULL OR ts ${newestFirst ? '<' : '>'} @after)
            ORDER BY ts ${newestFirst ? 'DESC' : 'ASC'} LIMIT @limit`,
@@ -110,12 +111,13 @@ export function readingEventsAfter(db: Database.Database, query: EventReplayQuer
   return events;
 }
 
+/** The stored events of these ids (those found), one primary-key lookup each (a key may be a BLOB: event-rows.ts). */
 export function readingEventsByIds(db: Database.Database, tenantId: string, eventIds: readonly string[]): PersistedReading[] {
-  const rows = db
-    .prepare(
-      `SELECT device_id, stream_partition, stream_offset, event_id, ts, metrics FROM reading_events
-           WHERE tenant_id = ? AND event_id IN (SELECT value FROM json_each(?))`,
-    )
-    .all(tenantId, JSON.stringify(eventIds)) as EventRow[];
-  return rows.map((row) => toPersistedReading(tenantId, row));
+  const byId = db.prepare('SELECT device_id, stream_partition, stream_offset, event_id, ts, metrics FROM reading_events WHERE tenant_id = ? AND event_id = ?');
+  const events: PersistedReading[] = [];
+  for (const eventId of new Set(eventIds)) {
+    const row = byId.get(tenantId, eventKey(eventId)) as EventRow | undefined;
+    if (row) events.push(toPersistedReading(tenantId, row));
+  }
+  return events;
 }

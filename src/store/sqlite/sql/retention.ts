@@ -36,23 +36,21 @@ export function tenantsRetention(db: Database.Database): Map<string, RetentionOv
 }
 
 /**
- * Readings and rollups are found series by series (latest_readings lists every series once)
- * through their primary key, (series, ts) and (series, resolution, bucket): each batch seeks
- * only the expired prefix of each series, never scanning what stays. CROSS JOIN keeps the series
- * as the outer loop (SQLite never reorders it): otherwise, without statistics, it may scan every
- * reading of the tenant instead.
+ * Readings and rollups are found series by series (the tenant's rows of `series`) through
+ * their primary keys, (series id, ts) and (series id, resolution, bucket): each batch seeks
+ * only the expired prefix of each series, never scanning what stays. CROSS JOIN keeps the series as the outer loop (SQLite never
+ * reorders it): otherwise, without statistics, it may scan every reading of the tenant instead.
+ * The `series` rows themselves stay (migration 13 says why).
  */
 const DELETE_READINGS = `
-  DELETE FROM readings WHERE (tenant_id, device_id, metric, ts) IN (
-    SELECT r.tenant_id, r.device_id, r.metric, r.ts FROM latest_readings s
-      CROSS JOIN readings r ON r.tenant_id = s.tenant_id AND r.device_id = s.device_id AND r.metric = s.metric AND r.ts < @cutoff
+  DELETE FROM samples WHERE (series_id, ts) IN (
+    SELECT r.series_id, r.ts FROM series s CROSS JOIN samples r ON r.series_id = s.id AND r.ts < @cutoff
     WHERE s.tenant_id = @tenant LIMIT @limit)`;
 
 const DELETE_ROLLUPS = `
-  DELETE FROM rollups WHERE (tenant_id, device_id, metric, resolution_ms, bucket_start) IN (
-    SELECT r.tenant_id, r.device_id, r.metric, r.resolution_ms, r.bucket_start FROM latest_readings s
-      CROSS JOIN rollups r ON r.tenant_id = s.tenant_id AND r.device_id = s.device_id AND r.metric = s.metric
-        AND r.resolution_ms = @resolution AND r.bucket_start <= @cutoff - @resolution
+  DELETE FROM rollups WHERE (series_id, resolution_ms, bucket_start) IN (
+    SELECT r.series_id, r.resolution_ms, r.bucket_start FROM series s
+      CROSS JOIN rollups r ON r.series_id = s.id AND r.resolution_ms = @resolution AND r.bucket_start <= @cutoff - @resolution
     WHERE s.tenant_id = @tenant LIMIT @limit)`;
 
 /**

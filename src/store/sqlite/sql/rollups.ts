@@ -4,15 +4,16 @@ import { addValue, mergeInto, partialOf, type PartialAggregate } from '../../../
 import type { RollupDelta } from '../../../domain/timeseries/rollup-deltas';
 import { bucketIndex, bucketsFor } from '../../../domain/timeseries/bucket-index';
 import type { AggregateQuery, DeviceBuckets } from '../../ports/reading-store';
+import type { SeriesIds } from '../series-ids';
 
 /** Rollup SQL for SQLite: merging batch deltas, and reading buckets back (rollup or raw). */
 
 // Every right-hand side reads the row as it was (SQL UPDATE semantics). min_ts and max_ts
 // follow mergeInto: the earliest timestamp holding the extreme, NULL (unknown) stays NULL.
 const UPSERT = `
-  INSERT INTO rollups (tenant_id, device_id, metric, resolution_ms, bucket_start, count, sum, sum_sq, min, max, min_ts, max_ts, first_ts, first_value, last_ts, last_value)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (tenant_id, device_id, metric, resolution_ms, bucket_start) DO UPDATE SET
+  INSERT INTO rollups (series_id, resolution_ms, bucket_start, count, sum, sum_sq, min, max, min_ts, max_ts, first_ts, first_value, last_ts, last_value)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (series_id, resolution_ms, bucket_start) DO UPDATE SET
     count = rollups.count + excluded.count,
     sum = rollups.sum + excluded.sum,
     sum_sq = rollups.sum_sq + excluded.sum_sq,
@@ -29,15 +30,16 @@ const UPSERT = `
     last_value = CASE WHEN excluded.last_ts > rollups.last_ts THEN excluded.last_value ELSE rollups.last_value END,
     last_ts = max(rollups.last_ts, excluded.last_ts)`;
 
-/** Merges deltas into the stored buckets, inside the batch transaction; the statement is prepared once. */
-export const rollupUpserter = (db: Database.Database): ((deltas: readonly RollupDelta[]) => void) => {
+/**
+ * Merges deltas into the stored buckets, inside the batch transaction, under their series id
+ * (migration 15); the statement is prepared once.
+ */
+export const rollupUpserter = (db: Database.Database, seriesIds: SeriesIds): ((deltas: readonly RollupDelta[]) => void) => {
   const upsert = db.prepare(UPSERT);
   return (deltas) => {
     for (const { tenantId, deviceId, metric, resolutionMs, bucketStart, partial: p } of deltas) {
       upsert.run(
-        tenantId,
-        deviceId,
-        metric,
+        seriesIds.idOf(tenantId, deviceId, metric),
         resolutionMs,
         bucketStart,
         p.count,
@@ -60,13 +62,13 @@ export function readRollupBuckets(db: Database.Database, tenantId: string, query
   const { boundaries } = query;
   const rows = db
     .prepare(
-      `SELECT device_id, bucket_start, count, sum, sum_sq, min, max, min_ts, max_ts, first_ts, first_value, last_ts, last_value FROM rollups
-       WHERE tenant_id = ? AND device_id IN (SELECT value FROM json_each(?)) AND metric = ? AND resolution_ms = ?
-         AND bucket_start >= ? AND bucket_start < ?
-       ORDER BY device_id, bucket_start`,
+      `SELECT s.device_id, r.bucket_start, r.count, r.sum, r.sum_sq, r.min, r.max, r.min_ts, r.max_ts, r.first_ts, r.first_value, r.last_ts, r.last_value
+       FROM series s CROSS JOIN rollups r ON r.series_id = s.id AND r.resolution_ms = ? AND r.bucket_start >= ? AND r.bucket_start < ?
+       WHERE s.tenant_id = ? AND s.device_id IN (SELECT value FROM json_each(?)) AND s.metric = ?
+       ORDER BY s.device_id, r.bucket_start`,
     )
     .raw()
-    .all(tenantId, JSON.stringify(query.deviceIds), query.metric, resolutionMs, boundaries[0], boundaries[boundaries.length - 1]) as [
+    .all(resolutionMs, boundaries[0], boundaries[boundaries.length - 1], tenantId, JSON.stringify(query.deviceIds), query.metric) as [
     string,
     number,
     number,
@@ -98,12 +100,12 @@ export function readRawBuckets(db: Database.Database, tenantId: string, query: A
   const { boundaries } = query;
   const rows = db
     .prepare(
-      `SELECT device_id, ts, value FROM readings
-       WHERE tenant_id = ? AND device_id IN (SELECT value FROM json_each(?)) AND metric = ? AND ts >= ? AND ts < ?
-       ORDER BY device_id, ts`,
+      `SELECT s.device_id, r.ts, r.value FROM series s CROSS JOIN samples r ON r.series_id = s.id AND r.ts >= ? AND r.ts < ?
+       WHERE s.tenant_id = ? AND s.device_id IN (SELECT value FROM json_each(?)) AND s.metric = ?
+       ORDER BY s.device_id, r.ts`,
     )
     .raw()
-    .iterate(tenantId, JSON.stringify(query.deviceIds), query.metric, boundaries[0], boundaries[boundaries.length - 1]) as IterableIterator<
+    .iterate(boundaries[0], boundaries[boundaries.length - 1], tenantId, JSON.stringify(query.deviceIds), query.metric) as IterableIterator<
     [string, number, number]
   >;
   const result: DeviceBuckets = new Map();

@@ -5,7 +5,9 @@ import type { SeriesColumns, SeriesQuery } from '../../ports/reading-store';
 /** Reads one series into typed arrays, growing them by doubling; refuses more than maxRows. */
 export function readSeriesColumns(db: Database.Database, tenantId: string, query: SeriesQuery): SeriesColumns {
   const rows = db
-    .prepare('SELECT ts, value FROM readings WHERE tenant_id = ? AND device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts')
+    .prepare(
+      'SELECT ts, value FROM samples WHERE series_id = (SELECT id FROM series WHERE tenant_id = ? AND device_id = ? AND metric = ?) AND ts >= ? AND ts < ? ORDER BY ts',
+    )
     .raw()
     .iterate(tenantId, query.deviceId, query.metric, query.from, query.to) as IterableIterator<[number, number]>;
   let timestamps = new Float64Array(1024);
