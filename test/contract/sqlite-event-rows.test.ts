@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
-import { MIGRATIONS } from '../../src/store/sqlite/migrations';
+import { databaseAtVersion } from '../support/sqlite-at-version';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { eventIdOf, eventKey } from '../../src/store/sqlite/sql/event-rows';
 import { newDataDir } from '../support/server';
@@ -31,12 +31,7 @@ describe('reading events stored before migration 14 (text ids, metrics as object
   it('read back with the same ids and exact values after it, and event-id deduplication still holds', async () => {
     const dir = newDataDir();
     const file = path.join(dir, 'telemetry.db');
-    const old = new Database(file);
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 13)) {
-      old.exec(migration.sql);
-      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.description);
-    }
+    const old = databaseAtVersion(file, 13);
     old.prepare("INSERT INTO tenants (id, name, created_at) VALUES ('t', 't', 0)").run();
     old.prepare("INSERT INTO devices (tenant_id, id, name, created_at) VALUES ('t', 'd', 'd', 0)").run();
     const insert = old.prepare(

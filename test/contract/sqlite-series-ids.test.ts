@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import { step } from '../../src/store/batch-steps';
-import { MIGRATIONS } from '../../src/store/sqlite/migrations';
+import { databaseAtVersion } from '../support/sqlite-at-version';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { StoredValue } from '../../src/domain/timeseries/rollup-deltas';
 import type { MetricPoint } from '../../src/domain/reading';
@@ -59,12 +59,7 @@ describe('raw readings stored before migration 13 (keyed by tenant, device and m
   it('are all readable after it, with equal aggregates, each tenant its own series, and ingest continues on the same series', async () => {
     const { dir, file } = newFile();
     // A database at version 12: two tenants with the same device and metric names, and a series only one has.
-    const old = new Database(file);
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 12)) {
-      old.exec(migration.sql);
-      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.description);
-    }
+    const old = databaseAtVersion(file, 12);
     const insert = old.prepare('INSERT INTO readings (tenant_id, device_id, metric, ts, value) VALUES (?, ?, ?, ?, ?)');
     const series = [
       ['t1', 'd1', 'temp'],
@@ -148,12 +143,7 @@ describe('raw readings stored before migration 13 (keyed by tenant, device and m
 describe('rollups stored before migration 15 (keyed by names)', () => {
   it('read back exactly after it, a series with rollups only gets its id, and new values merge into the migrated buckets', async () => {
     const { dir, file } = newFile();
-    const old = new Database(file);
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 14)) {
-      old.exec(migration.sql);
-      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.description);
-    }
+    const old = databaseAtVersion(file, 14);
     // (t1, d1) has raw values too; (t1, gone)'s raw values were removed by retention; t2 has the same names as t1.
     old.prepare("INSERT INTO series (tenant_id, device_id, metric) VALUES ('t1', 'd1', 'temp')").run();
     const insert = old.prepare(

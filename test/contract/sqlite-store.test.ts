@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { SqliteReaderPool } from '../../src/store/sqlite/reader-pool';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations';
+import { databaseAtVersion } from '../support/sqlite-at-version';
 import { newDataDir } from '../support/server';
 import { describeDetectionContract } from './detection-contract';
 import { describeRollupContract } from './rollup-contract';
@@ -130,12 +131,7 @@ describe('anomalies stored before migration 7 (the alarm lifecycle)', () => {
     const dir = newDataDir();
     const file = path.join(dir, 'telemetry.db');
     // A database at version 6, holding an open THRESHOLD anomaly.
-    const old = new Database(file);
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 6)) {
-      old.exec(migration.sql);
-      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.description);
-    }
+    const old = databaseAtVersion(file, 6);
     old
       .prepare(
         `INSERT INTO anomalies (seq, tenant_id, device_id, metric, kind, severity, score, value, expected_min, expected_max, ts, detected_at)
