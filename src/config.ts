@@ -103,7 +103,7 @@ const shape = {
   }),
   TELEMETRY_MQTT_KEEPALIVE_LIMIT_SECONDS: setting({
     schema: integer(1, 65_535).default(600),
-    doc: 'Longest MQTT keep-alive a device may ask for: an MQTT 3.1.1 CONNECT asking for more (or for none, `0`) is refused; MQTT 5 clients are told this value instead. A silent connection is closed after 1.5 × its keep-alive.',
+    doc: 'Longest MQTT keep-alive a device may ask for: a CONNECT asking for more (or for none, `0`) is refused. A silent connection is closed after 1.5 × its keep-alive.',
   }),
   TELEMETRY_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: setting({
     schema: integer(1, 3600).default(65),

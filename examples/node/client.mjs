@@ -79,7 +79,16 @@ function follow() {
         cursor = data.readingAdded.cursor;
         show(data.readingAdded);
       },
-      error: () => setTimeout(follow, 1000), // dropped: subscribe again after the last cursor
+      error: (error) => {
+        // A refusal that the same call cannot get past (a forbidden device, an expired cursor) ends the client;
+        // a dropped connection or a retryable end (SLOW_SUBSCRIBER) subscribes again after the last cursor.
+        const refusal = Array.isArray(error) ? error.find((e) => e.extensions?.retryable === false) : undefined;
+        if (refusal) {
+          console.error(`subscription refused: ${refusal.extensions.code}: ${refusal.message}`);
+          process.exit(1);
+        }
+        setTimeout(follow, 1000);
+      },
       complete: () => setTimeout(follow, 1000),
     },
   );

@@ -40,6 +40,10 @@ READING_ADDED = (
 )
 
 
+class SubscriptionRefused(Exception):
+    """An error the server marked not retryable: subscribing again unchanged would be refused again."""
+
+
 class GraphQLError(Exception):
     def __init__(self, errors):
         super().__init__(errors[0].get("message"))
@@ -78,7 +82,10 @@ class Follower:
                 await self.follow_once()
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # a dropped connection or a SLOW_SUBSCRIBER end: resume
+            except SubscriptionRefused as refusal:  # the same call cannot get past it: stop
+                print("subscription refused:", refusal, flush=True)
+                raise SystemExit(1)
+            except Exception as error:  # a dropped connection or a retryable end (SLOW_SUBSCRIBER): resume
                 print("subscription ended:", error or type(error).__name__, "- resuming after", self.cursor, flush=True)
                 await asyncio.sleep(1)
 
@@ -104,7 +111,11 @@ class Follower:
                         print("dropping the connection; the readings sent meanwhile arrive when it resumes", flush=True)
                         return  # leaving the block closes the socket, as a network failure would
                 elif message["type"] == "error":
-                    raise RuntimeError(f"subscription refused: {message['payload']}")
+                    errors = message["payload"]
+                    refusal = next((e for e in errors if e.get("extensions", {}).get("retryable") is False), None)
+                    if refusal:
+                        raise SubscriptionRefused(f"{refusal['extensions'].get('code')}: {refusal.get('message')}")
+                    raise RuntimeError(f"subscription ended: {errors}")
                 elif message["type"] == "complete":
                     raise RuntimeError("the server completed the subscription")
 

@@ -172,6 +172,18 @@ describe('MQTT: the built-in broker', () => {
     expect(await refusal('mq-auth', key)).toBe('connected');
   });
 
+  it('speaks MQTT 3.1.1 and 3.1; refuses an MQTT 5 CONNECT with return code 1 (unacceptable protocol version)', async () => {
+    const key = await device('mq-versions');
+    const attempt = (protocolVersion: 3 | 4 | 5) =>
+      open('mq-versions', key, { protocolVersion, clientId: `mq-versions-v${protocolVersion}` }).then(
+        () => 'connected',
+        (error: unknown) => (error as { code?: number }).code,
+      );
+    expect(await attempt(4)).toBe('connected');
+    expect(await attempt(3)).toBe('connected');
+    expect(await attempt(5)).toBe(1);
+  });
+
   it("closes the connection of a device publishing to another device's topic, or with QoS 2; nothing is stored", async () => {
     const key = await device('mq-acl');
     await device('mq-victim');

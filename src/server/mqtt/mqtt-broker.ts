@@ -21,7 +21,7 @@ export interface MqttBrokerOptions {
   /** Largest payload ingested; a larger one is refused with PAYLOAD_TOO_LARGE on the errors topic. */
   readonly maxPayloadBytes: number;
   readonly maxConnectionsPerTenant: number;
-  /** Longest keep-alive a client may ask for (MQTT 3.1.1: refused above; MQTT 5: imposed). */
+  /** Longest keep-alive a client may ask for (a CONNECT asking more, or none, is refused). */
   readonly keepAliveLimitSeconds: number;
   /**
    * The command service: devices' answers, acknowledgements and subscriptions go to it
@@ -54,7 +54,7 @@ export interface MqttBroker {
   close(): Promise<void>;
 }
 
-/** CONNACK return codes of MQTT 3.1.1 (aedes maps them to MQTT 5 reason codes). */
+/** CONNACK return codes of MQTT 3.1.1: aedes speaks 3.1.1 and 3.1 only and itself refuses an MQTT 5 CONNECT with 1 (unacceptable protocol version). */
 const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
@@ -188,7 +188,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
         return;
       }
       const deviceId = caller.deviceId;
-      // MQTT 3.1.1 has no way to refuse one PUBLISH: the connection is closed (MQTT 5 gets no PUBACK either).
+      // MQTT 3.1.1 has no way to refuse one PUBLISH: the connection is closed.
       const protocolRefusal =
         checkDevicePublish(deviceId, packet.topic) ??
         (packet.qos === 2 ? 'QoS 2 is not supported: publish readings with QoS 1 (each is stored exactly once)' : undefined);
