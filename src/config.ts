@@ -432,6 +432,10 @@ const shape = {
     schema: integer(10, 100_000).default(1000),
     doc: 'Most rows one retention batch deletes; each batch is its own transaction, so this bounds how long ingest can wait behind retention.',
   }),
+  TELEMETRY_DELETED_DEVICE_DATA_CHECK_MS: setting({
+    schema: integer(10, 3_600_000).default(1000),
+    doc: 'How often the consumer looks for devices deleted with `keepData: false` whose readings, rollups and event ids are still to be removed; it removes them in steps of `TELEMETRY_RETENTION_BATCH_ROWS` rows per table, pausing between steps as long as each took.',
+  }),
   TELEMETRY_CONSUMER_BATCH_SIZE: setting({
     schema: integer(1, 100_000).default(5000),
     doc: 'Most messages the consumer reads from one partition per round (on OCI, per GetMessages).',
@@ -689,6 +693,8 @@ export interface Config {
     readonly defaults: RetentionPolicy;
     readonly intervalMs: number;
     readonly batchRows: number;
+    /** How often deleted devices' data is looked for (devices/deleted-device-data-remover.ts), ms. */
+    readonly deletedDeviceDataCheckMs: number;
   };
   readonly anomalies: {
     /** How long a series stays normal before its anomaly clears, for rules that do not say (ms). */
@@ -1012,7 +1018,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           .slice(0, 48)}-${process.pid}`,
       stuckAfterMs: v.TELEMETRY_CONSUMER_STUCK_SECONDS * 1000,
     },
-    retention: { defaults: retentionDefaults, intervalMs: v.TELEMETRY_RETENTION_INTERVAL_SECONDS * 1000, batchRows: v.TELEMETRY_RETENTION_BATCH_ROWS },
+    retention: {
+      defaults: retentionDefaults,
+      intervalMs: v.TELEMETRY_RETENTION_INTERVAL_SECONDS * 1000,
+      batchRows: v.TELEMETRY_RETENTION_BATCH_ROWS,
+      deletedDeviceDataCheckMs: v.TELEMETRY_DELETED_DEVICE_DATA_CHECK_MS,
+    },
     anomalies: { clearAfterMs: v.TELEMETRY_ANOMALY_CLEAR_AFTER_SECONDS * 1000 },
     liveness: { defaultHeartbeatTimeoutMs: v.TELEMETRY_HEARTBEAT_TIMEOUT_SECONDS * 1000, checkIntervalMs: v.TELEMETRY_LIVENESS_CHECK_MS },
     commands: { expiryCheckMs: v.TELEMETRY_COMMAND_EXPIRY_CHECK_MS },

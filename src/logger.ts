@@ -15,7 +15,7 @@ export type Component =
   | 'liveness'
   /** Webhook deliveries and their retries. */
   | 'webhooks'
-  /** The retention passes of the consumer (one line per pass: rows removed by kind). */
+  /** The retention passes of the consumer (one line per pass: rows removed by kind), and the removal of deleted devices' data. */
   | 'retention'
   /** Commands to devices: the consumer's expiry sweep, and deliveries that could not be recorded. */
   | 'commands'

@@ -11,6 +11,7 @@ import type { Command } from '../domain/command';
 import { commandChangePublisher } from './command-changes';
 import type { PersistedReading } from '../domain/reading';
 import { DeviceDirectory } from '../devices/device-directory';
+import { DeletedDeviceDataRemover } from '../devices/deleted-device-data-remover';
 import type { Logger } from '../logger';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
 import type { Store } from '../store/store';
@@ -47,7 +48,7 @@ export interface ConsumerOutputs {
 const COMMAND_EXPIRY_BATCH = 100;
 
 /**
- * Starts the persister, the liveness sweep, webhook deliveries, retention and command expiry with their own store and stream connections
+ * Starts the persister, the liveness sweep, webhook deliveries, retention, the removal of deleted devices' data and command expiry with their own store and stream connections
  * (they run in the consumer thread, the only writer of readings, anomalies and statuses).
  * `logger` is the root logger: each part gets a child with its own component.
  */
@@ -120,6 +121,13 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     metrics.retentionRemoved(kind, rows),
   );
   enforcer.start();
+  const remover = new DeletedDeviceDataRemover(
+    store,
+    { checkIntervalMs: config.retention.deletedDeviceDataCheckMs, batchRows: config.retention.batchRows },
+    logger.child({ component: 'retention' }),
+    (rows) => metrics.deletedDeviceDataRemoved(rows),
+  );
+  remover.start();
   // The consumer holds no device connection: this service only expires commands.
   const commands = new CommandService(
     store,
@@ -141,6 +149,7 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
       try {
         await expiry.stop();
         await enforcer.stop();
+        await remover.stop();
         await liveness.stop();
         await webhooks.stop();
         await persister.stop();

@@ -2,7 +2,7 @@ import type { DeviceStatusChange } from '../domain/anomalies/anomaly';
 import { TelemetryError } from '../domain/errors';
 import { DEVICE_ID_PATTERN } from '../domain/validation';
 import type { KeyService } from '../keys/key-service';
-import type { Device, DeviceAttributes, DevicePatch } from '../domain/device';
+import { isDataRemovalPending, type Device, type DeviceAttributes, type DevicePatch } from '../domain/device';
 import { attributesProblem } from '../domain/device-attributes';
 import type { DeviceStore } from '../store/ports/device-store';
 import type { DeviceDirectory } from './device-directory';
@@ -136,7 +136,7 @@ export class DeviceService {
         results.push({ index, ...(await this.register(tenantId, input)) });
       } catch (error) {
         // Only refusals are per item; a store that fails fails the call (nothing is half-said).
-        if (!(error instanceof TelemetryError) || !['BAD_USER_INPUT', 'ALREADY_EXISTS'].includes(error.code)) throw error;
+        if (!(error instanceof TelemetryError) || !(['BAD_USER_INPUT', 'ALREADY_EXISTS'].includes(error.code) || isDataRemovalPending(error))) throw error;
         results.push({ index, error });
       }
     }
@@ -160,12 +160,12 @@ export class DeviceService {
    * end, and readings of it still in the stream become dead letters (DEVICE_DELETED). Its
    * data goes too unless `keepData` (then registering the id again brings it back into view).
    */
-  async delete(tenantId: string, deviceId: string, keepData: boolean): Promise<{ deletedRows: number }> {
+  async delete(tenantId: string, deviceId: string, keepData: boolean): Promise<{ removingData: boolean }> {
     const deletion = await this.options.store.deleteDevice(tenantId, deviceId, keepData, Date.now());
     if (!deletion) throw new TelemetryError('NOT_FOUND', `no device "${deviceId}"`);
     this.options.directory.forget(tenantId, deviceId);
     this.options.onDeleted?.(tenantId, deviceId, deletion.revokedKeyIds);
-    return { deletedRows: deletion.deletedRows };
+    return { removingData: deletion.removingData };
   }
 
   /** Sets the silence after which the device goes OFFLINE; null restores the service default. */

@@ -1,4 +1,5 @@
 import type { DeviceStatus } from './anomalies/anomaly';
+import { TelemetryError } from './errors';
 
 /** A JSON value: what one device attribute holds. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -43,6 +44,33 @@ export interface DevicePatch {
 export interface DeviceDeletion {
   /** The device keys revoked with it (their connections close). */
   readonly revokedKeyIds: readonly string[];
-  /** Rows removed with it (0 when its data was kept). */
-  readonly deletedRows: number;
+  /**
+   * True when its bulk data (raw values, rollups, event ids) is left for the background removal
+   * (DeletedDeviceDataRemover): removing millions of rows in the deleting transaction would hold
+   * the write lock for seconds. False when its data was kept.
+   */
+  readonly removingData: boolean;
 }
+
+/** One bounded step of removing deleted devices' bulk data (DeviceStore.removeDeletedDeviceData). */
+export interface DeletedDeviceDataRemoval {
+  /** Rows removed by this step. */
+  readonly removedRows: number;
+  /** True while some deleted device still has data to remove. */
+  readonly more: boolean;
+}
+
+/** Seconds a client is told to wait before registering again an id whose old data is still being removed. */
+export const DATA_REMOVAL_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * registerDevice under the id of a device deleted without keeping its data, while that data is
+ * still being removed: a device registered now would see the old readings vanish under it.
+ */
+export function dataRemovalPending(deviceId: string): TelemetryError {
+  return new TelemetryError('UNAVAILABLE', `device "${deviceId}" was deleted and its data is still being removed; register it again in a few seconds`, {
+    details: { reason: 'DEVICE_DATA_REMOVAL', retryAfterSeconds: DATA_REMOVAL_RETRY_AFTER_SECONDS },
+  });
+}
+
+export const isDataRemovalPending = (error: unknown): boolean => error instanceof TelemetryError && error.details?.['reason'] === 'DEVICE_DATA_REMOVAL';

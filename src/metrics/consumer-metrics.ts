@@ -38,6 +38,7 @@ export class ConsumerMetrics {
   private readonly anomalies: Counter<'kind' | 'severity'>;
   private readonly webhookAttempts: Counter<'outcome'>;
   private readonly retentionRemovals: Counter<'kind'>;
+  private readonly deletedDeviceDataRemovals: Counter;
   private readonly lagMessages: Gauge<'partition'>;
   private readonly lagSeconds: Gauge<'partition'>;
 
@@ -80,6 +81,11 @@ export class ConsumerMetrics {
       name: 'telemetry_retention_removed_rows_total',
       help: 'Rows removed by retention, by kind (RAW_READINGS, MINUTE_ROLLUPS, ..., EVENT_IDS).',
       labelNames: ['kind'],
+      registers,
+    });
+    this.deletedDeviceDataRemovals = new Counter({
+      name: 'telemetry_deleted_device_data_removed_rows_total',
+      help: 'Rows of devices deleted with keepData: false (raw values, rollups, event ids) removed in the background.',
       registers,
     });
     const setLag = async () => {
@@ -125,6 +131,10 @@ export class ConsumerMetrics {
 
   retentionRemoved(kind: RetentionKind, rows: number): void {
     this.retentionRemovals.inc({ kind }, rows);
+  }
+
+  deletedDeviceDataRemoved(rows: number): void {
+    this.deletedDeviceDataRemovals.inc(rows);
   }
 
   json(): Promise<MetricsJson> {

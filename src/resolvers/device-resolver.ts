@@ -109,7 +109,8 @@ export class DeviceResolver {
   @Mutation(() => DeviceDeletionResult, {
     description:
       'Deletes a device: its keys are revoked (their WebSockets close), its readings subscriptions end, and readings of it still in flight become DEVICE_DELETED dead letters. ' +
-      'With keepData: false its readings, rollups, anomalies, detector state and latest values go too; with keepData: true they stay (registering the id again shows them).',
+      'With keepData: false its anomalies, detector state and latest values go at once, and its readings, rollups and event ids in the background (removingData: true; ' +
+      'registering the id again is refused with UNAVAILABLE, reason DEVICE_DATA_REMOVAL, until they are gone); with keepData: true they stay (registering the id again shows them).',
   })
   async deleteDevice(
     @Arg('id', () => ID) id: string,
@@ -117,8 +118,8 @@ export class DeviceResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<DeviceDeletionResult> {
     authorize(ctx.caller, 'manage');
-    const { deletedRows } = await ctx.services.devices.delete(ctx.caller.tenantId, id, keepData);
-    return { id, keptData: keepData, deletedRows };
+    const { removingData } = await ctx.services.devices.delete(ctx.caller.tenantId, id, keepData);
+    return { id, keptData: keepData, removingData };
   }
 
   @Mutation(() => Device, { description: 'Sets the silence after which the device goes OFFLINE; null restores the service default.' })

@@ -30,6 +30,10 @@ export class DeviceDeletionResult {
   @Field(() => Boolean, { description: 'True when the data was kept (registering the id again shows it).' })
   keptData!: boolean;
 
-  @Field(() => Int, { description: 'Rows removed with the device (readings, events, rollups, anomalies, ...); 0 when the data was kept.' })
-  deletedRows!: number;
+  @Field(() => Boolean, {
+    description:
+      'True when its readings, rollups and event ids are being removed in the background, in small steps that never stall ingest; ' +
+      'until that is done, registering the id again is refused with UNAVAILABLE (reason DEVICE_DATA_REMOVAL, retryable). False when the data was kept.',
+  })
+  removingData!: boolean;
 }

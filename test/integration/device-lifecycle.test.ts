@@ -132,7 +132,11 @@ describe('device lifecycle', () => {
     // The device's own connection (a device key may only ingest, so it holds no subscription).
     const deviceSocket = await openSocket(server.app.wsUrl, deviceKey);
 
-    expect((await server.ok(DeleteDeviceDocument, { id: 'lc-gone', keepData: false })).deleteDevice).toMatchObject({ id: 'lc-gone', keptData: false });
+    expect((await server.ok(DeleteDeviceDocument, { id: 'lc-gone', keepData: false })).deleteDevice).toEqual({
+      id: 'lc-gone',
+      keptData: false,
+      removingData: true,
+    });
     expect(await deviceSocket.closed).toEqual({ code: 4403, reason: 'API key revoked' });
     for (const subscription of [watching, joined])
       expect(await subscription.finished).toEqual([
@@ -148,8 +152,17 @@ describe('device lifecycle', () => {
     const refused = (await server.ok(IngestReadingDocument, reading('lc-gone'))).ingestReading;
     expect(refused.rejected.map((r) => r.code)).toEqual(['UNKNOWN_DEVICE']);
 
-    // Registered again, it starts empty.
-    await server.ok(RegisterDeviceDocument, { input: { id: 'lc-gone' } });
+    // Registered again once its old data is removed (refused, retryable, until then), it starts empty.
+    await eventually(
+      async () => {
+        const { errors } = await server.gql(RegisterDeviceDocument, { input: { id: 'lc-gone' } });
+        if (!errors) return true;
+        expect(errors[0]?.extensions).toMatchObject({ code: 'UNAVAILABLE', retryable: true, reason: 'DEVICE_DATA_REMOVAL', retryAfterSeconds: 5 });
+        return undefined;
+      },
+      30_000,
+      'registered again',
+    );
     expect(await stored('lc-gone')).toBe(0);
     await watcher.dispose();
   });
@@ -159,7 +172,11 @@ describe('device lifecycle', () => {
     await server.ok(IngestReadingDocument, reading('lc-kept', 5000));
     const stored = async () => (await server.ok(ReadingsDocument, { deviceId: 'lc-kept', metric: 'v' })).readings.edges.length;
     await eventually(async () => ((await stored()) === 1 ? true : undefined), 10_000, 'reading stored');
-    expect((await server.ok(DeleteDeviceDocument, { id: 'lc-kept', keepData: true })).deleteDevice).toEqual({ id: 'lc-kept', keptData: true, deletedRows: 0 });
+    expect((await server.ok(DeleteDeviceDocument, { id: 'lc-kept', keepData: true })).deleteDevice).toEqual({
+      id: 'lc-kept',
+      keptData: true,
+      removingData: false,
+    });
     expect(await ids({})).not.toContain('lc-kept');
     await server.ok(RegisterDeviceDocument, { input: { id: 'lc-kept' } });
     expect(await stored()).toBe(1);
@@ -174,5 +191,32 @@ describe('device lifecycle', () => {
     ] as const) {
       expect((await server.gql(document as never, variables as never, readerKey)).errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
     }
+  });
+});
+
+describe('device lifecycle: a deleted device whose data is still being removed', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // The removal never runs here (the longest check interval): the id stays refused.
+    server = await startTestServer({ TELEMETRY_DELETED_DEVICE_DATA_CHECK_MS: '3600000' });
+  });
+  afterAll(() => server.close());
+
+  it('refuses its id, alone or in bulk, with a retryable UNAVAILABLE naming the reason, and registers nothing; other ids go through', async () => {
+    await server.ok(RegisterDeviceDocument, { input: { id: 'lc-removing' } });
+    expect((await server.ok(DeleteDeviceDocument, { id: 'lc-removing', keepData: false })).deleteDevice.removingData).toBe(true);
+    const { errors } = await server.gql(RegisterDeviceDocument, { input: { id: 'lc-removing' } });
+    expect(errors?.[0]).toMatchObject({
+      message: 'device "lc-removing" was deleted and its data is still being removed; register it again in a few seconds',
+      extensions: { code: 'UNAVAILABLE', retryable: true, reason: 'DEVICE_DATA_REMOVAL', retryAfterSeconds: 5 },
+    });
+    const bulk = (await server.ok(RegisterDevicesDocument, { inputs: [{ id: 'lc-removing' }, { id: 'lc-fresh' }] })).registerDevices;
+    expect(bulk.map((item) => [item.index, item.error?.code ?? null, item.registered?.device.id ?? null])).toEqual([
+      [0, 'UNAVAILABLE', null],
+      [1, null, 'lc-fresh'],
+    ]);
+    const devices = (await server.ok(DeviceIdsDocument, {})).devices.edges.map((edge) => edge.node.id);
+    expect(devices).toContain('lc-fresh');
+    expect(devices).not.toContain('lc-removing');
   });
 });

@@ -133,6 +133,7 @@ function respond(call: Call) {
     return { rows: [anomalyRow] };
   if (is(anomalies.SQL.tagsOfDevice)) return { rows: [{ TAGS: '["hot"]' }] };
   if (is(devices.SQL.lockDevice)) return { rows: [{ STATUS: 'OFFLINE', LAST_SEEN_AT: 1 }] };
+  if (is(devices.SQL.deviceRemovingData)) return { rows: [{ TENANT_ID: T, DEVICE_ID: 'd1' }] };
   if (is(devices.SQL.silentDevices)) return { rows: [{ TENANT_ID: T, ID: 'd1', LAST_SEEN_AT: 1, TIMEOUT_MS: 1000 }] };
   if (is(devices.SQL.deviceById) || is(devices.SQL.devicesByIds) || is(devices.SQL.listDevices)) return { rows: [deviceRow] };
   if (is(keys.SQL.keyById) || is(keys.SQL.listKeys) || is(keys.SQL.keyByHash)) return { rows: [keyRow] };
@@ -192,6 +193,7 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
     await s.deleteDevice(T, 'd1', true, 5);
     return s.deleteDevice(T, 'd1', false, 5);
   },
+  removeDeletedDeviceData: (s) => s.removeDeletedDeviceData(1000),
   latestReadings: (s) => s.latestReadings(T, ['d1']),
   setHeartbeatTimeout: (s) => s.setHeartbeatTimeout(T, 'd1', 60_000),
   decommissionDevice: (s) => s.decommissionDevice(T, 'd1', 5),
@@ -479,21 +481,55 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     ).rejects.toMatchObject({ retryable: false });
   });
 
-  it('upgrades a schema at version 9 with table compression only, recording version 10 (docs/STORAGE.md)', async () => {
+  it('upgrades a schema at version 9 with table compression, then the background removal flag, recording versions 10 and 11 (docs/STORAGE.md)', async () => {
     const source = new CheckingSource((call) => {
       if (call.sql.includes('FROM user_tables')) return { rows: [{ N: 1 }] };
       if (call.sql.startsWith('SELECT version FROM schema_migrations')) return { rows: [1, 2, 3, 4, 5, 6, 7, 8, 9].map((version) => ({ VERSION: version })) };
       return undefined;
     });
-    expect(await OracleStore.over(source).migrate()).toBe(10);
+    expect(await OracleStore.over(source).migrate()).toBe(11);
     const ddl = source.calls.map((call) => call.sql).filter((sql) => !sql.startsWith('SELECT') && !sql.startsWith('INSERT INTO schema_migrations'));
     expect(ddl).toEqual([
       'ALTER TABLE readings MODIFY DEFAULT ATTRIBUTES ROW STORE COMPRESS ADVANCED',
       'ALTER TABLE rollups ROW STORE COMPRESS ADVANCED',
       'ALTER TABLE reading_events ROW STORE COMPRESS ADVANCED',
+      'ALTER TABLE deleted_devices ADD (removing_data NUMBER(1) DEFAULT 0 NOT NULL)',
     ]);
-    expect(source.calls.filter((call) => call.sql.startsWith('INSERT INTO schema_migrations')).map((call) => call.binds[0]!['version'])).toEqual([10]);
+    expect(source.calls.filter((call) => call.sql.startsWith('INSERT INTO schema_migrations')).map((call) => call.binds[0]!['version'])).toEqual([10, 11]);
     expect(source.commits).toBe(1);
+  });
+
+  it("deletes a device's bulk data in bounded steps after the delete, and refuses its id meanwhile, rolling the insert back", async () => {
+    // The delete: small tables only; the bulk tables are not touched in its transaction.
+    const deleting = new CheckingSource((call) => (call.sql === devices.SQL.lockDevice ? { rows: [{ STATUS: 'ONLINE', LAST_SEEN_AT: 1 }] } : undefined));
+    expect(await OracleStore.over(deleting).deleteDevice(T, 'd1', false, 5)).toEqual({ revokedKeyIds: [], removingData: true });
+    const deleted = deleting.calls.filter((call) => call.sql.startsWith('DELETE')).map((call) => call.sql.split(/\s+/)[2]);
+    expect(deleted).toEqual(['devices', 'webhook_deliveries', 'anomalies', 'latest_readings', 'detector_state']);
+    expect(deleting.calls.find((call) => call.sql.startsWith('MERGE INTO deleted_devices'))?.binds[0]).toMatchObject({ removing_data: 1 });
+
+    // Registering the id while the flag is set: refused, retryable, nothing committed.
+    const registering = new CheckingSource((call) => (call.sql.includes('SELECT removing_data') ? { rows: [{ REMOVING_DATA: 1 }] } : undefined));
+    await expect(OracleStore.over(registering).registerDevice(T, { id: 'd1', name: 'd1', tags: [] })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      retryable: true,
+      details: { reason: 'DEVICE_DATA_REMOVAL' },
+    });
+    expect([registering.commits, registering.rollbacks]).toEqual([0, 1]);
+
+    // One step: each bulk table bounded by ROWNUM; a table giving fewer rows than asked is done for the device.
+    const affected: Record<string, number> = { readings: 1000, rollups: 10, reading_events: 1000 };
+    const stepping = new CheckingSource((call) => {
+      if (call.sql.includes('removing_data = 1 ORDER BY')) return { rows: [{ TENANT_ID: T, DEVICE_ID: 'd1' }] };
+      const table = call.sql.startsWith('DELETE FROM') ? call.sql.split(/\s+/)[2]! : undefined;
+      return table && table in affected ? { rows: [], rowsAffected: affected[table] } : undefined;
+    });
+    expect(await OracleStore.over(stepping).removeDeletedDeviceData(1000)).toEqual({ removedRows: 2010, more: true });
+    expect(stepping.calls.filter((call) => call.sql.startsWith('DELETE')).every((call) => call.sql.endsWith('AND ROWNUM <= :limit_rows'))).toBe(true);
+    expect(stepping.calls.some((call) => call.sql.startsWith('UPDATE deleted_devices SET removing_data = 0'))).toBe(false);
+    affected['readings'] = affected['reading_events'] = 3;
+    const last = new CheckingSource(stepping['respond' as never]);
+    expect(await OracleStore.over(last).removeDeletedDeviceData(1000)).toMatchObject({ removedRows: 16 });
+    expect(last.calls.some((call) => call.sql.startsWith('UPDATE deleted_devices SET removing_data = 0'))).toBe(true);
   });
 
   it('keeps its DDL executable statement by statement', () => {

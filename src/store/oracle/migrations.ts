@@ -304,4 +304,13 @@ export const ORACLE_MIGRATIONS: readonly OracleMigration[] = [
       'ALTER TABLE reading_events ROW STORE COMPRESS ADVANCED',
     ],
   },
+  {
+    version: 11,
+    description: 'deleted devices whose raw values, rollups and event ids are still being removed in the background',
+    statements: [
+      // 1 from deleteDevice(keepData: false) until DeletedDeviceDataRemover has removed the last
+      // row; registering the id again is refused meanwhile.
+      'ALTER TABLE deleted_devices ADD (removing_data NUMBER(1) DEFAULT 0 NOT NULL)',
+    ],
+  },
 ];

@@ -11,7 +11,7 @@ import type { DeviceFilter } from '../ports/device-store';
 import type { Store } from '../store';
 import type { ApiKeyInfo, ApiKeyRecord, KeyRevocation, NewApiKey } from '../../domain/api-key';
 import type { DeadLetter } from '../../domain/dead-letter';
-import type { Device, DeviceDeletion, DevicePatch, NewDevice } from '../../domain/device';
+import type { DeletedDeviceDataRemoval, Device, DeviceDeletion, DevicePatch, NewDevice } from '../../domain/device';
 import type { Page, PageRequest } from '../../domain/page';
 import { createPool, sessionOf, type OracleConnectionOptions } from './connection';
 import { ORA_UNIQUE_VIOLATION, oraCode, toStoreError } from './errors';
@@ -163,6 +163,9 @@ export class OracleStore implements Store {
   }
   deleteDevice(tenantId: string, deviceId: string, keepData: boolean, at: number): Promise<DeviceDeletion | undefined> {
     return this.tx((s) => devices.deleteDevice(s, tenantId, deviceId, keepData, at));
+  }
+  removeDeletedDeviceData(limit: number): Promise<DeletedDeviceDataRemoval> {
+    return this.tx((s) => devices.removeDeletedDeviceData(s, limit));
   }
   setHeartbeatTimeout(tenantId: string, deviceId: string, timeoutMs: number | null): Promise<Device | undefined> {
     return this.tx((s) => devices.setHeartbeat(s, tenantId, deviceId, timeoutMs));

@@ -1,5 +1,5 @@
 import type { DeviceStatus, DeviceStatusChange, SilenceSweep } from '../../domain/anomalies/anomaly';
-import type { Device, DeviceDeletion, DevicePatch, NewDevice } from '../../domain/device';
+import type { DeletedDeviceDataRemoval, Device, DeviceDeletion, DevicePatch, NewDevice } from '../../domain/device';
 import type { Page, PageRequest } from '../../domain/page';
 
 export interface DeviceFilter {
@@ -28,10 +28,18 @@ export interface DeviceStore {
   /**
    * In one transaction: removes the device, revokes its device keys, and records it deleted
    * (the consumer then dead-letters its readings still in the stream). Unless `keepData`, its
-   * readings, events, latest values, rollups, detector state, anomalies and their pending
-   * webhook deliveries go too. Undefined when the device does not exist in the tenant.
+   * latest values, detector state, anomalies and their pending webhook deliveries go too, and
+   * its raw values, rollups and event ids are marked for removeDeletedDeviceData (registering
+   * the id again is refused with dataRemovalPending until they are gone). Undefined when the
+   * device does not exist in the tenant.
    */
   deleteDevice(tenantId: string, deviceId: string, keepData: boolean, at: number): Promise<DeviceDeletion | undefined>;
+  /**
+   * One bounded step of removing deleted devices' raw values, rollups and event ids: at most
+   * `limit` rows of each table, in one short transaction, so that ingest and API writes never
+   * wait long for the write lock. `more` says whether another step has work.
+   */
+  removeDeletedDeviceData(limit: number): Promise<DeletedDeviceDataRemoval>;
   /** Undefined when the device does not exist in the tenant. */
   setHeartbeatTimeout(tenantId: string, deviceId: string, timeoutMs: number | null): Promise<Device | undefined>;
   /** Marks the device DECOMMISSIONED (no liveness checks); undefined when it does not exist. */

@@ -434,4 +434,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE series_rollups RENAME TO rollups;
     `,
   },
+  {
+    version: 16,
+    description: 'deleted devices whose raw values, rollups and event ids are still being removed in the background',
+    sql: `
+      -- 1 from deleteDevice(keepData: false) until DeletedDeviceDataRemover has removed the last
+      -- row; registering the id again is refused meanwhile.
+      ALTER TABLE deleted_devices ADD COLUMN removing_data INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import type { MetricPoint, PersistedReading } from '../../domain/reading';
 import type { ApiKeyRecord, ApiKeyInfo, NewApiKey, KeyRevocation } from '../../domain/api-key';
 import type { DeadLetter } from '../../domain/dead-letter';
-import type { Device, DeviceDeletion, DevicePatch, NewDevice } from '../../domain/device';
+import type { DeletedDeviceDataRemoval, Device, DeviceDeletion, DevicePatch, NewDevice } from '../../domain/device';
 import type { DeviceFilter } from '../ports/device-store';
 import type { EventReplayQuery, ReadingQuery, AggregateQuery, DeviceBuckets, SeriesColumns, SeriesQuery } from '../ports/reading-store';
 import type { Store } from '../store';
@@ -149,6 +149,15 @@ export class SqliteStore implements Store {
 
   deleteDevice(tenantId: string, deviceId: string, keepData: boolean, at: number): Promise<DeviceDeletion | undefined> {
     return this.run(() => this.db.transaction(() => devices.deleteDevice(this.db, tenantId, deviceId, keepData, at)).immediate());
+  }
+
+  removeDeletedDeviceData(limit: number): Promise<DeletedDeviceDataRemoval> {
+    // Checked every second or so: with nothing to remove, the write lock is not taken.
+    return this.run(() =>
+      devices.anyDataToRemove(this.db)
+        ? this.db.transaction(() => devices.removeDeletedDeviceData(this.db, limit)).immediate()
+        : { removedRows: 0, more: false },
+    );
   }
 
   getDevices(tenantId: string, ids: readonly string[]): Promise<Device[]> {

@@ -163,16 +163,37 @@ export function describeDeviceStoreContract(name: string, create: () => Promise<
         });
       }
 
-      it("deletes a device with its data, revokes its keys, and touches no other device's", async () => {
+      /** Runs removeDeletedDeviceData until it has nothing more to do; the steps it took. */
+      async function removeAll(limit: number): Promise<{ steps: number; rows: number }> {
+        let steps = 0;
+        let rows = 0;
+        for (let more = true; more; steps++) {
+          if (steps > 1000) throw new Error('removeDeletedDeviceData never finished');
+          const step = await store.removeDeletedDeviceData(limit);
+          rows += step.removedRows;
+          more = step.more;
+        }
+        return { steps, rows };
+      }
+
+      it("deletes a device with its data (the bulk in bounded steps after), revokes its keys, and touches no other device's", async () => {
         await storeSomeData();
         expect((await store.listAnomalies(T1, { deviceId: 'a' }, { first: 10 })).items).toHaveLength(1);
+        expect(await store.removeDeletedDeviceData(100)).toEqual({ removedRows: 0, more: false });
         const deletion = await store.deleteDevice(T1, 'a', false, 5000);
-        expect(deletion?.revokedKeyIds).toEqual(['ka']);
-        expect(deletion?.deletedRows).toBeGreaterThan(0);
+        expect(deletion).toEqual({ revokedKeyIds: ['ka'], removingData: true });
         expect(await store.getDevices(T1, ['a'])).toEqual([]);
-        expect((await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toEqual([]);
+        // Gone in the deleting transaction: latest values and anomalies.
         expect((await store.latestReadings(T1, ['a'])).get('a') ?? []).toEqual([]);
         expect((await store.listAnomalies(T1, { deviceId: 'a' }, { first: 10 })).items).toEqual([]);
+        // The raw value, its event id and its rollups (one per level): removed by the steps.
+        expect((await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toHaveLength(1);
+        const removal = await removeAll(1);
+        expect(removal.rows).toBeGreaterThanOrEqual(3);
+        // At most one row per table per step: several steps, the last one finding each table short.
+        expect(removal.steps).toBeGreaterThanOrEqual(removal.rows / 3);
+        expect((await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toEqual([]);
+        expect(await store.removeDeletedDeviceData(100)).toEqual({ removedRows: 0, more: false });
         expect((await store.listApiKeys(T1, true)).find((k) => k.id === 'ka')?.revokedAt).toBe(5000);
         // Device b keeps everything.
         expect((await store.queryReadings(T1, { deviceId: 'b', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toHaveLength(1);
@@ -186,10 +207,30 @@ export function describeDeviceStoreContract(name: string, create: () => Promise<
         await storeSomeData();
         expect(await store.deleteDevice(T2, 'zz', false, 1)).toBeUndefined();
         const deletion = await store.deleteDevice(T1, 'a', true, 5000);
-        expect(deletion).toEqual({ revokedKeyIds: ['ka'], deletedRows: 0 });
+        expect(deletion).toEqual({ revokedKeyIds: ['ka'], removingData: false });
+        expect(await store.removeDeletedDeviceData(100)).toEqual({ removedRows: 0, more: false });
         expect(await store.getDevices(T1, ['a'])).toEqual([]);
         expect((await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toHaveLength(1);
         expect(await store.getDevices(T2, ['a'])).toHaveLength(1);
+      });
+
+      it('refuses to register the id again while its data is being removed (retryable), then takes it; another tenant is untouched', async () => {
+        await store.registerDevice(T2, { id: 'a', name: 'other', tags: [] });
+        await storeSomeData();
+        await applyBatch(store, { source: 'readings', partitions: [slice(0, [{ ...reading('a', 1000, { temp: 7 }, { tenantId: T2 }), offset: 2 }])] });
+        await store.deleteDevice(T1, 'a', false, 5000);
+        const refusal = await store.registerDevice(T1, { id: 'a', name: 'too soon', tags: [] }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(refusal).toBeInstanceOf(TelemetryError);
+        expect(refusal).toMatchObject({ code: 'UNAVAILABLE', retryable: true, details: { reason: 'DEVICE_DATA_REMOVAL' } });
+        // The refusal registered nothing.
+        expect(await store.getDevices(T1, ['a'])).toEqual([]);
+        await removeAll(1);
+        expect(await store.registerDevice(T1, { id: 'a', name: 'again', tags: [] })).toMatchObject({ id: 'a', name: 'again' });
+        expect((await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toEqual([]);
+        expect((await store.queryReadings(T2, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items.map((p) => p.value)).toEqual([7]);
       });
 
       it('dead-letters readings of a deleted device in the batch transaction, and applies them again once its id is registered again', async () => {
@@ -202,8 +243,8 @@ export function describeDeviceStoreContract(name: string, create: () => Promise<
         expect(letters).toHaveLength(1);
         expect(letters[0]).toMatchObject({ offset: 0, payload: '{"the":"original message"}' });
         expect(letters[0]!.reason).toMatch(/^DEVICE_DELETED: device "a" of tenant "tenant-one" was deleted/);
-        expect((await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toEqual([]);
 
+        await removeAll(100);
         await store.registerDevice(T1, { id: 'a', name: 'again', tags: [] });
         const again = { ...reading('a', 3000, { temp: 1 }), offset: 2 };
         expect((await applyBatch(store, { source: 'readings', partitions: [slice(0, [again])] })).persisted.map((r) => r.deviceId)).toEqual(['a']);

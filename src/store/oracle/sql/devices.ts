@@ -1,6 +1,14 @@
 import { raised, type Anomaly, type DeviceStatus, type DeviceStatusChange } from '../../../domain/anomalies/anomaly';
 import type { MetricPoint } from '../../../domain/reading';
-import type { Device, DeviceAttributes, DeviceDeletion, DevicePatch, NewDevice } from '../../../domain/device';
+import {
+  dataRemovalPending,
+  type DeletedDeviceDataRemoval,
+  type Device,
+  type DeviceAttributes,
+  type DeviceDeletion,
+  type DevicePatch,
+  type NewDevice,
+} from '../../../domain/device';
 import { attributeIndex } from '../../../domain/device-attributes';
 import { connectionStatusChange } from '../../../domain/device-connection';
 import type { DeviceFilter } from '../../ports/device-store';
@@ -37,7 +45,7 @@ const toDevice = (row: DeviceRow): Device => ({
   attributes: JSON.parse(row.ATTRIBUTES) as DeviceAttributes,
 });
 
-/** The tables that hold a device's data, each with tenant_id and device_id columns. */
+/** The tables that hold a device's data, each with tenant_id and device_id columns: the first three are removed in the background. */
 const DEVICE_DATA_TABLES = ['readings', 'reading_events', 'latest_readings', 'rollups', 'detector_state'] as const;
 const deleteDataSql = Object.fromEntries(
   DEVICE_DATA_TABLES.map((table) => [table, `DELETE FROM ${table} WHERE tenant_id = :tenant_id AND device_id = :device_id`]),
@@ -46,6 +54,7 @@ const deleteDataSql = Object.fromEntries(
 export const SQL = {
   insertDevice: `INSERT INTO devices (tenant_id, id, name, tags, created_at, heartbeat_timeout_ms, attributes, attribute_index)
                  VALUES (:tenant_id, :id, :name, :tags, :created_at, :heartbeat_timeout_ms, :attributes, :attribute_index)`,
+  removingData: 'SELECT removing_data FROM deleted_devices WHERE tenant_id = :tenant_id AND device_id = :device_id',
   undelete: 'DELETE FROM deleted_devices WHERE tenant_id = :tenant_id AND device_id = :device_id',
   updateDevice: `UPDATE devices SET
                    name = NVL(:name, name),
@@ -57,16 +66,20 @@ export const SQL = {
   deleteDevice: 'DELETE FROM devices WHERE tenant_id = :tenant_id AND id = :id',
   markDeleted: `MERGE INTO deleted_devices d USING (SELECT :tenant_id AS tenant_id, :device_id AS device_id FROM dual) s
                 ON (d.tenant_id = s.tenant_id AND d.device_id = s.device_id)
-                WHEN MATCHED THEN UPDATE SET d.deleted_at = :deleted_at
-                WHEN NOT MATCHED THEN INSERT (tenant_id, device_id, deleted_at) VALUES (s.tenant_id, s.device_id, :deleted_at)`,
+                WHEN MATCHED THEN UPDATE SET d.deleted_at = :deleted_at, d.removing_data = :removing_data
+                WHEN NOT MATCHED THEN INSERT (tenant_id, device_id, deleted_at, removing_data) VALUES (s.tenant_id, s.device_id, :deleted_at, :removing_data)`,
   deleteDeliveries: `DELETE FROM webhook_deliveries
                      WHERE tenant_id = :tenant_id AND anomaly_seq IN (SELECT id FROM anomalies WHERE tenant_id = :tenant_id AND device_id = :device_id)`,
   deleteAnomalies: 'DELETE FROM anomalies WHERE tenant_id = :tenant_id AND device_id = :device_id',
-  deleteReadings: deleteDataSql.readings,
-  deleteReadingEvents: deleteDataSql.reading_events,
   deleteLatest: deleteDataSql.latest_readings,
-  deleteRollups: deleteDataSql.rollups,
   deleteDetectorState: deleteDataSql.detector_state,
+  // The background removal (removeDeletedDeviceData): the device deleted longest ago, then bounded deletes.
+  deviceRemovingData: `SELECT tenant_id, device_id FROM deleted_devices WHERE removing_data = 1 ORDER BY deleted_at FETCH FIRST 1 ROWS ONLY`,
+  anyRemovingData: 'SELECT 1 FROM deleted_devices WHERE removing_data = 1 FETCH FIRST 1 ROWS ONLY',
+  removeReadings: `${deleteDataSql.readings} AND ROWNUM <= :limit_rows`,
+  removeRollups: `${deleteDataSql.rollups} AND ROWNUM <= :limit_rows`,
+  removeReadingEvents: `${deleteDataSql.reading_events} AND ROWNUM <= :limit_rows`,
+  dataRemoved: 'UPDATE deleted_devices SET removing_data = 0 WHERE tenant_id = :tenant_id AND device_id = :device_id',
   // Id lists travel as one JSON array bind: one statement whatever the list length.
   devicesByIds: `SELECT ${DEVICE_COLUMNS} FROM devices
                  WHERE tenant_id = :tenant_id AND id IN (SELECT j.id FROM JSON_TABLE(:ids, '$[*]' COLUMNS (id VARCHAR2(128) PATH '$')) j)`,
@@ -109,7 +122,9 @@ export async function insertDevice(session: Session, tenantId: string, device: N
     attributes: JSON.stringify(attributes),
     attribute_index: JSON.stringify(attributeIndex(attributes)),
   });
-  // Its id no longer counts as deleted: its readings are applied again.
+  // Its id no longer counts as deleted: its readings are applied again. Throwing rolls the insert back (the caller's transaction).
+  const [deleted] = (await session.execute<{ REMOVING_DATA: number }>(SQL.removingData, { tenant_id: tenantId, device_id: device.id })).rows ?? [];
+  if (deleted?.REMOVING_DATA === 1) throw dataRemovalPending(device.id);
   await session.execute(SQL.undelete, { tenant_id: tenantId, device_id: device.id });
   return {
     tenantId,
@@ -188,23 +203,29 @@ export async function deleteDevice(session: Session, tenantId: string, id: strin
   await session.execute(SQL.deleteDevice, { tenant_id: tenantId, id });
   const revoked = ((await session.execute<{ ID: string }>(KEY_SQL.activeDeviceKeys, { tenant_id: tenantId, device_id: id })).rows ?? []).map((row) => row.ID);
   await session.execute(KEY_SQL.revokeDeviceKeys, { at, tenant_id: tenantId, device_id: id });
-  await session.execute(SQL.markDeleted, { tenant_id: tenantId, device_id: id, deleted_at: at });
-  let deletedRows = 0;
+  await session.execute(SQL.markDeleted, { tenant_id: tenantId, device_id: id, deleted_at: at, removing_data: keepData ? 0 : 1 });
   if (!keepData) {
     const binds = { tenant_id: tenantId, device_id: id };
+    // The small tables go now; the bulk (raw values, rollups, event ids) in bounded steps (removeDeletedDeviceData).
     // Deliveries name the anomaly by its id: they go before the anomalies they would announce.
-    for (const sql of [
-      SQL.deleteDeliveries,
-      SQL.deleteAnomalies,
-      SQL.deleteReadings,
-      SQL.deleteReadingEvents,
-      SQL.deleteLatest,
-      SQL.deleteRollups,
-      SQL.deleteDetectorState,
-    ])
-      deletedRows += (await session.execute(sql, binds)).rowsAffected ?? 0;
+    for (const sql of [SQL.deleteDeliveries, SQL.deleteAnomalies, SQL.deleteLatest, SQL.deleteDetectorState]) await session.execute(sql, binds);
   }
-  return { revokedKeyIds: revoked, deletedRows };
+  return { revokedKeyIds: revoked, removingData: !keepData };
+}
+
+/** One step of DeviceStore.removeDeletedDeviceData, in the caller's transaction. */
+export async function removeDeletedDeviceData(session: Session, limit: number): Promise<DeletedDeviceDataRemoval> {
+  const [device] = (await session.execute<{ TENANT_ID: string; DEVICE_ID: string }>(SQL.deviceRemovingData, {})).rows ?? [];
+  if (!device) return { removedRows: 0, more: false };
+  const binds = { tenant_id: device.TENANT_ID, device_id: device.DEVICE_ID };
+  const removed: number[] = [];
+  for (const sql of [SQL.removeReadings, SQL.removeRollups, SQL.removeReadingEvents])
+    removed.push((await session.execute(sql, { ...binds, limit_rows: limit })).rowsAffected ?? 0);
+  // A table that gave fewer than asked is empty for the device: when all are, it is done.
+  const done = removed.every((rows) => rows < limit);
+  if (done) await session.execute(SQL.dataRemoved, binds);
+  const more = !done || ((await session.execute(SQL.anyRemovingData, {})).rows ?? []).length > 0;
+  return { removedRows: removed.reduce((sum, rows) => sum + rows, 0), more };
 }
 
 export async function decommission(session: Session, tenantId: string, id: string, at: number): Promise<DeviceStatusChange | undefined> {

@@ -1,6 +1,14 @@
 import type Database from 'better-sqlite3';
 import { TelemetryError } from '../../../domain/errors';
-import type { Device, DeviceAttributes, DeviceDeletion, DevicePatch, NewDevice } from '../../../domain/device';
+import {
+  dataRemovalPending,
+  type DeletedDeviceDataRemoval,
+  type Device,
+  type DeviceAttributes,
+  type DeviceDeletion,
+  type DevicePatch,
+  type NewDevice,
+} from '../../../domain/device';
 import { attributeIndex } from '../../../domain/device-attributes';
 import type { DeviceStatus, DeviceStatusChange } from '../../../domain/anomalies/anomaly';
 import { connectionStatusChange } from '../../../domain/device-connection';
@@ -54,7 +62,10 @@ export function registerDevice(db: Database.Database, tenantId: string, device: 
       JSON.stringify(attributeIndex(attributes)),
     ) as DeviceRow | undefined;
   if (!row) throw new TelemetryError('ALREADY_EXISTS', `device "${device.id}" is already registered`);
-  db.prepare('DELETE FROM deleted_devices WHERE tenant_id = ? AND device_id = ?').run(tenantId, device.id);
+  const deleted = db.prepare('DELETE FROM deleted_devices WHERE tenant_id = ? AND device_id = ? RETURNING removing_data').get(tenantId, device.id) as
+    { removing_data: number } | undefined;
+  // Throwing rolls the insert back (the caller's transaction).
+  if (deleted?.removing_data === 1) throw dataRemovalPending(device.id);
   return toDevice(row);
 }
 
@@ -148,10 +159,6 @@ export function updateDevice(db: Database.Database, tenantId: string, deviceId: 
   return row && toDevice(row);
 }
 
-/** The tables that hold a device's data, each keyed by (tenant_id, device_id); its raw values and rollups are found by series. */
-const DEVICE_DATA_TABLES = ['reading_events', 'latest_readings', 'detector_state'] as const;
-const SERIES_DATA_TABLES = ['samples', 'rollups'] as const;
-
 /** Deletes a device (DeviceStore.deleteDevice); the caller runs it in an IMMEDIATE transaction. */
 export function deleteDevice(db: Database.Database, tenantId: string, deviceId: string, keepData: boolean, at: number): DeviceDeletion | undefined {
   if (db.prepare('DELETE FROM devices WHERE tenant_id = ? AND id = ?').run(tenantId, deviceId).changes === 0) return undefined;
@@ -159,22 +166,59 @@ export function deleteDevice(db: Database.Database, tenantId: string, deviceId: 
     .prepare("UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND device_id = ? AND role = 'device' AND revoked_at IS NULL RETURNING id")
     .all(at, tenantId, deviceId) as { id: string }[];
   db.prepare(
-    'INSERT INTO deleted_devices (tenant_id, device_id, deleted_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id, device_id) DO UPDATE SET deleted_at = excluded.deleted_at',
-  ).run(tenantId, deviceId, at);
-  let deletedRows = 0;
+    `INSERT INTO deleted_devices (tenant_id, device_id, deleted_at, removing_data) VALUES (?, ?, ?, ?)
+       ON CONFLICT (tenant_id, device_id) DO UPDATE SET deleted_at = excluded.deleted_at, removing_data = excluded.removing_data`,
+  ).run(tenantId, deviceId, at, keepData ? 0 : 1);
   if (!keepData) {
+    // The small tables go now; the bulk (raw values, rollups, event ids) in bounded steps (removeDeletedDeviceData).
     // Deliveries name the anomaly by its id: they go before the anomalies they would announce.
-    deletedRows += db
-      .prepare('DELETE FROM webhook_deliveries WHERE tenant_id = ? AND anomaly_seq IN (SELECT id FROM anomalies WHERE tenant_id = ? AND device_id = ?)')
-      .run(tenantId, tenantId, deviceId).changes;
-    deletedRows += db.prepare('DELETE FROM anomalies WHERE tenant_id = ? AND device_id = ?').run(tenantId, deviceId).changes;
-    // The series rows stay, so that a re-registered device's series keep their ids (migration 13 says why).
-    for (const table of SERIES_DATA_TABLES)
-      deletedRows += db
-        .prepare(`DELETE FROM ${table} WHERE series_id IN (SELECT id FROM series WHERE tenant_id = ? AND device_id = ?)`)
-        .run(tenantId, deviceId).changes;
-    for (const table of DEVICE_DATA_TABLES)
-      deletedRows += db.prepare(`DELETE FROM ${table} WHERE tenant_id = ? AND device_id = ?`).run(tenantId, deviceId).changes;
+    db.prepare('DELETE FROM webhook_deliveries WHERE tenant_id = ? AND anomaly_seq IN (SELECT id FROM anomalies WHERE tenant_id = ? AND device_id = ?)').run(
+      tenantId,
+      tenantId,
+      deviceId,
+    );
+    for (const table of ['anomalies', 'latest_readings', 'detector_state'])
+      db.prepare(`DELETE FROM ${table} WHERE tenant_id = ? AND device_id = ?`).run(tenantId, deviceId);
   }
-  return { revokedKeyIds: revoked.map((row) => row.id), deletedRows };
+  return { revokedKeyIds: revoked.map((row) => row.id), removingData: !keepData };
+}
+
+/** Whether some deleted device's data is still to be removed (a read: no write lock taken when none is). */
+export function anyDataToRemove(db: Database.Database): boolean {
+  return db.prepare('SELECT 1 FROM deleted_devices WHERE removing_data = 1 LIMIT 1').get() !== undefined;
+}
+
+/**
+ * One step of DeviceStore.removeDeletedDeviceData: up to `limit` rows from each bulk table of the
+ * device deleted longest ago whose data is still being removed; the caller runs it in an
+ * IMMEDIATE transaction. The series rows stay, so that a re-registered device's series keep
+ * their ids (migration 13 says why).
+ */
+export function removeDeletedDeviceData(db: Database.Database, limit: number): DeletedDeviceDataRemoval {
+  const device = db.prepare('SELECT tenant_id, device_id FROM deleted_devices WHERE removing_data = 1 ORDER BY deleted_at LIMIT 1').get() as
+    { tenant_id: string; device_id: string } | undefined;
+  if (!device) return { removedRows: 0, more: false };
+  const { tenant_id: tenantId, device_id: deviceId } = device;
+  const series = 'SELECT id FROM series WHERE tenant_id = ? AND device_id = ?';
+  const removed = [
+    db
+      .prepare(`DELETE FROM samples WHERE (series_id, ts) IN (SELECT series_id, ts FROM samples WHERE series_id IN (${series}) LIMIT ?)`)
+      .run(tenantId, deviceId, limit).changes,
+    db
+      .prepare(
+        `DELETE FROM rollups WHERE (series_id, resolution_ms, bucket_start) IN
+           (SELECT series_id, resolution_ms, bucket_start FROM rollups WHERE series_id IN (${series}) LIMIT ?)`,
+      )
+      .run(tenantId, deviceId, limit).changes,
+    db
+      .prepare(
+        'DELETE FROM reading_events WHERE tenant_id = ? AND event_id IN (SELECT event_id FROM reading_events WHERE tenant_id = ? AND device_id = ? LIMIT ?)',
+      )
+      .run(tenantId, tenantId, deviceId, limit).changes,
+  ];
+  // A table that gave fewer than asked is empty for the device: when all are, it is done.
+  const done = removed.every((rows) => rows < limit);
+  if (done) db.prepare('UPDATE deleted_devices SET removing_data = 0 WHERE tenant_id = ? AND device_id = ?').run(tenantId, deviceId);
+  const more = !done || anyDataToRemove(db);
+  return { removedRows: removed.reduce((sum, rows) => sum + rows, 0), more };
 }

@@ -1,0 +1,108 @@
+import { DeletedDeviceDataRemover } from '../../src/devices/deleted-device-data-remover';
+import type { DeletedDeviceDataRemoval } from '../../src/domain/device';
+import { runPacedSteps } from '../../src/jobs/paced-steps';
+import { silentLogger } from '../support/logger';
+
+describe('runPacedSteps', () => {
+  it('runs steps until one says no more, pausing after each as long as it took', async () => {
+    // A fake clock: each step "takes" 40 units; the pause after it is read off the same clock.
+    let clock = 0;
+    const pauses: number[] = [];
+    let left = 3;
+    const steps = await runPacedSteps(
+      async () => {
+        const before = clock;
+        clock += 40;
+        pauses.push(before);
+        return --left > 0;
+      },
+      () => false,
+      () => clock,
+    );
+    expect(steps).toBe(3);
+    expect(pauses).toEqual([0, 40, 80]);
+  });
+
+  it('stops after the current step when asked', async () => {
+    let stopping = false;
+    let steps = 0;
+    const run = await runPacedSteps(
+      async () => {
+        steps++;
+        if (steps === 2) stopping = true;
+        return true;
+      },
+      () => stopping,
+    );
+    expect(run).toBe(2);
+  });
+
+  it('pauses for real: the next step starts no sooner than the previous one took', async () => {
+    const starts: number[] = [];
+    let ends = 0;
+    await runPacedSteps(
+      async () => {
+        starts.push(performance.now());
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        ends = performance.now();
+        return starts.length < 2;
+      },
+      () => false,
+    );
+    // The second step started at least one step's duration (≥ 20 ms, minus timer slack) after the first ended.
+    expect(starts).toHaveLength(2);
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(2 * 19);
+    expect(ends).toBeGreaterThan(starts[1]!);
+  });
+});
+
+describe('DeletedDeviceDataRemover', () => {
+  it('removes until the store has nothing more, counting each step’s rows', async () => {
+    const answers: DeletedDeviceDataRemoval[] = [
+      { removedRows: 3000, more: true },
+      { removedRows: 1200, more: true },
+      { removedRows: 7, more: false },
+    ];
+    const limits: number[] = [];
+    const counted: number[] = [];
+    const remover = new DeletedDeviceDataRemover(
+      {
+        removeDeletedDeviceData: async (limit) => {
+          limits.push(limit);
+          return answers.shift() ?? { removedRows: 0, more: false };
+        },
+      },
+      { checkIntervalMs: 1000, batchRows: 1000 },
+      silentLogger,
+      (rows) => counted.push(rows),
+    );
+    expect(await remover.removeAll()).toBe(4207);
+    expect(limits).toEqual([1000, 1000, 1000]);
+    expect(counted).toEqual([3000, 1200, 7]);
+    // Nothing pending: one step that finds nothing, nothing counted.
+    expect(await remover.removeAll()).toBe(0);
+    expect(counted).toHaveLength(3);
+  });
+
+  it('stops between steps: stop() waits for the running step and no other starts', async () => {
+    let release: () => void = () => {};
+    let calls = 0;
+    const remover = new DeletedDeviceDataRemover(
+      {
+        removeDeletedDeviceData: async () => {
+          calls++;
+          await new Promise<void>((resolve) => (release = resolve));
+          return { removedRows: 1000, more: true };
+        },
+      },
+      { checkIntervalMs: 10, batchRows: 1000 },
+      silentLogger,
+    );
+    remover.start();
+    while (calls === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const stopped = remover.stop();
+    release();
+    await stopped;
+    expect(calls).toBe(1);
+  });
+});
