@@ -139,7 +139,7 @@ async function publishingConsumer(config: Config, logger: Logger, store: Store, 
     {
       readings: (readings) => publisher.publish(readings),
       events: (events) => publisher.publish([], events),
-      commands: (commands) => commands.forEach(publishCommand),
+      commands: (commands) => commands.forEach((command) => void publishCommand(command)),
       partitionsGained: (partitions) => publisher.recover(partitions),
     },
     logger,
