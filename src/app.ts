@@ -136,10 +136,16 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     // then (and with MQTT off) no device is connected here, and a command stays PENDING.
     let writeCommand: CommandWriter = () => false;
     const viaEventsTopic = role === 'api' || config.stream.oci !== undefined;
+    const publishCommand = commandChangePublisher({
+      viaEventsTopic,
+      stream,
+      local: (changed) => commandHub.publish(changed),
+      logger: logger.child({ component: 'commands' }),
+    });
     const commands = new CommandService(
       store,
       (command) => writeCommand(command),
-      commandChangePublisher({ viaEventsTopic, stream, local: (changed) => commandHub.publish(changed), logger: logger.child({ component: 'commands' }) }),
+      (command) => void publishCommand(command),
     );
     const offerCommand = (command: Command) =>
       void commands.offer(command).catch((error: unknown) => service.warn({ err: error, commandId: command.id }, 'could not offer a command to its device'));

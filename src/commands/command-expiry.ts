@@ -10,52 +10,42 @@ export interface CommandExpiryOptions {
 }
 
 /**
- * Every interval, commands past their deadline without an answer become EXPIRED (run by the
- * consumer, with the other background jobs). Each one is its own compare-and-set, so an answer
- * arriving at the same moment on an API node wins or loses cleanly; the service tells its change
- * listener (commandUpdated) of each one this sweep moved. Batches are small and the event loop
- * turns between them.
+ * One pass of the command-expiry job (every interval, run by the consumer with the other
+ * background jobs; see jobs/periodic-job.ts): commands past their deadline without an answer
+ * become EXPIRED. Each one is its own compare-and-set, so an answer arriving at the same moment
+ * on an API node wins or loses cleanly; the service tells its change listener (commandUpdated)
+ * of each one this sweep moved. Batches are small and the event loop turns between them.
  */
 export class CommandExpiry {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopping = false;
-
   constructor(
     private readonly commands: Pick<CommandService, 'expireDue'>,
     private readonly options: CommandExpiryOptions,
     private readonly logger: Logger,
   ) {}
 
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep().finally(() => (this.running = undefined));
-    }, this.options.intervalMs);
-    this.timer.unref();
-  }
-
-  /** Expires every command due now, batch by batch; resolves with how many it moved. */
-  async sweep(): Promise<number> {
+  /**
+   * Expires at most `limit` commands due now (all when undefined), batch by batch; resolves with
+   * whether more may remain. A failure rejects; what was moved is moved.
+   */
+  async run(limit?: number, signal?: AbortSignal): Promise<boolean> {
     let expired = 0;
+    let more = false;
     try {
-      while (!this.stopping) {
-        const moved = await this.commands.expireDue(this.options.batchSize);
+      for (;;) {
+        const batch = Math.min(this.options.batchSize, (limit ?? Infinity) - expired);
+        const moved = await this.commands.expireDue(batch);
         expired += moved;
         // Fewer than a batch moved: none is left due (a lost race moves nothing, and is not read again).
-        if (moved < this.options.batchSize) break;
+        if (moved < batch) break;
+        if ((limit !== undefined && expired >= limit) || signal?.aborted) {
+          more = true;
+          break;
+        }
         await yieldToOthers();
       }
-    } catch (error) {
-      // A busy or failing database: the next sweep tries again; what was moved is moved.
-      this.logger.warn({ err: error }, 'command expiry sweep failed');
+    } finally {
+      if (expired > 0) this.logger.info({ expired }, 'commands expired');
     }
-    if (expired > 0) this.logger.info({ expired }, 'commands expired');
-    return expired;
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearInterval(this.timer);
-    await this.running;
+    return more;
   }
 }

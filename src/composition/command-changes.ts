@@ -14,19 +14,26 @@ import type { Stream } from '../stream/stream';
  *   device next subscribes); it is logged.
  * - otherwise (one process): straight to this node's subscribers (its broker was offered the
  *   command by CommandService.send itself).
+ *
+ * The returned promise settles once the change is handed over (never rejects: a failure is
+ * logged); a caller that must not end before, the OCI Function, awaits it.
  */
 export function commandChangePublisher(options: {
   readonly viaEventsTopic: boolean;
   readonly stream: Stream;
   readonly local: (commands: Command[]) => void;
   readonly logger: Logger;
-}): (command: Command) => void {
+}): (command: Command) => Promise<void> {
   const { stream, logger } = options;
-  if (!options.viaEventsTopic) return (command) => options.local([command]);
-  return (command) => {
+  if (!options.viaEventsTopic)
+    return async (command) => {
+      options.local([command]);
+    };
+  return async (command) => {
     const message: FanoutMessage = { kind: 'commands', commands: [command] };
-    stream
-      .produce('events', [{ key: 'commands', value: JSON.stringify(message) }])
-      .catch((error: unknown) => logger.warn({ err: error, commandId: command.id }, 'could not publish a command change to the events topic'));
+    await stream.produce('events', [{ key: 'commands', value: JSON.stringify(message) }]).then(
+      () => {},
+      (error: unknown) => logger.warn({ err: error, commandId: command.id }, 'could not publish a command change to the events topic'),
+    );
   };
 }

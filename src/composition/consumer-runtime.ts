@@ -1,22 +1,17 @@
 import type { Config } from '../config';
 import { EventPublisher } from '../consumers/event-publisher';
-import { LivenessSweep } from '../consumers/liveness-sweep';
 import type { DetectionEvents } from '../consumers/batch-applier';
-import { PERSISTER_GROUP, ReadingPersister } from '../consumers/reading-persister';
-import { WebhookDeliverer } from '../webhooks/webhook-deliverer';
-import { RetentionEnforcer } from '../retention/retention-enforcer';
-import { CommandService } from '../commands/command-service';
-import { CommandExpiry } from '../commands/command-expiry';
+import { ReadingPersister } from '../consumers/reading-persister';
 import type { Command } from '../domain/command';
 import { commandChangePublisher } from './command-changes';
 import type { PersistedReading } from '../domain/reading';
 import { DeviceDirectory } from '../devices/device-directory';
-import { DeletedDeviceDataRemover } from '../devices/deleted-device-data-remover';
 import type { Logger } from '../logger';
 import { EmbeddedStream } from '../stream/embedded/embedded-stream';
 import type { Store } from '../store/store';
 import type { Stream } from '../stream/stream';
-import { openNotifications, openStore, openStream, storeFile } from './backends';
+import { openStore, openStream, storeFile } from './backends';
+import { consumerJobs } from './consumer-jobs';
 import { startCheckpointThread } from './checkpoint-thread';
 import { ConsumerMetrics } from '../metrics/consumer-metrics';
 import { embeddedStreamLag } from './stream-lag';
@@ -44,12 +39,10 @@ export interface ConsumerOutputs {
   readonly partitionsGained?: (partitions: readonly number[]) => Promise<void>;
 }
 
-/** Most commands one expiry batch moves (each is its own small write). */
-const COMMAND_EXPIRY_BATCH = 100;
-
 /**
- * Starts the persister, the liveness sweep, webhook deliveries, retention, the removal of deleted devices' data and command expiry with their own store and stream connections
- * (they run in the consumer thread, the only writer of readings, anomalies and statuses).
+ * Starts the persister and the background jobs (composition/consumer-jobs.ts: liveness sweep, webhook deliveries, retention, the
+ * removal of deleted devices' data, command expiry, embedded stream trimming, each on its timer) with their own store and stream connections (they run in the consumer thread,
+ * the only writer of readings, anomalies and statuses).
  * `logger` is the root logger: each part gets a child with its own component.
  */
 export async function startConsumer(config: Config, outputs: ConsumerOutputs, logger: Logger, backends?: Backends): Promise<ConsumerRuntime> {
@@ -62,25 +55,22 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     () => persister.snapshot(),
     stream instanceof EmbeddedStream ? () => embeddedStreamLag(stream, persister.snapshot().positions) : undefined,
   );
-  const webhooks = new WebhookDeliverer(
-    store,
+  const jobs = await consumerJobs(
+    config,
+    { store, stream },
     {
-      pollIntervalMs: config.webhooks.pollIntervalMs,
-      maxAttempts: config.webhooks.maxAttempts,
-      timeoutMs: config.webhooks.timeoutMs,
-      allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
-      notifications: await openNotifications(config, logger.child({ component: 'webhooks' })),
-      // Doubling from the base (full jitter), capped at one hour: at the default base, 8 attempts
-      // are spread over at most about 4 minutes.
-      retry: { initialDelayMs: config.webhooks.retryBaseMs, multiplier: 2, maxDelayMs: 3_600_000 },
+      events: (events) => publishEvents(events),
+      commands: outputs.commands,
+      webhookAttempt: (outcome) => metrics.webhookAttempt(outcome),
+      retentionRemoved: (kind, rows) => metrics.retentionRemoved(kind, rows),
+      deletedDeviceDataRemoved: (rows) => metrics.deletedDeviceDataRemoved(rows),
     },
-    logger.child({ component: 'webhooks' }),
-    (outcome) => metrics.webhookAttempt(outcome),
+    logger,
   );
   const publishEvents = (events: DetectionEvents) => {
     metrics.anomaliesRaised(events.anomalies);
     outputs.events(events);
-    if (events.anomalies.length > 0) webhooks.wake();
+    if (events.anomalies.length > 0) jobs.webhooks.wake();
   };
   const persister = new ReadingPersister({
     stream,
@@ -100,58 +90,16 @@ export async function startConsumer(config: Config, outputs: ConsumerOutputs, lo
     detection: config.anomalies,
   });
   await persister.start();
-  // The embedded log trims itself here; OCI Streaming keeps messages for the stream's own
-  // retention period (set when the stream is created).
-  const retention = setInterval(() => {
-    if (!(stream instanceof EmbeddedStream)) return;
-    try {
-      const deleted = stream.deleteOlderThan(Date.now() - config.stream.retentionMs, { readings: PERSISTER_GROUP });
-      if (deleted > 0) consumerLogger.info({ deleted }, 'stream retention removed old messages');
-    } catch (error) {
-      consumerLogger.warn({ err: error }, 'stream retention failed');
-    }
-  }, 60_000);
-  retention.unref();
   // The embedded store's log is copied back by a thread of its own, not inside the batches' commits.
   const checkpoints = config.oracle ? undefined : startCheckpointThread(storeFile(config), consumerLogger);
-  const liveness = new LivenessSweep(store, config.liveness, publishEvents, logger.child({ component: 'liveness' }));
-  liveness.start();
-  webhooks.start();
-  const enforcer = new RetentionEnforcer(store, config.retention, logger.child({ component: 'retention' }), (kind, rows) =>
-    metrics.retentionRemoved(kind, rows),
-  );
-  enforcer.start();
-  const remover = new DeletedDeviceDataRemover(
-    store,
-    { checkIntervalMs: config.retention.deletedDeviceDataCheckMs, batchRows: config.retention.batchRows },
-    logger.child({ component: 'retention' }),
-    (rows) => metrics.deletedDeviceDataRemoved(rows),
-  );
-  remover.start();
-  // The consumer holds no device connection: this service only expires commands.
-  const commands = new CommandService(
-    store,
-    () => false,
-    (command) => outputs.commands([command]),
-  );
-  const expiry = new CommandExpiry(
-    commands,
-    { intervalMs: config.commands.expiryCheckMs, batchSize: COMMAND_EXPIRY_BATCH },
-    logger.child({ component: 'commands' }),
-  );
-  expiry.start();
+  jobs.start();
   return {
     persister,
     metrics,
     store,
     async close() {
-      clearInterval(retention);
       try {
-        await expiry.stop();
-        await enforcer.stop();
-        await remover.stop();
-        await liveness.stop();
-        await webhooks.stop();
+        await jobs.stop();
         await persister.stop();
       } finally {
         await checkpoints?.stop();
@@ -192,7 +140,7 @@ async function publishingConsumer(config: Config, logger: Logger, store: Store, 
     {
       readings: (readings) => publisher.publish(readings),
       events: (events) => publisher.publish([], events),
-      commands: (commands) => commands.forEach(publishCommand),
+      commands: (commands) => commands.forEach((command) => void publishCommand(command)),
       partitionsGained: (partitions) => publisher.recover(partitions),
     },
     logger,

@@ -9,15 +9,27 @@ import type { RetryPolicy } from '../domain/retry';
 import type { Logger } from '../logger';
 import type { Store } from '../store/store';
 import type { Stream } from '../stream/stream';
+import { isJobsOnlyInvocation } from '../domain/function-invocation';
 import { openStore, openStream } from './backends';
+import { commandChangePublisher } from './command-changes';
+import { consumerJobs, type ConsumerJobs, type JobOutcomes } from './consumer-jobs';
 
-/** The consumer as a function: one call per batch a Connector Hub connector delivers. */
+/**
+ * The function's answer: what the batch did (absent on a jobs-only invocation), and how each
+ * background job went (consumer-jobs.ts: 'ran', 'more', 'not-due', 'running' or 'failed').
+ */
+export type ConsumerFunctionAnswer = Partial<DeliveredBatchResult> & { readonly jobs: JobOutcomes };
+
+/** The consumer as a function: one call per batch a Connector Hub connector delivers, and jobs-only calls. */
 export interface ConsumerFunction {
   /**
    * Applies one delivered batch (the parsed JSON body) and resolves once it is committed and
-   * published; rejects when it could not be (the connector delivers it again).
+   * published, then runs the background jobs that are due, each pass bounded; rejects when the
+   * batch could not be applied (the connector delivers it again). A failing job is logged and
+   * reported in the answer, never fails the call. A jobs-only body (domain/function-invocation.ts)
+   * runs the due jobs alone.
    */
-  invoke(body: unknown): Promise<DeliveredBatchResult>;
+  invoke(body: unknown): Promise<ConsumerFunctionAnswer>;
   close(): Promise<void>;
 }
 
@@ -36,14 +48,16 @@ export interface ConsumerFunctionOptions {
 
 /**
  * Wires the function consumer: the same batch pipeline as the long-running consumer
- * (BatchApplier -> applyBatch), the watermarks it keeps, and the events-topic publisher. The
+ * (BatchApplier -> applyBatch), the watermarks it keeps, the events-topic publisher, and the
+ * same background jobs (consumer-jobs.ts), driven here by the invocations instead of timers:
+ * when each last ran is known to this process only, so a cold start finds them all due. The
  * backends are opened on the first invocation, not at load: the function's container answers
  * the platform's first call sooner. That first invocation also republishes what an earlier
  * instance committed but did not publish (it may have been frozen or killed in between).
  */
 export function createConsumerFunction(config: Config, logger: Logger, options: ConsumerFunctionOptions = {}): ConsumerFunction {
   const maxAttempts = options.maxAttempts ?? 3;
-  let ready: Promise<{ consumer: DeliveredBatchConsumer; store: Store; stream: Stream }> | undefined;
+  let ready: Promise<{ consumer: DeliveredBatchConsumer; jobs: ConsumerJobs; published: () => Promise<void>; store: Store; stream: Stream }> | undefined;
   /** Database attempts in the current invocation (the platform sends one call at a time per container). */
   let attempts = 0;
 
@@ -52,8 +66,27 @@ export function createConsumerFunction(config: Config, logger: Logger, options: 
     let stream: Stream | undefined;
     try {
       stream = options.backends?.stream ?? (await openStream(config, logger.child({ component: 'stream' })));
-      const publisher = new EventPublisher(stream, store, logger.child({ component: 'events' }), config.eventTypePrefix);
+      const eventsLogger = logger.child({ component: 'events' });
+      const publisher = new EventPublisher(stream, store, eventsLogger, config.eventTypePrefix);
       await publisher.recover(await stream.partitions('readings'));
+      // What the jobs commit goes to the events topic as in the consumer role; the invocation
+      // waits for it before answering (the platform may freeze the container after).
+      const publishCommand = commandChangePublisher({ viaEventsTopic: true, stream, local: () => {}, logger: eventsLogger });
+      let commandsPublished: Promise<unknown>[] = [];
+      const jobs = await consumerJobs(
+        config,
+        { store, stream },
+        {
+          events: (events) => publisher.publish([], events),
+          commands: (commands) => commandsPublished.push(...commands.map(publishCommand)),
+        },
+        logger,
+      );
+      const published = async () => {
+        const pending = commandsPublished;
+        commandsPublished = [];
+        await Promise.all([publisher.flushed(), ...pending]);
+      };
       const applier = new BatchApplier({
         store,
         devices: new DeviceDirectory(store),
@@ -71,11 +104,18 @@ export function createConsumerFunction(config: Config, logger: Logger, options: 
         applier,
         store,
         stream,
-        publisher,
+        publisher: {
+          publish(readings, events) {
+            publisher.publish(readings, events);
+            // Their webhook deliveries are due now, not at the job's next interval.
+            if (events && events.anomalies.length > 0) jobs.webhooks.wake();
+          },
+          flushed: () => publisher.flushed(),
+        },
         logger: logger.child({ component: 'consumer' }),
         maxFilledMessages: options.maxFilledMessages,
       });
-      return { consumer, store, stream };
+      return { consumer, jobs, published, store, stream };
     } catch (error) {
       if (!options.backends) {
         await stream?.close();
@@ -87,22 +127,31 @@ export function createConsumerFunction(config: Config, logger: Logger, options: 
 
   return {
     async invoke(body) {
-      const parsed = parseConnectorBatch(body);
-      if (!parsed.ok) throw new TelemetryError('BAD_USER_INPUT', `not a Connector Hub batch: ${parsed.reason}`);
+      const jobsOnly = isJobsOnlyInvocation(body);
+      const parsed = jobsOnly ? undefined : parseConnectorBatch(body);
+      if (parsed && !parsed.ok) throw new TelemetryError('BAD_USER_INPUT', `not a Connector Hub batch: ${parsed.reason}`);
       // A failed start is not kept: the next invocation tries again.
       ready ??= start().catch((error: unknown) => {
         ready = undefined;
         throw error;
       });
-      const { consumer } = await ready;
+      const { consumer, jobs, published } = await ready;
       attempts = 0;
-      return consumer.consume(parsed.messages);
+      const batch = parsed ? await consumer.consume(parsed.messages) : {};
+      // The batch is committed and published: from here on nothing fails the call.
+      const outcomes = await jobs.runDue();
+      await published().catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not publish what the background jobs committed (the next start republishes anomalies)'),
+      );
+      return { ...batch, jobs: outcomes };
     },
     async close() {
-      if (!ready || options.backends) return;
-      const { store, stream } = await ready.catch(() => ({ store: undefined, stream: undefined }));
-      await stream?.close();
-      await store?.close();
+      if (!ready) return;
+      const started = await ready.catch(() => undefined);
+      await started?.jobs.stop();
+      if (options.backends) return;
+      await started?.stream.close();
+      await started?.store.close();
     },
   };
 }

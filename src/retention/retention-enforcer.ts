@@ -20,18 +20,22 @@ export type RemovedRows = Record<RetentionKind, number>;
 
 const noneRemoved = (): RemovedRows => Object.fromEntries(RETENTION_KINDS.values.map((kind) => [kind, 0])) as RemovedRows;
 
+/** What one pass did. */
+export interface RetentionPass {
+  readonly removed: RemovedRows;
+  /** The pass stopped at its limit (or was stopped) before everything due was removed. */
+  readonly more: boolean;
+}
+
 /**
- * Removes what retention lets go, every interval, in the consumer role. Each kind of each
- * tenant goes in batches of at most batchRows rows, each batch its own short transaction, and
- * the event loop turns between batches (so the persister's rounds interleave with them). Raw
- * readings older than every tenant's raw retention first go in bulk (Oracle drops whole day
- * partitions). One log line per pass; `removed` is told each batch (metrics).
+ * Removes what retention lets go: one pass of the retention job (every `intervalMs`, see
+ * jobs/periodic-job.ts), in the consumer role. Each kind of each tenant goes in batches of at
+ * most batchRows rows, each batch its own short transaction, and the event loop turns between
+ * batches (so the persister's rounds interleave with them). Raw readings older than every
+ * tenant's raw retention first go in bulk (Oracle drops whole day partitions). One log line
+ * per pass; `removed` is told each batch (metrics).
  */
 export class RetentionEnforcer {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopping = false;
-
   constructor(
     private readonly store: RetentionStore,
     private readonly options: RetentionEnforcerOptions,
@@ -40,53 +44,69 @@ export class RetentionEnforcer {
     private readonly now: () => number = Date.now,
   ) {}
 
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.enforce()
-        .catch((error: unknown) => {
-          // A busy or failing database: the next pass starts over; each batch committed or not.
-          this.logger.warn({ err: error }, 'retention pass failed');
-        })
-        .finally(() => (this.running = undefined));
-    }, this.options.intervalMs);
-    this.timer.unref();
+  /**
+   * One pass removing at most `limit` rows (all that are due when undefined); resolves with
+   * whether more may remain. A pass stopped at its limit starts over at the first tenant next
+   * time: what it removed is gone, so those tenants' batches come back empty at once.
+   */
+  async run(limit?: number, signal?: AbortSignal): Promise<boolean> {
+    return (await this.pass(limit, signal)).more;
   }
 
-  /** One pass over every tenant and kind; resolves with the rows removed. */
+  /** One whole pass over every tenant and kind; resolves with the rows removed. */
   async enforce(): Promise<RemovedRows> {
+    return (await this.pass(undefined, undefined)).removed;
+  }
+
+  private async pass(limit: number | undefined, signal: AbortSignal | undefined): Promise<RetentionPass> {
     const started = this.now();
     const removed = noneRemoved();
+    const budget = { left: limit ?? Infinity };
     const tenants = await this.store.tenantsRetention();
     const policies = new Map([...tenants].map(([tenantId, overrides]) => [tenantId, effectivePolicy(this.options.defaults, overrides)]));
     const rawCutoffs = [...policies.values()].map((policy) => started - policy.RAW_READINGS);
     const partitionsDropped = rawCutoffs.length > 0 ? await this.store.dropReadingsBefore(Math.min(...rawCutoffs)) : 0;
-    for (const [tenantId, policy] of policies) {
-      for (const kind of RETENTION_KINDS.values) {
-        if (this.stopping) return removed;
-        removed[kind] += await this.removeAll(kind, tenantId, started - policy[kind]);
+    const cutoffs: [RetentionKind, string | null, number][] = [...policies].flatMap(([tenantId, policy]) =>
+      RETENTION_KINDS.values.map((kind): [RetentionKind, string | null, number] => [kind, tenantId, started - policy[kind]]),
+    );
+    // Dead letters that could not be decoded belong to no tenant: the service default applies.
+    cutoffs.push(['DEAD_LETTERS', null, started - this.options.defaults.DEAD_LETTERS]);
+    let more = false;
+    for (const [kind, tenantId, cutoff] of cutoffs) {
+      if (budget.left <= 0 || signal?.aborted) {
+        more = true;
+        break;
+      }
+      const { rows, done } = await this.removeAll(kind, tenantId, cutoff, budget, signal);
+      removed[kind] += rows;
+      if (!done) {
+        more = true;
+        break;
       }
     }
-    // Dead letters that could not be decoded belong to no tenant: the service default applies.
-    removed.DEAD_LETTERS += await this.removeAll('DEAD_LETTERS', null, started - this.options.defaults.DEAD_LETTERS);
-    this.logger.info({ removed, partitionsDropped, tenants: policies.size, durationMs: this.now() - started }, 'retention pass done');
-    return removed;
+    this.logger.info({ removed, partitionsDropped, tenants: policies.size, more, durationMs: this.now() - started }, 'retention pass done');
+    return { removed, more };
   }
 
-  private async removeAll(kind: RetentionKind, tenantId: string | null, cutoff: number): Promise<number> {
+  /** Batches of one kind of one tenant until one comes back short (done) or the budget or the signal stops it. */
+  private async removeAll(
+    kind: RetentionKind,
+    tenantId: string | null,
+    cutoff: number,
+    budget: { left: number },
+    signal: AbortSignal | undefined,
+  ): Promise<{ rows: number; done: boolean }> {
     let total = 0;
     for (;;) {
-      const rows = await this.store.deleteExpired({ kind, tenantId, cutoff, limit: this.options.batchRows });
+      const limit = Math.min(this.options.batchRows, budget.left);
+      const rows = await this.store.deleteExpired({ kind, tenantId, cutoff, limit });
       total += rows;
+      budget.left -= rows;
       if (rows > 0) this.removed(kind, rows);
-      if (rows < this.options.batchRows || this.stopping) return total;
+      if (rows < limit) return { rows: total, done: true };
+      if (budget.left <= 0 || signal?.aborted) return { rows: total, done: false };
       // Lets the persister's next round (and anything else waiting) take the write lock.
       await yieldToOthers();
     }
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearInterval(this.timer);
-    await this.running;
   }
 }

@@ -28,6 +28,9 @@ export interface WebhookSettings {
  */
 const THROTTLED_MIN_DELAY_MS = 1000;
 
+/** Deliveries claimed (and sent in parallel) at a time. */
+const CLAIM_BATCH = 20;
+
 /** How one attempt went, whatever the channel. */
 interface Attempt {
   readonly statusCode: number | null;
@@ -60,10 +63,6 @@ export function deliveryBody(due: DueDelivery): string {
 export type DeliveryAttemptOutcome = 'delivered' | 'will_retry' | 'gave_up';
 
 export class WebhookDeliverer {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-
   constructor(
     private readonly store: WebhookStore,
     private readonly settings: WebhookSettings,
@@ -72,43 +71,23 @@ export class WebhookDeliverer {
     private readonly onAttempt: (outcome: DeliveryAttemptOutcome) => void = () => {},
   ) {}
 
-  start(): void {
-    this.timer = setInterval(() => this.wake(), this.settings.pollIntervalMs);
-    this.timer.unref();
-  }
-
-  /** Runs a pass now (or right after the current one). */
-  wake(): void {
-    if (this.running) {
-      this.again = true;
-      return;
+  /**
+   * One pass of the webhooks job (every `pollIntervalMs`, and woken by new anomalies; see
+   * jobs/periodic-job.ts): sends at most `limit` due deliveries (all that are due when
+   * undefined), CLAIM_BATCH at a time, and resolves with whether more may be due. A failure to
+   * claim or record rejects; a failed delivery is recorded (and retried later), not thrown.
+   */
+  async run(limit?: number, signal?: AbortSignal): Promise<boolean> {
+    const leaseMs = this.settings.timeoutMs * 2;
+    let left = limit ?? Infinity;
+    while (left > 0 && !signal?.aborted) {
+      const claim = Math.min(CLAIM_BATCH, left);
+      const due = await this.store.claimDueDeliveries(Date.now(), claim, leaseMs);
+      await Promise.all(due.map((item) => this.send(item)));
+      if (due.length < claim) return false;
+      left -= due.length;
     }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.again = false;
-    await this.running;
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      const leaseMs = this.settings.timeoutMs * 2;
-      for (;;) {
-        const due = await this.store.claimDueDeliveries(Date.now(), 20, leaseMs);
-        if (due.length === 0) return;
-        await Promise.all(due.map((item) => this.send(item)));
-      }
-    } catch (error) {
-      this.logger.warn({ err: error }, 'webhook delivery pass failed');
-    }
+    return true;
   }
 
   private async send(due: DueDelivery): Promise<void> {

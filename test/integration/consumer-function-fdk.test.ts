@@ -26,7 +26,7 @@ describe('the packaged consumer function, through the FDK http-stream contract',
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('applies a delivered batch once, answers what it did, and fails the call on a body that is not a batch', async () => {
+  it('applies a delivered batch once, answers what it and the jobs did, runs the jobs alone on an empty body, and fails the call on a body that is not a batch', async () => {
     // The data the connector would read: five readings in the embedded stream, a known device.
     let store = new SqliteStore({ file: path.join(dir, 'telemetry.db') });
     await store.ensureTenant('t', 'T');
@@ -37,7 +37,11 @@ describe('the packaged consumer function, through the FDK http-stream contract',
       Array.from({ length: 5 }, (_, i) => ({
         key: 't/d1',
         value: JSON.stringify(
-          toEnvelope({ tenantId: 't', deviceId: 'd1', eventId: `e${i}`, timestamp: 1000 + i, metrics: [{ name: 'v', value: i }] }, 'io.telemetry'),
+          // An hour ago: inside every retention, which each invocation's jobs enforce.
+          toEnvelope(
+            { tenantId: 't', deviceId: 'd1', eventId: `e${i}`, timestamp: Date.now() - 3_600_000 + i, metrics: [{ name: 'v', value: i }] },
+            'io.telemetry',
+          ),
         ),
       })),
     );
@@ -51,13 +55,24 @@ describe('the packaged consumer function, through the FDK http-stream contract',
 
     const first = await fn.call(batch);
     expect(first.status).toBe(200);
-    expect(JSON.parse(first.body)).toMatchObject({ applied: 5, alreadyApplied: 0, watermarks: { [partition]: 4 } });
+    // The first call also runs every background job (none has run in this process yet).
+    expect(JSON.parse(first.body)).toMatchObject({
+      applied: 5,
+      alreadyApplied: 0,
+      watermarks: { [partition]: 4 },
+      jobs: { liveness: 'ran', 'command-expiry': 'ran', webhooks: 'ran', retention: 'ran', 'stream-trim': 'ran' },
+    });
     // The connector delivers the same batch again: nothing is applied twice.
     expect(JSON.parse((await fn.call(batch)).body)).toMatchObject({ applied: 0, alreadyApplied: 5 });
     // A body the function cannot place fails the call (the FDK answers 502), naming the problem.
     const refused = await fn.call(JSON.stringify({ records: [] }));
     expect(refused.status).toBe(502);
     expect(refused.body).toContain('not a Connector Hub batch');
+    // A scheduled trigger's call with an empty body: the due jobs alone, no batch.
+    const jobsOnly = await fn.call('');
+    expect(jobsOnly.status).toBe(200);
+    expect(JSON.parse(jobsOnly.body)).toMatchObject({ jobs: { retention: 'not-due' } });
+    expect(JSON.parse(jobsOnly.body)).not.toHaveProperty('applied');
 
     store = new SqliteStore({ file: path.join(dir, 'telemetry.db') });
     try {

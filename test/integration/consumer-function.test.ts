@@ -1,5 +1,6 @@
 import { createConsumerFunction, type ConsumerFunction } from '../../src/composition/function-runtime';
 import { loadConfig } from '../../src/config';
+import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import { ReadingPersister } from '../../src/consumers/reading-persister';
 import { fromEnvelope, toEnvelope } from '../../src/domain/cloud-event';
 import { BackendError } from '../../src/domain/errors';
@@ -14,8 +15,10 @@ import { eventually } from '../support/server';
 
 const PREFIX = 'io.telemetry';
 const config = loadConfig({ TELEMETRY_EVENT_TYPE_PREFIX: PREFIX });
+/** Readings' times count from an hour ago: inside every retention, which each invocation's jobs enforce. */
+const SINCE = Date.now() - 3_600_000;
 const envelope = (deviceId: string, eventId: string, timestamp: number) =>
-  JSON.stringify(toEnvelope({ tenantId: 't', deviceId, eventId, timestamp, metrics: [{ name: 'v', value: timestamp }] }, PREFIX));
+  JSON.stringify(toEnvelope({ tenantId: 't', deviceId, eventId, timestamp: SINCE + timestamp, metrics: [{ name: 'v', value: timestamp }] }, PREFIX));
 const eventIdOf = (message: StreamMessage) => {
   const decoded = fromEnvelope(message.value, PREFIX);
   if (!decoded.ok) throw new Error(decoded.reason);
@@ -168,5 +171,134 @@ describe('the consumer as an OCI Function (handler invoked in-process with Conne
     await expect(fn.invoke({ not: 'an array' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(fn.invoke([{ partition: '0', value: base64('x') }])).rejects.toThrow('"offset" must be a non-negative integer');
     expect((await backends.store.watermarks('readings')).size).toBe(0);
+  });
+});
+
+describe('background jobs in the OCI Function (no timers: run after each batch, and by jobs-only calls)', () => {
+  const ALL_JOBS = ['liveness', 'command-expiry', 'webhooks', 'retention', 'deleted-device-data', 'stream-trim'];
+  let backends: EmbeddedBackends;
+  let fn: ConsumerFunction;
+  /** Makes the liveness job's store call fail while true. */
+  let livenessFails: boolean;
+
+  const stored = async () => (await backends.store.queryReadings('t', { deviceId: 'd1', metric: 'v', first: 1000, order: 'OLDEST_FIRST' })).items.length;
+  const published = async () => {
+    const kinds: FanoutMessage[] = [];
+    for (const partition of await backends.stream.partitions('events'))
+      for (const message of await backends.stream.read('events', partition, 0, 10_000)) kinds.push(JSON.parse(message.value) as FanoutMessage);
+    return kinds;
+  };
+
+  beforeEach(async () => {
+    backends = await openEmbeddedBackends();
+    livenessFails = false;
+    const store: Store = Object.create(backends.store) as Store;
+    store.markSilentDevices = async (...args) => {
+      if (livenessFails) throw new BackendError('database unavailable: connection reset', true);
+      return backends.store.markSilentDevices(...args);
+    };
+    fn = createConsumerFunction(config, silentLogger, { backends: { store, stream: backends.stream } });
+    // What the jobs find due: readings of 1970 (past every retention), their device last heard
+    // of then (silent), and a command whose deadline passed long ago.
+    // Applied under a watermark source of their own: the readings stream's partitions stay untouched.
+    await applyBatch(backends.store, {
+      source: 'setup',
+      partitions: [
+        {
+          partition: 0,
+          lastOffset: 4,
+          readings: Array.from({ length: 5 }, (_, i) => ({
+            tenantId: 't',
+            deviceId: 'd1',
+            eventId: `old${i}`,
+            timestamp: 1000 + i,
+            offset: i,
+            metrics: [{ name: 'v', value: i }],
+          })),
+          deadLetters: [],
+        },
+      ],
+    });
+    await backends.store.insertCommand({
+      id: 'c1',
+      tenantId: 't',
+      deviceId: 'd1',
+      name: 'reboot',
+      payload: null,
+      status: 'PENDING',
+      createdAt: 100,
+      expiresAt: 200,
+      updatedAt: 100,
+    });
+  });
+  afterEach(async () => {
+    await fn.close();
+    await backends.close();
+  });
+
+  it('a jobs-only call (JSON null) enforces retention, marks the silent device offline, expires the command, removes a deleted device’s data, and lists every job', async () => {
+    expect(await stored()).toBe(5);
+    // A device deleted with its (recent) data: its id is refused until the data is removed.
+    await backends.store.registerDevice('t', { id: 'd2', name: 'd2', tags: [] });
+    const recent = Date.now() - 60_000;
+    await applyBatch(backends.store, {
+      source: 'setup-d2',
+      partitions: [
+        {
+          partition: 0,
+          lastOffset: 2,
+          readings: [0, 1, 2].map((i) => ({
+            tenantId: 't',
+            deviceId: 'd2',
+            eventId: `d2-${i}`,
+            timestamp: recent + i,
+            offset: i,
+            metrics: [{ name: 'v', value: i }],
+          })),
+          deadLetters: [],
+        },
+      ],
+    });
+    await backends.store.deleteDevice('t', 'd2', false, Date.now());
+    await expect(backends.store.registerDevice('t', { id: 'd2', name: 'd2', tags: [] })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    const answer = await fn.invoke(null);
+    expect(answer).toEqual({ jobs: Object.fromEntries(ALL_JOBS.map((name) => [name, 'ran'])) });
+    expect(await stored()).toBe(0);
+    expect((await backends.store.getDevices('t', ['d1']))[0]).toMatchObject({ status: 'OFFLINE' });
+    expect((await backends.store.listAnomalies('t', { deviceId: 'd1' }, { first: 10 })).items.map((anomaly) => [anomaly.kind, anomaly.status])).toEqual([
+      ['SILENCE', 'OPEN'],
+    ]);
+    expect(await backends.store.command('t', 'c1')).toMatchObject({ status: 'EXPIRED' });
+    await backends.store.registerDevice('t', { id: 'd2', name: 'd2', tags: [] });
+    expect((await backends.store.queryReadings('t', { deviceId: 'd2', metric: 'v', first: 10, order: 'OLDEST_FIRST' })).items).toEqual([]);
+    // What the jobs changed reached the events topic before the call answered, for API nodes' subscribers.
+    const kinds = (await published()).map((message) => message.kind).sort();
+    expect(kinds).toEqual(['anomalies', 'commands', 'status']);
+
+    // Called again at once: the jobs whose interval has not elapsed do not run.
+    const again = await fn.invoke({ jobs: true });
+    expect(Object.keys(again.jobs).sort()).toEqual([...ALL_JOBS].sort());
+    expect(again.jobs).toMatchObject({ retention: 'not-due', 'stream-trim': 'not-due' });
+    expect(again).not.toHaveProperty('applied');
+    // The FDK hands an empty body over as an empty string: a jobs-only call too.
+    expect(await fn.invoke('')).toMatchObject({ jobs: { retention: 'not-due' } });
+  });
+
+  it('runs the due jobs after a batch, and a failing job is reported without failing the committed batch', async () => {
+    livenessFails = true;
+    await backends.stream.produce('readings', [{ key: 't/d1', value: envelope('d1', 'new1', 0) }]);
+    const messages = [];
+    for (const partition of await backends.stream.partitions('readings')) messages.push(...(await backends.stream.read('readings', partition, 0, 100)));
+    const answer = await fn.invoke(asConnectorBatch(messages));
+    expect(answer).toMatchObject({ applied: 1, jobs: { liveness: 'failed', retention: 'ran', 'command-expiry': 'ran', webhooks: 'ran' } });
+    // The batch is committed; retention removed only what was past it.
+    expect(await stored()).toBe(1);
+    expect(await backends.store.command('t', 'c1')).toMatchObject({ status: 'EXPIRED' });
+  });
+
+  it('refuses a body that is neither a batch nor a jobs-only call, running nothing', async () => {
+    await expect(fn.invoke({ jobs: false })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(fn.invoke('run the jobs')).rejects.toThrow('not a Connector Hub batch');
+    expect(await stored()).toBe(5);
   });
 });

@@ -72,6 +72,7 @@ const CORE_ROOMS = [
   'dead-letters',
   'anomalies',
   'retention',
+  'jobs',
 ];
 const CORE = CORE_ROOMS.map(under);
 /** The composition root: the one place that picks implementations. */

@@ -57,52 +57,42 @@ describe('runPacedSteps', () => {
 });
 
 describe('DeletedDeviceDataRemover', () => {
+  const storeAnswering = (answers: DeletedDeviceDataRemoval[], limits: number[] = []) => ({
+    removeDeletedDeviceData: async (limit: number) => {
+      limits.push(limit);
+      return answers.shift() ?? { removedRows: 0, more: false };
+    },
+  });
+
   it('removes until the store has nothing more, counting each step’s rows', async () => {
-    const answers: DeletedDeviceDataRemoval[] = [
-      { removedRows: 3000, more: true },
-      { removedRows: 1200, more: true },
-      { removedRows: 7, more: false },
-    ];
     const limits: number[] = [];
     const counted: number[] = [];
-    const remover = new DeletedDeviceDataRemover(
-      {
-        removeDeletedDeviceData: async (limit) => {
-          limits.push(limit);
-          return answers.shift() ?? { removedRows: 0, more: false };
-        },
-      },
-      { checkIntervalMs: 1000, batchRows: 1000 },
-      silentLogger,
-      (rows) => counted.push(rows),
+    const store = storeAnswering(
+      [
+        { removedRows: 3000, more: true },
+        { removedRows: 1200, more: true },
+        { removedRows: 7, more: false },
+      ],
+      limits,
     );
-    expect(await remover.removeAll()).toBe(4207);
+    const remover = new DeletedDeviceDataRemover(store, 1000, silentLogger, (rows) => counted.push(rows));
+    expect(await remover.run()).toBe(false);
     expect(limits).toEqual([1000, 1000, 1000]);
     expect(counted).toEqual([3000, 1200, 7]);
     // Nothing pending: one step that finds nothing, nothing counted.
-    expect(await remover.removeAll()).toBe(0);
+    expect(await remover.run()).toBe(false);
     expect(counted).toHaveLength(3);
   });
 
-  it('stops between steps: stop() waits for the running step and no other starts', async () => {
-    let release: () => void = () => {};
-    let calls = 0;
-    const remover = new DeletedDeviceDataRemover(
-      {
-        removeDeletedDeviceData: async () => {
-          calls++;
-          await new Promise<void>((resolve) => (release = resolve));
-          return { removedRows: 1000, more: true };
-        },
-      },
-      { checkIntervalMs: 10, batchRows: 1000 },
-      silentLogger,
-    );
-    remover.start();
-    while (calls === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    const stopped = remover.stop();
-    release();
-    await stopped;
-    expect(calls).toBe(1);
+  it('stops at its limit (rows) or when aborted, saying more remains', async () => {
+    const busy = () => storeAnswering(Array.from({ length: 10 }, () => ({ removedRows: 1000, more: true })));
+    const counted: number[] = [];
+    expect(await new DeletedDeviceDataRemover(busy(), 1000, silentLogger, (rows) => counted.push(rows)).run(2500)).toBe(true);
+    expect(counted).toEqual([1000, 1000, 1000]);
+    const aborted = new AbortController();
+    aborted.abort();
+    const steps: number[] = [];
+    expect(await new DeletedDeviceDataRemover(busy(), 1000, silentLogger, (rows) => steps.push(rows)).run(undefined, aborted.signal)).toBe(true);
+    expect(steps).toEqual([1000]);
   });
 });

@@ -176,8 +176,8 @@ export class OracleStore implements Store {
   markConnection(tenantId: string, deviceId: string, connected: boolean, at: number): Promise<DeviceStatusChange | undefined> {
     return this.tx((s) => devices.markConnection(s, tenantId, deviceId, connected, at));
   }
-  markSilentDevices(now: number, defaultTimeoutMs: number): Promise<SilenceSweep> {
-    return this.tx((s) => devices.markSilent(s, now, defaultTimeoutMs));
+  markSilentDevices(now: number, defaultTimeoutMs: number, limit?: number): Promise<SilenceSweep> {
+    return this.tx((s) => devices.markSilent(s, now, defaultTimeoutMs, limit));
   }
 
   // Readings

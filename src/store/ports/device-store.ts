@@ -44,8 +44,11 @@ export interface DeviceStore {
   setHeartbeatTimeout(tenantId: string, deviceId: string, timeoutMs: number | null): Promise<Device | undefined>;
   /** Marks the device DECOMMISSIONED (no liveness checks); undefined when it does not exist. */
   decommissionDevice(tenantId: string, deviceId: string, at: number): Promise<DeviceStatusChange | undefined>;
-  /** Online devices silent past their timeout go OFFLINE, each with a SILENCE anomaly. */
-  markSilentDevices(now: number, defaultTimeoutMs: number): Promise<SilenceSweep>;
+  /**
+   * Online devices silent past their timeout go OFFLINE, each with a SILENCE anomaly, in one
+   * transaction: at most `limit` of them (all when undefined); the rest go on the next call.
+   */
+  markSilentDevices(now: number, defaultTimeoutMs: number, limit?: number): Promise<SilenceSweep>;
   /**
    * A device's MQTT connection opened (`connected`: ONLINE, seen at `at`, open SILENCE
    * anomalies resolved) or its last one closed (OFFLINE), in one transaction

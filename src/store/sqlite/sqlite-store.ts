@@ -241,8 +241,8 @@ export class SqliteStore implements Store {
     return this.run(() => this.db.transaction(() => anomalies.transitionAnomaly(this.db, tenantId, id, transition)).immediate());
   }
 
-  markSilentDevices(now: number, defaultTimeoutMs: number): Promise<SilenceSweep> {
-    return this.run(() => this.db.transaction(() => markSilentDevices(this.db, now, defaultTimeoutMs)).immediate());
+  markSilentDevices(now: number, defaultTimeoutMs: number, limit?: number): Promise<SilenceSweep> {
+    return this.run(() => this.db.transaction(() => markSilentDevices(this.db, now, defaultTimeoutMs, limit)).immediate());
   }
 
   setHeartbeatTimeout(tenantId: string, deviceId: string, timeoutMs: number | null): Promise<Device | undefined> {

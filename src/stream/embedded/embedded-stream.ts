@@ -201,26 +201,33 @@ export class EmbeddedStream implements Stream {
   }
 
   /**
-   * Retention by age: drops each partition's messages accepted before `cutoff` (UTC ms).
-   * Offsets are never reused, so readers simply resume at the first remaining message.
-   * For a topic named in `consumedBy`, a message that group has not committed is kept
-   * whatever its age: a consumer that was down longer than the retention loses nothing.
+   * Retention by age: drops each partition's messages accepted before `cutoff` (UTC ms), at
+   * most `limit` in all (the oldest of each partition first; all when undefined), and returns
+   * how many it dropped. Offsets are never reused, so readers simply resume at the first
+   * remaining message. For a topic named in `consumedBy`, a message that group has not
+   * committed is kept whatever its age: a consumer that was down longer than the retention
+   * loses nothing.
    */
-  deleteOlderThan(cutoff: number, consumedBy: Partial<Record<TopicName, string>> = {}): number {
+  deleteOlderThan(cutoff: number, consumedBy: Partial<Record<TopicName, string>> = {}, limit?: number): number {
     let deleted = 0;
     for (const topic of TOPICS) {
       const group = consumedBy[topic];
       for (let p = 0; p < this.partitionCount(topic); p++) {
+        const left = (limit ?? Infinity) - deleted;
+        if (left <= 0) return deleted;
         const [low, high] = [positionOf(p, 0), positionOf(p + 1, 0)];
         const committed = group === undefined ? undefined : this.committedSync(group, topic, p);
         const keepFrom = group === undefined ? high : positionOf(p, Math.max(0, committed ?? 0));
-        // Append time grows with offset, so the expired messages are a prefix of the partition.
+        // Append time grows with offset, so the expired messages are a prefix of the partition;
+        // the lowest positions of that prefix go first, so what is left is a prefix too.
         deleted += this.db
           .prepare(
-            `DELETE FROM log_${topic} WHERE position >= ? AND position < MIN(?,
-               COALESCE((SELECT MIN(position) FROM log_${topic} WHERE position >= ? AND position < ? AND ts >= ?), ?))`,
+            `DELETE FROM log_${topic} WHERE position IN (SELECT position FROM log_${topic} WHERE position >= ? AND position < MIN(?,
+               COALESCE((SELECT MIN(position) FROM log_${topic} WHERE position >= ? AND position < ? AND ts >= ?), ?))
+             ORDER BY position LIMIT ?)`,
           )
-          .run(low, keepFrom, low, high, cutoff, high).changes;
+          // SQLite: a negative LIMIT is no limit.
+          .run(low, keepFrom, low, high, cutoff, high, Number.isFinite(left) ? left : -1).changes;
       }
     }
     return deleted;

@@ -104,6 +104,7 @@ export const SQL = {
                    WHERE tenant_id = :tenant_id AND device_id = :device_id AND kind = 'SILENCE' AND status <> 'RESOLVED'`,
   silentDevices: `SELECT tenant_id, id, last_seen_at, NVL(heartbeat_timeout_ms, :default_timeout_ms) AS timeout_ms FROM devices
                   WHERE status = 'ONLINE' AND last_seen_at + NVL(heartbeat_timeout_ms, :default_timeout_ms) < :now_ms
+                    AND ROWNUM <= :max_devices
                   ORDER BY tenant_id, id FOR UPDATE SKIP LOCKED`,
   setLiveness: 'UPDATE devices SET status = :status, last_seen_at = :last_seen_at WHERE tenant_id = :tenant_id AND id = :id',
   goOffline: "UPDATE devices SET status = 'OFFLINE' WHERE tenant_id = :tenant_id AND id = :id AND status = 'ONLINE'",
@@ -250,12 +251,16 @@ export async function markSilent(
   session: Session,
   now: number,
   defaultTimeoutMs: number,
+  limit?: number,
 ): Promise<{ anomalies: Anomaly[]; statusChanges: DeviceStatusChange[] }> {
   const silent =
     (
       await session.execute<{ TENANT_ID: string; ID: string; LAST_SEEN_AT: number; TIMEOUT_MS: number }>(SQL.silentDevices, {
         default_timeout_ms: defaultTimeoutMs,
         now_ms: now,
+        // ROWNUM, not FETCH FIRST, which Oracle refuses with FOR UPDATE (ORA-02014). It counts rows
+        // before SKIP LOCKED skips any, so a pass may take fewer than the limit: the next one takes them.
+        max_devices: limit ?? Number.MAX_SAFE_INTEGER,
       })
     ).rows ?? [];
   const anomalies: Anomaly[] = [];

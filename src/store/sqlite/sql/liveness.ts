@@ -2,15 +2,21 @@ import type Database from 'better-sqlite3';
 import { raised, type Anomaly, type DeviceStatusChange } from '../../../domain/anomalies/anomaly';
 import { storeAnomaly } from './anomaly-rows';
 
-/** Online devices whose silence passed their timeout go OFFLINE with a SILENCE anomaly each. */
-export function markSilentDevices(db: Database.Database, now: number, defaultTimeoutMs: number): { anomalies: Anomaly[]; statusChanges: DeviceStatusChange[] } {
+/** Online devices whose silence passed their timeout go OFFLINE with a SILENCE anomaly each (at most `limit`; all when undefined). */
+export function markSilentDevices(
+  db: Database.Database,
+  now: number,
+  defaultTimeoutMs: number,
+  limit?: number,
+): { anomalies: Anomaly[]; statusChanges: DeviceStatusChange[] } {
   const silent = db
     .prepare(
       `SELECT tenant_id, id, last_seen_at, coalesce(heartbeat_timeout_ms, ?) AS timeout FROM devices
        WHERE status = 'ONLINE' AND last_seen_at + coalesce(heartbeat_timeout_ms, ?) < ?
-       ORDER BY tenant_id, id`,
+       ORDER BY tenant_id, id LIMIT ?`,
     )
-    .all(defaultTimeoutMs, defaultTimeoutMs, now) as { tenant_id: string; id: string; last_seen_at: number; timeout: number }[];
+    // SQLite: a negative LIMIT is no limit.
+    .all(defaultTimeoutMs, defaultTimeoutMs, now, limit ?? -1) as { tenant_id: string; id: string; last_seen_at: number; timeout: number }[];
   const goOffline = db.prepare("UPDATE devices SET status = 'OFFLINE' WHERE tenant_id = ? AND id = ? AND status = 'ONLINE'");
   const anomalies: Anomaly[] = [];
   const statusChanges: DeviceStatusChange[] = [];
