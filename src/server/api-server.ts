@@ -75,6 +75,13 @@ export interface ApiServer {
   /** Writes a command to its device's MQTT connections on this node; false when it has none here (or MQTT is off). */
   writeCommand(command: Command): boolean;
   /**
+   * Stops serving keys revoked (here or on another node): they fail authentication on this node
+   * at once, their WebSockets close with 4403 "API key revoked" and their MQTT connections close.
+   */
+  closeRevokedKeys(keyIds: readonly string[]): void;
+  /** Closes the MQTT connections of a deleted device on this node, whatever key they used. */
+  closeDeletedDevice(tenantId: string, deviceId: string): void;
+  /**
    * Stops taking connections, closes WebSockets (1001) and MQTT connections, answers the requests already received
    * (for at most TELEMETRY_SHUTDOWN_DRAIN_SECONDS), then stops.
    */
@@ -88,12 +95,6 @@ export interface ApiServer {
  */
 export async function startApiServer({ config, logger, services, store, probes, metrics, presence }: ApiServerOptions): Promise<ApiServer> {
   const authenticator = new ApiKeyAuthenticator(store, { onTouchFailed: (error) => logger.warn({ err: error }, 'could not record API key use') });
-  let closeConnectionsOf: (keyIds: readonly string[]) => void = () => {};
-  // A key revoked here stops working on this node at once, and its WebSockets and MQTT connections close.
-  const stopListening = services.keys.onRevoked((keyIds) => {
-    authenticator.forget(keyIds);
-    closeConnectionsOf(keyIds);
-  });
   const contextFor = (caller: Caller, requestId: string, traceHeaders?: TraceHeaders): GraphQLContext => ({
     caller,
     services,
@@ -240,7 +241,8 @@ export async function startApiServer({ config, logger, services, store, probes, 
     '/graphql': (request, socket, head) => websocket.handleUpgrade(request, socket, head),
     ...(mqttWebSocket ? { '/mqtt': (request, socket, head) => mqttWebSocket.handleUpgrade(request, socket, head) } : {}),
   });
-  closeConnectionsOf = (keyIds) => {
+  const closeRevokedKeys = (keyIds: readonly string[]) => {
+    authenticator.forget(keyIds);
     websocket.closeConnectionsOf(keyIds);
     mqtt?.closeConnectionsOf(keyIds);
   };
@@ -261,8 +263,9 @@ export async function startApiServer({ config, logger, services, store, probes, 
       mqttUrl: mqttListener?.url,
       subscriptionCohorts: () => websocket.cohorts,
       writeCommand: (command) => mqtt?.writeCommand(command) ?? false,
+      closeRevokedKeys,
+      closeDeletedDevice: (tenantId, deviceId) => mqtt?.closeDeviceConnections(tenantId, deviceId),
       async close() {
-        stopListening();
         const drained = shutdown.close(config.http.drainTimeoutMs);
         await mqttListener?.close();
         await mqttWebSocket?.close();
@@ -274,7 +277,6 @@ export async function startApiServer({ config, logger, services, store, probes, 
     };
   } catch (error) {
     // A port in use: nothing this start opened stays behind.
-    stopListening();
     await mqttListener?.close();
     await mqtt?.close();
     await websocket.close();
