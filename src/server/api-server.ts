@@ -41,6 +41,7 @@ import { startMqttListener, type MqttListener } from './mqtt/mqtt-listener';
 import { mqttOverWebSocket } from './mqtt/mqtt-websocket';
 import { routeUpgrades } from './upgrade-router';
 import type { Command } from '../domain/command';
+import { RevocationCheck } from '../keys/revocation-check';
 
 /** What each subscription field delivers, as its SLOW_SUBSCRIBER message names it (as its feed does). */
 const SUBSCRIPTION_NOUNS: Readonly<Record<string, string>> = {
@@ -246,6 +247,17 @@ export async function startApiServer({ config, logger, services, store, probes, 
     websocket.closeConnectionsOf(keyIds);
     mqtt?.closeConnectionsOf(keyIds);
   };
+  // Covers a revocation notice lost or late: the keys holding connections here are checked against the store.
+  const revocationCheck =
+    config.revocationCheckMs === undefined
+      ? undefined
+      : new RevocationCheck({
+          store,
+          connectedKeyIds: () => [...websocket.connectedKeyIds(), ...(mqtt?.connectedKeyIds() ?? [])],
+          revoked: closeRevokedKeys,
+          intervalMs: config.revocationCheckMs,
+          logger,
+        });
   // listen() reports the errors of start-up (port in use, bad host); later ones (accept
   // failing with EMFILE) are logged and the server goes on.
   let listening = false;
@@ -258,6 +270,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
     if (mqtt && config.mqtt) mqttListener = await startMqttListener(mqtt, { host: config.host, port: config.mqtt.port, tls: config.mqtt.tls });
     const address = await listen(server, config);
     listening = true;
+    revocationCheck?.start();
     return {
       ...address,
       mqttUrl: mqttListener?.url,
@@ -266,6 +279,7 @@ export async function startApiServer({ config, logger, services, store, probes, 
       closeRevokedKeys,
       closeDeletedDevice: (tenantId, deviceId) => mqtt?.closeDeviceConnections(tenantId, deviceId),
       async close() {
+        await revocationCheck?.stop();
         const drained = shutdown.close(config.http.drainTimeoutMs);
         await mqttListener?.close();
         await mqttWebSocket?.close();

@@ -1,10 +1,13 @@
 import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { startApp, type RunningApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
+import { DEFAULT_TENANT_ID } from '../../src/tenants/tenant-service';
 import {
   CreateApiKeyDocument,
   DeleteDeviceDocument,
@@ -82,7 +85,7 @@ describe('revocation across API nodes', () => {
   beforeAll(async () => {
     nodeA = await startApiNode(dataDir, adminKey);
     // B's periodic check is off: what closes its connections here is the notice alone.
-    nodeB = await startApiNode(dataDir, adminKey, { TELEMETRY_MQTT_PORT: '0' });
+    nodeB = await startApiNode(dataDir, adminKey, { TELEMETRY_MQTT_PORT: '0', TELEMETRY_REVOCATION_CHECK_MS: 'off' });
   });
   afterAll(async () => {
     await Promise.all(devices.map((client) => client.endAsync(true)));
@@ -139,6 +142,61 @@ describe('revocation across API nodes', () => {
     await within(device.closed, 'the MQTT connection on node B to close');
     expect((await ingest()).data?.ingestReading).toMatchObject({ acceptedCount: 0, rejected: [{ code: 'UNKNOWN_DEVICE' }] });
     await eventually(() => (nodeB.hub.activeSubscriptions === before ? true : undefined), 10_000, 'the subscription cleaned up on node B');
+    await client.dispose();
+  });
+});
+
+/**
+ * The fallback for a notice lost or late: each API node checks the keys holding its connections
+ * against the store every TELEMETRY_REVOCATION_CHECK_MS. Here a key is revoked in the database
+ * with no notice at all (as when the revoking node's produce to the events topic failed).
+ */
+describe('the periodic revocation check', () => {
+  const dataDir = newDataDir();
+  const adminKey = randomKey();
+  let node: RunningApp;
+  let store: SqliteStore;
+  const devices: MqttClient[] = [];
+
+  beforeAll(async () => {
+    node = await startApiNode(dataDir, adminKey, { TELEMETRY_MQTT_PORT: '0', TELEMETRY_REVOCATION_CHECK_MS: '100' });
+    // The database as another process sees it: a revocation made there writes no notice.
+    store = new SqliteStore({ file: path.join(dataDir, 'telemetry.db') });
+  });
+  afterAll(async () => {
+    await Promise.all(devices.map((client) => client.endAsync(true)));
+    await node.close();
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('closes the WebSocket (4403) and MQTT connection of a key revoked without a notice, and the node refuses the key', async () => {
+    const reader = (await ok(node, adminKey, CreateApiKeyDocument, { input: { role: 'READER', label: 'dashboard' } })).createApiKey;
+    const { deviceKey } = (await ok(node, adminKey, RegisterDeviceDocument, { input: { id: 'meter-9' } })).registerDevice;
+    const client = connect(node.wsUrl, reader.secret);
+    const before = node.hub.activeSubscriptions;
+    const watching = subscribe(client, ReadingAddedDocument, { deviceId: 'meter-9' });
+    await eventually(() => (node.hub.activeSubscriptions === before + 1 ? true : undefined), 10_000, 'the subscription');
+    const device = await connectDevice(node, 'meter-9', deviceKey);
+    devices.push(device.client);
+    // The admin's own connection stays open: only revoked keys are closed.
+    const adminClient = connect(node.wsUrl, adminKey);
+    const adminWatching = subscribe(adminClient, ReadingAddedDocument, { deviceId: 'meter-9' });
+    let adminEnded = false;
+    void adminWatching.finished.then(() => (adminEnded = true));
+    await eventually(() => (node.hub.activeSubscriptions === before + 2 ? true : undefined), 10_000, "the admin's subscription");
+
+    expect(await store.revokeApiKey(DEFAULT_TENANT_ID, reader.key.id, Date.now())).toMatchObject({ outcome: 'REVOKED' });
+    const [deviceKeyRecord] = await store.listApiKeys(DEFAULT_TENANT_ID, false).then((keys) => keys.filter((key) => key.deviceId === 'meter-9'));
+    expect(await store.revokeApiKey(DEFAULT_TENANT_ID, deviceKeyRecord!.id, Date.now())).toMatchObject({ outcome: 'REVOKED' });
+
+    expect(await within(watching.finished, 'the WebSocket to close')).toMatchObject({ code: 4403, reason: 'API key revoked' });
+    await within(device.closed, 'the MQTT connection to close');
+    expect((await gql(node, reader.secret, ViewerDocument)).status).toBe(401);
+    await eventually(() => (node.hub.activeSubscriptions === before + 1 ? true : undefined), 10_000, "the reader's subscription cleaned up");
+    expect(adminEnded).toBe(false);
+    adminWatching.stop();
+    await adminClient.dispose();
     await client.dispose();
   });
 });
