@@ -13,7 +13,7 @@ import type { PersistedReading } from './domain/reading';
 import { IngestService } from './ingest/ingest-service';
 import { KeyService } from './keys/key-service';
 import type { Logger } from './logger';
-import { startApiServer } from './server/api-server';
+import { startApiServer, type ApiServer } from './server/api-server';
 import { DevicePresence } from './devices/device-presence';
 import { statusChangePublisher } from './composition/status-changes';
 import type { CohortStats } from './server/subscription-cohorts';
@@ -43,6 +43,7 @@ import { startOciMonitoring } from './composition/oci-monitoring';
 import { createMqttBridge } from './composition/mqtt-bridge-runtime';
 import { CommandService, type CommandWriter } from './commands/command-service';
 import { commandChangePublisher } from './composition/command-changes';
+import { revocationPublisher, type RevocationHandlers } from './composition/revocation-notices';
 import type { Command } from './domain/command';
 
 /**
@@ -149,7 +150,6 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     );
     const offerCommand = (command: Command) =>
       void commands.offer(command).catch((error: unknown) => service.warn({ err: error, commandId: command.id }, 'could not offer a command to its device'));
-    const hubs: Hubs = { hub, anomalyHub, statusHub, anomalyOrder, commandHub, offerCommand };
     // The API listens before the consumer starts, so that a port in use or a wrong HOST stops
     // start-up before anything was read or applied; readings ingested meanwhile wait in the stream.
     // Set once started; the probes and callbacks below may read it before (undefined: starting).
@@ -185,15 +185,29 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     watchDataFiles(metrics.registry, config);
     const directory = new DeviceDirectory(store);
     const keys = new KeyService(store, directory);
+    // The connections this node serves; set once the API server started (nothing to close before).
+    let serving: Pick<ApiServer, 'closeRevokedKeys' | 'closeDeletedDevice'> | undefined = undefined;
+    // What this node does with a revocation, its own or one another API node announces.
+    const revokedHere: RevocationHandlers = {
+      revokedKeys: (keyIds) => serving?.closeRevokedKeys(keyIds),
+      deviceDeleted: (tenantId, deviceId) => {
+        directory.forget(tenantId, deviceId);
+        hub.endDevice(tenantId, deviceId, deviceDeleted(deviceId));
+        serving?.closeDeletedDevice(tenantId, deviceId);
+      },
+    };
+    // Revocations made here: handled here at once, and announced to the other API nodes.
+    const revocations = revocationPublisher({ viaEventsTopic, stream, local: revokedHere, logger: service });
+    keys.onRevoked(revocations.revokedKeys);
     const devices = new DeviceService({
       store,
       directory,
       keys,
       publishStatus: (changes) => statusHub.publish(changes),
-      // Its keys stop working and their WebSockets close; its readings subscriptions end.
+      // Its keys stop working and their connections close; its readings subscriptions and MQTT connections end.
       onDeleted: (tenantId, deviceId, revokedKeyIds) => {
         keys.announceRevoked(revokedKeyIds);
-        hub.endDevice(tenantId, deviceId, deviceDeleted(deviceId));
+        revocations.deviceDeleted(tenantId, deviceId);
       },
     });
     // One ingest service for every transport: GraphQL, POST /ingest and the MQTT bridge.
@@ -240,6 +254,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     });
     opened.push(() => api.close());
     writeCommand = (command) => api.writeCommand(command);
+    serving = api;
+    const hubs: Hubs = { hub, anomalyHub, statusHub, anomalyOrder, commandHub, offerCommand, revocations: revokedHere };
     const consumerMetrics = async () => [await (fanout?.metrics() ?? Promise.resolve([]))];
     const metricsServer = await startMetricsEndpoint(config, metrics.registry, consumerMetrics, logger);
     if (metricsServer) opened.push(() => metricsServer.close());
@@ -308,6 +324,8 @@ interface Hubs {
   readonly commandHub: TenantHub<Command>;
   /** A command heard from elsewhere (the events topic): written if its device is connected here and it is still PENDING. */
   readonly offerCommand: (command: Command) => void;
+  /** A revocation announced on the events topic (by any API node, this one included). */
+  readonly revocations: RevocationHandlers;
 }
 
 async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Promise<Fanout> {
@@ -385,6 +403,8 @@ async function eventsTopicTail(stream: Stream, logger: Logger, hubs: Hubs): Prom
         hubs.commandHub.publish(changed);
         for (const command of changed) if (command.status === 'PENDING') hubs.offerCommand(command);
       },
+      revokedKeys: (keyIds) => hubs.revocations.revokedKeys(keyIds),
+      deviceDeleted: (tenantId, deviceId) => hubs.revocations.deviceDeleted(tenantId, deviceId),
     },
     events,
   );

@@ -133,6 +133,10 @@ const shape = {
     doc: 'Bootstrap admin key, 32-256 chars of `[A-Za-z0-9_-]`. Registered (hashed) if new.',
     ifUnset: 'generated on first start',
   }),
+  TELEMETRY_REVOCATION_CHECK_MS: setting({
+    schema: z.union([z.literal('off'), integer(0, 3_600_000)], 'must be "off" or an integer from 0 to 3600000').default(5000),
+    doc: 'How often each API node asks the database whether keys holding its WebSocket or MQTT connections were revoked, and closes theirs: a revocation whose notice on the `events` topic was lost still ends them within this time (one query per check, none while no connection is open). `off` or `0`: never.',
+  }),
   TELEMETRY_PARTITIONS: setting({
     schema: integer(1, 256).default(4),
     doc: 'Partitions of the stream; fixed once the log exists.',
@@ -631,6 +635,8 @@ export interface Config {
   readonly dataDir: string;
   /** Bootstrap admin key; generated and printed once on first start when absent. */
   readonly adminKey: string | undefined;
+  /** How often an API node checks whether the keys holding its connections were revoked (keys/revocation-check.ts); undefined: never. */
+  readonly revocationCheckMs: number | undefined;
   readonly partitions: number;
   readonly limits: {
     /** Most readings in one ingest call. */
@@ -949,6 +955,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           },
     dataDir: path.resolve(v.TELEMETRY_DATA_DIR),
     adminKey: v.TELEMETRY_ADMIN_KEY,
+    revocationCheckMs: v.TELEMETRY_REVOCATION_CHECK_MS === 'off' || v.TELEMETRY_REVOCATION_CHECK_MS === 0 ? undefined : v.TELEMETRY_REVOCATION_CHECK_MS,
     partitions: v.TELEMETRY_PARTITIONS,
     limits: {
       maxBatchSize: v.TELEMETRY_MAX_BATCH_SIZE,

@@ -41,6 +41,7 @@ import { startMqttListener, type MqttListener } from './mqtt/mqtt-listener';
 import { mqttOverWebSocket } from './mqtt/mqtt-websocket';
 import { routeUpgrades } from './upgrade-router';
 import type { Command } from '../domain/command';
+import { RevocationCheck } from '../keys/revocation-check';
 
 /** What each subscription field delivers, as its SLOW_SUBSCRIBER message names it (as its feed does). */
 const SUBSCRIPTION_NOUNS: Readonly<Record<string, string>> = {
@@ -75,6 +76,13 @@ export interface ApiServer {
   /** Writes a command to its device's MQTT connections on this node; false when it has none here (or MQTT is off). */
   writeCommand(command: Command): boolean;
   /**
+   * Stops serving keys revoked (here or on another node): they fail authentication on this node
+   * at once, their WebSockets close with 4403 "API key revoked" and their MQTT connections close.
+   */
+  closeRevokedKeys(keyIds: readonly string[]): void;
+  /** Closes the MQTT connections of a deleted device on this node, whatever key they used. */
+  closeDeletedDevice(tenantId: string, deviceId: string): void;
+  /**
    * Stops taking connections, closes WebSockets (1001) and MQTT connections, answers the requests already received
    * (for at most TELEMETRY_SHUTDOWN_DRAIN_SECONDS), then stops.
    */
@@ -88,12 +96,6 @@ export interface ApiServer {
  */
 export async function startApiServer({ config, logger, services, store, probes, metrics, presence }: ApiServerOptions): Promise<ApiServer> {
   const authenticator = new ApiKeyAuthenticator(store, { onTouchFailed: (error) => logger.warn({ err: error }, 'could not record API key use') });
-  let closeConnectionsOf: (keyIds: readonly string[]) => void = () => {};
-  // A key revoked here stops working on this node at once, and its WebSockets and MQTT connections close.
-  const stopListening = services.keys.onRevoked((keyIds) => {
-    authenticator.forget(keyIds);
-    closeConnectionsOf(keyIds);
-  });
   const contextFor = (caller: Caller, requestId: string, traceHeaders?: TraceHeaders): GraphQLContext => ({
     caller,
     services,
@@ -240,10 +242,22 @@ export async function startApiServer({ config, logger, services, store, probes, 
     '/graphql': (request, socket, head) => websocket.handleUpgrade(request, socket, head),
     ...(mqttWebSocket ? { '/mqtt': (request, socket, head) => mqttWebSocket.handleUpgrade(request, socket, head) } : {}),
   });
-  closeConnectionsOf = (keyIds) => {
+  const closeRevokedKeys = (keyIds: readonly string[]) => {
+    authenticator.forget(keyIds);
     websocket.closeConnectionsOf(keyIds);
     mqtt?.closeConnectionsOf(keyIds);
   };
+  // Covers a revocation notice lost or late: the keys holding connections here are checked against the store.
+  const revocationCheck =
+    config.revocationCheckMs === undefined
+      ? undefined
+      : new RevocationCheck({
+          store,
+          connectedKeyIds: () => [...websocket.connectedKeyIds(), ...(mqtt?.connectedKeyIds() ?? [])],
+          revoked: closeRevokedKeys,
+          intervalMs: config.revocationCheckMs,
+          logger,
+        });
   // listen() reports the errors of start-up (port in use, bad host); later ones (accept
   // failing with EMFILE) are logged and the server goes on.
   let listening = false;
@@ -256,13 +270,16 @@ export async function startApiServer({ config, logger, services, store, probes, 
     if (mqtt && config.mqtt) mqttListener = await startMqttListener(mqtt, { host: config.host, port: config.mqtt.port, tls: config.mqtt.tls });
     const address = await listen(server, config);
     listening = true;
+    revocationCheck?.start();
     return {
       ...address,
       mqttUrl: mqttListener?.url,
       subscriptionCohorts: () => websocket.cohorts,
       writeCommand: (command) => mqtt?.writeCommand(command) ?? false,
+      closeRevokedKeys,
+      closeDeletedDevice: (tenantId, deviceId) => mqtt?.closeDeviceConnections(tenantId, deviceId),
       async close() {
-        stopListening();
+        await revocationCheck?.stop();
         const drained = shutdown.close(config.http.drainTimeoutMs);
         await mqttListener?.close();
         await mqttWebSocket?.close();
@@ -274,7 +291,6 @@ export async function startApiServer({ config, logger, services, store, probes, 
     };
   } catch (error) {
     // A port in use: nothing this start opened stays behind.
-    stopListening();
     await mqttListener?.close();
     await mqtt?.close();
     await websocket.close();

@@ -177,6 +177,10 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
     },
     /** Authenticated connections and their live operations by kind (metrics). */
     census,
+    /** The keys that hold connections open now. */
+    connectedKeyIds(): IterableIterator<string> {
+      return socketsByKey.keys();
+    },
     /** Closes every connection authenticated with these keys (they were revoked). */
     closeConnectionsOf(keyIds: readonly string[]): void {
       for (const keyId of keyIds) for (const socket of socketsByKey.get(keyId) ?? []) socket.close(CLOSE_KEY_REVOKED, 'API key revoked');

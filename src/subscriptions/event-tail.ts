@@ -2,6 +2,7 @@ import type { Anomaly, DeviceStatusChange } from '../domain/anomalies/anomaly';
 import type { Command } from '../domain/command';
 import type { FanoutMessage } from '../domain/events-topic';
 import type { PersistedReading } from '../domain/reading';
+import { parseRevocationNotice } from '../domain/revocation-notice';
 import type { Logger } from '../logger';
 import type { Stream, StreamTail } from '../stream/stream';
 import { contextOf, inSpanSync, SpanKind } from '../tracing/tracing';
@@ -18,6 +19,10 @@ export interface FanoutTargets {
   readonly anomalies: (anomalies: Anomaly[]) => void;
   readonly statusChanges: (changes: DeviceStatusChange[]) => void;
   readonly commands: (commands: Command[]) => void;
+  /** Keys revoked on some API node (this one's own notices come back too: handling one twice is harmless). */
+  readonly revokedKeys: (keyIds: readonly string[]) => void;
+  /** A device deleted on some API node (likewise). */
+  readonly deviceDeleted: (tenantId: string, deviceId: string) => void;
 }
 
 /** API side: tails every partition of the events topic from its end and feeds the hubs. */
@@ -61,13 +66,28 @@ export class EventTail {
   }
 
   private dispatch(value: string): void {
-    let message: FanoutMessage;
+    let parsed: unknown;
     try {
-      message = JSON.parse(value) as FanoutMessage;
+      parsed = JSON.parse(value);
     } catch {
       this.logger.warn({}, 'skipping an events message that is not JSON');
       return;
     }
+    if (typeof parsed !== 'object' || parsed === null) {
+      this.logger.warn({}, 'skipping an events message that is not a JSON object');
+      return;
+    }
+    const message = parsed as FanoutMessage;
+    // One message that a target cannot handle is skipped alone: the tail has already moved past
+    // it, so throwing here would lose the rest of the batch read with it.
+    try {
+      this.deliver(message);
+    } catch (error) {
+      this.logger.warn({ err: error, kind: message.kind }, 'skipping an events message that could not be delivered');
+    }
+  }
+
+  private deliver(message: FanoutMessage): void {
     // A message without trace fields (tracing off, or an older publisher) starts no trace of its own.
     if (message.traceparent === undefined) this.route(message);
     else
@@ -94,6 +114,15 @@ export class EventTail {
       case 'commands':
         this.targets.commands(message.commands);
         break;
+      case 'revokedKeys':
+      case 'deviceDeleted': {
+        // Acted on at once by every node: checked first (domain/revocation-notice.ts).
+        const parsed = parseRevocationNotice(message);
+        if (!parsed.ok) this.logger.warn({ reason: parsed.reason }, 'skipping a malformed revocation notice');
+        else if (parsed.notice.kind === 'revokedKeys') this.targets.revokedKeys(parsed.notice.keyIds);
+        else this.targets.deviceDeleted(parsed.notice.tenantId, parsed.notice.deviceId);
+        break;
+      }
     }
   }
 }

@@ -54,7 +54,14 @@ describe('tracing through the events topic', () => {
     const delivered: PersistedReading[] = [];
     const tail = new EventTail(
       stream,
-      { readings: (readings) => delivered.push(...readings), anomalies: () => {}, statusChanges: () => {}, commands: () => {} },
+      {
+        readings: (readings) => delivered.push(...readings),
+        anomalies: () => {},
+        statusChanges: () => {},
+        commands: () => {},
+        revokedKeys: () => {},
+        deviceDeleted: () => {},
+      },
       silentLogger,
     );
     await tail.start();

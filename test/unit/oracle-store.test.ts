@@ -138,6 +138,9 @@ function respond(call: Call) {
   if (is(devices.SQL.deviceById) || is(devices.SQL.devicesByIds) || is(devices.SQL.listDevices)) return { rows: [deviceRow] };
   if (is(keys.SQL.keyById) || is(keys.SQL.listKeys) || is(keys.SQL.keyByHash)) return { rows: [keyRow] };
   if (is(keys.SQL.activeDeviceKeys)) return { rows: [{ ID: 'k2' }] };
+  // The ids named revoked-... are revoked keys.
+  if (is(keys.SQL.revokedKeyIds))
+    return { rows: (JSON.parse(call.binds[0]!['ids'] as string) as string[]).filter((id) => id.startsWith('revoked-')).map((id) => ({ ID: id })) };
   if (is(keys.SQL.countAdmins)) return { rows: [{ N: 1 }] };
   // Two active admins: revoking one of them is allowed (so the revoke statement runs).
   if (is(keys.SQL.countTenantAdmins)) return { rows: [{ N: 2 }] };
@@ -182,6 +185,7 @@ const OPERATIONS: Record<string, (store: Store) => Promise<unknown>> = {
   replaceDeviceKeys: (s) =>
     s.replaceDeviceKeys(T, 'd1', { id: 'k3', tenantId: T, role: 'device', deviceId: 'd1', label: 'device d1', secretHash: 'e'.repeat(64) }, 5),
   touchApiKey: (s) => s.touchApiKey('k1', 5),
+  revokedApiKeyIds: (s) => s.revokedApiKeyIds(['k1', 'k2']),
   registerDevice: (s) => s.registerDevice(T, { id: 'd1', name: 'D1', tags: ['hot'], heartbeatTimeoutMs: null, attributes: { site: 'paris' } }),
   getDevices: (s) => s.getDevices(T, ['d1', 'd2']),
   listDevices: (s) => s.listDevices(T, { tag: 'hot', nameContains: 'd', status: 'ONLINE', attributeEntry: 'site="paris"' }, { first: 10, afterKey: 'a' }),
@@ -340,6 +344,19 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     ).toEqual([]);
     for (const migration of ORACLE_MIGRATIONS) for (const statement of migration.statements) expect(executed.has(statement)).toBe(true);
     expect(source.rollbacks).toBe(0);
+  });
+
+  it('asks which keys are revoked 500 ids per statement (the JSON bind stays small), and nothing for no id', async () => {
+    const source = new CheckingSource(respond);
+    const store = OracleStore.over(source);
+    const ids = Array.from({ length: 1201 }, (_, i) => (i % 400 === 0 ? `revoked-${i}` : `k${i}`));
+    expect(await store.revokedApiKeyIds(ids)).toEqual(['revoked-0', 'revoked-400', 'revoked-800', 'revoked-1200']);
+    const statements = source.calls.filter((call) => call.sql === keys.SQL.revokedKeyIds);
+    expect(statements.map((call) => (JSON.parse(call.binds[0]!['ids'] as string) as string[]).length)).toEqual([500, 500, 201]);
+    expect(statements.flatMap((call) => JSON.parse(call.binds[0]!['ids'] as string) as string[])).toEqual(ids);
+    const before = source.calls.length;
+    expect(await store.revokedApiKeyIds([])).toEqual([]);
+    expect(source.calls.slice(before).filter((call) => call.sql === keys.SQL.revokedKeyIds)).toEqual([]);
   });
 
   it('reads the runs of one aggregate in a READ ONLY transaction, so a batch committed meanwhile is in all buckets or none', async () => {

@@ -49,6 +49,10 @@ export interface MqttBroker {
   writeCommand(command: Command): boolean;
   /** Closes every connection authenticated with these keys (they were revoked). */
   closeConnectionsOf(keyIds: readonly string[]): void;
+  /** Closes every connection of this device (it was deleted), whatever key it used. */
+  closeDeviceConnections(tenantId: string, deviceId: string): void;
+  /** The keys that hold connections open now. */
+  connectedKeyIds(): IterableIterator<string>;
   /** Authenticated connections open now. */
   readonly connections: number;
   close(): Promise<void>;
@@ -90,6 +94,8 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
   const Aedes = await loadAedes();
   const callers = new WeakMap<Client, Caller>();
   const clientsByKey = new Map<string, Set<Client>>();
+  const clientsByDevice = new Map<string, Set<Client>>();
+  const deviceKey = (tenantId: string, deviceId: string) => `${tenantId}\u0000${deviceId}`;
   const connectionsByTenant = new Map<string, number>();
   let connections = 0;
   const delivery = options.commands ? new CommandDelivery(options.commands, options.logger) : undefined;
@@ -110,13 +116,21 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
     ofKey.add(client);
     clientsByKey.set(caller.keyId, ofKey);
     const deviceId = caller.deviceId;
-    if (deviceId) {
+    const ofDevice = deviceId ? (clientsByDevice.get(deviceKey(caller.tenantId, deviceId)) ?? new Set<Client>()) : undefined;
+    if (deviceId && ofDevice) {
+      ofDevice.add(client);
+      clientsByDevice.set(deviceKey(caller.tenantId, deviceId), ofDevice);
       options.presence?.connected(caller.tenantId, deviceId);
       delivery?.track(client, caller.tenantId, deviceId);
     }
     // However the connection ends (DISCONNECT, keep-alive timeout, lost socket, closed here).
     client.conn.once('close', () => {
-      if (deviceId) options.presence?.disconnected(caller.tenantId, deviceId);
+      if (deviceId && ofDevice) {
+        options.presence?.disconnected(caller.tenantId, deviceId);
+        ofDevice.delete(client);
+        const topic = deviceKey(caller.tenantId, deviceId);
+        if (ofDevice.size === 0 && clientsByDevice.get(topic) === ofDevice) clientsByDevice.delete(topic);
+      }
       connections--;
       const left = (connectionsByTenant.get(caller.tenantId) ?? 1) - 1;
       if (left === 0) connectionsByTenant.delete(caller.tenantId);
@@ -296,6 +310,10 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
     closeConnectionsOf(keyIds) {
       for (const keyId of keyIds) for (const client of clientsByKey.get(keyId) ?? []) client.close();
     },
+    closeDeviceConnections(tenantId, deviceId) {
+      for (const client of clientsByDevice.get(deviceKey(tenantId, deviceId)) ?? []) client.close();
+    },
+    connectedKeyIds: () => clientsByKey.keys(),
     get connections() {
       return connections;
     },

@@ -139,6 +139,9 @@ export class OracleStore implements Store {
   touchApiKey(id: string, at: number): Promise<void> {
     return this.tx((s) => keys.touchKey(s, id, at));
   }
+  revokedApiKeyIds(ids: readonly string[]): Promise<string[]> {
+    return this.tx((s) => keys.revokedKeyIds(s, ids));
+  }
 
   // Devices
   registerDevice(tenantId: string, device: NewDevice): Promise<Device> {

@@ -23,4 +23,10 @@ export interface TenantKeyStore {
   replaceDeviceKeys(tenantId: string, deviceId: string, replacement: NewApiKey, at: number): Promise<string[]>;
   /** Records that a key was used (callers throttle how often). */
   touchApiKey(id: string, at: number): Promise<void>;
+  /**
+   * Which of these key ids (of any tenant) are revoked: an API node's periodic check of the keys
+   * holding its connections (keys/revocation-check.ts). An id of no key is not revoked (OIDC
+   * callers' `oidc:<sub>` ids are never stored). Any number of ids, a few round trips at most.
+   */
+  revokedApiKeyIds(ids: readonly string[]): Promise<string[]>;
 }

@@ -139,6 +139,11 @@ export class SqliteStore implements Store {
     return this.run(() => keys.touchApiKey(this.db, id, at));
   }
 
+  revokedApiKeyIds(ids: readonly string[]): Promise<string[]> {
+    // Primary-key lookups, a few every few seconds: cheaper here than the hop to a reader thread.
+    return this.run(() => keys.revokedApiKeyIds(this.db, ids));
+  }
+
   registerDevice(tenantId: string, device: NewDevice): Promise<Device> {
     return this.run(() => this.db.transaction(() => devices.registerDevice(this.db, tenantId, device, Date.now())).immediate());
   }

@@ -42,6 +42,23 @@ export function describeTenantKeyStoreContract(name: string, create: () => Promi
         expect(await store.revokeApiKey(T1, 'nope', 6)).toEqual({ outcome: 'NOT_FOUND' });
         expect((await store.listApiKeys(T2, false)).map((k) => k.id)).toEqual(['b1']);
       });
+
+      it('tells which of many key ids, of any tenant, are revoked (unknown ids are not)', async () => {
+        await store.createApiKey({ id: 'a1', tenantId: T1, role: 'admin', label: 'admin', secretHash: '1'.repeat(64) });
+        await store.createApiKey({ id: 'r1', tenantId: T1, role: 'reader', label: 'kept', secretHash: '2'.repeat(64) });
+        await store.createApiKey({ id: 'r2', tenantId: T1, role: 'reader', label: 'revoked', secretHash: '3'.repeat(64) });
+        await store.createApiKey({ id: 'b0', tenantId: T2, role: 'admin', label: 'admin', secretHash: '4'.repeat(64) });
+        await store.createApiKey({ id: 'b1', tenantId: T2, role: 'device', deviceId: 'a', label: 'old device key', secretHash: '5'.repeat(64) });
+        await store.revokeApiKey(T1, 'r2', 5);
+        expect(
+          await store.replaceDeviceKeys(T2, 'a', { id: 'b2', tenantId: T2, role: 'device', deviceId: 'a', label: 'new', secretHash: '6'.repeat(64) }, 6),
+        ).toEqual(['b1']);
+        expect(await store.revokedApiKeyIds([])).toEqual([]);
+        expect((await store.revokedApiKeyIds(['a1', 'r1', 'r2', 'b1', 'b2', 'oidc:someone', 'nope'])).sort()).toEqual(['b1', 'r2']);
+        // Many ids at once (an API node holding thousands of connections), in any number of round trips.
+        const many = [...Array.from({ length: 2500 }, (_, i) => `unknown-${i}`), 'r2', 'b1', 'r1'];
+        expect((await store.revokedApiKeyIds(many)).sort()).toEqual(['b1', 'r2']);
+      });
     });
   });
 }

@@ -46,7 +46,17 @@ export const SQL = {
   activeDeviceKeys: "SELECT id FROM api_keys WHERE tenant_id = :tenant_id AND device_id = :device_id AND role = 'device' AND revoked_at IS NULL FOR UPDATE",
   revokeDeviceKeys: "UPDATE api_keys SET revoked_at = :at WHERE tenant_id = :tenant_id AND device_id = :device_id AND role = 'device' AND revoked_at IS NULL",
   touchKey: 'UPDATE api_keys SET last_used_at = :at WHERE id = :id AND (last_used_at IS NULL OR last_used_at < :at)',
+  // The ids' column is as wide as api_keys.id: a longer one (an OIDC caller's) becomes NULL and matches no key.
+  revokedKeyIds: `SELECT id FROM api_keys WHERE revoked_at IS NOT NULL
+                  AND id IN (SELECT j.id FROM JSON_TABLE(:ids, '$[*]' COLUMNS (id VARCHAR2(64) PATH '$')) j)`,
 } as const;
+
+/**
+ * Ids per revokedKeyIds statement: the JSON array bind of 500 UUIDs (~20 KB) stays inside a
+ * VARCHAR2 bind (32 KB with extended strings), and a statement's IN list far from Oracle's
+ * 1,000-expression limit should it ever be written out as binds.
+ */
+export const REVOKED_KEY_IDS_PER_STATEMENT = 500;
 
 /** True when the tenant was created, false when it existed. */
 export async function createTenant(session: Session, id: string, name: string, at: number): Promise<boolean> {
@@ -105,6 +115,16 @@ export async function replaceDeviceKeys(session: Session, tenantId: string, devi
   await session.execute(SQL.revokeDeviceKeys, { at, tenant_id: tenantId, device_id: deviceId });
   await insertKey(session, replacement, at);
   return ids;
+}
+
+/** The revoked ones among `ids`, REVOKED_KEY_IDS_PER_STATEMENT at a time. */
+export async function revokedKeyIds(session: Session, ids: readonly string[]): Promise<string[]> {
+  const revoked: string[] = [];
+  for (let start = 0; start < ids.length; start += REVOKED_KEY_IDS_PER_STATEMENT) {
+    const chunk = ids.slice(start, start + REVOKED_KEY_IDS_PER_STATEMENT);
+    for (const row of (await session.execute<{ ID: string }>(SQL.revokedKeyIds, { ids: JSON.stringify(chunk) })).rows ?? []) revoked.push(row.ID);
+  }
+  return revoked;
 }
 
 export async function touchKey(session: Session, id: string, at: number): Promise<void> {

@@ -90,6 +90,15 @@ export function countAdminKeys(db: Database.Database): number {
   return (db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL").get() as { n: number }).n;
 }
 
+/** One statement for any number of ids: they travel as one JSON array (no bind-count limit). */
+export function revokedApiKeyIds(db: Database.Database, ids: readonly string[]): string[] {
+  if (ids.length === 0) return [];
+  const rows = db.prepare('SELECT id FROM api_keys WHERE revoked_at IS NOT NULL AND id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as {
+    id: string;
+  }[];
+  return rows.map((row) => row.id);
+}
+
 export function touchApiKey(db: Database.Database, id: string, at: number): void {
   db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)').run(at, id, at);
 }
