@@ -438,7 +438,7 @@ const shape = {
   }),
   TELEMETRY_DELETED_DEVICE_DATA_CHECK_MS: setting({
     schema: integer(10, 3_600_000).default(1000),
-    doc: 'How often the consumer looks for devices deleted with `keepData: false` whose readings, rollups and event ids are still to be removed; it removes them in steps of `TELEMETRY_RETENTION_BATCH_ROWS` rows per table, pausing between steps as long as each took.',
+    doc: 'How often the consumer looks for devices deleted with `keepData: false` whose readings, rollups and event ids are still to be removed; it removes them in steps of `TELEMETRY_RETENTION_BATCH_ROWS` rows per table, pausing after each step twice as long as it took.',
   }),
   TELEMETRY_CONSUMER_BATCH_SIZE: setting({
     schema: integer(1, 100_000).default(5000),

@@ -2,16 +2,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Runs `step` until it says no more work is left, or `stopping()` turns true, pausing after each
- * step as long as that step took. Background removals (a deleted device's data, retention) are
- * many short write transactions; run back to back they hold SQLite's single write lock nearly
- * all the time, and a write from another connection (an API-thread updateDevice, a key's
- * last-used time) waits in busy_timeout behind one step after another: measured with
- * `npm run bench:removal`, such a write then took up to a second. Pausing as long as the step
- * took leaves the lock free at least half the time, so any other writer waits for one step at
- * most; the removal takes about twice as long, which nobody waits for.
+ * step twice as long as that step took. Background removals (a deleted device's data, retention)
+ * are many short write transactions; run back to back they hold SQLite's single write lock
+ * nearly all the time, and a write from another connection (an API-thread updateDevice, a key's
+ * last-used time) waits in busy_timeout, whose handler polls the lock at growing intervals (up
+ * to 100 ms) and keeps missing the short gaps between steps: measured with `npm run
+ * bench:removal` over 10 days of readings, such a write (and the API thread with it) waited up
+ * to 2.5 s. Pausing as long as the step took left it waiting up to 0.6 s; twice as long (the
+ * lock free two thirds of the time) kept the API's p99 and worst answers at their level without
+ * any removal (README, Retention). The removal takes about three times as long, which nobody
+ * waits for.
  *
  * Resolves with the number of steps run.
  */
+/** The pause after a step, per millisecond the step took. */
+const PAUSE_PER_STEP_MS = 2;
+
 export async function runPacedSteps(step: () => Promise<boolean>, stopping: () => boolean, now: () => number = () => performance.now()): Promise<number> {
   let steps = 0;
   for (;;) {
@@ -19,6 +25,6 @@ export async function runPacedSteps(step: () => Promise<boolean>, stopping: () =
     const more = await step();
     steps++;
     if (!more || stopping()) return steps;
-    await sleep(Math.max(0, now() - started));
+    await sleep(PAUSE_PER_STEP_MS * Math.max(0, now() - started));
   }
 }

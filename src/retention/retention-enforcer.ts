@@ -1,5 +1,5 @@
-import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import { effectivePolicy, RETENTION_KINDS, type RetentionKind, type RetentionPolicy } from '../domain/retention';
+import { runPacedSteps } from '../jobs/paced-steps';
 import type { Logger } from '../logger';
 import type { RetentionStore } from '../store/ports/retention-store';
 
@@ -30,8 +30,8 @@ export interface RetentionPass {
 /**
  * Removes what retention lets go: one pass of the retention job (every `intervalMs`, see
  * jobs/periodic-job.ts), in the consumer role. Each kind of each tenant goes in batches of at
- * most batchRows rows, each batch its own short transaction, and the event loop turns between
- * batches (so the persister's rounds interleave with them). Raw readings older than every
+ * most batchRows rows, each batch its own short transaction, followed by a pause twice as long as the
+ * batch took (jobs/paced-steps.ts: back to back, the batches starved other writers of the lock). Raw readings older than every
  * tenant's raw retention first go in bulk (Oracle drops whole day partitions). One log line
  * per pass; `removed` is told each batch (metrics).
  */
@@ -97,16 +97,20 @@ export class RetentionEnforcer {
     signal: AbortSignal | undefined,
   ): Promise<{ rows: number; done: boolean }> {
     let total = 0;
-    for (;;) {
-      const limit = Math.min(this.options.batchRows, budget.left);
-      const rows = await this.store.deleteExpired({ kind, tenantId, cutoff, limit });
-      total += rows;
-      budget.left -= rows;
-      if (rows > 0) this.removed(kind, rows);
-      if (rows < limit) return { rows: total, done: true };
-      if (budget.left <= 0 || signal?.aborted) return { rows: total, done: false };
-      // Lets the persister's next round (and anything else waiting) take the write lock.
-      await yieldToOthers();
-    }
+    let done = false;
+    // Paced: the persister's rounds and the API's writes get the write lock between batches.
+    await runPacedSteps(
+      async () => {
+        const limit = Math.min(this.options.batchRows, budget.left);
+        const rows = await this.store.deleteExpired({ kind, tenantId, cutoff, limit });
+        total += rows;
+        budget.left -= rows;
+        if (rows > 0) this.removed(kind, rows);
+        done = rows < limit;
+        return !done && budget.left > 0;
+      },
+      () => signal?.aborted === true,
+    );
+    return { rows: total, done };
   }
 }
