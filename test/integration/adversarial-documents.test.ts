@@ -18,13 +18,14 @@ import {
  * exponential or quadratic are refused (or answered) promptly, over HTTP and WebSocket,
  * while a simple query sent at the same time is answered.
  *
- * The only time bound is generous on purpose (1 s, on a shared 2-core machine): each of these
+ * The only time bound is generous on purpose (5 s, on a shared 2-core machine that may run a whole
+ * test suite and other jobs beside: 1 s was once missed by 98 ms under such load): each of these
  * takes milliseconds when the checks are linear, and seconds to hours when they are not
  * (22 doubling fragments took 7 s, and each one more doubles it). The work itself is counted,
  * not timed, in test/unit/query-limits.test.ts.
  */
 
-const BOUND_MS = 1000;
+const BOUND_MS = 5000;
 
 interface Case {
   readonly name: string;
