@@ -44,6 +44,7 @@ import { createMqttBridge } from './composition/mqtt-bridge-runtime';
 import { CommandService, type CommandWriter } from './commands/command-service';
 import { commandChangePublisher } from './composition/command-changes';
 import { revocationPublisher, type RevocationHandlers } from './composition/revocation-notices';
+import { RevocationCheck } from './keys/revocation-check';
 import type { Command } from './domain/command';
 
 /**
@@ -255,6 +256,29 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     opened.push(() => api.close());
     writeCommand = (command) => api.writeCommand(command);
     serving = api;
+    // Covers a revocation notice lost or late: what this node serves (the keys holding its
+    // connections, the devices its readings subscriptions listen to) is checked against the store.
+    const revocationCheck =
+      config.revocationCheckMs === undefined
+        ? undefined
+        : new RevocationCheck({
+            store,
+            connectedKeyIds: () => api.connectedKeyIds(),
+            revoked: (keyIds) => api.closeRevokedKeys(keyIds),
+            subscribedDevices: () => hub.subscribedDevices(),
+            // As revokedHere.deviceDeleted, but only for the subscriptions the check counted. The
+            // device's MQTT connections close with its keys, which were revoked with it.
+            deleted: (tenantId, deviceIds, mark) => {
+              for (const deviceId of deviceIds) {
+                directory.forget(tenantId, deviceId);
+                hub.endDevice(tenantId, deviceId, deviceDeleted(deviceId), mark);
+              }
+            },
+            intervalMs: config.revocationCheckMs,
+            logger: logger.child({ component: 'api' }),
+          });
+    revocationCheck?.start();
+    if (revocationCheck) opened.push(() => revocationCheck.stop());
     const hubs: Hubs = { hub, anomalyHub, statusHub, anomalyOrder, commandHub, offerCommand, revocations: revokedHere };
     const consumerMetrics = async () => [await (fanout?.metrics() ?? Promise.resolve([]))];
     const metricsServer = await startMetricsEndpoint(config, metrics.registry, consumerMetrics, logger);
@@ -293,6 +317,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         // Requests in flight are answered first (they need the stream), then the consumer stops.
         closing ??= (async () => {
           summary.stop();
+          await revocationCheck?.stop();
           // First: a message it is handing to the stream stays unacknowledged, for the broker to redeliver.
           await bridge?.close();
           await metricsServer?.close();

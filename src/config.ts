@@ -135,7 +135,7 @@ const shape = {
   }),
   TELEMETRY_REVOCATION_CHECK_MS: setting({
     schema: z.union([z.literal('off'), integer(0, 3_600_000)], 'must be "off" or an integer from 0 to 3600000').default(5000),
-    doc: 'How often each API node asks the database whether keys holding its WebSocket or MQTT connections were revoked, and closes theirs: a revocation whose notice on the `events` topic was lost still ends them within this time (one query per check, none while no connection is open). `off` or `0`: never.',
+    doc: 'How often each API node asks the database whether keys holding its WebSocket or MQTT connections were revoked, and whether devices its `readingAdded` subscriptions listen to were deleted, and closes or ends theirs: a revocation or deletion whose notice on the `events` topic was lost still ends them within this time (one query for the keys and one per tenant for the devices per check, none while no connection or subscription is open). `off` or `0`: never.',
   }),
   TELEMETRY_PARTITIONS: setting({
     schema: integer(1, 256).default(4),
@@ -635,7 +635,7 @@ export interface Config {
   readonly dataDir: string;
   /** Bootstrap admin key; generated and printed once on first start when absent. */
   readonly adminKey: string | undefined;
-  /** How often an API node checks whether the keys holding its connections were revoked (keys/revocation-check.ts); undefined: never. */
+  /** How often an API node checks whether the keys holding its connections were revoked and the devices of its readings subscriptions deleted (keys/revocation-check.ts); undefined: never. */
   readonly revocationCheckMs: number | undefined;
   readonly partitions: number;
   readonly limits: {

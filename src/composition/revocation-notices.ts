@@ -21,7 +21,7 @@ export interface RevocationHandlers {
  *   node's tail hands to its handlers; this node hears its own notice again, harmlessly
  *   (forgetting and closing twice changes nothing). If the produce fails the revocation is
  *   stored all the same, and the other nodes' periodic check (keys/revocation-check.ts)
- *   closes the keys' connections; it is logged.
+ *   closes the keys' connections and ends the deleted device's subscriptions; it is logged.
  * - otherwise (one process, which is the only API node): this node's handlers only.
  */
 export function revocationPublisher(options: {

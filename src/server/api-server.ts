@@ -41,7 +41,6 @@ import { startMqttListener, type MqttListener } from './mqtt/mqtt-listener';
 import { mqttOverWebSocket } from './mqtt/mqtt-websocket';
 import { routeUpgrades } from './upgrade-router';
 import type { Command } from '../domain/command';
-import { RevocationCheck } from '../keys/revocation-check';
 
 /** What each subscription field delivers, as its SLOW_SUBSCRIBER message names it (as its feed does). */
 const SUBSCRIPTION_NOUNS: Readonly<Record<string, string>> = {
@@ -80,6 +79,8 @@ export interface ApiServer {
    * at once, their WebSockets close with 4403 "API key revoked" and their MQTT connections close.
    */
   closeRevokedKeys(keyIds: readonly string[]): void;
+  /** The ids of the keys holding connections (WebSocket, MQTT) on this node now (a key with several, once or more). */
+  connectedKeyIds(): string[];
   /** Closes the MQTT connections of a deleted device on this node, whatever key they used. */
   closeDeletedDevice(tenantId: string, deviceId: string): void;
   /**
@@ -247,17 +248,6 @@ export async function startApiServer({ config, logger, services, store, probes, 
     websocket.closeConnectionsOf(keyIds);
     mqtt?.closeConnectionsOf(keyIds);
   };
-  // Covers a revocation notice lost or late: the keys holding connections here are checked against the store.
-  const revocationCheck =
-    config.revocationCheckMs === undefined
-      ? undefined
-      : new RevocationCheck({
-          store,
-          connectedKeyIds: () => [...websocket.connectedKeyIds(), ...(mqtt?.connectedKeyIds() ?? [])],
-          revoked: closeRevokedKeys,
-          intervalMs: config.revocationCheckMs,
-          logger,
-        });
   // listen() reports the errors of start-up (port in use, bad host); later ones (accept
   // failing with EMFILE) are logged and the server goes on.
   let listening = false;
@@ -270,16 +260,15 @@ export async function startApiServer({ config, logger, services, store, probes, 
     if (mqtt && config.mqtt) mqttListener = await startMqttListener(mqtt, { host: config.host, port: config.mqtt.port, tls: config.mqtt.tls });
     const address = await listen(server, config);
     listening = true;
-    revocationCheck?.start();
     return {
       ...address,
       mqttUrl: mqttListener?.url,
       subscriptionCohorts: () => websocket.cohorts,
       writeCommand: (command) => mqtt?.writeCommand(command) ?? false,
       closeRevokedKeys,
+      connectedKeyIds: () => [...websocket.connectedKeyIds(), ...(mqtt?.connectedKeyIds() ?? [])],
       closeDeletedDevice: (tenantId, deviceId) => mqtt?.closeDeviceConnections(tenantId, deviceId),
       async close() {
-        await revocationCheck?.stop();
         const drained = shutdown.close(config.http.drainTimeoutMs);
         await mqttListener?.close();
         await mqttWebSocket?.close();

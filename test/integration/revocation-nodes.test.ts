@@ -148,7 +148,8 @@ describe('revocation across API nodes', () => {
 
 /**
  * The fallback for a notice lost or late: each API node checks the keys holding its connections
- * against the store every TELEMETRY_REVOCATION_CHECK_MS. Here a key is revoked in the database
+ * and the devices of its readings subscriptions against the store every
+ * TELEMETRY_REVOCATION_CHECK_MS. Here a key is revoked, or a device deleted, in the database
  * with no notice at all (as when the revoking node's produce to the events topic failed).
  */
 describe('the periodic revocation check', () => {
@@ -197,6 +198,35 @@ describe('the periodic revocation check', () => {
     expect(adminEnded).toBe(false);
     adminWatching.stop();
     await adminClient.dispose();
+    await client.dispose();
+  });
+
+  it("ends the readingAdded subscriptions to a device deleted without a notice (NOT_FOUND, DEVICE_DELETED), and the node's ingest refuses it; other devices' subscriptions go on", async () => {
+    await ok(node, adminKey, RegisterDeviceDocument, { input: { id: 'tank-4' } });
+    await ok(node, adminKey, RegisterDeviceDocument, { input: { id: 'tank-5' } });
+    // The node ingests for it once: its device directory then holds it.
+    const ingest = () => gql(node, adminKey, IngestReadingDocument, { reading: { deviceId: 'tank-4', timestamp: now(), metrics: [{ name: 'v', value: 1 }] } });
+    expect((await ingest()).data?.ingestReading.acceptedCount).toBe(1);
+    const client = connect(node.wsUrl, adminKey);
+    const before = node.hub.activeSubscriptions;
+    const watching = subscribe(client, ReadingAddedDocument, { deviceId: 'tank-4' });
+    const otherWatching = subscribe(client, ReadingAddedDocument, { deviceId: 'tank-5' });
+    let otherEnded = false;
+    void otherWatching.finished.then(() => (otherEnded = true));
+    await eventually(() => (node.hub.activeSubscriptions === before + 2 ? true : undefined), 10_000, 'the subscriptions');
+
+    expect(await store.deleteDevice(DEFAULT_TENANT_ID, 'tank-4', false, Date.now())).toBeDefined();
+
+    expect(await within(watching.finished, 'the subscription to end')).toEqual([
+      expect.objectContaining({
+        message: 'device "tank-4" was deleted',
+        extensions: expect.objectContaining({ code: 'NOT_FOUND', reason: 'DEVICE_DELETED' }),
+      }),
+    ]);
+    expect((await ingest()).data?.ingestReading).toMatchObject({ acceptedCount: 0, rejected: [{ code: 'UNKNOWN_DEVICE' }] });
+    await eventually(() => (node.hub.activeSubscriptions === before + 1 ? true : undefined), 10_000, 'the subscription cleaned up');
+    expect(otherEnded).toBe(false);
+    otherWatching.stop();
     await client.dispose();
   });
 });
