@@ -126,8 +126,20 @@ export async function consumerJobs(
     outputs.events(events);
     if (events.anomalies.length > 0) webhooks.wake();
   });
-  const enforcer = new RetentionEnforcer(store, config.retention, logger.child({ component: 'retention' }), outputs.retentionRemoved);
-  const remover = new DeletedDeviceDataRemover(store, config.retention.batchRows, logger.child({ component: 'retention' }), outputs.deletedDeviceDataRemoved);
+  // Removals pause between their steps where writers queue for one lock: the embedded store.
+  const paced = !config.oracle;
+  const enforcer = new RetentionEnforcer(
+    store,
+    { ...config.retention, pacedBatches: paced },
+    logger.child({ component: 'retention' }),
+    outputs.retentionRemoved,
+  );
+  const remover = new DeletedDeviceDataRemover(
+    store,
+    { batchRows: config.retention.batchRows, paced },
+    logger.child({ component: 'retention' }),
+    outputs.deletedDeviceDataRemoved,
+  );
   // The consumer holds no device connection: this service only expires commands.
   const commands = new CommandService(
     store,

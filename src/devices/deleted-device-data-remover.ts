@@ -13,8 +13,12 @@ import type { DeviceStore } from '../store/ports/device-store';
 export class DeletedDeviceDataRemover {
   constructor(
     private readonly store: Pick<DeviceStore, 'removeDeletedDeviceData'>,
-    /** Most rows of each table one step removes (one short transaction). */
-    private readonly batchRows: number,
+    private readonly options: {
+      /** Most rows of each table one step removes (one short transaction). */
+      readonly batchRows: number;
+      /** Pause between steps (jobs/paced-steps.ts): the embedded store; not Oracle. */
+      readonly paced: boolean;
+    },
     private readonly logger: Logger,
     private readonly removed: (rows: number) => void = () => {},
   ) {}
@@ -29,13 +33,13 @@ export class DeletedDeviceDataRemover {
     const started = Date.now();
     const steps = await runPacedSteps(
       async () => {
-        const step = await this.store.removeDeletedDeviceData(this.batchRows);
+        const step = await this.store.removeDeletedDeviceData(this.options.batchRows);
         rows += step.removedRows;
         if (step.removedRows > 0) this.removed(step.removedRows);
         more = step.more;
         return more && (limit === undefined || rows < limit);
       },
-      () => signal?.aborted === true,
+      { signal, paced: this.options.paced },
     );
     if (rows > 0) this.logger.info({ rows, steps, more, durationMs: Date.now() - started }, 'removed the data of deleted devices');
     return more;

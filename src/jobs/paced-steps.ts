@@ -18,13 +18,31 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** The pause after a step, per millisecond the step took. */
 const PAUSE_PER_STEP_MS = 2;
 
-export async function runPacedSteps(step: () => Promise<boolean>, stopping: () => boolean, now: () => number = () => performance.now()): Promise<number> {
+export interface PacedStepsOptions {
+  /** Stops between steps, a pause included. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * False where writers do not queue for one lock (Oracle locks rows): the steps then run back
+   * to back, as pausing would only make the removal (and an OCI Function's invocation) longer.
+   * @default true
+   */
+  readonly paced?: boolean;
+  readonly now?: () => number;
+}
+
+export async function runPacedSteps(step: () => Promise<boolean>, options: PacedStepsOptions = {}): Promise<number> {
+  const { signal, paced = true, now = () => performance.now() } = options;
   let steps = 0;
   for (;;) {
     const started = now();
     const more = await step();
     steps++;
-    if (!more || stopping()) return steps;
-    await sleep(PAUSE_PER_STEP_MS * Math.max(0, now() - started));
+    if (!more || signal?.aborted) return steps;
+    if (!paced) continue;
+    try {
+      await sleep(PAUSE_PER_STEP_MS * Math.max(0, now() - started), undefined, { signal });
+    } catch {
+      return steps; // aborted during the pause
+    }
   }
 }

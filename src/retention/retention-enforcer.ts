@@ -13,6 +13,11 @@ export interface RetentionEnforcerOptions {
    * write lock is held, so how long a consumer batch (ingest) may wait behind retention.
    */
   readonly batchRows: number;
+  /**
+   * Pause after each batch twice as long as it took (jobs/paced-steps.ts), so that other writers
+   * get the embedded store's single write lock; Oracle locks rows and needs none. @default true
+   */
+  readonly pacedBatches?: boolean;
 }
 
 /** Rows removed by one pass, per kind. */
@@ -109,7 +114,7 @@ export class RetentionEnforcer {
         done = rows < limit;
         return !done && budget.left > 0;
       },
-      () => signal?.aborted === true,
+      { signal, paced: this.options.pacedBatches ?? true },
     );
     return { rows: total, done };
   }

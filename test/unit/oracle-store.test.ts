@@ -134,6 +134,7 @@ function respond(call: Call) {
   if (is(anomalies.SQL.tagsOfDevice)) return { rows: [{ TAGS: '["hot"]' }] };
   if (is(devices.SQL.lockDevice)) return { rows: [{ STATUS: 'OFFLINE', LAST_SEEN_AT: 1 }] };
   if (is(devices.SQL.deviceRemovingData)) return { rows: [{ TENANT_ID: T, DEVICE_ID: 'd1' }] };
+  if (is(devices.SQL.deviceDataLeft)) return { rows: [{ N: 0 }] };
   if (is(devices.SQL.silentDevices)) return { rows: [{ TENANT_ID: T, ID: 'd1', LAST_SEEN_AT: 1, TIMEOUT_MS: 1000 }] };
   if (is(devices.SQL.deviceById) || is(devices.SQL.devicesByIds) || is(devices.SQL.listDevices)) return { rows: [deviceRow] };
   if (is(keys.SQL.keyById) || is(keys.SQL.listKeys) || is(keys.SQL.keyByHash)) return { rows: [keyRow] };
@@ -533,17 +534,27 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
     });
     expect([registering.commits, registering.rollbacks]).toEqual([0, 1]);
 
-    // One step: each bulk table bounded by ROWNUM; a table giving fewer rows than asked is done for the device.
+    // One step: the device claimed (FOR UPDATE SKIP LOCKED: a second remover skips it), each bulk
+    // table bounded by ROWNUM; the flag goes only when every table gave fewer rows than asked AND
+    // none of the device's rows is left (rows another deleter took meanwhile are not "done").
     const affected: Record<string, number> = { readings: 1000, rollups: 10, reading_events: 1000 };
+    let left = 0;
     const stepping = new CheckingSource((call) => {
-      if (call.sql.includes('removing_data = 1 ORDER BY')) return { rows: [{ TENANT_ID: T, DEVICE_ID: 'd1' }] };
+      if (call.sql === devices.SQL.deviceRemovingData) return { rows: [{ TENANT_ID: T, DEVICE_ID: 'd1' }] };
+      if (call.sql === devices.SQL.deviceDataLeft) return { rows: [{ N: left }] };
       const table = call.sql.startsWith('DELETE FROM') ? call.sql.split(/\s+/)[2]! : undefined;
       return table && table in affected ? { rows: [], rowsAffected: affected[table] } : undefined;
     });
     expect(await OracleStore.over(stepping).removeDeletedDeviceData(1000)).toEqual({ removedRows: 2010, more: true });
     expect(stepping.calls.filter((call) => call.sql.startsWith('DELETE')).every((call) => call.sql.endsWith('AND ROWNUM <= :limit_rows'))).toBe(true);
     expect(stepping.calls.some((call) => call.sql.startsWith('UPDATE deleted_devices SET removing_data = 0'))).toBe(false);
+    expect(devices.SQL.deviceRemovingData).toMatch(/FOR UPDATE SKIP LOCKED$/);
     affected['readings'] = affected['reading_events'] = 3;
+    left = 1;
+    const short = new CheckingSource(stepping['respond' as never]);
+    expect(await OracleStore.over(short).removeDeletedDeviceData(1000)).toEqual({ removedRows: 16, more: true });
+    expect(short.calls.some((call) => call.sql.startsWith('UPDATE deleted_devices SET removing_data = 0'))).toBe(false);
+    left = 0;
     const last = new CheckingSource(stepping['respond' as never]);
     expect(await OracleStore.over(last).removeDeletedDeviceData(1000)).toMatchObject({ removedRows: 16 });
     expect(last.calls.some((call) => call.sql.startsWith('UPDATE deleted_devices SET removing_data = 0'))).toBe(true);

@@ -74,7 +74,16 @@ export const SQL = {
   deleteLatest: deleteDataSql.latest_readings,
   deleteDetectorState: deleteDataSql.detector_state,
   // The background removal (removeDeletedDeviceData): the device deleted longest ago, then bounded deletes.
-  deviceRemovingData: `SELECT tenant_id, device_id FROM deleted_devices WHERE removing_data = 1 ORDER BY deleted_at FETCH FIRST 1 ROWS ONLY`,
+  // Claimed for the step: a second remover (another consumer, another function container) skips
+  // it, instead of deleting behind the first one's locks and taking "fewer rows than asked" for done.
+  // (ROWNUM, not FETCH FIRST: Oracle refuses FETCH FIRST with FOR UPDATE, ORA-02014.)
+  deviceRemovingData: `SELECT tenant_id, device_id FROM deleted_devices WHERE removing_data = 1 AND ROWNUM = 1 FOR UPDATE SKIP LOCKED`,
+  // Whether any row of the device is left in a bulk table: retention may have taken rows this step's
+  // deletes waited for, so fewer rows than asked does not prove the tables empty.
+  deviceDataLeft: `SELECT (SELECT COUNT(*) FROM readings WHERE tenant_id = :tenant_id AND device_id = :device_id AND ROWNUM = 1)
+                        + (SELECT COUNT(*) FROM rollups WHERE tenant_id = :tenant_id AND device_id = :device_id AND ROWNUM = 1)
+                        + (SELECT COUNT(*) FROM reading_events WHERE tenant_id = :tenant_id AND device_id = :device_id AND ROWNUM = 1) AS n
+                   FROM dual`,
   anyRemovingData: 'SELECT 1 FROM deleted_devices WHERE removing_data = 1 FETCH FIRST 1 ROWS ONLY',
   removeReadings: `${deleteDataSql.readings} AND ROWNUM <= :limit_rows`,
   removeRollups: `${deleteDataSql.rollups} AND ROWNUM <= :limit_rows`,
@@ -222,8 +231,8 @@ export async function removeDeletedDeviceData(session: Session, limit: number): 
   const removed: number[] = [];
   for (const sql of [SQL.removeReadings, SQL.removeRollups, SQL.removeReadingEvents])
     removed.push((await session.execute(sql, { ...binds, limit_rows: limit })).rowsAffected ?? 0);
-  // A table that gave fewer than asked is empty for the device: when all are, it is done.
-  const done = removed.every((rows) => rows < limit);
+  // Fewer than asked from every table: the device is probably done; checked before the flag goes.
+  const done = removed.every((rows) => rows < limit) && ((await session.execute<{ N: number }>(SQL.deviceDataLeft, binds)).rows ?? [])[0]?.N === 0;
   if (done) await session.execute(SQL.dataRemoved, binds);
   const more = !done || ((await session.execute(SQL.anyRemovingData, {})).rows ?? []).length > 0;
   return { removedRows: removed.reduce((sum, rows) => sum + rows, 0), more };
