@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       ...(WHAT === 'retention'
         ? {
             TELEMETRY_RETENTION_RAW_DAYS: '1',
-            TELEMETRY_RETENTION_EVENT_IDS_DAYS: '1',
+            TELEMETRY_RETENTION_EVENT_ID_DAYS: '1',
             TELEMETRY_MAX_READING_AGE_DAYS: '1',
             // The first pass starts as the baseline ends (its timer starts with the consumer, after launch).
             TELEMETRY_RETENTION_INTERVAL_SECONDS: String(Math.ceil(BASELINE_MS / 1000)),

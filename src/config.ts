@@ -1,5 +1,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import path from 'node:path';
+import leven from 'leven';
 import { z } from 'zod';
 import type { OidcSettings } from './server/oidc';
 import { RETENTION_KINDS, retentionProblems, type RetentionKind, type RetentionPolicy } from './domain/retention';
@@ -858,6 +859,26 @@ export class ConfigError extends Error {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** TELEMETRY_* variables read by the tools and examples, not by the service. */
+const TOOL_VARIABLES = new Set(['TELEMETRY_URL', 'TELEMETRY_KEY']);
+
+/**
+ * Variables named like a setting that no setting has: a misspelt one would otherwise leave its
+ * default in place without a word (`TELEMETRY_RETENTION_EVENT_IDS_DAYS=1` kept event ids a
+ * week). One line per variable, naming the setting it is closest to when that is a likely typo.
+ */
+export function unknownSettings(env: NodeJS.ProcessEnv = process.env): string[] {
+  const known = Object.keys(schema.shape);
+  return Object.keys(env)
+    .filter((name) => name.startsWith('TELEMETRY_') && !(name in schema.shape) && !TOOL_VARIABLES.has(name))
+    .sort()
+    .map((name) => {
+      const [closest] = known.map((setting) => ({ setting, distance: leven(name, setting) })).sort((a, b) => a.distance - b.distance);
+      const hint = closest && closest.distance <= 3 ? ` (did you mean ${closest.setting}?)` : '';
+      return `${name} is not a setting of this service and is ignored${hint}`;
+    });
 }
 
 /** Reads the configuration; empty strings count as unset so `FOO=` falls back to the default. */

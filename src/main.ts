@@ -7,7 +7,7 @@ import { startApp, type Role, type RunningApp } from './app';
 import { openStore } from './composition/backends';
 import { startTracing, type Tracing } from './composition/tracing-sdk';
 import { createTenant, TENANT_ID_PATTERN } from './tenants/tenant-service';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, unknownSettings, type Config } from './config';
 import { isTelemetryError } from './domain/errors';
 import type pino from 'pino';
 import { createLogger } from './logger';
@@ -78,6 +78,7 @@ let failure = 'failed to start';
 async function start(role: Role): Promise<void> {
   const config = loadConfig();
   const root = createLogger(config.logLevel);
+  for (const problem of unknownSettings()) root.child({ component: 'service' }).warn({}, problem);
   // Before the app, so that its first requests are traced; the consumer thread starts its own.
   const tracing = startTracing(config.tracing, root);
   let app: RunningApp;

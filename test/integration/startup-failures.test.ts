@@ -74,6 +74,26 @@ describe('start-up failures, as an operator sees them', () => {
     }
   });
 
+  it('warns, at start, of a variable named like a setting that none is (a typo would otherwise change nothing, silently)', async () => {
+    const occupier = await occupyPort();
+    try {
+      const port = (occupier.address() as AddressInfo).port;
+      const outcome = await run({ TELEMETRY_DATA_DIR: dataDir, PORT: String(port), TELEMETRY_RETENTION_EVENT_IDS_DAYS: '1' });
+      const warnings = outcome.stdout
+        .split('\n')
+        .filter((line) => line.includes('is not a setting'))
+        .map((line) => JSON.parse(line) as { level: number; msg: string });
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          level: 40, // warn
+          msg: 'TELEMETRY_RETENTION_EVENT_IDS_DAYS is not a setting of this service and is ignored (did you mean TELEMETRY_RETENTION_EVENT_ID_DAYS?)',
+        }),
+      ]);
+    } finally {
+      occupier.close();
+    }
+  });
+
   it('names HOST when it is not an address of this machine', async () => {
     // 192.0.2.1 is reserved for documentation (RFC 5737): no machine has it, and binding to it
     // fails locally without a packet sent.

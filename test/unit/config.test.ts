@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CONFIG_VARIABLES, ConfigError, documentedVariables, loadConfig } from '../../src/config';
+import { CONFIG_VARIABLES, ConfigError, documentedVariables, loadConfig, unknownSettings } from '../../src/config';
 import { configTableOf, README_FILE, renderConfigTable } from '../../src/tools/config-table';
 
 const root = path.join(__dirname, '..', '..', '..');
@@ -105,6 +105,27 @@ describe('configuration', () => {
     expect(() => loadConfig({ TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS: '60' })).toThrow(
       /TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS=60: must be at least TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS \(66\)/,
     );
+  });
+});
+
+describe('variables named like a setting that none is', () => {
+  it('are named, with the setting a typo most likely meant; the tools’ own variables and others are not', () => {
+    expect(
+      unknownSettings({
+        TELEMETRY_RETENTION_EVENT_IDS_DAYS: '1',
+        TELEMETRY_SOMETHING_ELSE_ENTIRELY: 'x',
+        TELEMETRY_URL: 'http://127.0.0.1:4000',
+        TELEMETRY_KEY: 'tk_x',
+        TELEMETRY_PORT_TYPO: '1',
+        TELEMETRY_MQTT_PORT: '1883',
+        PORT: '4000',
+      }),
+    ).toEqual([
+      'TELEMETRY_PORT_TYPO is not a setting of this service and is ignored',
+      'TELEMETRY_RETENTION_EVENT_IDS_DAYS is not a setting of this service and is ignored (did you mean TELEMETRY_RETENTION_EVENT_ID_DAYS?)',
+      'TELEMETRY_SOMETHING_ELSE_ENTIRELY is not a setting of this service and is ignored',
+    ]);
+    expect(unknownSettings({ TELEMETRY_MQTT_PORT: '1883', HOME: '/root' })).toEqual([]);
   });
 });
 
