@@ -84,7 +84,7 @@ const shape = {
   }),
   TELEMETRY_MQTT_PORT: setting({
     schema: z.union([z.literal('off'), integer(0, 65535)], 'must be "off" or an integer from 0 to 65535').default(1883),
-    doc: 'Port of the built-in MQTT broker for devices (MQTT 3.1.1 and 5 over TCP, on `HOST`, on the `all` and `api` roles); `off`: none. MQTT over WebSocket is served on `PORT` at `/mqtt` whenever the broker runs. `0`: any free port. See [MQTT](#mqtt).',
+    doc: 'Port of the built-in MQTT broker for devices (MQTT 3.1.1 and 3.1, not 5, over TCP, on `HOST`, on the `all` and `api` roles); `off`: none. MQTT over WebSocket is served on `PORT` at `/mqtt` whenever the broker runs. `0`: any free port. See [MQTT](#mqtt).',
   }),
   ...together({
     doc: 'PEM files of a certificate (with its chain) and its private key: the MQTT port then speaks TLS (`mqtts`, usually port 8883).',

@@ -204,6 +204,12 @@ describe('device lifecycle: a deleted device whose data is still being removed',
 
   it('refuses its id, alone or in bulk, with a retryable UNAVAILABLE naming the reason, and registers nothing; other ids go through', async () => {
     await server.ok(RegisterDeviceDocument, { input: { id: 'lc-removing' } });
+    await server.ok(IngestReadingDocument, reading('lc-removing', 5000));
+    await eventually(
+      async () => ((await server.ok(ReadingsDocument, { deviceId: 'lc-removing', metric: 'v' })).readings.edges.length === 1 ? true : undefined),
+      10_000,
+      'reading stored',
+    );
     expect((await server.ok(DeleteDeviceDocument, { id: 'lc-removing', keepData: false })).deleteDevice.removingData).toBe(true);
     const { errors } = await server.gql(RegisterDeviceDocument, { input: { id: 'lc-removing' } });
     expect(errors?.[0]).toMatchObject({
@@ -218,5 +224,15 @@ describe('device lifecycle: a deleted device whose data is still being removed',
     const devices = (await server.ok(DeviceIdsDocument, {})).devices.edges.map((edge) => edge.node.id);
     expect(devices).toContain('lc-fresh');
     expect(devices).not.toContain('lc-removing');
+  });
+
+  it('frees the id at once when the device had nothing to remove (it never sent a reading)', async () => {
+    await server.ok(RegisterDeviceDocument, { input: { id: 'lc-silent' } });
+    expect((await server.ok(DeleteDeviceDocument, { id: 'lc-silent', keepData: false })).deleteDevice).toEqual({
+      id: 'lc-silent',
+      keptData: false,
+      removingData: false,
+    });
+    expect((await server.ok(RegisterDeviceDocument, { input: { id: 'lc-silent' } })).registerDevice.device.id).toBe('lc-silent');
   });
 });

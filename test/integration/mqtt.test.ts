@@ -115,6 +115,24 @@ describe('MQTT: the built-in broker', () => {
     expect(errors).toEqual([]);
   });
 
+  it('tells every connection of the device listening on its errors topic (a mosquitto_sub beside a mosquitto_pub), and no other device', async () => {
+    const key = await device('mq-listen');
+    const otherKey = await device('mq-listen-other');
+    const listener = await open('mq-listen', key);
+    const heard = await errorsOf(listener, 'mq-listen');
+    const other = await open('mq-listen-other', otherKey);
+    const otherHeard = await errorsOf(other, 'mq-listen-other');
+    const publisher = await open('mq-listen', key);
+    await publisher.publishAsync('devices/mq-listen/readings', 'not json', { qos: 1 });
+    await eventually(() => (heard.length === 1 ? true : undefined), 10_000, 'the listening connection told');
+    expect(heard[0]).toMatchObject({ topic: 'devices/mq-listen/readings', error: { code: 'BAD_USER_INPUT' } });
+    // The other device hears only its own refusal (had the first reached it, it would have come first).
+    await other.publishAsync('devices/mq-listen-other/readings', 'not json either', { qos: 1 });
+    await eventually(() => (otherHeard.length === 1 ? true : undefined), 10_000, 'the other device told of its own message');
+    expect(otherHeard[0]).toMatchObject({ topic: 'devices/mq-listen-other/readings' });
+    expect(heard).toHaveLength(1);
+  });
+
   it('answers bad payloads on devices/{id}/errors with the codes POST /ingest gives, and stores none of them', async () => {
     const key = await device('mq-bad');
     const client = await open('mq-bad', key);

@@ -519,7 +519,20 @@ describe('Oracle store at the driver boundary (a checking fake connection)', () 
 
   it("deletes a device's bulk data in bounded steps after the delete, and refuses its id meanwhile, rolling the insert back", async () => {
     // The delete: small tables only; the bulk tables are not touched in its transaction.
-    const deleting = new CheckingSource((call) => (call.sql === devices.SQL.lockDevice ? { rows: [{ STATUS: 'ONLINE', LAST_SEEN_AT: 1 }] } : undefined));
+    let rowsLeft = 1;
+    const deleting = new CheckingSource((call) =>
+      call.sql === devices.SQL.lockDevice
+        ? { rows: [{ STATUS: 'ONLINE', LAST_SEEN_AT: 1 }] }
+        : call.sql === devices.SQL.deviceDataLeft
+          ? { rows: [{ N: rowsLeft }] }
+          : undefined,
+    );
+    // A device that never sent a reading has nothing to remove: its id is free at once.
+    rowsLeft = 0;
+    expect(await OracleStore.over(deleting).deleteDevice(T, 'd1', false, 5)).toEqual({ revokedKeyIds: [], removingData: false });
+    expect(deleting.calls.find((call) => call.sql.startsWith('MERGE INTO deleted_devices'))?.binds[0]).toMatchObject({ removing_data: 0 });
+    deleting.calls.length = 0;
+    rowsLeft = 1;
     expect(await OracleStore.over(deleting).deleteDevice(T, 'd1', false, 5)).toEqual({ revokedKeyIds: [], removingData: true });
     const deleted = deleting.calls.filter((call) => call.sql.startsWith('DELETE')).map((call) => call.sql.split(/\s+/)[2]);
     expect(deleted).toEqual(['devices', 'webhook_deliveries', 'anomalies', 'latest_readings', 'detector_state']);

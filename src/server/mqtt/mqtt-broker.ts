@@ -140,13 +140,22 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
     });
   };
 
-  /** Tells a device on its errors topic, when it subscribed to it, what became of a message. */
+  /**
+   * Tells a device on its errors topic what became of a message: on each of its connections to
+   * this node that subscribed to it, not only the one that published (a device may listen on a
+   * connection of its own, as `mosquitto_sub` beside `mosquitto_pub` does). Never another
+   * device's connection: the listeners are found by tenant and device id.
+   */
   const tell = (client: Client, deviceId: string, body: Record<string, unknown>) => {
     const topic = errorsTopic(deviceId);
-    const subscribed = Object.keys((client as unknown as { subscriptions: Record<string, unknown> }).subscriptions);
-    if (!subscribed.some((filter) => topicMatches(filter, topic))) return;
-    const packet = { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false, dup: false } as PublishPacket;
-    client.publish(packet, () => {});
+    const caller = callers.get(client);
+    const listeners = (caller && clientsByDevice.get(deviceKey(caller.tenantId, deviceId))) || new Set([client]);
+    const payload = Buffer.from(JSON.stringify(body));
+    for (const listener of listeners) {
+      const subscribed = Object.keys((listener as unknown as { subscriptions: Record<string, unknown> }).subscriptions);
+      if (!subscribed.some((filter) => topicMatches(filter, topic))) continue;
+      listener.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false } as PublishPacket, () => {});
+    }
   };
 
   /**

@@ -231,6 +231,9 @@ export function describeDeviceStoreContract(name: string, create: () => Promise<
         expect(await store.registerDevice(T1, { id: 'a', name: 'again', tags: [] })).toMatchObject({ id: 'a', name: 'again' });
         expect((await store.queryReadings(T1, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items).toEqual([]);
         expect((await store.queryReadings(T2, { deviceId: 'a', metric: 'temp', first: 10, order: 'OLDEST_FIRST' })).items.map((p) => p.value)).toEqual([7]);
+        // A device that never sent a reading has nothing to remove: its id is free at once.
+        expect(await store.deleteDevice(T1, 'c', false, 6000)).toEqual({ revokedKeyIds: [], removingData: false });
+        expect(await store.registerDevice(T1, { id: 'c', name: 'again', tags: [] })).toMatchObject({ id: 'c' });
       });
 
       it('dead-letters readings of a deleted device in the batch transaction, and applies them again once its id is registered again', async () => {

@@ -213,14 +213,16 @@ export async function deleteDevice(session: Session, tenantId: string, id: strin
   await session.execute(SQL.deleteDevice, { tenant_id: tenantId, id });
   const revoked = ((await session.execute<{ ID: string }>(KEY_SQL.activeDeviceKeys, { tenant_id: tenantId, device_id: id })).rows ?? []).map((row) => row.ID);
   await session.execute(KEY_SQL.revokeDeviceKeys, { at, tenant_id: tenantId, device_id: id });
-  await session.execute(SQL.markDeleted, { tenant_id: tenantId, device_id: id, deleted_at: at, removing_data: keepData ? 0 : 1 });
+  // Nothing to remove in the background (a device that never sent a reading): its id is free at once.
+  const removingData = !keepData && ((await session.execute<{ N: number }>(SQL.deviceDataLeft, { tenant_id: tenantId, device_id: id })).rows ?? [])[0]?.N !== 0;
+  await session.execute(SQL.markDeleted, { tenant_id: tenantId, device_id: id, deleted_at: at, removing_data: removingData ? 1 : 0 });
   if (!keepData) {
     const binds = { tenant_id: tenantId, device_id: id };
     // The small tables go now; the bulk (raw values, rollups, event ids) in bounded steps (removeDeletedDeviceData).
     // Deliveries name the anomaly by its id: they go before the anomalies they would announce.
     for (const sql of [SQL.deleteDeliveries, SQL.deleteAnomalies, SQL.deleteLatest, SQL.deleteDetectorState]) await session.execute(sql, binds);
   }
-  return { revokedKeyIds: revoked, removingData: !keepData };
+  return { revokedKeyIds: revoked, removingData };
 }
 
 /** One step of DeviceStore.removeDeletedDeviceData, in the caller's transaction. */

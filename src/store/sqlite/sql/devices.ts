@@ -165,10 +165,12 @@ export function deleteDevice(db: Database.Database, tenantId: string, deviceId: 
   const revoked = db
     .prepare("UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND device_id = ? AND role = 'device' AND revoked_at IS NULL RETURNING id")
     .all(at, tenantId, deviceId) as { id: string }[];
+  // Nothing to remove in the background (a device that never sent a reading): its id is free at once.
+  const removingData = !keepData && hasBulkData(db, tenantId, deviceId);
   db.prepare(
     `INSERT INTO deleted_devices (tenant_id, device_id, deleted_at, removing_data) VALUES (?, ?, ?, ?)
        ON CONFLICT (tenant_id, device_id) DO UPDATE SET deleted_at = excluded.deleted_at, removing_data = excluded.removing_data`,
-  ).run(tenantId, deviceId, at, keepData ? 0 : 1);
+  ).run(tenantId, deviceId, at, removingData ? 1 : 0);
   if (!keepData) {
     // The small tables go now; the bulk (raw values, rollups, event ids) in bounded steps (removeDeletedDeviceData).
     // Deliveries name the anomaly by its id: they go before the anomalies they would announce.
@@ -180,7 +182,22 @@ export function deleteDevice(db: Database.Database, tenantId: string, deviceId: 
     for (const table of ['anomalies', 'latest_readings', 'detector_state'])
       db.prepare(`DELETE FROM ${table} WHERE tenant_id = ? AND device_id = ?`).run(tenantId, deviceId);
   }
-  return { revokedKeyIds: revoked.map((row) => row.id), removingData: !keepData };
+  return { revokedKeyIds: revoked.map((row) => row.id), removingData };
+}
+
+/** Whether the device has a raw value, a rollup or an event id (index lookups, no scan). */
+function hasBulkData(db: Database.Database, tenantId: string, deviceId: string): boolean {
+  const series = 'SELECT id FROM series WHERE tenant_id = :tenant AND device_id = :device';
+  return (
+    db
+      .prepare(
+        `SELECT EXISTS (SELECT 1 FROM samples WHERE series_id IN (${series}))
+             OR EXISTS (SELECT 1 FROM rollups WHERE series_id IN (${series}))
+             OR EXISTS (SELECT 1 FROM reading_events WHERE tenant_id = :tenant AND device_id = :device)`,
+      )
+      .pluck()
+      .get({ tenant: tenantId, device: deviceId }) === 1
+  );
 }
 
 /** Whether some deleted device's data is still to be removed (a read: no write lock taken when none is). */
