@@ -80,8 +80,13 @@ function follow() {
         show(data.readingAdded);
       },
       error: (error) => {
-        // A refusal that the same call cannot get past (a forbidden device, an expired cursor) ends the client;
-        // a dropped connection or a retryable end (SLOW_SUBSCRIBER) subscribes again after the last cursor.
+        // A refusal that the same call cannot get past ends the client: the key refused or revoked (the
+        // server closes the connection with 4401 or 4403), a forbidden device, an expired cursor. A dropped
+        // connection or a retryable end (SLOW_SUBSCRIBER) subscribes again after the last cursor.
+        if (error?.code === 4401 || error?.code === 4403) {
+          console.error(`connection refused: ${error.code} ${error.reason}: check the key (TELEMETRY_ADMIN_KEY)`);
+          process.exit(1);
+        }
         const refusal = Array.isArray(error) ? error.find((e) => e.extensions?.retryable === false) : undefined;
         if (refusal) {
           console.error(`subscription refused: ${refusal.extensions.code}: ${refusal.message}`);

@@ -44,6 +44,15 @@ class SubscriptionRefused(Exception):
     """An error the server marked not retryable: subscribing again unchanged would be refused again."""
 
 
+class ConnectionRefused(Exception):
+    """The server refused the key: it did not acknowledge connection_init, or closed the connection
+    with 4401 Unauthorized or 4403 Forbidden ("API key revoked"). Connecting again with the same key
+    would be refused again."""
+
+
+REFUSED_CLOSE_CODES = (4401, 4403)
+
+
 class GraphQLError(Exception):
     def __init__(self, errors):
         super().__init__(errors[0].get("message"))
@@ -77,24 +86,31 @@ class Follower:
         self.dropped = False
 
     async def run(self) -> None:
+        """Ends only with a refusal (SubscriptionRefused, ConnectionRefused): the same call cannot get past it."""
         while True:
             try:
                 await self.follow_once()
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, SubscriptionRefused, ConnectionRefused):
                 raise
-            except SubscriptionRefused as refusal:  # the same call cannot get past it: stop
-                print("subscription refused:", refusal, flush=True)
-                raise SystemExit(1)
             except Exception as error:  # a dropped connection or a retryable end (SLOW_SUBSCRIBER): resume
                 print("subscription ended:", error or type(error).__name__, "- resuming after", self.cursor, flush=True)
                 await asyncio.sleep(1)
 
     async def follow_once(self) -> None:
+        try:
+            await self.subscribe_once()
+        except websockets.ConnectionClosed as closed:
+            # websockets >= 10: rcvd is the server's close frame (None when the connection just dropped).
+            if closed.rcvd is not None and closed.rcvd.code in REFUSED_CLOSE_CODES:
+                raise ConnectionRefused(f"{closed.rcvd.code} {closed.rcvd.reason}") from closed
+            raise
+
+    async def subscribe_once(self) -> None:
         async with websockets.connect(WS_URL, subprotocols=["graphql-transport-ws"]) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {ADMIN_KEY}"}}))
-            ack = json.loads(await ws.recv())
+            ack = json.loads(await ws.recv())  # a refused key: the server closes with 4403 instead
             if ack["type"] != "connection_ack":
-                raise RuntimeError(f"expected connection_ack, got {ack}")
+                raise ConnectionRefused(f"connection_init answered with {ack}, not connection_ack")
             subscription = str(uuid.uuid4())
             variables = {"deviceId": DEVICE_ID, "after": self.cursor}
             await ws.send(json.dumps({"id": subscription, "type": "subscribe", "payload": {"query": READING_ADDED, "variables": variables}}))
@@ -124,6 +140,12 @@ class Follower:
         print(reading["timestamp"], {m["name"]: m["value"] for m in reading["metrics"]}, flush=True)
 
 
+def stop_if_refused(following: asyncio.Task) -> None:
+    """The follower ends only when refused: raises its refusal, which ends the client."""
+    if following.done():
+        following.result()
+
+
 async def main() -> None:
     async with aiohttp.ClientSession() as http:
         key = await device_key(http)
@@ -135,6 +157,7 @@ async def main() -> None:
         sent: list = []
         i = 0
         while i < READINGS or (not follower.dropped and i < READINGS * 10):
+            stop_if_refused(following)
             timestamp = (start + timedelta(seconds=i)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
             reading = {"deviceId": DEVICE_ID, "timestamp": timestamp, "metrics": [{"name": "temperature", "value": 20 + math.sin(i / 3)}]}
             answer = (await graphql(http, key, INGEST, {"r": reading}))["ingestReading"]
@@ -148,6 +171,7 @@ async def main() -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
         while (not follower.received or follower.received[-1] != sent[-1]) and loop.time() < deadline:
+            stop_if_refused(following)
             await asyncio.sleep(0.05)
         following.cancel()
         received = follower.received
@@ -159,4 +183,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except SubscriptionRefused as refusal:
+        sys.exit(f"subscription refused: {refusal}")
+    except ConnectionRefused as refusal:
+        sys.exit(f"connection refused: {refusal}: check the key (TELEMETRY_ADMIN_KEY)")

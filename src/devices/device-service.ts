@@ -124,7 +124,8 @@ export class DeviceService {
 
   /**
    * Registers each device under the rules of `register`, independently: one refused (bad input,
-   * id taken) does not stop the others. Answers per item, in input order.
+   * id taken, id whose deleted device's data is still being removed) does not stop the others.
+   * Answers per item, in input order.
    */
   async registerMany(tenantId: string, inputs: readonly DeviceInput[]): Promise<BulkRegistration[]> {
     if (inputs.length === 0 || inputs.length > MAX_BULK_REGISTRATION) {

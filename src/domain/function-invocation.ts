@@ -1,8 +1,9 @@
 /**
  * The bodies the consumer function accepts besides a Connector Hub batch (connector-hub-batch.ts):
  * a "jobs-only" invocation, which applies no batch and runs the background jobs that are due
- * (retention, liveness, webhook deliveries, command expiry), so that OCI Resource Scheduler or
- * any periodic trigger can drive them while no readings arrive. Any of:
+ * (retention, liveness, webhook deliveries, command expiry, removing deleted devices' data), so
+ * that OCI Resource Scheduler or any periodic trigger can drive them while no readings arrive.
+ * Any of:
  *
  *   - an empty body (the FDK hands it over as an empty string),
  *   - JSON `null`,

@@ -7,10 +7,11 @@ import type { ConsumerFunction } from '../composition/function-runtime';
  * The consumer as an OCI Function (deploy/oci/function/): a Connector Hub connector from the
  * readings stream invokes it with batches of messages, and each is applied through the same
  * pipeline as the long-running consumer (src/composition/function-runtime.ts), then the
- * background jobs that are due run (retention, liveness, webhook deliveries, command expiry).
- * An empty body, `null` or `{"jobs": true}` runs the due jobs alone (a scheduled trigger's
- * call). The body's answer is a summary of what the batch did and a `jobs` entry per job; an
- * error applying the batch answers 502, so the connector retries (a failing job never does).
+ * background jobs that are due run (retention, liveness, webhook deliveries, command expiry,
+ * removing deleted devices' data). An empty body, `null` or `{"jobs": true}` runs the due jobs
+ * alone (a scheduled trigger's call). The body's answer is a summary of what the batch did and
+ * a `jobs` entry per job; an error applying the batch answers 502, so the connector retries (a
+ * failing job never does).
  *
  * Only the FDK, the configuration and the logger load before the socket is served; the rest
  * (the pipeline, the store and stream clients) loads on the first call, once: the platform

@@ -76,7 +76,8 @@ export class DeviceResolver {
   }
 
   @Mutation(() => [DeviceRegistrationResult], {
-    description: 'Registers 1-100 devices, each on its own: one refused (bad input, id taken) does not stop the others. One result per input, in order.',
+    description:
+      'Registers 1-100 devices, each on its own: one refused (bad input, id taken, id whose old data is still being removed) does not stop the others. One result per input, in order.',
   })
   async registerDevices(
     @Arg('inputs', () => [RegisterDeviceInput]) inputs: RegisterDeviceInput[],

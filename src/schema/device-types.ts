@@ -3,7 +3,10 @@ import { RegisteredDevice } from './api-key-types';
 
 @ObjectType({ description: 'Why one device of a registerDevices call was refused.' })
 export class DeviceRegistrationError {
-  @Field(() => String, { description: 'BAD_USER_INPUT or ALREADY_EXISTS.' })
+  @Field(() => String, {
+    description:
+      'BAD_USER_INPUT, ALREADY_EXISTS, or UNAVAILABLE: the id was a device deleted without keeping its data, and that data is still being removed; register it again in a few seconds.',
+  })
   code!: string;
 
   @Field(() => String)

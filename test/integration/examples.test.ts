@@ -2,7 +2,16 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { print } from 'graphql';
-import { CommandDocument, DevicesDocument, ReadingsDocument, RegisterDeviceDocument, SendCommandDocument, ViewerDocument } from '../generated/graphql';
+import {
+  CommandDocument,
+  CreateApiKeyDocument,
+  DevicesDocument,
+  ReadingsDocument,
+  RegisterDeviceDocument,
+  RevokeApiKeyDocument,
+  SendCommandDocument,
+  ViewerDocument,
+} from '../generated/graphql';
 import { hasCurl } from '../support/curl';
 import { pythonWithExampleLibraries } from '../support/python';
 import { startTestServer, eventually, type TestServer } from '../support/server';
@@ -11,10 +20,11 @@ import { connect } from '../support/ws-client';
 /**
  * The clients in examples/ run against a real server: the Node client (register, ingest with
  * the device key, follow readingAdded, drop the connection and resume without a gap, which it
- * checks itself), the curl device script, the MQTT device, and the browser page's code and server (type-checked
- * against the generated documents; page, modules and the /graphql pass-through answered; no
- * browser runs it), and the Python client (the same checks as the Node client's) with Debian's
- * python3-aiohttp and python3-websockets, which .ci/run installs.
+ * checks itself; stop, saying why, when the server closes the connection because the key was
+ * revoked), the curl device script, the MQTT device, and the browser page's code and server
+ * (type-checked against the generated documents; page, modules and the /graphql pass-through
+ * answered; no browser runs it), and the Python client (the same checks as the Node client's)
+ * with Debian's python3-aiohttp and python3-websockets, which .ci/run installs.
  */
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -30,6 +40,31 @@ afterAll(async () => {
 
 function env(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', TELEMETRY_URL: server.baseUrl, ...extra };
+}
+
+/**
+ * Runs a following client (the Node or the Python one) with an admin key of its own, revokes the
+ * key once the client has received a reading, and returns how the client ended. The client is
+ * told to send far more readings than the deadline allows: one that subscribes again and again
+ * with the revoked key instead of stopping is killed at the deadline and fails the test.
+ */
+async function runUntilKeyRevoked(command: string, script: string, settings: Record<string, string>) {
+  const created = (await server.ok(CreateApiKeyDocument, { input: { role: 'ADMIN', label: `${script} revoked` } })).createApiKey;
+  const child = spawn(command, [script], { cwd: ROOT, env: env({ TELEMETRY_ADMIN_KEY: created.secret, ...settings }), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let exitCode: number | null | undefined;
+  child.once('exit', (code) => (exitCode = code));
+  try {
+    await eventually(() => (/^\d{4}-\d{2}-\d{2}T\S+Z /m.test(stdout) ? true : undefined), 30_000, `${script} to receive a reading`);
+    await server.ok(RevokeApiKeyDocument, { id: created.key.id });
+    const stopped = await eventually(() => (exitCode !== undefined ? true : undefined), 20_000).catch(() => false);
+    return { code: stopped ? exitCode : 'still running 20 s after its key was revoked', stderr };
+  } finally {
+    child.kill();
+  }
 }
 
 describe('examples/node/client.mjs', () => {
@@ -49,6 +84,12 @@ describe('examples/node/client.mjs', () => {
     });
     expect(stdout).toMatch(/^ok: /m);
   });
+
+  it('stops, saying why, when the server closes its connection because its key was revoked', async () => {
+    const outcome = await runUntilKeyRevoked(process.execPath, 'examples/node/client.mjs', { DEVICE_ID: 'node-revoked', READINGS: '1000', INTERVAL_MS: '100' });
+    // 4403 "API key revoked" on the open connection, or 4403 Forbidden when it was between two.
+    expect(outcome).toEqual({ code: 1, stderr: expect.stringMatching(/^connection refused: 4403 (API key revoked|Forbidden): check the key/m) });
+  });
 });
 
 (pythonWithExampleLibraries ? describe : describe.skip)('examples/python/client.py (skipped without a python3 that has aiohttp and websockets)', () => {
@@ -61,6 +102,15 @@ describe('examples/node/client.mjs', () => {
       expect(stdout).toContain('dropping the connection');
       expect(stdout).toMatch(/^ok: \d+ readings received in order, no gap across the dropped connection$/m);
     }
+  });
+
+  it('stops, saying why, when the server closes its connection because its key was revoked', async () => {
+    const outcome = await runUntilKeyRevoked(pythonWithExampleLibraries!, 'examples/python/client.py', {
+      DEVICE_ID: 'python-revoked',
+      READINGS: '1000',
+      INTERVAL: '0.1',
+    });
+    expect(outcome).toEqual({ code: 1, stderr: expect.stringMatching(/^connection refused: 4403 (API key revoked|Forbidden): check the key/m) });
   });
 });
 
