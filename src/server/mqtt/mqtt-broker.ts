@@ -154,7 +154,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Mqtt
     for (const listener of listeners) {
       const subscribed = Object.keys((listener as unknown as { subscriptions: Record<string, unknown> }).subscriptions);
       if (!subscribed.some((filter) => topicMatches(filter, topic))) continue;
-      listener.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false } as PublishPacket, () => {});
+      listener.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }, () => {});
     }
   };
 
