@@ -59,15 +59,28 @@ export function checkReading(input: ReadingInput, rules: ValidationRules, now: n
   return checkMetrics(input.metrics, rules);
 }
 
+/** A limit as people say it: "365 days", "5 minutes", "1500 ms" (the largest unit it is a whole number of). */
+export function readableDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['day', 86_400_000],
+    ['hour', 3_600_000],
+    ['minute', 60_000],
+    ['second', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}${ms === size ? '' : 's'}`;
+  }
+  return `${ms} ms`;
+}
+
 function checkTimestamp(timestamp: number, rules: ValidationRules, now: number): Rejection | undefined {
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
     return reject('INVALID_TIMESTAMP', 'timestamp must be an RFC 3339 date-time or epoch milliseconds');
   }
   if (timestamp > now + rules.maxFutureSkewMs) {
-    return reject('TIMESTAMP_IN_FUTURE', `timestamp is more than ${rules.maxFutureSkewMs} ms ahead of the server clock`);
+    return reject('TIMESTAMP_IN_FUTURE', `timestamp is more than ${readableDuration(rules.maxFutureSkewMs)} ahead of the server clock`);
   }
   if (timestamp < now - rules.maxAgeMs) {
-    return reject('TIMESTAMP_TOO_OLD', `timestamp is more than ${rules.maxAgeMs} ms in the past`);
+    return reject('TIMESTAMP_TOO_OLD', `timestamp is more than ${readableDuration(rules.maxAgeMs)} in the past`);
   }
   return undefined;
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * last-used time) waits in busy_timeout, whose handler polls the lock at growing intervals (up
  * to 100 ms) and keeps missing the short gaps between steps: measured with `npm run
  * bench:removal` over 10 days of readings, such a write (and the API thread with it) waited up
- * to 2.5 s. Pausing as long as the step took left it waiting up to 0.6 s; twice as long (the
+ * to 3 s. Pausing as long as the step took left it waiting up to 0.6 s; twice as long (the
  * lock free two thirds of the time) kept the API's p99 and worst answers at their level without
  * any removal (README, Retention). The removal takes about three times as long, which nobody
  * waits for.

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
+import { fetchService } from './reach';
 
 const HELP = `npm run export -- --devices <id,id> [--metric <m,m>] [--from <time>] [--to <time>] [--format csv|ndjson] [--after <deviceId,metric,timestamp>] [--out <file>]
 
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   if (!values.key) throw new Error('no API key: pass --key or export TELEMETRY_KEY');
   const query = new URLSearchParams({ devices: values.devices, format: values.format });
   for (const name of ['metric', 'from', 'to', 'after'] as const) if (values[name] !== undefined) query.set(name, values[name]);
-  const response = await fetch(`${values.url.replace(/\/$/, '')}/export?${query.toString()}`, { headers: { authorization: `Bearer ${values.key}` } });
+  const response = await fetchService(`${values.url.replace(/\/$/, '')}/export?${query.toString()}`, { headers: { authorization: `Bearer ${values.key}` } });
   if (!response.ok || !response.body) throw new Error(`GET /export answered HTTP ${response.status}: ${await response.text()}`);
   const out = values.out ? createWriteStream(values.out) : process.stdout;
   // Streamed to the file as it arrives: memory stays a chunk, whatever the range.

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
+import { fetchService } from './reach';
 
 const HELP = `npm run import -- <file.csv|file.ndjson> [--format csv|ndjson] [--allow-old-timestamps] [--report <file>]
 
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   const format = values.format ?? (file.endsWith('.csv') ? 'csv' : file.endsWith('.ndjson') || file.endsWith('.jsonl') ? 'ndjson' : undefined);
   if (!format) throw new Error('cannot tell the format from the file name: pass --format csv|ndjson');
   const query = new URLSearchParams({ format, allowOldTimestamps: String(values['allow-old-timestamps']) });
-  const response = await fetch(`${values.url.replace(/\/$/, '')}/import?${query.toString()}`, {
+  const response = await fetchService(`${values.url.replace(/\/$/, '')}/import?${query.toString()}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${values.key}`, 'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson' },
     body: Readable.toWeb(createReadStream(file)),

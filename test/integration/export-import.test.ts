@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -158,6 +159,27 @@ describe('export and import', () => {
     expect(JSON.parse(imported.stdout)).toEqual({ done: { lines: exported.length + 1, accepted: exported.length - 1, rejected: 1 } });
     expect(imported.stderr).toMatch(/1 line\(s\) not stored/);
     expect(JSON.parse(readFileSync(`${out}.errors.ndjson`, 'utf8'))).toMatchObject({ line: exported.length + 1, code: 'INVALID_LINE' });
+    // No service at the address: both tools say where they looked and why (not just "fetch failed").
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    for (const [name, args] of [
+      ['import', [out]],
+      ['export', ['--devices', 'pump', '--out', `${out}.again`]],
+    ] as const) {
+      const failed = await promisify(execFile)(process.execPath, [tool(name), ...args, '--url', `http://127.0.0.1:${closed}`, '--key', source.adminKey]).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect({ name, code: failed?.code, stderr: failed?.stderr.trim() }).toEqual({
+        name,
+        code: 1,
+        stderr: `cannot reach the service at http://127.0.0.1:${closed}: ECONNREFUSED (is it running there? --url names another)`,
+      });
+    }
   });
 
   it('lets readers export and only admins import, within their own tenant; bad parameters are BAD_USER_INPUT', async () => {

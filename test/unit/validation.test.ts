@@ -1,4 +1,4 @@
-import { checkReading, type ValidationRules } from '../../src/domain/validation';
+import { checkReading, readableDuration, type ValidationRules } from '../../src/domain/validation';
 
 const rules: ValidationRules = { maxMetricsPerReading: 3, maxFutureSkewMs: 60_000, maxAgeMs: 86_400_000 };
 const now = Date.parse('2026-06-01T12:00:00Z');
@@ -46,5 +46,18 @@ describe('reading validation rules', () => {
   it('accepts timestamps exactly at the configured bounds', () => {
     expect(checkReading({ ...valid, timestamp: now + 60_000 }, rules, now)).toBeUndefined();
     expect(checkReading({ ...valid, timestamp: now - 86_400_000 }, rules, now)).toBeUndefined();
+  });
+});
+
+describe('readableDuration (limits in messages)', () => {
+  it('names the largest whole unit', () => {
+    expect([31_536_000_000, 86_400_000, 300_000, 1000, 1500, 7_200_000].map(readableDuration)).toEqual([
+      '365 days',
+      '1 day',
+      '5 minutes',
+      '1 second',
+      '1500 ms',
+      '2 hours',
+    ]);
   });
 });
