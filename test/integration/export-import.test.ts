@@ -172,7 +172,7 @@ describe('export and import', () => {
     ] as const) {
       const failed = await promisify(execFile)(process.execPath, [tool(name), ...args, '--url', `http://127.0.0.1:${closed}`, '--key', source.adminKey]).then(
         () => undefined,
-        (error: { code: number; stderr: string }) => error,
+        (error: unknown) => error as { code: number; stderr: string },
       );
       expect({ name, code: failed?.code, stderr: failed?.stderr.trim() }).toEqual({
         name,
