@@ -4,7 +4,6 @@ import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { startApp, type RunningApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { DEFAULT_TENANT_ID } from '../../src/tenants/tenant-service';
@@ -18,22 +17,12 @@ import {
   RotateDeviceKeyDocument,
   ViewerDocument,
 } from '../generated/graphql';
-import { eventually, newDataDir, randomKey } from '../support/server';
+import { eventually, newDataDir, randomKey, testServiceConfig } from '../support/server';
 import { connect, subscribe } from '../support/ws-client';
 
 /** An API node (`--role api`) in this process, on the shared data directory (store and stream). */
 async function startApiNode(dataDir: string, adminKey: string, env: Record<string, string> = {}): Promise<RunningApp> {
-  const config = loadConfig({
-    PORT: '0',
-    TELEMETRY_DATA_DIR: dataDir,
-    TELEMETRY_ADMIN_KEY: adminKey,
-    TELEMETRY_STREAM_SYNC: 'normal',
-    TELEMETRY_RATE_LIMIT_PER_SECOND: '1000000',
-    TELEMETRY_RATE_LIMIT_BURST: '1000000',
-    TELEMETRY_MQTT_PORT: 'off',
-    LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
-    ...env,
-  });
+  const config = testServiceConfig(dataDir, adminKey, env);
   return startApp(config, createLogger(config.logLevel), 'api');
 }
 

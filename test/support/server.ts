@@ -35,10 +35,9 @@ export function randomKey(): string {
   return `tk_${randomBytes(32).toString('base64url')}`;
 }
 
-/** Starts the real service (API, consumer worker, embedded stream and store) on an ephemeral port; `logger` to read its log lines. */
-export async function startTestServer(env: Record<string, string> = {}, dataDir: string = newDataDir(), logger?: Logger): Promise<TestServer> {
-  const adminKey = env['TELEMETRY_ADMIN_KEY'] ?? randomKey();
-  const config = loadConfig({
+/** The settings every test service starts with (an ephemeral port, no fsync, no rate limit, no MQTT broker), then `env`. */
+export function testServiceConfig(dataDir: string, adminKey: string, env: Record<string, string> = {}) {
+  return loadConfig({
     PORT: '0',
     TELEMETRY_DATA_DIR: dataDir,
     TELEMETRY_ADMIN_KEY: adminKey,
@@ -51,6 +50,12 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir:
     TELEMETRY_MQTT_PORT: 'off',
     ...env,
   });
+}
+
+/** Starts the real service (API, consumer worker, embedded stream and store) on an ephemeral port; `logger` to read its log lines. */
+export async function startTestServer(env: Record<string, string> = {}, dataDir: string = newDataDir(), logger?: Logger): Promise<TestServer> {
+  const adminKey = env['TELEMETRY_ADMIN_KEY'] ?? randomKey();
+  const config = testServiceConfig(dataDir, adminKey, env);
   const app = await startApp(config, logger ?? createLogger(config.logLevel));
   const baseUrl = app.url.replace(/\/graphql$/, '');
   const gql = async <TData, TVariables>(document: TypedDocumentNode<TData, TVariables>, variables?: TVariables, key: string | null = adminKey) => {
