@@ -219,15 +219,16 @@ export class EmbeddedStream implements Stream {
         const committed = group === undefined ? undefined : this.committedSync(group, topic, p);
         const keepFrom = group === undefined ? high : positionOf(p, Math.max(0, committed ?? 0));
         // Append time grows with offset, so the expired messages are a prefix of the partition;
-        // the lowest positions of that prefix go first, so what is left is a prefix too.
+        // the lowest positions of that prefix go first, so what is left is a prefix too. One
+        // range of the primary key: no list of positions is built, however long the prefix
+        // (offsets are consecutive, so `left` positions from the first one hold at most `left`).
         deleted += this.db
           .prepare(
-            `DELETE FROM log_${topic} WHERE position IN (SELECT position FROM log_${topic} WHERE position >= ? AND position < MIN(?,
-               COALESCE((SELECT MIN(position) FROM log_${topic} WHERE position >= ? AND position < ? AND ts >= ?), ?))
-             ORDER BY position LIMIT ?)`,
+            `DELETE FROM log_${topic} WHERE position >= :low AND position < MIN(:keepFrom,
+               COALESCE((SELECT MIN(position) FROM log_${topic} WHERE position >= :low AND position < :high AND ts >= :cutoff), :high),
+               COALESCE((SELECT MIN(position) FROM log_${topic} WHERE position >= :low AND position < :high) + :left, :high))`,
           )
-          // SQLite: a negative LIMIT is no limit.
-          .run(low, keepFrom, low, high, cutoff, high, Number.isFinite(left) ? left : -1).changes;
+          .run({ low, keepFrom, high, cutoff, left: Number.isFinite(left) ? left : null }).changes;
       }
     }
     return deleted;
