@@ -84,7 +84,12 @@ export interface ConsumerJobs {
   /** Stops every timer and waits for the passes under way. */
   stop(): Promise<void>;
   /** Driven mode: runs each job that is due, one after the other, each pass bounded. */
-  runDue(now?: number): Promise<JobOutcomes>;
+  /**
+   * Driven mode: runs each job that is due, one after the other, each pass bounded; once
+   * `deadline` aborts, the pass under way stops between units and the jobs not started are
+   * `deferred` (they stay due).
+   */
+  runDue(now?: number, deadline?: AbortSignal): Promise<JobOutcomes>;
 }
 
 /**
@@ -177,10 +182,10 @@ export async function consumerJobs(
     async stop() {
       await Promise.all(all.map((each) => each.stop()));
     },
-    async runDue(now = Date.now()) {
+    async runDue(now = Date.now(), deadline?: AbortSignal) {
       const outcomes: JobOutcomes = {};
       // One after the other: each takes the database's write lock in turns with the others.
-      for (const each of all) outcomes[each.name] = await each.runIfDue(now);
+      for (const each of all) outcomes[each.name] = await each.runIfDue(now, deadline);
       return outcomes;
     },
   };

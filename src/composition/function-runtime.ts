@@ -18,6 +18,14 @@ import { consumerJobs, type ConsumerJobs, type JobOutcomes } from './consumer-jo
  * The function's answer: what the batch did (absent on a jobs-only invocation), and how each
  * background job went (consumer-jobs.ts: 'ran', 'more', 'not-due', 'running' or 'failed').
  */
+/**
+ * Longest the background jobs may run in one invocation, ms, after its batch (func.yaml gives an
+ * invocation 120 s): a pass under way stops at its next unit, and jobs not started are deferred
+ * to the next invocation. A unit already started (one webhook POST, up to
+ * TELEMETRY_WEBHOOK_TIMEOUT_MS) is not cut short.
+ */
+export const JOBS_TIME_PER_INVOCATION_MS = 30_000;
+
 export type ConsumerFunctionAnswer = Partial<DeliveredBatchResult> & { readonly jobs: JobOutcomes };
 
 /** The consumer as a function: one call per batch a Connector Hub connector delivers, and jobs-only calls. */
@@ -139,7 +147,8 @@ export function createConsumerFunction(config: Config, logger: Logger, options: 
       attempts = 0;
       const batch = parsed ? await consumer.consume(parsed.messages) : {};
       // The batch is committed and published: from here on nothing fails the call.
-      const outcomes = await jobs.runDue();
+      // Bounded in time as well as in work, so the invocation answers well within its timeout.
+      const outcomes = await jobs.runDue(Date.now(), AbortSignal.timeout(JOBS_TIME_PER_INVOCATION_MS));
       await published().catch((error: unknown) =>
         logger.warn({ err: error }, 'could not publish what the background jobs committed (the next start republishes anomalies)'),
       );

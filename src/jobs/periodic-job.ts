@@ -11,7 +11,9 @@ export type JobOutcome =
   /** A pass was already under way (its timer, a wake, another invocation): none was started. */
   | 'running'
   /** The pass threw; it is logged, and the job is due again after its interval. */
-  | 'failed';
+  | 'failed'
+  /** The caller's time for jobs ran out before this one could start: it stays due. */
+  | 'deferred';
 
 /**
  * One bounded pass of a background job: does at most `limit` units of its work (its own unit:
@@ -66,10 +68,11 @@ export class PeriodicJob<Name extends string = string> {
   }
 
   /** Runs a bounded pass (`limit`) if the job is due at `now`; a job never run is due. */
-  runIfDue(now: number = Date.now()): Promise<JobOutcome> {
+  runIfDue(now: number = Date.now(), deadline?: AbortSignal): Promise<JobOutcome> {
     if (this.running) return Promise.resolve('running');
     if (this.stopping.signal.aborted || !this.isDue(now)) return Promise.resolve('not-due');
-    return this.runPass(now, this.options.limit);
+    if (deadline?.aborted) return Promise.resolve('deferred');
+    return this.runPass(now, this.options.limit, deadline);
   }
 
   /** Long-running mode: a pass every interval (skipped while one is under way). */
@@ -109,10 +112,12 @@ export class PeriodicJob<Name extends string = string> {
     return this.dueNow || this.lastStartedAt === undefined || now - this.lastStartedAt >= this.options.intervalMs;
   }
 
-  private runPass(now: number, limit: number | undefined): Promise<JobOutcome> {
+  /** `deadline`: the pass also stops between units once it aborts (what is left keeps the job due). */
+  private runPass(now: number, limit: number | undefined, deadline?: AbortSignal): Promise<JobOutcome> {
     this.lastStartedAt = now;
     this.dueNow = false;
-    const running = this.pass(limit, this.stopping.signal).then(
+    const signal = deadline ? AbortSignal.any([this.stopping.signal, deadline]) : this.stopping.signal;
+    const running = this.pass(limit, signal).then(
       (more): JobOutcome => {
         if (more) this.dueNow = true;
         return more ? 'more' : 'ran';

@@ -44,6 +44,25 @@ describe('a periodic job', () => {
       expect(await second).toBe('ran');
     });
 
+    it('under a deadline: the pass sees it abort, and once it has, a due job is deferred and stays due', async () => {
+      const { pass, calls } = controlledPass();
+      const { job } = make(pass, { intervalMs: HOUR, limit: 10 });
+      const deadline = new AbortController();
+      const first = job.runIfDue(0, deadline.signal);
+      expect(calls[0]!.signal.aborted).toBe(false);
+      deadline.abort();
+      // The pass is told (it stops between units) and says more remains.
+      expect(calls[0]!.signal.aborted).toBe(true);
+      calls[0]!.finish(true);
+      expect(await first).toBe('more');
+      expect(await job.runIfDue(1, deadline.signal)).toBe('deferred');
+      expect(calls).toHaveLength(1);
+      // The next invocation, with time left, runs it.
+      const next = job.runIfDue(2, new AbortController().signal);
+      calls[1]!.finish(false);
+      expect(await next).toBe('ran');
+    });
+
     it('reports "more" when the pass stopped at its limit, and stays due until a pass finishes the work', async () => {
       const { pass, calls } = controlledPass();
       const { job } = make(pass, { intervalMs: HOUR, limit: 10 });
