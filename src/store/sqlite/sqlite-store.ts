@@ -63,6 +63,9 @@ export class SqliteStore implements Store {
   private batchTransaction: BatchTransaction | undefined;
   /** The series ids the batch transactions resolved, kept across batches. */
   private seriesIds: SeriesIds | undefined;
+  private readonly busyTimeoutMs: number;
+  /** Last-used times not written yet (the write lock was taken): written by the next touch. */
+  private readonly pendingTouches = new Map<string, number>();
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.file);
@@ -70,7 +73,8 @@ export class SqliteStore implements Store {
     // The stream keeps accepted readings durable; the database can be rebuilt from it past the
     // watermark, so NORMAL (durable across process crashes, one fsync per checkpoint) is enough.
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     this.db.pragma('foreign_keys = ON');
     // 64 MiB of page cache per connection: the hot index pages of a busy fleet stay in memory.
     this.db.pragma('cache_size = -65536');
@@ -135,8 +139,31 @@ export class SqliteStore implements Store {
     return this.run(() => this.db.transaction(() => keys.replaceDeviceKeys(this.db, tenantId, deviceId, replacement, at)).immediate());
   }
 
+  /**
+   * Never waits for the write lock: better-sqlite3 waits synchronously, so on the API's connection
+   * a touch behind a long consumer batch (or a retention step) would hold the API thread, and
+   * every request on it, for that long. A last-used time is approximate anyway: when the lock is
+   * taken, the touch is kept and written with the next one.
+   */
   touchApiKey(id: string, at: number): Promise<void> {
-    return this.run(() => keys.touchApiKey(this.db, id, at));
+    this.pendingTouches.set(id, Math.max(at, this.pendingTouches.get(id) ?? 0));
+    return this.run(() => {
+      this.db.pragma('busy_timeout = 0');
+      try {
+        this.db
+          .transaction(() => {
+            for (const [key, when] of this.pendingTouches) keys.touchApiKey(this.db, key, when);
+          })
+          .immediate();
+        this.pendingTouches.clear();
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+        // At most one entry per key in use (callers throttle per key); a lock never free would be
+        // the stuck consumer, which health reports.
+      } finally {
+        this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      }
+    });
   }
 
   revokedApiKeyIds(ids: readonly string[]): Promise<string[]> {
