@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { MetricPoint, PersistedReading } from '../../domain/reading';
 import type { ApiKeyRecord, ApiKeyInfo, NewApiKey, KeyRevocation } from '../../domain/api-key';
@@ -96,6 +97,37 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * A write that never holds this thread while another connection has the write lock
+   * (better-sqlite3 waits synchronously, and on the API's connection that wait held every
+   * request of the API thread): `work` runs in one IMMEDIATE transaction tried with
+   * busy_timeout 0, and while the lock is taken it is tried again after a pause (1 ms, doubling
+   * to 50 ms), until the connection's busy timeout has passed, then it fails as a wait would
+   * have. SQLITE_BUSY comes at BEGIN IMMEDIATE, before anything is written: a retry repeats
+   * nothing.
+   */
+  private async write<T>(work: () => T): Promise<T> {
+    const giveUpAt = Date.now() + this.busyTimeoutMs;
+    for (let pause = 1; ; pause = Math.min(50, pause * 2)) {
+      try {
+        return this.withoutWaiting(work);
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= giveUpAt) throw toStoreError(error);
+      }
+      await sleep(pause);
+    }
+  }
+
+  /** `work` in one IMMEDIATE transaction, throwing SQLITE_BUSY at once when the write lock is taken. */
+  private withoutWaiting<T>(work: () => T): T {
+    this.db.pragma('busy_timeout = 0');
+    try {
+      return this.db.transaction(work).immediate();
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
   /** One of the reads of read-operations.ts: on the readers when there are, else here. */
   private read<K extends ReadName>(name: K, ...args: ReadArgs<K>): Promise<ReadResult<K>> {
     return this.readers ? this.readers.run(name, args) : this.run(() => runRead(this.db, name, args));
@@ -116,7 +148,7 @@ export class SqliteStore implements Store {
   }
 
   createApiKey(key: NewApiKey): Promise<void> {
-    return this.run(() => keys.createApiKey(this.db, key, Date.now()));
+    return this.write(() => keys.createApiKey(this.db, key, Date.now()));
   }
 
   findApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined> {
@@ -132,11 +164,11 @@ export class SqliteStore implements Store {
   }
 
   revokeApiKey(tenantId: string, id: string, at: number): Promise<KeyRevocation> {
-    return this.run(() => this.db.transaction(() => keys.revokeApiKey(this.db, tenantId, id, at)).immediate());
+    return this.write(() => keys.revokeApiKey(this.db, tenantId, id, at));
   }
 
   replaceDeviceKeys(tenantId: string, deviceId: string, replacement: NewApiKey, at: number): Promise<string[]> {
-    return this.run(() => this.db.transaction(() => keys.replaceDeviceKeys(this.db, tenantId, deviceId, replacement, at)).immediate());
+    return this.write(() => keys.replaceDeviceKeys(this.db, tenantId, deviceId, replacement, at));
   }
 
   /**
@@ -148,20 +180,15 @@ export class SqliteStore implements Store {
   touchApiKey(id: string, at: number): Promise<void> {
     this.pendingTouches.set(id, Math.max(at, this.pendingTouches.get(id) ?? 0));
     return this.run(() => {
-      this.db.pragma('busy_timeout = 0');
       try {
-        this.db
-          .transaction(() => {
-            for (const [key, when] of this.pendingTouches) keys.touchApiKey(this.db, key, when);
-          })
-          .immediate();
+        this.withoutWaiting(() => {
+          for (const [key, when] of this.pendingTouches) keys.touchApiKey(this.db, key, when);
+        });
         this.pendingTouches.clear();
       } catch (error) {
-        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
         // At most one entry per key in use (callers throttle per key); a lock never free would be
         // the stuck consumer, which health reports.
-      } finally {
-        this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+        if (!isBusy(error)) throw error;
       }
     });
   }
@@ -172,15 +199,15 @@ export class SqliteStore implements Store {
   }
 
   registerDevice(tenantId: string, device: NewDevice): Promise<Device> {
-    return this.run(() => this.db.transaction(() => devices.registerDevice(this.db, tenantId, device, Date.now())).immediate());
+    return this.write(() => devices.registerDevice(this.db, tenantId, device, Date.now()));
   }
 
   updateDevice(tenantId: string, deviceId: string, patch: DevicePatch): Promise<Device | undefined> {
-    return this.run(() => devices.updateDevice(this.db, tenantId, deviceId, patch));
+    return this.write(() => devices.updateDevice(this.db, tenantId, deviceId, patch));
   }
 
   deleteDevice(tenantId: string, deviceId: string, keepData: boolean, at: number): Promise<DeviceDeletion | undefined> {
-    return this.run(() => this.db.transaction(() => devices.deleteDevice(this.db, tenantId, deviceId, keepData, at)).immediate());
+    return this.write(() => devices.deleteDevice(this.db, tenantId, deviceId, keepData, at));
   }
 
   removeDeletedDeviceData(limit: number): Promise<DeletedDeviceDataRemoval> {
@@ -242,7 +269,7 @@ export class SqliteStore implements Store {
   }
 
   putAnomalyRule(rule: AnomalyRule): Promise<AnomalyRule> {
-    return this.run(() => anomalies.putAnomalyRule(this.db, rule));
+    return this.write(() => anomalies.putAnomalyRule(this.db, rule));
   }
 
   listAnomalyRules(tenantId: string): Promise<AnomalyRule[]> {
@@ -250,7 +277,7 @@ export class SqliteStore implements Store {
   }
 
   deleteAnomalyRule(tenantId: string, id: string): Promise<boolean> {
-    return this.run(() => anomalies.deleteAnomalyRule(this.db, tenantId, id));
+    return this.write(() => anomalies.deleteAnomalyRule(this.db, tenantId, id));
   }
 
   listAnomalies(tenantId: string, filter: AnomalyFilter, page: PageRequest): Promise<Page<Anomaly>> {
@@ -270,7 +297,7 @@ export class SqliteStore implements Store {
   }
 
   transitionAnomaly(tenantId: string, id: number, transition: AnomalyTransition): Promise<Anomaly | undefined> {
-    return this.run(() => this.db.transaction(() => anomalies.transitionAnomaly(this.db, tenantId, id, transition)).immediate());
+    return this.write(() => anomalies.transitionAnomaly(this.db, tenantId, id, transition));
   }
 
   markSilentDevices(now: number, defaultTimeoutMs: number, limit?: number): Promise<SilenceSweep> {
@@ -278,19 +305,19 @@ export class SqliteStore implements Store {
   }
 
   setHeartbeatTimeout(tenantId: string, deviceId: string, timeoutMs: number | null): Promise<Device | undefined> {
-    return this.run(() => devices.setHeartbeatTimeout(this.db, tenantId, deviceId, timeoutMs));
+    return this.write(() => devices.setHeartbeatTimeout(this.db, tenantId, deviceId, timeoutMs));
   }
 
   decommissionDevice(tenantId: string, deviceId: string, at: number): Promise<DeviceStatusChange | undefined> {
-    return this.run(() => this.db.transaction(() => devices.decommissionDevice(this.db, tenantId, deviceId, at)).immediate());
+    return this.write(() => devices.decommissionDevice(this.db, tenantId, deviceId, at));
   }
 
   markConnection(tenantId: string, deviceId: string, connected: boolean, at: number): Promise<DeviceStatusChange | undefined> {
-    return this.run(() => this.db.transaction(() => devices.markConnection(this.db, tenantId, deviceId, connected, at)).immediate());
+    return this.write(() => devices.markConnection(this.db, tenantId, deviceId, connected, at));
   }
 
   createWebhook(webhook: Webhook & { readonly secret: string }, maxPerTenant: number): Promise<WebhookCreation> {
-    return this.run(() => this.db.transaction(() => webhooks.createWebhook(this.db, webhook, maxPerTenant)).immediate());
+    return this.write(() => webhooks.createWebhook(this.db, webhook, maxPerTenant));
   }
 
   listWebhooks(tenantId: string): Promise<Webhook[]> {
@@ -298,7 +325,7 @@ export class SqliteStore implements Store {
   }
 
   deleteWebhook(tenantId: string, id: string): Promise<boolean> {
-    return this.run(() => this.db.transaction(() => webhooks.deleteWebhook(this.db, tenantId, id)).immediate());
+    return this.write(() => webhooks.deleteWebhook(this.db, tenantId, id));
   }
 
   listWebhookDeliveries(tenantId: string, webhookId: string, limit: number): Promise<WebhookDelivery[]> {
@@ -326,7 +353,7 @@ export class SqliteStore implements Store {
   }
 
   setRetentionOverrides(tenantId: string, overrides: RetentionOverrides, at: number): Promise<void> {
-    return this.run(() => this.db.transaction(() => retention.setRetentionOverrides(this.db, tenantId, overrides, at)).immediate());
+    return this.write(() => retention.setRetentionOverrides(this.db, tenantId, overrides, at));
   }
 
   tenantsRetention(): Promise<Map<string, RetentionOverrides>> {
@@ -344,7 +371,7 @@ export class SqliteStore implements Store {
   }
 
   insertCommand(command: Command): Promise<void> {
-    return this.run(() => commands.insertCommand(this.db, command));
+    return this.write(() => commands.insertCommand(this.db, command));
   }
 
   command(tenantId: string, id: string): Promise<Command | undefined> {
@@ -364,7 +391,7 @@ export class SqliteStore implements Store {
   }
 
   updateCommand(next: Command, from: CommandStatus): Promise<boolean> {
-    return this.run(() => commands.updateCommand(this.db, next, from));
+    return this.write(() => commands.updateCommand(this.db, next, from));
   }
 
   fanoutProgress(): Promise<Map<string, number>> {
@@ -388,7 +415,7 @@ export class SqliteStore implements Store {
   }
 
   markDeadLetterReplayed(tenantId: string, id: number, at: number): Promise<void> {
-    return this.run(() => deadLetters.markDeadLetterReplayed(this.db, tenantId, id, at));
+    return this.write(() => deadLetters.markDeadLetterReplayed(this.db, tenantId, id, at));
   }
 
   async close(): Promise<void> {
@@ -396,3 +423,5 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 }
+
+const isBusy = (error: unknown): boolean => (error as { code?: string }).code === 'SQLITE_BUSY';
