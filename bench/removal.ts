@@ -2,7 +2,7 @@
  * What a big removal does to everyone else: the API's answers while a device with days of
  * readings is deleted, or while retention removes days of expired readings.
  *
- *   npm run bench:removal -- [--what device|retention] [--days 3] [--baseline-seconds 10]
+ *   npm run bench:removal -- [--what device|retention|ingest] [--days 3] [--baseline-seconds 10] [--load-seconds 20]
  *
  * Loads `days` days of one reading per second for device `doomed` (86,400 rows a day, with their
  * rollups and event ids) through Store.applyBatch, the consumer's own write path, then starts
@@ -17,8 +17,11 @@
  * `--what device` deletes `doomed` with keepData: false; the removal is over once its id can be
  * registered again. `--what retention` loads the days as expired (raw readings and event ids
  * kept one day) and starts the service with a retention pass due after the baseline; the removal
- * is over when the pass logs `retention pass done`. Prints, per probe and phase: requests, p50,
- * p99 and the worst answer (ms), and how long the removal took.
+ * is over when the pass logs `retention pass done`. `--what ingest` removes nothing: for
+ * `load-seconds`, four clients send ingestReadings of 500 readings each, back to back, so that the
+ * consumer's batches hold the write lock much of the time (the probes' second phase is under that
+ * load; `--days 0` skips the preload). Prints, per probe and phase: requests, p50, p99 and the
+ * worst answer (ms), and how long the removal (or load) took.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -36,10 +39,12 @@ const { values: args } = parseArgs({
     what: { type: 'string', default: 'device' },
     days: { type: 'string', default: '3' },
     'baseline-seconds': { type: 'string', default: '10' },
+    'load-seconds': { type: 'string', default: '20' },
   },
 });
 const WHAT = args.what;
-if (WHAT !== 'device' && WHAT !== 'retention') throw new Error('--what is device or retention');
+if (WHAT !== 'device' && WHAT !== 'retention' && WHAT !== 'ingest') throw new Error('--what is device, retention or ingest');
+const LOAD_MS = Number(args['load-seconds']) * 1000;
 const DAYS = Number(args.days);
 const BASELINE_MS = Number(args['baseline-seconds']) * 1000;
 const DAY = 86_400_000;
@@ -159,8 +164,27 @@ async function main(): Promise<void> {
         if (again.errors[0]?.extensions?.code !== 'UNAVAILABLE') throw new Error(JSON.stringify(again.errors));
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-    } else {
+    } else if (WHAT === 'retention') {
       await retentionPass;
+    } else {
+      // Four clients, each sending 500 readings of `doomed` per request, back to back.
+      const until = Date.now() + LOAD_MS;
+      // One millisecond apart from six hours ago: distinct, never too old nor in the future.
+      const from = Date.now() - 6 * 3_600_000;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (Date.now() < until) {
+            const readings = Array.from({ length: 500 }, (_, i) => ({
+              deviceId: 'doomed',
+              timestamp: new Date(from + next++).toISOString(),
+              metrics: [{ name: 'load', value: i }],
+            }));
+            const answer = await gql('mutation($r: [ReadingInput!]!) { ingestReadings(readings: $r) { acceptedCount } }', { r: readings });
+            if (answer.errors) throw new Error(JSON.stringify(answer.errors));
+          }
+        }),
+      );
     }
     const removalSeconds = (performance.now() - started) / 1000;
     running = false;
@@ -168,7 +192,11 @@ async function main(): Promise<void> {
     await service.stop();
 
     const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? NaN;
-    console.log(`${WHAT === 'device' ? 'device removal' : 'retention pass'} over ${DAYS} day(s) of readings took ${removalSeconds.toFixed(1)} s`);
+    console.log(
+      WHAT === 'ingest'
+        ? `ingest load of 4 clients x 500 readings per request for ${removalSeconds.toFixed(1)} s`
+        : `${WHAT === 'device' ? 'device removal' : 'retention pass'} over ${DAYS} day(s) of readings took ${removalSeconds.toFixed(1)} s`,
+    );
     console.log('probe    phase       requests     p50 ms     p99 ms   worst ms');
     for (const probe of Object.keys(probes) as Probe[])
       for (const at of ['baseline', 'removal'] as Phase[]) {
