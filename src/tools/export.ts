@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
@@ -41,6 +41,8 @@ async function main(): Promise<void> {
   const out = values.out ? createWriteStream(values.out) : process.stdout;
   // Streamed to the file as it arrives: memory stays a chunk, whatever the range.
   await pipeline(Readable.fromWeb(response.body as ReadableStream<Uint8Array>), out);
+  // Said on stderr: with no --out, stdout is the export itself.
+  if (values.out) process.stderr.write(`exported to ${values.out} (${statSync(values.out).size.toLocaleString('en')} bytes)\n`);
 }
 
 main().catch((error: unknown) => {

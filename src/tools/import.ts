@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   await new Promise((resolve) => report.end(resolve));
   console.log(JSON.stringify(outcome));
   if (errors > 0) console.error(`${errors} line(s) not stored: see ${reportPath}`);
+  else rmSync(reportPath, { force: true }); // no report of nothing
   if (!outcome?.['done']) process.exitCode = 1;
 }
 

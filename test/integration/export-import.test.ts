@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { AggregatesDocument, CreateApiKeyDocument, IngestReadingDocument, ReadingsDocument, RegisterDeviceDocument } from '../generated/graphql';
@@ -151,7 +151,12 @@ describe('export and import', () => {
     const run = (name: string, args: string[], server: TestServer) =>
       promisify(execFile)(process.execPath, [tool(name), ...args, '--url', server.baseUrl, '--key', server.adminKey]);
     const out = path.join(source.dataDir, 'pump.csv');
-    await run('export', ['--devices', 'pump', '--metric', 'rpm', '--to', new Date(END).toISOString(), '--format', 'csv', '--out', out], source);
+    const exportedNote = await run(
+      'export',
+      ['--devices', 'pump', '--metric', 'rpm', '--to', new Date(END).toISOString(), '--format', 'csv', '--out', out],
+      source,
+    );
+    expect(exportedNote.stderr).toBe(`exported to ${out} (${statSync(out).size.toLocaleString('en')} bytes)\n`);
     const exported = readFileSync(out, 'utf8').trimEnd().split('\n');
     expect(exported).toHaveLength(HISTORY.length / 2 + 1);
     writeFileSync(out, [...exported, 'pump,rpm,not-a-time,1'].join('\n'));
@@ -159,6 +164,11 @@ describe('export and import', () => {
     expect(JSON.parse(imported.stdout)).toEqual({ done: { lines: exported.length + 1, accepted: exported.length - 1, rejected: 1 } });
     expect(imported.stderr).toMatch(/1 line\(s\) not stored/);
     expect(JSON.parse(readFileSync(`${out}.errors.ndjson`, 'utf8'))).toMatchObject({ line: exported.length + 1, code: 'INVALID_LINE' });
+    // Imported again without the bad line: nothing refused, and no empty report left behind.
+    writeFileSync(out, exported.join('\n'));
+    const clean = await run('import', [out, '--allow-old-timestamps'], target);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ done: { rejected: 0 } });
+    expect(existsSync(`${out}.errors.ndjson`)).toBe(false);
     // No service at the address: both tools say where they looked and why (not just "fetch failed").
     const closed = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
