@@ -197,6 +197,25 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         serving?.closeDeletedDevice(tenantId, deviceId);
       },
     };
+    // Revocations read from the events topic (another node's, or this node's own again): a
+    // deviceDeleted notice read after the id was registered again (a quick delete and register,
+    // a late notice) must not end the new device's subscriptions and connections, so the store
+    // is asked first, as the periodic check does. If it cannot answer, the notice is obeyed.
+    const revokedElsewhere: RevocationHandlers = {
+      revokedKeys: revokedHere.revokedKeys,
+      deviceDeleted: (tenantId, deviceId) => {
+        directory.forget(tenantId, deviceId);
+        store.getDevices(tenantId, [deviceId]).then(
+          ([again]) => {
+            if (!again) revokedHere.deviceDeleted(tenantId, deviceId);
+          },
+          (error: unknown) => {
+            service.warn({ err: error, tenantId, deviceId }, 'could not check a deleted device against the store; ending its subscriptions');
+            revokedHere.deviceDeleted(tenantId, deviceId);
+          },
+        );
+      },
+    };
     // Revocations made here: handled here at once, and announced to the other API nodes.
     const revocations = revocationPublisher({ viaEventsTopic, stream, local: revokedHere, logger: service });
     keys.onRevoked(revocations.revokedKeys);
@@ -279,7 +298,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
           });
     revocationCheck?.start();
     if (revocationCheck) opened.push(() => revocationCheck.stop());
-    const hubs: Hubs = { hub, anomalyHub, statusHub, anomalyOrder, commandHub, offerCommand, revocations: revokedHere };
+    const hubs: Hubs = { hub, anomalyHub, statusHub, anomalyOrder, commandHub, offerCommand, revocations: revokedElsewhere };
     const consumerMetrics = async () => [await (fanout?.metrics() ?? Promise.resolve([]))];
     const metricsServer = await startMetricsEndpoint(config, metrics.registry, consumerMetrics, logger);
     if (metricsServer) opened.push(() => metricsServer.close());

@@ -5,6 +5,9 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { startApp, type RunningApp } from '../../src/app';
 import { createLogger } from '../../src/logger';
+import { openStream } from '../../src/composition/backends';
+import type { FanoutMessage } from '../../src/domain/events-topic';
+import { REVOCATION_NOTICE_KEYS } from '../../src/domain/revocation-notice';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { DEFAULT_TENANT_ID } from '../../src/tenants/tenant-service';
 import {
@@ -131,6 +134,34 @@ describe('revocation across API nodes', () => {
     await within(device.closed, 'the MQTT connection on node B to close');
     expect((await ingest()).data?.ingestReading).toMatchObject({ acceptedCount: 0, rejected: [{ code: 'UNKNOWN_DEVICE' }] });
     await eventually(() => (nodeB.hub.activeSubscriptions === before ? true : undefined), 10_000, 'the subscription cleaned up on node B');
+    await client.dispose();
+  });
+
+  it('leaves alone a device whose deviceDeleted notice comes after its id was registered again (a late notice)', async () => {
+    await ok(nodeA, adminKey, RegisterDeviceDocument, { input: { id: 'valve-late' } });
+    await ok(nodeA, adminKey, RegisterDeviceDocument, { input: { id: 'valve-marker' } });
+    const client = connect(nodeB.wsUrl, adminKey);
+    const before = nodeB.hub.activeSubscriptions;
+    const late = subscribe(client, ReadingAddedDocument, { deviceId: 'valve-late' });
+    const marker = subscribe(client, ReadingAddedDocument, { deviceId: 'valve-marker' });
+    await eventually(() => (nodeB.hub.activeSubscriptions === before + 2 ? true : undefined), 10_000, 'the subscriptions on node B');
+    // The notice of a deletion that happened before valve-late's current registration, read only
+    // now; then a real deletion, whose notice follows it on the events topic.
+    const stream = await openStream(testServiceConfig(dataDir, adminKey), createLogger('silent'));
+    try {
+      const notice: FanoutMessage = { kind: 'deviceDeleted', tenantId: DEFAULT_TENANT_ID, deviceId: 'valve-late' };
+      await stream.produce('events', [{ key: REVOCATION_NOTICE_KEYS.deviceDeleted, value: JSON.stringify(notice) }]);
+    } finally {
+      await stream.close();
+    }
+    await ok(nodeA, adminKey, DeleteDeviceDocument, { id: 'valve-marker', keepData: true });
+    await within(marker.finished, 'the marker subscription on node B to end');
+    // Read in order, so the late notice was handled first: valve-late exists, its subscription goes on.
+    expect(nodeB.hub.activeSubscriptions).toBe(before + 1);
+    let ended = false;
+    void late.finished.then(() => (ended = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ended).toBe(false);
     await client.dispose();
   });
 });
