@@ -53,6 +53,22 @@ async function connectDevice(node: RunningApp, deviceId: string, deviceKey: stri
 const now = () => new Date().toISOString();
 
 /** `promise`, or a failure naming `what` after `timeoutMs` (a missing close fails fast, with a reason). */
+/**
+ * On `node`: a new reader key following `deviceId` (a registered new device) over WebSocket, and
+ * the device connected over MQTT with its own key; `devices` collects the MQTT client to end.
+ */
+async function readerAndDevice(registerOn: RunningApp, node: RunningApp, adminKey: string, deviceId: string, devices: MqttClient[]) {
+  const reader = (await ok(registerOn, adminKey, CreateApiKeyDocument, { input: { role: 'READER', label: 'dashboard' } })).createApiKey;
+  const { deviceKey } = (await ok(registerOn, adminKey, RegisterDeviceDocument, { input: { id: deviceId } })).registerDevice;
+  const client = connect(node.wsUrl, reader.secret);
+  const before = node.hub.activeSubscriptions;
+  const watching = subscribe(client, ReadingAddedDocument, { deviceId });
+  await eventually(() => (node.hub.activeSubscriptions === before + 1 ? true : undefined), 10_000, `the subscription on ${node.url}`);
+  const device = await connectDevice(node, deviceId, deviceKey);
+  devices.push(device.client);
+  return { reader, deviceKey, client, before, watching, device };
+}
+
 function within<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -87,14 +103,7 @@ describe('revocation across API nodes', () => {
   });
 
   it("revokeApiKey and rotateDeviceKey on node A close the keys' WebSocket (4403) and MQTT connection on node B, and B refuses the key at once", async () => {
-    const reader = (await ok(nodeA, adminKey, CreateApiKeyDocument, { input: { role: 'READER', label: 'dashboard' } })).createApiKey;
-    const { deviceKey } = (await ok(nodeA, adminKey, RegisterDeviceDocument, { input: { id: 'pump-1' } })).registerDevice;
-    const client = connect(nodeB.wsUrl, reader.secret);
-    const before = nodeB.hub.activeSubscriptions;
-    const watching = subscribe(client, ReadingAddedDocument, { deviceId: 'pump-1' });
-    await eventually(() => (nodeB.hub.activeSubscriptions === before + 1 ? true : undefined), 10_000, 'the subscription on node B');
-    const device = await connectDevice(nodeB, 'pump-1', deviceKey);
-    devices.push(device.client);
+    const { reader, deviceKey, client, before, watching, device } = await readerAndDevice(nodeA, nodeB, adminKey, 'pump-1', devices);
     // B has the reader key in its lookup cache (kept for 5 s): only forgetting it refuses it now.
     expect((await gql(nodeB, reader.secret, ViewerDocument)).status).toBe(200);
 
@@ -192,14 +201,7 @@ describe('the periodic revocation check', () => {
   });
 
   it('closes the WebSocket (4403) and MQTT connection of a key revoked without a notice, and the node refuses the key', async () => {
-    const reader = (await ok(node, adminKey, CreateApiKeyDocument, { input: { role: 'READER', label: 'dashboard' } })).createApiKey;
-    const { deviceKey } = (await ok(node, adminKey, RegisterDeviceDocument, { input: { id: 'meter-9' } })).registerDevice;
-    const client = connect(node.wsUrl, reader.secret);
-    const before = node.hub.activeSubscriptions;
-    const watching = subscribe(client, ReadingAddedDocument, { deviceId: 'meter-9' });
-    await eventually(() => (node.hub.activeSubscriptions === before + 1 ? true : undefined), 10_000, 'the subscription');
-    const device = await connectDevice(node, 'meter-9', deviceKey);
-    devices.push(device.client);
+    const { reader, client, before, watching, device } = await readerAndDevice(node, node, adminKey, 'meter-9', devices);
     // The admin's own connection stays open: only revoked keys are closed.
     const adminClient = connect(node.wsUrl, adminKey);
     const adminWatching = subscribe(adminClient, ReadingAddedDocument, { deviceId: 'meter-9' });
