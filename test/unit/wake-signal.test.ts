@@ -34,6 +34,34 @@ describe('WakeSignal', () => {
     stop();
   });
 
+  it('notifies a waiting listener once for a burst of rings, and not at all while it is busy', async () => {
+    const signal = new WakeSignal();
+    const notify = jest.spyOn(Atomics, 'notify');
+    let rang: () => void = () => {};
+    let calls = 0;
+    const stop = signal.listen(() => {
+      calls++;
+      // Rings while the listener is busy: counted, never notified.
+      if (calls === 1) for (let i = 0; i < 50; i++) signal.ring();
+      rang();
+    });
+    try {
+      await new Promise<void>((resolve) => setImmediate(resolve)); // the listener is waiting now
+      const woken = new Promise<void>((resolve) => (rang = resolve));
+      for (let i = 0; i < 100; i++) signal.ring();
+      await woken;
+      expect(calls).toBe(1);
+      expect(notify).toHaveBeenCalledTimes(1);
+      // The rings made during the call are not lost: they make the next call.
+      await new Promise<void>((resolve) => (rang = resolve));
+      expect(calls).toBe(2);
+      expect(notify).toHaveBeenCalledTimes(1);
+    } finally {
+      stop();
+      notify.mockRestore();
+    }
+  });
+
   it('wakes another thread without a message, and lets that thread exit once it stops listening', async () => {
     const signal = new WakeSignal();
     const worker = new Worker(LISTENER, {
