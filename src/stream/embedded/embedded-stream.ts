@@ -30,6 +30,8 @@ export class EmbeddedStream implements Stream {
   /** Commits of writer threads that stopped and were replaced. */
   private retiredCommits = 0;
   private closed = false;
+  /** Statements the read path runs on every poll, prepared once (preparing was ~6% of the consumer thread). */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly options: EmbeddedStreamOptions) {
     if (!Number.isInteger(options.partitions) || options.partitions < 1 || options.partitions > MAX_PARTITIONS) {
@@ -115,9 +117,11 @@ export class EmbeddedStream implements Stream {
 
   async read(topic: TopicName, partition: number, fromOffset: number, limit: number): Promise<StreamMessage[]> {
     this.checkPartition(topic, partition);
-    const rows = this.db
-      .prepare(`SELECT position, key, value, ts FROM log_${topic} WHERE position >= ? AND position < ? ORDER BY position LIMIT ?`)
-      .all(positionOf(partition, Math.max(0, fromOffset)), positionOf(partition + 1, 0), limit) as {
+    const rows = this.statement(`SELECT position, key, value, ts FROM log_${topic} WHERE position >= ? AND position < ? ORDER BY position LIMIT ?`).all(
+      positionOf(partition, Math.max(0, fromOffset)),
+      positionOf(partition + 1, 0),
+      limit,
+    ) as {
       position: number;
       key: string;
       value: string;
@@ -167,7 +171,7 @@ export class EmbeddedStream implements Stream {
 
   /** The offset the next message of each partition will get (0 for an empty partition). */
   async endOffsets(topic: TopicName): Promise<ReadonlyMap<number, number>> {
-    const rows = this.db.prepare('SELECT partition, next_offset FROM partition_heads WHERE topic = ? ORDER BY partition').all(topic) as {
+    const rows = this.statement('SELECT partition, next_offset FROM partition_heads WHERE topic = ? ORDER BY partition').all(topic) as {
       partition: number;
       next_offset: number;
     }[];
@@ -181,12 +185,10 @@ export class EmbeddedStream implements Stream {
 
   private commitSync(group: string, topic: TopicName, partition: number, offset: number): void {
     this.checkPartition(topic, partition);
-    this.db
-      .prepare(
-        `INSERT INTO consumer_offsets (group_id, topic, partition, committed_offset, updated_at) VALUES (?, ?, ?, ?, ?)
+    this.statement(
+      `INSERT INTO consumer_offsets (group_id, topic, partition, committed_offset, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = excluded.updated_at`,
-      )
-      .run(group, topic, partition, offset, Date.now());
+    ).run(group, topic, partition, offset, Date.now());
   }
 
   async committed(group: string, topic: TopicName, partition: number): Promise<number | undefined> {
@@ -194,9 +196,11 @@ export class EmbeddedStream implements Stream {
   }
 
   private committedSync(group: string, topic: TopicName, partition: number): number | undefined {
-    const row = this.db
-      .prepare('SELECT committed_offset FROM consumer_offsets WHERE group_id = ? AND topic = ? AND partition = ?')
-      .get(group, topic, partition) as { committed_offset: number } | undefined;
+    const row = this.statement('SELECT committed_offset FROM consumer_offsets WHERE group_id = ? AND topic = ? AND partition = ?').get(
+      group,
+      topic,
+      partition,
+    ) as { committed_offset: number } | undefined;
     return row?.committed_offset;
   }
 
@@ -232,6 +236,12 @@ export class EmbeddedStream implements Stream {
       }
     }
     return deleted;
+  }
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
   }
 
   private checkPartition(topic: TopicName, partition: number): void {
