@@ -24,6 +24,13 @@ function manifests(): { file: string; doc: any }[] {
   });
 }
 
+/** The options before main.js in package.json's start script. */
+function nodeOptionsOfNpmStart(): string[] {
+  const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const [, options] = /^exec node (.*) dist\/src\/main\.js$/.exec(start)!;
+  return options!.split(' ');
+}
+
 describe('deployment files', () => {
   it('set only variables the service reads', () => {
     const used: string[] = [];
@@ -112,6 +119,13 @@ describe('deployment files', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
     expect(dockerfile).toMatch(/npm prune --omit=dev/);
+  });
+
+  it("starts the image's node with the options npm start gives it (the young generation's size among them)", () => {
+    const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    expect(entry).toEqual(['node', ...nodeOptionsOfNpmStart(), 'dist/src/main.js']);
+    expect(nodeOptionsOfNpmStart()).toContain('--max-semi-space-size=8');
   });
 
   describe('the consumer function (deploy/oci/function)', () => {
