@@ -34,6 +34,6 @@ EXPOSE 4000
 # /healthz (liveness) answers in every role; the consumer role serves only it and /readyz.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# The options of `npm start` (docs/PERFORMANCE.md says why the young generation is 8 MiB); a test keeps the two the same.
-ENTRYPOINT ["node", "--enable-source-maps", "--max-semi-space-size=8", "dist/src/main.js"]
+# The node options of `npm start`: a test keeps the two the same.
+ENTRYPOINT ["node", "--enable-source-maps", "dist/src/main.js"]
 CMD ["start", "--role", "all"]

@@ -121,11 +121,11 @@ describe('deployment files', () => {
     expect(dockerfile).toMatch(/npm prune --omit=dev/);
   });
 
-  it("starts the image's node with the options npm start gives it (the young generation's size among them)", () => {
+  it("starts the image's node with the options npm start gives it", () => {
     const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
     const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
     expect(entry).toEqual(['node', ...nodeOptionsOfNpmStart(), 'dist/src/main.js']);
-    expect(nodeOptionsOfNpmStart()).toContain('--max-semi-space-size=8');
+    expect(nodeOptionsOfNpmStart()).toContain('--enable-source-maps');
   });
 
   describe('the consumer function (deploy/oci/function)', () => {
