@@ -1,5 +1,5 @@
-import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { openReadingFeed, type FeedItem } from '../subscriptions/reading-feed';
+import { Arg, Ctx, ID, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { openReadingFeed, storedReadingsCursor, type FeedItem } from '../subscriptions/reading-feed';
 import { decodeCursor } from '../domain/cursor';
 import { TelemetryError } from '../domain/errors';
 import { ReadingEvent } from '../schema/types';
@@ -43,6 +43,15 @@ async function subscribeReadingAdded({ args, context }: SubscribeResolverData<un
 
 @Resolver()
 export class SubscriptionResolver {
+  @Query(() => String, {
+    description:
+      'A `readingAdded` cursor at the readings stored now. Read it before a query of readings and subscribe with it as `after`: every reading stored from then on arrives, none lost between the query and the subscription (one the query returned may arrive again).',
+  })
+  async readingCursor(@Ctx() ctx: GraphQLContext): Promise<string> {
+    authorize(ctx.caller, 'read');
+    return storedReadingsCursor(ctx.services.store, ctx.services.partitions);
+  }
+
   @Subscription(() => ReadingEvent, {
     subscribe: subscribeReadingAdded,
     description:

@@ -31,6 +31,16 @@ export interface ReadingFeedOptions {
 }
 
 /**
+ * A cursor at what is stored now, in every partition (-1 where nothing is): a subscription
+ * `after` it receives every reading stored from then on. Read before a query of readings, it
+ * closes the gap between the query and the subscription (readingCursor).
+ */
+export async function storedReadingsCursor(store: Pick<ReadingStore, 'watermarks'>, partitions: readonly number[]): Promise<string> {
+  const watermarks = await store.watermarks('readings');
+  return encodeCursor(new Map(partitions.map((partition) => [partition, watermarks.get(partition) ?? -1])));
+}
+
+/**
  * `readingAdded`: the stored readings of some devices, resumable from a cursor that holds the
  * subscriber's position in every partition of the readings topic (docs/PROTOCOL.md §4).
  * Partitions the cursor does not name start at the current watermark.

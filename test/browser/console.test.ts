@@ -141,6 +141,27 @@ describeWithBrowser('web console (headless chromium)', () => {
     expect(await chartTimes(page, 'temperature')).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => (start + i * 1000) / 1000));
   });
 
+  it("draws a reading stored while the live connection was still opening: no gap between the charts' queries and the subscription", async () => {
+    await gql('mutation { registerDevice(input: { id: "valve-9" }) { device { id } } }');
+    proxy.holdWebSockets();
+    try {
+      const page = await openPage(server.adminKey, '#/device/valve-9');
+      // The device and its (empty) charts are read; the subscription has not reached the server.
+      await page.getByText('No readings yet').waitFor();
+      const at = Date.now() - 5000;
+      await ingest('valve-9', at, 42);
+      await eventually(async () => {
+        const { readings } = await gql('{ readings(deviceId: "valve-9", metric: "temperature") { edges { cursor } } }');
+        return readings.edges.length === 1 ? true : undefined;
+      });
+      proxy.releaseWebSockets();
+      await page.waitForFunction(() => ((globalThis as any).telemetryCharts?.get('temperature')?.pointCount ?? 0) >= 1);
+      expect(await chartTimes(page, 'temperature')).toEqual([at / 1000]);
+    } finally {
+      proxy.releaseWebSockets();
+    }
+  });
+
   it('draws a custom range in buckets with the chosen functions and time zone', async () => {
     const hour = 3_600_000;
     const t0 = Math.floor((Date.now() - 3 * hour) / hour) * hour;

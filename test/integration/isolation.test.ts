@@ -59,6 +59,8 @@ const PROBES: Record<string, Probe> = {
   // A position in the anomaly sequence, not an anomaly: what it reveals, any anomaly id reveals too.
   anomalyCursor: { kind: 'query', document: '{ anomalyCursor }', variables: () => ({}) },
   anomalyRules: { kind: 'query', document: '{ anomalyRules { id deviceId } }', variables: () => ({}) },
+  // Positions in the readings topic, not readings: what it reveals, any readingAdded cursor reveals too.
+  readingCursor: { kind: 'query', document: '{ readingCursor }', variables: () => ({}) },
   apiKeys: { kind: 'query', document: '{ apiKeys(includeRevoked: true) { id label deviceId } }', variables: () => ({}) },
   deadLetters: { kind: 'query', document: '{ deadLetters { edges { node { id } } } }', variables: () => ({}) },
   webhooks: { kind: 'query', document: '{ webhooks { id url } }', variables: () => ({}) },

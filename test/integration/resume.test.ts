@@ -1,4 +1,10 @@
-import { IngestReadingsDocument, ReadingAddedDocument, RegisterDeviceDocument, type ReadingAddedSubscription } from '../generated/graphql';
+import {
+  IngestReadingsDocument,
+  ReadingAddedDocument,
+  ReadingCursorDocument,
+  RegisterDeviceDocument,
+  type ReadingAddedSubscription,
+} from '../generated/graphql';
 import { connect, subscribe } from '../support/ws-client';
 import { eventually, startTestServer, type TestServer } from '../support/server';
 
@@ -107,6 +113,24 @@ describe('resuming readingAdded from far behind', () => {
     expect(outOfOrder).toEqual([]);
     await eventually(() => (server.app.hub.activeSubscriptions === 0 ? true : undefined), 5000, 'subscriptions cleaned up');
   }, 300_000);
+
+  it('gives a cursor, read before readings are stored, from which a later subscription receives exactly those readings', async () => {
+    const stored = await applied(server);
+    const before = await ingest(10);
+    await whileProgressing(() => applied(server), stored + before.length, 'readings before the cursor');
+    const { readingCursor } = await server.ok(ReadingCursorDocument, {});
+    const after = await ingest(25);
+    const client = connect(server.app.wsUrl, server.adminKey);
+    try {
+      const resumed = subscribe(client, ReadingAddedDocument, { deviceIds: DEVICES, after: readingCursor });
+      const events = await eventually(() => (resumed.received.length >= after.length ? resumed.received : undefined), 20_000, 'readings after the cursor');
+      const ids = events.map((event) => event.data!.readingAdded.eventId);
+      expect(new Set(ids)).toEqual(new Set(after));
+      expect(ids.some((id) => before.includes(id))).toBe(false);
+    } finally {
+      await client.dispose();
+    }
+  });
 
   it('refuses a cursor ahead of what is stored, or naming a partition that does not exist, instead of waiting in silence', async () => {
     const client = connect(server.app.wsUrl, server.adminKey);

@@ -10,6 +10,7 @@ const aggregatesQuery = (functions: readonly AggregateFunction[]) =>
   `query Aggregates($id: ID!, $metric: String!, $from: DateTime!, $to: DateTime!, $bucket: String!, $timeZone: String!) { aggregates(deviceIds: [$id], metric: $metric, from: $from, to: $to, bucket: $bucket, timeZone: $timeZone) { buckets { start ${functions.join(' ')} } } }`;
 const ANOMALIES = `query DeviceAnomalies($id: ID!) { anomalies(first: 200, filter: { deviceId: $id }) { edges { node { metric timestamp value kind } } } }`;
 const READINGS = `query Readings($id: ID!, $metric: String!, $after: String) { readings(deviceId: $id, metric: $metric, first: 20, after: $after) { edges { node { timestamp value } } pageInfo { endCursor hasNextPage } } }`;
+const READING_CURSOR = `query ReadingCursor { readingCursor }`;
 const LIVE = `subscription DeviceReadings($id: ID!, $after: String) { readingAdded(deviceId: $id, after: $after) { cursor timestamp metrics { name value } } }`;
 /** Aggregate charts read their buckets again at most this often while readings arrive. */
 const AGGREGATE_REFRESH_MS = 1000;
@@ -29,9 +30,10 @@ const seconds = (iso: string) => Date.parse(iso) / 1000;
 /**
  * Device: a chart per metric over a chosen range, raw points from `series` or buckets from
  * `aggregates` (bucket size, functions, time zone), then extended live by `readingAdded`. The
- * subscription starts before the charts load (the chart drops the overlap) and after a network
- * drop resumes after the last cursor it saw: the chart has no hole. Aggregate charts read their
- * buckets again when a reading falls in their range.
+ * subscription starts after `readingCursor`, read before anything else, so every reading
+ * stored after the queries' snapshot arrives however late the socket opens (the chart drops
+ * the overlap), and after a network drop it resumes after the last cursor it saw: the chart
+ * has no hole. Aggregate charts read their buckets again when a reading falls in their range.
  */
 export function deviceView(session: Session, main: HTMLElement, id: string): View {
   const charts = new Map<string, MetricChart>();
@@ -41,6 +43,8 @@ export function deviceView(session: Session, main: HTMLElement, id: string): Vie
   const rawBox = h('section', { 'aria-labelledby': 'raw-title' });
   let cursor: string | undefined;
   let metrics: string[] = [];
+  let stopLive: (() => void) | undefined;
+  let disposed = false;
   /** The settings the charts on screen were drawn with; undefined while they are invalid. */
   let shown: ChartSettings | undefined;
   /** Bumped on every redraw: answers to an older one are dropped. */
@@ -129,12 +133,17 @@ export function deviceView(session: Session, main: HTMLElement, id: string): Vie
 
   const load = async () => {
     try {
+      // Before the queries: the subscription then delivers whatever is stored after their snapshot.
+      ({ readingCursor: cursor } = await session.api.request<{ readingCursor: string }>(READING_CURSOR, {}));
+      if (disposed) return;
+      stopLive = startLive();
       const { device } = await session.api.request<{ device: DeviceData | null }>(DEVICE, { id });
       if (!device) {
         replace(main, h('h1', {}, 'No such device'), h('p', {}, `Your tenant has no device "${id}".`));
         return;
       }
-      metrics = device.latest.map((point) => point.metric);
+      // A live reading may have named a metric already (it arrived before this answer).
+      metrics = [...new Set([...device.latest.map((point) => point.metric), ...metrics])];
       replace(
         header,
         h('h1', {}, device.name),
@@ -197,26 +206,23 @@ export function deviceView(session: Session, main: HTMLElement, id: string): Vie
       .catch((error: unknown) => replace(rawBox, messageOf(error)));
   };
 
-  const stop = session.api.live<{ readingAdded: { cursor: string; timestamp: string; metrics: { name: string; value: number }[] } }>(
-    LIVE,
-    () => ({ id, after: cursor }),
-    ({ readingAdded: event }) => {
-      cursor = event.cursor;
-      const at = Date.parse(event.timestamp);
-      for (const metric of event.metrics) {
-        if (!metrics.includes(metric.name)) metrics.push(metric.name);
-        // A custom range is fixed: a reading outside it is not drawn.
-        if (!shown || (!shown.relative && (at < shown.from || at >= shown.to))) continue;
-        if (shown.bucket) refreshAggregates(metric.name);
-        else chartFor(metric.name, shown).add([{ t: at / 1000, value: metric.value }]);
-      }
-      if (shown) replace(note, '');
-    },
-    // Before the first live event there is no cursor to resume after: read the range again.
-    () => {
-      if (cursor === undefined) void loadCharts().catch(() => {});
-    },
-  );
+  const startLive = () =>
+    session.api.live<{ readingAdded: { cursor: string; timestamp: string; metrics: { name: string; value: number }[] } }>(
+      LIVE,
+      () => ({ id, after: cursor }),
+      ({ readingAdded: event }) => {
+        cursor = event.cursor;
+        const at = Date.parse(event.timestamp);
+        for (const metric of event.metrics) {
+          if (!metrics.includes(metric.name)) metrics.push(metric.name);
+          // A custom range is fixed: a reading outside it is not drawn.
+          if (!shown || (!shown.relative && (at < shown.from || at >= shown.to))) continue;
+          if (shown.bucket) refreshAggregates(metric.name);
+          else chartFor(metric.name, shown).add([{ t: at / 1000, value: metric.value }]);
+        }
+        if (shown) replace(note, '');
+      },
+    );
 
   replace(main, h('p', {}, h('a', { href: '#/fleet' }, '← Fleet')), header, controls.element, note, chartsBox, rawBox);
   // The browser tests read the charts' points through this hook.
@@ -224,7 +230,8 @@ export function deviceView(session: Session, main: HTMLElement, id: string): Vie
   void load();
   return {
     dispose() {
-      stop();
+      disposed = true;
+      stopLive?.();
       clearTimeout(refresh);
       for (const chart of charts.values()) chart.destroy();
     },
