@@ -269,7 +269,7 @@ const shape = {
   }),
   TELEMETRY_WEBHOOK_TIMEOUT_MS: setting({
     schema: integer(100, 120_000).default(10_000),
-    doc: 'Per-request timeout of a delivery.',
+    doc: 'Longest a webhook POST may take, from connecting to the last byte of the answer (a receiver trickling bytes cannot stretch it); a delivery is claimed for twice this.',
   }),
   TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: setting({
     schema: z.enum(['on', 'off'], 'must be "on" or "off"').default('off'),

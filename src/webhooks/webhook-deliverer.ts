@@ -5,7 +5,7 @@ import { anomalyNotification } from '../domain/anomalies/anomaly-notification';
 import type { Logger } from '../logger';
 import type { NotificationPublisher } from '../notifications/notification-publisher';
 import type { WebhookStore } from '../store/ports/webhook-store';
-import { postJson } from './webhook-post';
+import { postJson, PostCutShortError } from './webhook-post';
 
 export interface WebhookSettings {
   /** How often due deliveries are looked for (a wake() after new anomalies comes sooner). */
@@ -30,6 +30,9 @@ const THROTTLED_MIN_DELAY_MS = 1000;
 
 /** Deliveries claimed (and sent in parallel) at a time. */
 const CLAIM_BATCH = 20;
+
+/** What post() answers for a POST its pass stopped: no attempt to record. */
+const CUT_SHORT = Symbol('cut short');
 
 /** How one attempt went, whatever the channel. */
 interface Attempt {
@@ -83,15 +86,24 @@ export class WebhookDeliverer {
     while (left > 0 && !signal?.aborted) {
       const claim = Math.min(CLAIM_BATCH, left);
       const due = await this.store.claimDueDeliveries(Date.now(), claim, leaseMs);
-      await Promise.all(due.map((item) => this.send(item)));
+      await Promise.all(due.map((item) => this.send(item, signal)));
       if (due.length < claim) return false;
       left -= due.length;
     }
     return true;
   }
 
-  private async send(due: DueDelivery): Promise<void> {
-    const attempt = due.channel === 'ONS' ? await this.publish(due) : await this.post(due);
+  /**
+   * A POST cut short by `signal` (the pass stopped: the function's jobs time is up, or the
+   * service stops) is not an attempt: nothing is recorded, and the delivery is claimed again
+   * once its lease lapses (two timeouts), its attempts unspent.
+   */
+  private async send(due: DueDelivery, signal?: AbortSignal): Promise<void> {
+    const attempt = due.channel === 'ONS' ? await this.publish(due) : await this.post(due, signal);
+    if (attempt === CUT_SHORT) {
+      this.logger.info({ deliveryId: due.delivery.id, url: due.url }, 'delivery cut short by the end of its pass; it is sent again once its claim lapses');
+      return;
+    }
     const attempts = due.delivery.attempts + 1;
     const now = Date.now();
     const retry = attempt.error !== null && (attempt.retryable ?? true) && attempts < this.settings.maxAttempts;
@@ -112,7 +124,7 @@ export class WebhookDeliverer {
     this.onAttempt(outcome.delivered ? 'delivered' : outcome.nextAttemptAt ? 'will_retry' : 'gave_up');
   }
 
-  private async post(due: DueDelivery): Promise<Attempt> {
+  private async post(due: DueDelivery, signal?: AbortSignal): Promise<Attempt | typeof CUT_SHORT> {
     const body = deliveryBody(due);
     try {
       const headers = {
@@ -124,9 +136,11 @@ export class WebhookDeliverer {
       const statusCode = await postJson(due.url, headers, body, {
         timeoutMs: this.settings.timeoutMs,
         allowPrivateNetworks: this.settings.allowPrivateNetworks,
+        signal,
       });
       return { statusCode, error: statusCode < 200 || statusCode >= 300 ? `HTTP ${statusCode}` : null };
     } catch (failure) {
+      if (failure instanceof PostCutShortError) return CUT_SHORT;
       return { statusCode: null, error: (failure as Error).message };
     }
   }

@@ -4,12 +4,18 @@ import https from 'node:https';
 import { classifyAddress, hostAddress } from '../domain/network';
 
 export interface PostOptions {
+  /** The whole POST, from connecting to the response's last byte, ms (not an idle time: a receiver trickling bytes cannot stretch it). */
   readonly timeoutMs: number;
   /** Allow loopback, private and link-local targets (development and tests only). */
   readonly allowPrivateNetworks: boolean;
+  /** Cuts the POST short (PostCutShortError): the pass sending it was stopped. */
+  readonly signal?: AbortSignal;
 }
 
 export class BlockedAddressError extends Error {}
+
+/** The POST was stopped by its caller's signal, not by the receiver or the timeout: it says nothing of the receiver. */
+export class PostCutShortError extends Error {}
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
@@ -52,23 +58,31 @@ export function postJson(url: string, headers: Record<string, string>, body: str
     return Promise.reject(new BlockedAddressError(`${address} is not a public address: ${verdict.reason}`));
   }
   const client = target.protocol === 'https:' ? https : http;
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  // An aborted request fails with a bare AbortError: say which of the two stopped it.
+  const why = (error: Error): Error => {
+    if (!signal.aborted) return error;
+    if (deadline.aborted) return Object.assign(new Error(`no response within ${options.timeoutMs} ms`), { name: 'TimeoutError' });
+    return new PostCutShortError('the POST was cut short: the pass sending it was stopped');
+  };
+  if (options.signal?.aborted) return Promise.reject(why(new Error('aborted')));
   return new Promise((resolve, reject) => {
     const request = client.request(
       target,
       {
         method: 'POST',
         headers: { ...headers, 'content-length': Buffer.byteLength(body) },
-        timeout: options.timeoutMs,
+        signal,
         ...(options.allowPrivateNetworks ? {} : { lookup: guardedLookup }),
       },
       (response) => {
         response.resume();
         response.on('end', () => resolve(response.statusCode ?? 0));
-        response.on('error', reject);
+        response.on('error', (error) => reject(why(error)));
       },
     );
-    request.on('timeout', () => request.destroy(Object.assign(new Error(`no response within ${options.timeoutMs} ms`), { name: 'TimeoutError' })));
-    request.on('error', reject);
+    request.on('error', (error) => reject(why(error)));
     request.end(body);
   });
 }

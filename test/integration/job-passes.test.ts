@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Anomaly } from '../../src/domain/anomalies/anomaly';
 import { CommandExpiry } from '../../src/commands/command-expiry';
 import { CommandService } from '../../src/commands/command-service';
 import type { DetectionEvents } from '../../src/consumers/batch-applier';
@@ -18,6 +21,30 @@ import { silentLogger } from '../support/logger';
  * finishes the work; without a limit (the long-running consumer's timer) it does everything.
  */
 const MINUTE = 60_000;
+
+const ANOMALY: Anomaly = {
+  seq: 1,
+  id: 1,
+  tenantId: 't',
+  deviceId: 'd1',
+  metric: 'v',
+  kind: 'THRESHOLD',
+  severity: 'CRITICAL',
+  score: 3,
+  value: 100,
+  expectedMin: null,
+  expectedMax: 90,
+  timestamp: 1000,
+  detectedAt: 1000,
+  occurrences: 1,
+  lastValue: 100,
+  lastTimestamp: 1000,
+  status: 'OPEN',
+  acknowledgedBy: null,
+  acknowledgedAt: null,
+  resolvedBy: null,
+  resolvedAt: null,
+};
 
 describe('background job passes: bounded by their limit, "more" until the work is done', () => {
   let backends: EmbeddedBackends;
@@ -142,6 +169,41 @@ describe('background job passes: bounded by their limit, "more" until the work i
     expect(await deliverer.run(10)).toBe(false);
     expect(claims).toEqual([20, 5, 10]);
     expect(recorded).toHaveLength(27);
+  });
+
+  it('webhooks: a POST cut short by the end of its pass records no attempt; the delivery stays claimed until its lease lapses', async () => {
+    const stop = new AbortController();
+    const server = createServer(() => stop.abort()); // receives the POST and never answers
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const recorded: number[] = [];
+    let claimed = false;
+    const store: Pick<WebhookStore, 'claimDueDeliveries' | 'recordDeliveryAttempt'> = {
+      claimDueDeliveries: async () => {
+        if (claimed) return [];
+        claimed = true;
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+        return [{ delivery: { id: 1, webhookId: 1, attempts: 0 }, channel: 'WEBHOOK', url, secret: 's', anomaly: ANOMALY } as unknown as DueDelivery];
+      },
+      recordDeliveryAttempt: async (id) => void recorded.push(id),
+    };
+    const deliverer = new WebhookDeliverer(
+      store as WebhookStore,
+      {
+        pollIntervalMs: 1000,
+        maxAttempts: 3,
+        timeoutMs: 60_000,
+        allowPrivateNetworks: true,
+        retry: { initialDelayMs: 1000, multiplier: 2, maxDelayMs: 10_000 },
+      },
+      silentLogger,
+    );
+    try {
+      expect(await deliverer.run(10, stop.signal)).toBe(false);
+      expect(recorded).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('stream trimming: drops at most `limit` old messages, the oldest first', async () => {
