@@ -29,6 +29,8 @@ export async function startFunctionProcess(dir: string, env: Record<string, stri
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  // 'close', not 'exit': 'exit' may come before the last of its output has been read.
+  const closed = new Promise((resolve) => child.once('close', resolve));
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await eventually(() => (existsSync(socket) ? true : undefined), 15_000, "the FDK's socket");
@@ -38,10 +40,8 @@ export async function startFunctionProcess(dir: string, env: Record<string, stri
     output: () => output,
     call: (body) => call(socket, body),
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await closed;
     },
   };
 }
