@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { npmStartNodeOptions } from '../test/support/npm-start';
 
 export interface BenchService {
   readonly child: ChildProcess;
@@ -14,12 +15,6 @@ export interface BenchService {
   stop(): Promise<void>;
 }
 
-/** The `node` options of package.json's start script (`exec node <options> dist/src/main.js`). */
-function npmStartOptions(): string[] {
-  const start = (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  return /^exec node (.*) dist\/src\/main\.js$/.exec(start)?.[1]?.split(' ') ?? [];
-}
-
 /**
  * Starts the service exactly as `npm start` does (its node options included), in its own
  * process, on a free port. `BENCH_NODE_ARGS` adds options to its `node` command line, e.g.
@@ -27,7 +22,7 @@ function npmStartOptions(): string[] {
  * `--cpu-prof` in NODE_OPTIONS).
  */
 export function startService(env: Record<string, string>): Promise<BenchService> {
-  const nodeArgs = [...npmStartOptions(), ...(process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
+  const nodeArgs = [...npmStartNodeOptions(), ...(process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, path.join(__dirname, '..', 'src', 'main.js')], {
     env: { ...process.env, PORT: '0', TELEMETRY_MQTT_PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

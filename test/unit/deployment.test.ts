@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config';
+import { npmStartNodeOptions } from '../support/npm-start';
 
 /**
  * The deployment files cannot be applied here (no Docker engine, no cluster), so their
@@ -22,13 +23,6 @@ function manifests(): { file: string; doc: any }[] {
       return { file: path.relative(root, file), doc: doc.toJS() };
     });
   });
-}
-
-/** The options before main.js in package.json's start script. */
-function nodeOptionsOfNpmStart(): string[] {
-  const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const [, options] = /^exec node (.*) dist\/src\/main\.js$/.exec(start)!;
-  return options!.split(' ');
 }
 
 describe('deployment files', () => {
@@ -124,8 +118,8 @@ describe('deployment files', () => {
   it("starts the image's node with the options npm start gives it", () => {
     const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
     const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
-    expect(entry).toEqual(['node', ...nodeOptionsOfNpmStart(), 'dist/src/main.js']);
-    expect(nodeOptionsOfNpmStart()).toContain('--enable-source-maps');
+    expect(entry).toEqual(['node', ...npmStartNodeOptions(), 'dist/src/main.js']);
+    expect(npmStartNodeOptions()).toContain('--enable-source-maps');
   });
 
   describe('the consumer function (deploy/oci/function)', () => {
