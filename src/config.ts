@@ -442,8 +442,8 @@ const shape = {
     doc: 'How often the consumer looks for devices deleted with `keepData: false` whose readings, rollups and event ids are still to be removed; it removes them in steps of `TELEMETRY_RETENTION_BATCH_ROWS` rows per table, pausing after each step twice as long as it took.',
   }),
   TELEMETRY_CONSUMER_BATCH_SIZE: setting({
-    schema: integer(1, 100_000).default(2000),
-    doc: "Most messages the consumer reads from one partition per round (on OCI, per GetMessages). A round holds up to this many per partition in memory, decoded: 5000 (the default until 2026-12-02) made the consumer thread's heap peak at 182 MiB under batch ingest with 4 partitions, 2000 at 72 MiB, for the same throughput.",
+    schema: integer(1, 100_000).default(1000),
+    doc: "Most messages the consumer reads from one partition per round (on OCI, per GetMessages). A round holds up to this many per partition in memory, decoded: 5000 (the default until 2026-12-02) made the consumer thread's heap peak at 182 MiB under batch ingest with 4 partitions, 2000 at 72 MiB, for the same throughput; 1000 took another 10-20 MiB off the service's peak RSS under the peer bench, again for the same throughput.",
   }),
   TELEMETRY_CONSUMER_POLL_MS: setting({
     schema: integer(1, 60_000).default(10),

@@ -24,7 +24,7 @@ export interface ReadingPersisterOptions {
   readonly logger: Logger;
   /** What detection takes from the configuration. @default DEFAULT_DETECTION_OPTIONS */
   readonly detection?: DetectionOptions;
-  /** Most messages read from one partition per round. @default 2000 */
+  /** Most messages read from one partition per round. @default 1000 */
   readonly batchSize?: number;
   /** Sleep between empty polls, ms (a wake() ends it early). @default 10 */
   readonly pollIntervalMs?: number;
@@ -281,7 +281,7 @@ export class ReadingPersister {
     // The trace context of each message that carries one (its ingest request's send span).
     const carriers: TraceCarrier[] = [];
     let read = 0;
-    const polled = await this.member!.poll(this.next, this.options.batchSize ?? 2000);
+    const polled = await this.member!.poll(this.next, this.options.batchSize ?? 1000);
     for (const [partition, messages] of polled) {
       const expected = this.next.get(partition);
       if (messages.length === 0 || expected === undefined) continue;

@@ -122,6 +122,12 @@ describe('deployment files', () => {
     expect(npmStartNodeOptions()).toContain('--enable-source-maps');
   });
 
+  it("starts the consumer function's node with the options npm start gives the service", () => {
+    const dockerfile = readFileSync(path.join(root, 'deploy', 'oci', 'function', 'Dockerfile'), 'utf8');
+    const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    expect(entry).toEqual(['node', ...npmStartNodeOptions(), 'dist/src/functions/consumer-function.js']);
+  });
+
   describe('the consumer function (deploy/oci/function)', () => {
     const dir = path.join(root, 'deploy', 'oci', 'function');
     const func = parseAllDocuments(readFileSync(path.join(dir, 'func.yaml'), 'utf8'))[0]!.toJS() as {
