@@ -71,7 +71,7 @@ const checkWith =
 const shape = {
   PORT: setting({
     schema: integer(0, 65535).default(4000),
-    doc: 'HTTP and WebSocket port (`0`: any free port).',
+    doc: 'HTTP and WebSocket port (`0`: any free port). The MQTT broker has its own, `TELEMETRY_MQTT_PORT`.',
   }),
   HOST: setting({
     schema: z.string().min(1).default('127.0.0.1'),

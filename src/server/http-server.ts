@@ -121,6 +121,12 @@ async function handle(options: HttpServerOptions, request: IncomingMessage, resp
     case '/console/oidc':
     case '/console/oidc/token': {
       const route = options.routes.oidcConsole;
+      // Every console load asks: "not configured" is an answer (204), not a failed request
+      // that browsers log as an error. The token exchange has nothing to forward to.
+      if (!route && url.pathname === '/console/oidc' && request.method === 'GET') {
+        response.writeHead(204, { 'cache-control': 'no-store' }).end();
+        return;
+      }
       if (!route) throw new TelemetryError('NOT_FOUND', 'OIDC sign-in is not configured here (TELEMETRY_OIDC_CLIENT_ID): sign in with an API key');
       return url.pathname === '/console/oidc' ? route.config(request, response) : route.token(request, response);
     }

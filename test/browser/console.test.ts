@@ -27,6 +27,8 @@ describeWithBrowser('web console (headless chromium)', () => {
   let readerKey: string;
   const foreignRequests: string[] = [];
   const contexts: BrowserContext[] = [];
+  /** What each page opened by openPage logged as an error in its devtools console. */
+  const consoleErrors = new WeakMap<Page, string[]>();
 
   const gql = async (query: string, variables: Record<string, unknown> = {}, key = server.adminKey) => {
     const body = (await postGraphQL(server.app.url, key, query, variables)) as { data?: any; errors?: unknown[] };
@@ -42,6 +44,11 @@ describeWithBrowser('web console (headless chromium)', () => {
     const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
     contexts.push(context);
     const page = await context.newPage();
+    const errors: string[] = [];
+    consoleErrors.set(page, errors);
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
     page.on('request', (request) => {
       const url = request.url();
       if (!url.startsWith(origin) && !url.startsWith(origin.replace('http:', 'ws:')) && !url.startsWith('data:')) foreignRequests.push(url);
@@ -112,9 +119,11 @@ describeWithBrowser('web console (headless chromium)', () => {
     expect(asset.headers.get('cache-control')).toContain('immutable');
   });
 
-  it('signs in and shows the registered devices in the fleet', async () => {
+  it('signs in and shows the registered devices in the fleet, logging no error on the way', async () => {
     const page = await openPage(server.adminKey);
     await page.locator('#fleet tr[data-device="pump-7"]').waitFor();
+    // Before, every load logged "Failed to load resource: 404" for the OIDC sign-in it asks about.
+    expect(consoleErrors.get(page)).toEqual([]);
     expect(await page.locator('#fleet tr[data-device="boiler-1"]').textContent()).toContain('basement');
     await page.getByLabel('Tag').fill('roof');
     await page.locator('#fleet tr[data-device="boiler-1"]').waitFor({ state: 'detached' });
@@ -275,9 +284,18 @@ describeWithBrowser('web console (headless chromium)', () => {
 
   it('serves GraphiQL at a browser GET /graphql, offline, with the console key, and runs a query', async () => {
     const page = await openPage(server.adminKey);
+    const answers: number[] = [];
+    page.on('response', (response) => {
+      if (response.request().method() === 'POST' && new URL(response.url()).pathname === '/graphql') answers.push(response.status());
+    });
+    // The schema loads by itself, with the key: before, GraphiQL opened on "Error fetching schema" (401).
+    const introspection = page.waitForResponse((response) => response.request().postData()?.includes('IntrospectionQuery') === true);
     await page.goto(`${origin}/graphql`);
+    expect((await introspection).status()).toBe(200);
     await page.locator('.graphiql-execute-button').click();
     await page.locator('.result-window', { hasText: 'pump-7' }).waitFor();
+    expect(answers.length).toBeGreaterThanOrEqual(2);
+    expect(answers.filter((status) => status !== 200)).toEqual([]);
     await shot(page, 'graphiql');
   });
 

@@ -15,7 +15,8 @@ const PENDING = 'telemetry.oidcPending';
 
 export async function oidcConfig(): Promise<OidcConfig | undefined> {
   const response = await fetch('/console/oidc').catch(() => undefined);
-  return response?.ok ? ((await response.json()) as OidcConfig) : undefined;
+  // 204: the node has no OIDC sign-in configured.
+  return response?.status === 200 ? ((await response.json()) as OidcConfig) : undefined;
 }
 
 const randomText = () => base64url(crypto.getRandomValues(new Uint8Array(32)));

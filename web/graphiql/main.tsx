@@ -14,7 +14,10 @@ import './graphiql.css';
  */
 const key = storedKey();
 const wsClient = createClient({ url: webSocketUrl(), connectionParams: key ? { authorization: `Bearer ${key}` } : {}, lazy: true });
-const fetcher = createGraphiQLFetcher({ url: '/graphql', wsClient });
+// The key goes with every request, not only through the headers editor: GraphiQL fetches the
+// schema before that editor has its text, and without it the first screen was "Error fetching
+// schema" (401). A header typed in the editor still wins (the fetcher merges it over these).
+const fetcher = createGraphiQLFetcher({ url: '/graphql', wsClient, ...(key && { headers: { Authorization: `Bearer ${key}` } }) });
 const defaultHeaders = JSON.stringify({ Authorization: key ? `Bearer ${key}` : 'Bearer <your API key: sign in to the console at / to fill this in>' }, null, 2);
 
 createRoot(document.getElementById('graphiql')!).render(
