@@ -4,7 +4,7 @@ import { defineVocabulary, type ValueOf } from './vocabulary';
 /** Why one item of an ingest call was rejected. One value per rule, so clients can act on it. */
 export const REJECTION_CODES = defineVocabulary({
   INVALID_DEVICE_ID: 'deviceId is empty, too long, or has characters outside [A-Za-z0-9._:-].',
-  UNKNOWN_DEVICE: "No device with this id is registered in the caller's tenant.",
+  UNKNOWN_DEVICE: "No device with this id is registered in the caller's tenant; or a device key named another device than its own.",
   INVALID_METRIC_COUNT: 'The reading has no metrics, or more than the configured maximum.',
   INVALID_METRIC_NAME: 'A metric name does not match the metric-name pattern.',
   DUPLICATE_METRIC: 'The same metric name appears twice in one reading.',

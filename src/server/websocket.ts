@@ -45,18 +45,22 @@ interface ConnectionExtra extends TransportExtra {
 }
 
 /**
- * Close codes. graphql-ws owns 4400-4409, 4429 and 4500; a revoked key gets its Forbidden
- * (4403, reason "API key revoked"), a key over its connection limit the standard Policy
- * Violation (1008).
+ * Close codes. graphql-ws owns 4400-4409, 4429 and 4500; a refused or revoked key gets its
+ * Forbidden (4403) with a reason that says which, a key over its connection limit the standard
+ * Policy Violation (1008).
  */
 export const CLOSE_KEY_REVOKED = 4403;
 export const CLOSE_TOO_MANY_CONNECTIONS = 1008;
+/** The 4403 reasons of a connection refused at `connection_init` (at most 123 bytes each). */
+export const CLOSE_REASON_NO_KEY = 'no API key: send connectionParams {"authorization": "Bearer <key>"}';
+export const CLOSE_REASON_UNKNOWN_KEY = 'unknown or revoked API key';
 
 /**
  * graphql-ws for the upgrades the HTTP server routes to it (handleUpgrade: upgrade-router.ts). Credentials come in `connectionParams`
  * (`{ authorization: "Bearer <key>" }` or `{ apiKey: "<key>" }`) and are checked in onConnect;
- * a refused connection is closed with 4403 Forbidden, one over the key's connection limit with
- * 1008, and every connection of a key that gets revoked with 4403 "API key revoked".
+ * a refused connection is closed with 4403 and a reason saying whether the key was missing or
+ * unknown, one over the key's connection limit with 1008, and every connection of a key that
+ * gets revoked with 4403 "API key revoked".
  */
 export function attachWebSocketServer<TContext>(options: WebSocketOptions<TContext>) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
@@ -86,7 +90,12 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
             ? params['apiKey']
             : bearerToken(typeof params['authorization'] === 'string' ? params['authorization'] : undefined);
         const authenticated = await options.authenticate(token);
-        if (!authenticated) return false;
+        if (!authenticated) {
+          // graphql-ws would close with a bare "Forbidden": the reason says what to fix. Its own
+          // close after `false` finds this one under way and changes nothing.
+          ctx.extra.socket.close(CLOSE_KEY_REVOKED, token === undefined ? CLOSE_REASON_NO_KEY : CLOSE_REASON_UNKNOWN_KEY);
+          return false;
+        }
         const sockets = socketsByKey.get(authenticated.keyId) ?? new Set();
         if (sockets.size >= options.maxConnectionsPerKey) {
           ctx.extra.socket.close(CLOSE_TOO_MANY_CONNECTIONS, `at most ${options.maxConnectionsPerKey} connections per API key`);

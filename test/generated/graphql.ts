@@ -225,7 +225,7 @@ export type RejectionCode =
   | 'TIMESTAMP_IN_FUTURE'
   /** The timestamp is older than the allowed maximum age. */
   | 'TIMESTAMP_TOO_OLD'
-  /** No device with this id is registered in the caller's tenant. */
+  /** No device with this id is registered in the caller's tenant; or a device key named another device than its own. */
   | 'UNKNOWN_DEVICE'
   /** (HTTP ingest) the CloudEvent's data is not JSON: datacontenttype (binary mode: Content-Type) not JSON, or data_base64. */
   | 'UNSUPPORTED_DATA_CONTENT_TYPE'

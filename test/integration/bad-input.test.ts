@@ -157,12 +157,16 @@ describe('bad input gets a precise error and writes nothing', () => {
     expect(duplicate.errors?.[0]?.extensions?.['code']).toBe('ALREADY_EXISTS');
   });
 
-  it('refuses WebSocket connections without a valid key, and subscriptions to unknown devices', async () => {
+  it('refuses WebSocket connections without a valid key, saying which, and subscriptions to unknown devices', async () => {
     const anonymous = connect(server.app.wsUrl, randomKey());
     const refused = subscribe(anonymous, ReadingAddedDocument, { deviceId: 'meter-1' });
-    const closeEvent = (await refused.finished) as { code?: number };
-    expect(closeEvent.code).toBe(4403);
+    expect(await refused.finished).toMatchObject({ code: 4403, reason: 'unknown or revoked API key' });
     await anonymous.dispose();
+    // No key at all (graphql-ws alone would say a bare "Forbidden" in both cases).
+    const keyless = connect(server.app.wsUrl, undefined);
+    const keylessRefused = subscribe(keyless, ReadingAddedDocument, { deviceId: 'meter-1' });
+    expect(await keylessRefused.finished).toMatchObject({ code: 4403, reason: 'no API key: send connectionParams {"authorization": "Bearer <key>"}' });
+    await keyless.dispose();
 
     const client = connect(server.app.wsUrl, server.adminKey);
     const unknown = subscribe(client, ReadingAddedDocument, { deviceId: 'ghost' });

@@ -87,8 +87,11 @@ describe('examples/node/client.mjs', () => {
 
   it('stops, saying why, when the server closes its connection because its key was revoked', async () => {
     const outcome = await runUntilKeyRevoked(process.execPath, 'examples/node/client.mjs', { DEVICE_ID: 'node-revoked', READINGS: '1000', INTERVAL_MS: '100' });
-    // 4403 "API key revoked" on the open connection, or 4403 Forbidden when it was between two.
-    expect(outcome).toEqual({ code: 1, stderr: expect.stringMatching(/^connection refused: 4403 (API key revoked|Forbidden): check the key/m) });
+    // 4403 "API key revoked" on the open connection, or 4403 "unknown or revoked API key" when it was between two.
+    expect(outcome).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(/^connection refused: 4403 (API key revoked|unknown or revoked API key): check the key/m),
+    });
   });
 });
 
@@ -110,7 +113,10 @@ describe('examples/node/client.mjs', () => {
       READINGS: '1000',
       INTERVAL: '0.1',
     });
-    expect(outcome).toEqual({ code: 1, stderr: expect.stringMatching(/^connection refused: 4403 (API key revoked|Forbidden): check the key/m) });
+    expect(outcome).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(/^connection refused: 4403 (API key revoked|unknown or revoked API key): check the key/m),
+    });
   });
 });
 

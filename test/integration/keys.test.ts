@@ -49,12 +49,13 @@ describe('API keys: roles, device keys, rotation and revocation', () => {
 
   it('lets a device key ingest for its own device only, and nothing else', async () => {
     expect((await server.gql(IngestReadingDocument, reading('meter-1'), deviceKey)).data?.ingestReading).toMatchObject({ acceptedCount: 1 });
-    // Another device, existing or not, looks the same: unknown.
+    // Another device, existing or not, gets the same answer (nothing about it leaks), and a true
+    // one: not "no device is registered", which sent users hunting for a missing registration.
     for (const other of ['meter-2', 'ghost']) {
       const result = await server.gql(IngestReadingDocument, reading(other), deviceKey);
       expect(result.data?.ingestReading).toMatchObject({
         acceptedCount: 0,
-        rejected: [{ code: 'UNKNOWN_DEVICE', message: `no device "${other}" is registered` }],
+        rejected: [{ code: 'UNKNOWN_DEVICE', message: `this device key sends readings for device "meter-1" only, not "${other}"` }],
       });
     }
     expect((await server.gql(DevicesDocument, {}, deviceKey)).errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });

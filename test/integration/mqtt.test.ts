@@ -156,7 +156,10 @@ describe('MQTT: the built-in broker', () => {
       'PAYLOAD_TOO_LARGE',
     ]);
     expect(errors[0]).toMatchObject({ topic, error: { code: 'BAD_USER_INPUT', message: expect.stringContaining('the MQTT payload is not valid JSON') } });
-    expect(errors[4]).toMatchObject({ acceptedCount: 0, rejected: [{ index: 0, code: 'UNKNOWN_DEVICE', message: 'no device "mq-1" is registered' }] });
+    expect(errors[4]).toMatchObject({
+      acceptedCount: 0,
+      rejected: [{ index: 0, code: 'UNKNOWN_DEVICE', message: 'this device key sends readings for device "mq-bad" only, not "mq-1"' }],
+    });
     expect(errors[6]?.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: 'the MQTT payload exceeds 2048 bytes' });
     await applied(client, 'mq-bad');
     expect(await stored('mq-bad', 'bad')).toEqual([]);
