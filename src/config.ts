@@ -443,7 +443,7 @@ const shape = {
   }),
   TELEMETRY_CONSUMER_BATCH_SIZE: setting({
     schema: integer(1, 100_000).default(1000),
-    doc: "Most messages the consumer reads from one partition per round (on OCI, per GetMessages). A round holds up to this many per partition in memory, decoded: 5000 (the default until 2026-12-02) made the consumer thread's heap peak at 182 MiB under batch ingest with 4 partitions, 2000 at 72 MiB, for the same throughput; 1000 took another 10-20 MiB off the service's peak RSS under the peer bench, again for the same throughput.",
+    doc: "Most messages the consumer reads from one partition per round (on OCI, per GetMessages). A round holds up to this many per partition in memory, decoded: 5000 (the default until 2026-12-02) made the consumer thread's heap peak at 182 MiB under batch ingest with 4 partitions, 2000 at 72 MiB, for the same throughput; 1000 took another 11-30 MiB off the service's peak RSS under the peer bench (455-466 MiB against 477-485, two runs each), again for the same throughput.",
   }),
   TELEMETRY_CONSUMER_POLL_MS: setting({
     schema: integer(1, 60_000).default(10),

@@ -46,7 +46,7 @@ class SubscriptionRefused(Exception):
 
 class ConnectionRefused(Exception):
     """The server refused the key: it did not acknowledge connection_init, or closed the connection
-    with 4401 Unauthorized or 4403 ("API key revoked", "unknown or revoked API key"). Connecting again with the same key
+    with 4401 Unauthorized or 4403 ("API key revoked", "unknown or revoked API key, ..."). Connecting again with the same key
     would be refused again."""
 
 

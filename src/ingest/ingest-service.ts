@@ -226,13 +226,14 @@ export class IngestService {
 }
 
 /**
- * A device key may ingest only for its own device. Any other id is UNKNOWN_DEVICE with the same
- * message whether that device exists or not (no existence leak), and a true one: the message
- * names the key's device instead of claiming the other is not registered.
+ * A device key (or the MQTT bridge, sending as the device of a topic) may ingest only for its
+ * own device. Any other id is UNKNOWN_DEVICE with the same message whether that device exists
+ * or not (no existence leak), and a true one: it names the caller's device instead of claiming
+ * the other is not registered.
  */
 function checkDeviceScope(caller: Caller, deviceId: string): Rejection | undefined {
   if (caller.role === 'device' && caller.deviceId !== deviceId) {
-    return { code: 'UNKNOWN_DEVICE', message: `this device key sends readings for device "${caller.deviceId}" only, not "${deviceId}"` };
+    return { code: 'UNKNOWN_DEVICE', message: `readings sent as device "${caller.deviceId}" may name only that device, not "${deviceId}"` };
   }
   return undefined;
 }

@@ -123,7 +123,7 @@ async function handle(options: HttpServerOptions, request: IncomingMessage, resp
       const route = options.routes.oidcConsole;
       // Every console load asks: "not configured" is an answer (204), not a failed request
       // that browsers log as an error. The token exchange has nothing to forward to.
-      if (!route && url.pathname === '/console/oidc' && request.method === 'GET') {
+      if (!route && url.pathname === '/console/oidc' && (request.method === 'GET' || request.method === 'HEAD')) {
         response.writeHead(204, { 'cache-control': 'no-store' }).end();
         return;
       }

@@ -53,7 +53,7 @@ export const CLOSE_KEY_REVOKED = 4403;
 export const CLOSE_TOO_MANY_CONNECTIONS = 1008;
 /** The 4403 reasons of a connection refused at `connection_init` (at most 123 bytes each). */
 export const CLOSE_REASON_NO_KEY = 'no API key: send connectionParams {"authorization": "Bearer <key>"}';
-export const CLOSE_REASON_UNKNOWN_KEY = 'unknown or revoked API key';
+export const CLOSE_REASON_UNKNOWN_KEY = 'unknown or revoked API key, or an invalid or expired token';
 
 /**
  * graphql-ws for the upgrades the HTTP server routes to it (handleUpgrade: upgrade-router.ts). Credentials come in `connectionParams`

@@ -160,7 +160,7 @@ describe('bad input gets a precise error and writes nothing', () => {
   it('refuses WebSocket connections without a valid key, saying which, and subscriptions to unknown devices', async () => {
     const anonymous = connect(server.app.wsUrl, randomKey());
     const refused = subscribe(anonymous, ReadingAddedDocument, { deviceId: 'meter-1' });
-    expect(await refused.finished).toMatchObject({ code: 4403, reason: 'unknown or revoked API key' });
+    expect(await refused.finished).toMatchObject({ code: 4403, reason: 'unknown or revoked API key, or an invalid or expired token' });
     await anonymous.dispose();
     // No key at all (graphql-ws alone would say a bare "Forbidden" in both cases).
     const keyless = connect(server.app.wsUrl, undefined);

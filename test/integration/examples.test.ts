@@ -87,10 +87,10 @@ describe('examples/node/client.mjs', () => {
 
   it('stops, saying why, when the server closes its connection because its key was revoked', async () => {
     const outcome = await runUntilKeyRevoked(process.execPath, 'examples/node/client.mjs', { DEVICE_ID: 'node-revoked', READINGS: '1000', INTERVAL_MS: '100' });
-    // 4403 "API key revoked" on the open connection, or 4403 "unknown or revoked API key" when it was between two.
+    // 4403 "API key revoked" on the open connection, or 4403 "unknown or revoked API key, ..." when it was between two.
     expect(outcome).toEqual({
       code: 1,
-      stderr: expect.stringMatching(/^connection refused: 4403 (API key revoked|unknown or revoked API key): check the key/m),
+      stderr: expect.stringMatching(/^connection refused: 4403 (API key revoked|unknown or revoked API key, or an invalid or expired token): check the key/m),
     });
   });
 });
@@ -115,7 +115,7 @@ describe('examples/node/client.mjs', () => {
     });
     expect(outcome).toEqual({
       code: 1,
-      stderr: expect.stringMatching(/^connection refused: 4403 (API key revoked|unknown or revoked API key): check the key/m),
+      stderr: expect.stringMatching(/^connection refused: 4403 (API key revoked|unknown or revoked API key, or an invalid or expired token): check the key/m),
     });
   });
 });

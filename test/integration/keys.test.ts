@@ -55,7 +55,7 @@ describe('API keys: roles, device keys, rotation and revocation', () => {
       const result = await server.gql(IngestReadingDocument, reading(other), deviceKey);
       expect(result.data?.ingestReading).toMatchObject({
         acceptedCount: 0,
-        rejected: [{ code: 'UNKNOWN_DEVICE', message: `this device key sends readings for device "meter-1" only, not "${other}"` }],
+        rejected: [{ code: 'UNKNOWN_DEVICE', message: `readings sent as device "meter-1" may name only that device, not "${other}"` }],
       });
     }
     expect((await server.gql(DevicesDocument, {}, deviceKey)).errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });

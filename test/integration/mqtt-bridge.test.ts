@@ -131,6 +131,7 @@ describe('MQTT bridge to an existing broker', () => {
         expect.arrayContaining([
           [expect.objectContaining({ code: 'UNKNOWN_DEVICE', message: 'no device "ghost" is registered' })],
           [expect.objectContaining({ code: 'INVALID_TIMESTAMP' })],
+          [expect.objectContaining({ code: 'UNKNOWN_DEVICE', message: 'readings sent as device "pump-2" may name only that device, not "pump-1"' })],
         ]),
       );
       expect(await storedValues(server, 'pump-1', 'seq')).not.toContain(99);

@@ -158,7 +158,7 @@ describe('MQTT: the built-in broker', () => {
     expect(errors[0]).toMatchObject({ topic, error: { code: 'BAD_USER_INPUT', message: expect.stringContaining('the MQTT payload is not valid JSON') } });
     expect(errors[4]).toMatchObject({
       acceptedCount: 0,
-      rejected: [{ index: 0, code: 'UNKNOWN_DEVICE', message: 'this device key sends readings for device "mq-bad" only, not "mq-1"' }],
+      rejected: [{ index: 0, code: 'UNKNOWN_DEVICE', message: 'readings sent as device "mq-bad" may name only that device, not "mq-1"' }],
     });
     expect(errors[6]?.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: 'the MQTT payload exceeds 2048 bytes' });
     await applied(client, 'mq-bad');

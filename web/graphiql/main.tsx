@@ -1,4 +1,4 @@
-import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
 import 'graphiql/style.css';
 import { createClient } from 'graphql-ws';
@@ -14,10 +14,16 @@ import './graphiql.css';
  */
 const key = storedKey();
 const wsClient = createClient({ url: webSocketUrl(), connectionParams: key ? { authorization: `Bearer ${key}` } : {}, lazy: true });
-// The key goes with every request, not only through the headers editor: GraphiQL fetches the
-// schema before that editor has its text, and without it the first screen was "Error fetching
-// schema" (401). A header typed in the editor still wins (the fetcher merges it over these).
-const fetcher = createGraphiQLFetcher({ url: '/graphql', wsClient, ...(key && { headers: { Authorization: `Bearer ${key}` } }) });
+const sendRequest = createGraphiQLFetcher({ url: '/graphql', wsClient });
+// The key goes with every request that names no Authorization of its own, not only through the
+// headers editor: GraphiQL fetches the schema before that editor has its text, and without the
+// key the first screen was "Error fetching schema" (401). An Authorization typed in the editor,
+// in any letter case, replaces it (two would reach the server joined, and be refused).
+const fetcher: Fetcher = (params, options) => {
+  const headers: Record<string, unknown> = options?.headers ?? {};
+  const named = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+  return sendRequest(params, key && !named ? { ...options, headers: { ...headers, Authorization: `Bearer ${key}` } } : options);
+};
 const defaultHeaders = JSON.stringify({ Authorization: key ? `Bearer ${key}` : 'Bearer <your API key: sign in to the console at / to fill this in>' }, null, 2);
 
 createRoot(document.getElementById('graphiql')!).render(
