@@ -168,7 +168,7 @@ const shape = {
   }),
   TELEMETRY_MAX_QUERY_DEPTH: setting({
     schema: integer(2, 100).default(12),
-    doc: 'Deepest field nesting of a GraphQL operation.',
+    doc: "Deepest field nesting of a GraphQL operation. `ofType` (introspection's chain of type wrappers) adds no depth, so the standard introspection query is 6 deep.",
   }),
   TELEMETRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: setting({
     schema: integer(1, 10_000).default(100),

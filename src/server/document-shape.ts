@@ -8,7 +8,15 @@ import { Kind, type DocumentNode, type FragmentDefinitionNode, type SelectionSet
  * fragments count as empty, and a cycle is reported instead of followed.
  */
 export interface DocumentShape {
-  /** Deepest chain of fields of any operation, fragments followed (a top-level leaf is 1). */
+  /**
+   * Deepest chain of fields of any operation, fragments followed (a top-level leaf is 1). An
+   * `ofType` adds no depth: it is introspection's chain of type wrappers, one object per level
+   * and as long as the wrapping it reads, and every standard introspection query asks for nine
+   * of them (graphql-js's getIntrospectionQuery: depth 15, 6 without them), which a depth
+   * limit of 12 refused, leaving GraphiQL and every schema-reading tool without a schema. The
+   * lists of introspection (fields of a type's fields' types...) are bounded by graphql-js's
+   * own MaxIntrospectionDepthRule, and the chain still counts towards `nesting`.
+   */
   readonly depth: number;
   /**
    * Deepest chain of selection sets of any operation: those of fields, inline fragments and
@@ -37,6 +45,9 @@ interface Extent {
 }
 
 const EMPTY: Extent = { depth: 0, nesting: 0, selections: 0 };
+
+/** `__Type.ofType`: counted in nesting, not in depth (see DocumentShape.depth). */
+const TYPE_WRAPPER_FIELD = 'ofType';
 
 /** The fragments of a document by name (the first of a duplicated name, which validation refuses). */
 export function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
@@ -105,7 +116,7 @@ export function measureDocument(document: DocumentNode): DocumentShape {
   const extentOf = (root: SelectionSetNode): Extent => {
     interface Open {
       readonly set: SelectionSetNode;
-      readonly ofField: boolean;
+      readonly addsDepth: boolean;
       next: number;
       depth: number;
       nesting: number;
@@ -116,23 +127,24 @@ export function measureDocument(document: DocumentNode): DocumentShape {
       into.nesting = Math.max(into.nesting, extent.nesting);
       into.selections += 1 + extent.selections;
     };
-    const stack: Open[] = [{ set: root, ofField: false, next: 0, depth: 0, nesting: 0, selections: 0 }];
+    const stack: Open[] = [{ set: root, addsDepth: false, next: 0, depth: 0, nesting: 0, selections: 0 }];
     for (;;) {
       const top = stack[stack.length - 1]!;
       const selection = top.set.selections[top.next++];
       if (selection) {
         visited++;
         if (selection.kind === Kind.FRAGMENT_SPREAD) fold(top, extents.get(selection.name.value) ?? EMPTY, 0);
-        else if (selection.selectionSet)
-          stack.push({ set: selection.selectionSet, ofField: selection.kind === Kind.FIELD, next: 0, depth: 0, nesting: 0, selections: 0 });
-        else fold(top, EMPTY, 1); // a leaf field
+        else if (selection.selectionSet) {
+          const addsDepth = selection.kind === Kind.FIELD && selection.name.value !== TYPE_WRAPPER_FIELD;
+          stack.push({ set: selection.selectionSet, addsDepth, next: 0, depth: 0, nesting: 0, selections: 0 });
+        } else fold(top, EMPTY, 1); // a leaf field
         continue;
       }
       stack.pop();
       const extent: Extent = { depth: top.depth, nesting: top.nesting + 1, selections: top.selections };
       const parent = stack[stack.length - 1];
       if (!parent) return extent;
-      fold(parent, extent, top.ofField ? 1 : 0);
+      fold(parent, extent, top.addsDepth ? 1 : 0);
     }
   };
   for (const name of order) extents.set(name, extentOf(fragments.get(name)!.selectionSet));

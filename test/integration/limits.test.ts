@@ -1,5 +1,5 @@
 import { DevicesDocument, IngestReadingDocument, ReadingAddedDocument, RegisterDeviceDocument, ViewerDocument } from '../generated/graphql';
-import { parse } from 'graphql';
+import { getIntrospectionQuery, parse } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { connect, subscribe } from '../support/ws-client';
 import { startTestServer, type TestServer } from '../support/server';
@@ -30,6 +30,13 @@ describe('limits on documents, rate and introspection', () => {
       await server.ok(RegisterDeviceDocument, { input: { id: 'd1' } });
     });
     afterAll(() => server.close());
+
+    it("answers GraphiQL's introspection query (graphql-js's standard one), which the depth limit refused", async () => {
+      const { status, body } = await post(server, getIntrospectionQuery({ inputValueDeprecation: true, schemaDescription: true }));
+      expect({ status, errors: body.errors }).toEqual({ status: 200, errors: undefined });
+      const types = (body.data as { __schema: { types: { name: string }[] } }).__schema.types.map((type) => type.name);
+      expect(types).toEqual(expect.arrayContaining(['Device', 'ReadingInput', 'Query', 'Mutation', 'Subscription']));
+    });
 
     it('refuses an alias bomb', async () => {
       const query = `{ ${Array.from({ length: 11 }, (_, i) => `a${i}: viewer { keyId }`).join(' ')} }`;

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSchema, GraphQLScalarType, parse, visit, type DocumentNode } from 'graphql';
+import { buildSchema, getIntrospectionQuery, GraphQLScalarType, parse, visit, type DocumentNode } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import { buildTelemetrySchema } from '../../src/schema/build-schema';
 import { measureDocument, overlappingPairs } from '../../src/server/document-shape';
@@ -119,6 +119,25 @@ describe('document limits run in time linear in the document', () => {
     expect(checkDocument(copies(1000), LIMITS)).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: MAX_OVERLAPPING_PAIRS } });
     // Copies reached through fragments count the same.
     expect(checkDocument(parse(manyFragments(200)), LIMITS)?.extensions).toMatchObject({ limit: MAX_OVERLAPPING_PAIRS });
+  });
+
+  it("passes the standard introspection queries, whose nine-deep ofType chain a depth of 12 refused, but still bounds an ofType chain's nesting", () => {
+    // GraphiQL, codegen and API explorers all send graphql-js's query (depth 15 counting ofType).
+    for (const options of [
+      {},
+      { descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true },
+    ]) {
+      const source = getIntrospectionQuery(options);
+      expect(checkSource(source, LIMITS) ?? checkDocument(parse(source), LIMITS)).toBeUndefined();
+      expect(measureDocument(parse(source)).depth).toBe(6);
+    }
+    // Other fields still count: a depth of 13 without ofType is refused as before.
+    const nested = ['__schema', 'types', ...Array<string[]>(5).fill(['fields', 'type']).flat()]; // 12 fields, and a leaf
+    const deep = `{ ${nested.map((field) => `${field} { `).join('')}name${' }'.repeat(nested.length)} }`;
+    expect(checkDocument(parse(deep), LIMITS)?.extensions).toMatchObject({ limit: 12 });
+    const chain = (n: number) => `{ __type(name: "Device") { ${'ofType { '.repeat(n)}name${' }'.repeat(n)} } }`;
+    expect(checkDocument(parse(chain(30)), LIMITS)).toBeUndefined();
+    expect(checkDocument(parse(chain(maxNesting(LIMITS))), LIMITS)?.extensions).toMatchObject({ limit: maxNesting(LIMITS) });
   });
 
   it('passes the operations clients use', () => {
