@@ -79,10 +79,12 @@ export class BatchApplier {
     const known = new Map<string, Set<string>>();
     for (const [tenantId, ids] of byTenant) known.set(tenantId, await this.options.devices.existing(tenantId, ids));
 
-    const readings: (Reading & { offset: number; receivedAt: number; payload: string })[] = [];
+    // A device not found may have been deleted: the transaction tells (DEVICE_DELETED, whose
+    // reason says how to get the reading back) from never registered (UNKNOWN_DEVICE).
+    const readings: (Reading & { offset: number; receivedAt: number; payload: string; unknownDevice?: true })[] = [];
     for (const { reading, payload } of decoded) {
       if (known.get(reading.tenantId)?.has(reading.deviceId)) readings.push({ ...reading, payload });
-      else poison(reading.offset, payload, `UNKNOWN_DEVICE: no device "${reading.deviceId}" in tenant "${reading.tenantId}"`, reading.tenantId);
+      else readings.push({ ...reading, payload, unknownDevice: true });
     }
     return { partition, lastOffset: messages[messages.length - 1]!.offset, readings, deadLetters };
   }
@@ -90,8 +92,8 @@ export class BatchApplier {
   /** Applies the slices in one transaction (or message by message when the database refuses the batch). */
   async apply(slices: readonly PartitionBatch[]): Promise<AppliedRound> {
     const round = { persisted: [] as PersistedReading[], events: { anomalies: [], statusChanges: [] } as DetectionEvents, duplicates: 0, deadLetters: 0 };
-    round.deadLetters = slices.reduce((sum, slice) => sum + slice.deadLetters.length, 0);
     const account = (result: AppliedBatch) => {
+      round.deadLetters += result.deadLetters;
       round.events.anomalies.push(...result.anomalies);
       round.events.statusChanges.push(...result.statusChanges);
       round.duplicates += result.duplicateEvents;

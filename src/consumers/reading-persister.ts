@@ -60,7 +60,7 @@ export interface ReadingPersisterOptions {
 export interface PersisterCounters {
   /** Readings stored. */
   readonly appliedReadings: number;
-  /** Messages set aside as dead letters as they were read (malformed, or for a device that does not exist). */
+  /** Dead letters stored: malformed messages, readings of a device that does not exist or was deleted, readings the database refused. */
   readonly deadLetters: number;
   /** Messages whose event id was stored already (a device or client retrying). */
   readonly duplicates: number;

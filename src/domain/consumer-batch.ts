@@ -11,8 +11,10 @@ export interface PartitionBatch {
    * `receivedAt`: when the stream accepted the message (device liveness); defaults to the
    * reading's timestamp. `payload`: the message as the stream holds it, kept if the reading
    * becomes a dead letter in the transaction (its device was deleted); else its JSON.
+   * `unknownDevice`: its device was not found when the message was decoded; the transaction
+   * makes it a dead letter, DEVICE_DELETED when the device was deleted, else UNKNOWN_DEVICE.
    */
-  readonly readings: readonly (Reading & { readonly offset: number; readonly receivedAt?: number; readonly payload?: string })[];
+  readonly readings: readonly (Reading & { readonly offset: number; readonly receivedAt?: number; readonly payload?: string; readonly unknownDevice?: true })[];
   readonly deadLetters: readonly NewDeadLetter[];
 }
 
@@ -29,6 +31,8 @@ export interface AppliedBatch {
   readonly skippedAsReplayed: number;
   /** Readings skipped because their event id was already stored. */
   readonly duplicateEvents: number;
+  /** Dead letters the batch stored: the slices' own and the readings it refused. */
+  readonly deadLetters: number;
   /** Anomalies the batch raised, in seq order. */
   readonly anomalies: Anomaly[];
   /** Devices the batch brought online (from never seen or offline). */

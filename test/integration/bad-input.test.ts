@@ -2,6 +2,7 @@ import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
 import { toEnvelope } from '../../src/domain/cloud-event';
 import { streamFile } from '../../src/composition/backends';
 import {
+  DeleteDeviceDocument,
   DeadLettersDocument,
   DevicesDocument,
   IngestReadingsDocument,
@@ -205,9 +206,14 @@ describe('bad input gets a precise error and writes nothing', () => {
       JSON.stringify(
         toEnvelope({ tenantId: 'default', deviceId, eventId, timestamp, metrics: [{ name: 'poison_test', value: timestamp % 1000 }] }, 'io.telemetry'),
       );
+    // A device deleted before the consumer reads its readings: the reason says so, and how to get
+    // them back (it said UNKNOWN_DEVICE when the consumer's device lookup ran before the transaction).
+    await server.ok(RegisterDeviceDocument, { input: { id: 'deleted-meter' } });
+    await server.ok(DeleteDeviceDocument, { id: 'deleted-meter', keepData: true });
     await producer.produce('readings', [
       { key, value: '{"this is": "not a CloudEvent"' },
       { key, value: envelope('never-registered', now - 50, 'ghost-event') },
+      { key, value: envelope('deleted-meter', now - 45, 'deleted-event') },
       { key, value: envelope('meter-1', now - 40, 'after-poison') },
     ]);
     await producer.close();
@@ -220,12 +226,16 @@ describe('bad input gets a precise error and writes nothing', () => {
     const letters = await server.ok(DeadLettersDocument, { first: 10 });
     const reasons = letters.deadLetters.edges.map((e) => e.node.reason);
     // The malformed message has no readable tenant, so only operators see it; the unknown device is the tenant's.
-    expect(reasons).toEqual([expect.stringMatching(/^UNKNOWN_DEVICE/)]);
-    expect(letters.deadLetters.edges[0]!.node.payload).toContain('never-registered');
+    expect(reasons.sort()).toEqual([
+      expect.stringMatching(/^DEVICE_DELETED: device "deleted-meter" of tenant "default" was deleted; register it again, then replay/),
+      expect.stringMatching(/^UNKNOWN_DEVICE: no device "never-registered"/),
+    ]);
+    const ghost = letters.deadLetters.edges.find((edge) => edge.node.reason.startsWith('UNKNOWN_DEVICE'))!;
+    expect(ghost.node.payload).toContain('never-registered');
 
     // Once the device exists, the dead letter can be sent back and is stored like any reading.
     await server.ok(RegisterDeviceDocument, { input: { id: 'never-registered' } });
-    const letterId = letters.deadLetters.edges[0]!.node.id;
+    const letterId = ghost.node.id;
     const replay = await server.ok(ReplayDeadLetterDocument, { id: letterId });
     expect(replay.replayDeadLetter).toMatchObject({ deadLetterId: letterId });
     const replayed = await eventually(async () => {

@@ -20,7 +20,8 @@ import { beyondWatermark } from './watermark-filter';
  * Exactly-once effect, step by step:
  *  1. Watermark filter: each partition's applied offset is read (and locked); messages at or
  *     below it were applied before (a replay) and are skipped. Readings of a deleted device
- *     become dead letters (DEVICE_DELETED).
+ *     become dead letters (DEVICE_DELETED), and so do those of a device never registered
+ *     (UNKNOWN_DEVICE: decoding found no such device).
  *  2. Event-id dedup: each fresh reading's event id is recorded; one stored already (an
  *     earlier batch, or an earlier copy in this one) is a duplicate and goes no further.
  *  3. Sorted inserts: the new events' metric rows, in primary-key order (several times faster
@@ -70,15 +71,21 @@ export function* applyBatchSteps(
 
   // (1b) Readings of a deleted device (still in the stream when it was deleted) become dead
   // letters: asked inside the transaction, so a delete cannot slip between check and insert.
+  // So do readings of a device not found when they were decoded, and never deleted.
   const deleted = yield* deletedDevicesOf(tx, beyondAll);
-  for (const { payload, ...reading } of beyondAll) {
-    if (deleted.has(deviceKeyOf(reading))) {
+  for (const { payload, unknownDevice, ...reading } of beyondAll) {
+    const reason = deleted.has(deviceKeyOf(reading))
+      ? `DEVICE_DELETED: device "${reading.deviceId}" of tenant "${reading.tenantId}" was deleted; register it again, then replay this dead letter to apply it`
+      : unknownDevice
+        ? `UNKNOWN_DEVICE: no device "${reading.deviceId}" in tenant "${reading.tenantId}"`
+        : undefined;
+    if (reason !== undefined) {
       deadLetters.push({
         tenantId: reading.tenantId,
         topic: batch.source,
         partition: reading.partition,
         offset: reading.offset,
-        reason: `DEVICE_DELETED: device "${reading.deviceId}" of tenant "${reading.tenantId}" was deleted; register it again, then replay this dead letter to apply it`,
+        reason,
         payload: payload ?? JSON.stringify(reading),
       });
       continue;
@@ -147,7 +154,14 @@ export function* applyBatchSteps(
   }
   if (rewrites.length > 0) yield* step(tx.rewriteEventMetrics(rewrites));
 
-  return { persisted: persisted.filter((reading) => reading.metrics.length > 0), skippedAsReplayed, duplicateEvents, anomalies, statusChanges };
+  return {
+    persisted: persisted.filter((reading) => reading.metrics.length > 0),
+    skippedAsReplayed,
+    duplicateEvents,
+    deadLetters: deadLetters.length,
+    anomalies,
+    statusChanges,
+  };
 }
 
 const deviceKeyOf = (reading: { readonly tenantId: string; readonly deviceId: string }) => `${reading.tenantId}\u0000${reading.deviceId}`;
