@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
@@ -34,6 +34,9 @@ async function main(): Promise<void> {
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new Error(`name one file to import\n\n${HELP}`);
   if (!values.key) throw new Error('no API key: pass --key or export TELEMETRY_ADMIN_KEY');
+  // Read before anything is sent: a missing file would otherwise fail the request's body, which
+  // fetch reports as the service being out of reach.
+  if (!statSync(file, { throwIfNoEntry: false })?.isFile()) throw new Error(`no file ${file} to import`);
   const format = values.format ?? (file.endsWith('.csv') ? 'csv' : file.endsWith('.ndjson') || file.endsWith('.jsonl') ? 'ndjson' : undefined);
   if (!format) throw new Error('cannot tell the format from the file name: pass --format csv|ndjson');
   const query = new URLSearchParams({ format, allowOldTimestamps: String(values['allow-old-timestamps']) });

@@ -190,6 +190,12 @@ describe('export and import', () => {
         stderr: `cannot reach the service at http://127.0.0.1:${closed}: ECONNREFUSED (is it running there? --url names another)`,
       });
     }
+    // A missing file is named as such (it was reported as the service being out of reach).
+    const missing = await promisify(execFile)(process.execPath, [tool('import'), `${out}.missing.csv`, '--url', source.baseUrl, '--key', source.adminKey]).then(
+      () => undefined,
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+    expect({ code: missing?.code, stderr: missing?.stderr.trim() }).toEqual({ code: 1, stderr: `no file ${out}.missing.csv to import` });
   });
 
   it('lets readers export and only admins import, within their own tenant; bad parameters are BAD_USER_INPUT', async () => {
