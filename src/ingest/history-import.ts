@@ -74,7 +74,14 @@ export async function importHistory(ingest: IngestService, caller: Caller, lines
     if (batch.length === 0) return;
     const outcome = await ingest.ingest(caller, batch, { path: 'import', ...(maxAgeMs === undefined ? {} : { maxAgeMs }) });
     accepted += outcome.accepted.length;
-    for (const item of outcome.rejected) await refuse(batchLines[item.index]!, item.code, item.message);
+    for (const item of outcome.rejected) {
+      // History is old by nature: say how to import it (the ingest message names only the limit).
+      const hint =
+        item.code === 'TIMESTAMP_TOO_OLD' && !options.allowOldTimestamps
+          ? ' (to import history, pass allowOldTimestamps=true; npm run import: --allow-old-timestamps)'
+          : '';
+      await refuse(batchLines[item.index]!, item.code, item.message + hint);
+    }
     batch = [];
     batchLines = [];
     await options.onProgress?.({ lines: lineNumber, accepted, rejected });

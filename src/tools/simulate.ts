@@ -25,7 +25,8 @@ const HELP = `usage: npm run simulate -- [--devices N] [--rate R] [--duration S]
                  silence each minute, from 25 s on: ZSCORE, RATE_OF_CHANGE, THRESHOLD and
                  SILENCE anomalies within a minute (sets a rule and a ${HEARTBEAT_TIMEOUT_SECONDS} s
                  heartbeat timeout on those devices)
-  --url URL      GraphQL endpoint (default http://127.0.0.1:$PORT/graphql, PORT defaulting to 4000)
+  --url URL      the service (http://127.0.0.1:4000) or its GraphQL endpoint (…/graphql); default
+                 http://127.0.0.1:$PORT/graphql, PORT defaulting to 4000
   --key KEY      admin API key (default: $TELEMETRY_ADMIN_KEY)
   --mqtt         devices send their readings over MQTT (QoS 1), each with its own device key,
                  instead of GraphQL (devices are still registered over GraphQL)
@@ -44,6 +45,21 @@ const RECONNECT: RetryPolicy = { initialDelayMs: 100, maxDelayMs: 5000, multipli
 
 /** Whether the service has answered once: until then a failure to connect is a setup mistake, reported at once. */
 let reachedOnce = false;
+
+/**
+ * The GraphQL endpoint of --url: the service's base address (what export, import and the
+ * examples take) gets /graphql; any other path is used as given.
+ */
+function graphqlEndpoint(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SimulatorError(`--url ${url} is not a URL (e.g. http://127.0.0.1:4000)`);
+  }
+  if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/graphql';
+  return parsed.toString();
+}
 
 async function graphql<T>(url: string, key: string, query: string, variables: object): Promise<T> {
   let lostAt: number | undefined;
@@ -133,7 +149,8 @@ async function main(): Promise<void> {
   if (!(rate > 0 && rate <= 1000)) throw new SimulatorError('--rate must be a number of readings per second per device, above 0 and at most 1000');
   if (!(duration > 0)) throw new SimulatorError('--duration must be a positive number of seconds');
   if (!values.key) throw new SimulatorError('no API key: pass --key or export TELEMETRY_ADMIN_KEY (printed by npm start on first run)');
-  const { url, key } = values as { url: string; key: string };
+  const { key } = values as { key: string };
+  const url = graphqlEndpoint(values.url);
 
   const devices: SimulatedDevice[] = [];
   // Each device's key, for MQTT: a device registered by an earlier run gets a new one.

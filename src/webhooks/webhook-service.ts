@@ -39,7 +39,7 @@ export function checkWebhookUrl(text: string, allowPrivateNetworks: boolean): st
   if (refused !== null) {
     throw new TelemetryError(
       'BAD_USER_INPUT',
-      `url must reach a public address (loopback, private, link-local and other special-purpose addresses are refused): ${refused}`,
+      `url must reach a public address (loopback, private, link-local and other special-purpose addresses are refused): ${refused}; a development service may allow them with TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS=on`,
       { details: { field: 'url' } },
     );
   }

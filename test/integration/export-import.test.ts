@@ -79,7 +79,13 @@ describe('export and import', () => {
     const old = `${JSON.stringify(HISTORY[0])}\n`;
     const refused = await importFile(source, old, 'format=ndjson');
     expect(refused.lines).toEqual([
-      { error: { line: 1, code: 'TIMESTAMP_TOO_OLD', message: expect.any(String) } },
+      {
+        error: {
+          line: 1,
+          code: 'TIMESTAMP_TOO_OLD',
+          message: expect.stringMatching(/in the past \(to import history, pass allowOldTimestamps=true; npm run import: --allow-old-timestamps\)$/),
+        },
+      },
       { progress: { lines: 1, accepted: 0, rejected: 1 } },
       { done: { lines: 1, accepted: 0, rejected: 1 } },
     ]);

@@ -14,7 +14,9 @@ describe('npm run simulate', () => {
   it('registers devices and sends readings through the public API', async () => {
     const server = await startTestServer();
     try {
-      const { stdout } = await run(process.execPath, [SIMULATE, '--devices', '3', '--rate', '20', '--duration', '1', '--url', server.app.url], {
+      // The service's base address, as export, import and the examples take it (it used to be
+      // refused with "HTTP 405; is the service running?": only the /graphql endpoint worked).
+      const { stdout } = await run(process.execPath, [SIMULATE, '--devices', '3', '--rate', '20', '--duration', '1', '--url', server.baseUrl], {
         env: { ...process.env, TELEMETRY_ADMIN_KEY: server.adminKey },
       });
       expect(stdout).toMatch(/registered 3 devices/);

@@ -208,7 +208,10 @@ describe('anomaly webhooks', () => {
         const response = await strict.gql(CreateWebhookDocument, { input: { url } });
         expect({ url, error: response.errors?.[0] }).toMatchObject({
           url,
-          error: { message: expect.stringMatching(/public address/), extensions: { code: 'BAD_USER_INPUT', field: 'url' } },
+          error: {
+            message: expect.stringMatching(/public address.*TELEMETRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS=on$/),
+            extensions: { code: 'BAD_USER_INPUT', field: 'url' },
+          },
         });
       }
       expect((await strict.gql(CreateWebhookDocument, { input: { url: 'https://hooks.example.com/telemetry' } })).errors).toBeUndefined();
