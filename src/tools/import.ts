@@ -10,6 +10,8 @@ const HELP = `npm run import -- <file.csv|file.ndjson> [--format csv|ndjson] [--
 Loads history (the export format) into a running service through POST /import, with an admin
 key. Prints progress; writes each line that was not stored (line number, code, reason) to the
 report (default <file>.errors.ndjson). Importing the same file again stores nothing twice.
+Exits 0 when every line was stored, 2 when the import ran but some lines were not (the report
+says which), 1 when it could not run or stopped early.
   --allow-old-timestamps   accept timestamps up to 20 years old (normal ingest refuses older
                            than TELEMETRY_MAX_READING_AGE_DAYS)
   --url   the service's base URL (default http://127.0.0.1:$PORT, PORT 4000)
@@ -67,7 +69,9 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(outcome));
   if (errors > 0) console.error(`${errors} line(s) not stored: see ${reportPath}`);
   else rmSync(reportPath, { force: true }); // no report of nothing
+  // A script must not take a partial import for a whole one.
   if (!outcome?.['done']) process.exitCode = 1;
+  else if (errors > 0) process.exitCode = 2;
 }
 
 main().catch((error: unknown) => {

@@ -166,7 +166,14 @@ describe('export and import', () => {
     const exported = readFileSync(out, 'utf8').trimEnd().split('\n');
     expect(exported).toHaveLength(HISTORY.length / 2 + 1);
     writeFileSync(out, [...exported, 'pump,rpm,not-a-time,1'].join('\n'));
-    const imported = await run('import', [out, '--allow-old-timestamps'], target);
+    // A line not stored: the import ran, and says so with exit status 2 (it exited 0).
+    const imported = await run('import', [out, '--allow-old-timestamps'], target).then(
+      () => {
+        throw new Error('an import with a line not stored exited 0');
+      },
+      (error: unknown) => error as { code: number; stdout: string; stderr: string },
+    );
+    expect(imported.code).toBe(2);
     expect(JSON.parse(imported.stdout)).toEqual({ done: { lines: exported.length + 1, accepted: exported.length - 1, rejected: 1 } });
     expect(imported.stderr).toMatch(/1 line\(s\) not stored/);
     expect(JSON.parse(readFileSync(`${out}.errors.ndjson`, 'utf8'))).toMatchObject({ line: exported.length + 1, code: 'INVALID_LINE' });
