@@ -63,7 +63,7 @@ export class BatchApplier {
   /** One partition's messages (in offset order) as a consumer batch slice. */
   /** `carriers` collects the trace context each message carries (for the batch span's links). */
   async decode(partition: number, messages: readonly StreamMessage[], carriers?: TraceCarrier[]): Promise<PartitionBatch> {
-    const decoded: { reading: Reading & { offset: number; receivedAt: number }; payload: string }[] = [];
+    const decoded: { reading: Reading & { offset: number; receivedAt: number; imported?: true }; payload: string }[] = [];
     const deadLetters: NewDeadLetter[] = [];
     const poison = (offset: number, payload: string, reason: string, tenantId: string | null) =>
       deadLetters.push({ tenantId, topic: 'readings', partition, offset, reason, payload });
@@ -71,7 +71,11 @@ export class BatchApplier {
     for (const message of messages) {
       const result = fromEnvelope(message.value, this.options.eventTypePrefix);
       if (result.ok && result.trace) carriers?.push(result.trace);
-      if (result.ok) decoded.push({ reading: { ...result.reading, offset: message.offset, receivedAt: message.timestamp }, payload: message.value });
+      if (result.ok)
+        decoded.push({
+          reading: { ...result.reading, offset: message.offset, receivedAt: message.timestamp, ...(result.origin === 'import' && { imported: true as const }) },
+          payload: message.value,
+        });
       else poison(message.offset, message.value, `MALFORMED: ${result.reason}`, result.tenantId ?? null);
     }
     const byTenant = new Map<string, Set<string>>();
@@ -81,7 +85,7 @@ export class BatchApplier {
 
     // A device not found may have been deleted: the transaction tells (DEVICE_DELETED, whose
     // reason says how to get the reading back) from never registered (UNKNOWN_DEVICE).
-    const readings: (Reading & { offset: number; receivedAt: number; payload: string; unknownDevice?: true })[] = [];
+    const readings: (Reading & { offset: number; receivedAt: number; payload: string; unknownDevice?: true; imported?: true })[] = [];
     for (const { reading, payload } of decoded) {
       if (known.get(reading.tenantId)?.has(reading.deviceId)) readings.push({ ...reading, payload });
       else readings.push({ ...reading, payload, unknownDevice: true });

@@ -16,8 +16,16 @@ export interface ReadingEnvelope {
   /** CloudEvents distributed-tracing extension: the W3C trace context of the request that produced it (absent when tracing is off). */
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /**
+   * Extension attribute: "import" on history an admin loaded (POST /import), which stores like
+   * any reading but is not the device being seen (liveness). Absent on live readings.
+   */
+  readonly telemetryorigin?: ReadingOrigin;
   readonly data: { readonly deviceId: string; readonly timestamp: number; readonly metrics: readonly Metric[] };
 }
+
+/** Where a reading came from, when not from its device live. */
+export type ReadingOrigin = 'import';
 
 /**
  * The W3C trace context a message carries (CloudEvents distributed-tracing extension), as
@@ -32,7 +40,7 @@ export function readingEventType(prefix: string): string {
   return `${prefix}.reading.v1`;
 }
 
-export function toEnvelope(reading: Reading, typePrefix: string, trace?: TraceCarrier): ReadingEnvelope {
+export function toEnvelope(reading: Reading, typePrefix: string, trace?: TraceCarrier, origin?: ReadingOrigin): ReadingEnvelope {
   return {
     specversion: '1.0',
     id: reading.eventId,
@@ -43,6 +51,7 @@ export function toEnvelope(reading: Reading, typePrefix: string, trace?: TraceCa
     datacontenttype: 'application/json',
     tenantid: reading.tenantId,
     ...(trace && { traceparent: trace.traceparent, ...(trace.tracestate !== undefined && { tracestate: trace.tracestate }) }),
+    ...(origin && { telemetryorigin: origin }),
     data: { deviceId: reading.deviceId, timestamp: reading.timestamp, metrics: reading.metrics },
   };
 }
@@ -58,9 +67,9 @@ const jsonNumber = (value: number): string => (Number.isFinite(value) ? `${value
  * typePrefix, trace))`, written out directly. Building the envelope object, then serialising it,
  * cost the ingest path several times more per reading, on the thread that serves requests.
  */
-export function envelopeEncoder(typePrefix: string): (reading: Reading, trace?: TraceCarrier) => string {
+export function envelopeEncoder(typePrefix: string): (reading: Reading, trace?: TraceCarrier, origin?: ReadingOrigin) => string {
   const type = JSON.stringify(readingEventType(typePrefix));
-  return (reading, trace) => {
+  return (reading, trace, origin) => {
     const device = jsonString(reading.deviceId);
     let metrics = '';
     for (const { name, value } of reading.metrics) {
@@ -70,6 +79,7 @@ export function envelopeEncoder(typePrefix: string): (reading: Reading, trace?: 
       `{"specversion":"1.0","id":${jsonString(reading.eventId)},"source":${jsonString(`/devices/${reading.deviceId}`)},"type":${type},` +
       `"time":"${utcText(reading.timestamp)}","subject":${device},"datacontenttype":"application/json","tenantid":${jsonString(reading.tenantId)},` +
       (trace ? traceFields(trace) : '') +
+      (origin ? `"telemetryorigin":${JSON.stringify(origin)},` : '') +
       `"data":{"deviceId":${device},"timestamp":${jsonNumber(reading.timestamp)},"metrics":[${metrics}]}}`
     );
   };
@@ -81,7 +91,14 @@ function traceFields(trace: TraceCarrier): string {
 
 /** Result of decoding a stream message: a reading, or the reason it can never be applied. */
 export type DecodedEnvelope =
-  | { readonly ok: true; readonly reading: Reading; /** Present only when the message carries a traceparent. */ readonly trace?: TraceCarrier }
+  | {
+      readonly ok: true;
+      readonly reading: Reading;
+      /** Present only when the message carries a traceparent. */
+      readonly trace?: TraceCarrier;
+      /** Present only on imported history (telemetryorigin "import"). */
+      readonly origin?: ReadingOrigin;
+    }
   | { readonly ok: false; readonly reason: string; readonly tenantId?: string };
 
 /**
@@ -115,10 +132,11 @@ export function fromEnvelope(text: string, typePrefix: string): DecodedEnvelope 
     }
   }
   const reading: Reading = { tenantId, deviceId: data.deviceId, eventId: event.id, timestamp: data.timestamp, metrics: data.metrics as Metric[] };
-  // Tracing is an extension: a message without it (older, or tracing off) or with a malformed
-  // one is still a reading; the tracer ignores a traceparent it cannot parse.
-  if (typeof event.traceparent !== 'string') return { ok: true, reading };
+  // Extensions: a message without them (older, tracing off, live) or with an unknown value is
+  // still a reading; the tracer ignores a traceparent it cannot parse.
+  const origin = event.telemetryorigin === 'import' ? { origin: 'import' as const } : {};
+  if (typeof event.traceparent !== 'string') return { ok: true, reading, ...origin };
   const trace: TraceCarrier =
     typeof event.tracestate === 'string' ? { traceparent: event.traceparent, tracestate: event.tracestate } : { traceparent: event.traceparent };
-  return { ok: true, reading, trace };
+  return { ok: true, reading, trace, ...origin };
 }

@@ -13,8 +13,15 @@ export interface PartitionBatch {
    * becomes a dead letter in the transaction (its device was deleted); else its JSON.
    * `unknownDevice`: its device was not found when the message was decoded; the transaction
    * makes it a dead letter, DEVICE_DELETED when the device was deleted, else UNKNOWN_DEVICE.
+   * `imported`: history an admin loaded; stored like any reading, but not its device being seen.
    */
-  readonly readings: readonly (Reading & { readonly offset: number; readonly receivedAt?: number; readonly payload?: string; readonly unknownDevice?: true })[];
+  readonly readings: readonly (Reading & {
+    readonly offset: number;
+    readonly receivedAt?: number;
+    readonly payload?: string;
+    readonly unknownDevice?: true;
+    readonly imported?: true;
+  })[];
   readonly deadLetters: readonly NewDeadLetter[];
 }
 

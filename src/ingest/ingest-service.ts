@@ -1,4 +1,4 @@
-import { envelopeEncoder, readingEventType } from '../domain/cloud-event';
+import { envelopeEncoder, readingEventType, type ReadingOrigin } from '../domain/cloud-event';
 import { BackendError, TelemetryError } from '../domain/errors';
 import { uuidv7 } from '../domain/ids';
 import type { Reading, ReadingInput } from '../domain/reading';
@@ -108,7 +108,7 @@ export class IngestService {
           const retained = (await this.options.rawRetentionMs?.(caller.tenantId)) ?? Infinity;
           const oldest = Math.min(maxAgeMs ?? this.options.rules.maxAgeMs, retained);
           const rules = oldest === this.options.rules.maxAgeMs ? this.options.rules : { ...this.options.rules, maxAgeMs: oldest };
-          outcome = await this.validateAndProduce(caller, inputs, batchSize, rules);
+          outcome = await this.validateAndProduce(caller, inputs, batchSize, rules, path === 'import' ? 'import' : undefined);
         } catch (error) {
           // The whole call failed with UNAVAILABLE: the client sees every item refused, and so do the metrics.
           if (error instanceof TelemetryError && error.code === 'UNAVAILABLE')
@@ -126,7 +126,14 @@ export class IngestService {
     );
   }
 
-  private async validateAndProduce(caller: Caller, inputs: readonly ReadingInput[], batchSize: number, rules: ValidationRules): Promise<IngestOutcome> {
+  /** `origin`: marks history an admin imports, which stores like any reading but is not its device being seen. */
+  private async validateAndProduce(
+    caller: Caller,
+    inputs: readonly ReadingInput[],
+    batchSize: number,
+    rules: ValidationRules,
+    origin: ReadingOrigin | undefined,
+  ): Promise<IngestOutcome> {
     const { maxBatchSize, devices } = this.options;
     if (batchSize > maxBatchSize) {
       throw new TelemetryError('PAYLOAD_TOO_LARGE', `a batch holds at most ${maxBatchSize} readings; this one has ${batchSize}`, {
@@ -179,7 +186,7 @@ export class IngestService {
       // The encoder writes only the fields a reading and its metrics have: extra ones an HTTP
       // client sent never reach the stream, so the metrics need no copy.
       const reading: Reading = { tenantId, deviceId: input.deviceId, eventId, timestamp: input.timestamp, metrics: input.metrics };
-      records.push({ key: keyPrefix + input.deviceId, value: this.encode(reading, send.carrier) });
+      records.push({ key: keyPrefix + input.deviceId, value: this.encode(reading, send.carrier, origin) });
       acceptedIndexes.push(index);
       eventIds.push(eventId);
     }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { AggregatesDocument, CreateApiKeyDocument, IngestReadingDocument, ReadingsDocument, RegisterDeviceDocument } from '../generated/graphql';
 import { createTenantWithCli } from '../support/service-process';
+import { postGraphQL } from '../support/graphql-post';
 import { eventually, startTestServer, type TestServer } from '../support/server';
 
 const DAY = 86_400_000;
@@ -118,6 +119,28 @@ describe('export and import', () => {
     for (const metric of ['temp', 'rpm']) expect(await yearOf(target, metric)).toEqual(await yearOf(source, metric));
     const ndjson = await exportText(target, `${range}&format=ndjson`);
     expect(ndjson.text.trimEnd().split('\n')).toHaveLength(HISTORY.length);
+  });
+
+  it('stores imported history without taking it for its device being seen: the device stays NEVER_SEEN', async () => {
+    // It came ONLINE (last seen at the import), then went OFFLINE with a SILENCE anomaly once its
+    // heartbeat timeout passed, for a device that no longer reports.
+    await target.ok(RegisterDeviceDocument, { input: { id: 'archive' } });
+    const rows = HISTORY.slice(0, 4).map((row) => JSON.stringify({ ...row, deviceId: 'archive' }));
+    expect((await importFile(target, rows.join('\n'), 'format=ndjson&allowOldTimestamps=true')).lines.at(-1)).toEqual({
+      done: { lines: 4, accepted: 4, rejected: 0 },
+    });
+    const device = async () =>
+      (
+        (await postGraphQL(target.app.url, target.adminKey, '{ device(id: "archive") { status lastSeenAt latest { metric } } }', {})) as {
+          data: { device: { status: string; lastSeenAt: string | null; latest: { metric: string }[] } };
+        }
+      ).data.device;
+    // Applied once its latest values are there (both metrics); nothing else ingests for it.
+    const stored = await eventually(async () => {
+      const now = await device();
+      return now.latest.length === 2 ? now : undefined;
+    });
+    expect(stored).toEqual({ status: 'NEVER_SEEN', lastSeenAt: null, latest: [{ metric: 'rpm' }, { metric: 'temp' }] });
   });
 
   it('resumes an export right after the last row received', async () => {

@@ -69,12 +69,12 @@ describe('the envelope encoder', () => {
     { nil: undefined },
   );
 
-  it('writes exactly the JSON text of the envelope, for any reading and trace context', () => {
+  it('writes exactly the JSON text of the envelope, for any reading, trace context and origin', () => {
     for (const prefix of ['io.telemetry', 'com.example "quoted" \\ é']) {
       const encode = envelopeEncoder(prefix);
       fc.assert(
-        fc.property(readings, traces, (r, trace) => {
-          expect(encode(r, trace)).toBe(JSON.stringify(toEnvelope(r, prefix, trace)));
+        fc.property(readings, traces, fc.constantFrom(undefined, 'import' as const), (r, trace, origin) => {
+          expect(encode(r, trace, origin)).toBe(JSON.stringify(toEnvelope(r, prefix, trace, origin)));
         }),
         { numRuns: 2000 },
       );
@@ -83,6 +83,14 @@ describe('the envelope encoder', () => {
 
   it('is decoded back to the reading', () => {
     expect(fromEnvelope(envelopeEncoder('io.telemetry')(reading), 'io.telemetry')).toEqual({ ok: true, reading });
+  });
+
+  it('marks imported history with the telemetryorigin extension, and ignores an origin it does not know', () => {
+    const text = envelopeEncoder('io.telemetry')(reading, undefined, 'import');
+    expect(JSON.parse(text)).toMatchObject({ telemetryorigin: 'import' });
+    expect(fromEnvelope(text, 'io.telemetry')).toEqual({ ok: true, reading, origin: 'import' });
+    const other = JSON.stringify({ ...JSON.parse(text), telemetryorigin: 'elsewhere' });
+    expect(fromEnvelope(other, 'io.telemetry')).toEqual({ ok: true, reading });
   });
 
   it('carries the trace context as the CloudEvents distributed-tracing extension, and a message without it still decodes', () => {

@@ -32,7 +32,7 @@ import { beyondWatermark } from './watermark-filter';
  *  6. Detection over the rows actually stored, its state saved with the batch; the alarm
  *     lifecycle (a trigger updates the open anomaly of its series and kind; a normal stretch
  *     clears it) from the anomalies stored, in the same transaction.
- *  7. Liveness of every device with a fresh reading.
+ *  7. Liveness of every device with a fresh reading (imported history does not count).
  *  8. Dead letters and each applied partition's new watermark.
  *  9. An event whose metrics were all stored before keeps its id row (for event-id dedup) but
  *     publishes nothing; one with some stored before publishes only the new ones.
@@ -73,7 +73,7 @@ export function* applyBatchSteps(
   // letters: asked inside the transaction, so a delete cannot slip between check and insert.
   // So do readings of a device not found when they were decoded, and never deleted.
   const deleted = yield* deletedDevicesOf(tx, beyondAll);
-  for (const { payload, unknownDevice, ...reading } of beyondAll) {
+  for (const { payload, unknownDevice, imported, ...reading } of beyondAll) {
     const reason = deleted.has(deviceKeyOf(reading))
       ? `DEVICE_DELETED: device "${reading.deviceId}" of tenant "${reading.tenantId}" was deleted; register it again, then replay this dead letter to apply it`
       : unknownDevice
@@ -90,7 +90,8 @@ export function* applyBatchSteps(
       });
       continue;
     }
-    noteSeen(seen, reading);
+    // Imported history is stored, but says nothing of whether its device is there now.
+    if (!imported) noteSeen(seen, reading);
     fresh.push(reading);
   }
 
