@@ -316,6 +316,10 @@ const shape = {
     doc: 'Embedded SQLite: threads, each with its own connection, that run the reads serving queries (ranges, aggregates, listings), so a heavy scan never holds the thread that serves sockets. `0` runs them on the API thread.',
     ifUnset: 'the cores available (`os.availableParallelism()`), at most 4',
   }),
+  TELEMETRY_SQLITE_READER_NICE: setting({
+    schema: integer(0, 19).default(10),
+    doc: 'Embedded SQLite, Linux: how many nice steps below the rest of the node the reader threads run. On a busy machine a heavy scan then yields its core to the threads that serve sockets and persist readings, and delays live deliveries and ingest acknowledgements less; queries wait a little longer while ingest saturates the machine; on an idle one nothing changes. `0`: the same priority.',
+  }),
   TELEMETRY_SQLITE_READ_QUEUE: setting({
     schema: integer(1, 100_000).default(256),
     doc: 'Embedded SQLite: most queries waiting for a free reader; more are refused with `UNAVAILABLE` (HTTP 503, `Retry-After`) until the readers catch up. Tenants take turns, and one tenant may hold three quarters of the places.',
@@ -673,6 +677,8 @@ export interface Config {
     readonly readers: number;
     /** Most queries waiting for a free reader before more are refused (UNAVAILABLE). */
     readonly maxQueuedReads: number;
+    /** Nice steps below the node's CPU priority that reader threads run at (Linux). */
+    readonly readerNice: number;
   };
   readonly stream: {
     readonly synchronous: Variables['TELEMETRY_STREAM_SYNC'];
@@ -1015,6 +1021,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // only adds connections (and their caches); past 4 the file's I/O, not the CPU, limits.
       readers: v.TELEMETRY_SQLITE_READERS ?? Math.min(4, availableParallelism()),
       maxQueuedReads: v.TELEMETRY_SQLITE_READ_QUEUE,
+      readerNice: v.TELEMETRY_SQLITE_READER_NICE,
     },
     stream: {
       synchronous: v.TELEMETRY_STREAM_SYNC,

@@ -38,7 +38,7 @@ export async function openStore(config: Config, forQueries?: { readonly logger: 
     return OracleStore.connect(config.oracle);
   }
   ensureDataDir(config.dataDir);
-  const { readers, maxQueuedReads } = config.sqlite;
+  const { readers, maxQueuedReads, readerNice } = config.sqlite;
   const pool =
     forQueries && readers > 0
       ? (file: string) =>
@@ -46,7 +46,10 @@ export async function openStore(config: Config, forQueries?: { readonly logger: 
             file,
             size: readers,
             maxQueued: maxQueuedReads,
+            niceIncrement: readerNice,
             onReaderFailure: (error) => forQueries.logger.error({ err: error }, 'a database reader thread stopped; replacing it'),
+            onPriorityKept: (reason) =>
+              forQueries.logger.info({ reason }, "the database reader threads run at the node's CPU priority: TELEMETRY_SQLITE_READER_NICE was not applied"),
           })
       : undefined;
   // The consumer's thread checkpoints the log in the background (startCheckpointThread).

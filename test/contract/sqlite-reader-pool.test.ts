@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BackendError, TelemetryError } from '../../src/domain/errors';
@@ -25,11 +25,11 @@ interface Opened {
   close(): Promise<void>;
 }
 
-function openPooled(size: number, maxQueued: number): Opened {
+function openPooled(size: number, maxQueued: number, niceIncrement = 0): Opened {
   const dir = newDataDir();
   const file = path.join(dir, 'telemetry.db');
   let pool: SqliteReaderPool | undefined;
-  const store = new SqliteStore({ file, readers: (migrated) => (pool = new SqliteReaderPool({ file: migrated, size, maxQueued })) });
+  const store = new SqliteStore({ file, readers: (migrated) => (pool = new SqliteReaderPool({ file: migrated, size, maxQueued, niceIncrement })) });
   return {
     store,
     pool: pool!,
@@ -51,6 +51,21 @@ function seed(file: string, rows: number, tenantId = 't', from = 0): void {
   db.close();
 }
 
+/** The nice value of each thread of this process (Linux: field 19 of /proc/self/task/<tid>/stat). */
+function niceOfThreads(): number[] {
+  return readdirSync('/proc/self/task').flatMap((tid) => {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // The fields after the command name in parentheses (which may hold spaces) start at field 3.
+      return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+    } catch {
+      return []; // a thread that ended while listed
+    }
+  });
+}
+
+const onLinux = process.platform === 'linux' ? it : it.skip;
+
 const everything: ReadingQuery = { deviceId: 'd', metric: 'm', first: 100_000, order: 'OLDEST_FIRST' };
 const rawScan: AggregateQuery = { deviceIds: ['d'], metric: 'm', boundaries: [BASE, BASE + HEAVY_ROWS * 1000], source: 'raw', withValues: true };
 
@@ -70,6 +85,25 @@ describe('SQLite reader pool', () => {
     } finally {
       await opened.close();
     }
+  });
+
+  onLinux('runs its readers below the CPU priority of the thread that made it, and no other thread', async () => {
+    const own = niceOfThreads()[0]!; // the first task is the main thread
+    const before = niceOfThreads();
+    const opened = openPooled(2, 10, 7);
+    try {
+      await opened.store.ensureTenant('t', 'T');
+      seed(opened.file, 10);
+      // Two reads at once: both readers have started (and lowered themselves) to answer them.
+      const reads = await Promise.all([opened.store.queryReadings('t', everything), opened.store.queryReadings('t', everything)]);
+      expect(reads.map((read) => read.items.length)).toEqual([10, 10]);
+      const during = niceOfThreads();
+      expect(during.filter((nice) => nice === own + 7).length - before.filter((nice) => nice === own + 7).length).toBe(2);
+      expect(during[0]).toBe(own);
+    } finally {
+      await opened.close();
+    }
+    expect(niceOfThreads().filter((nice) => nice === own + 7)).toEqual(before.filter((nice) => nice === own + 7));
   });
 
   it('fails the read of a reader that dies with a retryable BackendError, and replaces the reader', async () => {

@@ -21,6 +21,15 @@ export interface SqliteReaderPoolOptions {
   readonly busyTimeoutMs?: number;
   /** Told when a reader thread stops on its own (it is replaced). */
   readonly onReaderFailure?: (error: Error) => void;
+  /**
+   * How many nice steps below the calling thread's CPU priority the readers run (Linux; 0-19).
+   * On a busy machine a long scan then yields its core to the threads that serve sockets and
+   * persist readings, instead of delaying live deliveries and ingest acknowledgements; it
+   * still gets whatever CPU they leave. @default 0
+   */
+  readonly niceIncrement?: number;
+  /** Told, once, why the readers' priority could not be lowered (not Linux, refused). */
+  readonly onPriorityKept?: (reason: string) => void;
 }
 
 /** Where reads run when the store has no connection of its own to spare for them. */
@@ -64,6 +73,7 @@ export class SqliteReaderPool implements ReadRunner {
   private readonly queue: TenantFairQueue<Job>;
   private nextId = 1;
   private closed = false;
+  private toldPriorityKept = false;
 
   constructor(private readonly options: SqliteReaderPoolOptions) {
     if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError('a reader pool needs at least one reader');
@@ -125,7 +135,7 @@ export class SqliteReaderPool implements ReadRunner {
 
   private start(slot: number): void {
     const worker = new Worker(path.join(__dirname, 'reader-worker.js'), {
-      workerData: { file: this.options.file, busyTimeoutMs: this.options.busyTimeoutMs ?? 5000 },
+      workerData: { file: this.options.file, busyTimeoutMs: this.options.busyTimeoutMs ?? 5000, niceIncrement: this.options.niceIncrement ?? 0 },
     });
     // Readers never keep the process alive on their own: the store's owner closes them.
     worker.unref();
@@ -135,6 +145,8 @@ export class SqliteReaderPool implements ReadRunner {
     worker.on('message', (message: FromReader) => {
       if (message.type === 'ready') {
         reader.ready = true;
+        if (message.priorityKept !== undefined && !this.toldPriorityKept) this.options.onPriorityKept?.(message.priorityKept);
+        this.toldPriorityKept ||= message.priorityKept !== undefined;
         return;
       }
       const job = reader.job;

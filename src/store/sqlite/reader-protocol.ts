@@ -25,7 +25,8 @@ export type EncodedError =
   | { readonly kind: 'backend'; readonly message: string; readonly retryable: boolean };
 
 export type FromReader =
-  | { readonly type: 'ready' }
+  /** `priorityKept`: why the thread's CPU priority could not be lowered as asked. */
+  | { readonly type: 'ready'; readonly priorityKept?: string }
   /** The read's result as result-codecs.ts encodes it. */
   | { readonly type: 'result'; readonly id: number; readonly value: unknown }
   | { readonly type: 'failed'; readonly id: number; readonly error: EncodedError };

@@ -3,16 +3,20 @@ import { openReaderConnection } from './reader-connection';
 import { runRead } from './read-operations';
 import { encodeResult } from './result-codecs';
 import { encodeError, transferablesOf, type FromReader, type ToReader } from './reader-protocol';
+import { lowerThreadPriority } from './thread-priority';
 
 /**
  * One reader thread of SqliteReaderPool: its own connection to the database file, running the
  * named reads it is sent one at a time. WAL lets it read while the consumer writes; each read
  * is its own short transaction (runRead), so no snapshot outlives the read that took it.
  */
-const { file, busyTimeoutMs } = workerData as { file: string; busyTimeoutMs: number };
+const { file, busyTimeoutMs, niceIncrement } = workerData as { file: string; busyTimeoutMs: number; niceIncrement: number };
 const port = parentPort!;
+// A long scan then takes a core only when the threads that serve sockets and persist readings
+// leave it free (SqliteReaderPoolOptions.niceIncrement).
+const priorityKept = lowerThreadPriority(niceIncrement);
 const db = openReaderConnection(file, busyTimeoutMs);
-port.postMessage({ type: 'ready' } satisfies FromReader);
+port.postMessage({ type: 'ready', ...(priorityKept !== undefined && { priorityKept }) } satisfies FromReader);
 
 port.on('message', (message: ToReader) => {
   if (message.type === 'close') {

@@ -1,0 +1,33 @@
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+
+/** The highest nice value: the lowest priority Linux gives a thread. */
+const LOWEST = 19;
+
+/** This thread's id on Linux (`/proc/thread-self` links to `<pid>/task/<tid>`); undefined elsewhere. */
+function currentThreadId(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) && tid > 0 ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lowers the calling thread's CPU priority by `increment` nice steps (at most to 19), leaving
+ * the process's other threads as they are: on Linux a nice value belongs to a thread, and
+ * setpriority(2) given a thread id changes that thread alone. Raising a nice value needs no
+ * privilege. Returns undefined when done (or when `increment` is 0), else why it was not.
+ */
+export function lowerThreadPriority(increment: number): string | undefined {
+  if (increment === 0) return undefined;
+  const tid = currentThreadId();
+  if (tid === undefined) return 'per-thread priorities need Linux (/proc/thread-self)';
+  try {
+    setPriority(tid, Math.min(LOWEST, getPriority(tid) + increment));
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
