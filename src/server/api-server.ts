@@ -15,6 +15,7 @@ import { buildTelemetrySchema } from '../schema/build-schema';
 import type { Store } from '../store/store';
 import { ApiKeyAuthenticator, bearerToken } from './auth';
 import { createErrorFormatter } from './errors';
+import { createGraphQLExecutor, staticSchemaGateway } from './graphql-executor';
 import { createGraphQLHttpHandler } from './graphql-http';
 import { GracefulClose } from './graceful-close';
 import type { HealthProbes } from './health';
@@ -131,7 +132,8 @@ export async function startApiServer({ config, logger, services, store, probes, 
     };
 
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
+    // The schema, with the executor that runs ingest mutations compiled (graphql-executor.ts).
+    gateway: staticSchemaGateway(schema, createGraphQLExecutor(schema)),
     formatError,
     // Apollo's own messages (e.g. an unexpected error in its pipeline) go to our JSON log.
     logger: apolloLogger(logger),
