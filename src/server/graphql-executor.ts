@@ -22,8 +22,11 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  */
 const COMPILED_ROOT_FIELDS: ReadonlySet<string> = new Set(['ingestReading', 'ingestReadings']);
 
-/** Most (document, operation) pairs kept compiled; past it, the oldest goes. */
+/** Most documents kept compiled (or seen once); past it, the oldest goes. */
 const MAX_COMPILED = 256;
+
+/** A document that ran once, through graphql-js. */
+const SEEN_ONCE = Symbol('seen once');
 
 /**
  * A mutation of one compiled root field. Only one: when a field of a mutation fails, graphql-js
@@ -35,25 +38,32 @@ export function isCompiledOperation(operation: OperationDefinitionNode): boolean
 }
 
 /**
- * Executes what Apollo Server has parsed and validated: ingest mutations compiled, everything
- * else with graphql-js's `execute`, as Apollo would. A compiled operation that refuses its
+ * Executes what Apollo Server has parsed and validated: ingest mutations compiled from their
+ * second run on, everything else with graphql-js's `execute`, as Apollo would. A compiled operation that refuses its
  * variables is executed again by graphql-js, which refuses them with its precise messages (the
  * path of the bad value and the scalar's reason); no resolver has run when variables are refused.
  */
 export function createGraphQLExecutor(schema: GraphQLSchema): GatewayExecutor {
   // Apollo keeps parsed documents (its document store), so one query text is one DocumentNode.
-  const compiled = new Map<DocumentNode, Map<string | null, CompiledQuery | null>>();
+  // A document is compiled when it runs a second time: compiling costs about twice graphql-js's
+  // validation, which a client sending a new document each time must not make it pay.
+  const compiled = new Map<DocumentNode, Map<string | null, CompiledQuery | null | typeof SEEN_ONCE>>();
   const compiledFor = (document: DocumentNode, operation: OperationDefinitionNode, operationName: string | null): CompiledQuery | null => {
+    if (!isCompiledOperation(operation)) return null;
     let byName = compiled.get(document);
-    const known = byName?.get(operationName);
-    if (known !== undefined) return known;
-    const query = isCompiledOperation(operation) ? compileQuery(schema, document, operationName ?? undefined) : null;
-    const kept = query !== null && isCompiledQuery(query) ? query : null;
     if (!byName) {
       if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
       byName = new Map();
       compiled.set(document, byName);
     }
+    const known = byName.get(operationName);
+    if (known === undefined) {
+      byName.set(operationName, SEEN_ONCE);
+      return null;
+    }
+    if (known !== SEEN_ONCE) return known;
+    const query = compileQuery(schema, document, operationName ?? undefined);
+    const kept = isCompiledQuery(query) ? query : null;
     byName.set(operationName, kept);
     return kept;
   };
