@@ -5,7 +5,6 @@ import {
   locatedError,
   OperationTypeNode,
   printSchema,
-  type DocumentNode,
   type ExecutionResult,
   type FieldNode,
   type GraphQLError,
@@ -22,59 +21,75 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  */
 const COMPILED_ROOT_FIELDS: ReadonlySet<string> = new Set(['ingestReading', 'ingestReadings']);
 
-/** Most documents kept compiled (or seen once); past it, the oldest goes. */
+/** Most documents kept compiled (or seen once); past it, the least recently run goes. */
 const MAX_COMPILED = 256;
+
+/**
+ * Longest document text compiled. An ingest document with its readings in variables is a few
+ * hundred characters; the cap bounds what the cache holds (each entry keeps its document).
+ */
+const MAX_COMPILED_SOURCE = 4096;
 
 /** A document that ran once, through graphql-js. */
 const SEEN_ONCE = Symbol('seen once');
 
 /**
- * A mutation of one compiled root field. Only one: when a field of a mutation fails, graphql-js
- * runs none of the fields after it, and graphql-jit runs them all.
+ * A mutation of one compiled root field whose arguments are all variables declared non-null.
+ * One field: when a field of a mutation fails, graphql-js runs none of the fields after it, and
+ * graphql-jit runs them all. Whole, non-null variables: graphql-jit checks a variable nested in
+ * a literal argument (`reading: { timestamp: $t }`) less strictly than graphql-js (null passes
+ * through), and refuses a null for a nullable variable with its own error, without the
+ * details the error formatter needs; non-null variables are refused during coercion instead,
+ * and graphql-js then refuses them again with its own messages.
  */
 export function isCompiledOperation(operation: OperationDefinitionNode): boolean {
   const [only, ...others] = operation.selectionSet.selections;
-  return operation.operation === OperationTypeNode.MUTATION && others.length === 0 && only?.kind === Kind.FIELD && COMPILED_ROOT_FIELDS.has(only.name.value);
+  if (operation.operation !== OperationTypeNode.MUTATION || others.length > 0 || only?.kind !== Kind.FIELD) return false;
+  if (!COMPILED_ROOT_FIELDS.has(only.name.value) || only.arguments === undefined) return false;
+  const nonNullVariables = new Set(
+    (operation.variableDefinitions ?? [])
+      .filter((definition) => definition.type.kind === Kind.NON_NULL_TYPE)
+      .map((definition) => definition.variable.name.value),
+  );
+  return only.arguments.every((argument) => argument.value.kind === Kind.VARIABLE && nonNullVariables.has(argument.value.name.value));
 }
 
 /**
  * Executes what Apollo Server has parsed and validated: ingest mutations compiled from their
- * second run on, everything else with graphql-js's `execute`, as Apollo would. A compiled operation that refuses its
- * variables is executed again by graphql-js, which refuses them with its precise messages (the
- * path of the bad value and the scalar's reason); no resolver has run when variables are refused.
+ * second run on, everything else with graphql-js's `execute`, as Apollo would. A compiled
+ * operation that refuses its variables is executed again by graphql-js, which refuses them with
+ * its precise messages (the path of the bad value and the scalar's reason); no resolver has run
+ * when variables are refused.
  */
 export function createGraphQLExecutor(schema: GraphQLSchema): GatewayExecutor {
-  // Apollo keeps parsed documents (its document store), so one query text is one DocumentNode.
-  // A document is compiled when it runs a second time: compiling costs about twice graphql-js's
-  // validation, which a client sending a new document each time must not make it pay.
-  const compiled = new Map<DocumentNode, Map<string | null, CompiledQuery | null | typeof SEEN_ONCE>>();
-  const compiledFor = (document: DocumentNode, operation: OperationDefinitionNode, operationName: string | null): CompiledQuery | null => {
-    if (!isCompiledOperation(operation)) return null;
-    let byName = compiled.get(document);
-    if (!byName) {
-      if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
-      byName = new Map();
-      compiled.set(document, byName);
-    }
-    const known = byName.get(operationName);
+  // By Apollo's hash of the document text and the operation's name. A document is compiled
+  // when it runs a second time: compiling costs about twice graphql-js's validation, which a
+  // client sending a new document each time must not make the node pay.
+  const compiled = new Map<string, CompiledQuery | null | typeof SEEN_ONCE>();
+  const compiledFor = (request: Parameters<GatewayExecutor>[0], operation: OperationDefinitionNode, operationName: string | null): CompiledQuery | null => {
+    if (request.source.length > MAX_COMPILED_SOURCE || !isCompiledOperation(operation)) return null;
+    const key = `${request.queryHash}\n${operationName ?? ''}`;
+    const known = compiled.get(key);
+    compiled.delete(key); // set again below: the map's order is the order of last runs
+    if (known === undefined && compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
     if (known === undefined) {
-      byName.set(operationName, SEEN_ONCE);
+      compiled.set(key, SEEN_ONCE);
       return null;
     }
-    if (known !== SEEN_ONCE) return known;
-    const query = compileQuery(schema, document, operationName ?? undefined);
-    const kept = isCompiledQuery(query) ? query : null;
-    byName.set(operationName, kept);
+    const query = known === SEEN_ONCE ? compileQuery(schema, request.document, operationName ?? undefined) : known;
+    const kept = query !== null && isCompiledQuery(query) ? query : null;
+    compiled.set(key, kept);
     return kept;
   };
 
   return async (request) => {
     const { document, context } = request;
-    // What the client asked for: `request.operationName` is the name of the operation Apollo
-    // resolved, null when it resolved none (graphql-js then says why).
+    // The name the client sent, as Apollo hands it to graphql-js (the context's own
+    // `operationName` is that of the operation Apollo resolved, null when none: graphql-js
+    // then says why).
     const { operationName = null, variables } = request.request;
     const operation = request.operation as OperationDefinitionNode | undefined;
-    const query = operation && compiledFor(document, operation, operationName);
+    const query = operation && compiledFor(request, operation, operationName);
     if (query) {
       const result = (await query.query(undefined, context, variables)) as ExecutionResult;
       if (!result.errors?.length) return result;

@@ -68,6 +68,8 @@ async function bothWays(source: string, variables: Record<string, unknown>, oper
       operation,
       operationName: operation?.name?.value ?? null,
       context: compiled.context,
+      source,
+      queryHash: source,
       request: { query: source, variables, operationName },
     } as unknown as GatewayGraphQLRequestContext;
     return { answer: visible(await executor(request)), received: compiled.received };
@@ -107,6 +109,24 @@ describe('the GraphQL executor: ingest mutations compiled, answering as graphql-
     ['a value past a double (1e400 in JSON text parses as Infinity)', BATCH, { r: [reading({ metrics: [{ name: 'm', value: Infinity }] })] }, 0],
     ['no variables at all', BATCH, {}, 0],
     ['a resolver refusing the batch with a TelemetryError', BATCH, { r: [reading({ deviceId: 'refused' })] }, 1],
+    [
+      'null for a nullable variable with a default',
+      'mutation($r: ReadingInput = { deviceId: "d", timestamp: 0, metrics: [] }) { ingestReading(reading: $r) { acceptedCount } }',
+      { r: null },
+      0,
+    ],
+    [
+      'null for a variable inside a literal argument',
+      'mutation($t: DateTime = 0) { ingestReading(reading: { deviceId: "d", timestamp: $t, metrics: [] }) { acceptedCount } }',
+      { t: null },
+      0,
+    ],
+    [
+      'an absent nullable variable inside a literal argument',
+      'mutation($t: DateTime!, $e: String) { ingestReading(reading: { deviceId: "d", timestamp: $t, metrics: [], eventId: $e }) { acceptedCount } }',
+      { t: 0 },
+      1,
+    ],
   ])('%s', async (_name, source, variables, batches) => {
     const { compiled, graphqlJs } = await bothWays(source, variables);
     expect(compiled).toEqual(graphqlJs);
@@ -156,21 +176,28 @@ describe('the GraphQL executor: ingest mutations compiled, answering as graphql-
     ],
     ['another mutation', false, 'mutation { registerDevice(input: { id: "d" }) { device { id } } }'],
     ['a query', false, '{ __typename }'],
+    ['a literal argument', false, 'mutation { ingestReading(reading: { deviceId: "d", timestamp: 0, metrics: [] }) { acceptedCount } }'],
+    [
+      'a variable inside a literal argument',
+      false,
+      'mutation($t: DateTime!) { ingestReading(reading: { deviceId: "d", timestamp: $t, metrics: [] }) { acceptedCount } }',
+    ],
+    ['a nullable variable', false, 'mutation($r: ReadingInput) { ingestReading(reading: $r) { acceptedCount } }'],
     ['a fragment at the top', false, 'mutation($r: ReadingInput!) { ...F } fragment F on Mutation { ingestReading(reading: $r) { acceptedCount } }'],
   ])('%s: compiled %s', (_name, expected, source) => {
     expect(isCompiledOperation(getOperationAST(parse(source))!)).toBe(expected);
   });
 
-  it('runs an ingest document through graphql-js the first time and compiled from the second on', async () => {
+  /** Which executor called the resolver in each of `runs` runs of `source` through one executor, read off the stack. */
+  async function executorsOf(source: string, runs: number): Promise<string[]> {
     const executor = createGraphQLExecutor(schema);
-    const document = parse(BATCH);
+    const document = parse(source);
     const paths: string[] = [];
     const context = {
       caller: { tenantId: 't', role: 'admin', deviceId: null, keyId: 'k' } satisfies Caller,
       services: {
         ingest: {
           ingest: (_caller: unknown, readings: readonly ReadingInput[]) => {
-            // The resolver's caller, read off the stack: graphql-js's executor, or generated code.
             paths.push(/graphql[\\/]execution[\\/]execute/.test(new Error().stack ?? '') ? 'graphql-js' : 'compiled');
             return Promise.resolve({
               accepted: readings.map((reading, index) => ({ index, eventId: 'e', deviceId: reading.deviceId, partition: 0, offset: index })),
@@ -183,11 +210,22 @@ describe('the GraphQL executor: ingest mutations compiled, answering as graphql-
     const request = {
       document,
       operation: getOperationAST(document),
-      operationName: 'Batch',
+      operationName: null,
       context,
+      source,
+      queryHash: source,
       request: { variables: { r: [reading()] } },
     } as unknown as GatewayGraphQLRequestContext;
-    for (let run = 0; run < 3; run++) expect((await executor(request)).data).toEqual({ ingestReadings: expect.objectContaining({ acceptedCount: 1 }) });
-    expect(paths).toEqual(['graphql-js', 'compiled', 'compiled']);
+    for (let run = 0; run < runs; run++) expect((await executor(request)).data).toEqual({ ingestReadings: expect.objectContaining({ acceptedCount: 1 }) });
+    return paths;
+  }
+
+  it('runs an ingest document through graphql-js the first time and compiled from the second on', async () => {
+    expect(await executorsOf(BATCH, 3)).toEqual(['graphql-js', 'compiled', 'compiled']);
+  });
+
+  it('never compiles a document over 4,096 characters (the cache keeps each document it compiled)', async () => {
+    const long = `${BATCH} # ${'x'.repeat(4096)}`;
+    expect(await executorsOf(long, 3)).toEqual(['graphql-js', 'graphql-js', 'graphql-js']);
   });
 });

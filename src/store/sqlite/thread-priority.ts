@@ -4,11 +4,14 @@ import { getPriority, setPriority } from 'node:os';
 /** The highest nice value: the lowest priority Linux gives a thread. */
 const LOWEST = 19;
 
-/** This thread's id on Linux (`/proc/thread-self` links to `<pid>/task/<tid>`); undefined elsewhere. */
+/**
+ * This thread's id on Linux (`/proc/thread-self` links to `<pid>/task/<tid>`); undefined
+ * elsewhere, or when the /proc mounted is another pid namespace's (its ids are not ours).
+ */
 function currentThreadId(): number | undefined {
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    return Number.isInteger(tid) && tid > 0 ? tid : undefined;
+    const link = /^(\d+)\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'));
+    return link && Number(link[1]) === process.pid ? Number(link[2]) : undefined;
   } catch {
     return undefined;
   }
@@ -23,7 +26,7 @@ function currentThreadId(): number | undefined {
 export function lowerThreadPriority(increment: number): string | undefined {
   if (increment === 0) return undefined;
   const tid = currentThreadId();
-  if (tid === undefined) return 'per-thread priorities need Linux (/proc/thread-self)';
+  if (tid === undefined) return "per-thread priorities need Linux and this process's own /proc (/proc/thread-self)";
   try {
     setPriority(tid, Math.min(LOWEST, getPriority(tid) + increment));
     return undefined;
