@@ -66,8 +66,16 @@ export function createGraphQLExecutor(schema: GraphQLSchema): GatewayExecutor {
   // when it runs a second time: compiling costs about twice graphql-js's validation, which a
   // client sending a new document each time must not make the node pay.
   const compiled = new Map<string, CompiledQuery | null | typeof SEEN_ONCE>();
+  // Apollo keeps parsed documents, so an operation node comes back with every run of its text:
+  // whether it can be compiled is worked out once, not on every request.
+  const compilable = new WeakMap<OperationDefinitionNode, boolean>();
+  const isCompilable = (operation: OperationDefinitionNode): boolean => {
+    let known = compilable.get(operation);
+    if (known === undefined) compilable.set(operation, (known = isCompiledOperation(operation)));
+    return known;
+  };
   const compiledFor = (request: Parameters<GatewayExecutor>[0], operation: OperationDefinitionNode, operationName: string | null): CompiledQuery | null => {
-    if (request.source.length > MAX_COMPILED_SOURCE || !isCompiledOperation(operation)) return null;
+    if (request.source.length > MAX_COMPILED_SOURCE || !isCompilable(operation)) return null;
     const key = `${request.queryHash}\n${operationName ?? ''}`;
     const known = compiled.get(key);
     compiled.delete(key); // set again below: the map's order is the order of last runs
