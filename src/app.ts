@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { contextOf, inSpanSync, SpanKind } from './tracing/tracing';
 import { AnomalyService } from './anomalies/anomaly-service';
 import type { Config } from './config';
+import { SubscriberCount } from './composition/subscriber-count';
 import { ConsumerThread } from './composition/consumer-thread';
 import { replayDeadLetter } from './dead-letters/dead-letter-service';
 import { ReadingHub } from './subscriptions/reading-hub';
@@ -127,7 +128,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
     const rawStream = await openStream(config, logger.child({ component: 'stream' }));
     opened.push(() => rawStream.close());
     const { stream, health: produceHealth } = watchProduces(rawStream);
-    const hub = new ReadingHub();
+    const subscribers = new SubscriberCount();
+    const hub = new ReadingHub((count) => subscribers.set(count));
     const anomalyHub = new TenantHub<Anomaly>();
     const statusHub = new TenantHub<DeviceStatusChange>();
     const commandHub = new TenantHub<Command>();
@@ -298,7 +300,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
           });
     revocationCheck?.start();
     if (revocationCheck) opened.push(() => revocationCheck.stop());
-    const hubs: Hubs = { hub, anomalyHub, statusHub, anomalyOrder, commandHub, offerCommand, revocations: revokedElsewhere };
+    const hubs: Hubs = { hub, subscribers, anomalyHub, statusHub, anomalyOrder, commandHub, offerCommand, revocations: revokedElsewhere };
     const consumerMetrics = async () => [await (fanout?.metrics() ?? Promise.resolve([]))];
     const metricsServer = await startMetricsEndpoint(config, metrics.registry, consumerMetrics, logger);
     if (metricsServer) opened.push(() => metricsServer.close());
@@ -361,6 +363,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
 
 interface Hubs {
   readonly hub: ReadingHub;
+  /** What `hub` counts, shared with the consumer thread. */
+  readonly subscribers: SubscriberCount;
   readonly anomalyHub: TenantHub<Anomaly>;
   readonly statusHub: TenantHub<DeviceStatusChange>;
   /** The way into anomalyHub: puts anomalies in seq order first. */
@@ -386,6 +390,7 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
     },
     (expired) => hubs.commandHub.publish(expired),
     logger.child({ component: 'consumer' }),
+    hubs.subscribers,
   );
   await startedOrStopped(consumer);
   return {

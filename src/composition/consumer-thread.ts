@@ -8,6 +8,7 @@ import type { DetectionEvents } from '../consumers/batch-applier';
 import type { Command } from '../domain/command';
 import type { PersisterStats } from '../consumers/reading-persister';
 import { WakeSignal } from './wake-signal';
+import { SubscriberCount } from './subscriber-count';
 import type { MetricsJson } from '../metrics/consumer-metrics';
 
 /** How long a scrape waits for the consumer thread's metrics before it goes without them. */
@@ -28,6 +29,8 @@ export interface ConsumerWorkerData {
   readonly config: Config;
   /** The WakeSignal the API thread rings after each produce. */
   readonly wakeBuffer: SharedArrayBuffer;
+  /** The API thread's SubscriberCount: with no subscriber, persisted readings are not posted. */
+  readonly subscribersBuffer: SharedArrayBuffer;
 }
 export type FromConsumer =
   | { readonly type: 'ready' }
@@ -67,10 +70,12 @@ export class ConsumerThread {
     onEvents: (events: DetectionEvents) => void,
     onCommands: (commands: Command[]) => void,
     private readonly logger: Logger,
+    /** Kept by the API thread's ReadingHub; a consumer whose readings nobody takes gets a count that stays 0. */
+    subscribers: SubscriberCount = new SubscriberCount(),
   ) {
     this.stuckAfterMs = config.consumer.stuckAfterMs;
     this.worker = new Worker(path.join(__dirname, 'consumer-worker.js'), {
-      workerData: { config, wakeBuffer: this.wakeSignal.buffer } satisfies ConsumerWorkerData,
+      workerData: { config, wakeBuffer: this.wakeSignal.buffer, subscribersBuffer: subscribers.buffer } satisfies ConsumerWorkerData,
     });
     this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('message', (message: FromConsumer) => {

@@ -38,6 +38,13 @@ export class ReadingHub {
   private subscriptions = 0;
   private opened = 0;
 
+  /**
+   * `onCount` is told the number of subscriptions each time it changes, synchronously (before
+   * `subscribe` returns): the consumer thread reads it to skip handing over readings no one
+   * would receive (composition/subscriber-count.ts says why that loses nothing).
+   */
+  constructor(private readonly onCount: (subscriptions: number) => void = () => {}) {}
+
   /** Listens to every given device; returns the unsubscribe function (idempotent). */
   subscribe(tenantId: string, deviceIds: readonly string[], listener: ReadingListener, onEnd?: EndListener): () => void {
     this.registrations.set(listener, { onEnd, opened: ++this.opened });
@@ -48,12 +55,12 @@ export class ReadingHub {
       this.topics.set(key, topic);
       return key;
     });
-    this.subscriptions++;
+    this.onCount(++this.subscriptions);
     let active = true;
     return () => {
       if (!active) return;
       active = false;
-      this.subscriptions--;
+      this.onCount(--this.subscriptions);
       this.registrations.delete(listener);
       for (const key of keys) {
         const topic = this.topics.get(key);
