@@ -58,13 +58,13 @@ export function* applyBatchSteps(
   const applied: WatermarkRow[] = [];
   const seen: SeenDevices = new Map();
   let skippedAsReplayed = 0;
-  const beyondAll: (PartitionBatch['readings'][number] & { partition: number })[] = [];
+  const beyondAll: { readonly reading: PartitionBatch['readings'][number]; readonly partition: number }[] = [];
   batch.partitions.forEach((slice, index) => {
     const watermark = watermarks[index]!;
     const beyond = beyondWatermark(slice, watermark);
     skippedAsReplayed += beyond.skipped;
     if (slice.lastOffset <= watermark) return;
-    for (const reading of beyond.readings) beyondAll.push({ ...reading, partition: slice.partition });
+    for (const reading of beyond.readings) beyondAll.push({ reading, partition: slice.partition });
     for (const letter of beyond.deadLetters) deadLetters.push(letter);
     applied.push({ partition: slice.partition, offset: slice.lastOffset });
   });
@@ -72,8 +72,15 @@ export function* applyBatchSteps(
   // (1b) Readings of a deleted device (still in the stream when it was deleted) become dead
   // letters: asked inside the transaction, so a delete cannot slip between check and insert.
   // So do readings of a device not found when they were decoded, and never deleted.
-  const deleted = yield* deletedDevicesOf(tx, beyondAll);
-  for (const { payload, unknownDevice, imported, ...reading } of beyondAll) {
+  const deleted = yield* deletedDevicesOf(
+    tx,
+    beyondAll.map(({ reading }) => reading),
+  );
+  for (const { reading: decoded, partition } of beyondAll) {
+    // Written out field by field: copying with a rest pattern (all but payload and the flags)
+    // took V8's slow path, per reading.
+    const { tenantId, deviceId, eventId, timestamp, metrics, offset, payload, unknownDevice, imported } = decoded;
+    const reading: PersistedReading = { tenantId, deviceId, eventId, timestamp, metrics, partition, offset };
     const reason = deleted.has(deviceKeyOf(reading))
       ? `DEVICE_DELETED: device "${reading.deviceId}" of tenant "${reading.tenantId}" was deleted; register it again, then replay this dead letter to apply it`
       : unknownDevice
@@ -83,15 +90,15 @@ export function* applyBatchSteps(
       deadLetters.push({
         tenantId: reading.tenantId,
         topic: batch.source,
-        partition: reading.partition,
-        offset: reading.offset,
+        partition,
+        offset,
         reason,
         payload: payload ?? JSON.stringify(reading),
       });
       continue;
     }
     // Imported history is stored, but says nothing of whether its device is there now.
-    if (!imported) noteSeen(seen, reading);
+    if (!imported) noteSeen(seen, decoded);
     fresh.push(reading);
   }
 
