@@ -1,4 +1,5 @@
 import type { Metric, Reading } from './reading';
+import { jsonNumber, jsonString } from './json-text';
 import { utcText } from './utc-text';
 import { DEVICE_ID_PATTERN } from './validation';
 
@@ -55,12 +56,6 @@ export function toEnvelope(reading: Reading, typePrefix: string, trace?: TraceCa
     data: { deviceId: reading.deviceId, timestamp: reading.timestamp, metrics: reading.metrics },
   };
 }
-
-/** Printable ASCII except the quote and the backslash: a string of these is its own JSON text between quotes. */
-const PLAIN_JSON_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-const jsonString = (text: string): string => (PLAIN_JSON_TEXT.test(text) ? `"${text}"` : JSON.stringify(text));
-const jsonNumber = (value: number): string => (Number.isFinite(value) ? `${value}` : 'null');
 
 /**
  * The stream message of a reading: exactly the text of `JSON.stringify(toEnvelope(reading,

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { applyBatch } from '../../src/consumers/pipeline/apply-batch';
 import { databaseAtVersion } from '../support/sqlite-at-version';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
-import { eventIdOf, eventKey } from '../../src/store/sqlite/sql/event-rows';
+import { encodeMetrics, eventIdOf, eventKey } from '../../src/store/sqlite/sql/event-rows';
 import { newDataDir } from '../support/server';
 
 /**
@@ -24,6 +24,39 @@ describe('event ids', () => {
     expect(eventKey(LOWER)).toEqual(Buffer.from(LOWER.replaceAll('-', ''), 'hex'));
     expect(eventIdOf(eventKey(LOWER))).toBe(LOWER);
     for (const id of [UPPER, OTHER, `${LOWER}x`, LOWER.replaceAll('-', '')]) expect(eventKey(id)).toBe(id);
+  });
+
+  it('take the 16-byte form for exactly the ids the canonical pattern matches', () => {
+    const canonical = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    // Every one-character change of a canonical id: each position, each character that could
+    // be mistaken for a digit or a dash (neighbours of the ranges, upper case, non-ASCII).
+    const replacements = ['0', '9', 'a', 'f', 'g', 'A', 'F', '-', '/', ':', '`', '\u00e9', '\u0660', '\uff10'];
+    let checked = 0;
+    for (let i = 0; i < LOWER.length; i++) {
+      for (const character of replacements) {
+        const id = LOWER.slice(0, i) + character + LOWER.slice(i + 1);
+        const key = eventKey(id);
+        if (canonical.test(id)) {
+          expect(key).toEqual(Buffer.from(id.replaceAll('-', ''), 'hex'));
+          expect(eventIdOf(key)).toBe(id);
+        } else expect(key).toBe(id);
+        checked++;
+      }
+    }
+    expect(checked).toBe(36 * replacements.length);
+  });
+});
+
+describe('event metrics as stored', () => {
+  it('are the text JSON.stringify gives for [name, value] pairs, whatever the names and values', () => {
+    const names = ['temperature', 'say "hi"', 'back\\slash', 'tab\there', 'caf\u00e9', '\u{1f321}', '', '\u2028'];
+    const values = [...VALUES, -0, NaN, Infinity, -Infinity];
+    const cases = [
+      [],
+      ...names.map((name, i) => [{ name, value: values[i % values.length]! }]),
+      names.map((name, i) => ({ name, value: values[values.length - 1 - i]! })),
+    ];
+    for (const metrics of cases) expect(encodeMetrics(metrics)).toBe(JSON.stringify(metrics.map((m) => [m.name, m.value])));
   });
 });
 
