@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { detect, EMPTY_STATE, type DetectorState } from '../../src/domain/anomalies/detector';
+import { detect, detectSeries, EMPTY_STATE, type DetectorState } from '../../src/domain/anomalies/detector';
 import type { Finding } from '../../src/domain/anomalies/anomaly';
 import { DEFAULT_DETECTION, resolveDetection, type AnomalyRule, type DetectionSettings } from '../../src/domain/anomalies/rules';
 
@@ -168,5 +168,52 @@ describe('rule resolution', () => {
   it('falls back to the default z-score detection without rules', () => {
     expect(resolveDetection([], 'd', new Set(), 'm')).toBe(DEFAULT_DETECTION);
     expect(DEFAULT_DETECTION.zScore).toEqual({ threshold: 4, window: 60, warmup: 60 });
+  });
+});
+
+describe('detectSeries (one working window per series)', () => {
+  const point = fc.record({
+    timestamp: fc.integer({ min: 0, max: 2_000 }),
+    value: fc.oneof(fc.double({ min: -1e3, max: 1e3, noNaN: true }), fc.constantFrom(0, -0, 5, 5.5)),
+  });
+  const settings = fc.record({
+    zScore: fc.option(fc.record({ threshold: fc.constantFrom(0, 1, 4), window: fc.integer({ min: 2, max: 30 }), warmup: fc.integer({ min: 0, max: 10 }) }), {
+      nil: null,
+    }),
+    min: fc.option(fc.constant(-500), { nil: null }),
+    max: fc.option(fc.constant(500), { nil: null }),
+    maxRatePerSecond: fc.option(fc.constantFrom(0.5, 50), { nil: null }),
+    severity: fc.constantFrom('WARNING' as const, 'CRITICAL' as const),
+    clearAfterMs: fc.constant(null),
+  });
+  // A stored state as an earlier batch left it, possibly under a longer window than the rule has now.
+  const stored = fc.option(
+    fc.record({
+      recent: fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { maxLength: 40 }),
+      lastTs: fc.option(fc.integer({ min: 0, max: 2_000 }), { nil: null }),
+      lastValue: fc.option(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { nil: null }),
+      seen: fc.integer({ min: 0, max: 100 }),
+    }),
+    { nil: undefined },
+  );
+
+  it('finds exactly what detect() finds value by value, and ends in the same state', () => {
+    fc.assert(
+      fc.property(stored, settings, fc.array(point, { minLength: 1, maxLength: 1_500, size: 'max' }), (initial, rule, points) => {
+        let state: DetectorState = initial ?? EMPTY_STATE;
+        const expected = points.map(({ timestamp, value }) => {
+          const result = detect(state, rule, timestamp, value);
+          state = result.state;
+          return result.findings;
+        });
+        const got = detectSeries(initial ?? EMPTY_STATE, rule, points);
+        // toEqual tells 0 from -0 and compares doubles exactly: the same arithmetic, bit for bit.
+        expect(got.judged.map((judged) => judged.findings)).toEqual(expected);
+        expect(got.judged.map((judged) => judged.point)).toEqual(points);
+        expect(got.state).toEqual(state);
+      }),
+      // No shrinking: a failing series of a thousand values would take minutes to shrink.
+      { numRuns: 150, endOnFailure: true },
+    );
   });
 });

@@ -1,5 +1,5 @@
 import type { Finding } from './anomaly';
-import { detect, EMPTY_STATE, type DetectorState } from './detector';
+import { detectSeries, EMPTY_STATE, type DetectorState } from './detector';
 import type { DetectionSettings } from './rules';
 
 /** A value a batch stored, to be judged. */
@@ -64,14 +64,7 @@ export function detectBatch(
 ): BatchDetection {
   const states: BatchDetection['states'][number][] = [];
   for (const one of series) {
-    const settings = settingsOf(one);
-    let state = stateOf(one) ?? EMPTY_STATE;
-    const judged: JudgedValue[] = [];
-    for (const point of one.values) {
-      const result = detect(state, settings, point.timestamp, point.value);
-      state = result.state;
-      judged.push({ point, findings: result.findings });
-    }
+    const { state, judged } = detectSeries(stateOf(one) ?? EMPTY_STATE, settingsOf(one), one.values);
     states.push({ series: one, state, judged });
   }
   return { states };

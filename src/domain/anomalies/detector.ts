@@ -106,6 +106,64 @@ function changeSpread(values: readonly number[], from: number): { centre: number
   return { centre, spread: Math.max(1.4826 * mad, 1.2533 * (sum / n)) };
 }
 
+/** What a value was judged against: the series' recent values from `from` on, and its newest reading. */
+interface Judged {
+  readonly recent: readonly number[];
+  readonly from: number;
+  readonly lastTs: number | null;
+  readonly lastValue: number | null;
+  readonly seen: number;
+}
+
+/** No findings: the usual answer, shared rather than a new empty array per value. */
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
+
+/**
+ * The findings of one value (detect says which), against `recent[from..]` as the state's
+ * recent values: detect passes a state's own list, detectSeries its working window.
+ */
+function judge(against: Judged, settings: DetectionSettings, timestamp: number, value: number): readonly Finding[] {
+  let findings: Finding[] | undefined;
+  const { recent, from: start, lastTs, lastValue } = against;
+  const length = recent.length - start;
+  const { severity } = settings;
+  const z = settings.zScore;
+  if (z && against.seen >= z.warmup && length >= 3) {
+    const { centre, spread } = changeSpread(recent, start + Math.max(0, length - (z.window + 1)));
+    if (spread > 0) {
+      const expected = recent[recent.length - 1]! + centre;
+      const score = (value - expected) / spread;
+      if (Math.abs(score) > z.threshold) {
+        (findings ??= []).push({
+          kind: 'ZSCORE',
+          severity,
+          score,
+          value,
+          expectedMin: expected - z.threshold * spread,
+          expectedMax: expected + z.threshold * spread,
+        });
+      }
+    }
+  }
+  if ((settings.min !== null && value < settings.min) || (settings.max !== null && value > settings.max)) {
+    const score = settings.min !== null && value < settings.min ? settings.min - value : value - settings.max!;
+    (findings ??= []).push({ kind: 'THRESHOLD', severity, score, value, expectedMin: settings.min, expectedMax: settings.max });
+  }
+  const late = lastTs !== null && timestamp <= lastTs;
+  if (settings.maxRatePerSecond !== null && lastTs !== null && lastValue !== null && !late) {
+    const seconds = (timestamp - lastTs) / 1000;
+    const rate = (value - lastValue) / seconds;
+    if (Math.abs(rate) > settings.maxRatePerSecond) {
+      const allowed = settings.maxRatePerSecond * seconds;
+      (findings ??= []).push({ kind: 'RATE_OF_CHANGE', severity, score: rate, value, expectedMin: lastValue - allowed, expectedMax: lastValue + allowed });
+    }
+  }
+  return findings ?? NO_FINDINGS;
+}
+
+/** Values the z-score keeps: a window of N changes needs N + 1 values. */
+const kept = (settings: DetectionSettings): number => (settings.zScore ? settings.zScore.window + 1 : 0);
+
 /**
  * Checks one value against the settings and returns the findings and the next state.
  *  - z-score: the change from the previous value, against the median and spread of the
@@ -114,39 +172,53 @@ function changeSpread(values: readonly number[], from: number): { centre: number
  *  - thresholds: value below min or above max.
  *  - rate of change: against the newest earlier reading; late readings are not rate-checked.
  */
-export function detect(state: DetectorState, settings: DetectionSettings, timestamp: number, value: number): { state: DetectorState; findings: Finding[] } {
-  const findings: Finding[] = [];
-  const { severity } = settings;
-  const z = settings.zScore;
-  if (z && state.seen >= z.warmup && state.recent.length >= 3) {
-    const from = Math.max(0, state.recent.length - (z.window + 1));
-    const { centre, spread } = changeSpread(state.recent, from);
-    if (spread > 0) {
-      const expected = state.recent[state.recent.length - 1]! + centre;
-      const score = (value - expected) / spread;
-      if (Math.abs(score) > z.threshold) {
-        findings.push({ kind: 'ZSCORE', severity, score, value, expectedMin: expected - z.threshold * spread, expectedMax: expected + z.threshold * spread });
-      }
-    }
-  }
-  if ((settings.min !== null && value < settings.min) || (settings.max !== null && value > settings.max)) {
-    const score = settings.min !== null && value < settings.min ? settings.min - value : value - settings.max!;
-    findings.push({ kind: 'THRESHOLD', severity, score, value, expectedMin: settings.min, expectedMax: settings.max });
-  }
-  const late = state.lastTs !== null && timestamp <= state.lastTs;
-  if (settings.maxRatePerSecond !== null && state.lastTs !== null && state.lastValue !== null && !late) {
-    const seconds = (timestamp - state.lastTs) / 1000;
-    const rate = (value - state.lastValue) / seconds;
-    if (Math.abs(rate) > settings.maxRatePerSecond) {
-      const allowed = settings.maxRatePerSecond * seconds;
-      findings.push({ kind: 'RATE_OF_CHANGE', severity, score: rate, value, expectedMin: state.lastValue - allowed, expectedMax: state.lastValue + allowed });
-    }
-  }
-  // A window of N changes needs N + 1 values.
-  const keep = z ? z.window + 1 : 0;
+export function detect(
+  state: DetectorState,
+  settings: DetectionSettings,
+  timestamp: number,
+  value: number,
+): { state: DetectorState; findings: readonly Finding[] } {
+  const findings = judge({ ...state, from: 0 }, settings, timestamp, value);
+  const keep = kept(settings);
   const recent = keep === 0 ? [] : state.recent.length < keep ? [...state.recent, value] : [...state.recent.slice(state.recent.length - keep + 1), value];
+  const late = state.lastTs !== null && timestamp <= state.lastTs;
   return {
     state: { recent, lastTs: late ? state.lastTs : timestamp, lastValue: late ? state.lastValue : value, seen: state.seen + 1 },
     findings,
   };
+}
+
+/**
+ * detect() over a series' values in order, with the same findings and final state as calling
+ * it value by value (a property test holds them equal), but one working window for the whole
+ * series: detect copies the window (61 values by default) into a new state for every value,
+ * which was most of the consumer's garbage under batch ingest.
+ */
+export function detectSeries<P extends { readonly timestamp: number; readonly value: number }>(
+  initial: DetectorState,
+  settings: DetectionSettings,
+  points: readonly P[],
+): { state: DetectorState; judged: { point: P; findings: readonly Finding[] }[] } {
+  const keep = kept(settings);
+  // The state's recent values are window[from..]; older ones are dropped in bulk, now and then.
+  let window = initial.recent.slice();
+  let from = 0;
+  let { lastTs, lastValue, seen } = initial;
+  const judged: { point: P; findings: readonly Finding[] }[] = [];
+  for (const point of points) {
+    const { timestamp, value } = point;
+    judged.push({ point, findings: judge({ recent: window, from, lastTs, lastValue, seen }, settings, timestamp, value) });
+    window.push(value);
+    from = Math.max(from, window.length - keep);
+    if (from >= 1024) {
+      window = window.slice(from);
+      from = 0;
+    }
+    if (!(lastTs !== null && timestamp <= lastTs)) {
+      lastTs = timestamp;
+      lastValue = value;
+    }
+    seen++;
+  }
+  return { state: { recent: points.length === 0 ? initial.recent : window.slice(from), lastTs, lastValue, seen }, judged };
 }
