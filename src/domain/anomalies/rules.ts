@@ -12,7 +12,7 @@ export type RuleScope = { readonly kind: 'tenant' } | { readonly kind: 'device';
 export interface ZScoreSettings {
   /** Fires when |z| exceeds this (z: a value's change from the previous one, in robust deviations of the recent changes). */
   readonly threshold: number;
-  /** Recent changes the median and spread are taken over (detector.ts, changeSpread). */
+  /** Recent changes the median and spread are taken over (change-spread.ts). */
   readonly window: number;
   /** Values seen before the first possible firing. */
   readonly warmup: number;
@@ -42,7 +42,7 @@ export interface AnomalyRule extends DetectionSettings {
   readonly updatedAt: number;
 }
 
-/** detector.ts (changeSpread) gives the numbers behind these. */
+/** change-spread.ts gives the numbers behind these. */
 export const DEFAULT_ZSCORE: ZScoreSettings = { threshold: 4, window: 60, warmup: 60 };
 export const DEFAULT_DETECTION: DetectionSettings = {
   zScore: DEFAULT_ZSCORE,
