@@ -25,10 +25,13 @@ export class SortedChangeWindow {
 
   /**
    * changeSpread(values, from). Cheap when, since the last call on the same array, values were
-   * only appended and `from` only moved forward; anything else sorts the window again.
+   * only appended and `from` only moved forward; anything else sorts the window afresh.
    */
   spreadOf(values: readonly number[], from: number): ChangeSpread {
-    if (values !== this.values || from < this.start || values.length < this.end) this.reset(values, from);
+    if (values !== this.values || from < this.start || values.length < this.end) {
+      this.values = values;
+      this.sort(values, from);
+    }
     while (this.end < values.length) {
       if (this.end > this.start) this.insert(values[this.end]! - values[this.end - 1]!);
       this.end++;
@@ -40,18 +43,23 @@ export class SortedChangeWindow {
     return this.spread(values, from);
   }
 
-  private reset(values: readonly number[], from: number): void {
-    this.values = values;
+  private sort(values: readonly number[], from: number): void {
     this.start = from;
     this.end = values.length;
     const n = Math.max(0, values.length - from - 1);
     if (this.sorted.length < n) this.sorted = new Float64Array(2 * n);
+    // Insertion sort, in place: a window is a few dozen changes.
+    const sorted = this.sorted;
     for (let i = 0; i < n; i++) {
       const change = values[from + i + 1]! - values[from + i]!;
-      this.sorted[i] = change;
+      let at = i;
+      while (at > 0 && sorted[at - 1]! > change) {
+        sorted[at] = sorted[at - 1]!;
+        at--;
+      }
+      sorted[at] = change;
     }
     this.count = n;
-    this.sorted.subarray(0, n).sort();
   }
 
   private insert(change: number): void {
