@@ -28,6 +28,7 @@ import { AnomalyOrder } from './subscriptions/anomaly-order';
 import { anomalyChangePublisher } from './composition/anomaly-changes';
 import { EventTail } from './subscriptions/event-tail';
 import { openStore, openStream } from './composition/backends';
+import { WakeSignal } from './stream/wake-signal';
 import { startPublishingConsumer, type ConsumerRuntime } from './composition/consumer-runtime';
 import { bootstrapAdminKey } from './tenants/tenant-service';
 import type { Stream } from './stream/stream';
@@ -125,7 +126,10 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
   try {
     const store = await openStore(config, { logger: logger.child({ component: 'store' }) });
     opened.push(() => store.close());
-    const rawStream = await openStream(config, logger.child({ component: 'stream' }));
+    // Role `all` on the embedded log: its writer thread wakes this process's consumer once a
+    // produce is durable, so the API thread (which produced) neither waits for nor pays that wake.
+    const readingsAppended = role === 'all' && !config.stream.oci ? new WakeSignal() : undefined;
+    const rawStream = await openStream(config, logger.child({ component: 'stream' }), { readingsAppended });
     opened.push(() => rawStream.close());
     const { stream, health: produceHealth } = watchProduces(rawStream);
     const subscribers = new SubscriberCount();
@@ -241,7 +245,8 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
       rules: config.validation,
       maxBatchSize: config.limits.maxBatchSize,
       eventTypePrefix: config.eventTypePrefix,
-      onProduced: () => fanout?.wake(),
+      // The writer thread rings it already (above).
+      ...(readingsAppended ? {} : { onProduced: () => fanout?.wake() }),
       observer: metrics,
     });
     const bridge = createMqttBridge(config, ingest, metrics, logger.child({ component: 'mqtt-bridge' }));
@@ -317,7 +322,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         ? await eventsTopicTail(rawStream, logger, hubs)
         : config.stream.oci
           ? await consumerThreadOnSharedStream(config, rawStream, logger, hubs)
-          : await inProcessConsumer(config, logger, hubs);
+          : await inProcessConsumer(config, logger, hubs, readingsAppended);
     fanout = started;
     summary.start();
     // Once the consumer runs: what the bridge ingests is then applied as it arrives.
@@ -376,7 +381,7 @@ interface Hubs {
   readonly revocations: RevocationHandlers;
 }
 
-async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Promise<Fanout> {
+async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs, readingsAppended = new WakeSignal()): Promise<Fanout> {
   const consumer = new ConsumerThread(
     config,
     // With nobody subscribed there is nothing to route: skip parsing (a new subscriber starts
@@ -391,6 +396,7 @@ async function inProcessConsumer(config: Config, logger: Logger, hubs: Hubs): Pr
     (expired) => hubs.commandHub.publish(expired),
     logger.child({ component: 'consumer' }),
     hubs.subscribers,
+    readingsAppended,
   );
   await startedOrStopped(consumer);
   return {

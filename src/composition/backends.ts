@@ -9,6 +9,7 @@ import type { Stream } from '../stream/stream';
 import type { NotificationPublisher } from '../notifications/notification-publisher';
 import { ensureDataDir, openInDataDir } from './data-dir';
 import { WAL_BACKSTOP_PAGES } from './checkpoint-thread';
+import type { WakeSignal } from '../stream/wake-signal';
 
 /**
  * Picks the backends from the configuration: the only place that names an implementation.
@@ -66,8 +67,10 @@ let sdkWarningsRouted = false;
 /**
  * The stream: OCI Streaming when configured (TELEMETRY_STREAM=oci), the embedded log otherwise.
  * `logger` is the stream component's (it receives the OCI SDK's retry lines).
+ * `embedded.readingsAppended`: rung by the embedded log's writer thread after each commit that
+ * appended readings (EmbeddedStreamOptions); ignored by OCI Streaming.
  */
-export async function openStream(config: Config, logger: Logger): Promise<Stream> {
+export async function openStream(config: Config, logger: Logger, embedded: { readonly readingsAppended?: WakeSignal } = {}): Promise<Stream> {
   const oci = config.stream.oci;
   if (oci) {
     const { ociAuthentication } = require('../stream/oci/oci-auth') as typeof import('../stream/oci/oci-auth');
@@ -89,7 +92,13 @@ export async function openStream(config: Config, logger: Logger): Promise<Stream
     config.dataDir,
     streamFile(config),
     'stream log',
-    () => new EmbeddedStream({ file: streamFile(config), partitions: config.partitions, synchronous: config.stream.synchronous }),
+    () =>
+      new EmbeddedStream({
+        file: streamFile(config),
+        partitions: config.partitions,
+        synchronous: config.stream.synchronous,
+        ...(embedded.readingsAppended ? { readingsAppended: embedded.readingsAppended.buffer } : {}),
+      }),
   );
 }
 

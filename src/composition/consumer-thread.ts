@@ -7,7 +7,7 @@ import { judgeConsumer, type ConsumerCondition } from './consumer-health';
 import type { DetectionEvents } from '../consumers/batch-applier';
 import type { Command } from '../domain/command';
 import type { PersisterStats } from '../consumers/reading-persister';
-import { WakeSignal } from './wake-signal';
+import { WakeSignal } from '../stream/wake-signal';
 import { SubscriberCount } from './subscriber-count';
 import type { MetricsJson } from '../metrics/consumer-metrics';
 
@@ -27,7 +27,7 @@ export type ToConsumer = { readonly type: 'stop' } | { readonly type: 'metrics';
 /** What the worker starts with. */
 export interface ConsumerWorkerData {
   readonly config: Config;
-  /** The WakeSignal the API thread rings after each produce. */
+  /** The WakeSignal rung after each produce (by the embedded log's writer thread, or the API thread). */
   readonly wakeBuffer: SharedArrayBuffer;
   /** The API thread's SubscriberCount: with no subscriber, persisted readings are not posted. */
   readonly subscribersBuffer: SharedArrayBuffer;
@@ -52,7 +52,6 @@ export type FromConsumer =
  */
 export class ConsumerThread {
   private readonly worker: Worker;
-  private readonly wakeSignal = new WakeSignal();
   private stopping = false;
   private lastStats: ReportedStats | undefined;
   private reportedAt = Date.now();
@@ -72,6 +71,8 @@ export class ConsumerThread {
     private readonly logger: Logger,
     /** Kept by the API thread's ReadingHub; a consumer whose readings nobody takes gets a count that stays 0. */
     subscribers: SubscriberCount = new SubscriberCount(),
+    /** Rung when readings were produced: by wake(), and by whoever else holds it (the embedded log's writer). */
+    private readonly wakeSignal: WakeSignal = new WakeSignal(),
   ) {
     this.stuckAfterMs = config.consumer.stuckAfterMs;
     this.worker = new Worker(path.join(__dirname, 'consumer-worker.js'), {

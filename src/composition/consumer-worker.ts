@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
 import { startConsumer, startPublishingConsumer } from './consumer-runtime';
 import { reportStats, type ConsumerWorkerData, type FromConsumer, type ToConsumer } from './consumer-thread';
-import { WakeSignal } from './wake-signal';
+import { WakeSignal } from '../stream/wake-signal';
 import { SubscriberCount } from './subscriber-count';
 import { createLogger } from '../logger';
 import { carrierOf } from '../tracing/tracing';

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { BackendError } from '../../src/domain/errors';
 import { EmbeddedStream } from '../../src/stream/embedded/embedded-stream';
 import { watchProduces } from '../../src/stream/produce-watch';
+import { WakeSignal } from '../../src/stream/wake-signal';
 import { newDataDir } from '../support/server';
 
 /** The embedded log's writer thread: group commit, failures, shutdown, durability under kill -9. */
@@ -114,6 +115,32 @@ describe('the embedded log writer thread', () => {
     // Within the pause: the same refusal, no new thread (a new one would fail with its own error).
     for (let i = 0; i < 5; i++) expect(await stream.produce('readings', [record(`b${i}`)]).catch((error: unknown) => error)).toBe(first);
     await stream.close();
+  });
+
+  it('rings the readings-appended signal from its thread after each commit that appended readings, not after events alone', async () => {
+    const appended = new WakeSignal();
+    const stream = new EmbeddedStream({ file, partitions: 2, synchronous: 'normal', readingsAppended: appended.buffer });
+    let heard = 0;
+    let onHeard: () => void = () => {};
+    // Nothing on this thread rings it: each call comes from the writer thread's ring.
+    const stop = appended.listen(() => {
+      heard++;
+      onHeard();
+    });
+    try {
+      await stream.produce('events', [record('an event')]);
+      expect(appended.rings).toBe(0);
+      const rung = new Promise<void>((resolve) => (onHeard = resolve));
+      await stream.produce('readings', [record('a reading')]);
+      await rung;
+      expect(appended.rings).toBe(1);
+      expect(heard).toBe(1);
+      await stream.produce('events', [record('another event')]);
+      expect(appended.rings).toBe(1);
+    } finally {
+      stop();
+      await stream.close();
+    }
   });
 
   it('commits what is pending when closed, then refuses produces', async () => {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { WakeSignal } from '../../src/composition/wake-signal';
+import { WakeSignal } from '../../src/stream/wake-signal';
 
 /** A thread that listens to the signal, reports each call, and stops listening when told. */
 const LISTENER = `
@@ -66,7 +66,7 @@ describe('WakeSignal', () => {
     const signal = new WakeSignal();
     const worker = new Worker(LISTENER, {
       eval: true,
-      workerData: { buffer: signal.buffer, module: path.join(__dirname, '../../src/composition/wake-signal.js') },
+      workerData: { buffer: signal.buffer, module: path.join(__dirname, '../../src/stream/wake-signal.js') },
     });
     const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
     const messages: unknown[] = [];

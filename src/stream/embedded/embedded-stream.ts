@@ -12,6 +12,13 @@ export interface EmbeddedStreamOptions extends LogConnectionOptions {
   readonly writerRestartPauseMs?: number;
   /** Most record bytes that may wait while a commit is in flight; more produces fail, retryable. @default 64 MiB */
   readonly maxPendingProduceBytes?: number;
+  /**
+   * A WakeSignal's buffer (stream/wake-signal.ts) that the writer thread rings after each
+   * commit that appended readings, once it has answered the produces: a consumer of this
+   * process that listens to it hears of new readings from the thread that made them durable,
+   * and the thread that produced them does not pay for waking it.
+   */
+  readonly readingsAppended?: SharedArrayBuffer;
 }
 
 const TOPICS: readonly TopicName[] = ['readings', 'events'];
@@ -105,6 +112,7 @@ export class EmbeddedStream implements Stream {
         { file: this.options.file, synchronous: this.options.synchronous, busyTimeoutMs: this.options.busyTimeoutMs },
         this.partitionCounts,
         this.options.maxPendingProduceBytes,
+        this.options.readingsAppended,
       );
     }
     return this.writer.append(topic, records);

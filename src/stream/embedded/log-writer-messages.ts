@@ -7,6 +7,8 @@ export interface LogWriterData {
   readonly connection: LogConnectionOptions;
   /** Partitions of each topic, as the log file records them. */
   readonly partitions: readonly (readonly [TopicName, number])[];
+  /** A WakeSignal's buffer to ring after each commit that appended readings. */
+  readonly readingsAppended?: SharedArrayBuffer;
 }
 
 /** From the stream to its writer thread, handled in order. */

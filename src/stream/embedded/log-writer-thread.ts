@@ -56,8 +56,10 @@ export class LogWriterThread {
     connection: LogConnectionOptions,
     partitions: ReadonlyMap<TopicName, number>,
     private readonly maxPendingBytes = 64 * 1024 * 1024,
+    /** Rung by the thread after each commit that appended readings (EmbeddedStreamOptions). */
+    readingsAppended?: SharedArrayBuffer,
   ) {
-    const workerData: LogWriterData = { connection, partitions: [...partitions] };
+    const workerData: LogWriterData = { connection, partitions: [...partitions], ...(readingsAppended ? { readingsAppended } : {}) };
     this.worker = new Worker(path.join(__dirname, 'log-writer-worker.js'), { workerData });
     // An idle writer must not keep a process alive that has nothing else to do.
     this.worker.unref();

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LogAppender } from './log-append';
 import { openLogConnection } from './log-connection';
 import type { FromLogWriter, LogWriterData, ToLogWriter } from './log-writer-messages';
+import { WakeSignal } from '../wake-signal';
 
 /**
  * Worker-thread entry of the log's writer (started by LogWriterThread): its own connection
@@ -13,6 +14,7 @@ if (!port) throw new Error('log-writer-worker must run in a worker thread');
 const data = workerData as LogWriterData;
 const db = openLogConnection(data.connection);
 const appender = new LogAppender(db, new Map(data.partitions));
+const readingsAppended = data.readingsAppended && new WakeSignal(data.readingsAppended);
 
 port.on('message', (message: ToLogWriter) => {
   if (message.type === 'close') {
@@ -30,4 +32,6 @@ port.on('message', (message: ToLogWriter) => {
     return;
   }
   port.postMessage({ type: 'appended', positions } satisfies FromLogWriter, [positions.buffer as ArrayBuffer]);
+  // After the answer: the produces are acknowledged first, then the consumer starts on them.
+  if (readingsAppended && message.group.runs.some((run) => run.topic === 'readings')) readingsAppended.ring();
 });
