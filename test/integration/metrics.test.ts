@@ -52,9 +52,13 @@ describe('GET /metrics', () => {
   it('is served on its own port, not on the API port', async () => {
     expect(server.app.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     expect(new URL(server.app.metricsUrl!).port).not.toBe(String(server.app.port));
+    // Bodies are read to the end: an unread one keeps its keep-alive socket open after the test.
     const response = await fetch(server.app.metricsUrl!);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    expect((await fetch(`${server.baseUrl}/metrics`)).status).toBe(404);
+    expect(await response.text()).toContain('telemetry_');
+    const onApiPort = await fetch(`${server.baseUrl}/metrics`);
+    await onApiPort.arrayBuffer();
+    expect(onApiPort.status).toBe(404);
   });
 
   it('counts what was accepted, rejected, applied, delivered and dead-lettered, from both threads in one scrape', async () => {
