@@ -24,6 +24,7 @@ export class ApiMetrics implements IngestObserver, FeedObserver, BridgeObserver 
   private readonly httpDuration: Histogram<'route' | 'code'>;
   private readonly httpRequests: Counter<'route' | 'code'>;
   private readonly graphqlDuration: Histogram<'operation_type' | 'outcome'>;
+  private readonly graphqlCompiledAnswers: Counter;
   private readonly rateLimitedTotal: Counter<'transport'>;
   private readonly deliveries: Counter;
   private readonly slowEnded: Counter;
@@ -57,6 +58,11 @@ export class ApiMetrics implements IngestObserver, FeedObserver, BridgeObserver 
       help: 'GraphQL operations over HTTP, by operation type (query, mutation, unknown) and outcome (OK or the first error code).',
       labelNames: ['operation_type', 'outcome'],
       buckets: SECONDS_BUCKETS,
+      registers,
+    });
+    this.graphqlCompiledAnswers = new Counter({
+      name: 'telemetry_graphql_compiled_answers_total',
+      help: "GraphQL operations over HTTP answered by the compiled path (an ingest mutation compiled earlier, run without Apollo Server's request pipeline); also counted in telemetry_graphql_operation_duration_seconds.",
       registers,
     });
     this.rateLimitedTotal = new Counter({
@@ -154,6 +160,11 @@ export class ApiMetrics implements IngestObserver, FeedObserver, BridgeObserver 
 
   graphqlOperation(operationType: string, outcome: string, seconds: number): void {
     this.graphqlDuration.observe({ operation_type: operationType, outcome }, seconds);
+  }
+
+  /** An operation the compiled path answered (compiled-http-path.ts), without Apollo's pipeline. */
+  graphqlCompiledAnswer(): void {
+    this.graphqlCompiledAnswers.inc();
   }
 
   rateLimited(transport: RateLimitedTransport): void {

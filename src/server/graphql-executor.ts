@@ -1,95 +1,16 @@
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import {
-  execute,
-  Kind,
-  locatedError,
-  OperationTypeNode,
-  printSchema,
-  type ExecutionResult,
-  type FieldNode,
-  type GraphQLError,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-} from 'graphql';
-import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
-
-/**
- * Root fields whose operations run compiled (graphql-jit) instead of through graphql-js: the
- * ingest mutations, where graphql-js's variable coercion walked every field of every reading
- * (28% of the API thread at 500 readings a request, and much of its garbage). A compiled
- * operation coerces its variables with code generated for its own types: 7-14x faster.
- */
-const COMPILED_ROOT_FIELDS: ReadonlySet<string> = new Set(['ingestReading', 'ingestReadings']);
-
-/** Most documents kept compiled (or seen once); past it, the least recently run goes. */
-const MAX_COMPILED = 256;
-
-/**
- * Longest document text compiled. An ingest document with its readings in variables is a few
- * hundred characters; the cap bounds what the cache holds (each entry keeps its document).
- */
-const MAX_COMPILED_SOURCE = 4096;
-
-/** A document that ran once, through graphql-js. */
-const SEEN_ONCE = Symbol('seen once');
-
-/**
- * A mutation of one compiled root field whose arguments are all variables declared non-null.
- * One field: when a field of a mutation fails, graphql-js runs none of the fields after it, and
- * graphql-jit runs them all. Whole, non-null variables: graphql-jit checks a variable nested in
- * a literal argument (`reading: { timestamp: $t }`) less strictly than graphql-js (null passes
- * through), and refuses a null for a nullable variable with its own error, without the
- * details the error formatter needs; non-null variables are refused during coercion instead,
- * and graphql-js then refuses them again with its own messages.
- */
-export function isCompiledOperation(operation: OperationDefinitionNode): boolean {
-  const [only, ...others] = operation.selectionSet.selections;
-  if (operation.operation !== OperationTypeNode.MUTATION || others.length > 0 || only?.kind !== Kind.FIELD) return false;
-  if (!COMPILED_ROOT_FIELDS.has(only.name.value) || only.arguments === undefined) return false;
-  const nonNullVariables = new Set(
-    (operation.variableDefinitions ?? [])
-      .filter((definition) => definition.type.kind === Kind.NON_NULL_TYPE)
-      .map((definition) => definition.variable.name.value),
-  );
-  return only.arguments.every((argument) => argument.value.kind === Kind.VARIABLE && nonNullVariables.has(argument.value.name.value));
-}
+import { execute, Kind, locatedError, printSchema, type FieldNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { CompiledOperations } from './compiled-operations';
 
 /**
  * Executes what Apollo Server has parsed and validated: ingest mutations compiled from their
- * second run on, everything else with graphql-js's `execute`, as Apollo would. A compiled
- * operation that refuses its variables is executed again by graphql-js, which refuses them with
- * its precise messages (the path of the bad value and the scalar's reason); no resolver has run
- * when variables are refused.
+ * second run on (compiled-operations.ts), everything else with graphql-js's `execute`, as
+ * Apollo would. A compiled operation that refuses its variables is executed again by
+ * graphql-js, which refuses them with its precise messages (the path of the bad value and the
+ * scalar's reason); no resolver has run when variables are refused. A result the HTTP path
+ * already computed for this request (compiled-http-path.ts) is answered as it is, not run again.
  */
-export function createGraphQLExecutor(schema: GraphQLSchema): GatewayExecutor {
-  // By Apollo's hash of the document text and the operation's name. A document is compiled
-  // when it runs a second time: compiling costs about twice graphql-js's validation, which a
-  // client sending a new document each time must not make the node pay.
-  const compiled = new Map<string, CompiledQuery | null | typeof SEEN_ONCE>();
-  // Apollo keeps parsed documents, so an operation node comes back with every run of its text:
-  // whether it can be compiled is worked out once, not on every request.
-  const compilable = new WeakMap<OperationDefinitionNode, boolean>();
-  const isCompilable = (operation: OperationDefinitionNode): boolean => {
-    let known = compilable.get(operation);
-    if (known === undefined) compilable.set(operation, (known = isCompiledOperation(operation)));
-    return known;
-  };
-  const compiledFor = (request: Parameters<GatewayExecutor>[0], operation: OperationDefinitionNode, operationName: string | null): CompiledQuery | null => {
-    if (request.source.length > MAX_COMPILED_SOURCE || !isCompilable(operation)) return null;
-    const key = `${request.queryHash}\n${operationName ?? ''}`;
-    const known = compiled.get(key);
-    compiled.delete(key); // set again below: the map's order is the order of last runs
-    if (known === undefined && compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
-    if (known === undefined) {
-      compiled.set(key, SEEN_ONCE);
-      return null;
-    }
-    const query = known === SEEN_ONCE ? compileQuery(schema, request.document, operationName ?? undefined) : known;
-    const kept = query !== null && isCompiledQuery(query) ? query : null;
-    compiled.set(key, kept);
-    return kept;
-  };
-
+export function createGraphQLExecutor(schema: GraphQLSchema, operations = new CompiledOperations(schema)): GatewayExecutor {
   return async (request) => {
     const { document, context } = request;
     // The name the client sent, as Apollo hands it to graphql-js (the context's own
@@ -97,9 +18,11 @@ export function createGraphQLExecutor(schema: GraphQLSchema): GatewayExecutor {
     // then says why).
     const { operationName = null, variables } = request.request;
     const operation = request.operation as OperationDefinitionNode | undefined;
-    const query = operation && compiledFor(request, operation, operationName);
-    if (query) {
-      const result = (await query.query(undefined, context, variables)) as ExecutionResult;
+    // Taken first, whatever the cache holds now: its resolvers ran, they must not run again.
+    const handedOver = operations.takeHandedOver(context);
+    const compiled = handedOver === undefined && operation ? operations.forExecution(request.source, document, operation, operationName) : null;
+    const result = handedOver ?? (compiled ? await compiled.query.query(undefined, context, variables) : undefined);
+    if (result && operation) {
       if (!result.errors?.length) return result;
       if (result.data !== undefined) return { ...result, errors: result.errors.map((error) => asGraphQLJsError(error, operation)) };
     }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import { mediaType, parseJsonBody, readBody } from './body';
+import { ANSWERED, type CompiledHttpPath } from './compiled-http-path';
 
 export interface GraphQLHttpOptions<TContext extends object> {
   readonly apollo: ApolloServer<TContext>;
@@ -14,6 +15,8 @@ export interface GraphQLHttpOptions<TContext extends object> {
    * later hook that refuses a request before graphql-js's validation rules run.
    */
   readonly checkDocument: (source: string) => GraphQLError | undefined;
+  /** Compiled ingest mutations answered without Apollo's pipeline when it would add nothing; none: all go to Apollo. */
+  readonly compiledPath?: CompiledHttpPath<TContext> | undefined;
 }
 
 /**
@@ -22,27 +25,36 @@ export interface GraphQLHttpOptions<TContext extends object> {
  * without a web framework in between.
  */
 export function createGraphQLHttpHandler<TContext extends object>(options: GraphQLHttpOptions<TContext>) {
+  const { compiledPath } = options;
   return async (request: IncomingMessage, response: ServerResponse, search: string): Promise<void> => {
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
     let body: unknown;
     if (request.method === 'POST') {
       const raw = await readBody(request, options.maxBodyBytes);
       const type = mediaType(request);
       body = type === 'application/json' || type === 'application/graphql-response+json' ? parseJsonBody(raw) : raw.toString('utf8');
     }
+    let context = async (): Promise<TContext> => {
+      const built = await options.context(request);
+      const source = querySource(request.method, body, search);
+      const refused = source === undefined ? undefined : options.checkDocument(source);
+      if (refused) throw refused;
+      return built;
+    };
+    if (compiledPath && request.method === 'POST') {
+      const outcome = await compiledPath.answer(request, response, body);
+      if (outcome === ANSWERED) return;
+      // The context it built, or its refusal: a document it knew passed the document checks.
+      if (outcome) context = outcome;
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
     const result = await options.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search, body },
-      context: async () => {
-        const context = await options.context(request);
-        const source = querySource(request.method, body, search);
-        const refused = source === undefined ? undefined : options.checkDocument(source);
-        if (refused) throw refused;
-        return context;
-      },
+      context,
     });
+    compiledPath?.learn(request, result);
     for (const [name, value] of result.headers) response.setHeader(name, value);
     response.statusCode = result.status ?? 200;
     if (result.body.kind === 'complete') {

@@ -68,11 +68,36 @@ export function queryCost(
   /** Sizes above it count as it: larger pages are refused by the resolver with a more precise message. */
   maxListSize: number,
 ): CostResult {
-  const fragments = fragmentsOf(document);
   const operations = document.definitions.filter(
     (definition): definition is OperationDefinitionNode =>
       definition.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || definition.name?.value === operationName),
   );
+  // A parsed document whose cost reads no variable costs the same on every run: it is costed
+  // once (Apollo and the WebSocket path hand back the same node for a known text). The ingest
+  // mutations are such documents, sent again and again.
+  if (!operations.every((operation) => variablesCostReads(document, operation).length === 0)) {
+    return costOf(schema, document, operations, variables, maxListSize);
+  }
+  let ofSchema = constantCosts.get(schema);
+  if (!ofSchema) constantCosts.set(schema, (ofSchema = new WeakMap()));
+  let ofDocument = ofSchema.get(document);
+  if (!ofDocument) ofSchema.set(document, (ofDocument = new Map<string, CostResult>()));
+  const key = `${maxListSize}${operationName === undefined ? '' : `:${operationName}`}`;
+  let result = ofDocument.get(key);
+  if (!result) ofDocument.set(key, (result = costOf(schema, document, operations, variables, maxListSize)));
+  return result;
+}
+/** Costs of documents that read no variable: by schema, document, list-size cap and operation name. */
+const constantCosts = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, CostResult>>>();
+
+function costOf(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operations: readonly OperationDefinitionNode[],
+  variables: Record<string, unknown> | undefined,
+  maxListSize: number,
+): CostResult {
+  const fragments = fragmentsOf(document);
   let evaluated = 0;
   let cost = 0;
   for (const operation of operations) {

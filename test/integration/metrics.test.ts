@@ -120,6 +120,28 @@ describe('GET /metrics', () => {
     }
   });
 
+  it('counts the ingest mutations the compiled path answers, each stored once', async () => {
+    // The same document five times: Apollo answers the first two (the second compiles it), the
+    // compiled path the other three, with the same answer.
+    const query = 'mutation One($r: ReadingInput!) { ingestReading(reading: $r) { acceptedCount rejected { code } } }';
+    const now = Date.now();
+    const answers: string[] = [];
+    for (let n = 0; n < 5; n++) {
+      const response = await fetch(`${server.baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables: { r: { ...reading('boiler-1', now - 5000 + n), timestamp: new Date(now - 5000 + n).toISOString() } } }),
+      });
+      answers.push(`${response.status} ${response.headers.get('content-type')} ${await response.text()}`);
+    }
+    expect(new Set(answers)).toEqual(new Set(['200 application/json; charset=utf-8 {"data":{"ingestReading":{"acceptedCount":1,"rejected":[]}}}\n']));
+    const samples = await scrapeUntil(server, (s) => total(s, 'telemetry_consumer_readings_applied_total') === 5, 'five readings applied');
+    expect(total(samples, 'telemetry_graphql_compiled_answers_total')).toBe(3);
+    expect(total(samples, 'telemetry_ingest_readings_accepted_total', { path: 'graphql' })).toBe(5);
+    // The device's registration and the five readings.
+    expect(total(samples, 'telemetry_graphql_operation_duration_seconds_count', { operation_type: 'mutation', outcome: 'OK' })).toBe(6);
+  });
+
   it('shows the lag per partition growing while the consumer is held back, and back to zero once it catches up', async () => {
     await scrapeUntil(server, (s) => total(s, 'telemetry_consumer_lag_messages') === 0, 'an idle consumer');
     const lock = holdWriteLock(path.join(server.dataDir, 'telemetry.db'));

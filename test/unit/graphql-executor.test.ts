@@ -5,7 +5,8 @@ import { TelemetryError } from '../../src/domain/errors';
 import type { ReadingInput } from '../../src/domain/reading';
 import type { GraphQLContext } from '../../src/resolvers/context';
 import { buildTelemetrySchema } from '../../src/schema/build-schema';
-import { createGraphQLExecutor, isCompiledOperation } from '../../src/server/graphql-executor';
+import { isCompiledOperation } from '../../src/server/compiled-operations';
+import { createGraphQLExecutor } from '../../src/server/graphql-executor';
 
 /**
  * The executor Apollo runs (graphql-executor.ts): ingest mutations compiled by graphql-jit from

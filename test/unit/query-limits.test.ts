@@ -197,6 +197,18 @@ describe('the cost check reads only the variables the cost depends on', () => {
     expect(checkCost(schema, document, { n: 5 }, undefined, limits)).toBeUndefined();
   });
 
+  it('costs a document whose cost reads no variable once, for each list-size cap and operation name', () => {
+    // The ingest mutations: their readings are variables the cost never reads.
+    const document = parse('query A($items: [Item!]!) { put(items: $items) parts(first: 2000) { size } } query B { parts(first: 3) { size } }');
+    const first = queryCost(schema, document, { items: items(500) }, 'A', 1000);
+    expect(first.cost).toBe(1 + 1 + 1000);
+    expect(queryCost(schema, document, { items: items(2) }, 'A', 1000)).toBe(first);
+    expect(queryCost(schema, document, { items: items(2) }, 'A', 10).cost).toBe(1 + 1 + 10);
+    expect(queryCost(schema, document, {}, 'B', 1000).cost).toBe(1 + 3);
+    expect(queryCost(schema, parse('query B { parts(first: 4) { size } }'), {}, 'B', 1000).cost).toBe(1 + 4);
+    expect(parsed).toBe(0);
+  });
+
   it('refuses a costly operation only when all its variables coerce, so bad ones get their precise error', () => {
     const document = parse('query($items: [Item!]!, $n: Int) { put(items: $items) parts(first: $n, items: $items) { size } }');
     expect(checkCost(schema, document, { items: items(2), n: 500 }, undefined, limits)?.extensions).toMatchObject({ cost: 502, limit: 100 });
