@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HTTPGraphQLResponse } from '@apollo/server';
 import type { DocumentNode, ExecutionResult, GraphQLError } from 'graphql';
 import type { ApiMetrics } from '../metrics/api-metrics';
-import type { CompiledOperations } from './compiled-operations';
+import type { CompiledOperation, CompiledOperations } from './compiled-operations';
 
 /** Distinct Accept headers whose answer type is remembered; others keep going through Apollo. */
 const MAX_ACCEPT_HEADERS = 64;
@@ -42,8 +42,9 @@ export const ANSWERED = Symbol('answered by the compiled path');
  *    limit is charged once);
  *  - variables the compiled code refused: no resolver ran, Apollo runs the request again and
  *    graphql-js reports them precisely;
- *  - a resolver's error: the resolvers ran, so Apollo answers with this result (handed over
- *    to its executor) and formats the errors, without running anything again.
+ *  - a resolver's error, or a failure of the run or of writing its result: the resolvers ran,
+ *    so Apollo answers with what the run gave (handed over to its executor) and formats it,
+ *    without running anything again.
  */
 export class CompiledHttpPath<TContext extends object> {
   private readonly answerTypes = new Map<string, string>();
@@ -55,11 +56,10 @@ export class CompiledHttpPath<TContext extends object> {
    * the context this path built (a settled promise: authentication and the rate limit ran).
    */
   async answer(request: IncomingMessage, response: ServerResponse, body: unknown): Promise<typeof ANSWERED | (() => Promise<TContext>) | undefined> {
-    const started = performance.now();
     const call = plainCall(body);
     const compiled = call && this.options.operations.compiled(call.source, call.operationName);
-    const answerType = compiled && this.answerTypes.get(request.headers.accept ?? '');
-    if (!call || !compiled || !answerType || this.options.checkCost(compiled.document, call.variables, call.operationName)) return undefined;
+    const answerType = compiled && this.answerTypeFor(request.headers.accept ?? '');
+    if (!call || !compiled || !answerType || this.costRefuses(compiled, call)) return undefined;
     let context: TContext;
     try {
       context = await this.options.context(request);
@@ -68,15 +68,21 @@ export class CompiledHttpPath<TContext extends object> {
         throw refusal;
       };
     }
-    const result = (await compiled.query.query(undefined, context, call.variables)) as ExecutionResult;
-    if (result.errors?.length) {
-      const answerWith = result.data === undefined ? context : this.options.operations.handOver(context, result);
-      return () => Promise.resolve(answerWith);
+    // From here the resolvers may run: whatever happens goes to Apollo as it happened, never run again.
+    const started = performance.now();
+    const running = Promise.resolve().then(() => compiled.query.query(undefined, context, call.variables));
+    let text: string;
+    try {
+      const result = await running;
+      if (result.errors?.length) return this.toApollo(context, result.data === undefined ? undefined : running);
+      // As Apollo writes a result: its fields in the order errors, data, extensions, and a newline.
+      text = `${JSON.stringify({ data: result.data })}\n`;
+    } catch {
+      return this.toApollo(context, running);
     }
     response.statusCode = 200;
     response.setHeader('content-type', answerType);
-    // As Apollo writes a result: its fields in the order errors, data, extensions, and a newline.
-    response.end(`${JSON.stringify({ data: result.data })}\n`);
+    response.end(text);
     this.options.metrics?.graphqlOperation(compiled.operation.operation, 'OK', (performance.now() - started) / 1000);
     this.options.metrics?.graphqlCompiledAnswer();
     return ANSWERED;
@@ -84,13 +90,44 @@ export class CompiledHttpPath<TContext extends object> {
 
   /**
    * Remembers the media type Apollo answered a POST with for its Accept header: for a
-   * complete single result Apollo chooses it from the Accept header alone.
+   * complete single result Apollo chooses it from the Accept header alone. The least recently
+   * used header goes first when there are too many.
    */
   learn(request: IncomingMessage, result: HTTPGraphQLResponse): void {
     const accept = request.headers.accept ?? '';
     if (request.method !== 'POST' || (result.status ?? 200) !== 200 || result.body.kind !== 'complete' || this.answerTypes.has(accept)) return;
     const type = result.headers.get('content-type');
-    if (type?.startsWith('application/') && this.answerTypes.size < MAX_ACCEPT_HEADERS) this.answerTypes.set(accept, type);
+    if (!type?.startsWith('application/')) return;
+    if (this.answerTypes.size >= MAX_ACCEPT_HEADERS) this.answerTypes.delete(this.answerTypes.keys().next().value!);
+    this.answerTypes.set(accept, type);
+  }
+
+  private answerTypeFor(accept: string): string | undefined {
+    const type = this.answerTypes.get(accept);
+    if (type !== undefined) {
+      this.answerTypes.delete(accept);
+      this.answerTypes.set(accept, type);
+    }
+    return type;
+  }
+
+  /** Whether the cost limit refuses the call; a check that fails is left to Apollo's, which reports it. */
+  private costRefuses(compiled: CompiledOperation, call: PlainCall): boolean {
+    try {
+      return this.options.checkCost(compiled.document, call.variables, call.operationName) !== undefined;
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Apollo answers with this context: with what the run gave (a result with errors after its
+   * resolvers ran, or a failure) handed over to its executor; with nothing handed over when
+   * no resolver ran (refused variables), so that graphql-js runs them again and says why.
+   */
+  private toApollo(context: TContext, outcome: Promise<ExecutionResult> | undefined): () => Promise<TContext> {
+    const answerWith = outcome === undefined ? context : this.options.operations.handOver(context, outcome);
+    return () => Promise.resolve(answerWith);
   }
 }
 

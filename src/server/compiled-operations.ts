@@ -93,25 +93,33 @@ export class CompiledOperations {
     return kept;
   }
 
-  /** The compiled operation of a document text and operation name (as the client sent it), once compiled. */
+  /**
+   * The compiled operation of a document text and operation name (as the client sent it), once
+   * compiled; a run like any other for the order of last runs.
+   */
   compiled(source: string, operationName: string | undefined): CompiledOperation | undefined {
     if (source.length > MAX_COMPILED_SOURCE) return undefined;
-    const known = this.entries.get(keyOf(source, operationName ?? null));
-    return known === undefined || known === null || known === SEEN_ONCE ? undefined : known;
+    const key = keyOf(source, operationName ?? null);
+    const known = this.entries.get(key);
+    if (known === undefined || known === null || known === SEEN_ONCE) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, known);
+    return known;
   }
 
   /**
-   * The context for Apollo Server to answer with a result the HTTP path computed: its executor
-   * takes the result instead of running the operation again (its resolvers have run). It
-   * travels in the context itself, since Apollo executes a shallow copy of the context it is given.
+   * The context for Apollo Server to answer with what the HTTP path's run of the operation gave
+   * (a result with errors, or a failure): its executor takes that instead of running the
+   * operation again (its resolvers have run). It travels in the context itself, since Apollo
+   * executes a shallow copy of the context it is given.
    */
-  handOver<TContext extends object>(context: TContext, result: ExecutionResult): TContext {
-    return Object.assign(Object.create(Object.getPrototypeOf(context) as object) as TContext, context, { [HANDED_OVER]: result });
+  handOver<TContext extends object>(context: TContext, outcome: Promise<ExecutionResult>): TContext {
+    return Object.assign(Object.create(Object.getPrototypeOf(context) as object) as TContext, context, { [HANDED_OVER]: outcome });
   }
 
-  /** The result handed over in this context (or a copy of it), if any. */
-  takeHandedOver(context: object): ExecutionResult | undefined {
-    return (context as { [HANDED_OVER]?: ExecutionResult })[HANDED_OVER];
+  /** What was handed over in this context (or a copy of it), if anything. */
+  takeHandedOver(context: object): Promise<ExecutionResult> | undefined {
+    return (context as { [HANDED_OVER]?: Promise<ExecutionResult> })[HANDED_OVER];
   }
 
   private isCompilable(operation: OperationDefinitionNode): boolean {

@@ -21,7 +21,7 @@ export function createGraphQLExecutor(schema: GraphQLSchema, operations = new Co
     // Taken first, whatever the cache holds now: its resolvers ran, they must not run again.
     const handedOver = operations.takeHandedOver(context);
     const compiled = handedOver === undefined && operation ? operations.forExecution(request.source, document, operation, operationName) : null;
-    const result = handedOver ?? (compiled ? await compiled.query.query(undefined, context, variables) : undefined);
+    const result = handedOver ? await handedOver : compiled ? await compiled.query.query(undefined, context, variables) : undefined;
     if (result && operation) {
       if (!result.errors?.length) return result;
       if (result.data !== undefined) return { ...result, errors: result.errors.map((error) => asGraphQLJsError(error, operation)) };

@@ -72,23 +72,24 @@ export function queryCost(
     (definition): definition is OperationDefinitionNode =>
       definition.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || definition.name?.value === operationName),
   );
-  // A parsed document whose cost reads no variable costs the same on every run: it is costed
-  // once (Apollo and the WebSocket path hand back the same node for a known text). The ingest
-  // mutations are such documents, sent again and again.
-  if (!operations.every((operation) => variablesCostReads(document, operation).length === 0)) {
+  // An operation whose cost reads no variable costs the same on every run: it is costed once
+  // per parsed operation (Apollo hands back the same node for a known text). The ingest
+  // mutations are such operations, sent again and again. Keyed by the operation's node, never
+  // by the name a client sent, which may name nothing and be anything.
+  const [only, ...others] = operations;
+  if (only === undefined || others.length > 0 || variablesCostReads(document, only).length > 0) {
     return costOf(schema, document, operations, variables, maxListSize);
   }
   let ofSchema = constantCosts.get(schema);
   if (!ofSchema) constantCosts.set(schema, (ofSchema = new WeakMap()));
-  let ofDocument = ofSchema.get(document);
-  if (!ofDocument) ofSchema.set(document, (ofDocument = new Map<string, CostResult>()));
-  const key = `${maxListSize}${operationName === undefined ? '' : `:${operationName}`}`;
-  let result = ofDocument.get(key);
-  if (!result) ofDocument.set(key, (result = costOf(schema, document, operations, variables, maxListSize)));
+  let ofOperation = ofSchema.get(only);
+  if (!ofOperation) ofSchema.set(only, (ofOperation = new Map<number, CostResult>()));
+  let result = ofOperation.get(maxListSize);
+  if (!result) ofOperation.set(maxListSize, (result = costOf(schema, document, operations, variables, maxListSize)));
   return result;
 }
-/** Costs of documents that read no variable: by schema, document, list-size cap and operation name. */
-const constantCosts = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, CostResult>>>();
+/** Costs of operations that read no variable: by schema, operation node and list-size cap. */
+const constantCosts = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, Map<number, CostResult>>>();
 
 function costOf(
   schema: GraphQLSchema,
@@ -197,7 +198,8 @@ function costOf(
 /**
  * The variable definitions of an operation whose values the cost can depend on: those used
  * in a list-size argument or in a directive (@skip, @include) anywhere in the document. Found
- * once per parsed document (Apollo and the WebSocket path reuse the node of a known document).
+ * once per parsed operation (Apollo reuses the node of a known document; the WebSocket path
+ * parses each subscription's document afresh).
  */
 function variablesCostReads(document: DocumentNode, operation: OperationDefinitionNode): readonly VariableDefinitionNode[] {
   const cached = costVariables.get(operation);

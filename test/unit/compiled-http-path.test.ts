@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { GraphQLError } from 'graphql';
+import { getOperationAST, GraphQLError, parse } from 'graphql';
 import type { Caller } from '../../src/domain/caller';
 import { TelemetryError } from '../../src/domain/errors';
 import type { ReadingInput } from '../../src/domain/reading';
@@ -41,6 +41,7 @@ interface Harness {
   /** Requests the compiled path answered, and operations timed with their outcome. */
   compiledAnswers: number;
   readonly operations: string[];
+  readonly compiledOperations: CompiledOperations;
   close(): Promise<void>;
 }
 
@@ -119,6 +120,7 @@ async function startHarness(): Promise<Harness> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
   return Object.assign(harness, {
     url,
+    compiledOperations,
     close: async () => {
       await new Promise((resolve) => server.close(resolve));
       await apollo.stop();
@@ -244,5 +246,48 @@ describe('the compiled HTTP path: ingest mutations answered without Apollo, as A
     expect(JSON.parse(crafted.body)).toMatchObject({ errors: [{ extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] });
     expect(harness.compiledAnswers).toBe(1);
     expect(harness.ingested).toHaveLength(3);
+  });
+  it('hands a run that fails to Apollo, which answers it as it did before, without running it again', async () => {
+    const body = { query: ONE, variables: { r: reading() } };
+    for (let run = 0; run < 2; run++) await send(harness, body);
+    let runs = 0;
+    harness.compiledOperations.compiled(ONE, undefined)!.query.query = () => {
+      runs++;
+      throw new Error('a fault inside the compiled code');
+    };
+    const failed = await send(harness, body);
+    expect(failed.status).toBe(500);
+    expect(JSON.parse(failed.body)).toMatchObject({ errors: [{ extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    expect(failed.body).not.toContain('a fault inside');
+    expect(runs).toBe(1);
+    expect(harness.compiledAnswers).toBe(0);
+  });
+
+  it('keeps the Accept headers used last: one Apollo answer teaches it a new one however many came before', async () => {
+    for (let n = 0; n < 70; n++) {
+      expect((await send(harness, { query: '{ __typename }' }, { accept: `application/json, x/junk-${n}` })).status).toBe(200);
+    }
+    const body = { query: ONE, variables: { r: reading() } };
+    for (let run = 0; run < 4; run++) await send(harness, body, { accept: 'application/json, x/new' });
+    expect(harness.compiledAnswers).toBe(2);
+  });
+});
+
+describe('the compiled operations', () => {
+  const schema = buildTelemetrySchema();
+  const run = (operations: CompiledOperations, source: string) => {
+    const document = parse(source);
+    return operations.forExecution(source, document, getOperationAST(document)!, null);
+  };
+
+  it('keeps the documents run last: one answered by the HTTP path is not the first to go', () => {
+    const operations = new CompiledOperations(schema);
+    run(operations, ONE);
+    expect(run(operations, ONE)).not.toBeNull();
+    // More new documents than the cache holds, the hot one answered between each.
+    for (let n = 0; n < 300; n++) {
+      run(operations, `${ONE} # ${n}`);
+      expect(operations.compiled(ONE, undefined)).toBeDefined();
+    }
   });
 });
