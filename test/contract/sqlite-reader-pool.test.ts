@@ -51,13 +51,21 @@ function seed(file: string, rows: number, tenantId = 't', from = 0): void {
   db.close();
 }
 
+/** The nice value of the process's main thread, whose task id is the process id. */
+function niceOfMainThread(): number {
+  return niceOf(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8'));
+}
+
+/** Field 19 of a /proc/<pid>/task/<tid>/stat line: the fields after the command name in parentheses (which may hold spaces) start at field 3. */
+function niceOf(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
 /** The nice value of each thread of this process (Linux: field 19 of /proc/self/task/<tid>/stat). */
 function niceOfThreads(): number[] {
   return readdirSync('/proc/self/task').flatMap((tid) => {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      // The fields after the command name in parentheses (which may hold spaces) start at field 3.
-      return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+      return [niceOf(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8'))];
     } catch {
       return []; // a thread that ended while listed
     }
@@ -88,7 +96,8 @@ describe('SQLite reader pool', () => {
   });
 
   onLinux('runs its readers below the CPU priority of the thread that made it, and no other thread', async () => {
-    const own = niceOfThreads()[0]!; // the first task is the main thread
+    // The main thread's task id is the process id (it is not always listed first: thread ids wrap around).
+    const own = niceOfMainThread();
     const before = niceOfThreads();
     const opened = openPooled(2, 10, 7);
     try {
@@ -99,7 +108,7 @@ describe('SQLite reader pool', () => {
       expect(reads.map((read) => read.items.length)).toEqual([10, 10]);
       const during = niceOfThreads();
       expect(during.filter((nice) => nice === own + 7).length - before.filter((nice) => nice === own + 7).length).toBe(2);
-      expect(during[0]).toBe(own);
+      expect(niceOfMainThread()).toBe(own);
     } finally {
       await opened.close();
     }
