@@ -53,7 +53,8 @@ export class CompiledHttpPath<TContext extends object> {
 
   /**
    * Answers the request, or says how Apollo should: undefined to handle it from the start, or
-   * the context this path built (a settled promise: authentication and the rate limit ran).
+   * a context function giving what this path got (authentication and the rate limit ran once):
+   * the context, possibly carrying the run's outcome, or the refusal it throws.
    */
   async answer(request: IncomingMessage, response: ServerResponse, body: unknown): Promise<typeof ANSWERED | (() => Promise<TContext>) | undefined> {
     const call = plainCall(body);
