@@ -12,6 +12,7 @@ import {
 } from 'graphql';
 import { AsyncQueue } from '../subscriptions/async-queue';
 import { DEFAULT_MAX_BUFFERED } from '../subscriptions/resumable-feed';
+import { OutletMember, type NextFrameOutlet } from './outlet-member';
 
 export interface SubscriptionCohortsOptions {
   /**
@@ -23,6 +24,11 @@ export interface SubscriptionCohortsOptions {
   readonly slowMember: (rootField: string, maxQueued: number) => Error;
   /** Results a member may have queued before it is ended with `slowMember`. @default 10000 */
   readonly maxQueued?: number;
+  /**
+   * The socket an operation's frames may be written to directly (outlet-member.ts), from its
+   * context; without one (or this option) the member is an iterator graphql-ws pulls from.
+   */
+  readonly outletOf?: (contextValue: unknown) => NextFrameOutlet | undefined;
 }
 
 /** Gauges that prove sharing and cleanup (read by tests and /healthz). */
@@ -44,6 +50,8 @@ export interface CohortStats {
  *   cohorts, and nothing about an earlier subscribe (success or failure) is reused. When a
  *   cohort is open, that new source is closed again and the subscriber joins: it receives the
  *   events that reach the cohort from then on, as a subscription opened then would.
+ * - A member whose operation has an outlet (a graphql-ws socket) gets its frames written by the
+ *   cohort, in the turn the event was executed (outlet-member.ts); any other is an iterator.
  * - Each member has its own bounded queue, drained as fast as its socket takes frames: a slow
  *   member is ended alone with `slowMember` after what it has queued; the others go on.
  * - A member leaving (complete, socket closed, key revoked) never ends the others; the last one
@@ -80,10 +88,11 @@ export class SubscriptionCohorts {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
     const iterator = source[Symbol.asyncIterator]();
+    const outlet = this.options.outletOf?.(args.contextValue);
     const existing = this.open.get(key);
     if (existing) {
       // Joined before awaiting: the cohort cannot close in between with this member outside it.
-      const member = existing.join();
+      const member = existing.join(outlet);
       try {
         await iterator.return?.();
       } catch {
@@ -99,7 +108,7 @@ export class SubscriptionCohorts {
       },
     });
     this.open.set(key, cohort);
-    return cohort.join();
+    return cohort.join(outlet);
   };
 }
 
@@ -110,9 +119,34 @@ interface CohortSettings {
   readonly onEmpty: () => void;
 }
 
+/** What a cohort delivers to: a member's own bounded queue, or its socket (OutletMember). */
+interface Member extends AsyncIterableIterator<ExecutionResult> {
+  readonly closed: boolean;
+  /** Takes one result; false when the member's queue is full. */
+  accept(result: ExecutionResult): boolean;
+  end(): void;
+  fail(error: unknown): void;
+}
+
+/** A member graphql-ws pulls its results from. */
+class QueuedMember extends AsyncQueue<ExecutionResult> implements Member {
+  constructor(
+    private readonly maxQueued: number,
+    onClose: () => void,
+  ) {
+    super(onClose);
+  }
+
+  accept(result: ExecutionResult): boolean {
+    if (this.size >= this.maxQueued) return false;
+    this.push(result);
+    return true;
+  }
+}
+
 /** One shared source, executed once per event, and the queues of its members. */
 class Cohort {
-  private readonly members = new Set<AsyncQueue<ExecutionResult>>();
+  private readonly members = new Set<Member>();
   private closed = false;
 
   constructor(
@@ -127,13 +161,14 @@ class Cohort {
     return this.members.size;
   }
 
-  join(): AsyncQueue<ExecutionResult> {
-    const member: AsyncQueue<ExecutionResult> = new AsyncQueue(() => this.leave(member));
+  join(outlet: NextFrameOutlet | undefined): Member {
+    const leave = () => this.leave(member);
+    const member: Member = outlet ? new OutletMember(outlet, this.settings.maxQueued, leave) : new QueuedMember(this.settings.maxQueued, leave);
     this.members.add(member);
     return member;
   }
 
-  private leave(member: AsyncQueue<ExecutionResult>): void {
+  private leave(member: Member): void {
     if (!this.members.delete(member) || this.members.size > 0 || this.closed) return;
     this.closed = true;
     this.settings.onEmpty();
@@ -168,12 +203,8 @@ class Cohort {
     }
   }
 
-  private deliver(member: AsyncQueue<ExecutionResult>, result: ExecutionResult): void {
-    if (member.closed) return;
-    if (member.size < this.settings.maxQueued) {
-      member.push(result);
-      return;
-    }
+  private deliver(member: Member, result: ExecutionResult): void {
+    if (member.closed || member.accept(result)) return;
     // What it has queued is still delivered; the error comes after it, so its last cursor resumes.
     member.fail(this.settings.slowMember());
     this.leave(member);

@@ -13,6 +13,8 @@ import { serveGraphQLOverWebSocket, type ConnectionExtra as TransportExtra } fro
 import { SubscriptionCohorts, type CohortStats } from './subscription-cohorts';
 import { SharedNextPayloads } from './shared-next-payload';
 import { OperationCensus } from './operation-census';
+import { operationOutlet } from './operation-outlet';
+import type { NextFrameOutlet } from './outlet-member';
 import { requestIdOf } from './request-id';
 
 export interface WebSocketOptions<TContext> {
@@ -68,6 +70,8 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
   const socketsByKey = new Map<string, Set<TransportExtra['socket']>>();
   // Who each operation's context was made for: its tenant and role decide which cohort it may join.
   const callerOfContext = new WeakMap<object, Caller>();
+  // Where each operation's frames go when a cohort writes them itself (outlet-member.ts).
+  const outletOfContext = new WeakMap<object, NextFrameOutlet>();
   const census = new OperationCensus();
   const nextPayloads = new SharedNextPayloads((result) =>
     result.errors ? { ...result, errors: formatGraphQLErrors(result.errors, options.formatError) } : result,
@@ -79,6 +83,7 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
       return JSON.stringify([who.tenantId, who.role, who.deviceId]);
     },
     slowMember: options.slowSubscriber,
+    outletOf: (contextValue) => outletOfContext.get(contextValue as object),
   });
   const cleanup = serveGraphQLOverWebSocket<ConnectionExtra>(
     {
@@ -158,11 +163,12 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
         census.started(ctx, id, document, payload.operationName ?? undefined);
         return { schema: options.schema, document, variableValues: payload.variables, operationName: payload.operationName };
       },
-      context: (ctx) => {
+      context: (ctx, id) => {
         const who = caller(ctx);
         if (!who) throw new Error('connection is not authenticated');
         const contextValue = options.context(who, requestIdOf(ctx.extra.request)) as Record<string, unknown>;
         callerOfContext.set(contextValue, who);
+        outletOfContext.set(contextValue, operationOutlet(ctx, id, nextPayloads, options.onDelivered));
         return contextValue;
       },
       subscribe: cohorts.subscribe,
