@@ -162,7 +162,9 @@ class CorkedSockets {
   }
 
   private release(): void {
-    for (const raw of this.held) if (!raw.destroyed) raw.uncork();
+    // Cleared first: whatever happens below, the next turn's holds schedule their own release.
+    const held = [...this.held];
     this.held.clear();
+    for (const raw of held) if (!raw.destroyed) raw.uncork();
   }
 }

@@ -25,8 +25,8 @@ export function operationOutlet(
       return frames.ready;
     },
     send(result, written) {
-      onDelivered?.();
       frames.write(payloads.nextFrame(head, result), written);
+      onDelivered?.();
     },
   };
 }

@@ -54,7 +54,7 @@ export class OutletMember implements AsyncIterableIterator<ExecutionResult> {
     return this.queued.length;
   }
 
-  /** Sends or queues one result; false when the queue is full (the cohort then ends this member). */
+  /** Sends or queues one result; false when the queue is full (the cohort then ends this member). Never throws. */
   accept(result: ExecutionResult): boolean {
     if (this.done || this.ending) return true;
     if (!this.waitingForNetwork && this.queued.length === 0) {
@@ -103,16 +103,26 @@ export class OutletMember implements AsyncIterableIterator<ExecutionResult> {
     return this;
   }
 
-  /** Writes one frame; false when the next must wait for this one to leave. */
+  /** Writes one frame; false when the next must wait for this one to leave (or this member failed). */
   private write(result: ExecutionResult): boolean {
     if (!this.outlet.open) return true; // graphql-ws calls return() for a closed socket or a completed operation
-    if (this.outlet.ready) {
-      this.outlet.send(result);
-      return true;
+    try {
+      if (this.outlet.ready) {
+        this.outlet.send(result);
+        return true;
+      }
+      this.waitingForNetwork = true;
+      this.outlet.send(result, () => this.drain());
+      return false;
+    } catch (error) {
+      // Formatting or writing this frame failed: this operation alone ends with the error (graphql-ws
+      // sends it), as when graphql-ws's own onNext threw; the cohort and its other members go on.
+      this.waitingForNetwork = false;
+      this.queued.length = 0;
+      this.ending = { error, failed: true };
+      this.settleIfIdle();
+      return false;
     }
-    this.waitingForNetwork = true;
-    this.outlet.send(result, () => this.drain());
-    return false;
   }
 
   private drain(): void {

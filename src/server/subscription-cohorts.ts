@@ -172,7 +172,12 @@ class Cohort {
     if (!this.members.delete(member) || this.members.size > 0 || this.closed) return;
     this.closed = true;
     this.settings.onEmpty();
-    void this.source.return?.();
+    this.closeSource();
+  }
+
+  /** Releases the shared source (its hub subscription); a failure to close changes nothing for anyone. */
+  private closeSource(): void {
+    Promise.resolve(this.source.return?.()).catch(() => {});
   }
 
   /** Pulls the source as fast as it yields: members' queues, not the source, absorb slow sockets. */
@@ -221,6 +226,8 @@ class Cohort {
       else member.fail(error);
     }
     this.members.clear();
+    // An event's execution failed with the source still open: release it too.
+    if (error !== undefined) this.closeSource();
   }
 }
 

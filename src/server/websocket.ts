@@ -83,7 +83,13 @@ export function attachWebSocketServer<TContext>(options: WebSocketOptions<TConte
       return JSON.stringify([who.tenantId, who.role, who.deviceId]);
     },
     slowMember: options.slowSubscriber,
-    outletOf: (contextValue) => outletOfContext.get(contextValue as object),
+    // Read once, at the operation's subscribe: a cohort keeps its first member's context, which
+    // must not keep that member's socket alive after it left.
+    outletOf: (contextValue) => {
+      const outlet = outletOfContext.get(contextValue as object);
+      outletOfContext.delete(contextValue as object);
+      return outlet;
+    },
   });
   const cleanup = serveGraphQLOverWebSocket<ConnectionExtra>(
     {

@@ -127,112 +127,165 @@ describe('a cohort member written straight to its socket', () => {
   });
 });
 
+type Ctx = Context<Record<string, unknown> | undefined, ConnectionExtra>;
+
+interface ConnectionOptions {
+  /** Members written straight to the socket (the service's way), or pulled by graphql-ws. */
+  readonly direct: boolean;
+  /** The socket's high-water mark, asked before each frame the cohort writes. */
+  readonly ready?: () => boolean;
+  /** When a frame written above the mark has left: at once (next turn), or when the test says (`leave()`). */
+  readonly frameLeaves?: 'soon' | 'when-told';
+  readonly maxQueued?: number;
+  /** Formats a result's payload (the service formats errors); may throw. */
+  readonly format?: (result: ExecutionResult) => unknown;
+}
+
+/**
+ * One graphql-ws connection as the service serves it, over graphql-ws's own protocol core,
+ * small: `tick(channel)` streams what is published, a negative number is a field error, and a
+ * subscriber's own source may be slow to close (`closeSlowly`), as when it joins a cohort.
+ */
+async function connection(options: ConnectionOptions) {
+  const channels = new Set<AsyncQueue<number>>();
+  let slowClose: Promise<void> | undefined;
+  const schema = new GraphQLSchema({
+    query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt } } }),
+    subscription: new GraphQLObjectType({
+      name: 'Subscription',
+      fields: {
+        tick: {
+          type: GraphQLInt,
+          args: { channel: { type: GraphQLString } },
+          subscribe: () => {
+            const queue: AsyncQueue<number> = new AsyncQueue(() => channels.delete(queue));
+            channels.add(queue);
+            const closing = slowClose;
+            if (!closing) return queue;
+            // A source whose close takes a while: a joining subscriber awaits it inside subscribe.
+            return Object.assign(Object.create(queue) as AsyncQueue<number>, {
+              return: async () => (await closing, queue.return()),
+            });
+          },
+          resolve: (value: number) => {
+            if (value < 0) throw new GraphQLError(`negative: ${value}`, { extensions: { code: 'BAD_VALUE' } });
+            return value;
+          },
+        },
+      },
+    }),
+  });
+  const payloads = new SharedNextPayloads(options.format ?? ((result) => result));
+  const outlets = new WeakMap<object, NextFrameOutlet>();
+  const cohorts = new SubscriptionCohorts({
+    scopeOf: () => 'tenant',
+    slowMember: (field, max) => new Error(`slow ${field} ${max}`),
+    maxQueued: options.maxQueued,
+    outletOf: options.direct ? (contextValue) => outlets.get(contextValue as object) : undefined,
+  });
+  const frames: string[] = [];
+  const leaving: (() => void)[] = [];
+  const writer: FrameWriter = {
+    open: true,
+    get ready() {
+      return options.ready?.() ?? true;
+    },
+    write(data, written) {
+      frames.push(typeof data === 'string' ? data : new TextDecoder('utf-8', { fatal: true }).decode(data));
+      if (!written) return;
+      if (options.frameLeaves === 'when-told') leaving.push(written);
+      else setImmediate(written);
+    },
+  };
+  const pending: PendingPayloads = new Map();
+  let delivered = 0;
+  const server = makeServer<Record<string, unknown> | undefined, ConnectionExtra>({
+    schema,
+    context: (ctx: Ctx, id) => {
+      const contextValue = {};
+      outlets.set(
+        contextValue,
+        operationOutlet(ctx, id, payloads, () => delivered++),
+      );
+      return contextValue;
+    },
+    subscribe: cohorts.subscribe,
+    onNext: (ctx, id, _payload, _args, result) => (delivered++, payloads.standIn(ctx.extra.nextPayloads, id, result)),
+  });
+  let receive: (data: string) => Promise<void> = async () => {};
+  const closed = server.opened(
+    {
+      protocol: 'graphql-transport-ws',
+      send: (message) => writer.write(expandNextFrame(message, pending)),
+      close: () => {},
+      onMessage: (callback) => (receive = callback),
+    },
+    { nextPayloads: pending, frames: writer } as unknown as ConnectionExtra,
+  );
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const connection = {
+    frames,
+    cohorts,
+    channels,
+    delivered: () => delivered,
+    client: (message: object) => void receive(JSON.stringify(message)),
+    subscribe: (id: string) => connection.client({ id, type: MessageType.Subscribe, payload: { query: 'subscription { tick(channel: "c") }' } }),
+    publish(...values: number[]) {
+      for (const value of values) for (const channel of channels) channel.push(value);
+    },
+    /** Sources created from now on close only when `open()` is called. */
+    closeSlowly(): () => void {
+      let open!: () => void;
+      slowClose = new Promise((resolve) => (open = resolve));
+      return () => {
+        slowClose = undefined;
+        open();
+      };
+    },
+    /** Lets the oldest frame waiting above the high-water mark leave. */
+    leave: () => leaving.shift()?.(),
+    turn,
+    async framesReach(count: number) {
+      for (let turns = 0; frames.length < count; turns++) {
+        if (turns > 1_000) throw new Error(`${frames.length} of ${count} frames: ${frames.join(' ')}`);
+        await turn();
+      }
+    },
+    close: () => closed(1000, 'done'),
+  };
+  connection.client({ type: MessageType.ConnectionInit });
+  await connection.framesReach(1); // connection_ack
+  return connection;
+}
+
+const framesOf = (frames: string[], id: string) => frames.filter((frame) => (JSON.parse(frame) as { id?: string }).id === id);
+
 /**
  * The same session through graphql-ws's protocol core twice: cohort members pulled by
  * graphql-ws (the path before outlets) and members written straight to the socket. A client
  * must not be able to tell them apart, frame for frame.
  */
 describe('frames written by the cohort are the frames graphql-ws would write', () => {
-  type Ctx = Context<Record<string, unknown> | undefined, ConnectionExtra>;
-
   async function session(direct: boolean, ready: () => boolean): Promise<string[]> {
-    const channels = new Set<AsyncQueue<number>>();
-    const schema = new GraphQLSchema({
-      query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt } } }),
-      subscription: new GraphQLObjectType({
-        name: 'Subscription',
-        fields: {
-          tick: {
-            type: GraphQLInt,
-            args: { channel: { type: GraphQLString } },
-            subscribe: () => {
-              const queue: AsyncQueue<number> = new AsyncQueue(() => channels.delete(queue));
-              channels.add(queue);
-              return queue;
-            },
-            resolve: (value: number) => {
-              if (value < 0) throw new GraphQLError(`negative: ${value}`, { extensions: { code: 'BAD_VALUE' } });
-              return value;
-            },
-          },
-        },
-      }),
-    });
-    const payloads = new SharedNextPayloads((result) => result);
-    const outlets = new WeakMap<object, NextFrameOutlet>();
-    const cohorts = new SubscriptionCohorts({
-      scopeOf: () => 'tenant',
-      slowMember: (field, max) => new Error(`slow ${field} ${max}`),
-      outletOf: direct ? (contextValue) => outlets.get(contextValue as object) : undefined,
-    });
-    const frames: string[] = [];
-    const writer: FrameWriter = {
-      open: true,
-      get ready() {
-        return ready();
-      },
-      write(data, written) {
-        frames.push(data.toString());
-        if (written) setImmediate(written);
-      },
-    };
-    const pending: PendingPayloads = new Map();
-    let delivered = 0;
-    const server = makeServer<Record<string, unknown> | undefined, ConnectionExtra>({
-      schema,
-      context: (ctx: Ctx, id) => {
-        const contextValue = {};
-        outlets.set(
-          contextValue,
-          operationOutlet(ctx, id, payloads, () => delivered++),
-        );
-        return contextValue;
-      },
-      subscribe: cohorts.subscribe,
-      onNext: (ctx, id, _payload, _args, result) => (delivered++, payloads.standIn(ctx.extra.nextPayloads, id, result)),
-    });
-    let receive: (data: string) => Promise<void> = async () => {};
-    const closed = server.opened(
-      {
-        protocol: 'graphql-transport-ws',
-        send: (message) => writer.write(expandNextFrame(message, pending)),
-        close: () => {},
-        onMessage: (callback) => (receive = callback),
-      },
-      { nextPayloads: pending, frames: writer } as unknown as ConnectionExtra,
-    );
-    const client = (message: object) => void receive(JSON.stringify(message));
-    const framesReach = async (count: number) => {
-      for (let turn = 0; frames.length < count; turn++) {
-        if (turn > 1_000) throw new Error(`${frames.length} of ${count} frames: ${frames.join(' ')}`);
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    };
-    const publish = (...values: number[]) => {
-      for (const value of values) for (const channel of channels) channel.push(value);
-    };
-    const subscribe = (id: string) => client({ id, type: MessageType.Subscribe, payload: { query: 'subscription { tick(channel: "c") }' } });
-
-    client({ type: MessageType.ConnectionInit });
-    await framesReach(1); // connection_ack
-    subscribe('1');
-    subscribe('quote"and\\slash');
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(cohorts.stats).toEqual({ cohorts: 1, members: 2 });
-    publish(1, 2, -3);
-    await framesReach(1 + 6);
-    client({ id: '1', type: MessageType.Complete });
-    subscribe('ünï');
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(cohorts.stats).toEqual({ cohorts: 1, members: 2 });
-    publish(4);
-    await framesReach(7 + 2);
-    for (const channel of channels) channel.end();
-    await framesReach(9 + 2); // both complete
-    expect(delivered).toBe(8);
-    expect(cohorts.stats).toEqual({ cohorts: 0, members: 0 });
-    await closed(1000, 'done');
-    return frames;
+    const c = await connection({ direct, ready });
+    c.subscribe('1');
+    c.subscribe('quote"and\\slash');
+    await c.turn();
+    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 2 });
+    c.publish(1, 2, -3);
+    await c.framesReach(1 + 6);
+    c.client({ id: '1', type: MessageType.Complete });
+    c.subscribe('ünï');
+    await c.turn();
+    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 2 });
+    c.publish(4);
+    await c.framesReach(7 + 2);
+    for (const channel of c.channels) channel.end();
+    await c.framesReach(9 + 2); // both complete
+    expect(c.delivered()).toBe(8);
+    expect(c.cohorts.stats).toEqual({ cohorts: 0, members: 0 });
+    await c.close();
+    return c.frames;
   }
 
   /** Each operation's frames in order: what the protocol orders (operations interleave as their sockets drain). */
@@ -264,5 +317,96 @@ describe('frames written by the cohort are the frames graphql-ws would write', (
     expect(await session(true, () => false)).toEqual(pulled);
     let writes = 0;
     expect(byOperation(await session(true, () => ++writes % 2 === 0))).toEqual(byOperation(pulled));
+  });
+
+  it('writes nothing for an operation the client completed while it was still joining its cohort', async () => {
+    const c = await connection({ direct: true });
+    c.subscribe('first');
+    await c.turn();
+    const open = c.closeSlowly();
+    c.subscribe('joining');
+    await c.turn();
+    // Joined the cohort; graphql-ws has not registered its iterator yet (its own source is closing).
+    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 2 });
+    c.client({ id: 'joining', type: MessageType.Complete });
+    await c.turn();
+    c.publish(1);
+    await c.framesReach(2);
+    open();
+    for (let turns = 0; c.cohorts.stats.members > 1; turns++) {
+      if (turns > 1_000) throw new Error('the completed member never left');
+      await c.turn();
+    }
+    c.publish(2);
+    await c.framesReach(3);
+    expect(framesOf(c.frames, 'first')).toHaveLength(2);
+    expect(framesOf(c.frames, 'joining')).toEqual([]);
+    await c.close();
+  });
+
+  it('drops what waits above the high-water mark when the client completes, and sends no complete', async () => {
+    const c = await connection({ direct: true, ready: () => false, frameLeaves: 'when-told' });
+    c.subscribe('1');
+    await c.turn();
+    c.publish(1, 2, 3);
+    await c.framesReach(2);
+    c.client({ id: '1', type: MessageType.Complete });
+    await c.turn();
+    expect(c.cohorts.stats).toEqual({ cohorts: 0, members: 0 });
+    c.leave();
+    await c.turn();
+    expect(framesOf(c.frames, '1')).toEqual([JSON.stringify({ id: '1', type: 'next', payload: { data: { tick: 1 } } })]);
+    await c.close();
+  });
+
+  it('ends a member that fell maxQueued behind with its error after the frames it had queued; the others go on', async () => {
+    let slowSocket = true;
+    const c = await connection({ direct: true, maxQueued: 2, ready: () => !slowSocket, frameLeaves: 'when-told' });
+    c.subscribe('slow');
+    await c.turn();
+    c.publish(1, 2, 3, 4);
+    await c.framesReach(2);
+    slowSocket = false;
+    c.subscribe('fast');
+    await c.turn();
+    c.publish(5);
+    await c.framesReach(3);
+    c.leave(); // frame 1 left: 2 and 3 follow, then the error (4 was refused)
+    await c.framesReach(6);
+    expect(framesOf(c.frames, 'slow')).toEqual([
+      ...[1, 2, 3].map((tick) => JSON.stringify({ id: 'slow', type: 'next', payload: { data: { tick } } })),
+      JSON.stringify({ id: 'slow', type: 'error', payload: [{ message: 'slow tick 2' }] }),
+    ]);
+    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 1 });
+    c.publish(6);
+    await c.framesReach(7);
+    expect(framesOf(c.frames, 'fast').map((frame) => (JSON.parse(frame) as { payload: { data: { tick: number } } }).payload.data.tick)).toEqual([5, 6]);
+    await c.close();
+  });
+
+  it('ends only the operations whose frame could not be written with that error, and releases the source once none is left', async () => {
+    const c = await connection({
+      direct: true,
+      format: (result) => {
+        if (result.data?.['tick'] === 13) throw new Error('cannot format 13');
+        return result;
+      },
+    });
+    c.subscribe('1');
+    c.subscribe('2');
+    await c.turn();
+    c.publish(12, 13, 14);
+    await c.framesReach(1 + 4);
+    for (const id of ['1', '2'])
+      expect(framesOf(c.frames, id)).toEqual([
+        JSON.stringify({ id, type: 'next', payload: { data: { tick: 12 } } }),
+        JSON.stringify({ id, type: 'error', payload: [{ message: 'cannot format 13' }] }),
+      ]);
+    for (let turns = 0; c.channels.size > 0; turns++) {
+      if (turns > 1_000) throw new Error('the shared source was never released');
+      await c.turn();
+    }
+    expect(c.cohorts.stats).toEqual({ cohorts: 0, members: 0 });
+    await c.close();
   });
 });
