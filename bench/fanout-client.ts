@@ -21,6 +21,11 @@ export interface FanoutClientOptions {
   /** Mutations per second in all, spread over the devices in turn (open loop). */
   readonly ratePerSecond: number;
   readonly seconds: number;
+  /**
+   * Subscribe `after` a cursor read first (`readingCursor`), as the console's device view and
+   * every client resuming after a drop do, instead of live only.
+   */
+  readonly resume?: boolean;
 }
 
 export interface FanoutClientResult {
@@ -33,11 +38,13 @@ export interface FanoutClientResult {
   readonly failedMutations: number;
   readonly subscriptionErrors: number;
   readonly socketsClosed: number;
+  /** Subscribes sent again after the service answered UNAVAILABLE (a resume waiting for a database reader). */
+  readonly resubscribed: number;
   readonly connectSeconds: number;
   readonly clientCpuPercent: number;
 }
 
-const SUBSCRIPTION = 'subscription($d: ID!) { readingAdded(deviceId: $d) { deviceId metrics { value } } }';
+const SUBSCRIPTION = 'subscription($d: ID!, $after: String) { readingAdded(deviceId: $d, after: $after) { deviceId metrics { value } } }';
 const INGEST = 'mutation($r: ReadingInput!) { ingestReading(reading: $r) { acceptedCount } }';
 
 /** Readings are an hour old, one millisecond apart: unique per device, never in the future. */
@@ -47,6 +54,7 @@ const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sor
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function run(options: FanoutClientOptions): Promise<FanoutClientResult> {
+  const after = options.resume ? await readingCursor(options) : null;
   const subscribersOf = new Map<string, number>();
   const sentAt = new Map<number, number>();
   const warmed = new Set<number>();
@@ -55,6 +63,7 @@ async function run(options: FanoutClientOptions): Promise<FanoutClientResult> {
   let delivered = 0;
   let subscriptionErrors = 0;
   let socketsClosed = 0;
+  let resubscribed = 0;
   let closing = false;
 
   const open = (index: number) =>
@@ -62,11 +71,19 @@ async function run(options: FanoutClientOptions): Promise<FanoutClientResult> {
       const device = options.devices[index % options.devices.length]!;
       subscribersOf.set(device, (subscribersOf.get(device) ?? 0) + 1);
       const socket = new WebSocket(options.wsUrl, 'graphql-transport-ws');
+      let retries = 0;
+      const subscribe = () => {
+        resubscribed += retries > 0 ? 1 : 0;
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SUBSCRIPTION, variables: { d: device, after } } }));
+      };
       socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${options.key}` } })));
       socket.on('message', (data: Buffer) => {
-        const message = JSON.parse(data.toString('utf8')) as { type: string; payload?: { data?: { readingAdded?: { metrics: { value: number }[] } } } };
+        const message = JSON.parse(data.toString('utf8')) as {
+          type: string;
+          payload?: { data?: { readingAdded?: { metrics: { value: number }[] } } } & { extensions?: { code?: string } }[];
+        };
         if (message.type === 'connection_ack') {
-          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SUBSCRIPTION, variables: { d: device } } }));
+          subscribe();
           resolve();
         } else if (message.type === 'next') {
           const value = message.payload?.data?.readingAdded?.metrics[0]?.value;
@@ -82,8 +99,11 @@ async function run(options: FanoutClientOptions): Promise<FanoutClientResult> {
           if (at === undefined) return; // a warm-up reading arriving late
           latencies.push(performance.now() - at);
           delivered++;
-        } else if (message.type === 'error') subscriptionErrors++;
-        else if (message.type === 'ping') socket.send(JSON.stringify({ type: 'pong' }));
+        } else if (message.type === 'error') {
+          // The database busy with other resumes: subscribe again later, as the console does.
+          if (message.payload?.[0]?.extensions?.code !== 'UNAVAILABLE') subscriptionErrors++;
+          else setTimeout(subscribe, Math.min(5000, 250 * 2 ** retries++) * (0.5 + Math.random() / 2));
+        } else if (message.type === 'ping') socket.send(JSON.stringify({ type: 'pong' }));
       });
       socket.on('close', () => {
         if (!closing) socketsClosed++;
@@ -168,9 +188,21 @@ async function run(options: FanoutClientOptions): Promise<FanoutClientResult> {
     failedMutations,
     subscriptionErrors,
     socketsClosed,
+    resubscribed,
     connectSeconds,
     clientCpuPercent: ((cpu.user + cpu.system) / 1e6 / elapsed) * 100,
   };
+}
+
+async function readingCursor(options: FanoutClientOptions): Promise<string> {
+  const response = await fetch(options.httpUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${options.key}` },
+    body: JSON.stringify({ query: '{ readingCursor }' }),
+  });
+  const body = (await response.json()) as { data?: { readingCursor?: string } };
+  if (!body.data?.readingCursor) throw new Error(`readingCursor: ${JSON.stringify(body)}`);
+  return body.data.readingCursor;
 }
 
 run(JSON.parse(process.argv[2]!) as FanoutClientOptions).then(

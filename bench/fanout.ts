@@ -2,7 +2,7 @@
  * Fan-out benchmark: live delivery latency with persist-then-publish, measured end to end.
  *
  *   npm run bench:fanout -- [--subscribers 100] [--devices 1] [--rate 100] [--seconds 10]
- *                           [--heavy-query] [--scan-rows 2600000] [--url URL --key KEY]
+ *                           [--heavy-query] [--scan-rows 2600000] [--resume] [--url URL --key KEY]
  *
  * `subscribers` WebSocket connections (one readingAdded subscription each, spread over
  * `devices` devices) are opened by a client in its own process (bench/fanout-client.ts),
@@ -15,6 +15,8 @@
  *   npm run bench:fanout -- --subscribers 10000 --devices 100              # 10,000 connections, 10,000 deliveries/s
  *   npm run bench:fanout -- --heavy-query                                  # 100 subscribers while a raw scan of 2.6M rows runs in a loop
  *
+ * With --resume every subscriber subscribes `after` a cursor read just before (`readingCursor`),
+ * as the console's device view does and as every client resuming after a drop does.
  * With --heavy-query the driver first loads `scan-rows` readings of one extra device, then
  * runs `aggregates(plan: RAW)` over all of them back to back while the client measures.
  * Without --url it starts its own service on a fresh data directory and reports its peak RSS.
@@ -33,6 +35,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '10' },
     'heavy-query': { type: 'boolean', default: false },
+    resume: { type: 'boolean', default: false },
     'scan-rows': { type: 'string', default: '2600000' },
     url: { type: 'string' },
     key: { type: 'string' },
@@ -123,7 +126,7 @@ async function main(): Promise<void> {
   const rate = Number(args.rate);
   console.log(
     `fan-out benchmark: ${SUBSCRIBERS.toLocaleString('en')} subscribers on ${DEVICES.length} device(s), ${rate} events/s for ${args.seconds}s` +
-      `${heavy ? `, with a raw scan of ${SCAN_ROWS.toLocaleString('en')} rows in a loop` : ''}; ${url}`,
+      `${heavy ? `, with a raw scan of ${SCAN_ROWS.toLocaleString('en')} rows in a loop` : ''}${args.resume ? ', each subscribed after a cursor' : ''}; ${url}`,
   );
   const result = await runClient({
     httpUrl: url,
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
     devices: DEVICES,
     ratePerSecond: rate,
     seconds: Number(args.seconds),
+    resume: args.resume,
   });
   const scans = await heavy?.stop();
   const ms = (value: number) => value.toFixed(1);
@@ -144,6 +148,7 @@ async function main(): Promise<void> {
   console.log(
     `mutations: p50 ${ms(result.mutationMs.p50)} ms, p99 ${ms(result.mutationMs.p99)} ms, ${result.failedMutations} failed; ` +
       `${result.subscriptionErrors} subscription errors, ${result.socketsClosed} sockets closed by the server; ` +
+      (result.resubscribed ? `${result.resubscribed} subscribes sent again after UNAVAILABLE; ` : '') +
       `connections opened in ${result.connectSeconds.toFixed(1)}s; client used ${result.clientCpuPercent.toFixed(0)}% of a core`,
   );
   if (scans) console.log(`heavy query: ${scans.runs} raw scans ran during the measurement, p50 ${ms(scans.p50)} ms each`);
