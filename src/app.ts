@@ -551,7 +551,7 @@ async function startConsumerRole(config: Config, logger: Logger): Promise<Runnin
     anomalyHub: new TenantHub<Anomaly>(),
     statusHub: new TenantHub<DeviceStatusChange>(),
     commandHub: new TenantHub<Command>(),
-    subscriptionCohorts: () => ({ cohorts: 0, members: 0 }),
+    subscriptionCohorts: () => ({ cohorts: 0, members: 0, catchingUp: 0 }),
     failed: new Promise<never>(() => {}),
     close() {
       closing ??= (async () => {

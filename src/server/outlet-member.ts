@@ -38,11 +38,17 @@ export class OutletMember implements AsyncIterableIterator<ExecutionResult> {
   private done = false;
   /** graphql-ws's pending `next()`, answered when the member ends. */
   private iteration: { resolve: (result: IteratorResult<ExecutionResult>) => void; reject: (error: unknown) => void } | undefined;
+  /** Who waits for this member to have nothing queued nor waiting for the network (whenIdle). */
+  private idleWaiters: (() => void)[] = [];
 
+  /**
+   * `onClose` runs once, when the member is done (ended, failed, completed by the client, or its
+   * socket closed); whoever delivers to it replaces it when the member moves to a cohort.
+   */
   constructor(
     private readonly outlet: NextFrameOutlet,
     private readonly maxQueued: number,
-    private readonly onClose: () => void,
+    public onClose: () => void,
   ) {}
 
   get closed(): boolean {
@@ -52,6 +58,17 @@ export class OutletMember implements AsyncIterableIterator<ExecutionResult> {
   /** Results waiting for the socket to drain. */
   get size(): number {
     return this.queued.length;
+  }
+
+  /** Nothing queued nor waiting for the network (or done): a result accepted now is written at once. */
+  get idle(): boolean {
+    return this.done || (!this.waitingForNetwork && this.queued.length === 0);
+  }
+
+  /** Resolves once the member is idle: what paces a source delivering to this member alone. */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Sends or queues one result; false when the queue is full (the cohort then ends this member). Never throws. */
@@ -129,6 +146,14 @@ export class OutletMember implements AsyncIterableIterator<ExecutionResult> {
     this.waitingForNetwork = false;
     while (!this.done && this.queued.length > 0) if (!this.write(this.queued.shift()!)) break;
     this.settleIfIdle();
+    this.wakeIdleWaiters();
+  }
+
+  private wakeIdleWaiters(): void {
+    if (!this.idle) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Once ending and nothing is left to write, answers graphql-ws's `next()` with the ending. */
@@ -149,5 +174,6 @@ export class OutletMember implements AsyncIterableIterator<ExecutionResult> {
     this.iteration = undefined;
     this.onClose();
     iteration?.resolve({ value: undefined, done: true });
+    this.wakeIdleWaiters();
   }
 }

@@ -8,10 +8,14 @@ import {
   subscribe,
   type ExecutionArgs,
   type ExecutionResult,
+  visit,
+  type DocumentNode,
   type OperationDefinitionNode,
 } from 'graphql';
 import { AsyncQueue } from '../subscriptions/async-queue';
+import { isPositionedFeed, type FeedPositions, type PositionRanges, type PositionedFeed } from '../subscriptions/positioned-feed';
 import { DEFAULT_MAX_BUFFERED } from '../subscriptions/resumable-feed';
+import { CatchingUpSubscription, type HandOverAnswer } from './catching-up-subscription';
 import { OutletMember, type NextFrameOutlet } from './outlet-member';
 
 export interface SubscriptionCohortsOptions {
@@ -37,6 +41,8 @@ export interface CohortStats {
   readonly cohorts: number;
   /** Subscriptions served by them. */
   readonly members: number;
+  /** Subscriptions that resumed from a cursor, running alone until they have caught up and join one. */
+  readonly catchingUp: number;
 }
 
 /**
@@ -56,12 +62,17 @@ export interface CohortStats {
  *   member is ended alone with `slowMember` after what it has queued; the others go on.
  * - A member leaving (complete, socket closed, key revoked) never ends the others; the last one
  *   leaving closes the shared source, which releases its hub subscription.
- * - A subscription that resumes from a cursor (a non-null `after` on its root field) replays
- *   from the database at the pace of its own socket (docs/PROTOCOL.md §4): it is never shared
- *   and runs exactly as graphql-js's `subscribe` would.
+ * - A subscription that resumes from a cursor (a non-null `after` variable on its root field)
+ *   replays from the database at the pace of its own socket (docs/PROTOCOL.md §4), alone
+ *   (catching-up-subscription.ts). Once caught up it joins the cohort of the same operation
+ *   without `after` (handOver below says why without a gap or a duplicate), or, when there is
+ *   none, its own feed becomes that cohort's source. Without a socket to write to, or with
+ *   `after` given literally or used elsewhere in the document, it runs as graphql-js's
+ *   `subscribe` would.
  */
 export class SubscriptionCohorts {
   private readonly open = new Map<string, Cohort>();
+  private readonly alone = new Set<CatchingUpSubscription>();
   private readonly maxQueued: number;
 
   constructor(private readonly options: SubscriptionCohortsOptions) {
@@ -71,24 +82,39 @@ export class SubscriptionCohorts {
   get stats(): CohortStats {
     let members = 0;
     for (const cohort of this.open.values()) members += cohort.size;
-    return { cohorts: this.open.size, members };
+    return { cohorts: this.open.size, members, catchingUp: this.alone.size };
   }
 
   /** graphql-ws's `subscribe`: the same answers as graphql-js's, with the execution shared. */
   readonly subscribe = async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
     const operation = getOperationAST(args.document, args.operationName);
-    const rootField = operation && shareableRootField(operation, args.variableValues);
-    if (!rootField) return subscribe(args);
+    const shape = operation && shareableShape(operation, args.document, args.variableValues);
+    if (!shape) return subscribe(args);
+    const outlet = this.options.outletOf?.(args.contextValue);
+    if (shape.resumes && !outlet) return subscribe(args);
+    // Live and resumed subscriptions of one operation share a key: `after` is what tells them apart.
+    const variables = Object.entries(args.variableValues ?? {}).filter(([name]) => name !== shape.afterVariable);
     const key = JSON.stringify([
       this.options.scopeOf(args.contextValue),
       args.operationName ?? null,
       args.document.loc?.source.body ?? print(args.document),
-      args.variableValues ?? null,
+      variables,
     ]);
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
     const iterator = source[Symbol.asyncIterator]();
-    const outlet = this.options.outletOf?.(args.contextValue);
+    if (shape.resumes) {
+      const subscription = new CatchingUpSubscription(iterator, isPositionedFeed(iterator) ? iterator : undefined, args, outlet!, this.maxQueued, (caughtUp) =>
+        this.handOver(key, caughtUp, shape.rootField),
+      );
+      this.alone.add(subscription);
+      const leave = subscription.member.onClose;
+      subscription.member.onClose = () => {
+        this.alone.delete(subscription);
+        leave();
+      };
+      return subscription.member;
+    }
     const existing = this.open.get(key);
     if (existing) {
       // Joined before awaiting: the cohort cannot close in between with this member outside it.
@@ -100,7 +126,11 @@ export class SubscriptionCohorts {
       }
       return member;
     }
-    const cohort = new Cohort(iterator, args, {
+    return this.openCohort(key, iterator, args, shape.rootField).join(outlet);
+  };
+
+  private openCohort(key: string, source: AsyncIterator<unknown>, args: ExecutionArgs, rootField: string): Cohort {
+    const cohort = new Cohort(source, isPositionedFeed(source) ? source : undefined, args, {
       maxQueued: this.maxQueued,
       slowMember: () => this.options.slowMember(rootField, this.maxQueued),
       onEmpty: () => {
@@ -108,8 +138,44 @@ export class SubscriptionCohorts {
       },
     });
     this.open.set(key, cohort);
-    return cohort.join(outlet);
-  };
+    return cohort;
+  }
+
+  /**
+   * A resumed subscription whose feed is caught up, with everything it yielded written, asks to
+   * join the cohort of its operation without `after`. Called synchronously at that moment, so
+   * nothing it has not delivered was published yet; from here on every event reaches both feeds
+   * in the same synchronous publication.
+   *
+   * - No cohort: its own feed becomes the cohort's source, its member the first member; later
+   *   live subscribers join it and get its cursors, as they would get any first member's.
+   * - A cohort: the cohort delivers to the member only events beyond the positions the member's
+   *   feed delivered through (its own pipeline may hold older ones). That is without a gap and
+   *   without a duplicate, and the cohort's cursors resume as the member's would, when between
+   *   the two feeds' positions, in every partition, there is no event of theirs: an event there
+   *   would be one the member's feed has and the cohort's skips, or the other way round (stored,
+   *   not yet published). Equal positions need no check; others are asked of the database once
+   *   (`verify`): offsets up to a position are stored already, so a range found empty stays
+   *   empty. An event found there is on its way: the member delivers it alone and tries again.
+   */
+  private handOver(key: string, subscription: CatchingUpSubscription, rootField: string): HandOverAnswer {
+    const feed = subscription.feed;
+    if (!feed) return 'later';
+    const cohort = this.open.get(key);
+    if (!cohort) {
+      this.alone.delete(subscription);
+      this.openCohort(key, subscription.source, { ...subscription.args }, rootField).admit(subscription.member);
+      return 'joined';
+    }
+    if (!cohort.feed) return 'later';
+    const mine = feed.positions();
+    const unchecked = rangesBetween(mine, cohort.feed.positions(), subscription.verifiedRanges);
+    if (unchecked.size > 0) return { verify: unchecked };
+    this.alone.delete(subscription);
+    cohort.admit(subscription.member, new Map(mine));
+    subscription.closeSource();
+    return 'joined';
+  }
 }
 
 interface CohortSettings {
@@ -144,13 +210,22 @@ class QueuedMember extends AsyncQueue<ExecutionResult> implements Member {
   }
 }
 
+/**
+ * Per partition, the offset through which a member that came from its own feed has its events
+ * already (handOver): the cohort's results up to it are skipped. A partition leaves the map with
+ * the first result beyond it (later ones are all beyond), the map with the last partition.
+ */
+type DeliveredThrough = Map<number, number>;
+
 /** One shared source, executed once per event, and the queues of its members. */
 class Cohort {
-  private readonly members = new Set<Member>();
+  private readonly members = new Map<Member, DeliveredThrough | undefined>();
   private closed = false;
 
   constructor(
     private readonly source: AsyncIterator<unknown>,
+    /** The source's positions, when it has them: resumed subscriptions can join only then. */
+    readonly feed: PositionedFeed<unknown> | undefined,
     private readonly args: ExecutionArgs,
     private readonly settings: CohortSettings,
   ) {
@@ -164,8 +239,14 @@ class Cohort {
   join(outlet: NextFrameOutlet | undefined): Member {
     const leave = () => this.leave(member);
     const member: Member = outlet ? new OutletMember(outlet, this.settings.maxQueued, leave) : new QueuedMember(this.settings.maxQueued, leave);
-    this.members.add(member);
+    this.members.set(member, undefined);
     return member;
+  }
+
+  /** Takes in a member that was delivered to until now by a feed of its own, through `delivered`. */
+  admit(member: OutletMember, delivered?: DeliveredThrough): void {
+    member.onClose = () => this.leave(member);
+    this.members.set(member, delivered);
   }
 
   private leave(member: Member): void {
@@ -196,7 +277,8 @@ class Cohort {
           // Members that join while an event's execution awaits get the events after it only.
           const recipients = [...this.members];
           result = await executed;
-          for (const member of recipients) this.deliver(member, result);
+          const position = this.feed?.positionOf(step.value);
+          for (const [member, delivered] of recipients) this.deliver(member, delivered, result, position);
           continue;
         }
         result = executed;
@@ -204,11 +286,21 @@ class Cohort {
         this.end(error);
         return;
       }
-      for (const member of this.members) this.deliver(member, result);
+      const position = this.feed?.positionOf(step.value);
+      for (const [member, delivered] of this.members) this.deliver(member, delivered, result, position);
     }
   }
 
-  private deliver(member: Member, result: ExecutionResult): void {
+  private deliver(member: Member, delivered: DeliveredThrough | undefined, result: ExecutionResult, position: readonly [number, number] | undefined): void {
+    if (delivered && position) {
+      const [partition, offset] = position;
+      const through = delivered.get(partition);
+      if (through !== undefined) {
+        if (offset <= through) return;
+        delivered.delete(partition);
+        if (delivered.size === 0 && this.members.has(member)) this.members.set(member, undefined);
+      }
+    }
     if (member.closed || member.accept(result)) return;
     // What it has queued is still delivered; the error comes after it, so its last cursor resumes.
     member.fail(this.settings.slowMember());
@@ -221,7 +313,7 @@ class Cohort {
       this.closed = true;
       this.settings.onEmpty();
     }
-    for (const member of this.members) {
+    for (const member of this.members.keys()) {
       if (error === undefined) member.end();
       else member.fail(error);
     }
@@ -232,24 +324,62 @@ class Cohort {
 }
 
 /**
- * The operation's root field when it may be shared: a single plain field (what a subscription
- * has) that is not given a resume cursor. Anything else runs on its own.
+ * The ranges (after, through] per partition between two feeds' positions that are not known to
+ * hold no event: empty when the positions are equal or every difference was checked.
  */
-function shareableRootField(operation: OperationDefinitionNode, variables: ExecutionArgs['variableValues']): string | undefined {
+function rangesBetween(mine: FeedPositions, theirs: FeedPositions, checked: PositionRanges): Map<number, readonly [number, number]> {
+  const unchecked = new Map<number, readonly [number, number]>();
+  for (const partition of new Set([...mine.keys(), ...theirs.keys()])) {
+    const a = mine.get(partition) ?? -1;
+    const b = theirs.get(partition) ?? -1;
+    if (a === b) continue;
+    const after = Math.min(a, b);
+    const through = Math.max(a, b);
+    const known = checked.get(partition);
+    if (known && known[0] <= after && through <= known[1]) continue;
+    unchecked.set(partition, [after, through]);
+  }
+  return unchecked;
+}
+
+interface SubscriptionShape {
+  readonly rootField: string;
+  /** The variable that gives the root field its `after`, if one does. */
+  readonly afterVariable: string | undefined;
+  /** Given a non-null `after` (through that variable): it resumes from a cursor. */
+  readonly resumes: boolean;
+}
+
+/**
+ * How an operation may be shared: a subscription of a single plain field, live, or resuming from
+ * a cursor given in a variable that nothing else in the document uses (so that, but for where it
+ * starts, it is the live operation). Anything else runs on its own.
+ */
+function shareableShape(operation: OperationDefinitionNode, document: DocumentNode, variables: ExecutionArgs['variableValues']): SubscriptionShape | undefined {
   if (operation.operation !== OperationTypeNode.SUBSCRIPTION) return undefined;
   const [field, ...more] = operation.selectionSet.selections;
   if (!field || more.length > 0 || field.kind !== Kind.FIELD) return undefined;
   const after = field.arguments?.find((argument) => argument.name.value === 'after')?.value;
-  if (after && after.kind !== Kind.NULL) {
-    if (after.kind !== Kind.VARIABLE) return undefined;
-    const name = after.name.value;
-    const given = variables && Object.prototype.hasOwnProperty.call(variables, name) ? variables[name] : undefined;
-    const hasDefault = operation.variableDefinitions?.some(
-      (definition) => definition.variable.name.value === name && definition.defaultValue?.kind !== Kind.NULL && definition.defaultValue !== undefined,
-    );
-    if (given !== undefined ? given !== null : hasDefault) return undefined;
-  }
-  return field.name.value;
+  if (!after || after.kind === Kind.NULL) return { rootField: field.name.value, afterVariable: undefined, resumes: false };
+  if (after.kind !== Kind.VARIABLE) return undefined;
+  const name = after.name.value;
+  const given = variables && Object.prototype.hasOwnProperty.call(variables, name) ? variables[name] : undefined;
+  const defaultValue = operation.variableDefinitions?.find((definition) => definition.variable.name.value === name)?.defaultValue;
+  const resumes = given !== undefined ? given !== null : defaultValue !== undefined && defaultValue.kind !== Kind.NULL;
+  if (resumes && (defaultValue !== undefined || variableUses(document, name) !== 1)) return undefined;
+  return { rootField: field.name.value, afterVariable: name, resumes };
+}
+
+/** How many times the document reads variable `name` (its definition aside). */
+function variableUses(document: DocumentNode, name: string): number {
+  let uses = 0;
+  visit(document, {
+    VariableDefinition: () => false,
+    Variable: (node) => {
+      if (node.name.value === name) uses++;
+    },
+  });
+  return uses;
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

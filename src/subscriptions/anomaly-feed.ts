@@ -64,6 +64,15 @@ export function openAnomalyFeed(options: AnomalyFeedOptions): Promise<ResumableF
         return true;
       },
       present: (anomaly) => (wanted(anomaly) ? { anomaly, cursor: anomalyCursor(anomaly.seq) } : undefined),
+      // seq is one sequence for the whole tenant: partition 0.
+      positions: () => new Map([[0, position]]),
+      positionOf: ({ anomaly }) => [0, anomaly.seq],
+      async storedIn(ranges) {
+        const range = ranges.get(0);
+        if (!range) return false;
+        const [first] = await options.store.anomaliesAfter(options.tenantId, range[0], 1);
+        return first !== undefined && first.seq <= range[1];
+      },
     },
     {
       replay: options.afterSeq !== undefined,

@@ -77,6 +77,21 @@ export function openReadingFeed(options: ReadingFeedOptions): Promise<ResumableF
         if (metrics.length === 0) return undefined;
         return { reading: metrics === reading.metrics ? reading : { ...reading, metrics }, cursor: encodeCursor(positions) };
       },
+      positions: () => positions,
+      positionOf: ({ reading }) => [reading.partition, reading.offset],
+      async storedIn(ranges) {
+        // One partition at a time: a page over several would stop at the first partition's events.
+        for (const [partition, [after, through]] of ranges) {
+          const [first] = await options.store.readingEventsAfter({
+            tenantId: options.tenantId,
+            deviceIds: options.deviceIds,
+            after: new Map([[partition, after]]),
+            limit: 1,
+          });
+          if (first && first.offset <= through) return true;
+        }
+        return false;
+      },
     },
     { replay: options.after !== undefined, pageSize: options.replayPageSize, maxBuffered: options.maxBuffered, noun: 'readings', observer: options.observer },
   );

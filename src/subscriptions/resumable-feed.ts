@@ -1,4 +1,5 @@
 import { TelemetryError } from '../domain/errors';
+import type { FeedPositions, PositionRanges, PositionedFeed } from './positioned-feed';
 
 /** How a resumable feed reaches one kind of committed event. */
 export interface FeedSource<E, T> {
@@ -20,6 +21,12 @@ export interface FeedSource<E, T> {
   advance(event: E): boolean;
   /** The item to deliver for an event just advanced past; undefined when filtered out. */
   present(event: E): T | undefined;
+  /** The position now, per partition: what the next item's cursor will hold. */
+  positions(): FeedPositions;
+  /** The partition and offset of the event an item was presented for. */
+  positionOf(item: T): readonly [partition: number, offset: number];
+  /** Whether any stored event this feed would deliver lies in one of the ranges (after, through] of a partition. */
+  storedIn(ranges: PositionRanges): Promise<boolean>;
 }
 
 export interface ResumableFeedOptions {
@@ -82,7 +89,7 @@ export function slowSubscriber(maxBuffered: number, noun: string): TelemetryErro
  * - **Live** events are queued for the subscriber; one that lets `maxBuffered` pile up cannot
  *   keep up and is ended with SLOW_SUBSCRIBER after what is queued (its last cursor resumes).
  */
-export class ResumableFeed<E, T> implements AsyncIterableIterator<T> {
+export class ResumableFeed<E, T> implements AsyncIterableIterator<T>, PositionedFeed<T> {
   private live = false;
   private held: E[] = [];
   private readonly ready: T[] = [];
@@ -127,6 +134,31 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T> {
 
   get closed(): boolean {
     return this.done;
+  }
+
+  get caughtUp(): boolean {
+    return this.live && this.ready.length === 0 && this.failure === undefined && !this.done;
+  }
+
+  async settle(): Promise<void> {
+    while (this.ready.length === 0 && this.failure === undefined && !this.done && !this.live) await this.readPage();
+  }
+
+  whenMoved(): Promise<void> {
+    if (this.ready.length > 0 || this.failure !== undefined || this.done) return Promise.resolve();
+    return new Promise((resolve) => this.wakers.push(resolve));
+  }
+
+  positions(): FeedPositions {
+    return this.source.positions();
+  }
+
+  positionOf(item: T): readonly [partition: number, offset: number] {
+    return this.source.positionOf(item);
+  }
+
+  storedIn(ranges: PositionRanges): Promise<boolean> {
+    return this.source.storedIn(ranges);
   }
 
   async next(): Promise<IteratorResult<T>> {

@@ -1,9 +1,9 @@
-import { IngestReadingsDocument, ReadingAddedDocument, RegisterDeviceDocument } from '../generated/graphql';
+import { IngestReadingsDocument, ReadingAddedDocument, ReadingCursorDocument, RegisterDeviceDocument } from '../generated/graphql';
 import { createTenantWithCli } from '../support/service-process';
 import { connect, subscribe, type Subscription } from '../support/ws-client';
 import { eventually, startTestServer, type TestServer } from '../support/server';
 
-type Received = Subscription<{ readingAdded: { eventId: string; deviceId: string } }>;
+type Received = Subscription<{ readingAdded: { eventId: string; deviceId: string; cursor: string } }>;
 
 /**
  * Cohort execution seen by real graphql-ws clients (DESIGN §9): identical subscriptions share one
@@ -43,7 +43,7 @@ describe('identical subscriptions share one execution', () => {
       // Tenant b, the same document and variables (its own meter-1).
       const other: Received = subscribe(theirs, ReadingAddedDocument, { deviceId: 'meter-1' });
       await eventually(() => (server.app.subscriptionCohorts().members === 4 ? true : undefined), 10_000, 'four members');
-      expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 2, members: 4 });
+      expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 2, members: 4, catchingUp: 0 });
       expect(server.app.hub.activeSubscriptions).toBe(2);
       // Operators see subscribers, not only hub listeners.
       const health = (await (await fetch(new URL('/healthz', server.app.url))).json()) as { subscriptions: number; cohorts: unknown };
@@ -74,6 +74,55 @@ describe('identical subscriptions share one execution', () => {
     }
     // The last member of each cohort left: its source is closed and its hub subscription freed.
     await eventually(() => (server.app.hub.activeSubscriptions === 0 ? true : undefined), 10_000, 'hub subscriptions released');
-    expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 0, members: 0 });
+    expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
+  });
+
+  it('subscribers resuming from cursors replay alone, then join the live cohort: each gets every reading after its cursor once, in order', async () => {
+    const client = connect(server.app.wsUrl, server.adminKey);
+    try {
+      const live: Received = subscribe(client, ReadingAddedDocument, { deviceId: 'meter-1' });
+      await eventually(() => (server.app.subscriptionCohorts().members === 1 ? true : undefined), 10_000, 'the live subscriber');
+      // Five resumes from five points in the device's history, readings ingested between them
+      // and while they replay.
+      const cursors: string[] = [];
+      const after: string[][] = [];
+      const all: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        cursors.push((await server.ok(ReadingCursorDocument, {})).readingCursor);
+        after.push([]);
+        const sent = await ingest(7);
+        // Accepted is not yet stored: the next cursor must come after these.
+        await eventually(() => (eventIds(live).includes(sent[6]) ? true : undefined), 15_000, 'stored');
+        all.push(...sent);
+        for (const list of after) list.push(...sent);
+      }
+      const resumed: Received[] = cursors.map((cursor) => subscribe(client, ReadingAddedDocument, { deviceId: 'meter-1', after: cursor }));
+      const during = await ingest(5);
+      for (const list of after) list.push(...during);
+      all.push(...during);
+      for (const subscription of resumed) await eventually(() => (eventIds(subscription).includes(during[4]) ? true : undefined), 15_000, 'caught up');
+      // Each joins once caught up; a reading more reaches everyone through the one cohort.
+      const more = await ingest(1);
+      for (const list of after) list.push(...more);
+      for (const subscription of [...resumed, live])
+        await eventually(() => (eventIds(subscription).includes(more[0]) ? true : undefined), 15_000, 'the last reading');
+      await eventually(() => (server.app.subscriptionCohorts().catchingUp === 0 ? true : undefined), 10_000, 'all joined');
+      expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 1, members: 6, catchingUp: 0 });
+      expect(server.app.hub.activeSubscriptions).toBe(1);
+      resumed.forEach((subscription, i) => expect(eventIds(subscription)).toEqual(after[i]));
+      expect(eventIds(live)).toEqual([...all, ...more]);
+
+      // The last cursor each received (the cohort's) resumes with nothing missed and nothing again.
+      const next = await ingest(2);
+      for (const subscription of resumed) await eventually(() => (eventIds(subscription).includes(next[1]) ? true : undefined), 15_000, 'two more');
+      const last = resumed[0]!.received.at(-3)!.data!.readingAdded.cursor;
+      const again: Received = subscribe(client, ReadingAddedDocument, { deviceId: 'meter-1', after: last });
+      await eventually(() => (eventIds(again).length >= 2 ? true : undefined), 15_000, 'the resume');
+      expect(eventIds(again)).toEqual(next);
+    } finally {
+      await client.dispose();
+    }
+    await eventually(() => (server.app.hub.activeSubscriptions === 0 ? true : undefined), 10_000, 'hub subscriptions released');
+    expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
   });
 });

@@ -271,19 +271,19 @@ describe('frames written by the cohort are the frames graphql-ws would write', (
     c.subscribe('1');
     c.subscribe('quote"and\\slash');
     await c.turn();
-    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 2 });
+    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 2, catchingUp: 0 });
     c.publish(1, 2, -3);
     await c.framesReach(1 + 6);
     c.client({ id: '1', type: MessageType.Complete });
     c.subscribe('ünï');
     await c.turn();
-    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 2 });
+    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 2, catchingUp: 0 });
     c.publish(4);
     await c.framesReach(7 + 2);
     for (const channel of c.channels) channel.end();
     await c.framesReach(9 + 2); // both complete
     expect(c.delivered()).toBe(8);
-    expect(c.cohorts.stats).toEqual({ cohorts: 0, members: 0 });
+    expect(c.cohorts.stats).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
     await c.close();
     return c.frames;
   }
@@ -327,7 +327,7 @@ describe('frames written by the cohort are the frames graphql-ws would write', (
     c.subscribe('joining');
     await c.turn();
     // Joined the cohort; graphql-ws has not registered its iterator yet (its own source is closing).
-    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 2 });
+    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 2, catchingUp: 0 });
     c.client({ id: 'joining', type: MessageType.Complete });
     await c.turn();
     c.publish(1);
@@ -352,7 +352,7 @@ describe('frames written by the cohort are the frames graphql-ws would write', (
     await c.framesReach(2);
     c.client({ id: '1', type: MessageType.Complete });
     await c.turn();
-    expect(c.cohorts.stats).toEqual({ cohorts: 0, members: 0 });
+    expect(c.cohorts.stats).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
     c.leave();
     await c.turn();
     expect(framesOf(c.frames, '1')).toEqual([JSON.stringify({ id: '1', type: 'next', payload: { data: { tick: 1 } } })]);
@@ -377,7 +377,7 @@ describe('frames written by the cohort are the frames graphql-ws would write', (
       ...[1, 2, 3].map((tick) => JSON.stringify({ id: 'slow', type: 'next', payload: { data: { tick } } })),
       JSON.stringify({ id: 'slow', type: 'error', payload: [{ message: 'slow tick 2' }] }),
     ]);
-    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 1 });
+    expect(c.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
     c.publish(6);
     await c.framesReach(7);
     expect(framesOf(c.frames, 'fast').map((frame) => (JSON.parse(frame) as { payload: { data: { tick: number } } }).payload.data.tick)).toEqual([5, 6]);
@@ -406,7 +406,7 @@ describe('frames written by the cohort are the frames graphql-ws would write', (
       if (turns > 1_000) throw new Error('the shared source was never released');
       await c.turn();
     }
-    expect(c.cohorts.stats).toEqual({ cohorts: 0, members: 0 });
+    expect(c.cohorts.stats).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
     await c.close();
   });
 });

@@ -53,6 +53,13 @@ class FakeLog {
         return true;
       },
       present: (event) => (filter(event) ? event.pos : undefined),
+      positions: () => new Map([[0, position]]),
+      positionOf: (item) => [0, item],
+      storedIn: async (ranges) => {
+        const range = ranges.get(0);
+        await Promise.resolve();
+        return range !== undefined && this.stored.some((event) => event.pos > range[0] && event.pos <= range[1]);
+      },
     };
   }
 }

@@ -71,7 +71,7 @@ describe('subscription cohorts', () => {
     const h = new Harness();
     const members = await Promise.all([1, 2, 3, 4, 5].map(() => h.subscribe('a', { channel: 'c' })));
     expect(h.listeners.size).toBe(1);
-    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 5 });
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 5, catchingUp: 0 });
     h.publish('a', 'c', 10, 11, 12);
     for (const member of members) expect(await values(member, 3)).toEqual([10, 11, 12]);
     expect(h.executions).toBe(3);
@@ -88,7 +88,7 @@ describe('subscription cohorts', () => {
     const b = await h.subscribe('b', { channel: 'c' });
     const resuming = [await h.subscribe('a', { channel: 'c', after: 'x' }), await h.subscribe('a', { channel: 'c', after: 'x' })];
     expect(h.listeners.size).toBe(5);
-    expect(h.cohorts.stats).toEqual({ cohorts: 3, members: 3 });
+    expect(h.cohorts.stats).toEqual({ cohorts: 3, members: 3, catchingUp: 0 });
     h.publish('a', 'c', 1);
     h.publish('b', 'c', 2);
     h.publish('a', 'other', 3);
@@ -120,11 +120,11 @@ describe('subscription cohorts', () => {
     const members = [await h.subscribe('a', { channel: 'c' }), await h.subscribe('a', { channel: 'c' })];
     for (const member of members) await member.return!();
     expect(h.listeners.size).toBe(0);
-    expect(h.cohorts.stats).toEqual({ cohorts: 0, members: 0 });
+    expect(h.cohorts.stats).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
     const again = await h.subscribe('a', { channel: 'c' });
     h.publish('a', 'c', 7);
     expect(await values(again, 1)).toEqual([7]);
-    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1 });
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
   });
 
   it('ends a member that stops reading alone, after what it had queued, while the others keep receiving', async () => {
@@ -137,7 +137,7 @@ describe('subscription cohorts', () => {
       received.push(...(await values(fast, 1)));
     }
     expect(received).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1 });
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
     expect(await values(slow, 3)).toEqual([1, 2, 3]);
     await expect(slow.next()).rejects.toThrow('slow: tick 3');
     h.publish('a', 'c', 7);
@@ -158,6 +158,6 @@ describe('subscription cohorts', () => {
     expect(refusedAgain.errors?.[0]?.message).toBe('no channel c');
     h.publish('a', 'c', 5);
     expect(await values(member, 1)).toEqual([5]);
-    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1 });
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
   });
 });

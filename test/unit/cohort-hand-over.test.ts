@@ -1,0 +1,364 @@
+import { GraphQLID, GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionResult } from 'graphql';
+import { decodeCursor, encodeCursor } from '../../src/domain/cursor';
+import type { PersistedReading } from '../../src/domain/reading';
+import type { NextFrameOutlet } from '../../src/server/outlet-member';
+import { SubscriptionCohorts } from '../../src/server/subscription-cohorts';
+import type { ReadingStore } from '../../src/store/ports/reading-store';
+import { openReadingFeed, type FeedItem } from '../../src/subscriptions/reading-feed';
+import { ReadingHub } from '../../src/subscriptions/reading-hub';
+
+const TENANT = 't';
+const PARTITIONS = [0, 1];
+
+interface Delivered {
+  readonly deviceId: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly cursor: string;
+}
+
+/**
+ * The readings topic as the service has it: a reading is committed first (a read sees it, and
+ * the watermark covers it, from then on) and published to the hub later, in commit order
+ * (persist, then publish). Devices a-* are in partition 0, b-* in partition 1.
+ */
+class FakeReadings {
+  readonly hub = new ReadingHub();
+  private readonly stored: PersistedReading[] = [];
+  private published = 0;
+  private readonly next = new Map<number, number>();
+  /** Runs during every replay read, after its snapshot was taken: what commits and publishes meanwhile. */
+  duringRead: () => void = () => {};
+
+  commit(deviceId: string, count = 1): void {
+    const partition = deviceId.startsWith('a') ? 0 : 1;
+    for (let i = 0; i < count; i++) {
+      const offset = this.next.get(partition) ?? 0;
+      this.next.set(partition, offset + 1);
+      this.stored.push({
+        tenantId: TENANT,
+        deviceId,
+        partition,
+        offset,
+        eventId: `${partition}/${offset}`,
+        timestamp: offset,
+        metrics: [{ name: 'v', value: offset }],
+      });
+    }
+  }
+
+  publish(count = Infinity): void {
+    const batch = this.stored.slice(this.published, this.published + count);
+    this.published += batch.length;
+    this.hub.publish(batch);
+  }
+
+  /** What a feed of `deviceId` must deliver after `after`, in partition order. */
+  storedOf(deviceId: string, after: ReadonlyMap<number, number> = new Map()): string[] {
+    return this.stored.filter((r) => r.deviceId === deviceId && r.offset > (after.get(r.partition) ?? -1)).map((r) => r.eventId);
+  }
+
+  readonly store = {
+    watermarks: async () => {
+      const watermarks = new Map<number, number>();
+      for (const reading of this.stored) watermarks.set(reading.partition, reading.offset);
+      return watermarks;
+    },
+    prunedReadingEvents: async () => new Map<number, number>(),
+    readingEventsAfter: async ({ deviceIds, after, limit }: { deviceIds: readonly string[]; after: ReadonlyMap<number, number>; limit: number }) => {
+      const page: PersistedReading[] = [];
+      for (const [partition, from] of [...after].sort((a, b) => a[0] - b[0]))
+        for (const r of this.stored) if (page.length < limit && r.partition === partition && r.offset > from && deviceIds.includes(r.deviceId)) page.push(r);
+      await Promise.resolve();
+      this.duringRead();
+      return page;
+    },
+  } as unknown as ReadingStore;
+}
+
+/** A socket as an outlet sees it: `ready` is the high-water mark, `release()` lets the waiting frames leave. */
+class FakeOutlet implements NextFrameOutlet {
+  open = true;
+  ready = true;
+  readonly sent: Delivered[] = [];
+  private waiting: (() => void)[] = [];
+
+  send(result: ExecutionResult, written?: () => void): void {
+    if (result.errors) throw new Error(`unexpected errors: ${JSON.stringify(result.errors)}`);
+    this.sent.push(result.data!['readingAdded'] as Delivered);
+    if (written) this.waiting.push(written);
+  }
+
+  release(): void {
+    this.ready = true;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const written of waiting) written();
+  }
+
+  ids(): string[] {
+    return this.sent.map((event) => `${event.partition}/${event.offset}`);
+  }
+}
+
+function harness() {
+  const readings = new FakeReadings();
+  const ReadingEvent = new GraphQLObjectType({
+    name: 'ReadingEvent',
+    fields: {
+      deviceId: { type: GraphQLString },
+      partition: { type: GraphQLInt },
+      offset: { type: GraphQLInt },
+      cursor: { type: GraphQLString },
+      echo: { type: GraphQLString, args: { text: { type: GraphQLString } }, resolve: (_, args: { text?: string }) => args.text ?? null },
+    },
+  });
+  const schema = new GraphQLSchema({
+    query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt } } }),
+    subscription: new GraphQLObjectType({
+      name: 'Subscription',
+      fields: {
+        readingAdded: {
+          type: ReadingEvent,
+          args: { deviceId: { type: new GraphQLNonNull(GraphQLID) }, after: { type: GraphQLString } },
+          subscribe: (_, args: { deviceId: string; after?: string | null }) =>
+            openReadingFeed({
+              hub: readings.hub,
+              store: readings.store,
+              partitions: PARTITIONS,
+              tenantId: TENANT,
+              deviceIds: [args.deviceId],
+              after: args.after ? decodeCursor(args.after) : undefined,
+              replayPageSize: 4,
+            }),
+          // A context's `gate` holds its executions back: a cohort whose first member has one lags.
+          resolve: ({ reading, cursor }: FeedItem, _args, context: { gate?: Promise<void> }) =>
+            context.gate ? context.gate.then(() => ({ ...reading, cursor })) : { ...reading, cursor },
+        },
+      },
+    }),
+  });
+  const cohorts = new SubscriptionCohorts({
+    scopeOf: () => TENANT,
+    slowMember: () => new Error('slow'),
+    outletOf: (contextValue) => (contextValue as { outlet?: NextFrameOutlet }).outlet,
+  });
+  const document = parse(
+    'subscription Readings($device: ID!, $after: String) { readingAdded(deviceId: $device, after: $after) { deviceId partition offset cursor } }',
+  );
+
+  /** A subscriber of `device`, resuming after `after` when given; its frames collect in the returned outlet. */
+  async function subscribe(device: string, after?: string, gate?: Promise<void>): Promise<{ outlet: FakeOutlet; member: AsyncIterator<unknown> }> {
+    const outlet = new FakeOutlet();
+    const member = await cohorts.subscribe({ schema, document, variableValues: { device, after: after ?? null }, contextValue: { outlet, gate } });
+    if (!('next' in member)) throw new Error(`subscribe failed: ${JSON.stringify(member)}`);
+    return { outlet, member };
+  }
+  return { readings, cohorts, subscribe, schema };
+}
+
+/** Lets everything already queued run (promise jobs and the I/O turn after them), many times over. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+const cursorAt = (positions: Record<number, number>) => encodeCursor(new Map(Object.entries(positions).map(([p, o]) => [Number(p), o])));
+
+describe('a resumed subscription leaves its own feed for the live cohort once caught up', () => {
+  it('replays, joins the cohort, and gets every event after its cursor once, in order, while commits and publications go on', async () => {
+    const h = harness();
+    const { readings } = h;
+    for (let i = 0; i < 6; i++) {
+      readings.commit('a-1', 3);
+      readings.commit('a-2', 2);
+      readings.commit('b-1', 4); // partition 1: never a-1's, but it moves the watermark there
+    }
+    readings.publish();
+    const live = await h.subscribe('a-1');
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
+
+    // Resumes from early on (partition 0 at offset 4, partition 1 at 2): its positions in partition 1
+    // stay behind the cohort's, with no event of a-1 between them.
+    const cursor = cursorAt({ 0: 4, 1: 2 });
+    let commits = 0;
+    readings.duringRead = () => {
+      if (commits++ < 5) {
+        readings.commit('a-1');
+        readings.commit('b-1');
+        readings.publish(1); // publication lags its commit
+      }
+    };
+    const resumed = await h.subscribe('a-1', cursor);
+    await settle();
+    readings.duringRead = () => {};
+    readings.publish();
+    await settle();
+
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 2, catchingUp: 0 });
+    expect(readings.hub.activeSubscriptions).toBe(1); // its own feed released
+    readings.commit('a-1', 3);
+    readings.commit('b-1', 2);
+    readings.publish();
+    await settle();
+
+    const expected = readings.storedOf('a-1', decodeCursor(cursor));
+    expect(resumed.outlet.ids()).toEqual(expected);
+    expect(live.outlet.ids()).toEqual(expected.slice(-live.outlet.sent.length));
+
+    // The last cursor it got (the cohort's now) resumes where it stopped: no gap, no duplicate.
+    const last = resumed.outlet.sent.at(-1)!.cursor;
+    const again = await h.subscribe('a-1', last);
+    readings.commit('a-1', 2);
+    readings.publish();
+    await settle();
+    expect(again.outlet.ids()).toEqual(readings.storedOf('a-1').slice(-2));
+    expect(resumed.outlet.ids()).toEqual(readings.storedOf('a-1', decodeCursor(cursor)));
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 3, catchingUp: 0 });
+  });
+
+  it('does not join while an event between its position and the cohort is stored but not yet published; delivers it alone, then joins', async () => {
+    const h = harness();
+    const { readings } = h;
+    readings.commit('a-1', 3);
+    readings.publish();
+    // Resumes from the start; its socket holds its first frame, so it cannot try to join yet.
+    const resumed = await h.subscribe('a-1', cursorAt({ 0: -1, 1: -1 }));
+    resumed.outlet.ready = false;
+    await settle();
+    expect(resumed.outlet.ids()).toEqual(['0/0']);
+
+    // Committed after its replay read, not yet published: a live subscriber opening now starts
+    // beyond it, so the cohort will never deliver it.
+    readings.commit('a-1');
+    const live = await h.subscribe('a-1');
+    resumed.outlet.release();
+    await settle();
+    expect(resumed.outlet.ids()).toEqual(['0/0', '0/1', '0/2']);
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 1 });
+
+    readings.publish();
+    await settle();
+    expect(resumed.outlet.ids()).toEqual(['0/0', '0/1', '0/2', '0/3']);
+    expect(live.outlet.ids()).toEqual([]);
+    // It tries again after the event it delivered alone, and joins.
+    readings.commit('a-1');
+    readings.publish();
+    await settle();
+    readings.commit('a-1');
+    readings.publish();
+    await settle();
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 2, catchingUp: 0 });
+    expect(resumed.outlet.ids()).toEqual(readings.storedOf('a-1'));
+    expect(live.outlet.ids()).toEqual(['0/4', '0/5']);
+  });
+
+  it('skips what the cohort still holds of the events it delivered itself', async () => {
+    const h = harness();
+    const { readings } = h;
+    readings.commit('a-1', 2);
+    readings.publish();
+    // The cohort's executions wait: events published now stay in its pipeline.
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const live = await h.subscribe('a-1', undefined, gate);
+    readings.commit('a-1', 3);
+    readings.publish();
+    const resumed = await h.subscribe('a-1', cursorAt({ 0: 0, 1: -1 }));
+    await settle();
+    expect(resumed.outlet.ids()).toEqual(['0/1', '0/2', '0/3', '0/4']);
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 2, catchingUp: 0 });
+    open();
+    await settle();
+    readings.commit('a-1');
+    readings.publish();
+    await settle();
+    expect(live.outlet.ids()).toEqual(['0/2', '0/3', '0/4', '0/5']);
+    expect(resumed.outlet.ids()).toEqual(['0/1', '0/2', '0/3', '0/4', '0/5']);
+  });
+
+  it('with no cohort yet, its own feed becomes the cohort that later live subscribers join', async () => {
+    const h = harness();
+    const { readings } = h;
+    readings.commit('a-1', 5);
+    readings.publish();
+    const resumed = await h.subscribe('a-1', cursorAt({ 0: 1, 1: -1 }));
+    await settle();
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
+    const live = await h.subscribe('a-1');
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 2, catchingUp: 0 });
+    expect(readings.hub.activeSubscriptions).toBe(1);
+    readings.commit('a-1', 2);
+    readings.publish();
+    await settle();
+    expect(resumed.outlet.ids()).toEqual(['0/2', '0/3', '0/4', '0/5', '0/6']);
+    expect(live.outlet.ids()).toEqual(['0/5', '0/6']);
+
+    // Members leave; the last one releases the feed it brought.
+    await resumed.member.return!();
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
+    await live.member.return!();
+    await settle();
+    expect(h.cohorts.stats).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
+    expect(readings.hub.activeSubscriptions).toBe(0);
+  });
+
+  it('paces its replay by its socket, and releases its feed when the client leaves while catching up', async () => {
+    const h = harness();
+    const { readings } = h;
+    readings.commit('a-1', 40);
+    readings.publish();
+    const resumed = await h.subscribe('a-1', cursorAt({ 0: -1, 1: -1 }));
+    resumed.outlet.ready = false;
+    await settle();
+    // One frame waits for the network; nothing more is read or executed meanwhile.
+    expect(resumed.outlet.sent).toHaveLength(1);
+    resumed.outlet.release();
+    resumed.outlet.ready = false;
+    await settle();
+    expect(resumed.outlet.sent).toHaveLength(2);
+    expect(h.cohorts.stats.catchingUp).toBe(1);
+    await resumed.member.return!();
+    await settle();
+    expect(h.cohorts.stats.catchingUp).toBe(0);
+    expect(readings.hub.activeSubscriptions).toBe(0);
+    expect(h.cohorts.stats).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
+  });
+
+  it('stays alone when `after` is written in the document or read by another field', async () => {
+    const h = harness();
+    const { readings } = h;
+    readings.commit('a-1', 3);
+    readings.publish();
+    const live = await h.subscribe('a-1');
+    const literal = parse(`subscription { readingAdded(deviceId: "a-1", after: "${cursorAt({ 0: 0, 1: -1 })}") { partition offset } }`);
+    const twice = parse(
+      'subscription Readings($device: ID!, $after: String) { readingAdded(deviceId: $device, after: $after) { partition offset echo(text: $after) } }',
+    );
+    const results: string[][] = [];
+    for (const source of [literal, twice]) {
+      // Given a socket to write to, it is still pulled as graphql-js's own subscribe is.
+      const outlet = new FakeOutlet();
+      const iterator = (await h.cohorts.subscribe({
+        schema: h.schema,
+        document: source,
+        variableValues: { device: 'a-1', after: cursorAt({ 0: 0, 1: -1 }) },
+        contextValue: { outlet },
+      })) as AsyncIterator<ExecutionResult>;
+      const seen: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const { value } = await iterator.next();
+        const event = (value as ExecutionResult).data!['readingAdded'] as Delivered & { echo?: string };
+        seen.push(`${event.partition}/${event.offset}${event.echo ? ' echo' : ''}`);
+      }
+      results.push(seen);
+      expect(outlet.sent).toEqual([]);
+      await iterator.return!();
+    }
+    expect(results).toEqual([
+      ['0/1', '0/2'],
+      ['0/1 echo', '0/2 echo'],
+    ]);
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
+    await live.member.return!();
+  });
+});
