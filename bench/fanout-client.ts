@@ -40,6 +40,8 @@ export interface FanoutClientResult {
   readonly socketsClosed: number;
   /** Subscribes sent again after the service answered UNAVAILABLE (a resume waiting for a database reader). */
   readonly resubscribed: number;
+  /** The service's /healthz cohorts while every subscriber was still connected (absent when it has none). */
+  readonly cohorts: { cohorts: number; members: number; catchingUp: number } | undefined;
   readonly connectSeconds: number;
   readonly clientCpuPercent: number;
 }
@@ -173,6 +175,7 @@ async function run(options: FanoutClientOptions): Promise<FanoutClientResult> {
   while (delivered < expected && performance.now() < drainDeadline) await sleep(20);
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const cohorts = await cohortStats(options.httpUrl);
 
   closing = true;
   for (const socket of sockets) socket.terminate();
@@ -189,9 +192,20 @@ async function run(options: FanoutClientOptions): Promise<FanoutClientResult> {
     subscriptionErrors,
     socketsClosed,
     resubscribed,
+    cohorts,
     connectSeconds,
     clientCpuPercent: ((cpu.user + cpu.system) / 1e6 / elapsed) * 100,
   };
+}
+
+/** How many subscribers share executions, from /healthz (the service's, at the same address). */
+async function cohortStats(httpUrl: string): Promise<FanoutClientResult['cohorts']> {
+  try {
+    const response = await fetch(new URL('/healthz', httpUrl));
+    return ((await response.json()) as { cohorts?: FanoutClientResult['cohorts'] }).cohorts;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readingCursor(options: FanoutClientOptions): Promise<string> {

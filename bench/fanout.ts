@@ -151,6 +151,10 @@ async function main(): Promise<void> {
       (result.resubscribed ? `${result.resubscribed} subscribes sent again after UNAVAILABLE; ` : '') +
       `connections opened in ${result.connectSeconds.toFixed(1)}s; client used ${result.clientCpuPercent.toFixed(0)}% of a core`,
   );
+  if (result.cohorts) {
+    const { cohorts, members, catchingUp } = result.cohorts;
+    console.log(`cohorts at the end: ${members.toLocaleString('en')} subscribers in ${cohorts} cohort(s), ${catchingUp} resumed ones still alone`);
+  }
   if (scans) console.log(`heavy query: ${scans.runs} raw scans ran during the measurement, p50 ${ms(scans.p50)} ms each`);
   if (own) {
     console.log(`service peak RSS: ${own.service.peakRssMiB().toFixed(0)} MiB`);
