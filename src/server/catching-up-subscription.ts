@@ -9,8 +9,14 @@ import { OutletMember, type NextFrameOutlet } from './outlet-member';
  */
 export type HandOverAnswer = 'joined' | 'later' | { readonly verify: PositionRanges };
 
-/** Events to deliver alone before the next try, after a try that could not join: doubles up to this. */
-const MAX_EVENTS_BETWEEN_TRIES = 1024;
+/**
+ * How long a caught-up subscription that could not join waits before it tries again, in ms:
+ * the first wait, doubled after each further miss up to the last. What it waits for (a stored
+ * event to be published, the cohort to catch up with what its own replay read) takes
+ * milliseconds; a try costs at most one small read, and a subscription delivers everything
+ * alone meanwhile, so nothing but its cost depends on these.
+ */
+export const DEFAULT_RETRY_DELAYS_MS = [20, 2000] as const;
 
 /**
  * A subscription that resumed from a cursor (docs/PROTOCOL.md §4), with frames written straight
@@ -24,8 +30,9 @@ export class CatchingUpSubscription {
   readonly member: OutletMember;
   /** Ranges found to hold no stored event of this feed: final (offsets up to a position are stored). */
   private verified = new Map<number, readonly [number, number]>();
-  private eventsUntilTry = 0;
-  private eventsBetweenTries = 1;
+  /** No try before this time (performance.now()), after one that could not join. */
+  private nextTryAt = 0;
+  private retryDelay: number;
   private sourceClosed = false;
   private checkedSinceLastEvent = false;
   private joined = false;
@@ -38,7 +45,9 @@ export class CatchingUpSubscription {
     outlet: NextFrameOutlet,
     maxQueued: number,
     private readonly handOver: (subscription: CatchingUpSubscription) => HandOverAnswer,
+    private readonly retryDelays: readonly [first: number, max: number] = DEFAULT_RETRY_DELAYS_MS,
   ) {
+    this.retryDelay = retryDelays[0];
     this.member = new OutletMember(outlet, maxQueued, () => this.closeSource());
     void this.run();
   }
@@ -66,7 +75,8 @@ export class CatchingUpSubscription {
           await this.feed.settle();
           if (this.gone()) return;
           if (this.feed.caughtUp) {
-            if (this.eventsUntilTry > 0) await this.feed.whenMoved();
+            const wait = this.nextTryAt - performance.now();
+            if (wait > 0) await this.whenMovedOrAfter(wait);
             else await this.tryToJoin();
             if (this.joined) return;
             continue;
@@ -77,7 +87,6 @@ export class CatchingUpSubscription {
           this.member.end();
           return;
         }
-        this.eventsUntilTry--;
         this.checkedSinceLastEvent = false;
         const executed = execute({ ...this.args, rootValue: step.value });
         result = isPromise(executed) ? await executed : executed;
@@ -124,8 +133,18 @@ export class CatchingUpSubscription {
   }
 
   private backOff(): void {
-    this.eventsUntilTry = this.eventsBetweenTries;
-    this.eventsBetweenTries = Math.min(MAX_EVENTS_BETWEEN_TRIES, this.eventsBetweenTries * 2);
+    this.nextTryAt = performance.now() + this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelays[1], this.retryDelay * 2);
+  }
+
+  /** Until the feed has an event to deliver (or ends), or `ms` have passed: a quiet feed still tries again. */
+  private async whenMovedOrAfter(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([this.feed!.whenMoved(), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

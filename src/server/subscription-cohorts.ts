@@ -33,6 +33,8 @@ export interface SubscriptionCohortsOptions {
    * context; without one (or this option) the member is an iterator graphql-ws pulls from.
    */
   readonly outletOf?: (contextValue: unknown) => NextFrameOutlet | undefined;
+  /** A resumed subscription's waits between tries to join its cohort, first and longest, ms. @default DEFAULT_RETRY_DELAYS_MS */
+  readonly catchUpRetryDelaysMs?: readonly [first: number, max: number];
 }
 
 /** Gauges that prove sharing and cleanup (read by tests and /healthz). */
@@ -104,8 +106,14 @@ export class SubscriptionCohorts {
     if (!isAsyncIterable(source)) return source;
     const iterator = source[Symbol.asyncIterator]();
     if (shape.resumes) {
-      const subscription = new CatchingUpSubscription(iterator, isPositionedFeed(iterator) ? iterator : undefined, args, outlet!, this.maxQueued, (caughtUp) =>
-        this.handOver(key, caughtUp, shape.rootField),
+      const subscription = new CatchingUpSubscription(
+        iterator,
+        isPositionedFeed(iterator) ? iterator : undefined,
+        args,
+        outlet!,
+        this.maxQueued,
+        (caughtUp) => this.handOver(key, caughtUp, shape.rootField),
+        this.options.catchUpRetryDelaysMs,
       );
       this.alone.add(subscription);
       const leave = subscription.member.onClose;
@@ -344,7 +352,7 @@ function rangesBetween(mine: FeedPositions, theirs: FeedPositions, checked: Posi
 
 interface SubscriptionShape {
   readonly rootField: string;
-  /** The variable that gives the root field its `after`, if one does. */
+  /** The variable that gives the root field its `after`, when nothing else reads it: left out of the cohort's key. */
   readonly afterVariable: string | undefined;
   /** Given a non-null `after` (through that variable): it resumes from a cursor. */
   readonly resumes: boolean;
@@ -352,8 +360,8 @@ interface SubscriptionShape {
 
 /**
  * How an operation may be shared: a subscription of a single plain field, live, or resuming from
- * a cursor given in a variable that nothing else in the document uses (so that, but for where it
- * starts, it is the live operation). Anything else runs on its own.
+ * a cursor given in a variable that nothing else in the document reads (so that, but for where
+ * it starts, it is the live operation). Anything else runs on its own.
  */
 function shareableShape(operation: OperationDefinitionNode, document: DocumentNode, variables: ExecutionArgs['variableValues']): SubscriptionShape | undefined {
   if (operation.operation !== OperationTypeNode.SUBSCRIPTION) return undefined;
@@ -366,8 +374,9 @@ function shareableShape(operation: OperationDefinitionNode, document: DocumentNo
   const given = variables && Object.prototype.hasOwnProperty.call(variables, name) ? variables[name] : undefined;
   const defaultValue = operation.variableDefinitions?.find((definition) => definition.variable.name.value === name)?.defaultValue;
   const resumes = given !== undefined ? given !== null : defaultValue !== undefined && defaultValue.kind !== Kind.NULL;
-  if (resumes && (defaultValue !== undefined || variableUses(document, name) !== 1)) return undefined;
-  return { rootField: field.name.value, afterVariable: name, resumes };
+  const readOnce = defaultValue === undefined && variableUses(document, name) === 1;
+  if (resumes && !readOnce) return undefined;
+  return { rootField: field.name.value, afterVariable: readOnce ? name : undefined, resumes };
 }
 
 /** How many times the document reads variable `name` (its definition aside). */

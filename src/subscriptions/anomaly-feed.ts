@@ -67,12 +67,11 @@ export function openAnomalyFeed(options: AnomalyFeedOptions): Promise<ResumableF
       // seq is one sequence for the whole tenant: partition 0.
       positions: () => new Map([[0, position]]),
       positionOf: ({ anomaly }) => [0, anomaly.seq],
-      async storedIn(ranges) {
-        const range = ranges.get(0);
-        if (!range) return false;
-        const [first] = await options.store.anomaliesAfter(options.tenantId, range[0], 1);
-        return first !== undefined && first.seq <= range[1];
-      },
+      // Unknown for any range: a change can be stored and, before it is published, replaced
+      // (an update deletes its row and stores it again under a new seq) or removed with its
+      // device, so finding none proves nothing. A resumed anomaly subscription joins a cohort
+      // only at equal positions, or brings its own feed as the cohort's source.
+      storedIn: (ranges) => Promise.resolve(ranges.size > 0),
     },
     {
       replay: options.afterSeq !== undefined,

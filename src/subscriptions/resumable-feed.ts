@@ -96,6 +96,7 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T>, Positioned
   private failure: unknown;
   private done = false;
   private wakers: (() => void)[] = [];
+  private moved: Promise<void> | undefined;
   private stopListening: () => void = () => {};
   private readonly pageSize: number;
   private readonly maxBuffered: number;
@@ -146,7 +147,9 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T>, Positioned
 
   whenMoved(): Promise<void> {
     if (this.ready.length > 0 || this.failure !== undefined || this.done) return Promise.resolve();
-    return new Promise((resolve) => this.wakers.push(resolve));
+    // One promise until the feed moves, however often it is asked for (a caller that stops waiting leaves nothing behind).
+    this.moved ??= new Promise((resolve) => this.wakers.push(resolve));
+    return this.moved;
   }
 
   positions(): FeedPositions {
@@ -256,6 +259,7 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T>, Positioned
   }
 
   private wake(): void {
+    this.moved = undefined;
     const wakers = this.wakers;
     this.wakers = [];
     for (const wake of wakers) wake();

@@ -1,13 +1,10 @@
 import { GraphQLID, GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionResult } from 'graphql';
 import { decodeCursor, encodeCursor } from '../../src/domain/cursor';
-import type { PersistedReading } from '../../src/domain/reading';
 import type { NextFrameOutlet } from '../../src/server/outlet-member';
 import { SubscriptionCohorts } from '../../src/server/subscription-cohorts';
-import type { ReadingStore } from '../../src/store/ports/reading-store';
 import { openReadingFeed, type FeedItem } from '../../src/subscriptions/reading-feed';
-import { ReadingHub } from '../../src/subscriptions/reading-hub';
+import { FakeReadings, TENANT } from '../support/fake-readings';
 
-const TENANT = 't';
 const PARTITIONS = [0, 1];
 
 interface Delivered {
@@ -15,65 +12,6 @@ interface Delivered {
   readonly partition: number;
   readonly offset: number;
   readonly cursor: string;
-}
-
-/**
- * The readings topic as the service has it: a reading is committed first (a read sees it, and
- * the watermark covers it, from then on) and published to the hub later, in commit order
- * (persist, then publish). Devices a-* are in partition 0, b-* in partition 1.
- */
-class FakeReadings {
-  readonly hub = new ReadingHub();
-  private readonly stored: PersistedReading[] = [];
-  private published = 0;
-  private readonly next = new Map<number, number>();
-  /** Runs during every replay read, after its snapshot was taken: what commits and publishes meanwhile. */
-  duringRead: () => void = () => {};
-
-  commit(deviceId: string, count = 1): void {
-    const partition = deviceId.startsWith('a') ? 0 : 1;
-    for (let i = 0; i < count; i++) {
-      const offset = this.next.get(partition) ?? 0;
-      this.next.set(partition, offset + 1);
-      this.stored.push({
-        tenantId: TENANT,
-        deviceId,
-        partition,
-        offset,
-        eventId: `${partition}/${offset}`,
-        timestamp: offset,
-        metrics: [{ name: 'v', value: offset }],
-      });
-    }
-  }
-
-  publish(count = Infinity): void {
-    const batch = this.stored.slice(this.published, this.published + count);
-    this.published += batch.length;
-    this.hub.publish(batch);
-  }
-
-  /** What a feed of `deviceId` must deliver after `after`, in partition order. */
-  storedOf(deviceId: string, after: ReadonlyMap<number, number> = new Map()): string[] {
-    return this.stored.filter((r) => r.deviceId === deviceId && r.offset > (after.get(r.partition) ?? -1)).map((r) => r.eventId);
-  }
-
-  readonly store = {
-    watermarks: async () => {
-      const watermarks = new Map<number, number>();
-      for (const reading of this.stored) watermarks.set(reading.partition, reading.offset);
-      return watermarks;
-    },
-    prunedReadingEvents: async () => new Map<number, number>(),
-    readingEventsAfter: async ({ deviceIds, after, limit }: { deviceIds: readonly string[]; after: ReadonlyMap<number, number>; limit: number }) => {
-      const page: PersistedReading[] = [];
-      for (const [partition, from] of [...after].sort((a, b) => a[0] - b[0]))
-        for (const r of this.stored) if (page.length < limit && r.partition === partition && r.offset > from && deviceIds.includes(r.deviceId)) page.push(r);
-      await Promise.resolve();
-      this.duringRead();
-      return page;
-    },
-  } as unknown as ReadingStore;
 }
 
 /** A socket as an outlet sees it: `ready` is the high-water mark, `release()` lets the waiting frames leave. */
@@ -141,6 +79,8 @@ function harness() {
   const cohorts = new SubscriptionCohorts({
     scopeOf: () => TENANT,
     slowMember: () => new Error('slow'),
+    // Tries to join again a millisecond after one that could not: the tests wait for the join, never for a time.
+    catchUpRetryDelaysMs: [1, 1],
     outletOf: (contextValue) => (contextValue as { outlet?: NextFrameOutlet }).outlet,
   });
   const document = parse(
@@ -160,6 +100,14 @@ function harness() {
 /** Lets everything already queued run (promise jobs and the I/O turn after them), many times over. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Until `condition` holds, checking after each timer turn (the join waits on a retry timer), for at most 5 s. */
+async function until(condition: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 5000; !condition();) {
+    if (Date.now() > deadline) throw new Error('condition never held');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 const cursorAt = (positions: Record<number, number>) => encodeCursor(new Map(Object.entries(positions).map(([p, o]) => [Number(p), o])));
@@ -192,7 +140,7 @@ describe('a resumed subscription leaves its own feed for the live cohort once ca
     await settle();
     readings.duringRead = () => {};
     readings.publish();
-    await settle();
+    await until(() => h.cohorts.stats.catchingUp === 0);
 
     expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 2, catchingUp: 0 });
     expect(readings.hub.activeSubscriptions).toBe(1); // its own feed released
@@ -240,16 +188,35 @@ describe('a resumed subscription leaves its own feed for the live cohort once ca
     await settle();
     expect(resumed.outlet.ids()).toEqual(['0/0', '0/1', '0/2', '0/3']);
     expect(live.outlet.ids()).toEqual([]);
-    // It tries again after the event it delivered alone, and joins.
-    readings.commit('a-1');
-    readings.publish();
-    await settle();
-    readings.commit('a-1');
+    // It tries again, and joins.
+    await until(() => h.cohorts.stats.catchingUp === 0);
+    readings.commit('a-1', 2);
     readings.publish();
     await settle();
     expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 2, catchingUp: 0 });
     expect(resumed.outlet.ids()).toEqual(readings.storedOf('a-1'));
     expect(live.outlet.ids()).toEqual(['0/4', '0/5']);
+  });
+
+  it('ahead of the cohort (its replay read what was not yet published), joins once the cohort has caught up, with no event of its own to wake it', async () => {
+    const h = harness();
+    const { readings } = h;
+    readings.commit('a-1', 3);
+    readings.publish();
+    const live = await h.subscribe('a-1');
+    readings.commit('a-1', 2); // stored, not yet published: the cohort is behind
+    const resumed = await h.subscribe('a-1', cursorAt({ 0: -1, 1: -1 }));
+    await settle();
+    expect(resumed.outlet.ids()).toEqual(['0/0', '0/1', '0/2', '0/3', '0/4']);
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 1 });
+    readings.publish(); // the resumed feed has these already: nothing reaches it
+    await until(() => h.cohorts.stats.catchingUp === 0);
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 2, catchingUp: 0 });
+    readings.commit('a-1');
+    readings.publish();
+    await settle();
+    expect(resumed.outlet.ids()).toEqual(readings.storedOf('a-1'));
+    expect(live.outlet.ids()).toEqual(['0/3', '0/4', '0/5']);
   });
 
   it('skips what the cohort still holds of the events it delivered itself', async () => {
