@@ -175,7 +175,9 @@ export class SubscriptionCohorts {
       this.openCohort(key, subscription.source, { ...subscription.args }, rootField).admit(subscription.member);
       return 'joined';
     }
-    if (!cohort.feed) return 'later';
+    // A cohort ending (its device deleted before this subscription opened) is not joined: its
+    // ending is not this subscription's. Once it has closed, this one tries again.
+    if (!cohort.feed || cohort.feed.ending) return 'later';
     const mine = feed.positions();
     const unchecked = rangesBetween(mine, cohort.feed.positions(), subscription.verifiedRanges);
     if (unchecked.size > 0) return { verify: unchecked };

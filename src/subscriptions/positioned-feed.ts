@@ -14,6 +14,8 @@ export type PositionRanges = ReadonlyMap<number, readonly [after: number, throug
 export interface PositionedFeed<T> {
   /** Live, nothing queued to deliver, not ending: everything published so far was delivered. */
   readonly caughtUp: boolean;
+  /** Ended, or ending after what it has queued (a failure such as its device being deleted). */
+  readonly ending: boolean;
   /**
    * Resolves once an item is ready, the feed has ended, or it is caught up, reading replay
    * pages as needed; after it, `next()` does not wait for a live event. Rejects as `next()` would.

@@ -137,6 +137,10 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T>, Positioned
     return this.done;
   }
 
+  get ending(): boolean {
+    return this.done || this.failure !== undefined;
+  }
+
   get caughtUp(): boolean {
     return this.live && this.ready.length === 0 && this.failure === undefined && !this.done;
   }

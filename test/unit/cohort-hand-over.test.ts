@@ -243,6 +243,38 @@ describe('a resumed subscription leaves its own feed for the live cohort once ca
     expect(resumed.outlet.ids()).toEqual(['0/1', '0/2', '0/3', '0/4', '0/5']);
   });
 
+  it('does not join a cohort that is ending (its device deleted before this subscription opened)', async () => {
+    const h = harness();
+    const { readings } = h;
+    readings.commit('a-1', 2);
+    readings.publish();
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const live = await h.subscribe('a-1', undefined, gate);
+    const liveEnding = live.member.next();
+    readings.commit('a-1', 2);
+    readings.publish(); // held in the cohort's pipeline while its executions wait
+    const { mark } = readings.hub.subscribedDevices();
+    const resumed = await h.subscribe('a-1', cursorAt({ 0: 0, 1: -1 }));
+    let resumedFailure: unknown;
+    resumed.member.next().catch((error: unknown) => (resumedFailure = error));
+    // Deleted and registered again: subscriptions opened before ("live") end, later ones go on.
+    const deleted = new Error('device deleted');
+    readings.hub.endDevice(TENANT, 'a-1', deleted, mark);
+    await settle();
+    expect(resumed.outlet.ids()).toEqual(['0/1', '0/2', '0/3']);
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 1 });
+    open();
+    await expect(liveEnding).rejects.toBe(deleted);
+    await until(() => h.cohorts.stats.catchingUp === 0);
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
+    readings.commit('a-1');
+    readings.publish();
+    await settle();
+    expect(resumed.outlet.ids()).toEqual(['0/1', '0/2', '0/3', '0/4']);
+    expect(resumedFailure).toBeUndefined();
+  });
+
   it('with no cohort yet, its own feed becomes the cohort that later live subscribers join', async () => {
     const h = harness();
     const { readings } = h;
