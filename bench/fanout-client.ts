@@ -40,8 +40,10 @@ export interface FanoutClientResult {
   readonly socketsClosed: number;
   /** Subscribes sent again after the service answered UNAVAILABLE (a resume waiting for a database reader). */
   readonly resubscribed: number;
-  /** The service's /healthz cohorts while every subscriber was still connected (absent when it has none). */
-  readonly cohorts: { cohorts: number; members: number; catchingUp: number } | undefined;
+  /** The service's /healthz cohorts when the measurement started (absent when it has none). */
+  readonly cohortsAtStart: { cohorts: number; members: number; catchingUp: number } | undefined;
+  /** The same at its end, every subscriber still connected. */
+  readonly cohorts: FanoutClientResult['cohortsAtStart'];
   readonly connectSeconds: number;
   readonly clientCpuPercent: number;
 }
@@ -155,6 +157,7 @@ async function run(options: FanoutClientOptions): Promise<FanoutClientResult> {
     await sleep(200);
   }
   await sleep(500); // let the last warm-up deliveries drain before measuring
+  const cohortsAtStart = await cohortStats(options.httpUrl);
   measuring = true;
 
   const cpuBefore = process.cpuUsage();
@@ -192,6 +195,7 @@ async function run(options: FanoutClientOptions): Promise<FanoutClientResult> {
     subscriptionErrors,
     socketsClosed,
     resubscribed,
+    cohortsAtStart,
     cohorts,
     connectSeconds,
     clientCpuPercent: ((cpu.user + cpu.system) / 1e6 / elapsed) * 100,

@@ -151,9 +151,14 @@ async function main(): Promise<void> {
       (result.resubscribed ? `${result.resubscribed} subscribes sent again after UNAVAILABLE; ` : '') +
       `connections opened in ${result.connectSeconds.toFixed(1)}s; client used ${result.clientCpuPercent.toFixed(0)}% of a core`,
   );
-  if (result.cohorts) {
-    const { cohorts, members, catchingUp } = result.cohorts;
-    console.log(`cohorts at the end: ${members.toLocaleString('en')} subscribers in ${cohorts} cohort(s), ${catchingUp} resumed ones still alone`);
+  for (const [when, stats] of [
+    ['start', result.cohortsAtStart],
+    ['end', result.cohorts],
+  ] as const) {
+    if (stats)
+      console.log(
+        `cohorts at the ${when}: ${stats.members.toLocaleString('en')} subscribers in ${stats.cohorts} cohort(s), ${stats.catchingUp} resumed ones still alone`,
+      );
   }
   if (scans) console.log(`heavy query: ${scans.runs} raw scans ran during the measurement, p50 ${ms(scans.p50)} ms each`);
   if (own) {
