@@ -263,6 +263,7 @@ export async function startApp(config: Config, logger: Logger, role: Role = 'all
         anomalies: new AnomalyService(store, directory, anomalyChangePublisher({ viaEventsTopic, stream, order: anomalyOrder, logger: service })),
         hub,
         anomalyHub,
+        anomaliesPublishedThrough: () => anomalyOrder.publishedThrough,
         statusHub,
         commands,
         commandHub,

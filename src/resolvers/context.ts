@@ -27,6 +27,8 @@ export interface Services {
   readonly devices: DeviceService;
   readonly hub: ReadingHub;
   readonly anomalyHub: TenantHub<Anomaly>;
+  /** The seq through which every anomaly change has reached anomalyHub (or is gone for good): AnomalyOrder's. */
+  readonly anomaliesPublishedThrough?: () => number;
   readonly statusHub: TenantHub<DeviceStatusChange>;
   /** Commands to devices: sent, read, and moved by devices (through the MQTT broker). */
   readonly commands: CommandService;

@@ -30,6 +30,7 @@ async function subscribeAnomalyDetected({
   if (args.deviceId) await context.services.devices.require(context.caller.tenantId, [args.deviceId]);
   return openAnomalyFeed({
     hub: context.services.anomalyHub,
+    publishedThrough: context.services.anomaliesPublishedThrough,
     store: context.services.store,
     tenantId: context.caller.tenantId,
     deviceId: args.deviceId ?? undefined,

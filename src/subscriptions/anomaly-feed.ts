@@ -13,6 +13,11 @@ export interface AnomalyFeedItem {
 
 export interface AnomalyFeedOptions {
   readonly hub: TenantHub<Anomaly>;
+  /**
+   * The seq through which every change has reached `hub` (AnomalyOrder): what lets a resumed
+   * subscription prove it may join a cohort whose position differs. Without it, it never claims so.
+   */
+  readonly publishedThrough?: (() => number) | undefined;
   readonly store: AnomalyStore;
   readonly tenantId: string;
   readonly deviceId?: string | undefined;
@@ -67,11 +72,16 @@ export function openAnomalyFeed(options: AnomalyFeedOptions): Promise<ResumableF
       // seq is one sequence for the whole tenant: partition 0.
       positions: () => new Map([[0, position]]),
       positionOf: ({ anomaly }) => [0, anomaly.seq],
-      // Unknown for any range: a change can be stored and, before it is published, replaced
-      // (an update deletes its row and stores it again under a new seq) or removed with its
-      // device, so finding none proves nothing. A resumed anomaly subscription joins a cohort
-      // only at equal positions, or brings its own feed as the cohort's source.
-      storedIn: (ranges) => Promise.resolve(ranges.size > 0),
+      // Not a database read: a change can be stored and, before it is published, replaced (an
+      // update stores its row again under a new seq) or removed with its device, so finding
+      // none would prove nothing. What does: every change up to the range's end has reached the
+      // hub (seq order, AnomalyOrder), so both feeds, listening, have delivered or skipped alike
+      // whatever lies in it; what is no longer stored no replay would deliver either.
+      storedIn: (ranges) => {
+        const range = ranges.get(0);
+        const through = options.publishedThrough?.();
+        return Promise.resolve(range !== undefined && (through === undefined || through < range[1]));
+      },
     },
     {
       replay: options.afterSeq !== undefined,

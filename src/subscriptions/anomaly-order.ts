@@ -36,6 +36,14 @@ export class AnomalyOrder {
       .catch((error: unknown) => this.logger.error({ err: error }, 'could not order anomalies from the events topic'));
   }
 
+  /**
+   * Every anomaly change up to this seq has been delivered (or was history at the start, or is
+   * no longer stored and never will be): nothing at or below it is still on its way.
+   */
+  get publishedThrough(): number {
+    return this.last;
+  }
+
   /** Resolves when everything pushed so far is delivered. */
   settled(): Promise<void> {
     return this.chain;

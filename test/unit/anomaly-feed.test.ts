@@ -59,4 +59,25 @@ describe('anomalyDetected resume', () => {
     });
     expect(hub.subscriberCount).toBe(0);
   });
+
+  it('claims a range of seqs free of changes on their way only when every change through its end has reached the hub', async () => {
+    const store = fakePort<AnomalyStore>({
+      anomaliesAfter: async () => [],
+      lastAnomalySeq: async () => 20,
+      prunedAnomalySeq: async () => 0,
+    });
+    let publishedThrough = 15;
+    const ordered = await openAnomalyFeed({ hub: new TenantHub<Anomaly>(), store, tenantId: T, afterSeq: 10, publishedThrough: () => publishedThrough });
+    // seq 16-20 may be stored and not yet published (or replaced before it is): not provably settled.
+    expect(await ordered.storedIn(new Map([[0, [10, 20]]]))).toBe(true);
+    expect(await ordered.storedIn(new Map([[0, [10, 15]]]))).toBe(false);
+    publishedThrough = 20;
+    expect(await ordered.storedIn(new Map([[0, [10, 20]]]))).toBe(false);
+    expect(await ordered.storedIn(new Map())).toBe(false);
+    // Without the hub's order to ask, never: such a subscription joins only at equal positions.
+    const unordered = await openAnomalyFeed({ hub: new TenantHub<Anomaly>(), store, tenantId: T, afterSeq: 10 });
+    expect(await unordered.storedIn(new Map([[0, [10, 11]]]))).toBe(true);
+    await ordered.return();
+    await unordered.return();
+  });
 });

@@ -84,10 +84,12 @@ describe('anomaly order on an API node', () => {
     const order = new AnomalyOrder(db.store, (anomalies) => delivered.push(...anomalies.map((a) => a.seq)), silentLogger);
     await order.start();
     db.commit(1, 2, 3);
+    expect(order.publishedThrough).toBe(0);
     order.push([anomaly(2), anomaly(3)]); // consumer B published first; 1 is committed, not yet published
     order.push([anomaly(1)]); // consumer A, late: already delivered from the database
     await order.settled();
     expect(delivered).toEqual([1, 2, 3]);
+    expect(order.publishedThrough).toBe(3); // every change through 3 has reached the hub
     expect(db.queries).toEqual([0]);
   });
 
