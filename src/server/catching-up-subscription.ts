@@ -76,7 +76,8 @@ export class CatchingUpSubscription {
           if (this.gone()) return;
           if (this.feed.caughtUp) {
             const wait = this.nextTryAt - performance.now();
-            if (wait > 0) await this.whenMovedOrAfter(wait);
+            // Until the feed has an event to deliver (or ends), or the wait is over: a quiet feed still tries again.
+            if (wait > 0) await this.feed.whenMoved(wait);
             else await this.tryToJoin();
             if (this.joined) return;
             continue;
@@ -111,9 +112,13 @@ export class CatchingUpSubscription {
       this.joined = true;
       return;
     }
-    // One check per try: positions that moved past what was just checked wait for later.
-    if (answer !== 'later' && !this.checkedSinceLastEvent) await this.verify(answer.verify);
-    else this.backOff();
+    // One check per try: positions that moved past what was just checked wait for the next try.
+    if (answer !== 'later' && !this.checkedSinceLastEvent) {
+      await this.verify(answer.verify);
+      return;
+    }
+    this.checkedSinceLastEvent = false;
+    this.backOff();
   }
 
   private async verify(ranges: PositionRanges): Promise<void> {
@@ -135,16 +140,6 @@ export class CatchingUpSubscription {
   private backOff(): void {
     this.nextTryAt = performance.now() + this.retryDelay;
     this.retryDelay = Math.min(this.retryDelays[1], this.retryDelay * 2);
-  }
-
-  /** Until the feed has an event to deliver (or ends), or `ms` have passed: a quiet feed still tries again. */
-  private async whenMovedOrAfter(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([this.feed!.whenMoved(), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 

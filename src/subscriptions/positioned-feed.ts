@@ -21,8 +21,8 @@ export interface PositionedFeed<T> {
    * pages as needed; after it, `next()` does not wait for a live event. Rejects as `next()` would.
    */
   settle(): Promise<void>;
-  /** Resolves when a caught-up feed moves: an event to deliver, its end, or its failure. */
-  whenMoved(): Promise<void>;
+  /** Resolves when a caught-up feed moves (an event to deliver, its end, or its failure), or after `timeoutMs`. */
+  whenMoved(timeoutMs: number): Promise<void>;
   /** The position now, per partition: what the next item's cursor will hold. */
   positions(): FeedPositions;
   /** The partition and offset of the event an item was presented for. */

@@ -61,6 +61,8 @@ export interface FeedStats {
   readonly overflows: number;
   /** Replay queries run. */
   readonly pagesRead: number;
+  /** Callers waiting for the feed to move now (next(), whenMoved()). */
+  readonly waiting: number;
 }
 
 const DONE: IteratorResult<never> = { value: undefined, done: true };
@@ -96,7 +98,6 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T>, Positioned
   private failure: unknown;
   private done = false;
   private wakers: (() => void)[] = [];
-  private moved: Promise<void> | undefined;
   private stopListening: () => void = () => {};
   private readonly pageSize: number;
   private readonly maxBuffered: number;
@@ -130,7 +131,7 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T>, Positioned
   }
 
   get feedStats(): FeedStats {
-    return { ...this.stats };
+    return { ...this.stats, waiting: this.wakers.length };
   }
 
   get closed(): boolean {
@@ -149,11 +150,21 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T>, Positioned
     while (this.ready.length === 0 && this.failure === undefined && !this.done && !this.live) await this.readPage();
   }
 
-  whenMoved(): Promise<void> {
+  whenMoved(timeoutMs: number): Promise<void> {
     if (this.ready.length > 0 || this.failure !== undefined || this.done) return Promise.resolve();
-    // One promise until the feed moves, however often it is asked for (a caller that stops waiting leaves nothing behind).
-    this.moved ??= new Promise((resolve) => this.wakers.push(resolve));
-    return this.moved;
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      // A wait that times out takes its waker back: a quiet feed asked again and again keeps nothing.
+      const timer = setTimeout(() => {
+        const index = this.wakers.indexOf(wake);
+        if (index >= 0) this.wakers.splice(index, 1);
+        resolve();
+      }, timeoutMs);
+      this.wakers.push(wake);
+    });
   }
 
   positions(): FeedPositions {
@@ -263,7 +274,6 @@ export class ResumableFeed<E, T> implements AsyncIterableIterator<T>, Positioned
   }
 
   private wake(): void {
-    this.moved = undefined;
     const wakers = this.wakers;
     this.wakers = [];
     for (const wake of wakers) wake();

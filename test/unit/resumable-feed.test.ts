@@ -212,4 +212,22 @@ describe('ResumableFeed (the resume algorithm every resumable subscription uses)
     await expect(ResumableFeed.open({ ...source, start: () => Promise.reject(refused) }, { replay: true, noun: 'events' })).rejects.toBe(refused);
     expect(log.listeners.size).toBe(0);
   });
+
+  it('a caught-up feed asked again and again whether it moved keeps no waiter once each wait timed out, and still wakes the next', async () => {
+    const log = new FakeLog();
+    log.commit(3);
+    log.publish();
+    const feed = await ResumableFeed.open(log.source(3), { replay: false, noun: 'events' });
+    expect(feed.caughtUp).toBe(true);
+    for (let i = 0; i < 50; i++) await feed.whenMoved(1);
+    expect(feed.feedStats.waiting).toBe(0);
+    const moved = feed.whenMoved(60_000);
+    expect(feed.feedStats.waiting).toBe(1);
+    log.commit();
+    log.publish();
+    await moved;
+    expect(feed.feedStats.waiting).toBe(0);
+    expect(await feed.next()).toEqual({ value: 4, done: false });
+    await feed.return();
+  });
 });
