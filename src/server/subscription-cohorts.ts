@@ -162,9 +162,11 @@ export class SubscriptionCohorts {
    *   without a duplicate, and the cohort's cursors resume as the member's would, when between
    *   the two feeds' positions, in every partition, there is no event of theirs: an event there
    *   would be one the member's feed has and the cohort's skips, or the other way round (stored,
-   *   not yet published). Equal positions need no check; others are asked of the database once
-   *   (`verify`): offsets up to a position are stored already, so a range found empty stays
-   *   empty. An event found there is on its way: the member delivers it alone and tries again.
+   *   not yet published). Equal positions need no check; others are asked of the feed once
+   *   (`verify`, PositionedFeed.storedIn: the database for readings, where offsets up to a
+   *   position are stored already, so a range found empty stays empty; the node's anomaly order
+   *   for anomalies). An event found there is on its way: the member delivers alone and tries
+   *   again after a back-off. A cohort that is ending is not joined.
    */
   private handOver(key: string, subscription: CatchingUpSubscription, rootField: string): HandOverAnswer {
     const feed = subscription.feed;
