@@ -120,6 +120,16 @@ async function main(): Promise<void> {
     key = own.key;
   }
   if (!key) throw new Error('pass --key or set TELEMETRY_ADMIN_KEY when benchmarking a running service');
+  try {
+    await measure(url, key, own);
+  } finally {
+    // A failed run (the client gave up in its warm-up, say) must not leave its service running:
+    // it would take CPU from every run after it.
+    await own?.stop();
+  }
+}
+
+async function measure(url: string, key: string, own: OwnService | undefined): Promise<void> {
   for (const id of DEVICES) await gql(url, key, 'mutation($id: ID!) { registerDevice(input: { id: $id }) { device { id } } }', { id });
   const heavy = args['heavy-query'] ? heavyQueryLoop(url, key, await loadScanDevice(url, key)) : undefined;
 
@@ -161,10 +171,7 @@ async function main(): Promise<void> {
       );
   }
   if (scans) console.log(`heavy query: ${scans.runs} raw scans ran during the measurement, p50 ${ms(scans.p50)} ms each`);
-  if (own) {
-    console.log(`service peak RSS: ${own.service.peakRssMiB().toFixed(0)} MiB`);
-    await own.stop();
-  }
+  if (own) console.log(`service peak RSS: ${own.service.peakRssMiB().toFixed(0)} MiB`);
 }
 
 main().catch((error: unknown) => {
