@@ -1,4 +1,13 @@
-import { IngestReadingsDocument, ReadingAddedDocument, ReadingCursorDocument, RegisterDeviceDocument } from '../generated/graphql';
+import {
+  AnomaliesDocument,
+  AnomalyCursorDocument,
+  AnomalyDetectedDocument,
+  IngestReadingsDocument,
+  ReadingAddedDocument,
+  ReadingCursorDocument,
+  RegisterDeviceDocument,
+  SetAnomalyRuleDocument,
+} from '../generated/graphql';
 import { createTenantWithCli } from '../support/service-process';
 import { connect, subscribe, type Subscription } from '../support/ws-client';
 import { eventually, startTestServer, type TestServer } from '../support/server';
@@ -124,5 +133,45 @@ describe('identical subscriptions share one execution', () => {
     }
     await eventually(() => (server.app.hub.activeSubscriptions === 0 ? true : undefined), 10_000, 'hub subscriptions released');
     expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
+  });
+
+  it("an anomaly subscriber resuming from a cursor joins the live one's cohort though another tenant's anomalies moved the shared seq between them", async () => {
+    const rule = { zScore: null, max: 100 };
+    await server.ok(RegisterDeviceDocument, { input: { id: 'press-9' } });
+    await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'press-9', ...rule } });
+    expect((await server.gql(RegisterDeviceDocument, { input: { id: 'press-b' } }, otherTenantKey)).errors).toBeUndefined();
+    expect((await server.gql(SetAnomalyRuleDocument, { input: { deviceId: 'press-b', ...rule } }, otherTenantKey)).errors).toBeUndefined();
+    const overLimit = async (deviceId: string, key: string) => {
+      const result = await server.gql(
+        IngestReadingsDocument,
+        { readings: [{ deviceId, timestamp: new Date(t++).toISOString(), metrics: [{ name: 'p', value: 150 }] }] },
+        key,
+      );
+      expect(result.errors).toBeUndefined();
+    };
+    const client = connect(server.app.wsUrl, server.adminKey);
+    try {
+      const { anomalyCursor } = await server.ok(AnomalyCursorDocument, {});
+      // Tenant b's anomaly takes the next seq: the live subscriber's cohort starts after it,
+      // the resumed one's position (tenant a has nothing newer) stays before it.
+      await overLimit('press-b', otherTenantKey);
+      await eventually(
+        async () => ((await server.gql(AnomaliesDocument, {}, otherTenantKey)).data?.anomalies.edges.length ? true : undefined),
+        15_000,
+        "tenant b's anomaly",
+      );
+      const live = subscribe(client, AnomalyDetectedDocument, { deviceId: 'press-9' });
+      await eventually(() => (server.app.subscriptionCohorts().members === 1 ? true : undefined), 10_000, 'the live subscriber');
+      const resumed = subscribe(client, AnomalyDetectedDocument, { deviceId: 'press-9', after: anomalyCursor });
+      await eventually(() => (server.app.subscriptionCohorts().members === 2 ? true : undefined), 10_000, 'the resumed one joined');
+      expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 1, members: 2, catchingUp: 0 });
+      expect(server.app.anomalyHub.subscriberCount).toBe(1);
+      await overLimit('press-9', server.adminKey);
+      for (const subscription of [live, resumed]) await eventually(() => (subscription.received.length >= 1 ? true : undefined), 15_000, 'the anomaly');
+      expect(resumed.received.map((r) => r.data?.anomalyDetected.deviceId)).toEqual(['press-9']);
+      expect(live.received.map((r) => r.data?.anomalyDetected.id)).toEqual(resumed.received.map((r) => r.data?.anomalyDetected.id));
+    } finally {
+      await client.dispose();
+    }
   });
 });
