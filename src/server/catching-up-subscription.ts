@@ -143,6 +143,7 @@ export class CatchingUpSubscription {
   }
 }
 
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+/** Whether graphql-js's execute answered later (a resolver returned a promise) or at once. */
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

@@ -15,7 +15,7 @@ import {
 import { AsyncQueue } from '../subscriptions/async-queue';
 import { isPositionedFeed, type FeedPositions, type PositionRanges, type PositionedFeed } from '../subscriptions/positioned-feed';
 import { DEFAULT_MAX_BUFFERED } from '../subscriptions/resumable-feed';
-import { CatchingUpSubscription, type HandOverAnswer } from './catching-up-subscription';
+import { CatchingUpSubscription, isPromise, type HandOverAnswer } from './catching-up-subscription';
 import { OutletMember, type NextFrameOutlet } from './outlet-member';
 
 export interface SubscriptionCohortsOptions {
@@ -397,8 +397,4 @@ function variableUses(document: DocumentNode, name: string): number {
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
-}
-
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
