@@ -124,6 +124,39 @@ describe('OciGroupMember', () => {
     expect(third.get(0)!.map((m) => m.offset)).toEqual(range(0, 20, 30).map((m) => m.offset));
   });
 
+  it('keeps delivering the polled partitions when the group cursor returns a batch of one the caller does not poll', async () => {
+    // OCI reserved partition 0 before the caller's next assigned(): the caller polls only 1.
+    const { member, calls } = scripted({
+      log: { 0: range(0, 0, 10), 1: range(1, 0, 2) },
+      groupBatches: [[message(1, 0)], range(0, 0, 10), [message(1, 1)]],
+    });
+    expect((await member.poll(new Map([[1, 0]]), 10)).get(1)!.map((m) => m.offset)).toEqual([0]);
+    expect((await member.poll(new Map([[1, 1]]), 10)).get(1)).toBeUndefined(); // the batch of partition 0
+    // Held, partition 0's ten messages stopped every fetch: partition 1's next never came.
+    expect((await member.poll(new Map([[1, 1]]), 10)).get(1)!.map((m) => m.offset)).toEqual([1]);
+    expect(calls.getMessages).toBe(3);
+    // Partition 0, polled at last, reads what the group cursor returned from its watermark.
+    const both = await member.poll(
+      new Map([
+        [0, 0],
+        [1, 2],
+      ]),
+      10,
+    );
+    expect(both.get(0)!.map((m) => m.offset)).toEqual(range(0, 0, 10).map((m) => m.offset));
+    expect(calls.readAt).toEqual([[0, 0, 10]]);
+    // Returned by the group cursor, partition 0's messages hold back the commit until applied.
+    await member.commit(new Map([[1, 2]]));
+    expect(calls.commits).toEqual([]);
+    await member.commit(
+      new Map([
+        [0, 10],
+        [1, 2],
+      ]),
+    );
+    expect(calls.commits).toHaveLength(1);
+  });
+
   it('calls GetMessages before its first GetGroup (OCI may reserve partitions only then) and keeps what it returned', async () => {
     const { member, calls } = scripted({ log: {}, groupBatches: [[message(0, 0)]], reserved: [0] });
     expect(await member.assigned()).toEqual([0]);

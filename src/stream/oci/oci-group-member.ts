@@ -54,7 +54,14 @@ export class OciGroupMember implements ConsumerGroupMember {
   }
 
   async poll(from: ReadonlyMap<number, number>, limit: number): Promise<ReadonlyMap<number, StreamMessage[]>> {
+    // A partition the caller does not poll now (OCI reserved it before the caller's next
+    // assigned(), or the caller reads a subset) catches up from its watermark when polled
+    // again. Its buffered messages are dropped rather than kept: kept, they counted against
+    // the buffer's bound below and, once a batch of them was held, stopped every fetch, so
+    // the polled partitions never saw their new messages (a stall the contract suite hit).
+    // What the group cursor returned stays uncommitted until applied or handed away.
     for (const partition of this.caughtUp) if (!from.has(partition)) this.caughtUp.delete(partition);
+    for (const partition of this.buffered.keys()) if (!from.has(partition)) this.buffered.delete(partition);
     // Fetch even when `from` is empty (GetMessages is how OCI reserves partitions), but keep
     // at most about two batches in memory while a partition catches up.
     let buffered = 0;
