@@ -1,5 +1,5 @@
 import { execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import type { PositionRanges, PositionedFeed } from '../subscriptions/positioned-feed';
+import type { FeedPositions, PositionRanges, PositionedFeed } from '../subscriptions/positioned-feed';
 import { OutletMember, type NextFrameOutlet } from './outlet-member';
 
 /**
@@ -19,15 +19,66 @@ export type HandOverAnswer = 'joined' | 'later' | { readonly verify: PositionRan
 export const DEFAULT_RETRY_DELAYS_MS = [20, 2000] as const;
 
 /**
+ * How long a replay shared by several subscribers waits for the slowest of them once another
+ * took the last frame, in ms. Past it the replay goes on and the slow one queues what follows,
+ * ended with SLOW_SUBSCRIBER past its queue's bound as in a live cohort: a socket that stopped
+ * reading holds back the others' catch-up by this much per frame at most.
+ */
+export const SLOWEST_FOLLOWER_WAIT_MS = 500;
+
+/**
+ * How long a replay waits before it takes its first event, ms: subscribers of the same operation
+ * resuming from the same cursor meanwhile (a fleet's consoles reconnecting after an outage, over
+ * a second or so) follow it from the start instead of replaying alone. Once it has taken an event,
+ * one resuming from the cursor it started at no longer can. A resume's first event comes this
+ * much later; it waited seconds for its connection already.
+ */
+export const REPLAY_GATHER_MS = 50;
+
+export interface CatchingUpOptions {
+  readonly maxQueued: number;
+  /** The error that ends a subscriber of a shared replay that let `maxQueued` results pile up. */
+  readonly slowMember: () => Error;
+  /** Asks to join the cohort of the same live operation (SubscriptionCohorts.handOver). */
+  readonly handOver: (subscription: CatchingUpSubscription) => HandOverAnswer;
+  /** Its last subscriber left before it joined a cohort: its feed is closed. */
+  readonly onEmpty: () => void;
+  readonly retryDelays?: readonly [first: number, max: number];
+  /** @default SLOWEST_FOLLOWER_WAIT_MS */
+  readonly slowestFollowerWaitMs?: number;
+  /** @default REPLAY_GATHER_MS */
+  readonly gatherMs?: number;
+}
+
+/**
  * A subscription that resumed from a cursor (docs/PROTOCOL.md §4), with frames written straight
- * to its socket. It runs alone while it replays, pulling its own feed only as fast as its socket
- * takes frames (a replay holds one page in memory, however far behind it starts). Each time its
- * feed is caught up and everything it yielded is written, it asks to join the cohort of identical
- * live subscriptions (`handOver`); once it joined, the cohort delivers to its member and its
- * own feed is closed. Until then, and if it never can, it delivers every event itself.
+ * to its socket. It runs apart from the live cohort while it replays, pulling its own feed only
+ * as fast as its socket takes frames (a replay holds one page in memory, however far behind it
+ * starts). Each time its feed is caught up and everything it yielded is written, it asks to join
+ * the cohort of identical live subscriptions (`handOver`); once it joined, the cohort delivers to
+ * its members and its own feed is closed. Until then, and if it never can, it delivers every
+ * event itself.
+ *
+ * Subscribers of the same operation that resume from exactly where its feed stands (the consoles
+ * of a fleet after an outage hold one cursor) share it (`follow`): its feed is read and each of
+ * its events executed and serialised once for all of them, paced by the slowest of them within
+ * SLOWEST_FOLLOWER_WAIT_MS. From where its feed stands, every event it delivers is one each of
+ * them would have got from a feed of its own, in the same order; they join the cohort together.
  */
 export class CatchingUpSubscription {
+  /** The subscriber that opened it. */
   readonly member: OutletMember;
+  private readonly members = new Set<OutletMember>();
+  /**
+   * Per partition, the position of the last event taken from the feed for its subscribers (at
+   * first where the feed starts): a subscriber whose feed starts exactly here may follow. Set in
+   * the same synchronous step as the event's recipients, so a follower gets exactly the events
+   * taken after it came. (The feed's own positions may move ahead of it, past an event taken and
+   * not yet handed over.)
+   */
+  private readonly deliveredThrough: Map<number, number>;
+  /** Subscribers the others did not wait for (paced): not waited for until they take frames at once again. */
+  private readonly leftBehind = new Set<OutletMember>();
   /** Ranges found to hold no stored event of this feed: final (offsets up to a position are stored). */
   private verified = new Map<number, readonly [number, number]>();
   /** No try before this time (performance.now()), after one that could not join. */
@@ -36,20 +87,45 @@ export class CatchingUpSubscription {
   private sourceClosed = false;
   private checkedSinceLastEvent = false;
   private joined = false;
+  private readonly retryDelays: readonly [first: number, max: number];
 
   constructor(
     readonly source: AsyncIterator<unknown>,
-    /** The source's positions, when it has them: without, it can never join a cohort. */
+    /** The source's positions, when it has them: without, it can never join a cohort nor be followed. */
     readonly feed: PositionedFeed<unknown> | undefined,
     readonly args: ExecutionArgs,
     outlet: NextFrameOutlet,
-    maxQueued: number,
-    private readonly handOver: (subscription: CatchingUpSubscription) => HandOverAnswer,
-    private readonly retryDelays: readonly [first: number, max: number] = DEFAULT_RETRY_DELAYS_MS,
+    private readonly options: CatchingUpOptions,
   ) {
-    this.retryDelay = retryDelays[0];
-    this.member = new OutletMember(outlet, maxQueued, () => this.closeSource());
+    this.retryDelays = options.retryDelays ?? DEFAULT_RETRY_DELAYS_MS;
+    this.retryDelay = this.retryDelays[0];
+    this.deliveredThrough = new Map(feed?.positions());
+    this.member = this.add(outlet);
     void this.run();
+  }
+
+  /** Its subscribers now (all of them move to a cohort when it joins one). */
+  get subscribers(): ReadonlySet<OutletMember> {
+    return this.members;
+  }
+
+  /**
+   * Another subscriber of the same operation, whose own feed starts at `positions`: when this
+   * replay has taken from its feed exactly the events up to there (`deliveredThrough`) and goes
+   * on, the subscriber shares it from its next event and gets a member; undefined otherwise.
+   */
+  follow(outlet: NextFrameOutlet, positions: FeedPositions): OutletMember | undefined {
+    if (!this.feed || this.joined || this.sourceClosed || this.members.size === 0 || this.feed.ending) return undefined;
+    if (!samePositions(this.deliveredThrough, positions)) return undefined;
+    return this.add(outlet);
+  }
+
+  /** Hands its subscribers to a cohort (handOver): from now on they are the cohort's. */
+  handOff(): OutletMember[] {
+    this.joined = true;
+    const members = [...this.members];
+    this.members.clear();
+    return members;
   }
 
   /** Ranges checked to hold no stored event of this feed: what `handOver` may take as gapless. */
@@ -57,18 +133,33 @@ export class CatchingUpSubscription {
     return this.verified;
   }
 
-  /** Releases its own feed (it joined a cohort, or the member is done). */
+  /** Releases its own feed (it joined a cohort, or its subscribers are gone). */
   closeSource(): void {
     if (this.sourceClosed) return;
     this.sourceClosed = true;
     Promise.resolve(this.source.return?.()).catch(() => {});
   }
 
+  private add(outlet: NextFrameOutlet): OutletMember {
+    const member: OutletMember = new OutletMember(outlet, this.options.maxQueued, () => this.leave(member));
+    this.members.add(member);
+    return member;
+  }
+
+  private leave(member: OutletMember): void {
+    if (!this.members.delete(member) || this.members.size > 0 || this.joined) return;
+    this.closeSource();
+    this.options.onEmpty();
+  }
+
   private async run(): Promise<void> {
+    const gather = this.options.gatherMs ?? REPLAY_GATHER_MS;
+    if (this.feed && gather > 0) await new Promise((resolve) => setTimeout(resolve, gather));
     for (;;) {
-      await this.member.whenIdle();
+      await this.paced();
       if (this.gone()) return;
       let result: ExecutionResult;
+      let recipients: OutletMember[];
       try {
         if (this.feed) {
           // Never wait inside next() for a live event: the moment it is caught up is when it may join.
@@ -85,29 +176,58 @@ export class CatchingUpSubscription {
         }
         const step = await this.source.next();
         if (step.done) {
-          this.member.end();
+          for (const member of this.members) member.end();
           return;
         }
         this.checkedSinceLastEvent = false;
+        recipients = [...this.members];
+        if (this.feed) this.deliveredThrough.set(...this.feed.positionOf(step.value));
         const executed = execute({ ...this.args, rootValue: step.value });
         result = isPromise(executed) ? await executed : executed;
       } catch (error) {
-        this.member.fail(error);
+        for (const member of this.members) member.fail(error);
         this.closeSource();
         return;
       }
-      // Paced by whenIdle, so the member never has a full queue: nothing can be refused here.
-      this.member.accept(result);
+      // One result for all who were there when it was taken: its frame's payload is serialised once (shared-next-payload.ts).
+      for (const member of recipients) {
+        if (member.accept(result)) continue;
+        // A follower left behind by the others (paced) ended as a slow live member would be.
+        member.fail(this.options.slowMember());
+      }
     }
   }
 
-  /** The client completed, its socket closed, or the member ended: nothing more to deliver. */
+  /**
+   * Resolves when every subscriber can take a frame without queueing it; but once one can, the
+   * others get SLOWEST_FOLLOWER_WAIT_MS, and one that could not is left behind: not waited for
+   * until it can again, it queues what follows meanwhile (ended past its queue's bound as a slow
+   * live member is). Alone, a subscriber paces the replay by itself, never queues, and so is
+   * never refused.
+   */
+  private async paced(): Promise<void> {
+    for (const member of this.leftBehind) if (member.idle || !this.members.has(member)) this.leftBehind.delete(member);
+    const busy = [...this.members].filter((member) => !member.idle && !this.leftBehind.has(member));
+    if (busy.length === 0) return;
+    if (busy.length === this.members.size) await Promise.race(busy.map((member) => member.whenIdle()));
+    const rest = busy.filter((member) => !member.idle);
+    if (rest.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([
+      Promise.all(rest.map((member) => member.whenIdle())).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.slowestFollowerWaitMs ?? SLOWEST_FOLLOWER_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!waited) for (const member of rest) if (!member.idle) this.leftBehind.add(member);
+  }
+
+  /** Every subscriber completed, closed its socket or ended (or all moved to a cohort): nothing more to deliver. */
   private gone(): boolean {
-    return this.member.closed;
+    return this.members.size === 0;
   }
 
   private async tryToJoin(): Promise<void> {
-    const answer = this.handOver(this);
+    const answer = this.options.handOver(this);
     if (answer === 'joined') {
       this.joined = true;
       return;
@@ -146,4 +266,10 @@ export class CatchingUpSubscription {
 /** Whether graphql-js's execute answered later (a resolver returned a promise) or at once. */
 export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function samePositions(a: FeedPositions, b: FeedPositions): boolean {
+  if (a.size !== b.size) return false;
+  for (const [partition, offset] of a) if (b.get(partition) !== offset) return false;
+  return true;
 }

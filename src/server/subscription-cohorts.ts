@@ -35,6 +35,10 @@ export interface SubscriptionCohortsOptions {
   readonly outletOf?: (contextValue: unknown) => NextFrameOutlet | undefined;
   /** A resumed subscription's waits between tries to join its cohort, first and longest, ms. @default DEFAULT_RETRY_DELAYS_MS */
   readonly catchUpRetryDelaysMs?: readonly [first: number, max: number];
+  /** How long a replay shared by several subscribers waits for the slowest, ms. @default SLOWEST_FOLLOWER_WAIT_MS */
+  readonly slowestFollowerWaitMs?: number;
+  /** How long a replay waits for others resuming from the same cursor before it starts, ms. @default REPLAY_GATHER_MS */
+  readonly replayGatherMs?: number;
 }
 
 /** Gauges that prove sharing and cleanup (read by tests and /healthz). */
@@ -74,7 +78,8 @@ export interface CohortStats {
  */
 export class SubscriptionCohorts {
   private readonly open = new Map<string, Cohort>();
-  private readonly alone = new Set<CatchingUpSubscription>();
+  /** Resumed subscriptions replaying apart from their cohort, by cohort key (each shared by the subscribers that follow it). */
+  private readonly alone = new Map<string, Set<CatchingUpSubscription>>();
   private readonly maxQueued: number;
 
   constructor(private readonly options: SubscriptionCohortsOptions) {
@@ -84,7 +89,9 @@ export class SubscriptionCohorts {
   get stats(): CohortStats {
     let members = 0;
     for (const cohort of this.open.values()) members += cohort.size;
-    return { cohorts: this.open.size, members, catchingUp: this.alone.size };
+    let catchingUp = 0;
+    for (const replays of this.alone.values()) for (const replay of replays) catchingUp += replay.subscribers.size;
+    return { cohorts: this.open.size, members, catchingUp };
   }
 
   /** graphql-ws's `subscribe`: the same answers as graphql-js's, with the execution shared. */
@@ -105,24 +112,7 @@ export class SubscriptionCohorts {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
     const iterator = source[Symbol.asyncIterator]();
-    if (shape.resumes) {
-      const subscription = new CatchingUpSubscription(
-        iterator,
-        isPositionedFeed(iterator) ? iterator : undefined,
-        args,
-        outlet!,
-        this.maxQueued,
-        (caughtUp) => this.handOver(key, caughtUp, shape.rootField),
-        this.options.catchUpRetryDelaysMs,
-      );
-      this.alone.add(subscription);
-      const leave = subscription.member.onClose;
-      subscription.member.onClose = () => {
-        this.alone.delete(subscription);
-        leave();
-      };
-      return subscription.member;
-    }
+    if (shape.resumes) return this.resume(key, iterator, args, outlet!, shape.rootField);
     const existing = this.open.get(key);
     if (existing) {
       // Joined before awaiting: the cohort cannot close in between with this member outside it.
@@ -136,6 +126,46 @@ export class SubscriptionCohorts {
     }
     return this.openCohort(key, iterator, args, shape.rootField).join(outlet);
   };
+
+  /**
+   * A subscription resuming from a cursor: it follows a replay of the same operation standing
+   * exactly where its own feed starts (catching-up-subscription.ts says why that is exact), and
+   * closes its own feed; else its own replay starts.
+   */
+  private async resume(key: string, iterator: AsyncIterator<unknown>, args: ExecutionArgs, outlet: NextFrameOutlet, rootField: string): Promise<OutletMember> {
+    const feed = isPositionedFeed(iterator) ? iterator : undefined;
+    let replays = this.alone.get(key);
+    if (feed && replays) {
+      for (const replay of replays) {
+        const member = replay.follow(outlet, feed.positions());
+        if (!member) continue;
+        try {
+          await iterator.return?.();
+        } catch {
+          // This subscriber's own feed failing to close changes nothing for the replay it follows.
+        }
+        return member;
+      }
+    }
+    const subscription: CatchingUpSubscription = new CatchingUpSubscription(iterator, feed, args, outlet, {
+      maxQueued: this.maxQueued,
+      slowMember: () => this.options.slowMember(rootField, this.maxQueued),
+      handOver: (caughtUp) => this.handOver(key, caughtUp, rootField),
+      onEmpty: () => this.forget(key, subscription),
+      ...(this.options.catchUpRetryDelaysMs ? { retryDelays: this.options.catchUpRetryDelaysMs } : {}),
+      ...(this.options.slowestFollowerWaitMs !== undefined ? { slowestFollowerWaitMs: this.options.slowestFollowerWaitMs } : {}),
+      ...(this.options.replayGatherMs !== undefined ? { gatherMs: this.options.replayGatherMs } : {}),
+    });
+    if (!replays) this.alone.set(key, (replays = new Set()));
+    replays.add(subscription);
+    return subscription.member;
+  }
+
+  private forget(key: string, subscription: CatchingUpSubscription): void {
+    const replays = this.alone.get(key);
+    if (!replays?.delete(subscription) || replays.size > 0) return;
+    this.alone.delete(key);
+  }
 
   private openCohort(key: string, source: AsyncIterator<unknown>, args: ExecutionArgs, rootField: string): Cohort {
     const cohort = new Cohort(source, isPositionedFeed(source) ? source : undefined, args, {
@@ -173,8 +203,9 @@ export class SubscriptionCohorts {
     if (!feed) return 'later';
     const cohort = this.open.get(key);
     if (!cohort) {
-      this.alone.delete(subscription);
-      this.openCohort(key, subscription.source, { ...subscription.args }, rootField).admit(subscription.member);
+      this.forget(key, subscription);
+      const opened = this.openCohort(key, subscription.source, { ...subscription.args }, rootField);
+      for (const member of subscription.handOff()) opened.admit(member);
       return 'joined';
     }
     // A cohort ending (its device deleted before this subscription opened) is not joined: its
@@ -183,8 +214,8 @@ export class SubscriptionCohorts {
     const mine = feed.positions();
     const unchecked = rangesBetween(mine, cohort.feed.positions(), subscription.verifiedRanges);
     if (unchecked.size > 0) return { verify: unchecked };
-    this.alone.delete(subscription);
-    cohort.admit(subscription.member, new Map(mine));
+    this.forget(key, subscription);
+    for (const member of subscription.handOff()) cohort.admit(member, new Map(mine));
     subscription.closeSource();
     return 'joined';
   }

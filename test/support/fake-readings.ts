@@ -18,6 +18,8 @@ export class FakeReadings {
   readonly pageReads: number[][] = [];
   /** Runs during every replay read, after its snapshot was taken: what commits and publishes meanwhile. */
   duringRead: () => void = () => {};
+  /** While set, every replay read waits for it before it takes its snapshot. */
+  readGate: Promise<void> | undefined;
 
   commit(deviceId: string, count = 1): void {
     const partition = deviceId.startsWith('a') ? 0 : 1;
@@ -55,6 +57,7 @@ export class FakeReadings {
     },
     prunedReadingEvents: async () => new Map<number, number>(),
     readingEventsAfter: async ({ deviceIds, after, limit }: { deviceIds: readonly string[]; after: ReadonlyMap<number, number>; limit: number }) => {
+      await this.readGate;
       const page: PersistedReading[] = [];
       for (const [partition, from] of [...after].sort((a, b) => a[0] - b[0]))
         for (const r of this.stored) if (page.length < limit && r.partition === partition && r.offset > from && deviceIds.includes(r.deviceId)) page.push(r);

@@ -39,7 +39,7 @@ class FakeOutlet implements NextFrameOutlet {
   }
 }
 
-function harness() {
+function harness(options: { maxQueued?: number; slowestFollowerWaitMs?: number; replayGatherMs?: number } = {}) {
   const readings = new FakeReadings();
   const ReadingEvent = new GraphQLObjectType({
     name: 'ReadingEvent',
@@ -81,6 +81,10 @@ function harness() {
     slowMember: () => new Error('slow'),
     // Tries to join again a millisecond after one that could not: the tests wait for the join, never for a time.
     catchUpRetryDelaysMs: [1, 1],
+    // A replay starts at once unless a test says otherwise; tests hold replay reads (readGate) to gather followers.
+    replayGatherMs: options.replayGatherMs ?? 0,
+    ...(options.maxQueued !== undefined ? { maxQueued: options.maxQueued } : {}),
+    ...(options.slowestFollowerWaitMs !== undefined ? { slowestFollowerWaitMs: options.slowestFollowerWaitMs } : {}),
     outletOf: (contextValue) => (contextValue as { outlet?: NextFrameOutlet }).outlet,
   });
   const document = parse(
@@ -359,5 +363,179 @@ describe('a resumed subscription leaves its own feed for the live cohort once ca
     ]);
     expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
     await live.member.return!();
+  });
+});
+
+describe('subscribers resuming from one cursor share one replay', () => {
+  /** Holds every replay read until `open()`: subscribers that come meanwhile find the first replay where it started. */
+  function holdReads(readings: FakeReadings): () => void {
+    let open = () => {};
+    readings.readGate = new Promise<void>((resolve) => (open = resolve));
+    return () => {
+      readings.readGate = undefined;
+      open();
+    };
+  }
+
+  /** The replay reads one subscriber resuming alone from `cursor` makes, over what `setup` stores. */
+  async function readsOfOne(setup: (readings: FakeReadings) => void, cursor: string): Promise<number> {
+    const h = harness();
+    setup(h.readings);
+    await h.subscribe('a-1', cursor);
+    await until(() => h.cohorts.stats.catchingUp === 0);
+    return h.readings.pageReads.length;
+  }
+
+  it('reads and executes once for all of them; each gets every event after the cursor once, in order, and all join the cohort', async () => {
+    const h = harness();
+    const { readings } = h;
+    const setup = (readings: FakeReadings) => {
+      readings.commit('a-1', 10);
+      readings.commit('b-1', 3);
+      readings.publish();
+    };
+    setup(readings);
+    const cursor = cursorAt({ 0: 2, 1: -1 });
+    const open = holdReads(readings);
+    const first = await h.subscribe('a-1', cursor);
+    const others = [await h.subscribe('a-1', cursor), await h.subscribe('a-1', cursor)];
+    // Their own feeds closed once they followed the first one: one feed listens.
+    expect(readings.hub.activeSubscriptions).toBe(1);
+    expect(h.cohorts.stats).toEqual({ cohorts: 0, members: 0, catchingUp: 3 });
+    open();
+    await until(() => h.cohorts.stats.catchingUp === 0);
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 3, catchingUp: 0 });
+    // Three subscribers, the reads of one.
+    expect(readings.pageReads).toHaveLength(await readsOfOne(setup, cursor));
+    readings.commit('a-1', 2);
+    readings.publish();
+    await settle();
+    const expected = readings.storedOf('a-1', decodeCursor(cursor));
+    expect(expected).toHaveLength(9);
+    for (const subscriber of [first, ...others]) expect(subscriber.outlet.ids()).toEqual(expected);
+    // Every frame carries the same cursor: the last resumes with nothing missed.
+    const again = await h.subscribe('a-1', others[1]!.outlet.sent.at(-1)!.cursor);
+    readings.commit('a-1');
+    readings.publish();
+    await settle();
+    expect(again.outlet.ids()).toEqual(readings.storedOf('a-1').slice(-1));
+  });
+
+  it('is not followed from a cursor it has moved past, nor from one behind it; it is from exactly where it stands', async () => {
+    const h = harness();
+    const { readings } = h;
+    readings.commit('a-1', 8);
+    readings.publish();
+    const first = await h.subscribe('a-1', cursorAt({ 0: -1, 1: -1 }));
+    // Its socket holds its first frame: the replay stands at event 0/0.
+    first.outlet.ready = false;
+    await settle();
+    expect(first.outlet.ids()).toEqual(['0/0']);
+    const fromStart = await h.subscribe('a-1', cursorAt({ 0: -1, 1: -1 })); // behind it: a replay of its own
+    const fromAhead = await h.subscribe('a-1', cursorAt({ 0: 3, 1: -1 })); // ahead of it: of its own too
+    const fromThere = await h.subscribe('a-1', cursorAt({ 0: 0, 1: -1 })); // where it stands: follows
+    expect(readings.hub.activeSubscriptions).toBe(3);
+    first.outlet.release();
+    await until(() => h.cohorts.stats.catchingUp === 0);
+    readings.commit('a-1');
+    readings.publish();
+    await settle();
+    expect(first.outlet.ids()).toEqual(readings.storedOf('a-1'));
+    expect(fromStart.outlet.ids()).toEqual(readings.storedOf('a-1'));
+    expect(fromAhead.outlet.ids()).toEqual(readings.storedOf('a-1', new Map([[0, 3]])));
+    expect(fromThere.outlet.ids()).toEqual(readings.storedOf('a-1', new Map([[0, 0]])));
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 4, catchingUp: 0 });
+  });
+
+  it('leaves behind a follower whose socket stops taking frames: the others go on; it gets its frames in order once its socket drains', async () => {
+    const h = harness({ slowestFollowerWaitMs: 1 });
+    const { readings } = h;
+    readings.commit('a-1', 30);
+    readings.publish();
+    const cursor = cursorAt({ 0: -1, 1: -1 });
+    const open = holdReads(readings);
+    const fast = await h.subscribe('a-1', cursor);
+    const stuck = await h.subscribe('a-1', cursor);
+    stuck.outlet.ready = false;
+    open();
+    await until(() => fast.outlet.sent.length === 30);
+    expect(stuck.outlet.ids()).toEqual(['0/0']);
+    stuck.outlet.release();
+    await until(() => h.cohorts.stats.catchingUp === 0);
+    readings.commit('a-1');
+    readings.publish();
+    await settle();
+    expect(fast.outlet.ids()).toEqual(readings.storedOf('a-1'));
+    expect(stuck.outlet.ids()).toEqual(readings.storedOf('a-1'));
+  });
+
+  it('ends a follower left behind past its queue with SLOW_SUBSCRIBER, after what it queued; the others are not ended', async () => {
+    const h = harness({ slowestFollowerWaitMs: 1, maxQueued: 5 });
+    const { readings } = h;
+    readings.commit('a-1', 30);
+    readings.publish();
+    const cursor = cursorAt({ 0: -1, 1: -1 });
+    const open = holdReads(readings);
+    const fast = await h.subscribe('a-1', cursor);
+    const stuck = await h.subscribe('a-1', cursor);
+    stuck.outlet.ready = false;
+    const ending = stuck.member.next();
+    open();
+    await until(() => fast.outlet.sent.length === 30);
+    stuck.outlet.release();
+    await expect(ending).rejects.toThrow('slow');
+    // The frame on the wire and the five it could queue; the rest is for its last cursor to resume.
+    expect(stuck.outlet.ids()).toEqual(readings.storedOf('a-1').slice(0, 6));
+    await until(() => h.cohorts.stats.catchingUp === 0);
+    expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
+  });
+
+  it('gathers subscribers resuming from the same cursor for a moment before it starts', async () => {
+    // Long enough never to pass between three subscribes; the test waits for the deliveries, not for a time.
+    const h = harness({ replayGatherMs: 1000 });
+    const { readings } = h;
+    const setup = (readings: FakeReadings) => {
+      readings.commit('a-1', 5);
+      readings.publish();
+    };
+    setup(readings);
+    const cursor = cursorAt({ 0: 1, 1: -1 });
+    const subscribers = [await h.subscribe('a-1', cursor), await h.subscribe('a-1', cursor), await h.subscribe('a-1', cursor)];
+    expect(readings.hub.activeSubscriptions).toBe(1);
+    await until(() => h.cohorts.stats.catchingUp === 0);
+    for (const subscriber of subscribers) expect(subscriber.outlet.ids()).toEqual(['0/2', '0/3', '0/4']);
+    expect(readings.pageReads).toHaveLength(await readsOfOne(setup, cursor));
+  });
+
+  it('a follower leaving does not end the replay for the others; the last one leaving releases its feed', async () => {
+    const h = harness();
+    const { readings } = h;
+    readings.commit('a-1', 6);
+    readings.publish();
+    const cursor = cursorAt({ 0: -1, 1: -1 });
+    const open = holdReads(readings);
+    const opener = await h.subscribe('a-1', cursor);
+    const follower = await h.subscribe('a-1', cursor);
+    await opener.member.return!(); // the one that opened it leaves first
+    expect(h.cohorts.stats.catchingUp).toBe(1);
+    open();
+    await until(() => h.cohorts.stats.catchingUp === 0);
+    expect(follower.outlet.ids()).toEqual(readings.storedOf('a-1'));
+    expect(opener.outlet.ids()).toEqual([]);
+    await follower.member.return!();
+    await settle();
+    expect(h.cohorts.stats).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
+    expect(readings.hub.activeSubscriptions).toBe(0);
+
+    // Both leave while it replays: its feed is released.
+    const reopen = holdReads(readings);
+    const a = await h.subscribe('a-1', cursor);
+    const b = await h.subscribe('a-1', cursor);
+    await a.member.return!();
+    await b.member.return!();
+    reopen();
+    await settle();
+    expect(h.cohorts.stats).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
+    expect(readings.hub.activeSubscriptions).toBe(0);
   });
 });
