@@ -19,12 +19,13 @@ export type HandOverAnswer = 'joined' | 'later' | { readonly verify: PositionRan
 export const DEFAULT_RETRY_DELAYS_MS = [20, 2000] as const;
 
 /**
- * How long a replay shared by several subscribers waits for the slowest of them once another
- * took the last frame, in ms. Past it the replay goes on and the slow one queues what follows,
- * ended with SLOW_SUBSCRIBER past its queue's bound as in a live cohort: a socket that stopped
- * reading holds back the others' catch-up by this much per frame at most.
+ * How long a replay shared by several subscribers waits for the others once one of them took the
+ * last frame, in ms. One that has not by then is left behind: not waited for until it takes
+ * frames at once again, it queues what follows meanwhile (the same results the others get: no
+ * copy), ended with SLOW_SUBSCRIBER past its queue's bound as in a live cohort. So the replay goes
+ * at the pace of its fastest subscribers, not of a slow or stalled socket among them.
  */
-export const SLOWEST_FOLLOWER_WAIT_MS = 500;
+export const SLOWEST_FOLLOWER_WAIT_MS = 20;
 
 /**
  * How long a replay waits before it takes its first event, ms: subscribers of the same operation
@@ -59,11 +60,11 @@ export interface CatchingUpOptions {
  * its members and its own feed is closed. Until then, and if it never can, it delivers every
  * event itself.
  *
- * Subscribers of the same operation that resume from exactly where its feed stands (the consoles
- * of a fleet after an outage hold one cursor) share it (`follow`): its feed is read and each of
- * its events executed and serialised once for all of them, paced by the slowest of them within
- * SLOWEST_FOLLOWER_WAIT_MS. From where its feed stands, every event it delivers is one each of
- * them would have got from a feed of its own, in the same order; they join the cohort together.
+ * Subscribers of the same operation that resume from exactly where it stands (the consoles of a
+ * fleet after an outage hold one cursor) share it (`follow`): its feed is read and each of its
+ * events executed and serialised once for all of them, at the pace of the fastest of them
+ * (`paced`). From where it stands, every event it delivers is one each of them would have got
+ * from a feed of its own, in the same order; they join the cohort together.
  */
 export class CatchingUpSubscription {
   /** The subscriber that opened it. */
@@ -87,6 +88,8 @@ export class CatchingUpSubscription {
   private sourceClosed = false;
   private checkedSinceLastEvent = false;
   private joined = false;
+  /** Its feed ended: it delivers nothing more. */
+  private ended = false;
   private readonly retryDelays: readonly [first: number, max: number];
 
   constructor(
@@ -115,7 +118,7 @@ export class CatchingUpSubscription {
    * on, the subscriber shares it from its next event and gets a member; undefined otherwise.
    */
   follow(outlet: NextFrameOutlet, positions: FeedPositions): OutletMember | undefined {
-    if (!this.feed || this.joined || this.sourceClosed || this.members.size === 0 || this.feed.ending) return undefined;
+    if (!this.feed || this.joined || this.ended || this.sourceClosed || this.members.size === 0 || this.feed.ending) return undefined;
     if (!samePositions(this.deliveredThrough, positions)) return undefined;
     return this.add(outlet);
   }
@@ -176,6 +179,8 @@ export class CatchingUpSubscription {
         }
         const step = await this.source.next();
         if (step.done) {
+          // Its subscribers end once they have written what they hold; none may follow meanwhile.
+          this.ended = true;
           for (const member of this.members) member.end();
           return;
         }
@@ -199,18 +204,17 @@ export class CatchingUpSubscription {
   }
 
   /**
-   * Resolves when every subscriber can take a frame without queueing it; but once one can, the
-   * others get SLOWEST_FOLLOWER_WAIT_MS, and one that could not is left behind: not waited for
-   * until it can again, it queues what follows meanwhile (ended past its queue's bound as a slow
-   * live member is). Alone, a subscriber paces the replay by itself, never queues, and so is
-   * never refused.
+   * Resolves once a subscriber can take a frame without queueing it, however long that takes:
+   * alone, a subscriber paces the replay by itself, never queues, and so is never refused. The
+   * others still waited for get SLOWEST_FOLLOWER_WAIT_MS more; one that cannot take a frame by
+   * then is left behind (it queues) until it can again.
    */
   private async paced(): Promise<void> {
     for (const member of this.leftBehind) if (member.idle || !this.members.has(member)) this.leftBehind.delete(member);
-    const busy = [...this.members].filter((member) => !member.idle && !this.leftBehind.has(member));
-    if (busy.length === 0) return;
-    if (busy.length === this.members.size) await Promise.race(busy.map((member) => member.whenIdle()));
-    const rest = busy.filter((member) => !member.idle);
+    const members = [...this.members];
+    if (members.length === 0) return;
+    if (!members.some((member) => member.idle)) await Promise.race(members.map((member) => member.whenIdle()));
+    const rest = members.filter((member) => !member.idle && !this.leftBehind.has(member));
     if (rest.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const waited = await Promise.race([

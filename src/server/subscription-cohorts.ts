@@ -94,6 +94,13 @@ export class SubscriptionCohorts {
     return { cohorts: this.open.size, members, catchingUp };
   }
 
+  /** Replays running apart from their cohort, each shared by the subscribers that follow it (read by tests). */
+  get replays(): number {
+    let replays = 0;
+    for (const running of this.alone.values()) replays += running.size;
+    return replays;
+  }
+
   /** graphql-ws's `subscribe`: the same answers as graphql-js's, with the execution shared. */
   readonly subscribe = async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
     const operation = getOperationAST(args.document, args.operationName);

@@ -135,6 +135,32 @@ describe('identical subscriptions share one execution', () => {
     expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
   });
 
+  it('subscribers resuming from one cursor at once, on several connections, each get every reading after it once, in order, and join one cohort', async () => {
+    const clients = [connect(server.app.wsUrl, server.adminKey), connect(server.app.wsUrl, server.adminKey), connect(server.app.wsUrl, server.adminKey)];
+    try {
+      const live: Received = subscribe(clients[0]!, ReadingAddedDocument, { deviceId: 'meter-1' });
+      await eventually(() => (server.app.subscriptionCohorts().members === 1 ? true : undefined), 10_000, 'the live subscriber');
+      // The consoles of a fleet after an outage: one cursor, readings stored since.
+      const cursor = (await server.ok(ReadingCursorDocument, {})).readingCursor;
+      const missed = await ingest(30);
+      await eventually(() => (eventIds(live).includes(missed[29]) ? true : undefined), 15_000, 'stored');
+      // Sent together, they share one replay (the unit tests prove how); here real clients take it.
+      const resumed: Received[] = Array.from({ length: 9 }, (_, i) => subscribe(clients[i % 3]!, ReadingAddedDocument, { deviceId: 'meter-1', after: cursor }));
+      const during = await ingest(3);
+      for (const subscription of resumed) await eventually(() => (eventIds(subscription).includes(during[2]) ? true : undefined), 15_000, 'caught up');
+      await eventually(() => (server.app.subscriptionCohorts().catchingUp === 0 ? true : undefined), 10_000, 'all joined');
+      const more = await ingest(1);
+      for (const subscription of [...resumed, live])
+        await eventually(() => (eventIds(subscription).includes(more[0]) ? true : undefined), 15_000, 'the last reading');
+      expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 1, members: 10, catchingUp: 0 });
+      expect(server.app.hub.activeSubscriptions).toBe(1);
+      for (const subscription of resumed) expect(eventIds(subscription)).toEqual([...missed, ...during, ...more]);
+    } finally {
+      for (const client of clients) await client.dispose();
+    }
+    await eventually(() => (server.app.hub.activeSubscriptions === 0 ? true : undefined), 10_000, 'hub subscriptions released');
+  });
+
   it("an anomaly subscriber resuming from a cursor joins the live one's cohort though another tenant's anomalies moved the shared seq between them", async () => {
     const rule = { zScore: null, max: 100 };
     await server.ok(RegisterDeviceDocument, { input: { id: 'press-9' } });

@@ -401,6 +401,7 @@ describe('subscribers resuming from one cursor share one replay', () => {
     const others = [await h.subscribe('a-1', cursor), await h.subscribe('a-1', cursor)];
     // Their own feeds closed once they followed the first one: one feed listens.
     expect(readings.hub.activeSubscriptions).toBe(1);
+    expect(h.cohorts.replays).toBe(1);
     expect(h.cohorts.stats).toEqual({ cohorts: 0, members: 0, catchingUp: 3 });
     open();
     await until(() => h.cohorts.stats.catchingUp === 0);
@@ -413,7 +414,9 @@ describe('subscribers resuming from one cursor share one replay', () => {
     const expected = readings.storedOf('a-1', decodeCursor(cursor));
     expect(expected).toHaveLength(9);
     for (const subscriber of [first, ...others]) expect(subscriber.outlet.ids()).toEqual(expected);
-    // Every frame carries the same cursor: the last resumes with nothing missed.
+    // One execution for all: each frame carries the same cursor, and the last resumes with nothing missed.
+    const cursors = (subscriber: { outlet: FakeOutlet }) => subscriber.outlet.sent.map((event) => event.cursor);
+    for (const other of others) expect(cursors(other)).toEqual(cursors(first));
     const again = await h.subscribe('a-1', others[1]!.outlet.sent.at(-1)!.cursor);
     readings.commit('a-1');
     readings.publish();
@@ -488,6 +491,44 @@ describe('subscribers resuming from one cursor share one replay', () => {
     expect(stuck.outlet.ids()).toEqual(readings.storedOf('a-1').slice(0, 6));
     await until(() => h.cohorts.stats.catchingUp === 0);
     expect(h.cohorts.stats).toEqual({ cohorts: 1, members: 1, catchingUp: 0 });
+    expect(h.cohorts.replays).toBe(0);
+  });
+
+  it('paces the replay by a subscriber left behind once it is the only one left: it is not ended for a queue it did not choose', async () => {
+    const h = harness({ slowestFollowerWaitMs: 1, maxQueued: 5 });
+    const { readings } = h;
+    readings.commit('a-1', 30);
+    readings.publish();
+    const cursor = cursorAt({ 0: -1, 1: -1 });
+    const open = holdReads(readings);
+    const fast = await h.subscribe('a-1', cursor);
+    const slow = await h.subscribe('a-1', cursor);
+    fast.outlet.ready = false;
+    slow.outlet.ready = false;
+    let slowFailure: unknown;
+    slow.member.next().catch((error: unknown) => (slowFailure = error));
+    open();
+    await settle();
+    expect(fast.outlet.ids()).toEqual(['0/0']);
+    expect(slow.outlet.ids()).toEqual(['0/0']);
+    // The fast one takes two more frames; the slow one, still holding its first, is left behind and queues them.
+    for (const taken of [2, 3]) {
+      fast.outlet.release();
+      fast.outlet.ready = false;
+      await until(() => fast.outlet.sent.length === taken);
+    }
+    expect(slow.outlet.sent).toHaveLength(1);
+    // Alone now, and no one can take a frame: the replay waits for it instead of filling its queue.
+    await fast.member.return!();
+    await settle();
+    expect(slow.outlet.sent).toHaveLength(1);
+    slow.outlet.release();
+    await until(() => h.cohorts.stats.catchingUp === 0);
+    readings.commit('a-1');
+    readings.publish();
+    await settle();
+    expect(slow.outlet.ids()).toEqual(readings.storedOf('a-1'));
+    expect(slowFailure).toBeUndefined();
   });
 
   it('gathers subscribers resuming from the same cursor for a moment before it starts', async () => {
@@ -505,6 +546,37 @@ describe('subscribers resuming from one cursor share one replay', () => {
     await until(() => h.cohorts.stats.catchingUp === 0);
     for (const subscriber of subscribers) expect(subscriber.outlet.ids()).toEqual(['0/2', '0/3', '0/4']);
     expect(readings.pageReads).toHaveLength(await readsOfOne(setup, cursor));
+  });
+
+  it('is not followed once its feed ended, while a subscriber left behind still writes what it holds', async () => {
+    const h = harness({ slowestFollowerWaitMs: 1 });
+    const { readings } = h;
+    readings.commit('a-1', 4);
+    readings.publish();
+    const cursor = cursorAt({ 0: -1, 1: -1 });
+    const open = holdReads(readings);
+    const fast = await h.subscribe('a-1', cursor);
+    const stuck = await h.subscribe('a-1', cursor);
+    stuck.outlet.ready = false;
+    const fastEnding = fast.member.next();
+    const stuckEnding = stuck.member.next();
+    open();
+    await until(() => fast.outlet.sent.length === 4);
+    // Deleted: the feed ends; the fast one ends at once, the stuck one after the frames it holds.
+    const { mark } = readings.hub.subscribedDevices();
+    const deleted = new Error('device deleted');
+    readings.hub.endDevice(TENANT, 'a-1', deleted, mark);
+    await expect(fastEnding).rejects.toBe(deleted);
+    // Resuming from where the ended replay stood: a replay of its own, not the ended one.
+    const late = await h.subscribe('a-1', cursorAt({ 0: 3, 1: -1 }));
+    readings.commit('a-1');
+    readings.publish();
+    await until(() => late.outlet.sent.length === 1);
+    expect(late.outlet.ids()).toEqual(['0/4']);
+    stuck.outlet.release();
+    await expect(stuckEnding).rejects.toBe(deleted);
+    expect(stuck.outlet.ids()).toEqual(['0/0', '0/1', '0/2', '0/3']);
+    await until(() => h.cohorts.replays === 0);
   });
 
   it('a follower leaving does not end the replay for the others; the last one leaving releases its feed', async () => {
@@ -532,7 +604,9 @@ describe('subscribers resuming from one cursor share one replay', () => {
     const a = await h.subscribe('a-1', cursor);
     const b = await h.subscribe('a-1', cursor);
     await a.member.return!();
+    expect(h.cohorts.replays).toBe(1);
     await b.member.return!();
+    expect(h.cohorts.replays).toBe(0);
     reopen();
     await settle();
     expect(h.cohorts.stats).toEqual({ cohorts: 0, members: 0, catchingUp: 0 });
