@@ -78,6 +78,9 @@ export class CatchingUpSubscription {
    * not yet handed over.)
    */
   private readonly deliveredThrough: Map<number, number>;
+  /** Resolves when a subscriber follows or leaves (paced waits on it). */
+  private membersChanged: Promise<void> | undefined;
+  private signalMembersChange: (() => void) | undefined;
   /** Subscribers the others did not wait for (paced): not waited for until they take frames at once again. */
   private readonly leftBehind = new Set<OutletMember>();
   /** Ranges found to hold no stored event of this feed: final (offsets up to a position are stored). */
@@ -118,17 +121,20 @@ export class CatchingUpSubscription {
    * on, the subscriber shares it from its next event and gets a member; undefined otherwise.
    */
   follow(outlet: NextFrameOutlet, positions: FeedPositions): OutletMember | undefined {
-    if (!this.feed || this.joined || this.ended || this.sourceClosed || this.members.size === 0 || this.feed.ending) return undefined;
+    if (!this.feed || this.joined || this.ended || this.sourceClosed || this.taking().length === 0 || this.feed.ending) return undefined;
     if (!samePositions(this.deliveredThrough, positions)) return undefined;
     return this.add(outlet);
   }
 
-  /** Hands its subscribers to a cohort (handOver): from now on they are the cohort's. */
+  /**
+   * Hands its subscribers that still take results to a cohort (handOver): from now on they are
+   * the cohort's. One ending after what it holds stays here until it has written it.
+   */
   handOff(): OutletMember[] {
     this.joined = true;
-    const members = [...this.members];
-    this.members.clear();
-    return members;
+    const moving = this.taking();
+    for (const member of moving) this.members.delete(member);
+    return moving;
   }
 
   /** Ranges checked to hold no stored event of this feed: what `handOver` may take as gapless. */
@@ -146,11 +152,14 @@ export class CatchingUpSubscription {
   private add(outlet: NextFrameOutlet): OutletMember {
     const member: OutletMember = new OutletMember(outlet, this.options.maxQueued, () => this.leave(member));
     this.members.add(member);
+    this.membersChange();
     return member;
   }
 
   private leave(member: OutletMember): void {
-    if (!this.members.delete(member) || this.members.size > 0 || this.joined) return;
+    if (!this.members.delete(member)) return;
+    this.membersChange();
+    if (this.members.size > 0 || this.joined) return;
     this.closeSource();
     this.options.onEmpty();
   }
@@ -204,17 +213,20 @@ export class CatchingUpSubscription {
   }
 
   /**
-   * Resolves once a subscriber can take a frame without queueing it, however long that takes:
-   * alone, a subscriber paces the replay by itself, never queues, and so is never refused. The
-   * others still waited for get SLOWEST_FOLLOWER_WAIT_MS more; one that cannot take a frame by
-   * then is left behind (it queues) until it can again.
+   * Resolves once a subscriber still taking results can take a frame without queueing it,
+   * however long that takes (checked again whenever one becomes idle, one leaves or one
+   * follows): alone, a subscriber paces the replay by itself, never queues, and so is never
+   * refused. The others still waited for get SLOWEST_FOLLOWER_WAIT_MS more; one that cannot
+   * take a frame by then is left behind (it queues) until it can again.
    */
   private async paced(): Promise<void> {
     for (const member of this.leftBehind) if (member.idle || !this.members.has(member)) this.leftBehind.delete(member);
-    const members = [...this.members];
-    if (members.length === 0) return;
-    if (!members.some((member) => member.idle)) await Promise.race(members.map((member) => member.whenIdle()));
-    const rest = members.filter((member) => !member.idle && !this.leftBehind.has(member));
+    for (;;) {
+      const taking = this.taking();
+      if (taking.length === 0 || taking.some((member) => member.idle)) break;
+      await Promise.race([...taking.map((member) => member.whenIdle()), this.whenMembersChange()]);
+    }
+    const rest = this.taking().filter((member) => !member.idle && !this.leftBehind.has(member));
     if (rest.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const waited = await Promise.race([
@@ -225,9 +237,32 @@ export class CatchingUpSubscription {
     if (!waited) for (const member of rest) if (!member.idle) this.leftBehind.add(member);
   }
 
-  /** Every subscriber completed, closed its socket or ended (or all moved to a cohort): nothing more to deliver. */
+  /** Its subscribers still taking results: an ending one (failed, draining) or one whose socket is closing is not paced for. */
+  private taking(): OutletMember[] {
+    return [...this.members].filter((member) => member.takesResults);
+  }
+
+  private whenMembersChange(): Promise<void> {
+    this.membersChanged ??= new Promise((resolve) => (this.signalMembersChange = resolve));
+    return this.membersChanged;
+  }
+
+  private membersChange(): void {
+    const signal = this.signalMembersChange;
+    this.membersChanged = undefined;
+    this.signalMembersChange = undefined;
+    signal?.();
+  }
+
+  /**
+   * No subscriber takes results any more: they all completed, closed their sockets or are
+   * ending after what they hold (or all moved to a cohort). Its feed is released; the ending
+   * ones leave when they have written what they hold.
+   */
   private gone(): boolean {
-    return this.members.size === 0;
+    if (this.members.size > 0 && this.taking().length > 0) return false;
+    this.closeSource();
+    return true;
   }
 
   private async tryToJoin(): Promise<void> {

@@ -38,8 +38,9 @@ export class OutletMember implements AsyncIterableIterator<ExecutionResult> {
   private done = false;
   /** graphql-ws's pending `next()`, answered when the member ends. */
   private iteration: { resolve: (result: IteratorResult<ExecutionResult>) => void; reject: (error: unknown) => void } | undefined;
-  /** Who waits for this member to have nothing queued nor waiting for the network (whenIdle). */
-  private idleWaiters: (() => void)[] = [];
+  /** Resolves the promise whenIdle gave while this member was busy: one for every waiter, however often asked. */
+  private wakeIdle: (() => void) | undefined;
+  private idlePromise: Promise<void> | undefined;
 
   /**
    * `onClose` runs once, when the member is done (ended, failed, completed by the client, or its
@@ -65,10 +66,16 @@ export class OutletMember implements AsyncIterableIterator<ExecutionResult> {
     return this.done || (!this.waitingForNetwork && this.queued.length === 0);
   }
 
-  /** Resolves once the member is idle: what paces a source delivering to this member alone. */
+  /** Still taking results: not done, not ending, its socket open. */
+  get takesResults(): boolean {
+    return !this.done && !this.ending && this.outlet.open;
+  }
+
+  /** Resolves once the member is idle: what paces a source delivering to this member. */
   whenIdle(): Promise<void> {
     if (this.idle) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    this.idlePromise ??= new Promise((resolve) => (this.wakeIdle = resolve));
+    return this.idlePromise;
   }
 
   /** Sends or queues one result; false when the queue is full (the cohort then ends this member). Never throws. */
@@ -150,10 +157,11 @@ export class OutletMember implements AsyncIterableIterator<ExecutionResult> {
   }
 
   private wakeIdleWaiters(): void {
-    if (!this.idle) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const wake of waiters) wake();
+    if (!this.idle || !this.wakeIdle) return;
+    const wake = this.wakeIdle;
+    this.wakeIdle = undefined;
+    this.idlePromise = undefined;
+    wake();
   }
 
   /** Once ending and nothing is left to write, answers graphql-ws's `next()` with the ending. */

@@ -10,6 +10,7 @@ import {
 } from '../generated/graphql';
 import { createTenantWithCli } from '../support/service-process';
 import { connect, subscribe, type Subscription } from '../support/ws-client';
+import { scrape, total } from '../support/metrics';
 import { eventually, startTestServer, type TestServer } from '../support/server';
 
 type Received = Subscription<{ readingAdded: { eventId: string; deviceId: string; cursor: string } }>;
@@ -32,7 +33,7 @@ describe('identical subscriptions share one execution', () => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ TELEMETRY_METRICS_PORT: '0' });
     await server.ok(RegisterDeviceDocument, { input: { id: 'meter-1' } });
     otherTenantKey = await createTenantWithCli(server.dataDir, 'tenant-b');
     expect((await server.gql(RegisterDeviceDocument, { input: { id: 'meter-1' } }, otherTenantKey)).errors).toBeUndefined();
@@ -144,6 +145,8 @@ describe('identical subscriptions share one execution', () => {
       const cursor = (await server.ok(ReadingCursorDocument, {})).readingCursor;
       const missed = await ingest(30);
       await eventually(() => (eventIds(live).includes(missed[29]) ? true : undefined), 15_000, 'stored');
+      const replayed = async () => total(await scrape(server.app.metricsUrl!), 'telemetry_subscription_replayed_events_total', { feed: 'readings' }) ?? 0;
+      const replayedBefore = await replayed();
       // Sent together, they share one replay (the unit tests prove how); here real clients take it.
       const resumed: Received[] = Array.from({ length: 9 }, (_, i) => subscribe(clients[i % 3]!, ReadingAddedDocument, { deviceId: 'meter-1', after: cursor }));
       const during = await ingest(3);
@@ -155,6 +158,9 @@ describe('identical subscriptions share one execution', () => {
       expect(server.app.subscriptionCohorts()).toEqual({ cohorts: 1, members: 10, catchingUp: 0 });
       expect(server.app.hub.activeSubscriptions).toBe(1);
       for (const subscription of resumed) expect(eventIds(subscription)).toEqual([...missed, ...during, ...more]);
+      // Nine replays of their own would each have read the thirty back; they arrive within the
+      // 50 ms the first replay waits for others, and read fewer.
+      expect((await replayed()) - replayedBefore).toBeLessThan(9 * missed.length);
     } finally {
       for (const client of clients) await client.dispose();
     }

@@ -1,6 +1,6 @@
 import { GraphQLID, GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionResult } from 'graphql';
 import { decodeCursor, encodeCursor } from '../../src/domain/cursor';
-import type { NextFrameOutlet } from '../../src/server/outlet-member';
+import type { NextFrameOutlet, OutletMember } from '../../src/server/outlet-member';
 import { SubscriptionCohorts } from '../../src/server/subscription-cohorts';
 import { openReadingFeed, type FeedItem } from '../../src/subscriptions/reading-feed';
 import { FakeReadings, TENANT } from '../support/fake-readings';
@@ -495,7 +495,7 @@ describe('subscribers resuming from one cursor share one replay', () => {
   });
 
   it('paces the replay by a subscriber left behind once it is the only one left: it is not ended for a queue it did not choose', async () => {
-    const h = harness({ slowestFollowerWaitMs: 1, maxQueued: 5 });
+    const h = harness({ slowestFollowerWaitMs: 1, maxQueued: 2 });
     const { readings } = h;
     readings.commit('a-1', 30);
     readings.publish();
@@ -511,17 +511,20 @@ describe('subscribers resuming from one cursor share one replay', () => {
     await settle();
     expect(fast.outlet.ids()).toEqual(['0/0']);
     expect(slow.outlet.ids()).toEqual(['0/0']);
-    // The fast one takes two more frames; the slow one, still holding its first, is left behind and queues them.
+    // The fast one takes two more frames; the slow one, still holding its first, is left behind
+    // and queues them: its queue is full.
     for (const taken of [2, 3]) {
       fast.outlet.release();
       fast.outlet.ready = false;
       await until(() => fast.outlet.sent.length === taken);
     }
-    expect(slow.outlet.sent).toHaveLength(1);
-    // Alone now, and no one can take a frame: the replay waits for it instead of filling its queue.
+    expect([slow.outlet.sent.length, (slow.member as OutletMember).size]).toEqual([1, 2]);
+    // The fast one leaves while the replay waits for someone to take a frame. Alone now, the slow
+    // one is waited for, however long: not one more event is taken for its full queue.
     await fast.member.return!();
     await settle();
-    expect(slow.outlet.sent).toHaveLength(1);
+    expect([slow.outlet.sent.length, (slow.member as OutletMember).size]).toEqual([1, 2]);
+    expect(slowFailure).toBeUndefined();
     slow.outlet.release();
     await until(() => h.cohorts.stats.catchingUp === 0);
     readings.commit('a-1');
@@ -548,34 +551,29 @@ describe('subscribers resuming from one cursor share one replay', () => {
     expect(readings.pageReads).toHaveLength(await readsOfOne(setup, cursor));
   });
 
-  it('is not followed once its feed ended, while a subscriber left behind still writes what it holds', async () => {
-    const h = harness({ slowestFollowerWaitMs: 1 });
+  it('is not followed once its feed is ending: one resuming from where it stands replays alone', async () => {
+    const h = harness();
     const { readings } = h;
-    readings.commit('a-1', 4);
+    readings.commit('a-1', 6);
     readings.publish();
-    const cursor = cursorAt({ 0: -1, 1: -1 });
-    const open = holdReads(readings);
-    const fast = await h.subscribe('a-1', cursor);
-    const stuck = await h.subscribe('a-1', cursor);
-    stuck.outlet.ready = false;
-    const fastEnding = fast.member.next();
-    const stuckEnding = stuck.member.next();
-    open();
-    await until(() => fast.outlet.sent.length === 4);
-    // Deleted: the feed ends; the fast one ends at once, the stuck one after the frames it holds.
+    const first = await h.subscribe('a-1', cursorAt({ 0: -1, 1: -1 }));
+    // Its socket holds its first frame: the replay stands at 0/0, its feed open.
+    first.outlet.ready = false;
+    await settle();
+    expect(first.outlet.ids()).toEqual(['0/0']);
+    let firstFailure: unknown;
+    first.member.next().catch((error: unknown) => (firstFailure = error));
+    // Deleted and registered again: the feed opened before ends (after what it holds), later ones go on.
     const { mark } = readings.hub.subscribedDevices();
     const deleted = new Error('device deleted');
     readings.hub.endDevice(TENANT, 'a-1', deleted, mark);
-    await expect(fastEnding).rejects.toBe(deleted);
-    // Resuming from where the ended replay stood: a replay of its own, not the ended one.
-    const late = await h.subscribe('a-1', cursorAt({ 0: 3, 1: -1 }));
-    readings.commit('a-1');
-    readings.publish();
-    await until(() => late.outlet.sent.length === 1);
-    expect(late.outlet.ids()).toEqual(['0/4']);
-    stuck.outlet.release();
-    await expect(stuckEnding).rejects.toBe(deleted);
-    expect(stuck.outlet.ids()).toEqual(['0/0', '0/1', '0/2', '0/3']);
+    const late = await h.subscribe('a-1', cursorAt({ 0: 0, 1: -1 }));
+    expect(h.cohorts.replays).toBe(2);
+    await until(() => late.outlet.sent.length === 5);
+    expect(late.outlet.ids()).toEqual(readings.storedOf('a-1', new Map([[0, 0]])));
+    first.outlet.release();
+    await until(() => firstFailure !== undefined);
+    expect(firstFailure).toBe(deleted);
     await until(() => h.cohorts.replays === 0);
   });
 
