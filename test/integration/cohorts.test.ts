@@ -167,6 +167,47 @@ describe('identical subscriptions share one execution', () => {
     await eventually(() => (server.app.hub.activeSubscriptions === 0 ? true : undefined), 10_000, 'hub subscriptions released');
   });
 
+  it('anomaly subscribers resuming from one cursor at once share one replay: each gets the anomaly as it stands, then every change, once', async () => {
+    await server.ok(RegisterDeviceDocument, { input: { id: 'press-3' } });
+    await server.ok(SetAnomalyRuleDocument, { input: { deviceId: 'press-3', zScore: null, max: 100 } });
+    const clients = [connect(server.app.wsUrl, server.adminKey), connect(server.app.wsUrl, server.adminKey)];
+    type Changes = Subscription<{ anomalyDetected: { id: string; occurrences: number } }>;
+    const changes = (subscription: Changes) => subscription.received.map((r) => `${r.data?.anomalyDetected.id}×${r.data?.anomalyDetected.occurrences}`);
+    try {
+      const live: Changes = subscribe(clients[0]!, AnomalyDetectedDocument, { deviceId: 'press-3' });
+      await eventually(() => (server.app.subscriptionCohorts().members >= 1 ? true : undefined), 10_000, 'the live subscriber');
+      const { anomalyCursor } = await server.ok(AnomalyCursorDocument, {});
+      // Four readings over the limit, one at a time: the anomaly is raised, then its occurrences counted.
+      for (const value of [150, 160, 170, 180]) {
+        const seen = live.received.length;
+        await server.ok(IngestReadingsDocument, {
+          readings: [{ deviceId: 'press-3', timestamp: new Date(t++).toISOString(), metrics: [{ name: 'p', value }] }],
+        });
+        await eventually(() => (live.received.length > seen ? true : undefined), 15_000, 'the change');
+      }
+      const missed = changes(live);
+      expect(missed).toHaveLength(4);
+      const replayed = async () => total(await scrape(server.app.metricsUrl!), 'telemetry_subscription_replayed_events_total', { feed: 'anomalies' }) ?? 0;
+      const replayedBefore = await replayed();
+      const resumed: Changes[] = Array.from({ length: 6 }, (_, i) =>
+        subscribe(clients[i % 2]!, AnomalyDetectedDocument, { deviceId: 'press-3', after: anomalyCursor }),
+      );
+      // A replay gives each anomaly changed since the cursor once, as it stands now (docs/PROTOCOL.md).
+      for (const subscription of resumed) await eventually(() => (subscription.received.length >= 1 ? true : undefined), 15_000, 'the replay');
+      await eventually(() => (server.app.subscriptionCohorts().catchingUp === 0 ? true : undefined), 10_000, 'all joined');
+      await server.ok(IngestReadingsDocument, {
+        readings: [{ deviceId: 'press-3', timestamp: new Date(t++).toISOString(), metrics: [{ name: 'p', value: 190 }] }],
+      });
+      await eventually(() => (live.received.length >= 5 ? true : undefined), 15_000, 'one more');
+      for (const subscription of resumed) await eventually(() => (subscription.received.length >= 2 ? true : undefined), 15_000, 'one more');
+      for (const subscription of resumed) expect(changes(subscription)).toEqual([missed[3], changes(live)[4]]);
+      // Six replays of their own would each have read the anomaly back.
+      expect((await replayed()) - replayedBefore).toBeLessThan(6);
+    } finally {
+      for (const client of clients) await client.dispose();
+    }
+  });
+
   it("an anomaly subscriber resuming from a cursor joins the live one's cohort though another tenant's anomalies moved the shared seq between them", async () => {
     const rule = { zScore: null, max: 100 };
     await server.ok(RegisterDeviceDocument, { input: { id: 'press-9' } });
