@@ -55,10 +55,10 @@ export interface CatchingUpOptions {
  * A subscription that resumed from a cursor (docs/PROTOCOL.md §4), with frames written straight
  * to its socket. It runs apart from the live cohort while it replays, pulling its own feed only
  * as fast as its socket takes frames (a replay holds one page in memory, however far behind it
- * starts). Each time its feed is caught up and everything it yielded is written, it asks to join
+ * starts). Each time its feed is caught up and a subscriber can take a frame, it asks to join
  * the cohort of identical live subscriptions (`handOver`); once it joined, the cohort delivers to
- * its members and its own feed is closed. Until then, and if it never can, it delivers every
- * event itself.
+ * its members (after what one left behind still holds) and its own feed is closed. Until then,
+ * and if it never can, it delivers every event itself.
  *
  * Subscribers of the same operation that resume from exactly where it stands (the consoles of a
  * fleet after an outage hold one cursor) share it (`follow`): its feed is read and each of its
