@@ -377,6 +377,20 @@ describe('subscribers resuming from one cursor share one replay', () => {
     };
   }
 
+  /**
+   * `count` readings of a-1 stored, then two subscribers resuming from before them, the second
+   * following the first's replay (its reads held until `open()`).
+   */
+  async function twoSharingOneReplay(h: ReturnType<typeof harness>, count: number) {
+    h.readings.commit('a-1', count);
+    h.readings.publish();
+    const cursor = cursorAt({ 0: -1, 1: -1 });
+    const open = holdReads(h.readings);
+    const first = await h.subscribe('a-1', cursor);
+    const second = await h.subscribe('a-1', cursor);
+    return { first, second, open, cursor };
+  }
+
   /** The replay reads one subscriber resuming alone from `cursor` makes, over what `setup` stores. */
   async function readsOfOne(setup: (readings: FakeReadings) => void, cursor: string): Promise<number> {
     const h = harness();
@@ -453,12 +467,7 @@ describe('subscribers resuming from one cursor share one replay', () => {
   it('leaves behind a follower whose socket stops taking frames: the others go on; it gets its frames in order once its socket drains', async () => {
     const h = harness({ slowestFollowerWaitMs: 1 });
     const { readings } = h;
-    readings.commit('a-1', 30);
-    readings.publish();
-    const cursor = cursorAt({ 0: -1, 1: -1 });
-    const open = holdReads(readings);
-    const fast = await h.subscribe('a-1', cursor);
-    const stuck = await h.subscribe('a-1', cursor);
+    const { first: fast, second: stuck, open } = await twoSharingOneReplay(h, 30);
     stuck.outlet.ready = false;
     open();
     await until(() => fast.outlet.sent.length === 30);
@@ -475,12 +484,7 @@ describe('subscribers resuming from one cursor share one replay', () => {
   it('ends a follower left behind past its queue with SLOW_SUBSCRIBER, after what it queued; the others are not ended', async () => {
     const h = harness({ slowestFollowerWaitMs: 1, maxQueued: 5 });
     const { readings } = h;
-    readings.commit('a-1', 30);
-    readings.publish();
-    const cursor = cursorAt({ 0: -1, 1: -1 });
-    const open = holdReads(readings);
-    const fast = await h.subscribe('a-1', cursor);
-    const stuck = await h.subscribe('a-1', cursor);
+    const { first: fast, second: stuck, open } = await twoSharingOneReplay(h, 30);
     stuck.outlet.ready = false;
     const ending = stuck.member.next();
     open();
@@ -497,12 +501,7 @@ describe('subscribers resuming from one cursor share one replay', () => {
   it('paces the replay by a subscriber left behind once it is the only one left: it is not ended for a queue it did not choose', async () => {
     const h = harness({ slowestFollowerWaitMs: 1, maxQueued: 2 });
     const { readings } = h;
-    readings.commit('a-1', 30);
-    readings.publish();
-    const cursor = cursorAt({ 0: -1, 1: -1 });
-    const open = holdReads(readings);
-    const fast = await h.subscribe('a-1', cursor);
-    const slow = await h.subscribe('a-1', cursor);
+    const { first: fast, second: slow, open } = await twoSharingOneReplay(h, 30);
     fast.outlet.ready = false;
     slow.outlet.ready = false;
     let slowFailure: unknown;
@@ -580,12 +579,7 @@ describe('subscribers resuming from one cursor share one replay', () => {
   it('a follower leaving does not end the replay for the others; the last one leaving releases its feed', async () => {
     const h = harness();
     const { readings } = h;
-    readings.commit('a-1', 6);
-    readings.publish();
-    const cursor = cursorAt({ 0: -1, 1: -1 });
-    const open = holdReads(readings);
-    const opener = await h.subscribe('a-1', cursor);
-    const follower = await h.subscribe('a-1', cursor);
+    const { first: opener, second: follower, open, cursor } = await twoSharingOneReplay(h, 6);
     await opener.member.return!(); // the one that opened it leaves first
     expect(h.cohorts.stats.catchingUp).toBe(1);
     open();
